@@ -1,0 +1,458 @@
+//! cgroups v1, v2 and hybrid, detected at run time from mountinfo.
+//!
+//! Each controller is taken from where the kernel has it: the v2 hierarchy
+//! if its `cgroup.controllers` lists it, otherwise the v1 hierarchy that
+//! carries it. A container gets one cgroup `mydocker/<id>` in each hierarchy
+//! that holds one of its limits, plus the v2 (or hybrid "unified")
+//! hierarchy when there is one, so every container has a cgroup to track.
+//! The writers take directory paths, so they are tested on a temp tree.
+
+use crate::cli::Limits;
+use crate::mounts::Mount;
+use crate::sys;
+use crate::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
+use alloc::vec::Vec;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    V1,
+    V2,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hier {
+    pub kind: Kind,
+    pub mount: Vec<u8>,
+    pub controllers: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub hiers: Vec<Hier>,
+}
+
+const KNOWN: [&[u8]; 5] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct"];
+
+fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
+    s.split(|&c| c == sep || c == b'\n').filter(|w| !w.is_empty()).map(|w| w.to_vec()).collect()
+}
+
+impl Layout {
+    /// `v2_controllers` reads `<mount>/cgroup.controllers` (injected for tests).
+    pub fn detect(mounts: &[Mount], v2_controllers: &dyn Fn(&[u8]) -> Vec<u8>) -> Layout {
+        let mut hiers: Vec<Hier> = Vec::new();
+        for m in mounts {
+            let kind = match m.fstype.as_slice() {
+                b"cgroup2" => Kind::V2,
+                b"cgroup" => Kind::V1,
+                _ => continue,
+            };
+            let controllers = match kind {
+                Kind::V2 => words(&v2_controllers(&m.point), b' '),
+                Kind::V1 => words(&m.super_opts, b',').into_iter().filter(|w| KNOWN.contains(&w.as_slice())).collect(),
+            };
+            // The same hierarchy bind-mounted twice: keep the first.
+            if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers && (kind == Kind::V2 || !controllers.is_empty())) {
+                continue;
+            }
+            if kind == Kind::V1 && controllers.is_empty() {
+                continue; // named hierarchies such as name=systemd
+            }
+            hiers.push(Hier { kind, mount: m.point.clone(), controllers });
+        }
+        Layout { hiers }
+    }
+
+    pub fn current() -> Layout {
+        Layout::detect(&crate::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
+    }
+
+    /// On a host with no cgroupfs at all (a bare initramfs), mount cgroup2
+    /// at /sys/fs/cgroup, the way systemd would have.
+    pub fn current_or_mount() -> Layout {
+        let l = Layout::current();
+        if !l.hiers.is_empty() {
+            return l;
+        }
+        let _ = mkdir_all(b"/sys/fs/cgroup", 0o755);
+        if sys::mount(b"cgroup2", b"/sys/fs/cgroup", b"cgroup2", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").is_ok() {
+            return Layout::current();
+        }
+        l
+    }
+
+    pub fn v2(&self) -> Option<&Hier> {
+        self.hiers.iter().find(|h| h.kind == Kind::V2)
+    }
+
+    /// The hierarchy that carries `ctrl`, v2 first.
+    pub fn find(&self, ctrl: &[u8]) -> Option<&Hier> {
+        let has = |h: &&Hier| h.controllers.iter().any(|c| c == ctrl);
+        self.hiers.iter().filter(|h| h.kind == Kind::V2).find(has).or_else(|| self.hiers.iter().find(has))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        let v1 = self.hiers.iter().any(|h| h.kind == Kind::V1);
+        match (v1, self.v2().is_some()) {
+            (true, true) => "hybrid (v1 controllers + v2 unified)",
+            (true, false) => "v1",
+            (false, true) => "v2",
+            (false, false) => "none",
+        }
+    }
+}
+
+/// The controllers a set of limits needs, with the flag that asked for each.
+fn needed(l: &Limits) -> Vec<(&'static [u8], &'static str)> {
+    let mut v = Vec::new();
+    if l.memory.is_some() {
+        v.push((&b"memory"[..], "--memory"));
+    }
+    if l.cpu_quota.is_some() {
+        v.push((&b"cpu"[..], "--cpus"));
+    }
+    if l.cpu_shares.is_some() {
+        v.push((&b"cpu"[..], "--cpu-shares"));
+    }
+    if l.cpuset_cpus.is_some() {
+        v.push((&b"cpuset"[..], "--cpuset-cpus"));
+    }
+    if l.pids.is_some() {
+        v.push((&b"pids"[..], "--pids-limit"));
+    }
+    v
+}
+
+/// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
+pub fn shares_to_weight(s: u64) -> u64 {
+    1 + ((s.clamp(2, 262144) - 2) * 9999) / 262142
+}
+
+/// A container's cgroups: one directory per hierarchy used.
+#[derive(Debug, Default, Clone)]
+pub struct Cgroup {
+    pub dirs: Vec<Vec<u8>>,
+}
+
+fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
+    write_file(&join(dir, knob), val).map_err(|e| {
+        let mut w = flag.as_bytes().to_vec();
+        w.push(b' ');
+        w.extend_from_slice(val);
+        let mut why = b"the kernel refused ".to_vec();
+        why.extend_from_slice(knob);
+        why.extend_from_slice(b": ");
+        why.extend_from_slice(sys::strerror(e));
+        Error::new(&w, &why)
+    })
+}
+
+/// Writes one file if it exists; a missing optional knob is fine.
+fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
+    match write_file(&join(dir, knob), val) {
+        Err(sys::ENOENT) => Ok(()),
+        r => r,
+    }
+}
+
+/// Applies the limits that live in hierarchy `h` to the cgroup `dir`.
+pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
+    let here = |c: &[u8]| h.controllers.iter().any(|x| x == c);
+    let v2 = h.kind == Kind::V2;
+    if let (Some(m), true) = (l.memory, here(b"memory")) {
+        let n = num(m);
+        if v2 {
+            write_knob(dir, b"memory.max", &n, "--memory")?;
+            // No swap beyond the limit, so the limit means what it says.
+            let _ = write_optional(dir, b"memory.swap.max", b"0");
+        } else {
+            write_knob(dir, b"memory.limit_in_bytes", &n, "--memory")?;
+            let _ = write_optional(dir, b"memory.memsw.limit_in_bytes", &n);
+        }
+    }
+    if here(b"cpu") {
+        if let Some(q) = l.cpu_quota {
+            if v2 {
+                let mut v = num(q);
+                v.extend_from_slice(b" 100000");
+                write_knob(dir, b"cpu.max", &v, "--cpus")?;
+            } else {
+                write_knob(dir, b"cpu.cfs_period_us", b"100000", "--cpus")?;
+                write_knob(dir, b"cpu.cfs_quota_us", &num(q), "--cpus")?;
+            }
+        }
+        if let Some(s) = l.cpu_shares {
+            if v2 {
+                write_knob(dir, b"cpu.weight", &num(shares_to_weight(s)), "--cpu-shares")?;
+            } else {
+                write_knob(dir, b"cpu.shares", &num(s), "--cpu-shares")?;
+            }
+        }
+    }
+    if let (Some(c), true) = (&l.cpuset_cpus, here(b"cpuset")) {
+        write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
+    }
+    if let (Some(p), true) = (l.pids, here(b"pids")) {
+        write_knob(dir, b"pids.max", &num(p), "--pids-limit")?;
+    }
+    Ok(())
+}
+
+/// v1 cpuset cgroups start with empty cpus/mems, and a task cannot join
+/// one (ENOSPC) until both are set: copy them from the parent when empty.
+fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
+    for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+        let cur = read_file(&join(dir, knob))?;
+        if cur.iter().all(|c| c.is_ascii_whitespace()) {
+            let p = read_file(&join(parent, knob))?;
+            let p: Vec<u8> = p.into_iter().filter(|c| !c.is_ascii_whitespace()).collect();
+            write_file(&join(dir, knob), &p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure `ctrl` is enabled for the children of `dir` (v2).
+fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
+    let cur = read_file(&join(dir, b"cgroup.subtree_control"))?;
+    if words(&cur, b' ').iter().any(|w| w == ctrl) {
+        return Ok(());
+    }
+    let mut v = b"+".to_vec();
+    v.extend_from_slice(ctrl);
+    write_file(&join(dir, b"cgroup.subtree_control"), &v)
+}
+
+fn mkdir_cg(path: &[u8]) -> sys::R<bool> {
+    match sys::mkdir(path, 0o755) {
+        Ok(()) => Ok(true),
+        Err(sys::EEXIST) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl Cgroup {
+    /// Creates the container's cgroups and writes its limits. A limit whose
+    /// controller is missing or refuses the value is an error; on any error
+    /// nothing created here is left behind.
+    pub fn create(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
+        let mut use_h: Vec<&Hier> = Vec::new();
+        for (ctrl, flag) in needed(l) {
+            let Some(h) = layout.find(ctrl) else {
+                let mut why = b"the ".to_vec();
+                why.extend_from_slice(ctrl);
+                why.extend_from_slice(b" cgroup controller is not available on this host (");
+                why.extend_from_slice(if layout.hiers.is_empty() {
+                    b"no cgroup filesystem is mounted"
+                } else {
+                    b"enable it in the kernel, e.g. cgroup_enable=memory on the command line, or drop the flag"
+                });
+                why.push(b')');
+                return Err(Error::new(flag.as_bytes(), &why));
+            };
+            if !use_h.iter().any(|x| x.mount == h.mount) {
+                use_h.push(h);
+            }
+        }
+        if let Some(v2) = layout.v2() {
+            if !use_h.iter().any(|x| x.mount == v2.mount) {
+                use_h.push(v2);
+            }
+        }
+        let mut cg = Cgroup::default();
+        let r = (|| -> Res<()> {
+            for h in &use_h {
+                let parent = join(&h.mount, b"mydocker");
+                mkdir_cg(&parent).map_err(|e| Error::sys("create cgroup", &parent, e))?;
+                let wants: Vec<&[u8]> = needed(l).into_iter().map(|x| x.0).filter(|c| h.controllers.iter().any(|x| x == c)).collect();
+                if h.kind == Kind::V2 {
+                    for c in &wants {
+                        for d in [&h.mount, &parent] {
+                            enable(d, c).map_err(|e| {
+                                let mut w = b"enable the ".to_vec();
+                                w.extend_from_slice(c);
+                                w.extend_from_slice(b" controller in ");
+                                w.extend_from_slice(d);
+                                Error::new(&w, sys::strerror(e))
+                            })?;
+                        }
+                    }
+                } else if h.controllers.iter().any(|c| c == b"cpuset") {
+                    cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
+                }
+                let dir = join(&parent, id);
+                mkdir_cg(&dir).map_err(|e| Error::sys("create cgroup", &dir, e))?;
+                cg.dirs.push(dir.clone());
+                if h.kind == Kind::V1 && h.controllers.iter().any(|c| c == b"cpuset") {
+                    if let Some(c) = &l.cpuset_cpus {
+                        write_knob(&dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
+                    }
+                    cpuset_inherit(&parent, &dir).map_err(|e| Error::sys("initialise cpuset", &dir, e))?;
+                }
+                apply(h, &dir, l)?;
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => Ok(cg),
+            Err(e) => {
+                cg.remove();
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves `pid` into every cgroup of the container.
+    pub fn join(&self, pid: i32) -> Res<()> {
+        let p = num(pid as u64);
+        for d in &self.dirs {
+            write_file(&join(d, b"cgroup.procs"), &p).map_err(|e| Error::sys("join cgroup", d, e))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the cgroups; processes still exiting get a short grace.
+    pub fn remove(&self) {
+        for d in &self.dirs {
+            for i in 0..200 {
+                match sys::rmdir(d) {
+                    Ok(()) | Err(sys::ENOENT) => break,
+                    Err(sys::EBUSY) if i < 199 => {
+                        // Kill stragglers (v2 has cgroup.kill since 5.14).
+                        let _ = write_file(&join(d, b"cgroup.kill"), b"1");
+                        sys::sleep_ms(5)
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Whether any process is still in the container's cgroups.
+    pub fn populated(&self) -> bool {
+        self.dirs.iter().any(|d| read_file(&join(d, b"cgroup.procs")).map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+
+    fn tmp(tag: &str) -> PathBuf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let d = std::env::temp_dir().join(format!("mydocker-cg-{}-{}-{}", std::process::id(), tag, n));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+    fn b(p: &std::path::Path) -> Vec<u8> {
+        p.as_os_str().as_bytes().to_vec()
+    }
+    fn mnt(point: &str, fstype: &str, opts: &str) -> Mount {
+        Mount { point: point.into(), fstype: fstype.into(), source: fstype.into(), super_opts: opts.into() }
+    }
+
+    #[test]
+    fn detects_hybrid_v1_and_v2() {
+        let hybrid = [
+            mnt("/sys/fs/cgroup/memory", "cgroup", "rw,memory"),
+            mnt("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu"),
+            mnt("/sys/fs/cgroup/systemd", "cgroup", "rw,name=systemd"),
+            mnt("/sys/fs/cgroup/unified", "cgroup2", "rw"),
+        ];
+        let l = Layout::detect(&hybrid, &|_| Vec::new());
+        assert_eq!(l.describe(), "hybrid (v1 controllers + v2 unified)");
+        assert_eq!(l.find(b"memory").unwrap().mount, b"/sys/fs/cgroup/memory");
+        assert_eq!(l.find(b"cpu").unwrap().kind, Kind::V1);
+        assert!(l.find(b"pids").is_none());
+        assert_eq!(l.v2().unwrap().mount, b"/sys/fs/cgroup/unified");
+
+        let v2 = [mnt("/sys/fs/cgroup", "cgroup2", "rw")];
+        let l = Layout::detect(&v2, &|_| b"cpuset cpu io memory pids\n".to_vec());
+        assert_eq!(l.describe(), "v2");
+        assert_eq!(l.find(b"pids").unwrap().kind, Kind::V2);
+
+        let l = Layout::detect(&[], &|_| Vec::new());
+        assert_eq!(l.describe(), "none");
+    }
+
+    #[test]
+    fn weight_conversion() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(262144), 10000);
+    }
+
+    fn touch(dir: &std::path::Path, files: &[(&str, &str)]) {
+        fs::create_dir_all(dir).unwrap();
+        for (f, v) in files {
+            fs::write(dir.join(f), v).unwrap();
+        }
+    }
+
+    #[test]
+    fn v2_writes_limits_and_enables_controllers() {
+        let root = tmp("v2");
+        touch(&root, &[("cgroup.subtree_control", ""), ("cgroup.controllers", "cpu cpuset memory pids")]);
+        touch(&root.join("mydocker"), &[("cgroup.subtree_control", "")]);
+        let ctr = root.join("mydocker/abc");
+        touch(&ctr, &[("memory.max", ""), ("memory.swap.max", ""), ("cpu.max", ""), ("cpu.weight", ""), ("cpuset.cpus", ""), ("pids.max", "")]);
+        let l = Layout::detect(&[mnt(root.to_str().unwrap(), "cgroup2", "rw")], &|p| fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap());
+        let lim = Limits { memory: Some(64 << 20), cpu_quota: Some(50_000), cpu_shares: Some(512), cpuset_cpus: Some(b"0".to_vec()), pids: Some(10) };
+        let cg = Cgroup::create(&l, b"abc", &lim).unwrap();
+        assert_eq!(cg.dirs, vec![b(&ctr)]);
+        let r = |f: &str| fs::read_to_string(ctr.join(f)).unwrap();
+        assert_eq!(r("memory.max"), "67108864");
+        assert_eq!(r("memory.swap.max"), "0");
+        assert_eq!(r("cpu.max"), "50000 100000");
+        assert_eq!(r("cpu.weight"), "20");
+        assert_eq!(r("cpuset.cpus"), "0");
+        assert_eq!(r("pids.max"), "10");
+        // the fake subtree_control keeps only the last write, like a file
+        assert!(fs::read_to_string(root.join("cgroup.subtree_control")).unwrap().starts_with('+'));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn v1_memory_and_cpuset_inherit() {
+        let root = tmp("v1");
+        let mem = root.join("memory");
+        let cs = root.join("cpuset");
+        touch(&mem, &[]);
+        touch(&mem.join("mydocker/id1"), &[("memory.limit_in_bytes", ""), ("memory.memsw.limit_in_bytes", "")]);
+        touch(&cs, &[("cpuset.cpus", "0-3\n"), ("cpuset.mems", "0\n")]);
+        touch(&cs.join("mydocker"), &[("cpuset.cpus", "\n"), ("cpuset.mems", "\n")]);
+        touch(&cs.join("mydocker/id1"), &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
+        let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(cs.to_str().unwrap(), "cgroup", "rw,cpuset")], &|_| Vec::new());
+        let lim = Limits { memory: Some(1 << 20), cpuset_cpus: Some(b"1".to_vec()), ..Limits::default() };
+        let cg = Cgroup::create(&l, b"id1", &lim).unwrap();
+        assert_eq!(cg.dirs.len(), 2);
+        assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.limit_in_bytes")).unwrap(), "1048576");
+        assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.memsw.limit_in_bytes")).unwrap(), "1048576");
+        assert_eq!(fs::read_to_string(cs.join("mydocker/cpuset.cpus")).unwrap(), "0-3");
+        assert_eq!(fs::read_to_string(cs.join("mydocker/cpuset.mems")).unwrap(), "0");
+        assert_eq!(fs::read_to_string(cs.join("mydocker/id1/cpuset.cpus")).unwrap(), "1");
+        assert_eq!(fs::read_to_string(cs.join("mydocker/id1/cpuset.mems")).unwrap(), "0");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn missing_controller_is_an_error_and_leaves_nothing() {
+        let root = tmp("missing");
+        let mem = root.join("memory");
+        touch(&mem, &[]);
+        let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory")], &|_| Vec::new());
+        let e = Cgroup::create(&l, b"x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
+        assert!(std::str::from_utf8(&e.msg).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
+        assert!(!mem.join("mydocker/x").exists());
+        // a value the "kernel" refuses (knob file missing) cleans up too
+        let e = Cgroup::create(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap_err();
+        assert!(std::str::from_utf8(&e.msg).unwrap().contains("refused memory.limit_in_bytes"));
+        assert!(!mem.join("mydocker/y").exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

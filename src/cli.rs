@@ -1,0 +1,806 @@
+//! Pure argv → command structs. No side effects: nothing here touches the
+//! system, so every rule is unit-tested.
+//!
+//! Rules (docker's): options before the image; parsing stops at the first
+//! positional of `run` (everything after goes to the container untouched)
+//! and at `--`; short clusters (`-it`, `-dit`); `--flag=v` and `--flag v`;
+//! `-m64m`. The book's single-dash long spellings (`-mem`, `-cpushare`,
+//! `-cpuset`, `-name`, `-net`, `-ti`) are aliases.
+
+use crate::util::{err, parse_u64, Error, Res};
+use alloc::vec::Vec;
+
+#[derive(Clone, Copy)]
+pub struct Opt {
+    pub id: u8,
+    pub long: &'static str,
+    pub short: u8,
+    /// The book's single-dash spelling, e.g. "-mem".
+    pub alias: &'static str,
+    pub val: bool,
+}
+
+const fn o(id: u8, long: &'static str, short: u8, alias: &'static str, val: bool) -> Opt {
+    Opt { id, long, short, alias, val }
+}
+
+pub const HELP: u8 = 0;
+
+/// Parses options per `table`. With `stop`, the first positional ends
+/// parsing and it and everything after it are returned as positionals;
+/// without, positionals and options may interleave (as in `rm a -f b`).
+pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -> Res<(Vec<(u8, Vec<u8>)>, Vec<Vec<u8>>)> {
+    let mut opts = Vec::new();
+    let mut pos = Vec::new();
+    let mut i = 0;
+    let bad = |flag: &[u8], why: &[u8]| -> Error {
+        let mut e = Error::new(flag, why);
+        e.msg.extend_from_slice(b"\n");
+        e.msg.extend_from_slice(usage.as_bytes());
+        e
+    };
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if a.as_slice() == b"--" {
+            pos.extend(args[i..].iter().cloned());
+            break;
+        }
+        if a.len() < 2 || a[0] != b'-' {
+            pos.push(a.clone());
+            if stop {
+                pos.extend(args[i..].iter().cloned());
+                break;
+            }
+            continue;
+        }
+        if a.as_slice() == b"--help" {
+            opts.push((HELP, Vec::new()));
+            continue;
+        }
+        if a.starts_with(b"--") {
+            let body = &a[2..];
+            let (name, inline) = match body.iter().position(|&c| c == b'=') {
+                Some(p) => (&body[..p], Some(body[p + 1..].to_vec())),
+                None => (body, None),
+            };
+            let Some(opt) = table.iter().find(|o| o.long.as_bytes() == name) else {
+                return Err(bad(a, b"unknown flag"));
+            };
+            if opt.val {
+                let v = match inline {
+                    Some(v) => v,
+                    None if i < args.len() => {
+                        i += 1;
+                        args[i - 1].clone()
+                    }
+                    None => return Err(bad(a, b"flag needs an argument")),
+                };
+                opts.push((opt.id, v));
+            } else {
+                match inline.as_deref() {
+                    None | Some(b"true") => opts.push((opt.id, Vec::new())),
+                    Some(b"false") => {}
+                    Some(_) => return Err(bad(a, b"flag takes no value")),
+                }
+            }
+            continue;
+        }
+        // Single dash: the book's long aliases first ("-mem 100m", "-name=x").
+        let (head, inline) = match a.iter().position(|&c| c == b'=') {
+            Some(p) => (&a[..p], Some(a[p + 1..].to_vec())),
+            None => (&a[..], None),
+        };
+        if let Some(opt) = table.iter().find(|o| !o.alias.is_empty() && o.alias.as_bytes() == head) {
+            if opt.val {
+                let v = match inline {
+                    Some(v) => v,
+                    None if i < args.len() => {
+                        i += 1;
+                        args[i - 1].clone()
+                    }
+                    None => return Err(bad(a, b"flag needs an argument")),
+                };
+                opts.push((opt.id, v));
+            } else {
+                opts.push((opt.id, Vec::new()));
+            }
+            continue;
+        }
+        // A cluster of short flags; a value-taking one eats the rest.
+        let mut j = 1;
+        while j < a.len() {
+            let c = a[j];
+            j += 1;
+            let Some(opt) = table.iter().find(|o| o.short == c) else {
+                if c == b'h' {
+                    opts.push((HELP, Vec::new()));
+                    continue;
+                }
+                return Err(bad(&[b'-', c], b"unknown shorthand flag"));
+            };
+            if opt.val {
+                let mut v = a[j..].to_vec();
+                if v.first() == Some(&b'=') {
+                    v.remove(0);
+                }
+                if v.is_empty() {
+                    if i >= args.len() {
+                        // `run -h` with nothing after it asks for help.
+                        if c == b'h' {
+                            opts.push((HELP, Vec::new()));
+                            break;
+                        }
+                        return Err(bad(&[b'-', c], b"flag needs an argument"));
+                    }
+                    v = args[i].clone();
+                    i += 1;
+                }
+                opts.push((opt.id, v));
+                break;
+            }
+            opts.push((opt.id, Vec::new()));
+        }
+    }
+    Ok((opts, pos))
+}
+
+// ---------------------------------------------------------------- commands
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub host: Vec<u8>,
+    pub ctr: Vec<u8>,
+    pub ro: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    /// bytes
+    pub memory: Option<u64>,
+    /// CFS quota in µs per 100 ms period
+    pub cpu_quota: Option<u64>,
+    /// v1 cpu.shares (converted to cpu.weight on v2)
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<Vec<u8>>,
+    pub pids: Option<u64>,
+}
+
+impl Limits {
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.cpu_quota.is_some() || self.cpu_shares.is_some() || self.cpuset_cpus.is_some() || self.pids.is_some()
+    }
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct RunOpts {
+    pub interactive: bool,
+    pub tty: bool,
+    pub detach: bool,
+    pub rm: bool,
+    pub init: bool,
+    pub name: Option<Vec<u8>>,
+    /// Final `K=V` entries, in order (a later one with the same key wins).
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Option<Vec<u8>>,
+    pub hostname: Option<Vec<u8>>,
+    pub volumes: Vec<Volume>,
+    pub limits: Limits,
+    pub image: Vec<u8>,
+    pub cmd: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Cmd {
+    Help(&'static str),
+    Version,
+    Info,
+    Run(RunOpts),
+    Ps { all: bool, quiet: bool, no_trunc: bool },
+    Logs { follow: bool, tail: Option<u64>, name: Vec<u8> },
+    Stop { secs: u64, names: Vec<Vec<u8>> },
+    Rm { force: bool, names: Vec<Vec<u8>> },
+    Images { quiet: bool },
+    Rmi { names: Vec<Vec<u8>> },
+    Import { file: Vec<u8>, name: Vec<u8> },
+}
+
+pub struct Global {
+    pub root: Option<Vec<u8>>,
+    pub cmd: Cmd,
+}
+
+pub const USAGE: &str = "Usage: mydocker [--root DIR] COMMAND [OPTIONS]
+
+A daemon-less container runtime in one static binary.
+
+Commands:
+  run       Run a command in a new container
+  ps        List containers
+  logs      Show the output of a detached container
+  stop      Stop running containers
+  rm        Remove containers
+  images    List images
+  import    Create an image from a rootfs tarball
+  rmi       Remove images
+  info      Show what this host supports
+  version   Show the version
+
+Global options:
+      --root DIR   State and images directory (default /var/lib/mydocker, or $MYDOCKER_ROOT)
+  -h, --help       Show help; `mydocker COMMAND --help` for a command
+";
+
+pub const RUN_USAGE: &str = "Usage: mydocker run [OPTIONS] IMAGE [COMMAND [ARG...]]
+
+Options:
+  -i, --interactive         Keep stdin open
+  -t, --tty                 Allocate a pseudo-terminal (when stdin is one)
+  -d, --detach              Run in the background and print the container id
+      --rm                  Remove the container when it exits
+      --name NAME           Name the container (also -name)
+  -e, --env K=V|K           Set an environment variable (repeatable)
+  -w, --workdir DIR         Working directory inside the container
+  -h, --hostname NAME       Container host name (default: the short id)
+  -v, --volume HOST:CTR[:ro]  Bind mount a host directory (repeatable)
+      --init                Run a tiny init as PID 1 that reaps and forwards signals
+  -m, --memory SIZE         Memory limit, e.g. 64m (b, k, m, g; also -mem)
+      --cpus N              CPU quota, e.g. 0.5
+  -c, --cpu-shares N        Relative CPU weight (also -cpushare)
+      --cpuset-cpus LIST    CPUs allowed, e.g. 0-1 (also -cpuset)
+      --pids-limit N        Maximum number of processes
+";
+
+const PS_USAGE: &str = "Usage: mydocker ps [-a] [-q] [--no-trunc]
+
+Options:
+  -a, --all        Show all containers (default: running only)
+  -q, --quiet      Only ids
+      --no-trunc   Full ids and commands
+";
+const LOGS_USAGE: &str = "Usage: mydocker logs [-f] [-n N] CONTAINER
+
+Options:
+  -f, --follow       Follow until the container exits
+  -n, --tail N       Only the last N lines
+";
+const STOP_USAGE: &str = "Usage: mydocker stop [-t SECS] CONTAINER...
+
+Options:
+  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
+";
+const RM_USAGE: &str = "Usage: mydocker rm [-f] CONTAINER...
+
+Options:
+  -f, --force   Stop a running container first
+";
+const IMAGES_USAGE: &str = "Usage: mydocker images [-q]
+
+Options:
+  -q, --quiet   Only names
+";
+const RMI_USAGE: &str = "Usage: mydocker rmi IMAGE...\n";
+const IMPORT_USAGE: &str = "Usage: mydocker import FILE|- NAME
+
+Creates image NAME from a rootfs tar archive (plain, as written by
+`docker export` or `tar -C rootfs -c .`), read by mydocker itself.
+";
+const INFO_USAGE: &str = "Usage: mydocker info\n";
+const VERSION_USAGE: &str = "Usage: mydocker version\n";
+
+fn has_help(opts: &[(u8, Vec<u8>)]) -> bool {
+    opts.iter().any(|(id, _)| *id == HELP)
+}
+
+pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
+    let mut root = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_slice();
+        if a == b"--root" {
+            let Some(v) = args.get(i + 1) else { return err(b"--root", b"flag needs an argument") };
+            root = Some(v.clone());
+            i += 2;
+        } else if let Some(v) = a.strip_prefix(b"--root=") {
+            root = Some(v.to_vec());
+            i += 1;
+        } else if a == b"-h" || a == b"--help" {
+            return Ok(Global { root, cmd: Cmd::Help(USAGE) });
+        } else if a == b"-v" || a == b"--version" {
+            return Ok(Global { root, cmd: Cmd::Version });
+        } else if a.first() == Some(&b'-') {
+            let mut e = Error::new(a, b"unknown flag");
+            e.msg.extend_from_slice(b"\n");
+            e.msg.extend_from_slice(USAGE.as_bytes());
+            return Err(e);
+        } else {
+            break;
+        }
+    }
+    let Some(name) = args.get(i) else {
+        let mut e = Error::new(b"no command given", b"see 'mydocker --help'");
+        e.msg.extend_from_slice(b"\n");
+        e.msg.extend_from_slice(USAGE.as_bytes());
+        return Err(e);
+    };
+    let rest = &args[i + 1..];
+    let cmd = parse_command(name, rest, host_env)?;
+    Ok(Global { root, cmd })
+}
+
+fn one(pos: &[Vec<u8>], what: &[u8], usage: &'static str) -> Res<Vec<u8>> {
+    if pos.len() != 1 {
+        let mut e = Error::new(what, b"requires exactly 1 argument");
+        e.msg.extend_from_slice(b"\n");
+        e.msg.extend_from_slice(usage.as_bytes());
+        return Err(e);
+    }
+    Ok(pos[0].clone())
+}
+
+fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<Vec<u8>>> {
+    if pos.is_empty() {
+        let mut e = Error::new(what, b"requires at least 1 argument");
+        e.msg.extend_from_slice(b"\n");
+        e.msg.extend_from_slice(usage.as_bytes());
+        return Err(e);
+    }
+    Ok(pos)
+}
+
+pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
+    match name {
+        b"run" => parse_run(rest, host_env),
+        b"ps" => {
+            let t = [o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)];
+            let (opts, pos) = parse(rest, &t, false, PS_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(PS_USAGE));
+            }
+            if !pos.is_empty() {
+                return err(b"ps", b"accepts no arguments");
+            }
+            let f = |id| opts.iter().any(|(i, _)| *i == id);
+            Ok(Cmd::Ps { all: f(1), quiet: f(2), no_trunc: f(3) })
+        }
+        b"logs" => {
+            let t = [o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true)];
+            let (opts, pos) = parse(rest, &t, false, LOGS_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(LOGS_USAGE));
+            }
+            let mut tail = None;
+            for (id, v) in &opts {
+                if *id == 2 && v.as_slice() != b"all" {
+                    tail = Some(parse_u64(v).ok_or_else(|| Error::new(b"--tail", b"not a number"))?);
+                }
+            }
+            let f = |id| opts.iter().any(|(i, _)| *i == id);
+            Ok(Cmd::Logs { follow: f(1), tail, name: one(&pos, b"logs", LOGS_USAGE)? })
+        }
+        b"stop" => {
+            let t = [o(1, "time", b't', "", true)];
+            let (opts, pos) = parse(rest, &t, false, STOP_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(STOP_USAGE));
+            }
+            let mut secs = 10;
+            for (id, v) in &opts {
+                if *id == 1 {
+                    secs = parse_u64(v).ok_or_else(|| Error::new(b"--time", b"not a number of seconds"))?;
+                }
+            }
+            Ok(Cmd::Stop { secs, names: at_least_one(pos, b"stop", STOP_USAGE)? })
+        }
+        b"rm" => {
+            let t = [o(1, "force", b'f', "", false)];
+            let (opts, pos) = parse(rest, &t, false, RM_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(RM_USAGE));
+            }
+            Ok(Cmd::Rm { force: opts.iter().any(|(i, _)| *i == 1), names: at_least_one(pos, b"rm", RM_USAGE)? })
+        }
+        b"images" => {
+            let t = [o(1, "quiet", b'q', "", false)];
+            let (opts, pos) = parse(rest, &t, false, IMAGES_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(IMAGES_USAGE));
+            }
+            if !pos.is_empty() {
+                return err(b"images", b"accepts no arguments");
+            }
+            Ok(Cmd::Images { quiet: opts.iter().any(|(i, _)| *i == 1) })
+        }
+        b"rmi" => {
+            let (opts, pos) = parse(rest, &[], false, RMI_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(RMI_USAGE));
+            }
+            Ok(Cmd::Rmi { names: at_least_one(pos, b"rmi", RMI_USAGE)? })
+        }
+        b"import" => {
+            let (opts, pos) = parse(rest, &[], false, IMPORT_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(IMPORT_USAGE));
+            }
+            if pos.len() != 2 {
+                return err(b"import", b"requires FILE (or -) and NAME");
+            }
+            Ok(Cmd::Import { file: pos[0].clone(), name: pos[1].clone() })
+        }
+        b"info" | b"version" => {
+            let usage = if name == b"info" { INFO_USAGE } else { VERSION_USAGE };
+            let (opts, pos) = parse(rest, &[], false, usage)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(usage));
+            }
+            if !pos.is_empty() {
+                return err(name, b"accepts no arguments");
+            }
+            Ok(if name == b"info" { Cmd::Info } else { Cmd::Version })
+        }
+        b"help" => Ok(Cmd::Help(USAGE)),
+        _ => {
+            let mut e = Error::new(name, b"unknown command");
+            e.msg.extend_from_slice(b"\n");
+            e.msg.extend_from_slice(USAGE.as_bytes());
+            Err(e)
+        }
+    }
+}
+
+const R_I: u8 = 1;
+const R_T: u8 = 2;
+const R_D: u8 = 3;
+const R_RM: u8 = 4;
+const R_NAME: u8 = 5;
+const R_ENV: u8 = 6;
+const R_WD: u8 = 7;
+const R_HOST: u8 = 8;
+const R_VOL: u8 = 9;
+const R_INIT: u8 = 10;
+const R_MEM: u8 = 11;
+const R_CPUS: u8 = 12;
+const R_SHARES: u8 = 13;
+const R_CPUSET: u8 = 14;
+const R_PIDS: u8 = 15;
+const R_TI: u8 = 16;
+
+const RUN_OPTS: [Opt; 16] = [
+    o(R_I, "interactive", b'i', "", false),
+    o(R_T, "tty", b't', "", false),
+    o(R_TI, "", 0, "-ti", false),
+    o(R_D, "detach", b'd', "", false),
+    o(R_RM, "rm", 0, "", false),
+    o(R_NAME, "name", 0, "-name", true),
+    o(R_ENV, "env", b'e', "", true),
+    o(R_WD, "workdir", b'w', "", true),
+    o(R_HOST, "hostname", b'h', "", true),
+    o(R_VOL, "volume", b'v', "", true),
+    o(R_INIT, "init", 0, "", false),
+    o(R_MEM, "memory", b'm', "-mem", true),
+    o(R_CPUS, "cpus", 0, "", true),
+    o(R_SHARES, "cpu-shares", b'c', "-cpushare", true),
+    o(R_CPUSET, "cpuset-cpus", 0, "-cpuset", true),
+    o(R_PIDS, "pids-limit", 0, "", true),
+];
+
+fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
+    let (opts, pos) = parse(rest, &RUN_OPTS, true, RUN_USAGE)?;
+    if has_help(&opts) {
+        return Ok(Cmd::Help(RUN_USAGE));
+    }
+    let mut r = RunOpts::default();
+    for (id, v) in opts {
+        match id {
+            R_I => r.interactive = true,
+            R_T => r.tty = true,
+            R_TI => {
+                r.tty = true;
+                r.interactive = true
+            }
+            R_D => r.detach = true,
+            R_RM => r.rm = true,
+            R_NAME => {
+                validate_name(&v)?;
+                r.name = Some(v)
+            }
+            R_ENV => {
+                if v.is_empty() || v[0] == b'=' {
+                    return err(b"--env", b"invalid variable: empty name");
+                }
+                if v.contains(&b'=') {
+                    r.env.push(v);
+                } else if let Some(val) = crate::util::env_get(host_env, &v) {
+                    // `-e K`: take K from the caller's environment, if set.
+                    let mut e = v.clone();
+                    e.push(b'=');
+                    e.extend_from_slice(val);
+                    r.env.push(e);
+                }
+            }
+            R_WD => {
+                if v.first() != Some(&b'/') {
+                    return err(b"--workdir", b"the working directory must be an absolute path");
+                }
+                r.workdir = Some(v)
+            }
+            R_HOST => {
+                validate_hostname(&v)?;
+                r.hostname = Some(v)
+            }
+            R_VOL => r.volumes.push(parse_volume(&v)?),
+            R_INIT => r.init = true,
+            R_MEM => r.limits.memory = Some(parse_bytes(&v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
+            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(&v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
+            R_SHARES => {
+                let n = parse_u64(&v).filter(|n| (2..=262144).contains(n));
+                r.limits.cpu_shares = Some(n.ok_or_else(|| Error::new(b"--cpu-shares", b"must be a number from 2 to 262144"))?)
+            }
+            R_CPUSET => {
+                if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
+                    return err(b"--cpuset-cpus", b"invalid CPU list (e.g. 0-1,3)");
+                }
+                r.limits.cpuset_cpus = Some(v)
+            }
+            R_PIDS => match crate::util::parse_i64(&v) {
+                Some(n) if n > 0 => r.limits.pids = Some(n as u64),
+                Some(_) => r.limits.pids = None, // 0 or -1: unlimited, as docker
+                None => return err(b"--pids-limit", b"not a number"),
+            },
+            _ => {}
+        }
+    }
+    let mut pos = pos.into_iter();
+    let Some(image) = pos.next() else {
+        let mut e = Error::new(b"run", b"requires at least 1 argument (the image)");
+        e.msg.extend_from_slice(b"\n");
+        e.msg.extend_from_slice(RUN_USAGE.as_bytes());
+        return Err(e);
+    };
+    validate_name(&image).map_err(|_| Error::new(&image, b"invalid image name"))?;
+    r.image = image;
+    r.cmd = pos.collect();
+    Ok(Cmd::Run(r))
+}
+
+/// Container and image names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
+pub fn validate_name(n: &[u8]) -> Res<()> {
+    let ok = !n.is_empty()
+        && n.len() <= 128
+        && n[0].is_ascii_alphanumeric()
+        && n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-');
+    if ok {
+        Ok(())
+    } else {
+        let mut w = b"invalid name \"".to_vec();
+        w.extend_from_slice(n);
+        w.push(b'"');
+        err(&w, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed")
+    }
+}
+
+fn validate_hostname(n: &[u8]) -> Res<()> {
+    if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
+        return err(b"--hostname", b"invalid host name (1 to 64 letters, digits, '.', '-' or '_')");
+    }
+    Ok(())
+}
+
+/// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
+pub fn parse_volume(v: &[u8]) -> Res<Volume> {
+    let bad = |why: &[u8]| {
+        let mut w = b"invalid volume \"".to_vec();
+        w.extend_from_slice(v);
+        w.push(b'"');
+        Error::new(&w, why)
+    };
+    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
+    let ro = match parts.len() {
+        2 => false,
+        3 => match parts[2] {
+            b"ro" => true,
+            b"rw" => false,
+            _ => return Err(bad(b"mode must be ro or rw")),
+        },
+        _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
+    };
+    let (host, ctr) = (parts[0], parts[1]);
+    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
+        return Err(bad(b"both paths must be absolute"));
+    }
+    if ctr.split(|&c| c == b'/').any(|c| c == b"..") || host.split(|&c| c == b'/').any(|c| c == b"..") {
+        return Err(bad(b"paths must not contain \"..\""));
+    }
+    if ctr.iter().all(|&c| c == b'/') {
+        return Err(bad(b"cannot mount over the container's /"));
+    }
+    Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
+}
+
+/// "64m", "1g", "512k", "100", "64MB" → bytes.
+pub fn parse_bytes(v: &[u8]) -> Option<u64> {
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let n = parse_u64(&v[..digits])?;
+    let mut unit: Vec<u8> = v[digits..].iter().map(|c| c.to_ascii_lowercase()).collect();
+    if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
+        unit.pop();
+    }
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1 << 10,
+        b"m" => 1 << 20,
+        b"g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mul).filter(|&b| b > 0)
+}
+
+/// "1.5" → 150000 (µs of CPU per 100 ms).
+pub fn parse_cpus(v: &[u8]) -> Option<u64> {
+    let (int, frac) = match v.iter().position(|&c| c == b'.') {
+        Some(p) => (&v[..p], &v[p + 1..]),
+        None => (v, &b""[..]),
+    };
+    if frac.len() > 5 || (int.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let i = if int.is_empty() { 0 } else { parse_u64(int)? };
+    let mut f = 0u64;
+    for k in 0..5 {
+        let d = match frac.get(k) {
+            Some(c) if c.is_ascii_digit() => (c - b'0') as u64,
+            Some(_) => return None,
+            None => 0,
+        };
+        f = f * 10 + d;
+    }
+    let q = i.checked_mul(100_000)? + f;
+    if q < 1000 {
+        None // below 0.01 CPU the kernel refuses the quota
+    } else {
+        Some(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn a(s: &[&str]) -> Vec<Vec<u8>> {
+        s.iter().map(|x| x.as_bytes().to_vec()).collect()
+    }
+    fn run(s: &[&str]) -> RunOpts {
+        match parse_global(&a(s), &[b"HOME=/root".to_vec()]).unwrap().cmd {
+            Cmd::Run(r) => r,
+            _ => panic!("not run"),
+        }
+    }
+
+    #[test]
+    fn stops_at_the_image() {
+        let r = run(&["run", "-it", "busybox", "ls", "-l", "--rm", "-m", "1"]);
+        assert!(r.tty && r.interactive && !r.rm);
+        assert_eq!(r.image, b"busybox");
+        assert_eq!(r.cmd, a(&["ls", "-l", "--rm", "-m", "1"]));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        let r = run(&["run", "--rm", "--", "img", "-d"]);
+        assert!(r.rm && !r.detach);
+        assert_eq!(r.cmd, a(&["-d"]));
+    }
+
+    #[test]
+    fn clusters_and_values() {
+        let r = run(&["run", "-dit", "-m64m", "-e", "A=1", "--env=B=2", "--name", "x1", "img"]);
+        assert!(r.detach && r.interactive && r.tty);
+        assert_eq!(r.limits.memory, Some(64 << 20));
+        assert_eq!(r.env, a(&["A=1", "B=2"]));
+        assert_eq!(r.name.as_deref(), Some(&b"x1"[..]));
+        let r = run(&["run", "-ti", "img"]);
+        assert!(r.tty && r.interactive);
+    }
+
+    #[test]
+    fn book_aliases() {
+        let r = run(&["run", "-ti", "-mem", "100m", "-cpushare", "512", "-cpuset", "0", "-name", "bk", "img", "sh"]);
+        assert_eq!(r.limits.memory, Some(100 << 20));
+        assert_eq!(r.limits.cpu_shares, Some(512));
+        assert_eq!(r.limits.cpuset_cpus.as_deref(), Some(&b"0"[..]));
+        assert_eq!(r.name.as_deref(), Some(&b"bk"[..]));
+    }
+
+    #[test]
+    fn env_from_host_and_missing() {
+        let r = run(&["run", "-e", "HOME", "-e", "NOPE", "img"]);
+        assert_eq!(r.env, a(&["HOME=/root"]));
+    }
+
+    #[test]
+    fn help_everywhere() {
+        for c in ["run", "ps", "logs", "stop", "rm", "images", "rmi", "import", "info", "version"] {
+            let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
+            assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
+        }
+        assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
+        assert!(matches!(parse_global(&a(&["ps", "-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
+        // -h is the host name for run, help only when bare
+        assert_eq!(run(&["run", "-h", "box", "img"]).hostname.as_deref(), Some(&b"box"[..]));
+        assert!(matches!(parse_global(&a(&["run", "-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
+    }
+
+    #[test]
+    fn unknown_flags_fail_with_usage() {
+        let e = parse_global(&a(&["run", "--bogus", "img"]), &[]).unwrap_err();
+        assert_eq!(e.code, 125);
+        assert!(e.msg.starts_with(b"--bogus: unknown flag\nUsage: mydocker run"));
+        assert!(parse_global(&a(&["run", "-Z", "img"]), &[]).is_err());
+        assert!(parse_global(&a(&["ps", "-x"]), &[]).is_err());
+        assert!(parse_global(&a(&["--nope", "ps"]), &[]).is_err());
+        assert!(parse_global(&a(&["frobnicate"]), &[]).is_err());
+        assert!(parse_global(&a(&["run", "--name"]), &[]).is_err());
+    }
+
+    #[test]
+    fn global_root() {
+        let g = parse_global(&a(&["--root", "/x", "ps", "-a"]), &[]).unwrap();
+        assert_eq!(g.root.as_deref(), Some(&b"/x"[..]));
+        assert_eq!(g.cmd, Cmd::Ps { all: true, quiet: false, no_trunc: false });
+        let g = parse_global(&a(&["--root=/y", "rm", "a", "-f", "b"]), &[]).unwrap();
+        assert_eq!(g.root.as_deref(), Some(&b"/y"[..]));
+        assert_eq!(g.cmd, Cmd::Rm { force: true, names: a(&["a", "b"]) });
+    }
+
+    #[test]
+    fn volumes() {
+        assert_eq!(parse_volume(b"/h:/c").unwrap(), Volume { host: b"/h".to_vec(), ctr: b"/c".to_vec(), ro: false });
+        assert!(parse_volume(b"/h:/c:ro").unwrap().ro);
+        assert!(!parse_volume(b"/h:/c:rw").unwrap().ro);
+        for bad in ["/h", "h:/c", "/h:c", "/h:/c:xx", "/h:/../etc", "/h:/", "/a:/b:ro:x", ""] {
+            assert!(parse_volume(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let r = run(&["run", "-v", "/a:/b", "-v", "/c:/d:ro", "img"]);
+        assert_eq!(r.volumes.len(), 2);
+    }
+
+    #[test]
+    fn sizes_and_cpus() {
+        assert_eq!(parse_bytes(b"64m"), Some(64 << 20));
+        assert_eq!(parse_bytes(b"64MB"), Some(64 << 20));
+        assert_eq!(parse_bytes(b"1g"), Some(1 << 30));
+        assert_eq!(parse_bytes(b"512k"), Some(512 << 10));
+        assert_eq!(parse_bytes(b"100"), Some(100));
+        assert_eq!(parse_bytes(b"100b"), Some(100));
+        for bad in ["", "m", "12x", "0", "-1m", "1.5g"] {
+            assert_eq!(parse_bytes(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(parse_cpus(b"1.5"), Some(150_000));
+        assert_eq!(parse_cpus(b"0.5"), Some(50_000));
+        assert_eq!(parse_cpus(b"2"), Some(200_000));
+        assert_eq!(parse_cpus(b".25"), Some(25_000));
+        assert_eq!(parse_cpus(b"0"), None);
+        assert_eq!(parse_cpus(b"abc"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name(b"web-1.a_b").is_ok());
+        for bad in ["", "-x", ".x", "a/b", "a b", "../x"] {
+            assert!(validate_name(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert!(parse_global(&a(&["run", "--name", "../x", "img"]), &[]).is_err());
+        let _ = vec![0u8];
+    }
+
+    #[test]
+    fn limits_validation() {
+        assert!(parse_global(&a(&["run", "-c", "1", "img"]), &[]).is_err());
+        assert!(parse_global(&a(&["run", "--cpuset-cpus", "a", "img"]), &[]).is_err());
+        assert!(parse_global(&a(&["run", "-w", "rel", "img"]), &[]).is_err());
+        assert_eq!(run(&["run", "--pids-limit", "-1", "img"]).limits.pids, None);
+        assert_eq!(run(&["run", "--pids-limit=20", "img"]).limits.pids, Some(20));
+    }
+}

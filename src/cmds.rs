@@ -1,0 +1,366 @@
+//! The small verbs: ps, logs, stop, rm, info, version.
+
+use crate::cgroup::{Cgroup, Layout};
+use crate::state::{self, Record, Root};
+use crate::sys;
+use crate::util::{self, join, read_file, remove_tree, Buf, Error, Res};
+use alloc::vec::Vec;
+
+/// "Up 3 minutes", "Exited (0) 5 seconds ago", "Created".
+pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
+    let mut b = Buf::new();
+    if r.alive() {
+        b.s("Up ").b(&util::human_duration(now - r.started));
+        return (true, b.0);
+    }
+    if r.pid == 0 {
+        b.s("Created");
+        return (false, b.0);
+    }
+    match r.exit_code {
+        Some(c) => b.s("Exited (").i(c as i64).s(") "),
+        None => b.s("Exited (unknown) "),
+    };
+    let when = if r.finished > 0 { r.finished } else { now };
+    b.b(&util::human_duration(now - when)).s(" ago");
+    (false, b.0)
+}
+
+fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
+    let mut c = Vec::new();
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            c.push(b' ');
+        }
+        c.extend(a.iter().map(|&x| if x < b' ' { b' ' } else { x }));
+    }
+    if trunc && c.len() > 20 {
+        c.truncate(19);
+        c.extend_from_slice("…".as_bytes());
+    }
+    let mut q = b"\"".to_vec();
+    q.extend_from_slice(&c);
+    q.push(b'"');
+    q
+}
+
+pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
+    let now = sys::now().0;
+    let mut b = Buf::new();
+    let recs = state::all(root);
+    let mut rows: Vec<[Vec<u8>; 7]> = Vec::new();
+    for r in recs.iter().rev() {
+        let (up, st) = status_text(r, now);
+        if !all && !up {
+            continue;
+        }
+        let id = if no_trunc { r.id.clone() } else { r.short_id().to_vec() };
+        if quiet {
+            b.b(&id).s("\n");
+            continue;
+        }
+        let mut created = util::human_duration(now - r.created);
+        created.extend_from_slice(b" ago");
+        rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, Vec::new(), r.name.clone()]);
+    }
+    if quiet {
+        util::out(&b.0);
+        return 0;
+    }
+    // Column widths from the content, docker-style (3 spaces apart).
+    let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+    let mut w: Vec<usize> = heads.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (i, c) in row.iter().enumerate() {
+            let n = core::str::from_utf8(c).map(|s| s.chars().count()).unwrap_or(c.len());
+            w[i] = core::cmp::max(w[i], n);
+        }
+    }
+    let mut o = Buf::new();
+    let line = |o: &mut Buf, cells: &[&[u8]]| {
+        for (i, c) in cells.iter().enumerate() {
+            o.b(c);
+            if i + 1 < cells.len() {
+                let n = core::str::from_utf8(c).map(|s| s.chars().count()).unwrap_or(c.len());
+                for _ in n..w[i] + 3 {
+                    o.s(" ");
+                }
+            }
+        }
+        o.s("\n");
+    };
+    let h: Vec<&[u8]> = heads.iter().map(|h| h.as_bytes()).collect();
+    line(&mut o, &h);
+    for row in &rows {
+        let cells: Vec<&[u8]> = row.iter().map(|c| c.as_slice()).collect();
+        line(&mut o, &cells);
+    }
+    util::out(&o.0);
+    0
+}
+
+pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>) -> Res<i32> {
+    let r = state::find(root, name)?;
+    let p = join(&r.dir(root), b"log");
+    let fd = match sys::open(&p, sys::O_RDONLY, 0) {
+        Ok(fd) => fd,
+        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
+        Err(sys::ENOENT) => return Ok(0),
+        Err(e) => return Err(Error::sys("open", &p, e)),
+    };
+    let mut data = Vec::new();
+    let _ = sys::read_to_end(fd, &mut data);
+    let start = match tail {
+        None => 0,
+        Some(n) => {
+            // Offset of the n-th line from the end (a final newline ends the last line).
+            let body = if data.last() == Some(&b'\n') { &data[..data.len() - 1] } else { &data[..] };
+            let mut seen = 0;
+            let mut at = 0;
+            for (i, &c) in body.iter().enumerate().rev() {
+                if c == b'\n' {
+                    seen += 1;
+                    if seen == n {
+                        at = i + 1;
+                        break;
+                    }
+                }
+            }
+            if n == 0 {
+                data.len()
+            } else {
+                at
+            }
+        }
+    };
+    util::out(&data[start..]);
+    if follow {
+        let mut buf = alloc::vec![0u8; 65536];
+        loop {
+            let alive = Record::load(root, &r.id).map(|x| x.alive()).unwrap_or(false);
+            loop {
+                match sys::read(fd, &mut buf) {
+                    Ok(n) if n > 0 => util::out(&buf[..n]),
+                    _ => break,
+                }
+            }
+            if !alive {
+                break;
+            }
+            sys::sleep_ms(100);
+        }
+    }
+    sys::close(fd);
+    Ok(0)
+}
+
+/// Waits up to `ms` for the container's init to be gone.
+fn wait_gone(r: &Record, ms: u64) -> bool {
+    let end = sys::mono_ms() + ms;
+    loop {
+        if !r.alive() {
+            return true;
+        }
+        if sys::mono_ms() >= end {
+            return false;
+        }
+        sys::sleep_ms(10);
+    }
+}
+
+/// SIGTERM, up to `secs`, then SIGKILL; returns once the processes are gone.
+fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
+    if !r.alive() {
+        return Ok(());
+    }
+    let _ = sys::kill(r.pid, sys::SIGTERM);
+    let mut killed = false;
+    if !wait_gone(r, secs * 1000) {
+        let _ = sys::kill(r.pid, sys::SIGKILL);
+        killed = true;
+        if !wait_gone(r, 10_000) {
+            return Err(Error::new(&r.name, b"did not stop after SIGKILL"));
+        }
+    }
+    // Let the monitor (or foreground run) record the exit; if it is gone
+    // too, record it here.
+    let cg = Cgroup { dirs: r.cgroups.clone() };
+    let end = sys::mono_ms() + 2000;
+    while sys::mono_ms() < end {
+        let cur = Record::load(root, &r.id);
+        if cur.as_ref().map_or(true, |c| c.status != b"running") && !cg.populated() {
+            return Ok(());
+        }
+        if r.monitor <= 0 || sys::kill(r.monitor, 0).is_err() || monitor_zombie(r.monitor) {
+            break;
+        }
+        sys::sleep_ms(10);
+    }
+    cg.remove();
+    if let Some(mut cur) = Record::load(root, &r.id) {
+        if cur.status == b"running" {
+            cur.status = b"exited".to_vec();
+            cur.exit_code = Some(if killed { 137 } else { 143 });
+            cur.finished = sys::now().0;
+            let _ = cur.save(root);
+        }
+    }
+    Ok(())
+}
+
+fn monitor_zombie(pid: i32) -> bool {
+    let mut p = b"/proc/".to_vec();
+    util::push_num(&mut p, pid as u64);
+    p.extend_from_slice(b"/stat");
+    read_file(&p).map(|s| state::proc_state(&s) == Some(b'Z')).unwrap_or(true)
+}
+
+pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match state::find(root, n).and_then(|r| stop_one(root, &r, secs)) {
+            Ok(()) => {
+                let mut o = n.clone();
+                o.push(b'\n');
+                util::out(&o);
+            }
+            Err(e) => {
+                e.print();
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// Removes a container that is not running: cgroups, record, write layer,
+/// log. Never touches volume contents (they are only ever bind-mounted).
+pub fn remove(root: &Root, r: &Record) -> Res<()> {
+    Cgroup { dirs: r.cgroups.clone() }.remove();
+    let dir = r.dir(root);
+    let mut res = Ok(());
+    for _ in 0..50 {
+        res = remove_tree(&dir);
+        if res.is_ok() {
+            break;
+        }
+        sys::sleep_ms(10); // a monitor may be writing its last record
+    }
+    res.map_err(|e| Error::sys("remove", &dir, e))
+}
+
+pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
+    let mut code = 0;
+    for n in names {
+        let r = state::find(root, n).and_then(|r| {
+            if r.alive() {
+                if !force {
+                    let mut why = b"container ".to_vec();
+                    why.extend_from_slice(r.short_id());
+                    why.extend_from_slice(b" is running: stop it first, or use rm -f");
+                    return Err(Error::new(b"cannot remove", &why));
+                }
+                let _ = sys::kill(r.pid, sys::SIGKILL);
+                if !wait_gone(&r, 10_000) {
+                    return Err(Error::new(n, b"did not die after SIGKILL"));
+                }
+            }
+            // Let a live monitor finish its bookkeeping first.
+            let end = sys::mono_ms() + 2000;
+            while r.monitor > 0 && r.monitor != sys::getpid() && sys::kill(r.monitor, 0).is_ok() && !monitor_zombie(r.monitor) && sys::mono_ms() < end {
+                sys::sleep_ms(10);
+            }
+            remove(root, &r)
+        });
+        match r {
+            Ok(()) => {
+                let mut o = n.clone();
+                o.push(b'\n');
+                util::out(&o);
+            }
+            Err(e) => {
+                e.print();
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+pub fn version() -> i32 {
+    let mut b = Buf::new();
+    b.s("mydocker version ").s(env!("CARGO_PKG_VERSION")).s(" (git ").s(env!("MYDOCKER_GIT")).s(", ").s(env!("MYDOCKER_TARGET")).s(")\n");
+    util::out(&b.0);
+    0
+}
+
+fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let path = util::env_get(env, b"PATH").unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    path.split(|&c| c == b':').filter(|d| !d.is_empty()).map(|d| join(d, name)).find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
+}
+
+/// Mounts a throwaway overlay under the root to see if this kernel and the
+/// root's filesystem accept it.
+fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
+    let _ = util::mkdir_all(&root.dir, 0o711);
+    let mut rnd = [0u8; 4];
+    sys::random(&mut rnd);
+    let mut name = b".probe-".to_vec();
+    name.extend_from_slice(&util::hex(&rnd));
+    let base = join(&root.dir, &name);
+    let r = (|| {
+        sys::mkdir(&base, 0o700)?;
+        for d in [&b"l"[..], b"u", b"w", b"m"] {
+            sys::mkdir(&join(&base, d), 0o755)?;
+        }
+        let mut data = b"lowerdir=".to_vec();
+        data.extend_from_slice(&join(&base, b"l"));
+        data.extend_from_slice(b",upperdir=");
+        data.extend_from_slice(&join(&base, b"u"));
+        data.extend_from_slice(b",workdir=");
+        data.extend_from_slice(&join(&base, b"w"));
+        let m = join(&base, b"m");
+        sys::mount(b"overlay", &m, b"overlay", 0, &data)?;
+        sys::umount2(&m, sys::MNT_DETACH)
+    })();
+    let _ = remove_tree(&base);
+    r
+}
+
+pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
+    let mut b = Buf::new();
+    b.s("Version: ").s(env!("CARGO_PKG_VERSION")).s(" (").s(env!("MYDOCKER_TARGET")).s(")\n");
+    let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
+    b.s("Kernel: ").b(kver.strip_suffix(b"\n").unwrap_or(&kver)).s("\n");
+    b.s("Root dir: ").b(&root.dir).s("\n");
+    let l = Layout::current();
+    b.s("Cgroup version: ").s(l.describe()).s("\n");
+    for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
+        b.s("  ").b(c).s(": ");
+        match l.find(c) {
+            Some(h) => b.s(if h.kind == crate::cgroup::Kind::V2 { "usable (v2, " } else { "usable (v1, " }).b(&h.mount).s(")\n"),
+            None => b.s("not available (limits that need it are refused)\n"),
+        };
+    }
+    b.s("Overlay: ");
+    if !crate::image::overlay_listed() && probe_overlay(root).is_err() {
+        b.s("not supported by this kernel: each container gets a private copy of its image\n");
+    } else {
+        match probe_overlay(root) {
+            Ok(()) => b.s("supported (image layer + per-container write layer)\n"),
+            Err(e) => b.s("refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): each container gets a private copy of its image\n"),
+        };
+    }
+    let mounts = crate::mounts::current();
+    b.s("Root filesystem: ").b(&crate::mounts::root_fstype(&mounts)).s("\n");
+    b.s("pivot_root: ").s(if crate::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });
+    for tool in [&b"iptables"[..], b"nft"] {
+        b.b(tool).s(": ");
+        match which(tool, env) {
+            Some(p) => b.b(&p).s("\n"),
+            None => b.s("not found\n"),
+        };
+    }
+    util::out(&b.0);
+    0
+}

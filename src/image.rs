@@ -1,0 +1,236 @@
+//! Images: `import`, `images`, `rmi`, and the copy used when overlayfs is
+//! unavailable. An image is `images/<name>/rootfs` plus a `meta` file
+//! (created, size, and an optional default command as `cmd=` lines).
+
+use crate::state::{self, Root};
+use crate::sys::{self, Fd};
+use crate::tar;
+use crate::util::{self, esc, join, parse_i64, parse_u64, read_file, remove_tree, unesc, write_atomic, Buf, Ctx, Error, Res};
+use alloc::vec::Vec;
+
+pub struct Meta {
+    pub created: i64,
+    pub size: u64,
+    pub cmd: Vec<Vec<u8>>,
+}
+
+pub fn read_meta(img: &[u8]) -> Meta {
+    let mut m = Meta { created: 0, size: 0, cmd: Vec::new() };
+    for line in read_file(&join(img, b"meta")).unwrap_or_default().split(|&c| c == b'\n') {
+        if let Some(v) = line.strip_prefix(b"created=") {
+            m.created = parse_i64(v).unwrap_or(0);
+        } else if let Some(v) = line.strip_prefix(b"size=") {
+            m.size = parse_u64(v).unwrap_or(0);
+        } else if let Some(v) = line.strip_prefix(b"cmd=") {
+            m.cmd.push(unesc(v));
+        }
+    }
+    m
+}
+
+pub fn write_meta(img: &[u8], m: &Meta) -> Res<()> {
+    let mut b = Buf::new();
+    b.s("created=").i(m.created).s("\nsize=").n(m.size).s("\n");
+    for c in &m.cmd {
+        b.s("cmd=");
+        esc(&mut b.0, c);
+        b.s("\n");
+    }
+    let p = join(img, b"meta");
+    write_atomic(&p, &b.0).ctx("write", &p)
+}
+
+pub fn default_cmd(img: &[u8]) -> Vec<Vec<u8>> {
+    read_meta(img).cmd
+}
+
+fn image_name(name: &[u8]) -> Vec<u8> {
+    let mut w = b"image \"".to_vec();
+    w.extend_from_slice(name);
+    w.push(b'"');
+    w
+}
+
+/// `import FILE|- NAME`: extracts into a temporary directory, then renames
+/// it into place, so a failed import leaves nothing behind.
+pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
+    crate::cli::validate_name(name)?;
+    let fd = if file == b"-" { 0 } else { sys::open(file, sys::O_RDONLY, 0).ctx("open", file)? };
+    let r = import_fd(root, fd, name);
+    if fd != 0 {
+        sys::close(fd);
+    }
+    r
+}
+
+fn import_fd(root: &Root, fd: Fd, name: &[u8]) -> Res<()> {
+    let dest = root.image(name);
+    let mut rnd = [0u8; 6];
+    sys::random(&mut rnd);
+    let mut tmpname = b".tmp-".to_vec();
+    tmpname.extend_from_slice(&util::hex(&rnd));
+    let tmp = root.image(&tmpname);
+    {
+        let _l = root.lock()?;
+        if sys::lstat(&dest).is_ok() {
+            return Err(Error::new(&image_name(name), b"already exists (remove it first with 'mydocker rmi')"));
+        }
+        sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
+    }
+    let r = (|| {
+        let rootfs = join(&tmp, b"rootfs");
+        sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
+        let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
+        let mut input = tar::Input::new(fd);
+        let magic = input.peek(2)?;
+        let r = if magic == [0x1f, 0x8b] {
+            Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"))
+        } else {
+            tar::extract(&mut input, rfd)
+        };
+        sys::close(rfd);
+        r?;
+        write_meta(&tmp, &Meta { created: sys::now().0, size: util::tree_size(&rootfs), cmd: Vec::new() })?;
+        let _l = root.lock()?;
+        if sys::lstat(&dest).is_ok() {
+            return Err(Error::new(&image_name(name), b"already exists"));
+        }
+        sys::rename(&tmp, &dest).ctx("rename into", &dest)
+    })();
+    if r.is_err() {
+        let _ = remove_tree(&tmp);
+    }
+    r
+}
+
+pub fn images(root: &Root, quiet: bool) -> Res<()> {
+    let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
+        Ok(fd) => {
+            let v = sys::read_dir(fd).unwrap_or_default();
+            sys::close(fd);
+            v.into_iter().map(|(n, _)| n).filter(|n| n.first() != Some(&b'.')).collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    let now = sys::now().0;
+    let mut b = Buf::new();
+    if !quiet {
+        b.s("IMAGE").col(24, 3).s("CREATED").col(44, 3).s("SIZE\n");
+    }
+    for n in names {
+        if quiet {
+            b.b(&n).s("\n");
+            continue;
+        }
+        let m = read_meta(&root.image(&n));
+        b.b(&n).col(24, 3).b(&util::human_duration(now - m.created)).s(" ago").col(44, 3).b(&util::human_size(m.size)).s("\n");
+    }
+    util::out(&b.0);
+    Ok(())
+}
+
+pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
+    let mut code = 0;
+    for n in names {
+        let r = (|| {
+            let _l = root.lock()?;
+            let dir = root.image(n);
+            if crate::cli::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
+                return Err(Error::new(&image_name(n), b"no such image"));
+            }
+            if let Some(c) = state::all(root).iter().find(|r| &r.image == n) {
+                let mut why = b"in use by container ".to_vec();
+                why.extend_from_slice(c.short_id());
+                why.extend_from_slice(b" (remove it first)");
+                return Err(Error::new(&image_name(n), &why));
+            }
+            remove_tree(&dir).ctx("remove", &dir)
+        })();
+        match r {
+            Ok(()) => {
+                let mut o = b"Deleted: ".to_vec();
+                o.extend_from_slice(n);
+                o.push(b'\n');
+                util::out(&o);
+            }
+            Err(e) => {
+                e.print();
+                code = e.code;
+            }
+        }
+    }
+    code
+}
+
+/// Copies a tree without following symlinks: directories, files, symlinks,
+/// fifos; modes, owners and mtimes kept. Used when overlayfs is refused.
+pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
+    for (name, _) in sys::read_dir(src)? {
+        let st = sys::statat(src, &name, false)?;
+        match st.kind() {
+            sys::S_IFDIR => {
+                match sys::mkdirat(dst, &name, 0o700) {
+                    Ok(()) | Err(sys::EEXIST) => {}
+                    Err(e) => return Err(e),
+                }
+                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        sys::close(s);
+                        return Err(e);
+                    }
+                };
+                let r = copy_tree(s, d);
+                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let _ = sys::fchmod(d, st.mode & 0o7777);
+                sys::close(s);
+                sys::close(d);
+                r?;
+            }
+            sys::S_IFREG => {
+                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, &name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        sys::close(s);
+                        return Err(e);
+                    }
+                };
+                let mut buf = alloc::vec![0u8; 65536];
+                let r = loop {
+                    match sys::read(s, &mut buf) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            if let Err(e) = sys::write_all(d, &buf[..n]) {
+                                break Err(e);
+                            }
+                        }
+                        Err(e) => break Err(e),
+                    }
+                };
+                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let _ = sys::fchmod(d, st.mode & 0o7777);
+                sys::close(s);
+                sys::close(d);
+                r?;
+                let _ = sys::set_mtime(dst, &name, st.mtime);
+            }
+            sys::S_IFLNK => {
+                let t = sys::readlinkat(src, &name)?;
+                sys::symlinkat(&t, dst, &name)?;
+                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+            }
+            sys::S_IFIFO => sys::mknodat(dst, &name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
+            _ => {} // sockets and device nodes are not part of an image
+        }
+    }
+    Ok(())
+}
+
+/// Whether this kernel lists overlayfs (it may still refuse an upper dir on
+/// a filesystem without xattr/whiteout support; `run` then falls back).
+pub fn overlay_listed() -> bool {
+    read_file(b"/proc/filesystems").map(|f| f.split(|&c| c == b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+}

@@ -1,0 +1,311 @@
+//! The container side: runs as PID 1 of the new namespaces, from clone()
+//! until execve(). The handshake with the parent (run.rs), by number:
+//!
+//!   sync 1  parent: clone(); the child blocks reading the start pipe
+//!   sync 2  parent: joins the child to its cgroups, writes the spec, closes
+//!           the pipe. EOF is the child's start signal: no user code can
+//!           run before the limits are in place.
+//!   sync 3  child: builds the rootfs and execs. The error pipe is
+//!           close-on-exec, so EOF there tells the parent exec succeeded;
+//!           otherwise the child writes one error record and exits.
+//!
+//! An error record is one byte of exit class (125/126/127) and the message.
+
+use crate::spec::Spec;
+use crate::sys::{self, Fd};
+use crate::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use alloc::vec::Vec;
+
+/// Descriptors the child inherits from the parent at clone() time.
+pub struct ChildFds {
+    pub spec_r: Fd,
+    pub spec_w: Fd,
+    pub err_r: Fd,
+    pub err_w: Fd,
+    pub stdin: Fd,
+    pub stdout: Fd,
+    pub stderr: Fd,
+}
+
+pub fn encode_error(e: &Error) -> Vec<u8> {
+    let mut v = Vec::with_capacity(e.msg.len() + 1);
+    v.push(e.code as u8);
+    v.extend_from_slice(&e.msg);
+    v
+}
+
+pub fn decode_error(b: &[u8]) -> Error {
+    Error { code: b[0] as i32, msg: b[1..].to_vec() }
+}
+
+pub fn child_main(f: &ChildFds) -> ! {
+    sys::close(f.spec_w);
+    sys::close(f.err_r);
+    let e = match setup(f) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = sys::write_all(f.err_w, &encode_error(&e));
+    sys::exit(e.code)
+}
+
+enum Never {}
+
+fn setup(f: &ChildFds) -> Res<Never> {
+    sys::umask(0);
+    // sync 2: the spec, read to EOF (it may be far larger than a pipe buffer).
+    let mut buf = Vec::new();
+    sys::read_to_end(f.spec_r, &mut buf).ctx("read the container spec", b"")?;
+    sys::close(f.spec_r);
+    if buf.is_empty() {
+        // The parent gave up before starting us and reports why itself.
+        sys::exit(125);
+    }
+    let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
+    drop(buf);
+
+    sys::setsid();
+    sys::dup2(f.stdin, 0).ctx("set up stdin", b"")?;
+    sys::dup2(f.stdout, 1).ctx("set up stdout", b"")?;
+    sys::dup2(f.stderr, 2).ctx("set up stderr", b"")?;
+    if spec.tty {
+        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
+    }
+    // Only 0, 1 and 2 survive exec; the error pipe closes itself on success.
+    sys::cloexec_from(3);
+
+    // Nothing we mount from here on may propagate back to the host.
+    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
+    crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
+    sys::sethostname(&spec.hostname).ctx("set hostname", &spec.hostname)?;
+
+    if spec.overlay {
+        let mut data = b"lowerdir=".to_vec();
+        opt_escape(&mut data, &spec.lower);
+        data.extend_from_slice(b",upperdir=");
+        opt_escape(&mut data, &spec.upper);
+        data.extend_from_slice(b",workdir=");
+        opt_escape(&mut data, &spec.work);
+        if let Err(e) = sys::mount(b"overlay", &spec.merged, b"overlay", 0, &data) {
+            // No overlayfs, or an upper dir it refuses (ramfs, nested
+            // overlay): the write layer becomes a private full copy of the
+            // image, made once, so the image itself stays untouched.
+            copy_fallback(&spec).map_err(|c| {
+                let mut why = b"overlay refused (".to_vec();
+                why.extend_from_slice(sys::strerror(e));
+                why.extend_from_slice(b") and the copy fallback failed: ");
+                why.extend_from_slice(&c.msg);
+                Error::new(b"set up the root filesystem", &why)
+            })?;
+        }
+    } else {
+        copy_fallback(&spec)?;
+    }
+
+    // Volume sources are opened now, while host paths are visible, and
+    // mounted after the root switch through /proc/self/fd, so targets are
+    // resolved inside the container (an image symlink can't point a mount
+    // at the host).
+    let mut vols: Vec<(Fd, bool)> = Vec::new();
+    for v in &spec.volumes {
+        let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
+        vols.push((fd, sys::fstat(fd).map(|s| s.is_dir()).unwrap_or(true)));
+    }
+
+    enter_root(&spec.merged)?;
+
+    mkdir_all(b"/proc", 0o555).ctx("create", b"/proc")?;
+    sys::mount(b"proc", b"/proc", b"proc", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").ctx("mount", b"/proc")?;
+    setup_dev()?;
+    mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
+    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
+
+    for (v, (fd, is_dir)) in spec.volumes.iter().zip(vols) {
+        if is_dir {
+            mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
+        } else {
+            if let Some(p) = v.ctr.iter().rposition(|&c| c == b'/') {
+                let _ = mkdir_all(&v.ctr[..p], 0o755);
+            }
+            let t = sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?;
+            sys::close(t);
+        }
+        let mut src = b"/proc/self/fd/".to_vec();
+        crate::util::push_num(&mut src, fd as u64);
+        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
+        if v.ro {
+            sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make volume read-only", &v.ctr)?;
+        }
+        sys::close(fd);
+    }
+
+    mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
+    sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
+    sys::umask(0o022);
+
+    if spec.init {
+        return mini_init(f.err_w, &spec);
+    }
+    sys::reset_signals();
+    Err(exec(&spec.argv, &spec.env))
+}
+
+/// The copy-mode root: `upper` holds a full copy of the image (made on
+/// first start; `<container>/copied` marks it done), bound onto `merged`.
+fn copy_fallback(spec: &Spec) -> Res<()> {
+    let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+    let marker = join(cdir, b"copied");
+    if sys::lstat(&marker).is_err() {
+        let s = sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?;
+        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
+        let r = crate::image::copy_tree(s, d).ctx("copy the image into", &spec.upper);
+        sys::close(s);
+        sys::close(d);
+        r?;
+        let m = sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?;
+        sys::close(m);
+    }
+    sys::mount(&spec.upper, &spec.merged, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.merged)
+}
+
+/// overlayfs options split on ',' and ':'; a backslash escapes them.
+fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
+    for &c in s {
+        if c == b',' || c == b':' || c == b'\\' {
+            v.push(b'\\');
+        }
+        v.push(c);
+    }
+}
+
+/// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
+/// where pivot_root fails with EINVAL) move the mount over `/` and chroot.
+fn enter_root(new: &[u8]) -> Res<()> {
+    sys::chdir(new).ctx("chdir to", new)?;
+    match sys::pivot_root(b".", b".") {
+        Ok(()) => {
+            // The old root is stacked under the new one at "."; detach it.
+            sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
+        }
+        Err(sys::EINVAL) => {
+            sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx("move the root mount", new)?;
+            sys::chroot(b".").ctx("chroot to", new)?;
+        }
+        Err(e) => return Err(Error::sys("pivot_root to", new, e)),
+    }
+    sys::chdir(b"/").ctx("chdir to", b"/")
+}
+
+/// A minimal /dev: the usual nodes on a tmpfs, a private devpts, /dev/shm.
+fn setup_dev() -> Res<()> {
+    mkdir_all(b"/dev", 0o755).ctx("create", b"/dev")?;
+    sys::mount(b"tmpfs", b"/dev", b"tmpfs", (sys::MS_NOSUID) as _, b"mode=755,size=65536k").ctx("mount", b"/dev")?;
+    let d = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
+    const NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
+    let mut r = Ok(());
+    for (name, maj, min) in NODES {
+        if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
+            r = Err(Error::sys("create /dev/", name, e));
+            break;
+        }
+    }
+    for (name, target) in [(&b"fd"[..], &b"/proc/self/fd"[..]), (b"stdin", b"/proc/self/fd/0"), (b"stdout", b"/proc/self/fd/1"), (b"stderr", b"/proc/self/fd/2"), (b"ptmx", b"pts/ptmx"), (b"core", b"/proc/kcore")] {
+        if r.is_ok() {
+            r = sys::symlinkat(target, d, name).ctx("create /dev/", name);
+        }
+    }
+    for dir in [&b"pts"[..], b"shm", b"mqueue"] {
+        if r.is_ok() {
+            r = sys::mkdirat(d, dir, 0o755).ctx("create /dev/", dir);
+        }
+    }
+    sys::close(d);
+    r?;
+    sys::mount(b"devpts", b"/dev/pts", b"devpts", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"newinstance,ptmxmode=0666,mode=0620,gid=5")
+        .ctx("mount", b"/dev/pts")?;
+    sys::mount(b"shm", b"/dev/shm", b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"mode=1777,size=65536k")
+        .ctx("mount", b"/dev/shm")?;
+    // mqueue is optional (CONFIG_POSIX_MQUEUE); a missing one is no error.
+    let _ = sys::mount(b"mqueue", b"/dev/mqueue", b"mqueue", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"");
+    Ok(())
+}
+
+/// Looks the program up in the container's PATH (or the default) and execs
+/// it. Returns only on failure: 127 if nothing was found, 126 if something
+/// was found but cannot be run.
+pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
+    let prog = &argv[0];
+    let mut quoted = b"exec \"".to_vec();
+    quoted.extend_from_slice(prog);
+    quoted.push(b'"');
+    if prog.contains(&b'/') {
+        let e = sys::execve(prog, argv, env);
+        return exec_error(&quoted, e, true);
+    }
+    let path = crate::util::env_get(env, b"PATH").unwrap_or(DEFAULT_PATH);
+    let mut seen_noexec = 0;
+    for dir in path.split(|&c| c == b':') {
+        let dir = if dir.is_empty() { &b"."[..] } else { dir };
+        let cand = join(dir, prog);
+        match sys::execve(&cand, argv, env) {
+            sys::ENOENT | sys::ENOTDIR => continue,
+            e => {
+                if seen_noexec == 0 {
+                    seen_noexec = e;
+                }
+            }
+        }
+    }
+    if seen_noexec != 0 {
+        return exec_error(&quoted, seen_noexec, true);
+    }
+    Error::new(&quoted, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
+}
+
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn exec_error(what: &[u8], e: sys::Errno, _direct: bool) -> Error {
+    let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };
+    let why: &[u8] = match e {
+        sys::ENOENT => b"no such file or directory",
+        sys::EACCES => b"permission denied",
+        sys::ENOEXEC => b"exec format error",
+        _ => sys::strerror(e),
+    };
+    Error::new(what, why).code(code)
+}
+
+/// `--init`: stay PID 1, run the program as PID 2, forward every signal to
+/// it, reap every orphan, and exit with the program's status.
+fn mini_init(err_w: Fd, spec: &Spec) -> Res<Never> {
+    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
+    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let child = sys::fork().ctx("fork", b"")?;
+    if child == 0 {
+        sys::close(sfd);
+        sys::reset_signals();
+        return Err(exec(&spec.argv, &spec.env));
+    }
+    // Our copy of the error pipe must go, or the parent never sees EOF.
+    sys::close(err_w);
+    let mut code = None;
+    loop {
+        if let Ok(sig) = sys::read_signal(sfd) {
+            if sig != sys::SIGCHLD {
+                let _ = sys::kill(child, sig);
+                continue;
+            }
+        }
+        while let Ok((pid, st)) = sys::waitpid(-1, sys::WNOHANG) {
+            if pid <= 0 {
+                break;
+            }
+            if pid == child {
+                code = Some(sys::status_code(st));
+            }
+        }
+        if let Some(c) = code {
+            sys::exit(c);
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! `mydocker run`: the parent role. Prepares state and cgroups, starts the
+//! container (see init.rs for the numbered handshake), then either waits in
+//! the foreground, forwarding signals and relaying a pty, or hands the
+//! container to a per-container monitor process (`-d`) and returns.
+
+use crate::cgroup::{Cgroup, Layout};
+use crate::cli::RunOpts;
+use crate::init::{self, ChildFds};
+use crate::spec::Spec;
+use crate::state::{self, Record, Root};
+use crate::sys::{self, Fd};
+use crate::util::{self, join, remove_tree, Ctx, Error, Res};
+use alloc::vec::Vec;
+
+const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC | sys::CLONE_NEWNET;
+
+pub fn run(root: &Root, o: RunOpts) -> i32 {
+    match run_inner(root, o) {
+        Ok(c) => c,
+        Err(e) => {
+            e.print();
+            e.code
+        }
+    }
+}
+
+/// A created container: what `start` needs, and what must be undone.
+pub struct Prepared {
+    pub rec: Record,
+    pub spec: Spec,
+    pub cg: Cgroup,
+    /// Host volume directories we created, undone if the start fails.
+    pub made_dirs: Vec<Vec<u8>>,
+}
+
+fn run_inner(root: &Root, o: RunOpts) -> Res<i32> {
+    if sys::geteuid() != 0 {
+        return util::err(b"run", b"mydocker must run as root");
+    }
+    let p = prepare(root, &o)?;
+    if o.detach {
+        detach(root, p)
+    } else {
+        foreground(root, p, o.tty && sys::isatty(0))
+    }
+}
+
+/// Default environment, docker's, then `-e` entries (a later key wins).
+pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut env: Vec<Vec<u8>> = Vec::new();
+    let mut path = b"PATH=".to_vec();
+    path.extend_from_slice(init::DEFAULT_PATH);
+    env.push(path);
+    let mut h = b"HOSTNAME=".to_vec();
+    h.extend_from_slice(hostname);
+    env.push(h);
+    if tty {
+        env.push(b"TERM=xterm".to_vec());
+    }
+    env.push(b"HOME=/root".to_vec());
+    for e in user {
+        let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
+        env.retain(|x| !x.starts_with(k));
+        env.push(e.clone());
+    }
+    env
+}
+
+fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
+    let img = root.image(&o.image);
+    let lower = join(&img, b"rootfs");
+    if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
+        let mut w = b"image \"".to_vec();
+        w.extend_from_slice(&o.image);
+        w.push(b'"');
+        return util::err(&w, b"no such image (see 'mydocker images'; add one with 'mydocker import')");
+    }
+    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&img) } else { o.cmd.clone() };
+    if argv.is_empty() {
+        return util::err(b"run", b"no command specified and the image has no default command");
+    }
+
+    let mut rnd = [0u8; 32];
+    sys::random(&mut rnd);
+    let id = util::hex(&rnd);
+    let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_vec());
+    let (s, _) = sys::now();
+    let mut rec = Record {
+        id: id.clone(),
+        image: o.image.clone(),
+        created: s,
+        status: b"created".to_vec(),
+        env: build_env(&hostname, o.tty, &o.env),
+        argv,
+        hostname: hostname.clone(),
+        workdir: o.workdir.clone().unwrap_or_else(|| b"/".to_vec()),
+        volumes: o.volumes.clone(),
+        limits: o.limits.clone(),
+        init: o.init,
+        tty: o.tty,
+        interactive: o.interactive,
+        detach: o.detach,
+        auto_remove: o.rm,
+        overlay: true,
+        ..Record::default()
+    };
+
+    // Name and directory are claimed under the state lock, so two runs with
+    // the same --name cannot both win.
+    let dir = root.container(&id);
+    {
+        let _lock = root.lock()?;
+        let existing = state::all(root);
+        rec.name = match &o.name {
+            Some(n) => {
+                if let Some(other) = existing.iter().find(|r| &r.name == n) {
+                    let mut w = b"name \"".to_vec();
+                    w.extend_from_slice(n);
+                    w.push(b'"');
+                    let mut why = b"already in use by container ".to_vec();
+                    why.extend_from_slice(other.short_id());
+                    why.extend_from_slice(b" (remove it or choose another name)");
+                    return util::err(&w, &why);
+                }
+                n.clone()
+            }
+            None => state::generate_name(&rnd, &|n| existing.iter().any(|r| r.name == n)),
+        };
+        sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
+        let r = (|| {
+            for sub in [&b"upper"[..], b"work", b"merged"] {
+                let p = join(&dir, sub);
+                sys::mkdir(&p, 0o755).ctx("create", &p)?;
+            }
+            rec.save(root)
+        })();
+        if let Err(e) = r {
+            let _ = remove_tree(&dir);
+            return Err(e);
+        }
+    }
+
+    let mut p = Prepared {
+        spec: Spec {
+            hostname,
+            lower,
+            upper: join(&dir, b"upper"),
+            work: join(&dir, b"work"),
+            merged: join(&dir, b"merged"),
+            overlay: true,
+            argv: rec.argv.clone(),
+            env: rec.env.clone(),
+            workdir: rec.workdir.clone(),
+            volumes: rec.volumes.clone(),
+            init: o.init,
+            tty: false,
+        },
+        rec,
+        cg: Cgroup::default(),
+        made_dirs: Vec::new(),
+    };
+    let r = (|| {
+        for v in &o.volumes {
+            mkdir_recording(&v.host, &mut p.made_dirs)?;
+        }
+        p.cg = Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?;
+        p.rec.cgroups = p.cg.dirs.clone();
+        p.rec.save(root)
+    })();
+    if let Err(e) = r {
+        undo(root, &p);
+        return Err(e);
+    }
+    Ok(p)
+}
+
+/// mkdir -p that remembers which directories it created.
+fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
+    if sys::stat(path).is_ok() {
+        return Ok(());
+    }
+    if let Some(i) = path.iter().rposition(|&c| c == b'/') {
+        if i > 0 {
+            mkdir_recording(&path[..i], made)?;
+        }
+    }
+    match sys::mkdir(path, 0o755) {
+        Ok(()) => {
+            made.push(path.to_vec());
+            Ok(())
+        }
+        Err(sys::EEXIST) => Ok(()),
+        Err(e) => Err(Error::sys("create volume directory", path, e)),
+    }
+}
+
+/// Removes everything a failed start created.
+fn undo(root: &Root, p: &Prepared) {
+    p.cg.remove();
+    let _ = remove_tree(&p.rec.dir(root));
+    for d in p.made_dirs.iter().rev() {
+        let _ = sys::rmdir(d);
+    }
+}
+
+/// After the container is gone: drop its cgroups, and with --rm everything.
+pub fn finish(root: &Root, id: &[u8], cg: &Cgroup, code: i32) {
+    cg.remove();
+    if let Some(mut rec) = Record::load(root, id) {
+        if rec.auto_remove {
+            let _ = remove_tree(&rec.dir(root));
+            return;
+        }
+        rec.status = b"exited".to_vec();
+        rec.exit_code = Some(code);
+        rec.finished = sys::now().0;
+        let _ = rec.save(root);
+    }
+}
+
+pub struct Stdio {
+    pub stdin: Fd,
+    pub stdout: Fd,
+    pub stderr: Fd,
+}
+
+/// Clones the container and runs the handshake; returns its pid once the
+/// program is exec'ed. On error the child is already reaped.
+pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
+    let (spec_r, spec_w) = sys::pipe().ctx("pipe", b"")?;
+    let (err_r, err_w) = match sys::pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            sys::close(spec_r);
+            sys::close(spec_w);
+            return Err(Error::sys("pipe", b"", e));
+        }
+    };
+    // sync 1
+    let pid = match sys::clone(NS_FLAGS) {
+        Ok(p) => p,
+        Err(e) => {
+            for f in [spec_r, spec_w, err_r, err_w] {
+                sys::close(f);
+            }
+            return Err(Error::sys("clone", b"new namespaces", e));
+        }
+    };
+    if pid == 0 {
+        init::child_main(&ChildFds { spec_r, spec_w, err_r, err_w, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr });
+    }
+    sys::close(spec_r);
+    sys::close(err_w);
+    // sync 2: limits first, then the spec (EOF releases the child).
+    let joined = cg.join(pid);
+    if joined.is_ok() {
+        let _ = sys::write_all(spec_w, &spec.encode());
+    }
+    sys::close(spec_w);
+    // sync 3: EOF on the close-on-exec error pipe = exec succeeded.
+    let mut rep = Vec::new();
+    let _ = sys::read_to_end(err_r, &mut rep);
+    sys::close(err_r);
+    if let Err(e) = joined {
+        let _ = sys::waitpid(pid, 0);
+        return Err(e);
+    }
+    if !rep.is_empty() {
+        let _ = sys::waitpid(pid, 0);
+        return Err(init::decode_error(&rep));
+    }
+    Ok(pid)
+}
+
+fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
+    rec.pid = pid;
+    rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
+    rec.monitor = monitor;
+    rec.status = b"running".to_vec();
+    rec.started = sys::now().0;
+    let _ = rec.save(root);
+}
+
+fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
+    // Blocked before clone so no signal is lost; the child unblocks them.
+    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
+    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let mut opened = Vec::new();
+    let r = (|| {
+        if tty {
+            let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+            opened.push(m);
+            opened.push(s);
+            sys::copy_winsize(0, m);
+            p.spec.tty = true;
+            Ok((Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
+        } else {
+            let stdin = if p.rec.interactive {
+                0
+            } else {
+                let n = sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?;
+                opened.push(n);
+                n
+            };
+            Ok((Stdio { stdin, stdout: 1, stderr: 2 }, None))
+        }
+    })();
+    let started = r.and_then(|(io, master)| start(&p.spec, &p.cg, &io).map(|pid| (pid, master)));
+    let (pid, master) = match started {
+        Ok(x) => x,
+        Err(e) => {
+            for f in opened {
+                sys::close(f);
+            }
+            undo(root, &p);
+            return Err(e);
+        }
+    };
+    if let Some(m) = master {
+        for f in opened.iter().filter(|&&f| f != m) {
+            sys::close(*f);
+        }
+    }
+    mark_running(root, &mut p.rec, pid, sys::getpid());
+    let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
+    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1);
+    if let Some(t) = saved {
+        sys::restore_term(0, &t);
+    }
+    finish(root, &p.rec.id, &p.cg, code);
+    Ok(code)
+}
+
+/// Waits for `pid`, forwarding signals to it and, with a pty, relaying
+/// `input` → master → `output`. Returns the docker-style exit code.
+pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd) -> i32 {
+    let mut master = master;
+    let mut buf = [0u8; 8192];
+    let status;
+    loop {
+        let mut fds = alloc::vec![sys::PollFd { fd: sfd, readable: false, hup: false }];
+        if let Some(m) = master {
+            fds.push(sys::PollFd { fd: m, readable: false, hup: false });
+            if let Some(i) = input {
+                fds.push(sys::PollFd { fd: i, readable: false, hup: false });
+            }
+        }
+        if sys::poll_read(&mut fds, -1).is_err() {
+            continue;
+        }
+        if fds[0].readable {
+            let sig = sys::read_signal(sfd).unwrap_or(sys::SIGCHLD);
+            if sig == sys::SIGCHLD {
+                if let Ok((p, st)) = sys::waitpid(pid, sys::WNOHANG) {
+                    if p == pid {
+                        status = st;
+                        break;
+                    }
+                }
+            } else if sig == libc::SIGWINCH {
+                if let Some(m) = master {
+                    sys::copy_winsize(0, m);
+                }
+            } else if output >= 0 {
+                let _ = sys::kill(pid, sig);
+            }
+        }
+        if let (Some(m), Some(f)) = (master, fds.get(1)) {
+            if f.readable || f.hup {
+                match sys::read(m, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let _ = sys::write_all(output, &buf[..n]);
+                    }
+                    _ => master = None, // EIO: every slave is closed
+                }
+            }
+        }
+        if let (Some(m), Some(i), Some(f)) = (master, input, fds.get(2)) {
+            if f.readable || f.hup {
+                match sys::read(i, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let _ = sys::write_all(m, &buf[..n]);
+                    }
+                    _ => {
+                        let _ = sys::write_all(m, &[4]); // EOF: ^D to the line discipline
+                        input = None;
+                    }
+                }
+            }
+        }
+    }
+    // Drain what the program wrote just before it exited.
+    if let Some(m) = master {
+        loop {
+            let mut f = [sys::PollFd { fd: m, readable: false, hup: false }];
+            if sys::poll_read(&mut f, 0).unwrap_or(0) == 0 || !f[0].readable {
+                break;
+            }
+            match sys::read(m, &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = sys::write_all(output, &buf[..n]);
+                }
+                _ => break,
+            }
+        }
+        sys::close(m);
+    }
+    sys::status_code(status)
+}
+
+/// `-d`: fork a monitor that owns the container. The CLI waits only for the
+/// monitor's one report (started, or why not), prints the id and returns.
+fn detach(root: &Root, p: Prepared) -> Res<i32> {
+    let (rep_r, rep_w) = match sys::pipe() {
+        Ok(x) => x,
+        Err(e) => {
+            undo(root, &p);
+            return Err(Error::sys("pipe", b"", e));
+        }
+    };
+    let m = match sys::fork() {
+        Ok(m) => m,
+        Err(e) => {
+            undo(root, &p);
+            return Err(Error::sys("fork", b"monitor", e));
+        }
+    };
+    if m == 0 {
+        sys::close(rep_r);
+        monitor(root, p, rep_w);
+    }
+    sys::close(rep_w);
+    let mut rep = Vec::new();
+    let _ = sys::read_to_end(rep_r, &mut rep);
+    sys::close(rep_r);
+    if rep.first() == Some(&0) {
+        let mut o = p.rec.id.clone();
+        o.push(b'\n');
+        util::out(&o);
+        Ok(0)
+    } else {
+        // The monitor cleaned up before reporting; reap it.
+        let _ = sys::waitpid(m, 0);
+        Err(if rep.is_empty() { Error::new(b"monitor", b"exited without a report") } else { init::decode_error(&rep) })
+    }
+}
+
+/// The per-container monitor: its own session, stdio on /dev/null, the
+/// container's output to the log. Killing it leaves the container running
+/// (the log is written by the container itself unless a pty is relayed).
+fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
+    sys::setsid();
+    let _ = sys::chdir(b"/");
+    let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
+        sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
+        let sfd = sys::signalfd(&[sys::SIGCHLD]).ctx("signalfd", b"")?;
+        let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
+        let logp = join(&p.rec.dir(root), b"log");
+        let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;
+        let mut keep = Vec::new();
+        let (io, master) = if p.rec.tty {
+            let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+            keep.push(s);
+            p.spec.tty = true;
+            (Stdio { stdin: s, stdout: s, stderr: s }, Some(m))
+        } else if p.rec.interactive {
+            // stdin stays open (a pipe whose writer we hold), as docker -di.
+            let (r, w) = sys::pipe().ctx("pipe", b"")?;
+            keep.push(r);
+            let _ = w; // held open for the container's lifetime
+            (Stdio { stdin: r, stdout: log, stderr: log }, None)
+        } else {
+            (Stdio { stdin: null, stdout: log, stderr: log }, None)
+        };
+        let pid = start(&p.spec, &p.cg, &io)?;
+        for f in keep {
+            sys::close(f);
+        }
+        Ok((pid, sfd, master, log))
+    })();
+    match r {
+        Err(e) => {
+            undo(root, &p);
+            let _ = sys::write_all(rep_w, &init::encode_error(&e));
+            sys::exit(e.code);
+        }
+        Ok((pid, sfd, master, log)) => {
+            mark_running(root, &mut p.rec, pid, sys::getpid());
+            let _ = sys::write_all(rep_w, &[0]);
+            sys::close(rep_w);
+            // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
+            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+                for f in 0..3 {
+                    let _ = sys::dup2(null, f);
+                }
+                sys::close(null);
+            }
+            drop(p.spec);
+            // output < 0: do not forward signals (only SIGCHLD is read anyway).
+            let code = wait_loop(pid, sfd, master, None, if master.is_some() { log } else { -1 });
+            finish(root, &p.rec.id, &p.cg, code);
+            sys::exit(0)
+        }
+    }
+}

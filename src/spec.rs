@@ -1,0 +1,182 @@
+//! What the container's init needs, as plain data, and its byte encoding for
+//! the start pipe (seed 3.3): every field is a little-endian u32 length
+//! followed by exactly that many bytes, so arguments with spaces, quotes,
+//! newlines, no bytes at all or invalid UTF-8 arrive exactly as given.
+
+use crate::cli::Volume;
+use alloc::vec::Vec;
+
+#[derive(Debug, Default, PartialEq, Clone)]
+pub struct Spec {
+    pub hostname: Vec<u8>,
+    /// Image layer (read-only), and the container's own directories.
+    pub lower: Vec<u8>,
+    pub upper: Vec<u8>,
+    pub work: Vec<u8>,
+    pub merged: Vec<u8>,
+    /// true: overlayfs; false: `merged` already holds a private copy.
+    pub overlay: bool,
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Vec<u8>,
+    pub volumes: Vec<Volume>,
+    /// Run mydocker's mini-init as PID 1.
+    pub init: bool,
+    /// stdin/stdout/stderr are a pty slave: become its session leader.
+    pub tty: bool,
+}
+
+struct W(Vec<u8>);
+impl W {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(b);
+    }
+    fn list(&mut self, l: &[Vec<u8>]) {
+        self.0.extend_from_slice(&(l.len() as u32).to_le_bytes());
+        for b in l {
+            self.bytes(b);
+        }
+    }
+    fn flag(&mut self, f: bool) {
+        self.bytes(if f { b"1" } else { b"" });
+    }
+}
+
+struct Rd<'a>(&'a [u8]);
+impl<'a> Rd<'a> {
+    fn u32(&mut self) -> Option<usize> {
+        if self.0.len() < 4 {
+            return None;
+        }
+        let n = u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize;
+        self.0 = &self.0[4..];
+        Some(n)
+    }
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let n = self.u32()?;
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a.to_vec())
+    }
+    fn list(&mut self) -> Option<Vec<Vec<u8>>> {
+        let n = self.u32()?;
+        if n > self.0.len() / 4 {
+            return None; // each entry needs at least its length
+        }
+        (0..n).map(|_| self.bytes()).collect()
+    }
+    fn flag(&mut self) -> Option<bool> {
+        Some(!self.bytes()?.is_empty())
+    }
+}
+
+impl Spec {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = W(Vec::new());
+        w.bytes(&self.hostname);
+        w.bytes(&self.lower);
+        w.bytes(&self.upper);
+        w.bytes(&self.work);
+        w.bytes(&self.merged);
+        w.flag(self.overlay);
+        w.list(&self.argv);
+        w.list(&self.env);
+        w.bytes(&self.workdir);
+        w.0.extend_from_slice(&(self.volumes.len() as u32).to_le_bytes());
+        for v in &self.volumes {
+            w.bytes(&v.host);
+            w.bytes(&v.ctr);
+            w.flag(v.ro);
+        }
+        w.flag(self.init);
+        w.flag(self.tty);
+        w.0
+    }
+
+    /// None if the bytes are truncated or have trailing garbage.
+    pub fn decode(b: &[u8]) -> Option<Spec> {
+        let mut r = Rd(b);
+        let mut s = Spec {
+            hostname: r.bytes()?,
+            lower: r.bytes()?,
+            upper: r.bytes()?,
+            work: r.bytes()?,
+            merged: r.bytes()?,
+            overlay: r.flag()?,
+            argv: r.list()?,
+            env: r.list()?,
+            workdir: r.bytes()?,
+            ..Spec::default()
+        };
+        let n = r.u32()?;
+        for _ in 0..n {
+            s.volumes.push(Volume { host: r.bytes()?, ctr: r.bytes()?, ro: r.flag()? });
+        }
+        s.init = r.flag()?;
+        s.tty = r.flag()?;
+        if r.0.is_empty() {
+            Some(s)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn sample() -> Spec {
+        Spec {
+            hostname: b"abc".to_vec(),
+            lower: b"/l".to_vec(),
+            upper: b"/u".to_vec(),
+            work: b"/w".to_vec(),
+            merged: b"/m".to_vec(),
+            overlay: true,
+            argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"echo 'a b'\n\"q\"".to_vec(), Vec::new(), vec![0xff, 0xfe, 0x80]],
+            env: vec![b"A=1".to_vec(), b"EMPTY=".to_vec()],
+            workdir: b"/".to_vec(),
+            volumes: vec![Volume { host: b"/h".to_vec(), ctr: b"/c".to_vec(), ro: true }],
+            init: true,
+            tty: false,
+        }
+    }
+
+    #[test]
+    fn round_trip_exact_bytes() {
+        let s = sample();
+        assert_eq!(Spec::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn large_fields_round_trip() {
+        let mut s = sample();
+        s.argv.push(vec![b'x'; 200_000]);
+        s.env.push(vec![b'y'; 100_000]);
+        assert_eq!(Spec::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn truncated_or_padded_is_rejected() {
+        let e = sample().encode();
+        for cut in [0, 1, 4, e.len() / 2, e.len() - 1] {
+            assert_eq!(Spec::decode(&e[..cut]), None, "cut at {cut}");
+        }
+        let mut long = e.clone();
+        long.push(0);
+        assert_eq!(Spec::decode(&long), None);
+        // a huge list count must not allocate or loop
+        let mut bad = Vec::new();
+        for _ in 0..6 {
+            bad.extend_from_slice(&0u32.to_le_bytes());
+        }
+        bad.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Spec::decode(&bad), None);
+    }
+}

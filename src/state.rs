@@ -1,0 +1,366 @@
+//! On-disk state. Layout under the root (default /var/lib/mydocker):
+//!
+//!   lock                       flock(2) taken for name/id allocation
+//!   images/<name>/rootfs/      an image: read-only lower layer
+//!   images/<name>/meta         created time, size
+//!   containers/<id>/config     the record (key=value lines, %-escaped bytes)
+//!   containers/<id>/upper,work the write layer, overlay's work dir
+//!   containers/<id>/merged     mount point of the container's root
+//!   containers/<id>/log        stdout+stderr of a detached container
+//!
+//! Records are replaced atomically (tmp + rename). A record's status is only
+//! a hint: `alive()` checks the pid *and* its start time, so a recycled pid
+//! is never taken for the container.
+
+use crate::cli::{Limits, Volume};
+use crate::sys::{self, Fd};
+use crate::util::{esc, join, mkdir_all, parse_i64, parse_u64, read_file, unesc, write_atomic, Ctx, Error, Res};
+use alloc::vec::Vec;
+
+pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
+
+pub struct Root {
+    pub dir: Vec<u8>,
+}
+
+pub struct Lock(Fd);
+impl Drop for Lock {
+    fn drop(&mut self) {
+        sys::close(self.0);
+    }
+}
+
+impl Root {
+    pub fn new(opt: Option<Vec<u8>>, env: &[Vec<u8>]) -> Root {
+        let dir = opt
+            .or_else(|| crate::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()))
+            .unwrap_or_else(|| DEFAULT_ROOT.to_vec());
+        Root { dir }
+    }
+    pub fn images(&self) -> Vec<u8> {
+        join(&self.dir, b"images")
+    }
+    pub fn image(&self, name: &[u8]) -> Vec<u8> {
+        join(&self.images(), name)
+    }
+    pub fn containers(&self) -> Vec<u8> {
+        join(&self.dir, b"containers")
+    }
+    pub fn container(&self, id: &[u8]) -> Vec<u8> {
+        join(&self.containers(), id)
+    }
+    /// Creates the skeleton if needed and takes the global state lock.
+    pub fn lock(&self) -> Res<Lock> {
+        mkdir_all(&self.containers(), 0o711).ctx("create", &self.containers())?;
+        mkdir_all(&self.images(), 0o711).ctx("create", &self.images())?;
+        let p = join(&self.dir, b"lock");
+        let fd = sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx("open", &p)?;
+        sys::flock(fd, true).ctx("lock", &p)?;
+        Ok(Lock(fd))
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Record {
+    pub id: Vec<u8>,
+    pub name: Vec<u8>,
+    pub image: Vec<u8>,
+    pub created: i64,
+    pub started: i64,
+    /// "created", "running" or "exited" as last written.
+    pub status: Vec<u8>,
+    pub pid: i32,
+    pub pid_start: u64,
+    pub monitor: i32,
+    pub exit_code: Option<i32>,
+    pub finished: i64,
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub hostname: Vec<u8>,
+    pub workdir: Vec<u8>,
+    pub volumes: Vec<Volume>,
+    pub limits: Limits,
+    pub init: bool,
+    pub tty: bool,
+    pub interactive: bool,
+    pub detach: bool,
+    pub auto_remove: bool,
+    pub overlay: bool,
+    pub cgroups: Vec<Vec<u8>>,
+}
+
+fn kv(v: &mut Vec<u8>, k: &str, val: &[u8]) {
+    v.extend_from_slice(k.as_bytes());
+    v.push(b'=');
+    esc(v, val);
+    v.push(b'\n');
+}
+
+fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
+    kv(v, k, &{
+        let mut b = crate::util::Buf::new();
+        b.i(n);
+        b.0
+    });
+}
+
+impl Record {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        kv(&mut v, "id", &self.id);
+        kv(&mut v, "name", &self.name);
+        kv(&mut v, "image", &self.image);
+        kn(&mut v, "created", self.created);
+        kn(&mut v, "started", self.started);
+        kv(&mut v, "status", &self.status);
+        kn(&mut v, "pid", self.pid as i64);
+        kn(&mut v, "pid_start", self.pid_start as i64);
+        kn(&mut v, "monitor", self.monitor as i64);
+        if let Some(c) = self.exit_code {
+            kn(&mut v, "exit_code", c as i64);
+        }
+        kn(&mut v, "finished", self.finished);
+        for a in &self.argv {
+            kv(&mut v, "arg", a);
+        }
+        for e in &self.env {
+            kv(&mut v, "env", e);
+        }
+        kv(&mut v, "hostname", &self.hostname);
+        kv(&mut v, "workdir", &self.workdir);
+        for vol in &self.volumes {
+            let mut b = Vec::new();
+            esc(&mut b, &vol.host);
+            b.push(b':');
+            esc(&mut b, &vol.ctr);
+            b.extend_from_slice(if vol.ro { b":ro" } else { b":rw" });
+            v.extend_from_slice(b"volume=");
+            v.extend_from_slice(&b);
+            v.push(b'\n');
+        }
+        let l = &self.limits;
+        if let Some(m) = l.memory {
+            kn(&mut v, "memory", m as i64);
+        }
+        if let Some(m) = l.cpu_quota {
+            kn(&mut v, "cpu_quota", m as i64);
+        }
+        if let Some(m) = l.cpu_shares {
+            kn(&mut v, "cpu_shares", m as i64);
+        }
+        if let Some(m) = &l.cpuset_cpus {
+            kv(&mut v, "cpuset_cpus", m);
+        }
+        if let Some(m) = l.pids {
+            kn(&mut v, "pids_limit", m as i64);
+        }
+        for (k, f) in [("init", self.init), ("tty", self.tty), ("interactive", self.interactive), ("detach", self.detach), ("auto_remove", self.auto_remove), ("overlay", self.overlay)] {
+            kn(&mut v, k, f as i64);
+        }
+        for c in &self.cgroups {
+            kv(&mut v, "cgroup", c);
+        }
+        v
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Record> {
+        let mut r = Record::default();
+        for line in b.split(|&c| c == b'\n') {
+            let Some(p) = line.iter().position(|&c| c == b'=') else { continue };
+            let (k, raw) = (&line[..p], &line[p + 1..]);
+            let val = unesc(raw);
+            let n = parse_i64(&val);
+            let flag = n == Some(1);
+            match k {
+                b"id" => r.id = val,
+                b"name" => r.name = val,
+                b"image" => r.image = val,
+                b"created" => r.created = n?,
+                b"started" => r.started = n?,
+                b"status" => r.status = val,
+                b"pid" => r.pid = n? as i32,
+                b"pid_start" => r.pid_start = n? as u64,
+                b"monitor" => r.monitor = n? as i32,
+                b"exit_code" => r.exit_code = Some(n? as i32),
+                b"finished" => r.finished = n?,
+                b"arg" => r.argv.push(val),
+                b"env" => r.env.push(val),
+                b"hostname" => r.hostname = val,
+                b"workdir" => r.workdir = val,
+                b"volume" => {
+                    let parts: Vec<&[u8]> = raw.split(|&c| c == b':').collect();
+                    if parts.len() != 3 {
+                        return None;
+                    }
+                    r.volumes.push(Volume { host: unesc(parts[0]), ctr: unesc(parts[1]), ro: parts[2] == b"ro" });
+                }
+                b"memory" => r.limits.memory = Some(n? as u64),
+                b"cpu_quota" => r.limits.cpu_quota = Some(n? as u64),
+                b"cpu_shares" => r.limits.cpu_shares = Some(n? as u64),
+                b"cpuset_cpus" => r.limits.cpuset_cpus = Some(val),
+                b"pids_limit" => r.limits.pids = Some(n? as u64),
+                b"init" => r.init = flag,
+                b"tty" => r.tty = flag,
+                b"interactive" => r.interactive = flag,
+                b"detach" => r.detach = flag,
+                b"auto_remove" => r.auto_remove = flag,
+                b"overlay" => r.overlay = flag,
+                b"cgroup" => r.cgroups.push(val),
+                _ => {}
+            }
+        }
+        if r.id.is_empty() {
+            None
+        } else {
+            Some(r)
+        }
+    }
+
+    pub fn dir(&self, root: &Root) -> Vec<u8> {
+        root.container(&self.id)
+    }
+
+    pub fn save(&self, root: &Root) -> Res<()> {
+        let p = join(&self.dir(root), b"config");
+        write_atomic(&p, &self.encode()).ctx("write", &p)
+    }
+
+    pub fn load(root: &Root, id: &[u8]) -> Option<Record> {
+        Record::decode(&read_file(&join(&root.container(id), b"config")).ok()?)
+    }
+
+    /// The container's init is running: same pid, same start time, and not
+    /// a zombie waiting for its parent.
+    pub fn alive(&self) -> bool {
+        if self.pid <= 0 {
+            return false;
+        }
+        let Some(st) = proc_stat(self.pid) else { return false };
+        parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z')
+    }
+
+    pub fn short_id(&self) -> &[u8] {
+        &self.id[..core::cmp::min(12, self.id.len())]
+    }
+}
+
+fn proc_stat(pid: i32) -> Option<Vec<u8>> {
+    let mut p = b"/proc/".to_vec();
+    crate::util::push_num(&mut p, pid as u64);
+    p.extend_from_slice(b"/stat");
+    read_file(&p).ok()
+}
+
+/// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    parse_start_time(&proc_stat(pid)?)
+}
+
+/// Field 3 of /proc/PID/stat: R, S, D, Z, ...
+pub fn proc_state(stat: &[u8]) -> Option<u8> {
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    stat[close + 1..].iter().copied().find(|&c| c != b' ')
+}
+
+pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
+    // "pid (comm) S ppid ..." and comm may itself contain ") ".
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let rest = &stat[close + 1..];
+    // After ')' come fields 3.. ; starttime is field 22 → index 19 here.
+    let f = rest.split(|&c| c == b' ').filter(|w| !w.is_empty()).nth(19)?;
+    parse_u64(f)
+}
+
+/// Every record under the root, oldest first.
+pub fn all(root: &Root) -> Vec<Record> {
+    let Ok(fd) = sys::open(&root.containers(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
+    let names = sys::read_dir(fd).unwrap_or_default();
+    sys::close(fd);
+    let mut v: Vec<Record> = names.into_iter().filter_map(|(n, _)| Record::load(root, &n)).collect();
+    v.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    v
+}
+
+/// By exact name, full id, or unique id prefix.
+pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
+    let all = all(root);
+    if let Some(r) = all.iter().find(|r| r.name == key || r.id == key) {
+        return Ok(r.clone());
+    }
+    let m: Vec<&Record> = if key.is_empty() { Vec::new() } else { all.iter().filter(|r| r.id.starts_with(key)).collect() };
+    match m.len() {
+        1 => Ok(m[0].clone()),
+        0 => Err(Error::new(key, b"no such container")),
+        _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
+    }
+}
+
+const ADJ: [&str; 16] = ["admiring", "bold", "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vivid", "zen"];
+const NOUN: [&str; 16] = ["babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace", "newton", "noether", "pascal", "ritchie", "shannon", "tesla", "turing"];
+
+/// A docker-style name from the id's random bytes, unique among `taken`.
+pub fn generate_name(rand: &[u8], taken: &dyn Fn(&[u8]) -> bool) -> Vec<u8> {
+    let mut base = ADJ[(rand[0] & 15) as usize].as_bytes().to_vec();
+    base.push(b'_');
+    base.extend_from_slice(NOUN[(rand[1] & 15) as usize].as_bytes());
+    let mut n = base.clone();
+    let mut i = 1u64;
+    while taken(&n) {
+        i += 1;
+        n = base.clone();
+        crate::util::push_num(&mut n, i);
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn record_round_trip() {
+        let r = Record {
+            id: b"0123456789abcdef".to_vec(),
+            name: b"web".to_vec(),
+            image: b"busybox".to_vec(),
+            created: 1700000000,
+            started: 1700000001,
+            status: b"running".to_vec(),
+            pid: 42,
+            pid_start: 123456,
+            monitor: 41,
+            exit_code: Some(137),
+            finished: 1700000100,
+            argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"echo a=b: %20\n".to_vec(), Vec::new()],
+            env: vec![b"A=1".to_vec()],
+            hostname: b"h".to_vec(),
+            workdir: b"/".to_vec(),
+            volumes: vec![Volume { host: b"/a:b".to_vec(), ctr: b"/c d".to_vec(), ro: true }],
+            limits: Limits { memory: Some(1 << 20), cpu_quota: Some(50000), cpu_shares: Some(512), cpuset_cpus: Some(b"0-1".to_vec()), pids: Some(5) },
+            init: true,
+            tty: false,
+            interactive: true,
+            detach: true,
+            auto_remove: false,
+            overlay: true,
+            cgroups: vec![b"/sys/fs/cgroup/mydocker/x".to_vec()],
+        };
+        assert_eq!(Record::decode(&r.encode()), Some(r));
+    }
+
+    #[test]
+    fn start_time_parsing() {
+        let s = b"1234 (my) weird) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100";
+        assert_eq!(parse_start_time(s), Some(987654));
+        assert_eq!(parse_start_time(b"garbage"), None);
+        assert_eq!(proc_state(s), Some(b'S'));
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let taken = |n: &[u8]| n == b"admiring_babbage" || n == b"admiring_babbage2";
+        assert_eq!(generate_name(&[0, 0], &taken), b"admiring_babbage3");
+        assert_eq!(generate_name(&[1, 2], &taken), b"bold_darwin");
+    }
+}

@@ -1,0 +1,794 @@
+//! The one audited module with `unsafe`: thin, safe wrappers over the
+//! syscalls mydocker makes, the global allocator, and the panic handler.
+//!
+//! Every wrapper takes byte-string paths (`&[u8]`, no NUL inside; the CLI
+//! rejects NULs long before we get here, and argv cannot carry them) and
+//! returns `R<T>` = `Result<T, Errno>`. Nothing here decides policy.
+//! Man pages: https://man7.org/linux/man-pages/man2/<name>.2.html
+
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_void};
+
+pub type Errno = i32;
+pub type R<T> = Result<T, Errno>;
+pub type Fd = c_int;
+
+pub use libc::{
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST,
+    EINTR, EINVAL, ENOENT, ENOEXEC, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, ESRCH, MNT_DETACH,
+    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
+    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
+    O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
+    S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
+};
+
+fn errno() -> Errno {
+    // SAFETY: __errno_location always returns a valid thread-local pointer.
+    unsafe { *libc::__errno_location() }
+}
+
+fn chk(r: c_int) -> R<c_int> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+fn chkl(r: libc::c_long) -> R<libc::c_long> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+fn chks(r: isize) -> R<usize> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// A NUL-terminated copy of `s` for the kernel.
+pub fn cz(s: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend_from_slice(s);
+    v.push(0);
+    v
+}
+
+fn p(v: &Vec<u8>) -> *const c_char {
+    v.as_ptr() as *const c_char
+}
+
+// ---------------------------------------------------------------- memory
+
+/// Global allocator: musl's malloc. No std, so we provide it ourselves.
+#[cfg(not(test))]
+pub struct Malloc;
+
+#[cfg(not(test))]
+// SAFETY: musl's malloc/free/realloc/posix_memalign follow the GlobalAlloc
+// contract; alignment above 16 goes through posix_memalign.
+unsafe impl core::alloc::GlobalAlloc for Malloc {
+    unsafe fn alloc(&self, l: core::alloc::Layout) -> *mut u8 {
+        if l.align() <= 16 {
+            libc::malloc(l.size()) as *mut u8
+        } else {
+            let mut out: *mut c_void = core::ptr::null_mut();
+            if libc::posix_memalign(&mut out, l.align(), l.size()) != 0 {
+                return core::ptr::null_mut();
+            }
+            out as *mut u8
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, _l: core::alloc::Layout) {
+        libc::free(ptr as *mut c_void)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, l: core::alloc::Layout, new: usize) -> *mut u8 {
+        if l.align() <= 16 {
+            libc::realloc(ptr as *mut c_void, new) as *mut u8
+        } else {
+            let n = self.alloc(core::alloc::Layout::from_size_align_unchecked(new, l.align()));
+            if !n.is_null() {
+                core::ptr::copy_nonoverlapping(ptr, n, core::cmp::min(l.size(), new));
+                self.dealloc(ptr, l);
+            }
+            n
+        }
+    }
+}
+
+// ---------------------------------------------------------------- process entry
+
+/// Copies the C `argv`/`envp` arrays into owned byte strings.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings; `envp` must be NULL-terminated.
+pub unsafe fn c_args(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut a = Vec::new();
+    for i in 0..argc as usize {
+        // SAFETY: caller guarantees argc valid entries.
+        a.push(core::ffi::CStr::from_ptr(*argv.add(i)).to_bytes().to_vec());
+    }
+    let mut e = Vec::new();
+    let mut i = 0;
+    while !envp.is_null() && !(*envp.add(i)).is_null() {
+        // SAFETY: envp is NULL-terminated, each entry a C string.
+        e.push(core::ffi::CStr::from_ptr(*envp.add(i)).to_bytes().to_vec());
+        i += 1;
+    }
+    (a, e)
+}
+
+/// The C entry point: with `#![no_main]` on musl, std's `env::args()` is
+/// empty, so argv and envp are taken here.
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: the C runtime passes argc valid strings and a NULL-terminated envp.
+    let (a, e) = unsafe { c_args(argc, argv, envp) };
+    crate::entry(&a, &e)
+}
+
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+pub fn strerror(e: Errno) -> &'static [u8] {
+    // SAFETY: musl's strerror returns a pointer into a static table.
+    unsafe { core::ffi::CStr::from_ptr(libc::strerror(e)).to_bytes() }
+}
+
+// ---------------------------------------------------------------- files
+
+pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<Fd> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated and outlives the call.
+    chk(unsafe { libc::open(p(&c), flags | O_CLOEXEC, mode) })
+}
+
+pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<Fd> {
+    let c = cz(name);
+    // SAFETY: as open.
+    chk(unsafe { libc::openat(dir, p(&c), flags | O_CLOEXEC, mode) })
+}
+
+pub fn close(fd: Fd) {
+    // SAFETY: closing a descriptor we own; errors are irrelevant here.
+    unsafe { libc::close(fd) };
+}
+
+pub fn read(fd: Fd, buf: &mut [u8]) -> R<usize> {
+    loop {
+        // SAFETY: buf is a valid writable region of buf.len() bytes.
+        match chks(unsafe { libc::read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) }) {
+            Err(EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+pub fn write(fd: Fd, buf: &[u8]) -> R<usize> {
+    loop {
+        // SAFETY: buf is a valid readable region of buf.len() bytes.
+        match chks(unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) }) {
+            Err(EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+pub fn write_all(fd: Fd, mut buf: &[u8]) -> R<()> {
+    while !buf.is_empty() {
+        let n = write(fd, buf)?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = read(fd, &mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+pub fn pipe() -> R<(Fd, Fd)> {
+    let mut f = [0 as c_int; 2];
+    // SAFETY: f has room for two descriptors.
+    chk(unsafe { libc::pipe2(f.as_mut_ptr(), O_CLOEXEC) })?;
+    Ok((f[0], f[1]))
+}
+
+pub fn dup2(a: Fd, b: Fd) -> R<()> {
+    // SAFETY: plain descriptor call; dup2 clears FD_CLOEXEC on b.
+    chk(unsafe { libc::dup2(a, b) }).map(|_| ())
+}
+
+pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
+    // SAFETY: plain descriptor call.
+    chk(unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) }).map(|_| ())
+}
+
+/// Marks every descriptor >= `from` close-on-exec, so nothing of the
+/// caller's or of mydocker's leaks into the container.
+pub fn cloexec_from(from: Fd) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags (Linux 5.11+).
+    let r = unsafe { libc::syscall(libc::SYS_close_range, from as u32, !0u32, 4u32 /* CLOSE_RANGE_CLOEXEC */) };
+    if r == 0 {
+        return;
+    }
+    // Older kernels: walk /proc/self/fd (mounted on every host we support),
+    // falling back to a fixed range.
+    let mut fds = Vec::new();
+    if let Ok(d) = open(b"/proc/self/fd", O_RDONLY | O_DIRECTORY, 0) {
+        if let Ok(ents) = read_dir(d) {
+            for (name, _) in ents {
+                if let Some(n) = crate::util::parse_u64(&name) {
+                    fds.push(n as Fd);
+                }
+            }
+        }
+        close(d);
+    } else {
+        fds.extend(from..1024);
+    }
+    for fd in fds {
+        if fd >= from {
+            let _ = set_cloexec(fd, true);
+        }
+    }
+}
+
+pub fn mkdir(path: &[u8], mode: u32) -> R<()> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::mkdir(p(&c), mode) }).map(|_| ())
+}
+
+pub fn mkdirat(dir: Fd, name: &[u8], mode: u32) -> R<()> {
+    let c = cz(name);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::mkdirat(dir, p(&c), mode) }).map(|_| ())
+}
+
+pub fn rmdir(path: &[u8]) -> R<()> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::rmdir(p(&c)) }).map(|_| ())
+}
+
+pub fn unlinkat(dir: Fd, name: &[u8], flags: c_int) -> R<()> {
+    let c = cz(name);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::unlinkat(dir, p(&c), flags) }).map(|_| ())
+}
+pub const AT_REMOVEDIR: c_int = libc::AT_REMOVEDIR;
+pub const AT_FDCWD: c_int = libc::AT_FDCWD;
+
+pub fn rename(a: &[u8], b: &[u8]) -> R<()> {
+    let (ca, cb) = (cz(a), cz(b));
+    // SAFETY: both NUL-terminated.
+    chk(unsafe { libc::rename(p(&ca), p(&cb)) }).map(|_| ())
+}
+
+pub fn symlinkat(target: &[u8], dir: Fd, name: &[u8]) -> R<()> {
+    let (ct, cn) = (cz(target), cz(name));
+    // SAFETY: both NUL-terminated.
+    chk(unsafe { libc::symlinkat(p(&ct), dir, p(&cn)) }).map(|_| ())
+}
+
+/// Hard link without following a final symlink (the link names the symlink itself).
+pub fn linkat(odir: Fd, oname: &[u8], ndir: Fd, nname: &[u8]) -> R<()> {
+    let (a, b) = (cz(oname), cz(nname));
+    // SAFETY: both NUL-terminated; flags 0 = do not follow.
+    chk(unsafe { libc::linkat(odir, p(&a), ndir, p(&b), 0) }).map(|_| ())
+}
+
+pub fn mknodat(dir: Fd, name: &[u8], mode: u32, major: u32, minor: u32) -> R<()> {
+    let c = cz(name);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::mknodat(dir, p(&c), mode, libc::makedev(major, minor)) }).map(|_| ())
+}
+
+pub fn fchownat_nofollow(dir: Fd, name: &[u8], uid: u32, gid: u32) -> R<()> {
+    let c = cz(name);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::fchownat(dir, p(&c), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
+}
+
+pub fn fchmod(fd: Fd, mode: u32) -> R<()> {
+    // SAFETY: plain descriptor call.
+    chk(unsafe { libc::fchmod(fd, mode) }).map(|_| ())
+}
+
+pub fn chmod(path: &[u8], mode: u32) -> R<()> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::chmod(p(&c), mode) }).map(|_| ())
+}
+
+/// Sets atime and mtime of `name` (not following symlinks).
+pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
+    let c = cz(name);
+    let t = libc::timespec { tv_sec: secs as _, tv_nsec: 0 };
+    let ts = [t, t];
+    // SAFETY: c is NUL-terminated; ts holds two timespecs.
+    chk(unsafe { libc::utimensat(dir, p(&c), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
+}
+
+pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
+    let c = cz(name);
+    let mut buf = alloc::vec![0u8; 4096];
+    // SAFETY: buf is writable for its length; c NUL-terminated.
+    let n = chks(unsafe { libc::readlinkat(dir, p(&c), buf.as_mut_ptr() as *mut c_char, buf.len()) })?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Stat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub ino: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    pub rdev_major: u32,
+    pub rdev_minor: u32,
+}
+
+impl Stat {
+    pub fn kind(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+    pub fn is_dir(&self) -> bool {
+        self.kind() == S_IFDIR
+    }
+}
+
+fn to_stat(s: &libc::stat) -> Stat {
+    Stat {
+        mode: s.st_mode,
+        uid: s.st_uid,
+        gid: s.st_gid,
+        size: s.st_size as u64,
+        mtime: s.st_mtime as i64,
+        ino: s.st_ino as u64,
+        dev: s.st_dev as u64,
+        nlink: s.st_nlink as u64,
+        rdev_major: libc::major(s.st_rdev),
+        rdev_minor: libc::minor(s.st_rdev),
+    }
+}
+
+/// fstatat without following a final symlink (`follow` = false) or with it.
+pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
+    let c = cz(name);
+    // SAFETY: an all-zero stat is a valid value to be overwritten.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    let fl = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW } | if name.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
+    // SAFETY: c NUL-terminated; s writable.
+    chk(unsafe { libc::fstatat(dir, p(&c), &mut s, fl) })?;
+    Ok(to_stat(&s))
+}
+
+pub fn stat(path: &[u8]) -> R<Stat> {
+    statat(AT_FDCWD, path, true)
+}
+
+pub fn lstat(path: &[u8]) -> R<Stat> {
+    statat(AT_FDCWD, path, false)
+}
+
+pub fn fstat(fd: Fd) -> R<Stat> {
+    statat(fd, b"", true)
+}
+
+/// All entries of a directory but `.` and `..`, as (name, d_type).
+pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 16384];
+    loop {
+        // SAFETY: buf is writable for its length; getdents64 fills whole records.
+        let n = chkl(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) })? as usize;
+        if n == 0 {
+            return Ok(out);
+        }
+        let mut off = 0;
+        while off + 19 <= n {
+            // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
+            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            let ty = buf[off + 18];
+            let name = &buf[off + 19..off + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                out.push((name.to_vec(), ty));
+            }
+            off += reclen;
+        }
+    }
+}
+pub const DT_DIR: u8 = libc::DT_DIR;
+
+pub fn flock(fd: Fd, exclusive: bool) -> R<()> {
+    loop {
+        // SAFETY: plain descriptor call.
+        match chk(unsafe { libc::flock(fd, if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }) }) {
+            Err(EINTR) => continue,
+            r => return r.map(|_| ()),
+        }
+    }
+}
+
+pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
+    // SAFETY: plain descriptor call.
+    let r = unsafe { libc::lseek(fd, off as _, whence) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r as i64)
+    }
+}
+pub const SEEK_SET: c_int = libc::SEEK_SET;
+pub const SEEK_END: c_int = libc::SEEK_END;
+
+pub fn umask(m: u32) {
+    // SAFETY: plain syscall.
+    unsafe { libc::umask(m) };
+}
+
+// ---------------------------------------------------------------- mounts and roots
+
+pub fn mount(src: &[u8], target: &[u8], fstype: &[u8], flags: libc::c_ulong, data: &[u8]) -> R<()> {
+    let (s, t, f, d) = (cz(src), cz(target), cz(fstype), cz(data));
+    // SAFETY: all four are NUL-terminated and outlive the call; an empty
+    // fstype/data is passed as NULL, which mount(2) expects for binds/moves.
+    chk(unsafe {
+        libc::mount(
+            if src.is_empty() { core::ptr::null() } else { p(&s) },
+            p(&t),
+            if fstype.is_empty() { core::ptr::null() } else { p(&f) },
+            flags,
+            if data.is_empty() { core::ptr::null() } else { d.as_ptr() as *const c_void },
+        )
+    })
+    .map(|_| ())
+}
+
+pub fn umount2(target: &[u8], flags: c_int) -> R<()> {
+    let c = cz(target);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::umount2(p(&c), flags) }).map(|_| ())
+}
+
+pub fn pivot_root(new: &[u8], old: &[u8]) -> R<()> {
+    let (a, b) = (cz(new), cz(old));
+    // SAFETY: both NUL-terminated (pivot_root has no libc wrapper).
+    chkl(unsafe { libc::syscall(libc::SYS_pivot_root, p(&a), p(&b)) }).map(|_| ())
+}
+
+pub fn chroot(path: &[u8]) -> R<()> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::chroot(p(&c)) }).map(|_| ())
+}
+
+pub fn chdir(path: &[u8]) -> R<()> {
+    let c = cz(path);
+    // SAFETY: c is NUL-terminated.
+    chk(unsafe { libc::chdir(p(&c)) }).map(|_| ())
+}
+
+pub fn sethostname(name: &[u8]) -> R<()> {
+    // SAFETY: name is valid for its length.
+    chk(unsafe { libc::sethostname(name.as_ptr() as *const c_char, name.len()) }).map(|_| ())
+}
+
+pub fn setns(fd: Fd, nstype: c_int) -> R<()> {
+    // SAFETY: plain syscall on a descriptor.
+    chk(unsafe { libc::setns(fd, nstype) }).map(|_| ())
+}
+
+// ---------------------------------------------------------------- processes
+
+/// clone(2) without CLONE_VM and without a new stack: fork semantics, plus
+/// namespace flags. Returns 0 in the child. The argument order of the raw
+/// syscall differs between arches, but every argument after flags is 0.
+pub fn clone(flags: c_int) -> R<i32> {
+    // SAFETY: with no CLONE_VM the child gets a copy of our address space,
+    // exactly as with fork(); we are single-threaded so no lock is held.
+    chkl(unsafe { libc::syscall(libc::SYS_clone, (flags | SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) })
+        .map(|r| r as i32)
+}
+
+pub fn fork() -> R<i32> {
+    // SAFETY: single-threaded program; the child only continues our code.
+    chk(unsafe { libc::fork() })
+}
+
+/// execve(2). Returns only on failure, with the errno.
+pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
+    let pc = cz(path);
+    let av: Vec<Vec<u8>> = argv.iter().map(|a| cz(a)).collect();
+    let ev: Vec<Vec<u8>> = env.iter().map(|a| cz(a)).collect();
+    let mut ap: Vec<*const c_char> = av.iter().map(p).collect();
+    ap.push(core::ptr::null());
+    let mut ep: Vec<*const c_char> = ev.iter().map(p).collect();
+    ep.push(core::ptr::null());
+    // SAFETY: every pointer refers to a live NUL-terminated buffer above;
+    // both arrays are NULL-terminated.
+    unsafe { libc::execve(p(&pc), ap.as_ptr(), ep.as_ptr()) };
+    errno()
+}
+
+/// waitpid(2); returns (pid, raw status). pid 0 with WNOHANG = still running.
+pub fn waitpid(pid: i32, flags: c_int) -> R<(i32, i32)> {
+    let mut st = 0;
+    loop {
+        // SAFETY: st is a valid out-pointer.
+        match chk(unsafe { libc::waitpid(pid, &mut st, flags) }) {
+            Err(EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(r) => return Ok((r, st)),
+        }
+    }
+}
+
+/// Exit status the docker way: the code, or 128+signal.
+pub fn status_code(st: i32) -> i32 {
+    if libc::WIFEXITED(st) {
+        libc::WEXITSTATUS(st)
+    } else if libc::WIFSIGNALED(st) {
+        128 + libc::WTERMSIG(st)
+    } else {
+        125
+    }
+}
+
+pub fn kill(pid: i32, sig: c_int) -> R<()> {
+    // SAFETY: plain syscall.
+    chk(unsafe { libc::kill(pid, sig) }).map(|_| ())
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: cannot fail.
+    unsafe { libc::getpid() }
+}
+
+pub fn geteuid() -> u32 {
+    // SAFETY: cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+pub fn setsid() {
+    // SAFETY: plain syscall; failing (already a leader) is harmless.
+    unsafe { libc::setsid() };
+}
+
+pub fn isatty(fd: Fd) -> bool {
+    // SAFETY: plain call.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+// ---------------------------------------------------------------- signals
+
+fn sigset(sigs: &[c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before use.
+    unsafe {
+        let mut s: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        for &g in sigs {
+            libc::sigaddset(&mut s, g);
+        }
+        s
+    }
+}
+
+/// The signals the waiting parent and the mini-init take over by signalfd.
+pub const FORWARDED: [c_int; 9] = [
+    libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT,
+    libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCONT,
+];
+
+pub fn block(sigs: &[c_int]) -> R<()> {
+    let s = sigset(sigs);
+    // SAFETY: s is initialised.
+    chk(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) }).map(|_| ())
+}
+
+/// Empties the signal mask and resets every disposition to default, as a
+/// freshly exec'ed program expects.
+pub fn reset_signals() {
+    let s = sigset(&[]);
+    // SAFETY: s initialised; resetting dispositions of catchable signals.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, &s, core::ptr::null_mut());
+        for g in 1..32 {
+            if g != libc::SIGKILL && g != libc::SIGSTOP {
+                libc::signal(g, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
+    let s = sigset(sigs);
+    // SAFETY: s is initialised.
+    chk(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC) })
+}
+
+/// Reads one signal number from a signalfd.
+pub fn read_signal(fd: Fd) -> R<c_int> {
+    let mut b = [0u8; 128]; // sizeof(struct signalfd_siginfo)
+    let n = read(fd, &mut b)?;
+    if n < 4 {
+        return Err(EINVAL);
+    }
+    Ok(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as c_int)
+}
+
+pub struct PollFd {
+    pub fd: Fd,
+    pub readable: bool,
+    pub hup: bool,
+}
+
+/// poll(2) for readability; timeout in ms (-1 = forever).
+pub fn poll_read(fds: &mut [PollFd], timeout: c_int) -> R<usize> {
+    let mut v: Vec<libc::pollfd> = fds.iter().map(|f| libc::pollfd { fd: f.fd, events: libc::POLLIN, revents: 0 }).collect();
+    let n = loop {
+        // SAFETY: v is a valid array of pollfd of the given length.
+        match chk(unsafe { libc::poll(v.as_mut_ptr(), v.len() as _, timeout) }) {
+            Err(EINTR) => continue,
+            r => break r?,
+        }
+    };
+    for (f, q) in fds.iter_mut().zip(v.iter()) {
+        f.readable = q.revents & libc::POLLIN != 0;
+        f.hup = q.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+    }
+    Ok(n as usize)
+}
+
+// ---------------------------------------------------------------- terminals
+
+/// Opens a new pty pair on the host's devpts: (master, slave).
+pub fn openpty() -> R<(Fd, Fd)> {
+    let m = open(b"/dev/ptmx", O_RDWR | O_NOCTTY, 0)?;
+    let mut n: c_int = 0;
+    let mut unlock: c_int = 0;
+    // SAFETY: TIOCSPTLCK takes an int*, TIOCGPTN an unsigned int*.
+    let r = unsafe {
+        if libc::ioctl(m, libc::TIOCSPTLCK, &mut unlock) < 0 || libc::ioctl(m, libc::TIOCGPTN, &mut n) < 0 {
+            Err(errno())
+        } else {
+            Ok(())
+        }
+    };
+    if let Err(e) = r {
+        close(m);
+        return Err(e);
+    }
+    let mut path = b"/dev/pts/".to_vec();
+    crate::util::push_num(&mut path, n as u64);
+    match open(&path, O_RDWR | O_NOCTTY, 0) {
+        Ok(s) => Ok((m, s)),
+        Err(e) => {
+            close(m);
+            Err(e)
+        }
+    }
+}
+
+pub fn set_ctty(fd: Fd) -> R<()> {
+    // SAFETY: TIOCSCTTY takes an int argument.
+    chk(unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) }).map(|_| ())
+}
+
+pub fn copy_winsize(from: Fd, to: Fd) {
+    // SAFETY: winsize is plain data; failures are ignored (not a tty).
+    unsafe {
+        let mut ws: libc::winsize = core::mem::zeroed();
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Saved terminal settings, restored by `restore_term`.
+pub struct Termios(libc::termios);
+
+pub fn make_raw(fd: Fd) -> R<Termios> {
+    // SAFETY: termios is plain data filled by tcgetattr before use.
+    unsafe {
+        let mut t: libc::termios = core::mem::zeroed();
+        chk(libc::tcgetattr(fd, &mut t))?;
+        let saved = Termios(t);
+        libc::cfmakeraw(&mut t);
+        chk(libc::tcsetattr(fd, libc::TCSANOW, &t))?;
+        Ok(saved)
+    }
+}
+
+pub fn restore_term(fd: Fd, t: &Termios) {
+    // SAFETY: t came from tcgetattr.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t.0) };
+}
+
+// ---------------------------------------------------------------- netlink
+
+pub fn netlink_socket() -> R<Fd> {
+    // SAFETY: plain syscall.
+    chk(unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) })
+}
+
+pub fn send(fd: Fd, buf: &[u8]) -> R<usize> {
+    // SAFETY: buf readable for its length; the kernel is the default peer of
+    // an unbound netlink socket.
+    chks(unsafe { libc::send(fd, buf.as_ptr() as *const c_void, buf.len(), 0) })
+}
+
+pub fn recv(fd: Fd, buf: &mut [u8]) -> R<usize> {
+    // SAFETY: buf writable for its length.
+    chks(unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), 0) })
+}
+
+// ---------------------------------------------------------------- time, randomness
+
+/// Wall clock as (seconds, nanoseconds) since the epoch.
+pub fn now() -> (i64, u32) {
+    // SAFETY: ts is a valid out-pointer.
+    unsafe {
+        let mut ts: libc::timespec = core::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
+        (ts.tv_sec as i64, ts.tv_nsec as u32)
+    }
+}
+
+/// Monotonic milliseconds.
+pub fn mono_ms() -> u64 {
+    // SAFETY: ts is a valid out-pointer.
+    unsafe {
+        let mut ts: libc::timespec = core::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+    }
+}
+
+pub fn sleep_ms(ms: u64) {
+    let ts = libc::timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
+    // SAFETY: ts valid; an early wake-up is harmless for our callers.
+    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+}
+
+pub fn random(buf: &mut [u8]) {
+    // SAFETY: buf writable for its length.
+    let r = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), 0) };
+    if r != buf.len() as libc::c_long {
+        // Pre-3.17 kernels: fall back to the clock and pid, good enough for ids.
+        let (s, n) = now();
+        let mut x = (s as u64) ^ ((n as u64) << 20) ^ ((getpid() as u64) << 40);
+        for b in buf.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+}

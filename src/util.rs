@@ -1,0 +1,436 @@
+//! Small helpers shared by every module: the error type, byte-string
+//! output without `core::fmt` (which would cost ~20 KB), number parsing
+//! and formatting, and path joining.
+
+use crate::sys::{self, Errno, Fd};
+use alloc::vec::Vec;
+
+/// Exit classes, docker's convention.
+pub const EXIT_MYDOCKER: i32 = 125;
+pub const EXIT_CANNOT_INVOKE: i32 = 126;
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// An error as the user sees it: `mydocker: <what>: <why>` and an exit code.
+#[derive(Debug)]
+pub struct Error {
+    pub code: i32,
+    pub msg: Vec<u8>,
+}
+
+pub type Res<T> = Result<T, Error>;
+
+impl Error {
+    /// `<what>: <why>` with exit code 125.
+    pub fn new(what: &[u8], why: &[u8]) -> Error {
+        let mut msg = what.to_vec();
+        msg.extend_from_slice(b": ");
+        msg.extend_from_slice(why);
+        Error { code: EXIT_MYDOCKER, msg }
+    }
+    /// `<op> <obj>: <strerror(errno)>`.
+    pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
+        let mut what = op.as_bytes().to_vec();
+        if !obj.is_empty() {
+            what.push(b' ');
+            what.extend_from_slice(obj);
+        }
+        Error::new(&what, sys::strerror(e))
+    }
+    pub fn code(mut self, c: i32) -> Error {
+        self.code = c;
+        self
+    }
+    pub fn print(&self) {
+        let mut o = b"mydocker: ".to_vec();
+        o.extend_from_slice(&self.msg);
+        o.push(b'\n');
+        let _ = sys::write_all(2, &o);
+    }
+}
+
+/// `Result<T, Errno>` → `Res<T>` with an operation and object named.
+pub trait Ctx<T> {
+    fn ctx(self, op: &str, obj: &[u8]) -> Res<T>;
+}
+impl<T> Ctx<T> for sys::R<T> {
+    fn ctx(self, op: &str, obj: &[u8]) -> Res<T> {
+        self.map_err(|e| Error::sys(op, obj, e))
+    }
+}
+
+pub fn err<T>(what: &[u8], why: &[u8]) -> Res<T> {
+    Err(Error::new(what, why))
+}
+
+// ---------------------------------------------------------------- output
+
+/// A byte buffer with chainable appenders, flushed with `out`/`eout`.
+#[derive(Default)]
+pub struct Buf(pub Vec<u8>);
+
+impl Buf {
+    pub fn new() -> Buf {
+        Buf(Vec::new())
+    }
+    pub fn s(&mut self, s: &str) -> &mut Buf {
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+    pub fn b(&mut self, b: &[u8]) -> &mut Buf {
+        self.0.extend_from_slice(b);
+        self
+    }
+    pub fn n(&mut self, n: u64) -> &mut Buf {
+        push_num(&mut self.0, n);
+        self
+    }
+    pub fn i(&mut self, n: i64) -> &mut Buf {
+        if n < 0 {
+            self.0.push(b'-');
+        }
+        push_num(&mut self.0, n.unsigned_abs());
+        self
+    }
+    /// Pads the current line to `col` bytes from the last newline, with at
+    /// least `min` spaces.
+    pub fn col(&mut self, col: usize, min: usize) -> &mut Buf {
+        let start = self.0.iter().rposition(|&c| c == b'\n').map(|p| p + 1).unwrap_or(0);
+        let len = self.0.len() - start;
+        let pad = if len + min > col { min } else { col - len };
+        for _ in 0..pad {
+            self.0.push(b' ');
+        }
+        self
+    }
+    pub fn to(&self, fd: Fd) {
+        let _ = sys::write_all(fd, &self.0);
+    }
+}
+
+pub fn out(b: &[u8]) {
+    let _ = sys::write_all(1, b);
+}
+
+pub fn eout(b: &[u8]) {
+    let _ = sys::write_all(2, b);
+}
+
+pub fn push_num(v: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    v.extend_from_slice(&tmp[i..]);
+}
+
+pub fn num(n: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    push_num(&mut v, n);
+    v
+}
+
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as u64;
+    }
+    Some(n)
+}
+
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    match s.first() {
+        Some(b'-') => parse_u64(&s[1..]).map(|n| -(n as i64)),
+        _ => parse_u64(s).map(|n| n as i64),
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> Vec<u8> {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut v = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        v.push(H[(b >> 4) as usize]);
+        v.push(H[(b & 15) as usize]);
+    }
+    v
+}
+
+// ---------------------------------------------------------------- paths and files
+
+/// `a/b`, inserting exactly one slash.
+pub fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut v = a.to_vec();
+    if !v.ends_with(b"/") {
+        v.push(b'/');
+    }
+    let b = if b.first() == Some(&b'/') { &b[1..] } else { b };
+    v.extend_from_slice(b);
+    v
+}
+
+pub fn read_file(path: &[u8]) -> sys::R<Vec<u8>> {
+    let fd = sys::open(path, sys::O_RDONLY, 0)?;
+    let mut v = Vec::new();
+    let r = sys::read_to_end(fd, &mut v);
+    sys::close(fd);
+    r.map(|_| v)
+}
+
+/// Writes `data` to an existing file (cgroup knobs, /proc files): one write.
+pub fn write_file(path: &[u8], data: &[u8]) -> sys::R<()> {
+    let fd = sys::open(path, sys::O_WRONLY, 0)?;
+    let r = sys::write(fd, data);
+    sys::close(fd);
+    r.map(|_| ())
+}
+
+/// Atomically replaces `path` with `data`: temporary file, then rename.
+pub fn write_atomic(path: &[u8], data: &[u8]) -> sys::R<()> {
+    let mut tmp = path.to_vec();
+    tmp.extend_from_slice(b".tmp");
+    let fd = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644)?;
+    let r = sys::write_all(fd, data);
+    sys::close(fd);
+    r?;
+    sys::rename(&tmp, path)
+}
+
+/// mkdir -p.
+pub fn mkdir_all(path: &[u8], mode: u32) -> sys::R<()> {
+    match sys::mkdir(path, mode) {
+        Ok(()) | Err(sys::EEXIST) => return Ok(()),
+        Err(sys::ENOENT) => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(p) = path.iter().rposition(|&c| c == b'/') {
+        if p > 0 {
+            mkdir_all(&path[..p], mode)?;
+        }
+    }
+    match sys::mkdir(path, mode) {
+        Ok(()) | Err(sys::EEXIST) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// rm -rf that never follows a symlink: walks by directory descriptors.
+pub fn remove_tree(path: &[u8]) -> sys::R<()> {
+    match sys::lstat(path) {
+        Err(sys::ENOENT) => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(st) if !st.is_dir() => return sys::unlinkat(sys::AT_FDCWD, path, 0),
+        Ok(_) => {}
+    }
+    let fd = sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+    let r = remove_children(fd);
+    sys::close(fd);
+    r?;
+    sys::rmdir(path)
+}
+
+fn remove_children(dir: Fd) -> sys::R<()> {
+    for (name, ty) in sys::read_dir(dir)? {
+        let is_dir = if ty == 0 { sys::statat(dir, &name, false).map(|s| s.is_dir()).unwrap_or(false) } else { ty == sys::DT_DIR };
+        if is_dir {
+            let sub = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+            let r = remove_children(sub);
+            sys::close(sub);
+            r?;
+            sys::unlinkat(dir, &name, sys::AT_REMOVEDIR)?;
+        } else {
+            sys::unlinkat(dir, &name, 0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Total bytes of regular files below `dir` (symlinks not followed;
+/// hard links counted once).
+pub fn tree_size(path: &[u8]) -> u64 {
+    fn walk(dir: Fd, seen: &mut Vec<u64>) -> u64 {
+        let mut total = 0;
+        for (name, _) in sys::read_dir(dir).unwrap_or_default() {
+            let Ok(st) = sys::statat(dir, &name, false) else { continue };
+            if st.is_dir() {
+                if let Ok(sub) = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
+                    total += walk(sub, seen);
+                    sys::close(sub);
+                }
+            } else if st.kind() == sys::S_IFREG {
+                if st.nlink > 1 {
+                    if seen.contains(&st.ino) {
+                        continue;
+                    }
+                    seen.push(st.ino);
+                }
+                total += st.size;
+            }
+        }
+        total
+    }
+    match sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
+        Ok(fd) => {
+            let mut seen = Vec::new();
+            let t = walk(fd, &mut seen);
+            sys::close(fd);
+            t
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Human size the docker way: "1.23MB" (decimal units, 3 significant digits).
+pub fn human_size(n: u64) -> Vec<u8> {
+    let units: [&[u8]; 5] = [b"B", b"kB", b"MB", b"GB", b"TB"];
+    let mut u = 0;
+    let mut scaled = n * 100; // hundredths
+    while scaled >= 100_000 && u < 4 {
+        scaled /= 1000;
+        u += 1;
+    }
+    let mut v = Vec::new();
+    push_num(&mut v, scaled / 100);
+    let frac = scaled % 100;
+    if u > 0 && frac != 0 && scaled < 10_000 {
+        v.push(b'.');
+        v.push(b'0' + (frac / 10) as u8);
+        if frac % 10 != 0 {
+            v.push(b'0' + (frac % 10) as u8);
+        }
+    }
+    v.extend_from_slice(units[u]);
+    v
+}
+
+/// "3 minutes", "About an hour", "2 days": docker's HumanDuration.
+pub fn human_duration(secs: i64) -> Vec<u8> {
+    let s = if secs < 0 { 0 } else { secs as u64 };
+    let mut v = Vec::new();
+    let unit = |v: &mut Vec<u8>, n: u64, name: &str| {
+        push_num(v, n);
+        v.push(b' ');
+        v.extend_from_slice(name.as_bytes());
+        if n != 1 {
+            v.push(b's');
+        }
+    };
+    if s < 1 {
+        v.extend_from_slice(b"Less than a second");
+    } else if s < 60 {
+        unit(&mut v, s, "second");
+    } else if s < 47 * 60 {
+        unit(&mut v, s / 60, "minute");
+    } else if s < 90 * 60 {
+        v.extend_from_slice(b"About an hour");
+    } else if s < 48 * 3600 {
+        unit(&mut v, s / 3600, "hour");
+    } else if s < 14 * 86400 {
+        unit(&mut v, s / 86400, "day");
+    } else if s < 60 * 86400 {
+        unit(&mut v, s / (7 * 86400), "week");
+    } else if s < 730 * 86400 {
+        unit(&mut v, s / (30 * 86400), "month");
+    } else {
+        unit(&mut v, s / (365 * 86400), "year");
+    }
+    v
+}
+
+/// The value of `KEY` in a `KEY=VALUE` list.
+pub fn env_get<'a>(env: &'a [Vec<u8>], key: &[u8]) -> Option<&'a [u8]> {
+    env.iter().find(|e| e.len() > key.len() && e.starts_with(key) && e[key.len()] == b'=').map(|e| &e[key.len() + 1..])
+}
+
+/// Percent-escapes bytes that would break a `key=value` line record.
+pub fn esc(v: &mut Vec<u8>, s: &[u8]) {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    for &c in s {
+        if c <= b' ' || c >= 0x7f || c == b'%' || c == b'=' || c == b':' {
+            v.push(b'%');
+            v.push(H[(c >> 4) as usize]);
+            v.push(H[(c & 15) as usize]);
+        } else {
+            v.push(c);
+        }
+    }
+}
+
+pub fn unesc(s: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len());
+    let mut i = 0;
+    let h = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    };
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            v.push(h(s[i + 1]) << 4 | h(s[i + 2]));
+            i += 3;
+        } else {
+            v.push(s[i]);
+            i += 1;
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num(0), b"0");
+        assert_eq!(num(1234567890123), b"1234567890123");
+        assert_eq!(parse_u64(b"42"), Some(42));
+        assert_eq!(parse_u64(b"4x"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_i64(b"-7"), Some(-7));
+    }
+
+    #[test]
+    fn escaping_round_trips_every_byte() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let mut e = Vec::new();
+        esc(&mut e, &all);
+        assert!(!e.iter().any(|&c| c == b'\n' || c == b'=' || c == b' ' || c == b':'));
+        assert_eq!(unesc(&e), all);
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(human_size(0), b"0B");
+        assert_eq!(human_size(999), b"999B");
+        assert_eq!(human_size(1_230_000), b"1.23MB");
+        assert_eq!(human_size(12_300_000), b"12.3MB");
+        assert_eq!(human_size(2_000_000_000), b"2GB");
+        assert_eq!(human_duration(0), b"Less than a second");
+        assert_eq!(human_duration(1), b"1 second");
+        assert_eq!(human_duration(180), b"3 minutes");
+        assert_eq!(human_duration(3600), b"About an hour");
+        assert_eq!(human_duration(3 * 86400), b"3 days");
+    }
+
+    #[test]
+    fn join_and_env() {
+        assert_eq!(join(b"/a", b"b"), b"/a/b");
+        assert_eq!(join(b"/a/", b"/b"), b"/a/b");
+        let env = alloc::vec![b"PATH=/bin".to_vec(), b"P=1".to_vec()];
+        assert_eq!(env_get(&env, b"P"), Some(&b"1"[..]));
+        assert_eq!(env_get(&env, b"PATH"), Some(&b"/bin"[..]));
+        assert_eq!(env_get(&env, b"X"), None);
+    }
+}
