@@ -21,5 +21,10 @@ fn main() {
         println!("cargo:rustc-link-lib=c");
     }
     println!("cargo:rerun-if-changed=.git/HEAD");
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
+        if let Some(r) = head.strip_prefix("ref: ") {
+            println!("cargo:rerun-if-changed=.git/{}", r.trim());
+        }
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -205,6 +205,7 @@ pub enum Cmd {
     Import { file: Vec<u8>, name: Vec<u8> },
 }
 
+#[derive(Debug)]
 pub struct Global {
     pub root: Option<Vec<u8>>,
     pub cmd: Cmd,

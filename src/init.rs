@@ -112,14 +112,13 @@ fn setup(f: &ChildFds) -> Res<Never> {
         vols.push((fd, sys::fstat(fd).map(|s| s.is_dir()).unwrap_or(true)));
     }
 
-    enter_root(&spec.merged)?;
+    let pivoted = enter_root(&spec.merged)?;
 
     mkdir_all(b"/proc", 0o555).ctx("create", b"/proc")?;
     sys::mount(b"proc", b"/proc", b"proc", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").ctx("mount", b"/proc")?;
-    setup_dev()?;
-    mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
-    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
 
+    // Volumes are bound while the old root is still attached: a source
+    // reached through a detached mount cannot be bind-mounted (EINVAL).
     for (v, (fd, is_dir)) in spec.volumes.iter().zip(vols) {
         if is_dir {
             mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
@@ -138,6 +137,15 @@ fn setup(f: &ChildFds) -> Res<Never> {
         }
         sys::close(fd);
     }
+    if pivoted {
+        // The old root is stacked on "." (our cwd); detach it now.
+        sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
+    }
+    sys::chdir(b"/").ctx("chdir to", b"/")?;
+
+    setup_dev()?;
+    mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
+    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
 
     mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
     sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
@@ -180,20 +188,19 @@ fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
 
 /// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
 /// where pivot_root fails with EINVAL) move the mount over `/` and chroot.
-fn enter_root(new: &[u8]) -> Res<()> {
+/// Returns true after a pivot: the old root is then still stacked on the
+/// cwd, for the caller to detach once the volumes are bound.
+fn enter_root(new: &[u8]) -> Res<bool> {
     sys::chdir(new).ctx("chdir to", new)?;
     match sys::pivot_root(b".", b".") {
-        Ok(()) => {
-            // The old root is stacked under the new one at "."; detach it.
-            sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
-        }
+        Ok(()) => Ok(true),
         Err(sys::EINVAL) => {
             sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx("move the root mount", new)?;
             sys::chroot(b".").ctx("chroot to", new)?;
+            Ok(false)
         }
-        Err(e) => return Err(Error::sys("pivot_root to", new, e)),
+        Err(e) => Err(Error::sys("pivot_root to", new, e)),
     }
-    sys::chdir(b"/").ctx("chdir to", b"/")
 }
 
 /// A minimal /dev: the usual nodes on a tmpfs, a private devpts, /dev/shm.

@@ -37,6 +37,14 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     sys::exit(util::EXIT_MYDOCKER)
 }
 
+/// Without LTO (the debug build cargo makes for `cargo test`), the
+/// precompiled liballoc still references this symbol, and a no_std binary
+/// has no std to provide it. It is never called: the panic handler above
+/// exits without unwinding. Release builds drop it.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+
 /// argv[0] is skipped; `env` is the caller's environment (only `-e K` and
 /// MYDOCKER_ROOT read it; it never reaches a container).
 pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {

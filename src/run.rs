@@ -101,7 +101,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         interactive: o.interactive,
         detach: o.detach,
         auto_remove: o.rm,
-        overlay: true,
+        overlay: root.overlay,
         ..Record::default()
     };
 
@@ -147,7 +147,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
             upper: join(&dir, b"upper"),
             work: join(&dir, b"work"),
             merged: join(&dir, b"merged"),
-            overlay: true,
+            overlay: root.overlay,
             argv: rec.argv.clone(),
             env: rec.env.clone(),
             workdir: rec.workdir.clone(),
@@ -323,7 +323,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     }
     mark_running(root, &mut p.rec, pid, sys::getpid());
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1);
+    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -333,7 +333,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
 
 /// Waits for `pid`, forwarding signals to it and, with a pty, relaying
 /// `input` → master → `output`. Returns the docker-style exit code.
-pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd) -> i32 {
+pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool) -> i32 {
     let mut master = master;
     let mut buf = [0u8; 8192];
     let status;
@@ -361,7 +361,7 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                 if let Some(m) = master {
                     sys::copy_winsize(0, m);
                 }
-            } else if output >= 0 {
+            } else if forward {
                 let _ = sys::kill(pid, sig);
             }
         }
@@ -496,8 +496,9 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
                 sys::close(null);
             }
             drop(p.spec);
-            // output < 0: do not forward signals (only SIGCHLD is read anyway).
-            let code = wait_loop(pid, sfd, master, None, if master.is_some() { log } else { -1 });
+            // The monitor only reads SIGCHLD: signals meant for it are not
+            // the container's business.
+            let code = wait_loop(pid, sfd, master, None, log, false);
             finish(root, &p.rec.id, &p.cg, code);
             sys::exit(0)
         }

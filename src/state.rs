@@ -21,6 +21,9 @@ pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
 
 pub struct Root {
     pub dir: Vec<u8>,
+    /// false with MYDOCKER_OVERLAY=0: use the copy fallback even where
+    /// overlayfs works (for tests, and for boards with a broken overlay).
+    pub overlay: bool,
 }
 
 pub struct Lock(Fd);
@@ -35,7 +38,7 @@ impl Root {
         let dir = opt
             .or_else(|| crate::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()))
             .unwrap_or_else(|| DEFAULT_ROOT.to_vec());
-        Root { dir }
+        Root { dir, overlay: crate::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
     pub fn images(&self) -> Vec<u8> {
         join(&self.dir, b"images")

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Every test: unit tests, the size check, integration tests as root with
+# the real static binary on a busybox image, and the QEMU smoke tests
+# (both arches, both root modes, cgroup v2 and v1).
+#   SKIP_SMOKE=1 scripts/test.sh   skips the QEMU part (quick local runs)
+set -eu
+cd "$(dirname "$0")/.."
+echo "== unit tests"
+cargo test --locked --bins
+echo "== size check"
+./scripts/size-check.sh
+echo "== busybox image"
+./scripts/mkimage-busybox.sh out/busybox.tar
+echo "== integration tests (root, real binary)"
+MYDOCKER_BIN=$PWD/out/mydocker-x86_64 MYDOCKER_TEST_TAR=$PWD/out/busybox.tar \
+    cargo test --locked --test run --test image -- --test-threads=1
+if [ "${SKIP_SMOKE:-0}" != 1 ]; then
+    echo "== QEMU smoke tests"
+    ./scripts/smoke-all.sh
+fi

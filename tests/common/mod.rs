@@ -1,0 +1,203 @@
+//! Shared harness for the integration tests: each test gets its own state
+//! root with the busybox image imported, runs the real static binary, and
+//! ends with a leak check (mounts, cgroups, processes, state).
+//!
+//! MYDOCKER_BIN (default out/mydocker-x86_64) and MYDOCKER_TEST_TAR
+//! (default out/busybox.tar) are made by scripts/test.sh. Outside CI a
+//! machine without root or without them skips; with CI=true nothing skips.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> PathBuf {
+    std::env::var_os("MYDOCKER_BIN").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("out/mydocker-x86_64"))
+}
+
+pub fn tarball() -> PathBuf {
+    std::env::var_os("MYDOCKER_TEST_TAR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("out/busybox.tar"))
+}
+
+pub struct T {
+    pub root: PathBuf,
+    pub ids: Vec<String>,
+}
+
+pub struct Out {
+    pub code: i32,
+    pub out: Vec<u8>,
+    pub err: String,
+}
+
+impl Out {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out).into_owned()
+    }
+}
+
+fn from(o: Output) -> Out {
+    use std::os::unix::process::ExitStatusExt;
+    let code = o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0));
+    Out { code, out: o.stdout, err: String::from_utf8_lossy(&o.stderr).into_owned() }
+}
+
+impl T {
+    /// None = skip (only allowed outside CI).
+    pub fn new() -> Option<T> {
+        let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
+        // SAFETY: geteuid has no preconditions.
+        let root_user = unsafe { libc::geteuid() } == 0;
+        if !root_user || !bin().exists() || !tarball().exists() {
+            assert!(!ci, "integration tests must not skip in CI: root={root_user} bin={:?} tar={:?}", bin(), tarball());
+            eprintln!("skipping: needs root, {:?} and {:?} (run scripts/test.sh)", bin(), tarball());
+            return None;
+        }
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!("mydocker-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let _ = fs::remove_dir_all(&root);
+        let t = T { root, ids: Vec::new() };
+        let o = t.md(&["import", tarball().to_str().unwrap(), "busybox"]);
+        assert_eq!(o.code, 0, "import failed: {}", o.err);
+        Some(t)
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").arg("--root").arg(&self.root);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn md<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        from(self.cmd().args(args).output().unwrap())
+    }
+
+    /// `run --rm busybox ARGS...`
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        let mut c = self.cmd();
+        c.args(["run", "--rm"]);
+        c.args(args);
+        from(c.output().unwrap())
+    }
+
+    /// `run -d ... ` → id
+    pub fn detach<S: AsRef<OsStr>>(&mut self, args: &[S]) -> String {
+        let mut c = self.cmd();
+        c.args(["run", "-d"]).args(args);
+        let o = from(c.output().unwrap());
+        assert_eq!(o.code, 0, "run -d failed: {}", o.err);
+        let id = o.stdout().trim().to_string();
+        assert_eq!(id.len(), 64, "id: {id:?}");
+        self.ids.push(id.clone());
+        id
+    }
+
+    pub fn record(&self, id: &str) -> String {
+        fs::read_to_string(self.root.join("containers").join(id).join("config")).unwrap_or_default()
+    }
+
+    pub fn field(&self, id: &str, key: &str) -> Option<String> {
+        self.record(id).lines().find_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.to_string()))
+    }
+
+    pub fn containers(&self) -> Vec<String> {
+        fs::read_dir(self.root.join("containers")).map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+    }
+
+    /// Asserts nothing of this test is left: no container state, no mount
+    /// under the root, no cgroup named after one of its containers, no
+    /// process whose root is inside the state root.
+    pub fn assert_clean(&self) {
+        assert_eq!(self.containers(), Vec::<String>::new(), "container state left behind");
+        let root = self.root.to_str().unwrap();
+        let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mi.lines().any(|l| l.contains(root)), "mount left under {root}");
+        assert_eq!(leftover_cgroups(), Vec::<String>::new(), "cgroups left behind");
+        for p in fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(r) = fs::read_link(p.path().join("root")) {
+                assert!(!r.starts_with(&self.root), "process {:?} still runs in {r:?}", p.file_name());
+            }
+        }
+    }
+
+    /// Removes every container of this root (for tests that keep some).
+    pub fn rm_all(&self) {
+        for id in self.containers() {
+            let o = self.md(&["rm", "-f", &id]);
+            assert_eq!(o.code, 0, "rm -f {id}: {}", o.err);
+        }
+    }
+}
+
+impl Drop for T {
+    fn drop(&mut self) {
+        for id in self.containers() {
+            let _ = self.md(&["rm", "-f", &id]);
+        }
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Container cgroups (`mydocker/<64 hex>`) in any hierarchy.
+pub fn leftover_cgroups() -> Vec<String> {
+    let mut v = Vec::new();
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for l in mi.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        let Some(dash) = f.iter().position(|x| *x == "-") else { continue };
+        if !f[dash + 1].starts_with("cgroup") {
+            continue;
+        }
+        if let Ok(d) = fs::read_dir(Path::new(f[4]).join("mydocker")) {
+            for e in d.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.len() == 64 && e.path().is_dir() {
+                    v.push(format!("{}/{}", f[4], n));
+                }
+            }
+        }
+    }
+    v
+}
+
+pub fn wait_until(ms: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+pub fn os(b: &[u8]) -> &OsStr {
+    OsStr::from_bytes(b)
+}
+
+/// The cgroup directory of a container for a controller (v2 first).
+pub fn cgroup_dir(id: &str, controller: &str) -> Option<PathBuf> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut v1 = None;
+    for l in mi.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        let Some(dash) = f.iter().position(|x| *x == "-") else { continue };
+        let d = Path::new(f[4]).join("mydocker").join(id);
+        match f[dash + 1] {
+            "cgroup2" => {
+                let ctl = fs::read_to_string(Path::new(f[4]).join("cgroup.controllers")).unwrap_or_default();
+                if ctl.split_whitespace().any(|c| c == controller) && d.exists() {
+                    return Some(d);
+                }
+            }
+            "cgroup" if f.get(dash + 3).map_or(false, |o| o.split(',').any(|c| c == controller)) && d.exists() => v1 = Some(d),
+            _ => {}
+        }
+    }
+    v1
+}
