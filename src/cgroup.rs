@@ -128,10 +128,15 @@ pub fn shares_to_weight(s: u64) -> u64 {
     1 + ((s.clamp(2, 262144) - 2) * 9999) / 262142
 }
 
-/// A container's cgroups: one directory per hierarchy used.
+/// A container's cgroups: one directory per hierarchy used. `v2` (if any)
+/// is joined at birth with CLONE_INTO_CGROUP; the `v1` ones by the child
+/// itself writing 0 to `tasks`: a thread moving itself skips the global
+/// threadgroup lock that makes a `cgroup.procs` write by another process
+/// wait ~15 ms for an RCU grace period.
 #[derive(Debug, Default, Clone)]
 pub struct Cgroup {
-    pub dirs: Vec<Vec<u8>>,
+    pub v2: Option<Vec<u8>>,
+    pub v1: Vec<Vec<u8>>,
 }
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
@@ -282,7 +287,10 @@ impl Cgroup {
                 }
                 let dir = join(&parent, id);
                 mkdir_cg(&dir).map_err(|e| Error::sys("create cgroup", &dir, e))?;
-                cg.dirs.push(dir.clone());
+                match h.kind {
+                    Kind::V2 => cg.v2 = Some(dir.clone()),
+                    Kind::V1 => cg.v1.push(dir.clone()),
+                }
                 if h.kind == Kind::V1 && h.controllers.iter().any(|c| c == b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(&dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
@@ -302,18 +310,34 @@ impl Cgroup {
         }
     }
 
-    /// Moves `pid` into every cgroup of the container.
-    pub fn join(&self, pid: i32) -> Res<()> {
-        let p = num(pid as u64);
-        for d in &self.dirs {
-            write_file(&join(d, b"cgroup.procs"), &p).map_err(|e| Error::sys("join cgroup", d, e))?;
+    pub fn dirs(&self) -> Vec<Vec<u8>> {
+        self.v2.iter().chain(self.v1.iter()).cloned().collect()
+    }
+
+    /// Rebuilds the split from recorded directories (a v1 one has `tasks`).
+    pub fn from_dirs(dirs: &[Vec<u8>]) -> Cgroup {
+        let mut cg = Cgroup::default();
+        for d in dirs {
+            if sys::lstat(&join(d, b"tasks")).is_ok() {
+                cg.v1.push(d.clone());
+            } else {
+                cg.v2 = Some(d.clone());
+            }
+        }
+        cg
+    }
+
+    /// Moves `pid` into the v2 cgroup the slow way (kernels without clone3).
+    pub fn join_v2(&self, pid: i32) -> Res<()> {
+        if let Some(d) = &self.v2 {
+            write_file(&join(d, b"cgroup.procs"), &num(pid as u64)).map_err(|e| Error::sys("join cgroup", d, e))?;
         }
         Ok(())
     }
 
     /// Removes the cgroups; processes still exiting get a short grace.
     pub fn remove(&self) {
-        for d in &self.dirs {
+        for d in &self.dirs() {
             for i in 0..200 {
                 match sys::rmdir(d) {
                     Ok(()) | Err(sys::ENOENT) => break,
@@ -330,7 +354,7 @@ impl Cgroup {
 
     /// Whether any process is still in the container's cgroups.
     pub fn populated(&self) -> bool {
-        self.dirs.iter().any(|d| read_file(&join(d, b"cgroup.procs")).map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
+        self.dirs().iter().any(|d| read_file(&join(d, b"cgroup.procs")).map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
     }
 }
 
@@ -404,7 +428,8 @@ mod tests {
         let l = Layout::detect(&[mnt(root.to_str().unwrap(), "cgroup2", "rw")], &|p| fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap());
         let lim = Limits { memory: Some(64 << 20), cpu_quota: Some(50_000), cpu_shares: Some(512), cpuset_cpus: Some(b"0".to_vec()), pids: Some(10) };
         let cg = Cgroup::create(&l, b"abc", &lim).unwrap();
-        assert_eq!(cg.dirs, vec![b(&ctr)]);
+        assert_eq!(cg.v2, Some(b(&ctr)));
+        assert!(cg.v1.is_empty());
         let r = |f: &str| fs::read_to_string(ctr.join(f)).unwrap();
         assert_eq!(r("memory.max"), "67108864");
         assert_eq!(r("memory.swap.max"), "0");
@@ -430,7 +455,8 @@ mod tests {
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(cs.to_str().unwrap(), "cgroup", "rw,cpuset")], &|_| Vec::new());
         let lim = Limits { memory: Some(1 << 20), cpuset_cpus: Some(b"1".to_vec()), ..Limits::default() };
         let cg = Cgroup::create(&l, b"id1", &lim).unwrap();
-        assert_eq!(cg.dirs.len(), 2);
+        assert_eq!(cg.v1.len(), 2);
+        assert!(cg.v2.is_none());
         assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.limit_in_bytes")).unwrap(), "1048576");
         assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.memsw.limit_in_bytes")).unwrap(), "1048576");
         assert_eq!(fs::read_to_string(cs.join("mydocker/cpuset.cpus")).unwrap(), "0-3");

@@ -184,7 +184,7 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
     }
     // Let the monitor (or foreground run) record the exit; if it is gone
     // too, record it here.
-    let cg = Cgroup { dirs: r.cgroups.clone() };
+    let cg = Cgroup::from_dirs(&r.cgroups);
     let end = sys::mono_ms() + 2000;
     while sys::mono_ms() < end {
         let cur = Record::load(root, &r.id);
@@ -236,7 +236,7 @@ pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64) -> i32 {
 /// Removes a container that is not running: cgroups, record, write layer,
 /// log. Never touches volume contents (they are only ever bind-mounted).
 pub fn remove(root: &Root, r: &Record) -> Res<()> {
-    Cgroup { dirs: r.cgroups.clone() }.remove();
+    Cgroup::from_dirs(&r.cgroups).remove();
     let dir = r.dir(root);
     let mut res = Ok(());
     for _ in 0..50 {

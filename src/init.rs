@@ -2,9 +2,10 @@
 //! until execve(). The handshake with the parent (run.rs), by number:
 //!
 //!   sync 1  parent: clone(); the child blocks reading the start pipe
-//!   sync 2  parent: joins the child to its cgroups, writes the spec, closes
-//!           the pipe. EOF is the child's start signal: no user code can
-//!           run before the limits are in place.
+//!   sync 2  parent: writes the spec and closes the pipe (the child was
+//!           born in its v2 cgroup by CLONE_INTO_CGROUP). The child joins
+//!           its v1 cgroups first thing, so no user code can run before the
+//!           limits are in place.
 //!   sync 3  child: builds the rootfs and execs. The error pipe is
 //!           close-on-exec, so EOF there tells the parent exec succeeded;
 //!           otherwise the child writes one error record and exits.
@@ -63,6 +64,10 @@ fn setup(f: &ChildFds) -> Res<Never> {
     }
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
+    // Limits first: join the v1 cgroups (the v2 one was joined at clone).
+    for d in &spec.cgroups_v1 {
+        crate::util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
+    }
 
     sys::setsid();
     sys::dup2(f.stdin, 0).ctx("set up stdin", b"")?;

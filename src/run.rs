@@ -154,6 +154,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
             volumes: rec.volumes.clone(),
             init: o.init,
             tty: false,
+            cgroups_v1: Vec::new(),
         },
         rec,
         cg: Cgroup::default(),
@@ -164,7 +165,8 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
         }
         p.cg = Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?;
-        p.rec.cgroups = p.cg.dirs.clone();
+        p.rec.cgroups = p.cg.dirs();
+        p.spec.cgroups_v1 = p.cg.v1.clone();
         p.rec.save(root)
     })();
     if let Err(e) = r {
@@ -236,8 +238,23 @@ pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
             return Err(Error::sys("pipe", b"", e));
         }
     };
-    // sync 1
-    let pid = match sys::clone(NS_FLAGS) {
+    // sync 1: born in the v2 cgroup where clone3 allows, else migrated.
+    let mut migrate = false;
+    let v2fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok());
+    let mut r = match v2fd {
+        Some(fd) => sys::clone_into_cgroup(NS_FLAGS, fd),
+        None => Err(sys::ENOSYS),
+    };
+    if r.is_err() {
+        migrate = cg.v2.is_some();
+        r = sys::clone(NS_FLAGS);
+    }
+    if let Some(fd) = v2fd {
+        if r != Ok(0) {
+            sys::close(fd);
+        }
+    }
+    let pid = match r {
         Ok(p) => p,
         Err(e) => {
             for f in [spec_r, spec_w, err_r, err_w] {
@@ -251,8 +268,8 @@ pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
     }
     sys::close(spec_r);
     sys::close(err_w);
-    // sync 2: limits first, then the spec (EOF releases the child).
-    let joined = cg.join(pid);
+    // sync 2: the spec (EOF releases the child, which joins its v1 cgroups).
+    let joined = if migrate { cg.join_v2(pid) } else { Ok(()) };
     if joined.is_ok() {
         let _ = sys::write_all(spec_w, &spec.encode());
     }

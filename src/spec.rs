@@ -24,6 +24,9 @@ pub struct Spec {
     pub init: bool,
     /// stdin/stdout/stderr are a pty slave: become its session leader.
     pub tty: bool,
+    /// cgroup v1 directories the child joins itself (writes 0 to `tasks`)
+    /// before anything else.
+    pub cgroups_v1: Vec<Vec<u8>>,
 }
 
 struct W(Vec<u8>);
@@ -94,6 +97,7 @@ impl Spec {
         }
         w.flag(self.init);
         w.flag(self.tty);
+        w.list(&self.cgroups_v1);
         w.0
     }
 
@@ -118,6 +122,7 @@ impl Spec {
         }
         s.init = r.flag()?;
         s.tty = r.flag()?;
+        s.cgroups_v1 = r.list()?;
         if r.0.is_empty() {
             Some(s)
         } else {
@@ -145,6 +150,7 @@ mod tests {
             volumes: vec![Volume { host: b"/h".to_vec(), ctr: b"/c".to_vec(), ro: true }],
             init: true,
             tty: false,
+            cgroups_v1: vec![b"/sys/fs/cgroup/memory/mydocker/x".to_vec()],
         }
     }
 

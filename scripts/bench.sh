@@ -1,0 +1,100 @@
+#!/bin/sh
+# Run latency of `mydocker run --rm IMAGE true` (with and without -m) beside
+# crun, runc, bwrap and unshare+chroot on the same busybox rootfs, in ONE
+# hyperfine run (these machines are noisy: compare within a run only),
+# plus the peak RSS of `run` and the RSS of an idle detached container's
+# monitor. As root. Results: out/bench.md and out/bench.json.
+#
+# Every runtime gets the same five namespaces (mount, pid, net, ipc, uts).
+# mydocker's numbers include its overlay mount, cgroup and state files.
+# crun 1.8 refuses this host's hybrid cgroup layout unless it cannot see
+# the v2 controller list, so the whole hyperfine run happens in a private
+# mount namespace where that file is hidden (every contestant runs there).
+set -eu
+cd "$(dirname "$0")/.."
+runs=${BENCH_RUNS:-200}
+[ -f out/mydocker-x86_64 ] || ./scripts/build.sh x86_64
+[ -f out/busybox.tar ] || ./scripts/mkimage-busybox.sh out/busybox.tar
+for t in hyperfine crun runc bwrap unshare python3; do
+    command -v $t >/dev/null || { echo "bench: $t missing (scripts/setup.sh)" >&2; exit 2; }
+done
+B=$PWD/out/mydocker-x86_64
+W=$(mktemp -d /tmp/mydocker-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+export MYDOCKER_ROOT=$W/state
+$B import out/busybox.tar busybox >/dev/null
+mkdir -p "$W/rootfs" && tar -C "$W/rootfs" -xf out/busybox.tar
+
+# OCI bundles for crun/runc: the runtime's default spec, running `true`
+# without a terminal; a second one with a 64 MiB memory limit.
+for rt in crun runc; do
+    for lim in none 64m; do
+        d=$W/bundle-$rt-$lim; mkdir -p "$d"
+        (cd "$d" && crun spec >/dev/null 2>&1)
+        python3 - "$d/config.json" "$W/rootfs" "$lim" <<'PY'
+import json, sys
+p, rootfs, lim = sys.argv[1:]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"] = {"path": rootfs, "readonly": True}
+c["linux"]["namespaces"] = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
+if lim == "64m":
+    c["linux"].setdefault("resources", {})["memory"] = {"limit": 64 << 20}
+json.dump(c, open(p, "w"))
+PY
+    done
+done
+
+cat > "$W/in-ns.sh" <<NS
+set -e
+# hide the v2 controller list from crun on hybrid hosts
+if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+    mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers
+fi
+hyperfine -N --warmup 20 --runs $runs --export-json $W/bench.json --export-markdown $W/bench.md \
+  -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
+  -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" \
+  -n 'crun run (5 ns)' "$W/oci crun none" \
+  -n 'crun run -m 64m' "$W/oci crun 64m" \
+  -n 'runc run (5 ns)' "$W/oci runc none" \
+  -n 'bwrap (5 ns)' "bwrap --bind $W/rootfs / --proc /proc --dev /dev --unshare-pid --unshare-net --unshare-ipc --unshare-uts /bin/true" \
+  -n 'unshare+chroot (5 ns)' "unshare -m -u -i -n -p -f chroot $W/rootfs /bin/true"
+NS
+# crun/runc need a fresh container name per run: a two-line static shim
+# costs one extra exec, the same for both.
+cat > "$W/oci" <<NS
+#!/bin/sh
+exec \$1 run --bundle $W/bundle-\$1-\$2 b\$\$
+NS
+chmod +x "$W/oci"
+unshare -m sh "$W/in-ns.sh"
+mkdir -p out
+cp "$W/bench.md" "$W/bench.json" out/
+
+# Ratios against the anchors, from the same run.
+python3 - out/bench.json <<'PY' | tee -a out/bench.md
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+med = {k: v["median"] * 1000 for k, v in r.items()}
+m, mm = med["mydocker run --rm busybox true"], med["mydocker run --rm -m 64m busybox true"]
+print()
+for k, v in med.items():
+    print(f"- {k}: median {v:.2f} ms")
+print(f"- crun -m 64m / mydocker -m 64m: {med['crun run -m 64m'] / mm:.1f}x (target >= 4x)")
+print(f"- unshare+chroot / mydocker: {med['unshare+chroot (5 ns)'] / m:.2f}x (target > 1)")
+print(f"- runc / mydocker: {med['runc run (5 ns)'] / m:.1f}x, bwrap / mydocker: {med['bwrap (5 ns)'] / m:.2f}x")
+PY
+
+# Peak RSS of the whole `run` process tree (CLI + container init).
+python3 - "$B" <<'PY' | tee -a out/bench.md
+import resource, subprocess, sys
+subprocess.run([sys.argv[1], "run", "--rm", "busybox", "true"], check=True)
+kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"- peak RSS of `run --rm busybox true` (CLI and container): {kb} KiB (target <= 1024)")
+PY
+id=$($B run -d busybox sleep 300)
+sleep 0.5
+mon=$(sed -n 's/^monitor=//p' "$MYDOCKER_ROOT/containers/$id/config")
+echo "- idle monitor RSS: $(awk '/VmRSS/{print $2}' /proc/$mon/status) KiB (target <= 256)" | tee -a out/bench.md
+$B rm -f "$id" >/dev/null

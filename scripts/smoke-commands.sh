@@ -1,0 +1,47 @@
+# Guest-side smoke test (busybox sh -ex, as root, in the QEMU guest).
+# The guest has no tar of mydocker's, no ip, no iptables: everything below
+# is mydocker itself plus busybox. Builds the image from the guest's own
+# busybox, then walks the demo: run -d top, ps, logs, exit status, -m.
+mydocker version
+mydocker info
+mkdir -p /img/bin /img/etc /img/root /img/tmp
+cp /bin/busybox /img/bin/busybox
+for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox /img/bin/$a; done
+echo "root:x:0:0:root:/root:/bin/sh" > /img/etc/passwd
+(cd /img && tar -cf /tmp/busybox.tar .)
+mydocker import /tmp/busybox.tar busybox
+mydocker images
+
+# -d: the CLI returns, the container keeps running.
+id=$(mydocker run -d --name top busybox top -b)
+[ ${#id} = 64 ]
+sleep 3
+mydocker ps
+mydocker ps | grep -q 'Up .* top$'
+pid=$(sed -n 's/^pid=//p' /var/lib/mydocker/containers/$id/config)
+[ -d /proc/$pid ]
+mydocker logs top | grep -q 'Mem:'
+
+# run --rm returns the program's status; a signal death is 128+N.
+rc=0; mydocker run --rm busybox sh -c 'exit 7' || rc=$?
+[ $rc = 7 ]
+rc=0; mydocker run --rm --init busybox sh -c 'kill -TERM $$' || rc=$?
+[ $rc = 143 ]
+rc=0; mydocker run --rm busybox no-such-cmd || rc=$?
+[ $rc = 127 ]
+# the rootfs is really the image, the hostname the short id
+mydocker run --rm -h smokebox busybox sh -c 'hostname; test -e /bin/mydocker && exit 1; cat /etc/passwd'
+
+# -m is enforced: the hog is OOM-killed.
+rc=0; mydocker run --rm -m 32m busybox dd if=/dev/zero of=/dev/null bs=100M count=1 || rc=$?
+[ $rc = 137 ]
+# pids limit and cpuset
+mydocker run --rm --pids-limit 10 --cpuset-cpus 0 busybox grep Cpus_allowed_list /proc/self/status | grep -q '0$'
+
+mydocker stop top
+mydocker ps -a | grep -q 'Exited'
+mydocker rm top
+[ -z "$(mydocker ps -aq)" ]
+[ -z "$(ls /var/lib/mydocker/containers)" ]
+! grep -q mydocker /proc/self/mountinfo
+echo "smoke: all mydocker checks passed"
