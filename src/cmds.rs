@@ -197,12 +197,9 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
         sys::sleep_ms(10);
     }
     cg.remove();
-    if let Some(mut cur) = Record::load(root, &r.id) {
+    if let Some(cur) = Record::load(root, &r.id) {
         if cur.status == b"running" {
-            cur.status = b"exited".to_vec();
-            cur.exit_code = Some(if killed { 137 } else { 143 });
-            cur.finished = sys::now().0;
-            let _ = cur.save(root);
+            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], b"exited");
         }
     }
     Ok(())

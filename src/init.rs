@@ -91,7 +91,7 @@ fn setup(f: &ChildFds) -> Res<Never> {
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
         opt_escape(&mut data, &spec.work);
-        if let Err(e) = sys::mount(b"overlay", &spec.merged, b"overlay", 0, &data) {
+        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", 0, &data) {
             // No overlayfs, or an upper dir it refuses (ramfs, nested
             // overlay): the write layer becomes a private full copy of the
             // image, made once, so the image itself stays untouched.
@@ -117,7 +117,7 @@ fn setup(f: &ChildFds) -> Res<Never> {
         vols.push((fd, sys::fstat(fd).map(|s| s.is_dir()).unwrap_or(true)));
     }
 
-    let pivoted = enter_root(&spec.merged)?;
+    let pivoted = enter_root(&spec.lower)?;
 
     mkdir_all(b"/proc", 0o555).ctx("create", b"/proc")?;
     sys::mount(b"proc", b"/proc", b"proc", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").ctx("mount", b"/proc")?;
@@ -164,7 +164,8 @@ fn setup(f: &ChildFds) -> Res<Never> {
 }
 
 /// The copy-mode root: `upper` holds a full copy of the image (made on
-/// first start; `<container>/copied` marks it done), bound onto `merged`.
+/// first start; `<container>/copied` marks it done), bound over the image
+/// path in our private mount namespace.
 fn copy_fallback(spec: &Spec) -> Res<()> {
     let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let marker = join(cdir, b"copied");
@@ -178,7 +179,7 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
         let m = sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?;
         sys::close(m);
     }
-    sys::mount(&spec.upper, &spec.merged, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.merged)
+    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)
 }
 
 /// overlayfs options split on ',' and ':'; a backslash escapes them.

@@ -105,13 +105,39 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         ..Record::default()
     };
 
-    // Name and directory are claimed under the state lock, so two runs with
-    // the same --name cannot both win.
+    // Cgroups first (they only need the id): the record is then written
+    // once, complete. Name and directory are claimed under the state lock,
+    // so two runs with the same --name cannot both win.
     let dir = root.container(&id);
-    {
+    let mut p = Prepared {
+        spec: Spec {
+            hostname,
+            lower,
+            upper: join(&dir, b"upper"),
+            work: join(&dir, b"work"),
+            overlay: root.overlay,
+            argv: rec.argv.clone(),
+            env: rec.env.clone(),
+            workdir: rec.workdir.clone(),
+            volumes: rec.volumes.clone(),
+            init: o.init,
+            tty: false,
+            cgroups_v1: Vec::new(),
+        },
+        rec,
+        cg: Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?,
+        made_dirs: Vec::new(),
+    };
+    p.rec.cgroups = p.cg.dirs();
+    p.spec.cgroups_v1 = p.cg.v1.clone();
+    let mut dir_made = false;
+    let r = (|| {
+        for v in &o.volumes {
+            mkdir_recording(&v.host, &mut p.made_dirs)?;
+        }
         let _lock = root.lock()?;
         let existing = state::all(root);
-        rec.name = match &o.name {
+        p.rec.name = match &o.name {
             Some(n) => {
                 if let Some(other) = existing.iter().find(|r| &r.name == n) {
                     let mut w = b"name \"".to_vec();
@@ -127,49 +153,17 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
             None => state::generate_name(&rnd, &|n| existing.iter().any(|r| r.name == n)),
         };
         sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
-        let r = (|| {
-            for sub in [&b"upper"[..], b"work", b"merged"] {
-                let p = join(&dir, sub);
-                sys::mkdir(&p, 0o755).ctx("create", &p)?;
-            }
-            rec.save(root)
-        })();
-        if let Err(e) = r {
-            let _ = remove_tree(&dir);
-            return Err(e);
+        dir_made = true;
+        for sub in [&p.spec.upper, &p.spec.work] {
+            sys::mkdir(sub, 0o755).ctx("create", sub)?;
         }
-    }
-
-    let mut p = Prepared {
-        spec: Spec {
-            hostname,
-            lower,
-            upper: join(&dir, b"upper"),
-            work: join(&dir, b"work"),
-            merged: join(&dir, b"merged"),
-            overlay: root.overlay,
-            argv: rec.argv.clone(),
-            env: rec.env.clone(),
-            workdir: rec.workdir.clone(),
-            volumes: rec.volumes.clone(),
-            init: o.init,
-            tty: false,
-            cgroups_v1: Vec::new(),
-        },
-        rec,
-        cg: Cgroup::default(),
-        made_dirs: Vec::new(),
-    };
-    let r = (|| {
-        for v in &o.volumes {
-            mkdir_recording(&v.host, &mut p.made_dirs)?;
-        }
-        p.cg = Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?;
-        p.rec.cgroups = p.cg.dirs();
-        p.spec.cgroups_v1 = p.cg.v1.clone();
         p.rec.save(root)
     })();
     if let Err(e) = r {
+        if !dir_made {
+            // not ours to remove: only cgroups and volume dirs were made
+            p.rec.id.clear();
+        }
         undo(root, &p);
         return Err(e);
     }
@@ -199,24 +193,22 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 /// Removes everything a failed start created.
 fn undo(root: &Root, p: &Prepared) {
     p.cg.remove();
-    let _ = remove_tree(&p.rec.dir(root));
+    if !p.rec.id.is_empty() {
+        let _ = remove_tree(&p.rec.dir(root));
+    }
     for d in p.made_dirs.iter().rev() {
         let _ = sys::rmdir(d);
     }
 }
 
-/// After the container is gone: drop its cgroups, and with --rm everything.
-pub fn finish(root: &Root, id: &[u8], cg: &Cgroup, code: i32) {
+/// After the container is gone: drop its cgroups, and with --rm everything;
+/// otherwise record how it ended.
+pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
-    if let Some(mut rec) = Record::load(root, id) {
-        if rec.auto_remove {
-            let _ = remove_tree(&rec.dir(root));
-            return;
-        }
-        rec.status = b"exited".to_vec();
-        rec.exit_code = Some(code);
-        rec.finished = sys::now().0;
-        let _ = rec.save(root);
+    if rec.auto_remove {
+        let _ = remove_tree(&rec.dir(root));
+    } else {
+        let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], b"exited");
     }
 }
 
@@ -295,7 +287,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
     rec.monitor = monitor;
     rec.status = b"running".to_vec();
     rec.started = sys::now().0;
-    let _ = rec.save(root);
+    let _ = rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], b"running");
 }
 
 fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
@@ -344,7 +336,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
-    finish(root, &p.rec.id, &p.cg, code);
+    finish(root, &p.rec, &p.cg, code);
     Ok(code)
 }
 
@@ -516,7 +508,7 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
             let code = wait_loop(pid, sfd, master, None, log, false);
-            finish(root, &p.rec.id, &p.cg, code);
+            finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }
     }

@@ -9,12 +9,14 @@ use alloc::vec::Vec;
 #[derive(Debug, Default, PartialEq, Clone)]
 pub struct Spec {
     pub hostname: Vec<u8>,
-    /// Image layer (read-only), and the container's own directories.
+    /// Image layer (read-only), and the container's own directories. The
+    /// root is mounted over `lower` itself, inside the container's private
+    /// mount namespace (the host never sees it), so no mount-point
+    /// directory has to be made and removed per run.
     pub lower: Vec<u8>,
     pub upper: Vec<u8>,
     pub work: Vec<u8>,
-    pub merged: Vec<u8>,
-    /// true: overlayfs; false: `merged` already holds a private copy.
+    /// true: overlayfs; false: `upper` holds a private copy of the image.
     pub overlay: bool,
     pub argv: Vec<Vec<u8>>,
     pub env: Vec<Vec<u8>>,
@@ -84,7 +86,6 @@ impl Spec {
         w.bytes(&self.lower);
         w.bytes(&self.upper);
         w.bytes(&self.work);
-        w.bytes(&self.merged);
         w.flag(self.overlay);
         w.list(&self.argv);
         w.list(&self.env);
@@ -109,7 +110,6 @@ impl Spec {
             lower: r.bytes()?,
             upper: r.bytes()?,
             work: r.bytes()?,
-            merged: r.bytes()?,
             overlay: r.flag()?,
             argv: r.list()?,
             env: r.list()?,
@@ -142,7 +142,6 @@ mod tests {
             lower: b"/l".to_vec(),
             upper: b"/u".to_vec(),
             work: b"/w".to_vec(),
-            merged: b"/m".to_vec(),
             overlay: true,
             argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"echo 'a b'\n\"q\"".to_vec(), Vec::new(), vec![0xff, 0xfe, 0x80]],
             env: vec![b"A=1".to_vec(), b"EMPTY=".to_vec()],

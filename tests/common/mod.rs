@@ -102,7 +102,7 @@ impl T {
     }
 
     pub fn field(&self, id: &str, key: &str) -> Option<String> {
-        self.record(id).lines().find_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.to_string()))
+        self.record(id).lines().filter_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.to_string())).last()
     }
 
     pub fn containers(&self) -> Vec<String> {
