@@ -102,6 +102,6 @@ echo "- peak RSS (VmHWM) of \`mydocker run\`: $(awk '/VmHWM/{print $2}' /proc/$c
 wait $cli
 id=$($B run -d busybox sleep 300)
 sleep 0.5
-mon=$(sed -n 's/^monitor=//p' "$MYDOCKER_ROOT/containers/$id/config")
+mon=$(sed -n 's/^monitor=//p' "$MYDOCKER_ROOT/containers/$id/config" | tail -n1)
 echo "- idle monitor RSS: $(awk '/VmRSS/{print $2}' /proc/$mon/status) KiB (target <= 256)" | tee -a out/bench.md
 $B rm -f "$id" >/dev/null

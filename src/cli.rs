@@ -166,12 +166,6 @@ pub struct Limits {
     pub pids: Option<u64>,
 }
 
-impl Limits {
-    pub fn any(&self) -> bool {
-        self.memory.is_some() || self.cpu_quota.is_some() || self.cpu_shares.is_some() || self.cpuset_cpus.is_some() || self.pids.is_some()
-    }
-}
-
 #[derive(Debug, Default, PartialEq)]
 pub struct RunOpts {
     pub interactive: bool,

@@ -72,8 +72,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let mut w: Vec<usize> = heads.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (i, c) in row.iter().enumerate() {
-            let n = core::str::from_utf8(c).map(|s| s.chars().count()).unwrap_or(c.len());
-            w[i] = core::cmp::max(w[i], n);
+            w[i] = core::cmp::max(w[i], util::width(c));
         }
     }
     let mut o = Buf::new();
@@ -81,8 +80,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         for (i, c) in cells.iter().enumerate() {
             o.b(c);
             if i + 1 < cells.len() {
-                let n = core::str::from_utf8(c).map(|s| s.chars().count()).unwrap_or(c.len());
-                for _ in n..w[i] + 3 {
+                for _ in util::width(c)..w[i] + 3 {
                     o.s(" ");
                 }
             }

@@ -112,7 +112,7 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
         }
         Err(_) => Vec::new(),
     };
-    names.sort();
+    util::sort_by(&mut names, |a, b| a < b);
     let now = sys::now().0;
     let mut b = Buf::new();
     if !quiet {

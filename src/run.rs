@@ -85,7 +85,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
     let id = util::hex(&rnd);
     let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_vec());
     let (s, _) = sys::now();
-    let mut rec = Record {
+    let rec = Record {
         id: id.clone(),
         image: o.image.clone(),
         created: s,

@@ -303,7 +303,7 @@ pub fn all(root: &Root) -> Vec<Record> {
     let names = sys::read_dir(fd).unwrap_or_default();
     sys::close(fd);
     let mut v: Vec<Record> = names.into_iter().filter_map(|(n, _)| Record::load(root, &n)).collect();
-    v.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    crate::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }
 

@@ -102,15 +102,13 @@ impl Buf {
         }
         self
     }
-    pub fn to(&self, fd: Fd) {
-        let _ = sys::write_all(fd, &self.0);
-    }
 }
 
 pub fn out(b: &[u8]) {
     let _ = sys::write_all(1, b);
 }
 
+#[cfg_attr(test, allow(dead_code))]
 pub fn eout(b: &[u8]) {
     let _ = sys::write_all(2, b);
 }
@@ -345,6 +343,23 @@ pub fn human_duration(secs: i64) -> Vec<u8> {
         unit(&mut v, s / (365 * 86400), "year");
     }
     v
+}
+
+/// Insertion sort: one small instantiation instead of core's stable sort
+/// (6 KB of code); the lists sorted here are container and image lists.
+pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// Display width of UTF-8 text: code points (continuation bytes skipped).
+pub fn width(s: &[u8]) -> usize {
+    s.iter().filter(|&&c| c & 0xc0 != 0x80).count()
 }
 
 /// The value of `KEY` in a `KEY=VALUE` list.
