@@ -18,7 +18,7 @@ id=$(mydocker run -d --name top busybox top -b)
 sleep 3
 mydocker ps
 mydocker ps | grep -q 'Up .* top$'
-pid=$(sed -n 's/^pid=//p' /var/lib/mydocker/containers/$id/config)
+pid=$(sed -n 's/^pid=//p' /var/lib/mydocker/containers/$id/config | tail -n 1)
 [ -d /proc/$pid ]
 mydocker logs top | grep -q 'Mem:'
 

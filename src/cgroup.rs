@@ -327,14 +327,6 @@ impl Cgroup {
         cg
     }
 
-    /// Moves `pid` into the v2 cgroup the slow way (kernels without clone3).
-    pub fn join_v2(&self, pid: i32) -> Res<()> {
-        if let Some(d) = &self.v2 {
-            write_file(&join(d, b"cgroup.procs"), &num(pid as u64)).map_err(|e| Error::sys("join cgroup", d, e))?;
-        }
-        Ok(())
-    }
-
     /// Removes the cgroups; processes still exiting get a short grace.
     pub fn remove(&self) {
         for d in &self.dirs() {

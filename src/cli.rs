@@ -184,8 +184,20 @@ pub struct RunOpts {
     pub cmd: Vec<Vec<u8>>,
 }
 
+#[derive(Debug, Default, PartialEq)]
+pub struct ExecOpts {
+    pub interactive: bool,
+    pub tty: bool,
+    pub detach: bool,
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Option<Vec<u8>>,
+    pub container: Vec<u8>,
+    pub cmd: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, PartialEq)]
 pub enum Cmd {
+    Exec(ExecOpts),
     Help(&'static str),
     Version,
     Info,
@@ -193,6 +205,8 @@ pub enum Cmd {
     Ps { all: bool, quiet: bool, no_trunc: bool },
     Logs { follow: bool, tail: Option<u64>, name: Vec<u8> },
     Stop { secs: u64, names: Vec<Vec<u8>> },
+    Start { attach: bool, names: Vec<Vec<u8>> },
+    Restart { secs: u64, names: Vec<Vec<u8>> },
     Rm { force: bool, names: Vec<Vec<u8>> },
     Images { quiet: bool },
     Rmi { names: Vec<Vec<u8>> },
@@ -212,8 +226,11 @@ A daemon-less container runtime in one static binary.
 Commands:
   run       Run a command in a new container
   ps        List containers
+  exec      Run a command in a running container
   logs      Show the output of a detached container
   stop      Stop running containers
+  start     Start stopped containers
+  restart   Stop and start containers
   rm        Remove containers
   images    List images
   import    Create an image from a rootfs tarball
@@ -246,6 +263,16 @@ Options:
       --pids-limit N        Maximum number of processes
 ";
 
+const EXEC_USAGE: &str = "Usage: mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
+
+Options:
+  -i, --interactive   Keep stdin open
+  -t, --tty           Allocate a pseudo-terminal (when stdin is one)
+  -d, --detach        Run in the background
+  -e, --env K=V|K     Set an environment variable (repeatable)
+  -w, --workdir DIR   Working directory inside the container
+";
+
 const PS_USAGE: &str = "Usage: mydocker ps [-a] [-q] [--no-trunc]
 
 Options:
@@ -260,6 +287,18 @@ Options:
   -n, --tail N       Only the last N lines
 ";
 const STOP_USAGE: &str = "Usage: mydocker stop [-t SECS] CONTAINER...
+
+Options:
+  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
+";
+const START_USAGE: &str = "Usage: mydocker start [-a] CONTAINER...
+
+Runs stopped containers again with their recorded settings and write layer.
+
+Options:
+  -a, --attach   Stay attached: wait, with the container's output on ours
+";
+const RESTART_USAGE: &str = "Usage: mydocker restart [-t SECS] CONTAINER...
 
 Options:
   -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
@@ -346,6 +385,29 @@ fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<
 pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     match name {
         b"run" => parse_run(rest, host_env),
+        b"exec" => {
+            let t = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
+            let (opts, pos) = parse(rest, &t, true, EXEC_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(EXEC_USAGE));
+            }
+            if pos.len() < 2 {
+                return err(b"exec", b"requires a container and a command");
+            }
+            let mut x = ExecOpts { container: pos[0].clone(), cmd: pos[1..].to_vec(), ..ExecOpts::default() };
+            for (id, v) in opts {
+                match id {
+                    1 => x.interactive = true,
+                    2 => x.tty = true,
+                    3 => x.detach = true,
+                    4 => push_env(&mut x.env, v, host_env)?,
+                    5 if v.first() == Some(&b'/') => x.workdir = Some(v),
+                    5 => return err(b"--workdir", b"the working directory must be an absolute path"),
+                    _ => {}
+                }
+            }
+            Ok(Cmd::Exec(x))
+        }
         b"ps" => {
             let t = [o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)];
             let (opts, pos) = parse(rest, &t, false, PS_USAGE)?;
@@ -373,11 +435,20 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
             let f = |id| opts.iter().any(|(i, _)| *i == id);
             Ok(Cmd::Logs { follow: f(1), tail, name: one(&pos, b"logs", LOGS_USAGE)? })
         }
-        b"stop" => {
-            let t = [o(1, "time", b't', "", true)];
-            let (opts, pos) = parse(rest, &t, false, STOP_USAGE)?;
+        b"start" => {
+            let t = [o(1, "attach", b'a', "", false)];
+            let (opts, pos) = parse(rest, &t, false, START_USAGE)?;
             if has_help(&opts) {
-                return Ok(Cmd::Help(STOP_USAGE));
+                return Ok(Cmd::Help(START_USAGE));
+            }
+            Ok(Cmd::Start { attach: opts.iter().any(|(i, _)| *i == 1), names: at_least_one(pos, b"start", START_USAGE)? })
+        }
+        b"stop" | b"restart" => {
+            let usage = if name == b"stop" { STOP_USAGE } else { RESTART_USAGE };
+            let t = [o(1, "time", b't', "", true)];
+            let (opts, pos) = parse(rest, &t, false, usage)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(usage));
             }
             let mut secs = 10;
             for (id, v) in &opts {
@@ -385,7 +456,8 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
                     secs = parse_u64(v).ok_or_else(|| Error::new(b"--time", b"not a number of seconds"))?;
                 }
             }
-            Ok(Cmd::Stop { secs, names: at_least_one(pos, b"stop", STOP_USAGE)? })
+            let names = at_least_one(pos, name, usage)?;
+            Ok(if name == b"stop" { Cmd::Stop { secs, names } } else { Cmd::Restart { secs, names } })
         }
         b"rm" => {
             let t = [o(1, "force", b'f', "", false)];
@@ -500,20 +572,7 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
                 validate_name(&v)?;
                 r.name = Some(v)
             }
-            R_ENV => {
-                if v.is_empty() || v[0] == b'=' {
-                    return err(b"--env", b"invalid variable: empty name");
-                }
-                if v.contains(&b'=') {
-                    r.env.push(v);
-                } else if let Some(val) = crate::util::env_get(host_env, &v) {
-                    // `-e K`: take K from the caller's environment, if set.
-                    let mut e = v.clone();
-                    e.push(b'=');
-                    e.extend_from_slice(val);
-                    r.env.push(e);
-                }
-            }
+            R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
                     return err(b"--workdir", b"the working directory must be an absolute path");
@@ -557,6 +616,22 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     r.image = image;
     r.cmd = pos.collect();
     Ok(Cmd::Run(r))
+}
+
+/// `-e K=V`, or `-e K` taking K from the caller's environment if set.
+fn push_env(env: &mut Vec<Vec<u8>>, v: Vec<u8>, host_env: &[Vec<u8>]) -> Res<()> {
+    if v.is_empty() || v[0] == b'=' {
+        return err(b"--env", b"invalid variable: empty name");
+    }
+    if v.contains(&b'=') {
+        env.push(v);
+    } else if let Some(val) = crate::util::env_get(host_env, &v) {
+        let mut e = v.clone();
+        e.push(b'=');
+        e.extend_from_slice(val);
+        env.push(e);
+    }
+    Ok(())
 }
 
 /// Container and image names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
@@ -682,6 +757,20 @@ mod tests {
     }
 
     #[test]
+    fn exec_stops_at_the_container() {
+        match parse_global(&a(&["exec", "-it", "-e", "A=1", "web", "ls", "-l", "-e"]), &[]).unwrap().cmd {
+            Cmd::Exec(x) => {
+                assert!(x.interactive && x.tty && !x.detach);
+                assert_eq!(x.container, b"web");
+                assert_eq!(x.cmd, a(&["ls", "-l", "-e"]));
+                assert_eq!(x.env, a(&["A=1"]));
+            }
+            _ => panic!(),
+        }
+        assert!(parse_global(&a(&["exec", "web"]), &[]).is_err());
+    }
+
+    #[test]
     fn double_dash_ends_options() {
         let r = run(&["run", "--rm", "--", "img", "-d"]);
         assert!(r.rm && !r.detach);
@@ -716,7 +805,7 @@ mod tests {
 
     #[test]
     fn help_everywhere() {
-        for c in ["run", "ps", "logs", "stop", "rm", "images", "rmi", "import", "info", "version"] {
+        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "info", "version"] {
             let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }

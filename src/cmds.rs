@@ -210,15 +210,16 @@ fn monitor_zombie(pid: i32) -> bool {
     read_file(&p).map(|s| state::proc_state(&s) == Some(b'Z')).unwrap_or(true)
 }
 
-pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64) -> i32 {
+pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
     let mut code = 0;
     for n in names {
         match state::find(root, n).and_then(|r| stop_one(root, &r, secs)) {
-            Ok(()) => {
+            Ok(()) if echo => {
                 let mut o = n.clone();
                 o.push(b'\n');
                 util::out(&o);
             }
+            Ok(()) => {}
             Err(e) => {
                 e.print();
                 code = 1;
@@ -248,6 +249,8 @@ pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
     let mut code = 0;
     for n in names {
         let r = state::find(root, n).and_then(|r| {
+            let _lock = state::lock_container(root, &r.id);
+            let r = Record::load(root, &r.id).unwrap_or(r);
             if r.alive() {
                 if !force {
                     let mut why = b"container ".to_vec();

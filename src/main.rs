@@ -12,6 +12,7 @@ extern crate alloc;
 mod cgroup;
 mod cli;
 mod cmds;
+mod exec;
 mod image;
 mod init;
 mod mounts;
@@ -67,9 +68,25 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             sys::ignore_sigpipe();
             Ok(run::run(&root, o))
         }
+        Cmd::Exec(o) => {
+            sys::ignore_sigpipe();
+            Ok(exec::exec(&root, o))
+        }
         Cmd::Ps { all, quiet, no_trunc } => Ok(cmds::ps(&root, all, quiet, no_trunc)),
         Cmd::Logs { follow, tail, name } => cmds::logs(&root, &name, follow, tail),
-        Cmd::Stop { secs, names } => Ok(cmds::stop(&root, &names, secs)),
+        Cmd::Stop { secs, names } => Ok(cmds::stop(&root, &names, secs, true)),
+        Cmd::Start { attach, names } => {
+            sys::ignore_sigpipe();
+            Ok(run::start(&root, &names, attach))
+        }
+        Cmd::Restart { secs, names } => {
+            sys::ignore_sigpipe();
+            let c = cmds::stop(&root, &names, secs, false);
+            if c != 0 {
+                return c;
+            }
+            Ok(run::start(&root, &names, false))
+        }
         Cmd::Rm { force, names } => Ok(cmds::rm(&root, &names, force)),
         Cmd::Images { quiet } => image::images(&root, quiet).map(|_| 0),
         Cmd::Rmi { names } => Ok(image::rmi(&root, &names)),

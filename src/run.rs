@@ -31,6 +31,10 @@ pub struct Prepared {
     pub cg: Cgroup,
     /// Host volume directories we created, undone if the start fails.
     pub made_dirs: Vec<Vec<u8>>,
+    /// Held from the liveness check until the container runs (start).
+    pub lock: Option<state::Lock>,
+    /// What `-d` prints once started: the id for run, the name for start.
+    pub echo: Vec<u8>,
 }
 
 fn run_inner(root: &Root, o: RunOpts) -> Res<i32> {
@@ -59,9 +63,7 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     }
     env.push(b"HOME=/root".to_vec());
     for e in user {
-        let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
-        env.retain(|x| !x.starts_with(k));
-        env.push(e.clone());
+        util::env_set(&mut env, e);
     }
     env
 }
@@ -127,6 +129,8 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         rec,
         cg: Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?,
         made_dirs: Vec::new(),
+        lock: None,
+        echo: id.clone(),
     };
     p.rec.cgroups = p.cg.dirs();
     p.spec.cgroups_v1 = p.cg.v1.clone();
@@ -170,6 +174,88 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
     Ok(p)
 }
 
+/// `start [-a]`: runs stopped containers again with their recorded
+/// settings and their write layer; already running ones are left alone.
+pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
+    let mut code = 0;
+    for n in names {
+        let r = state::find(root, n).and_then(|rec| {
+            let lock = state::lock_container(root, &rec.id)?;
+            let Some(rec) = Record::load(root, &rec.id) else { return Err(Error::new(n, b"no such container")) };
+            if rec.alive() {
+                let mut o = n.clone();
+                o.push(b'\n');
+                util::out(&o);
+                return Ok(0);
+            }
+            let tty = rec.tty && sys::isatty(0);
+            let p = prepare_again(root, rec, lock, n)?;
+            if attach {
+                foreground(root, p, tty)
+            } else {
+                detach(root, p)
+            }
+        });
+        match r {
+            Ok(c) => code = if attach { c } else { code },
+            Err(e) => {
+                e.print();
+                code = e.code;
+            }
+        }
+    }
+    code
+}
+
+fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
+    let lower = join(&root.image(&rec.image), b"rootfs");
+    if sys::stat(&lower).is_err() {
+        let mut w = b"image \"".to_vec();
+        w.extend_from_slice(&rec.image);
+        w.push(b'"');
+        return util::err(&w, b"no such image");
+    }
+    let dir = rec.dir(root);
+    let cg = Cgroup::create(&Layout::current_or_mount(), &rec.id, &rec.limits)?;
+    rec.cgroups = cg.dirs();
+    rec.status = b"created".to_vec();
+    (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
+    let mut p = Prepared {
+        spec: Spec {
+            hostname: rec.hostname.clone(),
+            lower,
+            upper: join(&dir, b"upper"),
+            work: join(&dir, b"work"),
+            // A container whose write layer is a full copy stays one.
+            overlay: rec.overlay && sys::lstat(&join(&dir, b"copied")).is_err(),
+            argv: rec.argv.clone(),
+            env: rec.env.clone(),
+            workdir: rec.workdir.clone(),
+            volumes: rec.volumes.clone(),
+            init: rec.init,
+            tty: false,
+            cgroups_v1: cg.v1.clone(),
+        },
+        rec,
+        cg,
+        made_dirs: Vec::new(),
+        lock: Some(lock),
+        echo: echo.to_vec(),
+    };
+    let r = (|| {
+        for v in &p.rec.volumes {
+            mkdir_recording(&v.host, &mut p.made_dirs)?;
+        }
+        // Rewritten whole: the appended history of the last run goes.
+        p.rec.save(root)
+    })();
+    if let Err(e) = r {
+        undo(root, &p);
+        return Err(e);
+    }
+    Ok(p)
+}
+
 /// mkdir -p that remembers which directories it created.
 fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
     if sys::stat(path).is_ok() {
@@ -193,7 +279,10 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 /// Removes everything a failed start created.
 fn undo(root: &Root, p: &Prepared) {
     p.cg.remove();
-    if !p.rec.id.is_empty() {
+    if p.lock.is_some() {
+        // `start` of an existing container: keep it, record the failure.
+        let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], b"exited");
+    } else if !p.rec.id.is_empty() {
         let _ = remove_tree(&p.rec.dir(root));
     }
     for d in p.made_dirs.iter().rev() {
@@ -212,6 +301,33 @@ pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     }
 }
 
+/// Forks (with namespace `flags`) a child that is born in the container's
+/// v2 cgroup: clone3 CLONE_INTO_CGROUP where the kernel has it (5.7+), else
+/// clone and the child moves itself. Returns 0 in the child.
+pub fn spawn_in(cg: &Cgroup, flags: i32) -> Res<i32> {
+    let fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok());
+    let r = match fd {
+        Some(fd) => sys::clone_into_cgroup(flags, fd),
+        None => Err(sys::ENOSYS),
+    };
+    if let Some(fd) = fd {
+        sys::close(fd);
+    }
+    if let Ok(p) = r {
+        return Ok(p);
+    }
+    let p = sys::clone(flags).ctx("clone", b"new namespaces")?;
+    if p == 0 {
+        if let Some(d) = &cg.v2 {
+            if let Err(e) = util::write_file(&join(d, b"cgroup.procs"), b"0") {
+                Error::sys("join cgroup", d, e).print();
+                sys::exit(util::EXIT_MYDOCKER);
+            }
+        }
+    }
+    Ok(p)
+}
+
 pub struct Stdio {
     pub stdin: Fd,
     pub stdout: Fd,
@@ -220,7 +336,7 @@ pub struct Stdio {
 
 /// Clones the container and runs the handshake; returns its pid once the
 /// program is exec'ed. On error the child is already reaped.
-pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
+pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
     let (spec_r, spec_w) = sys::pipe().ctx("pipe", b"")?;
     let (err_r, err_w) = match sys::pipe() {
         Ok(p) => p,
@@ -230,29 +346,14 @@ pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
             return Err(Error::sys("pipe", b"", e));
         }
     };
-    // sync 1: born in the v2 cgroup where clone3 allows, else migrated.
-    let mut migrate = false;
-    let v2fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok());
-    let mut r = match v2fd {
-        Some(fd) => sys::clone_into_cgroup(NS_FLAGS, fd),
-        None => Err(sys::ENOSYS),
-    };
-    if r.is_err() {
-        migrate = cg.v2.is_some();
-        r = sys::clone(NS_FLAGS);
-    }
-    if let Some(fd) = v2fd {
-        if r != Ok(0) {
-            sys::close(fd);
-        }
-    }
-    let pid = match r {
+    // sync 1
+    let pid = match spawn_in(cg, NS_FLAGS) {
         Ok(p) => p,
         Err(e) => {
             for f in [spec_r, spec_w, err_r, err_w] {
                 sys::close(f);
             }
-            return Err(Error::sys("clone", b"new namespaces", e));
+            return Err(e);
         }
     };
     if pid == 0 {
@@ -261,19 +362,12 @@ pub fn start(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
     sys::close(spec_r);
     sys::close(err_w);
     // sync 2: the spec (EOF releases the child, which joins its v1 cgroups).
-    let joined = if migrate { cg.join_v2(pid) } else { Ok(()) };
-    if joined.is_ok() {
-        let _ = sys::write_all(spec_w, &spec.encode());
-    }
+    let _ = sys::write_all(spec_w, &spec.encode());
     sys::close(spec_w);
     // sync 3: EOF on the close-on-exec error pipe = exec succeeded.
     let mut rep = Vec::new();
     let _ = sys::read_to_end(err_r, &mut rep);
     sys::close(err_r);
-    if let Err(e) = joined {
-        let _ = sys::waitpid(pid, 0);
-        return Err(e);
-    }
     if !rep.is_empty() {
         let _ = sys::waitpid(pid, 0);
         return Err(init::decode_error(&rep));
@@ -314,7 +408,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
             Ok((Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
     })();
-    let started = r.and_then(|(io, master)| start(&p.spec, &p.cg, &io).map(|pid| (pid, master)));
+    let started = r.and_then(|(io, master)| launch(&p.spec, &p.cg, &io).map(|pid| (pid, master)));
     let (pid, master) = match started {
         Ok(x) => x,
         Err(e) => {
@@ -331,6 +425,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
         }
     }
     mark_running(root, &mut p.rec, pid, sys::getpid());
+    p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
     let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true);
     if let Some(t) = saved {
@@ -443,7 +538,7 @@ fn detach(root: &Root, p: Prepared) -> Res<i32> {
     let _ = sys::read_to_end(rep_r, &mut rep);
     sys::close(rep_r);
     if rep.first() == Some(&0) {
-        let mut o = p.rec.id.clone();
+        let mut o = p.echo.clone();
         o.push(b'\n');
         util::out(&o);
         Ok(0)
@@ -458,6 +553,7 @@ fn detach(root: &Root, p: Prepared) -> Res<i32> {
 /// container's output to the log. Killing it leaves the container running
 /// (the log is written by the container itself unless a pty is relayed).
 fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
+    p.lock = None; // our copy of the CLI's container lock
     sys::setsid();
     let _ = sys::chdir(b"/");
     let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
@@ -481,7 +577,7 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
         } else {
             (Stdio { stdin: null, stdout: log, stderr: log }, None)
         };
-        let pid = start(&p.spec, &p.cg, &io)?;
+        let pid = launch(&p.spec, &p.cg, &io)?;
         for f in keep {
             sys::close(f);
         }

@@ -67,6 +67,15 @@ impl Root {
     }
 }
 
+/// Serialises start/rm on one container: flock(2) on its directory. The
+/// lock belongs to the open file, so a forked monitor must drop its copy.
+pub fn lock_container(root: &Root, id: &[u8]) -> Res<Lock> {
+    let d = root.container(id);
+    let fd = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &d)?;
+    sys::flock(fd, true).ctx("lock", &d)?;
+    Ok(Lock(fd))
+}
+
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Record {
     pub id: Vec<u8>,

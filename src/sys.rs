@@ -510,6 +510,16 @@ pub fn sethostname(name: &[u8]) -> R<()> {
     chk(unsafe { libc::sethostname(name.as_ptr() as *const c_char, name.len()) }).map(|_| ())
 }
 
+pub fn setns(fd: Fd, nstype: c_int) -> R<()> {
+    // SAFETY: plain syscall on a descriptor.
+    chk(unsafe { libc::setns(fd, nstype) }).map(|_| ())
+}
+
+pub fn fchdir(fd: Fd) -> R<()> {
+    // SAFETY: plain syscall on a descriptor.
+    chk(unsafe { libc::fchdir(fd) }).map(|_| ())
+}
+
 // ---------------------------------------------------------------- processes
 
 /// clone(2) without CLONE_VM and without a new stack: fork semantics, plus

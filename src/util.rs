@@ -362,6 +362,13 @@ pub fn width(s: &[u8]) -> usize {
     s.iter().filter(|&&c| c & 0xc0 != 0x80).count()
 }
 
+/// Sets `K=V` in an environment list: a later entry replaces the key.
+pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
+    let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
+    env.retain(|x| !x.starts_with(k));
+    env.push(e.to_vec());
+}
+
 /// The value of `KEY` in a `KEY=VALUE` list.
 pub fn env_get<'a>(env: &'a [Vec<u8>], key: &[u8]) -> Option<&'a [u8]> {
     env.iter().find(|e| e.len() > key.len() && e.starts_with(key) && e[key.len()] == b'=').map(|e| &e[key.len() + 1..])

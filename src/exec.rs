@@ -1,0 +1,151 @@
+//! `mydocker exec`: run a program inside a running container: its pid,
+//! mount, network, ipc and uts namespaces, its root, its cgroups and its
+//! environment (plus `-e`). Exit status follows `run`'s rules.
+//!
+//! The CLI opens the namespaces of the container's init through /proc,
+//! then checks the pid's start time again: if the container died and the
+//! pid was reused in between, nothing is entered and nothing runs.
+
+use crate::cgroup::Cgroup;
+use crate::cli::ExecOpts;
+use crate::init;
+use crate::run::{self, Stdio};
+use crate::state::{self, Root};
+use crate::sys::{self, Fd};
+use crate::util::{self, join, Ctx, Error, Res, EXIT_CANNOT_INVOKE};
+use alloc::vec::Vec;
+
+const NS: [(&[u8], i32); 4] = [(b"ipc", sys::CLONE_NEWIPC), (b"uts", sys::CLONE_NEWUTS), (b"net", sys::CLONE_NEWNET), (b"mnt", sys::CLONE_NEWNS)];
+
+pub fn exec(root: &Root, o: ExecOpts) -> i32 {
+    match exec_inner(root, o) {
+        Ok(c) => c,
+        Err(e) => {
+            e.print();
+            e.code
+        }
+    }
+}
+
+fn not_running(name: &[u8]) -> Error {
+    let mut w = b"container ".to_vec();
+    w.extend_from_slice(name);
+    Error::new(&w, b"is not running (start it first)")
+}
+
+fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
+    if sys::geteuid() != 0 {
+        return util::err(b"exec", b"mydocker must run as root");
+    }
+    let r = state::find(root, &o.container)?;
+    if !r.alive() {
+        return Err(not_running(&o.container));
+    }
+    let mut base = b"/proc/".to_vec();
+    util::push_num(&mut base, r.pid as u64);
+    let mut fds: Vec<Fd> = Vec::new();
+    let opened = (|| -> Res<()> {
+        for (ns, _) in NS {
+            let p = join(&join(&base, b"ns"), ns);
+            fds.push(sys::open(&p, sys::O_RDONLY, 0).ctx("open", &p)?);
+        }
+        let p = join(&base, b"ns/pid");
+        fds.push(sys::open(&p, sys::O_RDONLY, 0).ctx("open", &p)?);
+        let p = join(&base, b"root");
+        fds.push(sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?);
+        Ok(())
+    })();
+    // Same pid, same start time: these are the container's namespaces.
+    if opened.is_err() || !r.alive() {
+        for f in fds {
+            sys::close(f);
+        }
+        return Err(not_running(&o.container));
+    }
+    let (pidns, rootfd) = (fds[4], fds[5]);
+
+    let mut env = r.env.clone();
+    for e in &o.env {
+        util::env_set(&mut env, e);
+    }
+    let workdir = o.workdir.clone().unwrap_or_else(|| r.workdir.clone());
+    let tty = o.tty && !o.detach && sys::isatty(0);
+    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
+    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
+    let (io, master) = if tty {
+        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+        sys::copy_winsize(0, m);
+        (Stdio { stdin: s, stdout: s, stderr: s }, Some(m))
+    } else if o.detach {
+        (Stdio { stdin: null, stdout: null, stderr: null }, None)
+    } else {
+        (Stdio { stdin: if o.interactive { 0 } else { null }, stdout: 1, stderr: 2 }, None)
+    };
+
+    // Children of ours are born in the container's pid namespace.
+    sys::setns(pidns, sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
+    let cg = Cgroup::from_dirs(&r.cgroups);
+    let (err_r, err_w) = sys::pipe().ctx("pipe", b"")?;
+    let pid = run::spawn_in(&cg, 0).map_err(|e| if e.msg.starts_with(b"clone") { not_running(&o.container) } else { e })?;
+    if pid == 0 {
+        sys::close(err_r);
+        let e = match child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let _ = sys::write_all(err_w, &init::encode_error(&e));
+        sys::exit(e.code);
+    }
+    sys::close(err_w);
+    for f in fds {
+        sys::close(f);
+    }
+    let mut rep = Vec::new();
+    let _ = sys::read_to_end(err_r, &mut rep);
+    sys::close(err_r);
+    if !rep.is_empty() {
+        let _ = sys::waitpid(pid, 0);
+        return Err(init::decode_error(&rep));
+    }
+    if o.detach {
+        return Ok(0); // the process is reparented to the container's init
+    }
+    if tty {
+        sys::close(io.stdin);
+    }
+    let saved = if tty { sys::make_raw(0).ok() } else { None };
+    let code = run::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true);
+    if let Some(t) = saved {
+        sys::restore_term(0, &t);
+    }
+    Ok(code)
+}
+
+enum Never {}
+
+#[allow(clippy::too_many_arguments)]
+fn child(cg: &Cgroup, fds: &[Fd], rootfd: Fd, workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
+    for d in &cg.v1 {
+        util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
+    }
+    for (i, (ns, flag)) in NS.iter().enumerate() {
+        sys::setns(fds[i], *flag).ctx("enter namespace", ns)?;
+    }
+    // The container's root (after setns the root is the namespace's, which
+    // is not the container's on the MS_MOVE + chroot path).
+    sys::fchdir(rootfd).ctx("enter the container root", b"")?;
+    sys::chroot(b".").ctx("enter the container root", b"")?;
+    sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
+    sys::setsid();
+    sys::dup2(io.stdin, 0).ctx("set up stdin", b"")?;
+    sys::dup2(io.stdout, 1).ctx("set up stdout", b"")?;
+    sys::dup2(io.stderr, 2).ctx("set up stderr", b"")?;
+    if tty {
+        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
+    }
+    sys::cloexec_from(3);
+    sys::umask(0o022);
+    sys::reset_signals();
+    Err(init::exec(argv, env))
+}
