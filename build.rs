@@ -17,6 +17,15 @@ fn main() {
     // (statically on musl, where the toolchain ships a self-contained libc.a).
     if target.contains("musl") {
         println!("cargo:rustc-link-lib=static=c");
+        // Drop the unwind tables at link time: the binary is panic=abort and
+        // never unwinds, yet under LTO every function gets an .eh_frame
+        // entry (std's bitcode brings debug line tables and uwtable
+        // functions, so the module's CFI goes to .eh_frame; 25 KB here).
+        // INSERT keeps lld's default layout; only the discard is added.
+        let out = std::env::var("OUT_DIR").unwrap();
+        let script = std::path::Path::new(&out).join("no-unwind.ld");
+        std::fs::write(&script, "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) }\n} INSERT AFTER .text;\n").unwrap();
+        println!("cargo:rustc-link-arg-bins=-T{}", script.display());
     } else {
         println!("cargo:rustc-link-lib=c");
     }

@@ -211,6 +211,9 @@ pub enum Cmd {
     Images { quiet: bool },
     Rmi { names: Vec<Vec<u8>> },
     Import { file: Vec<u8>, name: Vec<u8> },
+    Commit { container: Vec<u8>, image: Vec<u8> },
+    Inspect { names: Vec<Vec<u8>> },
+    Export { container: Vec<u8>, output: Option<Vec<u8>> },
 }
 
 #[derive(Debug)]
@@ -235,6 +238,9 @@ Commands:
   images    List images
   import    Create an image from a rootfs tarball
   rmi       Remove images
+  inspect   Show a container or image as JSON
+  commit    Create an image from a container's filesystem
+  export    Write a container's filesystem as a tar archive
   info      Show what this host supports
   version   Show the version
 
@@ -319,6 +325,20 @@ const IMPORT_USAGE: &str = "Usage: mydocker import FILE|- NAME
 Creates image NAME from a rootfs tar archive (plain, as written by
 `docker export` or `tar -C rootfs -c .`), read by mydocker itself.
 ";
+const COMMIT_USAGE: &str = "Usage: mydocker commit CONTAINER IMAGE
+
+Creates image IMAGE from the container's filesystem (volume contents
+excluded); the container's command becomes the image's default command.
+";
+const EXPORT_USAGE: &str = "Usage: mydocker export [-o FILE] CONTAINER
+
+Writes the container's filesystem (volume contents excluded) as a tar
+archive to stdout or FILE.
+
+Options:
+  -o, --output FILE   Write to FILE instead of stdout
+";
+const INSPECT_USAGE: &str = "Usage: mydocker inspect CONTAINER|IMAGE...\n";
 const INFO_USAGE: &str = "Usage: mydocker info\n";
 const VERSION_USAGE: &str = "Usage: mydocker version\n";
 
@@ -494,6 +514,31 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
                 return err(b"import", b"requires FILE (or -) and NAME");
             }
             Ok(Cmd::Import { file: pos[0].clone(), name: pos[1].clone() })
+        }
+        b"inspect" => {
+            let (opts, pos) = parse(rest, &[], false, INSPECT_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(INSPECT_USAGE));
+            }
+            Ok(Cmd::Inspect { names: at_least_one(pos, b"inspect", INSPECT_USAGE)? })
+        }
+        b"commit" => {
+            let (opts, pos) = parse(rest, &[], false, COMMIT_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(COMMIT_USAGE));
+            }
+            if pos.len() != 2 {
+                return err(b"commit", b"requires CONTAINER and IMAGE");
+            }
+            Ok(Cmd::Commit { container: pos[0].clone(), image: pos[1].clone() })
+        }
+        b"export" => {
+            let t = [o(1, "output", b'o', "", true)];
+            let (opts, pos) = parse(rest, &t, false, EXPORT_USAGE)?;
+            if has_help(&opts) {
+                return Ok(Cmd::Help(EXPORT_USAGE));
+            }
+            Ok(Cmd::Export { container: one(&pos, b"export", EXPORT_USAGE)?, output: opts.into_iter().find(|(i, _)| *i == 1).map(|x| x.1) })
         }
         b"info" | b"version" => {
             let usage = if name == b"info" { INFO_USAGE } else { VERSION_USAGE };
@@ -805,7 +850,7 @@ mod tests {
 
     #[test]
     fn help_everywhere() {
-        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "info", "version"] {
+        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "info", "version"] {
             let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }

@@ -56,14 +56,15 @@ fn image_name(name: &[u8]) -> Vec<u8> {
 pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
     crate::cli::validate_name(name)?;
     let fd = if file == b"-" { 0 } else { sys::open(file, sys::O_RDONLY, 0).ctx("open", file)? };
-    let r = import_fd(root, fd, name);
+    let r = import_fd(root, fd, name, &[]);
     if fd != 0 {
         sys::close(fd);
     }
     r
 }
 
-fn import_fd(root: &Root, fd: Fd, name: &[u8]) -> Res<()> {
+pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
+    crate::cli::validate_name(name)?;
     let dest = root.image(name);
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);
@@ -90,7 +91,7 @@ fn import_fd(root: &Root, fd: Fd, name: &[u8]) -> Res<()> {
         };
         sys::close(rfd);
         r?;
-        write_meta(&tmp, &Meta { created: sys::now().0, size: util::tree_size(&rootfs), cmd: Vec::new() })?;
+        write_meta(&tmp, &Meta { created: sys::now().0, size: util::tree_size(&rootfs), cmd: cmd.to_vec() })?;
         let _l = root.lock()?;
         if sys::lstat(&dest).is_ok() {
             return Err(Error::new(&image_name(name), b"already exists"));

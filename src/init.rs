@@ -183,7 +183,7 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
 }
 
 /// overlayfs options split on ',' and ':'; a backslash escapes them.
-fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
+pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
     for &c in s {
         if c == b',' || c == b':' || c == b'\\' {
             v.push(b'\\');

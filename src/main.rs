@@ -12,9 +12,11 @@ extern crate alloc;
 mod cgroup;
 mod cli;
 mod cmds;
+mod commit;
 mod exec;
 mod image;
 mod init;
+mod inspect;
 mod mounts;
 mod netlink;
 mod run;
@@ -88,6 +90,9 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             Ok(run::start(&root, &names, false))
         }
         Cmd::Rm { force, names } => Ok(cmds::rm(&root, &names, force)),
+        Cmd::Commit { container, image } => commit::commit(&root, &container, &image),
+        Cmd::Export { container, output } => commit::export(&root, &container, output.as_deref()),
+        Cmd::Inspect { names } => inspect::inspect(&root, &names),
         Cmd::Images { quiet } => image::images(&root, quiet).map(|_| 0),
         Cmd::Rmi { names } => Ok(image::rmi(&root, &names)),
         Cmd::Import { file, name } => image::import(&root, &file, &name).map(|_| {

@@ -376,6 +376,7 @@ pub struct Stat {
     pub mtime: i64,
     pub ino: u64,
     pub nlink: u64,
+    pub dev: u64,
 }
 
 impl Stat {
@@ -396,6 +397,7 @@ fn to_stat(s: &libc::stat) -> Stat {
         mtime: s.st_mtime as i64,
         ino: s.st_ino as u64,
         nlink: s.st_nlink as u64,
+        dev: s.st_dev as u64,
     }
 }
 
@@ -513,6 +515,11 @@ pub fn sethostname(name: &[u8]) -> R<()> {
 pub fn setns(fd: Fd, nstype: c_int) -> R<()> {
     // SAFETY: plain syscall on a descriptor.
     chk(unsafe { libc::setns(fd, nstype) }).map(|_| ())
+}
+
+pub fn unshare(flags: c_int) -> R<()> {
+    // SAFETY: plain syscall; we are single-threaded.
+    chk(unsafe { libc::unshare(flags) }).map(|_| ())
 }
 
 pub fn fchdir(fd: Fd) -> R<()> {

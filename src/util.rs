@@ -362,6 +362,40 @@ pub fn width(s: &[u8]) -> usize {
     s.iter().filter(|&&c| c & 0xc0 != 0x80).count()
 }
 
+/// "2024-01-02T03:04:05Z" for seconds since the epoch (UTC).
+pub fn rfc3339(secs: i64) -> Vec<u8> {
+    // days-from-civil inverse (H. Hinnant's algorithm)
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    let mut v = Vec::new();
+    let two = |v: &mut Vec<u8>, n: i64| {
+        v.push(b'0' + (n / 10) as u8);
+        v.push(b'0' + (n % 10) as u8);
+    };
+    push_num(&mut v, y as u64);
+    v.push(b'-');
+    two(&mut v, m);
+    v.push(b'-');
+    two(&mut v, d);
+    v.push(b'T');
+    two(&mut v, rem / 3600);
+    v.push(b':');
+    two(&mut v, rem / 60 % 60);
+    v.push(b':');
+    two(&mut v, rem % 60);
+    v.push(b'Z');
+    v
+}
+
 /// Sets `K=V` in an environment list: a later entry replaces the key.
 pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
     let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
@@ -444,6 +478,13 @@ mod tests {
         assert_eq!(human_duration(180), b"3 minutes");
         assert_eq!(human_duration(3600), b"About an hour");
         assert_eq!(human_duration(3 * 86400), b"3 days");
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(0), b"1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951782400), b"2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1795392000 + 3723), b"2026-11-23T01:02:03Z");
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! `commit` and `export`: a container's filesystem as a tar archive, written
+//! by mydocker's own tar writer. Volume contents are left out.
+//!
+//! A running container is read through /proc/PID/root, without descending
+//! into other mounts (its /proc, /sys, /dev and volumes). A stopped one is
+//! read through a read-only overlay of its write layer over its image,
+//! mounted in a private mount namespace that dies with this process.
+
+use crate::state::{self, Record, Root};
+use crate::sys::{self, Fd};
+use crate::tar::Writer;
+use crate::util::{self, join, Ctx, Error, Res};
+use alloc::vec::Vec;
+
+fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
+    if rec.alive() {
+        let mut p = b"/proc/".to_vec();
+        util::push_num(&mut p, rec.pid as u64);
+        p.extend_from_slice(b"/root");
+        let fd = sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?;
+        if rec.alive() {
+            return Ok(fd);
+        }
+        sys::close(fd); // exited meanwhile: read it stopped
+    }
+    let dir = rec.dir(root);
+    let upper = join(&dir, b"upper");
+    if sys::lstat(&join(&dir, b"copied")).is_ok() {
+        return sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper);
+    }
+    let lower = join(&root.image(&rec.image), b"rootfs");
+    sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
+    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
+    let mut data = b"lowerdir=".to_vec();
+    crate::init::opt_escape(&mut data, &upper);
+    data.push(b':');
+    crate::init::opt_escape(&mut data, &lower);
+    sys::mount(b"overlay", &lower, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &lower)?;
+    sys::open(&lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &lower)
+}
+
+fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
+    let d = rootfs_fd(root, rec)?;
+    let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
+    let vols: Vec<&[u8]> = rec.volumes.iter().map(|v| {
+        let mut c = &v.ctr[..];
+        while let [b'/', rest @ ..] = c {
+            c = rest;
+        }
+        while let [rest @ .., b'/'] = c {
+            c = rest;
+        }
+        c
+    }).collect();
+    let mut w = Writer::new(out);
+    let r = w.tree(d, b"", dev, &|p| vols.iter().any(|v| *v == p)).and_then(|_| w.finish());
+    sys::close(d);
+    r
+}
+
+pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
+    let rec = state::find(root, name)?;
+    let fd = match output {
+        Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?,
+        None if sys::isatty(1) => return util::err(b"export", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
+        None => 1,
+    };
+    let r = write_rootfs(root, &rec, fd);
+    if fd != 1 {
+        sys::close(fd);
+        if r.is_err() {
+            let _ = sys::unlinkat(sys::AT_FDCWD, output.unwrap_or_default(), 0);
+        }
+    }
+    r.map(|_| 0)
+}
+
+/// A new image from the container's filesystem; its command becomes the
+/// image's default command.
+pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
+    crate::cli::validate_name(image)?;
+    let rec = state::find(root, name)?;
+    if sys::lstat(&root.image(image)).is_ok() {
+        let mut w = b"image \"".to_vec();
+        w.extend_from_slice(image);
+        w.push(b'"');
+        return Err(Error::new(&w, b"already exists (remove it first with 'mydocker rmi')"));
+    }
+    let mut rnd = [0u8; 6];
+    sys::random(&mut rnd);
+    let mut tmp = b".tmp-commit-".to_vec();
+    tmp.extend_from_slice(&util::hex(&rnd));
+    let tmp = root.image(&tmp);
+    let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
+    let r = write_rootfs(root, &rec, fd).and_then(|_| {
+        let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
+        let r = crate::image::import_fd(root, rd, image, &rec.argv);
+        sys::close(rd);
+        r
+    });
+    sys::close(fd);
+    let _ = sys::unlinkat(sys::AT_FDCWD, &tmp, 0);
+    r?;
+    let mut o = image.to_vec();
+    o.push(b'\n');
+    util::out(&o);
+    Ok(0)
+}
