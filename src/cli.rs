@@ -203,7 +203,7 @@ pub enum Cmd {
     Info,
     Run(RunOpts),
     Ps { all: bool, quiet: bool, no_trunc: bool },
-    Logs { follow: bool, tail: Option<u64>, name: Vec<u8> },
+    Logs { follow: bool, tail: Option<u64>, timestamps: bool, name: Vec<u8> },
     Stop { secs: u64, names: Vec<Vec<u8>> },
     Start { attach: bool, names: Vec<Vec<u8>> },
     Restart { secs: u64, names: Vec<Vec<u8>> },
@@ -286,11 +286,12 @@ Options:
   -q, --quiet      Only ids
       --no-trunc   Full ids and commands
 ";
-const LOGS_USAGE: &str = "Usage: mydocker logs [-f] [-n N] CONTAINER
+const LOGS_USAGE: &str = "Usage: mydocker logs [-f] [-n N] [-t] CONTAINER
 
 Options:
   -f, --follow       Follow until the container exits
   -n, --tail N       Only the last N lines
+  -t, --timestamps   Prefix each line with the time it was written
 ";
 const STOP_USAGE: &str = "Usage: mydocker stop [-t SECS] CONTAINER...
 
@@ -441,7 +442,7 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
             Ok(Cmd::Ps { all: f(1), quiet: f(2), no_trunc: f(3) })
         }
         b"logs" => {
-            let t = [o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true)];
+            let t = [o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)];
             let (opts, pos) = parse(rest, &t, false, LOGS_USAGE)?;
             if has_help(&opts) {
                 return Ok(Cmd::Help(LOGS_USAGE));
@@ -453,7 +454,7 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
                 }
             }
             let f = |id| opts.iter().any(|(i, _)| *i == id);
-            Ok(Cmd::Logs { follow: f(1), tail, name: one(&pos, b"logs", LOGS_USAGE)? })
+            Ok(Cmd::Logs { follow: f(1), tail, timestamps: f(3), name: one(&pos, b"logs", LOGS_USAGE)? })
         }
         b"start" => {
             let t = [o(1, "attach", b'a', "", false)];

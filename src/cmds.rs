@@ -9,6 +9,10 @@ use alloc::vec::Vec;
 /// "Up 3 minutes", "Exited (0) 5 seconds ago", "Created".
 pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
     let mut b = Buf::new();
+    if r.status == b"dead" {
+        b.s("Dead");
+        return (false, b.0);
+    }
     if r.alive() {
         b.s("Up ").b(&util::human_duration(now - r.started));
         return (true, b.0);
@@ -59,8 +63,11 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             b.b(&id).s("\n");
             continue;
         }
-        let mut created = util::human_duration(now - r.created);
-        created.extend_from_slice(b" ago");
+        let mut created = Vec::new();
+        if r.created > 0 {
+            created = util::human_duration(now - r.created);
+            created.extend_from_slice(b" ago");
+        }
         rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, Vec::new(), r.name.clone()]);
     }
     if quiet {
@@ -95,61 +102,6 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     }
     util::out(&o.0);
     0
-}
-
-pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>) -> Res<i32> {
-    let r = state::find(root, name)?;
-    let p = join(&r.dir(root), b"log");
-    let fd = match sys::open(&p, sys::O_RDONLY, 0) {
-        Ok(fd) => fd,
-        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
-        Err(sys::ENOENT) => return Ok(0),
-        Err(e) => return Err(Error::sys("open", &p, e)),
-    };
-    let mut data = Vec::new();
-    let _ = sys::read_to_end(fd, &mut data);
-    let start = match tail {
-        None => 0,
-        Some(n) => {
-            // Offset of the n-th line from the end (a final newline ends the last line).
-            let body = if data.last() == Some(&b'\n') { &data[..data.len() - 1] } else { &data[..] };
-            let mut seen = 0;
-            let mut at = 0;
-            for (i, &c) in body.iter().enumerate().rev() {
-                if c == b'\n' {
-                    seen += 1;
-                    if seen == n {
-                        at = i + 1;
-                        break;
-                    }
-                }
-            }
-            if n == 0 {
-                data.len()
-            } else {
-                at
-            }
-        }
-    };
-    util::out(&data[start..]);
-    if follow {
-        let mut buf = alloc::vec![0u8; 65536];
-        loop {
-            let alive = Record::load(root, &r.id).map(|x| x.alive()).unwrap_or(false);
-            loop {
-                match sys::read(fd, &mut buf) {
-                    Ok(n) if n > 0 => util::out(&buf[..n]),
-                    _ => break,
-                }
-            }
-            if !alive {
-                break;
-            }
-            sys::sleep_ms(100);
-        }
-    }
-    sys::close(fd);
-    Ok(0)
 }
 
 /// Waits up to `ms` for the container's init to be gone.
@@ -232,7 +184,15 @@ pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
 /// Removes a container that is not running: cgroups, record, write layer,
 /// log. Never touches volume contents (they are only ever bind-mounted).
 pub fn remove(root: &Root, r: &Record) -> Res<()> {
-    Cgroup::from_dirs(&r.cgroups).remove();
+    // The recorded cgroups, and any named after the id (a dead record).
+    let mut dirs = r.cgroups.clone();
+    for h in Layout::current().hiers {
+        let d = join(&join(&h.mount, b"mydocker"), &r.id);
+        if !dirs.contains(&d) && sys::lstat(&d).is_ok() {
+            dirs.push(d);
+        }
+    }
+    Cgroup::from_dirs(&dirs).remove();
     let dir = r.dir(root);
     let mut res = Ok(());
     for _ in 0..50 {

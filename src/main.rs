@@ -16,6 +16,7 @@ mod commit;
 mod exec;
 mod image;
 mod init;
+mod logs;
 mod inspect;
 mod mounts;
 mod netlink;
@@ -75,7 +76,7 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             Ok(exec::exec(&root, o))
         }
         Cmd::Ps { all, quiet, no_trunc } => Ok(cmds::ps(&root, all, quiet, no_trunc)),
-        Cmd::Logs { follow, tail, name } => cmds::logs(&root, &name, follow, tail),
+        Cmd::Logs { follow, tail, timestamps, name } => logs::logs(&root, &name, follow, tail, timestamps),
         Cmd::Stop { secs, names } => Ok(cmds::stop(&root, &names, secs, true)),
         Cmd::Start { attach, names } => {
             sys::ignore_sigpipe();

@@ -427,7 +427,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true);
+    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -436,23 +436,29 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
 }
 
 /// Waits for `pid`, forwarding signals to it and, with a pty, relaying
-/// `input` → master → `output`. Returns the docker-style exit code.
-pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool) -> i32 {
+/// `input` → master → `output`; with a log index, timestamping the log's
+/// new lines as they appear. Returns the docker-style exit code.
+pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool, mut index: Option<&mut crate::logs::Index>) -> i32 {
     let mut master = master;
     let mut buf = [0u8; 8192];
     let status;
     loop {
-        let mut fds = alloc::vec![sys::PollFd { fd: sfd, readable: false, hup: false }];
+        // [signals, index?, master?, input?]
+        let mut fds = [sfd, -1, -1, -1];
+        if let Some(ix) = index.as_deref() {
+            fds[1] = ix.watch_fd();
+        }
         if let Some(m) = master {
-            fds.push(sys::PollFd { fd: m, readable: false, hup: false });
+            fds[2] = m;
             if let Some(i) = input {
-                fds.push(sys::PollFd { fd: i, readable: false, hup: false });
+                fds[3] = i;
             }
         }
-        if sys::poll_read(&mut fds, -1).is_err() {
+        let mut pf: [sys::PollFd; 4] = fds.map(|fd| sys::PollFd { fd, readable: false, hup: false });
+        if sys::poll_read(&mut pf, -1).is_err() {
             continue;
         }
-        if fds[0].readable {
+        if pf[0].readable {
             let sig = sys::read_signal(sfd).unwrap_or(sys::SIGCHLD);
             if sig == sys::SIGCHLD {
                 if let Ok((p, st)) = sys::waitpid(pid, sys::WNOHANG) {
@@ -469,8 +475,13 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                 let _ = sys::kill(pid, sig);
             }
         }
-        if let (Some(m), Some(f)) = (master, fds.get(1)) {
-            if f.readable || f.hup {
+        if pf[1].readable {
+            if let Some(ix) = index.as_deref_mut() {
+                ix.update();
+            }
+        }
+        if let Some(m) = master {
+            if pf[2].readable || pf[2].hup {
                 match sys::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(output, &buf[..n]);
@@ -478,9 +489,7 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                     _ => master = None, // EIO: every slave is closed
                 }
             }
-        }
-        if let (Some(m), Some(i), Some(f)) = (master, input, fds.get(2)) {
-            if f.readable || f.hup {
+            if let (Some(i), true) = (input, pf[3].readable || pf[3].hup) {
                 match sys::read(i, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(m, &buf[..n]);
@@ -508,6 +517,9 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
             }
         }
         sys::close(m);
+    }
+    if let Some(ix) = index {
+        ix.update();
     }
     sys::status_code(status)
 }
@@ -603,7 +615,8 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
             drop(p.spec);
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
-            let code = wait_loop(pid, sfd, master, None, log, false);
+            let mut index = crate::logs::Index::open(&p.rec.dir(root));
+            let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }

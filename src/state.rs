@@ -311,7 +311,14 @@ pub fn all(root: &Root) -> Vec<Record> {
     let Ok(fd) = sys::open(&root.containers(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
     let names = sys::read_dir(fd).unwrap_or_default();
     sys::close(fd);
-    let mut v: Vec<Record> = names.into_iter().filter_map(|(n, _)| Record::load(root, &n)).collect();
+    // A directory without a readable record is a container that died half
+    // made (a crash between mkdir and the record): listed as "dead", so
+    // `ps -a` shows it and `rm -f` can clean it up.
+    let mut v: Vec<Record> = names
+        .into_iter()
+        .filter(|(n, _)| n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()))
+        .map(|(n, _)| Record::load(root, &n).unwrap_or(Record { id: n, status: b"dead".to_vec(), ..Record::default() }))
+        .collect();
     crate::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }

@@ -460,6 +460,17 @@ pub fn flock(fd: Fd, exclusive: bool) -> R<()> {
     }
 }
 
+pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
+    // SAFETY: plain descriptor call.
+    let r = unsafe { libc::lseek(fd, off as _, whence) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r as i64)
+    }
+}
+pub const SEEK_END: c_int = libc::SEEK_END;
+
 pub fn umask(m: u32) {
     // SAFETY: plain syscall.
     unsafe { libc::umask(m) };
@@ -774,6 +785,20 @@ pub fn make_raw(fd: Fd) -> R<Termios> {
 pub fn restore_term(fd: Fd, t: &Termios) {
     // SAFETY: t came from tcgetattr.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t.0) };
+}
+
+// ---------------------------------------------------------------- inotify
+
+/// An inotify descriptor watching `path` for writes (IN_MODIFY).
+pub fn watch_modify(path: &[u8]) -> R<Fd> {
+    // SAFETY: plain syscalls; c is NUL-terminated.
+    let fd = chk(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) })?;
+    let c = cz(path);
+    if let Err(e) = chk(unsafe { libc::inotify_add_watch(fd, p(&c), libc::IN_MODIFY) }) {
+        close(fd);
+        return Err(e);
+    }
+    Ok(fd)
 }
 
 // ---------------------------------------------------------------- netlink

@@ -1,0 +1,187 @@
+//! Container logs. A detached container writes its stdout and stderr into
+//! `<container>/log` itself (one file, O_APPEND: the two streams stay in
+//! order, and nothing of the container's depends on the monitor). The
+//! monitor watches the file with inotify and appends, for every new line,
+//! its offset and the time it appeared to `log.idx` (16 bytes a line), which
+//! `logs -t` reads. Lines written while no monitor was watching get the
+//! log file's modification time.
+
+use crate::state::{self, Record, Root};
+use crate::sys::{self, Fd};
+use crate::util::{self, join, Buf, Error, Res};
+use alloc::vec::Vec;
+
+pub struct Index {
+    watch: Fd,
+    log: Fd,
+    idx: Fd,
+    offset: u64,
+    line_start: bool,
+}
+
+impl Index {
+    /// Starts indexing what is appended to `dir/log` from now on.
+    pub fn open(dir: &[u8]) -> Option<Index> {
+        let logp = join(dir, b"log");
+        let log = sys::open(&logp, sys::O_RDONLY, 0).ok()?;
+        let offset = sys::lseek(log, 0, sys::SEEK_END).unwrap_or(0) as u64;
+        let watch = sys::watch_modify(&logp).ok();
+        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ok();
+        match (watch, idx) {
+            (Some(watch), Some(idx)) => Some(Index { watch, log, idx, offset, line_start: true }),
+            (w, i) => {
+                for f in [w, i, Some(log)].into_iter().flatten() {
+                    sys::close(f);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn watch_fd(&self) -> Fd {
+        self.watch
+    }
+
+    /// Reads what was appended since the last call and indexes its lines.
+    pub fn update(&mut self) {
+        let mut ev = [0u8; 1024];
+        while sys::read(self.watch, &mut ev).map_or(false, |n| n > 0) {}
+        let (s, ns) = sys::now();
+        let t = (s as u64) * 1_000_000_000 + ns as u64;
+        let mut buf = [0u8; 8192];
+        let mut out = Vec::new();
+        while let Ok(n) = sys::read(self.log, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            for &c in &buf[..n] {
+                if self.line_start {
+                    out.extend_from_slice(&self.offset.to_le_bytes());
+                    out.extend_from_slice(&t.to_le_bytes());
+                    self.line_start = false;
+                }
+                self.line_start = c == b'\n';
+                self.offset += 1;
+            }
+        }
+        if !out.is_empty() {
+            let _ = sys::write_all(self.idx, &out);
+        }
+    }
+}
+
+/// "2024-01-02T03:04:05.123456789Z "
+fn stamp(b: &mut Buf, t_ns: u64) {
+    let mut s = util::rfc3339((t_ns / 1_000_000_000) as i64);
+    s.pop(); // Z
+    b.b(&s).s(".");
+    let frac = util::num(1_000_000_000 + t_ns % 1_000_000_000);
+    b.b(&frac[1..]).s("Z ");
+}
+
+/// Prints `data` (which starts at file offset `base`) line by line, each
+/// with its time from the index (or `fallback`).
+fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64) {
+    let mut b = Buf::new();
+    let mut e = 0; // next index entry
+    let mut off = base;
+    for line in data.split_inclusive(|&c| c == b'\n') {
+        while e + 16 <= idx.len() && u64::from_le_bytes(idx[e..e + 8].try_into().unwrap()) < off {
+            e += 16;
+        }
+        let t = if e + 16 <= idx.len() && u64::from_le_bytes(idx[e..e + 8].try_into().unwrap()) == off {
+            u64::from_le_bytes(idx[e + 8..e + 16].try_into().unwrap())
+        } else {
+            fallback
+        };
+        stamp(&mut b, t);
+        b.b(line);
+        off += line.len() as u64;
+    }
+    util::out(&b.0);
+}
+
+/// Offset in `data` where its last `n` lines begin.
+pub fn tail_start(data: &[u8], n: u64) -> usize {
+    if n == 0 {
+        return data.len();
+    }
+    let body = if data.last() == Some(&b'\n') { &data[..data.len() - 1] } else { data };
+    let mut seen = 0;
+    for (i, &c) in body.iter().enumerate().rev() {
+        if c == b'\n' {
+            seen += 1;
+            if seen == n {
+                return i + 1;
+            }
+        }
+    }
+    0
+}
+
+pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamps: bool) -> Res<i32> {
+    let r = state::find(root, name)?;
+    let dir = r.dir(root);
+    let p = join(&dir, b"log");
+    let fd = match sys::open(&p, sys::O_RDONLY, 0) {
+        Ok(fd) => fd,
+        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
+        Err(sys::ENOENT) => return Ok(0),
+        Err(e) => return Err(Error::sys("open", &p, e)),
+    };
+    let mut data = Vec::new();
+    let _ = sys::read_to_end(fd, &mut data);
+    let start = tail.map_or(0, |n| tail_start(&data, n));
+    let mtime = sys::fstat(fd).map(|s| s.mtime as u64 * 1_000_000_000).unwrap_or(0);
+    if timestamps {
+        let idx = util::read_file(&join(&dir, b"log.idx")).unwrap_or_default();
+        print_stamped(&data[start..], start as u64, &idx, mtime);
+    } else {
+        util::out(&data[start..]);
+    }
+    if follow {
+        let mut off = data.len() as u64;
+        let mut buf = alloc::vec![0u8; 65536];
+        loop {
+            let alive = Record::load(root, &r.id).map(|x| x.alive()).unwrap_or(false);
+            while let Ok(n) = sys::read(fd, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if timestamps {
+                    let (s, ns) = sys::now();
+                    print_stamped(&buf[..n], off, &[], s as u64 * 1_000_000_000 + ns as u64);
+                } else {
+                    util::out(&buf[..n]);
+                }
+                off += n as u64;
+            }
+            if !alive {
+                break;
+            }
+            sys::sleep_ms(100);
+        }
+    }
+    sys::close(fd);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails() {
+        assert_eq!(tail_start(b"a\nb\nc\n", 2), 2);
+        assert_eq!(tail_start(b"a\nb\nc", 1), 4);
+        assert_eq!(tail_start(b"a\nb\n", 5), 0);
+        assert_eq!(tail_start(b"a\n", 0), 2);
+    }
+
+    #[test]
+    fn stamps() {
+        let mut b = Buf::new();
+        stamp(&mut b, 1_000_000_000 * 86400 + 42);
+        assert_eq!(b.0, b"1970-01-02T00:00:00.000000042Z ");
+    }
+}
