@@ -1,7 +1,8 @@
 # Guest-side smoke test (busybox sh -ex, as root, in the QEMU guest).
 # The guest has no tar of mydocker's, no ip, no iptables: everything below
 # is mydocker itself plus busybox. Builds the image from the guest's own
-# busybox, then walks the demo: run -d top, ps, logs, exit status, -m.
+# busybox, then walks the demo and the book's chapter 5: run -d top, ps,
+# logs, exec, stop, start, restart, commit, rm; exit statuses; limits.
 mydocker version
 mydocker info
 mkdir -p /img/bin /img/etc /img/root /img/tmp
@@ -38,9 +39,26 @@ rc=0; mydocker run --rm -m 32m busybox dd if=/dev/zero of=/dev/null bs=100M coun
 # pids limit and cpuset
 mydocker run --rm --pids-limit 10 --cpuset-cpus 0 busybox grep Cpus_allowed_list /proc/self/status | grep -q '0$'
 
+# chapter 5: exec, stop, start (write layer kept), restart, commit, rm
+[ "$(mydocker exec top cat /proc/1/comm)" = top ]
+mydocker exec top sh -c 'echo written > /kept'
+rc=0; mydocker exec top sh -c 'exit 9' || rc=$?
+[ $rc = 9 ]
 mydocker stop top
 mydocker ps -a | grep -q 'Exited'
-mydocker rm top
+rc=0; mydocker exec top true || rc=$?
+[ $rc = 125 ]
+mydocker start top
+sleep 1
+mydocker ps | grep -q 'Up .* top$'
+[ "$(mydocker exec top cat /kept)" = written ]
+mydocker restart -t 1 top
+[ "$(mydocker exec top cat /kept)" = written ]
+mydocker commit top snap
+[ "$(mydocker run --rm snap cat /kept)" = written ]
+mydocker inspect top | grep -q '"Running":true'
+mydocker rm -f top
+mydocker rmi snap
 [ -z "$(mydocker ps -aq)" ]
 [ -z "$(ls /var/lib/mydocker/containers)" ]
 ! grep -q mydocker /proc/self/mountinfo

@@ -13,7 +13,7 @@ echo "== busybox image"
 ./scripts/mkimage-busybox.sh out/busybox.tar
 echo "== integration tests (root, real binary)"
 MYDOCKER_BIN=$PWD/out/mydocker-x86_64 MYDOCKER_TEST_TAR=$PWD/out/busybox.tar \
-    cargo test --locked --test run --test image -- --test-threads=1
+    cargo test --locked --test run --test image --test lifecycle -- --test-threads=1
 if [ "${SKIP_SMOKE:-0}" != 1 ]; then
     echo "== QEMU smoke tests"
     ./scripts/smoke-all.sh
