@@ -166,8 +166,66 @@ pub struct Limits {
     pub pids: Option<u64>,
 }
 
+/// A published port: `[IP:]HOST:CTR[/tcp|udp]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Port {
+    pub host_ip: u32,
+    pub host_port: u16,
+    pub ctr_port: u16,
+    pub udp: bool,
+}
+
+impl Port {
+    /// "0.0.0.0:8080->80/tcp", as `ps` shows it.
+    pub fn text(&self) -> Vec<u8> {
+        let mut v = crate::network::fmt_ip(self.host_ip);
+        v.push(b':');
+        crate::util::push_num(&mut v, self.host_port as u64);
+        v.extend_from_slice(b"->");
+        crate::util::push_num(&mut v, self.ctr_port as u64);
+        v.extend_from_slice(if self.udp { b"/udp" } else { b"/tcp" });
+        v
+    }
+}
+
+pub fn parse_port(v: &[u8]) -> Res<Port> {
+    let bad = || {
+        let mut w = b"invalid port \"".to_vec();
+        w.extend_from_slice(v);
+        w.push(b'"');
+        Error::new(&w, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
+    };
+    let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
+        Some(i) => match &v[i + 1..] {
+            b"tcp" => (&v[..i], false),
+            b"udp" => (&v[..i], true),
+            _ => return Err(bad()),
+        },
+        None => (v, false),
+    };
+    let parts: Vec<&[u8]> = spec.split(|&c| c == b':').collect();
+    let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
+    let (ip, h, c) = match parts.len() {
+        2 => (0, parts[0], parts[1]),
+        3 => (crate::network::parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
+        _ => return Err(bad()),
+    };
+    Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
+}
+
+#[derive(Debug, PartialEq)]
+pub enum NetCmd {
+    Create { name: Vec<u8>, subnet: Vec<u8>, gateway: Option<Vec<u8>> },
+    Ls { quiet: bool },
+    Rm { names: Vec<Vec<u8>> },
+    Inspect { names: Vec<Vec<u8>> },
+}
+
 #[derive(Debug, Default, PartialEq)]
 pub struct RunOpts {
+    /// "none" (default), "host", or a bridge network's name.
+    pub network: Option<Vec<u8>>,
+    pub ports: Vec<Port>,
     pub interactive: bool,
     pub tty: bool,
     pub detach: bool,
@@ -197,6 +255,7 @@ pub struct ExecOpts {
 
 #[derive(Debug, PartialEq)]
 pub enum Cmd {
+    Network(NetCmd),
     Exec(ExecOpts),
     Help(&'static str),
     Version,
@@ -241,6 +300,7 @@ Commands:
   inspect   Show a container or image as JSON
   commit    Create an image from a container's filesystem
   export    Write a container's filesystem as a tar archive
+  network   Manage bridge networks (create, ls, rm, inspect)
   info      Show what this host supports
   version   Show the version
 
@@ -267,6 +327,9 @@ Options:
   -c, --cpu-shares N        Relative CPU weight (also -cpushare)
       --cpuset-cpus LIST    CPUs allowed, e.g. 0-1 (also -cpuset)
       --pids-limit N        Maximum number of processes
+      --network NAME        none (default: loopback only), host, or a bridge network
+                            (also --net, -net)
+  -p, --publish [IP:]H:C[/udp]  Publish a container port on the host (repeatable)
 ";
 
 const EXEC_USAGE: &str = "Usage: mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
@@ -277,6 +340,15 @@ Options:
   -d, --detach        Run in the background
   -e, --env K=V|K     Set an environment variable (repeatable)
   -w, --workdir DIR   Working directory inside the container
+";
+
+const NETWORK_USAGE: &str = "Usage: mydocker network COMMAND
+
+Commands:
+  create [--driver bridge] --subnet CIDR [--gateway IP] NAME
+  ls [-q]                 (alias: list)
+  rm NAME...              (alias: remove)
+  inspect NAME...
 ";
 
 const PS_USAGE: &str = "Usage: mydocker ps [-a] [-q] [--no-trunc]
@@ -406,6 +478,7 @@ fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<
 pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     match name {
         b"run" => parse_run(rest, host_env),
+        b"network" => parse_network(rest),
         b"exec" => {
             let t = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
             let (opts, pos) = parse(rest, &t, true, EXEC_USAGE)?;
@@ -578,8 +651,13 @@ const R_SHARES: u8 = 13;
 const R_CPUSET: u8 = 14;
 const R_PIDS: u8 = 15;
 const R_TI: u8 = 16;
+const R_NET: u8 = 17;
+const R_PORT: u8 = 18;
 
-const RUN_OPTS: [Opt; 16] = [
+const RUN_OPTS: [Opt; 19] = [
+    o(R_NET, "network", 0, "-net", true),
+    o(R_NET, "net", 0, "", true),
+    o(R_PORT, "publish", b'p', "", true),
     o(R_I, "interactive", b'i', "", false),
     o(R_T, "tty", b't', "", false),
     o(R_TI, "", 0, "-ti", false),
@@ -631,6 +709,13 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
             }
             R_VOL => r.volumes.push(parse_volume(&v)?),
             R_INIT => r.init = true,
+            R_NET => {
+                if v.as_slice() != b"none" && v.as_slice() != b"host" {
+                    validate_name(&v)?;
+                }
+                r.network = Some(v)
+            }
+            R_PORT => r.ports.push(parse_port(&v)?),
             R_MEM => r.limits.memory = Some(parse_bytes(&v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
             R_CPUS => r.limits.cpu_quota = Some(parse_cpus(&v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
             R_SHARES => {
@@ -662,6 +747,38 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     r.image = image;
     r.cmd = pos.collect();
     Ok(Cmd::Run(r))
+}
+
+fn parse_network(rest: &[Vec<u8>]) -> Res<Cmd> {
+    let Some(sub) = rest.first() else { return Ok(Cmd::Help(NETWORK_USAGE)) };
+    let rest = &rest[1..];
+    let t = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true), o(4, "quiet", b'q', "", false)];
+    let (opts, pos) = parse(rest, &t, false, NETWORK_USAGE)?;
+    if has_help(&opts) || sub.as_slice() == b"--help" || sub.as_slice() == b"-h" {
+        return Ok(Cmd::Help(NETWORK_USAGE));
+    }
+    let get = |id| opts.iter().find(|(i, _)| *i == id).map(|x| x.1.clone());
+    let cmd = match sub.as_slice() {
+        b"create" => {
+            if let Some(d) = get(3) {
+                if d.as_slice() != b"bridge" {
+                    return err(b"--driver", b"only the bridge driver is supported");
+                }
+            }
+            let subnet = get(1).ok_or_else(|| Error::new(b"network create", b"--subnet is required"))?;
+            NetCmd::Create { name: one(&pos, b"network create", NETWORK_USAGE)?, subnet, gateway: get(2) }
+        }
+        b"ls" | b"list" => NetCmd::Ls { quiet: get(4).is_some() },
+        b"rm" | b"remove" => NetCmd::Rm { names: at_least_one(pos, b"network rm", NETWORK_USAGE)? },
+        b"inspect" => NetCmd::Inspect { names: at_least_one(pos, b"network inspect", NETWORK_USAGE)? },
+        _ => {
+            let mut e = Error::new(sub, b"unknown network command");
+            e.msg.extend_from_slice(b"\n");
+            e.msg.extend_from_slice(NETWORK_USAGE.as_bytes());
+            return Err(e);
+        }
+    };
+    Ok(Cmd::Network(cmd))
 }
 
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.
@@ -817,6 +934,26 @@ mod tests {
     }
 
     #[test]
+    fn ports_and_networks() {
+        assert_eq!(parse_port(b"8080:80").unwrap(), Port { host_ip: 0, host_port: 8080, ctr_port: 80, udp: false });
+        assert_eq!(parse_port(b"127.0.0.1:53:53/udp").unwrap(), Port { host_ip: 0x7f000001, host_port: 53, ctr_port: 53, udp: true });
+        assert_eq!(parse_port(b"1:2").unwrap().text(), b"0.0.0.0:1->2/tcp");
+        for bad in ["80", "0:80", "70000:1", "a:b", "1:2/sctp", "1.2.3:4:5", "1:2:3:4"] {
+            assert!(parse_port(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let r = run(&["run", "-net", "n1", "-p", "1:2", "-p8:9/udp", "img"]);
+        assert_eq!(r.network.as_deref(), Some(&b"n1"[..]));
+        assert_eq!(r.ports.len(), 2);
+        assert_eq!(run(&["run", "--net=host", "img"]).network.as_deref(), Some(&b"host"[..]));
+        let g = parse_global(&a(&["network", "create", "--subnet", "10.1.0.0/16", "n1"]), &[]).unwrap();
+        assert_eq!(g.cmd, Cmd::Network(NetCmd::Create { name: b"n1".to_vec(), subnet: b"10.1.0.0/16".to_vec(), gateway: None }));
+        assert!(parse_global(&a(&["network", "create", "n1"]), &[]).is_err());
+        assert!(parse_global(&a(&["network", "create", "--driver", "overlay", "--subnet", "10.0.0.0/8", "n"]), &[]).is_err());
+        assert_eq!(parse_global(&a(&["network", "list"]), &[]).unwrap().cmd, Cmd::Network(NetCmd::Ls { quiet: false }));
+        assert_eq!(parse_global(&a(&["network", "remove", "a", "b"]), &[]).unwrap().cmd, Cmd::Network(NetCmd::Rm { names: a(&["a", "b"]) }));
+    }
+
+    #[test]
     fn double_dash_ends_options() {
         let r = run(&["run", "--rm", "--", "img", "-d"]);
         assert!(r.rm && !r.detach);
@@ -851,7 +988,7 @@ mod tests {
 
     #[test]
     fn help_everywhere() {
-        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "info", "version"] {
+        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "network", "info", "version"] {
             let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }

@@ -68,7 +68,14 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             created = util::human_duration(now - r.created);
             created.extend_from_slice(b" ago");
         }
-        rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, Vec::new(), r.name.clone()]);
+        let mut ports = Vec::new();
+        for (i, p) in r.ports.iter().enumerate() {
+            if i > 0 {
+                ports.extend_from_slice(b", ");
+            }
+            ports.extend_from_slice(&p.text());
+        }
+        rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()]);
     }
     if quiet {
         util::out(&b.0);
@@ -193,6 +200,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
         }
     }
     Cgroup::from_dirs(&dirs).remove();
+    crate::network::release(root, &r.network, &r.id);
     let dir = r.dir(root);
     let mut res = Ok(());
     for _ in 0..50 {
@@ -252,11 +260,6 @@ pub fn version() -> i32 {
     0
 }
 
-fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let path = util::env_get(env, b"PATH").unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    path.split(|&c| c == b':').filter(|d| !d.is_empty()).map(|d| join(d, name)).find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
-}
-
 /// Mounts a throwaway overlay under the root to see if this kernel and the
 /// root's filesystem accept it.
 fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
@@ -314,11 +317,13 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     b.s("pivot_root: ").s(if crate::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });
     for tool in [&b"iptables"[..], b"nft"] {
         b.b(tool).s(": ");
-        match which(tool, env) {
+        match crate::network::which(tool, env) {
             Some(p) => b.b(&p).s("\n"),
             None => b.s("not found\n"),
         };
     }
+    b.s("NAT for new networks: ").s(if crate::network::nat_path(env) == b"iptables" { "iptables (masquerade rule)\n" } else { "nf_tables over netlink (no iptables binary)\n" });
+    b.s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
     util::out(&b.0);
     0
 }

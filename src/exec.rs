@@ -115,7 +115,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
         sys::close(io.stdin);
     }
     let saved = if tty { sys::make_raw(0).ok() } else { None };
-    let code = run::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true, None);
+    let code = run::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }

@@ -81,7 +81,16 @@ fn setup(f: &ChildFds) -> Res<Never> {
 
     // Nothing we mount from here on may propagate back to the host.
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
-    crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
+    if spec.net.as_slice() != b"host" {
+        crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
+    }
+    if spec.net.as_slice() == b"bridge" {
+        // eth0 was created in our namespace by the parent (a veth peer).
+        let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
+        crate::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
+        crate::netlink::link_up(idx).ctx("bring up", b"eth0")?;
+        crate::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::network::fmt_ip(spec.gateway))?;
+    }
     sys::sethostname(&spec.hostname).ctx("set hostname", &spec.hostname)?;
 
     if spec.overlay {
@@ -149,6 +158,17 @@ fn setup(f: &ChildFds) -> Res<Never> {
     sys::chdir(b"/").ctx("chdir to", b"/")?;
 
     setup_dev()?;
+    if spec.net.as_slice() == b"bridge" {
+        mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
+        for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
+            // never through a symlink of the image's
+            let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
+            let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644).ctx("write", f)?;
+            let r = sys::write_all(fd, data).ctx("write", f);
+            sys::close(fd);
+            r?;
+        }
+    }
     mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
 

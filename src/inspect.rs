@@ -157,7 +157,18 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     close(b, "},");
     kstr(b, "LogPath", &join(&dir, b"log"));
     key(b, "NetworkSettings");
-    b.s("{\"IPAddress\":\"\",\"Ports\":{}}");
+    b.s("{");
+    kstr(b, "NetworkMode", if r.network.is_empty() { b"none" } else { &r.network });
+    kstr(b, "IPAddress", &if r.ip != 0 { crate::network::fmt_ip(r.ip) } else { Vec::new() });
+    key(b, "Ports");
+    b.s("[");
+    for (i, p) in r.ports.iter().enumerate() {
+        if i > 0 {
+            b.s(",");
+        }
+        jstr(b, &p.text());
+    }
+    b.s("]}");
     b.s("}");
 }
 

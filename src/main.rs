@@ -20,6 +20,8 @@ mod logs;
 mod inspect;
 mod mounts;
 mod netlink;
+mod network;
+mod proxy;
 mod run;
 mod spec;
 mod state;
@@ -71,6 +73,12 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             sys::ignore_sigpipe();
             Ok(run::run(&root, o))
         }
+        Cmd::Network(n) => Ok(match n {
+            cli::NetCmd::Create { name, subnet, gateway } => return report(network::create(&root, &name, &subnet, gateway.as_deref(), env)),
+            cli::NetCmd::Ls { quiet } => network::ls(&root, quiet),
+            cli::NetCmd::Rm { names } => network::rm(&root, &names, env),
+            cli::NetCmd::Inspect { names } => network::inspect(&root, &names),
+        }),
         Cmd::Exec(o) => {
             sys::ignore_sigpipe();
             Ok(exec::exec(&root, o))
@@ -103,6 +111,10 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             0
         }),
     };
+    report(r)
+}
+
+fn report(r: util::Res<i32>) -> i32 {
     match r {
         Ok(c) => c,
         Err(e) => {

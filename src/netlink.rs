@@ -1,31 +1,104 @@
-//! Minimal rtnetlink (rtnetlink(7)): enough to bring an interface up
-//! without an `ip` binary. Messages are built as bytes; the layout of
-//! nlmsghdr and ifinfomsg is fixed by the kernel ABI (host byte order).
+//! Netlink, built by hand: rtnetlink(7) for links, addresses and routes
+//! (no `ip` binary), and nf_tables (no `nft`/`iptables` binary) for the
+//! masquerade rule of a network. Messages are byte buffers: nlmsghdr, a
+//! fixed family header, then attributes (nested ones patched in place).
+//! Layouts and numbers are the kernel ABI (linux/rtnetlink.h, if_link.h,
+//! netfilter/nf_tables.h); integers are host order unless noted.
 
-use crate::sys;
+use crate::sys::{self, Fd};
 use alloc::vec::Vec;
 
-const RTM_NEWLINK: u16 = 16;
+pub const RTM_NEWLINK: u16 = 16;
+pub const RTM_DELLINK: u16 = 17;
+pub const RTM_NEWADDR: u16 = 20;
+pub const RTM_NEWROUTE: u16 = 24;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
+pub const NLM_F_EXCL: u16 = 0x200;
+pub const NLM_F_CREATE: u16 = 0x400;
 const NLMSG_ERROR: u16 = 2;
-const IFF_UP: u32 = 1;
+const NLA_F_NESTED: u16 = 0x8000;
+pub const IFF_UP: u32 = 1;
 
-/// nlmsghdr + ifinfomsg asking to set IFF_UP on interface `index`.
-pub fn link_up_msg(index: i32, seq: u32) -> Vec<u8> {
-    let mut m = Vec::with_capacity(32);
-    m.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
-    m.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
-    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-    m.extend_from_slice(&seq.to_ne_bytes());
-    m.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid: the kernel
-    m.push(0); // ifi_family AF_UNSPEC
-    m.push(0); // pad
-    m.extend_from_slice(&0u16.to_ne_bytes()); // ifi_type
-    m.extend_from_slice(&index.to_ne_bytes());
-    m.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_flags
-    m.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_change
-    m
+pub const IFLA_IFNAME: u16 = 3;
+pub const IFLA_MASTER: u16 = 10;
+pub const IFLA_LINKINFO: u16 = 18;
+pub const IFLA_NET_NS_PID: u16 = 19;
+pub const IFLA_INFO_KIND: u16 = 1;
+pub const IFLA_INFO_DATA: u16 = 2;
+pub const VETH_INFO_PEER: u16 = 1;
+
+/// One netlink message under construction.
+pub struct Msg {
+    pub buf: Vec<u8>,
+    nests: Vec<usize>,
+}
+
+impl Msg {
+    /// nlmsghdr (length patched by `done`) followed by `hdr`.
+    pub fn new(ty: u16, flags: u16, hdr: &[u8]) -> Msg {
+        let mut buf = Vec::with_capacity(128);
+        buf.extend_from_slice(&[0; 4]);
+        buf.extend_from_slice(&ty.to_ne_bytes());
+        buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+        buf.extend_from_slice(&[0; 8]); // seq, pid
+        buf.extend_from_slice(hdr);
+        Msg { buf, nests: Vec::new() }
+    }
+    fn pad(&mut self) {
+        while self.buf.len() % 4 != 0 {
+            self.buf.push(0);
+        }
+    }
+    pub fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
+        self.buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self.pad();
+        self
+    }
+    /// A NUL-terminated string attribute.
+    pub fn str(&mut self, ty: u16, s: &[u8]) -> &mut Msg {
+        let mut v = s.to_vec();
+        v.push(0);
+        self.attr(ty, &v)
+    }
+    pub fn u32(&mut self, ty: u16, v: u32) -> &mut Msg {
+        self.attr(ty, &v.to_ne_bytes())
+    }
+    /// Big-endian u32 (nf_tables attributes).
+    pub fn be32(&mut self, ty: u16, v: u32) -> &mut Msg {
+        self.attr(ty, &v.to_be_bytes())
+    }
+    pub fn nest(&mut self, ty: u16) -> &mut Msg {
+        self.nests.push(self.buf.len());
+        self.attr(ty | NLA_F_NESTED, &[])
+    }
+    /// Raw bytes inside the current nest (veth's peer ifinfomsg).
+    pub fn raw(&mut self, b: &[u8]) -> &mut Msg {
+        self.buf.extend_from_slice(b);
+        self
+    }
+    pub fn end(&mut self) -> &mut Msg {
+        let at = self.nests.pop().unwrap_or(0);
+        let len = (self.buf.len() - at) as u16;
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        self
+    }
+    pub fn done(&mut self) -> Vec<u8> {
+        let len = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        core::mem::take(&mut self.buf)
+    }
+}
+
+/// struct ifinfomsg for `index`, setting `flags` within `change`.
+pub fn ifinfo(index: i32, flags: u32, change: u32) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    h[4..8].copy_from_slice(&index.to_ne_bytes());
+    h[8..12].copy_from_slice(&flags.to_ne_bytes());
+    h[12..16].copy_from_slice(&change.to_ne_bytes());
+    h
 }
 
 /// The errno carried by an NLMSG_ERROR reply (0 = ACK), if `b` is one.
@@ -36,21 +109,188 @@ pub fn ack_errno(b: &[u8]) -> Option<i32> {
     Some(-i32::from_ne_bytes([b[16], b[17], b[18], b[19]]))
 }
 
-/// Brings interface `index` up (1 is always `lo` in a new network namespace).
-pub fn link_up(index: i32) -> sys::R<()> {
-    let fd = sys::netlink_socket()?;
-    let r = (|| {
-        sys::send(fd, &link_up_msg(index, 1))?;
-        let mut buf = [0u8; 256];
-        let n = sys::recv(fd, &mut buf)?;
-        match ack_errno(&buf[..n]) {
-            Some(0) => Ok(()),
-            Some(e) => Err(e),
-            None => Err(sys::EINVAL),
-        }
-    })();
+/// Sends `msgs` (one or more messages, every one asking for an ACK, or a
+/// batch of which `acks` do) in one datagram and waits for `acks` replies.
+/// Returns the first error.
+pub fn talk(proto: i32, msgs: &[u8], acks: usize) -> sys::R<()> {
+    let fd = sys::netlink_socket(proto)?;
+    let r = exchange(fd, msgs, acks);
     sys::close(fd);
     r
+}
+
+fn exchange(fd: Fd, msgs: &[u8], acks: usize) -> sys::R<()> {
+    sys::send(fd, msgs)?;
+    let mut first = Ok(());
+    let mut seen = 0;
+    let mut buf = [0u8; 4096];
+    while seen < acks {
+        let n = sys::recv(fd, &mut buf)?;
+        let mut off = 0;
+        while off + 16 <= n {
+            let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
+            if len < 16 || off + len > n {
+                break;
+            }
+            if let Some(e) = ack_errno(&buf[off..off + len]) {
+                seen += 1;
+                if e != 0 && first.is_ok() {
+                    first = Err(e);
+                }
+            }
+            off += (len + 3) & !3;
+        }
+    }
+    first
+}
+
+pub fn rtnl(msg: &mut Msg) -> sys::R<()> {
+    talk(libc::NETLINK_ROUTE, &msg.done(), 1)
+}
+
+/// Brings interface `index` up (1 is always `lo` in a new network namespace).
+pub fn link_up(index: i32) -> sys::R<()> {
+    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(index, IFF_UP, IFF_UP)))
+}
+
+/// Sets a link up (and optionally its master) by name.
+pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(0, IFF_UP, IFF_UP));
+    m.str(IFLA_IFNAME, name);
+    if let Some(i) = master {
+        m.u32(IFLA_MASTER, i as u32);
+    }
+    rtnl(&mut m)
+}
+
+pub fn link_del(name: &[u8]) -> sys::R<()> {
+    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, &ifinfo(0, 0, 0));
+    m.str(IFLA_IFNAME, name);
+    rtnl(&mut m)
+}
+
+/// A bridge device named `name`.
+pub fn bridge_add(name: &[u8]) -> sys::R<()> {
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    m.str(IFLA_IFNAME, name).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
+    rtnl(&mut m)
+}
+
+/// A veth pair: `host` here, its peer created as `peer` directly inside
+/// the network namespace of process `pid`.
+pub fn veth_add(host: &[u8], peer: &[u8], pid: i32) -> sys::R<()> {
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
+    m.raw(&ifinfo(0, 0, 0)).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_PID, pid as u32);
+    m.end().end().end();
+    rtnl(&mut m)
+}
+
+/// Adds `ip/prefix` to interface `index` (IFA_LOCAL + IFA_ADDRESS + broadcast).
+pub fn addr_add(index: i32, ip: u32, prefix: u8) -> sys::R<()> {
+    let mut h = [0u8; 8];
+    h[0] = libc::AF_INET as u8;
+    h[1] = prefix;
+    h[4..8].copy_from_slice(&index.to_ne_bytes());
+    let bcast = ip | (u32::MAX >> prefix);
+    let mut m = Msg::new(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &h);
+    m.attr(2, &ip.to_be_bytes()).attr(1, &ip.to_be_bytes()).attr(4, &bcast.to_be_bytes());
+    rtnl(&mut m)
+}
+
+/// The default route via `gw`.
+pub fn default_route(gw: u32) -> sys::R<()> {
+    // struct rtmsg: family, dst_len, src_len, tos, table=MAIN, protocol=BOOT,
+    // scope=UNIVERSE, type=UNICAST, flags
+    let h = [libc::AF_INET as u8, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0];
+    let mut m = Msg::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &h);
+    m.attr(5, &gw.to_be_bytes());
+    rtnl(&mut m)
+}
+
+// ---------------------------------------------------------------- nf_tables
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_DELCHAIN: u16 = 5;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_DELRULE: u16 = 8;
+pub const TABLE: &[u8] = b"mydocker";
+
+fn nfmsg(ty: u16, flags: u16) -> Msg {
+    // struct nfgenmsg: family NFPROTO_IPV4, version 0, res_id 0
+    Msg::new((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, &[libc::AF_INET as u8, 0, 0, 0])
+}
+
+fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
+    // NFNL_MSG_BATCH_BEGIN/END carry nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big endian)
+    let edge = |ty: u16| Msg::new(ty, 0, &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8]).done();
+    let mut v = edge(16);
+    for m in msgs {
+        v.extend_from_slice(m);
+    }
+    v.extend_from_slice(&edge(17));
+    v
+}
+
+/// One expression of a rule: name and its (already nested) data.
+fn expr(m: &mut Msg, name: &[u8], data: &dyn Fn(&mut Msg)) {
+    m.nest(1).str(1, name).nest(2); // NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }
+    data(m);
+    m.end().end();
+}
+
+/// The messages that add `ip saddr SUBNET oifname != BRIDGE masquerade` in
+/// its own chain of table `mydocker`, hooked at postrouting (srcnat).
+pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<Vec<u8>> {
+    let f = NLM_F_ACK | NLM_F_CREATE;
+    let mut t = nfmsg(NFT_MSG_NEWTABLE, f);
+    t.str(1, TABLE);
+    let mut c = nfmsg(NFT_MSG_NEWCHAIN, f);
+    c.str(1, TABLE).str(3, chain).nest(4).be32(1, 4).be32(2, 100).end().str(7, b"nat");
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mut ifname = [0u8; 16];
+    ifname[..bridge.len()].copy_from_slice(bridge);
+    let mut r = nfmsg(NFT_MSG_NEWRULE, f | 0x800 /* NLM_F_APPEND */);
+    r.str(1, TABLE).str(2, chain).nest(4);
+    // payload: network header offset 12, 4 bytes (saddr) -> reg 1
+    expr(&mut r, b"payload", &|m| {
+        m.be32(1, 1).be32(2, 1).be32(3, 12).be32(4, 4);
+    });
+    // bitwise: reg1 = (reg1 & mask) ^ 0
+    expr(&mut r, b"bitwise", &|m| {
+        m.be32(1, 1).be32(2, 1).be32(3, 4);
+        m.nest(4).attr(1, &mask.to_be_bytes()).end();
+        m.nest(5).attr(1, &[0; 4]).end();
+    });
+    // cmp eq subnet
+    expr(&mut r, b"cmp", &|m| {
+        m.be32(1, 1).be32(2, 0).nest(3).attr(1, &(net & mask).to_be_bytes()).end();
+    });
+    // meta oifname -> reg 1; cmp neq bridge
+    expr(&mut r, b"meta", &|m| {
+        m.be32(1, 1).be32(2, 7);
+    });
+    expr(&mut r, b"cmp", &|m| {
+        m.be32(1, 1).be32(2, 1).nest(3).attr(1, &ifname).end();
+    });
+    expr(&mut r, b"masq", &|_| {});
+    r.end();
+    alloc::vec![t.done(), c.done(), r.done()]
+}
+
+pub fn masq_add(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> sys::R<()> {
+    talk(libc::NETLINK_NETFILTER, &batch(&masq_msgs(chain, net, prefix, bridge)), 3)
+}
+
+/// Flushes and deletes the network's chain.
+pub fn masq_del(chain: &[u8]) -> sys::R<()> {
+    let mut r = nfmsg(NFT_MSG_DELRULE, NLM_F_ACK);
+    r.str(1, TABLE).str(2, chain);
+    let mut c = nfmsg(NFT_MSG_DELCHAIN, NLM_F_ACK);
+    c.str(1, TABLE).str(3, chain);
+    talk(libc::NETLINK_NETFILTER, &batch(&[r.done(), c.done()]), 2)
 }
 
 #[cfg(test)]
@@ -58,13 +298,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn message_layout() {
-        let m = link_up_msg(1, 7);
+    fn link_up_layout() {
+        let m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(1, IFF_UP, IFF_UP)).done();
         assert_eq!(m.len(), 32);
         assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 32);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), 16);
+        assert_eq!(u16::from_ne_bytes(m[6..8].try_into().unwrap()), NLM_F_REQUEST | NLM_F_ACK);
         assert_eq!(i32::from_ne_bytes(m[20..24].try_into().unwrap()), 1);
         assert_eq!(u32::from_ne_bytes(m[24..28].try_into().unwrap()), 1);
+    }
+
+    #[test]
+    fn nested_attributes_are_patched() {
+        let mut m = Msg::new(RTM_NEWLINK, 0, &[]);
+        m.str(IFLA_IFNAME, b"br0").nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
+        let b = m.done();
+        // ifname: len 8 ("br0\0" + 4), then nest of 4 + kind attr (4 + "bridge\0" = 11 -> padded 12)
+        assert_eq!(&b[16..24], &[8, 0, 3, 0, b'b', b'r', b'0', 0]);
+        assert_eq!(u16::from_ne_bytes(b[24..26].try_into().unwrap()), 4 + 12, "a nest covers its padded contents");
+        assert_eq!(u16::from_ne_bytes(b[26..28].try_into().unwrap()), IFLA_LINKINFO | NLA_F_NESTED);
+        assert_eq!(b.len(), 24 + 4 + 12);
     }
 
     #[test]
@@ -72,9 +325,23 @@ mod tests {
         let mut r = alloc::vec![0u8; 36];
         r[4..6].copy_from_slice(&2u16.to_ne_bytes());
         assert_eq!(ack_errno(&r), Some(0));
-        r[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
-        assert_eq!(ack_errno(&r), Some(1));
+        r[16..20].copy_from_slice(&(-17i32).to_ne_bytes());
+        assert_eq!(ack_errno(&r), Some(17));
         r[4..6].copy_from_slice(&3u16.to_ne_bytes());
         assert_eq!(ack_errno(&r), None);
+    }
+
+    #[test]
+    fn masquerade_batch_shape() {
+        let msgs = masq_msgs(b"post-br0", 0xac140000, 16, b"br0");
+        assert_eq!(msgs.len(), 3);
+        for m in &msgs {
+            assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
+            assert_eq!(m[4 + 1], NFNL_SUBSYS_NFTABLES as u8, "subsystem in the high byte of the type");
+        }
+        let rule = &msgs[2];
+        for needle in [&b"payload"[..], b"bitwise", b"cmp", b"meta", b"masq", &[0xffu8, 0xff, 0, 0], &[0xac, 0x14, 0, 0]] {
+            assert!(rule.windows(needle.len()).any(|w| w == needle), "{needle:?}");
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::init::{self, ChildFds};
 use crate::spec::Spec;
 use crate::state::{self, Record, Root};
 use crate::sys::{self, Fd};
+use crate::network;
 use crate::util::{self, join, remove_tree, Ctx, Error, Res};
 use alloc::vec::Vec;
 
@@ -35,6 +36,9 @@ pub struct Prepared {
     pub lock: Option<state::Lock>,
     /// What `-d` prints once started: the id for run, the name for start.
     pub echo: Vec<u8>,
+    /// The bridge network, if any, and the bound published-port sockets.
+    pub net: Option<network::Network>,
+    pub port_fds: Vec<Fd>,
 }
 
 fn run_inner(root: &Root, o: RunOpts) -> Res<i32> {
@@ -81,6 +85,17 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
     if argv.is_empty() {
         return util::err(b"run", b"no command specified and the image has no default command");
     }
+    let netname = o.network.clone().unwrap_or_else(|| b"none".to_vec());
+    let net = match netname.as_slice() {
+        b"none" | b"host" => None,
+        n => Some(network::load(root, n)?),
+    };
+    if !o.ports.is_empty() && net.is_none() {
+        return util::err(b"--publish", b"needs a bridge network (--network NAME)");
+    }
+    // Published ports are bound before anything exists: one in use is an
+    // error that leaves nothing behind.
+    let port_fds = crate::proxy::bind_all(&o.ports)?;
 
     let mut rnd = [0u8; 32];
     sys::random(&mut rnd);
@@ -104,6 +119,8 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         detach: o.detach,
         auto_remove: o.rm,
         overlay: root.overlay,
+        network: netname.clone(),
+        ports: o.ports.clone(),
         ..Record::default()
     };
 
@@ -125,12 +142,16 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
             init: o.init,
             tty: false,
             cgroups_v1: Vec::new(),
+            net: if net.is_some() { b"bridge".to_vec() } else { netname },
+            ..Spec::default()
         },
         rec,
         cg: Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?,
         made_dirs: Vec::new(),
         lock: None,
         echo: id.clone(),
+        net,
+        port_fds,
     };
     p.rec.cgroups = p.cg.dirs();
     p.spec.cgroups_v1 = p.cg.v1.clone();
@@ -160,6 +181,12 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         dir_made = true;
         for sub in [&p.spec.upper, &p.spec.work] {
             sys::mkdir(sub, 0o755).ctx("create", sub)?;
+        }
+        // The address is taken under the same lock: concurrent runs never
+        // get the same one.
+        if let Some(n) = &p.net {
+            p.rec.ip = network::allocate(root, n, &p.rec.id)?;
+            set_net(&mut p.spec, n, p.rec.ip);
         }
         p.rec.save(root)
     })();
@@ -216,6 +243,11 @@ fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -
         return util::err(&w, b"no such image");
     }
     let dir = rec.dir(root);
+    let net = match rec.network.as_slice() {
+        b"" | b"none" | b"host" => None,
+        n => Some(network::load(root, n)?),
+    };
+    let port_fds = crate::proxy::bind_all(&rec.ports)?;
     let cg = Cgroup::create(&Layout::current_or_mount(), &rec.id, &rec.limits)?;
     rec.cgroups = cg.dirs();
     rec.status = b"created".to_vec();
@@ -235,14 +267,23 @@ fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -
             init: rec.init,
             tty: false,
             cgroups_v1: cg.v1.clone(),
+            net: if net.is_some() { b"bridge".to_vec() } else if rec.network.is_empty() { b"none".to_vec() } else { rec.network.clone() },
+            ..Spec::default()
         },
         rec,
         cg,
         made_dirs: Vec::new(),
         lock: Some(lock),
         echo: echo.to_vec(),
+        net,
+        port_fds,
     };
     let r = (|| {
+        if let Some(n) = &p.net {
+            let _l = root.lock()?;
+            p.rec.ip = network::allocate(root, n, &p.rec.id)?;
+            set_net(&mut p.spec, n, p.rec.ip);
+        }
         for v in &p.rec.volumes {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
         }
@@ -254,6 +295,13 @@ fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -
         return Err(e);
     }
     Ok(p)
+}
+
+fn set_net(spec: &mut Spec, n: &network::Network, ip: u32) {
+    spec.ip = ip;
+    spec.prefix = n.prefix;
+    spec.gateway = n.gateway;
+    (spec.hosts, spec.resolv) = network::etc_files(ip, &spec.hostname);
 }
 
 /// mkdir -p that remembers which directories it created.
@@ -279,6 +327,12 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 /// Removes everything a failed start created.
 fn undo(root: &Root, p: &Prepared) {
     p.cg.remove();
+    for f in &p.port_fds {
+        sys::close(*f);
+    }
+    if p.rec.ip != 0 && p.lock.is_none() {
+        network::release(root, &p.rec.network, &p.rec.id);
+    }
     if p.lock.is_some() {
         // `start` of an existing container: keep it, record the failure.
         let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], b"exited");
@@ -295,6 +349,7 @@ fn undo(root: &Root, p: &Prepared) {
 pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
     if rec.auto_remove {
+        network::release(root, &rec.network, &rec.id);
         let _ = remove_tree(&rec.dir(root));
     } else {
         let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], b"exited");
@@ -328,6 +383,13 @@ pub fn spawn_in(cg: &Cgroup, flags: i32) -> Res<i32> {
     Ok(p)
 }
 
+/// The host end of a container's veth pair: "ve" + 10 hex digits of its id.
+fn host_veth(id: &[u8]) -> Vec<u8> {
+    let mut v = b"ve".to_vec();
+    v.extend_from_slice(&id[..10]);
+    v
+}
+
 pub struct Stdio {
     pub stdin: Fd,
     pub stdout: Fd,
@@ -336,7 +398,8 @@ pub struct Stdio {
 
 /// Clones the container and runs the handshake; returns its pid once the
 /// program is exec'ed. On error the child is already reaped.
-pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
+/// `net`: the bridge to plug the container into, with the host end's name.
+pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
     let (spec_r, spec_w) = sys::pipe().ctx("pipe", b"")?;
     let (err_r, err_w) = match sys::pipe() {
         Ok(p) => p,
@@ -347,7 +410,8 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
         }
     };
     // sync 1
-    let pid = match spawn_in(cg, NS_FLAGS) {
+    let flags = if spec.net.as_slice() == b"host" { NS_FLAGS & !sys::CLONE_NEWNET } else { NS_FLAGS };
+    let pid = match spawn_in(cg, flags) {
         Ok(p) => p,
         Err(e) => {
             for f in [spec_r, spec_w, err_r, err_w] {
@@ -361,6 +425,17 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio) -> Res<i32> {
     }
     sys::close(spec_r);
     sys::close(err_w);
+    // The veth pair, its eth0 end born inside the child's namespace.
+    if let Some((bridge, host)) = net {
+        let r = crate::netlink::veth_add(host, b"eth0", pid).and_then(|_| sys::ifindex(bridge)).and_then(|b| crate::netlink::link_set(host, Some(b)));
+        if let Err(e) = r {
+            sys::close(spec_w);
+            sys::close(err_r);
+            let _ = sys::waitpid(pid, 0);
+            let _ = crate::netlink::link_del(host);
+            return Err(Error::sys("connect the container to", bridge, e));
+        }
+    }
     // sync 2: the spec (EOF releases the child, which joins its v1 cgroups).
     let _ = sys::write_all(spec_w, &spec.encode());
     sys::close(spec_w);
@@ -408,7 +483,9 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
             Ok((Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
     })();
-    let started = r.and_then(|(io, master)| launch(&p.spec, &p.cg, &io).map(|pid| (pid, master)));
+    let veth = host_veth(&p.rec.id);
+    let net = p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice()));
+    let started = r.and_then(|(io, master)| launch(&p.spec, &p.cg, &io, net).map(|pid| (pid, master)));
     let (pid, master) = match started {
         Ok(x) => x,
         Err(e) => {
@@ -427,7 +504,8 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
+    let mut proxy = (!p.port_fds.is_empty()).then(|| crate::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
+    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -435,30 +513,23 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     Ok(code)
 }
 
-/// Waits for `pid`, forwarding signals to it and, with a pty, relaying
-/// `input` → master → `output`; with a log index, timestamping the log's
-/// new lines as they appear. Returns the docker-style exit code.
-pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool, mut index: Option<&mut crate::logs::Index>) -> i32 {
-    let mut master = master;
+/// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
+/// (`input` → master → `output`), timestamping the log's new lines
+/// (`index`) and forwarding published ports (`proxy`). Returns the
+/// docker-style exit code.
+#[allow(clippy::too_many_arguments)]
+pub fn wait_loop(pid: i32, sfd: Fd, mut master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool, mut index: Option<&mut crate::logs::Index>, mut proxy: Option<&mut crate::proxy::Proxy>) -> i32 {
     let mut buf = [0u8; 8192];
     let status;
     loop {
-        // [signals, index?, master?, input?]
-        let mut fds = [sfd, -1, -1, -1];
-        if let Some(ix) = index.as_deref() {
-            fds[1] = ix.watch_fd();
+        // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
+        let mut fds: Vec<(Fd, i16)> = alloc::vec![(sfd, sys::POLLIN), (master.unwrap_or(-1), sys::POLLIN), (if master.is_some() { input.unwrap_or(-1) } else { -1 }, sys::POLLIN)];
+        fds.push((index.as_deref().map_or(-1, |i| i.watch_fd()), sys::POLLIN));
+        if let Some(p) = proxy.as_deref() {
+            p.fds(&mut fds);
         }
-        if let Some(m) = master {
-            fds[2] = m;
-            if let Some(i) = input {
-                fds[3] = i;
-            }
-        }
-        let mut pf: [sys::PollFd; 4] = fds.map(|fd| sys::PollFd { fd, readable: false, hup: false });
-        if sys::poll_read(&mut pf, -1).is_err() {
-            continue;
-        }
-        if pf[0].readable {
+        let Ok(rev) = sys::poll(&fds, -1) else { continue };
+        if rev[0] != 0 {
             let sig = sys::read_signal(sfd).unwrap_or(sys::SIGCHLD);
             if sig == sys::SIGCHLD {
                 if let Ok((p, st)) = sys::waitpid(pid, sys::WNOHANG) {
@@ -475,13 +546,8 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                 let _ = sys::kill(pid, sig);
             }
         }
-        if pf[1].readable {
-            if let Some(ix) = index.as_deref_mut() {
-                ix.update();
-            }
-        }
         if let Some(m) = master {
-            if pf[2].readable || pf[2].hup {
+            if rev[1] != 0 {
                 match sys::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(output, &buf[..n]);
@@ -489,7 +555,7 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                     _ => master = None, // EIO: every slave is closed
                 }
             }
-            if let (Some(i), true) = (input, pf[3].readable || pf[3].hup) {
+            if let (Some(i), true) = (input, rev[2] != 0) {
                 match sys::read(i, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(m, &buf[..n]);
@@ -501,14 +567,21 @@ pub fn wait_loop(pid: i32, sfd: Fd, master: Option<Fd>, mut input: Option<Fd>, o
                 }
             }
         }
+        if rev[3] != 0 {
+            if let Some(ix) = index.as_deref_mut() {
+                ix.update();
+            }
+        }
+        if let Some(p) = proxy.as_deref_mut() {
+            let r: Vec<(Fd, i16)> = fds[4..].iter().zip(rev[4..].iter()).filter(|x| *x.1 != 0).map(|(f, r)| (f.0, *r)).collect();
+            if !r.is_empty() {
+                p.ready(&r);
+            }
+        }
     }
     // Drain what the program wrote just before it exited.
     if let Some(m) = master {
-        loop {
-            let mut f = [sys::PollFd { fd: m, readable: false, hup: false }];
-            if sys::poll_read(&mut f, 0).unwrap_or(0) == 0 || !f[0].readable {
-                break;
-            }
+        while sys::poll(&[(m, sys::POLLIN)], 0).map_or(false, |r| r[0] & sys::POLLIN != 0) {
             match sys::read(m, &mut buf) {
                 Ok(n) if n > 0 => {
                     let _ = sys::write_all(output, &buf[..n]);
@@ -546,6 +619,9 @@ fn detach(root: &Root, p: Prepared) -> Res<i32> {
         monitor(root, p, rep_w);
     }
     sys::close(rep_w);
+    for f in &p.port_fds {
+        sys::close(*f); // the monitor owns them now
+    }
     let mut rep = Vec::new();
     let _ = sys::read_to_end(rep_r, &mut rep);
     sys::close(rep_r);
@@ -589,7 +665,8 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
         } else {
             (Stdio { stdin: null, stdout: log, stderr: log }, None)
         };
-        let pid = launch(&p.spec, &p.cg, &io)?;
+        let veth = host_veth(&p.rec.id);
+        let pid = launch(&p.spec, &p.cg, &io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))?;
         for f in keep {
             sys::close(f);
         }
@@ -616,7 +693,8 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
             let mut index = crate::logs::Index::open(&p.rec.dir(root));
-            let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut());
+            let mut proxy = (!p.port_fds.is_empty()).then(|| crate::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
+            let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut(), proxy.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }

@@ -25,10 +25,20 @@ pub struct Spec {
     /// Run mydocker's mini-init as PID 1.
     pub init: bool,
     /// stdin/stdout/stderr are a pty slave: become its session leader.
+    /// (no field order matters for `Default`)
     pub tty: bool,
     /// cgroup v1 directories the child joins itself (writes 0 to `tasks`)
     /// before anything else.
     pub cgroups_v1: Vec<Vec<u8>>,
+    /// "none" (own namespace, loopback), "host", or "bridge": then eth0
+    /// gets `ip/prefix`, a default route via `gateway`, and /etc/hosts and
+    /// /etc/resolv.conf are written from `hosts` and `resolv`.
+    pub net: Vec<u8>,
+    pub ip: u32,
+    pub prefix: u8,
+    pub gateway: u32,
+    pub hosts: Vec<u8>,
+    pub resolv: Vec<u8>,
 }
 
 struct W(Vec<u8>);
@@ -99,6 +109,12 @@ impl Spec {
         w.flag(self.init);
         w.flag(self.tty);
         w.list(&self.cgroups_v1);
+        w.bytes(&self.net);
+        w.bytes(&self.ip.to_le_bytes());
+        w.bytes(&[self.prefix]);
+        w.bytes(&self.gateway.to_le_bytes());
+        w.bytes(&self.hosts);
+        w.bytes(&self.resolv);
         w.0
     }
 
@@ -123,6 +139,12 @@ impl Spec {
         s.init = r.flag()?;
         s.tty = r.flag()?;
         s.cgroups_v1 = r.list()?;
+        s.net = r.bytes()?;
+        s.ip = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
+        s.prefix = *r.bytes()?.first()?;
+        s.gateway = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
+        s.hosts = r.bytes()?;
+        s.resolv = r.bytes()?;
         if r.0.is_empty() {
             Some(s)
         } else {
@@ -150,6 +172,12 @@ mod tests {
             init: true,
             tty: false,
             cgroups_v1: vec![b"/sys/fs/cgroup/memory/mydocker/x".to_vec()],
+            net: b"bridge".to_vec(),
+            ip: 0x0a000002,
+            prefix: 24,
+            gateway: 0x0a000001,
+            hosts: b"127.0.0.1 localhost\n".to_vec(),
+            resolv: b"nameserver 1.1.1.1\n".to_vec(),
         }
     }
 

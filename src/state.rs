@@ -103,6 +103,10 @@ pub struct Record {
     pub auto_remove: bool,
     pub overlay: bool,
     pub cgroups: Vec<Vec<u8>>,
+    /// "" or "none", "host", or a bridge network's name.
+    pub network: Vec<u8>,
+    pub ip: u32,
+    pub ports: Vec<crate::cli::Port>,
 }
 
 fn kv(v: &mut Vec<u8>, k: &str, val: &[u8]) {
@@ -176,6 +180,17 @@ impl Record {
         for c in &self.cgroups {
             kv(&mut v, "cgroup", c);
         }
+        kv(&mut v, "network", &self.network);
+        kn(&mut v, "ip", self.ip as i64);
+        for p in &self.ports {
+            let mut t = crate::network::fmt_ip(p.host_ip);
+            t.push(b':');
+            crate::util::push_num(&mut t, p.host_port as u64);
+            t.push(b':');
+            crate::util::push_num(&mut t, p.ctr_port as u64);
+            t.extend_from_slice(if p.udp { b"/udp" } else { b"/tcp" });
+            kv(&mut v, "port", &t);
+        }
         v
     }
 
@@ -224,6 +239,9 @@ impl Record {
                 b"auto_remove" => r.auto_remove = flag,
                 b"overlay" => r.overlay = flag,
                 b"cgroup" => r.cgroups.push(val),
+                b"network" => r.network = val,
+                b"ip" => r.ip = n? as u32,
+                b"port" => r.ports.push(crate::cli::parse_port(&val).ok()?),
                 _ => {}
             }
         }
@@ -387,6 +405,9 @@ mod tests {
             auto_remove: false,
             overlay: true,
             cgroups: vec![b"/sys/fs/cgroup/mydocker/x".to_vec()],
+            network: b"net1".to_vec(),
+            ip: 0xac120002,
+            ports: vec![crate::cli::Port { host_ip: 0x7f000001, host_port: 8080, ctr_port: 80, udp: true }],
         };
         assert_eq!(Record::decode(&r.encode()), Some(r));
     }

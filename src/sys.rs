@@ -699,27 +699,22 @@ pub fn read_signal(fd: Fd) -> R<c_int> {
     Ok(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as c_int)
 }
 
-pub struct PollFd {
-    pub fd: Fd,
-    pub readable: bool,
-    pub hup: bool,
-}
+pub const POLLIN: i16 = libc::POLLIN;
+pub const POLLOUT: i16 = libc::POLLOUT;
 
-/// poll(2) for readability; timeout in ms (-1 = forever).
-pub fn poll_read(fds: &mut [PollFd], timeout: c_int) -> R<usize> {
-    let mut v: Vec<libc::pollfd> = fds.iter().map(|f| libc::pollfd { fd: f.fd, events: libc::POLLIN, revents: 0 }).collect();
-    let n = loop {
+/// poll(2) on (fd, events) pairs; returns the revents of each.
+pub fn poll(fds: &[(Fd, i16)], timeout: c_int) -> R<Vec<i16>> {
+    let mut v: Vec<libc::pollfd> = fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
+    loop {
         // SAFETY: v is a valid array of pollfd of the given length.
         match chk(unsafe { libc::poll(v.as_mut_ptr(), v.len() as _, timeout) }) {
             Err(EINTR) => continue,
-            r => break r?,
+            r => {
+                r?;
+                return Ok(v.iter().map(|p| p.revents).collect());
+            }
         }
-    };
-    for (f, q) in fds.iter_mut().zip(v.iter()) {
-        f.readable = q.revents & libc::POLLIN != 0;
-        f.hup = q.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
     }
-    Ok(n as usize)
 }
 
 // ---------------------------------------------------------------- terminals
@@ -803,9 +798,90 @@ pub fn watch_modify(path: &[u8]) -> R<Fd> {
 
 // ---------------------------------------------------------------- netlink
 
-pub fn netlink_socket() -> R<Fd> {
+pub fn netlink_socket(proto: c_int) -> R<Fd> {
     // SAFETY: plain syscall.
-    chk(unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) })
+    chk(unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) })
+}
+
+pub fn ifindex(name: &[u8]) -> R<i32> {
+    let c = cz(name);
+    // SAFETY: c is NUL-terminated.
+    match unsafe { libc::if_nametoindex(p(&c)) } {
+        0 => Err(errno()),
+        i => Ok(i as i32),
+    }
+}
+
+// ---------------------------------------------------------------- IPv4 sockets
+
+fn sin(ip: u32, port: u16) -> libc::sockaddr_in {
+    // SAFETY: an all-zero sockaddr_in is valid; fields set below.
+    let mut a: libc::sockaddr_in = unsafe { core::mem::zeroed() };
+    a.sin_family = libc::AF_INET as _;
+    a.sin_port = port.to_be();
+    a.sin_addr.s_addr = ip.to_be();
+    a
+}
+
+const SIN_LEN: libc::socklen_t = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+/// A non-blocking TCP (`udp` false) or UDP socket bound to ip:port; TCP ones listen.
+pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
+    let ty = if udp { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
+    // SAFETY: plain syscalls on a socket we own; the address outlives bind.
+    unsafe {
+        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0))?;
+        let one: c_int = 1;
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const c_int as *const c_void, 4);
+        let a = sin(ip, port);
+        let r = chk(libc::bind(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)).and_then(|_| if udp { Ok(0) } else { chk(libc::listen(fd, 128)) });
+        if let Err(e) = r {
+            close(fd);
+            return Err(e);
+        }
+        Ok(fd)
+    }
+}
+
+/// A connected, then non-blocking, TCP or UDP socket to ip:port.
+pub fn connect_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
+    let ty = if udp { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
+    // SAFETY: plain syscalls on a socket we own.
+    unsafe {
+        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0))?;
+        let a = sin(ip, port);
+        if let Err(e) = chk(libc::connect(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)) {
+            close(fd);
+            return Err(e);
+        }
+        libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK);
+        Ok(fd)
+    }
+}
+
+pub fn accept(fd: Fd) -> R<Fd> {
+    // SAFETY: NULL address pointers are allowed.
+    chk(unsafe { libc::accept4(fd, core::ptr::null_mut(), core::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) })
+}
+
+/// recvfrom: (bytes, peer ip, peer port).
+pub fn recv_from(fd: Fd, buf: &mut [u8]) -> R<(usize, u32, u16)> {
+    let mut a = sin(0, 0);
+    let mut l = SIN_LEN;
+    // SAFETY: buf and a are valid for their sizes.
+    let n = chks(unsafe { libc::recvfrom(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), 0, &mut a as *mut libc::sockaddr_in as *mut libc::sockaddr, &mut l) })?;
+    Ok((n, u32::from_be(a.sin_addr.s_addr), u16::from_be(a.sin_port)))
+}
+
+pub fn send_to(fd: Fd, buf: &[u8], ip: u32, port: u16) -> R<usize> {
+    let a = sin(ip, port);
+    // SAFETY: buf and a are valid for their sizes.
+    chks(unsafe { libc::sendto(fd, buf.as_ptr() as *const c_void, buf.len(), 0, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN) })
+}
+
+pub fn shutdown_write(fd: Fd) {
+    // SAFETY: plain syscall.
+    unsafe { libc::shutdown(fd, libc::SHUT_WR) };
 }
 
 pub fn send(fd: Fd, buf: &[u8]) -> R<usize> {

@@ -1,0 +1,495 @@
+//! Bridge networks: `network create/ls/rm/inspect`, IPAM, and the NAT of a
+//! network's outbound traffic. Everything is done over netlink by mydocker
+//! itself; masquerading uses iptables when the binary exists, else
+//! nf_tables programmed over netlink (boards often have neither tool).
+//!
+//! State: `networks/<name>/config` (key=value lines) and
+//! `networks/<name>/ipam`, one "a.b.c.d <container id>" line per address
+//! handed out, changed only under the state lock.
+
+use crate::netlink;
+use crate::state::{self, Root};
+use crate::sys;
+use crate::util::{self, join, parse_u64, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
+use alloc::vec::Vec;
+
+pub fn parse_ip(s: &[u8]) -> Option<u32> {
+    let parts: Vec<&[u8]> = s.split(|&c| c == b'.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut ip = 0u32;
+    for p in parts {
+        let n = parse_u64(p).filter(|&n| n <= 255 && p.len() <= 3)?;
+        ip = ip << 8 | n as u32;
+    }
+    Some(ip)
+}
+
+pub fn fmt_ip(ip: u32) -> Vec<u8> {
+    let mut b = Buf::new();
+    b.n((ip >> 24) as u64).s(".").n((ip >> 16 & 255) as u64).s(".").n((ip >> 8 & 255) as u64).s(".").n((ip & 255) as u64);
+    b.0
+}
+
+/// "a.b.c.d/p" with p from 8 to 30 → (network address, prefix).
+pub fn parse_cidr(s: &[u8]) -> Option<(u32, u8)> {
+    let slash = s.iter().position(|&c| c == b'/')?;
+    let ip = parse_ip(&s[..slash])?;
+    let p = parse_u64(&s[slash + 1..]).filter(|p| (8..=30).contains(p))? as u8;
+    Some((ip & mask(p), p))
+}
+
+pub fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Network {
+    pub name: Vec<u8>,
+    pub id: Vec<u8>,
+    pub subnet: u32,
+    pub prefix: u8,
+    pub gateway: u32,
+    pub bridge: Vec<u8>,
+    /// "iptables" or "nftables"
+    pub nat: Vec<u8>,
+    pub created: i64,
+}
+
+impl Network {
+    pub fn broadcast(&self) -> u32 {
+        self.subnet | !mask(self.prefix)
+    }
+    pub fn cidr(&self) -> Vec<u8> {
+        let mut v = fmt_ip(self.subnet);
+        v.push(b'/');
+        util::push_num(&mut v, self.prefix as u64);
+        v
+    }
+    fn chain(&self) -> Vec<u8> {
+        let mut c = b"post-".to_vec();
+        c.extend_from_slice(&self.bridge);
+        c
+    }
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Buf::new();
+        b.s("name=").b(&self.name).s("\nid=").b(&self.id).s("\nsubnet=").b(&self.cidr()).s("\ngateway=").b(&fmt_ip(self.gateway));
+        b.s("\nbridge=").b(&self.bridge).s("\nnat=").b(&self.nat).s("\ncreated=").i(self.created).s("\n");
+        b.0
+    }
+    fn decode(b: &[u8]) -> Option<Network> {
+        let mut n = Network::default();
+        for l in b.split(|&c| c == b'\n') {
+            let Some(p) = l.iter().position(|&c| c == b'=') else { continue };
+            let (k, v) = (&l[..p], &l[p + 1..]);
+            match k {
+                b"name" => n.name = v.to_vec(),
+                b"id" => n.id = v.to_vec(),
+                b"subnet" => (n.subnet, n.prefix) = parse_cidr(v)?,
+                b"gateway" => n.gateway = parse_ip(v)?,
+                b"bridge" => n.bridge = v.to_vec(),
+                b"nat" => n.nat = v.to_vec(),
+                b"created" => n.created = util::parse_i64(v)?,
+                _ => {}
+            }
+        }
+        if n.name.is_empty() {
+            None
+        } else {
+            Some(n)
+        }
+    }
+}
+
+fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
+    join(&join(&root.dir, b"networks"), name)
+}
+
+fn quoted(name: &[u8]) -> Vec<u8> {
+    let mut w = b"network \"".to_vec();
+    w.extend_from_slice(name);
+    w.push(b'"');
+    w
+}
+
+pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
+    if crate::cli::validate_name(name).is_ok() {
+        if let Some(n) = read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| Network::decode(&b)) {
+            return Ok(n);
+        }
+    }
+    Err(Error::new(&quoted(name), b"no such network (see 'mydocker network ls')"))
+}
+
+pub fn all(root: &Root) -> Vec<Network> {
+    let d = join(&root.dir, b"networks");
+    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
+    let names = sys::read_dir(fd).unwrap_or_default();
+    sys::close(fd);
+    let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
+    util::sort_by(&mut v, |a, b| a.name < b.name);
+    v
+}
+
+/// The first PATH entry holding an executable `name`.
+pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let path = util::env_get(env, b"PATH").unwrap_or(crate::init::DEFAULT_PATH);
+    path.split(|&c| c == b':').filter(|d| !d.is_empty()).map(|d| join(d, name)).find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
+}
+
+/// Runs a helper binary (iptables) and waits; its output goes to /dev/null.
+fn spawn_wait(prog: &[u8], args: &[&[u8]]) -> sys::R<i32> {
+    let argv: Vec<Vec<u8>> = core::iter::once(prog).chain(args.iter().copied()).map(|a| a.to_vec()).collect();
+    let pid = sys::fork()?;
+    if pid == 0 {
+        if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+            for f in 0..3 {
+                let _ = sys::dup2(n, f);
+            }
+        }
+        sys::reset_signals();
+        sys::execve(prog, &argv, &[b"PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_vec()]);
+        sys::exit(127);
+    }
+    sys::waitpid(pid, 0).map(|(_, st)| sys::status_code(st))
+}
+
+fn iptables_rule(ipt: &[u8], add: bool, n: &Network) -> sys::R<()> {
+    let cidr = n.cidr();
+    let args: [&[u8]; 11] = [b"-t", b"nat", if add { b"-A" } else { b"-D" }, b"POSTROUTING", b"-s", &cidr, b"!", b"-o", &n.bridge, b"-j", b"MASQUERADE"];
+    match spawn_wait(ipt, &args)? {
+        0 => Ok(()),
+        _ => Err(sys::EINVAL),
+    }
+}
+
+fn nat_add(n: &Network, env: &[Vec<u8>]) -> Res<()> {
+    let r = match n.nat.as_slice() {
+        b"iptables" => which(b"iptables", env).ok_or(sys::ENOENT).and_then(|ipt| iptables_rule(&ipt, true, n)),
+        _ => netlink::masq_add(&n.chain(), n.subnet, n.prefix, &n.bridge),
+    };
+    r.map_err(|e| {
+        let mut w = b"masquerade ".to_vec();
+        w.extend_from_slice(&n.cidr());
+        w.extend_from_slice(b" via ");
+        w.extend_from_slice(&n.nat);
+        Error::sys("set up", &w, e)
+    })
+}
+
+fn nat_del(n: &Network, env: &[Vec<u8>]) {
+    match n.nat.as_slice() {
+        b"iptables" => {
+            if let Some(ipt) = which(b"iptables", env) {
+                let _ = iptables_rule(&ipt, false, n);
+            }
+        }
+        _ => {
+            let _ = netlink::masq_del(&n.chain());
+        }
+    }
+}
+
+/// Which NAT path a new network gets: iptables if the binary is there.
+pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
+    if which(b"iptables", env).is_some() {
+        b"iptables"
+    } else {
+        b"nftables"
+    }
+}
+
+pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
+    crate::cli::validate_name(name)?;
+    if name == b"none" || name == b"host" || name == b"bridge" {
+        return Err(Error::new(&quoted(name), b"is a reserved name"));
+    }
+    let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::new(b"--subnet", b"expected a.b.c.d/N with N from 8 to 30"))?;
+    let mut n = Network { name: name.to_vec(), subnet: net, prefix, gateway: net + 1, created: sys::now().0, ..Network::default() };
+    if let Some(g) = gateway {
+        n.gateway = parse_ip(g).ok_or_else(|| Error::new(b"--gateway", b"not an IPv4 address"))?;
+        if n.gateway & mask(prefix) != net || n.gateway == net || n.gateway == n.broadcast() {
+            return Err(Error::new(b"--gateway", b"must be a host address inside the subnet"));
+        }
+    }
+    let _lock = root.lock()?;
+    let d = dir(root, name);
+    if sys::lstat(&d).is_ok() {
+        return Err(Error::new(&quoted(name), b"already exists"));
+    }
+    for o in all(root) {
+        let m = mask(core::cmp::min(o.prefix, prefix));
+        if o.subnet & m == net & m {
+            let mut why = b"overlaps network ".to_vec();
+            why.extend_from_slice(&o.name);
+            why.extend_from_slice(b" (");
+            why.extend_from_slice(&o.cidr());
+            why.push(b')');
+            return Err(Error::new(subnet, &why));
+        }
+    }
+    let mut rnd = [0u8; 6];
+    sys::random(&mut rnd);
+    n.id = util::hex(&rnd);
+    n.bridge = b"br-".to_vec();
+    n.bridge.extend_from_slice(&n.id);
+    n.nat = nat_path(env).to_vec();
+    // Bridge, gateway address, up; forwarding; NAT. Undone on failure.
+    netlink::bridge_add(&n.bridge).ctx("create bridge", &n.bridge)?;
+    let r = (|| {
+        let idx = sys::ifindex(&n.bridge).ctx("find", &n.bridge)?;
+        netlink::addr_add(idx, n.gateway, prefix).ctx("add the gateway address to", &n.bridge)?;
+        netlink::link_up(idx).ctx("bring up", &n.bridge)?;
+        util::write_file(b"/proc/sys/net/ipv4/ip_forward", b"1").ctx("enable", b"/proc/sys/net/ipv4/ip_forward")?;
+        nat_add(&n, env)?;
+        let r = util::mkdir_all(&d, 0o755).ctx("create", &d).and_then(|_| write_atomic(&join(&d, b"config"), &n.encode()).ctx("write", &d));
+        if r.is_err() {
+            nat_del(&n, env);
+            let _ = remove_tree(&d);
+        }
+        r
+    })();
+    if let Err(e) = r {
+        let _ = netlink::link_del(&n.bridge);
+        return Err(e);
+    }
+    let mut o = n.id.clone();
+    o.push(b'\n');
+    util::out(&o);
+    Ok(0)
+}
+
+pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
+    let mut code = 0;
+    for name in names {
+        let r = (|| {
+            let _lock = root.lock()?;
+            let n = load(root, name)?;
+            if let Some(c) = state::all(root).iter().find(|r| &r.network == name) {
+                let mut why = b"in use by container ".to_vec();
+                why.extend_from_slice(c.short_id());
+                why.extend_from_slice(b" (remove it first)");
+                return Err(Error::new(&quoted(name), &why));
+            }
+            nat_del(&n, env);
+            let _ = netlink::link_del(&n.bridge);
+            let d = dir(root, name);
+            remove_tree(&d).ctx("remove", &d)
+        })();
+        match r {
+            Ok(()) => {
+                let mut o = name.clone();
+                o.push(b'\n');
+                util::out(&o);
+            }
+            Err(e) => {
+                e.print();
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+pub fn ls(root: &Root, quiet: bool) -> i32 {
+    let mut b = Buf::new();
+    let nets = all(root);
+    if quiet {
+        for n in &nets {
+            b.b(&n.name).s("\n");
+        }
+    } else {
+        b.s("NETWORK ID     NAME").col(36, 3).s("DRIVER    SUBNET").col(73, 3).s("GATEWAY\n");
+        for n in &nets {
+            b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&fmt_ip(n.gateway)).s("\n");
+        }
+        for (id, name) in [("host", "host"), ("none", "null")] {
+            b.s(id).col(15, 3).s(id).col(36, 3).s(name).s("\n");
+        }
+    }
+    util::out(&b.0);
+    0
+}
+
+pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
+    let mut b = Buf::new();
+    b.s("[");
+    let mut code = 0;
+    let mut first = true;
+    for name in names {
+        let n = match load(root, name) {
+            Ok(n) => n,
+            Err(e) => {
+                e.print();
+                code = 1;
+                continue;
+            }
+        };
+        if !first {
+            b.s(",");
+        }
+        first = false;
+        b.s("{\"Name\":");
+        crate::inspect::jstr(&mut b, &n.name);
+        b.s(",\"Id\":\"").b(&n.id).s("\",\"Created\":\"").b(&util::rfc3339(n.created)).s("\",\"Driver\":\"bridge\",\"Bridge\":\"").b(&n.bridge);
+        b.s("\",\"NAT\":\"").b(&n.nat).s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"").b(&n.cidr()).s("\",\"Gateway\":\"").b(&fmt_ip(n.gateway)).s("\"}]},\"Containers\":{");
+        for (i, (ip, id)) in leases(root, &n.name).iter().enumerate() {
+            if i > 0 {
+                b.s(",");
+            }
+            b.s("\"").b(id).s("\":{\"IPv4Address\":\"").b(&fmt_ip(*ip)).s("/").n(n.prefix as u64).s("\"}");
+        }
+        b.s("}}");
+    }
+    b.s("]\n");
+    util::out(&b.0);
+    code
+}
+
+// ---------------------------------------------------------------- IPAM
+
+fn leases(root: &Root, net: &[u8]) -> Vec<(u32, Vec<u8>)> {
+    let f = read_file(&join(&dir(root, net), b"ipam")).unwrap_or_default();
+    f.split(|&c| c == b'\n')
+        .filter_map(|l| {
+            let sp = l.iter().position(|&c| c == b' ')?;
+            Some((parse_ip(&l[..sp])?, l[sp + 1..].to_vec()))
+        })
+        .collect()
+}
+
+fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
+    let mut b = Buf::new();
+    for (ip, id) in v {
+        b.b(&fmt_ip(*ip)).s(" ").b(id).s("\n");
+    }
+    let p = join(&dir(root, net), b"ipam");
+    write_atomic(&p, &b.0).ctx("write", &p)
+}
+
+/// The lowest free host address of `n` for container `id`; never the
+/// network, gateway or broadcast address. Call under the state lock.
+pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
+    let mut l = leases(root, &n.name);
+    if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
+        return Ok(*ip); // a restarted container keeps its address
+    }
+    let mut used: Vec<u32> = l.iter().map(|x| x.0).collect();
+    used.push(n.gateway);
+    util::sort_by(&mut used, |a, b| a < b);
+    let mut cand = n.subnet + 1;
+    for u in used {
+        if u == cand {
+            cand += 1;
+        } else if u > cand {
+            break;
+        }
+    }
+    if cand >= n.broadcast() {
+        return Err(Error::new(&quoted(&n.name), b"no free addresses left in the subnet"));
+    }
+    l.push((cand, id.to_vec()));
+    write_leases(root, &n.name, &l)?;
+    Ok(cand)
+}
+
+/// Releases container `id`'s address (takes the state lock).
+pub fn release(root: &Root, net: &[u8], id: &[u8]) {
+    if net.is_empty() || net == b"none" || net == b"host" {
+        return;
+    }
+    if let Ok(_lock) = root.lock() {
+        let mut l = leases(root, net);
+        let before = l.len();
+        l.retain(|(_, i)| i != id);
+        if l.len() != before {
+            let _ = write_leases(root, net, &l);
+        }
+    }
+}
+
+/// /etc/hosts and /etc/resolv.conf for a container on a bridge network:
+/// the host's resolvers, unless they are loopback ones the container
+/// cannot reach; then public resolvers, as docker does.
+pub fn etc_files(ip: u32, hostname: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut hosts = Buf::new();
+    hosts.s("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n").b(&fmt_ip(ip)).s("\t").b(hostname).s("\n");
+    let host = read_file(b"/etc/resolv.conf").unwrap_or_default();
+    let mut resolv = Vec::new();
+    for l in host.split(|&c| c == b'\n') {
+        let ns = l.strip_prefix(b"nameserver").map(|r| r.trim_ascii());
+        match ns {
+            Some(a) if a.starts_with(b"127.") || a == b"::1" => continue,
+            Some(_) => {}
+            None if l.starts_with(b"search") || l.starts_with(b"options") => {}
+            None => continue,
+        }
+        resolv.extend_from_slice(l);
+        resolv.push(b'\n');
+    }
+    if !resolv.windows(10).any(|w| w == b"nameserver") {
+        resolv.extend_from_slice(b"nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    (hosts.0, resolv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_ip(b"172.18.0.1"), Some(0xac120001));
+        assert_eq!(parse_ip(b"256.1.1.1"), None);
+        assert_eq!(parse_ip(b"1.2.3"), None);
+        assert_eq!(fmt_ip(0xac120001), b"172.18.0.1");
+        assert_eq!(parse_cidr(b"10.1.2.3/16"), Some((0x0a010000, 16)));
+        assert_eq!(parse_cidr(b"10.0.0.0/31"), None);
+        assert_eq!(parse_cidr(b"10.0.0.0/7"), None);
+        assert_eq!(parse_cidr(b"10.0.0.0"), None);
+    }
+
+    fn root_with(net: &Network) -> (Root, std::path::PathBuf) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!("mydocker-ipam-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+        std::fs::create_dir_all(d.join("networks").join(std::ffi::OsStr::from_bytes(&net.name))).unwrap();
+        (Root { dir: d.as_os_str().as_bytes().to_vec(), overlay: true }, d)
+    }
+
+    #[test]
+    fn ipam_skips_network_gateway_broadcast_and_releases() {
+        for (cidr, hosts) in [(&b"10.9.0.0/30"[..], 1usize), (b"10.9.0.0/29", 5), (b"10.8.0.0/16", 65533)] {
+            let (subnet, prefix) = parse_cidr(cidr).unwrap();
+            let n = Network { name: b"n".to_vec(), subnet, prefix, gateway: subnet + 1, ..Network::default() };
+            let (root, d) = root_with(&n);
+            let take = core::cmp::min(hosts, 40);
+            let mut got = Vec::new();
+            for i in 0..take {
+                let ip = allocate(&root, &n, format!("c{i}").as_bytes()).unwrap();
+                assert!(ip != n.subnet && ip != n.gateway && ip != n.broadcast() && ip & mask(prefix) == subnet);
+                assert!(!got.contains(&ip));
+                got.push(ip);
+            }
+            if hosts == take {
+                assert!(allocate(&root, &n, b"one-too-many").is_err(), "{cidr:?} is full");
+            }
+            // the same container asking again keeps its address
+            assert_eq!(allocate(&root, &n, b"c0").unwrap(), got[0]);
+            release(&root, b"n", b"c0");
+            assert_eq!(allocate(&root, &n, b"new").unwrap(), got[0], "released addresses are reused");
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    #[test]
+    fn network_records_round_trip() {
+        let n = Network { name: b"net1".to_vec(), id: b"abc".to_vec(), subnet: 0x0a000000, prefix: 8, gateway: 0x0a000001, bridge: b"br-abc".to_vec(), nat: b"nftables".to_vec(), created: 5 };
+        assert_eq!(Network::decode(&n.encode()), Some(n));
+    }
+}

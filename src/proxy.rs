@@ -1,0 +1,194 @@
+//! Published ports (`-p [IP:]HOST:CTR[/tcp|udp]`), forwarded in user space
+//! by the process that waits for the container (its monitor, or the CLI in
+//! the foreground). This works with no iptables or nft at all, reaches the
+//! container from other hosts and from the host's own 127.0.0.1 alike, and
+//! the listening sockets are bound before anything is created, so a port
+//! already published elsewhere is an error at `run`.
+//!
+//! TCP: one non-blocking pair of sockets per connection, each direction
+//! copied through a buffer only while the other side cannot take the data
+//! (backpressure: a side is not read while its data waits), with half-close
+//! passed on. UDP: a connected socket towards the container per client,
+//! forgotten after a minute of silence.
+
+use crate::cli::Port;
+use crate::sys::{self, Fd, POLLIN, POLLOUT};
+use crate::util::{Error, Res};
+use alloc::vec::Vec;
+
+/// Binds every published port now: an address in use is reported before
+/// the container exists.
+pub fn bind_all(ports: &[Port]) -> Res<Vec<Fd>> {
+    let mut fds = Vec::new();
+    for p in ports {
+        match sys::bind_inet(p.host_ip, p.host_port, p.udp) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => {
+                for f in fds {
+                    sys::close(f);
+                }
+                let what = p.text();
+                return Err(if e == libc::EADDRINUSE { Error::new(&what, b"port is already allocated (published by another container or in use on the host)") } else { Error::sys("bind", &what, e) });
+            }
+        }
+    }
+    Ok(fds)
+}
+
+struct Side {
+    fd: Fd,
+    /// Data read from the other side, not yet written to this one.
+    pending: Vec<u8>,
+    /// The other side reached EOF; shut this one's write side when flushed.
+    eof_in: bool,
+    shut: bool,
+}
+
+struct Conn {
+    s: [Side; 2], // [client, container]
+}
+
+struct Flow {
+    listener: Fd,
+    ip: u32,
+    port: u16,
+    sock: Fd,
+    last: u64,
+}
+
+pub struct Proxy {
+    target: u32,
+    listeners: Vec<(Port, Fd)>,
+    conns: Vec<Conn>,
+    flows: Vec<Flow>,
+}
+
+impl Proxy {
+    pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
+        Proxy { target, listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(), conns: Vec::new(), flows: Vec::new() }
+    }
+
+    pub fn fds(&self, out: &mut Vec<(Fd, i16)>) {
+        for (_, fd) in &self.listeners {
+            out.push((*fd, POLLIN));
+        }
+        for c in &self.conns {
+            for i in 0..2 {
+                let (me, other) = (&c.s[i], &c.s[1 - i]);
+                // read from me only when the other side has nothing waiting
+                let mut ev = if other.pending.is_empty() && !other.eof_in { POLLIN } else { 0 };
+                if !me.pending.is_empty() {
+                    ev |= POLLOUT;
+                }
+                out.push((me.fd, ev));
+            }
+        }
+        for f in &self.flows {
+            out.push((f.sock, POLLIN));
+        }
+    }
+
+    pub fn ready(&mut self, rev: &[(Fd, i16)]) {
+        let now = sys::mono_ms();
+        let hit = |fd: Fd| rev.iter().find(|(f, _)| *f == fd).map_or(0, |x| x.1);
+        for i in 0..self.listeners.len() {
+            let (p, fd) = (self.listeners[i].0.clone(), self.listeners[i].1);
+            if hit(fd) == 0 {
+                continue;
+            }
+            if p.udp {
+                self.udp_in(fd, p.ctr_port, now);
+            } else {
+                while let Ok(a) = sys::accept(fd) {
+                    match sys::connect_inet(self.target, p.ctr_port, false) {
+                        Ok(b) => self.conns.push(Conn { s: [side(a), side(b)] }),
+                        Err(_) => sys::close(a),
+                    }
+                }
+            }
+        }
+        let mut buf = [0u8; 16384];
+        self.conns.retain_mut(|c| {
+            let mut dead = false;
+            for i in 0..2 {
+                let ev = hit(c.s[i].fd);
+                if ev & POLLOUT != 0 || (ev != 0 && !c.s[i].pending.is_empty()) {
+                    dead |= flush(&mut c.s[i]);
+                }
+                if ev & (POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && c.s[1 - i].pending.is_empty() && !c.s[1 - i].eof_in {
+                    match sys::read(c.s[i].fd, &mut buf) {
+                        Ok(0) => c.s[1 - i].eof_in = true,
+                        Ok(n) => c.s[1 - i].pending.extend_from_slice(&buf[..n]),
+                        Err(libc::EAGAIN) => {}
+                        Err(_) => dead = true,
+                    }
+                    dead |= flush(&mut c.s[1 - i]);
+                }
+            }
+            let done = c.s.iter().all(|s| s.shut);
+            if dead || done {
+                sys::close(c.s[0].fd);
+                sys::close(c.s[1].fd);
+            }
+            !(dead || done)
+        });
+        // UDP replies from the container back to each client.
+        for f in self.flows.iter_mut() {
+            if hit(f.sock) & POLLIN == 0 {
+                continue;
+            }
+            while let Ok(n) = sys::read(f.sock, &mut buf) {
+                let _ = sys::send_to(f.listener, &buf[..n], f.ip, f.port);
+                f.last = now;
+            }
+        }
+        self.flows.retain(|f| {
+            let keep = now - f.last < 60_000;
+            if !keep {
+                sys::close(f.sock);
+            }
+            keep
+        });
+    }
+
+    fn udp_in(&mut self, lfd: Fd, ctr_port: u16, now: u64) {
+        let mut buf = [0u8; 65536];
+        while let Ok((n, ip, port)) = sys::recv_from(lfd, &mut buf) {
+            let pos = self.flows.iter().position(|f| f.listener == lfd && f.ip == ip && f.port == port);
+            let i = match pos {
+                Some(i) => i,
+                None => match sys::connect_inet(self.target, ctr_port, true) {
+                    Ok(sock) => {
+                        self.flows.push(Flow { listener: lfd, ip, port, sock, last: now });
+                        self.flows.len() - 1
+                    }
+                    Err(_) => continue,
+                },
+            };
+            self.flows[i].last = now;
+            let _ = sys::write(self.flows[i].sock, &buf[..n]);
+        }
+    }
+}
+
+fn side(fd: Fd) -> Side {
+    Side { fd, pending: Vec::new(), eof_in: false, shut: false }
+}
+
+/// Writes what is pending; passes EOF on once drained. true = broken.
+fn flush(s: &mut Side) -> bool {
+    while !s.pending.is_empty() {
+        match sys::write(s.fd, &s.pending) {
+            Ok(n) => {
+                s.pending.drain(..n);
+            }
+            Err(libc::EAGAIN) => return false,
+            Err(_) => return true,
+        }
+    }
+    if s.eof_in && !s.shut {
+        sys::shutdown_write(s.fd);
+        s.shut = true;
+    }
+    false
+}
