@@ -465,11 +465,11 @@ mod tests {
         touch(&mem, &[]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory")], &|_| Vec::new());
         let e = Cgroup::create(&l, b"x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
-        assert!(std::str::from_utf8(&e.msg).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
+        assert!(std::str::from_utf8(&e.msg()).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
         assert!(!mem.join("mydocker/x").exists());
         // a value the "kernel" refuses (knob file missing) cleans up too
         let e = Cgroup::create(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap_err();
-        assert!(std::str::from_utf8(&e.msg).unwrap().contains("refused memory.limit_in_bytes"));
+        assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());
         fs::remove_dir_all(&root).unwrap();
     }

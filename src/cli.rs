@@ -33,12 +33,7 @@ pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -
     let mut opts = Vec::new();
     let mut pos = Vec::new();
     let mut i = 0;
-    let bad = |flag: &[u8], why: &[u8]| -> Error {
-        let mut e = Error::new(flag, why);
-        e.msg.extend_from_slice(b"\n");
-        e.msg.extend_from_slice(usage.as_bytes());
-        e
-    };
+    let bad = |flag: &[u8], why: &[u8]| -> Error { with_usage(Error::new(flag, why), usage) };
     while i < args.len() {
         let a = &args[i];
         i += 1;
@@ -190,10 +185,7 @@ impl Port {
 
 pub fn parse_port(v: &[u8]) -> Res<Port> {
     let bad = || {
-        let mut w = b"invalid port \"".to_vec();
-        w.extend_from_slice(v);
-        w.push(b'"');
-        Error::new(&w, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
+        Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
     };
     let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
         Some(i) => match &v[i + 1..] {
@@ -419,6 +411,10 @@ fn has_help(opts: &[(u8, Vec<u8>)]) -> bool {
     opts.iter().any(|(id, _)| *id == HELP)
 }
 
+fn with_usage(e: Error, usage: &str) -> Error {
+    e.append(b"\n").append(usage.as_bytes())
+}
+
 pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
     let mut root = None;
     let mut i = 0;
@@ -436,19 +432,13 @@ pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
         } else if a == b"-v" || a == b"--version" {
             return Ok(Global { root, cmd: Cmd::Version });
         } else if a.first() == Some(&b'-') {
-            let mut e = Error::new(a, b"unknown flag");
-            e.msg.extend_from_slice(b"\n");
-            e.msg.extend_from_slice(USAGE.as_bytes());
-            return Err(e);
+            return Err(with_usage(Error::new(a, b"unknown flag"), USAGE));
         } else {
             break;
         }
     }
     let Some(name) = args.get(i) else {
-        let mut e = Error::new(b"no command given", b"see 'mydocker --help'");
-        e.msg.extend_from_slice(b"\n");
-        e.msg.extend_from_slice(USAGE.as_bytes());
-        return Err(e);
+        return Err(with_usage(Error::new(b"no command given", b"see 'mydocker --help'"), USAGE));
     };
     let rest = &args[i + 1..];
     let cmd = parse_command(name, rest, host_env)?;
@@ -457,20 +447,14 @@ pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
 
 fn one(pos: &[Vec<u8>], what: &[u8], usage: &'static str) -> Res<Vec<u8>> {
     if pos.len() != 1 {
-        let mut e = Error::new(what, b"requires exactly 1 argument");
-        e.msg.extend_from_slice(b"\n");
-        e.msg.extend_from_slice(usage.as_bytes());
-        return Err(e);
+        return Err(with_usage(Error::new(what, b"requires exactly 1 argument"), usage));
     }
     Ok(pos[0].clone())
 }
 
 fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<Vec<u8>>> {
     if pos.is_empty() {
-        let mut e = Error::new(what, b"requires at least 1 argument");
-        e.msg.extend_from_slice(b"\n");
-        e.msg.extend_from_slice(usage.as_bytes());
-        return Err(e);
+        return Err(with_usage(Error::new(what, b"requires at least 1 argument"), usage));
     }
     Ok(pos)
 }
@@ -627,10 +611,7 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
         }
         b"help" => Ok(Cmd::Help(USAGE)),
         _ => {
-            let mut e = Error::new(name, b"unknown command");
-            e.msg.extend_from_slice(b"\n");
-            e.msg.extend_from_slice(USAGE.as_bytes());
-            Err(e)
+            Err(with_usage(Error::new(name, b"unknown command"), USAGE))
         }
     }
 }
@@ -738,10 +719,7 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     }
     let mut pos = pos.into_iter();
     let Some(image) = pos.next() else {
-        let mut e = Error::new(b"run", b"requires at least 1 argument (the image)");
-        e.msg.extend_from_slice(b"\n");
-        e.msg.extend_from_slice(RUN_USAGE.as_bytes());
-        return Err(e);
+        return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), RUN_USAGE));
     };
     validate_name(&image).map_err(|_| Error::new(&image, b"invalid image name"))?;
     r.image = image;
@@ -772,10 +750,7 @@ fn parse_network(rest: &[Vec<u8>]) -> Res<Cmd> {
         b"rm" | b"remove" => NetCmd::Rm { names: at_least_one(pos, b"network rm", NETWORK_USAGE)? },
         b"inspect" => NetCmd::Inspect { names: at_least_one(pos, b"network inspect", NETWORK_USAGE)? },
         _ => {
-            let mut e = Error::new(sub, b"unknown network command");
-            e.msg.extend_from_slice(b"\n");
-            e.msg.extend_from_slice(NETWORK_USAGE.as_bytes());
-            return Err(e);
+            return Err(with_usage(Error::new(sub, b"unknown network command"), NETWORK_USAGE));
         }
     };
     Ok(Cmd::Network(cmd))
@@ -806,10 +781,7 @@ pub fn validate_name(n: &[u8]) -> Res<()> {
     if ok {
         Ok(())
     } else {
-        let mut w = b"invalid name \"".to_vec();
-        w.extend_from_slice(n);
-        w.push(b'"');
-        err(&w, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed")
+        Err(Error::quoted("invalid name", n, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed"))
     }
 }
 
@@ -823,10 +795,7 @@ fn validate_hostname(n: &[u8]) -> Res<()> {
 /// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
 pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     let bad = |why: &[u8]| {
-        let mut w = b"invalid volume \"".to_vec();
-        w.extend_from_slice(v);
-        w.push(b'"');
-        Error::new(&w, why)
+        Error::quoted("invalid volume", v, why)
     };
     let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
     let ro = match parts.len() {
@@ -1003,7 +972,7 @@ mod tests {
     fn unknown_flags_fail_with_usage() {
         let e = parse_global(&a(&["run", "--bogus", "img"]), &[]).unwrap_err();
         assert_eq!(e.code, 125);
-        assert!(e.msg.starts_with(b"--bogus: unknown flag\nUsage: mydocker run"));
+        assert!(e.msg().starts_with(b"--bogus: unknown flag\nUsage: mydocker run"));
         assert!(parse_global(&a(&["run", "-Z", "img"]), &[]).is_err());
         assert!(parse_global(&a(&["ps", "-x"]), &[]).is_err());
         assert!(parse_global(&a(&["--nope", "ps"]), &[]).is_err());

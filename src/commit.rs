@@ -81,10 +81,7 @@ pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
     crate::cli::validate_name(image)?;
     let rec = state::find(root, name)?;
     if sys::lstat(&root.image(image)).is_ok() {
-        let mut w = b"image \"".to_vec();
-        w.extend_from_slice(image);
-        w.push(b'"');
-        return Err(Error::new(&w, b"already exists (remove it first with 'mydocker rmi')"));
+        return Err(Error::quoted("image", image, b"already exists (remove it first with 'mydocker rmi')"));
     }
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);

@@ -87,7 +87,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
     sys::setns(pidns, sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     let cg = Cgroup::from_dirs(&r.cgroups);
     let (err_r, err_w) = sys::pipe().ctx("pipe", b"")?;
-    let pid = run::spawn_in(&cg, 0).map_err(|e| if e.msg.starts_with(b"clone") { not_running(&o.container) } else { e })?;
+    let pid = run::spawn_in(&cg, 0).map_err(|e| if e.msg().starts_with(b"clone") { not_running(&o.container) } else { e })?;
     if pid == 0 {
         sys::close(err_r);
         let e = match child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env) {

@@ -29,14 +29,17 @@ pub struct ChildFds {
 }
 
 pub fn encode_error(e: &Error) -> Vec<u8> {
-    let mut v = Vec::with_capacity(e.msg.len() + 1);
-    v.push(e.code as u8);
-    v.extend_from_slice(&e.msg);
+    let mut v = alloc::vec![e.code as u8];
+    v.extend_from_slice(&e.msg());
     v
 }
 
 pub fn decode_error(b: &[u8]) -> Error {
-    Error { code: b[0] as i32, msg: b[1..].to_vec() }
+    Error::new(b"", b"").append(&b[1..]);
+    sys::with_errmsg(|m| {
+        m.drain(..2); // the ": " of the empty what/why
+    });
+    Error { code: b[0] as i32 }
 }
 
 pub fn child_main(f: &ChildFds) -> ! {
@@ -108,7 +111,7 @@ fn setup(f: &ChildFds) -> Res<Never> {
                 let mut why = b"overlay refused (".to_vec();
                 why.extend_from_slice(sys::strerror(e));
                 why.extend_from_slice(b") and the copy fallback failed: ");
-                why.extend_from_slice(&c.msg);
+                why.extend_from_slice(&c.msg());
                 Error::new(b"set up the root filesystem", &why)
             })?;
         }

@@ -76,10 +76,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
     let img = root.image(&o.image);
     let lower = join(&img, b"rootfs");
     if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
-        let mut w = b"image \"".to_vec();
-        w.extend_from_slice(&o.image);
-        w.push(b'"');
-        return util::err(&w, b"no such image (see 'mydocker images'; add one with 'mydocker import')");
+        return Err(Error::quoted("image", &o.image, b"no such image (see 'mydocker images'; add one with 'mydocker import')"));
     }
     let argv = if o.cmd.is_empty() { crate::image::default_cmd(&img) } else { o.cmd.clone() };
     if argv.is_empty() {
@@ -237,10 +234,7 @@ pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
 fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
     let lower = join(&root.image(&rec.image), b"rootfs");
     if sys::stat(&lower).is_err() {
-        let mut w = b"image \"".to_vec();
-        w.extend_from_slice(&rec.image);
-        w.push(b'"');
-        return util::err(&w, b"no such image");
+        return Err(Error::quoted("image", &rec.image, b"no such image"));
     }
     let dir = rec.dir(root);
     let net = match rec.network.as_slice() {
@@ -326,6 +320,10 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 
 /// Removes everything a failed start created.
 fn undo(root: &Root, p: &Prepared) {
+    util::keep_error(|| undo_inner(root, p))
+}
+
+fn undo_inner(root: &Root, p: &Prepared) {
     p.cg.remove();
     for f in &p.port_fds {
         sys::close(*f);

@@ -139,6 +139,31 @@ unsafe impl core::alloc::GlobalAlloc for Malloc {
     }
 }
 
+// ---------------------------------------------------------------- last error message
+
+// The text of the error being returned, like errno's message: `Error` is a
+// plain exit code, so results stay small and `?` paths drop nothing.
+// mydocker is single-threaded; unit tests run threads, so they get a
+// thread-local one.
+#[cfg(not(test))]
+static mut ERRMSG: Vec<u8> = Vec::new();
+
+#[cfg(not(test))]
+pub fn with_errmsg<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    // SAFETY: single-threaded program; no reference to ERRMSG outlives `f`.
+    f(unsafe { &mut *core::ptr::addr_of_mut!(ERRMSG) })
+}
+
+#[cfg(test)]
+std::thread_local! {
+    static ERRMSG: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+pub fn with_errmsg<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    ERRMSG.with(|m| f(&mut m.borrow_mut()))
+}
+
 // ---------------------------------------------------------------- process entry
 
 /// Copies the C `argv`/`envp` arrays into owned byte strings.

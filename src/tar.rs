@@ -135,20 +135,14 @@ fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Fd, &'a [u
         }
         sys::close(cur);
         cur = r.map_err(|_| {
-            let mut w = b"archive entry \"".to_vec();
-            w.extend_from_slice(path);
-            w.push(b'"');
-            Error::new(&w, b"a parent is a symlink or not a directory (refused)")
+            Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)")
         })?;
     }
     Ok((cur, comps[comps.len() - 1]))
 }
 
 fn hostile(path: &[u8], why: &[u8]) -> Error {
-    let mut w = b"archive entry \"".to_vec();
-    w.extend_from_slice(path);
-    w.push(b'"');
-    Error::new(&w, why)
+    Error::quoted("archive entry", path, why)
 }
 
 /// Removes whatever is at `name` unless it is a directory and we want one.

@@ -10,24 +10,41 @@ pub const EXIT_MYDOCKER: i32 = 125;
 pub const EXIT_CANNOT_INVOKE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-/// An error as the user sees it: `mydocker: <what>: <why>` and an exit code.
-#[derive(Debug)]
+/// An error as the user sees it: `mydocker: <what>: <why>` and an exit
+/// code. Only the code travels in results; the text is kept in the one
+/// last-error buffer (`sys::with_errmsg`), set when the error is made and
+/// printed once at the top. Code that cleans up after an error and might
+/// make errors of its own runs inside `keep_error`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Error {
     pub code: i32,
-    pub msg: Vec<u8>,
 }
 
 pub type Res<T> = Result<T, Error>;
 
 impl Error {
     /// `<what>: <why>` with exit code 125.
+    #[inline(never)]
     pub fn new(what: &[u8], why: &[u8]) -> Error {
-        let mut msg = what.to_vec();
-        msg.extend_from_slice(b": ");
-        msg.extend_from_slice(why);
-        Error { code: EXIT_MYDOCKER, msg }
+        sys::with_errmsg(|m| {
+            m.clear();
+            m.extend_from_slice(what);
+            m.extend_from_slice(b": ");
+            m.extend_from_slice(why);
+        });
+        Error { code: EXIT_MYDOCKER }
+    }
+    /// `<what "name">: <why>`.
+    #[inline(never)]
+    pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
+        let mut w = what.as_bytes().to_vec();
+        w.extend_from_slice(b" \"");
+        w.extend_from_slice(name);
+        w.push(b'"');
+        Error::new(&w, why)
     }
     /// `<op> <obj>: <strerror(errno)>`.
+    #[inline(never)]
     pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
         let mut what = op.as_bytes().to_vec();
         if !obj.is_empty() {
@@ -40,12 +57,29 @@ impl Error {
         self.code = c;
         self
     }
+    /// Appends to the message (a usage text after an unknown flag).
+    pub fn append(self, more: &[u8]) -> Error {
+        sys::with_errmsg(|m| m.extend_from_slice(more));
+        self
+    }
+    pub fn msg(&self) -> Vec<u8> {
+        sys::with_errmsg(|m| m.clone())
+    }
     pub fn print(&self) {
         let mut o = b"mydocker: ".to_vec();
-        o.extend_from_slice(&self.msg);
+        sys::with_errmsg(|m| o.extend_from_slice(m));
         o.push(b'\n');
         let _ = sys::write_all(2, &o);
     }
+}
+
+/// Runs cleanup after an error without letting its own errors replace the
+/// message of the one being reported.
+pub fn keep_error<T>(f: impl FnOnce() -> T) -> T {
+    let saved = sys::with_errmsg(|m| m.clone());
+    let r = f();
+    sys::with_errmsg(|m| *m = saved);
+    r
 }
 
 /// `Result<T, Errno>` → `Res<T>` with an operation and object named.
