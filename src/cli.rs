@@ -26,6 +26,14 @@ const fn o(id: u8, long: &'static str, short: u8, alias: &'static str, val: bool
 
 pub const HELP: u8 = 0;
 
+/// An option's value: inline (`--f=v`, `-fv`) or the next argument.
+fn value(inline: Option<Vec<u8>>, args: &[Vec<u8>], i: &mut usize) -> Option<Vec<u8>> {
+    inline.or_else(|| {
+        *i += 1;
+        args.get(*i - 1).cloned()
+    })
+}
+
 /// Parses options per `table`. With `stop`, the first positional ends
 /// parsing and it and everything after it are returned as positionals;
 /// without, positionals and options may interleave (as in `rm a -f b`).
@@ -63,14 +71,7 @@ pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -
                 return Err(bad(a, b"unknown flag"));
             };
             if opt.val {
-                let v = match inline {
-                    Some(v) => v,
-                    None if i < args.len() => {
-                        i += 1;
-                        args[i - 1].clone()
-                    }
-                    None => return Err(bad(a, b"flag needs an argument")),
-                };
+                let v = value(inline, args, &mut i).ok_or_else(|| bad(a, b"flag needs an argument"))?;
                 opts.push((opt.id, v));
             } else {
                 match inline.as_deref() {
@@ -87,19 +88,8 @@ pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -
             None => (&a[..], None),
         };
         if let Some(opt) = table.iter().find(|o| !o.alias.is_empty() && o.alias.as_bytes() == head) {
-            if opt.val {
-                let v = match inline {
-                    Some(v) => v,
-                    None if i < args.len() => {
-                        i += 1;
-                        args[i - 1].clone()
-                    }
-                    None => return Err(bad(a, b"flag needs an argument")),
-                };
-                opts.push((opt.id, v));
-            } else {
-                opts.push((opt.id, Vec::new()));
-            }
+            let v = if opt.val { value(inline, args, &mut i).ok_or_else(|| bad(a, b"flag needs an argument"))? } else { Vec::new() };
+            opts.push((opt.id, v));
             continue;
         }
         // A cluster of short flags; a value-taking one eats the rest.
@@ -173,10 +163,17 @@ pub struct Port {
 impl Port {
     /// "0.0.0.0:8080->80/tcp", as `ps` shows it.
     pub fn text(&self) -> Vec<u8> {
+        self.fmt(b"->")
+    }
+    /// "0.0.0.0:8080:80/tcp", as `-p` takes it (and records keep it).
+    pub fn spec(&self) -> Vec<u8> {
+        self.fmt(b":")
+    }
+    fn fmt(&self, sep: &[u8]) -> Vec<u8> {
         let mut v = crate::network::fmt_ip(self.host_ip);
         v.push(b':');
         crate::util::push_num(&mut v, self.host_port as u64);
-        v.extend_from_slice(b"->");
+        v.extend_from_slice(sep);
         crate::util::push_num(&mut v, self.ctr_port as u64);
         v.extend_from_slice(if self.udp { b"/udp" } else { b"/tcp" });
         v
@@ -247,24 +244,11 @@ pub struct ExecOpts {
 
 #[derive(Debug, PartialEq)]
 pub enum Cmd {
-    Network(NetCmd),
-    Exec(ExecOpts),
     Help(&'static str),
-    Version,
-    Info,
     Run(RunOpts),
-    Ps { all: bool, quiet: bool, no_trunc: bool },
-    Logs { follow: bool, tail: Option<u64>, timestamps: bool, name: Vec<u8> },
-    Stop { secs: u64, names: Vec<Vec<u8>> },
-    Start { attach: bool, names: Vec<Vec<u8>> },
-    Restart { secs: u64, names: Vec<Vec<u8>> },
-    Rm { force: bool, names: Vec<Vec<u8>> },
-    Images { quiet: bool },
-    Rmi { names: Vec<Vec<u8>> },
-    Import { file: Vec<u8>, name: Vec<u8> },
-    Commit { container: Vec<u8>, image: Vec<u8> },
-    Inspect { names: Vec<Vec<u8>> },
-    Export { container: Vec<u8>, output: Option<Vec<u8>> },
+    Exec(ExecOpts),
+    Network(NetCmd),
+    Simple(Verb, Args),
 }
 
 #[derive(Debug)]
@@ -430,7 +414,7 @@ pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
         } else if a == b"-h" || a == b"--help" {
             return Ok(Global { root, cmd: Cmd::Help(USAGE) });
         } else if a == b"-v" || a == b"--version" {
-            return Ok(Global { root, cmd: Cmd::Version });
+            return Ok(Global { root, cmd: Cmd::Simple(Verb::Version, Args::default()) });
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), USAGE));
         } else {
@@ -459,161 +443,124 @@ fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<
     Ok(pos)
 }
 
-pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
-    match name {
-        b"run" => parse_run(rest, host_env),
-        b"network" => parse_network(rest),
-        b"exec" => {
-            let t = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
-            let (opts, pos) = parse(rest, &t, true, EXEC_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(EXEC_USAGE));
-            }
-            if pos.len() < 2 {
-                return err(b"exec", b"requires a container and a command");
-            }
-            let mut x = ExecOpts { container: pos[0].clone(), cmd: pos[1..].to_vec(), ..ExecOpts::default() };
-            for (id, v) in opts {
-                match id {
-                    1 => x.interactive = true,
-                    2 => x.tty = true,
-                    3 => x.detach = true,
-                    4 => push_env(&mut x.env, v, host_env)?,
-                    5 if v.first() == Some(&b'/') => x.workdir = Some(v),
-                    5 => return err(b"--workdir", b"the working directory must be an absolute path"),
-                    _ => {}
-                }
-            }
-            Ok(Cmd::Exec(x))
+/// The commands that take only flags and positionals, parsed by one table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verb {
+    Ps,
+    Logs,
+    Stop,
+    Start,
+    Restart,
+    Rm,
+    Images,
+    Rmi,
+    Import,
+    Commit,
+    Export,
+    Inspect,
+    Info,
+    Version,
+}
+
+/// Parsed flags (a bit per option id), values and positionals.
+#[derive(Debug, Default, PartialEq)]
+pub struct Args {
+    pub flags: u32,
+    pub vals: Vec<(u8, Vec<u8>)>,
+    pub pos: Vec<Vec<u8>>,
+}
+
+impl Args {
+    pub fn has(&self, id: u8) -> bool {
+        self.flags & (1 << id) != 0
+    }
+    pub fn val(&self, id: u8) -> Option<&[u8]> {
+        self.vals.iter().rev().find(|v| v.0 == id).map(|v| v.1.as_slice())
+    }
+}
+
+struct VerbSpec {
+    name: &'static [u8],
+    verb: Verb,
+    opts: &'static [Opt],
+    /// positionals: at least `min`, at most `max`
+    min: u8,
+    max: u8,
+    usage: &'static str,
+}
+
+const TIME: [Opt; 1] = [o(1, "time", b't', "", true)];
+const VERBS: [VerbSpec; 14] = [
+    VerbSpec { name: b"ps", verb: Verb::Ps, opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)], min: 0, max: 0, usage: PS_USAGE },
+    VerbSpec { name: b"logs", verb: Verb::Logs, opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)], min: 1, max: 1, usage: LOGS_USAGE },
+    VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: STOP_USAGE },
+    VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', "", false)], min: 1, max: 255, usage: START_USAGE },
+    VerbSpec { name: b"restart", verb: Verb::Restart, opts: &TIME, min: 1, max: 255, usage: RESTART_USAGE },
+    VerbSpec { name: b"rm", verb: Verb::Rm, opts: &[o(1, "force", b'f', "", false)], min: 1, max: 255, usage: RM_USAGE },
+    VerbSpec { name: b"images", verb: Verb::Images, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: IMAGES_USAGE },
+    VerbSpec { name: b"rmi", verb: Verb::Rmi, opts: &[], min: 1, max: 255, usage: RMI_USAGE },
+    VerbSpec { name: b"import", verb: Verb::Import, opts: &[], min: 2, max: 2, usage: IMPORT_USAGE },
+    VerbSpec { name: b"commit", verb: Verb::Commit, opts: &[], min: 2, max: 2, usage: COMMIT_USAGE },
+    VerbSpec { name: b"export", verb: Verb::Export, opts: &[o(1, "output", b'o', "", true)], min: 1, max: 1, usage: EXPORT_USAGE },
+    VerbSpec { name: b"inspect", verb: Verb::Inspect, opts: &[], min: 1, max: 255, usage: INSPECT_USAGE },
+    VerbSpec { name: b"info", verb: Verb::Info, opts: &[], min: 0, max: 0, usage: INFO_USAGE },
+    VerbSpec { name: b"version", verb: Verb::Version, opts: &[], min: 0, max: 0, usage: VERSION_USAGE },
+];
+
+/// Generic parse into `Args`: bool options become bits, valued ones values.
+fn parse_args(rest: &[Vec<u8>], opts: &[Opt], stop: bool, usage: &'static str) -> Res<Option<Args>> {
+    let (parsed, pos) = parse(rest, opts, stop, usage)?;
+    let mut a = Args { pos, ..Args::default() };
+    for (id, v) in parsed {
+        if id == HELP {
+            return Ok(None);
         }
-        b"ps" => {
-            let t = [o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)];
-            let (opts, pos) = parse(rest, &t, false, PS_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(PS_USAGE));
-            }
-            if !pos.is_empty() {
-                return err(b"ps", b"accepts no arguments");
-            }
-            let f = |id| opts.iter().any(|(i, _)| *i == id);
-            Ok(Cmd::Ps { all: f(1), quiet: f(2), no_trunc: f(3) })
-        }
-        b"logs" => {
-            let t = [o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)];
-            let (opts, pos) = parse(rest, &t, false, LOGS_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(LOGS_USAGE));
-            }
-            let mut tail = None;
-            for (id, v) in &opts {
-                if *id == 2 && v.as_slice() != b"all" {
-                    tail = Some(parse_u64(v).ok_or_else(|| Error::new(b"--tail", b"not a number"))?);
-                }
-            }
-            let f = |id| opts.iter().any(|(i, _)| *i == id);
-            Ok(Cmd::Logs { follow: f(1), tail, timestamps: f(3), name: one(&pos, b"logs", LOGS_USAGE)? })
-        }
-        b"start" => {
-            let t = [o(1, "attach", b'a', "", false)];
-            let (opts, pos) = parse(rest, &t, false, START_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(START_USAGE));
-            }
-            Ok(Cmd::Start { attach: opts.iter().any(|(i, _)| *i == 1), names: at_least_one(pos, b"start", START_USAGE)? })
-        }
-        b"stop" | b"restart" => {
-            let usage = if name == b"stop" { STOP_USAGE } else { RESTART_USAGE };
-            let t = [o(1, "time", b't', "", true)];
-            let (opts, pos) = parse(rest, &t, false, usage)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(usage));
-            }
-            let mut secs = 10;
-            for (id, v) in &opts {
-                if *id == 1 {
-                    secs = parse_u64(v).ok_or_else(|| Error::new(b"--time", b"not a number of seconds"))?;
-                }
-            }
-            let names = at_least_one(pos, name, usage)?;
-            Ok(if name == b"stop" { Cmd::Stop { secs, names } } else { Cmd::Restart { secs, names } })
-        }
-        b"rm" => {
-            let t = [o(1, "force", b'f', "", false)];
-            let (opts, pos) = parse(rest, &t, false, RM_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(RM_USAGE));
-            }
-            Ok(Cmd::Rm { force: opts.iter().any(|(i, _)| *i == 1), names: at_least_one(pos, b"rm", RM_USAGE)? })
-        }
-        b"images" => {
-            let t = [o(1, "quiet", b'q', "", false)];
-            let (opts, pos) = parse(rest, &t, false, IMAGES_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(IMAGES_USAGE));
-            }
-            if !pos.is_empty() {
-                return err(b"images", b"accepts no arguments");
-            }
-            Ok(Cmd::Images { quiet: opts.iter().any(|(i, _)| *i == 1) })
-        }
-        b"rmi" => {
-            let (opts, pos) = parse(rest, &[], false, RMI_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(RMI_USAGE));
-            }
-            Ok(Cmd::Rmi { names: at_least_one(pos, b"rmi", RMI_USAGE)? })
-        }
-        b"import" => {
-            let (opts, pos) = parse(rest, &[], false, IMPORT_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(IMPORT_USAGE));
-            }
-            if pos.len() != 2 {
-                return err(b"import", b"requires FILE (or -) and NAME");
-            }
-            Ok(Cmd::Import { file: pos[0].clone(), name: pos[1].clone() })
-        }
-        b"inspect" => {
-            let (opts, pos) = parse(rest, &[], false, INSPECT_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(INSPECT_USAGE));
-            }
-            Ok(Cmd::Inspect { names: at_least_one(pos, b"inspect", INSPECT_USAGE)? })
-        }
-        b"commit" => {
-            let (opts, pos) = parse(rest, &[], false, COMMIT_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(COMMIT_USAGE));
-            }
-            if pos.len() != 2 {
-                return err(b"commit", b"requires CONTAINER and IMAGE");
-            }
-            Ok(Cmd::Commit { container: pos[0].clone(), image: pos[1].clone() })
-        }
-        b"export" => {
-            let t = [o(1, "output", b'o', "", true)];
-            let (opts, pos) = parse(rest, &t, false, EXPORT_USAGE)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(EXPORT_USAGE));
-            }
-            Ok(Cmd::Export { container: one(&pos, b"export", EXPORT_USAGE)?, output: opts.into_iter().find(|(i, _)| *i == 1).map(|x| x.1) })
-        }
-        b"info" | b"version" => {
-            let usage = if name == b"info" { INFO_USAGE } else { VERSION_USAGE };
-            let (opts, pos) = parse(rest, &[], false, usage)?;
-            if has_help(&opts) {
-                return Ok(Cmd::Help(usage));
-            }
-            if !pos.is_empty() {
-                return err(name, b"accepts no arguments");
-            }
-            Ok(if name == b"info" { Cmd::Info } else { Cmd::Version })
-        }
-        b"help" => Ok(Cmd::Help(USAGE)),
-        _ => {
-            Err(with_usage(Error::new(name, b"unknown command"), USAGE))
+        if opts.iter().any(|x| x.id == id && x.val) {
+            a.vals.push((id, v));
+        } else {
+            a.flags |= 1 << id;
         }
     }
+    Ok(Some(a))
+}
+
+pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
+    match name {
+        b"run" => return parse_run(rest, host_env),
+        b"network" => return parse_network(rest),
+        b"help" => return Ok(Cmd::Help(USAGE)),
+        b"exec" => {
+            const EXEC: [Opt; 5] = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
+            let Some(a) = parse_args(rest, &EXEC, true, EXEC_USAGE)? else { return Ok(Cmd::Help(EXEC_USAGE)) };
+            if a.pos.len() < 2 {
+                return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), EXEC_USAGE));
+            }
+            let mut x = ExecOpts { interactive: a.has(1), tty: a.has(2), detach: a.has(3), container: a.pos[0].clone(), cmd: a.pos[1..].to_vec(), ..ExecOpts::default() };
+            for (id, v) in a.vals {
+                match id {
+                    4 => push_env(&mut x.env, v, host_env)?,
+                    _ if v.first() == Some(&b'/') => x.workdir = Some(v),
+                    _ => return err(b"--workdir", b"the working directory must be an absolute path"),
+                }
+            }
+            return Ok(Cmd::Exec(x));
+        }
+        _ => {}
+    }
+    let Some(spec) = VERBS.iter().find(|v| v.name == name) else {
+        return Err(with_usage(Error::new(name, b"unknown command"), USAGE));
+    };
+    let Some(a) = parse_args(rest, spec.opts, false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
+    let n = a.pos.len();
+    if n < spec.min as usize || n > spec.max as usize {
+        let why: &[u8] = match (spec.min, spec.max) {
+            (0, 0) => b"accepts no arguments",
+            (a, b) if a == b => if a == 1 { b"requires exactly 1 argument" } else { b"requires exactly 2 arguments" },
+            _ => b"requires at least 1 argument",
+        };
+        return Err(with_usage(Error::new(name, why), spec.usage));
+    }
+    Ok(Cmd::Simple(spec.verb, a))
 }
 
 const R_I: u8 = 1;
@@ -984,10 +931,25 @@ mod tests {
     fn global_root() {
         let g = parse_global(&a(&["--root", "/x", "ps", "-a"]), &[]).unwrap();
         assert_eq!(g.root.as_deref(), Some(&b"/x"[..]));
-        assert_eq!(g.cmd, Cmd::Ps { all: true, quiet: false, no_trunc: false });
+        match g.cmd {
+            Cmd::Simple(Verb::Ps, x) => assert!(x.has(1) && !x.has(2) && !x.has(3)),
+            c => panic!("{c:?}"),
+        }
         let g = parse_global(&a(&["--root=/y", "rm", "a", "-f", "b"]), &[]).unwrap();
         assert_eq!(g.root.as_deref(), Some(&b"/y"[..]));
-        assert_eq!(g.cmd, Cmd::Rm { force: true, names: a(&["a", "b"]) });
+        match g.cmd {
+            Cmd::Simple(Verb::Rm, x) => assert!(x.has(1) && x.pos == a(&["a", "b"])),
+            c => panic!("{c:?}"),
+        }
+        // values, and positional counts checked per command
+        match parse_global(&a(&["logs", "-n", "5", "-ft", "web"]), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::Logs, x) => assert!(x.has(1) && x.has(3) && x.val(2) == Some(&b"5"[..]) && x.pos == a(&["web"])),
+            c => panic!("{c:?}"),
+        }
+        for bad in [&["logs"][..], &["logs", "a", "b"], &["ps", "x"], &["import", "f"], &["stop"]] {
+            let e = parse_global(&a(bad), &[]).unwrap_err();
+            assert_eq!(e.code, 125, "{bad:?}");
+        }
     }
 
     #[test]

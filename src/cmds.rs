@@ -170,22 +170,7 @@ fn monitor_zombie(pid: i32) -> bool {
 }
 
 pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
-    let mut code = 0;
-    for n in names {
-        match state::find(root, n).and_then(|r| stop_one(root, &r, secs)) {
-            Ok(()) if echo => {
-                let mut o = n.clone();
-                o.push(b'\n');
-                util::out(&o);
-            }
-            Ok(()) => {}
-            Err(e) => {
-                e.print();
-                code = 1;
-            }
-        }
-    }
-    code
+    util::each(names, echo, |n| state::find(root, n).and_then(|r| stop_one(root, &r, secs)))
 }
 
 /// Removes a container that is not running: cgroups, record, write layer,
@@ -214,43 +199,30 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
 }
 
 pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
-    let mut code = 0;
-    for n in names {
-        let r = state::find(root, n).and_then(|r| {
-            let _lock = state::lock_container(root, &r.id);
-            let r = Record::load(root, &r.id).unwrap_or(r);
-            if r.alive() {
-                if !force {
-                    let mut why = b"container ".to_vec();
-                    why.extend_from_slice(r.short_id());
-                    why.extend_from_slice(b" is running: stop it first, or use rm -f");
-                    return Err(Error::new(b"cannot remove", &why));
-                }
-                let _ = sys::kill(r.pid, sys::SIGKILL);
-                if !wait_gone(&r, 10_000) {
-                    return Err(Error::new(n, b"did not die after SIGKILL"));
-                }
+    util::each(names, true, |n| {
+        state::find(root, n).and_then(|r| {
+        let _lock = state::lock_container(root, &r.id);
+        let r = Record::load(root, &r.id).unwrap_or(r);
+        if r.alive() {
+            if !force {
+                let mut why = b"container ".to_vec();
+                why.extend_from_slice(r.short_id());
+                why.extend_from_slice(b" is running: stop it first, or use rm -f");
+                return Err(Error::new(b"cannot remove", &why));
             }
-            // Let a live monitor finish its bookkeeping first.
-            let end = sys::mono_ms() + 2000;
-            while r.monitor > 0 && r.monitor != sys::getpid() && sys::kill(r.monitor, 0).is_ok() && !monitor_zombie(r.monitor) && sys::mono_ms() < end {
-                sys::sleep_ms(10);
-            }
-            remove(root, &r)
-        });
-        match r {
-            Ok(()) => {
-                let mut o = n.clone();
-                o.push(b'\n');
-                util::out(&o);
-            }
-            Err(e) => {
-                e.print();
-                code = 1;
+            let _ = sys::kill(r.pid, sys::SIGKILL);
+            if !wait_gone(&r, 10_000) {
+                return Err(Error::new(n, b"did not die after SIGKILL"));
             }
         }
-    }
-    code
+        // Let a live monitor finish its bookkeeping first.
+        let end = sys::mono_ms() + 2000;
+        while r.monitor > 0 && r.monitor != sys::getpid() && sys::kill(r.monitor, 0).is_ok() && !monitor_zombie(r.monitor) && sys::mono_ms() < end {
+            sys::sleep_ms(10);
+        }
+        remove(root, &r)
+    })
+    })
 }
 
 pub fn version() -> i32 {

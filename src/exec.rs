@@ -101,13 +101,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
     for f in fds {
         sys::close(f);
     }
-    let mut rep = Vec::new();
-    let _ = sys::read_to_end(err_r, &mut rep);
-    sys::close(err_r);
-    if !rep.is_empty() {
-        let _ = sys::waitpid(pid, 0);
-        return Err(init::decode_error(&rep));
-    }
+    init::await_exec(err_r, pid)?;
     if o.detach {
         return Ok(0); // the process is reparented to the container's init
     }

@@ -131,37 +131,22 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     Ok(())
 }
 
+/// Removes images not used by any container; prints each name removed.
 pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
-    let mut code = 0;
-    for n in names {
-        let r = (|| {
-            let _l = root.lock()?;
-            let dir = root.image(n);
-            if crate::cli::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
-                return Err(Error::new(&image_name(n), b"no such image"));
-            }
-            if let Some(c) = state::all(root).iter().find(|r| &r.image == n) {
-                let mut why = b"in use by container ".to_vec();
-                why.extend_from_slice(c.short_id());
-                why.extend_from_slice(b" (remove it first)");
-                return Err(Error::new(&image_name(n), &why));
-            }
-            remove_tree(&dir).ctx("remove", &dir)
-        })();
-        match r {
-            Ok(()) => {
-                let mut o = b"Deleted: ".to_vec();
-                o.extend_from_slice(n);
-                o.push(b'\n');
-                util::out(&o);
-            }
-            Err(e) => {
-                e.print();
-                code = e.code;
-            }
+    util::each(names, true, |n| {
+        let _l = root.lock()?;
+        let dir = root.image(n);
+        if crate::cli::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
+            return Err(Error::new(&image_name(n), b"no such image"));
         }
-    }
-    code
+        if let Some(c) = state::all(root).iter().find(|r| &r.image == n) {
+            let mut why = b"in use by container ".to_vec();
+            why.extend_from_slice(c.short_id());
+            why.extend_from_slice(b" (remove it first)");
+            return Err(Error::new(&image_name(n), &why));
+        }
+        remove_tree(&dir).ctx("remove", &dir)
+    })
 }
 
 /// Copies a tree without following symlinks: directories, files, symlinks,

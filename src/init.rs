@@ -34,6 +34,19 @@ pub fn encode_error(e: &Error) -> Vec<u8> {
     v
 }
 
+/// sync 3, parent side: EOF on the close-on-exec error pipe means the
+/// program was exec'ed; an error record means it was not (child reaped).
+pub fn await_exec(err_r: Fd, pid: i32) -> Res<()> {
+    let mut rep = Vec::new();
+    let _ = sys::read_to_end(err_r, &mut rep);
+    sys::close(err_r);
+    if rep.is_empty() {
+        return Ok(());
+    }
+    let _ = sys::waitpid(pid, 0);
+    Err(decode_error(&rep))
+}
+
 pub fn decode_error(b: &[u8]) -> Error {
     Error::new(b"", b"").append(&b[1..]);
     sys::with_errmsg(|m| {

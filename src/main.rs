@@ -67,51 +67,68 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             util::out(text.as_bytes());
             Ok(0)
         }
-        Cmd::Version => Ok(cmds::version()),
-        Cmd::Info => Ok(cmds::info(&root, env)),
         Cmd::Run(o) => {
             sys::ignore_sigpipe();
             Ok(run::run(&root, o))
         }
-        Cmd::Network(n) => Ok(match n {
-            cli::NetCmd::Create { name, subnet, gateway } => return report(network::create(&root, &name, &subnet, gateway.as_deref(), env)),
-            cli::NetCmd::Ls { quiet } => network::ls(&root, quiet),
-            cli::NetCmd::Rm { names } => network::rm(&root, &names, env),
-            cli::NetCmd::Inspect { names } => network::inspect(&root, &names),
-        }),
         Cmd::Exec(o) => {
             sys::ignore_sigpipe();
             Ok(exec::exec(&root, o))
         }
-        Cmd::Ps { all, quiet, no_trunc } => Ok(cmds::ps(&root, all, quiet, no_trunc)),
-        Cmd::Logs { follow, tail, timestamps, name } => logs::logs(&root, &name, follow, tail, timestamps),
-        Cmd::Stop { secs, names } => Ok(cmds::stop(&root, &names, secs, true)),
-        Cmd::Start { attach, names } => {
-            sys::ignore_sigpipe();
-            Ok(run::start(&root, &names, attach))
+        Cmd::Network(n) => match n {
+            cli::NetCmd::Create { name, subnet, gateway } => network::create(&root, &name, &subnet, gateway.as_deref(), env),
+            cli::NetCmd::Ls { quiet } => Ok(network::ls(&root, quiet)),
+            cli::NetCmd::Rm { names } => Ok(network::rm(&root, &names, env)),
+            cli::NetCmd::Inspect { names } => Ok(network::inspect(&root, &names)),
+        },
+        Cmd::Simple(verb, a) => simple(&root, verb, a, env),
+    };
+    report(r)
+}
+
+/// The table-parsed commands: values are interpreted here.
+fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) -> util::Res<i32> {
+    use cli::Verb::*;
+    let secs = |a: &cli::Args| -> util::Res<u64> {
+        a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::new(b"--time", b"not a number of seconds")))
+    };
+    let pos = &a.pos;
+    match verb {
+        Version => Ok(cmds::version()),
+        Info => Ok(cmds::info(root, env)),
+        Ps => Ok(cmds::ps(root, a.has(1), a.has(2), a.has(3))),
+        Logs => {
+            let tail = match a.val(2) {
+                None | Some(b"all") => None,
+                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::new(b"--tail", b"not a number"))?),
+            };
+            logs::logs(root, &pos[0], a.has(1), tail, a.has(3))
         }
-        Cmd::Restart { secs, names } => {
+        Stop => Ok(cmds::stop(root, pos, secs(&a)?, true)),
+        Start => {
             sys::ignore_sigpipe();
-            let c = cmds::stop(&root, &names, secs, false);
-            if c != 0 {
-                return c;
+            Ok(run::start(root, pos, a.has(1)))
+        }
+        Restart => {
+            sys::ignore_sigpipe();
+            match cmds::stop(root, pos, secs(&a)?, false) {
+                0 => Ok(run::start(root, pos, false)),
+                c => Ok(c),
             }
-            Ok(run::start(&root, &names, false))
         }
-        Cmd::Rm { force, names } => Ok(cmds::rm(&root, &names, force)),
-        Cmd::Commit { container, image } => commit::commit(&root, &container, &image),
-        Cmd::Export { container, output } => commit::export(&root, &container, output.as_deref()),
-        Cmd::Inspect { names } => inspect::inspect(&root, &names),
-        Cmd::Images { quiet } => image::images(&root, quiet).map(|_| 0),
-        Cmd::Rmi { names } => Ok(image::rmi(&root, &names)),
-        Cmd::Import { file, name } => image::import(&root, &file, &name).map(|_| {
-            let mut o = name.clone();
+        Rm => Ok(cmds::rm(root, pos, a.has(1))),
+        Images => image::images(root, a.has(1)).map(|_| 0),
+        Rmi => Ok(image::rmi(root, pos)),
+        Import => image::import(root, &pos[0], &pos[1]).map(|_| {
+            let mut o = pos[1].clone();
             o.push(b'\n');
             util::out(&o);
             0
         }),
-    };
-    report(r)
+        Commit => commit::commit(root, &pos[0], &pos[1]),
+        Export => commit::export(root, &pos[0], a.val(1)),
+        Inspect => inspect::inspect(root, pos),
+    }
 }
 
 fn report(r: util::Res<i32>) -> i32 {

@@ -265,35 +265,20 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 }
 
 pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
-    let mut code = 0;
-    for name in names {
-        let r = (|| {
-            let _lock = root.lock()?;
-            let n = load(root, name)?;
-            if let Some(c) = state::all(root).iter().find(|r| &r.network == name) {
-                let mut why = b"in use by container ".to_vec();
-                why.extend_from_slice(c.short_id());
-                why.extend_from_slice(b" (remove it first)");
-                return Err(Error::new(&quoted(name), &why));
-            }
-            nat_del(&n, env);
-            let _ = netlink::link_del(&n.bridge);
-            let d = dir(root, name);
-            remove_tree(&d).ctx("remove", &d)
-        })();
-        match r {
-            Ok(()) => {
-                let mut o = name.clone();
-                o.push(b'\n');
-                util::out(&o);
-            }
-            Err(e) => {
-                e.print();
-                code = 1;
-            }
+    util::each(names, true, |name| {
+        let _lock = root.lock()?;
+        let n = load(root, name)?;
+        if let Some(c) = state::all(root).iter().find(|r| &r.network == name) {
+            let mut why = b"in use by container ".to_vec();
+            why.extend_from_slice(c.short_id());
+            why.extend_from_slice(b" (remove it first)");
+            return Err(Error::new(&quoted(name), &why));
         }
-    }
-    code
+        nat_del(&n, env);
+        let _ = netlink::link_del(&n.bridge);
+        let d = dir(root, name);
+        remove_tree(&d).ctx("remove", &d)
+    })
 }
 
 pub fn ls(root: &Root, quiet: bool) -> i32 {

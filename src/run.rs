@@ -437,15 +437,8 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
     // sync 2: the spec (EOF releases the child, which joins its v1 cgroups).
     let _ = sys::write_all(spec_w, &spec.encode());
     sys::close(spec_w);
-    // sync 3: EOF on the close-on-exec error pipe = exec succeeded.
-    let mut rep = Vec::new();
-    let _ = sys::read_to_end(err_r, &mut rep);
-    sys::close(err_r);
-    if !rep.is_empty() {
-        let _ = sys::waitpid(pid, 0);
-        return Err(init::decode_error(&rep));
-    }
-    Ok(pid)
+    // sync 3
+    init::await_exec(err_r, pid).map(|_| pid)
 }
 
 fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {

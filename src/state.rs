@@ -183,13 +183,7 @@ impl Record {
         kv(&mut v, "network", &self.network);
         kn(&mut v, "ip", self.ip as i64);
         for p in &self.ports {
-            let mut t = crate::network::fmt_ip(p.host_ip);
-            t.push(b':');
-            crate::util::push_num(&mut t, p.host_port as u64);
-            t.push(b':');
-            crate::util::push_num(&mut t, p.ctr_port as u64);
-            t.extend_from_slice(if p.udp { b"/udp" } else { b"/tcp" });
-            kv(&mut v, "port", &t);
+            kv(&mut v, "port", &p.spec());
         }
         v
     }

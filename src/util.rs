@@ -73,6 +73,27 @@ impl Error {
     }
 }
 
+/// Runs `f` for each name: prints the name when it succeeds, the error when
+/// it fails, and returns 1 if any failed (docker's rm/stop/rmi style).
+pub fn each(names: &[Vec<u8>], echo: bool, mut f: impl FnMut(&[u8]) -> Res<()>) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) if echo => {
+                let mut o = n.clone();
+                o.push(b'\n');
+                out(&o);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                e.print();
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
 /// Runs cleanup after an error without letting its own errors replace the
 /// message of the one being reported.
 pub fn keep_error<T>(f: impl FnOnce() -> T) -> T {
