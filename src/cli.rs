@@ -429,20 +429,6 @@ pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
     Ok(Global { root, cmd })
 }
 
-fn one(pos: &[Vec<u8>], what: &[u8], usage: &'static str) -> Res<Vec<u8>> {
-    if pos.len() != 1 {
-        return Err(with_usage(Error::new(what, b"requires exactly 1 argument"), usage));
-    }
-    Ok(pos[0].clone())
-}
-
-fn at_least_one(pos: Vec<Vec<u8>>, what: &[u8], usage: &'static str) -> Res<Vec<Vec<u8>>> {
-    if pos.is_empty() {
-        return Err(with_usage(Error::new(what, b"requires at least 1 argument"), usage));
-    }
-    Ok(pos)
-}
-
 /// The commands that take only flags and positionals, parsed by one table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Verb {
@@ -524,6 +510,7 @@ fn parse_args(rest: &[Vec<u8>], opts: &[Opt], stop: bool, usage: &'static str) -
     Ok(Some(a))
 }
 
+#[inline(never)]
 pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     match name {
         b"run" => return parse_run(rest, host_env),
@@ -604,6 +591,7 @@ const RUN_OPTS: [Opt; 19] = [
     o(R_PIDS, "pids-limit", 0, "", true),
 ];
 
+#[inline(never)]
 fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     let (opts, pos) = parse(rest, &RUN_OPTS, true, RUN_USAGE)?;
     if has_help(&opts) {
@@ -674,33 +662,34 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     Ok(Cmd::Run(r))
 }
 
+#[inline(never)]
 fn parse_network(rest: &[Vec<u8>]) -> Res<Cmd> {
-    let Some(sub) = rest.first() else { return Ok(Cmd::Help(NETWORK_USAGE)) };
-    let rest = &rest[1..];
-    let t = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true), o(4, "quiet", b'q', "", false)];
-    let (opts, pos) = parse(rest, &t, false, NETWORK_USAGE)?;
-    if has_help(&opts) || sub.as_slice() == b"--help" || sub.as_slice() == b"-h" {
-        return Ok(Cmd::Help(NETWORK_USAGE));
-    }
-    let get = |id| opts.iter().find(|(i, _)| *i == id).map(|x| x.1.clone());
-    let cmd = match sub.as_slice() {
-        b"create" => {
-            if let Some(d) = get(3) {
-                if d.as_slice() != b"bridge" {
-                    return err(b"--driver", b"only the bridge driver is supported");
-                }
-            }
-            let subnet = get(1).ok_or_else(|| Error::new(b"network create", b"--subnet is required"))?;
-            NetCmd::Create { name: one(&pos, b"network create", NETWORK_USAGE)?, subnet, gateway: get(2) }
-        }
-        b"ls" | b"list" => NetCmd::Ls { quiet: get(4).is_some() },
-        b"rm" | b"remove" => NetCmd::Rm { names: at_least_one(pos, b"network rm", NETWORK_USAGE)? },
-        b"inspect" => NetCmd::Inspect { names: at_least_one(pos, b"network inspect", NETWORK_USAGE)? },
-        _ => {
-            return Err(with_usage(Error::new(sub, b"unknown network command"), NETWORK_USAGE));
-        }
+    const NET: [Opt; 4] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true), o(4, "quiet", b'q', "", false)];
+    let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
+    let Some(mut a) = parse_args(rest.get(1..).unwrap_or(&[]), &NET, false, NETWORK_USAGE)? else { return Ok(Cmd::Help(NETWORK_USAGE)) };
+    let (min, max) = match sub {
+        b"create" => (1, 1),
+        b"ls" | b"list" => (0, 0),
+        b"rm" | b"remove" | b"inspect" => (1, 255),
+        b"--help" | b"-h" => return Ok(Cmd::Help(NETWORK_USAGE)),
+        _ => return Err(with_usage(Error::new(sub, b"unknown network command"), NETWORK_USAGE)),
     };
-    Ok(Cmd::Network(cmd))
+    if a.pos.len() < min || a.pos.len() > max {
+        return Err(with_usage(Error::new(sub, b"wrong number of arguments"), NETWORK_USAGE));
+    }
+    let names = core::mem::take(&mut a.pos);
+    Ok(Cmd::Network(match sub {
+        b"create" => {
+            if a.val(3).is_some_and(|d| d != b"bridge") {
+                return err(b"--driver", b"only the bridge driver is supported");
+            }
+            let subnet = a.val(1).ok_or_else(|| Error::new(b"network create", b"--subnet is required"))?.to_vec();
+            NetCmd::Create { name: names.into_iter().next().unwrap_or_default(), subnet, gateway: a.val(2).map(|g| g.to_vec()) }
+        }
+        b"ls" | b"list" => NetCmd::Ls { quiet: a.has(4) },
+        b"inspect" => NetCmd::Inspect { names },
+        _ => NetCmd::Rm { names },
+    }))
 }
 
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.

@@ -48,6 +48,7 @@ fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
     q
 }
 
+#[inline(never)]
 pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let now = sys::now().0;
     let mut b = Buf::new();
@@ -169,6 +170,7 @@ fn monitor_zombie(pid: i32) -> bool {
     read_file(&p).map(|s| state::proc_state(&s) == Some(b'Z')).unwrap_or(true)
 }
 
+#[inline(never)]
 pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
     util::each(names, echo, |n| state::find(root, n).and_then(|r| stop_one(root, &r, secs)))
 }
@@ -198,6 +200,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
     res.map_err(|e| Error::sys("remove", &dir, e))
 }
 
+#[inline(never)]
 pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
     util::each(names, true, |n| {
         state::find(root, n).and_then(|r| {
@@ -225,6 +228,7 @@ pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
     })
 }
 
+#[inline(never)]
 pub fn version() -> i32 {
     let mut b = Buf::new();
     b.s("mydocker version ").s(env!("CARGO_PKG_VERSION")).s(" (git ").s(env!("MYDOCKER_GIT")).s(", ").s(env!("MYDOCKER_TARGET")).s(")\n");
@@ -260,6 +264,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     r
 }
 
+#[inline(never)]
 pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let mut b = Buf::new();
     b.s("Version: ").s(env!("CARGO_PKG_VERSION")).s(" (").s(env!("MYDOCKER_TARGET")).s(")\n");

@@ -58,6 +58,7 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     r
 }
 
+#[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name)?;
     let fd = match output {
@@ -77,6 +78,7 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
 
 /// A new image from the container's filesystem; its command becomes the
 /// image's default command.
+#[inline(never)]
 pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
     crate::cli::validate_name(image)?;
     let rec = state::find(root, name)?;

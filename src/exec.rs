@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 
 const NS: [(&[u8], i32); 4] = [(b"ipc", sys::CLONE_NEWIPC), (b"uts", sys::CLONE_NEWUTS), (b"net", sys::CLONE_NEWNET), (b"mnt", sys::CLONE_NEWNS)];
 
+#[inline(never)]
 pub fn exec(root: &Root, o: ExecOpts) -> i32 {
     match exec_inner(root, o) {
         Ok(c) => c,
@@ -33,6 +34,7 @@ fn not_running(name: &[u8]) -> Error {
     Error::new(&w, b"is not running (start it first)")
 }
 
+#[inline(never)]
 fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
     if sys::geteuid() != 0 {
         return util::err(b"exec", b"mydocker must run as root");

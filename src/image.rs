@@ -5,7 +5,7 @@
 use crate::state::{self, Root};
 use crate::sys::{self, Fd};
 use crate::tar;
-use crate::util::{self, esc, join, parse_i64, parse_u64, read_file, remove_tree, unesc, write_atomic, Buf, Ctx, Error, Res};
+use crate::util::{self, join, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 pub struct Meta {
@@ -15,29 +15,22 @@ pub struct Meta {
 }
 
 pub fn read_meta(img: &[u8]) -> Meta {
+    let b = read_file(&join(img, b"meta")).unwrap_or_default();
+    let mut r = crate::spec::Rd(&b);
     let mut m = Meta { created: 0, size: 0, cmd: Vec::new() };
-    for line in read_file(&join(img, b"meta")).unwrap_or_default().split(|&c| c == b'\n') {
-        if let Some(v) = line.strip_prefix(b"created=") {
-            m.created = parse_i64(v).unwrap_or(0);
-        } else if let Some(v) = line.strip_prefix(b"size=") {
-            m.size = parse_u64(v).unwrap_or(0);
-        } else if let Some(v) = line.strip_prefix(b"cmd=") {
-            m.cmd.push(unesc(v));
-        }
+    if let (Some(c), Some(s), Some(cmd)) = (r.num(), r.num(), r.list()) {
+        (m.created, m.size, m.cmd) = (c, s as u64, cmd);
     }
     m
 }
 
 pub fn write_meta(img: &[u8], m: &Meta) -> Res<()> {
-    let mut b = Buf::new();
-    b.s("created=").i(m.created).s("\nsize=").n(m.size).s("\n");
-    for c in &m.cmd {
-        b.s("cmd=");
-        esc(&mut b.0, c);
-        b.s("\n");
-    }
+    let mut w = crate::spec::W(Vec::new());
+    w.num(m.created);
+    w.num(m.size as i64);
+    w.list(&m.cmd);
     let p = join(img, b"meta");
-    write_atomic(&p, &b.0).ctx("write", &p)
+    write_atomic(&p, &w.0).ctx("write", &p)
 }
 
 pub fn default_cmd(img: &[u8]) -> Vec<Vec<u8>> {
@@ -53,6 +46,7 @@ fn image_name(name: &[u8]) -> Vec<u8> {
 
 /// `import FILE|- NAME`: extracts into a temporary directory, then renames
 /// it into place, so a failed import leaves nothing behind.
+#[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
     crate::cli::validate_name(name)?;
     let fd = if file == b"-" { 0 } else { sys::open(file, sys::O_RDONLY, 0).ctx("open", file)? };
@@ -104,6 +98,7 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
     r
 }
 
+#[inline(never)]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
     let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
@@ -132,6 +127,7 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 }
 
 /// Removes images not used by any container; prints each name removed.
+#[inline(never)]
 pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
     util::each(names, true, |n| {
         let _l = root.lock()?;

@@ -84,6 +84,7 @@ fn time(b: &mut Buf, k: &str, secs: i64) {
     b.s("\"").b(&if secs > 0 { util::rfc3339(secs) } else { b"0001-01-01T00:00:00Z".to_vec() }).s("\",");
 }
 
+#[inline(never)]
 fn container(b: &mut Buf, root: &Root, r: &Record) {
     let alive = r.alive();
     b.s("{");
@@ -172,6 +173,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     b.s("}");
 }
 
+#[inline(never)]
 pub fn inspect(root: &Root, names: &[Vec<u8>]) -> Res<i32> {
     let mut b = Buf::new();
     b.s("[");

@@ -119,6 +119,7 @@ pub fn tail_start(data: &[u8], n: u64) -> usize {
     0
 }
 
+#[inline(never)]
 pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamps: bool) -> Res<i32> {
     let r = state::find(root, name)?;
     let dir = r.dir(root);

@@ -77,32 +77,23 @@ impl Network {
         c
     }
     fn encode(&self) -> Vec<u8> {
-        let mut b = Buf::new();
-        b.s("name=").b(&self.name).s("\nid=").b(&self.id).s("\nsubnet=").b(&self.cidr()).s("\ngateway=").b(&fmt_ip(self.gateway));
-        b.s("\nbridge=").b(&self.bridge).s("\nnat=").b(&self.nat).s("\ncreated=").i(self.created).s("\n");
-        b.0
+        let mut w = crate::spec::W(Vec::new());
+        for b in [&self.name, &self.id, &self.bridge, &self.nat] {
+            w.bytes(b);
+        }
+        for n in [self.subnet as i64, self.prefix as i64, self.gateway as i64, self.created] {
+            w.num(n);
+        }
+        w.0
     }
     fn decode(b: &[u8]) -> Option<Network> {
+        let mut r = crate::spec::Rd(b);
         let mut n = Network::default();
-        for l in b.split(|&c| c == b'\n') {
-            let Some(p) = l.iter().position(|&c| c == b'=') else { continue };
-            let (k, v) = (&l[..p], &l[p + 1..]);
-            match k {
-                b"name" => n.name = v.to_vec(),
-                b"id" => n.id = v.to_vec(),
-                b"subnet" => (n.subnet, n.prefix) = parse_cidr(v)?,
-                b"gateway" => n.gateway = parse_ip(v)?,
-                b"bridge" => n.bridge = v.to_vec(),
-                b"nat" => n.nat = v.to_vec(),
-                b"created" => n.created = util::parse_i64(v)?,
-                _ => {}
-            }
+        for f in [&mut n.name, &mut n.id, &mut n.bridge, &mut n.nat] {
+            *f = r.bytes()?;
         }
-        if n.name.is_empty() {
-            None
-        } else {
-            Some(n)
-        }
+        (n.subnet, n.prefix, n.gateway, n.created) = (r.num()? as u32, r.num()? as u8, r.num()? as u32, r.num()?);
+        Some(n)
     }
 }
 
@@ -204,6 +195,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
     }
 }
 
+#[inline(never)]
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
     crate::cli::validate_name(name)?;
     if name == b"none" || name == b"host" || name == b"bridge" {
@@ -264,6 +256,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     Ok(0)
 }
 
+#[inline(never)]
 pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     util::each(names, true, |name| {
         let _lock = root.lock()?;
@@ -281,6 +274,7 @@ pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     })
 }
 
+#[inline(never)]
 pub fn ls(root: &Root, quiet: bool) -> i32 {
     let mut b = Buf::new();
     let nets = all(root);
@@ -301,6 +295,7 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
     0
 }
 
+#[inline(never)]
 pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
     let mut b = Buf::new();
     b.s("[");

@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC | sys::CLONE_NEWNET;
 
+#[inline(never)]
 pub fn run(root: &Root, o: RunOpts) -> i32 {
     match run_inner(root, o) {
         Ok(c) => c,
@@ -72,41 +73,27 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     env
 }
 
+/// `run`: a new record from the options, then the common path.
+#[inline(never)]
 fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
-    let img = root.image(&o.image);
-    let lower = join(&img, b"rootfs");
-    if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
-        return Err(Error::quoted("image", &o.image, b"no such image (see 'mydocker images'; add one with 'mydocker import')"));
-    }
-    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&img) } else { o.cmd.clone() };
+    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&root.image(&o.image)) } else { o.cmd.clone() };
     if argv.is_empty() {
         return util::err(b"run", b"no command specified and the image has no default command");
     }
-    let netname = o.network.clone().unwrap_or_else(|| b"none".to_vec());
-    let net = match netname.as_slice() {
-        b"none" | b"host" => None,
-        n => Some(network::load(root, n)?),
-    };
-    if !o.ports.is_empty() && net.is_none() {
+    let network = o.network.clone().unwrap_or_else(|| b"none".to_vec());
+    if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
     }
-    // Published ports are bound before anything exists: one in use is an
-    // error that leaves nothing behind.
-    let port_fds = crate::proxy::bind_all(&o.ports)?;
-
     let mut rnd = [0u8; 32];
     sys::random(&mut rnd);
     let id = util::hex(&rnd);
     let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_vec());
-    let (s, _) = sys::now();
     let rec = Record {
-        id: id.clone(),
         image: o.image.clone(),
-        created: s,
-        status: b"created".to_vec(),
+        created: sys::now().0,
         env: build_env(&hostname, o.tty, &o.env),
         argv,
-        hostname: hostname.clone(),
+        hostname,
         workdir: o.workdir.clone().unwrap_or_else(|| b"/".to_vec()),
         volumes: o.volumes.clone(),
         limits: o.limits.clone(),
@@ -116,81 +103,97 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         detach: o.detach,
         auto_remove: o.rm,
         overlay: root.overlay,
-        network: netname.clone(),
+        network,
         ports: o.ports.clone(),
+        id: id.clone(),
         ..Record::default()
     };
+    instantiate(root, rec, None, id, Some((o.name.as_deref(), &rnd)))
+}
 
-    // Cgroups first (they only need the id): the record is then written
-    // once, complete. Name and directory are claimed under the state lock,
-    // so two runs with the same --name cannot both win.
-    let dir = root.container(&id);
+/// From a record to a container ready to launch, for `run` (`fresh`: the
+/// name and directories are claimed here) and `start` alike: image check,
+/// network, published ports bound (an address in use fails before anything
+/// exists), cgroups, the IP address, volume directories, the record written
+/// once. Name, directories and address are taken under the state lock, so
+/// concurrent runs never share a name or an address. On failure nothing
+/// made here is left behind.
+fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Vec<u8>, fresh: Option<(Option<&[u8]>, &[u8])>) -> Res<Prepared> {
+    let lower = join(&root.image(&rec.image), b"rootfs");
+    if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
+        return Err(Error::quoted("image", &rec.image, b"no such image (see 'mydocker images'; add one with 'mydocker import')"));
+    }
+    let net = match rec.network.as_slice() {
+        b"" | b"none" | b"host" => None,
+        n => Some(network::load(root, n)?),
+    };
+    let port_fds = crate::proxy::bind_all(&rec.ports)?;
+    let cg = Cgroup::create(&Layout::current_or_mount(), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
+    rec.cgroups = cg.dirs();
+    rec.status = b"created".to_vec();
+    (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
+    let dir = rec.dir(root);
     let mut p = Prepared {
         spec: Spec {
-            hostname,
+            hostname: rec.hostname.clone(),
             lower,
             upper: join(&dir, b"upper"),
             work: join(&dir, b"work"),
-            overlay: root.overlay,
+            // A container whose write layer is a full copy stays one.
+            overlay: rec.overlay && sys::lstat(&join(&dir, b"copied")).is_err(),
             argv: rec.argv.clone(),
             env: rec.env.clone(),
             workdir: rec.workdir.clone(),
             volumes: rec.volumes.clone(),
-            init: o.init,
-            tty: false,
-            cgroups_v1: Vec::new(),
-            net: if net.is_some() { b"bridge".to_vec() } else { netname },
+            init: rec.init,
+            cgroups_v1: cg.v1.clone(),
+            net: if net.is_some() { b"bridge".to_vec() } else if rec.network.is_empty() { b"none".to_vec() } else { rec.network.clone() },
             ..Spec::default()
         },
         rec,
-        cg: Cgroup::create(&Layout::current_or_mount(), &id, &o.limits)?,
+        cg,
         made_dirs: Vec::new(),
-        lock: None,
-        echo: id.clone(),
+        lock,
+        echo,
         net,
         port_fds,
     };
-    p.rec.cgroups = p.cg.dirs();
-    p.spec.cgroups_v1 = p.cg.v1.clone();
-    let mut dir_made = false;
+    let mut dir_made = fresh.is_none();
     let r = (|| {
-        for v in &o.volumes {
+        for v in &p.rec.volumes {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
         }
         let _lock = root.lock()?;
-        let existing = state::all(root);
-        p.rec.name = match &o.name {
-            Some(n) => {
-                if let Some(other) = existing.iter().find(|r| &r.name == n) {
-                    let mut w = b"name \"".to_vec();
-                    w.extend_from_slice(n);
-                    w.push(b'"');
-                    let mut why = b"already in use by container ".to_vec();
-                    why.extend_from_slice(other.short_id());
-                    why.extend_from_slice(b" (remove it or choose another name)");
-                    return util::err(&w, &why);
+        if let Some((name, rnd)) = fresh {
+            let existing = state::all(root);
+            p.rec.name = match name {
+                Some(n) => {
+                    if let Some(other) = existing.iter().find(|r| r.name == n) {
+                        let mut why = b"already in use by container ".to_vec();
+                        why.extend_from_slice(other.short_id());
+                        why.extend_from_slice(b" (remove it or choose another name)");
+                        return Err(Error::quoted("name", n, &why));
+                    }
+                    n.to_vec()
                 }
-                n.clone()
+                None => state::generate_name(rnd, &|n| existing.iter().any(|r| r.name == n)),
+            };
+            sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
+            dir_made = true;
+            for sub in [&p.spec.upper, &p.spec.work] {
+                sys::mkdir(sub, 0o755).ctx("create", sub)?;
             }
-            None => state::generate_name(&rnd, &|n| existing.iter().any(|r| r.name == n)),
-        };
-        sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
-        dir_made = true;
-        for sub in [&p.spec.upper, &p.spec.work] {
-            sys::mkdir(sub, 0o755).ctx("create", sub)?;
         }
-        // The address is taken under the same lock: concurrent runs never
-        // get the same one.
         if let Some(n) = &p.net {
             p.rec.ip = network::allocate(root, n, &p.rec.id)?;
             set_net(&mut p.spec, n, p.rec.ip);
         }
+        // Written whole: for a restart, the appended history of the last run goes.
         p.rec.save(root)
     })();
     if let Err(e) = r {
         if !dir_made {
-            // not ours to remove: only cgroups and volume dirs were made
-            p.rec.id.clear();
+            p.rec.id.clear(); // not ours to remove: only cgroups and volume dirs were made
         }
         undo(root, &p);
         return Err(e);
@@ -200,6 +203,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
 
 /// `start [-a]`: runs stopped containers again with their recorded
 /// settings and their write layer; already running ones are left alone.
+#[inline(never)]
 pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
     let mut code = 0;
     for n in names {
@@ -231,64 +235,8 @@ pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
     code
 }
 
-fn prepare_again(root: &Root, mut rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
-    let lower = join(&root.image(&rec.image), b"rootfs");
-    if sys::stat(&lower).is_err() {
-        return Err(Error::quoted("image", &rec.image, b"no such image"));
-    }
-    let dir = rec.dir(root);
-    let net = match rec.network.as_slice() {
-        b"" | b"none" | b"host" => None,
-        n => Some(network::load(root, n)?),
-    };
-    let port_fds = crate::proxy::bind_all(&rec.ports)?;
-    let cg = Cgroup::create(&Layout::current_or_mount(), &rec.id, &rec.limits)?;
-    rec.cgroups = cg.dirs();
-    rec.status = b"created".to_vec();
-    (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
-    let mut p = Prepared {
-        spec: Spec {
-            hostname: rec.hostname.clone(),
-            lower,
-            upper: join(&dir, b"upper"),
-            work: join(&dir, b"work"),
-            // A container whose write layer is a full copy stays one.
-            overlay: rec.overlay && sys::lstat(&join(&dir, b"copied")).is_err(),
-            argv: rec.argv.clone(),
-            env: rec.env.clone(),
-            workdir: rec.workdir.clone(),
-            volumes: rec.volumes.clone(),
-            init: rec.init,
-            tty: false,
-            cgroups_v1: cg.v1.clone(),
-            net: if net.is_some() { b"bridge".to_vec() } else if rec.network.is_empty() { b"none".to_vec() } else { rec.network.clone() },
-            ..Spec::default()
-        },
-        rec,
-        cg,
-        made_dirs: Vec::new(),
-        lock: Some(lock),
-        echo: echo.to_vec(),
-        net,
-        port_fds,
-    };
-    let r = (|| {
-        if let Some(n) = &p.net {
-            let _l = root.lock()?;
-            p.rec.ip = network::allocate(root, n, &p.rec.id)?;
-            set_net(&mut p.spec, n, p.rec.ip);
-        }
-        for v in &p.rec.volumes {
-            mkdir_recording(&v.host, &mut p.made_dirs)?;
-        }
-        // Rewritten whole: the appended history of the last run goes.
-        p.rec.save(root)
-    })();
-    if let Err(e) = r {
-        undo(root, &p);
-        return Err(e);
-    }
-    Ok(p)
+fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
+    instantiate(root, rec, Some(lock), echo.to_vec(), None)
 }
 
 fn set_net(spec: &mut Spec, n: &network::Network, ip: u32) {
@@ -450,6 +398,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
     let _ = rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], b"running");
 }
 
+#[inline(never)]
 fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     // Blocked before clone so no signal is lost; the child unblocks them.
     sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
@@ -590,6 +539,7 @@ pub fn wait_loop(pid: i32, sfd: Fd, mut master: Option<Fd>, mut input: Option<Fd
 
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
 /// monitor's one report (started, or why not), prints the id and returns.
+#[inline(never)]
 fn detach(root: &Root, p: Prepared) -> Res<i32> {
     let (rep_r, rep_w) = match sys::pipe() {
         Ok(x) => x,
@@ -631,6 +581,7 @@ fn detach(root: &Root, p: Prepared) -> Res<i32> {
 /// The per-container monitor: its own session, stdio on /dev/null, the
 /// container's output to the log. Killing it leaves the container running
 /// (the log is written by the container itself unless a pty is relayed).
+#[inline(never)]
 fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
     p.lock = None; // our copy of the CLI's container lock
     sys::setsid();

@@ -41,26 +41,31 @@ pub struct Spec {
     pub resolv: Vec<u8>,
 }
 
-struct W(Vec<u8>);
+/// Length-prefixed writer, shared with the container record.
+pub struct W(pub Vec<u8>);
 impl W {
-    fn bytes(&mut self, b: &[u8]) {
+    pub fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
         self.0.extend_from_slice(b);
     }
-    fn list(&mut self, l: &[Vec<u8>]) {
+    pub fn list(&mut self, l: &[Vec<u8>]) {
         self.0.extend_from_slice(&(l.len() as u32).to_le_bytes());
         for b in l {
             self.bytes(b);
         }
     }
-    fn flag(&mut self, f: bool) {
+    pub fn flag(&mut self, f: bool) {
         self.bytes(if f { b"1" } else { b"" });
+    }
+    pub fn num(&mut self, n: i64) {
+        self.bytes(&n.to_le_bytes());
     }
 }
 
-struct Rd<'a>(&'a [u8]);
+/// Its reader: every call is None once the input is short.
+pub struct Rd<'a>(pub &'a [u8]);
 impl<'a> Rd<'a> {
-    fn u32(&mut self) -> Option<usize> {
+    pub fn u32(&mut self) -> Option<usize> {
         if self.0.len() < 4 {
             return None;
         }
@@ -68,7 +73,7 @@ impl<'a> Rd<'a> {
         self.0 = &self.0[4..];
         Some(n)
     }
-    fn bytes(&mut self) -> Option<Vec<u8>> {
+    pub fn bytes(&mut self) -> Option<Vec<u8>> {
         let n = self.u32()?;
         if self.0.len() < n {
             return None;
@@ -77,15 +82,18 @@ impl<'a> Rd<'a> {
         self.0 = b;
         Some(a.to_vec())
     }
-    fn list(&mut self) -> Option<Vec<Vec<u8>>> {
+    pub fn list(&mut self) -> Option<Vec<Vec<u8>>> {
         let n = self.u32()?;
         if n > self.0.len() / 4 {
             return None; // each entry needs at least its length
         }
         (0..n).map(|_| self.bytes()).collect()
     }
-    fn flag(&mut self) -> Option<bool> {
+    pub fn flag(&mut self) -> Option<bool> {
         Some(!self.bytes()?.is_empty())
+    }
+    pub fn num(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.bytes()?.try_into().ok()?))
     }
 }
 

@@ -3,7 +3,8 @@
 //!   lock                       flock(2) taken for name/id allocation
 //!   images/<name>/rootfs/      an image: read-only lower layer
 //!   images/<name>/meta         created time, size
-//!   containers/<id>/config     the record (key=value lines, %-escaped bytes)
+//!   containers/<id>/config     the record: a length-prefixed blob of what
+//!                              never changes, then key=value lines
 //!   containers/<id>/upper,work the write layer, overlay's work dir
 //!   containers/<id>/log        stdout+stderr of a detached container
 //!
@@ -18,7 +19,7 @@
 
 use crate::cli::{Limits, Volume};
 use crate::sys::{self, Fd};
-use crate::util::{esc, join, mkdir_all, parse_i64, parse_u64, read_file, unesc, write_atomic, Ctx, Error, Res};
+use crate::util::{join, mkdir_all, parse_i64, parse_u64, read_file, write_atomic, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
@@ -109,134 +110,102 @@ pub struct Record {
     pub ports: Vec<crate::cli::Port>,
 }
 
-fn kv(v: &mut Vec<u8>, k: &str, val: &[u8]) {
+fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
     v.extend_from_slice(k.as_bytes());
     v.push(b'=');
-    esc(v, val);
+    if n < 0 {
+        v.push(b'-');
+    }
+    crate::util::push_num(v, n.unsigned_abs());
     v.push(b'\n');
 }
 
-fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
-    kv(v, k, &{
-        let mut b = crate::util::Buf::new();
-        b.i(n);
-        b.0
-    });
-}
+/// The changing part: `key=value` lines, the last value of a key wins.
+const LIVE: [&str; 7] = ["pid", "pid_start", "monitor", "started", "exit_code", "finished", "status"];
 
 impl Record {
+    /// The fixed part (a length-prefixed blob, as the spec's encoding: exact
+    /// bytes, no escaping), then the changing part as text lines.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::new();
-        kv(&mut v, "id", &self.id);
-        kv(&mut v, "name", &self.name);
-        kv(&mut v, "image", &self.image);
-        kn(&mut v, "created", self.created);
-        kn(&mut v, "started", self.started);
-        kv(&mut v, "status", &self.status);
-        kn(&mut v, "pid", self.pid as i64);
-        kn(&mut v, "pid_start", self.pid_start as i64);
-        kn(&mut v, "monitor", self.monitor as i64);
-        if let Some(c) = self.exit_code {
-            kn(&mut v, "exit_code", c as i64);
+        let mut w = crate::spec::W(Vec::new());
+        for b in [&self.id, &self.name, &self.image, &self.hostname, &self.workdir, &self.network] {
+            w.bytes(b);
         }
-        kn(&mut v, "finished", self.finished);
-        for a in &self.argv {
-            kv(&mut v, "arg", a);
-        }
-        for e in &self.env {
-            kv(&mut v, "env", e);
-        }
-        kv(&mut v, "hostname", &self.hostname);
-        kv(&mut v, "workdir", &self.workdir);
-        for vol in &self.volumes {
-            let mut b = Vec::new();
-            esc(&mut b, &vol.host);
-            b.push(b':');
-            esc(&mut b, &vol.ctr);
-            b.extend_from_slice(if vol.ro { b":ro" } else { b":rw" });
-            v.extend_from_slice(b"volume=");
-            v.extend_from_slice(&b);
-            v.push(b'\n');
-        }
+        w.list(&self.argv);
+        w.list(&self.env);
+        w.list(&self.cgroups);
         let l = &self.limits;
-        if let Some(m) = l.memory {
-            kn(&mut v, "memory", m as i64);
+        for n in [self.created, self.ip as i64, l.memory.map_or(-1, |x| x as i64), l.cpu_quota.map_or(-1, |x| x as i64), l.cpu_shares.map_or(-1, |x| x as i64), l.pids.map_or(-1, |x| x as i64)] {
+            w.num(n);
         }
-        if let Some(m) = l.cpu_quota {
-            kn(&mut v, "cpu_quota", m as i64);
+        w.bytes(l.cpuset_cpus.as_deref().unwrap_or(b"\0"));
+        for f in [self.init, self.tty, self.interactive, self.detach, self.auto_remove, self.overlay] {
+            w.flag(f);
         }
-        if let Some(m) = l.cpu_shares {
-            kn(&mut v, "cpu_shares", m as i64);
+        let vols: Vec<Vec<u8>> = self.volumes.iter().flat_map(|v| [v.host.clone(), v.ctr.clone(), if v.ro { b"ro".to_vec() } else { Vec::new() }]).collect();
+        w.list(&vols);
+        let ports: Vec<Vec<u8>> = self.ports.iter().map(|p| p.spec()).collect();
+        w.list(&ports);
+        let mut v = (w.0.len() as u32).to_le_bytes().to_vec();
+        v.extend_from_slice(&w.0);
+        v.push(b'\n');
+        let nums = [self.pid as i64, self.pid_start as i64, self.monitor as i64, self.started, self.exit_code.map_or(-1, |c| c as i64), self.finished];
+        for (k, n) in LIVE.iter().zip(nums) {
+            kn(&mut v, k, n);
         }
-        if let Some(m) = &l.cpuset_cpus {
-            kv(&mut v, "cpuset_cpus", m);
-        }
-        if let Some(m) = l.pids {
-            kn(&mut v, "pids_limit", m as i64);
-        }
-        for (k, f) in [("init", self.init), ("tty", self.tty), ("interactive", self.interactive), ("detach", self.detach), ("auto_remove", self.auto_remove), ("overlay", self.overlay)] {
-            kn(&mut v, k, f as i64);
-        }
-        for c in &self.cgroups {
-            kv(&mut v, "cgroup", c);
-        }
-        kv(&mut v, "network", &self.network);
-        kn(&mut v, "ip", self.ip as i64);
-        for p in &self.ports {
-            kv(&mut v, "port", &p.spec());
-        }
+        v.extend_from_slice(b"status=");
+        v.extend_from_slice(&self.status);
+        v.push(b'\n');
         v
     }
 
     pub fn decode(b: &[u8]) -> Option<Record> {
+        let mut rd = crate::spec::Rd(b);
+        let len = rd.u32()?;
+        let (blob, rest) = rd.0.split_at_checked(len)?;
+        let mut d = crate::spec::Rd(blob);
         let mut r = Record::default();
+        for f in [&mut r.id, &mut r.name, &mut r.image, &mut r.hostname, &mut r.workdir, &mut r.network] {
+            *f = d.bytes()?;
+        }
+        r.argv = d.list()?;
+        r.env = d.list()?;
+        r.cgroups = d.list()?;
+        let opt = |n: i64| if n < 0 { None } else { Some(n as u64) };
+        r.created = d.num()?;
+        r.ip = d.num()? as u32;
+        r.limits.memory = opt(d.num()?);
+        r.limits.cpu_quota = opt(d.num()?);
+        r.limits.cpu_shares = opt(d.num()?);
+        r.limits.pids = opt(d.num()?);
+        r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
+        for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
+            *f = d.flag()?;
+        }
+        for v in d.list()?.chunks(3) {
+            r.volumes.push(Volume { host: v.first()?.clone(), ctr: v.get(1)?.clone(), ro: !v.get(2)?.is_empty() });
+        }
+        for p in d.list()? {
+            r.ports.push(crate::cli::parse_port(&p).ok()?);
+        }
         // Only complete lines: a torn final append is not there yet.
-        let b = &b[..b.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
-        for line in b.split(|&c| c == b'\n') {
-            let Some(p) = line.iter().position(|&c| c == b'=') else { continue };
-            let (k, raw) = (&line[..p], &line[p + 1..]);
-            let val = unesc(raw);
-            let n = parse_i64(&val);
-            let flag = n == Some(1);
-            match k {
-                b"id" => r.id = val,
-                b"name" => r.name = val,
-                b"image" => r.image = val,
-                b"created" => r.created = n?,
-                b"started" => r.started = n?,
-                b"status" => r.status = val,
-                b"pid" => r.pid = n? as i32,
-                b"pid_start" => r.pid_start = n? as u64,
-                b"monitor" => r.monitor = n? as i32,
-                b"exit_code" => r.exit_code = Some(n? as i32),
-                b"finished" => r.finished = n?,
-                b"arg" => r.argv.push(val),
-                b"env" => r.env.push(val),
-                b"hostname" => r.hostname = val,
-                b"workdir" => r.workdir = val,
-                b"volume" => {
-                    let parts: Vec<&[u8]> = raw.split(|&c| c == b':').collect();
-                    if parts.len() != 3 {
-                        return None;
-                    }
-                    r.volumes.push(Volume { host: unesc(parts[0]), ctr: unesc(parts[1]), ro: parts[2] == b"ro" });
-                }
-                b"memory" => r.limits.memory = Some(n? as u64),
-                b"cpu_quota" => r.limits.cpu_quota = Some(n? as u64),
-                b"cpu_shares" => r.limits.cpu_shares = Some(n? as u64),
-                b"cpuset_cpus" => r.limits.cpuset_cpus = Some(val),
-                b"pids_limit" => r.limits.pids = Some(n? as u64),
-                b"init" => r.init = flag,
-                b"tty" => r.tty = flag,
-                b"interactive" => r.interactive = flag,
-                b"detach" => r.detach = flag,
-                b"auto_remove" => r.auto_remove = flag,
-                b"overlay" => r.overlay = flag,
-                b"cgroup" => r.cgroups.push(val),
-                b"network" => r.network = val,
-                b"ip" => r.ip = n? as u32,
-                b"port" => r.ports.push(crate::cli::parse_port(&val).ok()?),
-                _ => {}
+        let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
+        for line in rest.split(|&c| c == b'\n') {
+            let Some(eq) = line.iter().position(|&c| c == b'=') else { continue };
+            let (k, val) = (&line[..eq], &line[eq + 1..]);
+            let Some(i) = LIVE.iter().position(|x| x.as_bytes() == k) else { continue };
+            if i == 6 {
+                r.status = val.to_vec();
+                continue;
+            }
+            let n = parse_i64(val)?;
+            match i {
+                0 => r.pid = n as i32,
+                1 => r.pid_start = n as u64,
+                2 => r.monitor = n as i32,
+                3 => r.started = n,
+                4 => r.exit_code = if n < 0 { None } else { Some(n as i32) },
+                _ => r.finished = n,
             }
         }
         if r.id.is_empty() {
@@ -261,7 +230,9 @@ impl Record {
         for (k, n) in kvs {
             kn(&mut v, k, *n);
         }
-        kv(&mut v, "status", status);
+        v.extend_from_slice(b"status=");
+        v.extend_from_slice(status);
+        v.push(b'\n');
         let p = join(&self.dir(root), b"config");
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
         let r = sys::write(fd, &v).ctx("write", &p);
@@ -410,6 +381,7 @@ mod tests {
     fn appended_updates_win_and_torn_lines_are_ignored() {
         let r = Record { id: b"abc".to_vec(), status: b"created".to_vec(), argv: vec![b"sh".to_vec()], ..Record::default() };
         let mut b = r.encode();
+        assert_eq!(Record::decode(&b), Some(r.clone()));
         b.extend_from_slice(b"pid=42\nstatus=running\n");
         let d = Record::decode(&b).unwrap();
         assert_eq!((d.pid, d.status.as_slice(), d.argv.len()), (42, &b"running"[..], 1));

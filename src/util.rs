@@ -463,41 +463,6 @@ pub fn env_get<'a>(env: &'a [Vec<u8>], key: &[u8]) -> Option<&'a [u8]> {
     env.iter().find(|e| e.len() > key.len() && e.starts_with(key) && e[key.len()] == b'=').map(|e| &e[key.len() + 1..])
 }
 
-/// Percent-escapes bytes that would break a `key=value` line record.
-pub fn esc(v: &mut Vec<u8>, s: &[u8]) {
-    const H: &[u8; 16] = b"0123456789ABCDEF";
-    for &c in s {
-        if c <= b' ' || c >= 0x7f || c == b'%' || c == b'=' || c == b':' {
-            v.push(b'%');
-            v.push(H[(c >> 4) as usize]);
-            v.push(H[(c & 15) as usize]);
-        } else {
-            v.push(c);
-        }
-    }
-}
-
-pub fn unesc(s: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len());
-    let mut i = 0;
-    let h = |c: u8| match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    };
-    while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            v.push(h(s[i + 1]) << 4 | h(s[i + 2]));
-            i += 3;
-        } else {
-            v.push(s[i]);
-            i += 1;
-        }
-    }
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,14 +477,6 @@ mod tests {
         assert_eq!(parse_i64(b"-7"), Some(-7));
     }
 
-    #[test]
-    fn escaping_round_trips_every_byte() {
-        let all: Vec<u8> = (0..=255u8).collect();
-        let mut e = Vec::new();
-        esc(&mut e, &all);
-        assert!(!e.iter().any(|&c| c == b'\n' || c == b'=' || c == b' ' || c == b':'));
-        assert_eq!(unesc(&e), all);
-    }
 
     #[test]
     fn sizes_and_durations() {

@@ -200,7 +200,8 @@ fn names_ids_and_prefixes() {
     assert!(t.md(&["rm", &shared.to_string()]).err.contains("ambiguous"), "ambiguous prefix refused");
     // full id, 12-char prefix and generated name all resolve
     let id = &ids[0];
-    let name = t.field(id, "name").unwrap();
+    let js = t.md(&["inspect", id]).stdout();
+    let name = js.split("\"Name\":\"/").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
     assert!(name.contains('_'), "generated docker-style name: {name}");
     for key in [id.as_str(), &id[..12], &name] {
         assert_eq!(t.md(&["inspect", key]).code, 0, "{key}");
