@@ -98,7 +98,7 @@ impl T {
     }
 
     pub fn record(&self, id: &str) -> String {
-        fs::read_to_string(self.root.join("containers").join(id).join("config")).unwrap_or_default()
+        String::from_utf8_lossy(&fs::read(self.root.join("containers").join(id).join("config")).unwrap_or_default()).into_owned()
     }
 
     pub fn field(&self, id: &str, key: &str) -> Option<String> {
