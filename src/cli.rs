@@ -202,14 +202,6 @@ pub fn parse_port(v: &[u8]) -> Res<Port> {
     Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
 }
 
-#[derive(Debug, PartialEq)]
-pub enum NetCmd {
-    Create { name: Vec<u8>, subnet: Vec<u8>, gateway: Option<Vec<u8>> },
-    Ls { quiet: bool },
-    Rm { names: Vec<Vec<u8>> },
-    Inspect { names: Vec<Vec<u8>> },
-}
-
 #[derive(Debug, Default, PartialEq)]
 pub struct RunOpts {
     /// "none" (default), "host", or a bridge network's name.
@@ -247,7 +239,6 @@ pub enum Cmd {
     Help(&'static str),
     Run(RunOpts),
     Exec(ExecOpts),
-    Network(NetCmd),
     Simple(Verb, Args),
 }
 
@@ -446,6 +437,10 @@ pub enum Verb {
     Inspect,
     Info,
     Version,
+    NetCreate,
+    NetLs,
+    NetRm,
+    NetInspect,
 }
 
 /// Parsed flags (a bit per option id), values and positionals.
@@ -476,7 +471,8 @@ struct VerbSpec {
 }
 
 const TIME: [Opt; 1] = [o(1, "time", b't', "", true)];
-const VERBS: [VerbSpec; 14] = [
+const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true)];
+const VERBS: [VerbSpec; 20] = [
     VerbSpec { name: b"ps", verb: Verb::Ps, opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)], min: 0, max: 0, usage: PS_USAGE },
     VerbSpec { name: b"logs", verb: Verb::Logs, opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)], min: 1, max: 1, usage: LOGS_USAGE },
     VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: STOP_USAGE },
@@ -491,6 +487,13 @@ const VERBS: [VerbSpec; 14] = [
     VerbSpec { name: b"inspect", verb: Verb::Inspect, opts: &[], min: 1, max: 255, usage: INSPECT_USAGE },
     VerbSpec { name: b"info", verb: Verb::Info, opts: &[], min: 0, max: 0, usage: INFO_USAGE },
     VerbSpec { name: b"version", verb: Verb::Version, opts: &[], min: 0, max: 0, usage: VERSION_USAGE },
+    // `network SUB`: looked up as "network SUB"
+    VerbSpec { name: b"network create", verb: Verb::NetCreate, opts: &NET_CREATE, min: 1, max: 1, usage: NETWORK_USAGE },
+    VerbSpec { name: b"network ls", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: NETWORK_USAGE },
+    VerbSpec { name: b"network list", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: NETWORK_USAGE },
+    VerbSpec { name: b"network rm", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
+    VerbSpec { name: b"network remove", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
+    VerbSpec { name: b"network inspect", verb: Verb::NetInspect, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
@@ -514,7 +517,16 @@ fn parse_args(rest: &[Vec<u8>], opts: &[Opt], stop: bool, usage: &'static str) -
 pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
     match name {
         b"run" => return parse_run(rest, host_env),
-        b"network" => return parse_network(rest),
+        b"network" => {
+            // "network SUB ARGS": the table has "network SUB" entries
+            let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
+            if sub == b"--help" || sub == b"-h" {
+                return Ok(Cmd::Help(NETWORK_USAGE));
+            }
+            let mut full = b"network ".to_vec();
+            full.extend_from_slice(sub);
+            return parse_verb(&full, &rest[1..]);
+        }
         b"help" => return Ok(Cmd::Help(USAGE)),
         b"exec" => {
             const EXEC: [Opt; 5] = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
@@ -534,8 +546,12 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
         }
         _ => {}
     }
+    parse_verb(name, rest)
+}
+
+fn parse_verb(name: &[u8], rest: &[Vec<u8>]) -> Res<Cmd> {
     let Some(spec) = VERBS.iter().find(|v| v.name == name) else {
-        return Err(with_usage(Error::new(name, b"unknown command"), USAGE));
+        return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { NETWORK_USAGE } else { USAGE }));
     };
     let Some(a) = parse_args(rest, spec.opts, false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
     let n = a.pos.len();
@@ -663,35 +679,6 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
 }
 
 #[inline(never)]
-fn parse_network(rest: &[Vec<u8>]) -> Res<Cmd> {
-    const NET: [Opt; 4] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true), o(4, "quiet", b'q', "", false)];
-    let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
-    let Some(mut a) = parse_args(rest.get(1..).unwrap_or(&[]), &NET, false, NETWORK_USAGE)? else { return Ok(Cmd::Help(NETWORK_USAGE)) };
-    let (min, max) = match sub {
-        b"create" => (1, 1),
-        b"ls" | b"list" => (0, 0),
-        b"rm" | b"remove" | b"inspect" => (1, 255),
-        b"--help" | b"-h" => return Ok(Cmd::Help(NETWORK_USAGE)),
-        _ => return Err(with_usage(Error::new(sub, b"unknown network command"), NETWORK_USAGE)),
-    };
-    if a.pos.len() < min || a.pos.len() > max {
-        return Err(with_usage(Error::new(sub, b"wrong number of arguments"), NETWORK_USAGE));
-    }
-    let names = core::mem::take(&mut a.pos);
-    Ok(Cmd::Network(match sub {
-        b"create" => {
-            if a.val(3).is_some_and(|d| d != b"bridge") {
-                return err(b"--driver", b"only the bridge driver is supported");
-            }
-            let subnet = a.val(1).ok_or_else(|| Error::new(b"network create", b"--subnet is required"))?.to_vec();
-            NetCmd::Create { name: names.into_iter().next().unwrap_or_default(), subnet, gateway: a.val(2).map(|g| g.to_vec()) }
-        }
-        b"ls" | b"list" => NetCmd::Ls { quiet: a.has(4) },
-        b"inspect" => NetCmd::Inspect { names },
-        _ => NetCmd::Rm { names },
-    }))
-}
-
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.
 fn push_env(env: &mut Vec<Vec<u8>>, v: Vec<u8>, host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
@@ -850,12 +837,18 @@ mod tests {
         assert_eq!(r.network.as_deref(), Some(&b"n1"[..]));
         assert_eq!(r.ports.len(), 2);
         assert_eq!(run(&["run", "--net=host", "img"]).network.as_deref(), Some(&b"host"[..]));
-        let g = parse_global(&a(&["network", "create", "--subnet", "10.1.0.0/16", "n1"]), &[]).unwrap();
-        assert_eq!(g.cmd, Cmd::Network(NetCmd::Create { name: b"n1".to_vec(), subnet: b"10.1.0.0/16".to_vec(), gateway: None }));
-        assert!(parse_global(&a(&["network", "create", "n1"]), &[]).is_err());
-        assert!(parse_global(&a(&["network", "create", "--driver", "overlay", "--subnet", "10.0.0.0/8", "n"]), &[]).is_err());
-        assert_eq!(parse_global(&a(&["network", "list"]), &[]).unwrap().cmd, Cmd::Network(NetCmd::Ls { quiet: false }));
-        assert_eq!(parse_global(&a(&["network", "remove", "a", "b"]), &[]).unwrap().cmd, Cmd::Network(NetCmd::Rm { names: a(&["a", "b"]) }));
+        match parse_global(&a(&["network", "create", "--subnet", "10.1.0.0/16", "n1"]), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::NetCreate, x) => assert!(x.val(1) == Some(&b"10.1.0.0/16"[..]) && x.pos == a(&["n1"])),
+            c => panic!("{c:?}"),
+        }
+        assert!(matches!(parse_global(&a(&["network", "list"]), &[]).unwrap().cmd, Cmd::Simple(Verb::NetLs, _)));
+        match parse_global(&a(&["network", "remove", "a", "b"]), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::NetRm, x) => assert_eq!(x.pos, a(&["a", "b"])),
+            c => panic!("{c:?}"),
+        }
+        assert!(matches!(parse_global(&a(&["network", "inspect", "a"]), &[]).unwrap().cmd, Cmd::Simple(Verb::NetInspect, _)));
+        assert!(parse_global(&a(&["network", "frob"]), &[]).is_err());
+        assert!(parse_global(&a(&["network", "rm"]), &[]).is_err());
     }
 
     #[test]

@@ -80,12 +80,6 @@ pub fn entry(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             sys::ignore_sigpipe();
             Ok(exec::exec(&root, o))
         }
-        Cmd::Network(n) => match n {
-            cli::NetCmd::Create { name, subnet, gateway } => network::create(&root, &name, &subnet, gateway.as_deref(), env),
-            cli::NetCmd::Ls { quiet } => Ok(network::ls(&root, quiet)),
-            cli::NetCmd::Rm { names } => Ok(network::rm(&root, &names, env)),
-            cli::NetCmd::Inspect { names } => Ok(network::inspect(&root, &names)),
-        },
         Cmd::Simple(verb, a) => simple(&root, verb, a, env),
     };
     report(r)
@@ -134,6 +128,16 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Commit => commit::commit(root, &pos[0], &pos[1]),
         Export => commit::export(root, &pos[0], a.val(1)),
         Inspect => inspect::inspect(root, pos),
+        NetCreate => {
+            if a.val(3).is_some_and(|d| d != b"bridge") {
+                return util::err(b"--driver", b"only the bridge driver is supported");
+            }
+            let subnet = a.val(1).ok_or_else(|| util::Error::new(b"network create", b"--subnet is required"))?;
+            network::create(root, &pos[0], subnet, a.val(2), env)
+        }
+        NetLs => Ok(network::ls(root, a.has(1))),
+        NetRm => Ok(network::rm(root, pos, env)),
+        NetInspect => Ok(network::inspect(root, pos)),
     }
 }
 
