@@ -72,8 +72,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
     }
     let workdir = o.workdir.clone().unwrap_or_else(|| r.workdir.clone());
     let tty = o.tty && !o.detach && sys::isatty(0);
-    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let sfd = init::signals(&sys::FORWARDED)?;
     let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
     let (io, master) = if tty {
         let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
@@ -133,14 +132,7 @@ fn child(cg: &Cgroup, fds: &[Fd], rootfd: Fd, workdir: &[u8], io: &Stdio, tty: b
     sys::fchdir(rootfd).ctx("enter the container root", b"")?;
     sys::chroot(b".").ctx("enter the container root", b"")?;
     sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
-    sys::setsid();
-    sys::dup2(io.stdin, 0).ctx("set up stdin", b"")?;
-    sys::dup2(io.stdout, 1).ctx("set up stdout", b"")?;
-    sys::dup2(io.stderr, 2).ctx("set up stderr", b"")?;
-    if tty {
-        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
-    }
-    sys::cloexec_from(3);
+    init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
     sys::umask(0o022);
     sys::reset_signals();
     Err(init::exec(argv, env))

@@ -78,14 +78,14 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
         let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
         let mut input = tar::Input::new(fd);
         let magic = input.peek(2)?;
-        let r = if magic == [0x1f, 0x8b] {
+        let r: Res<(u64, u64)> = if magic == [0x1f, 0x8b] {
             Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"))
         } else {
             tar::extract(&mut input, rfd)
         };
         sys::close(rfd);
-        r?;
-        write_meta(&tmp, &Meta { created: sys::now().0, size: util::tree_size(&rootfs), cmd: cmd.to_vec() })?;
+        let (_, size) = r?;
+        write_meta(&tmp, &Meta { created: sys::now().0, size, cmd: cmd.to_vec() })?;
         let _l = root.lock()?;
         if sys::lstat(&dest).is_ok() {
             return Err(Error::new(&image_name(name), b"already exists"));

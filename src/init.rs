@@ -85,15 +85,7 @@ fn setup(f: &ChildFds) -> Res<Never> {
         crate::util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
     }
 
-    sys::setsid();
-    sys::dup2(f.stdin, 0).ctx("set up stdin", b"")?;
-    sys::dup2(f.stdout, 1).ctx("set up stdout", b"")?;
-    sys::dup2(f.stderr, 2).ctx("set up stderr", b"")?;
-    if spec.tty {
-        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
-    }
-    // Only 0, 1 and 2 survive exec; the error pipe closes itself on success.
-    sys::cloexec_from(3);
+    stdio(f.stdin, f.stdout, f.stderr, spec.tty)?;
 
     // Nothing we mount from here on may propagate back to the host.
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
@@ -218,6 +210,28 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)
 }
 
+/// A new session with the given stdin/stdout/stderr (a pty slave becomes
+/// the controlling terminal); only 0, 1 and 2 survive exec (the error pipe
+/// closes itself on success).
+pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
+    sys::setsid();
+    for (from, to) in [(i, 0), (o, 1), (e, 2)] {
+        sys::dup2(from, to).ctx("set up stdio", b"")?;
+    }
+    if tty {
+        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
+    }
+    sys::cloexec_from(3);
+    Ok(())
+}
+
+/// Blocks the signals a waiting process takes over and returns a signalfd
+/// for `wanted` (blocked before any fork, so none is lost).
+pub fn signals(wanted: &[i32]) -> Res<Fd> {
+    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
+    sys::signalfd(wanted).ctx("signalfd", b"")
+}
+
 /// overlayfs options split on ',' and ':'; a backslash escapes them.
 pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
     for &c in s {
@@ -327,8 +341,7 @@ fn exec_error(what: &[u8], e: sys::Errno, _direct: bool) -> Error {
 /// `--init`: stay PID 1, run the program as PID 2, forward every signal to
 /// it, reap every orphan, and exit with the program's status.
 fn mini_init(err_w: Fd, spec: &Spec) -> Res<Never> {
-    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let sfd = signals(&sys::FORWARDED)?;
     let child = sys::fork().ctx("fork", b"")?;
     if child == 0 {
         sys::close(sfd);

@@ -46,11 +46,12 @@ fn run_inner(root: &Root, o: RunOpts) -> Res<i32> {
     if sys::geteuid() != 0 {
         return util::err(b"run", b"mydocker must run as root");
     }
-    let p = prepare(root, &o)?;
-    if o.detach {
+    let (detached, tty) = (o.detach, o.tty && sys::isatty(0));
+    let p = prepare(root, o)?;
+    if detached {
         detach(root, p)
     } else {
-        foreground(root, p, o.tty && sys::isatty(0))
+        foreground(root, p, tty)
     }
 }
 
@@ -75,28 +76,28 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
 
 /// `run`: a new record from the options, then the common path.
 #[inline(never)]
-fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
-    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&root.image(&o.image)) } else { o.cmd.clone() };
+fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
+    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&root.image(&o.image)) } else { o.cmd };
     if argv.is_empty() {
         return util::err(b"run", b"no command specified and the image has no default command");
     }
-    let network = o.network.clone().unwrap_or_else(|| b"none".to_vec());
+    let network = o.network.unwrap_or_else(|| b"none".to_vec());
     if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
     }
     let mut rnd = [0u8; 32];
     sys::random(&mut rnd);
     let id = util::hex(&rnd);
-    let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_vec());
+    let hostname = o.hostname.unwrap_or_else(|| id[..12].to_vec());
     let rec = Record {
-        image: o.image.clone(),
+        image: o.image,
         created: sys::now().0,
         env: build_env(&hostname, o.tty, &o.env),
         argv,
         hostname,
-        workdir: o.workdir.clone().unwrap_or_else(|| b"/".to_vec()),
-        volumes: o.volumes.clone(),
-        limits: o.limits.clone(),
+        workdir: o.workdir.unwrap_or_else(|| b"/".to_vec()),
+        volumes: o.volumes,
+        limits: o.limits,
         init: o.init,
         tty: o.tty,
         interactive: o.interactive,
@@ -104,7 +105,7 @@ fn prepare(root: &Root, o: &RunOpts) -> Res<Prepared> {
         auto_remove: o.rm,
         overlay: root.overlay,
         network,
-        ports: o.ports.clone(),
+        ports: o.ports,
         id: id.clone(),
         ..Record::default()
     };
@@ -401,8 +402,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
 #[inline(never)]
 fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     // Blocked before clone so no signal is lost; the child unblocks them.
-    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-    let sfd = sys::signalfd(&sys::FORWARDED).ctx("signalfd", b"")?;
+    let sfd = init::signals(&sys::FORWARDED)?;
     let mut opened = Vec::new();
     let r = (|| {
         if tty {
@@ -587,8 +587,7 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
     let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
-        sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-        let sfd = sys::signalfd(&[sys::SIGCHLD]).ctx("signalfd", b"")?;
+        let sfd = init::signals(&[sys::SIGCHLD])?;
         let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
         let logp = join(&p.rec.dir(root), b"log");
         let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;

@@ -77,7 +77,8 @@ pub fn lock_container(root: &Root, id: &[u8]) -> Res<Lock> {
     Ok(Lock(fd))
 }
 
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(Clone))]
 pub struct Record {
     pub id: Vec<u8>,
     pub name: Vec<u8>,
@@ -308,13 +309,13 @@ pub fn all(root: &Root) -> Vec<Record> {
 
 /// By exact name, full id, or unique id prefix.
 pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
-    let all = all(root);
-    if let Some(r) = all.iter().find(|r| r.name == key || r.id == key) {
-        return Ok(r.clone());
+    let mut all = all(root);
+    if let Some(i) = all.iter().position(|r| r.name == key || r.id == key) {
+        return Ok(all.swap_remove(i));
     }
-    let m: Vec<&Record> = if key.is_empty() { Vec::new() } else { all.iter().filter(|r| r.id.starts_with(key)).collect() };
+    let m: Vec<usize> = (0..all.len()).filter(|&i| !key.is_empty() && all[i].id.starts_with(key)).collect();
     match m.len() {
-        1 => Ok(m[0].clone()),
+        1 => Ok(all.swap_remove(m[0])),
         0 => Err(Error::new(key, b"no such container")),
         _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
     }

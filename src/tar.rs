@@ -186,21 +186,23 @@ fn pax(data: &[u8], p: &mut Pending) {
 }
 
 /// Extracts the archive on `input` into the directory `root` (a descriptor).
-/// Returns the number of entries written.
-pub fn extract(input: &mut Input, root: Fd) -> Res<u64> {
+/// Returns the number of entries written and the bytes of regular files
+/// (an image's size, counted while writing instead of walked afterwards).
+pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
     let mut h = [0u8; 512];
     let mut pending = Pending::default();
     let mut count = 0u64;
+    let mut bytes = 0u64;
     let mut first = true;
     loop {
         if !input.exact(&mut h)? {
             if first {
                 return Err(Error::new(b"archive", b"empty"));
             }
-            return Ok(count); // EOF without the two zero blocks: accept
+            return Ok((count, bytes)); // EOF without the two zero blocks: accept
         }
         if h.iter().all(|&c| c == 0) {
-            return Ok(count);
+            return Ok((count, bytes));
         }
         if !checksum_ok(&h) {
             return Err(Error::new(b"archive", if first { &b"not a tar archive (bad header checksum)"[..] } else { b"corrupt header (bad checksum)" }));
@@ -264,6 +266,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<u64> {
                     let _ = sys::fchmod(f, mode);
                     sys::close(f);
                     w?;
+                    bytes += size;
                     let _ = sys::set_mtime(dir, name, mtime);
                 }
                 b'5' => {
@@ -513,7 +516,7 @@ pub mod tests {
         d
     }
 
-    fn run(archive: &[u8], base: &Path) -> Res<u64> {
+    fn run(archive: &[u8], base: &Path) -> Res<(u64, u64)> {
         let f = base.join("a.tar");
         fs::write(&f, archive).unwrap();
         let fd = sys::open(f.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
@@ -536,7 +539,7 @@ pub mod tests {
         entry(&mut a, "etc/deep/file", b'0', b"hi\n", "", 0o600);
         entry(&mut a, "dev/null", b'3', b"", "", 0o666);
         a.extend_from_slice(&[0u8; 1024]);
-        assert_eq!(run(&a, &base).unwrap(), 6, "./ itself is not counted");
+        assert_eq!(run(&a, &base).unwrap(), (6, 1503), "./ itself is not counted; bytes of regular files");
         let img = base.join("img");
         assert_eq!(fs::read(img.join("bin/busybox")).unwrap(), vec![7u8; 1500]);
         assert_eq!(fs::metadata(img.join("bin/busybox")).unwrap().permissions().mode() & 0o7777, 0o4755);

@@ -308,41 +308,6 @@ fn remove_children(dir: Fd) -> sys::R<()> {
     Ok(())
 }
 
-/// Total bytes of regular files below `dir` (symlinks not followed;
-/// hard links counted once).
-pub fn tree_size(path: &[u8]) -> u64 {
-    fn walk(dir: Fd, seen: &mut Vec<u64>) -> u64 {
-        let mut total = 0;
-        for (name, _) in sys::read_dir(dir).unwrap_or_default() {
-            let Ok(st) = sys::statat(dir, &name, false) else { continue };
-            if st.is_dir() {
-                if let Ok(sub) = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
-                    total += walk(sub, seen);
-                    sys::close(sub);
-                }
-            } else if st.kind() == sys::S_IFREG {
-                if st.nlink > 1 {
-                    if seen.contains(&st.ino) {
-                        continue;
-                    }
-                    seen.push(st.ino);
-                }
-                total += st.size;
-            }
-        }
-        total
-    }
-    match sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
-        Ok(fd) => {
-            let mut seen = Vec::new();
-            let t = walk(fd, &mut seen);
-            sys::close(fd);
-            t
-        }
-        Err(_) => 0,
-    }
-}
-
 /// Human size the docker way: "1.23MB" (decimal units, 3 significant digits).
 pub fn human_size(n: u64) -> Vec<u8> {
     let units: [&[u8]; 5] = [b"B", b"kB", b"MB", b"GB", b"TB"];
