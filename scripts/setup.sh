@@ -21,7 +21,7 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
 fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-    busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables \
+    busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
     procps util-linux cpio gzip xz-utils ca-certificates
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm

@@ -46,6 +46,9 @@ struct Side {
 
 struct Conn {
     s: [Side; 2], // [client, container]
+    /// The connect to the container is still in progress: nothing is read
+    /// from the client until it completes. A slow connect stalls no one.
+    connecting: bool,
 }
 
 struct Flow {
@@ -73,6 +76,10 @@ impl Proxy {
             out.push((*fd, POLLIN));
         }
         for c in &self.conns {
+            if c.connecting {
+                out.push((c.s[1].fd, POLLOUT));
+                continue;
+            }
             for i in 0..2 {
                 let (me, other) = (&c.s[i], &c.s[1 - i]);
                 // read from me only when the other side has nothing waiting
@@ -101,7 +108,7 @@ impl Proxy {
             } else {
                 while let Ok(a) = sys::accept(fd) {
                     match sys::connect_inet(self.target, p.ctr_port, false) {
-                        Ok(b) => self.conns.push(Conn { s: [side(a), side(b)] }),
+                        Ok(b) => self.conns.push(Conn { s: [side(a), side(b)], connecting: true }),
                         Err(_) => sys::close(a),
                     }
                 }
@@ -110,7 +117,17 @@ impl Proxy {
         let mut buf = [0u8; 16384];
         self.conns.retain_mut(|c| {
             let mut dead = false;
+            if c.connecting {
+                if hit(c.s[1].fd) == 0 {
+                    return true;
+                }
+                c.connecting = false;
+                dead = sys::sock_error(c.s[1].fd) != 0;
+            }
             for i in 0..2 {
+                if dead {
+                    break;
+                }
                 let ev = hit(c.s[i].fd);
                 if ev & POLLOUT != 0 || (ev != 0 && !c.s[i].pending.is_empty()) {
                     dead |= flush(&mut c.s[i]);

@@ -868,20 +868,33 @@ pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
     }
 }
 
-/// A connected, then non-blocking, TCP or UDP socket to ip:port.
+/// A non-blocking TCP or UDP socket connecting to ip:port. A TCP connect
+/// may still be in progress: wait for POLLOUT, then ask `sock_error`.
 pub fn connect_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
     let ty = if udp { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
     // SAFETY: plain syscalls on a socket we own.
     unsafe {
-        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0))?;
+        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0))?;
         let a = sin(ip, port);
-        if let Err(e) = chk(libc::connect(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)) {
-            close(fd);
-            return Err(e);
+        match chk(libc::connect(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)) {
+            Ok(_) | Err(libc::EINPROGRESS) => Ok(fd),
+            Err(e) => {
+                close(fd);
+                Err(e)
+            }
         }
-        libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK);
-        Ok(fd)
     }
+}
+
+/// SO_ERROR: the outcome of a non-blocking connect (0 = connected).
+pub fn sock_error(fd: Fd) -> Errno {
+    let mut e: c_int = 0;
+    let mut l = 4 as libc::socklen_t;
+    // SAFETY: e and l are valid out-pointers of the right size.
+    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut e as *mut c_int as *mut c_void, &mut l) } < 0 {
+        return errno();
+    }
+    e
 }
 
 pub fn accept(fd: Fd) -> R<Fd> {

@@ -139,6 +139,12 @@ impl Drop for T {
         for id in self.containers() {
             let _ = self.md(&["rm", "-f", &id]);
         }
+        // networks too: a bridge and its NAT rule outlive the state dir
+        if let Ok(d) = fs::read_dir(self.root.join("networks")) {
+            for n in d.flatten() {
+                let _ = self.md(&["network", "rm", &n.file_name().to_string_lossy()]);
+            }
+        }
         let _ = fs::remove_dir_all(&self.root);
     }
 }
