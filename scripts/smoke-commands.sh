@@ -9,6 +9,7 @@ mkdir -p /img/bin /img/etc /img/root /img/tmp
 cp /bin/busybox /img/bin/busybox
 for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox /img/bin/$a; done
 echo "root:x:0:0:root:/root:/bin/sh" > /img/etc/passwd
+mkdir -p /img/www && echo "hello from a published port" > /img/www/index.html
 (cd /img && tar -cf /tmp/busybox.tar .)
 mydocker import /tmp/busybox.tar busybox
 mydocker images
@@ -59,6 +60,22 @@ mydocker commit top snap
 mydocker inspect top | grep -q '"Running":true'
 mydocker rm -f top
 mydocker rmi snap
+# chapter 6 without ip/iptables/nft: bridge network, IPAM, NAT over
+# netlink, a published port reached from the guest itself.
+! command -v iptables
+mydocker network create --subnet 172.31.0.0/24 n
+mydocker network ls | grep -q '172.31.0.0/24'
+mydocker run -d --name web -p 8080:80 --network n busybox httpd -f -p 80 -h /www
+sleep 1
+wget -qO- http://127.0.0.1:8080/ | grep -q 'hello from a published port'
+mydocker ps | grep -q '0.0.0.0:8080->80/tcp'
+mydocker run --rm --network n busybox ping -c 1 -W 3 172.31.0.2
+mydocker run --rm --network n busybox wget -qO- http://172.31.0.2/ | grep -q published
+rc=0; mydocker network rm n || rc=$?
+[ $rc != 0 ]
+mydocker rm -f web
+mydocker network rm n
+[ -z "$(ls /sys/class/net | grep -E '^(br-|ve)')" ]
 [ -z "$(mydocker ps -aq)" ]
 [ -z "$(ls /var/lib/mydocker/containers)" ]
 ! grep -q mydocker /proc/self/mountinfo
