@@ -187,7 +187,6 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
         }
     }
     Cgroup::from_dirs(&dirs).remove();
-    crate::run::unplug(r);
     crate::network::release(root, &r.network, &r.id);
     let dir = r.dir(root);
     let mut res = Ok(());

@@ -64,11 +64,14 @@ pub struct Proxy {
     listeners: Vec<(Port, Fd)>,
     conns: Vec<Conn>,
     flows: Vec<Flow>,
+    /// One datagram or chunk of a stream. On the heap, not in the waiting
+    /// loop's frame: stack probes would make every monitor touch it.
+    buf: Vec<u8>,
 }
 
 impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
-        Proxy { target, listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(), conns: Vec::new(), flows: Vec::new() }
+        Proxy { target, listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(), conns: Vec::new(), flows: Vec::new(), buf: alloc::vec![0u8; 65536] }
     }
 
     pub fn fds(&self, out: &mut Vec<(Fd, i16)>) {
@@ -114,7 +117,7 @@ impl Proxy {
                 }
             }
         }
-        let mut buf = [0u8; 16384];
+        let mut buf = core::mem::take(&mut self.buf);
         self.conns.retain_mut(|c| {
             let mut dead = false;
             if c.connecting {
@@ -166,10 +169,11 @@ impl Proxy {
             }
             keep
         });
+        self.buf = buf;
     }
 
     fn udp_in(&mut self, lfd: Fd, ctr_port: u16, now: u64) {
-        let mut buf = [0u8; 65536];
+        let mut buf = core::mem::take(&mut self.buf);
         while let Ok((n, ip, port)) = sys::recv_from(lfd, &mut buf) {
             let pos = self.flows.iter().position(|f| f.listener == lfd && f.ip == ip && f.port == port);
             let i = match pos {
@@ -185,6 +189,7 @@ impl Proxy {
             self.flows[i].last = now;
             let _ = sys::write(self.flows[i].sock, &buf[..n]);
         }
+        self.buf = buf;
     }
 }
 

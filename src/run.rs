@@ -295,7 +295,6 @@ fn undo_inner(root: &Root, p: &Prepared) {
 /// otherwise record how it ended.
 pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
-    unplug(rec);
     if rec.auto_remove {
         network::release(root, &rec.network, &rec.id);
         let _ = remove_tree(&rec.dir(root));
@@ -332,18 +331,10 @@ pub fn spawn_in(cg: &Cgroup, flags: i32) -> Res<i32> {
 }
 
 /// The host end of a container's veth pair: "ve" + 10 hex digits of its id.
-pub fn host_veth(id: &[u8]) -> Vec<u8> {
+fn host_veth(id: &[u8]) -> Vec<u8> {
     let mut v = b"ve".to_vec();
     v.extend_from_slice(&id[..10]);
     v
-}
-
-/// Deletes the host end of a container's veth (and so the pair) now,
-/// rather than whenever the kernel gets round to its dead namespace.
-pub fn unplug(rec: &Record) {
-    if rec.ip != 0 {
-        let _ = crate::netlink::link_del(&host_veth(&rec.id));
-    }
 }
 
 pub struct Stdio {
@@ -640,6 +631,7 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
                 sys::close(null);
             }
             drop(p.spec);
+            sys::shed_stack();
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
             let mut index = crate::logs::Index::open(&p.rec.dir(root));
