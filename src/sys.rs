@@ -939,7 +939,6 @@ pub fn recv(fd: Fd, buf: &mut [u8]) -> R<usize> {
 /// give back the stack the CLI used before the fork: the pages below the
 /// current frame are dead frames. (The code pages are not worth it: the
 /// kernel's fault-around maps them back 64 KB at a time.)
-#[cfg(not(test))]
 pub fn shed_stack() {
     const PAGE: usize = 4096;
     let here = 0u8;
