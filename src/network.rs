@@ -268,6 +268,17 @@ pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
             return Err(Error::new(&quoted(name), &why));
         }
         nat_del(&n, env);
+        // No container uses the network any more, so a port still on the
+        // bridge is the veth of a dead one whose namespace the kernel has
+        // not finished tearing down (that is asynchronous, and slow under
+        // emulation): delete it now, then the bridge.
+        let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
+        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0) {
+            for (port, _) in sys::read_dir(fd).unwrap_or_default() {
+                let _ = netlink::link_del(&port);
+            }
+            sys::close(fd);
+        }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
         remove_tree(&d).ctx("remove", &d)
