@@ -555,7 +555,8 @@ fn parse_verb(name: &[u8], rest: &[Vec<u8>]) -> Res<Cmd> {
     };
     let Some(a) = parse_args(rest, spec.opts, false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
     let n = a.pos.len();
-    if n < spec.min as usize || n > spec.max as usize {
+    // max 255 means no limit (rm, stop, rmi, inspect take any number)
+    if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
         let why: &[u8] = match (spec.min, spec.max) {
             (0, 0) => b"accepts no arguments",
             (a, b) if a == b => if a == 1 { b"requires exactly 1 argument" } else { b"requires exactly 2 arguments" },
@@ -926,6 +927,13 @@ mod tests {
         // values, and positional counts checked per command
         match parse_global(&a(&["logs", "-n", "5", "-ft", "web"]), &[]).unwrap().cmd {
             Cmd::Simple(Verb::Logs, x) => assert!(x.has(1) && x.has(3) && x.val(2) == Some(&b"5"[..]) && x.pos == a(&["web"])),
+            c => panic!("{c:?}"),
+        }
+        let many: Vec<String> = (0..300).map(|i| format!("c{i}")).collect();
+        let mut rm = vec!["rm"];
+        rm.extend(many.iter().map(|s| s.as_str()));
+        match parse_global(&a(&rm), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::Rm, x) => assert_eq!(x.pos.len(), 300),
             c => panic!("{c:?}"),
         }
         for bad in [&["logs"][..], &["logs", "a", "b"], &["ps", "x"], &["import", "f"], &["stop"]] {
