@@ -1,17 +1,9 @@
 //! Images through the CLI: import (including hostile archives), images, rmi.
 
+#[macro_use]
 mod common;
 use common::*;
 use std::fs;
-
-macro_rules! t {
-    () => {
-        match T::new() {
-            Some(t) => t,
-            None => return,
-        }
-    };
-}
 
 /// A one-entry-at-a-time ustar writer (GNU tar would refuse to write these).
 fn entry(out: &mut Vec<u8>, name: &str, ty: u8, data: &[u8], link: &str) {

@@ -1,20 +1,12 @@
 //! The container lifecycle as root: names and ids, ps, logs, exec, stop,
 //! start, restart, rm, commit, export, inspect; each test ends clean.
 
+#[macro_use]
 mod common;
 use common::*;
 use std::fs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-macro_rules! t {
-    () => {
-        match T::new() {
-            Some(t) => t,
-            None => return,
-        }
-    };
-}
 
 fn wait_exited(t: &T, name: &str) {
     assert!(wait_until(10_000, || t.md(&["ps", "-a"]).stdout().lines().any(|l| l.ends_with(name) && l.contains("Exited"))), "{name} did not exit: {}", t.md(&["ps", "-a"]).stdout());

@@ -3,21 +3,13 @@
 //! Every NAT test runs twice: with iptables on PATH, and hidden from it
 //! (mydocker then programs nf_tables over netlink itself).
 
+#[macro_use]
 mod common;
 use common::*;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-macro_rules! t {
-    () => {
-        match T::new() {
-            Some(t) => t,
-            None => return,
-        }
-    };
-}
 
 const NO_IPTABLES: &str = "/usr/bin:/bin"; // iptables lives in /usr/sbin (and /sbin)
 

@@ -1,21 +1,13 @@
 //! `mydocker run` as root against the busybox image: every bullet of the
 //! core issue, each test ending with a leak check.
 
+#[macro_use]
 mod common;
 use common::*;
 use std::fs;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
-
-macro_rules! t {
-    () => {
-        match T::new() {
-            Some(t) => t,
-            None => return,
-        }
-    };
-}
 
 #[test]
 fn exit_codes_follow_docker() {

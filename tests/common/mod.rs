@@ -23,6 +23,16 @@ pub fn tarball() -> PathBuf {
     std::env::var_os("MYDOCKER_TEST_TAR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("out/busybox.tar"))
 }
 
+/// The harness for a test, or `return` (skip) outside CI when it cannot run.
+macro_rules! t {
+    () => {
+        match T::new() {
+            Some(t) => t,
+            None => return,
+        }
+    };
+}
+
 pub struct T {
     pub root: PathBuf,
     pub ids: Vec<String>,
