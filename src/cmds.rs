@@ -149,7 +149,7 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
         if cur.as_ref().map_or(true, |c| c.status != b"running") && !cg.populated() {
             return Ok(());
         }
-        if r.monitor <= 0 || sys::kill(r.monitor, 0).is_err() || monitor_zombie(r.monitor) {
+        if !state::running(r.monitor) {
             break;
         }
         sys::sleep_ms(10);
@@ -161,13 +161,6 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
         }
     }
     Ok(())
-}
-
-fn monitor_zombie(pid: i32) -> bool {
-    let mut p = b"/proc/".to_vec();
-    util::push_num(&mut p, pid as u64);
-    p.extend_from_slice(b"/stat");
-    read_file(&p).map(|s| state::proc_state(&s) == Some(b'Z')).unwrap_or(true)
 }
 
 #[inline(never)]
@@ -203,7 +196,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
 #[inline(never)]
 pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
     util::each(names, true, |n| {
-        state::find(root, n).and_then(|r| {
+        let r = state::find(root, n)?;
         let _lock = state::lock_container(root, &r.id);
         let r = Record::load(root, &r.id).unwrap_or(r);
         if r.alive() {
@@ -220,11 +213,10 @@ pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
         }
         // Let a live monitor finish its bookkeeping first.
         let end = sys::mono_ms() + 2000;
-        while r.monitor > 0 && r.monitor != sys::getpid() && sys::kill(r.monitor, 0).is_ok() && !monitor_zombie(r.monitor) && sys::mono_ms() < end {
+        while r.monitor != sys::getpid() && state::running(r.monitor) && sys::mono_ms() < end {
             sys::sleep_ms(10);
         }
         remove(root, &r)
-    })
     })
 }
 
@@ -281,14 +273,11 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         };
     }
     b.s("Overlay: ");
-    if !crate::image::overlay_listed() && probe_overlay(root).is_err() {
-        b.s("not supported by this kernel: each container gets a private copy of its image\n");
-    } else {
-        match probe_overlay(root) {
-            Ok(()) => b.s("supported (image layer + per-container write layer)\n"),
-            Err(e) => b.s("refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): each container gets a private copy of its image\n"),
-        };
-    }
+    match probe_overlay(root) {
+        Ok(()) => b.s("supported (image layer + per-container write layer)\n"),
+        Err(_) if !crate::image::overlay_listed() => b.s("not supported by this kernel: each container gets a private copy of its image\n"),
+        Err(e) => b.s("refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): each container gets a private copy of its image\n"),
+    };
     let mounts = crate::mounts::current();
     b.s("Root filesystem: ").b(&crate::mounts::root_fstype(&mounts)).s("\n");
     b.s("pivot_root: ").s(if crate::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });

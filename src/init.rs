@@ -48,11 +48,7 @@ pub fn await_exec(err_r: Fd, pid: i32) -> Res<()> {
 }
 
 pub fn decode_error(b: &[u8]) -> Error {
-    Error::new(b"", b"").append(&b[1..]);
-    sys::with_errmsg(|m| {
-        m.drain(..2); // the ": " of the empty what/why
-    });
-    Error { code: b[0] as i32 }
+    Error::raw(b[0] as i32, &b[1..])
 }
 
 pub fn child_main(f: &ChildFds) -> ! {
@@ -303,7 +299,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     quoted.push(b'"');
     if prog.contains(&b'/') {
         let e = sys::execve(prog, argv, env);
-        return exec_error(&quoted, e, true);
+        return exec_error(&quoted, e);
     }
     let path = crate::util::env_get(env, b"PATH").unwrap_or(DEFAULT_PATH);
     let mut seen_noexec = 0;
@@ -320,14 +316,14 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
         }
     }
     if seen_noexec != 0 {
-        return exec_error(&quoted, seen_noexec, true);
+        return exec_error(&quoted, seen_noexec);
     }
     Error::new(&quoted, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
 }
 
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn exec_error(what: &[u8], e: sys::Errno, _direct: bool) -> Error {
+fn exec_error(what: &[u8], e: sys::Errno) -> Error {
     let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };
     let why: &[u8] = match e {
         sys::ENOENT => b"no such file or directory",

@@ -270,6 +270,11 @@ fn proc_stat(pid: i32) -> Option<Vec<u8>> {
     read_file(&p).ok()
 }
 
+/// Process `pid` exists and is not a zombie.
+pub fn running(pid: i32) -> bool {
+    pid > 0 && proc_stat(pid).is_some_and(|s| proc_state(&s) != Some(b'Z'))
+}
+
 /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
 pub fn proc_start_time(pid: i32) -> Option<u64> {
     parse_start_time(&proc_stat(pid)?)

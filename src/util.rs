@@ -57,6 +57,14 @@ impl Error {
         self.code = c;
         self
     }
+    /// An error whose whole message is `msg` (a record from the child).
+    pub fn raw(code: i32, msg: &[u8]) -> Error {
+        sys::with_errmsg(|m| {
+            m.clear();
+            m.extend_from_slice(msg);
+        });
+        Error { code }
+    }
     /// Appends to the message (a usage text after an unknown flag).
     pub fn append(self, more: &[u8]) -> Error {
         sys::with_errmsg(|m| m.extend_from_slice(more));
