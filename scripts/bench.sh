@@ -26,7 +26,7 @@ $B import out/busybox.tar busybox >/dev/null
 # operations (one record, three directories, their removal) cost.
 T=$W/tmpfs-root
 mkdir -p "$T" && mount -t tmpfs tmpfs "$T"
-trap 'umount "$T" 2>/dev/null; rm -rf "$W"' EXIT
+trap 'umount "$T" "$MYDOCKER_ROOT/run" "$T/run" 2>/dev/null; rm -rf "$W"' EXIT
 $B --root "$T" import out/busybox.tar busybox >/dev/null
 mkdir -p "$W/rootfs" && tar -C "$W/rootfs" -xf out/busybox.tar
 

@@ -145,7 +145,7 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
     let cg = Cgroup::from_dirs(&r.cgroups);
     let end = sys::mono_ms() + 2000;
     while sys::mono_ms() < end {
-        let cur = Record::load(root, &r.id);
+        let cur = r.reload(root);
         if cur.as_ref().map_or(true, |c| c.status != b"running") && !cg.populated() {
             return Ok(());
         }
@@ -155,7 +155,7 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
         sys::sleep_ms(10);
     }
     cg.remove();
-    if let Some(cur) = Record::load(root, &r.id) {
+    if let Some(cur) = r.reload(root) {
         if cur.status == b"running" {
             let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], b"exited");
         }
@@ -197,8 +197,8 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
 pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
     util::each(names, true, |n| {
         let r = state::find(root, n)?;
-        let _lock = state::lock_container(root, &r.id);
-        let r = Record::load(root, &r.id).unwrap_or(r);
+        let _lock = state::lock_container(root, &r);
+        let r = r.reload(root).unwrap_or(r);
         if r.alive() {
             if !force {
                 let mut why = b"container ".to_vec();
@@ -262,7 +262,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     b.s("Version: ").s(env!("CARGO_PKG_VERSION")).s(" (").s(env!("MYDOCKER_TARGET")).s(")\n");
     let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
     b.s("Kernel: ").b(kver.strip_suffix(b"\n").unwrap_or(&kver)).s("\n");
-    b.s("Root dir: ").b(&root.dir).s("\n");
+    b.s("Root dir: ").b(&root.dir).s("\nRun-time dir: ").b(&root.run).s(" (a tmpfs: --rm containers)\n");
     let l = Layout::current();
     b.s("Cgroup version: ").s(l.describe()).s("\n");
     for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {

@@ -231,7 +231,7 @@ mod tests {
         let r = Record { id: b"abc".to_vec(), name: b"n\"x".to_vec(), argv: alloc::vec![b"sh".to_vec(), b"\xff".to_vec()], ..Record::default() };
         let mut b = Buf::new();
         b.s("[");
-        container(&mut b, &Root { dir: b"/nonexistent".to_vec(), overlay: true }, &r);
+        container(&mut b, &Root { dir: b"/nonexistent".to_vec(), run: Vec::new(), overlay: true }, &r);
         b.s("]");
         // python's json module is the referee
         let out = std::process::Command::new("python3")

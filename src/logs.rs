@@ -6,7 +6,7 @@
 //! `logs -t` reads. Lines written while no monitor was watching get the
 //! log file's modification time.
 
-use crate::state::{self, Record, Root};
+use crate::state::{self, Root};
 use crate::sys::{self, Fd};
 use crate::util::{self, join, Buf, Error, Res};
 use alloc::vec::Vec;
@@ -144,7 +144,7 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
         let mut off = data.len() as u64;
         let mut buf = alloc::vec![0u8; 65536];
         loop {
-            let alive = Record::load(root, &r.id).map(|x| x.alive()).unwrap_or(false);
+            let alive = r.reload(root).map(|x| x.alive()).unwrap_or(false);
             while let Ok(n) = sys::read(fd, &mut buf) {
                 if n == 0 {
                     break;

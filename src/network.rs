@@ -450,7 +450,7 @@ mod tests {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let d = std::env::temp_dir().join(format!("mydocker-ipam-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
         std::fs::create_dir_all(d.join("networks").join(std::ffi::OsStr::from_bytes(&net.name))).unwrap();
-        (Root { dir: d.as_os_str().as_bytes().to_vec(), overlay: true }, d)
+        (Root { dir: d.as_os_str().as_bytes().to_vec(), run: Vec::new(), overlay: true }, d)
     }
 
     #[test]

@@ -166,6 +166,9 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         }
         let _lock = root.lock()?;
         if let Some((name, rnd)) = fresh {
+            if p.rec.auto_remove {
+                root.runtime()?;
+            }
             let existing = state::all(root);
             p.rec.name = match name {
                 Some(n) => {
@@ -209,8 +212,8 @@ pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
     let mut code = 0;
     for n in names {
         let r = state::find(root, n).and_then(|rec| {
-            let lock = state::lock_container(root, &rec.id)?;
-            let Some(rec) = Record::load(root, &rec.id) else { return Err(Error::new(n, b"no such container")) };
+            let lock = state::lock_container(root, &rec)?;
+            let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
             if rec.alive() {
                 let mut o = n.clone();
                 o.push(b'\n');

@@ -8,6 +8,11 @@
 //!   containers/<id>/upper,work the write layer, overlay's work dir
 //!   containers/<id>/log        stdout+stderr of a detached container
 //!
+//! A `--rm` container keeps the same layout under the run-time directory
+//! instead (/run/mydocker, or <root>/run with --root): everything of it
+//! goes when it exits, so it lives on a tmpfs, which mydocker mounts there
+//! when that directory is not one already. Its write layer is then memory.
+//!
 //! A record is written whole atomically (tmp + rename) once, when the
 //! container is created; later changes (pid, status, exit code) are
 //! appended as key=value lines in one write(2) each, and the last value of
@@ -26,6 +31,8 @@ pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
 
 pub struct Root {
     pub dir: Vec<u8>,
+    /// Run-time state: the records and write layers of `--rm` containers.
+    pub run: Vec<u8>,
     /// false with MYDOCKER_OVERLAY=0: use the copy fallback even where
     /// overlayfs works (for tests, and for boards with a broken overlay).
     pub overlay: bool,
@@ -40,10 +47,13 @@ impl Drop for Lock {
 
 impl Root {
     pub fn new(opt: Option<Vec<u8>>, env: &[Vec<u8>]) -> Root {
-        let dir = opt
-            .or_else(|| crate::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()))
-            .unwrap_or_else(|| DEFAULT_ROOT.to_vec());
-        Root { dir, overlay: crate::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
+        let dir = opt.or_else(|| crate::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
+        let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
+        Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
+    }
+    /// Where the container directories live: persistent, or run-time.
+    pub fn containers_in(&self, run: bool) -> Vec<u8> {
+        join(if run { &self.run } else { &self.dir }, b"containers")
     }
     pub fn images(&self) -> Vec<u8> {
         join(&self.dir, b"images")
@@ -52,10 +62,7 @@ impl Root {
         join(&self.images(), name)
     }
     pub fn containers(&self) -> Vec<u8> {
-        join(&self.dir, b"containers")
-    }
-    pub fn container(&self, id: &[u8]) -> Vec<u8> {
-        join(&self.containers(), id)
+        self.containers_in(false)
     }
     /// Creates the skeleton if needed and takes the global state lock.
     pub fn lock(&self) -> Res<Lock> {
@@ -66,12 +73,23 @@ impl Root {
         sys::flock(fd, true).ctx("lock", &p)?;
         Ok(Lock(fd))
     }
+    /// The run-time directory, on a tmpfs: mounted by us where the host
+    /// has none there (under the state lock, so only once).
+    pub fn runtime(&self) -> Res<()> {
+        let d = self.containers_in(true);
+        mkdir_all(&d, 0o711).ctx("create", &d)?;
+        if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
+            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount a tmpfs on", &self.run)?;
+            mkdir_all(&d, 0o711).ctx("create", &d)?;
+        }
+        Ok(())
+    }
 }
 
 /// Serialises start/rm on one container: flock(2) on its directory. The
 /// lock belongs to the open file, so a forked monitor must drop its copy.
-pub fn lock_container(root: &Root, id: &[u8]) -> Res<Lock> {
-    let d = root.container(id);
+pub fn lock_container(root: &Root, r: &Record) -> Res<Lock> {
+    let d = r.dir(root);
     let fd = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &d)?;
     sys::flock(fd, true).ctx("lock", &d)?;
     Ok(Lock(fd))
@@ -217,7 +235,7 @@ impl Record {
     }
 
     pub fn dir(&self, root: &Root) -> Vec<u8> {
-        root.container(&self.id)
+        join(&root.containers_in(self.auto_remove), &self.id)
     }
 
     pub fn save(&self, root: &Root) -> Res<()> {
@@ -244,8 +262,9 @@ impl Record {
         }
     }
 
-    pub fn load(root: &Root, id: &[u8]) -> Option<Record> {
-        Record::decode(&read_file(&join(&root.container(id), b"config")).ok()?)
+    /// The record as it is on disk now.
+    pub fn reload(&self, root: &Root) -> Option<Record> {
+        Record::decode(&read_file(&join(&self.dir(root), b"config")).ok()?)
     }
 
     /// The container's init is running: same pid, same start time, and not
@@ -295,19 +314,23 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     parse_u64(f)
 }
 
-/// Every record under the root, oldest first.
+/// Every record under the root and the run-time directory, oldest first.
 pub fn all(root: &Root) -> Vec<Record> {
-    let Ok(fd) = sys::open(&root.containers(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
-    let names = sys::read_dir(fd).unwrap_or_default();
-    sys::close(fd);
-    // A directory without a readable record is a container that died half
-    // made (a crash between mkdir and the record): listed as "dead", so
-    // `ps -a` shows it and `rm -f` can clean it up.
-    let mut v: Vec<Record> = names
-        .into_iter()
-        .filter(|(n, _)| n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()))
-        .map(|(n, _)| Record::load(root, &n).unwrap_or(Record { id: n, status: b"dead".to_vec(), ..Record::default() }))
-        .collect();
+    let mut v: Vec<Record> = Vec::new();
+    for run in [false, true] {
+        let Ok(fd) = sys::open(&root.containers_in(run), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { continue };
+        let names = sys::read_dir(fd).unwrap_or_default();
+        sys::close(fd);
+        // A directory without a readable record is a container that died
+        // half made (a crash between mkdir and the record): listed as
+        // "dead", so `ps -a` shows it and `rm -f` can clean it up.
+        for (n, _) in names {
+            if n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()) {
+                let r = Record { id: n, status: b"dead".to_vec(), auto_remove: run, ..Record::default() };
+                v.push(r.reload(root).unwrap_or(r));
+            }
+        }
+    }
     crate::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }

@@ -437,6 +437,18 @@ pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
     Ok(to_stat(&s))
 }
 
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// The filesystem type (statfs f_type) of the one holding `path`.
+pub fn fs_magic(path: &[u8]) -> R<u64> {
+    let c = cz(path);
+    // SAFETY: an all-zero statfs is a valid value to be overwritten.
+    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: c NUL-terminated; s writable.
+    chk(unsafe { libc::statfs(p(&c), &mut s) })?;
+    Ok(s.f_type as u64)
+}
+
 pub fn stat(path: &[u8]) -> R<Stat> {
     statat(AT_FDCWD, path, true)
 }

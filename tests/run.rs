@@ -360,6 +360,33 @@ fn detached_rm_cleans_up_on_exit() {
     t.assert_clean();
 }
 
+/// A --rm container's record and write layer live on the run-time tmpfs
+/// (one mydocker mounted under the root); other containers stay on disk.
+/// Both kinds are listed, stopped and removed alike.
+#[test]
+fn rm_containers_live_on_the_runtime_tmpfs() {
+    let mut t = t!();
+    let tmp = t.detach(&["--rm", "--name", "tmp", "busybox", "sh", "-c", "echo x > /written; sleep 30"]);
+    let keep = t.detach(&["--name", "keep", "busybox", "sleep", "30"]);
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let runtime = format!(" {}/run ", t.root.display());
+    assert!(mi.lines().any(|l| l.contains(&runtime) && l.contains(" - tmpfs ")), "no run-time tmpfs: {mi}");
+    let tdir = t.root.join("run/containers").join(&tmp);
+    assert!(tdir.join("config").exists() && !t.root.join("containers").join(&tmp).exists());
+    assert!(wait_until(3000, || tdir.join("upper/written").exists()), "write layer not on the tmpfs");
+    assert!(t.root.join("containers").join(&keep).join("config").exists());
+    let ps = t.md(&["ps"]).stdout();
+    assert!(ps.contains("tmp") && ps.contains("keep"), "{ps}");
+    // The name is taken across both places.
+    let o = t.md(&["run", "--rm", "--name", "keep", "busybox", "true"]);
+    assert_eq!(o.code, 125, "{}", o.err);
+    let o = t.md(&["stop", "-t", "1", "tmp", "keep"]);
+    assert_eq!(o.code, 0, "{}", o.err);
+    assert!(wait_until(5000, || !tdir.exists()), "--rm container not removed after stop");
+    assert_eq!(t.md(&["rm", "keep"]).code, 0);
+    t.assert_clean();
+}
+
 #[test]
 fn failures_part_way_leave_nothing() {
     let t = t!();

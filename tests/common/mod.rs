@@ -107,26 +107,45 @@ impl T {
         id
     }
 
+    /// The container's directory: persistent, or run-time for `--rm`.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        let d = self.root.join("containers").join(id);
+        if d.exists() {
+            d
+        } else {
+            self.root.join("run/containers").join(id)
+        }
+    }
+
     pub fn record(&self, id: &str) -> String {
-        String::from_utf8_lossy(&fs::read(self.root.join("containers").join(id).join("config")).unwrap_or_default()).into_owned()
+        String::from_utf8_lossy(&fs::read(self.dir(id).join("config")).unwrap_or_default()).into_owned()
     }
 
     pub fn field(&self, id: &str, key: &str) -> Option<String> {
         self.record(id).lines().filter_map(|l| l.strip_prefix(&format!("{key}=")).map(|v| v.to_string())).last()
     }
 
+    /// Container directories, persistent and run-time (`--rm`) ones.
     pub fn containers(&self) -> Vec<String> {
-        fs::read_dir(self.root.join("containers")).map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+        let mut v = Vec::new();
+        for d in ["containers", "run/containers"] {
+            if let Ok(d) = fs::read_dir(self.root.join(d)) {
+                v.extend(d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()));
+            }
+        }
+        v
     }
 
     /// Asserts nothing of this test is left: no container state, no mount
-    /// under the root, no cgroup named after one of its containers, no
-    /// process whose root is inside the state root.
+    /// under the root but the run-time tmpfs, no cgroup named after one of
+    /// its containers, no process whose root is inside the state root.
     pub fn assert_clean(&self) {
         assert_eq!(self.containers(), Vec::<String>::new(), "container state left behind");
         let root = self.root.to_str().unwrap();
+        let runtime = format!(" {root}/run ");
         let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
-        assert!(!mi.lines().any(|l| l.contains(root)), "mount left under {root}");
+        let left: Vec<&str> = mi.lines().filter(|l| l.contains(root) && !(l.contains(&runtime) && l.contains(" - tmpfs "))).collect();
+        assert!(left.is_empty(), "mount left under {root}: {left:?}");
         assert_eq!(leftover_cgroups(), Vec::<String>::new(), "cgroups left behind");
         for p in fs::read_dir("/proc").unwrap().flatten() {
             if let Ok(r) = fs::read_link(p.path().join("root")) {
@@ -155,6 +174,8 @@ impl Drop for T {
                 let _ = self.md(&["network", "rm", &n.file_name().to_string_lossy()]);
             }
         }
+        // the run-time tmpfs mydocker mounted for --rm containers
+        let _ = Command::new("umount").arg(self.root.join("run")).stderr(Stdio::null()).status();
         let _ = fs::remove_dir_all(&self.root);
     }
 }
