@@ -22,9 +22,11 @@ fn main() {
         // entry (std's bitcode brings debug line tables and uwtable
         // functions, so the module's CFI goes to .eh_frame; 25 KB here).
         // INSERT keeps lld's default layout; only the discard is added.
+        // .comment (compiler and linker version strings, never loaded) goes
+        // too: `strip` keeps it.
         let out = std::env::var("OUT_DIR").unwrap();
         let script = std::path::Path::new(&out).join("no-unwind.ld");
-        std::fs::write(&script, "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) }\n} INSERT AFTER .text;\n").unwrap();
+        std::fs::write(&script, "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) }\n} INSERT AFTER .text;\n").unwrap();
         println!("cargo:rustc-link-arg-bins=-T{}", script.display());
     } else {
         println!("cargo:rustc-link-lib=c");

@@ -212,13 +212,13 @@ pub fn strerror(e: Errno) -> &'static [u8] {
 pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<Fd> {
     let c = cz(path);
     // SAFETY: c is NUL-terminated and outlives the call.
-    chk(unsafe { libc::open(p(&c), flags | O_CLOEXEC, mode) })
+    chkl(unsafe { libc::syscall(libc::SYS_openat, AT_FDCWD, p(&c), flags | O_CLOEXEC, mode) }).map(|r| r as Fd)
 }
 
 pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<Fd> {
     let c = cz(name);
     // SAFETY: as open.
-    chk(unsafe { libc::openat(dir, p(&c), flags | O_CLOEXEC, mode) })
+    chkl(unsafe { libc::syscall(libc::SYS_openat, dir, p(&c), flags | O_CLOEXEC, mode) }).map(|r| r as Fd)
 }
 
 pub fn close(fd: Fd) {
@@ -268,7 +268,7 @@ pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
 pub fn pipe() -> R<(Fd, Fd)> {
     let mut f = [0 as c_int; 2];
     // SAFETY: f has room for two descriptors.
-    chk(unsafe { libc::pipe2(f.as_mut_ptr(), O_CLOEXEC) })?;
+    chkl(unsafe { libc::syscall(libc::SYS_pipe2, f.as_mut_ptr(), O_CLOEXEC) })?;
     Ok((f[0], f[1]))
 }
 
@@ -279,7 +279,7 @@ pub fn dup2(a: Fd, b: Fd) -> R<()> {
 
 pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
     // SAFETY: plain descriptor call.
-    chk(unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) }).map(|_| ())
+    chkl(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) }).map(|_| ())
 }
 
 /// Marks every descriptor >= `from` close-on-exec, so nothing of the
@@ -380,7 +380,7 @@ pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
     let t = libc::timespec { tv_sec: secs as _, tv_nsec: 0 };
     let ts = [t, t];
     // SAFETY: c is NUL-terminated; ts holds two timespecs.
-    chk(unsafe { libc::utimensat(dir, p(&c), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
+    chkl(unsafe { libc::syscall(libc::SYS_utimensat, dir, p(&c), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
 }
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
@@ -433,7 +433,7 @@ pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
     let mut s: libc::stat = unsafe { core::mem::zeroed() };
     let fl = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW } | if name.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
     // SAFETY: c NUL-terminated; s writable.
-    chk(unsafe { libc::fstatat(dir, p(&c), &mut s, fl) })?;
+    chkl(unsafe { libc::syscall(libc::SYS_newfstatat, dir, p(&c), &mut s as *mut libc::stat, fl) })?;
     Ok(to_stat(&s))
 }
 
@@ -605,9 +605,10 @@ pub fn clone_into_cgroup(flags: c_int, cgroup_fd: Fd) -> R<i32> {
     chkl(unsafe { libc::syscall(libc::SYS_clone3, args.as_mut_ptr(), core::mem::size_of_val(&args)) }).map(|r| r as i32)
 }
 
+/// fork(2), as a raw clone: musl's fork() adds atfork and lock handling
+/// a single-threaded program without threads has no use for.
 pub fn fork() -> R<i32> {
-    // SAFETY: single-threaded program; the child only continues our code.
-    chk(unsafe { libc::fork() })
+    clone(0)
 }
 
 /// execve(2). Returns only on failure, with the errno.
@@ -723,7 +724,7 @@ pub fn ignore_sigpipe() {
 pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
     let s = sigset(sigs);
     // SAFETY: s is initialised.
-    chk(unsafe { libc::signalfd(-1, &s, libc::SFD_CLOEXEC) })
+    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const libc::sigset_t, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
 }
 
 /// Reads one signal number from a signalfd.
@@ -835,9 +836,15 @@ pub fn watch_modify(path: &[u8]) -> R<Fd> {
 
 // ---------------------------------------------------------------- netlink
 
+/// socket(2) as the raw call (musl's wrapper carries a fallback for
+/// kernels older than 2.6.27).
+pub fn socket(domain: c_int, ty: c_int, proto: c_int) -> R<Fd> {
+    // SAFETY: plain syscall with integer arguments.
+    chkl(unsafe { libc::syscall(libc::SYS_socket, domain, ty, proto) }).map(|r| r as Fd)
+}
+
 pub fn netlink_socket(proto: c_int) -> R<Fd> {
-    // SAFETY: plain syscall.
-    chk(unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) })
+    socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto)
 }
 
 pub fn ifindex(name: &[u8]) -> R<i32> {
@@ -867,7 +874,7 @@ pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
     let ty = if udp { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
     // SAFETY: plain syscalls on a socket we own; the address outlives bind.
     unsafe {
-        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0))?;
+        let fd = socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)?;
         let one: c_int = 1;
         libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const c_int as *const c_void, 4);
         let a = sin(ip, port);
@@ -886,7 +893,7 @@ pub fn connect_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
     let ty = if udp { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
     // SAFETY: plain syscalls on a socket we own.
     unsafe {
-        let fd = chk(libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0))?;
+        let fd = socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)?;
         let a = sin(ip, port);
         match chk(libc::connect(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)) {
             Ok(_) | Err(libc::EINPROGRESS) => Ok(fd),
@@ -911,7 +918,7 @@ pub fn sock_error(fd: Fd) -> Errno {
 
 pub fn accept(fd: Fd) -> R<Fd> {
     // SAFETY: NULL address pointers are allowed.
-    chk(unsafe { libc::accept4(fd, core::ptr::null_mut(), core::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) })
+    chkl(unsafe { libc::syscall(libc::SYS_accept4, fd, 0usize, 0usize, libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) }).map(|r| r as Fd)
 }
 
 /// recvfrom: (bytes, peer ip, peer port).
