@@ -157,7 +157,7 @@ fn tty_when_stdin_is_a_terminal() {
 #[test]
 fn filesystems_hostname_and_devices() {
     let t = t!();
-    let script = "hostname; for d in null zero full random urandom tty pts/ptmx ptmx shm fd stdin stdout stderr; do test -e /dev/$d || echo MISSING $d; done; \
+    let script = "hostname; for d in null zero full random urandom tty pts/ptmx ptmx shm fd stdin stdout stderr; do test -e /dev/$d || echo MISSING $d; done; test -k /dev/shm || echo SHM-NOT-STICKY; \
                   echo x > /dev/null && head -c 4 /dev/zero | wc -c; touch /sys/x 2>/dev/null && echo SYSRW; grep -q ' /sys sysfs ro,' /proc/self/mounts || grep ' /sys ' /proc/self/mounts; test -e /proc/self/status && echo PROC";
     let o = t.md(&["run", "--rm", "busybox", "sh", "-c", script]);
     assert_eq!(o.code, 0, "{}", o.err);
