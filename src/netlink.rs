@@ -23,7 +23,7 @@ pub const IFF_UP: u32 = 1;
 pub const IFLA_IFNAME: u16 = 3;
 pub const IFLA_MASTER: u16 = 10;
 pub const IFLA_LINKINFO: u16 = 18;
-pub const IFLA_NET_NS_PID: u16 = 19;
+pub const IFLA_NET_NS_FD: u16 = 28;
 pub const IFLA_INFO_KIND: u16 = 1;
 pub const IFLA_INFO_DATA: u16 = 2;
 pub const VETH_INFO_PEER: u16 = 1;
@@ -177,11 +177,11 @@ pub fn bridge_add(name: &[u8]) -> sys::R<()> {
 }
 
 /// A veth pair: `host` here, its peer created as `peer` directly inside
-/// the network namespace of process `pid`.
-pub fn veth_add(host: &[u8], peer: &[u8], pid: i32) -> sys::R<()> {
+/// the network namespace `netns` (a descriptor of it).
+pub fn veth_add(host: &[u8], peer: &[u8], netns: sys::Fd) -> sys::R<()> {
     let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
     m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
-    m.raw(&ifinfo(0, 0, 0)).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_PID, pid as u32);
+    m.raw(&ifinfo(0, 0, 0)).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
     m.end().end().end();
     rtnl(&mut m)
 }

@@ -605,6 +605,31 @@ pub fn clone_into_cgroup(flags: c_int, cgroup_fd: Fd) -> R<i32> {
     chkl(unsafe { libc::syscall(libc::SYS_clone3, args.as_mut_ptr(), core::mem::size_of_val(&args)) }).map(|r| r as i32)
 }
 
+/// A CPU affinity mask (1024 CPUs).
+pub type CpuMask = [u64; 16];
+
+pub fn cpu_mask() -> CpuMask {
+    let mut m = [u64::MAX; 16];
+    // SAFETY: m is writable for its size; on failure it stays all-ones.
+    unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, core::mem::size_of_val(&m), m.as_mut_ptr()) };
+    m
+}
+
+/// sched_setaffinity for `pid` (0: ourselves); errors are ignored (an
+/// empty intersection with a cpuset just leaves the mask as it was).
+pub fn set_cpu_mask(pid: i32, m: &CpuMask) {
+    // SAFETY: m is readable for its size.
+    unsafe { libc::syscall(libc::SYS_sched_setaffinity, pid, core::mem::size_of_val(m), m.as_ptr()) };
+}
+
+/// The CPU we are running on now.
+pub fn current_cpu() -> usize {
+    let mut cpu = 0u32;
+    // SAFETY: getcpu writes one u32; the node and cache arguments may be null.
+    unsafe { libc::syscall(libc::SYS_getcpu, &mut cpu as *mut u32, 0usize, 0usize) };
+    cpu as usize
+}
+
 /// fork(2), as a raw clone: musl's fork() adds atfork and lock handling
 /// a single-threaded program without threads has no use for.
 pub fn fork() -> R<i32> {
@@ -853,6 +878,69 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
     match unsafe { libc::if_nametoindex(p(&c)) } {
         0 => Err(errno()),
         i => Ok(i as i32),
+    }
+}
+
+// ---------------------------------------------------------------- passing descriptors
+
+/// A connected pair of unix datagram sockets (close-on-exec).
+pub fn socketpair() -> R<(Fd, Fd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds has room for the two descriptors.
+    chkl(unsafe { libc::syscall(libc::SYS_socketpair, libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// The control message buffer for one SCM_RIGHTS descriptor, aligned for cmsghdr.
+#[repr(C, align(8))]
+struct Cmsg([u8; 24]);
+
+fn msg_for(iov: &mut libc::iovec, c: &mut Cmsg) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid; the fields are set below.
+    let mut m: libc::msghdr = unsafe { core::mem::zeroed() };
+    m.msg_iov = iov;
+    m.msg_iovlen = 1;
+    m.msg_control = c.0.as_mut_ptr() as *mut c_void;
+    m.msg_controllen = c.0.len() as _;
+    m
+}
+
+/// Sends descriptor `fd` over the unix socket `sock` (one byte of data).
+pub fn send_fd(sock: Fd, fd: Fd) -> R<()> {
+    let mut byte = 0u8;
+    let mut iov = libc::iovec { iov_base: &mut byte as *mut u8 as *mut c_void, iov_len: 1 };
+    let mut c = Cmsg([0; 24]);
+    let m = msg_for(&mut iov, &mut c);
+    // SAFETY: m's control buffer holds one cmsghdr plus an int (24 bytes,
+    // CMSG_SPACE(4) on 64- and 32-bit); CMSG_FIRSTHDR points into it.
+    unsafe {
+        let h = libc::CMSG_FIRSTHDR(&m);
+        (*h).cmsg_level = libc::SOL_SOCKET;
+        (*h).cmsg_type = libc::SCM_RIGHTS;
+        (*h).cmsg_len = libc::CMSG_LEN(4) as _;
+        core::ptr::write_unaligned(libc::CMSG_DATA(h) as *mut c_int, fd);
+    }
+    // SAFETY: m and everything it points to are valid for the call.
+    chkl(unsafe { libc::syscall(libc::SYS_sendmsg, sock, &m as *const libc::msghdr, libc::MSG_NOSIGNAL) }).map(|_| ())
+}
+
+/// Receives one descriptor sent by `send_fd` (close-on-exec); EOF or a
+/// message without one is EBADMSG.
+pub fn recv_fd(sock: Fd) -> R<Fd> {
+    let mut byte = 0u8;
+    let mut iov = libc::iovec { iov_base: &mut byte as *mut u8 as *mut c_void, iov_len: 1 };
+    let mut c = Cmsg([0; 24]);
+    let mut m = msg_for(&mut iov, &mut c);
+    // SAFETY: m and its buffers are valid and writable for the call.
+    chkl(unsafe { libc::syscall(libc::SYS_recvmsg, sock, &mut m as *mut libc::msghdr, libc::MSG_CMSG_CLOEXEC) })?;
+    // SAFETY: the kernel filled the control buffer; a present SCM_RIGHTS
+    // header is followed by its descriptor.
+    unsafe {
+        let h = libc::CMSG_FIRSTHDR(&m);
+        if h.is_null() || (*h).cmsg_type != libc::SCM_RIGHTS {
+            return Err(libc::EBADMSG);
+        }
+        Ok(core::ptr::read_unaligned(libc::CMSG_DATA(h) as *const c_int))
     }
 }
 

@@ -309,6 +309,25 @@ fn cpuset_shows_in_proc_status() {
     t.assert_clean();
 }
 
+/// mydocker moves the starting container to another CPU while it makes the
+/// network namespace; the program must still get the caller's affinity.
+#[test]
+fn the_program_gets_the_callers_cpu_affinity() {
+    let t = t!();
+    let mine = std::fs::read_to_string("/proc/self/status").unwrap();
+    let mine = mine.lines().find(|l| l.starts_with("Cpus_allowed_list")).unwrap().split_whitespace().last().unwrap().to_string();
+    for _ in 0..5 {
+        let o = t.run(&["busybox", "grep", "Cpus_allowed_list", "/proc/self/status"]);
+        assert_eq!(o.stdout().split_whitespace().last(), Some(mine.as_str()), "{}", o.err);
+    }
+    // A caller pinned to one CPU: nothing to move to, and the pin stays.
+    let mut c = std::process::Command::new("taskset");
+    c.args(["-c", "0"]).arg(common::bin()).arg("--root").arg(&t.root).args(["run", "--rm", "busybox", "grep", "Cpus_allowed_list", "/proc/self/status"]);
+    let o = c.output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).split_whitespace().last(), Some("0"), "{}", String::from_utf8_lossy(&o.stderr));
+    t.assert_clean();
+}
+
 #[test]
 fn cpu_quota_and_shares_are_written() {
     let mut t = t!();
