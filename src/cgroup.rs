@@ -3,8 +3,9 @@
 //! Each controller is taken from where the kernel has it: the v2 hierarchy
 //! if its `cgroup.controllers` lists it, otherwise the v1 hierarchy that
 //! carries it. A container gets one cgroup `mydocker/<id>` in each hierarchy
-//! that holds one of its limits, plus the v2 (or hybrid "unified")
-//! hierarchy when there is one, so every container has a cgroup to track.
+//! that holds one of its limits; without limits, one in the v2 (or hybrid
+//! "unified") hierarchy when there is one, so a container always has a
+//! cgroup that tracks its processes where the host allows one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
 use crate::cli::Limits;
@@ -259,10 +260,10 @@ impl Cgroup {
                 use_h.push(h);
             }
         }
-        if let Some(v2) = layout.v2() {
-            if !use_h.iter().any(|x| x.mount == v2.mount) {
-                use_h.push(v2);
-            }
+        // Without a limit there, the v2 hierarchy still tracks the
+        // container, unless (hybrid) a v1 cgroup of its limits already does.
+        if let (Some(v2), true) = (layout.v2(), use_h.is_empty()) {
+            use_h.push(v2);
         }
         let mut cg = Cgroup::default();
         let r = (|| -> Res<()> {
@@ -455,6 +456,22 @@ mod tests {
         assert_eq!(fs::read_to_string(cs.join("mydocker/cpuset.mems")).unwrap(), "0");
         assert_eq!(fs::read_to_string(cs.join("mydocker/id1/cpuset.cpus")).unwrap(), "1");
         assert_eq!(fs::read_to_string(cs.join("mydocker/id1/cpuset.mems")).unwrap(), "0");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn hybrid_tracks_in_v1_when_limited_and_in_unified_otherwise() {
+        let root = tmp("hy");
+        let mem = root.join("memory");
+        let uni = root.join("unified");
+        touch(&mem.join("mydocker/h1"), &[("memory.limit_in_bytes", "")]);
+        touch(&uni, &[("cgroup.controllers", "")]);
+        let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
+        let cg = Cgroup::create(&l, b"h1", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
+        assert_eq!((cg.v1, cg.v2), (vec![b(&mem.join("mydocker/h1"))], None));
+        assert!(!uni.join("mydocker/h1").exists());
+        let cg = Cgroup::create(&l, b"h2", &Limits::default()).unwrap();
+        assert_eq!((cg.v1.len(), cg.v2), (0, Some(b(&uni.join("mydocker/h2")))));
         fs::remove_dir_all(&root).unwrap();
     }
 
