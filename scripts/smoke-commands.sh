@@ -31,6 +31,12 @@ rc=0; mydocker run --rm --init busybox sh -c 'kill -TERM $$' || rc=$?
 [ $rc = 143 ]
 rc=0; mydocker run --rm busybox no-such-cmd || rc=$?
 [ $rc = 127 ]
+# a --rm container lives on the run-time tmpfs, and is gone after
+rid=$(mydocker run -d --rm busybox sleep 2)
+[ -f /run/mydocker/containers/$rid/config ]
+[ "$(stat -f -c %T /run/mydocker)" = tmpfs ]
+sleep 3
+[ ! -e /run/mydocker/containers/$rid ]
 # the rootfs is really the image, the hostname the short id
 mydocker run --rm -h smokebox busybox sh -c 'hostname; test -e /bin/mydocker && exit 1; cat /etc/passwd'
 
