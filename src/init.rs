@@ -3,9 +3,11 @@
 //!
 //!   sync 1  parent: clone(); the child blocks reading the start pipe
 //!   sync 2  parent: writes the spec and closes the pipe (the child was
-//!           born in its v2 cgroup by CLONE_INTO_CGROUP). The child joins
-//!           its v1 cgroups first thing, so no user code can run before the
-//!           limits are in place.
+//!           born in its v2 cgroup by CLONE_INTO_CGROUP). The child opens
+//!           its v1 cgroups' `tasks` files now and joins them as the last
+//!           step before exec, so no code of the image runs before the
+//!           limits are in place (and the kernel objects of its setup are
+//!           not charged one by one to a fresh memory cgroup: -0.2 ms).
 //!   sync 2b parent: makes the network namespace (the slowest step, ~0.6
 //!           ms) while the child, moved to another CPU, builds its root;
 //!           then sends it over a socket pair. The child enters it before
@@ -89,9 +91,12 @@ fn setup(f: &ChildFds) -> Res<Never> {
     }
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
-    // Limits first: join the v1 cgroups (the v2 one was joined at clone).
+    // The v1 cgroups are joined last, before anything of the image runs
+    // (the v2 one was joined at clone): their `tasks` files are opened now,
+    // while the host's paths are visible.
+    let mut tasks: Vec<(Fd, &[u8])> = Vec::new();
     for d in &spec.cgroups_v1 {
-        crate::util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
+        tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
     }
 
     stdio(f.stdin, f.stdout, f.stderr, spec.tty)?;
@@ -198,6 +203,9 @@ fn setup(f: &ChildFds) -> Res<Never> {
     mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
     sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
     sys::umask(0o022);
+    for (fd, d) in tasks {
+        sys::write(fd, b"0").ctx("join cgroup", d)?;
+    }
 
     if spec.init {
         return mini_init(f.err_w, &spec);

@@ -392,7 +392,7 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
             sys::set_cpu_mask(pid, &other);
         }
     }
-    // sync 2: the spec (EOF releases the child, which joins its v1 cgroups).
+    // sync 2: the spec (EOF releases the child).
     let _ = sys::write_all(spec_w, &spec.encode());
     sys::close(spec_w);
     if own_net {

@@ -281,6 +281,12 @@ fn memory_limit_kills_a_hog_with_137() {
     assert_eq!(o.code, 137, "{}", o.err);
     // The same program fits without the limit.
     assert_eq!(t.run(&["busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]).code, 0);
+    // The program is in its memory cgroup from its first instruction: the
+    // exec'ed cat itself (PID 1, no shell before it) reads its cgroups.
+    let o = t.run(&["-m", "64m", "busybox", "cat", "/proc/self/cgroup"]);
+    let mem = o.stdout().lines().find(|l| l.contains(":memory:") || l.starts_with("0::")).map(str::to_string).unwrap_or_default();
+    let leaf = mem.rsplit('/').next().unwrap_or("");
+    assert!(mem.contains("/mydocker/") && leaf.len() == 64, "not in its memory cgroup: {}", o.stdout());
     t.assert_clean();
 }
 
