@@ -8,11 +8,13 @@
 //!           step before exec, so no code of the image runs before the
 //!           limits are in place (and the kernel objects of its setup are
 //!           not charged one by one to a fresh memory cgroup: -0.2 ms).
-//!   sync 2b parent: makes the network namespace (the slowest step, ~0.6
+//!   sync 2b parent: makes the network namespace (the slowest step, ~0.5
 //!           ms) while the child, moved to another CPU, builds its root;
-//!           then sends it over a socket pair. The child enters it before
-//!           it brings up loopback and mounts /sys, and takes back the
-//!           caller's CPU affinity. (Not with --network host.)
+//!           then sends it over a socket pair. The child enters it, takes
+//!           back the caller's CPU affinity, and only then detaches the
+//!           old root (an RCU grace period, slow while the other CPU is in
+//!           the namespace setup), brings up loopback and mounts /sys.
+//!           (Not with --network host.)
 //!   sync 3  child: builds the rootfs and execs. The error pipe is
 //!           close-on-exec, so EOF there tells the parent exec succeeded;
 //!           otherwise the child writes one error record and exits.
@@ -163,29 +165,9 @@ fn setup(f: &ChildFds) -> Res<Never> {
         }
         sys::close(fd);
     }
-    if pivoted {
-        // The old root is stacked on "." (our cwd); detach it now.
-        sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
-    }
-    sys::chdir(b"/").ctx("chdir to", b"/")?;
-
+    // The old root is still stacked on "/" (our cwd) after a pivot, but
+    // paths from our root resolve in the new one.
     setup_dev()?;
-    if f.ns_c >= 0 {
-        // sync 2b: the network namespace the parent made meanwhile.
-        let ns = sys::recv_fd(f.ns_c).ctx("receive the network namespace", b"")?;
-        sys::setns(ns, sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
-        sys::close(ns);
-        sys::close(f.ns_c);
-        sys::set_cpu_mask(0, &f.cpus);
-        crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
-    }
-    if spec.net.as_slice() == b"bridge" {
-        // eth0 was created in our namespace by the parent (a veth peer).
-        let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
-        crate::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
-        crate::netlink::link_up(idx).ctx("bring up", b"eth0")?;
-        crate::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::network::fmt_ip(spec.gateway))?;
-    }
     if spec.net.as_slice() == b"bridge" {
         mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
@@ -196,6 +178,31 @@ fn setup(f: &ChildFds) -> Res<Never> {
             sys::close(fd);
             r?;
         }
+    }
+    if f.ns_c >= 0 {
+        // sync 2b: the network namespace the parent made meanwhile.
+        let ns = sys::recv_fd(f.ns_c).ctx("receive the network namespace", b"")?;
+        sys::setns(ns, sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
+        sys::close(ns);
+        sys::close(f.ns_c);
+        sys::set_cpu_mask(0, &f.cpus);
+    }
+    if pivoted {
+        // Detach the old root. Its umount waits for an RCU grace period,
+        // which is quick only once the parent's namespace setup (long RCU
+        // read sections on the other CPU) is over: hence after sync 2b.
+        sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
+    }
+    sys::chdir(b"/").ctx("chdir to", b"/")?;
+    if f.ns_c >= 0 {
+        crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
+    }
+    if spec.net.as_slice() == b"bridge" {
+        // eth0 was created in our namespace by the parent (a veth peer).
+        let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
+        crate::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
+        crate::netlink::link_up(idx).ctx("bring up", b"eth0")?;
+        crate::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::network::fmt_ip(spec.gateway))?;
     }
     mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
