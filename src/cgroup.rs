@@ -138,6 +138,10 @@ pub fn shares_to_weight(s: u64) -> u64 {
 pub struct Cgroup {
     pub v2: Option<Vec<u8>>,
     pub v1: Vec<Vec<u8>>,
+    /// What `make` still has to create: each directory with its hierarchy,
+    /// and the limits to write.
+    todo: Vec<(Hier, Vec<u8>)>,
+    limits: Limits,
 }
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
@@ -238,9 +242,10 @@ fn mkdir_cg(path: &[u8]) -> sys::R<bool> {
 }
 
 impl Cgroup {
-    /// Creates the container's cgroups and writes its limits. A limit whose
-    /// controller is missing or refuses the value is an error; on any error
-    /// nothing created here is left behind.
+    /// Plans the container's cgroups: a limit whose controller is missing
+    /// is an error. Creates the v2 one (with its limits) now; `make`
+    /// creates the v1 ones. A refused value is an error too, and on any
+    /// error nothing of the container's cgroups is left behind.
     pub fn create(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
@@ -265,9 +270,28 @@ impl Cgroup {
         if let (Some(v2), true) = (layout.v2(), use_h.is_empty()) {
             use_h.push(v2);
         }
-        let mut cg = Cgroup::default();
+        let mut cg = Cgroup { limits: l.clone(), ..Cgroup::default() };
+        for h in use_h {
+            let dir = join(&join(&h.mount, b"mydocker"), id);
+            match h.kind {
+                Kind::V2 => cg.v2 = Some(dir.clone()),
+                Kind::V1 => cg.v1.push(dir.clone()),
+            }
+            cg.todo.push((h.clone(), dir));
+        }
+        // The v2 cgroup must exist before the clone that is born in it.
+        cg.make(Kind::V2)?;
+        Ok(cg)
+    }
+
+    /// Creates the cgroups of hierarchies of `kind` and writes the limits
+    /// there. The v1 ones are made by the container's first process while
+    /// the parent makes its network namespace (see init.rs, sync 2b). On
+    /// error, every cgroup of the container is removed.
+    pub fn make(&self, kind: Kind) -> Res<()> {
+        let l = &self.limits;
         let r = (|| -> Res<()> {
-            for h in &use_h {
+            for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
                 mkdir_cg(&parent).map_err(|e| Error::sys("create cgroup", &parent, e))?;
                 let wants: Vec<&[u8]> = needed(l).into_iter().map(|x| x.0).filter(|c| h.controllers.iter().any(|x| x == c)).collect();
@@ -286,29 +310,21 @@ impl Cgroup {
                 } else if h.controllers.iter().any(|c| c == b"cpuset") {
                     cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
                 }
-                let dir = join(&parent, id);
-                mkdir_cg(&dir).map_err(|e| Error::sys("create cgroup", &dir, e))?;
-                match h.kind {
-                    Kind::V2 => cg.v2 = Some(dir.clone()),
-                    Kind::V1 => cg.v1.push(dir.clone()),
-                }
+                mkdir_cg(dir).map_err(|e| Error::sys("create cgroup", dir, e))?;
                 if h.kind == Kind::V1 && h.controllers.iter().any(|c| c == b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
-                        write_knob(&dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
+                        write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
                     }
-                    cpuset_inherit(&parent, &dir).map_err(|e| Error::sys("initialise cpuset", &dir, e))?;
+                    cpuset_inherit(&parent, dir).map_err(|e| Error::sys("initialise cpuset", dir, e))?;
                 }
-                apply(h, &dir, l)?;
+                apply(h, dir, l)?;
             }
             Ok(())
         })();
-        match r {
-            Ok(()) => Ok(cg),
-            Err(e) => {
-                cg.remove();
-                Err(e)
-            }
+        if r.is_err() {
+            self.remove();
         }
+        r
     }
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
@@ -448,6 +464,9 @@ mod tests {
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(cs.to_str().unwrap(), "cgroup", "rw,cpuset")], &|_| Vec::new());
         let lim = Limits { memory: Some(1 << 20), cpuset_cpus: Some(b"1".to_vec()), ..Limits::default() };
         let cg = Cgroup::create(&l, b"id1", &lim).unwrap();
+        // v1 cgroups are planned by create and made by make (in the child)
+        assert!(!mem.join("mydocker/id1/memory.limit_in_bytes").metadata().map(|m| m.len() > 0).unwrap_or(false));
+        cg.make(Kind::V1).unwrap();
         assert_eq!(cg.v1.len(), 2);
         assert!(cg.v2.is_none());
         assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.limit_in_bytes")).unwrap(), "1048576");
@@ -468,7 +487,7 @@ mod tests {
         touch(&uni, &[("cgroup.controllers", "")]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
         let cg = Cgroup::create(&l, b"h1", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
-        assert_eq!((cg.v1, cg.v2), (vec![b(&mem.join("mydocker/h1"))], None));
+        assert_eq!((cg.v1.clone(), cg.v2.clone()), (vec![b(&mem.join("mydocker/h1"))], None));
         assert!(!uni.join("mydocker/h1").exists());
         let cg = Cgroup::create(&l, b"h2", &Limits::default()).unwrap();
         assert_eq!((cg.v1.len(), cg.v2), (0, Some(b(&uni.join("mydocker/h2")))));
@@ -485,7 +504,8 @@ mod tests {
         assert!(std::str::from_utf8(&e.msg()).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
         assert!(!mem.join("mydocker/x").exists());
         // a value the "kernel" refuses (knob file missing) cleans up too
-        let e = Cgroup::create(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap_err();
+        let cg = Cgroup::create(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap();
+        let e = cg.make(Kind::V1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());
         fs::remove_dir_all(&root).unwrap();

@@ -21,6 +21,7 @@
 //!
 //! An error record is one byte of exit class (125/126/127) and the message.
 
+use crate::cgroup::{Cgroup, Kind};
 use crate::spec::Spec;
 use crate::sys::{self, Fd};
 use crate::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
@@ -65,13 +66,13 @@ pub fn decode_error(b: &[u8]) -> Error {
     Error::raw(b[0] as i32, &b[1..])
 }
 
-pub fn child_main(f: &ChildFds) -> ! {
+pub fn child_main(cg: &Cgroup, f: &ChildFds) -> ! {
     for fd in [f.spec_w, f.err_r, f.ns_p] {
         if fd >= 0 {
             sys::close(fd);
         }
     }
-    let e = match setup(f) {
+    let e = match setup(cg, f) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -81,7 +82,7 @@ pub fn child_main(f: &ChildFds) -> ! {
 
 enum Never {}
 
-fn setup(f: &ChildFds) -> Res<Never> {
+fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
     sys::umask(0);
     // sync 2: the spec, read to EOF (it may be far larger than a pipe buffer).
     let mut buf = Vec::new();
@@ -93,11 +94,13 @@ fn setup(f: &ChildFds) -> Res<Never> {
     }
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
-    // The v1 cgroups are joined last, before anything of the image runs
-    // (the v2 one was joined at clone): their `tasks` files are opened now,
-    // while the host's paths are visible.
+    // The v1 cgroups are made here (the v2 one was made before the clone,
+    // and we were born in it), and joined last, before anything of the
+    // image runs: their `tasks` files are opened now, while the host's
+    // paths are visible.
+    cg.make(Kind::V1)?;
     let mut tasks: Vec<(Fd, &[u8])> = Vec::new();
-    for d in &spec.cgroups_v1 {
+    for d in &cg.v1 {
         tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
     }
 

@@ -147,7 +147,6 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             workdir: rec.workdir.clone(),
             volumes: rec.volumes.clone(),
             init: rec.init,
-            cgroups_v1: cg.v1.clone(),
             net: if net.is_some() { b"bridge".to_vec() } else if rec.network.is_empty() { b"none".to_vec() } else { rec.network.clone() },
             ..Spec::default()
         },
@@ -378,7 +377,7 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
         }
     };
     if pid == 0 {
-        init::child_main(&ChildFds { spec_r, spec_w, err_r, err_w, ns_p, ns_c, cpus, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr });
+        init::child_main(cg, &ChildFds { spec_r, spec_w, err_r, err_w, ns_p, ns_c, cpus, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr });
     }
     close(&[spec_r, err_w, ns_c]);
     if own_net {

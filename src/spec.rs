@@ -27,9 +27,6 @@ pub struct Spec {
     /// stdin/stdout/stderr are a pty slave: become its session leader.
     /// (no field order matters for `Default`)
     pub tty: bool,
-    /// cgroup v1 directories the child joins itself (writes 0 to `tasks`)
-    /// before anything else.
-    pub cgroups_v1: Vec<Vec<u8>>,
     /// "none" (own namespace, loopback), "host", or "bridge": then eth0
     /// gets `ip/prefix`, a default route via `gateway`, and /etc/hosts and
     /// /etc/resolv.conf are written from `hosts` and `resolv`.
@@ -116,7 +113,6 @@ impl Spec {
         }
         w.flag(self.init);
         w.flag(self.tty);
-        w.list(&self.cgroups_v1);
         w.bytes(&self.net);
         w.bytes(&self.ip.to_le_bytes());
         w.bytes(&[self.prefix]);
@@ -146,7 +142,6 @@ impl Spec {
         }
         s.init = r.flag()?;
         s.tty = r.flag()?;
-        s.cgroups_v1 = r.list()?;
         s.net = r.bytes()?;
         s.ip = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
         s.prefix = *r.bytes()?.first()?;
@@ -179,7 +174,6 @@ mod tests {
             volumes: vec![Volume { host: b"/h".to_vec(), ctr: b"/c".to_vec(), ro: true }],
             init: true,
             tty: false,
-            cgroups_v1: vec![b"/sys/fs/cgroup/memory/mydocker/x".to_vec()],
             net: b"bridge".to_vec(),
             ip: 0x0a000002,
             prefix: 24,
