@@ -90,8 +90,8 @@ fn class(size: usize, align: usize) -> usize {
 #[cfg(not(test))]
 fn map(len: usize) -> *mut u8 {
     // SAFETY: an anonymous private mapping; failure is MAP_FAILED.
-    let p = unsafe { libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
-    if p == libc::MAP_FAILED {
+    let p = unsafe { libc::syscall(libc::SYS_mmap, 0usize, len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0usize) };
+    if p == -1 {
         core::ptr::null_mut()
     } else {
         p as *mut u8
@@ -131,7 +131,7 @@ unsafe impl core::alloc::GlobalAlloc for Malloc {
     unsafe fn dealloc(&self, ptr: *mut u8, l: core::alloc::Layout) {
         let c = class(l.size(), l.align());
         if c >= CLASSES {
-            libc::munmap(ptr as *mut c_void, l.size());
+            libc::syscall(libc::SYS_munmap, ptr, l.size());
             return;
         }
         *(ptr as *mut *mut u8) = FREE[c];
@@ -371,7 +371,7 @@ pub fn fchownat_nofollow(dir: Fd, name: &[u8], uid: u32, gid: u32) -> R<()> {
 
 pub fn fchmod(fd: Fd, mode: u32) -> R<()> {
     // SAFETY: plain descriptor call.
-    chk(unsafe { libc::fchmod(fd, mode) }).map(|_| ())
+    chkl(unsafe { libc::syscall(libc::SYS_fchmod, fd, mode) }).map(|_| ())
 }
 
 /// Sets atime and mtime of `name` (not following symlinks).
@@ -572,7 +572,7 @@ pub fn unshare(flags: c_int) -> R<()> {
 
 pub fn fchdir(fd: Fd) -> R<()> {
     // SAFETY: plain syscall on a descriptor.
-    chk(unsafe { libc::fchdir(fd) }).map(|_| ())
+    chkl(unsafe { libc::syscall(libc::SYS_fchdir, fd) }).map(|_| ())
 }
 
 // ---------------------------------------------------------------- processes
@@ -723,27 +723,34 @@ pub const FORWARDED: [c_int; 9] = [
 pub fn block(sigs: &[c_int]) -> R<()> {
     let s = sigset(sigs);
     // SAFETY: s is initialised.
-    chk(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &s, core::ptr::null_mut()) }).map(|_| ())
+    chkl(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &s as *const libc::sigset_t, 0usize, 8usize) }).map(|_| ())
+}
+
+/// rt_sigaction with SIG_DFL or SIG_IGN: the kernel's struct sigaction is
+/// {handler, flags, restorer, mask} on x86_64 and aarch64, and neither
+/// disposition needs a restorer (musl's sigaction adds locking and
+/// bookkeeping for handlers we never install).
+fn set_disposition(sig: c_int, handler: libc::sighandler_t) {
+    let act: [usize; 4] = [handler, 0, 0, 0];
+    // SAFETY: act is a valid kernel sigaction for a non-handler disposition.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, act.as_ptr(), 0usize, 8usize) };
 }
 
 /// Empties the signal mask and resets every disposition to default, as a
 /// freshly exec'ed program expects.
 pub fn reset_signals() {
     let s = sigset(&[]);
-    // SAFETY: s initialised; resetting dispositions of catchable signals.
-    unsafe {
-        libc::sigprocmask(libc::SIG_SETMASK, &s, core::ptr::null_mut());
-        for g in 1..32 {
-            if g != libc::SIGKILL && g != libc::SIGSTOP {
-                libc::signal(g, libc::SIG_DFL);
-            }
+    // SAFETY: s is initialised.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const libc::sigset_t, 0usize, 8usize) };
+    for g in 1..32 {
+        if g != libc::SIGKILL && g != libc::SIGSTOP {
+            set_disposition(g, libc::SIG_DFL);
         }
     }
 }
 
 pub fn ignore_sigpipe() {
-    // SAFETY: setting a disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    set_disposition(libc::SIGPIPE, libc::SIG_IGN);
 }
 
 pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
@@ -872,13 +879,20 @@ pub fn netlink_socket(proto: c_int) -> R<Fd> {
     socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto)
 }
 
+/// The index of network interface `name` (SIOCGIFINDEX, as if_nametoindex).
 pub fn ifindex(name: &[u8]) -> R<i32> {
-    let c = cz(name);
-    // SAFETY: c is NUL-terminated.
-    match unsafe { libc::if_nametoindex(p(&c)) } {
-        0 => Err(errno()),
-        i => Ok(i as i32),
+    if name.len() >= 16 {
+        return Err(libc::ENODEV);
     }
+    // struct ifreq: the name (IFNAMSIZ 16), then a union holding the index.
+    let mut req = [0u8; 40];
+    req[..name.len()].copy_from_slice(name);
+    let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)?;
+    // SAFETY: req is a valid struct ifreq for SIOCGIFINDEX, writable.
+    let r = chkl(unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::SIOCGIFINDEX, req.as_mut_ptr()) });
+    close(fd);
+    r?;
+    Ok(i32::from_ne_bytes([req[16], req[17], req[18], req[19]]))
 }
 
 // ---------------------------------------------------------------- passing descriptors
@@ -1064,7 +1078,7 @@ pub fn now() -> (i64, u32) {
     // SAFETY: ts is a valid out-pointer.
     unsafe {
         let mut ts: libc::timespec = core::mem::zeroed();
-        libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
+        libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_REALTIME, &mut ts as *mut libc::timespec);
         (ts.tv_sec as i64, ts.tv_nsec as u32)
     }
 }
@@ -1074,7 +1088,7 @@ pub fn mono_ms() -> u64 {
     // SAFETY: ts is a valid out-pointer.
     unsafe {
         let mut ts: libc::timespec = core::mem::zeroed();
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts as *mut libc::timespec);
         ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
     }
 }
@@ -1082,7 +1096,7 @@ pub fn mono_ms() -> u64 {
 pub fn sleep_ms(ms: u64) {
     let ts = libc::timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
     // SAFETY: ts valid; an early wake-up is harmless for our callers.
-    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+    unsafe { libc::syscall(libc::SYS_nanosleep, &ts as *const libc::timespec, 0usize) };
 }
 
 pub fn random(buf: &mut [u8]) {
