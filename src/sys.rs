@@ -742,7 +742,9 @@ pub fn reset_signals() {
     let s = sigset(&[]);
     // SAFETY: s is initialised.
     unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const libc::sigset_t, 0usize, 8usize) };
-    for g in 1..32 {
+    // Real-time signals too (up to 64): a caller may have ignored them, and
+    // musl's sigaction refuses 32-34, its own; the kernel does not.
+    for g in 1..65 {
         if g != libc::SIGKILL && g != libc::SIGSTOP {
             set_disposition(g, libc::SIG_DFL);
         }

@@ -256,6 +256,34 @@ fn init_reaps_and_forwards() {
     t.assert_clean();
 }
 
+/// The program starts with no signal blocked or ignored, even when the
+/// caller ignores some (mydocker itself ignores SIGPIPE), with and
+/// without --init.
+#[test]
+fn signals_start_at_their_defaults() {
+    let t = t!();
+    for init in [false, true] {
+        let mut c = t.cmd();
+        c.args(["run", "--rm"]);
+        if init {
+            c.arg("--init");
+        }
+        c.args(["busybox", "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]);
+        // SAFETY: signal() in the forked child before exec: async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let o = c.output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", "init={init}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    t.assert_clean();
+}
+
 #[test]
 fn sigint_and_sigterm_are_forwarded() {
     let t = t!();
