@@ -14,6 +14,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-200}
+# The runs are split into rounds (all commands, in turn, per round) and
+# pooled: this machine's speed drifts over minutes, and one long batch per
+# command would compare different minutes.
+rounds=${BENCH_ROUNDS:-5}
+per=$(( (runs + rounds - 1) / rounds ))
 [ -f out/mydocker-x86_64 ] || ./scripts/build.sh x86_64
 [ -f out/busybox.tar ] || ./scripts/mkimage-busybox.sh out/busybox.tar
 for t in hyperfine crun runc bwrap unshare python3; do
@@ -53,14 +58,16 @@ set -e
 if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
     mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers
 fi
-hyperfine -N --warmup 20 --runs $runs --export-json $W/bench.json --export-markdown $W/bench.md \
+for r in \$(seq $rounds); do
+hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json \
   -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
   -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" \
   -n 'crun run (5 ns)' "$W/oci crun none" \
   -n 'crun run -m 64m' "$W/oci crun 64m" \
   -n 'runc run (5 ns)' "$W/oci runc none" \
   -n 'bwrap (5 ns)' "bwrap --bind $W/rootfs / --proc /proc --dev /dev --unshare-pid --unshare-net --unshare-ipc --unshare-uts /bin/true" \
-  -n 'unshare+chroot (5 ns)' "unshare -m -u -i -n -p -f chroot $W/rootfs /bin/true"
+  -n 'unshare+chroot (5 ns)' "unshare -m -u -i -n -p -f chroot $W/rootfs /bin/true" >/dev/null
+done
 NS
 # crun/runc need a fresh container name per run: a two-line static shim
 # costs one extra exec, the same for both.
@@ -71,14 +78,23 @@ NS
 chmod +x "$W/oci"
 unshare -m sh "$W/in-ns.sh"
 mkdir -p out
-cp "$W/bench.md" "$W/bench.json" out/
 
-# Ratios against the anchors, from the same run.
-python3 - out/bench.json <<'PY' | tee -a out/bench.md
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-med = {k: v["median"] * 1000 for k, v in r.items()}
+# Pooled medians, and the ratios against the anchors, from the same run.
+python3 - "$W" "$rounds" <<'PY' | tee out/bench.md
+import json, statistics, sys
+w, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for i in range(1, rounds + 1):
+    for x in json.load(open(f"{w}/round-{i}.json"))["results"]:
+        times.setdefault(x["command"], []).extend(t * 1000 for t in x["times"])
+json.dump({k: v for k, v in times.items()}, open("out/bench.json", "w"))
+med = {k: statistics.median(v) for k, v in times.items()}
 m, mm = med["mydocker run --rm busybox true"], med["mydocker run --rm -m 64m busybox true"]
+print(f"| command ({len(next(iter(times.values())))} runs in {rounds} rounds) | median | p25 | p75 |")
+print("|---|---|---|---|")
+for k, v in times.items():
+    q = statistics.quantiles(v, n=4)
+    print(f"| {k} | {med[k]:.2f} ms | {q[0]:.2f} | {q[2]:.2f} |")
 print()
 for k, v in med.items():
     print(f"- {k}: median {v:.2f} ms")
