@@ -68,6 +68,43 @@ impl Layout {
         Layout::detect(&crate::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
     }
 
+    /// The layout for a container with limits `l`. The usual layouts are
+    /// recognised with a few statfs calls instead of reading mountinfo
+    /// (~50 us of a 2 ms start): cgroup2 on /sys/fs/cgroup; or a tmpfs
+    /// there with "unified" (hybrid) and a v1 hierarchy named after each
+    /// controller the limits need. Anything else goes to mountinfo.
+    pub fn for_limits(l: &Limits) -> Layout {
+        const ROOT: &[u8] = b"/sys/fs/cgroup";
+        const V1: u64 = 0x27e0eb;
+        const V2: u64 = 0x6367_7270;
+        let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&read_file(&join(p, b"cgroup.controllers")).unwrap_or_default(), b' ') };
+        let standard = || -> Option<Layout> {
+            let mut hiers = Vec::new();
+            match sys::fs_magic(ROOT).ok()? {
+                V2 => hiers.push(v2(ROOT)),
+                sys::TMPFS_MAGIC => {
+                    let u = join(ROOT, b"unified");
+                    if sys::fs_magic(&u) == Ok(V2) {
+                        hiers.push(v2(&u));
+                    }
+                    for (c, _) in needed(l) {
+                        let d = join(ROOT, c);
+                        if hiers.iter().any(|h: &Hier| h.controllers.iter().any(|x| x == c)) {
+                            continue;
+                        }
+                        if sys::fs_magic(&d) != Ok(V1) {
+                            return None;
+                        }
+                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![c.to_vec()] });
+                    }
+                }
+                _ => return None,
+            }
+            (!hiers.is_empty()).then_some(Layout { hiers })
+        };
+        standard().unwrap_or_else(Layout::current_or_mount)
+    }
+
     /// On a host with no cgroupfs at all (a bare initramfs), mount cgroup2
     /// at /sys/fs/cgroup, the way systemd would have.
     pub fn current_or_mount() -> Layout {

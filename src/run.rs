@@ -129,7 +129,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         n => Some(network::load(root, n)?),
     };
     let port_fds = crate::proxy::bind_all(&rec.ports)?;
-    let cg = Cgroup::create(&Layout::current_or_mount(), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
+    let cg = Cgroup::create(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
     rec.cgroups = cg.dirs();
     rec.status = b"created".to_vec();
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);

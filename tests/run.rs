@@ -318,6 +318,31 @@ fn memory_limit_kills_a_hog_with_137() {
     t.assert_clean();
 }
 
+/// The usual cgroup layouts are recognised without mountinfo; anything
+/// else must still work through it. In a private mount namespace the
+/// memory hierarchy (v1) or the whole cgroup2 tree (v2) is moved to a path
+/// of its own, and -m must still be enforced there.
+#[test]
+fn a_cgroup_hierarchy_elsewhere_is_found() {
+    let t = t!();
+    let alt = t.root.join("cg-elsewhere");
+    let script = format!(
+        "mkdir -p {alt} && if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then \
+           umount /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup {alt}; \
+         else mount --move /sys/fs/cgroup {alt}; fi && \
+         {bin} --root {root} run --rm -m 32m busybox dd if=/dev/zero of=/dev/null bs=100M count=1; echo rc=$?; \
+         {bin} --root {root} run --rm -m 32m busybox cat /proc/self/cgroup",
+        alt = alt.display(),
+        bin = common::bin().display(),
+        root = t.root.display()
+    );
+    let o = std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("rc=137"), "{out} {}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.lines().any(|l| (l.contains(":memory:") || l.starts_with("0::")) && l.contains("/mydocker/")), "{out}");
+    t.assert_clean();
+}
+
 #[test]
 fn pids_limit_stops_a_fork_loop() {
     let t = t!();
