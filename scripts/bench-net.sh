@@ -25,6 +25,7 @@ cleanup() {
     ip netns pids $NS 2>/dev/null | xargs -r kill 2>/dev/null || true
     ip netns del $NS 2>/dev/null || true
     ip link del mdbench-h 2>/dev/null || true
+    umount "$MYDOCKER_ROOT/run" 2>/dev/null || true
     rm -rf "$W"
 }
 trap cleanup EXIT
