@@ -13,7 +13,8 @@ use crate::network;
 use crate::util::{self, join, remove_tree, Ctx, Error, Res};
 use alloc::vec::Vec;
 
-const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC | sys::CLONE_NEWNET;
+/// The namespaces clone makes; the network one is made beside it (sync 2b).
+const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
 
 #[inline(never)]
 pub fn run(root: &Root, o: RunOpts) -> i32 {
@@ -369,7 +370,7 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
     let cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let pid = match spawn_in(cg, NS_FLAGS & !sys::CLONE_NEWNET) {
+    let pid = match spawn_in(cg, NS_FLAGS) {
         Ok(p) => p,
         Err(er) => {
             close(&e);
