@@ -141,8 +141,9 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             lower,
             upper: join(&dir, b"upper"),
             work: join(&dir, b"work"),
-            // A container whose write layer is a full copy stays one.
-            overlay: rec.overlay && sys::lstat(&join(&dir, b"copied")).is_err(),
+            // A container whose write layer is a full copy stays one (a new
+            // one has no layer yet: no lookup on run's path).
+            overlay: rec.overlay && (fresh.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
             argv: rec.argv.clone(),
             env: rec.env.clone(),
             workdir: rec.workdir.clone(),
