@@ -61,12 +61,10 @@ impl Root {
     pub fn image(&self, name: &[u8]) -> Vec<u8> {
         join(&self.images(), name)
     }
-    pub fn containers(&self) -> Vec<u8> {
-        self.containers_in(false)
-    }
     /// Creates the skeleton if needed and takes the global state lock.
     pub fn lock(&self) -> Res<Lock> {
-        mkdir_all(&self.containers(), 0o711).ctx("create", &self.containers())?;
+        let c = self.containers_in(false);
+        mkdir_all(&c, 0o711).ctx("create", &c)?;
         mkdir_all(&self.images(), 0o711).ctx("create", &self.images())?;
         let p = join(&self.dir, b"lock");
         let fd = sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx("open", &p)?;
