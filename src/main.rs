@@ -14,28 +14,14 @@
 
 extern crate alloc;
 
-mod cgroup;
 mod cli;
-mod cmds;
-mod commit;
-mod exec;
-mod image;
-mod init;
-mod logs;
-mod inspect;
-mod mounts;
-mod netlink;
-mod network;
-mod proxy;
-mod run;
-mod spec;
-mod state;
+mod engine;
 mod sys;
-mod tar;
-mod util;
 
 use alloc::vec::Vec;
 use cli::Cmd;
+use cli::{cmds, inspect};
+use engine::{commit, container as run, exec, image, logs, network, state, util};
 
 #[cfg(not(test))]
 #[global_allocator]

@@ -11,9 +11,9 @@
 //! passed on. UDP: a connected socket towards the container per client,
 //! forgotten after a minute of silence.
 
-use crate::cli::Port;
+use crate::engine::config::Port;
+use crate::engine::util::{Error, Res};
 use crate::sys::{self, Fd, POLLIN, POLLOUT};
-use crate::util::{Error, Res};
 use alloc::vec::Vec;
 
 /// Binds every published port now: an address in use is reported before
@@ -28,7 +28,11 @@ pub fn bind_all(ports: &[Port]) -> Res<Vec<Fd>> {
                     sys::close(f);
                 }
                 let what = p.text();
-                return Err(if e == libc::EADDRINUSE { Error::new(&what, b"port is already allocated (published by another container or in use on the host)") } else { Error::sys("bind", &what, e) });
+                return Err(if e == libc::EADDRINUSE {
+                    Error::new(&what, b"port is already allocated (published by another container or in use on the host)")
+                } else {
+                    Error::sys("bind", &what, e)
+                });
             }
         }
     }
@@ -71,7 +75,13 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
-        Proxy { target, listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(), conns: Vec::new(), flows: Vec::new(), buf: alloc::vec![0u8; 65536] }
+        Proxy {
+            target,
+            listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(),
+            conns: Vec::new(),
+            flows: Vec::new(),
+            buf: alloc::vec![0u8; 65536],
+        }
     }
 
     pub fn fds(&self, out: &mut Vec<(Fd, i16)>) {

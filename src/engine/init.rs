@@ -21,10 +21,10 @@
 //!
 //! An error record is one byte of exit class (125/126/127) and the message.
 
-use crate::cgroup::{Cgroup, Kind};
-use crate::spec::Spec;
+use crate::engine::cgroup::{Cgroup, Kind};
+use crate::engine::spec::Spec;
+use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, Fd};
-use crate::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use alloc::vec::Vec;
 
 /// Descriptors the child inherits from the parent at clone() time.
@@ -161,7 +161,7 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
             sys::close(t);
         }
         let mut src = b"/proc/self/fd/".to_vec();
-        crate::util::push_num(&mut src, fd as u64);
+        crate::engine::util::push_num(&mut src, fd as u64);
         sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
         if v.ro {
             sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make volume read-only", &v.ctr)?;
@@ -198,14 +198,14 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
     }
     sys::chdir(b"/").ctx("chdir to", b"/")?;
     if f.ns_c >= 0 {
-        crate::netlink::link_up(1).ctx("bring up loopback", b"")?;
+        crate::sys::netlink::link_up(1).ctx("bring up loopback", b"")?;
     }
     if spec.net.as_slice() == b"bridge" {
         // eth0 was created in our namespace by the parent (a veth peer).
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
-        crate::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
-        crate::netlink::link_up(idx).ctx("bring up", b"eth0")?;
-        crate::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::network::fmt_ip(spec.gateway))?;
+        crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
+        crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
+        crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::network::fmt_ip(spec.gateway))?;
     }
     mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
@@ -233,7 +233,7 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     if sys::lstat(&marker).is_err() {
         let s = sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?;
         let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
-        let r = crate::image::copy_tree(s, d).ctx("copy the image into", &spec.upper);
+        let r = crate::engine::image::copy_tree(s, d).ctx("copy the image into", &spec.upper);
         sys::close(s);
         sys::close(d);
         r?;
@@ -308,7 +308,14 @@ fn setup_dev() -> Res<()> {
             break;
         }
     }
-    for (name, target) in [(&b"fd"[..], &b"/proc/self/fd"[..]), (b"stdin", b"/proc/self/fd/0"), (b"stdout", b"/proc/self/fd/1"), (b"stderr", b"/proc/self/fd/2"), (b"ptmx", b"pts/ptmx"), (b"core", b"/proc/kcore")] {
+    for (name, target) in [
+        (&b"fd"[..], &b"/proc/self/fd"[..]),
+        (b"stdin", b"/proc/self/fd/0"),
+        (b"stdout", b"/proc/self/fd/1"),
+        (b"stderr", b"/proc/self/fd/2"),
+        (b"ptmx", b"pts/ptmx"),
+        (b"core", b"/proc/kcore"),
+    ] {
         if r.is_ok() {
             r = sys::symlinkat(target, d, name).ctx("create /dev/", name);
         }
@@ -337,7 +344,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
         let e = sys::execve(prog, argv, env);
         return exec_error(&quoted, e);
     }
-    let path = crate::util::env_get(env, b"PATH").unwrap_or(DEFAULT_PATH);
+    let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(DEFAULT_PATH);
     let mut seen_noexec = 0;
     for dir in path.split(|&c| c == b':') {
         let dir = if dir.is_empty() { &b"."[..] } else { dir };

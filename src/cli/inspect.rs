@@ -1,10 +1,10 @@
 //! `inspect CONTAINER|IMAGE`: JSON for scripts, in docker's shape where it
 //! has one (an array of objects with Id, Name, State, Config, Mounts, ...).
 
-use crate::cgroup::Cgroup;
-use crate::state::{self, Record, Root};
+use crate::engine::cgroup::Cgroup;
+use crate::engine::state::{self, Record, Root};
+use crate::engine::util::{self, join, Buf, Error, Res};
 use crate::sys;
-use crate::util::{self, join, Buf, Error, Res};
 use alloc::vec::Vec;
 
 /// A JSON string: UTF-8 passes through, quotes and controls are escaped,
@@ -97,7 +97,17 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     list(b, "Args", &r.argv);
     key(b, "State");
     b.s("{");
-    kstr(b, "Status", if alive { b"running" } else if r.pid == 0 && r.exit_code.is_none() { b"created" } else { b"exited" });
+    kstr(
+        b,
+        "Status",
+        if alive {
+            b"running"
+        } else if r.pid == 0 && r.exit_code.is_none() {
+            b"created"
+        } else {
+            b"exited"
+        },
+    );
     kbool(b, "Running", alive);
     knum(b, "Pid", if alive { r.pid as i64 } else { 0 });
     knum(b, "MonitorPid", if alive { r.monitor as i64 } else { 0 });
@@ -160,7 +170,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     key(b, "NetworkSettings");
     b.s("{");
     kstr(b, "NetworkMode", if r.network.is_empty() { b"none" } else { &r.network });
-    kstr(b, "IPAddress", &if r.ip != 0 { crate::network::fmt_ip(r.ip) } else { Vec::new() });
+    kstr(b, "IPAddress", &if r.ip != 0 { crate::engine::network::fmt_ip(r.ip) } else { Vec::new() });
     key(b, "Ports");
     b.s("[");
     for (i, p) in r.ports.iter().enumerate() {
@@ -187,8 +197,8 @@ pub fn inspect(root: &Root, names: &[Vec<u8>]) -> Res<i32> {
             Ok(r) => container(&mut b, root, &r),
             Err(e) => {
                 let img = root.image(n);
-                if crate::cli::validate_name(n).is_ok() && sys::lstat(&join(&img, b"rootfs")).is_ok() {
-                    let m = crate::image::read_meta(&img);
+                if crate::engine::config::validate_name(n).is_ok() && sys::lstat(&join(&img, b"rootfs")).is_ok() {
+                    let m = crate::engine::image::read_meta(&img);
                     b.s("{");
                     kstr(&mut b, "Id", n);
                     time(&mut b, "Created", m.created);

@@ -7,8 +7,8 @@
 //! Symlinks are stored verbatim and never followed by mydocker; device
 //! nodes are skipped.
 
+use crate::engine::util::{parse_u64, Ctx, Error, Res};
 use crate::sys::{self, Fd};
-use crate::util::{parse_u64, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 /// Buffered reading of whole blocks from a descriptor.
@@ -134,9 +134,7 @@ fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Fd, &'a [u
             r = sys::openat(cur, c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
         }
         sys::close(cur);
-        cur = r.map_err(|_| {
-            Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)")
-        })?;
+        cur = r.map_err(|_| Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)"))?;
     }
     Ok((cur, comps[comps.len() - 1]))
 }
@@ -402,7 +400,7 @@ impl Writer {
     /// on another device than `dev` (another mount) is added empty.
     pub fn tree(&mut self, dir: Fd, rel: &[u8], dev: u64, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
         let mut ents = sys::read_dir(dir).ctx("read directory", rel)?;
-        crate::util::sort_by(&mut ents, |a, b| a.0 < b.0);
+        crate::engine::util::sort_by(&mut ents, |a, b| a.0 < b.0);
         for (name, _) in ents {
             let mut path = rel.to_vec();
             if !path.is_empty() {

@@ -14,12 +14,9 @@ pub type R<T> = Result<T, Errno>;
 pub type Fd = c_int;
 
 pub use libc::{
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST,
-    EINTR, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH,
-    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
-    O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO,
-    S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EINTR, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH,
+    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
+    O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
 };
 
 fn errno() -> Errno {
@@ -286,7 +283,9 @@ pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
 /// caller's or of mydocker's leaks into the container.
 pub fn cloexec_from(from: Fd) {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags (Linux 5.11+).
-    let r = unsafe { libc::syscall(libc::SYS_close_range, from as u32, !0u32, 4u32 /* CLOSE_RANGE_CLOEXEC */) };
+    let r = unsafe {
+        libc::syscall(libc::SYS_close_range, from as u32, !0u32, 4u32 /* CLOSE_RANGE_CLOEXEC */)
+    };
     if r == 0 {
         return;
     }
@@ -296,7 +295,7 @@ pub fn cloexec_from(from: Fd) {
     if let Ok(d) = open(b"/proc/self/fd", O_RDONLY | O_DIRECTORY, 0) {
         if let Ok(ents) = read_dir(d) {
             for (name, _) in ents {
-                if let Some(n) = crate::util::parse_u64(&name) {
+                if let Some(n) = parse_u64(&name) {
                     fds.push(n as Fd);
                 }
             }
@@ -583,8 +582,7 @@ pub fn fchdir(fd: Fd) -> R<()> {
 pub fn clone(flags: c_int) -> R<i32> {
     // SAFETY: with no CLONE_VM the child gets a copy of our address space,
     // exactly as with fork(); we are single-threaded so no lock is held.
-    chkl(unsafe { libc::syscall(libc::SYS_clone, (flags | SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) })
-        .map(|r| r as i32)
+    chkl(unsafe { libc::syscall(libc::SYS_clone, (flags | SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) }).map(|r| r as i32)
 }
 
 /// clone3(2) with CLONE_INTO_CGROUP: the child starts life inside the v2
@@ -715,10 +713,8 @@ fn sigset(sigs: &[c_int]) -> libc::sigset_t {
 }
 
 /// The signals the waiting parent and the mini-init take over by signalfd.
-pub const FORWARDED: [c_int; 9] = [
-    libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT,
-    libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCONT,
-];
+pub const FORWARDED: [c_int; 9] =
+    [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGCONT];
 
 pub fn block(sigs: &[c_int]) -> R<()> {
     let s = sigset(sigs);
@@ -809,7 +805,7 @@ pub fn openpty() -> R<(Fd, Fd)> {
         return Err(e);
     }
     let mut path = b"/dev/pts/".to_vec();
-    crate::util::push_num(&mut path, n as u64);
+    push_num(&mut path, n as u64);
     match open(&path, O_RDWR | O_NOCTTY, 0) {
         Ok(s) => Ok((m, s)),
         Err(e) => {
@@ -982,7 +978,13 @@ pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
         let one: c_int = 1;
         libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const c_int as *const c_void, 4);
         let a = sin(ip, port);
-        let r = chk(libc::bind(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)).and_then(|_| if udp { Ok(0) } else { chk(libc::listen(fd, 128)) });
+        let r = chk(libc::bind(fd, &a as *const libc::sockaddr_in as *const libc::sockaddr, SIN_LEN)).and_then(|_| {
+            if udp {
+                Ok(0)
+            } else {
+                chk(libc::listen(fd, 128))
+            }
+        });
         if let Err(e) = r {
             close(fd);
             return Err(e);
@@ -1030,7 +1032,8 @@ pub fn recv_from(fd: Fd, buf: &mut [u8]) -> R<(usize, u32, u16)> {
     let mut a = sin(0, 0);
     let mut l = SIN_LEN;
     // SAFETY: buf and a are valid for their sizes.
-    let n = chks(unsafe { libc::recvfrom(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), 0, &mut a as *mut libc::sockaddr_in as *mut libc::sockaddr, &mut l) })?;
+    let n =
+        chks(unsafe { libc::recvfrom(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), 0, &mut a as *mut libc::sockaddr_in as *mut libc::sockaddr, &mut l) })?;
     Ok((n, u32::from_be(a.sin_addr.s_addr), u16::from_be(a.sin_port)))
 }
 
@@ -1115,4 +1118,36 @@ pub fn random(buf: &mut [u8]) {
             *b = x as u8;
         }
     }
+}
+pub mod netlink;
+
+// ---------------------------------------------------------------- numbers
+// Decimal text as /proc and /dev/pts spell it (no core::fmt: ~20 KB).
+
+pub fn push_num(v: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    v.extend_from_slice(&tmp[i..]);
+}
+
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as u64;
+    }
+    Some(n)
 }

@@ -3,6 +3,7 @@
 //! and formatting, and path joining.
 
 use crate::sys::{self, Errno, Fd};
+pub use crate::sys::{parse_u64, push_num};
 use alloc::vec::Vec;
 
 /// Exit classes, docker's convention.
@@ -176,38 +177,10 @@ pub fn eout(b: &[u8]) {
     let _ = sys::write_all(2, b);
 }
 
-pub fn push_num(v: &mut Vec<u8>, mut n: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    v.extend_from_slice(&tmp[i..]);
-}
-
 pub fn num(n: u64) -> Vec<u8> {
     let mut v = Vec::new();
     push_num(&mut v, n);
     v
-}
-
-pub fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + (c - b'0') as u64;
-    }
-    Some(n)
 }
 
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -449,7 +422,6 @@ mod tests {
         assert_eq!(parse_u64(b""), None);
         assert_eq!(parse_i64(b"-7"), Some(-7));
     }
-
 
     #[test]
     fn sizes_and_durations() {

@@ -7,232 +7,14 @@
 //! `-m64m`. The book's single-dash long spellings (`-mem`, `-cpushare`,
 //! `-cpuset`, `-name`, `-net`, `-ti`) are aliases.
 
-use crate::util::{err, parse_u64, Error, Res};
+pub mod args;
+pub mod cmds;
+pub mod inspect;
+
+use crate::engine::config::*;
+use crate::engine::util::{err, parse_u64, Error, Res};
 use alloc::vec::Vec;
-
-#[derive(Clone, Copy)]
-pub struct Opt {
-    pub id: u8,
-    pub long: &'static str,
-    pub short: u8,
-    /// The book's single-dash spelling, e.g. "-mem".
-    pub alias: &'static str,
-    pub val: bool,
-}
-
-const fn o(id: u8, long: &'static str, short: u8, alias: &'static str, val: bool) -> Opt {
-    Opt { id, long, short, alias, val }
-}
-
-pub const HELP: u8 = 0;
-
-/// An option's value: inline (`--f=v`, `-fv`) or the next argument.
-fn value(inline: Option<Vec<u8>>, args: &[Vec<u8>], i: &mut usize) -> Option<Vec<u8>> {
-    inline.or_else(|| {
-        *i += 1;
-        args.get(*i - 1).cloned()
-    })
-}
-
-/// Parses options per `table`. With `stop`, the first positional ends
-/// parsing and it and everything after it are returned as positionals;
-/// without, positionals and options may interleave (as in `rm a -f b`).
-pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -> Res<(Vec<(u8, Vec<u8>)>, Vec<Vec<u8>>)> {
-    let mut opts = Vec::new();
-    let mut pos = Vec::new();
-    let mut i = 0;
-    let bad = |flag: &[u8], why: &[u8]| -> Error { with_usage(Error::new(flag, why), usage) };
-    while i < args.len() {
-        let a = &args[i];
-        i += 1;
-        if a.as_slice() == b"--" {
-            pos.extend(args[i..].iter().cloned());
-            break;
-        }
-        if a.len() < 2 || a[0] != b'-' {
-            pos.push(a.clone());
-            if stop {
-                pos.extend(args[i..].iter().cloned());
-                break;
-            }
-            continue;
-        }
-        if a.as_slice() == b"--help" {
-            opts.push((HELP, Vec::new()));
-            continue;
-        }
-        if a.starts_with(b"--") {
-            let body = &a[2..];
-            let (name, inline) = match body.iter().position(|&c| c == b'=') {
-                Some(p) => (&body[..p], Some(body[p + 1..].to_vec())),
-                None => (body, None),
-            };
-            let Some(opt) = table.iter().find(|o| o.long.as_bytes() == name) else {
-                return Err(bad(a, b"unknown flag"));
-            };
-            if opt.val {
-                let v = value(inline, args, &mut i).ok_or_else(|| bad(a, b"flag needs an argument"))?;
-                opts.push((opt.id, v));
-            } else {
-                match inline.as_deref() {
-                    None | Some(b"true") => opts.push((opt.id, Vec::new())),
-                    Some(b"false") => {}
-                    Some(_) => return Err(bad(a, b"flag takes no value")),
-                }
-            }
-            continue;
-        }
-        // Single dash: the book's long aliases first ("-mem 100m", "-name=x").
-        let (head, inline) = match a.iter().position(|&c| c == b'=') {
-            Some(p) => (&a[..p], Some(a[p + 1..].to_vec())),
-            None => (&a[..], None),
-        };
-        if let Some(opt) = table.iter().find(|o| !o.alias.is_empty() && o.alias.as_bytes() == head) {
-            let v = if opt.val { value(inline, args, &mut i).ok_or_else(|| bad(a, b"flag needs an argument"))? } else { Vec::new() };
-            opts.push((opt.id, v));
-            continue;
-        }
-        // A cluster of short flags; a value-taking one eats the rest.
-        let mut j = 1;
-        while j < a.len() {
-            let c = a[j];
-            j += 1;
-            let Some(opt) = table.iter().find(|o| o.short == c) else {
-                if c == b'h' {
-                    opts.push((HELP, Vec::new()));
-                    continue;
-                }
-                return Err(bad(&[b'-', c], b"unknown shorthand flag"));
-            };
-            if opt.val {
-                let mut v = a[j..].to_vec();
-                if v.first() == Some(&b'=') {
-                    v.remove(0);
-                }
-                if v.is_empty() {
-                    if i >= args.len() {
-                        // `run -h` with nothing after it asks for help.
-                        if c == b'h' {
-                            opts.push((HELP, Vec::new()));
-                            break;
-                        }
-                        return Err(bad(&[b'-', c], b"flag needs an argument"));
-                    }
-                    v = args[i].clone();
-                    i += 1;
-                }
-                opts.push((opt.id, v));
-                break;
-            }
-            opts.push((opt.id, Vec::new()));
-        }
-    }
-    Ok((opts, pos))
-}
-
-// ---------------------------------------------------------------- commands
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Volume {
-    pub host: Vec<u8>,
-    pub ctr: Vec<u8>,
-    pub ro: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Limits {
-    /// bytes
-    pub memory: Option<u64>,
-    /// CFS quota in µs per 100 ms period
-    pub cpu_quota: Option<u64>,
-    /// v1 cpu.shares (converted to cpu.weight on v2)
-    pub cpu_shares: Option<u64>,
-    pub cpuset_cpus: Option<Vec<u8>>,
-    pub pids: Option<u64>,
-}
-
-/// A published port: `[IP:]HOST:CTR[/tcp|udp]`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Port {
-    pub host_ip: u32,
-    pub host_port: u16,
-    pub ctr_port: u16,
-    pub udp: bool,
-}
-
-impl Port {
-    /// "0.0.0.0:8080->80/tcp", as `ps` shows it.
-    pub fn text(&self) -> Vec<u8> {
-        self.fmt(b"->")
-    }
-    /// "0.0.0.0:8080:80/tcp", as `-p` takes it (and records keep it).
-    pub fn spec(&self) -> Vec<u8> {
-        self.fmt(b":")
-    }
-    fn fmt(&self, sep: &[u8]) -> Vec<u8> {
-        let mut v = crate::network::fmt_ip(self.host_ip);
-        v.push(b':');
-        crate::util::push_num(&mut v, self.host_port as u64);
-        v.extend_from_slice(sep);
-        crate::util::push_num(&mut v, self.ctr_port as u64);
-        v.extend_from_slice(if self.udp { b"/udp" } else { b"/tcp" });
-        v
-    }
-}
-
-pub fn parse_port(v: &[u8]) -> Res<Port> {
-    let bad = || {
-        Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
-    };
-    let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
-        Some(i) => match &v[i + 1..] {
-            b"tcp" => (&v[..i], false),
-            b"udp" => (&v[..i], true),
-            _ => return Err(bad()),
-        },
-        None => (v, false),
-    };
-    let parts: Vec<&[u8]> = spec.split(|&c| c == b':').collect();
-    let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
-    let (ip, h, c) = match parts.len() {
-        2 => (0, parts[0], parts[1]),
-        3 => (crate::network::parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
-        _ => return Err(bad()),
-    };
-    Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
-}
-
-#[derive(Debug, Default, PartialEq)]
-pub struct RunOpts {
-    /// "none" (default), "host", or a bridge network's name.
-    pub network: Option<Vec<u8>>,
-    pub ports: Vec<Port>,
-    pub interactive: bool,
-    pub tty: bool,
-    pub detach: bool,
-    pub rm: bool,
-    pub init: bool,
-    pub name: Option<Vec<u8>>,
-    /// Final `K=V` entries, in order (a later one with the same key wins).
-    pub env: Vec<Vec<u8>>,
-    pub workdir: Option<Vec<u8>>,
-    pub hostname: Option<Vec<u8>>,
-    pub volumes: Vec<Volume>,
-    pub limits: Limits,
-    pub image: Vec<u8>,
-    pub cmd: Vec<Vec<u8>>,
-}
-
-#[derive(Debug, Default, PartialEq)]
-pub struct ExecOpts {
-    pub interactive: bool,
-    pub tty: bool,
-    pub detach: bool,
-    pub env: Vec<Vec<u8>>,
-    pub workdir: Option<Vec<u8>>,
-    pub container: Vec<u8>,
-    pub cmd: Vec<Vec<u8>>,
-}
+use args::{o, parse, with_usage, Opt, HELP};
 
 #[derive(Debug, PartialEq)]
 pub enum Cmd {
@@ -386,10 +168,6 @@ fn has_help(opts: &[(u8, Vec<u8>)]) -> bool {
     opts.iter().any(|(id, _)| *id == HELP)
 }
 
-fn with_usage(e: Error, usage: &str) -> Error {
-    e.append(b"\n").append(usage.as_bytes())
-}
-
 pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
     let mut root = None;
     let mut i = 0;
@@ -473,8 +251,22 @@ struct VerbSpec {
 const TIME: [Opt; 1] = [o(1, "time", b't', "", true)];
 const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true)];
 const VERBS: [VerbSpec; 20] = [
-    VerbSpec { name: b"ps", verb: Verb::Ps, opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)], min: 0, max: 0, usage: PS_USAGE },
-    VerbSpec { name: b"logs", verb: Verb::Logs, opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)], min: 1, max: 1, usage: LOGS_USAGE },
+    VerbSpec {
+        name: b"ps",
+        verb: Verb::Ps,
+        opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)],
+        min: 0,
+        max: 0,
+        usage: PS_USAGE,
+    },
+    VerbSpec {
+        name: b"logs",
+        verb: Verb::Logs,
+        opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)],
+        min: 1,
+        max: 1,
+        usage: LOGS_USAGE,
+    },
     VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: STOP_USAGE },
     VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', "", false)], min: 1, max: 255, usage: START_USAGE },
     VerbSpec { name: b"restart", verb: Verb::Restart, opts: &TIME, min: 1, max: 255, usage: RESTART_USAGE },
@@ -529,12 +321,25 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
         }
         b"help" => return Ok(Cmd::Help(USAGE)),
         b"exec" => {
-            const EXEC: [Opt; 5] = [o(1, "interactive", b'i', "", false), o(2, "tty", b't', "", false), o(3, "detach", b'd', "", false), o(4, "env", b'e', "", true), o(5, "workdir", b'w', "", true)];
+            const EXEC: [Opt; 5] = [
+                o(1, "interactive", b'i', "", false),
+                o(2, "tty", b't', "", false),
+                o(3, "detach", b'd', "", false),
+                o(4, "env", b'e', "", true),
+                o(5, "workdir", b'w', "", true),
+            ];
             let Some(a) = parse_args(rest, &EXEC, true, EXEC_USAGE)? else { return Ok(Cmd::Help(EXEC_USAGE)) };
             if a.pos.len() < 2 {
                 return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), EXEC_USAGE));
             }
-            let mut x = ExecOpts { interactive: a.has(1), tty: a.has(2), detach: a.has(3), container: a.pos[0].clone(), cmd: a.pos[1..].to_vec(), ..ExecOpts::default() };
+            let mut x = ExecOpts {
+                interactive: a.has(1),
+                tty: a.has(2),
+                detach: a.has(3),
+                container: a.pos[0].clone(),
+                cmd: a.pos[1..].to_vec(),
+                ..ExecOpts::default()
+            };
             for (id, v) in a.vals {
                 match id {
                     4 => push_env(&mut x.env, v, host_env)?,
@@ -559,7 +364,13 @@ fn parse_verb(name: &[u8], rest: &[Vec<u8>]) -> Res<Cmd> {
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
         let why: &[u8] = match (spec.min, spec.max) {
             (0, 0) => b"accepts no arguments",
-            (a, b) if a == b => if a == 1 { b"requires exactly 1 argument" } else { b"requires exactly 2 arguments" },
+            (a, b) if a == b => {
+                if a == 1 {
+                    b"requires exactly 1 argument"
+                } else {
+                    b"requires exactly 2 arguments"
+                }
+            }
             _ => b"requires at least 1 argument",
         };
         return Err(with_usage(Error::new(name, why), spec.usage));
@@ -649,7 +460,9 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
                 r.network = Some(v)
             }
             R_PORT => r.ports.push(parse_port(&v)?),
-            R_MEM => r.limits.memory = Some(parse_bytes(&v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
+            R_MEM => {
+                r.limits.memory = Some(parse_bytes(&v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?)
+            }
             R_CPUS => r.limits.cpu_quota = Some(parse_cpus(&v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
             R_SHARES => {
                 let n = parse_u64(&v).filter(|n| (2..=262144).contains(n));
@@ -661,7 +474,7 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
                 }
                 r.limits.cpuset_cpus = Some(v)
             }
-            R_PIDS => match crate::util::parse_i64(&v) {
+            R_PIDS => match crate::engine::util::parse_i64(&v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
                 Some(_) => r.limits.pids = None, // 0 or -1: unlimited, as docker
                 None => return err(b"--pids-limit", b"not a number"),
@@ -687,106 +500,13 @@ fn push_env(env: &mut Vec<Vec<u8>>, v: Vec<u8>, host_env: &[Vec<u8>]) -> Res<()>
     }
     if v.contains(&b'=') {
         env.push(v);
-    } else if let Some(val) = crate::util::env_get(host_env, &v) {
+    } else if let Some(val) = crate::engine::util::env_get(host_env, &v) {
         let mut e = v.clone();
         e.push(b'=');
         e.extend_from_slice(val);
         env.push(e);
     }
     Ok(())
-}
-
-/// Container and image names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
-pub fn validate_name(n: &[u8]) -> Res<()> {
-    let ok = !n.is_empty()
-        && n.len() <= 128
-        && n[0].is_ascii_alphanumeric()
-        && n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::quoted("invalid name", n, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed"))
-    }
-}
-
-fn validate_hostname(n: &[u8]) -> Res<()> {
-    if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
-        return err(b"--hostname", b"invalid host name (1 to 64 letters, digits, '.', '-' or '_')");
-    }
-    Ok(())
-}
-
-/// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
-pub fn parse_volume(v: &[u8]) -> Res<Volume> {
-    let bad = |why: &[u8]| {
-        Error::quoted("invalid volume", v, why)
-    };
-    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
-    let ro = match parts.len() {
-        2 => false,
-        3 => match parts[2] {
-            b"ro" => true,
-            b"rw" => false,
-            _ => return Err(bad(b"mode must be ro or rw")),
-        },
-        _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
-    };
-    let (host, ctr) = (parts[0], parts[1]);
-    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Err(bad(b"both paths must be absolute"));
-    }
-    if ctr.split(|&c| c == b'/').any(|c| c == b"..") || host.split(|&c| c == b'/').any(|c| c == b"..") {
-        return Err(bad(b"paths must not contain \"..\""));
-    }
-    if ctr.iter().all(|&c| c == b'/') {
-        return Err(bad(b"cannot mount over the container's /"));
-    }
-    Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
-}
-
-/// "64m", "1g", "512k", "100", "64MB" → bytes.
-pub fn parse_bytes(v: &[u8]) -> Option<u64> {
-    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
-    let n = parse_u64(&v[..digits])?;
-    let mut unit: Vec<u8> = v[digits..].iter().map(|c| c.to_ascii_lowercase()).collect();
-    if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
-        unit.pop();
-    }
-    let mul: u64 = match unit.as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1 << 10,
-        b"m" => 1 << 20,
-        b"g" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(mul).filter(|&b| b > 0)
-}
-
-/// "1.5" → 150000 (µs of CPU per 100 ms).
-pub fn parse_cpus(v: &[u8]) -> Option<u64> {
-    let (int, frac) = match v.iter().position(|&c| c == b'.') {
-        Some(p) => (&v[..p], &v[p + 1..]),
-        None => (v, &b""[..]),
-    };
-    if frac.len() > 5 || (int.is_empty() && frac.is_empty()) {
-        return None;
-    }
-    let i = if int.is_empty() { 0 } else { parse_u64(int)? };
-    let mut f = 0u64;
-    for k in 0..5 {
-        let d = match frac.get(k) {
-            Some(c) if c.is_ascii_digit() => (c - b'0') as u64,
-            Some(_) => return None,
-            None => 0,
-        };
-        f = f * 10 + d;
-    }
-    let q = i.checked_mul(100_000)? + f;
-    if q < 1000 {
-        None // below 0.01 CPU the kernel refuses the quota
-    } else {
-        Some(q)
-    }
 }
 
 #[cfg(test)]
@@ -887,7 +607,10 @@ mod tests {
 
     #[test]
     fn help_everywhere() {
-        for c in ["run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "network", "info", "version"] {
+        for c in [
+            "run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "network", "info",
+            "version",
+        ] {
             let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }

@@ -3,7 +3,7 @@
 //! followed by exactly that many bytes, so arguments with spaces, quotes,
 //! newlines, no bytes at all or invalid UTF-8 arrive exactly as given.
 
-use crate::cli::Volume;
+use crate::engine::config::Volume;
 use alloc::vec::Vec;
 
 #[derive(Debug, Default, PartialEq, Clone)]

@@ -8,10 +8,10 @@
 //! cgroup that tracks its processes where the host allows one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
-use crate::cli::Limits;
-use crate::mounts::Mount;
+use crate::engine::config::Limits;
+use crate::engine::mounts::Mount;
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
 use crate::sys;
-use crate::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +65,7 @@ impl Layout {
     }
 
     pub fn current() -> Layout {
-        Layout::detect(&crate::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
+        Layout::detect(&crate::engine::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
     }
 
     /// The layout for a container with limits `l`. The usual layouts are
@@ -77,7 +77,8 @@ impl Layout {
         const ROOT: &[u8] = b"/sys/fs/cgroup";
         const V1: u64 = 0x27e0eb;
         const V2: u64 = 0x6367_7270;
-        let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&read_file(&join(p, b"cgroup.controllers")).unwrap_or_default(), b' ') };
+        let v2 =
+            |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&read_file(&join(p, b"cgroup.controllers")).unwrap_or_default(), b' ') };
         let standard = || -> Option<Layout> {
             let mut hiers = Vec::new();
             match sys::fs_magic(ROOT).ok()? {
@@ -471,7 +472,9 @@ mod tests {
         touch(&root.join("mydocker"), &[("cgroup.subtree_control", "")]);
         let ctr = root.join("mydocker/abc");
         touch(&ctr, &[("memory.max", ""), ("memory.swap.max", ""), ("cpu.max", ""), ("cpu.weight", ""), ("cpuset.cpus", ""), ("pids.max", "")]);
-        let l = Layout::detect(&[mnt(root.to_str().unwrap(), "cgroup2", "rw")], &|p| fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap());
+        let l = Layout::detect(&[mnt(root.to_str().unwrap(), "cgroup2", "rw")], &|p| {
+            fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap()
+        });
         let lim = Limits { memory: Some(64 << 20), cpu_quota: Some(50_000), cpu_shares: Some(512), cpuset_cpus: Some(b"0".to_vec()), pids: Some(10) };
         let cg = Cgroup::create(&l, b"abc", &lim).unwrap();
         assert_eq!(cg.v2, Some(b(&ctr)));

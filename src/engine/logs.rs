@@ -6,9 +6,9 @@
 //! `logs -t` reads. Lines written while no monitor was watching get the
 //! log file's modification time.
 
-use crate::state::{self, Root};
+use crate::engine::state::{self, Root};
+use crate::engine::util::{self, join, Buf, Error, Res};
 use crate::sys::{self, Fd};
-use crate::util::{self, join, Buf, Error, Res};
 use alloc::vec::Vec;
 
 pub struct Index {

@@ -22,9 +22,9 @@
 //! the pid *and* its start time, so a recycled pid is never taken for the
 //! container.
 
-use crate::cli::{Limits, Volume};
+use crate::engine::config::{Limits, Volume};
+use crate::engine::util::{join, mkdir_all, parse_i64, parse_u64, read_file, write_atomic, Ctx, Error, Res};
 use crate::sys::{self, Fd};
-use crate::util::{join, mkdir_all, parse_i64, parse_u64, read_file, write_atomic, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
@@ -47,9 +47,9 @@ impl Drop for Lock {
 
 impl Root {
     pub fn new(opt: Option<Vec<u8>>, env: &[Vec<u8>]) -> Root {
-        let dir = opt.or_else(|| crate::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
+        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
         let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
-        Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
+        Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
     /// Where the container directories live: persistent, or run-time.
     pub fn containers_in(&self, run: bool) -> Vec<u8> {
@@ -124,7 +124,7 @@ pub struct Record {
     /// "" or "none", "host", or a bridge network's name.
     pub network: Vec<u8>,
     pub ip: u32,
-    pub ports: Vec<crate::cli::Port>,
+    pub ports: Vec<crate::engine::config::Port>,
 }
 
 fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
@@ -133,7 +133,7 @@ fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
     if n < 0 {
         v.push(b'-');
     }
-    crate::util::push_num(v, n.unsigned_abs());
+    crate::engine::util::push_num(v, n.unsigned_abs());
     v.push(b'\n');
 }
 
@@ -144,7 +144,7 @@ impl Record {
     /// The fixed part (a length-prefixed blob, as the spec's encoding: exact
     /// bytes, no escaping), then the changing part as text lines.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = crate::spec::W(Vec::new());
+        let mut w = crate::engine::spec::W(Vec::new());
         for b in [&self.id, &self.name, &self.image, &self.hostname, &self.workdir, &self.network] {
             w.bytes(b);
         }
@@ -152,7 +152,14 @@ impl Record {
         w.list(&self.env);
         w.list(&self.cgroups);
         let l = &self.limits;
-        for n in [self.created, self.ip as i64, l.memory.map_or(-1, |x| x as i64), l.cpu_quota.map_or(-1, |x| x as i64), l.cpu_shares.map_or(-1, |x| x as i64), l.pids.map_or(-1, |x| x as i64)] {
+        for n in [
+            self.created,
+            self.ip as i64,
+            l.memory.map_or(-1, |x| x as i64),
+            l.cpu_quota.map_or(-1, |x| x as i64),
+            l.cpu_shares.map_or(-1, |x| x as i64),
+            l.pids.map_or(-1, |x| x as i64),
+        ] {
             w.num(n);
         }
         w.bytes(l.cpuset_cpus.as_deref().unwrap_or(b"\0"));
@@ -177,10 +184,10 @@ impl Record {
     }
 
     pub fn decode(b: &[u8]) -> Option<Record> {
-        let mut rd = crate::spec::Rd(b);
+        let mut rd = crate::engine::spec::Rd(b);
         let len = rd.u32()?;
         let (blob, rest) = rd.0.split_at_checked(len)?;
-        let mut d = crate::spec::Rd(blob);
+        let mut d = crate::engine::spec::Rd(blob);
         let mut r = Record::default();
         for f in [&mut r.id, &mut r.name, &mut r.image, &mut r.hostname, &mut r.workdir, &mut r.network] {
             *f = d.bytes()?;
@@ -203,7 +210,7 @@ impl Record {
             r.volumes.push(Volume { host: v.first()?.clone(), ctr: v.get(1)?.clone(), ro: !v.get(2)?.is_empty() });
         }
         for p in d.list()? {
-            r.ports.push(crate::cli::parse_port(&p).ok()?);
+            r.ports.push(crate::engine::config::parse_port(&p).ok()?);
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
@@ -282,7 +289,7 @@ impl Record {
 
 fn proc_stat(pid: i32) -> Option<Vec<u8>> {
     let mut p = b"/proc/".to_vec();
-    crate::util::push_num(&mut p, pid as u64);
+    crate::engine::util::push_num(&mut p, pid as u64);
     p.extend_from_slice(b"/stat");
     read_file(&p).ok()
 }
@@ -329,7 +336,7 @@ pub fn all(root: &Root) -> Vec<Record> {
             }
         }
     }
-    crate::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
+    crate::engine::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }
 
@@ -347,8 +354,12 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     }
 }
 
-const ADJ: [&str; 16] = ["admiring", "bold", "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vivid", "zen"];
-const NOUN: [&str; 16] = ["babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace", "newton", "noether", "pascal", "ritchie", "shannon", "tesla", "turing"];
+const ADJ: [&str; 16] =
+    ["admiring", "bold", "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vivid", "zen"];
+const NOUN: [&str; 16] = [
+    "babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace", "newton", "noether", "pascal", "ritchie", "shannon", "tesla",
+    "turing",
+];
 
 /// A docker-style name from the id's random bytes, unique among `taken`.
 pub fn generate_name(rand: &[u8], taken: &dyn Fn(&[u8]) -> bool) -> Vec<u8> {
@@ -360,7 +371,7 @@ pub fn generate_name(rand: &[u8], taken: &dyn Fn(&[u8]) -> bool) -> Vec<u8> {
     while taken(&n) {
         i += 1;
         n = base.clone();
-        crate::util::push_num(&mut n, i);
+        crate::engine::util::push_num(&mut n, i);
     }
     n
 }
@@ -399,7 +410,7 @@ mod tests {
             cgroups: vec![b"/sys/fs/cgroup/mydocker/x".to_vec()],
             network: b"net1".to_vec(),
             ip: 0xac120002,
-            ports: vec![crate::cli::Port { host_ip: 0x7f000001, host_port: 8080, ctr_port: 80, udp: true }],
+            ports: vec![crate::engine::config::Port { host_ip: 0x7f000001, host_port: 8080, ctr_port: 80, udp: true }],
         };
         assert_eq!(Record::decode(&r.encode()), Some(r));
     }

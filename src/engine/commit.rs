@@ -6,10 +6,10 @@
 //! read through a read-only overlay of its write layer over its image,
 //! mounted in a private mount namespace that dies with this process.
 
-use crate::state::{self, Record, Root};
+use crate::engine::state::{self, Record, Root};
+use crate::engine::tar::Writer;
+use crate::engine::util::{self, join, Ctx, Error, Res};
 use crate::sys::{self, Fd};
-use crate::tar::Writer;
-use crate::util::{self, join, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
@@ -32,9 +32,9 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
-    crate::init::opt_escape(&mut data, &upper);
+    crate::engine::init::opt_escape(&mut data, &upper);
     data.push(b':');
-    crate::init::opt_escape(&mut data, &lower);
+    crate::engine::init::opt_escape(&mut data, &lower);
     sys::mount(b"overlay", &lower, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &lower)?;
     sys::open(&lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &lower)
 }
@@ -42,16 +42,20 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let d = rootfs_fd(root, rec)?;
     let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
-    let vols: Vec<&[u8]> = rec.volumes.iter().map(|v| {
-        let mut c = &v.ctr[..];
-        while let [b'/', rest @ ..] = c {
-            c = rest;
-        }
-        while let [rest @ .., b'/'] = c {
-            c = rest;
-        }
-        c
-    }).collect();
+    let vols: Vec<&[u8]> = rec
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut c = &v.ctr[..];
+            while let [b'/', rest @ ..] = c {
+                c = rest;
+            }
+            while let [rest @ .., b'/'] = c {
+                c = rest;
+            }
+            c
+        })
+        .collect();
     let mut w = Writer::new(out);
     let r = w.tree(d, b"", dev, &|p| vols.iter().any(|v| *v == p)).and_then(|_| w.finish());
     sys::close(d);
@@ -80,7 +84,7 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
 /// image's default command.
 #[inline(never)]
 pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
-    crate::cli::validate_name(image)?;
+    crate::engine::config::validate_name(image)?;
     let rec = state::find(root, name)?;
     if sys::lstat(&root.image(image)).is_ok() {
         return Err(Error::quoted("image", image, b"already exists (remove it first with 'mydocker rmi')"));
@@ -93,7 +97,7 @@ pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
     let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
     let r = write_rootfs(root, &rec, fd).and_then(|_| {
         let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
-        let r = crate::image::import_fd(root, rd, image, &rec.argv);
+        let r = crate::engine::image::import_fd(root, rd, image, &rec.argv);
         sys::close(rd);
         r
     });

@@ -1,9 +1,9 @@
 //! The small verbs: ps, logs, stop, rm, info, version.
 
-use crate::cgroup::{Cgroup, Layout};
-use crate::state::{self, Record, Root};
+use crate::engine::cgroup::{Cgroup, Layout};
+use crate::engine::state::{self, Record, Root};
+use crate::engine::util::{self, join, read_file, remove_tree, Buf, Error, Res};
 use crate::sys;
-use crate::util::{self, join, read_file, remove_tree, Buf, Error, Res};
 use alloc::vec::Vec;
 
 /// "Up 3 minutes", "Exited (0) 5 seconds ago", "Created".
@@ -180,7 +180,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
         }
     }
     Cgroup::from_dirs(&dirs).remove();
-    crate::network::release(root, &r.network, &r.id);
+    crate::engine::network::release(root, &r.network, &r.id);
     let dir = r.dir(root);
     let mut res = Ok(());
     for _ in 0..50 {
@@ -268,27 +268,31 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
         b.s("  ").b(c).s(": ");
         match l.find(c) {
-            Some(h) => b.s(if h.kind == crate::cgroup::Kind::V2 { "usable (v2, " } else { "usable (v1, " }).b(&h.mount).s(")\n"),
+            Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { "usable (v2, " } else { "usable (v1, " }).b(&h.mount).s(")\n"),
             None => b.s("not available (limits that need it are refused)\n"),
         };
     }
     b.s("Overlay: ");
     match probe_overlay(root) {
         Ok(()) => b.s("supported (image layer + per-container write layer)\n"),
-        Err(_) if !crate::image::overlay_listed() => b.s("not supported by this kernel: each container gets a private copy of its image\n"),
+        Err(_) if !crate::engine::image::overlay_listed() => b.s("not supported by this kernel: each container gets a private copy of its image\n"),
         Err(e) => b.s("refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): each container gets a private copy of its image\n"),
     };
-    let mounts = crate::mounts::current();
-    b.s("Root filesystem: ").b(&crate::mounts::root_fstype(&mounts)).s("\n");
-    b.s("pivot_root: ").s(if crate::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });
+    let mounts = crate::engine::mounts::current();
+    b.s("Root filesystem: ").b(&crate::engine::mounts::root_fstype(&mounts)).s("\n");
+    b.s("pivot_root: ").s(if crate::engine::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });
     for tool in [&b"iptables"[..], b"nft"] {
         b.b(tool).s(": ");
-        match crate::network::which(tool, env) {
+        match crate::engine::network::which(tool, env) {
             Some(p) => b.b(&p).s("\n"),
             None => b.s("not found\n"),
         };
     }
-    b.s("NAT for new networks: ").s(if crate::network::nat_path(env) == b"iptables" { "iptables (masquerade rule)\n" } else { "nf_tables over netlink (no iptables binary)\n" });
+    b.s("NAT for new networks: ").s(if crate::engine::network::nat_path(env) == b"iptables" {
+        "iptables (masquerade rule)\n"
+    } else {
+        "nf_tables over netlink (no iptables binary)\n"
+    });
     b.s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
     util::out(&b.0);
     0

@@ -3,14 +3,14 @@
 //! the foreground, forwarding signals and relaying a pty, or hands the
 //! container to a per-container monitor process (`-d`) and returns.
 
-use crate::cgroup::{Cgroup, Layout};
-use crate::cli::RunOpts;
-use crate::init::{self, ChildFds};
-use crate::spec::Spec;
-use crate::state::{self, Record, Root};
+use crate::engine::cgroup::{Cgroup, Layout};
+use crate::engine::config::RunOpts;
+use crate::engine::init::{self, ChildFds};
+use crate::engine::network;
+use crate::engine::spec::Spec;
+use crate::engine::state::{self, Record, Root};
+use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, Fd};
-use crate::network;
-use crate::util::{self, join, remove_tree, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
@@ -78,7 +78,7 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
 /// `run`: a new record from the options, then the common path.
 #[inline(never)]
 fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
-    let argv = if o.cmd.is_empty() { crate::image::default_cmd(&root.image(&o.image)) } else { o.cmd };
+    let argv = if o.cmd.is_empty() { crate::engine::image::default_cmd(&root.image(&o.image)) } else { o.cmd };
     if argv.is_empty() {
         return util::err(b"run", b"no command specified and the image has no default command");
     }
@@ -129,7 +129,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         b"" | b"none" | b"host" => None,
         n => Some(network::load(root, n)?),
     };
-    let port_fds = crate::proxy::bind_all(&rec.ports)?;
+    let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     let cg = Cgroup::create(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
     rec.cgroups = cg.dirs();
     rec.status = b"created".to_vec();
@@ -149,7 +149,13 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             workdir: rec.workdir.clone(),
             volumes: rec.volumes.clone(),
             init: rec.init,
-            net: if net.is_some() { b"bridge".to_vec() } else if rec.network.is_empty() { b"none".to_vec() } else { rec.network.clone() },
+            net: if net.is_some() {
+                b"bridge".to_vec()
+            } else if rec.network.is_empty() {
+                b"none".to_vec()
+            } else {
+                rec.network.clone()
+            },
             ..Spec::default()
         },
         rec,
@@ -422,9 +428,10 @@ fn netns_for(sock: Fd, net: Option<(&[u8], &[u8])>) -> Res<()> {
     let ns = made??;
     let r = back.and_then(|_| {
         if let Some((bridge, veth)) = net {
-            let r = crate::netlink::veth_add(veth, b"eth0", ns).and_then(|_| sys::ifindex(bridge)).and_then(|b| crate::netlink::link_set(veth, Some(b)));
+            let r =
+                crate::sys::netlink::veth_add(veth, b"eth0", ns).and_then(|_| sys::ifindex(bridge)).and_then(|b| crate::sys::netlink::link_set(veth, Some(b)));
             if let Err(er) = r {
-                let _ = crate::netlink::link_del(veth);
+                let _ = crate::sys::netlink::link_del(veth);
                 return Err(Error::sys("connect the container to", bridge, er));
             }
         }
@@ -488,7 +495,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let mut proxy = (!p.port_fds.is_empty()).then(|| crate::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
+    let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
     let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
     if let Some(t) = saved {
         sys::restore_term(0, &t);
@@ -502,12 +509,22 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
 /// (`index`) and forwarding published ports (`proxy`). Returns the
 /// docker-style exit code.
 #[allow(clippy::too_many_arguments)]
-pub fn wait_loop(pid: i32, sfd: Fd, mut master: Option<Fd>, mut input: Option<Fd>, output: Fd, forward: bool, mut index: Option<&mut crate::logs::Index>, mut proxy: Option<&mut crate::proxy::Proxy>) -> i32 {
+pub fn wait_loop(
+    pid: i32,
+    sfd: Fd,
+    mut master: Option<Fd>,
+    mut input: Option<Fd>,
+    output: Fd,
+    forward: bool,
+    mut index: Option<&mut crate::engine::logs::Index>,
+    mut proxy: Option<&mut crate::engine::proxy::Proxy>,
+) -> i32 {
     let mut buf = [0u8; 8192];
     let status;
     loop {
         // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
-        let mut fds: Vec<(Fd, i16)> = alloc::vec![(sfd, sys::POLLIN), (master.unwrap_or(-1), sys::POLLIN), (if master.is_some() { input.unwrap_or(-1) } else { -1 }, sys::POLLIN)];
+        let mut fds: Vec<(Fd, i16)> =
+            alloc::vec![(sfd, sys::POLLIN), (master.unwrap_or(-1), sys::POLLIN), (if master.is_some() { input.unwrap_or(-1) } else { -1 }, sys::POLLIN)];
         fds.push((index.as_deref().map_or(-1, |i| i.watch_fd()), sys::POLLIN));
         if let Some(p) = proxy.as_deref() {
             p.fds(&mut fds);
@@ -678,8 +695,8 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
             sys::shed_stack();
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
-            let mut index = crate::logs::Index::open(&p.rec.dir(root));
-            let mut proxy = (!p.port_fds.is_empty()).then(|| crate::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
+            let mut index = crate::engine::logs::Index::open(&p.rec.dir(root));
+            let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
             let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut(), proxy.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)

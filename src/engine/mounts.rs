@@ -47,7 +47,7 @@ pub fn parse(text: &[u8]) -> Vec<Mount> {
 }
 
 pub fn current() -> Vec<Mount> {
-    parse(&crate::util::read_file(b"/proc/self/mountinfo").unwrap_or_default())
+    parse(&crate::engine::util::read_file(b"/proc/self/mountinfo").unwrap_or_default())
 }
 
 /// The filesystem type of `/` as seen by this process (the last mount on

@@ -6,13 +6,13 @@
 //! then checks the pid's start time again: if the container died and the
 //! pid was reused in between, nothing is entered and nothing runs.
 
-use crate::cgroup::Cgroup;
-use crate::cli::ExecOpts;
-use crate::init;
-use crate::run::{self, Stdio};
-use crate::state::{self, Root};
+use crate::engine::cgroup::Cgroup;
+use crate::engine::config::ExecOpts;
+use crate::engine::container::{self, Stdio};
+use crate::engine::init;
+use crate::engine::state::{self, Root};
+use crate::engine::util::{self, join, Ctx, Error, Res, EXIT_CANNOT_INVOKE};
 use crate::sys::{self, Fd};
-use crate::util::{self, join, Ctx, Error, Res, EXIT_CANNOT_INVOKE};
 use alloc::vec::Vec;
 
 const NS: [(&[u8], i32); 4] = [(b"ipc", sys::CLONE_NEWIPC), (b"uts", sys::CLONE_NEWUTS), (b"net", sys::CLONE_NEWNET), (b"mnt", sys::CLONE_NEWNS)];
@@ -88,7 +88,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
     sys::setns(pidns, sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     let cg = Cgroup::from_dirs(&r.cgroups);
     let (err_r, err_w) = sys::pipe().ctx("pipe", b"")?;
-    let pid = run::spawn_in(&cg, 0).map_err(|e| if e.msg().starts_with(b"clone") { not_running(&o.container) } else { e })?;
+    let pid = container::spawn_in(&cg, 0).map_err(|e| if e.msg().starts_with(b"clone") { not_running(&o.container) } else { e })?;
     if pid == 0 {
         sys::close(err_r);
         let e = match child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env) {
@@ -110,7 +110,7 @@ fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
         sys::close(io.stdin);
     }
     let saved = if tty { sys::make_raw(0).ok() } else { None };
-    let code = run::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
+    let code = container::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }

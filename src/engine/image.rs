@@ -2,10 +2,10 @@
 //! unavailable. An image is `images/<name>/rootfs` plus a `meta` file
 //! (created, size, and an optional default command as `cmd=` lines).
 
-use crate::state::{self, Root};
+use crate::engine::state::{self, Root};
+use crate::engine::tar;
+use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
 use crate::sys::{self, Fd};
-use crate::tar;
-use crate::util::{self, join, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
 use alloc::vec::Vec;
 
 pub struct Meta {
@@ -16,7 +16,7 @@ pub struct Meta {
 
 pub fn read_meta(img: &[u8]) -> Meta {
     let b = read_file(&join(img, b"meta")).unwrap_or_default();
-    let mut r = crate::spec::Rd(&b);
+    let mut r = crate::engine::spec::Rd(&b);
     let mut m = Meta { created: 0, size: 0, cmd: Vec::new() };
     if let (Some(c), Some(s), Some(cmd)) = (r.num(), r.num(), r.list()) {
         (m.created, m.size, m.cmd) = (c, s as u64, cmd);
@@ -25,7 +25,7 @@ pub fn read_meta(img: &[u8]) -> Meta {
 }
 
 pub fn write_meta(img: &[u8], m: &Meta) -> Res<()> {
-    let mut w = crate::spec::W(Vec::new());
+    let mut w = crate::engine::spec::W(Vec::new());
     w.num(m.created);
     w.num(m.size as i64);
     w.list(&m.cmd);
@@ -48,7 +48,7 @@ fn image_name(name: &[u8]) -> Vec<u8> {
 /// it into place, so a failed import leaves nothing behind.
 #[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
-    crate::cli::validate_name(name)?;
+    crate::engine::config::validate_name(name)?;
     let fd = if file == b"-" { 0 } else { sys::open(file, sys::O_RDONLY, 0).ctx("open", file)? };
     let r = import_fd(root, fd, name, &[]);
     if fd != 0 {
@@ -58,7 +58,7 @@ pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
 }
 
 pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
-    crate::cli::validate_name(name)?;
+    crate::engine::config::validate_name(name)?;
     let dest = root.image(name);
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);
@@ -132,7 +132,7 @@ pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
     util::each(names, true, |n| {
         let _l = root.lock()?;
         let dir = root.image(n);
-        if crate::cli::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
+        if crate::engine::config::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
             return Err(Error::new(&image_name(n), b"no such image"));
         }
         if let Some(c) = state::all(root).iter().find(|r| &r.image == n) {

@@ -7,10 +7,10 @@
 //! `networks/<name>/ipam`, one "a.b.c.d <container id>" line per address
 //! handed out, changed only under the state lock.
 
-use crate::netlink;
-use crate::state::{self, Root};
+use crate::engine::state::{self, Root};
+use crate::engine::util::{self, join, parse_u64, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
 use crate::sys;
-use crate::util::{self, join, parse_u64, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
+use crate::sys::netlink;
 use alloc::vec::Vec;
 
 pub fn parse_ip(s: &[u8]) -> Option<u32> {
@@ -77,7 +77,7 @@ impl Network {
         c
     }
     fn encode(&self) -> Vec<u8> {
-        let mut w = crate::spec::W(Vec::new());
+        let mut w = crate::engine::spec::W(Vec::new());
         for b in [&self.name, &self.id, &self.bridge, &self.nat] {
             w.bytes(b);
         }
@@ -87,7 +87,7 @@ impl Network {
         w.0
     }
     fn decode(b: &[u8]) -> Option<Network> {
-        let mut r = crate::spec::Rd(b);
+        let mut r = crate::engine::spec::Rd(b);
         let mut n = Network::default();
         for f in [&mut n.name, &mut n.id, &mut n.bridge, &mut n.nat] {
             *f = r.bytes()?;
@@ -109,7 +109,7 @@ fn quoted(name: &[u8]) -> Vec<u8> {
 }
 
 pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
-    if crate::cli::validate_name(name).is_ok() {
+    if crate::engine::config::validate_name(name).is_ok() {
         if let Some(n) = read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| Network::decode(&b)) {
             return Ok(n);
         }
@@ -129,8 +129,11 @@ pub fn all(root: &Root) -> Vec<Network> {
 
 /// The first PATH entry holding an executable `name`.
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let path = util::env_get(env, b"PATH").unwrap_or(crate::init::DEFAULT_PATH);
-    path.split(|&c| c == b':').filter(|d| !d.is_empty()).map(|d| join(d, name)).find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
+    let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::init::DEFAULT_PATH);
+    path.split(|&c| c == b':')
+        .filter(|d| !d.is_empty())
+        .map(|d| join(d, name))
+        .find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
 }
 
 /// Runs a helper binary (iptables) and waits; its output goes to /dev/null.
@@ -197,7 +200,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 
 #[inline(never)]
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
-    crate::cli::validate_name(name)?;
+    crate::engine::config::validate_name(name)?;
     if name == b"none" || name == b"host" || name == b"bridge" {
         return Err(Error::new(&quoted(name), b"is a reserved name"));
     }
@@ -326,9 +329,15 @@ pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
         }
         first = false;
         b.s("{\"Name\":");
-        crate::inspect::jstr(&mut b, &n.name);
+        crate::cli::inspect::jstr(&mut b, &n.name);
         b.s(",\"Id\":\"").b(&n.id).s("\",\"Created\":\"").b(&util::rfc3339(n.created)).s("\",\"Driver\":\"bridge\",\"Bridge\":\"").b(&n.bridge);
-        b.s("\",\"NAT\":\"").b(&n.nat).s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"").b(&n.cidr()).s("\",\"Gateway\":\"").b(&fmt_ip(n.gateway)).s("\"}]},\"Containers\":{");
+        b.s("\",\"NAT\":\"")
+            .b(&n.nat)
+            .s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"")
+            .b(&n.cidr())
+            .s("\",\"Gateway\":\"")
+            .b(&fmt_ip(n.gateway))
+            .s("\"}]},\"Containers\":{");
         for (i, (ip, id)) in leases(root, &n.name).iter().enumerate() {
             if i > 0 {
                 b.s(",");
@@ -480,7 +489,16 @@ mod tests {
 
     #[test]
     fn network_records_round_trip() {
-        let n = Network { name: b"net1".to_vec(), id: b"abc".to_vec(), subnet: 0x0a000000, prefix: 8, gateway: 0x0a000001, bridge: b"br-abc".to_vec(), nat: b"nftables".to_vec(), created: 5 };
+        let n = Network {
+            name: b"net1".to_vec(),
+            id: b"abc".to_vec(),
+            subnet: 0x0a000000,
+            prefix: 8,
+            gateway: 0x0a000001,
+            bridge: b"br-abc".to_vec(),
+            nat: b"nftables".to_vec(),
+            created: 5,
+        };
         assert_eq!(Network::decode(&n.encode()), Some(n));
     }
 }

@@ -1,0 +1,194 @@
+//! The container's configuration as the engine takes it: limits, volumes,
+//! ports, names. Both front ends build it; parsing a value checks it.
+
+use crate::engine::util::{err, parse_u64, Error, Res};
+use alloc::vec::Vec;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub host: Vec<u8>,
+    pub ctr: Vec<u8>,
+    pub ro: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    /// bytes
+    pub memory: Option<u64>,
+    /// CFS quota in µs per 100 ms period
+    pub cpu_quota: Option<u64>,
+    /// v1 cpu.shares (converted to cpu.weight on v2)
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<Vec<u8>>,
+    pub pids: Option<u64>,
+}
+
+/// A published port: `[IP:]HOST:CTR[/tcp|udp]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Port {
+    pub host_ip: u32,
+    pub host_port: u16,
+    pub ctr_port: u16,
+    pub udp: bool,
+}
+
+impl Port {
+    /// "0.0.0.0:8080->80/tcp", as `ps` shows it.
+    pub fn text(&self) -> Vec<u8> {
+        self.fmt(b"->")
+    }
+    /// "0.0.0.0:8080:80/tcp", as `-p` takes it (and records keep it).
+    pub fn spec(&self) -> Vec<u8> {
+        self.fmt(b":")
+    }
+    fn fmt(&self, sep: &[u8]) -> Vec<u8> {
+        let mut v = crate::engine::network::fmt_ip(self.host_ip);
+        v.push(b':');
+        crate::engine::util::push_num(&mut v, self.host_port as u64);
+        v.extend_from_slice(sep);
+        crate::engine::util::push_num(&mut v, self.ctr_port as u64);
+        v.extend_from_slice(if self.udp { b"/udp" } else { b"/tcp" });
+        v
+    }
+}
+
+pub fn parse_port(v: &[u8]) -> Res<Port> {
+    let bad = || Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]");
+    let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
+        Some(i) => match &v[i + 1..] {
+            b"tcp" => (&v[..i], false),
+            b"udp" => (&v[..i], true),
+            _ => return Err(bad()),
+        },
+        None => (v, false),
+    };
+    let parts: Vec<&[u8]> = spec.split(|&c| c == b':').collect();
+    let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
+    let (ip, h, c) = match parts.len() {
+        2 => (0, parts[0], parts[1]),
+        3 => (crate::engine::network::parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
+        _ => return Err(bad()),
+    };
+    Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct RunOpts {
+    /// "none" (default), "host", or a bridge network's name.
+    pub network: Option<Vec<u8>>,
+    pub ports: Vec<Port>,
+    pub interactive: bool,
+    pub tty: bool,
+    pub detach: bool,
+    pub rm: bool,
+    pub init: bool,
+    pub name: Option<Vec<u8>>,
+    /// Final `K=V` entries, in order (a later one with the same key wins).
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Option<Vec<u8>>,
+    pub hostname: Option<Vec<u8>>,
+    pub volumes: Vec<Volume>,
+    pub limits: Limits,
+    pub image: Vec<u8>,
+    pub cmd: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ExecOpts {
+    pub interactive: bool,
+    pub tty: bool,
+    pub detach: bool,
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Option<Vec<u8>>,
+    pub container: Vec<u8>,
+    pub cmd: Vec<Vec<u8>>,
+}
+
+/// Container and image names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
+pub fn validate_name(n: &[u8]) -> Res<()> {
+    let ok =
+        !n.is_empty() && n.len() <= 128 && n[0].is_ascii_alphanumeric() && n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::quoted("invalid name", n, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed"))
+    }
+}
+
+pub fn validate_hostname(n: &[u8]) -> Res<()> {
+    if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
+        return err(b"--hostname", b"invalid host name (1 to 64 letters, digits, '.', '-' or '_')");
+    }
+    Ok(())
+}
+
+/// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
+pub fn parse_volume(v: &[u8]) -> Res<Volume> {
+    let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
+    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
+    let ro = match parts.len() {
+        2 => false,
+        3 => match parts[2] {
+            b"ro" => true,
+            b"rw" => false,
+            _ => return Err(bad(b"mode must be ro or rw")),
+        },
+        _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
+    };
+    let (host, ctr) = (parts[0], parts[1]);
+    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
+        return Err(bad(b"both paths must be absolute"));
+    }
+    if ctr.split(|&c| c == b'/').any(|c| c == b"..") || host.split(|&c| c == b'/').any(|c| c == b"..") {
+        return Err(bad(b"paths must not contain \"..\""));
+    }
+    if ctr.iter().all(|&c| c == b'/') {
+        return Err(bad(b"cannot mount over the container's /"));
+    }
+    Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
+}
+
+/// "64m", "1g", "512k", "100", "64MB" → bytes.
+pub fn parse_bytes(v: &[u8]) -> Option<u64> {
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let n = parse_u64(&v[..digits])?;
+    let mut unit: Vec<u8> = v[digits..].iter().map(|c| c.to_ascii_lowercase()).collect();
+    if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
+        unit.pop();
+    }
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1 << 10,
+        b"m" => 1 << 20,
+        b"g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mul).filter(|&b| b > 0)
+}
+
+/// "1.5" → 150000 (µs of CPU per 100 ms).
+pub fn parse_cpus(v: &[u8]) -> Option<u64> {
+    let (int, frac) = match v.iter().position(|&c| c == b'.') {
+        Some(p) => (&v[..p], &v[p + 1..]),
+        None => (v, &b""[..]),
+    };
+    if frac.len() > 5 || (int.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let i = if int.is_empty() { 0 } else { parse_u64(int)? };
+    let mut f = 0u64;
+    for k in 0..5 {
+        let d = match frac.get(k) {
+            Some(c) if c.is_ascii_digit() => (c - b'0') as u64,
+            Some(_) => return None,
+            None => 0,
+        };
+        f = f * 10 + d;
+    }
+    let q = i.checked_mul(100_000)? + f;
+    if q < 1000 {
+        None // below 0.01 CPU the kernel refuses the quota
+    } else {
+        Some(q)
+    }
+}

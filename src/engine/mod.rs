@@ -1,0 +1,19 @@
+//! The engine: one container lifecycle for every front end. It takes a
+//! configuration (`config`), keeps state, and talks to the kernel only
+//! through `crate::sys`. It parses no argv.
+
+pub mod cgroup;
+pub mod commit;
+pub mod config;
+pub mod container;
+pub mod exec;
+pub mod image;
+pub mod init;
+pub mod logs;
+pub mod mounts;
+pub mod network;
+pub mod proxy;
+pub mod spec;
+pub mod state;
+pub mod tar;
+pub mod util;
