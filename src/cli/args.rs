@@ -31,7 +31,10 @@ fn value(inline: Option<Vec<u8>>, args: &[Vec<u8>], i: &mut usize) -> Option<Vec
 /// Parses options per `table`. With `stop`, the first positional ends
 /// parsing and it and everything after it are returned as positionals;
 /// without, positionals and options may interleave (as in `rm a -f b`).
-pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -> Res<(Vec<(u8, Vec<u8>)>, Vec<Vec<u8>>)> {
+/// Options (id, value) in order, and positionals.
+pub type Parsed = (Vec<(u8, Vec<u8>)>, Vec<Vec<u8>>);
+
+pub fn parse(args: &[Vec<u8>], table: &[Opt], stop: bool, usage: &'static str) -> Res<Parsed> {
     let mut opts = Vec::new();
     let mut pos = Vec::new();
     let mut i = 0;

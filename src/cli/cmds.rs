@@ -1,8 +1,10 @@
 //! The small verbs: ps, logs, stop, rm, info, version.
 
-use crate::engine::cgroup::{Cgroup, Layout};
+use super::out::{self, each};
+use crate::engine::cgroup::Layout;
+use crate::engine::container;
 use crate::engine::state::{self, Record, Root};
-use crate::engine::util::{self, join, read_file, remove_tree, Buf, Error, Res};
+use crate::engine::util::{self, join, read_file, remove_tree, Buf};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -14,7 +16,7 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
         return (false, b.0);
     }
     if r.alive() {
-        b.s("Up ").b(&util::human_duration(now - r.started));
+        b.s("Up ").b(&out::human_duration(now - r.started));
         return (true, b.0);
     }
     if r.pid == 0 {
@@ -26,7 +28,7 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
         None => b.s("Exited (unknown) "),
     };
     let when = if r.finished > 0 { r.finished } else { now };
-    b.b(&util::human_duration(now - when)).s(" ago");
+    b.b(&out::human_duration(now - when)).s(" ago");
     (false, b.0)
 }
 
@@ -66,7 +68,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         }
         let mut created = Vec::new();
         if r.created > 0 {
-            created = util::human_duration(now - r.created);
+            created = out::human_duration(now - r.created);
             created.extend_from_slice(b" ago");
         }
         let mut ports = Vec::new();
@@ -79,7 +81,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()]);
     }
     if quiet {
-        util::out(&b.0);
+        out::out(&b.0);
         return 0;
     }
     // Column widths from the content, docker-style (3 spaces apart).
@@ -87,7 +89,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let mut w: Vec<usize> = heads.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (i, c) in row.iter().enumerate() {
-            w[i] = core::cmp::max(w[i], util::width(c));
+            w[i] = core::cmp::max(w[i], out::width(c));
         }
     }
     let mut o = Buf::new();
@@ -95,7 +97,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         for (i, c) in cells.iter().enumerate() {
             o.b(c);
             if i + 1 < cells.len() {
-                for _ in util::width(c)..w[i] + 3 {
+                for _ in out::width(c)..w[i] + 3 {
                     o.s(" ");
                 }
             }
@@ -108,123 +110,25 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         let cells: Vec<&[u8]> = row.iter().map(|c| c.as_slice()).collect();
         line(&mut o, &cells);
     }
-    util::out(&o.0);
+    out::out(&o.0);
     0
-}
-
-/// Waits up to `ms` for the container's init to be gone.
-fn wait_gone(r: &Record, ms: u64) -> bool {
-    let end = sys::mono_ms() + ms;
-    loop {
-        if !r.alive() {
-            return true;
-        }
-        if sys::mono_ms() >= end {
-            return false;
-        }
-        sys::sleep_ms(10);
-    }
-}
-
-/// SIGTERM, up to `secs`, then SIGKILL; returns once the processes are gone.
-fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
-    if !r.alive() {
-        return Ok(());
-    }
-    let _ = sys::kill(r.pid, sys::SIGTERM);
-    let mut killed = false;
-    if !wait_gone(r, secs * 1000) {
-        let _ = sys::kill(r.pid, sys::SIGKILL);
-        killed = true;
-        if !wait_gone(r, 10_000) {
-            return Err(Error::new(&r.name, b"did not stop after SIGKILL"));
-        }
-    }
-    // Let the monitor (or foreground run) record the exit; if it is gone
-    // too, record it here.
-    let cg = Cgroup::from_dirs(&r.cgroups);
-    let end = sys::mono_ms() + 2000;
-    while sys::mono_ms() < end {
-        let cur = r.reload(root);
-        if cur.as_ref().map_or(true, |c| c.status != b"running") && !cg.populated() {
-            return Ok(());
-        }
-        if !state::running(r.monitor) {
-            break;
-        }
-        sys::sleep_ms(10);
-    }
-    cg.remove();
-    if let Some(cur) = r.reload(root) {
-        if cur.status == b"running" {
-            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], b"exited");
-        }
-    }
-    Ok(())
 }
 
 #[inline(never)]
 pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
-    util::each(names, echo, |n| state::find(root, n).and_then(|r| stop_one(root, &r, secs)))
-}
-
-/// Removes a container that is not running: cgroups, record, write layer,
-/// log. Never touches volume contents (they are only ever bind-mounted).
-pub fn remove(root: &Root, r: &Record) -> Res<()> {
-    // The recorded cgroups, and any named after the id (a dead record).
-    let mut dirs = r.cgroups.clone();
-    for h in Layout::current().hiers {
-        let d = join(&join(&h.mount, b"mydocker"), &r.id);
-        if !dirs.contains(&d) && sys::lstat(&d).is_ok() {
-            dirs.push(d);
-        }
-    }
-    Cgroup::from_dirs(&dirs).remove();
-    crate::engine::network::release(root, &r.network, &r.id);
-    let dir = r.dir(root);
-    let mut res = Ok(());
-    for _ in 0..50 {
-        res = remove_tree(&dir);
-        if res.is_ok() {
-            break;
-        }
-        sys::sleep_ms(10); // a monitor may be writing its last record
-    }
-    res.map_err(|e| Error::sys("remove", &dir, e))
+    each(names, echo, |n| container::stop(root, n, secs))
 }
 
 #[inline(never)]
 pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
-    util::each(names, true, |n| {
-        let r = state::find(root, n)?;
-        let _lock = state::lock_container(root, &r);
-        let r = r.reload(root).unwrap_or(r);
-        if r.alive() {
-            if !force {
-                let mut why = b"container ".to_vec();
-                why.extend_from_slice(r.short_id());
-                why.extend_from_slice(b" is running: stop it first, or use rm -f");
-                return Err(Error::new(b"cannot remove", &why));
-            }
-            let _ = sys::kill(r.pid, sys::SIGKILL);
-            if !wait_gone(&r, 10_000) {
-                return Err(Error::new(n, b"did not die after SIGKILL"));
-            }
-        }
-        // Let a live monitor finish its bookkeeping first.
-        let end = sys::mono_ms() + 2000;
-        while r.monitor != sys::getpid() && state::running(r.monitor) && sys::mono_ms() < end {
-            sys::sleep_ms(10);
-        }
-        remove(root, &r)
-    })
+    each(names, true, |n| container::rm(root, n, force))
 }
 
 #[inline(never)]
 pub fn version() -> i32 {
     let mut b = Buf::new();
     b.s("mydocker version ").s(env!("CARGO_PKG_VERSION")).s(" (git ").s(env!("MYDOCKER_GIT")).s(", ").s(env!("MYDOCKER_TARGET")).s(")\n");
-    util::out(&b.0);
+    out::out(&b.0);
     0
 }
 
@@ -294,6 +198,6 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         "nf_tables over netlink (no iptables binary)\n"
     });
     b.s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
-    util::out(&b.0);
+    out::out(&b.0);
     0
 }

@@ -1,6 +1,7 @@
 //! `inspect CONTAINER|IMAGE`: JSON for scripts, in docker's shape where it
 //! has one (an array of objects with Id, Name, State, Config, Mounts, ...).
 
+use super::out;
 use crate::engine::cgroup::Cgroup;
 use crate::engine::state::{self, Record, Root};
 use crate::engine::util::{self, join, Buf, Error, Res};
@@ -221,7 +222,7 @@ pub fn inspect(root: &Root, names: &[Vec<u8>]) -> Res<i32> {
         }
     }
     b.s("]\n");
-    util::out(&b.0);
+    out::out(&b.0);
     Ok(code)
 }
 

@@ -9,13 +9,20 @@
 
 pub mod args;
 pub mod cmds;
+pub mod images;
 pub mod inspect;
+pub mod network;
+pub mod out;
+pub mod verbs;
 
 use crate::engine::config::*;
 use crate::engine::util::{err, parse_u64, Error, Res};
 use alloc::vec::Vec;
 use args::{o, parse, with_usage, Opt, HELP};
 
+// Built once per process and moved, never copied: boxing the large
+// variant would only add allocator code.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Cmd {
     Help(&'static str),

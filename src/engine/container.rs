@@ -16,15 +16,12 @@ use alloc::vec::Vec;
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
 
-#[inline(never)]
-pub fn run(root: &Root, o: RunOpts) -> i32 {
-    match run_inner(root, o) {
-        Ok(c) => c,
-        Err(e) => {
-            e.print();
-            e.code
-        }
-    }
+/// How a started container left its caller: it ran in the foreground and
+/// exited with a code, or it was detached (its monitor owns it now) and
+/// the front end shows the id or name it was known by.
+pub enum Outcome {
+    Exited(i32),
+    Detached(Vec<u8>),
 }
 
 /// A created container: what `start` needs, and what must be undone.
@@ -43,7 +40,8 @@ pub struct Prepared {
     pub port_fds: Vec<Fd>,
 }
 
-fn run_inner(root: &Root, o: RunOpts) -> Res<i32> {
+#[inline(never)]
+pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     if sys::geteuid() != 0 {
         return util::err(b"run", b"mydocker must run as root");
     }
@@ -212,38 +210,23 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
     Ok(p)
 }
 
-/// `start [-a]`: runs stopped containers again with their recorded
-/// settings and their write layer; already running ones are left alone.
+/// `start [-a]` of one container: runs a stopped container again with its
+/// recorded settings and its write layer; a running one is left alone.
 #[inline(never)]
-pub fn start(root: &Root, names: &[Vec<u8>], attach: bool) -> i32 {
-    let mut code = 0;
-    for n in names {
-        let r = state::find(root, n).and_then(|rec| {
-            let lock = state::lock_container(root, &rec)?;
-            let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
-            if rec.alive() {
-                let mut o = n.clone();
-                o.push(b'\n');
-                util::out(&o);
-                return Ok(0);
-            }
-            let tty = rec.tty && sys::isatty(0);
-            let p = prepare_again(root, rec, lock, n)?;
-            if attach {
-                foreground(root, p, tty)
-            } else {
-                detach(root, p)
-            }
-        });
-        match r {
-            Ok(c) => code = if attach { c } else { code },
-            Err(e) => {
-                e.print();
-                code = e.code;
-            }
-        }
+pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
+    let rec = state::find(root, n)?;
+    let lock = state::lock_container(root, &rec)?;
+    let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
+    if rec.alive() {
+        return Ok(Outcome::Detached(n.to_vec()));
     }
-    code
+    let tty = rec.tty && sys::isatty(0);
+    let p = prepare_again(root, rec, lock, n)?;
+    if attach {
+        foreground(root, p, tty)
+    } else {
+        detach(root, p)
+    }
 }
 
 fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
@@ -451,7 +434,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
 }
 
 #[inline(never)]
-fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
+fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     // Blocked before clone so no signal is lost; the child unblocks them.
     let sfd = init::signals(&sys::FORWARDED)?;
     let mut opened = Vec::new();
@@ -501,7 +484,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<i32> {
         sys::restore_term(0, &t);
     }
     finish(root, &p.rec, &p.cg, code);
-    Ok(code)
+    Ok(Outcome::Exited(code))
 }
 
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
@@ -582,7 +565,7 @@ pub fn wait_loop(
     }
     // Drain what the program wrote just before it exited.
     if let Some(m) = master {
-        while sys::poll(&[(m, sys::POLLIN)], 0).map_or(false, |r| r[0] & sys::POLLIN != 0) {
+        while sys::poll(&[(m, sys::POLLIN)], 0).is_ok_and(|r| r[0] & sys::POLLIN != 0) {
             match sys::read(m, &mut buf) {
                 Ok(n) if n > 0 => {
                     let _ = sys::write_all(output, &buf[..n]);
@@ -601,7 +584,7 @@ pub fn wait_loop(
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
-fn detach(root: &Root, p: Prepared) -> Res<i32> {
+fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
     let (rep_r, rep_w) = match sys::pipe() {
         Ok(x) => x,
         Err(e) => {
@@ -628,10 +611,7 @@ fn detach(root: &Root, p: Prepared) -> Res<i32> {
     let _ = sys::read_to_end(rep_r, &mut rep);
     sys::close(rep_r);
     if rep.first() == Some(&0) {
-        let mut o = p.echo.clone();
-        o.push(b'\n');
-        util::out(&o);
-        Ok(0)
+        Ok(Outcome::Detached(p.echo.clone()))
     } else {
         // The monitor cleaned up before reporting; reap it.
         let _ = sys::waitpid(m, 0);
@@ -701,5 +681,115 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }
+    }
+}
+
+// ---------------------------------------------------------------- stop, rm
+
+/// Waits up to `ms` for the container's init to be gone.
+fn wait_gone(r: &Record, ms: u64) -> bool {
+    let end = sys::mono_ms() + ms;
+    loop {
+        if !r.alive() {
+            return true;
+        }
+        if sys::mono_ms() >= end {
+            return false;
+        }
+        sys::sleep_ms(10);
+    }
+}
+
+/// SIGTERM, up to `secs`, then SIGKILL; returns once the processes are gone.
+fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
+    if !r.alive() {
+        return Ok(());
+    }
+    let _ = sys::kill(r.pid, sys::SIGTERM);
+    let mut killed = false;
+    if !wait_gone(r, secs * 1000) {
+        let _ = sys::kill(r.pid, sys::SIGKILL);
+        killed = true;
+        if !wait_gone(r, 10_000) {
+            return Err(Error::new(&r.name, b"did not stop after SIGKILL"));
+        }
+    }
+    // Let the monitor (or foreground run) record the exit; if it is gone
+    // too, record it here.
+    let cg = Cgroup::from_dirs(&r.cgroups);
+    let end = sys::mono_ms() + 2000;
+    while sys::mono_ms() < end {
+        let cur = r.reload(root);
+        if cur.as_ref().is_none_or(|c| c.status != b"running") && !cg.populated() {
+            return Ok(());
+        }
+        if !state::running(r.monitor) {
+            break;
+        }
+        sys::sleep_ms(10);
+    }
+    cg.remove();
+    if let Some(cur) = r.reload(root) {
+        if cur.status == b"running" {
+            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], b"exited");
+        }
+    }
+    Ok(())
+}
+
+/// `stop`: SIGTERM, up to `secs`, then SIGKILL.
+pub fn stop(root: &Root, name: &[u8], secs: u64) -> Res<()> {
+    state::find(root, name).and_then(|r| stop_one(root, &r, secs))
+}
+
+/// Removes a container that is not running: cgroups, record, write layer,
+/// log. Never touches volume contents (they are only ever bind-mounted).
+pub fn remove(root: &Root, r: &Record) -> Res<()> {
+    // The recorded cgroups, and any named after the id (a dead record).
+    let mut dirs = r.cgroups.clone();
+    for h in Layout::current().hiers {
+        let d = join(&join(&h.mount, b"mydocker"), &r.id);
+        if !dirs.contains(&d) && sys::lstat(&d).is_ok() {
+            dirs.push(d);
+        }
+    }
+    Cgroup::from_dirs(&dirs).remove();
+    crate::engine::network::release(root, &r.network, &r.id);
+    let dir = r.dir(root);
+    let mut res = Ok(());
+    for _ in 0..50 {
+        res = remove_tree(&dir);
+        if res.is_ok() {
+            break;
+        }
+        sys::sleep_ms(10); // a monitor may be writing its last record
+    }
+    res.map_err(|e| Error::sys("remove", &dir, e))
+}
+
+/// `rm [-f]` of one container.
+pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
+    {
+        let r = state::find(root, n)?;
+        let _lock = state::lock_container(root, &r);
+        let r = r.reload(root).unwrap_or(r);
+        if r.alive() {
+            if !force {
+                let mut why = b"container ".to_vec();
+                why.extend_from_slice(r.short_id());
+                why.extend_from_slice(b" is running: stop it first, or use rm -f");
+                return Err(Error::new(b"cannot remove", &why));
+            }
+            let _ = sys::kill(r.pid, sys::SIGKILL);
+            if !wait_gone(&r, 10_000) {
+                return Err(Error::new(n, b"did not die after SIGKILL"));
+            }
+        }
+        // Let a live monitor finish its bookkeeping first.
+        let end = sys::mono_ms() + 2000;
+        while r.monitor != sys::getpid() && state::running(r.monitor) && sys::mono_ms() < end {
+            sys::sleep_ms(10);
+        }
+        remove(root, &r)
     }
 }

@@ -17,17 +17,6 @@ use alloc::vec::Vec;
 
 const NS: [(&[u8], i32); 4] = [(b"ipc", sys::CLONE_NEWIPC), (b"uts", sys::CLONE_NEWUTS), (b"net", sys::CLONE_NEWNET), (b"mnt", sys::CLONE_NEWNS)];
 
-#[inline(never)]
-pub fn exec(root: &Root, o: ExecOpts) -> i32 {
-    match exec_inner(root, o) {
-        Ok(c) => c,
-        Err(e) => {
-            e.print();
-            e.code
-        }
-    }
-}
-
 fn not_running(name: &[u8]) -> Error {
     let mut w = b"container ".to_vec();
     w.extend_from_slice(name);
@@ -35,7 +24,7 @@ fn not_running(name: &[u8]) -> Error {
 }
 
 #[inline(never)]
-fn exec_inner(root: &Root, o: ExecOpts) -> Res<i32> {
+pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     if sys::geteuid() != 0 {
         return util::err(b"exec", b"mydocker must run as root");
     }

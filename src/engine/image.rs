@@ -4,7 +4,7 @@
 
 use crate::engine::state::{self, Root};
 use crate::engine::tar;
-use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
+use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Res};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
 
@@ -98,8 +98,8 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
     r
 }
 
-#[inline(never)]
-pub fn images(root: &Root, quiet: bool) -> Res<()> {
+/// The names of the images, sorted.
+pub fn list(root: &Root) -> Vec<Vec<u8>> {
     let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
             let v = sys::read_dir(fd).unwrap_or_default();
@@ -109,40 +109,25 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
         Err(_) => Vec::new(),
     };
     util::sort_by(&mut names, |a, b| a < b);
-    let now = sys::now().0;
-    let mut b = Buf::new();
-    if !quiet {
-        b.s("IMAGE").col(24, 3).s("CREATED").col(44, 3).s("SIZE\n");
-    }
-    for n in names {
-        if quiet {
-            b.b(&n).s("\n");
-            continue;
-        }
-        let m = read_meta(&root.image(&n));
-        b.b(&n).col(24, 3).b(&util::human_duration(now - m.created)).s(" ago").col(44, 3).b(&util::human_size(m.size)).s("\n");
-    }
-    util::out(&b.0);
-    Ok(())
+    names
 }
 
-/// Removes images not used by any container; prints each name removed.
-#[inline(never)]
-pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
-    util::each(names, true, |n| {
+/// Removes an image that no container uses.
+pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
+    {
         let _l = root.lock()?;
         let dir = root.image(n);
         if crate::engine::config::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
             return Err(Error::new(&image_name(n), b"no such image"));
         }
-        if let Some(c) = state::all(root).iter().find(|r| &r.image == n) {
+        if let Some(c) = state::all(root).iter().find(|r| r.image == n) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
             return Err(Error::new(&image_name(n), &why));
         }
         remove_tree(&dir).ctx("remove", &dir)
-    })
+    }
 }
 
 /// Copies a tree without following symlinks: directories, files, symlinks,

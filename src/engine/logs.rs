@@ -45,7 +45,7 @@ impl Index {
     /// Reads what was appended since the last call and indexes its lines.
     pub fn update(&mut self) {
         let mut ev = [0u8; 1024];
-        while sys::read(self.watch, &mut ev).map_or(false, |n| n > 0) {}
+        while sys::read(self.watch, &mut ev).is_ok_and(|n| n > 0) {}
         let (s, ns) = sys::now();
         let t = (s as u64) * 1_000_000_000 + ns as u64;
         let mut buf = [0u8; 8192];
@@ -81,7 +81,7 @@ fn stamp(b: &mut Buf, t_ns: u64) {
 
 /// Prints `data` (which starts at file offset `base`) line by line, each
 /// with its time from the index (or `fallback`).
-fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64) {
+fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64, out: &mut dyn FnMut(&[u8])) {
     let mut b = Buf::new();
     let mut e = 0; // next index entry
     let mut off = base;
@@ -98,7 +98,7 @@ fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64) {
         b.b(line);
         off += line.len() as u64;
     }
-    util::out(&b.0);
+    out(&b.0);
 }
 
 /// Offset in `data` where its last `n` lines begin.
@@ -120,7 +120,8 @@ pub fn tail_start(data: &[u8], n: u64) -> usize {
 }
 
 #[inline(never)]
-pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamps: bool) -> Res<i32> {
+/// Hands the container's log to `out`, as `logs` shows it.
+pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamps: bool, out: &mut dyn FnMut(&[u8])) -> Res<i32> {
     let r = state::find(root, name)?;
     let dir = r.dir(root);
     let p = join(&dir, b"log");
@@ -136,9 +137,9 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     let mtime = sys::fstat(fd).map(|s| s.mtime as u64 * 1_000_000_000).unwrap_or(0);
     if timestamps {
         let idx = util::read_file(&join(&dir, b"log.idx")).unwrap_or_default();
-        print_stamped(&data[start..], start as u64, &idx, mtime);
+        print_stamped(&data[start..], start as u64, &idx, mtime, out);
     } else {
-        util::out(&data[start..]);
+        out(&data[start..]);
     }
     if follow {
         let mut off = data.len() as u64;
@@ -151,9 +152,9 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
                 }
                 if timestamps {
                     let (s, ns) = sys::now();
-                    print_stamped(&buf[..n], off, &[], s as u64 * 1_000_000_000 + ns as u64);
+                    print_stamped(&buf[..n], off, &[], s as u64 * 1_000_000_000 + ns as u64, out);
                 } else {
-                    util::out(&buf[..n]);
+                    out(&buf[..n]);
                 }
                 off += n as u64;
             }

@@ -199,7 +199,8 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 }
 
 #[inline(never)]
-pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
+/// Makes a bridge network; returns its id.
+pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if name == b"none" || name == b"host" || name == b"bridge" {
         return Err(Error::new(&quoted(name), b"is a reserved name"));
@@ -253,18 +254,15 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
         let _ = netlink::link_del(&n.bridge);
         return Err(e);
     }
-    let mut o = n.id.clone();
-    o.push(b'\n');
-    util::out(&o);
-    Ok(0)
+    Ok(n.id)
 }
 
 #[inline(never)]
-pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
-    util::each(names, true, |name| {
+pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
+    {
         let _lock = root.lock()?;
         let n = load(root, name)?;
-        if let Some(c) = state::all(root).iter().find(|r| &r.network == name) {
+        if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
@@ -285,75 +283,13 @@ pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
         remove_tree(&d).ctx("remove", &d)
-    })
-}
-
-#[inline(never)]
-pub fn ls(root: &Root, quiet: bool) -> i32 {
-    let mut b = Buf::new();
-    let nets = all(root);
-    if quiet {
-        for n in &nets {
-            b.b(&n.name).s("\n");
-        }
-    } else {
-        b.s("NETWORK ID     NAME").col(36, 3).s("DRIVER    SUBNET").col(73, 3).s("GATEWAY\n");
-        for n in &nets {
-            b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&fmt_ip(n.gateway)).s("\n");
-        }
-        for (id, name) in [("host", "host"), ("none", "null")] {
-            b.s(id).col(15, 3).s(id).col(36, 3).s(name).s("\n");
-        }
     }
-    util::out(&b.0);
-    0
-}
-
-#[inline(never)]
-pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
-    let mut b = Buf::new();
-    b.s("[");
-    let mut code = 0;
-    let mut first = true;
-    for name in names {
-        let n = match load(root, name) {
-            Ok(n) => n,
-            Err(e) => {
-                e.print();
-                code = 1;
-                continue;
-            }
-        };
-        if !first {
-            b.s(",");
-        }
-        first = false;
-        b.s("{\"Name\":");
-        crate::cli::inspect::jstr(&mut b, &n.name);
-        b.s(",\"Id\":\"").b(&n.id).s("\",\"Created\":\"").b(&util::rfc3339(n.created)).s("\",\"Driver\":\"bridge\",\"Bridge\":\"").b(&n.bridge);
-        b.s("\",\"NAT\":\"")
-            .b(&n.nat)
-            .s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"")
-            .b(&n.cidr())
-            .s("\",\"Gateway\":\"")
-            .b(&fmt_ip(n.gateway))
-            .s("\"}]},\"Containers\":{");
-        for (i, (ip, id)) in leases(root, &n.name).iter().enumerate() {
-            if i > 0 {
-                b.s(",");
-            }
-            b.s("\"").b(id).s("\":{\"IPv4Address\":\"").b(&fmt_ip(*ip)).s("/").n(n.prefix as u64).s("\"}");
-        }
-        b.s("}}");
-    }
-    b.s("]\n");
-    util::out(&b.0);
-    code
 }
 
 // ---------------------------------------------------------------- IPAM
 
-fn leases(root: &Root, net: &[u8]) -> Vec<(u32, Vec<u8>)> {
+/// The addresses leased on a network, with the container ids holding them.
+pub fn leases(root: &Root, net: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let f = read_file(&join(&dir(root, net), b"ipam")).unwrap_or_default();
     f.split(|&c| c == b'\n')
         .filter_map(|l| {

@@ -73,7 +73,7 @@ impl Input {
 
 /// An octal (or GNU base-256) numeric header field.
 pub fn num_field(f: &[u8]) -> Option<u64> {
-    if f.first().map_or(false, |&c| c & 0x80 != 0) {
+    if f.first().is_some_and(|&c| c & 0x80 != 0) {
         let mut n: u64 = (f[0] & 0x3f) as u64;
         for &c in &f[1..] {
             n = n.checked_mul(256)?.checked_add(c as u64)?;

@@ -56,7 +56,7 @@ pub fn cz(s: &[u8]) -> Vec<u8> {
     v
 }
 
-fn p(v: &Vec<u8>) -> *const c_char {
+fn p(v: &[u8]) -> *const c_char {
     v.as_ptr() as *const c_char
 }
 
@@ -412,16 +412,18 @@ impl Stat {
     }
 }
 
+// st_nlink is u64 on x86_64 and u32 on aarch64: one cast serves both.
+#[allow(clippy::unnecessary_cast)]
 fn to_stat(s: &libc::stat) -> Stat {
     Stat {
         mode: s.st_mode,
         uid: s.st_uid,
         gid: s.st_gid,
         size: s.st_size as u64,
-        mtime: s.st_mtime as i64,
-        ino: s.st_ino as u64,
+        mtime: s.st_mtime,
+        ino: s.st_ino,
         nlink: s.st_nlink as u64,
-        dev: s.st_dev as u64,
+        dev: s.st_dev,
     }
 }
 
@@ -639,9 +641,9 @@ pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
     let pc = cz(path);
     let av: Vec<Vec<u8>> = argv.iter().map(|a| cz(a)).collect();
     let ev: Vec<Vec<u8>> = env.iter().map(|a| cz(a)).collect();
-    let mut ap: Vec<*const c_char> = av.iter().map(p).collect();
+    let mut ap: Vec<*const c_char> = av.iter().map(|a| p(a)).collect();
     ap.push(core::ptr::null());
-    let mut ep: Vec<*const c_char> = ev.iter().map(p).collect();
+    let mut ep: Vec<*const c_char> = ev.iter().map(|a| p(a)).collect();
     ep.push(core::ptr::null());
     // SAFETY: every pointer refers to a live NUL-terminated buffer above;
     // both arrays are NULL-terminated.

@@ -1,0 +1,85 @@
+//! `network create|ls|rm|inspect`: the engine's networks, printed as
+//! docker prints them.
+
+use super::inspect::jstr;
+use super::out::{each, out, report};
+use crate::engine::network;
+use crate::engine::state::Root;
+use crate::engine::util::{self, Buf, Res};
+use alloc::vec::Vec;
+
+#[inline(never)]
+pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
+    let mut id = network::create(root, name, subnet, gateway, env)?;
+    id.push(b'\n');
+    out(&id);
+    Ok(0)
+}
+
+#[inline(never)]
+pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
+    each(names, true, |n| network::remove(root, n, env))
+}
+
+#[inline(never)]
+pub fn ls(root: &Root, quiet: bool) -> i32 {
+    let mut b = Buf::new();
+    let nets = network::all(root);
+    if quiet {
+        for n in &nets {
+            b.b(&n.name).s("\n");
+        }
+    } else {
+        b.s("NETWORK ID     NAME").col(36, 3).s("DRIVER    SUBNET").col(73, 3).s("GATEWAY\n");
+        for n in &nets {
+            b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&network::fmt_ip(n.gateway)).s("\n");
+        }
+        for (id, name) in [("host", "host"), ("none", "null")] {
+            b.s(id).col(15, 3).s(id).col(36, 3).s(name).s("\n");
+        }
+    }
+    out(&b.0);
+    0
+}
+
+#[inline(never)]
+pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
+    let mut b = Buf::new();
+    b.s("[");
+    let mut code = 0;
+    let mut first = true;
+    for name in names {
+        let n = match network::load(root, name) {
+            Ok(n) => n,
+            Err(e) => {
+                report(e);
+                code = 1;
+                continue;
+            }
+        };
+        if !first {
+            b.s(",");
+        }
+        first = false;
+        b.s("{\"Name\":");
+        jstr(&mut b, &n.name);
+        b.s(",\"Id\":\"").b(&n.id).s("\",\"Created\":\"").b(&util::rfc3339(n.created)).s("\",\"Driver\":\"bridge\",\"Bridge\":\"").b(&n.bridge);
+        b.s("\",\"NAT\":\"")
+            .b(&n.nat)
+            .s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"")
+            .b(&n.cidr())
+            .s("\",\"Gateway\":\"")
+            .b(&network::fmt_ip(n.gateway))
+            .s("\"}]},\"Containers\":{");
+        for (i, (ip, id)) in network::leases(root, &n.name).iter().enumerate() {
+            if i > 0 {
+                b.s(",");
+            }
+            b.s("\"").b(id).s("\":{\"IPv4Address\":\"").b(&network::fmt_ip(*ip)).s("/").n(n.prefix as u64).s("\"}");
+        }
+        b.s("}}");
+    }
+    b.s("]\n");
+    out(&b.0);
+    code
+}

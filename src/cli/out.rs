@@ -1,0 +1,120 @@
+//! Output: stdout and stderr, the one place an error is printed, and the
+//! human forms of sizes and durations that docker prints.
+
+use crate::engine::util::{push_num, Error, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// Prints `mydocker: <what>: <why>` for an error.
+pub fn report(e: Error) -> i32 {
+    e.print();
+    e.code
+}
+
+pub fn out(b: &[u8]) {
+    let _ = sys::write_all(1, b);
+}
+
+/// Runs `f` for each name: prints the name when it succeeds, the error when
+/// it fails, and returns 1 if any failed (docker's rm/stop/rmi style).
+pub fn each(names: &[Vec<u8>], echo: bool, mut f: impl FnMut(&[u8]) -> Res<()>) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) if echo => {
+                let mut o = n.clone();
+                o.push(b'\n');
+                out(&o);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                e.print();
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// Human size the docker way: "1.23MB" (decimal units, 3 significant digits).
+pub fn human_size(n: u64) -> Vec<u8> {
+    let units: [&[u8]; 5] = [b"B", b"kB", b"MB", b"GB", b"TB"];
+    let mut u = 0;
+    let mut scaled = n * 100; // hundredths
+    while scaled >= 100_000 && u < 4 {
+        scaled /= 1000;
+        u += 1;
+    }
+    let mut v = Vec::new();
+    push_num(&mut v, scaled / 100);
+    let frac = scaled % 100;
+    if u > 0 && frac != 0 && scaled < 10_000 {
+        v.push(b'.');
+        v.push(b'0' + (frac / 10) as u8);
+        if !frac.is_multiple_of(10) {
+            v.push(b'0' + (frac % 10) as u8);
+        }
+    }
+    v.extend_from_slice(units[u]);
+    v
+}
+
+/// "3 minutes", "About an hour", "2 days": docker's HumanDuration.
+pub fn human_duration(secs: i64) -> Vec<u8> {
+    let s = if secs < 0 { 0 } else { secs as u64 };
+    let mut v = Vec::new();
+    let unit = |v: &mut Vec<u8>, n: u64, name: &str| {
+        push_num(v, n);
+        v.push(b' ');
+        v.extend_from_slice(name.as_bytes());
+        if n != 1 {
+            v.push(b's');
+        }
+    };
+    if s < 1 {
+        v.extend_from_slice(b"Less than a second");
+    } else if s < 60 {
+        unit(&mut v, s, "second");
+    } else if s < 47 * 60 {
+        unit(&mut v, s / 60, "minute");
+    } else if s < 90 * 60 {
+        v.extend_from_slice(b"About an hour");
+    } else if s < 48 * 3600 {
+        unit(&mut v, s / 3600, "hour");
+    } else if s < 14 * 86400 {
+        unit(&mut v, s / 86400, "day");
+    } else if s < 60 * 86400 {
+        unit(&mut v, s / (7 * 86400), "week");
+    } else if s < 730 * 86400 {
+        unit(&mut v, s / (30 * 86400), "month");
+    } else {
+        unit(&mut v, s / (365 * 86400), "year");
+    }
+    v
+}
+
+/// Insertion sort: one small instantiation instead of core's stable sort
+/// (6 KB of code); the lists sorted here are container and image lists.
+/// Display width of UTF-8 text: code points (continuation bytes skipped).
+pub fn width(s: &[u8]) -> usize {
+    s.iter().filter(|&&c| c & 0xc0 != 0x80).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(human_size(0), b"0B");
+        assert_eq!(human_size(999), b"999B");
+        assert_eq!(human_size(1_230_000), b"1.23MB");
+        assert_eq!(human_size(12_300_000), b"12.3MB");
+        assert_eq!(human_size(2_000_000_000), b"2GB");
+        assert_eq!(human_duration(0), b"Less than a second");
+        assert_eq!(human_duration(1), b"1 second");
+        assert_eq!(human_duration(180), b"3 minutes");
+        assert_eq!(human_duration(3600), b"About an hour");
+        assert_eq!(human_duration(3 * 86400), b"3 days");
+    }
+}

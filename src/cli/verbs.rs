@@ -1,0 +1,130 @@
+//! The docker front end's dispatch: a parsed command to the engine's
+//! calls, and their results to text. Errors are printed here, once.
+
+use super::cmds;
+use super::out::{out, report};
+use super::{images, inspect, network as net};
+use crate::cli::{self, Cmd};
+use crate::engine::container::{self as run, Outcome};
+use crate::engine::{commit, exec, image, logs, state, util};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// argv[0] is skipped; `env` is the caller's environment (only `-e K` and
+/// MYDOCKER_ROOT read it; it never reaches a container).
+pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
+    let g = match cli::parse_global(args.get(1..).unwrap_or(&[]), env) {
+        Ok(g) => g,
+        Err(e) => return report(e),
+    };
+    let root = state::Root::new(g.root, env);
+    let r: util::Res<i32> = match g.cmd {
+        Cmd::Help(text) => {
+            out(text.as_bytes());
+            Ok(0)
+        }
+        Cmd::Run(o) => {
+            sys::ignore_sigpipe();
+            run::run(&root, o).map(shown)
+        }
+        Cmd::Exec(o) => {
+            sys::ignore_sigpipe();
+            exec::exec(&root, o)
+        }
+        Cmd::Simple(verb, a) => simple(&root, verb, a, env),
+    };
+    finish(r)
+}
+
+/// The table-parsed commands: values are interpreted here.
+#[inline(never)]
+fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) -> util::Res<i32> {
+    use cli::Verb::*;
+    let secs = |a: &cli::Args| -> util::Res<u64> {
+        a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::new(b"--time", b"not a number of seconds")))
+    };
+    let pos = &a.pos;
+    match verb {
+        Version => Ok(cmds::version()),
+        Info => Ok(cmds::info(root, env)),
+        Ps => Ok(cmds::ps(root, a.has(1), a.has(2), a.has(3))),
+        Logs => {
+            let tail = match a.val(2) {
+                None | Some(b"all") => None,
+                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::new(b"--tail", b"not a number"))?),
+            };
+            logs::logs(root, &pos[0], a.has(1), tail, a.has(3), &mut |b| out(b))
+        }
+        Stop => Ok(cmds::stop(root, pos, secs(&a)?, true)),
+        Start => {
+            sys::ignore_sigpipe();
+            Ok(start(root, pos, a.has(1)))
+        }
+        Restart => {
+            sys::ignore_sigpipe();
+            match cmds::stop(root, pos, secs(&a)?, false) {
+                0 => Ok(start(root, pos, false)),
+                c => Ok(c),
+            }
+        }
+        Rm => Ok(cmds::rm(root, pos, a.has(1))),
+        Images => images::images(root, a.has(1)).map(|_| 0),
+        Rmi => Ok(images::rmi(root, pos)),
+        Import => image::import(root, &pos[0], &pos[1]).map(|_| {
+            let mut o = pos[1].clone();
+            o.push(b'\n');
+            out(&o);
+            0
+        }),
+        Commit => commit::commit(root, &pos[0], &pos[1]).inspect(|_| out(&line(&pos[1]))),
+        Export => commit::export(root, &pos[0], a.val(1)),
+        Inspect => inspect::inspect(root, pos),
+        NetCreate => {
+            if a.val(3).is_some_and(|d| d != b"bridge") {
+                return util::err(b"--driver", b"only the bridge driver is supported");
+            }
+            let subnet = a.val(1).ok_or_else(|| util::Error::new(b"network create", b"--subnet is required"))?;
+            net::create(root, &pos[0], subnet, a.val(2), env)
+        }
+        NetLs => Ok(net::ls(root, a.has(1))),
+        NetRm => Ok(net::rm(root, pos, env)),
+        NetInspect => Ok(net::inspect(root, pos)),
+    }
+}
+
+fn finish(r: util::Res<i32>) -> i32 {
+    r.unwrap_or_else(report)
+}
+
+fn line(s: &[u8]) -> Vec<u8> {
+    let mut o = s.to_vec();
+    o.push(b'\n');
+    o
+}
+
+/// A foreground container's exit code; a detached one's id (or the name
+/// `start` was given), printed as docker prints it.
+fn shown(x: Outcome) -> i32 {
+    match x {
+        Outcome::Exited(c) => c,
+        Outcome::Detached(id) => {
+            out(&line(&id));
+            0
+        }
+    }
+}
+
+/// `start [-a] NAME...`: the last error's code, or with `-a` the program's.
+fn start(root: &state::Root, names: &[Vec<u8>], attach: bool) -> i32 {
+    let mut code = 0;
+    for n in names {
+        match run::start(root, n, attach) {
+            Ok(Outcome::Exited(c)) => code = c,
+            Ok(x) => {
+                shown(x);
+            }
+            Err(e) => code = report(e),
+        }
+    }
+    code
+}
