@@ -16,7 +16,7 @@ for t in hyperfine wrk iptables ip python3; do
 done
 B=$PWD/out/mydocker-x86_64
 W=$(mktemp -d /tmp/mydocker-bench-net.XXXXXX)
-export MYDOCKER_ROOT=$W/state
+export MYDOCKER_ROOT="$W/state"
 NS=mdbench-peer
 cleanup() {
     $B rm -f bench >/dev/null 2>&1 || true

@@ -26,7 +26,7 @@ for t in hyperfine crun runc bwrap unshare python3; do
 done
 B=$PWD/out/mydocker-x86_64
 W=$(mktemp -d /tmp/mydocker-bench.XXXXXX)
-export MYDOCKER_ROOT=$W/state
+export MYDOCKER_ROOT="$W/state"
 $B import out/busybox.tar busybox >/dev/null
 trap 'umount "$MYDOCKER_ROOT/run" 2>/dev/null; rm -rf "$W"' EXIT
 mkdir -p "$W/rootfs" && tar -C "$W/rootfs" -xf out/busybox.tar
@@ -109,5 +109,5 @@ wait $cli
 id=$($B run -d busybox sleep 300)
 sleep 0.5
 mon=$(sed -n 's/^monitor=//p' "$MYDOCKER_ROOT/containers/$id/config" | tail -n1)
-echo "- idle monitor RSS: $(awk '/VmRSS/{print $2}' /proc/$mon/status) KiB (target <= 256)" | tee -a out/bench.md
+echo "- idle monitor RSS: $(awk '/VmRSS/{print $2}' "/proc/$mon/status") KiB (target <= 256)" | tee -a out/bench.md
 $B rm -f "$id" >/dev/null

@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh x86_64
 ./scripts/mkimage-busybox.sh out/busybox.tar
-export MYDOCKER_ROOT=${MYDOCKER_ROOT:-$(mktemp -d /tmp/mydocker-demo.XXXXXX)}
+export MYDOCKER_ROOT="${MYDOCKER_ROOT:-$(mktemp -d /tmp/mydocker-demo.XXXXXX)}"
 md() { echo "+ mydocker $*" >&2; out/mydocker-x86_64 "$@"; }
 md import out/busybox.tar busybox
 md images

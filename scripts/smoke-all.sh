@@ -3,7 +3,9 @@
 # cgroup v1 guest per arch. Builds the binaries first.
 set -eu
 cd "$(dirname "$0")/.."
-[ -f out/mydocker-x86_64 ] && [ -f out/mydocker-aarch64 ] || ./scripts/build.sh
+if [ ! -f out/mydocker-x86_64 ] || [ ! -f out/mydocker-aarch64 ]; then
+    ./scripts/build.sh
+fi
 run() {
     echo "== smoke: $1 root=$2 cgroup=$3"
     SMOKE_ROOT=$2 SMOKE_CGROUP=$3 ./scripts/smoke.sh "$1" "out/mydocker-$1" scripts/smoke-commands.sh > "out/smoke-$1-$2-$3.log" 2>&1 ||

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Guest-side smoke test (busybox sh -ex, as root, in the QEMU guest).
 # The guest has no tar of mydocker's, no ip, no iptables: everything below
 # is mydocker itself plus busybox. Builds the image from the guest's own
@@ -7,7 +8,7 @@ mydocker version
 mydocker info
 mkdir -p /img/bin /img/etc /img/root /img/tmp
 cp /bin/busybox /img/bin/busybox
-for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox /img/bin/$a; done
+for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "/img/bin/$a"; done
 echo "root:x:0:0:root:/root:/bin/sh" > /img/etc/passwd
 mkdir -p /img/www && echo "hello from a published port" > /img/www/index.html
 (cd /img && tar -cf /tmp/busybox.tar .)
@@ -20,8 +21,8 @@ id=$(mydocker run -d --name top busybox top -b)
 sleep 3
 mydocker ps
 mydocker ps | grep -q 'Up .* top$'
-pid=$(sed -n 's/^pid=//p' /var/lib/mydocker/containers/$id/config | tail -n 1)
-[ -d /proc/$pid ]
+pid=$(sed -n 's/^pid=//p' "/var/lib/mydocker/containers/$id/config" | tail -n 1)
+[ -d "/proc/$pid" ]
 mydocker logs top | grep -q 'Mem:'
 
 # run --rm returns the program's status; a signal death is 128+N.
@@ -33,10 +34,10 @@ rc=0; mydocker run --rm busybox no-such-cmd || rc=$?
 [ $rc = 127 ]
 # a --rm container lives on the run-time tmpfs, and is gone after
 rid=$(mydocker run -d --rm busybox sleep 2)
-[ -f /run/mydocker/containers/$rid/config ]
+[ -f "/run/mydocker/containers/$rid/config" ]
 [ "$(stat -f -c %T /run/mydocker)" = tmpfs ]
 sleep 3
-[ ! -e /run/mydocker/containers/$rid ]
+[ ! -e "/run/mydocker/containers/$rid" ]
 # the rootfs is really the image, the hostname the short id
 mydocker run --rm -h smokebox busybox sh -c 'hostname; test -e /bin/mydocker && exit 1; cat /etc/passwd'
 
@@ -81,7 +82,8 @@ rc=0; mydocker network rm n || rc=$?
 [ $rc != 0 ]
 mydocker rm -f web
 mydocker network rm n
-[ -z "$(ls /sys/class/net | grep -E '^(br-|ve)')" ]
+# no bridge or veth left: an unmatched glob stays literal and does not exist
+for n in /sys/class/net/br-* /sys/class/net/ve*; do [ ! -e "$n" ]; done
 [ -z "$(mydocker ps -aq)" ]
 [ -z "$(ls /var/lib/mydocker/containers)" ]
 ! grep -q mydocker /proc/self/mountinfo

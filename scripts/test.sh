@@ -1,10 +1,12 @@
 #!/bin/sh
-# Every test: unit tests, the size check, integration tests as root with
-# the real static binary on a busybox image, and the QEMU smoke tests
-# (both arches, both root modes, cgroup v2 and v1).
+# Every test: the lint gates (scripts/lint.sh), unit tests, the size check,
+# integration tests as root with the real static binary on a busybox image,
+# and the QEMU smoke tests (both arches, both root modes, cgroup v2 and v1).
 #   SKIP_SMOKE=1 scripts/test.sh   skips the QEMU part (quick local runs)
 set -eu
 cd "$(dirname "$0")/.."
+echo "== lint"
+./scripts/lint.sh
 echo "== unit tests"
 cargo test --locked --bins
 echo "== size check"
