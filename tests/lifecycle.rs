@@ -9,7 +9,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn wait_exited(t: &T, name: &str) {
-    assert!(wait_until(10_000, || t.md(&["ps", "-a"]).stdout().lines().any(|l| l.ends_with(name) && l.contains("Exited"))), "{name} did not exit: {}", t.md(&["ps", "-a"]).stdout());
+    assert!(
+        wait_until(10_000, || t.md(&["ps", "-a"]).stdout().lines().any(|l| l.ends_with(name) && l.contains("Exited"))),
+        "{name} did not exit: {}",
+        t.md(&["ps", "-a"]).stdout()
+    );
 }
 
 #[test]
@@ -258,7 +262,17 @@ fn rm_never_deletes_volume_contents() {
 fn commit_run_round_trip_and_export() {
     let t = t!();
     let vol = t.root.join("vol");
-    let o = t.md(&["run", "--name", "src", "-v", &format!("{}:/data", vol.display()), "busybox", "sh", "-c", "echo committed > /etc/new; rm /bin/vi; echo secret > /data/s"]);
+    let o = t.md(&[
+        "run",
+        "--name",
+        "src",
+        "-v",
+        &format!("{}:/data", vol.display()),
+        "busybox",
+        "sh",
+        "-c",
+        "echo committed > /etc/new; rm /bin/vi; echo secret > /data/s",
+    ]);
     assert_eq!(o.code, 0, "{}", o.err);
     let o = t.md(&["commit", "src", "snap"]);
     assert_eq!((o.code, o.stdout()), (0, "snap\n".to_string()), "{}", o.err);
@@ -297,11 +311,17 @@ fn inspect_gives_what_scripts_need() {
     let id = t.detach(&["--name", "ins", "-m", "64m", "--pids-limit", "20", "-v", &format!("{}:/v:ro", vol.display()), "busybox", "sleep", "60"]);
     let o = t.md(&["inspect", "ins"]);
     let py = "import json,sys; d=json.load(sys.stdin)[0]; s=d['State']; print(d['Id'], s['Status'], s['Running'], s['Pid'] > 0, d['HostConfig']['Memory'], d['HostConfig']['PidsLimit'], d['Mounts'][0]['Destination'], d['Mounts'][0]['RW'])";
-    let out = std::process::Command::new("python3").args(["-c", py]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(&o.out)?;
-        c.wait_with_output()
-    }).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&o.out)?;
+            c.wait_with_output()
+        })
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{id} running True True 67108864 20 /v False"));
     assert_eq!(t.md(&["stop", "-t", "0", "ins"]).code, 0);
     let o = t.md(&["inspect", "ins"]);

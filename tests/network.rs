@@ -104,10 +104,26 @@ fn nat_and_ports(path: &str, tag: &str, n: u8) {
     let tcp = 18000 + n as u16;
     let udp = 19000 + n as u16;
     // the UDP echo helper is bind-mounted as a single-file volume
-    let echo = std::env::var("MYDOCKER_UDP_ECHO").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/x86_64-unknown-linux-musl/release/examples/udp_echo").into());
+    let echo = std::env::var("MYDOCKER_UDP_ECHO")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/x86_64-unknown-linux-musl/release/examples/udp_echo").into());
     assert!(std::path::Path::new(&echo).exists(), "build it: cargo build --release --example udp_echo --target x86_64-unknown-linux-musl");
     let vol = format!("{echo}:/udp_echo:ro");
-    let id = t.detach(&["--name", "srv", "--network", "net1", "-v", &vol, "-p", &format!("{tcp}:80"), "-p", &format!("{udp}:5353/udp"), "busybox", "sh", "-c", "mkdir -p /www; echo published > /www/index.html; /udp_echo 5353 & exec httpd -f -p 80 -h /www"]);
+    let id = t.detach(&[
+        "--name",
+        "srv",
+        "--network",
+        "net1",
+        "-v",
+        &vol,
+        "-p",
+        &format!("{tcp}:80"),
+        "-p",
+        &format!("{udp}:5353/udp"),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www; echo published > /www/index.html; /udp_echo 5353 & exec httpd -f -p 80 -h /www",
+    ]);
     assert!(t.md(&["ps"]).stdout().contains(&format!("0.0.0.0:{tcp}->80/tcp")));
     let get = || -> String {
         let mut s = match TcpStream::connect(("127.0.0.1", tcp)) {
@@ -133,7 +149,8 @@ fn nat_and_ports(path: &str, tag: &str, n: u8) {
     assert_eq!(got.map(|k| &buf[..k]), Some(&b"ping\n"[..]), "udp echo through the published port");
     let (ok, out) = other.exec(&format!("sh -c 'echo hello | busybox timeout 3 busybox nc -u 10.210.{n}.1 {udp} 2>&1 | head -c 6'"));
     let _ = (ok, out); // busybox nc has no UDP; the other host's UDP check is below
-    let (ok, out) = other.exec(&format!("python3 -c \"import socket;s=socket.socket(2,2);s.settimeout(3);s.sendto(b'far',('10.210.{n}.1',{udp}));print(s.recv(9).decode())\""));
+    let (ok, out) = other
+        .exec(&format!("python3 -c \"import socket;s=socket.socket(2,2);s.settimeout(3);s.sendto(b'far',('10.210.{n}.1',{udp}));print(s.recv(9).decode())\""));
     assert!(ok && out.trim() == "far", "udp from the other host: {out}");
     // a port already published is refused before anything is created
     let before = t.containers().len();
@@ -180,7 +197,13 @@ fn ipam_slash_16_and_slash_30() {
     let o = t.run(&["--network", "big", "busybox", "sh", "-c", "ip route | grep default"]);
     assert!(o.stdout().contains("via 10.221.7.7"), "{}", o.stdout());
     // bad input is one line and exit 125
-    for args in [&["network", "create", "--subnet", "10.0.0.0/31", "x"][..], &["network", "create", "--subnet", "10.221.5.0/24", "overlap"], &["network", "create", "--subnet", "10.1.0.0/16", "--gateway", "10.2.0.1", "g"], &["network", "create", "--subnet", "10.3.0.0/16", "none"], &["run", "--network", "nosuch", "busybox", "true"]] {
+    for args in [
+        &["network", "create", "--subnet", "10.0.0.0/31", "x"][..],
+        &["network", "create", "--subnet", "10.221.5.0/24", "overlap"],
+        &["network", "create", "--subnet", "10.1.0.0/16", "--gateway", "10.2.0.1", "g"],
+        &["network", "create", "--subnet", "10.3.0.0/16", "none"],
+        &["run", "--network", "nosuch", "busybox", "true"],
+    ] {
         let o = t.md(args);
         assert_eq!(o.code, 125, "{args:?}");
         assert_eq!(o.err.lines().count(), 1, "{args:?}: {}", o.err);
@@ -202,11 +225,14 @@ fn fifty_concurrent_runs_fifty_addresses() {
             c.spawn().unwrap()
         })
         .collect();
-    let ids: Vec<String> = kids.into_iter().map(|k| {
-        let o = k.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }).collect();
+    let ids: Vec<String> = kids
+        .into_iter()
+        .map(|k| {
+            let o = k.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+        .collect();
     let mut ips: Vec<String> = ids.iter().map(|id| ip_of(&t, id)).collect();
     ips.sort();
     ips.dedup();

@@ -204,7 +204,16 @@ fn volumes_rw_ro_and_bad_specs() {
     let ro = t.root.join("ro");
     fs::create_dir_all(&ro).unwrap();
     fs::write(ro.join("f"), "r").unwrap();
-    let o = t.run(&["-v", &format!("{}:/data", host.display()), "-v", &format!("{}:/ro:ro", ro.display()), "busybox", "sh", "-c", "echo hi > /data/out; cat /ro/f; echo x > /ro/g && echo WROTE"]);
+    let o = t.run(&[
+        "-v",
+        &format!("{}:/data", host.display()),
+        "-v",
+        &format!("{}:/ro:ro", ro.display()),
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /data/out; cat /ro/f; echo x > /ro/g && echo WROTE",
+    ]);
     assert_eq!(o.code, 1, "{} {}", o.stdout(), o.err);
     assert_eq!(o.stdout(), "r");
     assert_eq!(fs::read_to_string(host.join("out")).unwrap(), "hi\n", "host dir created and written");

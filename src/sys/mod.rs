@@ -415,16 +415,7 @@ impl Stat {
 // st_nlink is u64 on x86_64 and u32 on aarch64: one cast serves both.
 #[allow(clippy::unnecessary_cast)]
 fn to_stat(s: &libc::stat) -> Stat {
-    Stat {
-        mode: s.st_mode,
-        uid: s.st_uid,
-        gid: s.st_gid,
-        size: s.st_size as u64,
-        mtime: s.st_mtime,
-        ino: s.st_ino,
-        nlink: s.st_nlink as u64,
-        dev: s.st_dev,
-    }
+    Stat { mode: s.st_mode, uid: s.st_uid, gid: s.st_gid, size: s.st_size as u64, mtime: s.st_mtime, ino: s.st_ino, nlink: s.st_nlink as u64, dev: s.st_dev }
 }
 
 /// fstatat without following a final symlink (`follow` = false) or with it.
