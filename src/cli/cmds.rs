@@ -3,7 +3,7 @@
 use super::out::{self, each};
 use crate::engine::cgroup::Layout;
 use crate::engine::container;
-use crate::engine::state::{self, Record, Root};
+use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, read_file, remove_tree, Buf};
 use crate::sys;
 use alloc::vec::Vec;
@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 /// "Up 3 minutes", "Exited (0) 5 seconds ago", "Created".
 pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
     let mut b = Buf::new();
-    if r.status == b"dead" {
+    if r.status == Status::Dead {
         b.s("Dead");
         return (false, b.0);
     }

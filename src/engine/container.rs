@@ -8,7 +8,7 @@ use crate::engine::config::RunOpts;
 use crate::engine::init::{self, ChildFds};
 use crate::engine::network;
 use crate::engine::spec::Spec;
-use crate::engine::state::{self, Record, Root};
+use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
@@ -130,7 +130,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     let cg = Cgroup::create(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
     rec.cgroups = cg.dirs();
-    rec.status = b"created".to_vec();
+    rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
     let mut p = Prepared {
@@ -275,7 +275,7 @@ fn undo_inner(root: &Root, p: &Prepared) {
     }
     if p.lock.is_some() {
         // `start` of an existing container: keep it, record the failure.
-        let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], b"exited");
+        let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
     } else if !p.rec.id.is_empty() {
         let _ = remove_tree(&p.rec.dir(root));
     }
@@ -292,7 +292,7 @@ pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
         network::release(root, &rec.network, &rec.id);
         let _ = remove_tree(&rec.dir(root));
     } else {
-        let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], b"exited");
+        let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
     }
 }
 
@@ -428,9 +428,10 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
     rec.pid = pid;
     rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
     rec.monitor = monitor;
-    rec.status = b"running".to_vec();
+    rec.status = Status::Running;
     rec.started = sys::now().0;
-    let _ = rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], b"running");
+    let _ =
+        rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], Status::Running);
 }
 
 #[inline(never)]
@@ -720,7 +721,7 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
     let end = sys::mono_ms() + 2000;
     while sys::mono_ms() < end {
         let cur = r.reload(root);
-        if cur.as_ref().is_none_or(|c| c.status != b"running") && !cg.populated() {
+        if cur.as_ref().is_none_or(|c| c.status != Status::Running) && !cg.populated() {
             return Ok(());
         }
         if !state::running(r.monitor) {
@@ -730,8 +731,8 @@ fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
     }
     cg.remove();
     if let Some(cur) = r.reload(root) {
-        if cur.status == b"running" {
-            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], b"exited");
+        if cur.status == Status::Running {
+            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], Status::Exited);
         }
     }
     Ok(())

@@ -101,8 +101,8 @@ pub struct Record {
     pub image: Vec<u8>,
     pub created: i64,
     pub started: i64,
-    /// "created", "running" or "exited" as last written.
-    pub status: Vec<u8>,
+    /// As last written; `alive()` says whether the process still runs.
+    pub status: Status,
     pub pid: i32,
     pub pid_start: u64,
     pub monitor: i32,
@@ -125,6 +125,28 @@ pub struct Record {
     pub network: Vec<u8>,
     pub ip: u32,
     pub ports: Vec<crate::engine::config::Port>,
+}
+
+/// A container's status as its record last wrote it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Made, never started (or a start that failed before exec).
+    #[default]
+    Created,
+    Running,
+    Exited,
+    /// A directory without a readable record: died half made.
+    Dead,
+}
+
+impl Status {
+    const WORDS: [&'static [u8]; 4] = [b"created", b"running", b"exited", b"dead"];
+    pub fn word(self) -> &'static [u8] {
+        Status::WORDS[self as usize]
+    }
+    fn parse(w: &[u8]) -> Option<Status> {
+        [Status::Created, Status::Running, Status::Exited, Status::Dead].into_iter().find(|s| s.word() == w)
+    }
 }
 
 fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
@@ -178,7 +200,7 @@ impl Record {
             kn(&mut v, k, n);
         }
         v.extend_from_slice(b"status=");
-        v.extend_from_slice(&self.status);
+        v.extend_from_slice(self.status.word());
         v.push(b'\n');
         v
     }
@@ -219,7 +241,7 @@ impl Record {
             let (k, val) = (&line[..eq], &line[eq + 1..]);
             let Some(i) = LIVE.iter().position(|x| x.as_bytes() == k) else { continue };
             if i == 6 {
-                r.status = val.to_vec();
+                r.status = Status::parse(val)?;
                 continue;
             }
             let n = parse_i64(val)?;
@@ -249,13 +271,13 @@ impl Record {
     }
 
     /// Appends `key=value` updates in one write (see the module comment).
-    pub fn append(&self, root: &Root, kvs: &[(&str, i64)], status: &[u8]) -> Res<()> {
+    pub fn append(&self, root: &Root, kvs: &[(&str, i64)], status: Status) -> Res<()> {
         let mut v = Vec::new();
         for (k, n) in kvs {
             kn(&mut v, k, *n);
         }
         v.extend_from_slice(b"status=");
-        v.extend_from_slice(status);
+        v.extend_from_slice(status.word());
         v.push(b'\n');
         let p = join(&self.dir(root), b"config");
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
@@ -331,7 +353,7 @@ pub fn all(root: &Root) -> Vec<Record> {
         // "dead", so `ps -a` shows it and `rm -f` can clean it up.
         for (n, _) in names {
             if n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()) {
-                let r = Record { id: n, status: b"dead".to_vec(), auto_remove: run, ..Record::default() };
+                let r = Record { id: n, status: Status::Dead, auto_remove: run, ..Record::default() };
                 v.push(r.reload(root).unwrap_or(r));
             }
         }
@@ -389,7 +411,7 @@ mod tests {
             image: b"busybox".to_vec(),
             created: 1700000000,
             started: 1700000001,
-            status: b"running".to_vec(),
+            status: Status::Running,
             pid: 42,
             pid_start: 123456,
             monitor: 41,
@@ -417,17 +439,17 @@ mod tests {
 
     #[test]
     fn appended_updates_win_and_torn_lines_are_ignored() {
-        let r = Record { id: b"abc".to_vec(), status: b"created".to_vec(), argv: vec![b"sh".to_vec()], ..Record::default() };
+        let r = Record { id: b"abc".to_vec(), status: Status::Created, argv: vec![b"sh".to_vec()], ..Record::default() };
         let mut b = r.encode();
         assert_eq!(Record::decode(&b), Some(r.clone()));
         b.extend_from_slice(b"pid=42\nstatus=running\n");
         let d = Record::decode(&b).unwrap();
-        assert_eq!((d.pid, d.status.as_slice(), d.argv.len()), (42, &b"running"[..], 1));
+        assert_eq!((d.pid, d.status, d.argv.len()), (42, Status::Running, 1));
         b.extend_from_slice(b"status=exi");
-        assert_eq!(Record::decode(&b).unwrap().status, b"running");
+        assert_eq!(Record::decode(&b).unwrap().status, Status::Running);
         b.extend_from_slice(b"ted\nexit_code=3\n");
         let d = Record::decode(&b).unwrap();
-        assert_eq!((d.status.as_slice(), d.exit_code), (&b"exited"[..], Some(3)));
+        assert_eq!((d.status, d.exit_code), (Status::Exited, Some(3)));
     }
 
     #[test]
