@@ -36,6 +36,19 @@ macro_rules! t {
 pub struct T {
     pub root: PathBuf,
     pub ids: Vec<String>,
+    /// The host is one shared resource (cgroups, links, the leak checks
+    /// look at all of it): one test harness at a time, across processes
+    /// and checkouts. Held until the harness's cleanup is done.
+    _host: fs::File,
+}
+
+/// Waits for the host-wide test lock (see `T::_host`).
+pub fn host_lock() -> fs::File {
+    use std::os::fd::AsRawFd;
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open("/tmp/mydocker-host.lock").unwrap();
+    // SAFETY: flock on a descriptor this function owns.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+    f
 }
 
 pub struct Out {
@@ -70,7 +83,7 @@ impl T {
         static N: AtomicUsize = AtomicUsize::new(0);
         let root = std::env::temp_dir().join(format!("mydocker-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
         let _ = fs::remove_dir_all(&root);
-        let t = T { root, ids: Vec::new() };
+        let t = T { root, ids: Vec::new(), _host: host_lock() };
         let o = t.md(&["import", tarball().to_str().unwrap(), "busybox"]);
         assert_eq!(o.code, 0, "import failed: {}", o.err);
         Some(t)
