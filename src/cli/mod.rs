@@ -631,7 +631,7 @@ mod tests {
     #[test]
     fn unknown_flags_fail_with_usage() {
         let e = parse_global(&a(&["run", "--bogus", "img"]), &[]).unwrap_err();
-        assert_eq!(e.code, 125);
+        assert_eq!(e.exit_code(), 125);
         assert!(e.msg().starts_with(b"--bogus: unknown flag\nUsage: mydocker run"));
         assert!(parse_global(&a(&["run", "-Z", "img"]), &[]).is_err());
         assert!(parse_global(&a(&["ps", "-x"]), &[]).is_err());
@@ -668,7 +668,7 @@ mod tests {
         }
         for bad in [&["logs"][..], &["logs", "a", "b"], &["ps", "x"], &["import", "f"], &["stop"]] {
             let e = parse_global(&a(bad), &[]).unwrap_err();
-            assert_eq!(e.code, 125, "{bad:?}");
+            assert_eq!(e.exit_code(), 125, "{bad:?}");
         }
     }
 

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 /// Prints `mydocker: <what>: <why>` for an error.
 pub fn report(e: Error) -> i32 {
     e.print();
-    e.code
+    e.exit_code()
 }
 
 pub fn out(b: &[u8]) {

@@ -4,13 +4,14 @@
 //! container to a per-container monitor process (`-d`) and returns.
 
 use crate::engine::cgroup::{Cgroup, Layout};
+use crate::engine::channel::{self, Parent, Reporter};
 use crate::engine::config::RunOpts;
-use crate::engine::init::{self, ChildFds};
+use crate::engine::init::{self, Stdio};
 use crate::engine::network;
 use crate::engine::spec::Spec;
 use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, netlink, Fd};
 use alloc::vec::Vec;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
@@ -296,33 +297,6 @@ pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     }
 }
 
-/// Forks (with namespace `flags`) a child that is born in the container's
-/// v2 cgroup: clone3 CLONE_INTO_CGROUP where the kernel has it (5.7+), else
-/// clone and the child moves itself. Returns 0 in the child.
-pub fn spawn_in(cg: &Cgroup, flags: i32) -> Res<i32> {
-    let fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok());
-    let r = match fd {
-        Some(fd) => sys::clone_into_cgroup(flags, fd),
-        None => Err(sys::ENOSYS),
-    };
-    if let Some(fd) = fd {
-        sys::close(fd);
-    }
-    if let Ok(p) = r {
-        return Ok(p);
-    }
-    let p = sys::clone(flags).ctx("clone", b"new namespaces")?;
-    if p == 0 {
-        if let Some(d) = &cg.v2 {
-            if let Err(e) = util::write_file(&join(d, b"cgroup.procs"), b"0") {
-                Error::sys("join cgroup", d, e).print();
-                sys::exit(util::EXIT_MYDOCKER);
-            }
-        }
-    }
-    Ok(p)
-}
-
 /// The host end of a container's veth pair: "ve" + 10 hex digits of its id.
 fn host_veth(id: &[u8]) -> Vec<u8> {
     let mut v = b"ve".to_vec();
@@ -330,47 +304,16 @@ fn host_veth(id: &[u8]) -> Vec<u8> {
     v
 }
 
-pub struct Stdio {
-    pub stdin: Fd,
-    pub stdout: Fd,
-    pub stderr: Fd,
-}
-
 /// Clones the container and runs the handshake; returns its pid once the
 /// program is exec'ed. On error the child is already reaped.
 /// `net`: the bridge to plug the container into, with the host end's name.
 pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
     let own_net = spec.net.as_slice() != b"host";
-    // spec pipe, error pipe, and the socket pair the network namespace travels on
-    let mut e = [-1; 6];
-    let close = |fds: &[Fd]| fds.iter().filter(|&&f| f >= 0).for_each(|&f| sys::close(f));
-    let r = (|| {
-        (e[0], e[1]) = sys::pipe()?;
-        (e[2], e[3]) = sys::pipe()?;
-        if own_net {
-            (e[4], e[5]) = sys::socketpair()?;
-        }
-        Ok(())
-    })();
-    if let Err(er) = r {
-        close(&e);
-        return Err(Error::sys("pipe", b"", er));
-    }
-    let [spec_r, spec_w, err_r, err_w, ns_p, ns_c] = e;
+    let ends = channel::open(true, own_net)?;
     let cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let pid = match spawn_in(cg, NS_FLAGS) {
-        Ok(p) => p,
-        Err(er) => {
-            close(&e);
-            return Err(er);
-        }
-    };
-    if pid == 0 {
-        init::child_main(cg, &ChildFds { spec_r, spec_w, err_r, err_w, ns_p, ns_c, cpus, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr });
-    }
-    close(&[spec_r, err_w, ns_c]);
+    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(cg, ch, io, &cpus))?;
     if own_net {
         // The child starts on our CPU, queued behind us, and a pipe's wakeup
         // keeps it there: send it to another one, so the two steps overlap.
@@ -382,46 +325,36 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
             sys::set_cpu_mask(pid, &other);
         }
     }
-    // sync 2: the spec (EOF releases the child).
-    let _ = sys::write_all(spec_w, &spec.encode());
-    sys::close(spec_w);
-    if own_net {
-        let r = netns_for(ns_p, net);
-        sys::close(ns_p);
-        if let Err(er) = r {
-            let _ = init::await_exec(err_r, pid); // it fails for want of the namespace
+    parent.send_spec(&spec.encode()); // sync 2
+    if parent.wants_netns() {
+        if let Err(er) = netns_for(&mut parent, net) {
+            let _ = parent.await_exec(pid); // it fails for want of the namespace
             return Err(er);
         }
     }
-    // sync 3
-    init::await_exec(err_r, pid).map(|_| pid)
+    parent.await_exec(pid).map(|_| pid) // sync 3
 }
 
 /// sync 2b: makes the container's network namespace while the child builds
 /// its root filesystem on the other CPU (a namespace's setup is the
 /// slowest step of a start, ~0.6 ms), plugs the veth pair's eth0 end into
 /// it for a bridge network, and sends it to the child, which enters it.
-fn netns_for(sock: Fd, net: Option<(&[u8], &[u8])>) -> Res<()> {
+fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
-    let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
+    let host = Owned::new(sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?);
     let made = sys::unshare(sys::CLONE_NEWNET).ctx("create", b"a network namespace").map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.
-    let back = sys::setns(host, sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
-    sys::close(host);
-    let ns = made??;
-    let r = back.and_then(|_| {
-        if let Some((bridge, veth)) = net {
-            let r =
-                crate::sys::netlink::veth_add(veth, b"eth0", ns).and_then(|_| sys::ifindex(bridge)).and_then(|b| crate::sys::netlink::link_set(veth, Some(b)));
-            if let Err(er) = r {
-                let _ = crate::sys::netlink::link_del(veth);
-                return Err(Error::sys("connect the container to", bridge, er));
-            }
+    let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
+    let ns = Owned::new(made??);
+    back?;
+    if let Some((bridge, veth)) = net {
+        let r = netlink::veth_add(veth, b"eth0", ns.raw()).and_then(|_| sys::ifindex(bridge)).and_then(|b| netlink::link_set(veth, Some(b)));
+        if let Err(er) = r {
+            let _ = netlink::link_del(veth);
+            return Err(Error::sys("connect the container to", bridge, er));
         }
-        sys::send_fd(sock, ns).ctx("send", b"the network namespace")
-    });
-    sys::close(ns);
-    r
+    }
+    parent.send_netns(ns.raw())
 }
 
 fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
@@ -586,11 +519,11 @@ pub fn wait_loop(
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
 fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
-    let (rep_r, rep_w) = match sys::pipe() {
+    let (report, reporter) = match channel::report_pipe() {
         Ok(x) => x,
         Err(e) => {
             undo(root, &p);
-            return Err(Error::sys("pipe", b"", e));
+            return Err(e);
         }
     };
     let m = match sys::fork() {
@@ -601,22 +534,20 @@ fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
         }
     };
     if m == 0 {
-        sys::close(rep_r);
-        monitor(root, p, rep_w);
+        drop(report);
+        monitor(root, p, reporter);
     }
-    sys::close(rep_w);
+    drop(reporter);
     for f in &p.port_fds {
         sys::close(*f); // the monitor owns them now
     }
-    let mut rep = Vec::new();
-    let _ = sys::read_to_end(rep_r, &mut rep);
-    sys::close(rep_r);
-    if rep.first() == Some(&0) {
-        Ok(Outcome::Detached(p.echo.clone()))
-    } else {
-        // The monitor cleaned up before reporting; reap it.
-        let _ = sys::waitpid(m, 0);
-        Err(if rep.is_empty() { Error::new(b"monitor", b"exited without a report") } else { init::decode_error(&rep) })
+    match report.wait() {
+        Ok(()) => Ok(Outcome::Detached(p.echo.clone())),
+        Err(e) => {
+            // The monitor cleaned up before reporting; reap it.
+            let _ = sys::waitpid(m, 0);
+            Err(e)
+        }
     }
 }
 
@@ -624,7 +555,7 @@ fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
 /// container's output to the log. Killing it leaves the container running
 /// (the log is written by the container itself unless a pty is relayed).
 #[inline(never)]
-fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
+fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     p.lock = None; // our copy of the CLI's container lock
     sys::setsid();
     let _ = sys::chdir(b"/");
@@ -658,13 +589,12 @@ fn monitor(root: &Root, mut p: Prepared, rep_w: Fd) -> ! {
     match r {
         Err(e) => {
             undo(root, &p);
-            let _ = sys::write_all(rep_w, &init::encode_error(&e));
-            sys::exit(e.code);
+            reporter.send(&Err(e));
+            sys::exit(e.exit_code());
         }
         Ok((pid, sfd, master, log)) => {
             mark_running(root, &mut p.rec, pid, sys::getpid());
-            let _ = sys::write_all(rep_w, &[0]);
-            sys::close(rep_w);
+            reporter.send(&Ok(()));
             // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
             if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
                 for f in 0..3 {

@@ -7,11 +7,13 @@
 //! pid was reused in between, nothing is entered and nothing runs.
 
 use crate::engine::cgroup::Cgroup;
+use crate::engine::channel::{self, Never};
 use crate::engine::config::ExecOpts;
-use crate::engine::container::{self, Stdio};
+use crate::engine::container;
 use crate::engine::init;
+use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
-use crate::engine::util::{self, join, Ctx, Error, Res, EXIT_CANNOT_INVOKE};
+use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
 
@@ -76,22 +78,15 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     // Children of ours are born in the container's pid namespace.
     sys::setns(pidns, sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     let cg = Cgroup::from_dirs(&r.cgroups);
-    let (err_r, err_w) = sys::pipe().ctx("pipe", b"")?;
-    let pid = container::spawn_in(&cg, 0).map_err(|e| if e.msg().starts_with(b"clone") { not_running(&o.container) } else { e })?;
-    if pid == 0 {
-        sys::close(err_r);
-        let e = match child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env) {
-            Ok(never) => match never {},
-            Err(e) => e,
-        };
-        let _ = sys::write_all(err_w, &init::encode_error(&e));
-        sys::exit(e.code);
-    }
-    sys::close(err_w);
+    let ends = channel::open(false, false)?;
+    // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
+    let spawned = channel::spawn(&cg, 0, ends, &|_| child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env));
     for f in fds {
         sys::close(f);
     }
-    init::await_exec(err_r, pid)?;
+    // A pid namespace whose init is gone takes no new process.
+    let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
+    parent.await_exec(pid)?; // sync 3
     if o.detach {
         return Ok(0); // the process is reparented to the container's init
     }
@@ -105,8 +100,6 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     }
     Ok(code)
 }
-
-enum Never {}
 
 #[allow(clippy::too_many_arguments)]
 fn child(cg: &Cgroup, fds: &[Fd], rootfd: Fd, workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {

@@ -1,97 +1,35 @@
 //! The container side: runs as PID 1 of the new namespaces, from clone()
-//! until execve(). The handshake with the parent (run.rs), by number:
+//! until execve(). Its steps with the parent are numbered as in
+//! `channel.rs`, which holds both ends of each.
 //!
-//!   sync 1  parent: clone(); the child blocks reading the start pipe
-//!   sync 2  parent: writes the spec and closes the pipe (the child was
-//!           born in its v2 cgroup by CLONE_INTO_CGROUP). The child opens
-//!           its v1 cgroups' `tasks` files now and joins them as the last
-//!           step before exec, so no code of the image runs before the
-//!           limits are in place (and the kernel objects of its setup are
-//!           not charged one by one to a fresh memory cgroup: -0.2 ms).
-//!   sync 2b parent: makes the network namespace (the slowest step, ~0.5
-//!           ms) while the child, moved to another CPU, builds its root;
-//!           then sends it over a socket pair. The child enters it, takes
-//!           back the caller's CPU affinity, and only then detaches the
-//!           old root (an RCU grace period, slow while the other CPU is in
-//!           the namespace setup), brings up loopback and mounts /sys.
-//!           (Not with --network host.)
-//!   sync 3  child: builds the rootfs and execs. The error pipe is
-//!           close-on-exec, so EOF there tells the parent exec succeeded;
-//!           otherwise the child writes one error record and exits.
-//!
-//! An error record is one byte of exit class (125/126/127) and the message.
+//! The v1 cgroups' `tasks` files are opened after sync 2 and joined as the
+//! last step before exec, so no code of the image runs before the limits
+//! are in place (and the kernel objects of its setup are not charged one by
+//! one to a fresh memory cgroup: -0.2 ms). After sync 2b the child takes
+//! back the caller's CPU affinity, and only then detaches the old root (an
+//! RCU grace period, slow while the other CPU is in the namespace setup),
+//! brings up loopback and mounts /sys.
 
 use crate::engine::cgroup::{Cgroup, Kind};
+use crate::engine::channel::{Child, Never};
 use crate::engine::spec::Spec;
 use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
 
-/// Descriptors the child inherits from the parent at clone() time.
-pub struct ChildFds {
-    pub spec_r: Fd,
-    pub spec_w: Fd,
-    pub err_r: Fd,
-    pub err_w: Fd,
-    /// The socket pair the network namespace comes over (-1: host network).
-    pub ns_p: Fd,
-    pub ns_c: Fd,
-    /// Our CPU affinity, restored once the parent's parallel step is over.
-    pub cpus: sys::CpuMask,
+/// The container's standard input, output and error.
+pub struct Stdio {
     pub stdin: Fd,
     pub stdout: Fd,
     pub stderr: Fd,
 }
 
-pub fn encode_error(e: &Error) -> Vec<u8> {
-    let mut v = alloc::vec![e.code as u8];
-    v.extend_from_slice(&e.msg());
-    v
-}
-
-/// sync 3, parent side: EOF on the close-on-exec error pipe means the
-/// program was exec'ed; an error record means it was not (child reaped).
-pub fn await_exec(err_r: Fd, pid: i32) -> Res<()> {
-    let mut rep = Vec::new();
-    let _ = sys::read_to_end(err_r, &mut rep);
-    sys::close(err_r);
-    if rep.is_empty() {
-        return Ok(());
-    }
-    let _ = sys::waitpid(pid, 0);
-    Err(decode_error(&rep))
-}
-
-pub fn decode_error(b: &[u8]) -> Error {
-    Error::raw(b[0] as i32, &b[1..])
-}
-
-pub fn child_main(cg: &Cgroup, f: &ChildFds) -> ! {
-    for fd in [f.spec_w, f.err_r, f.ns_p] {
-        if fd >= 0 {
-            sys::close(fd);
-        }
-    }
-    let e = match setup(cg, f) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let _ = sys::write_all(f.err_w, &encode_error(&e));
-    sys::exit(e.code)
-}
-
-enum Never {}
-
-fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
+/// The container's first process, from sync 2 to exec (`cpus`: the
+/// caller's CPU affinity, restored once the parallel step is over).
+pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
-    // sync 2: the spec, read to EOF (it may be far larger than a pipe buffer).
-    let mut buf = Vec::new();
-    sys::read_to_end(f.spec_r, &mut buf).ctx("read the container spec", b"")?;
-    sys::close(f.spec_r);
-    if buf.is_empty() {
-        // The parent gave up before starting us and reports why itself.
-        sys::exit(125);
-    }
+    let buf = ch.recv_spec()?; // sync 2
+    let own_net = ch.expects_netns();
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
     // The v1 cgroups are made here (the v2 one was made before the clone,
@@ -104,7 +42,7 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
         tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
     }
 
-    stdio(f.stdin, f.stdout, f.stderr, spec.tty)?;
+    stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
 
     // Nothing we mount from here on may propagate back to the host.
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
@@ -182,13 +120,10 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
             r?;
         }
     }
-    if f.ns_c >= 0 {
+    if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        let ns = sys::recv_fd(f.ns_c).ctx("receive the network namespace", b"")?;
-        sys::setns(ns, sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
-        sys::close(ns);
-        sys::close(f.ns_c);
-        sys::set_cpu_mask(0, &f.cpus);
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
+        sys::set_cpu_mask(0, cpus);
     }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
@@ -197,7 +132,7 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
     sys::chdir(b"/").ctx("chdir to", b"/")?;
-    if f.ns_c >= 0 {
+    if own_net {
         crate::sys::netlink::link_up(1).ctx("bring up loopback", b"")?;
     }
     if spec.net.as_slice() == b"bridge" {
@@ -218,7 +153,7 @@ fn setup(cg: &Cgroup, f: &ChildFds) -> Res<Never> {
     }
 
     if spec.init {
-        return mini_init(f.err_w, &spec);
+        return mini_init(ch, &spec);
     }
     sys::reset_signals();
     Err(exec(&spec.argv, &spec.env))
@@ -379,7 +314,7 @@ fn exec_error(what: &[u8], e: sys::Errno) -> Error {
 
 /// `--init`: stay PID 1, run the program as PID 2, forward every signal to
 /// it, reap every orphan, and exit with the program's status.
-fn mini_init(err_w: Fd, spec: &Spec) -> Res<Never> {
+fn mini_init(ch: &mut Child, spec: &Spec) -> Res<Never> {
     let sfd = signals(&sys::FORWARDED)?;
     let child = sys::fork().ctx("fork", b"")?;
     if child == 0 {
@@ -387,8 +322,8 @@ fn mini_init(err_w: Fd, spec: &Spec) -> Res<Never> {
         sys::reset_signals();
         return Err(exec(&spec.argv, &spec.env));
     }
-    // Our copy of the error pipe must go, or the parent never sees EOF.
-    sys::close(err_w);
+    // Our copy of the report pipe must go, or the parent never sees EOF.
+    ch.exec_done();
     let mut code = None;
     loop {
         if let Ok(sig) = sys::read_signal(sfd) {

@@ -3,6 +3,7 @@
 //! through `crate::sys`. It parses no argv.
 
 pub mod cgroup;
+pub mod channel;
 pub mod commit;
 pub mod config;
 pub mod container;

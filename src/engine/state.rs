@@ -371,7 +371,7 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     let m: Vec<usize> = (0..all.len()).filter(|&i| !key.is_empty() && all[i].id.starts_with(key)).collect();
     match m.len() {
         1 => Ok(all.swap_remove(m[0])),
-        0 => Err(Error::new(key, b"no such container")),
+        0 => Err(Error::new(key, b"no such container").of(crate::engine::util::Kind::NoSuch)),
         _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
     }
 }

@@ -1112,6 +1112,7 @@ pub fn random(buf: &mut [u8]) {
         }
     }
 }
+pub mod fd;
 pub mod netlink;
 
 // ---------------------------------------------------------------- numbers

@@ -1,0 +1,212 @@
+//! The start protocol, both ends side by side. A container's first process
+//! (`run`, `start`) and an `exec`'ed one are released in numbered steps;
+//! the parent's call and the child's call of each step stand together
+//! below, under the same number:
+//!
+//!   sync 1  parent: clone() into every namespace but the network one;
+//!           the child blocks reading the spec (run) or goes straight on
+//!           (exec, which has no spec).
+//!   sync 2  parent: writes the spec and closes its end; EOF releases the
+//!           child. (An empty spec: the parent gave up before starting it
+//!           and reports why itself; the child exits quietly.)
+//!   sync 2b parent: makes the network namespace meanwhile (the slowest
+//!           step) and sends it over a socket pair (SCM_RIGHTS); the child
+//!           enters it once its root is built. Not with --network host.
+//!   sync 3  child: execs. The report pipe is close-on-exec, so EOF tells
+//!           the parent the program runs; otherwise the child writes one
+//!           error record and exits, and the parent reaps it.
+//!
+//! A `create` that stops short of `start` (runc's verbs) adds one step
+//! between 2b and 3: the child, set up and joined to its cgroups, blocks on
+//! a start pipe of its own until `start` opens it.
+//!
+//! Every descriptor is owned (`sys::fd::Owned`) by the end that uses it,
+//! and an end drops the other side's descriptors right after clone.
+//!
+//! An error record is one byte of exit class (125/126/127) and the message.
+
+use crate::engine::cgroup::Cgroup;
+use crate::engine::util::{self, join, Ctx, Error, Kind, Res};
+use crate::sys::{self, fd::Owned, Fd};
+use alloc::vec::Vec;
+
+/// The parent's ends.
+pub struct Parent {
+    spec: Option<Owned>,
+    netns: Option<Owned>,
+    report: Owned,
+}
+
+/// The child's ends.
+pub struct Child {
+    spec: Option<Owned>,
+    netns: Option<Owned>,
+    report: Option<Owned>,
+}
+
+/// The descriptors of one start: a spec pipe (`spec`), a socket pair for
+/// the network namespace (`netns`), and the report pipe (always).
+pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
+    let pipe = || sys::pipe().map(|(r, w)| (Owned::new(r), Owned::new(w))).ctx("pipe", b"");
+    let (spec_r, spec_w) = if spec { pipe().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
+    let (ns_p, ns_c) = if netns { sys::socketpair().map(|(a, b)| (Some(Owned::new(a)), Some(Owned::new(b)))).ctx("socketpair", b"")? } else { (None, None) };
+    let (rep_r, rep_w) = pipe()?;
+    Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: Some(rep_w) }))
+}
+
+/// Never returns: a child that got to the end of its setup has exec'ed.
+pub enum Never {}
+
+/// sync 1: clones the child into `cg` (v2: born there by clone3's
+/// CLONE_INTO_CGROUP where the kernel has it, 5.7+; else it moves itself)
+/// with the namespaces of `flags`, and runs `child` in it with its ends;
+/// the parent's ends are closed there first. Returns the child's pid and
+/// the parent's ends. A failed clone is an error of kind `Spawn`.
+#[inline(never)]
+pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
+    let (parent, mut mine) = ends;
+    let fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok().map(Owned::new));
+    let (pid, born_in) = match fd.as_ref().map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd.raw())) {
+        Ok(p) => (p, true),
+        Err(_) => (sys::clone(flags).map_err(|e| Error::sys("clone", b"new namespaces", e).of(Kind::Spawn))?, false),
+    };
+    if pid != 0 {
+        return Ok((pid, parent));
+    }
+    drop((fd, parent));
+    let r = match &cg.v2 {
+        Some(d) if !born_in => util::write_file(&join(d, b"cgroup.procs"), b"0").ctx("join cgroup", d),
+        _ => Ok(()),
+    };
+    let e = match r.and_then(|_| child(&mut mine)) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    mine.fail(e)
+}
+
+// ---------------------------------------------------------------- sync 2
+
+impl Parent {
+    /// sync 2: the spec, then EOF, which releases the child.
+    pub fn send_spec(&mut self, spec: &[u8]) {
+        if let Some(w) = self.spec.take() {
+            let _ = sys::write_all(w.raw(), spec);
+        }
+    }
+}
+
+impl Child {
+    /// sync 2: the spec, read to EOF (it may be far larger than a pipe
+    /// buffer). Empty: the parent gave up and reports why itself.
+    pub fn recv_spec(&mut self) -> Res<Vec<u8>> {
+        let r = self.spec.take().ok_or_else(|| Error::new(b"container spec", b"none sent"))?;
+        let mut buf = Vec::new();
+        sys::read_to_end(r.raw(), &mut buf).ctx("read the container spec", b"")?;
+        if buf.is_empty() {
+            sys::exit(util::EXIT_MYDOCKER);
+        }
+        Ok(buf)
+    }
+}
+
+// ---------------------------------------------------------------- sync 2b
+
+impl Parent {
+    /// Whether the child waits for a network namespace (not --network host).
+    pub fn wants_netns(&self) -> bool {
+        self.netns.is_some()
+    }
+    /// sync 2b: the network namespace `ns`.
+    pub fn send_netns(&mut self, ns: Fd) -> Res<()> {
+        let s = self.netns.take().ok_or_else(|| Error::new(b"network namespace", b"not expected"))?;
+        sys::send_fd(s.raw(), ns).ctx("send", b"the network namespace")
+    }
+}
+
+impl Child {
+    /// sync 2b: the network namespace, if one is coming.
+    pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
+        let Some(s) = self.netns.take() else { return Ok(None) };
+        sys::recv_fd(s.raw()).map(|ns| Some(Owned::new(ns))).ctx("receive the network namespace", b"")
+    }
+    pub fn expects_netns(&self) -> bool {
+        self.netns.is_some()
+    }
+}
+
+// ---------------------------------------------------------------- sync 3
+
+impl Parent {
+    /// sync 3: EOF on the close-on-exec report pipe means the program was
+    /// exec'ed; an error record means it was not (the child is reaped).
+    pub fn await_exec(self, pid: i32) -> Res<()> {
+        drop((self.spec, self.netns));
+        let mut rep = Vec::new();
+        let _ = sys::read_to_end(self.report.raw(), &mut rep);
+        if rep.is_empty() {
+            return Ok(());
+        }
+        let _ = sys::waitpid(pid, 0);
+        Err(decode(&rep))
+    }
+}
+
+impl Child {
+    /// sync 3 for a child that stays behind its program (`--init`): the
+    /// parent must see EOF although this process does not exec.
+    pub fn exec_done(&mut self) {
+        self.report = None;
+    }
+    /// sync 3, failed: one error record to the parent, and exit.
+    pub fn fail(&mut self, e: Error) -> ! {
+        if let Some(w) = &self.report {
+            let _ = sys::write_all(w.raw(), &encode(&e));
+        }
+        sys::exit(e.exit_code())
+    }
+}
+
+// ---------------------------------------------------------------- monitor
+
+/// A detached container's monitor tells the CLI once whether the start
+/// worked: one byte 0, or an error record; nothing (it died) is an error.
+pub struct Report(Owned);
+pub struct Reporter(Owned);
+
+pub fn report_pipe() -> Res<(Report, Reporter)> {
+    let (r, w) = sys::pipe().ctx("pipe", b"")?;
+    Ok((Report(Owned::new(r)), Reporter(Owned::new(w))))
+}
+
+impl Reporter {
+    pub fn send(self, r: &Res<()>) {
+        let rec = match r {
+            Ok(()) => alloc::vec![0],
+            Err(e) => encode(e),
+        };
+        let _ = sys::write_all(self.0.raw(), &rec);
+    }
+}
+
+impl Report {
+    pub fn wait(self) -> Res<()> {
+        let mut rep = Vec::new();
+        let _ = sys::read_to_end(self.0.raw(), &mut rep);
+        match rep.first() {
+            Some(0) => Ok(()),
+            None => Err(Error::new(b"monitor", b"exited without a report")),
+            Some(_) => Err(decode(&rep)),
+        }
+    }
+}
+
+fn encode(e: &Error) -> Vec<u8> {
+    let mut v = alloc::vec![e.exit_code() as u8];
+    v.extend_from_slice(&e.msg());
+    v
+}
+
+fn decode(b: &[u8]) -> Error {
+    Error::raw(b[0] as i32, &b[1..])
+}
