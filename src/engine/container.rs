@@ -370,50 +370,41 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
 #[inline(never)]
 fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     // Blocked before clone so no signal is lost; the child unblocks them.
-    let sfd = init::signals(&sys::FORWARDED)?;
-    let mut opened = Vec::new();
+    // The program's end (a pty's slave, or /dev/null for stdin) is closed
+    // once it runs; a pty's master stays ours.
+    let mut theirs: Option<Owned> = None;
     let r = (|| {
+        let sfd = Owned::new(init::signals(&sys::FORWARDED)?);
         if tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            opened.push(m);
-            opened.push(s);
-            sys::copy_winsize(0, m);
+            let (m, s) = (Owned::new(m), theirs.insert(Owned::new(s)).raw());
+            sys::copy_winsize(0, m.raw());
             p.spec.tty = true;
-            Ok((Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
+            Ok((sfd, Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
         } else {
-            let stdin = if p.rec.interactive {
-                0
-            } else {
-                let n = sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?;
-                opened.push(n);
-                n
+            let stdin = match p.rec.interactive {
+                true => 0,
+                false => theirs.insert(Owned::new(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?)).raw(),
             };
-            Ok((Stdio { stdin, stdout: 1, stderr: 2 }, None))
+            Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
     })();
     let veth = host_veth(&p.rec.id);
     let net = p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice()));
-    let started = r.and_then(|(io, master)| launch(&p.spec, &p.cg, &io, net).map(|pid| (pid, master)));
-    let (pid, master) = match started {
+    let started = r.and_then(|(sfd, io, master)| launch(&p.spec, &p.cg, &io, net).map(|pid| (pid, sfd, master)));
+    drop(theirs);
+    let (pid, sfd, master) = match started {
         Ok(x) => x,
         Err(e) => {
-            for f in opened {
-                sys::close(f);
-            }
             undo(root, &p);
             return Err(e);
         }
     };
-    if let Some(m) = master {
-        for f in opened.iter().filter(|&&f| f != m) {
-            sys::close(*f);
-        }
-    }
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    let code = wait_loop(pid, sfd, master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
+    let code = wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }

@@ -14,7 +14,7 @@ use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
 const NS: [(&[u8], i32); 4] = [(b"ipc", sys::CLONE_NEWIPC), (b"uts", sys::CLONE_NEWUTS), (b"net", sys::CLONE_NEWNET), (b"mnt", sys::CLONE_NEWNS)];
@@ -36,26 +36,17 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     }
     let mut base = b"/proc/".to_vec();
     util::push_num(&mut base, r.pid as u64);
-    let mut fds: Vec<Fd> = Vec::new();
-    let opened = (|| -> Res<()> {
-        for (ns, _) in NS {
-            let p = join(&join(&base, b"ns"), ns);
-            fds.push(sys::open(&p, sys::O_RDONLY, 0).ctx("open", &p)?);
-        }
-        let p = join(&base, b"ns/pid");
-        fds.push(sys::open(&p, sys::O_RDONLY, 0).ctx("open", &p)?);
-        let p = join(&base, b"root");
-        fds.push(sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?);
-        Ok(())
-    })();
+    // The namespaces of NS, then the pid namespace and the root.
+    let ns = join(&base, b"ns");
+    let fds: Option<Vec<Owned>> = NS
+        .iter()
+        .map(|(n, _)| join(&ns, n))
+        .chain([join(&ns, b"pid"), join(&base, b"root")])
+        .map(|p| sys::open(&p, sys::O_RDONLY, 0).ok().map(Owned::new))
+        .collect();
     // Same pid, same start time: these are the container's namespaces.
-    if opened.is_err() || !r.alive() {
-        for f in fds {
-            sys::close(f);
-        }
-        return Err(not_running(&o.container));
-    }
-    let (pidns, rootfd) = (fds[4], fds[5]);
+    let Some(fds) = fds.filter(|_| r.alive()) else { return Err(not_running(&o.container)) };
+    let pidns = fds[4].raw();
 
     let mut env = r.env.clone();
     for e in &o.env {
@@ -63,16 +54,17 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     }
     let workdir = o.workdir.clone().unwrap_or_else(|| r.workdir.clone());
     let tty = o.tty && !o.detach && sys::isatty(0);
-    let sfd = init::signals(&sys::FORWARDED)?;
-    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
-    let (io, master) = if tty {
+    let sfd = Owned::new(init::signals(&sys::FORWARDED)?);
+    let null = Owned::new(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?);
+    let (io, pty) = if tty {
         let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-        sys::copy_winsize(0, m);
-        (Stdio { stdin: s, stdout: s, stderr: s }, Some(m))
+        let (m, s) = (Owned::new(m), Owned::new(s));
+        sys::copy_winsize(0, m.raw());
+        (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
     } else if o.detach {
-        (Stdio { stdin: null, stdout: null, stderr: null }, None)
+        (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, None)
     } else {
-        (Stdio { stdin: if o.interactive { 0 } else { null }, stdout: 1, stderr: 2 }, None)
+        (Stdio { stdin: if o.interactive { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, None)
     };
 
     // Children of ours are born in the container's pid namespace.
@@ -80,21 +72,18 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     let cg = Cgroup::from_dirs(&r.cgroups);
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn(&cg, 0, ends, &|_| child(&cg, &fds, rootfd, &workdir, &io, tty, &o.cmd, &env));
-    for f in fds {
-        sys::close(f);
-    }
+    let spawned = channel::spawn(&cg, 0, ends, &|_| child(&cg, &fds, &workdir, &io, tty, &o.cmd, &env));
+    drop((fds, null));
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
     parent.await_exec(pid)?; // sync 3
     if o.detach {
         return Ok(0); // the process is reparented to the container's init
     }
-    if tty {
-        sys::close(io.stdin);
-    }
+    // The pty's slave end is the program's now: we keep the master.
+    let master = pty.map(|(m, _)| m);
     let saved = if tty { sys::make_raw(0).ok() } else { None };
-    let code = container::wait_loop(pid, sfd, master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
+    let code = container::wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if o.interactive { Some(0) } else { None }, 1, true, None, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -102,16 +91,16 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn child(cg: &Cgroup, fds: &[Fd], rootfd: Fd, workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
+fn child(cg: &Cgroup, fds: &[Owned], workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
     for d in &cg.v1 {
         util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
     }
     for (i, (ns, flag)) in NS.iter().enumerate() {
-        sys::setns(fds[i], *flag).ctx("enter namespace", ns)?;
+        sys::setns(fds[i].raw(), *flag).ctx("enter namespace", ns)?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(rootfd).ctx("enter the container root", b"")?;
+    sys::fchdir(fds[5].raw()).ctx("enter the container root", b"")?;
     sys::chroot(b".").ctx("enter the container root", b"")?;
     sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
     init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
