@@ -1,7 +1,7 @@
 //! The container's configuration as the engine takes it: limits, volumes,
 //! ports, names. Both front ends build it; parsing a value checks it.
 
-use crate::engine::util::{err, parse_u64, Error, Res};
+use crate::engine::util::{err, parse_u64, Buf, Error, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,7 +42,7 @@ impl Port {
         self.fmt(b":")
     }
     fn fmt(&self, sep: &[u8]) -> Vec<u8> {
-        let mut v = crate::engine::network::fmt_ip(self.host_ip);
+        let mut v = fmt_ip(self.host_ip);
         v.push(b':');
         crate::engine::util::push_num(&mut v, self.host_port as u64);
         v.extend_from_slice(sep);
@@ -66,7 +66,7 @@ pub fn parse_port(v: &[u8]) -> Res<Port> {
     let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
     let (ip, h, c) = match parts.len() {
         2 => (0, parts[0], parts[1]),
-        3 => (crate::engine::network::parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
+        3 => (parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
         _ => return Err(bad()),
     };
     Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
@@ -190,5 +190,45 @@ pub fn parse_cpus(v: &[u8]) -> Option<u64> {
         None // below 0.01 CPU the kernel refuses the quota
     } else {
         Some(q)
+    }
+}
+
+/// The `PATH` of a container whose image sets none (docker's).
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// ---------------------------------------------------------------- IPv4
+
+pub fn parse_ip(s: &[u8]) -> Option<u32> {
+    let parts: Vec<&[u8]> = s.split(|&c| c == b'.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut ip = 0u32;
+    for p in parts {
+        let n = parse_u64(p).filter(|&n| n <= 255 && p.len() <= 3)?;
+        ip = ip << 8 | n as u32;
+    }
+    Some(ip)
+}
+
+pub fn fmt_ip(ip: u32) -> Vec<u8> {
+    let mut b = Buf::new();
+    b.n((ip >> 24) as u64).s(".").n((ip >> 16 & 255) as u64).s(".").n((ip >> 8 & 255) as u64).s(".").n((ip & 255) as u64);
+    b.0
+}
+
+/// "a.b.c.d/p" with p from 8 to 30 → (network address, prefix).
+pub fn parse_cidr(s: &[u8]) -> Option<(u32, u8)> {
+    let slash = s.iter().position(|&c| c == b'/')?;
+    let ip = parse_ip(&s[..slash])?;
+    let p = parse_u64(&s[slash + 1..]).filter(|p| (8..=30).contains(p))? as u8;
+    Some((ip & mask(p), p))
+}
+
+pub fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
     }
 }

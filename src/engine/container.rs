@@ -59,7 +59,7 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
 pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut env: Vec<Vec<u8>> = Vec::new();
     let mut path = b"PATH=".to_vec();
-    path.extend_from_slice(init::DEFAULT_PATH);
+    path.extend_from_slice(crate::engine::config::DEFAULT_PATH);
     env.push(path);
     let mut h = b"HOSTNAME=".to_vec();
     h.extend_from_slice(hostname);

@@ -140,7 +140,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
         crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
         crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
-        crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::network::fmt_ip(spec.gateway))?;
+        crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::config::fmt_ip(spec.gateway))?;
     }
     mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
@@ -279,7 +279,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
         let e = sys::execve(prog, argv, env);
         return exec_error(&quoted, e);
     }
-    let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(DEFAULT_PATH);
+    let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     let mut seen_noexec = 0;
     for dir in path.split(|&c| c == b':') {
         let dir = if dir.is_empty() { &b"."[..] } else { dir };
@@ -298,8 +298,6 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     }
     Error::new(&quoted, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
 }
-
-pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn exec_error(what: &[u8], e: sys::Errno) -> Error {
     let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };

@@ -8,45 +8,12 @@
 //! handed out, changed only under the state lock.
 
 use crate::engine::state::{self, Root};
-use crate::engine::util::{self, join, parse_u64, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
+use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Buf, Ctx, Error, Res};
 use crate::sys;
 use crate::sys::netlink;
 use alloc::vec::Vec;
 
-pub fn parse_ip(s: &[u8]) -> Option<u32> {
-    let parts: Vec<&[u8]> = s.split(|&c| c == b'.').collect();
-    if parts.len() != 4 {
-        return None;
-    }
-    let mut ip = 0u32;
-    for p in parts {
-        let n = parse_u64(p).filter(|&n| n <= 255 && p.len() <= 3)?;
-        ip = ip << 8 | n as u32;
-    }
-    Some(ip)
-}
-
-pub fn fmt_ip(ip: u32) -> Vec<u8> {
-    let mut b = Buf::new();
-    b.n((ip >> 24) as u64).s(".").n((ip >> 16 & 255) as u64).s(".").n((ip >> 8 & 255) as u64).s(".").n((ip & 255) as u64);
-    b.0
-}
-
-/// "a.b.c.d/p" with p from 8 to 30 → (network address, prefix).
-pub fn parse_cidr(s: &[u8]) -> Option<(u32, u8)> {
-    let slash = s.iter().position(|&c| c == b'/')?;
-    let ip = parse_ip(&s[..slash])?;
-    let p = parse_u64(&s[slash + 1..]).filter(|p| (8..=30).contains(p))? as u8;
-    Some((ip & mask(p), p))
-}
-
-pub fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    }
-}
+pub use crate::engine::config::{fmt_ip, mask, parse_cidr, parse_ip};
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Network {
@@ -129,7 +96,7 @@ pub fn all(root: &Root) -> Vec<Network> {
 
 /// The first PATH entry holding an executable `name`.
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::init::DEFAULT_PATH);
+    let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     path.split(|&c| c == b':')
         .filter(|d| !d.is_empty())
         .map(|d| join(d, name))
