@@ -1,13 +1,21 @@
 //! The one audited module with `unsafe`: thin, safe wrappers over the
 //! syscalls mydocker makes, the global allocator, and the panic handler.
 //!
+//! Syscalls go through rustix where it has them (its linux_raw backend:
+//! inline syscalls, typed flags, owned descriptors); libc stays for what
+//! rustix does not offer (clone3, exec, signalfd and signal masks, the
+//! allocator), each such block with its `SAFETY:` line.
+//!
 //! Every wrapper takes byte-string paths (`&[u8]`, no NUL inside; the CLI
-//! rejects NULs long before we get here, and argv cannot carry them) and
-//! returns `R<T>` = `Result<T, Errno>`. Nothing here decides policy.
+//! rejects NULs long before we get here, and argv cannot carry them; one
+//! that does is EINVAL) and returns `R<T>` = `Result<T, Errno>`. Nothing
+//! here decides policy.
 //! Man pages: https://man7.org/linux/man-pages/man2/<name>.2.html
 
 use alloc::vec::Vec;
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_void, CStr};
+use rustix::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 pub type Errno = i32;
 pub type R<T> = Result<T, Errno>;
@@ -15,8 +23,8 @@ pub type Fd = c_int;
 
 pub use libc::{
     CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EINTR, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH,
-    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
-    O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
+    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW,
+    O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
 };
 
 fn errno() -> Errno {
@@ -46,6 +54,36 @@ fn chks(r: isize) -> R<usize> {
     } else {
         Ok(r as usize)
     }
+}
+
+/// rustix's result as ours: the errno number.
+fn ok<T>(r: rustix::io::Result<T>) -> R<T> {
+    r.map_err(|e| e.raw_os_error())
+}
+
+/// A borrowed view of a descriptor the engine passes by number (stage 1:
+/// the engine still holds raw numbers; stage 2 passes `BorrowedFd`s and
+/// this goes away). Panics on -1, which only `close` and `poll` accept.
+fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
+    // SAFETY: every Fd the engine passes is one it opened and has not
+    // closed; the borrow lives only for the call it is made for (AT_FDCWD
+    // too: rustix's own `CWD` is this very borrow).
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// `v`, a `cz` copy, as the C string rustix takes: `cs(&cz(path))?`. One
+/// shared copy routine: rustix's own `&[u8]` path argument inlines a
+/// 256-byte stack copy and a PATH_MAX slow path into every call site (+3.2
+/// KB on x86_64 for the file calls alone); and not `CString`, whose
+/// precompiled code needs an unwinder in the (non-LTO) debug build. A NUL
+/// inside is EINVAL.
+fn cs(v: &[u8]) -> R<&CStr> {
+    CStr::from_bytes_with_nul(v).map_err(|_| EINVAL)
+}
+
+/// Hands an owned descriptor to the engine as a number (stage 1).
+fn raw(fd: OwnedFd) -> Fd {
+    fd.into_raw_fd()
 }
 
 /// A NUL-terminated copy of `s` for the kernel.
@@ -207,40 +245,28 @@ pub fn strerror(e: Errno) -> &'static [u8] {
 // ---------------------------------------------------------------- files
 
 pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<Fd> {
-    let c = cz(path);
-    // SAFETY: c is NUL-terminated and outlives the call.
-    chkl(unsafe { libc::syscall(libc::SYS_openat, AT_FDCWD, p(&c), flags | O_CLOEXEC, mode) }).map(|r| r as Fd)
+    openat(AT_FDCWD, path, flags, mode)
 }
 
 pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<Fd> {
-    let c = cz(name);
-    // SAFETY: as open.
-    chkl(unsafe { libc::syscall(libc::SYS_openat, dir, p(&c), flags | O_CLOEXEC, mode) }).map(|r| r as Fd)
+    ok(rustix::fs::openat(bfd(dir), cs(&cz(name))?, OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC, Mode::from_raw_mode(mode))).map(raw)
 }
 
+/// Closes a descriptor the caller owns (-1, "none", is skipped).
 pub fn close(fd: Fd) {
-    // SAFETY: closing a descriptor we own; errors are irrelevant here.
-    unsafe { libc::close(fd) };
+    if fd >= 0 {
+        // SAFETY: the caller owns fd and uses it no more: the OwnedFd takes
+        // it over, and dropping it closes it.
+        drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
 }
 
 pub fn read(fd: Fd, buf: &mut [u8]) -> R<usize> {
-    loop {
-        // SAFETY: buf is a valid writable region of buf.len() bytes.
-        match chks(unsafe { libc::read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) }) {
-            Err(EINTR) => continue,
-            r => return r,
-        }
-    }
+    ok(rustix::io::retry_on_intr(|| rustix::io::read(bfd(fd), &mut *buf)))
 }
 
 pub fn write(fd: Fd, buf: &[u8]) -> R<usize> {
-    loop {
-        // SAFETY: buf is a valid readable region of buf.len() bytes.
-        match chks(unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) }) {
-            Err(EINTR) => continue,
-            r => return r,
-        }
-    }
+    ok(rustix::io::retry_on_intr(|| rustix::io::write(bfd(fd), buf)))
 }
 
 pub fn write_all(fd: Fd, mut buf: &[u8]) -> R<()> {
@@ -263,30 +289,41 @@ pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
 }
 
 pub fn pipe() -> R<(Fd, Fd)> {
-    let mut f = [0 as c_int; 2];
-    // SAFETY: f has room for two descriptors.
-    chkl(unsafe { libc::syscall(libc::SYS_pipe2, f.as_mut_ptr(), O_CLOEXEC) })?;
-    Ok((f[0], f[1]))
+    let (r, w) = ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC))?;
+    Ok((raw(r), raw(w)))
 }
 
+/// dup2 onto stdin, stdout or stderr (the only targets mydocker has); the
+/// copy is not close-on-exec. `a == b` keeps the descriptor as it is, as
+/// dup2(2) does (aarch64 has only dup3, which refuses equal numbers).
 pub fn dup2(a: Fd, b: Fd) -> R<()> {
-    // SAFETY: plain descriptor call; dup2 clears FD_CLOEXEC on b.
-    chk(unsafe { libc::dup2(a, b) }).map(|_| ())
+    use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
+    if a == b {
+        return ok(rustix::io::fcntl_getfd(bfd(a))).map(|_| ());
+    }
+    ok(match b {
+        0 => dup2_stdin(bfd(a)),
+        1 => dup2_stdout(bfd(a)),
+        2 => dup2_stderr(bfd(a)),
+        _ => return Err(EINVAL),
+    })
 }
 
 pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
-    // SAFETY: plain descriptor call.
-    chkl(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) }).map(|_| ())
+    use rustix::io::FdFlags;
+    ok(rustix::io::fcntl_setfd(bfd(fd), if on { FdFlags::CLOEXEC } else { FdFlags::empty() }))
 }
 
 /// Marks every descriptor >= `from` close-on-exec, so nothing of the
 /// caller's or of mydocker's leaks into the container.
 pub fn cloexec_from(from: Fd) {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags (Linux 5.11+).
-    let r = unsafe {
+    // rustix 1.x has no close_range.
+    // SAFETY: with CLOSE_RANGE_CLOEXEC it only sets flags and closes
+    // nothing (Linux 5.11+).
+    if unsafe {
         libc::syscall(libc::SYS_close_range, from as u32, !0u32, 4u32 /* CLOSE_RANGE_CLOEXEC */)
-    };
-    if r == 0 {
+    } == 0
+    {
         return;
     }
     // Older kernels: walk /proc/self/fd (mounted on every host we support),
@@ -312,81 +349,59 @@ pub fn cloexec_from(from: Fd) {
 }
 
 pub fn mkdir(path: &[u8], mode: u32) -> R<()> {
-    let c = cz(path);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::mkdir(p(&c), mode) }).map(|_| ())
+    mkdirat(AT_FDCWD, path, mode)
 }
 
 pub fn mkdirat(dir: Fd, name: &[u8], mode: u32) -> R<()> {
-    let c = cz(name);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::mkdirat(dir, p(&c), mode) }).map(|_| ())
+    ok(rustix::fs::mkdirat(bfd(dir), cs(&cz(name))?, Mode::from_raw_mode(mode)))
 }
 
 pub fn rmdir(path: &[u8]) -> R<()> {
-    let c = cz(path);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::rmdir(p(&c)) }).map(|_| ())
+    unlinkat(AT_FDCWD, path, AT_REMOVEDIR)
 }
 
 pub fn unlinkat(dir: Fd, name: &[u8], flags: c_int) -> R<()> {
-    let c = cz(name);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::unlinkat(dir, p(&c), flags) }).map(|_| ())
+    ok(rustix::fs::unlinkat(bfd(dir), cs(&cz(name))?, AtFlags::from_bits_retain(flags as u32)))
 }
 pub const AT_REMOVEDIR: c_int = libc::AT_REMOVEDIR;
 pub const AT_FDCWD: c_int = libc::AT_FDCWD;
 
 pub fn rename(a: &[u8], b: &[u8]) -> R<()> {
-    let (ca, cb) = (cz(a), cz(b));
-    // SAFETY: both NUL-terminated.
-    chk(unsafe { libc::rename(p(&ca), p(&cb)) }).map(|_| ())
+    ok(rustix::fs::renameat(rustix::fs::CWD, cs(&cz(a))?, rustix::fs::CWD, cs(&cz(b))?))
 }
 
 pub fn symlinkat(target: &[u8], dir: Fd, name: &[u8]) -> R<()> {
-    let (ct, cn) = (cz(target), cz(name));
-    // SAFETY: both NUL-terminated.
-    chk(unsafe { libc::symlinkat(p(&ct), dir, p(&cn)) }).map(|_| ())
+    ok(rustix::fs::symlinkat(cs(&cz(target))?, bfd(dir), cs(&cz(name))?))
 }
 
 /// Hard link without following a final symlink (the link names the symlink itself).
 pub fn linkat(odir: Fd, oname: &[u8], ndir: Fd, nname: &[u8]) -> R<()> {
-    let (a, b) = (cz(oname), cz(nname));
-    // SAFETY: both NUL-terminated; flags 0 = do not follow.
-    chk(unsafe { libc::linkat(odir, p(&a), ndir, p(&b), 0) }).map(|_| ())
+    ok(rustix::fs::linkat(bfd(odir), cs(&cz(oname))?, bfd(ndir), cs(&cz(nname))?, AtFlags::empty()))
 }
 
 pub fn mknodat(dir: Fd, name: &[u8], mode: u32, major: u32, minor: u32) -> R<()> {
-    let c = cz(name);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::mknodat(dir, p(&c), mode, libc::makedev(major, minor)) }).map(|_| ())
+    use rustix::fs::{makedev, FileType};
+    ok(rustix::fs::mknodat(bfd(dir), cs(&cz(name))?, FileType::from_raw_mode(mode), Mode::from_raw_mode(mode), makedev(major, minor)))
 }
 
 pub fn fchownat_nofollow(dir: Fd, name: &[u8], uid: u32, gid: u32) -> R<()> {
-    let c = cz(name);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::fchownat(dir, p(&c), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
+    use rustix::fs::{Gid, Uid};
+    ok(rustix::fs::chownat(bfd(dir), cs(&cz(name))?, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::SYMLINK_NOFOLLOW))
 }
 
 pub fn fchmod(fd: Fd, mode: u32) -> R<()> {
-    // SAFETY: plain descriptor call.
-    chkl(unsafe { libc::syscall(libc::SYS_fchmod, fd, mode) }).map(|_| ())
+    ok(rustix::fs::fchmod(bfd(fd), Mode::from_raw_mode(mode)))
 }
 
 /// Sets atime and mtime of `name` (not following symlinks).
 pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
-    let c = cz(name);
-    let t = libc::timespec { tv_sec: secs as _, tv_nsec: 0 };
-    let ts = [t, t];
-    // SAFETY: c is NUL-terminated; ts holds two timespecs.
-    chkl(unsafe { libc::syscall(libc::SYS_utimensat, dir, p(&c), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(|_| ())
+    let t = rustix::fs::Timespec { tv_sec: secs, tv_nsec: 0 };
+    ok(rustix::fs::utimensat(bfd(dir), cs(&cz(name))?, &rustix::fs::Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW))
 }
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
-    let c = cz(name);
     let mut buf = alloc::vec![0u8; 4096];
-    // SAFETY: buf is writable for its length; c NUL-terminated.
-    let n = chks(unsafe { libc::readlinkat(dir, p(&c), buf.as_mut_ptr() as *mut c_char, buf.len()) })?;
+    let n = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(&cz(name))?, &mut buf[..]))?;
     buf.truncate(n);
     Ok(buf)
 }
@@ -412,33 +427,29 @@ impl Stat {
     }
 }
 
-// st_nlink is u64 on x86_64 and u32 on aarch64: one cast serves both.
-#[allow(clippy::unnecessary_cast)]
-fn to_stat(s: &libc::stat) -> Stat {
-    Stat { mode: s.st_mode, uid: s.st_uid, gid: s.st_gid, size: s.st_size as u64, mtime: s.st_mtime, ino: s.st_ino, nlink: s.st_nlink as u64, dev: s.st_dev }
-}
-
 /// fstatat without following a final symlink (`follow` = false) or with it.
+// st_nlink and st_dev are u64 on x86_64 and c_ulong/u32 on aarch64: one cast serves both.
+#[allow(clippy::unnecessary_cast)]
 pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
-    let c = cz(name);
-    // SAFETY: an all-zero stat is a valid value to be overwritten.
-    let mut s: libc::stat = unsafe { core::mem::zeroed() };
-    let fl = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW } | if name.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
-    // SAFETY: c NUL-terminated; s writable.
-    chkl(unsafe { libc::syscall(libc::SYS_newfstatat, dir, p(&c), &mut s as *mut libc::stat, fl) })?;
-    Ok(to_stat(&s))
+    let fl = if follow { AtFlags::empty() } else { AtFlags::SYMLINK_NOFOLLOW } | if name.is_empty() { AtFlags::EMPTY_PATH } else { AtFlags::empty() };
+    let s = ok(rustix::fs::statat(bfd(dir), cs(&cz(name))?, fl))?;
+    Ok(Stat {
+        mode: s.st_mode as u32,
+        uid: s.st_uid,
+        gid: s.st_gid,
+        size: s.st_size as u64,
+        mtime: s.st_mtime as i64,
+        ino: s.st_ino as u64,
+        nlink: s.st_nlink as u64,
+        dev: s.st_dev as u64,
+    })
 }
 
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// The filesystem type (statfs f_type) of the one holding `path`.
 pub fn fs_magic(path: &[u8]) -> R<u64> {
-    let c = cz(path);
-    // SAFETY: an all-zero statfs is a valid value to be overwritten.
-    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: c NUL-terminated; s writable.
-    chk(unsafe { libc::statfs(p(&c), &mut s) })?;
-    Ok(s.f_type as u64)
+    ok(rustix::fs::statfs(cs(&cz(path))?)).map(|s| s.f_type as u64)
 }
 
 pub fn stat(path: &[u8]) -> R<Stat> {
@@ -455,48 +466,37 @@ pub fn fstat(fd: Fd) -> R<Stat> {
 
 /// All entries of a directory but `.` and `..`, as (name, d_type).
 pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
+    use rustix::fs::FileType;
     let mut out = Vec::new();
-    let mut buf = alloc::vec![0u8; 16384];
-    loop {
-        // SAFETY: buf is writable for its length; getdents64 fills whole records.
-        let n = chkl(unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) })? as usize;
-        if n == 0 {
-            return Ok(out);
-        }
-        let mut off = 0;
-        while off + 19 <= n {
-            // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
-            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
-            let ty = buf[off + 18];
-            let name = &buf[off + 19..off + reclen];
-            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if name != b"." && name != b".." {
-                out.push((name.to_vec(), ty));
-            }
-            off += reclen;
+    let mut buf = alloc::vec![core::mem::MaybeUninit::<u8>::uninit(); 16384];
+    let mut d = rustix::fs::RawDir::new(bfd(fd), &mut buf);
+    while let Some(e) = d.next() {
+        let e = ok(e)?;
+        let name = e.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
+            let ty = match e.file_type() {
+                FileType::Unknown => 0,
+                t => (t.as_raw_mode() >> 12) as u8,
+            };
+            out.push((name.to_vec(), ty));
         }
     }
+    Ok(out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
 
 pub fn flock(fd: Fd, exclusive: bool) -> R<()> {
-    loop {
-        // SAFETY: plain descriptor call.
-        match chk(unsafe { libc::flock(fd, if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }) }) {
-            Err(EINTR) => continue,
-            r => return r.map(|_| ()),
-        }
-    }
+    use rustix::fs::FlockOperation::{LockExclusive, LockShared};
+    ok(rustix::io::retry_on_intr(|| rustix::fs::flock(bfd(fd), if exclusive { LockExclusive } else { LockShared })))
 }
 
+/// Seeks to `off` from the end (the only whence mydocker uses: SEEK_END).
 pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
-    // SAFETY: plain descriptor call.
-    let r = unsafe { libc::lseek(fd, off as _, whence) };
-    if r < 0 {
-        Err(errno())
-    } else {
-        Ok(r as i64)
+    if whence != SEEK_END {
+        return Err(EINVAL);
     }
+    ok(rustix::fs::seek(bfd(fd), rustix::fs::SeekFrom::End(off))).map(|n| n as i64)
 }
 pub const SEEK_END: c_int = libc::SEEK_END;
 
@@ -847,14 +847,10 @@ pub fn restore_term(fd: Fd, t: &Termios) {
 
 /// An inotify descriptor watching `path` for writes (IN_MODIFY).
 pub fn watch_modify(path: &[u8]) -> R<Fd> {
-    // SAFETY: plain syscalls; c is NUL-terminated.
-    let fd = chk(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) })?;
-    let c = cz(path);
-    if let Err(e) = chk(unsafe { libc::inotify_add_watch(fd, p(&c), libc::IN_MODIFY) }) {
-        close(fd);
-        return Err(e);
-    }
-    Ok(fd)
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+    let fd = ok(inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK))?;
+    ok(inotify::add_watch(&fd, cs(&cz(path))?, WatchFlags::MODIFY))?;
+    Ok(raw(fd))
 }
 
 // ---------------------------------------------------------------- netlink
