@@ -501,70 +501,59 @@ pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
 pub const SEEK_END: c_int = libc::SEEK_END;
 
 pub fn umask(m: u32) {
-    // SAFETY: plain syscall.
-    unsafe { libc::umask(m) };
+    rustix::process::umask(Mode::from_raw_mode(m));
 }
 
 // ---------------------------------------------------------------- mounts and roots
 
+/// mount(2) with the raw MS_* flags. An empty `data` is NULL. An empty
+/// `src` or `fstype` goes to the kernel as "" (rustix's `mount` always
+/// passes both), which binds, moves, remounts and propagation changes
+/// ignore, as they ignore NULL; new mounts always name both.
 pub fn mount(src: &[u8], target: &[u8], fstype: &[u8], flags: libc::c_ulong, data: &[u8]) -> R<()> {
-    let (s, t, f, d) = (cz(src), cz(target), cz(fstype), cz(data));
-    // SAFETY: all four are NUL-terminated and outlive the call; an empty
-    // fstype/data is passed as NULL, which mount(2) expects for binds/moves.
-    chk(unsafe {
-        libc::mount(
-            if src.is_empty() { core::ptr::null() } else { p(&s) },
-            p(&t),
-            if fstype.is_empty() { core::ptr::null() } else { p(&f) },
-            flags,
-            if data.is_empty() { core::ptr::null() } else { d.as_ptr() as *const c_void },
-        )
-    })
-    .map(|_| ())
+    let d = cz(data);
+    let data = if data.is_empty() { None } else { Some(cs(&d)?) };
+    let flags = rustix::mount::MountFlags::from_bits_retain(flags as u32);
+    ok(rustix::mount::mount(cs(&cz(src))?, cs(&cz(target))?, cs(&cz(fstype))?, flags, data))
 }
 
 pub fn umount2(target: &[u8], flags: c_int) -> R<()> {
-    let c = cz(target);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::umount2(p(&c), flags) }).map(|_| ())
+    ok(rustix::mount::unmount(cs(&cz(target))?, rustix::mount::UnmountFlags::from_bits_retain(flags as u32)))
 }
 
 pub fn pivot_root(new: &[u8], old: &[u8]) -> R<()> {
-    let (a, b) = (cz(new), cz(old));
-    // SAFETY: both NUL-terminated (pivot_root has no libc wrapper).
-    chkl(unsafe { libc::syscall(libc::SYS_pivot_root, p(&a), p(&b)) }).map(|_| ())
+    ok(rustix::process::pivot_root(cs(&cz(new))?, cs(&cz(old))?))
 }
 
 pub fn chroot(path: &[u8]) -> R<()> {
-    let c = cz(path);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::chroot(p(&c)) }).map(|_| ())
+    ok(rustix::process::chroot(cs(&cz(path))?))
 }
 
 pub fn chdir(path: &[u8]) -> R<()> {
-    let c = cz(path);
-    // SAFETY: c is NUL-terminated.
-    chk(unsafe { libc::chdir(p(&c)) }).map(|_| ())
+    ok(rustix::process::chdir(cs(&cz(path))?))
 }
 
 pub fn sethostname(name: &[u8]) -> R<()> {
-    // SAFETY: name is valid for its length.
-    chk(unsafe { libc::sethostname(name.as_ptr() as *const c_char, name.len()) }).map(|_| ())
+    ok(rustix::system::sethostname(name))
 }
 
+/// setns(2); `nstype` is a CLONE_NEW* flag (0: any).
 pub fn setns(fd: Fd, nstype: c_int) -> R<()> {
-    // SAFETY: plain syscall on a descriptor.
-    chk(unsafe { libc::setns(fd, nstype) }).map(|_| ())
+    use rustix::thread::{move_into_thread_name_spaces, ThreadNameSpaceType};
+    ok(move_into_thread_name_spaces(bfd(fd), ThreadNameSpaceType::from_bits_retain(nstype as u32)))
 }
 
+/// unshare(2) of namespaces (CLONE_NEW* flags).
 pub fn unshare(flags: c_int) -> R<()> {
-    // SAFETY: plain syscall; we are single-threaded.
-    chk(unsafe { libc::unshare(flags) }).map(|_| ())
+    use rustix::thread::{unshare_unsafe, UnshareFlags};
+    // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
+    // split a descriptor table or cwd other threads share; mydocker is
+    // single-threaded and unshares namespaces only.
+    ok(unsafe { unshare_unsafe(UnshareFlags::from_bits_retain(flags as u32)) })
 }
 
 pub fn fchdir(fd: Fd) -> R<()> {
-    // SAFETY: plain syscall on a descriptor.
-    chkl(unsafe { libc::syscall(libc::SYS_fchdir, fd) }).map(|_| ())
+    ok(rustix::process::fchdir(bfd(fd)))
 }
 
 // ---------------------------------------------------------------- processes
@@ -600,25 +589,47 @@ pub fn clone_into_cgroup(flags: c_int, cgroup_fd: Fd) -> R<i32> {
 pub type CpuMask = [u64; 16];
 
 pub fn cpu_mask() -> CpuMask {
-    let mut m = [u64::MAX; 16];
-    // SAFETY: m is writable for its size; on failure it stays all-ones.
-    unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, core::mem::size_of_val(&m), m.as_mut_ptr()) };
+    // On failure it is all-ones: every CPU.
+    let Ok(set) = rustix::thread::sched_getaffinity(None) else { return [u64::MAX; 16] };
+    let mut m = [0u64; 16];
+    for c in 0..1024 {
+        if set.is_set(c) {
+            m[c / 64] |= 1 << (c % 64);
+        }
+    }
     m
 }
 
 /// sched_setaffinity for `pid` (0: ourselves); errors are ignored (an
 /// empty intersection with a cpuset just leaves the mask as it was).
 pub fn set_cpu_mask(pid: i32, m: &CpuMask) {
-    // SAFETY: m is readable for its size.
-    unsafe { libc::syscall(libc::SYS_sched_setaffinity, pid, core::mem::size_of_val(m), m.as_ptr()) };
+    let mut set = rustix::thread::CpuSet::new();
+    for c in 0..1024 {
+        if m[c / 64] & (1 << (c % 64)) != 0 {
+            set.set(c);
+        }
+    }
+    let _ = rustix::thread::sched_setaffinity(pid_of(pid), &set);
 }
 
-/// The CPU we are running on now.
+/// The CPU we are running on now. The raw syscall, not rustix: on x86_64
+/// rustix's sched_getcpu goes through the vDSO, whose first use reads the
+/// aux vector (a prctl, or /proc/self/auxv) and parses the vDSO's ELF:
+/// +3 KB of code and extra syscalls for one call on the `run` path.
 pub fn current_cpu() -> usize {
     let mut cpu = 0u32;
     // SAFETY: getcpu writes one u32; the node and cache arguments may be null.
     unsafe { libc::syscall(libc::SYS_getcpu, &mut cpu as *mut u32, 0usize, 0usize) };
     cpu as usize
+}
+
+/// A positive pid as rustix's `Pid`; 0 (and anything below) is None.
+fn pid_of(pid: i32) -> Option<rustix::process::Pid> {
+    if pid > 0 {
+        rustix::process::Pid::from_raw(pid)
+    } else {
+        None
+    }
 }
 
 /// fork(2), as a raw clone: musl's fork() adds atfork and lock handling
@@ -642,16 +653,16 @@ pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
     errno()
 }
 
-/// waitpid(2); returns (pid, raw status). pid 0 with WNOHANG = still running.
+/// waitpid(2) for `pid` (-1: any child); returns (pid, raw status). pid 0
+/// with WNOHANG = still running.
 pub fn waitpid(pid: i32, flags: c_int) -> R<(i32, i32)> {
-    let mut st = 0;
-    loop {
-        // SAFETY: st is a valid out-pointer.
-        match chk(unsafe { libc::waitpid(pid, &mut st, flags) }) {
-            Err(EINTR) => continue,
-            Err(e) => return Err(e),
-            Ok(r) => return Ok((r, st)),
-        }
+    let opts = rustix::process::WaitOptions::from_bits_retain(flags as u32);
+    if pid == 0 || pid < -1 {
+        return Err(EINVAL); // process groups: mydocker waits for processes only
+    }
+    match ok(rustix::io::retry_on_intr(|| rustix::process::waitpid(pid_of(pid), opts)))? {
+        Some((p, st)) => Ok((p.as_raw_nonzero().get(), st.as_raw())),
+        None => Ok((0, 0)),
     }
 }
 
@@ -666,24 +677,25 @@ pub fn status_code(st: i32) -> i32 {
     }
 }
 
+/// kill(2) of one process (pid > 0) with a named signal. pid 0 or -1
+/// (our group, everyone) is EINVAL: a record whose pid is unset must not
+/// turn `stop` into killing the caller's own process group.
 pub fn kill(pid: i32, sig: c_int) -> R<()> {
-    // SAFETY: plain syscall.
-    chk(unsafe { libc::kill(pid, sig) }).map(|_| ())
+    let (Some(p), Some(s)) = (pid_of(pid), rustix::process::Signal::from_named_raw(sig)) else { return Err(EINVAL) };
+    ok(rustix::process::kill_process(p, s))
 }
 
 pub fn getpid() -> i32 {
-    // SAFETY: cannot fail.
-    unsafe { libc::getpid() }
+    rustix::process::getpid().as_raw_nonzero().get()
 }
 
 pub fn geteuid() -> u32 {
-    // SAFETY: cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 pub fn setsid() {
-    // SAFETY: plain syscall; failing (already a leader) is harmless.
-    unsafe { libc::setsid() };
+    // Failing (already a leader) is harmless.
+    let _ = rustix::process::setsid();
 }
 
 pub fn isatty(fd: Fd) -> bool {
