@@ -11,6 +11,9 @@
 # crun 1.8 refuses this host's hybrid cgroup layout unless it cannot see
 # the v2 controller list, so the whole hyperfine run happens in a private
 # mount namespace where that file is hidden (every contestant runs there).
+# BENCH_BASE=/path/to/an/older/mydocker-x86_64 adds that binary's `run`
+# (with and without -m) to the same run, for a before/after comparison on
+# the same minutes of this noisy machine (same state root and image).
 set -eu
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-200}
@@ -52,6 +55,14 @@ PY
     done
 done
 
+base=${BENCH_BASE:-}
+if [ -n "$base" ]; then
+    base=$(realpath "$base")
+    base_cmds="-n 'base: mydocker run --rm busybox true' '$base run --rm busybox true' -n 'base: mydocker run --rm -m 64m busybox true' '$base run --rm -m 64m busybox true'"
+else
+    base_cmds=
+fi
+
 cat > "$W/in-ns.sh" <<NS
 set -e
 # hide the v2 controller list from crun on hybrid hosts
@@ -62,6 +73,7 @@ for r in \$(seq $rounds); do
 hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json \
   -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
   -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" \
+  $base_cmds \
   -n 'crun run (5 ns)' "crun run --bundle $W/bundle-crun-none bench-crun" \
   -n 'crun run -m 64m' "crun run --bundle $W/bundle-crun-64m bench-crun-m" \
   -n 'runc run (5 ns)' "runc run --bundle $W/bundle-runc-none bench-runc" \
@@ -97,6 +109,9 @@ for k, v in med.items():
 print(f"- crun -m 64m / mydocker -m 64m: {med['crun run -m 64m'] / mm:.1f}x (target >= 4x)")
 print(f"- unshare+chroot / mydocker: {med['unshare+chroot (5 ns)'] / m:.2f}x (target > 1)")
 print(f"- runc / mydocker: {med['runc run (5 ns)'] / m:.1f}x, bwrap / mydocker: {med['bwrap (5 ns)'] / m:.2f}x")
+if "base: mydocker run --rm busybox true" in med:
+    b, bm = med["base: mydocker run --rm busybox true"], med["base: mydocker run --rm -m 64m busybox true"]
+    print(f"- this build vs base: run {m:.2f} vs {b:.2f} ms ({(m / b - 1) * 100:+.1f}%), -m 64m {mm:.2f} vs {bm:.2f} ms ({(mm / bm - 1) * 100:+.1f}%)")
 PY
 
 # Peak RSS of `run` itself: the CLI's VmHWM while its container runs

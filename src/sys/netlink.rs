@@ -5,8 +5,9 @@
 //! Layouts and numbers are the kernel ABI (linux/rtnetlink.h, if_link.h,
 //! netfilter/nf_tables.h); integers are host order unless noted.
 
-use crate::sys::{self, Fd};
+use crate::sys;
 use alloc::vec::Vec;
+use rustix::fd::{AsFd, BorrowedFd};
 
 pub const RTM_NEWLINK: u16 = 16;
 pub const RTM_DELLINK: u16 = 17;
@@ -113,13 +114,11 @@ pub fn ack_errno(b: &[u8]) -> Option<i32> {
 /// batch of which `acks` do) in one datagram and waits for `acks` replies.
 /// Returns the first error.
 pub fn talk(proto: i32, msgs: &[u8], acks: usize) -> sys::R<()> {
-    let fd = sys::netlink_socket(proto)?;
-    let r = exchange(fd, msgs, acks);
-    sys::close(fd);
-    r
+    let fd = sys::netlink_socket(proto)?; // closed when dropped, on every path
+    exchange(fd.as_fd(), msgs, acks)
 }
 
-fn exchange(fd: Fd, msgs: &[u8], acks: usize) -> sys::R<()> {
+fn exchange(fd: BorrowedFd<'_>, msgs: &[u8], acks: usize) -> sys::R<()> {
     sys::send(fd, msgs)?;
     let mut first = Ok(());
     let mut seen = 0;
