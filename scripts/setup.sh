@@ -7,6 +7,8 @@
 #     carry) for the full-system smoke tests
 #   - crun, runc, bubblewrap, hyperfine: the latency anchors of scripts/bench.sh
 #   - iproute2/iptables: only used by tests to build "other hosts"
+#   - shellcheck, strace: scripts/scale.sh is kept clean under shellcheck
+#     and counts a `run` CLI's syscalls with strace
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 
@@ -22,7 +24,7 @@ fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
-    procps util-linux cpio gzip xz-utils ca-certificates
+    procps util-linux cpio gzip xz-utils ca-certificates shellcheck strace
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl
