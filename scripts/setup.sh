@@ -9,6 +9,7 @@
 #   - iproute2/iptables: only used by tests to build "other hosts"
 #   - python3: a unit test, integration tests and the benchmark reports use it
 #   - shellcheck, and the rustfmt/clippy components: scripts/lint.sh
+#   - strace: scripts/scale.sh counts a `run` CLI's syscalls with it
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 
@@ -24,7 +25,7 @@ fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
-    procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck
+    procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck strace
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl
