@@ -888,11 +888,13 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
 
 // ---------------------------------------------------------------- passing descriptors
 
-/// A connected pair of unix datagram sockets (close-on-exec).
+/// A connected pair of unix seqpacket sockets (close-on-exec): messages,
+/// and unlike datagrams an EOF when the other end dies, so a reader is
+/// never left waiting for a killed sender.
 pub fn socketpair() -> R<(Fd, Fd)> {
     let mut fds = [0 as c_int; 2];
     // SAFETY: fds has room for the two descriptors.
-    chkl(unsafe { libc::syscall(libc::SYS_socketpair, libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
+    chkl(unsafe { libc::syscall(libc::SYS_socketpair, libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
     Ok((fds[0], fds[1]))
 }
 
