@@ -479,10 +479,11 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
 
-pub fn flock(fd: Fd, exclusive: bool) -> R<()> {
+/// An exclusive flock(2); with `wait` false, EWOULDBLOCK if someone has it.
+pub fn flock(fd: Fd, wait: bool) -> R<()> {
     loop {
         // SAFETY: plain descriptor call.
-        match chk(unsafe { libc::flock(fd, if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }) }) {
+        match chk(unsafe { libc::flock(fd, if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB }) }) {
             Err(EINTR) => continue,
             r => return r.map(|_| ()),
         }
