@@ -217,6 +217,32 @@ fn killed_run_with_a_network_leaves_no_lease() {
     }
     assert_eq!(t.containers(), Vec::<String>::new());
     assert_eq!(leases(), "", "leases left after rm -f");
+    // the monitor killed as soon as it is forked: a run that fails leaves nothing
+    let mut failed = 0;
+    for i in 0..5 {
+        let c = spawn(&t, &["run", "-d", "--network", "kn", "busybox", "sleep", "60"]);
+        let children = format!("/proc/{0}/task/{0}/children", c.id());
+        let mut mon = String::new();
+        let end = Instant::now() + Duration::from_secs(3);
+        while mon.is_empty() && Instant::now() < end {
+            mon = fs::read_to_string(&children).unwrap_or_default().trim().to_string();
+        }
+        if let Ok(m) = mon.parse::<i32>() {
+            // SAFETY: the monitor is a process our test started (via the CLI).
+            unsafe { libc::kill(m, libc::SIGKILL) };
+        }
+        let o = wait(c, "run -d");
+        if o.code != 0 {
+            failed += 1;
+            assert_eq!(t.containers(), Vec::<String>::new(), "round {i}: a failed run left its container: {}", o.err);
+            assert_eq!(leases(), "", "round {i}: a failed run left its lease");
+        }
+        for id in md(&t, &["ps", "-aq", "--no-trunc"]).stdout().lines() {
+            assert_eq!(md(&t, &["rm", "-f", id]).code, 0);
+        }
+    }
+    assert!(failed > 0, "no monitor was killed before it reported");
+    assert_eq!(leases(), "", "leases left after rm -f");
     assert!(md(&t, &["network", "inspect", "kn"]).stdout().contains("\"Containers\":{}"));
     assert_eq!(md(&t, &["network", "rm", "kn"]).code, 0);
     let links = || String::from_utf8_lossy(&std::process::Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).into_owned();

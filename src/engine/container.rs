@@ -625,7 +625,7 @@ pub fn wait_loop(
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
-fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
+fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
     let (rep_r, rep_w) = match sys::pipe() {
         Ok(x) => x,
         Err(e) => {
@@ -648,15 +648,21 @@ fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
     for f in &p.port_fds {
         sys::close(*f); // the monitor owns them now
     }
+    p.port_fds.clear();
     let mut rep = Vec::new();
     let _ = sys::read_to_end(rep_r, &mut rep);
     sys::close(rep_r);
     if rep.first() == Some(&0) {
         Ok(Outcome::Detached(p.echo.clone()))
     } else {
-        // The monitor cleaned up before reporting; reap it.
+        // The monitor cleaned up before reporting; reap it. One that died
+        // without a report (killed) did not: we still hold the lock.
         let _ = sys::waitpid(m, 0);
-        Err(if rep.is_empty() { Error::new(b"monitor", b"exited without a report") } else { init::decode_error(&rep) })
+        if rep.is_empty() {
+            undo(root, &p);
+            return Err(Error::new(b"monitor", b"exited without a report"));
+        }
+        Err(init::decode_error(&rep))
     }
 }
 
