@@ -345,22 +345,18 @@ pub fn release(root: &Root, net: &[u8], id: &[u8]) {
         return;
     }
     if let Ok(_lock) = root.lock() {
-        if !net.is_empty() {
-            return drop_lease(root, net, id);
+        if net.is_empty() {
+            for n in all(root) {
+                release(root, &n.name, id); // the state lock nests
+            }
+            return;
         }
-        for n in all(root) {
-            drop_lease(root, &n.name, id);
+        let mut l = leases(root, net);
+        let before = l.len();
+        l.retain(|(_, i)| i != id);
+        if l.len() != before {
+            let _ = write_leases(root, net, &l);
         }
-    }
-}
-
-#[inline(never)]
-fn drop_lease(root: &Root, net: &[u8], id: &[u8]) {
-    let mut l = leases(root, net);
-    let before = l.len();
-    l.retain(|(_, i)| i != id);
-    if l.len() != before {
-        let _ = write_leases(root, net, &l);
     }
 }
 
