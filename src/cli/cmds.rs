@@ -58,7 +58,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let mut rows: Vec<[Vec<u8>; 7]> = Vec::new();
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
-        if !all && !up {
+        if container::reap(root, r) || !all && !up {
             continue;
         }
         let id = if no_trunc { r.id.clone() } else { r.short_id().to_vec() };

@@ -483,8 +483,8 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
             }
             R_PIDS => match crate::engine::util::parse_i64(&v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
-                Some(_) => r.limits.pids = None, // 0 or -1: unlimited, as docker
-                None => return err(b"--pids-limit", b"not a number"),
+                Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
+                _ => return err(b"--pids-limit", b"not a number of processes (0 or -1: unlimited)"),
             },
             _ => {}
         }
@@ -720,5 +720,10 @@ mod tests {
         assert!(parse_global(&a(&["run", "-w", "rel", "img"]), &[]).is_err());
         assert_eq!(run(&["run", "--pids-limit", "-1", "img"]).limits.pids, None);
         assert_eq!(run(&["run", "--pids-limit=20", "img"]).limits.pids, Some(20));
+        assert_eq!(run(&["run", "--pids-limit", "0", "img"]).limits.pids, None);
+        for bad in ["-5", "-2", "x", ""] {
+            let e = parse_global(&a(&["run", "--pids-limit", bad, "img"]), &[]).map(|_| ()).unwrap_err();
+            assert_eq!(e.exit_code(), 125, "{bad}");
+        }
     }
 }

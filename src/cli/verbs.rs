@@ -114,17 +114,22 @@ fn shown(x: Outcome) -> i32 {
     }
 }
 
-/// `start [-a] NAME...`: the last error's code, or with `-a` the program's.
+/// `start [-a] NAME...`: the last error's code, or with `-a` the program's
+/// (an error printed is never followed by exit 0).
 fn start(root: &state::Root, names: &[Vec<u8>], attach: bool) -> i32 {
-    let mut code = 0;
+    let (mut code, mut failed) = (0, 0);
     for n in names {
         match run::start(root, n, attach) {
             Ok(Outcome::Exited(c)) => code = c,
             Ok(x) => {
                 shown(x);
             }
-            Err(e) => code = report(e),
+            Err(e) => failed = report(e),
         }
     }
-    code
+    if failed != 0 {
+        failed
+    } else {
+        code
+    }
 }

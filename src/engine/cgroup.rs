@@ -281,10 +281,11 @@ fn mkdir_cg(path: &[u8]) -> sys::R<bool> {
 
 impl Cgroup {
     /// Plans the container's cgroups: a limit whose controller is missing
-    /// is an error. Creates the v2 one (with its limits) now; `make`
-    /// creates the v1 ones. A refused value is an error too, and on any
-    /// error nothing of the container's cgroups is left behind.
-    pub fn create(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
+    /// is an error. Creates nothing: `make` creates the v2 one (with its
+    /// limits) before the clone, and the v1 ones in the child. A refused
+    /// value is an error too, and on any error nothing of the container's
+    /// cgroups is left behind.
+    pub fn plan(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
@@ -317,8 +318,6 @@ impl Cgroup {
             }
             cg.todo.push((h.clone(), dir));
         }
-        // The v2 cgroup must exist before the clone that is born in it.
-        cg.make(Kind::V2)?;
         Ok(cg)
     }
 
@@ -476,7 +475,8 @@ mod tests {
             fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap()
         });
         let lim = Limits { memory: Some(64 << 20), cpu_quota: Some(50_000), cpu_shares: Some(512), cpuset_cpus: Some(b"0".to_vec()), pids: Some(10) };
-        let cg = Cgroup::create(&l, b"abc", &lim).unwrap();
+        let cg = Cgroup::plan(&l, b"abc", &lim).unwrap();
+        cg.make(Kind::V2).unwrap();
         assert_eq!(cg.v2, Some(b(&ctr)));
         assert!(cg.v1.is_empty());
         let r = |f: &str| fs::read_to_string(ctr.join(f)).unwrap();
@@ -503,8 +503,8 @@ mod tests {
         touch(&cs.join("mydocker/id1"), &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(cs.to_str().unwrap(), "cgroup", "rw,cpuset")], &|_| Vec::new());
         let lim = Limits { memory: Some(1 << 20), cpuset_cpus: Some(b"1".to_vec()), ..Limits::default() };
-        let cg = Cgroup::create(&l, b"id1", &lim).unwrap();
-        // v1 cgroups are planned by create and made by make (in the child)
+        let cg = Cgroup::plan(&l, b"id1", &lim).unwrap();
+        // v1 cgroups are planned by plan and made by make (in the child)
         assert!(!mem.join("mydocker/id1/memory.limit_in_bytes").metadata().map(|m| m.len() > 0).unwrap_or(false));
         cg.make(Kind::V1).unwrap();
         assert_eq!(cg.v1.len(), 2);
@@ -526,10 +526,10 @@ mod tests {
         touch(&mem.join("mydocker/h1"), &[("memory.limit_in_bytes", "")]);
         touch(&uni, &[("cgroup.controllers", "")]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
-        let cg = Cgroup::create(&l, b"h1", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
+        let cg = Cgroup::plan(&l, b"h1", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
         assert_eq!((cg.v1.clone(), cg.v2.clone()), (vec![b(&mem.join("mydocker/h1"))], None));
         assert!(!uni.join("mydocker/h1").exists());
-        let cg = Cgroup::create(&l, b"h2", &Limits::default()).unwrap();
+        let cg = Cgroup::plan(&l, b"h2", &Limits::default()).unwrap();
         assert_eq!((cg.v1.len(), cg.v2), (0, Some(b(&uni.join("mydocker/h2")))));
         fs::remove_dir_all(&root).unwrap();
     }
@@ -540,11 +540,11 @@ mod tests {
         let mem = root.join("memory");
         touch(&mem, &[]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory")], &|_| Vec::new());
-        let e = Cgroup::create(&l, b"x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
+        let e = Cgroup::plan(&l, b"x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
         assert!(!mem.join("mydocker/x").exists());
         // a value the "kernel" refuses (knob file missing) cleans up too
-        let cg = Cgroup::create(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap();
+        let cg = Cgroup::plan(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap();
         let e = cg.make(Kind::V1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());

@@ -65,7 +65,8 @@ pub enum Never {}
 #[inline(never)]
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     let (parent, mut mine) = ends;
-    let fd = cg.v2.as_ref().and_then(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok().map(Owned::new));
+    // A cgroup that is not there (removed by a concurrent rm) fails here.
+    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new).ctx("join cgroup", d)).transpose()?;
     let (pid, born_in) = match fd.as_ref().map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd.raw())) {
         Ok(p) => (p, true),
         Err(_) => (sys::clone(flags).map_err(|e| Error::sys("clone", b"new namespaces", e).of(Kind::Spawn))?, false),
@@ -195,7 +196,7 @@ impl Report {
         let _ = sys::read_to_end(self.0.raw(), &mut rep);
         match rep.first() {
             Some(0) => Ok(()),
-            None => Err(Error::new(b"monitor", b"exited without a report")),
+            None => Err(Error::new(b"monitor", b"exited without a report").of(Kind::Lost)),
             Some(_) => Err(decode(&rep)),
         }
     }

@@ -89,12 +89,16 @@ pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
     if sys::lstat(&root.image(image)).is_ok() {
         return Err(Error::quoted("image", image, b"already exists (remove it first with 'mydocker rmi')"));
     }
-    let mut rnd = [0u8; 6];
-    sys::random(&mut rnd);
-    let mut tmp = b".tmp-commit-".to_vec();
-    tmp.extend_from_slice(&util::hex(&rnd));
-    let tmp = root.image(&tmp);
-    let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
+    let tmp = crate::engine::image::temp_name(root);
+    // Locked while we write it (see image::temp_name): a kill leaves it to
+    // the next import, commit or images to reclaim.
+    let fd = {
+        let _l = root.lock()?;
+        crate::engine::image::reclaim(root);
+        let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
+        let _ = sys::flock(fd, false);
+        fd
+    };
     let r = write_rootfs(root, &rec, fd).and_then(|_| {
         let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
         let r = crate::engine::image::import_fd(root, rd, image, &rec.argv);

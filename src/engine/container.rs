@@ -3,7 +3,7 @@
 //! the foreground, forwarding signals and relaying a pty, or hands the
 //! container to a per-container monitor process (`-d`) and returns.
 
-use crate::engine::cgroup::{Cgroup, Layout};
+use crate::engine::cgroup::{Cgroup, Kind, Layout};
 use crate::engine::channel::{self, Parent, Reporter};
 use crate::engine::config::RunOpts;
 use crate::engine::init::{self, Stdio};
@@ -32,8 +32,10 @@ pub struct Prepared {
     pub cg: Cgroup,
     /// Host volume directories we created, undone if the start fails.
     pub made_dirs: Vec<Vec<u8>>,
-    /// Held from the liveness check until the container runs (start).
+    /// The container's lock, held until it runs (or the start failed).
     pub lock: Option<state::Lock>,
+    /// `run`: a failure removes the container; `start`: records it.
+    pub fresh: bool,
     /// What `-d` prints once started: the id for run, the name for start.
     pub echo: Vec<u8>,
     /// The bridge network, if any, and the bound published-port sockets.
@@ -118,7 +120,9 @@ fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
 /// exists), cgroups, the IP address, volume directories, the record written
 /// once. Name, directories and address are taken under the state lock, so
 /// concurrent runs never share a name or an address. On failure nothing
-/// made here is left behind.
+/// made here is left behind. The cgroups are made last, once the record
+/// names them: a `run` killed anywhere leaves a directory that `ps` lists
+/// and `rm -f` removes with all it holds, never an orphan cgroup or lease.
 fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Vec<u8>, fresh: Option<(Option<&[u8]>, &[u8])>) -> Res<Prepared> {
     let lower = join(&root.image(&rec.image), b"rootfs");
     if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
@@ -129,7 +133,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         n => Some(network::load(root, n)?),
     };
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
-    let cg = Cgroup::create(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
+    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
@@ -161,6 +165,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         cg,
         made_dirs: Vec::new(),
         lock,
+        fresh: fresh.is_some(),
         echo,
         net,
         port_fds,
@@ -178,7 +183,8 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             let existing = state::all(root);
             p.rec.name = match name {
                 Some(n) => {
-                    if let Some(other) = existing.iter().find(|r| r.name == n) {
+                    // (a dead `--rm` one is removed now, as it would have been)
+                    if let Some(other) = existing.iter().find(|r| r.name == n && !reap(root, r)) {
                         let mut why = b"already in use by container ".to_vec();
                         why.extend_from_slice(other.short_id());
                         why.extend_from_slice(b" (remove it or choose another name)");
@@ -190,6 +196,8 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             };
             sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
             dir_made = true;
+            // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
+            p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
             for sub in [&p.spec.upper, &p.spec.work] {
                 sys::mkdir(sub, 0o755).ctx("create", sub)?;
             }
@@ -200,7 +208,8 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         }
         // Written whole: for a restart, the appended history of the last run goes.
         p.rec.save(root)
-    })();
+    })()
+    .and_then(|_| p.cg.make(Kind::V2));
     if let Err(e) = r {
         if !dir_made {
             p.rec.id.clear(); // not ours to remove: only cgroups and volume dirs were made
@@ -216,7 +225,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
 #[inline(never)]
 pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
     let rec = state::find(root, n)?;
-    let lock = state::lock_container(root, &rec)?;
+    let lock = state::lock_container(root, &rec, n)?;
     let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
@@ -271,13 +280,13 @@ fn undo_inner(root: &Root, p: &Prepared) {
     for f in &p.port_fds {
         sys::close(*f);
     }
-    if p.rec.ip != 0 && p.lock.is_none() {
-        network::release(root, &p.rec.network, &p.rec.id);
-    }
-    if p.lock.is_some() {
+    if !p.fresh {
         // `start` of an existing container: keep it, record the failure.
         let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
     } else if !p.rec.id.is_empty() {
+        if p.rec.ip != 0 {
+            network::release(root, &p.rec.network, &p.rec.id);
+        }
         let _ = remove_tree(&p.rec.dir(root));
     }
     for d in p.made_dirs.iter().rev() {
@@ -285,9 +294,19 @@ fn undo_inner(root: &Root, p: &Prepared) {
     }
 }
 
-/// After the container is gone: drop its cgroups, and with --rm everything;
-/// otherwise record how it ended.
+/// Once the run `rec` describes is over, under the container's lock: drop
+/// its cgroups, and with --rm everything; otherwise record how it ended.
+/// Only while the record still names that run: an `rm` may have removed
+/// it, or a `start` begun the next run, whose cgroups these are now.
 pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
+    let Ok(_l) = state::lock_container(root, rec, b"") else { return };
+    if rec.reload(root).is_some_and(|c| (c.pid, c.pid_start) == (rec.pid, rec.pid_start)) {
+        ended(root, rec, cg, code);
+    }
+}
+
+/// `finish` without the checks; `code` -1: unknown.
+fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
     if rec.auto_remove {
         network::release(root, &rec.network, &rec.id);
@@ -295,6 +314,25 @@ pub fn finish(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     } else {
         let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
     }
+}
+
+/// Removes a `--rm` container whose owner (its monitor, or the CLI of a
+/// foreground run) was killed, once nothing of it runs: the next command
+/// that sees it (`ps`, a `run` that wants its name, `network rm`, `rmi`)
+/// does what the owner would have done. Costs nothing on run's path.
+/// Returns whether it is gone.
+pub fn reap(root: &Root, r: &Record) -> bool {
+    if !r.auto_remove || r.alive() || state::running(r.monitor) {
+        return false;
+    }
+    // Locked: its run or a stop or rm is at work on it.
+    let Ok(_l) = state::lock_path(&r.dir(root), false) else { return false };
+    let cur = r.reload(root);
+    let r = cur.as_ref().unwrap_or(r); // none: a dead one, never written
+    if r.alive() || state::running(r.monitor) || Cgroup::from_dirs(&r.cgroups).populated() {
+        return false; // started meanwhile, or processes of it still run
+    }
+    remove(root, r).is_ok()
 }
 
 /// The host end of a container's veth pair: "ve" + 10 hex digits of its id.
@@ -509,7 +547,7 @@ pub fn wait_loop(
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
-fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
+fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
     let (report, reporter) = match channel::report_pipe() {
         Ok(x) => x,
         Err(e) => {
@@ -532,11 +570,16 @@ fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
     for f in &p.port_fds {
         sys::close(*f); // the monitor owns them now
     }
+    p.port_fds.clear();
     match report.wait() {
         Ok(()) => Ok(Outcome::Detached(p.echo.clone())),
         Err(e) => {
-            // The monitor cleaned up before reporting; reap it.
+            // The monitor cleaned up before reporting; reap it. One that died
+            // without a report (killed) did not: we still hold the lock.
             let _ = sys::waitpid(m, 0);
+            if e.kind() == util::Kind::Lost {
+                undo(root, &p);
+            }
             Err(e)
         }
     }
@@ -547,7 +590,6 @@ fn detach(root: &Root, p: Prepared) -> Res<Outcome> {
 /// (the log is written by the container itself unless a pty is relayed).
 #[inline(never)]
 fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
-    p.lock = None; // our copy of the CLI's container lock
     sys::setsid();
     let _ = sys::chdir(b"/");
     let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
@@ -586,6 +628,9 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
         Ok((pid, sfd, master, log)) => {
             mark_running(root, &mut p.rec, pid, sys::getpid());
             reporter.send(&Ok(()));
+            // Our copy of the container lock, kept until now so a killed
+            // CLI does not release it mid-start (its own goes as it returns).
+            p.lock = None;
             // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
             if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
                 for f in 0..3 {
@@ -622,46 +667,38 @@ fn wait_gone(r: &Record, ms: u64) -> bool {
     }
 }
 
-/// SIGTERM, up to `secs`, then SIGKILL; returns once the processes are gone.
-fn stop_one(root: &Root, r: &Record, secs: u64) -> Res<()> {
-    if !r.alive() {
-        return Ok(());
-    }
-    let _ = sys::kill(r.pid, sys::SIGTERM);
-    let mut killed = false;
-    if !wait_gone(r, secs * 1000) {
-        let _ = sys::kill(r.pid, sys::SIGKILL);
-        killed = true;
-        if !wait_gone(r, 10_000) {
-            return Err(Error::new(&r.name, b"did not stop after SIGKILL"));
+/// `stop`: SIGTERM, up to `secs`, then SIGKILL; returns once the container
+/// is gone and its end recorded. Under its lock, so no start begins a run
+/// that this stop would then kill or clean up after.
+pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
+    let r = state::find(root, key)?;
+    let r = {
+        let _l = state::lock_container(root, &r, key)?;
+        let r = r.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
+        let mut code = -1;
+        if r.alive() {
+            let _ = sys::kill(r.pid, sys::SIGTERM);
+            code = 143;
+            if !wait_gone(&r, secs * 1000) {
+                let _ = sys::kill(r.pid, sys::SIGKILL);
+                code = 137;
+                if !wait_gone(&r, 10_000) {
+                    return Err(Error::new(key, b"did not stop after SIGKILL"));
+                }
+            }
         }
-    }
-    // Let the monitor (or foreground run) record the exit; if it is gone
-    // too, record it here.
-    let cg = Cgroup::from_dirs(&r.cgroups);
+        if r.status == Status::Running && !state::running(r.monitor) {
+            ended(root, &r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
+        }
+        r
+    };
+    // A live monitor records the end once it has the lock: wait for that,
+    // so what follows `stop` (ps, start) sees the container stopped.
     let end = sys::mono_ms() + 2000;
-    while sys::mono_ms() < end {
-        let cur = r.reload(root);
-        if cur.as_ref().is_none_or(|c| c.status != Status::Running) && !cg.populated() {
-            return Ok(());
-        }
-        if !state::running(r.monitor) {
-            break;
-        }
-        sys::sleep_ms(10);
-    }
-    cg.remove();
-    if let Some(cur) = r.reload(root) {
-        if cur.status == Status::Running {
-            let _ = cur.append(root, &[("exit_code", if killed { 137 } else { 143 }), ("finished", sys::now().0)], Status::Exited);
-        }
+    while state::running(r.monitor) && sys::mono_ms() < end && r.reload(root).is_some_and(|c| c.pid == r.pid && c.status == Status::Running) {
+        sys::sleep_ms(5);
     }
     Ok(())
-}
-
-/// `stop`: SIGTERM, up to `secs`, then SIGKILL.
-pub fn stop(root: &Root, name: &[u8], secs: u64) -> Res<()> {
-    state::find(root, name).and_then(|r| stop_one(root, &r, secs))
 }
 
 /// Removes a container that is not running: cgroups, record, write layer,
@@ -689,29 +726,27 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
     res.map_err(|e| Error::sys("remove", &dir, e))
 }
 
-/// `rm [-f]` of one container.
+/// `rm [-f]` of one container. A monitor still at work on it finds the
+/// record gone once it has the lock, and stops there.
 pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
-    {
-        let r = state::find(root, n)?;
-        let _lock = state::lock_container(root, &r);
-        let r = r.reload(root).unwrap_or(r);
-        if r.alive() {
-            if !force {
-                let mut why = b"container ".to_vec();
-                why.extend_from_slice(r.short_id());
-                why.extend_from_slice(b" is running: stop it first, or use rm -f");
-                return Err(Error::new(b"cannot remove", &why));
-            }
-            let _ = sys::kill(r.pid, sys::SIGKILL);
-            if !wait_gone(&r, 10_000) {
-                return Err(Error::new(n, b"did not die after SIGKILL"));
-            }
+    let r = state::find(root, n)?;
+    let _lock = state::lock_container(root, &r, n)?;
+    let r = match r.reload(root) {
+        Some(c) => c,
+        None if sys::lstat(&r.dir(root)).is_ok() => r,           // dead: no record
+        None => return Err(Error::new(n, b"no such container")), // removed meanwhile
+    };
+    if r.alive() {
+        if !force {
+            let mut why = b"container ".to_vec();
+            why.extend_from_slice(r.short_id());
+            why.extend_from_slice(b" is running: stop it first, or use rm -f");
+            return Err(Error::new(b"cannot remove", &why));
         }
-        // Let a live monitor finish its bookkeeping first.
-        let end = sys::mono_ms() + 2000;
-        while r.monitor != sys::getpid() && state::running(r.monitor) && sys::mono_ms() < end {
-            sys::sleep_ms(10);
+        let _ = sys::kill(r.pid, sys::SIGKILL);
+        if !wait_gone(&r, 10_000) {
+            return Err(Error::new(n, b"did not die after SIGKILL"));
         }
-        remove(root, &r)
     }
+    remove(root, &r)
 }

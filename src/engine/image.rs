@@ -60,18 +60,16 @@ pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
 pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
     crate::engine::config::validate_name(name)?;
     let dest = root.image(name);
-    let mut rnd = [0u8; 6];
-    sys::random(&mut rnd);
-    let mut tmpname = b".tmp-".to_vec();
-    tmpname.extend_from_slice(&util::hex(&rnd));
-    let tmp = root.image(&tmpname);
-    {
+    let tmp = temp_name(root);
+    let _held = {
         let _l = root.lock()?;
+        reclaim(root);
         if sys::lstat(&dest).is_ok() {
             return Err(Error::new(&image_name(name), b"already exists (remove it first with 'mydocker rmi')"));
         }
         sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-    }
+        state::lock_path(&tmp, false).ctx("lock", &tmp)?
+    };
     let r = (|| {
         let rootfs = join(&tmp, b"rootfs");
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
@@ -98,8 +96,39 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
     r
 }
 
-/// The names of the images, sorted.
+/// `images/.tmp-<random>`: where an import extracts, or a commit writes
+/// its archive. The writer holds an flock on it from its creation (under
+/// the state lock) until it is renamed into place or removed.
+pub fn temp_name(root: &Root) -> Vec<u8> {
+    let mut rnd = [0u8; 6];
+    sys::random(&mut rnd);
+    let mut n = b".tmp-".to_vec();
+    n.extend_from_slice(&util::hex(&rnd));
+    root.image(&n)
+}
+
+/// Removes the temporaries of writers that died (an import or commit
+/// killed): those nobody holds locked. Call under the state lock.
+pub fn reclaim(root: &Root) {
+    let Ok(fd) = sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return };
+    for (n, _) in sys::read_dir(fd).unwrap_or_default() {
+        if n.starts_with(b".tmp-") {
+            let p = root.image(&n);
+            if state::lock_path(&p, false).is_ok() {
+                let _ = remove_tree(&p);
+            }
+        }
+    }
+    sys::close(fd);
+}
+
+/// The names of the images, sorted (dead writers' temporaries go first).
 pub fn list(root: &Root) -> Vec<Vec<u8>> {
+    if sys::lstat(&root.images()).is_ok() {
+        if let Ok(_l) = root.lock() {
+            reclaim(root);
+        }
+    }
     let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
             let v = sys::read_dir(fd).unwrap_or_default();
@@ -120,7 +149,7 @@ pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
         if crate::engine::config::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
             return Err(Error::new(&image_name(n), b"no such image"));
         }
-        if let Some(c) = state::all(root).iter().find(|r| r.image == n) {
+        if let Some(c) = state::all(root).iter().find(|r| r.image == n && !crate::engine::container::reap(root, r)) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");

@@ -229,7 +229,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
     {
         let _lock = root.lock()?;
         let n = load(root, name)?;
-        if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
+        if let Some(c) = state::all(root).iter().find(|r| r.network == name && !crate::engine::container::reap(root, r)) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
@@ -276,9 +276,13 @@ fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
 }
 
 /// The lowest free host address of `n` for container `id`; never the
-/// network, gateway or broadcast address. Call under the state lock.
+/// network, gateway or broadcast address. Call under the state lock, with
+/// the container's directory made. A lease whose container directory is
+/// gone is reclaimed here (its `run` was killed before it could undo, or
+/// the run-time directory of `--rm` ones went with a reboot).
 pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     let mut l = leases(root, &n.name);
+    l.retain(|(_, i)| [false, true].into_iter().any(|run| sys::lstat(&join(&root.containers_in(run), i)).is_ok()));
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
@@ -301,12 +305,19 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     Ok(cand)
 }
 
-/// Releases container `id`'s address (takes the state lock).
+/// Releases container `id`'s address (takes the state lock); on every
+/// network when `net` is unknown ("": a record that was never written).
 pub fn release(root: &Root, net: &[u8], id: &[u8]) {
-    if net.is_empty() || net == b"none" || net == b"host" {
+    if net == b"none" || net == b"host" {
         return;
     }
     if let Ok(_lock) = root.lock() {
+        if net.is_empty() {
+            for n in all(root) {
+                release(root, &n.name, id); // the state lock nests
+            }
+            return;
+        }
         let mut l = leases(root, net);
         let before = l.len();
         l.retain(|(_, i)| i != id);
@@ -373,6 +384,9 @@ mod tests {
             let (root, d) = root_with(&n);
             let take = core::cmp::min(hosts, 40);
             let mut got = Vec::new();
+            for c in (0..take).map(|i| format!("c{i}")).chain(["one-too-many".into(), "new".into()]) {
+                std::fs::create_dir_all(d.join("containers").join(c)).unwrap();
+            }
             for i in 0..take {
                 let ip = allocate(&root, &n, format!("c{i}").as_bytes()).unwrap();
                 assert!(ip != n.subnet && ip != n.gateway && ip != n.broadcast() && ip & mask(prefix) == subnet);
@@ -386,6 +400,9 @@ mod tests {
             assert_eq!(allocate(&root, &n, b"c0").unwrap(), got[0]);
             release(&root, b"n", b"c0");
             assert_eq!(allocate(&root, &n, b"new").unwrap(), got[0], "released addresses are reused");
+            // a lease whose container directory is gone is stale
+            std::fs::remove_dir(d.join("containers/new")).unwrap();
+            assert_eq!(allocate(&root, &n, b"c0").unwrap(), got[0], "stale leases are reclaimed");
             std::fs::remove_dir_all(d).unwrap();
         }
     }

@@ -26,6 +26,7 @@ use crate::engine::config::{Limits, Volume};
 use crate::engine::util::{join, mkdir_all, parse_i64, parse_u64, read_file, write_atomic, Ctx, Error, Res};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
 
 pub const DEFAULT_ROOT: &[u8] = b"/var/lib/mydocker";
 
@@ -38,11 +39,27 @@ pub struct Root {
     pub overlay: bool,
 }
 
+/// An flock(2) held until dropped; -1: a nested take of the state lock.
 pub struct Lock(Fd);
 impl Drop for Lock {
     fn drop(&mut self) {
-        sys::close(self.0);
+        if self.0 >= 0 {
+            let _ = HELD.compare_exchange(self.0, -1, Relaxed, Relaxed);
+            sys::close(self.0);
+        }
     }
+}
+
+/// The state lock's descriptor while this process holds it: taking it
+/// again (a dead `--rm` container reaped during a name check releases its
+/// lease) nests, where a second open file would wait for itself forever.
+static HELD: AtomicI32 = AtomicI32::new(-1);
+
+/// Locks a file or directory; `wait` false: fails if someone holds it.
+pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
+    let fd = sys::open(p, sys::O_RDONLY, 0)?;
+    let l = Lock(fd);
+    sys::flock(fd, wait).map(|_| l)
 }
 
 impl Root {
@@ -66,10 +83,14 @@ impl Root {
         let c = self.containers_in(false);
         mkdir_all(&c, 0o711).ctx("create", &c)?;
         mkdir_all(&self.images(), 0o711).ctx("create", &self.images())?;
+        if HELD.load(Relaxed) >= 0 {
+            return Ok(Lock(-1));
+        }
         let p = join(&self.dir, b"lock");
-        let fd = sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx("open", &p)?;
-        sys::flock(fd, true).ctx("lock", &p)?;
-        Ok(Lock(fd))
+        let l = Lock(sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx("open", &p)?);
+        sys::flock(l.0, true).ctx("lock", &p)?;
+        HELD.store(l.0, Relaxed);
+        Ok(l)
     }
     /// The run-time directory, on a tmpfs: mounted by us where the host
     /// has none there (under the state lock, so only once).
@@ -84,13 +105,13 @@ impl Root {
     }
 }
 
-/// Serialises start/rm on one container: flock(2) on its directory. The
-/// lock belongs to the open file, so a forked monitor must drop its copy.
-pub fn lock_container(root: &Root, r: &Record) -> Res<Lock> {
-    let d = r.dir(root);
-    let fd = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &d)?;
-    sys::flock(fd, true).ctx("lock", &d)?;
-    Ok(Lock(fd))
+/// Serialises every change of one container's life: run's and start's
+/// launch, stop, rm, and the bookkeeping once it has exited (see
+/// container.rs). flock(2) on its directory: it belongs to the open file,
+/// so a forked monitor shares it (and keeps it if the CLI is killed) until
+/// it closes its copy. `key`: what the user called it, for the error.
+pub fn lock_container(root: &Root, r: &Record, key: &[u8]) -> Res<Lock> {
+    lock_path(&r.dir(root), true).map_err(|_| Error::new(key, b"no such container"))
 }
 
 #[derive(Debug, Default, PartialEq)]

@@ -32,6 +32,8 @@ pub enum Kind {
     NoSuch = 1,
     /// clone() failed: e.g. the pid namespace of an `exec` has no init.
     Spawn = 2,
+    /// The other end of a report died without a word (killed).
+    Lost = 3,
 }
 
 pub type Res<T> = Result<T, Error>;
@@ -83,6 +85,7 @@ impl Error {
         match self.bits >> 8 {
             1 => Kind::NoSuch,
             2 => Kind::Spawn,
+            3 => Kind::Lost,
             _ => Kind::Other,
         }
     }

@@ -478,9 +478,10 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
 
-pub fn flock(fd: Fd, exclusive: bool) -> R<()> {
-    use rustix::fs::FlockOperation::{LockExclusive, LockShared};
-    ok(rustix::io::retry_on_intr(|| rustix::fs::flock(bfd(fd), if exclusive { LockExclusive } else { LockShared })))
+/// An exclusive flock(2); with `wait` false, EWOULDBLOCK if someone has it.
+pub fn flock(fd: Fd, wait: bool) -> R<()> {
+    use rustix::fs::FlockOperation::{LockExclusive, NonBlockingLockExclusive};
+    ok(rustix::io::retry_on_intr(|| rustix::fs::flock(bfd(fd), if wait { LockExclusive } else { NonBlockingLockExclusive })))
 }
 
 /// Seeks to `off` from the end (the only whence mydocker uses: SEEK_END).
@@ -866,10 +867,12 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
 
 // ---------------------------------------------------------------- passing descriptors
 
-/// A connected pair of unix datagram sockets (close-on-exec).
+/// A connected pair of unix seqpacket sockets (close-on-exec): messages,
+/// and unlike datagrams an EOF when the other end dies, so a reader is
+/// never left waiting for a killed sender.
 pub fn socketpair() -> R<(Fd, Fd)> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
-    let (a, b) = ok(rustix::net::socketpair(AddressFamily::UNIX, SocketType::DGRAM, SocketFlags::CLOEXEC, None))?;
+    let (a, b) = ok(rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None))?;
     Ok((raw(a), raw(b)))
 }
 
