@@ -177,14 +177,12 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         }
         let _lock = root.lock()?;
         if let Some((name, rnd)) = fresh {
-            if p.rec.auto_remove {
-                root.runtime()?;
-            }
-            let existing = state::all(root);
+            root.runtime()?; // the names index lives there
+            state::index_names(root)?;
             p.rec.name = match name {
                 Some(n) => {
                     // (a dead `--rm` one is removed now, as it would have been)
-                    if let Some(other) = existing.iter().find(|r| r.name == n && !reap(root, r)) {
+                    if let Some(other) = state::name_holder(root, n).filter(|r| !reap(root, r)) {
                         let mut why = b"already in use by container ".to_vec();
                         why.extend_from_slice(other.short_id());
                         why.extend_from_slice(b" (remove it or choose another name)");
@@ -192,10 +190,11 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
                     }
                     n.to_vec()
                 }
-                None => state::generate_name(rnd, &|n| existing.iter().any(|r| r.name == n)),
+                None => state::generate_name(rnd, &|n| state::name_holder(root, n).is_some()),
             };
             sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
             dir_made = true;
+            state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
             p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
             for sub in [&p.spec.upper, &p.spec.work] {
@@ -714,6 +713,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
     }
     Cgroup::from_dirs(&dirs).remove();
     crate::engine::network::release(root, &r.network, &r.id);
+    state::release_name(root, &r.name, &r.id);
     let dir = r.dir(root);
     let mut res = Ok(());
     for _ in 0..50 {

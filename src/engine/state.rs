@@ -8,6 +8,9 @@
 //!   containers/<id>/upper,work the write layer, overlay's work dir
 //!   containers/<id>/log        stdout+stderr of a detached container
 //!
+//! The run-time directory also holds `names/<name>`, a symlink to the id
+//! that holds the name (see `claim_name`).
+//!
 //! A `--rm` container keeps the same layout under the run-time directory
 //! instead (/run/mydocker, or <root>/run with --root): everything of it
 //! goes when it exits, so it lives on a tmpfs, which mydocker mounts there
@@ -362,36 +365,115 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     parse_u64(f)
 }
 
-/// Every record under the root and the run-time directory, oldest first.
-pub fn all(root: &Root) -> Vec<Record> {
-    let mut v: Vec<Record> = Vec::new();
+/// The container directories (id, whether in the run-time directory).
+fn ids(root: &Root) -> Vec<(Vec<u8>, bool)> {
+    let mut v = Vec::new();
     for run in [false, true] {
         let Ok(fd) = sys::open(&root.containers_in(run), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { continue };
         let names = sys::read_dir(fd).unwrap_or_default();
         sys::close(fd);
-        // A directory without a readable record is a container that died
-        // half made (a crash between mkdir and the record): listed as
-        // "dead", so `ps -a` shows it and `rm -f` can clean it up.
-        for (n, _) in names {
-            if n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()) {
-                let r = Record { id: n, status: Status::Dead, auto_remove: run, ..Record::default() };
-                v.push(r.reload(root).unwrap_or(r));
-            }
-        }
+        v.extend(names.into_iter().filter(|(n, _)| n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit())).map(|(n, _)| (n, run)));
     }
+    v
+}
+
+/// The record in container directory `id`. A directory without a readable
+/// record is a container that died half made (a crash between mkdir and
+/// the record): "dead", so `ps -a` shows it and `rm -f` can clean it up.
+fn at(root: &Root, id: Vec<u8>, run: bool) -> Record {
+    let r = Record { id, status: Status::Dead, auto_remove: run, ..Record::default() };
+    r.reload(root).unwrap_or(r)
+}
+
+/// Every record under the root and the run-time directory, oldest first.
+pub fn all(root: &Root) -> Vec<Record> {
+    let mut v: Vec<Record> = ids(root).into_iter().map(|(id, run)| at(root, id, run)).collect();
     crate::engine::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }
 
-/// By exact name, full id, or unique id prefix.
-pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
-    let mut all = all(root);
-    if let Some(i) = all.iter().position(|r| r.name == key || r.id == key) {
-        return Ok(all.swap_remove(i));
+/// The container `id`'s record, wherever it lives.
+pub fn load(root: &Root, id: &[u8]) -> Option<Record> {
+    let run = sys::lstat(&join(&root.containers_in(false), id)).is_err();
+    sys::lstat(&join(&root.containers_in(run), id)).ok().map(|_| at(root, id.to_vec(), run))
+}
+
+// ---------------------------------------------------------------- names
+//
+// Names are looked up in an index, not by reading every record (that made
+// `run` O(containers): 2x slower at 200, and the decoded records stayed in
+// the monitor's heap). `<run>/names/<name>` is a symlink to the id; it
+// lives on the run-time tmpfs, so a claim writes nothing to disk. It is
+// changed only under the state lock, and made whole from the records (as
+// `names.new`, renamed into place) whenever it is missing: on first use,
+// and after a reboot emptied the tmpfs. A link whose container directory
+// is gone (a run killed before it wrote its record) names nobody.
+
+fn names(root: &Root) -> Vec<u8> {
+    join(&root.run, b"names")
+}
+
+/// The id holding `name`, by the index; None without an index.
+fn name_owner(root: &Root, name: &[u8]) -> Option<Vec<u8>> {
+    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
+    load(root, &id).map(|_| id)
+}
+
+/// Under the state lock, with the run-time directory mounted: makes the
+/// index if it is missing.
+pub fn index_names(root: &Root) -> Res<()> {
+    let d = names(root);
+    if sys::lstat(&d).is_err() {
+        let tmp = join(&root.run, b"names.new");
+        let _ = crate::engine::util::remove_tree(&tmp);
+        sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
+        for r in all(root).iter().filter(|r| !r.name.is_empty()) {
+            sys::symlinkat(&r.id, sys::AT_FDCWD, &join(&tmp, &r.name)).ctx("index", &r.name)?;
+        }
+        sys::rename(&tmp, &d).ctx("create", &d)?;
     }
-    let m: Vec<usize> = (0..all.len()).filter(|&i| !key.is_empty() && all[i].id.starts_with(key)).collect();
+    Ok(())
+}
+
+/// The container that holds `name`, by the index.
+pub fn name_holder(root: &Root, name: &[u8]) -> Option<Record> {
+    name_owner(root, name).and_then(|id| load(root, &id))
+}
+
+/// Records `name` as `id`'s (under the state lock, once `name_holder`
+/// found it free): a stale link is replaced.
+pub fn claim_name(root: &Root, name: &[u8], id: &[u8]) -> Res<()> {
+    let p = join(&names(root), name);
+    let _ = sys::unlinkat(sys::AT_FDCWD, &p, 0);
+    sys::symlinkat(id, sys::AT_FDCWD, &p).ctx("claim the name", name)
+}
+
+/// Gives `name` up if `id` holds it (takes the state lock).
+pub fn release_name(root: &Root, name: &[u8], id: &[u8]) {
+    let Ok(_l) = root.lock() else { return };
+    let p = join(&names(root), name);
+    if sys::readlinkat(sys::AT_FDCWD, &p).is_ok_and(|t| t == id) {
+        let _ = sys::unlinkat(sys::AT_FDCWD, &p, 0);
+    }
+}
+
+/// By exact name, full id, or unique id prefix. Reads one record where
+/// the names index or the id answers; every record only for a name when
+/// there is no index (before the first `run` after a reboot).
+pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
+    let by_name = match sys::lstat(&names(root)) {
+        Ok(_) => name_holder(root, key),
+        Err(_) => all(root).into_iter().find(|r| r.name == key),
+    };
+    if let Some(r) = by_name {
+        return Ok(r);
+    }
+    let mut m: Vec<(Vec<u8>, bool)> = ids(root).into_iter().filter(|(id, _)| !key.is_empty() && id.starts_with(key)).collect();
     match m.len() {
-        1 => Ok(all.swap_remove(m[0])),
+        1 => {
+            let (id, run) = m.swap_remove(0);
+            Ok(at(root, id, run))
+        }
         0 => Err(Error::new(key, b"no such container").of(crate::engine::util::Kind::NoSuch)),
         _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
     }
