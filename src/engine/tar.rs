@@ -379,10 +379,21 @@ impl Writer {
         self.pad(d.len() as u64)
     }
 
+    /// Zeros up to the next 512-byte boundary after `n` bytes of data.
     fn pad(&mut self, n: u64) -> Res<()> {
+        self.zeros((512 - (n % 512) as usize) % 512)
+    }
+
+    /// `n` zero bytes from one zeroed stack block: a `[0; 1024]` constant
+    /// for the end-of-archive marker cost 1 KB of .rodata.
+    fn zeros(&mut self, mut n: usize) -> Res<()> {
         let z = [0u8; 512];
-        let r = (512 - (n % 512) as usize) % 512;
-        sys::write_all(self.out, &z[..r]).ctx("write", b"archive")
+        while n > 0 {
+            let k = core::cmp::min(n, 512);
+            sys::write_all(self.out, &z[..k]).ctx("write", b"archive")?;
+            n -= k;
+        }
+        Ok(())
     }
 
     fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
@@ -461,7 +472,7 @@ impl Writer {
     }
 
     pub fn finish(&mut self) -> Res<()> {
-        sys::write_all(self.out, &[0u8; 1024]).ctx("write", b"archive")
+        self.zeros(1024)
     }
 }
 
