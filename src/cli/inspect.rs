@@ -185,7 +185,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 }
 
 #[inline(never)]
-pub fn inspect(root: &Root, names: &[Vec<u8>]) -> Res<i32> {
+pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
     let mut b = Buf::new();
     b.s("[");
     let mut code = 0;

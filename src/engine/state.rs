@@ -46,8 +46,8 @@ impl Drop for Lock {
 }
 
 impl Root {
-    pub fn new(opt: Option<Vec<u8>>, env: &[Vec<u8>]) -> Root {
-        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
+    pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
+        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())).map(|v| v.to_vec());
         let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
         Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
