@@ -132,17 +132,19 @@ pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
 
 /// Copies a tree without following symlinks: directories, files, symlinks,
 /// fifos; modes, owners and mtimes kept. Used when overlayfs is refused.
+/// What it allocates per entry it frees (see sys::Malloc).
 pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
-    for (name, _) in sys::read_dir(src)? {
-        let st = sys::statat(src, &name, false)?;
+    let ents = sys::read_dir(src)?;
+    for (name, _) in &ents {
+        let st = sys::statat(src, name, false)?;
         match st.kind() {
             sys::S_IFDIR => {
-                match sys::mkdirat(dst, &name, 0o700) {
+                match sys::mkdirat(dst, name, 0o700) {
                     Ok(()) | Err(sys::EEXIST) => {}
                     Err(e) => return Err(e),
                 }
-                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
+                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
                     Ok(d) => d,
                     Err(e) => {
                         sys::close(s);
@@ -150,15 +152,15 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                     }
                 };
                 let r = copy_tree(s, d);
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d, st.mode & 0o7777);
                 sys::close(s);
                 sys::close(d);
                 r?;
             }
             sys::S_IFREG => {
-                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, &name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
+                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
                     Ok(d) => d,
                     Err(e) => {
                         sys::close(s);
@@ -177,22 +179,26 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                         Err(e) => break Err(e),
                     }
                 };
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                sys::free(buf);
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d, st.mode & 0o7777);
                 sys::close(s);
                 sys::close(d);
                 r?;
-                let _ = sys::set_mtime(dst, &name, st.mtime);
+                let _ = sys::set_mtime(dst, name, st.mtime);
             }
             sys::S_IFLNK => {
-                let t = sys::readlinkat(src, &name)?;
-                sys::symlinkat(&t, dst, &name)?;
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let t = sys::readlinkat(src, name)?;
+                let r = sys::symlinkat(&t, dst, name);
+                sys::free(t);
+                r?;
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
             }
-            sys::S_IFIFO => sys::mknodat(dst, &name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
+            sys::S_IFIFO => sys::mknodat(dst, name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
             _ => {} // sockets and device nodes are not part of an image
         }
     }
+    sys::free_names(ents);
     Ok(())
 }
 

@@ -301,7 +301,9 @@ impl Record {
             return false;
         }
         let Some(st) = proc_stat(self.pid) else { return false };
-        parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z')
+        let alive = parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z');
+        sys::free(st);
+        alive
     }
 
     pub fn short_id(&self) -> &[u8] {
@@ -309,16 +311,25 @@ impl Record {
     }
 }
 
+/// /proc/PID/stat. Polled every 10 ms by stop, rm and the waits: the
+/// callers free what it returns (dropping does not, see sys::Malloc).
 fn proc_stat(pid: i32) -> Option<Vec<u8>> {
     let mut p = b"/proc/".to_vec();
     crate::engine::util::push_num(&mut p, pid as u64);
     p.extend_from_slice(b"/stat");
-    read_file(&p).ok()
+    let r = read_file(&p).ok();
+    sys::free(p);
+    r
 }
 
 /// Process `pid` exists and is not a zombie.
 pub fn running(pid: i32) -> bool {
-    pid > 0 && proc_stat(pid).is_some_and(|s| proc_state(&s) != Some(b'Z'))
+    pid > 0
+        && proc_stat(pid).is_some_and(|s| {
+            let r = proc_state(&s) != Some(b'Z');
+            sys::free(s);
+            r
+        })
 }
 
 /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.

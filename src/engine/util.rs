@@ -244,18 +244,20 @@ pub fn remove_tree(path: &[u8]) -> sys::R<()> {
 }
 
 fn remove_children(dir: Fd) -> sys::R<()> {
-    for (name, ty) in sys::read_dir(dir)? {
-        let is_dir = if ty == 0 { sys::statat(dir, &name, false).map(|s| s.is_dir()).unwrap_or(false) } else { ty == sys::DT_DIR };
+    let ents = sys::read_dir(dir)?;
+    for (name, ty) in &ents {
+        let is_dir = if *ty == 0 { sys::statat(dir, name, false).map(|s| s.is_dir()).unwrap_or(false) } else { *ty == sys::DT_DIR };
         if is_dir {
-            let sub = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+            let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
             let r = remove_children(sub);
             sys::close(sub);
             r?;
-            sys::unlinkat(dir, &name, sys::AT_REMOVEDIR)?;
+            sys::unlinkat(dir, name, sys::AT_REMOVEDIR)?;
         } else {
-            sys::unlinkat(dir, &name, 0)?;
+            sys::unlinkat(dir, name, 0)?;
         }
     }
+    sys::free_names(ents); // a big tree must not cost memory per entry (sys::Malloc)
     Ok(())
 }
 
