@@ -7,15 +7,27 @@ use alloc::vec::Vec;
 #[derive(Clone, Copy)]
 pub struct Opt {
     pub id: u8,
-    pub long: &'static str,
     pub short: u8,
-    /// The book's single-dash spelling, e.g. "-mem".
-    pub alias: &'static str,
     pub val: bool,
+    /// The long name, then after a space the book's single-dash spelling
+    /// if any: "memory -mem". (One &str, not two: 16 bytes less per
+    /// option in the tables.)
+    pub names: &'static str,
 }
 
-pub const fn o(id: u8, long: &'static str, short: u8, alias: &'static str, val: bool) -> Opt {
-    Opt { id, long, short, alias, val }
+pub const fn o(id: u8, names: &'static str, short: u8, val: bool) -> Opt {
+    Opt { id, short, val, names }
+}
+
+impl Opt {
+    /// (long name, alias)
+    fn names(&self) -> (&[u8], &[u8]) {
+        let n = self.names.as_bytes();
+        match n.iter().position(|&c| c == b' ') {
+            Some(p) => (&n[..p], &n[p + 1..]),
+            None => (n, b""),
+        }
+    }
 }
 
 pub const HELP: u8 = 0;
@@ -58,7 +70,14 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
             Some(p) => (&body[..p], Some(&body[p + 1..])),
             None => (body, None),
         };
-        if let Some(opt) = table.iter().find(|o| if long { o.long.as_bytes() == name } else { !o.alias.is_empty() && o.alias.as_bytes() == name }) {
+        if let Some(opt) = table.iter().find(|o| {
+            let (l, alias) = o.names();
+            if long {
+                l == name
+            } else {
+                !alias.is_empty() && alias == name
+            }
+        }) {
             let v: &[u8] = match inline {
                 _ if opt.val => match inline {
                     Some(v) => v,

@@ -124,13 +124,13 @@ struct VerbSpec {
     usage: u8,
 }
 
-const TIME: [Opt; 1] = [o(1, "time", b't', "", true)];
-const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true)];
+const TIME: [Opt; 1] = [o(1, "time", b't', true)];
+const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)];
 const VERBS: [VerbSpec; 20] = [
     VerbSpec {
         name: b"ps",
         verb: Verb::Ps,
-        opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)],
+        opts: &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
         min: 0,
         max: 0,
         usage: usage::PS,
@@ -138,27 +138,27 @@ const VERBS: [VerbSpec; 20] = [
     VerbSpec {
         name: b"logs",
         verb: Verb::Logs,
-        opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)],
+        opts: &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
         min: 1,
         max: 1,
         usage: usage::LOGS,
     },
     VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: usage::STOP },
-    VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', "", false)], min: 1, max: 255, usage: usage::START },
+    VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', false)], min: 1, max: 255, usage: usage::START },
     VerbSpec { name: b"restart", verb: Verb::Restart, opts: &TIME, min: 1, max: 255, usage: usage::RESTART },
-    VerbSpec { name: b"rm", verb: Verb::Rm, opts: &[o(1, "force", b'f', "", false)], min: 1, max: 255, usage: usage::RM },
-    VerbSpec { name: b"images", verb: Verb::Images, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: usage::IMAGES },
+    VerbSpec { name: b"rm", verb: Verb::Rm, opts: &[o(1, "force", b'f', false)], min: 1, max: 255, usage: usage::RM },
+    VerbSpec { name: b"images", verb: Verb::Images, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::IMAGES },
     VerbSpec { name: b"rmi", verb: Verb::Rmi, opts: &[], min: 1, max: 255, usage: usage::RMI },
     VerbSpec { name: b"import", verb: Verb::Import, opts: &[], min: 2, max: 2, usage: usage::IMPORT },
     VerbSpec { name: b"commit", verb: Verb::Commit, opts: &[], min: 2, max: 2, usage: usage::COMMIT },
-    VerbSpec { name: b"export", verb: Verb::Export, opts: &[o(1, "output", b'o', "", true)], min: 1, max: 1, usage: usage::EXPORT },
+    VerbSpec { name: b"export", verb: Verb::Export, opts: &[o(1, "output", b'o', true)], min: 1, max: 1, usage: usage::EXPORT },
     VerbSpec { name: b"inspect", verb: Verb::Inspect, opts: &[], min: 1, max: 255, usage: usage::INSPECT },
     VerbSpec { name: b"info", verb: Verb::Info, opts: &[], min: 0, max: 0, usage: usage::INFO },
     VerbSpec { name: b"version", verb: Verb::Version, opts: &[], min: 0, max: 0, usage: usage::VERSION },
     // `network SUB`: looked up as "network SUB"
     VerbSpec { name: b"network create", verb: Verb::NetCreate, opts: &NET_CREATE, min: 1, max: 1, usage: usage::NETWORK },
-    VerbSpec { name: b"network ls", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: usage::NETWORK },
-    VerbSpec { name: b"network list", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: usage::NETWORK },
+    VerbSpec { name: b"network ls", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::NETWORK },
+    VerbSpec { name: b"network list", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::NETWORK },
     VerbSpec { name: b"network rm", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
     VerbSpec { name: b"network remove", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
     VerbSpec { name: b"network inspect", verb: Verb::NetInspect, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
@@ -197,13 +197,8 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
         }
         b"help" => return Ok(Cmd::Help(usage::MAIN)),
         b"exec" => {
-            const EXEC: [Opt; 5] = [
-                o(1, "interactive", b'i', "", false),
-                o(2, "tty", b't', "", false),
-                o(3, "detach", b'd', "", false),
-                o(4, "env", b'e', "", true),
-                o(5, "workdir", b'w', "", true),
-            ];
+            const EXEC: [Opt; 5] =
+                [o(1, "interactive", b'i', false), o(2, "tty", b't', false), o(3, "detach", b'd', false), o(4, "env", b'e', true), o(5, "workdir", b'w', true)];
             let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
             if a.pos.len() < 2 {
                 return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), usage::EXEC));
@@ -274,25 +269,25 @@ const R_NET: u8 = 17;
 const R_PORT: u8 = 18;
 
 const RUN_OPTS: [Opt; 19] = [
-    o(R_NET, "network", 0, "-net", true),
-    o(R_NET, "net", 0, "", true),
-    o(R_PORT, "publish", b'p', "", true),
-    o(R_I, "interactive", b'i', "", false),
-    o(R_T, "tty", b't', "", false),
-    o(R_TI, "", 0, "-ti", false),
-    o(R_D, "detach", b'd', "", false),
-    o(R_RM, "rm", 0, "", false),
-    o(R_NAME, "name", 0, "-name", true),
-    o(R_ENV, "env", b'e', "", true),
-    o(R_WD, "workdir", b'w', "", true),
-    o(R_HOST, "hostname", b'h', "", true),
-    o(R_VOL, "volume", b'v', "", true),
-    o(R_INIT, "init", 0, "", false),
-    o(R_MEM, "memory", b'm', "-mem", true),
-    o(R_CPUS, "cpus", 0, "", true),
-    o(R_SHARES, "cpu-shares", b'c', "-cpushare", true),
-    o(R_CPUSET, "cpuset-cpus", 0, "-cpuset", true),
-    o(R_PIDS, "pids-limit", 0, "", true),
+    o(R_NET, "network -net", 0, true),
+    o(R_NET, "net", 0, true),
+    o(R_PORT, "publish", b'p', true),
+    o(R_I, "interactive", b'i', false),
+    o(R_T, "tty", b't', false),
+    o(R_TI, " -ti", 0, false),
+    o(R_D, "detach", b'd', false),
+    o(R_RM, "rm", 0, false),
+    o(R_NAME, "name -name", 0, true),
+    o(R_ENV, "env", b'e', true),
+    o(R_WD, "workdir", b'w', true),
+    o(R_HOST, "hostname", b'h', true),
+    o(R_VOL, "volume", b'v', true),
+    o(R_INIT, "init", 0, false),
+    o(R_MEM, "memory -mem", b'm', true),
+    o(R_CPUS, "cpus", 0, true),
+    o(R_SHARES, "cpu-shares -cpushare", b'c', true),
+    o(R_CPUSET, "cpuset-cpus -cpuset", 0, true),
+    o(R_PIDS, "pids-limit", 0, true),
 ];
 
 #[inline(never)]
