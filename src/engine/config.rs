@@ -53,12 +53,16 @@ impl Port {
 }
 
 pub fn parse_port(v: &[u8]) -> Res<Port> {
-    let bad = || Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]");
+    // One error for every way it can be wrong: built in one place.
+    port(v).ok_or_else(|| Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]"))
+}
+
+fn port(v: &[u8]) -> Option<Port> {
     let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
         Some(i) => match &v[i + 1..] {
             b"tcp" => (&v[..i], false),
             b"udp" => (&v[..i], true),
-            _ => return Err(bad()),
+            _ => return None,
         },
         None => (v, false),
     };
@@ -66,10 +70,10 @@ pub fn parse_port(v: &[u8]) -> Res<Port> {
     let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
     let (ip, h, c) = match parts.len() {
         2 => (0, parts[0], parts[1]),
-        3 => (crate::engine::network::parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
-        _ => return Err(bad()),
+        3 => (crate::engine::network::parse_ip(parts[0])?, parts[1], parts[2]),
+        _ => return None,
     };
-    Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
+    Some(Port { host_ip: ip, host_port: num(h)?, ctr_port: num(c)?, udp })
 }
 
 #[derive(Debug, Default, PartialEq)]
