@@ -77,8 +77,7 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
         let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
         let mut input = tar::Input::new(fd);
-        let magic = input.peek(2)?;
-        let r: Res<(u64, u64)> = if magic == [0x1f, 0x8b] {
+        let r: Res<(u64, u64)> = if input.starts_with(&[0x1f, 0x8b])? {
             Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"))
         } else {
             tar::extract(&mut input, rfd)

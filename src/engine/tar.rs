@@ -45,15 +45,15 @@ impl Input {
         }
         Ok(true)
     }
-    /// Peeks at the first bytes (for gzip detection).
-    pub fn peek(&mut self, n: usize) -> Res<Vec<u8>> {
+    /// Whether the input starts with `magic` (gzip detection), consuming nothing.
+    pub fn starts_with(&mut self, magic: &[u8]) -> Res<bool> {
         if self.pos == self.buf.len() {
             self.buf.resize(65536, 0);
             let k = sys::read(self.fd, &mut self.buf).ctx("read", b"archive")?;
             self.buf.truncate(k);
             self.pos = 0;
         }
-        Ok(self.buf[self.pos..core::cmp::min(self.buf.len(), self.pos + n)].to_vec())
+        Ok(self.buf[self.pos..].starts_with(magic))
     }
     /// Streams `size` bytes (+ padding to 512) to `sink`.
     fn data(&mut self, size: u64, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
