@@ -387,18 +387,21 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     }
 }
 
-const ADJ: [&str; 16] =
-    ["admiring", "bold", "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vivid", "zen"];
-const NOUN: [&str; 16] = [
-    "babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace", "newton", "noether", "pascal", "ritchie", "shannon", "tesla",
-    "turing",
-];
+// Sixteen of each, one string apiece: an array of 32 &str was 512 bytes
+// of pointers and lengths.
+const ADJ: &[u8] = b"admiring bold brave calm clever eager gentle happy jolly keen lucid nifty quirky serene vivid zen";
+const NOUN: &[u8] = b"babbage curie darwin euler fermat gauss hopper kepler lovelace newton noether pascal ritchie shannon tesla turing";
+
+/// Word `i` (0..16) of a space-separated list.
+fn word(list: &'static [u8], i: u8) -> &'static [u8] {
+    list.split(|&c| c == b' ').nth((i & 15) as usize).unwrap_or_default()
+}
 
 /// A docker-style name from the id's random bytes, unique among `taken`.
 pub fn generate_name(rand: &[u8], taken: &dyn Fn(&[u8]) -> bool) -> Vec<u8> {
-    let mut base = ADJ[(rand[0] & 15) as usize].as_bytes().to_vec();
+    let mut base = word(ADJ, rand[0]).to_vec();
     base.push(b'_');
-    base.extend_from_slice(NOUN[(rand[1] & 15) as usize].as_bytes());
+    base.extend_from_slice(word(NOUN, rand[1]));
     let mut n = base.clone();
     let mut i = 1u64;
     while taken(&n) {
