@@ -824,23 +824,21 @@ pub fn setsid() {
     unsafe { libc::setsid() };
 }
 
+/// isatty(3) as musl does it (TIOCGWINSZ succeeds), as a raw call.
 pub fn isatty(fd: Fd) -> bool {
-    // SAFETY: plain call.
-    unsafe { libc::isatty(fd) == 1 }
+    // SAFETY: ws is a writable winsize for TIOCGWINSZ.
+    unsafe {
+        let mut ws: libc::winsize = core::mem::zeroed();
+        libc::syscall(libc::SYS_ioctl, fd, libc::TIOCGWINSZ, &mut ws as *mut libc::winsize) == 0
+    }
 }
 
 // ---------------------------------------------------------------- signals
 
-fn sigset(sigs: &[c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set before use.
-    unsafe {
-        let mut s: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        for &g in sigs {
-            libc::sigaddset(&mut s, g);
-        }
-        s
-    }
+/// A signal set as the raw calls below pass it to the kernel (8 bytes,
+/// bit N-1 for signal N): no sigemptyset/sigaddset from musl.
+fn sigset(sigs: &[c_int]) -> u64 {
+    sigs.iter().fold(0, |m, &g| m | 1 << (g - 1))
 }
 
 /// The signals the waiting parent and the mini-init take over by signalfd.
@@ -849,8 +847,8 @@ pub const FORWARDED: [c_int; 9] =
 
 pub fn block(sigs: &[c_int]) -> R<()> {
     let s = sigset(sigs);
-    // SAFETY: s is initialised.
-    chkl(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &s as *const libc::sigset_t, 0usize, 8usize) }).map(|_| ())
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    chkl(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &s as *const u64, 0usize, 8usize) }).map(|_| ())
 }
 
 /// rt_sigaction with SIG_DFL or SIG_IGN: the kernel's struct sigaction is
@@ -867,8 +865,8 @@ fn set_disposition(sig: c_int, handler: libc::sighandler_t) {
 /// freshly exec'ed program expects.
 pub fn reset_signals() {
     let s = sigset(&[]);
-    // SAFETY: s is initialised.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const libc::sigset_t, 0usize, 8usize) };
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const u64, 0usize, 8usize) };
     // Real-time signals too (up to 64): a caller may have ignored them, and
     // musl's sigaction refuses 32-34, its own; the kernel does not.
     for g in 1..65 {
@@ -884,8 +882,8 @@ pub fn ignore_sigpipe() {
 
 pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
     let s = sigset(sigs);
-    // SAFETY: s is initialised.
-    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const libc::sigset_t, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const u64, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
 }
 
 /// Reads one signal number from a signalfd.
@@ -1297,5 +1295,12 @@ mod tests {
         assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
         assert_eq!(super::strerror(33), b"errno 33");
         assert_eq!(super::strerror(200), b"errno 200");
+    }
+
+    #[test]
+    fn signal_sets() {
+        assert_eq!(super::sigset(&[]), 0);
+        assert_eq!(super::sigset(&[libc::SIGHUP, libc::SIGCHLD]), 1 | 1 << 16);
+        assert_eq!(super::sigset(&[64]), 1 << 63);
     }
 }
