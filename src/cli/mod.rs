@@ -114,54 +114,60 @@ impl Args<'_> {
     }
 }
 
+/// A table-parsed command; its name is at the same index in VERB_NAMES.
+/// (Names in one string and option tables by index: 8 bytes an entry
+/// instead of 40.)
 struct VerbSpec {
-    name: &'static [u8],
     verb: Verb,
-    opts: &'static [Opt],
+    /// index into OPTS
+    opts: u8,
     /// positionals: at least `min`, at most `max`
     min: u8,
     max: u8,
     usage: u8,
 }
 
-const TIME: [Opt; 1] = [o(1, "time", b't', true)];
-const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)];
+// `network SUB` is looked up as "network SUB".
+const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,\
+network create,network ls,network list,network rm,network remove,network inspect";
+
+const OPTS: [&[Opt]; 9] = [
+    &[],
+    &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
+    &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
+    &[o(1, "time", b't', true)],
+    &[o(1, "attach", b'a', false)],
+    &[o(1, "force", b'f', false)],
+    &[o(1, "quiet", b'q', false)],
+    &[o(1, "output", b'o', true)],
+    &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+];
+
+const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
+    VerbSpec { verb, opts, min, max, usage }
+}
+
 const VERBS: [VerbSpec; 20] = [
-    VerbSpec {
-        name: b"ps",
-        verb: Verb::Ps,
-        opts: &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
-        min: 0,
-        max: 0,
-        usage: usage::PS,
-    },
-    VerbSpec {
-        name: b"logs",
-        verb: Verb::Logs,
-        opts: &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
-        min: 1,
-        max: 1,
-        usage: usage::LOGS,
-    },
-    VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: usage::STOP },
-    VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', false)], min: 1, max: 255, usage: usage::START },
-    VerbSpec { name: b"restart", verb: Verb::Restart, opts: &TIME, min: 1, max: 255, usage: usage::RESTART },
-    VerbSpec { name: b"rm", verb: Verb::Rm, opts: &[o(1, "force", b'f', false)], min: 1, max: 255, usage: usage::RM },
-    VerbSpec { name: b"images", verb: Verb::Images, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::IMAGES },
-    VerbSpec { name: b"rmi", verb: Verb::Rmi, opts: &[], min: 1, max: 255, usage: usage::RMI },
-    VerbSpec { name: b"import", verb: Verb::Import, opts: &[], min: 2, max: 2, usage: usage::IMPORT },
-    VerbSpec { name: b"commit", verb: Verb::Commit, opts: &[], min: 2, max: 2, usage: usage::COMMIT },
-    VerbSpec { name: b"export", verb: Verb::Export, opts: &[o(1, "output", b'o', true)], min: 1, max: 1, usage: usage::EXPORT },
-    VerbSpec { name: b"inspect", verb: Verb::Inspect, opts: &[], min: 1, max: 255, usage: usage::INSPECT },
-    VerbSpec { name: b"info", verb: Verb::Info, opts: &[], min: 0, max: 0, usage: usage::INFO },
-    VerbSpec { name: b"version", verb: Verb::Version, opts: &[], min: 0, max: 0, usage: usage::VERSION },
-    // `network SUB`: looked up as "network SUB"
-    VerbSpec { name: b"network create", verb: Verb::NetCreate, opts: &NET_CREATE, min: 1, max: 1, usage: usage::NETWORK },
-    VerbSpec { name: b"network ls", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::NETWORK },
-    VerbSpec { name: b"network list", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', false)], min: 0, max: 0, usage: usage::NETWORK },
-    VerbSpec { name: b"network rm", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
-    VerbSpec { name: b"network remove", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
-    VerbSpec { name: b"network inspect", verb: Verb::NetInspect, opts: &[], min: 1, max: 255, usage: usage::NETWORK },
+    v(Verb::Ps, 1, 0, 0, usage::PS),
+    v(Verb::Logs, 2, 1, 1, usage::LOGS),
+    v(Verb::Stop, 3, 1, 255, usage::STOP),
+    v(Verb::Start, 4, 1, 255, usage::START),
+    v(Verb::Restart, 3, 1, 255, usage::RESTART),
+    v(Verb::Rm, 5, 1, 255, usage::RM),
+    v(Verb::Images, 6, 0, 0, usage::IMAGES),
+    v(Verb::Rmi, 0, 1, 255, usage::RMI),
+    v(Verb::Import, 0, 2, 2, usage::IMPORT),
+    v(Verb::Commit, 0, 2, 2, usage::COMMIT),
+    v(Verb::Export, 7, 1, 1, usage::EXPORT),
+    v(Verb::Inspect, 0, 1, 255, usage::INSPECT),
+    v(Verb::Info, 0, 0, 0, usage::INFO),
+    v(Verb::Version, 0, 0, 0, usage::VERSION),
+    v(Verb::NetCreate, 8, 1, 1, usage::NETWORK),
+    v(Verb::NetLs, 6, 0, 0, usage::NETWORK),
+    v(Verb::NetLs, 6, 0, 0, usage::NETWORK),
+    v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
+    v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
+    v(Verb::NetInspect, 0, 1, 255, usage::NETWORK),
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
@@ -226,10 +232,10 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 }
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
-    let Some(spec) = VERBS.iter().find(|v| v.name == name) else {
+    let Some(spec) = VERB_NAMES.split(|&c| c == b',').position(|n| n == name).and_then(|i| VERBS.get(i)) else {
         return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
-    let Some(a) = parse_args(rest, spec.opts, false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
+    let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
@@ -439,6 +445,16 @@ mod tests {
         assert!(matches!(parse_global(&a(&["network", "inspect", "a"]), &[]).unwrap().cmd, Cmd::Simple(Verb::NetInspect, _)));
         assert!(parse_global(&a(&["network", "frob"]), &[]).is_err());
         assert!(parse_global(&a(&["network", "rm"]), &[]).is_err());
+    }
+
+    #[test]
+    fn verb_names_match_the_table() {
+        let names: Vec<&[u8]> = VERB_NAMES.split(|&c| c == b',').collect();
+        assert_eq!(names.len(), VERBS.len());
+        for (n, spec) in names.iter().zip(VERBS.iter()) {
+            assert!(n.starts_with(b"network ") == (spec.usage == usage::NETWORK), "{:?}", String::from_utf8_lossy(n));
+            assert!((spec.opts as usize) < OPTS.len());
+        }
     }
 
     #[test]
