@@ -191,7 +191,7 @@ unsafe impl core::alloc::GlobalAlloc for Malloc {
 /// Gives `v`'s buffer back for reuse (see `Malloc`: dropping does not).
 /// What the elements own is not freed.
 #[cfg(not(test))]
-#[inline(always)]
+#[inline(never)]
 pub fn free<T>(v: Vec<T>) {
     let mut v = core::mem::ManuallyDrop::new(v);
     free_raw(v.as_mut_ptr() as *mut u8, v.capacity() * core::mem::size_of::<T>(), core::mem::align_of::<T>());
