@@ -57,7 +57,10 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let recs = state::all(root);
     // The table's cells row by row, seven to a row, the header first.
     let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
-    let mut cells: Vec<Vec<u8>> = heads.iter().map(|h| h.as_bytes().to_vec()).collect();
+    let mut cells: Vec<Vec<u8>> = Vec::new();
+    for h in heads {
+        cells.push(h.as_bytes().to_vec());
+    }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
         if !all && !up {

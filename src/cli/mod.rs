@@ -214,7 +214,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
                 tty: a.has(2),
                 detach: a.has(3),
                 container: a.pos[0].to_vec(),
-                cmd: a.pos[1..].iter().map(|x| x.to_vec()).collect(),
+                cmd: owned(&a.pos[1..]),
                 ..ExecOpts::default()
             };
             for (id, v) in a.vals {
@@ -232,7 +232,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 }
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
-    let Some(spec) = VERB_NAMES.split(|&c| c == b',').position(|n| n == name).and_then(|i| VERBS.get(i)) else {
+    let Some(spec) = crate::engine::util::fields(VERB_NAMES, b',').position(|n| n == name).and_then(|i| VERBS.get(i)) else {
         return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
     let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
@@ -357,14 +357,22 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
             _ => {}
         }
     }
-    let mut pos = pos.into_iter();
-    let Some(image) = pos.next() else {
+    let Some(&image) = pos.first() else {
         return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), usage::RUN));
     };
     validate_name(image).map_err(|_| Error::new(image, b"invalid image name"))?;
     r.image = image.to_vec();
-    r.cmd = pos.map(|x| x.to_vec()).collect();
+    r.cmd = owned(&pos[1..]);
     Ok(Cmd::Run(r))
+}
+
+/// Owned copies of borrowed arguments (what the engine keeps).
+fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut o = Vec::new();
+    for x in v {
+        o.push(x.to_vec());
+    }
+    o
 }
 
 #[inline(never)]

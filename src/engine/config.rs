@@ -66,7 +66,7 @@ fn port(v: &[u8]) -> Option<Port> {
         },
         None => (v, false),
     };
-    let parts: Vec<&[u8]> = spec.split(|&c| c == b':').collect();
+    let parts: Vec<&[u8]> = crate::engine::util::fields(spec, b':').collect();
     let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
     let (ip, h, c) = match parts.len() {
         2 => (0, parts[0], parts[1]),
@@ -129,7 +129,7 @@ pub fn validate_hostname(n: &[u8]) -> Res<()> {
 /// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
 pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
-    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
+    let parts: Vec<&[u8]> = crate::engine::util::fields(v, b':').collect();
     let ro = match parts.len() {
         2 => false,
         3 => match parts[2] {
@@ -143,7 +143,7 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
         return Err(bad(b"both paths must be absolute"));
     }
-    if ctr.split(|&c| c == b'/').any(|c| c == b"..") || host.split(|&c| c == b'/').any(|c| c == b"..") {
+    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") || crate::engine::util::fields(host, b'/').any(|c| c == b"..") {
         return Err(bad(b"paths must not contain \"..\""));
     }
     if ctr.iter().all(|&c| c == b'/') {

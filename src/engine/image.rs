@@ -101,9 +101,14 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
 pub fn list(root: &Root) -> Vec<Vec<u8>> {
     let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
-            let v = sys::read_dir(fd).unwrap_or_default();
+            let mut names = Vec::new();
+            for (n, _) in sys::read_dir(fd).unwrap_or_default() {
+                if n.first() != Some(&b'.') {
+                    names.push(n);
+                }
+            }
             sys::close(fd);
-            v.into_iter().map(|(n, _)| n).filter(|n| n.first() != Some(&b'.')).collect()
+            names
         }
         Err(_) => Vec::new(),
     };
@@ -204,5 +209,5 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
 /// a filesystem without xattr/whiteout support; `run` then falls back).
 pub fn overlay_listed() -> bool {
-    read_file(b"/proc/filesystems").map(|f| f.split(|&c| c == b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+    read_file(b"/proc/filesystems").map(|f| util::fields(&f, b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
 }

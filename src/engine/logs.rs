@@ -30,8 +30,11 @@ impl Index {
         match (watch, idx) {
             (Some(watch), Some(idx)) => Some(Index { watch, log, idx, offset, line_start: true }),
             (w, i) => {
-                for f in [w, i, Some(log)].into_iter().flatten() {
-                    sys::close(f);
+                // (-1: not opened; no Flatten iterator for three descriptors)
+                for f in [w.unwrap_or(-1), i.unwrap_or(-1), log] {
+                    if f >= 0 {
+                        sys::close(f);
+                    }
                 }
                 None
             }

@@ -77,7 +77,7 @@ impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
         Proxy {
             target,
-            listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(),
+            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), *f)).collect(),
             conns: Vec::new(),
             flows: Vec::new(),
             buf: alloc::vec![0u8; 65536],

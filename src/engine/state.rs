@@ -188,10 +188,17 @@ impl Record {
         for f in [self.init, self.tty, self.interactive, self.detach, self.auto_remove, self.overlay] {
             w.flag(f);
         }
-        let vols: Vec<Vec<u8>> = self.volumes.iter().flat_map(|v| [v.host.clone(), v.ctr.clone(), if v.ro { b"ro".to_vec() } else { Vec::new() }]).collect();
-        w.list(&vols);
-        let ports: Vec<Vec<u8>> = self.ports.iter().map(|p| p.spec()).collect();
-        w.list(&ports);
+        // Lists written in place (as W::list would write them, built first).
+        w.count(self.volumes.len() * 3);
+        for v in &self.volumes {
+            w.bytes(&v.host);
+            w.bytes(&v.ctr);
+            w.bytes(if v.ro { b"ro" } else { b"" });
+        }
+        w.count(self.ports.len());
+        for p in &self.ports {
+            w.bytes(&p.spec());
+        }
         let mut v = (w.0.len() as u32).to_le_bytes().to_vec();
         v.extend_from_slice(&w.0);
         v.push(b'\n');
@@ -236,7 +243,7 @@ impl Record {
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
-        for line in rest.split(|&c| c == b'\n') {
+        for line in crate::engine::util::fields(rest, b'\n') {
             let Some(eq) = line.iter().position(|&c| c == b'=') else { continue };
             let (k, val) = (&line[..eq], &line[eq + 1..]);
             let Some(i) = LIVE.iter().position(|x| x.as_bytes() == k) else { continue };
@@ -348,7 +355,7 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = &stat[close + 1..];
     // After ')' come fields 3.. ; starttime is field 22 → index 19 here.
-    let f = rest.split(|&c| c == b' ').filter(|w| !w.is_empty()).nth(19)?;
+    let f = crate::engine::util::fields(rest, b' ').filter(|w| !w.is_empty()).nth(19)?;
     parse_u64(f)
 }
 
@@ -379,7 +386,12 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     if let Some(i) = all.iter().position(|r| r.name == key || r.id == key) {
         return Ok(all.swap_remove(i));
     }
-    let m: Vec<usize> = (0..all.len()).filter(|&i| !key.is_empty() && all[i].id.starts_with(key)).collect();
+    let mut m = Vec::new();
+    for (i, r) in all.iter().enumerate() {
+        if !key.is_empty() && r.id.starts_with(key) {
+            m.push(i);
+        }
+    }
     match m.len() {
         1 => Ok(all.swap_remove(m[0])),
         0 => Err(Error::new(key, b"no such container")),
@@ -394,7 +406,7 @@ const NOUN: &[u8] = b"babbage curie darwin euler fermat gauss hopper kepler love
 
 /// Word `i` (0..16) of a space-separated list.
 fn word(list: &'static [u8], i: u8) -> &'static [u8] {
-    list.split(|&c| c == b' ').nth((i & 15) as usize).unwrap_or_default()
+    crate::engine::util::fields(list, b' ').nth((i & 15) as usize).unwrap_or_default()
 }
 
 /// A docker-style name from the id's random bytes, unique among `taken`.

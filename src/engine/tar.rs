@@ -113,7 +113,7 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
 /// dropped; `..` anywhere is refused.
 pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
     let mut v = Vec::new();
-    for c in p.split(|&c| c == b'/') {
+    for c in crate::engine::util::fields(p, b'/') {
         match c {
             b"" | b"." => continue,
             b".." => return Err(()),
