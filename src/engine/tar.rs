@@ -451,6 +451,8 @@ impl Writer {
                         if let Some((_, first)) = self.links.iter().find(|(i, _)| *i == st.ino) {
                             let first = first.clone();
                             self.header(&path, &st, b'1', 0, &first)?;
+                            sys::free(first);
+                            sys::free(path);
                             continue;
                         }
                         self.links.push((st.ino, path.clone()));
