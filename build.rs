@@ -2,7 +2,52 @@
 // target triple, so `mydocker version` on a board says exactly what it is.
 use std::process::Command;
 
+// The help texts, compressed into OUT_DIR/usage.lz (see `lz`).
+#[allow(dead_code)]
+mod usage {
+    include!("src/cli/usage.rs");
+}
+
+/// LZ77 for the help texts, decoded by `cli::args::unlz`: ASCII bytes
+/// stand for themselves; a match is two bytes, `1LLLLDDD DDDDDDDD`, for
+/// L+3 bytes (3..18) copied from D+1 (1..2048) bytes back. Longest match
+/// in the window, taken unless the match one byte later is longer (lazy).
+fn lz(d: &[u8]) -> Vec<u8> {
+    assert!(d.iter().all(|&c| c < 0x80), "help texts must be ASCII");
+    let longest = |i: usize| -> (usize, usize) {
+        let mut best = (0, 0);
+        for j in i.saturating_sub(2048)..i {
+            let mut l = 0;
+            while l < 18 && i + l < d.len() && d[j + l] == d[i + l] {
+                l += 1;
+            }
+            if l >= best.0 {
+                best = (l, i - j);
+            }
+        }
+        best
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < d.len() {
+        let (l, dist) = longest(i);
+        if l < 3 || longest(i + 1).0 > l + 1 {
+            out.push(d[i]);
+            i += 1;
+            continue;
+        }
+        let x = 0x8000 | (l - 3) << 11 | (dist - 1);
+        out.extend_from_slice(&[(x >> 8) as u8, x as u8]);
+        i += l;
+    }
+    out
+}
+
 fn main() {
+    let texts = usage::ALL.join("\0");
+    let out_dir = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(std::path::Path::new(&out_dir).join("usage.lz"), lz(texts.as_bytes())).unwrap();
+    println!("cargo:rerun-if-changed=src/cli/usage.rs");
     let rev = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

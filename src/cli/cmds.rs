@@ -55,7 +55,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let now = sys::now().0;
     let mut b = Buf::new();
     let recs = state::all(root);
-    let mut rows: Vec<[Vec<u8>; 7]> = Vec::new();
+    // The table's cells row by row, seven to a row, the header first.
+    let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+    let mut cells: Vec<Vec<u8>> = Vec::new();
+    for h in heads {
+        cells.push(h.as_bytes().to_vec());
+    }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
         if container::reap(root, r) || !all && !up {
@@ -78,49 +83,41 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             }
             ports.extend_from_slice(&p.text());
         }
-        rows.push([id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()]);
+        for c in [id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()] {
+            cells.push(c);
+        }
     }
     if quiet {
         out::out(&b.0);
         return 0;
     }
     // Column widths from the content, docker-style (3 spaces apart).
-    let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
-    let mut w: Vec<usize> = heads.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (i, c) in row.iter().enumerate() {
-            w[i] = core::cmp::max(w[i], out::width(c));
-        }
+    let mut w = [0usize; 7];
+    for (i, c) in cells.iter().enumerate() {
+        w[i % 7] = core::cmp::max(w[i % 7], out::width(c));
     }
     let mut o = Buf::new();
-    let line = |o: &mut Buf, cells: &[&[u8]]| {
-        for (i, c) in cells.iter().enumerate() {
-            o.b(c);
-            if i + 1 < cells.len() {
-                for _ in out::width(c)..w[i] + 3 {
-                    o.s(" ");
-                }
-            }
+    for (i, c) in cells.iter().enumerate() {
+        o.b(c);
+        if i % 7 == 6 {
+            o.s("\n");
+            continue;
         }
-        o.s("\n");
-    };
-    let h: Vec<&[u8]> = heads.iter().map(|h| h.as_bytes()).collect();
-    line(&mut o, &h);
-    for row in &rows {
-        let cells: Vec<&[u8]> = row.iter().map(|c| c.as_slice()).collect();
-        line(&mut o, &cells);
+        for _ in out::width(c)..w[i % 7] + 3 {
+            o.0.push(b' ');
+        }
     }
     out::out(&o.0);
     0
 }
 
 #[inline(never)]
-pub fn stop(root: &Root, names: &[Vec<u8>], secs: u64, echo: bool) -> i32 {
+pub fn stop(root: &Root, names: &[&[u8]], secs: u64, echo: bool) -> i32 {
     each(names, echo, |n| container::stop(root, n, secs))
 }
 
 #[inline(never)]
-pub fn rm(root: &Root, names: &[Vec<u8>], force: bool) -> i32 {
+pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, |n| container::rm(root, n, force))
 }
 

@@ -5,7 +5,6 @@ use crate::engine::image;
 use crate::engine::state::Root;
 use crate::engine::util::{Buf, Res};
 use crate::sys;
-use alloc::vec::Vec;
 
 #[inline(never)]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
@@ -29,6 +28,6 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 
 /// Removes images not used by any container; prints each name removed.
 #[inline(never)]
-pub fn rmi(root: &Root, names: &[Vec<u8>]) -> i32 {
+pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
     each(names, true, |n| image::remove(root, n))
 }

@@ -13,6 +13,8 @@ pub mod images;
 pub mod inspect;
 pub mod network;
 pub mod out;
+#[allow(dead_code)]
+pub mod usage;
 pub mod verbs;
 
 use crate::engine::config::*;
@@ -24,181 +26,48 @@ use args::{o, parse, with_usage, Opt, HELP};
 // variant would only add allocator code.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
-pub enum Cmd {
-    Help(&'static str),
+pub enum Cmd<'a> {
+    Help(u8),
     Run(RunOpts),
     Exec(ExecOpts),
-    Simple(Verb, Args),
+    Simple(Verb, Args<'a>),
 }
 
+/// The parsed command line; it borrows from argv.
 #[derive(Debug)]
-pub struct Global {
-    pub root: Option<Vec<u8>>,
-    pub cmd: Cmd,
+pub struct Global<'a> {
+    pub root: Option<&'a [u8]>,
+    pub cmd: Cmd<'a>,
 }
 
-pub const USAGE: &str = "Usage: mydocker [--root DIR] COMMAND [OPTIONS]
-
-A daemon-less container runtime in one static binary.
-
-Commands:
-  run       Run a command in a new container
-  ps        List containers
-  exec      Run a command in a running container
-  logs      Show the output of a detached container
-  stop      Stop running containers
-  start     Start stopped containers
-  restart   Stop and start containers
-  rm        Remove containers
-  images    List images
-  import    Create an image from a rootfs tarball
-  rmi       Remove images
-  inspect   Show a container or image as JSON
-  commit    Create an image from a container's filesystem
-  export    Write a container's filesystem as a tar archive
-  network   Manage bridge networks (create, ls, rm, inspect)
-  info      Show what this host supports
-  version   Show the version
-
-Global options:
-      --root DIR   State and images directory (default /var/lib/mydocker, or $MYDOCKER_ROOT)
-  -h, --help       Show help; `mydocker COMMAND --help` for a command
-";
-
-pub const RUN_USAGE: &str = "Usage: mydocker run [OPTIONS] IMAGE [COMMAND [ARG...]]
-
-Options:
-  -i, --interactive         Keep stdin open
-  -t, --tty                 Allocate a pseudo-terminal (when stdin is one)
-  -d, --detach              Run in the background and print the container id
-      --rm                  Remove the container when it exits
-      --name NAME           Name the container (also -name)
-  -e, --env K=V|K           Set an environment variable (repeatable)
-  -w, --workdir DIR         Working directory inside the container
-  -h, --hostname NAME       Container host name (default: the short id)
-  -v, --volume HOST:CTR[:ro]  Bind mount a host directory (repeatable)
-      --init                Run a tiny init as PID 1 that reaps and forwards signals
-  -m, --memory SIZE         Memory limit, e.g. 64m (b, k, m, g; also -mem)
-      --cpus N              CPU quota, e.g. 0.5
-  -c, --cpu-shares N        Relative CPU weight (also -cpushare)
-      --cpuset-cpus LIST    CPUs allowed, e.g. 0-1 (also -cpuset)
-      --pids-limit N        Maximum number of processes
-      --network NAME        none (default: loopback only), host, or a bridge network
-                            (also --net, -net)
-  -p, --publish [IP:]H:C[/udp]  Publish a container port on the host (repeatable)
-";
-
-const EXEC_USAGE: &str = "Usage: mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
-
-Options:
-  -i, --interactive   Keep stdin open
-  -t, --tty           Allocate a pseudo-terminal (when stdin is one)
-  -d, --detach        Run in the background
-  -e, --env K=V|K     Set an environment variable (repeatable)
-  -w, --workdir DIR   Working directory inside the container
-";
-
-const NETWORK_USAGE: &str = "Usage: mydocker network COMMAND
-
-Commands:
-  create [--driver bridge] --subnet CIDR [--gateway IP] NAME
-  ls [-q]                 (alias: list)
-  rm NAME...              (alias: remove)
-  inspect NAME...
-";
-
-const PS_USAGE: &str = "Usage: mydocker ps [-a] [-q] [--no-trunc]
-
-Options:
-  -a, --all        Show all containers (default: running only)
-  -q, --quiet      Only ids
-      --no-trunc   Full ids and commands
-";
-const LOGS_USAGE: &str = "Usage: mydocker logs [-f] [-n N] [-t] CONTAINER
-
-Options:
-  -f, --follow       Follow until the container exits
-  -n, --tail N       Only the last N lines
-  -t, --timestamps   Prefix each line with the time it was written
-";
-const STOP_USAGE: &str = "Usage: mydocker stop [-t SECS] CONTAINER...
-
-Options:
-  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
-";
-const START_USAGE: &str = "Usage: mydocker start [-a] CONTAINER...
-
-Runs stopped containers again with their recorded settings and write layer.
-
-Options:
-  -a, --attach   Stay attached: wait, with the container's output on ours
-";
-const RESTART_USAGE: &str = "Usage: mydocker restart [-t SECS] CONTAINER...
-
-Options:
-  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
-";
-const RM_USAGE: &str = "Usage: mydocker rm [-f] CONTAINER...
-
-Options:
-  -f, --force   Stop a running container first
-";
-const IMAGES_USAGE: &str = "Usage: mydocker images [-q]
-
-Options:
-  -q, --quiet   Only names
-";
-const RMI_USAGE: &str = "Usage: mydocker rmi IMAGE...\n";
-const IMPORT_USAGE: &str = "Usage: mydocker import FILE|- NAME
-
-Creates image NAME from a rootfs tar archive (plain, as written by
-`docker export` or `tar -C rootfs -c .`), read by mydocker itself.
-";
-const COMMIT_USAGE: &str = "Usage: mydocker commit CONTAINER IMAGE
-
-Creates image IMAGE from the container's filesystem (volume contents
-excluded); the container's command becomes the image's default command.
-";
-const EXPORT_USAGE: &str = "Usage: mydocker export [-o FILE] CONTAINER
-
-Writes the container's filesystem (volume contents excluded) as a tar
-archive to stdout or FILE.
-
-Options:
-  -o, --output FILE   Write to FILE instead of stdout
-";
-const INSPECT_USAGE: &str = "Usage: mydocker inspect CONTAINER|IMAGE...\n";
-const INFO_USAGE: &str = "Usage: mydocker info\n";
-const VERSION_USAGE: &str = "Usage: mydocker version\n";
-
-fn has_help(opts: &[(u8, Vec<u8>)]) -> bool {
+fn has_help(opts: &[(u8, &[u8])]) -> bool {
     opts.iter().any(|(id, _)| *id == HELP)
 }
 
-pub fn parse_global(args: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global> {
+pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global<'a>> {
     let mut root = None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
         if a == b"--root" {
             let Some(v) = args.get(i + 1) else { return err(b"--root", b"flag needs an argument") };
-            root = Some(v.clone());
+            root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
-            root = Some(v.to_vec());
+            root = Some(v);
             i += 1;
         } else if a == b"-h" || a == b"--help" {
-            return Ok(Global { root, cmd: Cmd::Help(USAGE) });
+            return Ok(Global { root, cmd: Cmd::Help(usage::MAIN) });
         } else if a == b"-v" || a == b"--version" {
             return Ok(Global { root, cmd: Cmd::Simple(Verb::Version, Args::default()) });
         } else if a.first() == Some(&b'-') {
-            return Err(with_usage(Error::new(a, b"unknown flag"), USAGE));
+            return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
             break;
         }
     }
     let Some(name) = args.get(i) else {
-        return Err(with_usage(Error::new(b"no command given", b"see 'mydocker --help'"), USAGE));
+        return Err(with_usage(Error::new(b"no command given", b"see 'mydocker --help'"), usage::MAIN));
     };
     let rest = &args[i + 1..];
     let cmd = parse_command(name, rest, host_env)?;
@@ -230,73 +99,79 @@ pub enum Verb {
 
 /// Parsed flags (a bit per option id), values and positionals.
 #[derive(Debug, Default, PartialEq)]
-pub struct Args {
+pub struct Args<'a> {
     pub flags: u32,
-    pub vals: Vec<(u8, Vec<u8>)>,
-    pub pos: Vec<Vec<u8>>,
+    pub vals: Vec<(u8, &'a [u8])>,
+    pub pos: Vec<&'a [u8]>,
 }
 
-impl Args {
+impl Args<'_> {
     pub fn has(&self, id: u8) -> bool {
         self.flags & (1 << id) != 0
     }
     pub fn val(&self, id: u8) -> Option<&[u8]> {
-        self.vals.iter().rev().find(|v| v.0 == id).map(|v| v.1.as_slice())
+        self.vals.iter().rev().find(|v| v.0 == id).map(|v| v.1)
     }
 }
 
+/// A table-parsed command; its name is at the same index in VERB_NAMES.
+/// (Names in one string and option tables by index: 8 bytes an entry
+/// instead of 40.)
 struct VerbSpec {
-    name: &'static [u8],
     verb: Verb,
-    opts: &'static [Opt],
+    /// index into OPTS
+    opts: u8,
     /// positionals: at least `min`, at most `max`
     min: u8,
     max: u8,
-    usage: &'static str,
+    usage: u8,
 }
 
-const TIME: [Opt; 1] = [o(1, "time", b't', "", true)];
-const NET_CREATE: [Opt; 3] = [o(1, "subnet", 0, "", true), o(2, "gateway", 0, "", true), o(3, "driver", b'd', "", true)];
+// `network SUB` is looked up as "network SUB".
+const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,\
+network create,network ls,network list,network rm,network remove,network inspect";
+
+const OPTS: [&[Opt]; 9] = [
+    &[],
+    &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
+    &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
+    &[o(1, "time", b't', true)],
+    &[o(1, "attach", b'a', false)],
+    &[o(1, "force", b'f', false)],
+    &[o(1, "quiet", b'q', false)],
+    &[o(1, "output", b'o', true)],
+    &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+];
+
+const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
+    VerbSpec { verb, opts, min, max, usage }
+}
+
 const VERBS: [VerbSpec; 20] = [
-    VerbSpec {
-        name: b"ps",
-        verb: Verb::Ps,
-        opts: &[o(1, "all", b'a', "", false), o(2, "quiet", b'q', "", false), o(3, "no-trunc", 0, "", false)],
-        min: 0,
-        max: 0,
-        usage: PS_USAGE,
-    },
-    VerbSpec {
-        name: b"logs",
-        verb: Verb::Logs,
-        opts: &[o(1, "follow", b'f', "", false), o(2, "tail", b'n', "", true), o(3, "timestamps", b't', "", false)],
-        min: 1,
-        max: 1,
-        usage: LOGS_USAGE,
-    },
-    VerbSpec { name: b"stop", verb: Verb::Stop, opts: &TIME, min: 1, max: 255, usage: STOP_USAGE },
-    VerbSpec { name: b"start", verb: Verb::Start, opts: &[o(1, "attach", b'a', "", false)], min: 1, max: 255, usage: START_USAGE },
-    VerbSpec { name: b"restart", verb: Verb::Restart, opts: &TIME, min: 1, max: 255, usage: RESTART_USAGE },
-    VerbSpec { name: b"rm", verb: Verb::Rm, opts: &[o(1, "force", b'f', "", false)], min: 1, max: 255, usage: RM_USAGE },
-    VerbSpec { name: b"images", verb: Verb::Images, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: IMAGES_USAGE },
-    VerbSpec { name: b"rmi", verb: Verb::Rmi, opts: &[], min: 1, max: 255, usage: RMI_USAGE },
-    VerbSpec { name: b"import", verb: Verb::Import, opts: &[], min: 2, max: 2, usage: IMPORT_USAGE },
-    VerbSpec { name: b"commit", verb: Verb::Commit, opts: &[], min: 2, max: 2, usage: COMMIT_USAGE },
-    VerbSpec { name: b"export", verb: Verb::Export, opts: &[o(1, "output", b'o', "", true)], min: 1, max: 1, usage: EXPORT_USAGE },
-    VerbSpec { name: b"inspect", verb: Verb::Inspect, opts: &[], min: 1, max: 255, usage: INSPECT_USAGE },
-    VerbSpec { name: b"info", verb: Verb::Info, opts: &[], min: 0, max: 0, usage: INFO_USAGE },
-    VerbSpec { name: b"version", verb: Verb::Version, opts: &[], min: 0, max: 0, usage: VERSION_USAGE },
-    // `network SUB`: looked up as "network SUB"
-    VerbSpec { name: b"network create", verb: Verb::NetCreate, opts: &NET_CREATE, min: 1, max: 1, usage: NETWORK_USAGE },
-    VerbSpec { name: b"network ls", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: NETWORK_USAGE },
-    VerbSpec { name: b"network list", verb: Verb::NetLs, opts: &[o(1, "quiet", b'q', "", false)], min: 0, max: 0, usage: NETWORK_USAGE },
-    VerbSpec { name: b"network rm", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
-    VerbSpec { name: b"network remove", verb: Verb::NetRm, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
-    VerbSpec { name: b"network inspect", verb: Verb::NetInspect, opts: &[], min: 1, max: 255, usage: NETWORK_USAGE },
+    v(Verb::Ps, 1, 0, 0, usage::PS),
+    v(Verb::Logs, 2, 1, 1, usage::LOGS),
+    v(Verb::Stop, 3, 1, 255, usage::STOP),
+    v(Verb::Start, 4, 1, 255, usage::START),
+    v(Verb::Restart, 3, 1, 255, usage::RESTART),
+    v(Verb::Rm, 5, 1, 255, usage::RM),
+    v(Verb::Images, 6, 0, 0, usage::IMAGES),
+    v(Verb::Rmi, 0, 1, 255, usage::RMI),
+    v(Verb::Import, 0, 2, 2, usage::IMPORT),
+    v(Verb::Commit, 0, 2, 2, usage::COMMIT),
+    v(Verb::Export, 7, 1, 1, usage::EXPORT),
+    v(Verb::Inspect, 0, 1, 255, usage::INSPECT),
+    v(Verb::Info, 0, 0, 0, usage::INFO),
+    v(Verb::Version, 0, 0, 0, usage::VERSION),
+    v(Verb::NetCreate, 8, 1, 1, usage::NETWORK),
+    v(Verb::NetLs, 6, 0, 0, usage::NETWORK),
+    v(Verb::NetLs, 6, 0, 0, usage::NETWORK),
+    v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
+    v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
+    v(Verb::NetInspect, 0, 1, 255, usage::NETWORK),
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
-fn parse_args(rest: &[Vec<u8>], opts: &[Opt], stop: bool, usage: &'static str) -> Res<Option<Args>> {
+fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
     let (parsed, pos) = parse(rest, opts, stop, usage)?;
     let mut a = Args { pos, ..Args::default() };
     for (id, v) in parsed {
@@ -313,44 +188,39 @@ fn parse_args(rest: &[Vec<u8>], opts: &[Opt], stop: bool, usage: &'static str) -
 }
 
 #[inline(never)]
-pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
+pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     match name {
         b"run" => return parse_run(rest, host_env),
         b"network" => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
             if sub == b"--help" || sub == b"-h" {
-                return Ok(Cmd::Help(NETWORK_USAGE));
+                return Ok(Cmd::Help(usage::NETWORK));
             }
             let mut full = b"network ".to_vec();
             full.extend_from_slice(sub);
             return parse_verb(&full, &rest[1..]);
         }
-        b"help" => return Ok(Cmd::Help(USAGE)),
+        b"help" => return Ok(Cmd::Help(usage::MAIN)),
         b"exec" => {
-            const EXEC: [Opt; 5] = [
-                o(1, "interactive", b'i', "", false),
-                o(2, "tty", b't', "", false),
-                o(3, "detach", b'd', "", false),
-                o(4, "env", b'e', "", true),
-                o(5, "workdir", b'w', "", true),
-            ];
-            let Some(a) = parse_args(rest, &EXEC, true, EXEC_USAGE)? else { return Ok(Cmd::Help(EXEC_USAGE)) };
+            const EXEC: [Opt; 5] =
+                [o(1, "interactive", b'i', false), o(2, "tty", b't', false), o(3, "detach", b'd', false), o(4, "env", b'e', true), o(5, "workdir", b'w', true)];
+            let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
             if a.pos.len() < 2 {
-                return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), EXEC_USAGE));
+                return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), usage::EXEC));
             }
             let mut x = ExecOpts {
                 interactive: a.has(1),
                 tty: a.has(2),
                 detach: a.has(3),
-                container: a.pos[0].clone(),
-                cmd: a.pos[1..].to_vec(),
+                container: a.pos[0].to_vec(),
+                cmd: owned(&a.pos[1..]),
                 ..ExecOpts::default()
             };
             for (id, v) in a.vals {
                 match id {
                     4 => push_env(&mut x.env, v, host_env)?,
-                    _ if v.first() == Some(&b'/') => x.workdir = Some(v),
+                    _ if v.first() == Some(&b'/') => x.workdir = Some(v.to_vec()),
                     _ => return err(b"--workdir", b"the working directory must be an absolute path"),
                 }
             }
@@ -361,11 +231,11 @@ pub fn parse_command(name: &[u8], rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res
     parse_verb(name, rest)
 }
 
-fn parse_verb(name: &[u8], rest: &[Vec<u8>]) -> Res<Cmd> {
-    let Some(spec) = VERBS.iter().find(|v| v.name == name) else {
-        return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { NETWORK_USAGE } else { USAGE }));
+fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
+    let Some(spec) = crate::engine::util::fields(VERB_NAMES, b',').position(|n| n == name).and_then(|i| VERBS.get(i)) else {
+        return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
-    let Some(a) = parse_args(rest, spec.opts, false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
+    let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
@@ -405,32 +275,32 @@ const R_NET: u8 = 17;
 const R_PORT: u8 = 18;
 
 const RUN_OPTS: [Opt; 19] = [
-    o(R_NET, "network", 0, "-net", true),
-    o(R_NET, "net", 0, "", true),
-    o(R_PORT, "publish", b'p', "", true),
-    o(R_I, "interactive", b'i', "", false),
-    o(R_T, "tty", b't', "", false),
-    o(R_TI, "", 0, "-ti", false),
-    o(R_D, "detach", b'd', "", false),
-    o(R_RM, "rm", 0, "", false),
-    o(R_NAME, "name", 0, "-name", true),
-    o(R_ENV, "env", b'e', "", true),
-    o(R_WD, "workdir", b'w', "", true),
-    o(R_HOST, "hostname", b'h', "", true),
-    o(R_VOL, "volume", b'v', "", true),
-    o(R_INIT, "init", 0, "", false),
-    o(R_MEM, "memory", b'm', "-mem", true),
-    o(R_CPUS, "cpus", 0, "", true),
-    o(R_SHARES, "cpu-shares", b'c', "-cpushare", true),
-    o(R_CPUSET, "cpuset-cpus", 0, "-cpuset", true),
-    o(R_PIDS, "pids-limit", 0, "", true),
+    o(R_NET, "network -net", 0, true),
+    o(R_NET, "net", 0, true),
+    o(R_PORT, "publish", b'p', true),
+    o(R_I, "interactive", b'i', false),
+    o(R_T, "tty", b't', false),
+    o(R_TI, " -ti", 0, false),
+    o(R_D, "detach", b'd', false),
+    o(R_RM, "rm", 0, false),
+    o(R_NAME, "name -name", 0, true),
+    o(R_ENV, "env", b'e', true),
+    o(R_WD, "workdir", b'w', true),
+    o(R_HOST, "hostname", b'h', true),
+    o(R_VOL, "volume", b'v', true),
+    o(R_INIT, "init", 0, false),
+    o(R_MEM, "memory -mem", b'm', true),
+    o(R_CPUS, "cpus", 0, true),
+    o(R_SHARES, "cpu-shares -cpushare", b'c', true),
+    o(R_CPUSET, "cpuset-cpus -cpuset", 0, true),
+    o(R_PIDS, "pids-limit", 0, true),
 ];
 
 #[inline(never)]
-fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
-    let (opts, pos) = parse(rest, &RUN_OPTS, true, RUN_USAGE)?;
+fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
+    let (opts, pos) = parse(rest, &RUN_OPTS, true, usage::RUN)?;
     if has_help(&opts) {
-        return Ok(Cmd::Help(RUN_USAGE));
+        return Ok(Cmd::Help(usage::RUN));
     }
     let mut r = RunOpts::default();
     for (id, v) in opts {
@@ -444,44 +314,42 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
             R_D => r.detach = true,
             R_RM => r.rm = true,
             R_NAME => {
-                validate_name(&v)?;
-                r.name = Some(v)
+                validate_name(v)?;
+                r.name = Some(v.to_vec())
             }
             R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
                     return err(b"--workdir", b"the working directory must be an absolute path");
                 }
-                r.workdir = Some(v)
+                r.workdir = Some(v.to_vec())
             }
             R_HOST => {
-                validate_hostname(&v)?;
-                r.hostname = Some(v)
+                validate_hostname(v)?;
+                r.hostname = Some(v.to_vec())
             }
-            R_VOL => r.volumes.push(parse_volume(&v)?),
+            R_VOL => r.volumes.push(parse_volume(v)?),
             R_INIT => r.init = true,
             R_NET => {
-                if v.as_slice() != b"none" && v.as_slice() != b"host" {
-                    validate_name(&v)?;
+                if v != b"none" && v != b"host" {
+                    validate_name(v)?;
                 }
-                r.network = Some(v)
+                r.network = Some(v.to_vec())
             }
-            R_PORT => r.ports.push(parse_port(&v)?),
-            R_MEM => {
-                r.limits.memory = Some(parse_bytes(&v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?)
-            }
-            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(&v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
+            R_PORT => r.ports.push(parse_port(v)?),
+            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
+            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
             R_SHARES => {
-                let n = parse_u64(&v).filter(|n| (2..=262144).contains(n));
+                let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
                 r.limits.cpu_shares = Some(n.ok_or_else(|| Error::new(b"--cpu-shares", b"must be a number from 2 to 262144"))?)
             }
             R_CPUSET => {
                 if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
                     return err(b"--cpuset-cpus", b"invalid CPU list (e.g. 0-1,3)");
                 }
-                r.limits.cpuset_cpus = Some(v)
+                r.limits.cpuset_cpus = Some(v.to_vec())
             }
-            R_PIDS => match crate::engine::util::parse_i64(&v) {
+            R_PIDS => match crate::engine::util::parse_i64(v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
                 Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
                 _ => return err(b"--pids-limit", b"not a number of processes (0 or -1: unlimited)"),
@@ -489,26 +357,34 @@ fn parse_run(rest: &[Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd> {
             _ => {}
         }
     }
-    let mut pos = pos.into_iter();
-    let Some(image) = pos.next() else {
-        return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), RUN_USAGE));
+    let Some(&image) = pos.first() else {
+        return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), usage::RUN));
     };
-    validate_name(&image).map_err(|_| Error::new(&image, b"invalid image name"))?;
-    r.image = image;
-    r.cmd = pos.collect();
+    validate_name(image).map_err(|_| Error::new(image, b"invalid image name"))?;
+    r.image = image.to_vec();
+    r.cmd = owned(&pos[1..]);
     Ok(Cmd::Run(r))
+}
+
+/// Owned copies of borrowed arguments (what the engine keeps).
+fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut o = Vec::new();
+    for x in v {
+        o.push(x.to_vec());
+    }
+    o
 }
 
 #[inline(never)]
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.
-fn push_env(env: &mut Vec<Vec<u8>>, v: Vec<u8>, host_env: &[Vec<u8>]) -> Res<()> {
+fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
         return err(b"--env", b"invalid variable: empty name");
     }
     if v.contains(&b'=') {
-        env.push(v);
-    } else if let Some(val) = crate::engine::util::env_get(host_env, &v) {
-        let mut e = v.clone();
+        env.push(v.to_vec());
+    } else if let Some(val) = crate::engine::util::env_get(host_env, v) {
+        let mut e = v.to_vec();
         e.push(b'=');
         e.extend_from_slice(val);
         env.push(e);
@@ -580,6 +456,16 @@ mod tests {
     }
 
     #[test]
+    fn verb_names_match_the_table() {
+        let names: Vec<&[u8]> = VERB_NAMES.split(|&c| c == b',').collect();
+        assert_eq!(names.len(), VERBS.len());
+        for (n, spec) in names.iter().zip(VERBS.iter()) {
+            assert!(n.starts_with(b"network ") == (spec.usage == usage::NETWORK), "{:?}", String::from_utf8_lossy(n));
+            assert!((spec.opts as usize) < OPTS.len());
+        }
+    }
+
+    #[test]
     fn double_dash_ends_options() {
         let r = run(&["run", "--rm", "--", "img", "-d"]);
         assert!(r.rm && !r.detach);
@@ -618,7 +504,8 @@ mod tests {
             "run", "exec", "ps", "logs", "stop", "start", "restart", "rm", "images", "rmi", "import", "commit", "export", "inspect", "network", "info",
             "version",
         ] {
-            let g = parse_global(&a(&[c, "--help"]), &[]).unwrap();
+            let args = a(&[c, "--help"]);
+            let g = parse_global(&args, &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }
         assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
@@ -642,13 +529,15 @@ mod tests {
 
     #[test]
     fn global_root() {
-        let g = parse_global(&a(&["--root", "/x", "ps", "-a"]), &[]).unwrap();
+        let args = a(&["--root", "/x", "ps", "-a"]);
+        let g = parse_global(&args, &[]).unwrap();
         assert_eq!(g.root.as_deref(), Some(&b"/x"[..]));
         match g.cmd {
             Cmd::Simple(Verb::Ps, x) => assert!(x.has(1) && !x.has(2) && !x.has(3)),
             c => panic!("{c:?}"),
         }
-        let g = parse_global(&a(&["--root=/y", "rm", "a", "-f", "b"]), &[]).unwrap();
+        let args = a(&["--root=/y", "rm", "a", "-f", "b"]);
+        let g = parse_global(&args, &[]).unwrap();
         assert_eq!(g.root.as_deref(), Some(&b"/y"[..]));
         match g.cmd {
             Cmd::Simple(Verb::Rm, x) => assert!(x.has(1) && x.pos == a(&["a", "b"])),

@@ -17,7 +17,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 }
 
 #[inline(never)]
-pub fn rm(root: &Root, names: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
+pub fn rm(root: &Root, names: &[&[u8]], env: &[Vec<u8>]) -> i32 {
     each(names, true, |n| network::remove(root, n, env))
 }
 
@@ -43,7 +43,7 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
 }
 
 #[inline(never)]
-pub fn inspect(root: &Root, names: &[Vec<u8>]) -> i32 {
+pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut b = Buf::new();
     b.s("[");
     let mut code = 0;

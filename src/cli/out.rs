@@ -17,12 +17,12 @@ pub fn out(b: &[u8]) {
 
 /// Runs `f` for each name: prints the name when it succeeds, the error when
 /// it fails, and returns 1 if any failed (docker's rm/stop/rmi style).
-pub fn each(names: &[Vec<u8>], echo: bool, mut f: impl FnMut(&[u8]) -> Res<()>) -> i32 {
+pub fn each(names: &[&[u8]], echo: bool, mut f: impl FnMut(&[u8]) -> Res<()>) -> i32 {
     let mut code = 0;
     for n in names {
         match f(n) {
             Ok(()) if echo => {
-                let mut o = n.clone();
+                let mut o = n.to_vec();
                 o.push(b'\n');
                 out(&o);
             }

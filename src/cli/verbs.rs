@@ -19,8 +19,8 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     };
     let root = state::Root::new(g.root, env);
     let r: util::Res<i32> = match g.cmd {
-        Cmd::Help(text) => {
-            out(text.as_bytes());
+        Cmd::Help(id) => {
+            out(&cli::args::usage_text(id));
             Ok(0)
         }
         Cmd::Run(o) => {
@@ -53,7 +53,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
                 None | Some(b"all") => None,
                 Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::new(b"--tail", b"not a number"))?),
             };
-            logs::logs(root, &pos[0], a.has(1), tail, a.has(3), &mut |b| out(b))
+            logs::logs(root, pos[0], a.has(1), tail, a.has(3), &mut |b| out(b))
         }
         Stop => Ok(cmds::stop(root, pos, secs(&a)?, true)),
         Start => {
@@ -70,21 +70,19 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Rm => Ok(cmds::rm(root, pos, a.has(1))),
         Images => images::images(root, a.has(1)).map(|_| 0),
         Rmi => Ok(images::rmi(root, pos)),
-        Import => image::import(root, &pos[0], &pos[1]).map(|_| {
-            let mut o = pos[1].clone();
-            o.push(b'\n');
-            out(&o);
+        Import => image::import(root, pos[0], pos[1]).map(|_| {
+            out(&line(pos[1]));
             0
         }),
-        Commit => commit::commit(root, &pos[0], &pos[1]).inspect(|_| out(&line(&pos[1]))),
-        Export => commit::export(root, &pos[0], a.val(1)),
+        Commit => commit::commit(root, pos[0], pos[1]).inspect(|_| out(&line(pos[1]))),
+        Export => commit::export(root, pos[0], a.val(1)),
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| d != b"bridge") {
                 return util::err(b"--driver", b"only the bridge driver is supported");
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::new(b"network create", b"--subnet is required"))?;
-            net::create(root, &pos[0], subnet, a.val(2), env)
+            net::create(root, pos[0], subnet, a.val(2), env)
         }
         NetLs => Ok(net::ls(root, a.has(1))),
         NetRm => Ok(net::rm(root, pos, env)),
@@ -116,7 +114,7 @@ fn shown(x: Outcome) -> i32 {
 
 /// `start [-a] NAME...`: the last error's code, or with `-a` the program's
 /// (an error printed is never followed by exit 0).
-fn start(root: &state::Root, names: &[Vec<u8>], attach: bool) -> i32 {
+fn start(root: &state::Root, names: &[&[u8]], attach: bool) -> i32 {
     let (mut code, mut failed) = (0, 0);
     for n in names {
         match run::start(root, n, attach) {

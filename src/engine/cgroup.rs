@@ -35,7 +35,15 @@ pub struct Layout {
 const KNOWN: [&[u8]; 5] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct"];
 
 fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
-    s.split(|&c| c == sep || c == b'\n').filter(|w| !w.is_empty()).map(|w| w.to_vec()).collect()
+    let mut v = Vec::new();
+    for line in crate::engine::util::fields(s, b'\n') {
+        for w in crate::engine::util::fields(line, sep) {
+            if !w.is_empty() {
+                v.push(w.to_vec());
+            }
+        }
+    }
+    v
 }
 
 impl Layout {
@@ -331,7 +339,12 @@ impl Cgroup {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
                 mkdir_cg(&parent).map_err(|e| Error::sys("create cgroup", &parent, e))?;
-                let wants: Vec<&[u8]> = needed(l).into_iter().map(|x| x.0).filter(|c| h.controllers.iter().any(|x| x == c)).collect();
+                let mut wants: Vec<&[u8]> = Vec::new();
+                for (c, _) in needed(l) {
+                    if h.controllers.iter().any(|x| x == c) {
+                        wants.push(c);
+                    }
+                }
                 if h.kind == Kind::V2 {
                     for c in &wants {
                         for d in [&h.mount, &parent] {
@@ -365,7 +378,11 @@ impl Cgroup {
     }
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
-        self.v2.iter().chain(self.v1.iter()).cloned().collect()
+        let mut v = Vec::new();
+        for d in self.v2.iter().chain(&self.v1) {
+            v.push(d.clone());
+        }
+        v
     }
 
     /// Rebuilds the split from recorded directories (a v1 one has `tasks`).

@@ -42,20 +42,17 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let d = rootfs_fd(root, rec)?;
     let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
-    let vols: Vec<&[u8]> = rec
-        .volumes
-        .iter()
-        .map(|v| {
-            let mut c = &v.ctr[..];
-            while let [b'/', rest @ ..] = c {
-                c = rest;
-            }
-            while let [rest @ .., b'/'] = c {
-                c = rest;
-            }
-            c
-        })
-        .collect();
+    let mut vols: Vec<&[u8]> = Vec::new();
+    for v in &rec.volumes {
+        let mut c = &v.ctr[..];
+        while let [b'/', rest @ ..] = c {
+            c = rest;
+        }
+        while let [rest @ .., b'/'] = c {
+            c = rest;
+        }
+        vols.push(c);
+    }
     let mut w = Writer::new(out);
     let r = w.tree(d, b"", dev, &|p| vols.contains(&p)).and_then(|_| w.finish());
     sys::close(d);

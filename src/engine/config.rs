@@ -53,23 +53,27 @@ impl Port {
 }
 
 pub fn parse_port(v: &[u8]) -> Res<Port> {
-    let bad = || Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]");
+    // One error for every way it can be wrong: built in one place.
+    port(v).ok_or_else(|| Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]"))
+}
+
+fn port(v: &[u8]) -> Option<Port> {
     let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
         Some(i) => match &v[i + 1..] {
             b"tcp" => (&v[..i], false),
             b"udp" => (&v[..i], true),
-            _ => return Err(bad()),
+            _ => return None,
         },
         None => (v, false),
     };
-    let parts: Vec<&[u8]> = spec.split(|&c| c == b':').collect();
+    let parts: Vec<&[u8]> = crate::engine::util::fields(spec, b':').collect();
     let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
     let (ip, h, c) = match parts.len() {
         2 => (0, parts[0], parts[1]),
-        3 => (parse_ip(parts[0]).ok_or_else(bad)?, parts[1], parts[2]),
-        _ => return Err(bad()),
+        3 => (parse_ip(parts[0])?, parts[1], parts[2]),
+        _ => return None,
     };
-    Ok(Port { host_ip: ip, host_port: num(h).ok_or_else(bad)?, ctr_port: num(c).ok_or_else(bad)?, udp })
+    Some(Port { host_ip: ip, host_port: num(h)?, ctr_port: num(c)?, udp })
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -125,7 +129,7 @@ pub fn validate_hostname(n: &[u8]) -> Res<()> {
 /// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
 pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
-    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
+    let parts: Vec<&[u8]> = crate::engine::util::fields(v, b':').collect();
     let ro = match parts.len() {
         2 => false,
         3 => match parts[2] {
@@ -139,7 +143,7 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
         return Err(bad(b"both paths must be absolute"));
     }
-    if ctr.split(|&c| c == b'/').any(|c| c == b"..") || host.split(|&c| c == b'/').any(|c| c == b"..") {
+    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") || crate::engine::util::fields(host, b'/').any(|c| c == b"..") {
         return Err(bad(b"paths must not contain \"..\""));
     }
     if ctr.iter().all(|&c| c == b'/') {

@@ -466,16 +466,22 @@ pub fn wait_loop(
 ) -> i32 {
     let mut buf = [0u8; 8192];
     let status;
+    // Reused every round: the loop allocates nothing (see sys::Malloc).
+    let mut fds: Vec<sys::PollFd> = Vec::new();
     loop {
         // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
-        let mut fds: Vec<(Fd, i16)> =
-            alloc::vec![(sfd, sys::POLLIN), (master.unwrap_or(-1), sys::POLLIN), (if master.is_some() { input.unwrap_or(-1) } else { -1 }, sys::POLLIN)];
-        fds.push((index.as_deref().map_or(-1, |i| i.watch_fd()), sys::POLLIN));
+        fds.clear();
+        for fd in [sfd, master.unwrap_or(-1), if master.is_some() { input.unwrap_or(-1) } else { -1 }, index.as_deref().map_or(-1, |i| i.watch_fd())] {
+            fds.push(sys::pollfd(fd, sys::POLLIN));
+        }
         if let Some(p) = proxy.as_deref() {
             p.fds(&mut fds);
         }
-        let Ok(rev) = sys::poll(&fds, -1) else { continue };
-        if rev[0] != 0 {
+        if sys::poll(&mut fds, -1).is_err() {
+            continue;
+        }
+        let rev = |i: usize| fds[i].revents;
+        if rev(0) != 0 {
             let sig = sys::read_signal(sfd).unwrap_or(sys::SIGCHLD);
             if sig == sys::SIGCHLD {
                 if let Ok((p, st)) = sys::waitpid(pid, sys::WNOHANG) {
@@ -493,7 +499,7 @@ pub fn wait_loop(
             }
         }
         if let Some(m) = master {
-            if rev[1] != 0 {
+            if rev(1) != 0 {
                 match sys::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(output, &buf[..n]);
@@ -501,7 +507,7 @@ pub fn wait_loop(
                     _ => master = None, // EIO: every slave is closed
                 }
             }
-            if let (Some(i), true) = (input, rev[2] != 0) {
+            if let (Some(i), true) = (input, rev(2) != 0) {
                 match sys::read(i, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = sys::write_all(m, &buf[..n]);
@@ -513,21 +519,21 @@ pub fn wait_loop(
                 }
             }
         }
-        if rev[3] != 0 {
+        if rev(3) != 0 {
             if let Some(ix) = index.as_deref_mut() {
                 ix.update();
             }
         }
         if let Some(p) = proxy.as_deref_mut() {
-            let r: Vec<(Fd, i16)> = fds[4..].iter().zip(rev[4..].iter()).filter(|x| *x.1 != 0).map(|(f, r)| (f.0, *r)).collect();
-            if !r.is_empty() {
-                p.ready(&r);
+            if fds[4..].iter().any(|f| f.revents != 0) {
+                p.ready(&fds[4..]);
             }
         }
     }
     // Drain what the program wrote just before it exited.
     if let Some(m) = master {
-        while sys::poll(&[(m, sys::POLLIN)], 0).is_ok_and(|r| r[0] & sys::POLLIN != 0) {
+        let mut one = [sys::pollfd(m, sys::POLLIN)];
+        while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
             match sys::read(m, &mut buf) {
                 Ok(n) if n > 0 => {
                     let _ = sys::write_all(output, &buf[..n]);

@@ -75,8 +75,7 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
         let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
         let mut input = tar::Input::new(fd);
-        let magic = input.peek(2)?;
-        let r: Res<(u64, u64)> = if magic == [0x1f, 0x8b] {
+        let r: Res<(u64, u64)> = if input.starts_with(&[0x1f, 0x8b])? {
             Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"))
         } else {
             tar::extract(&mut input, rfd)
@@ -131,9 +130,14 @@ pub fn list(root: &Root) -> Vec<Vec<u8>> {
     }
     let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
-            let v = sys::read_dir(fd).unwrap_or_default();
+            let mut names = Vec::new();
+            for (n, _) in sys::read_dir(fd).unwrap_or_default() {
+                if n.first() != Some(&b'.') {
+                    names.push(n);
+                }
+            }
             sys::close(fd);
-            v.into_iter().map(|(n, _)| n).filter(|n| n.first() != Some(&b'.')).collect()
+            names
         }
         Err(_) => Vec::new(),
     };
@@ -161,17 +165,19 @@ pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
 
 /// Copies a tree without following symlinks: directories, files, symlinks,
 /// fifos; modes, owners and mtimes kept. Used when overlayfs is refused.
+/// What it allocates per entry it frees (see sys::Malloc).
 pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
-    for (name, _) in sys::read_dir(src)? {
-        let st = sys::statat(src, &name, false)?;
+    let ents = sys::read_dir(src)?;
+    for (name, _) in &ents {
+        let st = sys::statat(src, name, false)?;
         match st.kind() {
             sys::S_IFDIR => {
-                match sys::mkdirat(dst, &name, 0o700) {
+                match sys::mkdirat(dst, name, 0o700) {
                     Ok(()) | Err(sys::EEXIST) => {}
                     Err(e) => return Err(e),
                 }
-                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
+                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
                     Ok(d) => d,
                     Err(e) => {
                         sys::close(s);
@@ -179,15 +185,15 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                     }
                 };
                 let r = copy_tree(s, d);
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d, st.mode & 0o7777);
                 sys::close(s);
                 sys::close(d);
                 r?;
             }
             sys::S_IFREG => {
-                let s = sys::openat(src, &name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, &name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
+                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
+                let d = match sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
                     Ok(d) => d,
                     Err(e) => {
                         sys::close(s);
@@ -206,27 +212,31 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                         Err(e) => break Err(e),
                     }
                 };
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                sys::free(buf);
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d, st.mode & 0o7777);
                 sys::close(s);
                 sys::close(d);
                 r?;
-                let _ = sys::set_mtime(dst, &name, st.mtime);
+                let _ = sys::set_mtime(dst, name, st.mtime);
             }
             sys::S_IFLNK => {
-                let t = sys::readlinkat(src, &name)?;
-                sys::symlinkat(&t, dst, &name)?;
-                let _ = sys::fchownat_nofollow(dst, &name, st.uid, st.gid);
+                let t = sys::readlinkat(src, name)?;
+                let r = sys::symlinkat(&t, dst, name);
+                sys::free(t);
+                r?;
+                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
             }
-            sys::S_IFIFO => sys::mknodat(dst, &name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
+            sys::S_IFIFO => sys::mknodat(dst, name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
             _ => {} // sockets and device nodes are not part of an image
         }
     }
+    sys::free_names(ents);
     Ok(())
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
 /// a filesystem without xattr/whiteout support; `run` then falls back).
 pub fn overlay_listed() -> bool {
-    read_file(b"/proc/filesystems").map(|f| f.split(|&c| c == b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+    read_file(b"/proc/filesystems").map(|f| util::fields(&f, b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
 }

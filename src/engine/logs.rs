@@ -30,8 +30,11 @@ impl Index {
         match (watch, idx) {
             (Some(watch), Some(idx)) => Some(Index { watch, log, idx, offset, line_start: true }),
             (w, i) => {
-                for f in [w, i, Some(log)].into_iter().flatten() {
-                    sys::close(f);
+                // (-1: not opened; no Flatten iterator for three descriptors)
+                for f in [w.unwrap_or(-1), i.unwrap_or(-1), log] {
+                    if f >= 0 {
+                        sys::close(f);
+                    }
                 }
                 None
             }
@@ -67,16 +70,20 @@ impl Index {
         if !out.is_empty() {
             let _ = sys::write_all(self.idx, &out);
         }
+        sys::free(out); // once per burst of output, for the container's life
     }
 }
 
 /// "2024-01-02T03:04:05.123456789Z "
+/// (Once per line of `logs -f -t`: what it allocates it frees, see sys::Malloc.)
 fn stamp(b: &mut Buf, t_ns: u64) {
     let mut s = util::rfc3339((t_ns / 1_000_000_000) as i64);
     s.pop(); // Z
     b.b(&s).s(".");
     let frac = util::num(1_000_000_000 + t_ns % 1_000_000_000);
     b.b(&frac[1..]).s("Z ");
+    sys::free(s);
+    sys::free(frac);
 }
 
 /// Prints `data` (which starts at file offset `base`) line by line, each
@@ -99,6 +106,7 @@ fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64, out: &mut dy
         off += line.len() as u64;
     }
     out(&b.0);
+    sys::free(b.0);
 }
 
 /// Offset in `data` where its last `n` lines begin.
@@ -144,8 +152,17 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     if follow {
         let mut off = data.len() as u64;
         let mut buf = alloc::vec![0u8; 65536];
+        // The record is read again only when it changed (records only grow
+        // by appends, or are replaced whole): this loop may run for days,
+        // and what a reload allocates is not freed (see sys::Malloc).
+        let cfg = join(&dir, b"config");
+        let (mut seen, mut cur) = ((0, u64::MAX), None);
         loop {
-            let alive = r.reload(root).map(|x| x.alive()).unwrap_or(false);
+            let now = sys::stat(&cfg).map_or((0, 0), |s| (s.ino, s.size));
+            if now != seen {
+                (seen, cur) = (now, r.reload(root));
+            }
+            let alive = cur.as_ref().is_some_and(|x: &state::Record| x.alive());
             while let Ok(n) = sys::read(fd, &mut buf) {
                 if n == 0 {
                     break;

@@ -30,8 +30,8 @@ fn unoctal(s: &[u8]) -> Vec<u8> {
 
 pub fn parse(text: &[u8]) -> Vec<Mount> {
     let mut out = Vec::new();
-    for line in text.split(|&c| c == b'\n') {
-        let f: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
+    for line in crate::engine::util::fields(text, b'\n') {
+        let f: Vec<&[u8]> = crate::engine::util::fields(line, b' ').collect();
         let Some(dash) = f.iter().position(|x| *x == b"-") else { continue };
         if f.len() < 5 || dash + 1 >= f.len() {
             continue;

@@ -77,20 +77,20 @@ impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
         Proxy {
             target,
-            listeners: ports.iter().cloned().zip(fds.iter().copied()).collect(),
+            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), *f)).collect(),
             conns: Vec::new(),
             flows: Vec::new(),
             buf: alloc::vec![0u8; 65536],
         }
     }
 
-    pub fn fds(&self, out: &mut Vec<(Fd, i16)>) {
+    pub fn fds(&self, out: &mut Vec<sys::PollFd>) {
         for (_, fd) in &self.listeners {
-            out.push((*fd, POLLIN));
+            out.push(sys::pollfd(*fd, POLLIN));
         }
         for c in &self.conns {
             if c.connecting {
-                out.push((c.s[1].fd, POLLOUT));
+                out.push(sys::pollfd(c.s[1].fd, POLLOUT));
                 continue;
             }
             for i in 0..2 {
@@ -100,17 +100,18 @@ impl Proxy {
                 if !me.pending.is_empty() {
                     ev |= POLLOUT;
                 }
-                out.push((me.fd, ev));
+                out.push(sys::pollfd(me.fd, ev));
             }
         }
         for f in &self.flows {
-            out.push((f.sock, POLLIN));
+            out.push(sys::pollfd(f.sock, POLLIN));
         }
     }
 
-    pub fn ready(&mut self, rev: &[(Fd, i16)]) {
+    /// Works through what poll found on the descriptors `fds` gave.
+    pub fn ready(&mut self, rev: &[sys::PollFd]) {
         let now = sys::mono_ms();
-        let hit = |fd: Fd| rev.iter().find(|(f, _)| *f == fd).map_or(0, |x| x.1);
+        let hit = |fd: Fd| rev.iter().find(|p| p.fd == fd).map_or(0, |p| p.revents);
         for i in 0..self.listeners.len() {
             let (p, fd) = (self.listeners[i].0.clone(), self.listeners[i].1);
             if hit(fd) == 0 {
@@ -157,8 +158,11 @@ impl Proxy {
             }
             let done = c.s.iter().all(|s| s.shut);
             if dead || done {
-                sys::close(c.s[0].fd);
-                sys::close(c.s[1].fd);
+                // Closed: its buffers go back (dropping frees nothing, see sys::Malloc).
+                for s in c.s.iter_mut() {
+                    sys::close(s.fd);
+                    sys::free(core::mem::take(&mut s.pending));
+                }
             }
             !(dead || done)
         });

@@ -46,10 +46,14 @@ impl W {
         self.0.extend_from_slice(b);
     }
     pub fn list(&mut self, l: &[Vec<u8>]) {
-        self.0.extend_from_slice(&(l.len() as u32).to_le_bytes());
+        self.count(l.len());
         for b in l {
             self.bytes(b);
         }
+    }
+    /// A list's length; its items follow as `bytes`.
+    pub fn count(&mut self, n: usize) {
+        self.0.extend_from_slice(&(n as u32).to_le_bytes());
     }
     pub fn flag(&mut self, f: bool) {
         self.bytes(if f { b"1" } else { b"" });
@@ -84,7 +88,12 @@ impl<'a> Rd<'a> {
         if n > self.0.len() / 4 {
             return None; // each entry needs at least its length
         }
-        (0..n).map(|_| self.bytes()).collect()
+        // A loop, not collect::<Option<Vec<_>>>(): no GenericShunt code.
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(self.bytes()?);
+        }
+        Some(v)
     }
     pub fn flag(&mut self) -> Option<bool> {
         Some(!self.bytes()?.is_empty())

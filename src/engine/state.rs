@@ -66,8 +66,8 @@ pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
 }
 
 impl Root {
-    pub fn new(opt: Option<Vec<u8>>, env: &[Vec<u8>]) -> Root {
-        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
+    pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
+        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())).map(|v| v.to_vec());
         let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
         Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
@@ -212,10 +212,17 @@ impl Record {
         for f in [self.init, self.tty, self.interactive, self.detach, self.auto_remove, self.overlay] {
             w.flag(f);
         }
-        let vols: Vec<Vec<u8>> = self.volumes.iter().flat_map(|v| [v.host.clone(), v.ctr.clone(), if v.ro { b"ro".to_vec() } else { Vec::new() }]).collect();
-        w.list(&vols);
-        let ports: Vec<Vec<u8>> = self.ports.iter().map(|p| p.spec()).collect();
-        w.list(&ports);
+        // Lists written in place (as W::list would write them, built first).
+        w.count(self.volumes.len() * 3);
+        for v in &self.volumes {
+            w.bytes(&v.host);
+            w.bytes(&v.ctr);
+            w.bytes(if v.ro { b"ro" } else { b"" });
+        }
+        w.count(self.ports.len());
+        for p in &self.ports {
+            w.bytes(&p.spec());
+        }
         let mut v = (w.0.len() as u32).to_le_bytes().to_vec();
         v.extend_from_slice(&w.0);
         v.push(b'\n');
@@ -260,7 +267,7 @@ impl Record {
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
-        for line in rest.split(|&c| c == b'\n') {
+        for line in crate::engine::util::fields(rest, b'\n') {
             let Some(eq) = line.iter().position(|&c| c == b'=') else { continue };
             let (k, val) = (&line[..eq], &line[eq + 1..]);
             let Some(i) = LIVE.iter().position(|x| x.as_bytes() == k) else { continue };
@@ -325,7 +332,9 @@ impl Record {
             return false;
         }
         let Some(st) = proc_stat(self.pid) else { return false };
-        parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z')
+        let alive = parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z');
+        sys::free(st);
+        alive
     }
 
     pub fn short_id(&self) -> &[u8] {
@@ -333,16 +342,25 @@ impl Record {
     }
 }
 
+/// /proc/PID/stat. Polled every 10 ms by stop, rm and the waits: the
+/// callers free what it returns (dropping does not, see sys::Malloc).
 fn proc_stat(pid: i32) -> Option<Vec<u8>> {
     let mut p = b"/proc/".to_vec();
     crate::engine::util::push_num(&mut p, pid as u64);
     p.extend_from_slice(b"/stat");
-    read_file(&p).ok()
+    let r = read_file(&p).ok();
+    sys::free(p);
+    r
 }
 
 /// Process `pid` exists and is not a zombie.
 pub fn running(pid: i32) -> bool {
-    pid > 0 && proc_stat(pid).is_some_and(|s| proc_state(&s) != Some(b'Z'))
+    pid > 0
+        && proc_stat(pid).is_some_and(|s| {
+            let r = proc_state(&s) != Some(b'Z');
+            sys::free(s);
+            r
+        })
 }
 
 /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
@@ -361,7 +379,7 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = &stat[close + 1..];
     // After ')' come fields 3.. ; starttime is field 22 → index 19 here.
-    let f = rest.split(|&c| c == b' ').filter(|w| !w.is_empty()).nth(19)?;
+    let f = crate::engine::util::fields(rest, b' ').filter(|w| !w.is_empty()).nth(19)?;
     parse_u64(f)
 }
 
@@ -479,18 +497,21 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     }
 }
 
-const ADJ: [&str; 16] =
-    ["admiring", "bold", "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "serene", "vivid", "zen"];
-const NOUN: [&str; 16] = [
-    "babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace", "newton", "noether", "pascal", "ritchie", "shannon", "tesla",
-    "turing",
-];
+// Sixteen of each, one string apiece: an array of 32 &str was 512 bytes
+// of pointers and lengths.
+const ADJ: &[u8] = b"admiring bold brave calm clever eager gentle happy jolly keen lucid nifty quirky serene vivid zen";
+const NOUN: &[u8] = b"babbage curie darwin euler fermat gauss hopper kepler lovelace newton noether pascal ritchie shannon tesla turing";
+
+/// Word `i` (0..16) of a space-separated list.
+fn word(list: &'static [u8], i: u8) -> &'static [u8] {
+    crate::engine::util::fields(list, b' ').nth((i & 15) as usize).unwrap_or_default()
+}
 
 /// A docker-style name from the id's random bytes, unique among `taken`.
 pub fn generate_name(rand: &[u8], taken: &dyn Fn(&[u8]) -> bool) -> Vec<u8> {
-    let mut base = ADJ[(rand[0] & 15) as usize].as_bytes().to_vec();
+    let mut base = word(ADJ, rand[0]).to_vec();
     base.push(b'_');
-    base.extend_from_slice(NOUN[(rand[1] & 15) as usize].as_bytes());
+    base.extend_from_slice(word(NOUN, rand[1]));
     let mut n = base.clone();
     let mut i = 1u64;
     while taken(&n) {

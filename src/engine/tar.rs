@@ -45,15 +45,15 @@ impl Input {
         }
         Ok(true)
     }
-    /// Peeks at the first bytes (for gzip detection).
-    pub fn peek(&mut self, n: usize) -> Res<Vec<u8>> {
+    /// Whether the input starts with `magic` (gzip detection), consuming nothing.
+    pub fn starts_with(&mut self, magic: &[u8]) -> Res<bool> {
         if self.pos == self.buf.len() {
             self.buf.resize(65536, 0);
             let k = sys::read(self.fd, &mut self.buf).ctx("read", b"archive")?;
             self.buf.truncate(k);
             self.pos = 0;
         }
-        Ok(self.buf[self.pos..core::cmp::min(self.buf.len(), self.pos + n)].to_vec())
+        Ok(self.buf[self.pos..].starts_with(magic))
     }
     /// Streams `size` bytes (+ padding to 512) to `sink`.
     fn data(&mut self, size: u64, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
@@ -113,7 +113,7 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
 /// dropped; `..` anywhere is refused.
 pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
     let mut v = Vec::new();
-    for c in p.split(|&c| c == b'/') {
+    for c in crate::engine::util::fields(p, b'/') {
         match c {
             b"" | b"." => continue,
             b".." => return Err(()),
@@ -224,6 +224,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
                 b'x' => pax(&data, &mut pending),
                 _ => {}
             }
+            sys::free(data);
             continue;
         }
         let path = match pending.path.take() {
@@ -251,6 +252,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
         if comps.is_empty() {
             // "./" itself: nothing to create, skip any data.
             input.data(size, &mut |_| Ok(()))?;
+            sys::free(path);
             continue;
         }
         let (dir, name) = open_parent(root, &comps, &path)?;
@@ -290,7 +292,9 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
                     if tc.is_empty() {
                         return Err(hostile(&path, b"hard link to the image root (refused)"));
                     }
-                    let (tdir, tname) = open_parent(root, &tc, &link)?;
+                    let parent = open_parent(root, &tc, &link);
+                    sys::free(tc);
+                    let (tdir, tname) = parent?;
                     let r = clear(dir, name, false).and_then(|_| sys::linkat(tdir, tname, dir, name).ctx("create hard link", &path));
                     sys::close(tdir);
                     r?;
@@ -310,6 +314,11 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
         sys::close(dir);
         r?;
         count += 1;
+        // Freed per entry (see sys::Malloc): an archive of any length
+        // costs the same memory.
+        sys::free(comps);
+        sys::free(path);
+        sys::free(link);
     }
 }
 
@@ -321,6 +330,8 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
 pub struct Writer {
     out: Fd,
     links: Vec<(u64, Vec<u8>)>,
+    /// File data passes through here (allocated once).
+    buf: Vec<u8>,
 }
 
 fn put_oct(h: &mut [u8], v: u64) {
@@ -345,7 +356,7 @@ fn put_oct(h: &mut [u8], v: u64) {
 
 impl Writer {
     pub fn new(out: Fd) -> Writer {
-        Writer { out, links: Vec::new() }
+        Writer { out, links: Vec::new(), buf: Vec::new() }
     }
 
     fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
@@ -370,8 +381,9 @@ impl Writer {
     fn long(&mut self, ty: u8, v: &[u8]) -> Res<()> {
         let mut d = v.to_vec();
         d.push(0);
-        self.raw(b"././@LongLink", &sys::Stat::default(), ty, d.len() as u64, b"")?;
-        self.data(&d)
+        let r = self.raw(b"././@LongLink", &sys::Stat::default(), ty, d.len() as u64, b"").and_then(|_| self.data(&d));
+        sys::free(d);
+        r
     }
 
     fn data(&mut self, d: &[u8]) -> Res<()> {
@@ -379,10 +391,21 @@ impl Writer {
         self.pad(d.len() as u64)
     }
 
+    /// Zeros up to the next 512-byte boundary after `n` bytes of data.
     fn pad(&mut self, n: u64) -> Res<()> {
+        self.zeros((512 - (n % 512) as usize) % 512)
+    }
+
+    /// `n` zero bytes from one zeroed stack block: a `[0; 1024]` constant
+    /// for the end-of-archive marker cost 1 KB of .rodata.
+    fn zeros(&mut self, mut n: usize) -> Res<()> {
         let z = [0u8; 512];
-        let r = (512 - (n % 512) as usize) % 512;
-        sys::write_all(self.out, &z[..r]).ctx("write", b"archive")
+        while n > 0 {
+            let k = core::cmp::min(n, 512);
+            sys::write_all(self.out, &z[..k]).ctx("write", b"archive")?;
+            n -= k;
+        }
+        Ok(())
     }
 
     fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
@@ -398,23 +421,26 @@ impl Writer {
     /// Adds the children of `dir` under the prefix `rel` ("" for the root).
     /// `skip(rel)` leaves a directory's contents out (volumes); a directory
     /// on another device than `dev` (another mount) is added empty.
+    /// What it allocates per entry it frees (see sys::Malloc): a tree of
+    /// any size costs the same memory.
     pub fn tree(&mut self, dir: Fd, rel: &[u8], dev: u64, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
         let mut ents = sys::read_dir(dir).ctx("read directory", rel)?;
         crate::engine::util::sort_by(&mut ents, |a, b| a.0 < b.0);
-        for (name, _) in ents {
+        for (name, _) in &ents {
             let mut path = rel.to_vec();
             if !path.is_empty() {
                 path.push(b'/');
             }
-            path.extend_from_slice(&name);
-            let Ok(st) = sys::statat(dir, &name, false) else { continue };
+            path.extend_from_slice(name);
+            let Ok(st) = sys::statat(dir, name, false) else { continue };
             match st.kind() {
                 sys::S_IFDIR => {
                     let mut p = path.clone();
                     p.push(b'/');
                     self.header(&p, &st, b'5', 0, b"")?;
+                    sys::free(p);
                     if st.dev == dev && !skip(&path) {
-                        let sub = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                        let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                         let r = self.tree(sub, &path, dev, skip);
                         sys::close(sub);
                         r?;
@@ -425,17 +451,20 @@ impl Writer {
                         if let Some((_, first)) = self.links.iter().find(|(i, _)| *i == st.ino) {
                             let first = first.clone();
                             self.header(&path, &st, b'1', 0, &first)?;
+                            sys::free(first);
+                            sys::free(path);
                             continue;
                         }
                         self.links.push((st.ino, path.clone()));
                     }
-                    let f = sys::openat(dir, &name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                    let f = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                     let r = (|| {
                         self.header(&path, &st, b'0', st.size, b"")?;
-                        let mut buf = alloc::vec![0u8; 65536];
+                        let buf = &mut self.buf; // one for the whole archive
+                        buf.resize(65536, 0);
                         let mut left = st.size;
                         while left > 0 {
-                            let n = sys::read(f, &mut buf).ctx("read", &path)?;
+                            let n = sys::read(f, buf).ctx("read", &path)?;
                             if n == 0 {
                                 // shrank while we read: pad with zeros to the size announced
                                 buf.iter_mut().for_each(|b| *b = 0);
@@ -450,18 +479,21 @@ impl Writer {
                     r?;
                 }
                 sys::S_IFLNK => {
-                    let t = sys::readlinkat(dir, &name).ctx("read link", &path)?;
+                    let t = sys::readlinkat(dir, name).ctx("read link", &path)?;
                     self.header(&path, &st, b'2', 0, &t)?;
+                    sys::free(t);
                 }
                 sys::S_IFIFO => self.header(&path, &st, b'6', 0, b"")?,
                 _ => {}
             }
+            sys::free(path);
         }
+        sys::free_names(ents);
         Ok(())
     }
 
     pub fn finish(&mut self) -> Res<()> {
-        sys::write_all(self.out, &[0u8; 1024]).ctx("write", b"archive")
+        self.zeros(1024)
     }
 }
 

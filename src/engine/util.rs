@@ -178,6 +178,34 @@ impl Buf {
     }
 }
 
+/// `s.split(|&c| c == sep)` as one type: every closure passed to split
+/// is a type of its own, with its own copy of the iterator's code.
+pub fn fields(s: &[u8], sep: u8) -> Fields<'_> {
+    Fields { rest: Some(s), sep }
+}
+
+pub struct Fields<'a> {
+    rest: Option<&'a [u8]>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let s = self.rest?;
+        match s.iter().position(|&c| c == self.sep) {
+            Some(i) => {
+                self.rest = Some(&s[i + 1..]);
+                Some(&s[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
+}
+
 pub fn num(n: u64) -> Vec<u8> {
     let mut v = Vec::new();
     push_num(&mut v, n);
@@ -275,18 +303,20 @@ pub fn remove_tree(path: &[u8]) -> sys::R<()> {
 }
 
 fn remove_children(dir: Fd) -> sys::R<()> {
-    for (name, ty) in sys::read_dir(dir)? {
-        let is_dir = if ty == 0 { sys::statat(dir, &name, false).map(|s| s.is_dir()).unwrap_or(false) } else { ty == sys::DT_DIR };
+    let ents = sys::read_dir(dir)?;
+    for (name, ty) in &ents {
+        let is_dir = if *ty == 0 { sys::statat(dir, name, false).map(|s| s.is_dir()).unwrap_or(false) } else { *ty == sys::DT_DIR };
         if is_dir {
-            let sub = sys::openat(dir, &name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+            let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
             let r = remove_children(sub);
             sys::close(sub);
             r?;
-            sys::unlinkat(dir, &name, sys::AT_REMOVEDIR)?;
+            sys::unlinkat(dir, name, sys::AT_REMOVEDIR)?;
         } else {
-            sys::unlinkat(dir, &name, 0)?;
+            sys::unlinkat(dir, name, 0)?;
         }
     }
+    sys::free_names(ents); // a big tree must not cost memory per entry (sys::Malloc)
     Ok(())
 }
 
@@ -416,6 +446,14 @@ mod tests {
         assert_eq!(rfc3339(0), b"1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951782400), b"2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1795392000 + 3723), b"2026-11-23T01:02:03Z");
+    }
+
+    #[test]
+    fn fields_split_as_split_does() {
+        for (s, sep) in [(&b"a:b::c:"[..], b':'), (b"", b':'), (b":", b':'), (b"abc", b','), (b" x  y ", b' ')] {
+            let want: Vec<&[u8]> = s.split(|&c| c == sep).collect();
+            assert_eq!(fields(s, sep).collect::<Vec<_>>(), want);
+        }
     }
 
     #[test]

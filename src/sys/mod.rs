@@ -69,8 +69,8 @@ fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
 /// KB on x86_64 for the file calls alone); and not `CString`, whose
 /// precompiled code needs an unwinder in the (non-LTO) debug build. A NUL
 /// inside is EINVAL.
-fn cs(v: &[u8]) -> R<&CStr> {
-    CStr::from_bytes_with_nul(v).map_err(|_| EINVAL)
+fn cs(c: &Cz) -> R<&CStr> {
+    CStr::from_bytes_with_nul(&c.0).map_err(|_| EINVAL)
 }
 
 /// Hands an owned descriptor to the engine as a number (stage 1).
@@ -78,26 +78,47 @@ fn raw(fd: OwnedFd) -> Fd {
     fd.into_raw_fd()
 }
 
-/// A NUL-terminated copy of `s` for the kernel.
-pub fn cz(s: &[u8]) -> Vec<u8> {
+/// A NUL-terminated copy of `s` for the kernel, freed when it goes out
+/// of scope: the path wrappers run in loops of long-lived processes, and
+/// dropping a Vec does not free (see `Malloc`). (On the stack instead,
+/// 4 KB frames with stack probes cost 1.3 KB more code.)
+struct Cz(Vec<u8>);
+
+impl Drop for Cz {
+    fn drop(&mut self) {
+        free(core::mem::take(&mut self.0));
+    }
+}
+
+fn cz(s: &[u8]) -> Cz {
+    Cz(cz_vec(s))
+}
+
+fn cz_vec(s: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(s.len() + 1);
     v.extend_from_slice(s);
     v.push(0);
     v
 }
 
-fn p(v: &[u8]) -> *const c_char {
-    v.as_ptr() as *const c_char
-}
-
 // ---------------------------------------------------------------- memory
 
 /// Global allocator: power-of-two size classes with free lists, carved
 /// from 64 KiB mmap'ed arenas; blocks over 32 KiB get their own mapping.
-/// `GlobalAlloc` passes the layout back on free, so blocks carry no header.
 /// mydocker is single-threaded (fork copies the state with the memory), so
-/// no locking. Smaller than musl's malloc by ~8 KB of code, and a
-/// short-lived CLI never needs to return arena memory to the kernel.
+/// no locking. Smaller than musl's malloc by ~8 KB of code.
+///
+/// Dropping a value gives nothing back: `dealloc` is empty, so under LTO
+/// every drop of a Vec, String or Box compiles to nothing (19 KB of drop
+/// calls and clean-up paths on x86_64). Memory comes back only through
+/// `free` (and `realloc`, which recycles the block it moves from). That
+/// suits a CLI that runs for milliseconds. Code that runs for long or over
+/// unbounded input keeps its steady state allocation-free or frees what
+/// it allocates per round with `free`: the wait loop (poll), the port
+/// proxy (buffers of closed connections), the log indexer and `logs -f`,
+/// the stop/rm polls (/proc/PID/stat), and the tree walks (tar import and
+/// export, the copy fallback, rm -rf). tests/memory.rs checks that a
+/// monitor's RSS does not grow with forwarded connections and log lines.
 #[cfg(not(test))]
 pub struct Malloc;
 
@@ -125,11 +146,26 @@ fn map(len: usize) -> *mut u8 {
     }
 }
 
+/// Puts a block back: onto its class's free list, or unmapped.
+///
+/// # Safety
+/// `ptr` came from `Malloc` with layout `l` and is used no more.
+#[cfg(not(test))]
+unsafe fn give_back(ptr: *mut u8, l: core::alloc::Layout) {
+    let c = class(l.size(), l.align());
+    if c >= CLASSES {
+        libc::syscall(libc::SYS_munmap, ptr, l.size());
+        return;
+    }
+    *(ptr as *mut *mut u8) = FREE[c];
+    FREE[c] = ptr;
+}
+
 #[cfg(not(test))]
 // SAFETY: single-threaded program: FREE and BUMP are never accessed
 // concurrently. Every block of class c is 16 << c bytes and aligned to
-// min(16 << c, 64 KiB) (arenas are 64 KiB-aligned multiples), so any layout
-// with align <= size class is satisfied.
+// min(16 << c, 4 KiB) (arenas are page-aligned), so any layout with
+// align <= size class is satisfied.
 unsafe impl core::alloc::GlobalAlloc for Malloc {
     unsafe fn alloc(&self, l: core::alloc::Layout) -> *mut u8 {
         let c = class(l.size(), l.align());
@@ -155,15 +191,54 @@ unsafe impl core::alloc::GlobalAlloc for Malloc {
         BUMP = (next + size, end);
         next as *mut u8
     }
-    unsafe fn dealloc(&self, ptr: *mut u8, l: core::alloc::Layout) {
+    /// Nothing: see `Malloc`.
+    unsafe fn dealloc(&self, _: *mut u8, _: core::alloc::Layout) {}
+    /// In place while the block's size class holds `new` (a Vec that grows
+    /// by doubling moves once per class) or it shrinks; a mapping grows by
+    /// mremap; otherwise a new block, and the old one is recycled.
+    unsafe fn realloc(&self, ptr: *mut u8, l: core::alloc::Layout, new: usize) -> *mut u8 {
         let c = class(l.size(), l.align());
-        if c >= CLASSES {
-            libc::syscall(libc::SYS_munmap, ptr, l.size());
-            return;
+        if new <= l.size() || (c < CLASSES && class(new, l.align()) == c) {
+            return ptr;
         }
-        *(ptr as *mut *mut u8) = FREE[c];
-        FREE[c] = ptr;
+        if c >= CLASSES {
+            let p = libc::syscall(libc::SYS_mremap, ptr, l.size(), new, libc::MREMAP_MAYMOVE);
+            return if p == -1 { core::ptr::null_mut() } else { p as *mut u8 };
+        }
+        let n = self.alloc(core::alloc::Layout::from_size_align_unchecked(new, l.align()));
+        if !n.is_null() {
+            core::ptr::copy_nonoverlapping(ptr, n, l.size());
+            give_back(ptr, l);
+        }
+        n
     }
+}
+
+/// Gives `v`'s buffer back for reuse (see `Malloc`: dropping does not).
+/// What the elements own is not freed.
+#[cfg(not(test))]
+#[inline(never)]
+pub fn free<T>(v: Vec<T>) {
+    let mut v = core::mem::ManuallyDrop::new(v);
+    free_raw(v.as_mut_ptr() as *mut u8, v.capacity() * core::mem::size_of::<T>(), core::mem::align_of::<T>());
+}
+
+/// `free`'s one out-of-line body: (buffer, bytes of capacity, alignment).
+#[cfg(not(test))]
+#[inline(never)]
+fn free_raw(ptr: *mut u8, size: usize, align: usize) {
+    if size != 0 {
+        // SAFETY: `free` passes a buffer of the global allocator (Malloc)
+        // with the layout it was allocated with (a Vec's capacity bytes and
+        // its element alignment), and the Vec is forgotten: nothing uses it.
+        unsafe { give_back(ptr, core::alloc::Layout::from_size_align_unchecked(size, align)) };
+    }
+}
+
+/// Unit tests run on std's allocator, where dropping frees.
+#[cfg(test)]
+pub fn free<T>(v: Vec<T>) {
+    drop(v);
 }
 
 // ---------------------------------------------------------------- last error message
@@ -229,9 +304,37 @@ pub fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// musl's texts for the errnos that the calls here can meet (files,
+/// mounts, namespaces, processes, sockets, netlink); any other errno reads
+/// "errno N". Each text follows one byte 0x80 | errno (texts are ASCII).
+/// musl's strerror table holds all 133 texts and an index: 2.2 KB.
+const ERRTEXT: &[u8] = b"\
+    \x81Operation not permitted\x82No such file or directory\x83No such process\x84Interrupted system call\x85I/O error\
+    \x86No such device or address\x87Argument list too long\x88Exec format error\x89Bad file descriptor\x8aNo child process\
+    \x8bResource temporarily unavailable\x8cOut of memory\x8dPermission denied\x8eBad address\x8fBlock device required\
+    \x90Resource busy\x91File exists\x92Cross-device link\x93No such device\x94Not a directory\x95Is a directory\
+    \x96Invalid argument\x97Too many open files in system\x98No file descriptors available\x99Not a tty\x9aText file busy\
+    \x9bFile too large\x9cNo space left on device\x9eRead-only file system\x9fToo many links\xa0Broken pipe\
+    \xa2Result not representable\xa3Resource deadlock would occur\xa4Filename too long\xa5No locks available\
+    \xa6Function not implemented\xa7Directory not empty\xa8Symbolic link loop\xbdNo data available\xc7Protocol error\
+    \xcaBad message\xcbValue too large for data type\xdaMessage too large\xddProtocol not supported\xdfNot supported\
+    \xe1Address family not supported by protocol\xe2Address in use\xe3Address not available\xe4Network is down\
+    \xe5Network unreachable\xe7Connection aborted\xe8Connection reset by peer\xe9No buffer space available\
+    \xeeOperation timed out\xefConnection refused\xf1Host is unreachable\xf4Stale file handle\xfaQuota exceeded";
+
+/// strerror(3), for the errnos in ERRTEXT.
 pub fn strerror(e: Errno) -> &'static [u8] {
-    // SAFETY: musl's strerror returns a pointer into a static table.
-    unsafe { core::ffi::CStr::from_ptr(libc::strerror(e)).to_bytes() }
+    if (1..128).contains(&e) {
+        if let Some(i) = ERRTEXT.iter().position(|&c| c == 0x80 | e as u8) {
+            let t = &ERRTEXT[i + 1..];
+            return &t[..t.iter().position(|&c| c >= 0x80).unwrap_or(t.len())];
+        }
+    }
+    // Unknown here: the number, in a string leaked on this error path
+    // (the process reports it and exits).
+    let mut v = b"errno ".to_vec();
+    push_num(&mut v, e as u64);
+    v.leak()
 }
 
 // ---------------------------------------------------------------- files
@@ -393,9 +496,9 @@ pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
     let mut buf = alloc::vec![0u8; 4096];
-    let n = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(&cz(name))?, &mut buf[..]))?;
-    buf.truncate(n);
-    Ok(buf)
+    let r = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(&cz(name))?, &mut buf[..])).map(|n| buf[..n].to_vec());
+    free(buf); // once per symlink of a tree walk
+    r
 }
 
 #[derive(Clone, Copy, Default, Debug)]
@@ -457,13 +560,21 @@ pub fn fstat(fd: Fd) -> R<Stat> {
 }
 
 /// All entries of a directory but `.` and `..`, as (name, d_type).
+/// Tree walks hand the list to `free_names` when done with it.
 pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     use rustix::fs::FileType;
     let mut out = Vec::new();
     let mut buf = alloc::vec![core::mem::MaybeUninit::<u8>::uninit(); 16384];
     let mut d = rustix::fs::RawDir::new(bfd(fd), &mut buf);
+    let mut r = Ok(());
     while let Some(e) = d.next() {
-        let e = ok(e)?;
+        let e = match ok(e) {
+            Ok(e) => e,
+            Err(x) => {
+                r = Err(x);
+                break;
+            }
+        };
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
             // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
@@ -474,9 +585,19 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
             out.push((name.to_vec(), ty));
         }
     }
-    Ok(out)
+    free(buf); // once per directory of a tree walk
+    r.map(|_| out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
+
+/// Frees a `read_dir` list, names and all (see `Malloc`).
+pub fn free_names(v: Vec<(Vec<u8>, u8)>) {
+    let mut v = v;
+    for (n, _) in v.iter_mut() {
+        free(core::mem::take(n));
+    }
+    free(v);
+}
 
 /// An exclusive flock(2); with `wait` false, EWOULDBLOCK if someone has it.
 pub fn flock(fd: Fd, wait: bool) -> R<()> {
@@ -633,16 +754,30 @@ pub fn fork() -> R<i32> {
 
 /// execve(2). Returns only on failure, with the errno.
 pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
-    let pc = cz(path);
-    let av: Vec<Vec<u8>> = argv.iter().map(|a| cz(a)).collect();
-    let ev: Vec<Vec<u8>> = env.iter().map(|a| cz(a)).collect();
-    let mut ap: Vec<*const c_char> = av.iter().map(|a| p(a)).collect();
-    ap.push(core::ptr::null());
-    let mut ep: Vec<*const c_char> = ev.iter().map(|a| p(a)).collect();
-    ep.push(core::ptr::null());
-    // SAFETY: every pointer refers to a live NUL-terminated buffer above;
-    // both arrays are NULL-terminated.
-    unsafe { libc::execve(p(&pc), ap.as_ptr(), ep.as_ptr()) };
+    // Every string NUL-terminated in one buffer, then one array of
+    // pointers: argv, NULL, env, NULL (one loop instead of four collects).
+    let mut buf = cz_vec(path);
+    let mut offs = Vec::new();
+    for s in argv.iter().chain(env) {
+        offs.push(buf.len());
+        buf.extend_from_slice(s);
+        buf.push(0);
+    }
+    let base = buf.as_ptr() as *const c_char;
+    let mut ptrs: Vec<*const c_char> = Vec::new();
+    for (i, &o) in offs.iter().enumerate() {
+        if i == argv.len() {
+            ptrs.push(core::ptr::null());
+        }
+        ptrs.push(base.wrapping_add(o));
+    }
+    if env.is_empty() {
+        ptrs.push(core::ptr::null());
+    }
+    ptrs.push(core::ptr::null());
+    // SAFETY: every pointer points into `buf` at the start of a
+    // NUL-terminated string; argv's array ends at its NULL, env's follows it.
+    unsafe { libc::execve(base, ptrs.as_ptr(), ptrs.as_ptr().add(argv.len() + 1)) };
     errno()
 }
 
@@ -691,22 +826,17 @@ pub fn setsid() {
     let _ = rustix::process::setsid();
 }
 
+/// isatty(3) as musl does it (TIOCGWINSZ succeeds), as a raw call.
 pub fn isatty(fd: Fd) -> bool {
     rustix::termios::isatty(bfd(fd))
 }
 
 // ---------------------------------------------------------------- signals
 
-fn sigset(sigs: &[c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set before use.
-    unsafe {
-        let mut s: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        for &g in sigs {
-            libc::sigaddset(&mut s, g);
-        }
-        s
-    }
+/// A signal set as the raw calls below pass it to the kernel (8 bytes,
+/// bit N-1 for signal N): no sigemptyset/sigaddset from musl.
+fn sigset(sigs: &[c_int]) -> u64 {
+    sigs.iter().fold(0, |m, &g| m | 1 << (g - 1))
 }
 
 /// The signals the waiting parent and the mini-init take over by signalfd.
@@ -715,8 +845,8 @@ pub const FORWARDED: [c_int; 9] =
 
 pub fn block(sigs: &[c_int]) -> R<()> {
     let s = sigset(sigs);
-    // SAFETY: s is initialised.
-    chkl(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &s as *const libc::sigset_t, 0usize, 8usize) }).map(|_| ())
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    chkl(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &s as *const u64, 0usize, 8usize) }).map(|_| ())
 }
 
 /// rt_sigaction with SIG_DFL or SIG_IGN: the kernel's struct sigaction is
@@ -733,8 +863,8 @@ fn set_disposition(sig: c_int, handler: libc::sighandler_t) {
 /// freshly exec'ed program expects.
 pub fn reset_signals() {
     let s = sigset(&[]);
-    // SAFETY: s is initialised.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const libc::sigset_t, 0usize, 8usize) };
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &s as *const u64, 0usize, 8usize) };
     // Real-time signals too (up to 64): a caller may have ignored them, and
     // musl's sigaction refuses 32-34, its own; the kernel does not.
     for g in 1..65 {
@@ -750,8 +880,8 @@ pub fn ignore_sigpipe() {
 
 pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
     let s = sigset(sigs);
-    // SAFETY: s is initialised.
-    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const libc::sigset_t, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
+    // SAFETY: s is an 8-byte kernel signal set, the size passed.
+    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const u64, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
 }
 
 /// Reads one signal number from a signalfd.
@@ -767,17 +897,24 @@ pub fn read_signal(fd: Fd) -> R<c_int> {
 pub const POLLIN: i16 = libc::POLLIN;
 pub const POLLOUT: i16 = libc::POLLOUT;
 
-/// poll(2) on (fd, events) pairs, waiting `timeout` ms (-1: forever);
-/// returns the revents of each. A negative fd is skipped (revents 0), as
-/// poll(2) does: rustix's PollFd holds a BorrowedFd, which cannot be -1.
-pub fn poll(fds: &[(Fd, i16)], timeout: c_int) -> R<Vec<i16>> {
-    use rustix::event::{PollFd, PollFlags, Timespec};
-    let mut v: Vec<PollFd<'_>> =
-        fds.iter().filter(|&&(fd, _)| fd >= 0).map(|&(fd, ev)| PollFd::from_borrowed_fd(bfd(fd), PollFlags::from_bits_retain(ev as u16))).collect();
-    let t = Timespec { tv_sec: (timeout / 1000) as _, tv_nsec: ((timeout % 1000) * 1_000_000) as _ };
-    ok(rustix::io::retry_on_intr(|| rustix::event::poll(&mut v, if timeout < 0 { None } else { Some(&t) })))?;
-    let mut got = v.iter();
-    Ok(fds.iter().map(|&(fd, _)| if fd < 0 { 0 } else { got.next().map_or(0, |p| p.revents().bits() as i16) }).collect())
+// In place and allocation-free (it runs once per event of a monitor; see
+// `Malloc`), with -1 entries skipped as poll(2) does: rustix's PollFd
+// holds a BorrowedFd, which cannot be -1, so this one stays hand-written.
+pub use libc::pollfd as PollFd;
+
+pub fn pollfd(fd: Fd, events: i16) -> PollFd {
+    PollFd { fd, events, revents: 0 }
+}
+
+/// poll(2), in place: each entry's `revents` is set.
+pub fn poll(fds: &mut [PollFd], timeout: c_int) -> R<()> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        match chk(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) }) {
+            Err(libc::EINTR) => continue,
+            r => return r.map(|_| ()),
+        }
+    }
 }
 
 // ---------------------------------------------------------------- terminals
@@ -1099,4 +1236,25 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
         n = n * 10 + (c - b'0') as u64;
     }
     Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strerror_texts() {
+        assert_eq!(super::strerror(super::ENOENT), b"No such file or directory");
+        assert_eq!(super::strerror(1), b"Operation not permitted");
+        assert_eq!(super::strerror(122), b"Quota exceeded");
+        assert_eq!(super::strerror(libc::EADDRINUSE), b"Address in use");
+        assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
+        assert_eq!(super::strerror(33), b"errno 33");
+        assert_eq!(super::strerror(200), b"errno 200");
+    }
+
+    #[test]
+    fn signal_sets() {
+        assert_eq!(super::sigset(&[]), 0);
+        assert_eq!(super::sigset(&[libc::SIGHUP, libc::SIGCHLD]), 1 | 1 << 16);
+        assert_eq!(super::sigset(&[64]), 1 << 63);
+    }
 }

@@ -1,0 +1,181 @@
+// The help texts. They are not in the binary as written: build.rs
+// includes this file, joins `ALL` with NUL separators and compresses it
+// (the format is at `cli::unlz`); the CLI holds the ids below and decodes
+// a text when it prints one. The texts here are read by build.rs and the
+// unit tests only. (Plain `//` comments: build.rs `include!`s this file,
+// where inner doc comments are not allowed.)
+
+pub const USAGE: &str = "Usage: mydocker [--root DIR] COMMAND [OPTIONS]
+
+A daemon-less container runtime in one static binary.
+
+Commands:
+  run       Run a command in a new container
+  ps        List containers
+  exec      Run a command in a running container
+  logs      Show the output of a detached container
+  stop      Stop running containers
+  start     Start stopped containers
+  restart   Stop and start containers
+  rm        Remove containers
+  images    List images
+  import    Create an image from a rootfs tarball
+  rmi       Remove images
+  inspect   Show a container or image as JSON
+  commit    Create an image from a container's filesystem
+  export    Write a container's filesystem as a tar archive
+  network   Manage bridge networks (create, ls, rm, inspect)
+  info      Show what this host supports
+  version   Show the version
+
+Global options:
+      --root DIR   State and images directory (default /var/lib/mydocker, or $MYDOCKER_ROOT)
+  -h, --help       Show help; `mydocker COMMAND --help` for a command
+";
+
+pub const RUN_USAGE: &str = "Usage: mydocker run [OPTIONS] IMAGE [COMMAND [ARG...]]
+
+Options:
+  -i, --interactive         Keep stdin open
+  -t, --tty                 Allocate a pseudo-terminal (when stdin is one)
+  -d, --detach              Run in the background and print the container id
+      --rm                  Remove the container when it exits
+      --name NAME           Name the container (also -name)
+  -e, --env K=V|K           Set an environment variable (repeatable)
+  -w, --workdir DIR         Working directory inside the container
+  -h, --hostname NAME       Container host name (default: the short id)
+  -v, --volume HOST:CTR[:ro]  Bind mount a host directory (repeatable)
+      --init                Run a tiny init as PID 1 that reaps and forwards signals
+  -m, --memory SIZE         Memory limit, e.g. 64m (b, k, m, g; also -mem)
+      --cpus N              CPU quota, e.g. 0.5
+  -c, --cpu-shares N        Relative CPU weight (also -cpushare)
+      --cpuset-cpus LIST    CPUs allowed, e.g. 0-1 (also -cpuset)
+      --pids-limit N        Maximum number of processes
+      --network NAME        none (default: loopback only), host, or a bridge network
+                            (also --net, -net)
+  -p, --publish [IP:]H:C[/udp]  Publish a container port on the host (repeatable)
+";
+
+pub const EXEC_USAGE: &str = "Usage: mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
+
+Options:
+  -i, --interactive   Keep stdin open
+  -t, --tty           Allocate a pseudo-terminal (when stdin is one)
+  -d, --detach        Run in the background
+  -e, --env K=V|K     Set an environment variable (repeatable)
+  -w, --workdir DIR   Working directory inside the container
+";
+
+pub const NETWORK_USAGE: &str = "Usage: mydocker network COMMAND
+
+Commands:
+  create [--driver bridge] --subnet CIDR [--gateway IP] NAME
+  ls [-q]                 (alias: list)
+  rm NAME...              (alias: remove)
+  inspect NAME...
+";
+
+pub const PS_USAGE: &str = "Usage: mydocker ps [-a] [-q] [--no-trunc]
+
+Options:
+  -a, --all        Show all containers (default: running only)
+  -q, --quiet      Only ids
+      --no-trunc   Full ids and commands
+";
+pub const LOGS_USAGE: &str = "Usage: mydocker logs [-f] [-n N] [-t] CONTAINER
+
+Options:
+  -f, --follow       Follow until the container exits
+  -n, --tail N       Only the last N lines
+  -t, --timestamps   Prefix each line with the time it was written
+";
+pub const STOP_USAGE: &str = "Usage: mydocker stop [-t SECS] CONTAINER...
+
+Options:
+  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
+";
+pub const START_USAGE: &str = "Usage: mydocker start [-a] CONTAINER...
+
+Runs stopped containers again with their recorded settings and write layer.
+
+Options:
+  -a, --attach   Stay attached: wait, with the container's output on ours
+";
+pub const RESTART_USAGE: &str = "Usage: mydocker restart [-t SECS] CONTAINER...
+
+Options:
+  -t, --time SECS   Seconds to wait after SIGTERM before SIGKILL (default 10)
+";
+pub const RM_USAGE: &str = "Usage: mydocker rm [-f] CONTAINER...
+
+Options:
+  -f, --force   Stop a running container first
+";
+pub const IMAGES_USAGE: &str = "Usage: mydocker images [-q]
+
+Options:
+  -q, --quiet   Only names
+";
+pub const RMI_USAGE: &str = "Usage: mydocker rmi IMAGE...\n";
+pub const IMPORT_USAGE: &str = "Usage: mydocker import FILE|- NAME
+
+Creates image NAME from a rootfs tar archive (plain, as written by
+`docker export` or `tar -C rootfs -c .`), read by mydocker itself.
+";
+pub const COMMIT_USAGE: &str = "Usage: mydocker commit CONTAINER IMAGE
+
+Creates image IMAGE from the container's filesystem (volume contents
+excluded); the container's command becomes the image's default command.
+";
+pub const EXPORT_USAGE: &str = "Usage: mydocker export [-o FILE] CONTAINER
+
+Writes the container's filesystem (volume contents excluded) as a tar
+archive to stdout or FILE.
+
+Options:
+  -o, --output FILE   Write to FILE instead of stdout
+";
+pub const INSPECT_USAGE: &str = "Usage: mydocker inspect CONTAINER|IMAGE...\n";
+pub const INFO_USAGE: &str = "Usage: mydocker info\n";
+pub const VERSION_USAGE: &str = "Usage: mydocker version\n";
+
+pub const MAIN: u8 = 0;
+pub const RUN: u8 = 1;
+pub const EXEC: u8 = 2;
+pub const NETWORK: u8 = 3;
+pub const PS: u8 = 4;
+pub const LOGS: u8 = 5;
+pub const STOP: u8 = 6;
+pub const START: u8 = 7;
+pub const RESTART: u8 = 8;
+pub const RM: u8 = 9;
+pub const IMAGES: u8 = 10;
+pub const RMI: u8 = 11;
+pub const IMPORT: u8 = 12;
+pub const COMMIT: u8 = 13;
+pub const EXPORT: u8 = 14;
+pub const INSPECT: u8 = 15;
+pub const INFO: u8 = 16;
+pub const VERSION: u8 = 17;
+
+/// In id order: `ALL[id]` is the text of id.
+pub const ALL: [&str; 18] = [
+    USAGE,
+    RUN_USAGE,
+    EXEC_USAGE,
+    NETWORK_USAGE,
+    PS_USAGE,
+    LOGS_USAGE,
+    STOP_USAGE,
+    START_USAGE,
+    RESTART_USAGE,
+    RM_USAGE,
+    IMAGES_USAGE,
+    RMI_USAGE,
+    IMPORT_USAGE,
+    COMMIT_USAGE,
+    EXPORT_USAGE,
+    INSPECT_USAGE,
+    INFO_USAGE,
+    VERSION_USAGE,
+];
