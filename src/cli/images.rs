@@ -29,5 +29,6 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 /// Removes images not used by any container; prints each name removed.
 #[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
+    crate::engine::container::reap_dead(root);
     each(names, true, |n| image::remove(root, n))
 }

@@ -315,6 +315,14 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     }
 }
 
+/// Every dead `--rm` container `reap`ed: before `rmi` and `network rm`
+/// judge whether a container still uses what they remove.
+pub fn reap_dead(root: &Root) {
+    for r in state::all(root) {
+        reap(root, &r);
+    }
+}
+
 /// Removes a `--rm` container whose owner (its monitor, or the CLI of a
 /// foreground run) was killed, once nothing of it runs: the next command
 /// that sees it (`ps`, a `run` that wants its name, `network rm`, `rmi`)

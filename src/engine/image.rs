@@ -153,7 +153,7 @@ pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
         if crate::engine::config::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
             return Err(Error::new(&image_name(n), b"no such image"));
         }
-        if let Some(c) = state::all(root).iter().find(|r| r.image == n && !crate::engine::container::reap(root, r)) {
+        if let Some(c) = state::all(root).iter().find(|r| r.image == n) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");

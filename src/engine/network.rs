@@ -229,7 +229,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
     {
         let _lock = root.lock()?;
         let n = load(root, name)?;
-        if let Some(c) = state::all(root).iter().find(|r| r.network == name && !crate::engine::container::reap(root, r)) {
+        if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
