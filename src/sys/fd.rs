@@ -6,7 +6,8 @@ use super::Fd;
 pub struct Owned(Fd);
 
 impl Owned {
-    /// Takes ownership of `fd` (from a call that just returned it).
+    /// Takes ownership of `fd` (from a call that just returned it); -1 is
+    /// "none", whose drop closes nothing (cheaper than Option<Owned>).
     pub fn new(fd: Fd) -> Owned {
         Owned(fd)
     }
