@@ -86,9 +86,9 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
 
 pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
-    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
-    let names = sys::read_dir(fd).unwrap_or_default();
-    sys::close(fd);
+    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(sys::fd::Owned::new) else { return Vec::new() };
+    let names = sys::read_dir(fd.raw()).unwrap_or_default();
+    drop(fd);
     let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
@@ -241,11 +241,10 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
         // not finished tearing down (that is asynchronous, and slow under
         // emulation): delete it now, then the bridge.
         let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
-        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0) {
-            for (port, _) in sys::read_dir(fd).unwrap_or_default() {
+        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(sys::fd::Owned::new) {
+            for (port, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
                 let _ = netlink::link_del(&port);
             }
-            sys::close(fd);
         }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
