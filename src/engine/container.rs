@@ -40,7 +40,7 @@ pub struct Prepared {
     pub echo: Vec<u8>,
     /// The bridge network, if any, and the bound published-port sockets.
     pub net: Option<network::Network>,
-    pub port_fds: Vec<Fd>,
+    pub port_fds: Vec<Owned>,
 }
 
 #[inline(never)]
@@ -133,7 +133,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         n => Some(network::load(root, n)?),
     };
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
-    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
+    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
@@ -213,7 +213,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         if !dir_made {
             p.rec.id.clear(); // not ours to remove: only cgroups and volume dirs were made
         }
-        undo(root, &p);
+        undo(root, &mut p);
         return Err(e);
     }
     Ok(p)
@@ -270,15 +270,13 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 }
 
 /// Removes everything a failed start created.
-fn undo(root: &Root, p: &Prepared) {
+fn undo(root: &Root, p: &mut Prepared) {
     util::keep_error(|| undo_inner(root, p))
 }
 
-fn undo_inner(root: &Root, p: &Prepared) {
+fn undo_inner(root: &Root, p: &mut Prepared) {
     p.cg.remove();
-    for f in &p.port_fds {
-        sys::close(*f);
-    }
+    p.port_fds.clear(); // closed
     if !p.fresh {
         // `start` of an existing container: keep it, record the failure.
         let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
@@ -433,7 +431,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     let (pid, sfd, master) = match started {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(e);
         }
     };
@@ -556,14 +554,14 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
     let (report, reporter) = match channel::report_pipe() {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(e);
         }
     };
     let m = match sys::fork() {
         Ok(m) => m,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(Error::sys("fork", b"monitor", e));
         }
     };
@@ -572,10 +570,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
         monitor(root, p, reporter);
     }
     drop(reporter);
-    for f in &p.port_fds {
-        sys::close(*f); // the monitor owns them now
-    }
-    p.port_fds.clear();
+    p.port_fds.clear(); // closed: the monitor owns them now
     match report.wait() {
         Ok(()) => Ok(Outcome::Detached(p.echo.clone())),
         Err(e) => {
@@ -583,7 +578,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
             // without a report (killed) did not: we still hold the lock.
             let _ = sys::waitpid(m, 0);
             if e.kind() == util::Kind::Lost {
-                undo(root, &p);
+                undo(root, &mut p);
             }
             Err(e)
         }
@@ -626,7 +621,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     })();
     match r {
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             reporter.send(&Err(e));
             sys::exit(e.exit_code());
         }
