@@ -439,7 +439,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    let code = wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
+    let code = wait_loop(pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -450,18 +450,20 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
 /// (`input` → master → `output`), timestamping the log's new lines
 /// (`index`) and forwarding published ports (`proxy`). Returns the
-/// docker-style exit code.
+/// docker-style exit code. The pty's master is closed once drained.
 #[allow(clippy::too_many_arguments)]
 pub fn wait_loop(
     pid: i32,
     sfd: Fd,
-    mut master: Option<Fd>,
+    pty: Option<Owned>,
     mut input: Option<Fd>,
     output: Fd,
     forward: bool,
     mut index: Option<&mut crate::engine::logs::Index>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
+    // None once the relay ends (EIO: every slave is closed); `pty` owns it.
+    let mut master = pty.as_ref().map(Owned::raw);
     let mut buf = [0u8; 8192];
     let status;
     // Reused every round: the loop allocates nothing (see sys::Malloc).
@@ -539,8 +541,8 @@ pub fn wait_loop(
                 _ => break,
             }
         }
-        sys::close(m);
     }
+    drop(pty);
     if let Some(ix) = index {
         ix.update();
     }
@@ -592,32 +594,36 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
 fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
-    let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
-        let sfd = init::signals(&[sys::SIGCHLD])?;
-        let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
+    // What the monitor keeps: the signalfd, a pty's master, the log, and
+    // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
+    // reader, /dev/null) are closed once it runs, as all are on an error.
+    let r = (|| -> Res<(i32, Owned, Option<Owned>, Owned, Owned)> {
+        let sfd = Owned::new(init::signals(&[sys::SIGCHLD])?);
+        let null = Owned::new(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?);
         let logp = join(&p.rec.dir(root), b"log");
-        let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;
-        let mut keep = Vec::new();
-        let (io, master) = if p.rec.tty {
+        let log = Owned::new(sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?);
+        // (-1: none)
+        let (mut theirs, mut master, mut writer) = (Owned::new(-1), None, Owned::new(-1));
+        let io = if p.rec.tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            keep.push(s);
+            master = Some(Owned::new(m));
+            theirs = Owned::new(s);
+            let s = theirs.raw();
             p.spec.tty = true;
-            (Stdio { stdin: s, stdout: s, stderr: s }, Some(m))
+            Stdio { stdin: s, stdout: s, stderr: s }
         } else if p.rec.interactive {
             // stdin stays open (a pipe whose writer we hold), as docker -di.
             let (r, w) = sys::pipe().ctx("pipe", b"")?;
-            keep.push(r);
-            let _ = w; // held open for the container's lifetime
-            (Stdio { stdin: r, stdout: log, stderr: log }, None)
+            writer = Owned::new(w); // held open for the container's lifetime
+            theirs = Owned::new(r);
+            Stdio { stdin: theirs.raw(), stdout: log.raw(), stderr: log.raw() }
         } else {
-            (Stdio { stdin: null, stdout: log, stderr: log }, None)
+            Stdio { stdin: null.raw(), stdout: log.raw(), stderr: log.raw() }
         };
         let veth = host_veth(&p.rec.id);
         let pid = launch(&p.spec, &p.cg, &io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))?;
-        for f in keep {
-            sys::close(f);
-        }
-        Ok((pid, sfd, master, log))
+        drop((theirs, null));
+        Ok((pid, sfd, master, log, writer))
     })();
     match r {
         Err(e) => {
@@ -625,18 +631,18 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             reporter.send(&Err(e));
             sys::exit(e.exit_code());
         }
-        Ok((pid, sfd, master, log)) => {
+        // (`_writer` lives on until sys::exit, which drops nothing)
+        Ok((pid, sfd, master, log, _writer)) => {
             mark_running(root, &mut p.rec, pid, sys::getpid());
             reporter.send(&Ok(()));
             // Our copy of the container lock, kept until now so a killed
             // CLI does not release it mid-start (its own goes as it returns).
             p.lock = None;
             // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0).map(Owned::new) {
                 for f in 0..3 {
-                    let _ = sys::dup2(null, f);
+                    let _ = sys::dup2(null.raw(), f);
                 }
-                sys::close(null);
             }
             drop(p.spec);
             sys::shed_stack();
@@ -644,7 +650,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             // the container's business.
             let mut index = crate::engine::logs::Index::open(&p.rec.dir(root));
             let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-            let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut(), proxy.as_mut());
+            let code = wait_loop(pid, sfd.raw(), master, None, log.raw(), false, index.as_mut(), proxy.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }

@@ -83,7 +83,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     // The pty's slave end is the program's now: we keep the master.
     let master = pty.map(|(m, _)| m);
     let saved = if tty { sys::make_raw(0).ok() } else { None };
-    let code = container::wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if o.interactive { Some(0) } else { None }, 1, true, None, None);
+    let code = container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
