@@ -17,7 +17,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
         let mut p = b"/proc/".to_vec();
         util::push_num(&mut p, rec.pid as u64);
         p.extend_from_slice(b"/root");
-        let fd = Owned::new(sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?);
+        let fd = sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?;
         if rec.alive() {
             return Ok(fd);
         }
@@ -26,7 +26,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
     if sys::lstat(&join(&dir, b"copied")).is_ok() {
-        return sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new).ctx("open", &upper);
+        return sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper);
     }
     let lower = join(&root.image(&rec.image), b"rootfs");
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
@@ -36,7 +36,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     data.push(b':');
     crate::engine::init::opt_escape(&mut data, &lower);
     sys::mount(b"overlay", &lower, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &lower)?;
-    sys::open(&lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new).ctx("open", &lower)
+    sys::open(&lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &lower)
 }
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
@@ -63,7 +63,7 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name)?;
     // stdout is the caller's own: nothing to close.
     let file = match output {
-        Some(f) => Some(Owned::new(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?)),
+        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
         None if sys::isatty(1) => return util::err(b"export", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
         None => None,
     };
@@ -92,12 +92,12 @@ pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
     let fd = {
         let _l = root.lock()?;
         crate::engine::image::reclaim(root);
-        let fd = Owned::new(sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?);
+        let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
         let _ = sys::flock(fd.raw(), false);
         fd
     };
     let r = write_rootfs(root, &rec, fd.raw()).and_then(|_| {
-        let rd = Owned::new(sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?);
+        let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
         crate::engine::image::import_fd(root, rd.raw(), image, &rec.argv)
     });
     drop(fd); // (and its lock) before the file goes

@@ -376,11 +376,11 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
 /// it for a bridge network, and sends it to the child, which enters it.
 fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
-    let host = Owned::new(sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?);
+    let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET).ctx("create", b"a network namespace").map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.
     let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
-    let ns = Owned::new(made??);
+    let ns = made??;
     back?;
     if let Some((bridge, veth)) = net {
         let r = netlink::veth_add(veth, b"eth0", ns.raw()).and_then(|_| sys::ifindex(bridge)).and_then(|b| netlink::link_set(veth, Some(b)));
@@ -409,17 +409,17 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     // once it runs; a pty's master stays ours.
     let mut theirs: Option<Owned> = None;
     let r = (|| {
-        let sfd = Owned::new(init::signals(&sys::FORWARDED)?);
+        let sfd = init::signals(&sys::FORWARDED)?;
         if tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            let (m, s) = (Owned::new(m), theirs.insert(Owned::new(s)).raw());
+            let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
             p.spec.tty = true;
             Ok((sfd, Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
         } else {
             let stdin = match p.rec.interactive {
                 true => 0,
-                false => theirs.insert(Owned::new(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?)).raw(),
+                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?).raw(),
             };
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
@@ -598,24 +598,23 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
     // reader, /dev/null) are closed once it runs, as all are on an error.
     let r = (|| -> Res<(i32, Owned, Option<Owned>, Owned, Owned)> {
-        let sfd = Owned::new(init::signals(&[sys::SIGCHLD])?);
-        let null = Owned::new(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?);
+        let sfd = init::signals(&[sys::SIGCHLD])?;
+        let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
         let logp = join(&p.rec.dir(root), b"log");
-        let log = Owned::new(sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?);
-        // (-1: none)
-        let (mut theirs, mut master, mut writer) = (Owned::new(-1), None, Owned::new(-1));
+        let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;
+        let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
         let io = if p.rec.tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            master = Some(Owned::new(m));
-            theirs = Owned::new(s);
+            master = Some(m);
+            theirs = s;
             let s = theirs.raw();
             p.spec.tty = true;
             Stdio { stdin: s, stdout: s, stderr: s }
         } else if p.rec.interactive {
             // stdin stays open (a pipe whose writer we hold), as docker -di.
             let (r, w) = sys::pipe().ctx("pipe", b"")?;
-            writer = Owned::new(w); // held open for the container's lifetime
-            theirs = Owned::new(r);
+            writer = w; // held open for the container's lifetime
+            theirs = r;
             Stdio { stdin: theirs.raw(), stdout: log.raw(), stderr: log.raw() }
         } else {
             Stdio { stdin: null.raw(), stdout: log.raw(), stderr: log.raw() }
@@ -639,7 +638,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             // CLI does not release it mid-start (its own goes as it returns).
             p.lock = None;
             // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0).map(Owned::new) {
+            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
                 for f in 0..3 {
                     let _ = sys::dup2(null.raw(), f);
                 }

@@ -50,7 +50,7 @@ fn image_name(name: &[u8]) -> Vec<u8> {
 pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
     crate::engine::config::validate_name(name)?;
     // stdin ("-") is the caller's own: nothing to close.
-    let f = if file == b"-" { None } else { Some(Owned::new(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?)) };
+    let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
     import_fd(root, f.as_ref().map_or(0, Owned::raw), name, &[])
 }
 
@@ -70,7 +70,7 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
     let r = (|| {
         let rootfs = join(&tmp, b"rootfs");
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
-        let rfd = Owned::new(sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?);
+        let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
         let mut input = tar::Input::new(fd);
         if input.starts_with(&[0x1f, 0x8b])? {
             return Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"));
@@ -104,7 +104,7 @@ pub fn temp_name(root: &Root) -> Vec<u8> {
 /// Removes the temporaries of writers that died (an import or commit
 /// killed): those nobody holds locked. Call under the state lock.
 pub fn reclaim(root: &Root) {
-    let Ok(fd) = sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new) else { return };
+    let Ok(fd) = sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return };
     for (n, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
         if n.starts_with(b".tmp-") {
             let p = root.image(&n);
@@ -122,7 +122,7 @@ pub fn list(root: &Root) -> Vec<Vec<u8>> {
             reclaim(root);
         }
     }
-    let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new) {
+    let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
         Ok(fd) => {
             let mut names = Vec::new();
             for (n, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
@@ -169,8 +169,8 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                     Ok(()) | Err(sys::EEXIST) => {}
                     Err(e) => return Err(e),
                 }
-                let s = Owned::new(sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?);
-                let d = Owned::new(sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?);
+                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+                let d = sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
                 let r = copy_tree(s.raw(), d.raw());
                 let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d.raw(), st.mode & 0o7777);
@@ -178,8 +178,8 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                 r?;
             }
             sys::S_IFREG => {
-                let so = Owned::new(sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?);
-                let dof = Owned::new(sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600)?);
+                let so = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
+                let dof = sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600)?;
                 let (s, d) = (so.raw(), dof.raw());
                 let mut buf = alloc::vec![0u8; 65536];
                 let r = loop {

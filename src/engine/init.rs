@@ -39,7 +39,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     cg.make(Kind::V1)?;
     let mut tasks: Vec<(Owned, &[u8])> = Vec::new();
     for d in &cg.v1 {
-        tasks.push((Owned::new(sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?), d));
+        tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
     }
 
     stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
@@ -77,7 +77,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     // at the host).
     let mut vols: Vec<(Owned, bool)> = Vec::new();
     for v in &spec.volumes {
-        let fd = Owned::new(sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?);
+        let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
         let is_dir = sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true);
         vols.push((fd, is_dir));
     }
@@ -96,7 +96,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             if let Some(p) = v.ctr.iter().rposition(|&c| c == b'/') {
                 let _ = mkdir_all(&v.ctr[..p], 0o755);
             }
-            drop(Owned::new(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?));
+            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
         }
         let mut src = b"/proc/self/fd/".to_vec();
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
@@ -114,7 +114,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
-            let fd = Owned::new(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644).ctx("write", f)?);
+            let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644).ctx("write", f)?;
             sys::write_all(fd.raw(), data).ctx("write", f)?;
         }
     }
@@ -164,11 +164,11 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let marker = join(cdir, b"copied");
     if sys::lstat(&marker).is_err() {
-        let s = Owned::new(sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?);
-        let d = Owned::new(sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?);
+        let s = sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?;
+        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
         crate::engine::image::copy_tree(s.raw(), d.raw()).ctx("copy the image into", &spec.upper)?;
         drop((s, d));
-        drop(Owned::new(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?));
+        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
     }
     sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)
 }
@@ -190,7 +190,7 @@ pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
 
 /// Blocks the signals a waiting process takes over and returns a signalfd
 /// for `wanted` (blocked before any fork, so none is lost).
-pub fn signals(wanted: &[i32]) -> Res<Fd> {
+pub fn signals(wanted: &[i32]) -> Res<Owned> {
     sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
     sys::signalfd(wanted).ctx("signalfd", b"")
 }
@@ -229,7 +229,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 fn setup_dev() -> Res<()> {
     mkdir_all(b"/dev", 0o755).ctx("create", b"/dev")?;
     sys::mount(b"tmpfs", b"/dev", b"tmpfs", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"mode=755,size=65536k").ctx("mount", b"/dev")?;
-    let dir = Owned::new(sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?);
+    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
     const NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
     let mut r = Ok(());
@@ -309,7 +309,7 @@ fn exec_error(what: &[u8], e: sys::Errno) -> Error {
 /// `--init`: stay PID 1, run the program as PID 2, forward every signal to
 /// it, reap every orphan, and exit with the program's status.
 fn mini_init(ch: &mut Child, spec: &Spec) -> Res<Never> {
-    let sfd = Owned::new(signals(&sys::FORWARDED)?);
+    let sfd = signals(&sys::FORWARDED)?;
     let child = sys::fork().ctx("fork", b"")?;
     if child == 0 {
         drop(sfd);

@@ -23,10 +23,10 @@ impl Index {
     /// Starts indexing what is appended to `dir/log` from now on.
     pub fn open(dir: &[u8]) -> Option<Index> {
         let logp = join(dir, b"log");
-        let log = Owned::new(sys::open(&logp, sys::O_RDONLY, 0).ok()?);
+        let log = sys::open(&logp, sys::O_RDONLY, 0).ok()?;
         let offset = sys::lseek(log.raw(), 0, sys::SEEK_END).unwrap_or(0) as u64;
-        let watch = sys::watch_modify(&logp).map(Owned::new);
-        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).map(Owned::new);
+        let watch = sys::watch_modify(&logp);
+        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640);
         // Either missing: the others are dropped, and closed.
         Some(Index { watch: watch.ok()?, log, idx: idx.ok()?, offset, line_start: true })
     }
@@ -124,7 +124,7 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     let dir = r.dir(root);
     let p = join(&dir, b"log");
     let file = match sys::open(&p, sys::O_RDONLY, 0) {
-        Ok(fd) => Owned::new(fd),
+        Ok(fd) => fd,
         Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
         Err(sys::ENOENT) => return Ok(0),
         Err(e) => return Err(Error::sys("open", &p, e)),

@@ -86,7 +86,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
 
 pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
-    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(sys::fd::Owned::new) else { return Vec::new() };
+    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
     let names = sys::read_dir(fd.raw()).unwrap_or_default();
     drop(fd);
     let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
@@ -110,7 +110,7 @@ fn spawn_wait(prog: &[u8], args: &[&[u8]]) -> sys::R<i32> {
     if pid == 0 {
         if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
             for f in 0..3 {
-                let _ = sys::dup2(n, f);
+                let _ = sys::dup2(n.raw(), f);
             }
         }
         sys::reset_signals();
@@ -241,7 +241,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
         // not finished tearing down (that is asynchronous, and slow under
         // emulation): delete it now, then the bridge.
         let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
-        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(sys::fd::Owned::new) {
+        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0) {
             for (port, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
                 let _ = netlink::link_del(&port);
             }

@@ -22,7 +22,7 @@ pub fn bind_all(ports: &[Port]) -> Res<Vec<Owned>> {
     let mut fds = Vec::new();
     for p in ports {
         match sys::bind_inet(p.host_ip, p.host_port, p.udp) {
-            Ok(fd) => fds.push(Owned::new(fd)),
+            Ok(fd) => fds.push(fd),
             Err(e) => {
                 let what = p.text();
                 return Err(if e == libc::EADDRINUSE {
@@ -121,9 +121,9 @@ impl Proxy {
                 self.udp_in(fd, p.ctr_port, now);
             } else {
                 while let Ok(a) = sys::accept(fd) {
-                    let a = Owned::new(a); // dropped if the container refuses
+                    // (`a` is dropped, and closed, if the container refuses)
                     if let Ok(b) = sys::connect_inet(self.target, p.ctr_port, false) {
-                        self.conns.push(Conn { s: [side(a), side(Owned::new(b))], connecting: true });
+                        self.conns.push(Conn { s: [side(a), side(b)], connecting: true });
                     }
                 }
             }
@@ -188,7 +188,7 @@ impl Proxy {
                 Some(i) => i,
                 None => match sys::connect_inet(self.target, ctr_port, true) {
                     Ok(sock) => {
-                        self.flows.push(Flow { listener: lfd, ip, port, sock: Owned::new(sock), last: now });
+                        self.flows.push(Flow { listener: lfd, ip, port, sock, last: now });
                         self.flows.len() - 1
                     }
                     Err(_) => continue,

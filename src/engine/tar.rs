@@ -126,15 +126,15 @@ pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
 /// Opens the directory holding the last component, creating missing
 /// parents, never following a symlink. Returns (dirfd, last name).
 fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Owned, &'a [u8])> {
-    let mut cur = Owned::new(sys::openat(root, b".", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"image directory")?);
+    let mut cur = sys::openat(root, b".", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"image directory")?;
     for c in &comps[..comps.len() - 1] {
         let mut r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
-        if r == Err(sys::ENOENT) {
+        if let Err(sys::ENOENT) = r {
             let _ = sys::mkdirat(cur.raw(), c, 0o755);
             r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
         }
         // (the assignment drops, and closes, the parent)
-        cur = r.map(Owned::new).map_err(|_| Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)"))?;
+        cur = r.map_err(|_| Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)"))?;
     }
     Ok((cur, comps[comps.len() - 1]))
 }
@@ -261,7 +261,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
             match ty {
                 b'0' | 0 | b'7' => {
                     clear(dir, name, false)?;
-                    let f = Owned::new(sys::openat(dir, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", &path)?);
+                    let f = sys::openat(dir, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", &path)?;
                     let w = input.data(size, &mut |b| sys::write_all(f.raw(), b).ctx("write", &path));
                     let _ = sys::fchownat_nofollow(dir, name, uid, gid);
                     let _ = sys::fchmod(f.raw(), mode);
@@ -277,7 +277,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
                         Err(e) => return Err(Error::sys("create", &path, e)),
                     }
                     let _ = sys::fchownat_nofollow(dir, name, uid, gid);
-                    let d = Owned::new(sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?);
+                    let d = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                     let _ = sys::fchmod(d.raw(), mode);
                     drop(d);
                     input.data(size, &mut |_| Ok(()))?;
@@ -440,7 +440,7 @@ impl Writer {
                     self.header(&p, &st, b'5', 0, b"")?;
                     sys::free(p);
                     if st.dev == dev && !skip(&path) {
-                        let sub = Owned::new(sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?);
+                        let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                         self.tree(sub.raw(), &path, dev, skip)?;
                         drop(sub); // one descriptor per level, not per entry
                     }
@@ -456,7 +456,7 @@ impl Writer {
                         }
                         self.links.push((st.ino, path.clone()));
                     }
-                    let file = Owned::new(sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?);
+                    let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                     let f = file.raw();
                     let r = (|| {
                         self.header(&path, &st, b'0', st.size, b"")?;
@@ -548,8 +548,8 @@ pub mod tests {
     fn run(archive: &[u8], base: &Path) -> Res<(u64, u64)> {
         let f = base.join("a.tar");
         fs::write(&f, archive).unwrap();
-        let fd = Owned::new(sys::open(f.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap());
-        let root = Owned::new(sys::open(base.join("img").as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap());
+        let fd = sys::open(f.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
+        let root = sys::open(base.join("img").as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
         extract(&mut Input::new(fd.raw()), root.raw())
     }
 
@@ -663,8 +663,8 @@ pub mod tests {
         fs::create_dir_all(src.join("vol/inner")).unwrap();
         fs::write(src.join("vol/secret"), b"s").unwrap();
         let out = base.join("o.tar");
-        let fd = Owned::new(sys::open(out.as_os_str().as_bytes(), sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).unwrap());
-        let d = Owned::new(sys::open(src.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap());
+        let fd = sys::open(out.as_os_str().as_bytes(), sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).unwrap();
+        let d = sys::open(src.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
         let dev = sys::fstat(d.raw()).unwrap().dev;
         let mut w = Writer::new(fd.raw());
         w.tree(d.raw(), b"", dev, &|p| p == b"vol").unwrap();

@@ -2,7 +2,7 @@
 //! output without `core::fmt` (which would cost ~20 KB), number parsing
 //! and formatting, and path joining.
 
-use crate::sys::{self, fd::Owned, Errno, Fd};
+use crate::sys::{self, Errno, Fd};
 pub use crate::sys::{parse_u64, push_num};
 use alloc::vec::Vec;
 
@@ -243,14 +243,14 @@ pub fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
 }
 
 pub fn read_file(path: &[u8]) -> sys::R<Vec<u8>> {
-    let fd = Owned::new(sys::open(path, sys::O_RDONLY, 0)?);
+    let fd = sys::open(path, sys::O_RDONLY, 0)?;
     let mut v = Vec::new();
     sys::read_to_end(fd.raw(), &mut v).map(|_| v)
 }
 
 /// Writes `data` to an existing file (cgroup knobs, /proc files): one write.
 pub fn write_file(path: &[u8], data: &[u8]) -> sys::R<()> {
-    let fd = Owned::new(sys::open(path, sys::O_WRONLY, 0)?);
+    let fd = sys::open(path, sys::O_WRONLY, 0)?;
     sys::write(fd.raw(), data).map(|_| ())
 }
 
@@ -258,7 +258,7 @@ pub fn write_file(path: &[u8], data: &[u8]) -> sys::R<()> {
 pub fn write_atomic(path: &[u8], data: &[u8]) -> sys::R<()> {
     let mut tmp = path.to_vec();
     tmp.extend_from_slice(b".tmp");
-    let fd = Owned::new(sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644)?);
+    let fd = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644)?;
     sys::write_all(fd.raw(), data)?;
     drop(fd); // closed before the rename
     sys::rename(&tmp, path)
@@ -290,7 +290,7 @@ pub fn remove_tree(path: &[u8]) -> sys::R<()> {
         Ok(st) if !st.is_dir() => return sys::unlinkat(sys::AT_FDCWD, path, 0),
         Ok(_) => {}
     }
-    let fd = Owned::new(sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?);
+    let fd = sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
     remove_children(fd.raw())?;
     drop(fd);
     sys::rmdir(path)
@@ -301,7 +301,7 @@ fn remove_children(dir: Fd) -> sys::R<()> {
     for (name, ty) in &ents {
         let is_dir = if *ty == 0 { sys::statat(dir, name, false).map(|s| s.is_dir()).unwrap_or(false) } else { *ty == sys::DT_DIR };
         if is_dir {
-            let sub = Owned::new(sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?);
+            let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
             remove_children(sub.raw())?;
             drop(sub); // one descriptor per level of the walk, not per entry
             sys::unlinkat(dir, name, sys::AT_REMOVEDIR)?;
