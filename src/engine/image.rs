@@ -104,8 +104,7 @@ pub fn temp_name(root: &Root) -> Vec<u8> {
 /// Removes the temporaries of writers that died (an import or commit
 /// killed): those nobody holds locked. Call under the state lock.
 pub fn reclaim(root: &Root) {
-    let Ok(fd) = sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return };
-    for (n, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
+    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
         if n.starts_with(b".tmp-") {
             let p = root.image(&n);
             if state::lock_path(&p, false).is_ok() {
@@ -122,18 +121,12 @@ pub fn list(root: &Root) -> Vec<Vec<u8>> {
             reclaim(root);
         }
     }
-    let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
-        Ok(fd) => {
-            let mut names = Vec::new();
-            for (n, _) in sys::read_dir(fd.raw()).unwrap_or_default() {
-                if n.first() != Some(&b'.') {
-                    names.push(n);
-                }
-            }
-            names
+    let mut names = Vec::new();
+    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
+        if n.first() != Some(&b'.') {
+            names.push(n);
         }
-        Err(_) => Vec::new(),
-    };
+    }
     util::sort_by(&mut names, |a, b| a < b);
     names
 }

@@ -383,8 +383,7 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
 fn ids(root: &Root) -> Vec<(Vec<u8>, bool)> {
     let mut v = Vec::new();
     for run in [false, true] {
-        let Ok(fd) = sys::open(&root.containers_in(run), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { continue };
-        let names = sys::read_dir(fd.raw()).unwrap_or_default();
+        let names = sys::list_dir(&root.containers_in(run)).unwrap_or_default();
         v.extend(names.into_iter().filter(|(n, _)| n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit())).map(|(n, _)| (n, run)));
     }
     v

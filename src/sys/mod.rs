@@ -429,16 +429,15 @@ pub fn cloexec_from(from: Fd) {
     // Older kernels: walk /proc/self/fd (mounted on every host we support),
     // falling back to a fixed range.
     let mut fds = Vec::new();
-    if let Ok(d) = open(b"/proc/self/fd", O_RDONLY | O_DIRECTORY, 0) {
-        if let Ok(ents) = read_dir(d.raw()) {
+    match list_dir(b"/proc/self/fd") {
+        Ok(ents) => {
             for (name, _) in ents {
                 if let Some(n) = parse_u64(&name) {
                     fds.push(n as Fd);
                 }
             }
         }
-    } else {
-        fds.extend(from..1024);
+        Err(_) => fds.extend(from..1024),
     }
     for fd in fds {
         if fd >= from {
@@ -593,6 +592,11 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     r.map(|_| out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
+
+/// `read_dir` of the directory at `path`, opened and closed here.
+pub fn list_dir(path: &[u8]) -> R<Vec<(Vec<u8>, u8)>> {
+    read_dir(open(path, O_RDONLY | O_DIRECTORY, 0)?.raw())
+}
 
 /// Frees a `read_dir` list, names and all (see `Malloc`).
 pub fn free_names(v: Vec<(Vec<u8>, u8)>) {
