@@ -332,3 +332,62 @@ fn inspect_gives_what_scripts_need() {
     t.rm_all();
     t.assert_clean();
 }
+
+/// What a detached container's monitor holds once it waits: /dev/null on
+/// 0-2 and its own descriptors, each once (the program's ends of its stdio
+/// are the program's: a copy kept here would hold a pty or pipe open).
+/// Descriptors the test itself passes down (inheritable ones of ours, by
+/// number) are left out.
+#[test]
+fn a_monitor_holds_only_its_own_descriptors() {
+    let mut t = t!();
+    let ours: Vec<String> = fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.parse::<u32>().unwrap() > 2)
+        .filter(|n| {
+            // flags are octal in fdinfo; O_CLOEXEC is 02000000
+            let info = fs::read_to_string(format!("/proc/self/fdinfo/{n}")).unwrap_or_default();
+            let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).map(|f| u32::from_str_radix(f.trim(), 8).unwrap()).unwrap_or(0o2000000);
+            flags & 0o2000000 == 0
+        })
+        .collect();
+    for (name, extra, want) in [("plain", None, ""), ("tty", Some("-t"), "/dev/ptmx"), ("stdin", Some("-i"), "pipe")] {
+        let mut args = vec!["--name", name];
+        args.extend(extra);
+        args.extend(["busybox", "sleep", "60"]);
+        let id = t.detach(&args);
+        let mon: i32 = t.field(&id, "monitor").unwrap().parse().unwrap();
+        let dir = t.dir(&id).display().to_string();
+        let list = || {
+            let mut v: Vec<String> = fs::read_dir(format!("/proc/{mon}/fd"))
+                .map(|d| d.flatten().filter(|e| !ours.contains(&e.file_name().to_string_lossy().into_owned())).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .iter()
+                .map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let l = fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default().replace(&dir, "CTR");
+                    let l = if l.starts_with("pipe:") { "pipe".to_string() } else { l };
+                    if n.len() == 1 && n.as_str() < "3" {
+                        format!("{n} {l}")
+                    } else {
+                        l
+                    }
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let mut expect: Vec<String> =
+            ["0 /dev/null", "1 /dev/null", "2 /dev/null", "anon_inode:[signalfd]", "anon_inode:inotify", "CTR/log", "CTR/log", "CTR/log.idx", want]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_string())
+                .collect();
+        expect.sort();
+        assert!(wait_until(3000, || list() == expect), "{name}: monitor {mon} holds {:?}, expected {:?}", list(), expect);
+    }
+    t.rm_all();
+    t.assert_clean();
+}

@@ -47,9 +47,9 @@ pub struct Child {
 /// The descriptors of one start: a spec pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
-    let pipe = || sys::pipe().map(|(r, w)| (Owned::new(r), Owned::new(w))).ctx("pipe", b"");
+    let pipe = || sys::pipe().ctx("pipe", b"");
     let (spec_r, spec_w) = if spec { pipe().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
-    let (ns_p, ns_c) = if netns { sys::socketpair().map(|(a, b)| (Some(Owned::new(a)), Some(Owned::new(b)))).ctx("socketpair", b"")? } else { (None, None) };
+    let (ns_p, ns_c) = if netns { sys::socketpair().map(|(a, b)| (Some(a), Some(b))).ctx("socketpair", b"")? } else { (None, None) };
     let (rep_r, rep_w) = pipe()?;
     Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: Some(rep_w) }))
 }
@@ -66,7 +66,7 @@ pub enum Never {}
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     let (parent, mut mine) = ends;
     // A cgroup that is not there (removed by a concurrent rm) fails here.
-    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map(Owned::new).ctx("join cgroup", d)).transpose()?;
+    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("join cgroup", d)).transpose()?;
     let (pid, born_in) = match fd.as_ref().map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd.raw())) {
         Ok(p) => (p, true),
         Err(_) => (sys::clone(flags).map_err(|e| Error::sys("clone", b"new namespaces", e).of(Kind::Spawn))?, false),
@@ -129,7 +129,7 @@ impl Child {
     /// sync 2b: the network namespace, if one is coming.
     pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
         let Some(s) = self.netns.take() else { return Ok(None) };
-        sys::recv_fd(s.raw()).map(|ns| Some(Owned::new(ns))).ctx("receive the network namespace", b"")
+        sys::recv_fd(s.raw()).map(Some).ctx("receive the network namespace", b"")
     }
     pub fn expects_netns(&self) -> bool {
         self.netns.is_some()
@@ -177,7 +177,7 @@ pub struct Reporter(Owned);
 
 pub fn report_pipe() -> Res<(Report, Reporter)> {
     let (r, w) = sys::pipe().ctx("pipe", b"")?;
-    Ok((Report(Owned::new(r)), Reporter(Owned::new(w))))
+    Ok((Report(r), Reporter(w)))
 }
 
 impl Reporter {

@@ -9,10 +9,10 @@
 use crate::engine::state::{self, Record, Root};
 use crate::engine::tar::Writer;
 use crate::engine::util::{self, join, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
-fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
+fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     if rec.alive() {
         let mut p = b"/proc/".to_vec();
         util::push_num(&mut p, rec.pid as u64);
@@ -21,7 +21,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
         if rec.alive() {
             return Ok(fd);
         }
-        sys::close(fd); // exited meanwhile: read it stopped
+        drop(fd); // exited meanwhile: read it stopped
     }
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
@@ -40,7 +40,8 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Fd> {
 }
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
-    let d = rootfs_fd(root, rec)?;
+    let owned = rootfs_fd(root, rec)?;
+    let d = owned.raw();
     let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
     let mut vols: Vec<&[u8]> = Vec::new();
     for v in &rec.volumes {
@@ -54,22 +55,21 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
         vols.push(c);
     }
     let mut w = Writer::new(out);
-    let r = w.tree(d, b"", dev, &|p| vols.contains(&p)).and_then(|_| w.finish());
-    sys::close(d);
-    r
+    w.tree(d, b"", dev, &|p| vols.contains(&p)).and_then(|_| w.finish())
 }
 
 #[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name)?;
-    let fd = match output {
-        Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?,
+    // stdout is the caller's own: nothing to close.
+    let file = match output {
+        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
         None if sys::isatty(1) => return util::err(b"export", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
-        None => 1,
+        None => None,
     };
-    let r = write_rootfs(root, &rec, fd);
-    if fd != 1 {
-        sys::close(fd);
+    let r = write_rootfs(root, &rec, file.as_ref().map_or(1, Owned::raw));
+    if let Some(f) = file {
+        drop(f);
         if r.is_err() {
             let _ = sys::unlinkat(sys::AT_FDCWD, output.unwrap_or_default(), 0);
         }
@@ -93,16 +93,14 @@ pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
         let _l = root.lock()?;
         crate::engine::image::reclaim(root);
         let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
-        let _ = sys::flock(fd, false);
+        let _ = sys::flock(fd.raw(), false);
         fd
     };
-    let r = write_rootfs(root, &rec, fd).and_then(|_| {
+    let r = write_rootfs(root, &rec, fd.raw()).and_then(|_| {
         let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
-        let r = crate::engine::image::import_fd(root, rd, image, &rec.argv);
-        sys::close(rd);
-        r
+        crate::engine::image::import_fd(root, rd.raw(), image, &rec.argv)
     });
-    sys::close(fd);
+    drop(fd); // (and its lock) before the file goes
     let _ = sys::unlinkat(sys::AT_FDCWD, &tmp, 0);
     r.map(|_| 0)
 }

@@ -40,7 +40,7 @@ pub struct Prepared {
     pub echo: Vec<u8>,
     /// The bridge network, if any, and the bound published-port sockets.
     pub net: Option<network::Network>,
-    pub port_fds: Vec<Fd>,
+    pub port_fds: Vec<Owned>,
 }
 
 #[inline(never)]
@@ -133,7 +133,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         n => Some(network::load(root, n)?),
     };
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
-    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits).inspect_err(|_| port_fds.iter().for_each(|f| sys::close(*f)))?;
+    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
@@ -213,7 +213,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         if !dir_made {
             p.rec.id.clear(); // not ours to remove: only cgroups and volume dirs were made
         }
-        undo(root, &p);
+        undo(root, &mut p);
         return Err(e);
     }
     Ok(p)
@@ -270,15 +270,13 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
 }
 
 /// Removes everything a failed start created.
-fn undo(root: &Root, p: &Prepared) {
+fn undo(root: &Root, p: &mut Prepared) {
     util::keep_error(|| undo_inner(root, p))
 }
 
-fn undo_inner(root: &Root, p: &Prepared) {
+fn undo_inner(root: &Root, p: &mut Prepared) {
     p.cg.remove();
-    for f in &p.port_fds {
-        sys::close(*f);
-    }
+    p.port_fds.clear(); // closed
     if !p.fresh {
         // `start` of an existing container: keep it, record the failure.
         let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
@@ -386,11 +384,11 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
 /// it for a bridge network, and sends it to the child, which enters it.
 fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
-    let host = Owned::new(sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?);
+    let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET).ctx("create", b"a network namespace").map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.
     let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
-    let ns = Owned::new(made??);
+    let ns = made??;
     back?;
     if let Some((bridge, veth)) = net {
         let r = netlink::veth_add(veth, b"eth0", ns.raw()).and_then(|_| sys::ifindex(bridge)).and_then(|b| netlink::link_set(veth, Some(b)));
@@ -419,17 +417,17 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     // once it runs; a pty's master stays ours.
     let mut theirs: Option<Owned> = None;
     let r = (|| {
-        let sfd = Owned::new(init::signals(&sys::FORWARDED)?);
+        let sfd = init::signals(&sys::FORWARDED)?;
         if tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            let (m, s) = (Owned::new(m), theirs.insert(Owned::new(s)).raw());
+            let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
             p.spec.tty = true;
             Ok((sfd, Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
         } else {
             let stdin = match p.rec.interactive {
                 true => 0,
-                false => theirs.insert(Owned::new(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?)).raw(),
+                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?).raw(),
             };
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
@@ -441,7 +439,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     let (pid, sfd, master) = match started {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(e);
         }
     };
@@ -449,7 +447,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    let code = wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
+    let code = wait_loop(pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -460,18 +458,20 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
 /// (`input` → master → `output`), timestamping the log's new lines
 /// (`index`) and forwarding published ports (`proxy`). Returns the
-/// docker-style exit code.
+/// docker-style exit code. The pty's master is closed once drained.
 #[allow(clippy::too_many_arguments)]
 pub fn wait_loop(
     pid: i32,
     sfd: Fd,
-    mut master: Option<Fd>,
+    pty: Option<Owned>,
     mut input: Option<Fd>,
     output: Fd,
     forward: bool,
     mut index: Option<&mut crate::engine::logs::Index>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
+    // None once the relay ends (EIO: every slave is closed); `pty` owns it.
+    let mut master = pty.as_ref().map(Owned::raw);
     let mut buf = [0u8; 8192];
     let status;
     // Reused every round: the loop allocates nothing (see sys::Malloc).
@@ -549,8 +549,8 @@ pub fn wait_loop(
                 _ => break,
             }
         }
-        sys::close(m);
     }
+    drop(pty);
     if let Some(ix) = index {
         ix.update();
     }
@@ -564,14 +564,14 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
     let (report, reporter) = match channel::report_pipe() {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(e);
         }
     };
     let m = match sys::fork() {
         Ok(m) => m,
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             return Err(Error::sys("fork", b"monitor", e));
         }
     };
@@ -580,10 +580,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
         monitor(root, p, reporter);
     }
     drop(reporter);
-    for f in &p.port_fds {
-        sys::close(*f); // the monitor owns them now
-    }
-    p.port_fds.clear();
+    p.port_fds.clear(); // closed: the monitor owns them now
     match report.wait() {
         Ok(()) => Ok(Outcome::Detached(p.echo.clone())),
         Err(e) => {
@@ -591,7 +588,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
             // without a report (killed) did not: we still hold the lock.
             let _ = sys::waitpid(m, 0);
             if e.kind() == util::Kind::Lost {
-                undo(root, &p);
+                undo(root, &mut p);
             }
             Err(e)
         }
@@ -605,40 +602,44 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
 fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
-    let r = (|| -> Res<(i32, Fd, Option<Fd>, Fd)> {
+    // What the monitor keeps: the signalfd, a pty's master, the log, and
+    // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
+    // reader, /dev/null) are closed once it runs, as all are on an error.
+    let r = (|| -> Res<(i32, Owned, Option<Owned>, Owned, Owned)> {
         let sfd = init::signals(&[sys::SIGCHLD])?;
         let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
         let logp = join(&p.rec.dir(root), b"log");
         let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;
-        let mut keep = Vec::new();
-        let (io, master) = if p.rec.tty {
+        let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+        let io = if p.rec.tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            keep.push(s);
+            master = Some(m);
+            theirs = s;
+            let s = theirs.raw();
             p.spec.tty = true;
-            (Stdio { stdin: s, stdout: s, stderr: s }, Some(m))
+            Stdio { stdin: s, stdout: s, stderr: s }
         } else if p.rec.interactive {
             // stdin stays open (a pipe whose writer we hold), as docker -di.
             let (r, w) = sys::pipe().ctx("pipe", b"")?;
-            keep.push(r);
-            let _ = w; // held open for the container's lifetime
-            (Stdio { stdin: r, stdout: log, stderr: log }, None)
+            writer = w; // held open for the container's lifetime
+            theirs = r;
+            Stdio { stdin: theirs.raw(), stdout: log.raw(), stderr: log.raw() }
         } else {
-            (Stdio { stdin: null, stdout: log, stderr: log }, None)
+            Stdio { stdin: null.raw(), stdout: log.raw(), stderr: log.raw() }
         };
         let veth = host_veth(&p.rec.id);
         let pid = launch(&p.spec, &p.cg, &io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))?;
-        for f in keep {
-            sys::close(f);
-        }
-        Ok((pid, sfd, master, log))
+        drop((theirs, null));
+        Ok((pid, sfd, master, log, writer))
     })();
     match r {
         Err(e) => {
-            undo(root, &p);
+            undo(root, &mut p);
             reporter.send(&Err(e));
             sys::exit(e.exit_code());
         }
-        Ok((pid, sfd, master, log)) => {
+        // (`_writer` lives on until sys::exit, which drops nothing)
+        Ok((pid, sfd, master, log, _writer)) => {
             mark_running(root, &mut p.rec, pid, sys::getpid());
             reporter.send(&Ok(()));
             // Our copy of the container lock, kept until now so a killed
@@ -647,9 +648,8 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
             if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
                 for f in 0..3 {
-                    let _ = sys::dup2(null, f);
+                    let _ = sys::dup2(null.raw(), f);
                 }
-                sys::close(null);
             }
             drop(p.spec);
             sys::shed_stack();
@@ -657,7 +657,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             // the container's business.
             let mut index = crate::engine::logs::Index::open(&p.rec.dir(root));
             let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-            let code = wait_loop(pid, sfd, master, None, log, false, index.as_mut(), proxy.as_mut());
+            let code = wait_loop(pid, sfd.raw(), master, None, log.raw(), false, index.as_mut(), proxy.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }

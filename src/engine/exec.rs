@@ -38,12 +38,8 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     util::push_num(&mut base, r.pid as u64);
     // The namespaces of NS, then the pid namespace and the root.
     let ns = join(&base, b"ns");
-    let fds: Option<Vec<Owned>> = NS
-        .iter()
-        .map(|(n, _)| join(&ns, n))
-        .chain([join(&ns, b"pid"), join(&base, b"root")])
-        .map(|p| sys::open(&p, sys::O_RDONLY, 0).ok().map(Owned::new))
-        .collect();
+    let fds: Option<Vec<Owned>> =
+        NS.iter().map(|(n, _)| join(&ns, n)).chain([join(&ns, b"pid"), join(&base, b"root")]).map(|p| sys::open(&p, sys::O_RDONLY, 0).ok()).collect();
     // Same pid, same start time: these are the container's namespaces.
     let Some(fds) = fds.filter(|_| r.alive()) else { return Err(not_running(&o.container)) };
     let pidns = fds[4].raw();
@@ -54,11 +50,10 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     }
     let workdir = o.workdir.clone().unwrap_or_else(|| r.workdir.clone());
     let tty = o.tty && !o.detach && sys::isatty(0);
-    let sfd = Owned::new(init::signals(&sys::FORWARDED)?);
-    let null = Owned::new(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?);
+    let sfd = init::signals(&sys::FORWARDED)?;
+    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
     let (io, pty) = if tty {
         let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-        let (m, s) = (Owned::new(m), Owned::new(s));
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
     } else if o.detach {
@@ -83,7 +78,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     // The pty's slave end is the program's now: we keep the master.
     let master = pty.map(|(m, _)| m);
     let saved = if tty { sys::make_raw(0).ok() } else { None };
-    let code = container::wait_loop(pid, sfd.raw(), master.as_ref().map(Owned::raw), if o.interactive { Some(0) } else { None }, 1, true, None, None);
+    let code = container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }

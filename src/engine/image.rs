@@ -5,7 +5,7 @@
 use crate::engine::state::{self, Root};
 use crate::engine::tar;
 use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 pub struct Meta {
@@ -49,12 +49,9 @@ fn image_name(name: &[u8]) -> Vec<u8> {
 #[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
     crate::engine::config::validate_name(name)?;
-    let fd = if file == b"-" { 0 } else { sys::open(file, sys::O_RDONLY, 0).ctx("open", file)? };
-    let r = import_fd(root, fd, name, &[]);
-    if fd != 0 {
-        sys::close(fd);
-    }
-    r
+    // stdin ("-") is the caller's own: nothing to close.
+    let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
+    import_fd(root, f.as_ref().map_or(0, Owned::raw), name, &[])
 }
 
 pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
@@ -75,13 +72,11 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
         let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
         let mut input = tar::Input::new(fd);
-        let r: Res<(u64, u64)> = if input.starts_with(&[0x1f, 0x8b])? {
-            Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"))
-        } else {
-            tar::extract(&mut input, rfd)
-        };
-        sys::close(rfd);
-        let (_, size) = r?;
+        if input.starts_with(&[0x1f, 0x8b])? {
+            return Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"));
+        }
+        let (_, size) = tar::extract(&mut input, rfd.raw())?;
+        drop(rfd);
         write_meta(&tmp, &Meta { created: sys::now().0, size, cmd: cmd.to_vec() })?;
         let _l = root.lock()?;
         if sys::lstat(&dest).is_ok() {
@@ -109,8 +104,7 @@ pub fn temp_name(root: &Root) -> Vec<u8> {
 /// Removes the temporaries of writers that died (an import or commit
 /// killed): those nobody holds locked. Call under the state lock.
 pub fn reclaim(root: &Root) {
-    let Ok(fd) = sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return };
-    for (n, _) in sys::read_dir(fd).unwrap_or_default() {
+    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
         if n.starts_with(b".tmp-") {
             let p = root.image(&n);
             if state::lock_path(&p, false).is_ok() {
@@ -118,7 +112,6 @@ pub fn reclaim(root: &Root) {
             }
         }
     }
-    sys::close(fd);
 }
 
 /// The names of the images, sorted (dead writers' temporaries go first).
@@ -128,19 +121,12 @@ pub fn list(root: &Root) -> Vec<Vec<u8>> {
             reclaim(root);
         }
     }
-    let mut names: Vec<Vec<u8>> = match sys::open(&root.images(), sys::O_RDONLY | sys::O_DIRECTORY, 0) {
-        Ok(fd) => {
-            let mut names = Vec::new();
-            for (n, _) in sys::read_dir(fd).unwrap_or_default() {
-                if n.first() != Some(&b'.') {
-                    names.push(n);
-                }
-            }
-            sys::close(fd);
-            names
+    let mut names = Vec::new();
+    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
+        if n.first() != Some(&b'.') {
+            names.push(n);
         }
-        Err(_) => Vec::new(),
-    };
+    }
     util::sort_by(&mut names, |a, b| a < b);
     names
 }
@@ -177,29 +163,17 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                     Err(e) => return Err(e),
                 }
                 let s = sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        sys::close(s);
-                        return Err(e);
-                    }
-                };
-                let r = copy_tree(s, d);
+                let d = sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
+                let r = copy_tree(s.raw(), d.raw());
                 let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
-                let _ = sys::fchmod(d, st.mode & 0o7777);
-                sys::close(s);
-                sys::close(d);
+                let _ = sys::fchmod(d.raw(), st.mode & 0o7777);
+                drop((s, d)); // one pair per level of the walk
                 r?;
             }
             sys::S_IFREG => {
-                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
-                let d = match sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        sys::close(s);
-                        return Err(e);
-                    }
-                };
+                let so = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
+                let dof = sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600)?;
+                let (s, d) = (so.raw(), dof.raw());
                 let mut buf = alloc::vec![0u8; 65536];
                 let r = loop {
                     match sys::read(s, &mut buf) {
@@ -215,8 +189,7 @@ pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
                 sys::free(buf);
                 let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
                 let _ = sys::fchmod(d, st.mode & 0o7777);
-                sys::close(s);
-                sys::close(d);
+                drop((so, dof)); // closed before the mtime is set
                 r?;
                 let _ = sys::set_mtime(dst, name, st.mtime);
             }

@@ -14,7 +14,7 @@ use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::{Child, Never};
 use crate::engine::spec::Spec;
 use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 /// The container's standard input, output and error.
@@ -37,7 +37,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     // image runs: their `tasks` files are opened now, while the host's
     // paths are visible.
     cg.make(Kind::V1)?;
-    let mut tasks: Vec<(Fd, &[u8])> = Vec::new();
+    let mut tasks: Vec<(Owned, &[u8])> = Vec::new();
     for d in &cg.v1 {
         tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
     }
@@ -75,10 +75,11 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     // mounted after the root switch through /proc/self/fd, so targets are
     // resolved inside the container (an image symlink can't point a mount
     // at the host).
-    let mut vols: Vec<(Fd, bool)> = Vec::new();
+    let mut vols: Vec<(Owned, bool)> = Vec::new();
     for v in &spec.volumes {
         let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
-        vols.push((fd, sys::fstat(fd).map(|s| s.is_dir()).unwrap_or(true)));
+        let is_dir = sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true);
+        vols.push((fd, is_dir));
     }
 
     let pivoted = enter_root(&spec.lower)?;
@@ -95,16 +96,15 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             if let Some(p) = v.ctr.iter().rposition(|&c| c == b'/') {
                 let _ = mkdir_all(&v.ctr[..p], 0o755);
             }
-            let t = sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?;
-            sys::close(t);
+            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
         }
         let mut src = b"/proc/self/fd/".to_vec();
-        crate::engine::util::push_num(&mut src, fd as u64);
+        crate::engine::util::push_num(&mut src, fd.raw() as u64);
         sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
         if v.ro {
             sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make volume read-only", &v.ctr)?;
         }
-        sys::close(fd);
+        // (fd, this round's, closes here)
     }
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
@@ -115,9 +115,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644).ctx("write", f)?;
-            let r = sys::write_all(fd, data).ctx("write", f);
-            sys::close(fd);
-            r?;
+            sys::write_all(fd.raw(), data).ctx("write", f)?;
         }
     }
     if let Some(ns) = ch.recv_netns()? {
@@ -149,7 +147,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
     sys::umask(0o022);
     for (fd, d) in tasks {
-        sys::write(fd, b"0").ctx("join cgroup", d)?;
+        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
     }
 
     if spec.init {
@@ -168,12 +166,9 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     if sys::lstat(&marker).is_err() {
         let s = sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?;
         let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
-        let r = crate::engine::image::copy_tree(s, d).ctx("copy the image into", &spec.upper);
-        sys::close(s);
-        sys::close(d);
-        r?;
-        let m = sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?;
-        sys::close(m);
+        crate::engine::image::copy_tree(s.raw(), d.raw()).ctx("copy the image into", &spec.upper)?;
+        drop((s, d));
+        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
     }
     sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)
 }
@@ -195,7 +190,7 @@ pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
 
 /// Blocks the signals a waiting process takes over and returns a signalfd
 /// for `wanted` (blocked before any fork, so none is lost).
-pub fn signals(wanted: &[i32]) -> Res<Fd> {
+pub fn signals(wanted: &[i32]) -> Res<Owned> {
     sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
     sys::signalfd(wanted).ctx("signalfd", b"")
 }
@@ -234,7 +229,8 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 fn setup_dev() -> Res<()> {
     mkdir_all(b"/dev", 0o755).ctx("create", b"/dev")?;
     sys::mount(b"tmpfs", b"/dev", b"tmpfs", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"mode=755,size=65536k").ctx("mount", b"/dev")?;
-    let d = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
+    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
+    let d = dir.raw();
     const NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
     let mut r = Ok(());
     for (name, maj, min) in NODES {
@@ -260,7 +256,7 @@ fn setup_dev() -> Res<()> {
             r = sys::mkdirat(d, dir, mode).ctx("create /dev/", dir);
         }
     }
-    sys::close(d);
+    drop(dir);
     r?;
     sys::mount(b"devpts", b"/dev/pts", b"devpts", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"newinstance,ptmxmode=0666,mode=0620,gid=5")
         .ctx("mount", b"/dev/pts")?;
@@ -316,7 +312,7 @@ fn mini_init(ch: &mut Child, spec: &Spec) -> Res<Never> {
     let sfd = signals(&sys::FORWARDED)?;
     let child = sys::fork().ctx("fork", b"")?;
     if child == 0 {
-        sys::close(sfd);
+        drop(sfd);
         sys::reset_signals();
         return Err(exec(&spec.argv, &spec.env));
     }
@@ -324,7 +320,7 @@ fn mini_init(ch: &mut Child, spec: &Spec) -> Res<Never> {
     ch.exec_done();
     let mut code = None;
     loop {
-        if let Ok(sig) = sys::read_signal(sfd) {
+        if let Ok(sig) = sys::read_signal(sfd.raw()) {
             if sig != sys::SIGCHLD {
                 let _ = sys::kill(child, sig);
                 continue;

@@ -8,13 +8,13 @@
 
 use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Buf, Error, Res};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 pub struct Index {
-    watch: Fd,
-    log: Fd,
-    idx: Fd,
+    watch: Owned,
+    log: Owned,
+    idx: Owned,
     offset: u64,
     line_start: bool,
 }
@@ -24,36 +24,26 @@ impl Index {
     pub fn open(dir: &[u8]) -> Option<Index> {
         let logp = join(dir, b"log");
         let log = sys::open(&logp, sys::O_RDONLY, 0).ok()?;
-        let offset = sys::lseek(log, 0, sys::SEEK_END).unwrap_or(0) as u64;
-        let watch = sys::watch_modify(&logp).ok();
-        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ok();
-        match (watch, idx) {
-            (Some(watch), Some(idx)) => Some(Index { watch, log, idx, offset, line_start: true }),
-            (w, i) => {
-                // (-1: not opened; no Flatten iterator for three descriptors)
-                for f in [w.unwrap_or(-1), i.unwrap_or(-1), log] {
-                    if f >= 0 {
-                        sys::close(f);
-                    }
-                }
-                None
-            }
-        }
+        let offset = sys::lseek(log.raw(), 0, sys::SEEK_END).unwrap_or(0) as u64;
+        let watch = sys::watch_modify(&logp);
+        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640);
+        // Either missing: the others are dropped, and closed.
+        Some(Index { watch: watch.ok()?, log, idx: idx.ok()?, offset, line_start: true })
     }
 
     pub fn watch_fd(&self) -> Fd {
-        self.watch
+        self.watch.raw()
     }
 
     /// Reads what was appended since the last call and indexes its lines.
     pub fn update(&mut self) {
         let mut ev = [0u8; 1024];
-        while sys::read(self.watch, &mut ev).is_ok_and(|n| n > 0) {}
+        while sys::read(self.watch.raw(), &mut ev).is_ok_and(|n| n > 0) {}
         let (s, ns) = sys::now();
         let t = (s as u64) * 1_000_000_000 + ns as u64;
         let mut buf = [0u8; 8192];
         let mut out = Vec::new();
-        while let Ok(n) = sys::read(self.log, &mut buf) {
+        while let Ok(n) = sys::read(self.log.raw(), &mut buf) {
             if n == 0 {
                 break;
             }
@@ -68,7 +58,7 @@ impl Index {
             }
         }
         if !out.is_empty() {
-            let _ = sys::write_all(self.idx, &out);
+            let _ = sys::write_all(self.idx.raw(), &out);
         }
         sys::free(out); // once per burst of output, for the container's life
     }
@@ -133,12 +123,13 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     let r = state::find(root, name)?;
     let dir = r.dir(root);
     let p = join(&dir, b"log");
-    let fd = match sys::open(&p, sys::O_RDONLY, 0) {
+    let file = match sys::open(&p, sys::O_RDONLY, 0) {
         Ok(fd) => fd,
         Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
         Err(sys::ENOENT) => return Ok(0),
         Err(e) => return Err(Error::sys("open", &p, e)),
     };
+    let fd = file.raw();
     let mut data = Vec::new();
     let _ = sys::read_to_end(fd, &mut data);
     let start = tail.map_or(0, |n| tail_start(&data, n));
@@ -181,7 +172,6 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
             sys::sleep_ms(100);
         }
     }
-    sys::close(fd);
     Ok(0)
 }
 

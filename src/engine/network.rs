@@ -86,9 +86,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
 
 pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
-    let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
-    let names = sys::read_dir(fd).unwrap_or_default();
-    sys::close(fd);
+    let names = sys::list_dir(&d).unwrap_or_default();
     let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
@@ -110,7 +108,7 @@ fn spawn_wait(prog: &[u8], args: &[&[u8]]) -> sys::R<i32> {
     if pid == 0 {
         if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
             for f in 0..3 {
-                let _ = sys::dup2(n, f);
+                let _ = sys::dup2(n.raw(), f);
             }
         }
         sys::reset_signals();
@@ -241,11 +239,8 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
         // not finished tearing down (that is asynchronous, and slow under
         // emulation): delete it now, then the bridge.
         let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
-        if let Ok(fd) = sys::open(&brif, sys::O_RDONLY | sys::O_DIRECTORY, 0) {
-            for (port, _) in sys::read_dir(fd).unwrap_or_default() {
-                let _ = netlink::link_del(&port);
-            }
-            sys::close(fd);
+        for (port, _) in sys::list_dir(&brif).unwrap_or_default() {
+            let _ = netlink::link_del(&port);
         }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);

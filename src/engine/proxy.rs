@@ -13,20 +13,17 @@
 
 use crate::engine::config::Port;
 use crate::engine::util::{Error, Res};
-use crate::sys::{self, Fd, POLLIN, POLLOUT};
+use crate::sys::{self, fd::Owned, Fd, POLLIN, POLLOUT};
 use alloc::vec::Vec;
 
 /// Binds every published port now: an address in use is reported before
-/// the container exists.
-pub fn bind_all(ports: &[Port]) -> Res<Vec<Fd>> {
+/// the container exists. (On an error, those bound so far are dropped.)
+pub fn bind_all(ports: &[Port]) -> Res<Vec<Owned>> {
     let mut fds = Vec::new();
     for p in ports {
         match sys::bind_inet(p.host_ip, p.host_port, p.udp) {
             Ok(fd) => fds.push(fd),
             Err(e) => {
-                for f in fds {
-                    sys::close(f);
-                }
                 let what = p.text();
                 return Err(if e == libc::EADDRINUSE {
                     Error::new(&what, b"port is already allocated (published by another container or in use on the host)")
@@ -40,7 +37,7 @@ pub fn bind_all(ports: &[Port]) -> Res<Vec<Fd>> {
 }
 
 struct Side {
-    fd: Fd,
+    fd: Owned,
     /// Data read from the other side, not yet written to this one.
     pending: Vec<u8>,
     /// The other side reached EOF; shut this one's write side when flushed.
@@ -59,10 +56,13 @@ struct Flow {
     listener: Fd,
     ip: u32,
     port: u16,
-    sock: Fd,
+    sock: Owned,
     last: u64,
 }
 
+/// The listeners are borrowed (their owner is the caller's `port_fds`,
+/// which outlives the proxy); connections and flows own their sockets,
+/// closed as they are dropped from `conns` and `flows`.
 pub struct Proxy {
     target: u32,
     listeners: Vec<(Port, Fd)>,
@@ -74,10 +74,10 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(target: u32, ports: &[Port], fds: &[Fd]) -> Proxy {
+    pub fn new(target: u32, ports: &[Port], fds: &[Owned]) -> Proxy {
         Proxy {
             target,
-            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), *f)).collect(),
+            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), f.raw())).collect(),
             conns: Vec::new(),
             flows: Vec::new(),
             buf: alloc::vec![0u8; 65536],
@@ -90,7 +90,7 @@ impl Proxy {
         }
         for c in &self.conns {
             if c.connecting {
-                out.push(sys::pollfd(c.s[1].fd, POLLOUT));
+                out.push(sys::pollfd(c.s[1].fd.raw(), POLLOUT));
                 continue;
             }
             for i in 0..2 {
@@ -100,11 +100,11 @@ impl Proxy {
                 if !me.pending.is_empty() {
                     ev |= POLLOUT;
                 }
-                out.push(sys::pollfd(me.fd, ev));
+                out.push(sys::pollfd(me.fd.raw(), ev));
             }
         }
         for f in &self.flows {
-            out.push(sys::pollfd(f.sock, POLLIN));
+            out.push(sys::pollfd(f.sock.raw(), POLLIN));
         }
     }
 
@@ -121,9 +121,9 @@ impl Proxy {
                 self.udp_in(fd, p.ctr_port, now);
             } else {
                 while let Ok(a) = sys::accept(fd) {
-                    match sys::connect_inet(self.target, p.ctr_port, false) {
-                        Ok(b) => self.conns.push(Conn { s: [side(a), side(b)], connecting: true }),
-                        Err(_) => sys::close(a),
+                    // (`a` is dropped, and closed, if the container refuses)
+                    if let Ok(b) = sys::connect_inet(self.target, p.ctr_port, false) {
+                        self.conns.push(Conn { s: [side(a), side(b)], connecting: true });
                     }
                 }
             }
@@ -132,22 +132,22 @@ impl Proxy {
         self.conns.retain_mut(|c| {
             let mut dead = false;
             if c.connecting {
-                if hit(c.s[1].fd) == 0 {
+                if hit(c.s[1].fd.raw()) == 0 {
                     return true;
                 }
                 c.connecting = false;
-                dead = sys::sock_error(c.s[1].fd) != 0;
+                dead = sys::sock_error(c.s[1].fd.raw()) != 0;
             }
             for i in 0..2 {
                 if dead {
                     break;
                 }
-                let ev = hit(c.s[i].fd);
+                let ev = hit(c.s[i].fd.raw());
                 if ev & POLLOUT != 0 || (ev != 0 && !c.s[i].pending.is_empty()) {
                     dead |= flush(&mut c.s[i]);
                 }
                 if ev & (POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && c.s[1 - i].pending.is_empty() && !c.s[1 - i].eof_in {
-                    match sys::read(c.s[i].fd, &mut buf) {
+                    match sys::read(c.s[i].fd.raw(), &mut buf) {
                         Ok(0) => c.s[1 - i].eof_in = true,
                         Ok(n) => c.s[1 - i].pending.extend_from_slice(&buf[..n]),
                         Err(libc::EAGAIN) => {}
@@ -158,9 +158,9 @@ impl Proxy {
             }
             let done = c.s.iter().all(|s| s.shut);
             if dead || done {
-                // Closed: its buffers go back (dropping frees nothing, see sys::Malloc).
+                // Its buffers go back (dropping frees nothing, see
+                // sys::Malloc); its sockets close as retain drops it.
                 for s in c.s.iter_mut() {
-                    sys::close(s.fd);
                     sys::free(core::mem::take(&mut s.pending));
                 }
             }
@@ -168,21 +168,15 @@ impl Proxy {
         });
         // UDP replies from the container back to each client.
         for f in self.flows.iter_mut() {
-            if hit(f.sock) & POLLIN == 0 {
+            if hit(f.sock.raw()) & POLLIN == 0 {
                 continue;
             }
-            while let Ok(n) = sys::read(f.sock, &mut buf) {
+            while let Ok(n) = sys::read(f.sock.raw(), &mut buf) {
                 let _ = sys::send_to(f.listener, &buf[..n], f.ip, f.port);
                 f.last = now;
             }
         }
-        self.flows.retain(|f| {
-            let keep = now - f.last < 60_000;
-            if !keep {
-                sys::close(f.sock);
-            }
-            keep
-        });
+        self.flows.retain(|f| now - f.last < 60_000); // a dropped flow closes its socket
         self.buf = buf;
     }
 
@@ -201,20 +195,20 @@ impl Proxy {
                 },
             };
             self.flows[i].last = now;
-            let _ = sys::write(self.flows[i].sock, &buf[..n]);
+            let _ = sys::write(self.flows[i].sock.raw(), &buf[..n]);
         }
         self.buf = buf;
     }
 }
 
-fn side(fd: Fd) -> Side {
+fn side(fd: Owned) -> Side {
     Side { fd, pending: Vec::new(), eof_in: false, shut: false }
 }
 
 /// Writes what is pending; passes EOF on once drained. true = broken.
 fn flush(s: &mut Side) -> bool {
     while !s.pending.is_empty() {
-        match sys::write(s.fd, &s.pending) {
+        match sys::write(s.fd.raw(), &s.pending) {
             Ok(n) => {
                 s.pending.drain(..n);
             }
@@ -223,7 +217,7 @@ fn flush(s: &mut Side) -> bool {
         }
     }
     if s.eof_in && !s.shut {
-        sys::shutdown_write(s.fd);
+        sys::shutdown_write(s.fd.raw());
         s.shut = true;
     }
     false

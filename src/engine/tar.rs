@@ -8,7 +8,7 @@
 //! nodes are skipped.
 
 use crate::engine::util::{parse_u64, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 /// Buffered reading of whole blocks from a descriptor.
@@ -125,15 +125,15 @@ pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
 
 /// Opens the directory holding the last component, creating missing
 /// parents, never following a symlink. Returns (dirfd, last name).
-fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Fd, &'a [u8])> {
+fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Owned, &'a [u8])> {
     let mut cur = sys::openat(root, b".", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"image directory")?;
     for c in &comps[..comps.len() - 1] {
-        let mut r = sys::openat(cur, c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
-        if r == Err(sys::ENOENT) {
-            let _ = sys::mkdirat(cur, c, 0o755);
-            r = sys::openat(cur, c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
+        let mut r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
+        if let Err(sys::ENOENT) = r {
+            let _ = sys::mkdirat(cur.raw(), c, 0o755);
+            r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
         }
-        sys::close(cur);
+        // (the assignment drops, and closes, the parent)
         cur = r.map_err(|_| Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)"))?;
     }
     Ok((cur, comps[comps.len() - 1]))
@@ -255,16 +255,17 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
             sys::free(path);
             continue;
         }
-        let (dir, name) = open_parent(root, &comps, &path)?;
+        let (owned_dir, name) = open_parent(root, &comps, &path)?;
+        let dir = owned_dir.raw();
         let r = (|| -> Res<()> {
             match ty {
                 b'0' | 0 | b'7' => {
                     clear(dir, name, false)?;
                     let f = sys::openat(dir, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", &path)?;
-                    let w = input.data(size, &mut |b| sys::write_all(f, b).ctx("write", &path));
+                    let w = input.data(size, &mut |b| sys::write_all(f.raw(), b).ctx("write", &path));
                     let _ = sys::fchownat_nofollow(dir, name, uid, gid);
-                    let _ = sys::fchmod(f, mode);
-                    sys::close(f);
+                    let _ = sys::fchmod(f.raw(), mode);
+                    drop(f); // closed before the mtime is set
                     w?;
                     bytes += size;
                     let _ = sys::set_mtime(dir, name, mtime);
@@ -277,8 +278,8 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
                     }
                     let _ = sys::fchownat_nofollow(dir, name, uid, gid);
                     let d = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                    let _ = sys::fchmod(d, mode);
-                    sys::close(d);
+                    let _ = sys::fchmod(d.raw(), mode);
+                    drop(d);
                     input.data(size, &mut |_| Ok(()))?;
                 }
                 b'2' => {
@@ -295,9 +296,8 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
                     let parent = open_parent(root, &tc, &link);
                     sys::free(tc);
                     let (tdir, tname) = parent?;
-                    let r = clear(dir, name, false).and_then(|_| sys::linkat(tdir, tname, dir, name).ctx("create hard link", &path));
-                    sys::close(tdir);
-                    r?;
+                    clear(dir, name, false).and_then(|_| sys::linkat(tdir.raw(), tname, dir, name).ctx("create hard link", &path))?;
+                    drop(tdir);
                     input.data(size, &mut |_| Ok(()))?;
                 }
                 b'6' => {
@@ -311,7 +311,7 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
             }
             Ok(())
         })();
-        sys::close(dir);
+        drop(owned_dir);
         r?;
         count += 1;
         // Freed per entry (see sys::Malloc): an archive of any length
@@ -441,9 +441,8 @@ impl Writer {
                     sys::free(p);
                     if st.dev == dev && !skip(&path) {
                         let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                        let r = self.tree(sub, &path, dev, skip);
-                        sys::close(sub);
-                        r?;
+                        self.tree(sub.raw(), &path, dev, skip)?;
+                        drop(sub); // one descriptor per level, not per entry
                     }
                 }
                 sys::S_IFREG => {
@@ -457,7 +456,8 @@ impl Writer {
                         }
                         self.links.push((st.ino, path.clone()));
                     }
-                    let f = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                    let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                    let f = file.raw();
                     let r = (|| {
                         self.header(&path, &st, b'0', st.size, b"")?;
                         let buf = &mut self.buf; // one for the whole archive
@@ -475,7 +475,6 @@ impl Writer {
                         }
                         self.pad(st.size)
                     })();
-                    sys::close(f);
                     r?;
                 }
                 sys::S_IFLNK => {
@@ -551,10 +550,7 @@ pub mod tests {
         fs::write(&f, archive).unwrap();
         let fd = sys::open(f.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
         let root = sys::open(base.join("img").as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
-        let r = extract(&mut Input::new(fd), root);
-        sys::close(fd);
-        sys::close(root);
-        r
+        extract(&mut Input::new(fd.raw()), root.raw())
     }
 
     #[test]
@@ -669,12 +665,11 @@ pub mod tests {
         let out = base.join("o.tar");
         let fd = sys::open(out.as_os_str().as_bytes(), sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).unwrap();
         let d = sys::open(src.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
-        let dev = sys::fstat(d).unwrap().dev;
-        let mut w = Writer::new(fd);
-        w.tree(d, b"", dev, &|p| p == b"vol").unwrap();
+        let dev = sys::fstat(d.raw()).unwrap().dev;
+        let mut w = Writer::new(fd.raw());
+        w.tree(d.raw(), b"", dev, &|p| p == b"vol").unwrap();
         w.finish().unwrap();
-        sys::close(fd);
-        sys::close(d);
+        drop((fd, d));
         // GNU tar agrees with what we wrote
         let list = std::process::Command::new("tar").arg("-tvf").arg(&out).output().unwrap();
         assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));

@@ -245,17 +245,13 @@ pub fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
 pub fn read_file(path: &[u8]) -> sys::R<Vec<u8>> {
     let fd = sys::open(path, sys::O_RDONLY, 0)?;
     let mut v = Vec::new();
-    let r = sys::read_to_end(fd, &mut v);
-    sys::close(fd);
-    r.map(|_| v)
+    sys::read_to_end(fd.raw(), &mut v).map(|_| v)
 }
 
 /// Writes `data` to an existing file (cgroup knobs, /proc files): one write.
 pub fn write_file(path: &[u8], data: &[u8]) -> sys::R<()> {
     let fd = sys::open(path, sys::O_WRONLY, 0)?;
-    let r = sys::write(fd, data);
-    sys::close(fd);
-    r.map(|_| ())
+    sys::write(fd.raw(), data).map(|_| ())
 }
 
 /// Atomically replaces `path` with `data`: temporary file, then rename.
@@ -263,9 +259,8 @@ pub fn write_atomic(path: &[u8], data: &[u8]) -> sys::R<()> {
     let mut tmp = path.to_vec();
     tmp.extend_from_slice(b".tmp");
     let fd = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644)?;
-    let r = sys::write_all(fd, data);
-    sys::close(fd);
-    r?;
+    sys::write_all(fd.raw(), data)?;
+    drop(fd); // closed before the rename
     sys::rename(&tmp, path)
 }
 
@@ -296,9 +291,8 @@ pub fn remove_tree(path: &[u8]) -> sys::R<()> {
         Ok(_) => {}
     }
     let fd = sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-    let r = remove_children(fd);
-    sys::close(fd);
-    r?;
+    remove_children(fd.raw())?;
+    drop(fd);
     sys::rmdir(path)
 }
 
@@ -308,9 +302,8 @@ fn remove_children(dir: Fd) -> sys::R<()> {
         let is_dir = if *ty == 0 { sys::statat(dir, name, false).map(|s| s.is_dir()).unwrap_or(false) } else { *ty == sys::DT_DIR };
         if is_dir {
             let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-            let r = remove_children(sub);
-            sys::close(sub);
-            r?;
+            remove_children(sub.raw())?;
+            drop(sub); // one descriptor per level of the walk, not per entry
             sys::unlinkat(dir, name, sys::AT_REMOVEDIR)?;
         } else {
             sys::unlinkat(dir, name, 0)?;

@@ -53,13 +53,16 @@ fn ok<T>(r: rustix::io::Result<T>) -> R<T> {
     r.map_err(|e| e.raw_os_error())
 }
 
-/// A borrowed view of a descriptor the engine passes by number (stage 1:
-/// the engine still holds raw numbers; stage 2 passes `BorrowedFd`s and
-/// this goes away). Panics on -1, which only `close` and `poll` accept.
+/// A borrowed view of a descriptor the engine passes by number: calls
+/// that open return an `fd::Owned`, and calls that use one take its
+/// `.raw()` number (or stdio's 0, 1, 2), which costs less code than a
+/// `BorrowedFd` with its lifetime at every call site. Panics on -1, which
+/// only `close` and `poll` accept.
 fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
-    // SAFETY: every Fd the engine passes is one it opened and has not
-    // closed; the borrow lives only for the call it is made for (AT_FDCWD
-    // too: rustix's own `CWD` is this very borrow).
+    // SAFETY: every Fd the engine passes is borrowed from an `fd::Owned`
+    // that outlives the call, or is stdio; the borrow lives only for the
+    // call it is made for (AT_FDCWD too: rustix's own `CWD` is this very
+    // borrow).
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
@@ -73,9 +76,10 @@ fn cs(c: &Cz) -> R<&CStr> {
     CStr::from_bytes_with_nul(&c.0).map_err(|_| EINVAL)
 }
 
-/// Hands an owned descriptor to the engine as a number (stage 1).
-fn raw(fd: OwnedFd) -> Fd {
-    fd.into_raw_fd()
+/// rustix's owned descriptor as ours (one owned type for the crate:
+/// `fd::Owned`, whose drop is `close` below).
+fn own(fd: OwnedFd) -> fd::Owned {
+    fd::Owned::new(fd.into_raw_fd())
 }
 
 /// A NUL-terminated copy of `s` for the kernel, freed when it goes out
@@ -339,16 +343,17 @@ pub fn strerror(e: Errno) -> &'static [u8] {
 
 // ---------------------------------------------------------------- files
 
-pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<Fd> {
+pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<fd::Owned> {
     openat(AT_FDCWD, path, flags, mode)
 }
 
-pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<Fd> {
-    ok(rustix::fs::openat(bfd(dir), cs(&cz(name))?, OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC, Mode::from_raw_mode(mode))).map(raw)
+pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<fd::Owned> {
+    ok(rustix::fs::openat(bfd(dir), cs(&cz(name))?, OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC, Mode::from_raw_mode(mode))).map(own)
 }
 
-/// Closes a descriptor the caller owns (-1, "none", is skipped).
-pub fn close(fd: Fd) {
+/// Closes a descriptor (-1, "none", is skipped): only `fd::Owned`'s drop
+/// calls it.
+fn close(fd: Fd) {
     if fd >= 0 {
         // SAFETY: the caller owns fd and uses it no more: the OwnedFd takes
         // it over, and dropping it closes it.
@@ -383,9 +388,9 @@ pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
     }
 }
 
-pub fn pipe() -> R<(Fd, Fd)> {
+pub fn pipe() -> R<(fd::Owned, fd::Owned)> {
     let (r, w) = ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC))?;
-    Ok((raw(r), raw(w)))
+    Ok((own(r), own(w)))
 }
 
 /// dup2 onto stdin, stdout or stderr (the only targets mydocker has); the
@@ -424,17 +429,15 @@ pub fn cloexec_from(from: Fd) {
     // Older kernels: walk /proc/self/fd (mounted on every host we support),
     // falling back to a fixed range.
     let mut fds = Vec::new();
-    if let Ok(d) = open(b"/proc/self/fd", O_RDONLY | O_DIRECTORY, 0) {
-        if let Ok(ents) = read_dir(d) {
+    match list_dir(b"/proc/self/fd") {
+        Ok(ents) => {
             for (name, _) in ents {
                 if let Some(n) = parse_u64(&name) {
                     fds.push(n as Fd);
                 }
             }
         }
-        close(d);
-    } else {
-        fds.extend(from..1024);
+        Err(_) => fds.extend(from..1024),
     }
     for fd in fds {
         if fd >= from {
@@ -589,6 +592,11 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     r.map(|_| out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
+
+/// `read_dir` of the directory at `path`, opened and closed here.
+pub fn list_dir(path: &[u8]) -> R<Vec<(Vec<u8>, u8)>> {
+    read_dir(open(path, O_RDONLY | O_DIRECTORY, 0)?.raw())
+}
 
 /// Frees a `read_dir` list, names and all (see `Malloc`).
 pub fn free_names(v: Vec<(Vec<u8>, u8)>) {
@@ -878,10 +886,10 @@ pub fn ignore_sigpipe() {
     set_disposition(libc::SIGPIPE, libc::SIG_IGN);
 }
 
-pub fn signalfd(sigs: &[c_int]) -> R<Fd> {
+pub fn signalfd(sigs: &[c_int]) -> R<fd::Owned> {
     let s = sigset(sigs);
     // SAFETY: s is an 8-byte kernel signal set, the size passed.
-    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const u64, 8usize, libc::SFD_CLOEXEC) }).map(|r| r as Fd)
+    chkl(unsafe { libc::syscall(libc::SYS_signalfd4, -1, &s as *const u64, 8usize, libc::SFD_CLOEXEC) }).map(|r| fd::Owned::new(r as Fd))
 }
 
 /// Reads one signal number from a signalfd.
@@ -920,7 +928,7 @@ pub fn poll(fds: &mut [PollFd], timeout: c_int) -> R<()> {
 // ---------------------------------------------------------------- terminals
 
 /// Opens a new pty pair on the host's devpts: (master, slave).
-pub fn openpty() -> R<(Fd, Fd)> {
+pub fn openpty() -> R<(fd::Owned, fd::Owned)> {
     use rustix::fd::AsRawFd;
     use rustix::pty::{openpt, unlockpt, OpenptFlags};
     // Owned until it is handed over: every error path below closes it.
@@ -934,7 +942,7 @@ pub fn openpty() -> R<(Fd, Fd)> {
     let mut path = b"/dev/pts/".to_vec();
     push_num(&mut path, n as u64);
     let s = open(&path, O_RDWR | O_NOCTTY, 0)?;
-    Ok((raw(m), s))
+    Ok((own(m), s))
 }
 
 /// Makes the terminal `fd` our controlling terminal (TIOCSCTTY).
@@ -977,11 +985,11 @@ pub fn restore_term(fd: Fd, t: &Termios) {
 // ---------------------------------------------------------------- inotify
 
 /// An inotify descriptor watching `path` for writes (IN_MODIFY).
-pub fn watch_modify(path: &[u8]) -> R<Fd> {
+pub fn watch_modify(path: &[u8]) -> R<fd::Owned> {
     use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
     let fd = ok(inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK))?;
     ok(inotify::add_watch(&fd, cs(&cz(path))?, WatchFlags::MODIFY))?;
-    Ok(raw(fd))
+    Ok(own(fd))
 }
 
 // ---------------------------------------------------------------- netlink
@@ -1007,10 +1015,10 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
 /// A connected pair of unix seqpacket sockets (close-on-exec): messages,
 /// and unlike datagrams an EOF when the other end dies, so a reader is
 /// never left waiting for a killed sender.
-pub fn socketpair() -> R<(Fd, Fd)> {
+pub fn socketpair() -> R<(fd::Owned, fd::Owned)> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let (a, b) = ok(rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None))?;
-    Ok((raw(a), raw(b)))
+    Ok((own(a), own(b)))
 }
 
 // send_fd/recv_fd stay hand-written: rustix's ancillary-message buffers
@@ -1053,7 +1061,7 @@ pub fn send_fd(sock: Fd, fd: Fd) -> R<()> {
 
 /// Receives one descriptor sent by `send_fd` (close-on-exec); EOF or a
 /// message without one is EBADMSG.
-pub fn recv_fd(sock: Fd) -> R<Fd> {
+pub fn recv_fd(sock: Fd) -> R<fd::Owned> {
     let mut byte = 0u8;
     let mut iov = libc::iovec { iov_base: &mut byte as *mut u8 as *mut c_void, iov_len: 1 };
     let mut c = Cmsg([0; 24]);
@@ -1067,7 +1075,7 @@ pub fn recv_fd(sock: Fd) -> R<Fd> {
         if h.is_null() || (*h).cmsg_type != libc::SCM_RIGHTS {
             return Err(libc::EBADMSG);
         }
-        Ok(core::ptr::read_unaligned(libc::CMSG_DATA(h) as *const c_int))
+        Ok(fd::Owned::new(core::ptr::read_unaligned(libc::CMSG_DATA(h) as *const c_int)))
     }
 }
 
@@ -1085,22 +1093,22 @@ fn inet_socket(udp: bool) -> R<OwnedFd> {
 }
 
 /// A non-blocking TCP (`udp` false) or UDP socket bound to ip:port; TCP ones listen.
-pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
+pub fn bind_inet(ip: u32, port: u16, udp: bool) -> R<fd::Owned> {
     let fd = inet_socket(udp)?;
     let _ = rustix::net::sockopt::set_socket_reuseaddr(&fd, true);
     ok(rustix::net::bind(&fd, &sin(ip, port)))?;
     if !udp {
         ok(rustix::net::listen(&fd, 128))?;
     }
-    Ok(raw(fd))
+    Ok(own(fd))
 }
 
 /// A non-blocking TCP or UDP socket connecting to ip:port. A TCP connect
 /// may still be in progress: wait for POLLOUT, then ask `sock_error`.
-pub fn connect_inet(ip: u32, port: u16, udp: bool) -> R<Fd> {
+pub fn connect_inet(ip: u32, port: u16, udp: bool) -> R<fd::Owned> {
     let fd = inet_socket(udp)?;
     match rustix::net::connect(&fd, &sin(ip, port)) {
-        Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Ok(raw(fd)),
+        Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Ok(own(fd)),
         Err(e) => Err(e.raw_os_error()),
     }
 }
@@ -1113,9 +1121,9 @@ pub fn sock_error(fd: Fd) -> Errno {
     }
 }
 
-pub fn accept(fd: Fd) -> R<Fd> {
+pub fn accept(fd: Fd) -> R<fd::Owned> {
     use rustix::net::SocketFlags;
-    ok(rustix::net::accept_with(bfd(fd), SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)).map(raw)
+    ok(rustix::net::accept_with(bfd(fd), SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)).map(own)
 }
 
 /// recvfrom: (bytes, peer ip, peer port).
