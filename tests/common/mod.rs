@@ -175,10 +175,12 @@ impl T {
         let procs = fs::read_to_string(Path::new(cg).join("cgroup.procs")).unwrap_or_default();
         let mut any = false;
         for pid in procs.split_whitespace() {
-            any = true;
-            match fs::read_link(format!("/proc/{pid}/root")) {
-                Ok(r) if !r.starts_with(&self.root) => {}
-                _ => return false,
+            // (a process that exited meanwhile tells nothing)
+            if let Ok(r) = fs::read_link(format!("/proc/{pid}/root")) {
+                if r.starts_with(&self.root) {
+                    return false;
+                }
+                any = true;
             }
         }
         any
