@@ -34,13 +34,32 @@ pub struct Prepared {
     pub made_dirs: Vec<Vec<u8>>,
     /// The container's lock, held until it runs (or the start failed).
     pub lock: Option<state::Lock>,
-    /// `run`: a failure removes the container; `start`: records it.
-    pub fresh: bool,
+    /// What a failed start takes back.
+    made: Made,
     /// What `-d` prints once started: the id for run, the name for start.
     pub echo: Vec<u8>,
     /// The bridge network, if any, and the bound published-port sockets.
     pub net: Option<network::Network>,
     pub port_fds: Vec<Owned>,
+}
+
+/// How a container comes to `instantiate`: `run` makes a new one (the name
+/// given, or generated from the id's random bytes); `start` brings back
+/// one whose lock the caller holds.
+enum Birth<'a> {
+    New { name: Option<&'a [u8]>, rnd: &'a [u8] },
+    Again(state::Lock),
+}
+
+/// What `instantiate` made that a failed start must take back.
+#[derive(Clone, Copy, PartialEq)]
+enum Made {
+    /// `start` of an existing container: keep it, record the failure.
+    Existing,
+    /// `run` before its directory: only cgroups and volume directories.
+    Nothing,
+    /// `run` with its directory (and name, write layer, address): all of it.
+    Container,
 }
 
 #[inline(never)]
@@ -111,10 +130,10 @@ fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
         id: id.clone(),
         ..Record::default()
     };
-    instantiate(root, rec, None, id, Some((o.name.as_deref(), &rnd)))
+    instantiate(root, rec, id, Birth::New { name: o.name.as_deref(), rnd: &rnd })
 }
 
-/// From a record to a container ready to launch, for `run` (`fresh`: the
+/// From a record to a container ready to launch, for `run` (a new one: the
 /// name and directories are claimed here) and `start` alike: image check,
 /// network, published ports bound (an address in use fails before anything
 /// exists), cgroups, the IP address, volume directories, the record written
@@ -123,7 +142,11 @@ fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
 /// made here is left behind. The cgroups are made last, once the record
 /// names them: a `run` killed anywhere leaves a directory that `ps` lists
 /// and `rm -f` removes with all it holds, never an orphan cgroup or lease.
-fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Vec<u8>, fresh: Option<(Option<&[u8]>, &[u8])>) -> Res<Prepared> {
+fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res<Prepared> {
+    let (new, lock, made) = match birth {
+        Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
+        Birth::Again(l) => (None, Some(l), Made::Existing),
+    };
     let lower = join(&root.image(&rec.image), b"rootfs");
     if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
         return Err(Error::quoted("image", &rec.image, b"no such image (see 'mydocker images'; add one with 'mydocker import')"));
@@ -146,7 +169,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
             work: join(&dir, b"work"),
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
-            overlay: rec.overlay && (fresh.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
+            overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
             argv: rec.argv.clone(),
             env: rec.env.clone(),
             workdir: rec.workdir.clone(),
@@ -165,18 +188,17 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
         cg,
         made_dirs: Vec::new(),
         lock,
-        fresh: fresh.is_some(),
+        made,
         echo,
         net,
         port_fds,
     };
-    let mut dir_made = fresh.is_none();
     let r = (|| {
         for v in &p.rec.volumes {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
         }
         let _lock = root.lock()?;
-        if let Some((name, rnd)) = fresh {
+        if let Some((name, rnd)) = new {
             root.runtime()?; // the names index lives there
             state::index_names(root)?;
             p.rec.name = match name {
@@ -193,7 +215,7 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
                 None => state::generate_name(rnd, &|n| state::name_holder(root, n).is_some()),
             };
             sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
-            dir_made = true;
+            p.made = Made::Container;
             state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
             p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
@@ -210,9 +232,6 @@ fn instantiate(root: &Root, mut rec: Record, lock: Option<state::Lock>, echo: Ve
     })()
     .and_then(|_| p.cg.make(Kind::V2));
     if let Err(e) = r {
-        if !dir_made {
-            p.rec.id.clear(); // not ours to remove: only cgroups and volume dirs were made
-        }
         undo(root, &mut p);
         return Err(e);
     }
@@ -239,7 +258,7 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
 }
 
 fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
-    instantiate(root, rec, Some(lock), echo.to_vec(), None)
+    instantiate(root, rec, echo.to_vec(), Birth::Again(lock))
 }
 
 fn set_net(spec: &mut Spec, n: &network::Network, ip: u32) {
@@ -277,10 +296,9 @@ fn undo(root: &Root, p: &mut Prepared) {
 fn undo_inner(root: &Root, p: &mut Prepared) {
     p.cg.remove();
     p.port_fds.clear(); // closed
-    if !p.fresh {
-        // `start` of an existing container: keep it, record the failure.
+    if p.made == Made::Existing {
         let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
-    } else if !p.rec.id.is_empty() {
+    } else if p.made == Made::Container {
         if p.rec.ip != 0 {
             network::release(root, &p.rec.network, &p.rec.id);
         }
