@@ -6,7 +6,13 @@ set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh x86_64
 ./scripts/mkimage-busybox.sh out/busybox.tar
-export MYDOCKER_ROOT="${MYDOCKER_ROOT:-$(mktemp -d /tmp/mydocker-demo.XXXXXX)}"
+if [ -z "${MYDOCKER_ROOT:-}" ]; then
+    # A throwaway root, removed at the end with the run-time tmpfs that
+    # mydocker mounts in it (<root>/run: the names index, --rm containers).
+    MYDOCKER_ROOT=$(mktemp -d /tmp/mydocker-demo.XXXXXX)
+    trap 'umount "$MYDOCKER_ROOT/run" 2>/dev/null; rm -rf "$MYDOCKER_ROOT"' EXIT
+fi
+export MYDOCKER_ROOT
 md() { echo "+ mydocker $*" >&2; out/mydocker-x86_64 "$@"; }
 md import out/busybox.tar busybox
 md images
@@ -19,5 +25,4 @@ md stop demo
 md ps -a
 md rm demo
 md rmi busybox
-rm -rf "$MYDOCKER_ROOT"
 echo "demo: done"
