@@ -173,7 +173,8 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
         return Err(Error::new(&quoted(name), b"is a reserved name"));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::new(b"--subnet", b"expected a.b.c.d/N with N from 8 to 30"))?;
-    let mut n = Network { name: name.to_vec(), subnet: net, prefix, gateway: net + 1, created: sys::now().0, ..Network::default() };
+    let mut n = Network::default();
+    (n.name, n.subnet, n.prefix, n.gateway, n.created) = (name.to_vec(), net, prefix, net + 1, sys::now().0);
     if let Some(g) = gateway {
         n.gateway = parse_ip(g).ok_or_else(|| Error::new(b"--gateway", b"not an IPv4 address"))?;
         if n.gateway & mask(prefix) != net || n.gateway == net || n.gateway == n.broadcast() {
