@@ -145,7 +145,7 @@ static USAGE_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/usage.lz"));
 /// Help text number `id` (the ids of cli/usage.rs).
 pub fn usage_text(id: u8) -> Vec<u8> {
     let all = unlz(USAGE_LZ);
-    all.split(|&c| c == 0).nth(id as usize).unwrap_or_default().to_vec()
+    crate::engine::util::fields(&all, 0).nth(id as usize).unwrap_or_default().to_vec()
 }
 
 /// The decoder of build.rs's `lz`: a byte below 0x80 is itself (the texts

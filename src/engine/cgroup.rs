@@ -58,7 +58,11 @@ impl Layout {
             };
             let controllers = match kind {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
-                Kind::V1 => words(&m.super_opts, b',').into_iter().filter(|w| KNOWN.contains(&w.as_slice())).collect(),
+                Kind::V1 => {
+                    let mut v = words(&m.super_opts, b',');
+                    v.retain(|w| KNOWN.contains(&w.as_slice()));
+                    v
+                }
             };
             // The same hierarchy bind-mounted twice: keep the first.
             if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers && (kind == Kind::V2 || !controllers.is_empty())) {
@@ -261,7 +265,8 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
         let cur = read_file(&join(dir, knob))?;
         if cur.iter().all(|c| c.is_ascii_whitespace()) {
             let p = read_file(&join(parent, knob))?;
-            let p: Vec<u8> = p.into_iter().filter(|c| !c.is_ascii_whitespace()).collect();
+            let mut p = p;
+            p.retain(|c| !c.is_ascii_whitespace());
             write_file(&join(dir, knob), &p)?;
         }
     }

@@ -156,7 +156,7 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
 pub fn parse_bytes(v: &[u8]) -> Option<u64> {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
     let n = parse_u64(&v[..digits])?;
-    let mut unit: Vec<u8> = v[digits..].iter().map(|c| c.to_ascii_lowercase()).collect();
+    let mut unit = v[digits..].to_ascii_lowercase();
     if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
         unit.pop();
     }
@@ -203,7 +203,7 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 // ---------------------------------------------------------------- IPv4
 
 pub fn parse_ip(s: &[u8]) -> Option<u32> {
-    let parts: Vec<&[u8]> = s.split(|&c| c == b'.').collect();
+    let parts: Vec<&[u8]> = crate::engine::util::fields(s, b'.').collect();
     if parts.len() != 4 {
         return None;
     }

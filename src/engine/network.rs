@@ -89,7 +89,12 @@ pub fn all(root: &Root) -> Vec<Network> {
     let Ok(fd) = sys::open(&d, sys::O_RDONLY | sys::O_DIRECTORY, 0) else { return Vec::new() };
     let names = sys::read_dir(fd).unwrap_or_default();
     sys::close(fd);
-    let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
+    let mut v = Vec::new();
+    for (n, _) in names {
+        if let Ok(x) = load(root, &n) {
+            v.push(x);
+        }
+    }
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
 }
@@ -97,15 +102,21 @@ pub fn all(root: &Root) -> Vec<Network> {
 /// The first PATH entry holding an executable `name`.
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
     let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-    path.split(|&c| c == b':')
-        .filter(|d| !d.is_empty())
-        .map(|d| join(d, name))
-        .find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
+    for d in util::fields(path, b':') {
+        let p = join(d, name);
+        if !d.is_empty() && sys::stat(&p).is_ok_and(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 /// Runs a helper binary (iptables) and waits; its output goes to /dev/null.
 fn spawn_wait(prog: &[u8], args: &[&[u8]]) -> sys::R<i32> {
-    let argv: Vec<Vec<u8>> = core::iter::once(prog).chain(args.iter().copied()).map(|a| a.to_vec()).collect();
+    let mut argv = alloc::vec![prog.to_vec()];
+    for a in args {
+        argv.push(a.to_vec());
+    }
     let pid = sys::fork()?;
     if pid == 0 {
         if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
@@ -259,12 +270,15 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
 /// The addresses leased on a network, with the container ids holding them.
 pub fn leases(root: &Root, net: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let f = read_file(&join(&dir(root, net), b"ipam")).unwrap_or_default();
-    f.split(|&c| c == b'\n')
-        .filter_map(|l| {
-            let sp = l.iter().position(|&c| c == b' ')?;
-            Some((parse_ip(&l[..sp])?, l[sp + 1..].to_vec()))
-        })
-        .collect()
+    let mut v = Vec::new();
+    for l in util::fields(&f, b'\n') {
+        if let Some(sp) = l.iter().position(|&c| c == b' ') {
+            if let Some(ip) = parse_ip(&l[..sp]) {
+                v.push((ip, l[sp + 1..].to_vec()));
+            }
+        }
+    }
+    v
 }
 
 fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
@@ -287,8 +301,10 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
-    let mut used: Vec<u32> = l.iter().map(|x| x.0).collect();
-    used.push(n.gateway);
+    let mut used = alloc::vec![n.gateway];
+    for x in &l {
+        used.push(x.0);
+    }
     util::sort_by(&mut used, |a, b| a < b);
     let mut cand = n.subnet + 1;
     for u in used {
@@ -336,7 +352,7 @@ pub fn etc_files(ip: u32, hostname: &[u8]) -> (Vec<u8>, Vec<u8>) {
     hosts.s("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n").b(&fmt_ip(ip)).s("\t").b(hostname).s("\n");
     let host = read_file(b"/etc/resolv.conf").unwrap_or_default();
     let mut resolv = Vec::new();
-    for l in host.split(|&c| c == b'\n') {
+    for l in util::fields(&host, b'\n') {
         let ns = l.strip_prefix(b"nameserver").map(|r| r.trim_ascii());
         match ns {
             Some(a) if a.starts_with(b"127.") || a == b"::1" => continue,

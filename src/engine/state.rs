@@ -408,7 +408,10 @@ fn at(root: &Root, id: Vec<u8>, run: bool) -> Record {
 
 /// Every record under the root and the run-time directory, oldest first.
 pub fn all(root: &Root) -> Vec<Record> {
-    let mut v: Vec<Record> = ids(root).into_iter().map(|(id, run)| at(root, id, run)).collect();
+    let mut v = Vec::new();
+    for (id, run) in ids(root) {
+        v.push(at(root, id, run));
+    }
     crate::engine::util::sort_by(&mut v, |a, b| (a.created, &a.id) < (b.created, &b.id));
     v
 }
@@ -489,7 +492,12 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     if let Some(r) = by_name {
         return Ok(r);
     }
-    let mut m: Vec<(Vec<u8>, bool)> = ids(root).into_iter().filter(|(id, _)| !key.is_empty() && id.starts_with(key)).collect();
+    let mut m = Vec::new();
+    for x in ids(root) {
+        if !key.is_empty() && x.0.starts_with(key) {
+            m.push(x);
+        }
+    }
     match m.len() {
         1 => {
             let (id, run) = m.swap_remove(0);
