@@ -48,13 +48,13 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
         let a = args[i].as_slice();
         i += 1;
         if a == b"--" {
-            pos.extend(args[i..].iter().map(|x| x.as_slice()));
+            rest(&mut pos, &args[i..]);
             break;
         }
         if a.len() < 2 || a[0] != b'-' {
             pos.push(a);
             if stop {
-                pos.extend(args[i..].iter().map(|x| x.as_slice()));
+                rest(&mut pos, &args[i..]);
                 break;
             }
             continue;
@@ -133,6 +133,13 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
         }
     }
     Ok((opts, pos))
+}
+
+/// Every argument from here on is a positional.
+fn rest<'a>(pos: &mut Vec<&'a [u8]>, args: &'a [Vec<u8>]) {
+    for x in args {
+        pos.push(x);
+    }
 }
 
 pub fn with_usage(e: Error, usage: u8) -> Error {

@@ -38,7 +38,9 @@ fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
         if i > 0 {
             c.push(b' ');
         }
-        c.extend(a.iter().map(|&x| if x < b' ' { b' ' } else { x }));
+        for &x in a {
+            c.push(if x < b' ' { b' ' } else { x });
+        }
     }
     if trunc && c.len() > 20 {
         c.truncate(19);

@@ -138,8 +138,16 @@ impl Layout {
 
     /// The hierarchy that carries `ctrl`, v2 first.
     pub fn find(&self, ctrl: &[u8]) -> Option<&Hier> {
-        let has = |h: &&Hier| h.controllers.iter().any(|c| c == ctrl);
-        self.hiers.iter().filter(|h| h.kind == Kind::V2).find(has).or_else(|| self.hiers.iter().find(has))
+        let mut first = None;
+        for h in &self.hiers {
+            if h.controllers.iter().any(|c| c == ctrl) {
+                if h.kind == Kind::V2 {
+                    return Some(h);
+                }
+                first = first.or(Some(h));
+            }
+        }
+        first
     }
 
     pub fn describe(&self) -> &'static str {
@@ -384,7 +392,10 @@ impl Cgroup {
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
-        for d in self.v2.iter().chain(&self.v1) {
+        if let Some(d) = &self.v2 {
+            v.push(d.clone());
+        }
+        for d in &self.v1 {
             v.push(d.clone());
         }
         v

@@ -169,7 +169,8 @@ impl Status {
         Status::WORDS[self as usize]
     }
     fn parse(w: &[u8]) -> Option<Status> {
-        [Status::Created, Status::Running, Status::Exited, Status::Dead].into_iter().find(|s| s.word() == w)
+        const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
+        Status::WORDS.iter().position(|x| *x == w).map(|i| ALL[i])
     }
 }
 
@@ -379,8 +380,17 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = &stat[close + 1..];
     // After ')' come fields 3.. ; starttime is field 22 → index 19 here.
-    let f = crate::engine::util::fields(rest, b' ').filter(|w| !w.is_empty()).nth(19)?;
-    parse_u64(f)
+    let mut n = 0;
+    for w in crate::engine::util::fields(rest, b' ') {
+        if w.is_empty() {
+            continue;
+        }
+        if n == 19 {
+            return parse_u64(w);
+        }
+        n += 1;
+    }
+    None
 }
 
 /// The container directories (id, whether in the run-time directory).
@@ -390,7 +400,11 @@ fn ids(root: &Root) -> Vec<(Vec<u8>, bool)> {
         let Ok(fd) = sys::open(&root.containers_in(run), sys::O_RDONLY | sys::O_DIRECTORY, 0) else { continue };
         let names = sys::read_dir(fd).unwrap_or_default();
         sys::close(fd);
-        v.extend(names.into_iter().filter(|(n, _)| n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit())).map(|(n, _)| (n, run)));
+        for (n, _) in names {
+            if n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()) {
+                v.push((n, run));
+            }
+        }
     }
     v
 }
@@ -451,7 +465,10 @@ pub fn index_names(root: &Root) -> Res<()> {
         let tmp = join(&root.run, b"names.new");
         let _ = crate::engine::util::remove_tree(&tmp);
         sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-        for r in all(root).iter().filter(|r| !r.name.is_empty()) {
+        for r in all(root) {
+            if r.name.is_empty() {
+                continue;
+            }
             sys::symlinkat(&r.id, sys::AT_FDCWD, &join(&tmp, &r.name)).ctx("index", &r.name)?;
         }
         sys::rename(&tmp, &d).ctx("create", &d)?;
@@ -487,7 +504,16 @@ pub fn release_name(root: &Root, name: &[u8], id: &[u8]) {
 pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     let by_name = match sys::lstat(&names(root)) {
         Ok(_) => name_holder(root, key),
-        Err(_) => all(root).into_iter().find(|r| r.name == key),
+        Err(_) => {
+            let mut hit = None;
+            for r in all(root) {
+                if r.name == key {
+                    hit = Some(r);
+                    break;
+                }
+            }
+            hit
+        }
     };
     if let Some(r) = by_name {
         return Ok(r);

@@ -765,10 +765,12 @@ pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
     // pointers: argv, NULL, env, NULL (one loop instead of four collects).
     let mut buf = cz_vec(path);
     let mut offs = Vec::new();
-    for s in argv.iter().chain(env) {
-        offs.push(buf.len());
-        buf.extend_from_slice(s);
-        buf.push(0);
+    for list in [argv, env] {
+        for s in list {
+            offs.push(buf.len());
+            buf.extend_from_slice(s);
+            buf.push(0);
+        }
     }
     let base = buf.as_ptr() as *const c_char;
     let mut ptrs: Vec<*const c_char> = Vec::new();
