@@ -12,7 +12,8 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     let now = sys::now().0;
     let mut b = Buf::new();
     if !quiet {
-        b.s("IMAGE").col(24, 3).s("CREATED").col(44, 3).s("SIZE\n");
+        // The header padded as the rows are (col 24, 44): a literal.
+        b.s("IMAGE                   CREATED             SIZE\n");
     }
     for n in names {
         if quiet {

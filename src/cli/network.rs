@@ -30,13 +30,13 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
             b.b(&n.name).s("\n");
         }
     } else {
-        b.s("NETWORK ID     NAME").col(36, 3).s("DRIVER    SUBNET").col(73, 3).s("GATEWAY\n");
+        // The header padded as the rows are (col 36, 73): a literal.
+        b.s("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n");
         for n in &nets {
             b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&network::fmt_ip(n.gateway)).s("\n");
         }
-        for (id, name) in [("host", "host"), ("none", "null")] {
-            b.s(id).col(15, 3).s(id).col(36, 3).s(name).s("\n");
-        }
+        // The two built-in networks, as docker lists them.
+        b.s("host           host                 host\nnone           none                 null\n");
     }
     out(&b.0);
     0

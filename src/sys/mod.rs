@@ -280,19 +280,19 @@ pub fn with_errmsg<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 /// `argv` must hold `argc` valid C strings; `envp` must be NULL-terminated.
 #[cfg_attr(test, allow(dead_code))]
 pub unsafe fn c_args(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let mut a = Vec::new();
-    for i in 0..argc as usize {
-        // SAFETY: caller guarantees argc valid entries.
-        a.push(core::ffi::CStr::from_ptr(*argv.add(i)).to_bytes().to_vec());
-    }
-    let mut e = Vec::new();
-    let mut i = 0;
-    while !envp.is_null() && !(*envp.add(i)).is_null() {
-        // SAFETY: envp is NULL-terminated, each entry a C string.
-        e.push(core::ffi::CStr::from_ptr(*envp.add(i)).to_bytes().to_vec());
-        i += 1;
-    }
-    (a, e)
+    // One loop for both: argv[argc] is NULL too (C11 5.1.2.2.1).
+    let _ = argc;
+    let list = |p: *const *const c_char| {
+        let mut v = Vec::new();
+        let mut i = 0;
+        // SAFETY: both arrays are NULL-terminated, each entry a C string.
+        while !p.is_null() && !(*p.add(i)).is_null() {
+            v.push(core::ffi::CStr::from_ptr(*p.add(i)).to_bytes().to_vec());
+            i += 1;
+        }
+        v
+    };
+    (list(argv), list(envp))
 }
 
 /// The C entry point: with `#![no_main]` on musl, std's `env::args()` is
