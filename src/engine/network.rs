@@ -68,20 +68,13 @@ fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
     join(&join(&root.dir, b"networks"), name)
 }
 
-fn quoted(name: &[u8]) -> Vec<u8> {
-    let mut w = b"network \"".to_vec();
-    w.extend_from_slice(name);
-    w.push(b'"');
-    w
-}
-
 pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
     if crate::engine::config::validate_name(name).is_ok() {
         if let Some(n) = read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| Network::decode(&b)) {
             return Ok(n);
         }
     }
-    Err(Error::new(&quoted(name), b"no such network (see 'mydocker network ls')"))
+    Err(Error::quoted("network", name, b"no such network (see 'mydocker network ls')"))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
@@ -181,7 +174,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if name == b"none" || name == b"host" || name == b"bridge" {
-        return Err(Error::new(&quoted(name), b"is a reserved name"));
+        return Err(Error::quoted("network", name, b"is a reserved name"));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::new(b"--subnet", b"expected a.b.c.d/N with N from 8 to 30"))?;
     let mut n = Network::default();
@@ -195,7 +188,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     let _lock = root.lock()?;
     let d = dir(root, name);
     if sys::lstat(&d).is_ok() {
-        return Err(Error::new(&quoted(name), b"already exists"));
+        return Err(Error::quoted("network", name, b"already exists"));
     }
     for o in all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
@@ -245,7 +238,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
-            return Err(Error::new(&quoted(name), &why));
+            return Err(Error::quoted("network", name, &why));
         }
         nat_del(&n, env);
         // No container uses the network any more, so a port still on the
@@ -315,7 +308,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         }
     }
     if cand >= n.broadcast() {
-        return Err(Error::new(&quoted(&n.name), b"no free addresses left in the subnet"));
+        return Err(Error::quoted("network", &n.name, b"no free addresses left in the subnet"));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;
