@@ -115,12 +115,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
 
 #[inline(never)]
 pub fn stop(root: &Root, names: &[&[u8]], secs: u64, echo: bool) -> i32 {
-    each(names, echo, |n| container::stop(root, n, secs))
+    each(names, echo, &mut |n| container::stop(root, n, secs))
 }
 
 #[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
-    each(names, true, |n| container::rm(root, n, force))
+    each(names, true, &mut |n| container::rm(root, n, force))
 }
 
 #[inline(never)]

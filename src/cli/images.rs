@@ -30,5 +30,5 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 /// Removes images not used by any container; prints each name removed.
 #[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
-    each(names, true, |n| image::remove(root, n))
+    each(names, true, &mut |n| image::remove(root, n))
 }

@@ -18,7 +18,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 
 #[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], env: &[Vec<u8>]) -> i32 {
-    each(names, true, |n| network::remove(root, n, env))
+    each(names, true, &mut |n| network::remove(root, n, env))
 }
 
 #[inline(never)]

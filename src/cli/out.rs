@@ -17,7 +17,9 @@ pub fn out(b: &[u8]) {
 
 /// Runs `f` for each name: prints the name when it succeeds, the error when
 /// it fails, and returns 1 if any failed (docker's rm/stop/rmi style).
-pub fn each(names: &[&[u8]], echo: bool, mut f: impl FnMut(&[u8]) -> Res<()>) -> i32 {
+/// (`dyn`: one copy of the loop for its four callers.)
+#[inline(never)]
+pub fn each(names: &[&[u8]], echo: bool, f: &mut dyn FnMut(&[u8]) -> Res<()>) -> i32 {
     let mut code = 0;
     for n in names {
         match f(n) {
