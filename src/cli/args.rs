@@ -48,13 +48,13 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
         let a = args[i].as_slice();
         i += 1;
         if a == b"--" {
-            pos.extend(args[i..].iter().map(|x| x.as_slice()));
+            rest(&mut pos, &args[i..]);
             break;
         }
         if a.len() < 2 || a[0] != b'-' {
             pos.push(a);
             if stop {
-                pos.extend(args[i..].iter().map(|x| x.as_slice()));
+                rest(&mut pos, &args[i..]);
                 break;
             }
             continue;
@@ -135,6 +135,13 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
     Ok((opts, pos))
 }
 
+/// Every argument from here on is a positional.
+fn rest<'a>(pos: &mut Vec<&'a [u8]>, args: &'a [Vec<u8>]) {
+    for x in args {
+        pos.push(x);
+    }
+}
+
 pub fn with_usage(e: Error, usage: u8) -> Error {
     e.append(b"\n").append(&usage_text(usage))
 }
@@ -145,7 +152,7 @@ static USAGE_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/usage.lz"));
 /// Help text number `id` (the ids of cli/usage.rs).
 pub fn usage_text(id: u8) -> Vec<u8> {
     let all = unlz(USAGE_LZ);
-    all.split(|&c| c == 0).nth(id as usize).unwrap_or_default().to_vec()
+    crate::engine::util::fields(&all, 0).nth(id as usize).unwrap_or_default().to_vec()
 }
 
 /// The decoder of build.rs's `lz`: a byte below 0x80 is itself (the texts

@@ -38,7 +38,9 @@ fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
         if i > 0 {
             c.push(b' ');
         }
-        c.extend(a.iter().map(|&x| if x < b' ' { b' ' } else { x }));
+        for &x in a {
+            c.push(if x < b' ' { b' ' } else { x });
+        }
     }
     if trunc && c.len() > 20 {
         c.truncate(19);
@@ -113,12 +115,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
 
 #[inline(never)]
 pub fn stop(root: &Root, names: &[&[u8]], secs: u64, echo: bool) -> i32 {
-    each(names, echo, |n| container::stop(root, n, secs))
+    each(names, echo, &mut |n| container::stop(root, n, secs))
 }
 
 #[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
-    each(names, true, |n| container::rm(root, n, force))
+    each(names, true, &mut |n| container::rm(root, n, force))
 }
 
 #[inline(never)]
@@ -159,42 +161,51 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
 
 #[inline(never)]
 pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
+    // Each line's end and the next one's label are one literal: a call
+    // less per line.
     let mut b = Buf::new();
-    b.s("Version: ").s(env!("CARGO_PKG_VERSION")).s(" (").s(env!("MYDOCKER_TARGET")).s(")\n");
     let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
-    b.s("Kernel: ").b(kver.strip_suffix(b"\n").unwrap_or(&kver)).s("\n");
-    b.s("Root dir: ").b(&root.dir).s("\nRun-time dir: ").b(&root.run).s(" (a tmpfs: --rm containers)\n");
+    b.s(concat!("Version: ", env!("CARGO_PKG_VERSION"), " (", env!("MYDOCKER_TARGET"), ")\nKernel: "))
+        .b(kver.strip_suffix(b"\n").unwrap_or(&kver))
+        .s("\nRoot dir: ")
+        .b(&root.dir)
+        .s("\nRun-time dir: ")
+        .b(&root.run)
+        .s(" (a tmpfs: --rm containers)\nCgroup version: ");
     let l = Layout::current();
-    b.s("Cgroup version: ").s(l.describe()).s("\n");
+    b.s(l.describe()).s("\n");
     for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
-        b.s("  ").b(c).s(": ");
+        b.s("  ").b(c);
         match l.find(c) {
-            Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { "usable (v2, " } else { "usable (v1, " }).b(&h.mount).s(")\n"),
-            None => b.s("not available (limits that need it are refused)\n"),
+            Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
+            None => b.s(": not available (limits that need it are refused)\n"),
         };
     }
-    b.s("Overlay: ");
+    const COPY: &str = "each container gets a private copy of its image\n";
     match probe_overlay(root) {
-        Ok(()) => b.s("supported (image layer + per-container write layer)\n"),
-        Err(_) if !crate::engine::image::overlay_listed() => b.s("not supported by this kernel: each container gets a private copy of its image\n"),
-        Err(e) => b.s("refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): each container gets a private copy of its image\n"),
+        Ok(()) => b.s("Overlay: supported (image layer + per-container write layer)\n"),
+        Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
+        Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
     };
     let mounts = crate::engine::mounts::current();
-    b.s("Root filesystem: ").b(&crate::engine::mounts::root_fstype(&mounts)).s("\n");
-    b.s("pivot_root: ").s(if crate::engine::mounts::pivot_root_works(&mounts) { "yes\n" } else { "no (initramfs rootfs): MS_MOVE + chroot is used instead\n" });
+    b.s("Root filesystem: ").b(&crate::engine::mounts::root_fstype(&mounts)).s(if crate::engine::mounts::pivot_root_works(&mounts) {
+        "\npivot_root: yes\n"
+    } else {
+        "\npivot_root: no (initramfs rootfs): MS_MOVE + chroot is used instead\n"
+    });
     for tool in [&b"iptables"[..], b"nft"] {
-        b.b(tool).s(": ");
+        b.b(tool);
         match crate::engine::network::which(tool, env) {
-            Some(p) => b.b(&p).s("\n"),
-            None => b.s("not found\n"),
+            Some(p) => b.s(": ").b(&p).s("\n"),
+            None => b.s(": not found\n"),
         };
     }
-    b.s("NAT for new networks: ").s(if crate::engine::network::nat_path(env) == b"iptables" {
-        "iptables (masquerade rule)\n"
+    b.s(if crate::engine::network::nat_path(env) == b"iptables" {
+        "NAT for new networks: iptables (masquerade rule)\n"
     } else {
-        "nf_tables over netlink (no iptables binary)\n"
-    });
-    b.s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
+        "NAT for new networks: nf_tables over netlink (no iptables binary)\n"
+    })
+    .s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
     out::out(&b.0);
     0
 }

@@ -12,7 +12,8 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     let now = sys::now().0;
     let mut b = Buf::new();
     if !quiet {
-        b.s("IMAGE").col(24, 3).s("CREATED").col(44, 3).s("SIZE\n");
+        // The header padded as the rows are (col 24, 44): a literal.
+        b.s("IMAGE                   CREATED             SIZE\n");
     }
     for n in names {
         if quiet {
@@ -30,5 +31,5 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 #[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
     crate::engine::container::reap_dead(root);
-    each(names, true, |n| image::remove(root, n))
+    each(names, true, &mut |n| image::remove(root, n))
 }

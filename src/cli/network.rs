@@ -1,7 +1,7 @@
 //! `network create|ls|rm|inspect`: the engine's networks, printed as
 //! docker prints them.
 
-use super::inspect::jstr;
+use super::inspect::tpl;
 use super::out::{each, out, report};
 use crate::engine::network;
 use crate::engine::state::Root;
@@ -19,7 +19,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 #[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], env: &[Vec<u8>]) -> i32 {
     crate::engine::container::reap_dead(root);
-    each(names, true, |n| network::remove(root, n, env))
+    each(names, true, &mut |n| network::remove(root, n, env))
 }
 
 #[inline(never)]
@@ -31,13 +31,13 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
             b.b(&n.name).s("\n");
         }
     } else {
-        b.s("NETWORK ID     NAME").col(36, 3).s("DRIVER    SUBNET").col(73, 3).s("GATEWAY\n");
+        // The header padded as the rows are (col 36, 73): a literal.
+        b.s("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n");
         for n in &nets {
             b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&network::fmt_ip(n.gateway)).s("\n");
         }
-        for (id, name) in [("host", "host"), ("none", "null")] {
-            b.s(id).col(15, 3).s(id).col(36, 3).s(name).s("\n");
-        }
+        // The two built-in networks, as docker lists them.
+        b.s("host           host                 host\nnone           none                 null\n");
     }
     out(&b.0);
     0
@@ -62,21 +62,12 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
             b.s(",");
         }
         first = false;
-        b.s("{\"Name\":");
-        jstr(&mut b, &n.name);
-        b.s(",\"Id\":\"").b(&n.id).s("\",\"Created\":\"").b(&util::rfc3339(n.created)).s("\",\"Driver\":\"bridge\",\"Bridge\":\"").b(&n.bridge);
-        b.s("\",\"NAT\":\"")
-            .b(&n.nat)
-            .s("\",\"IPAM\":{\"Config\":[{\"Subnet\":\"")
-            .b(&n.cidr())
-            .s("\",\"Gateway\":\"")
-            .b(&network::fmt_ip(n.gateway))
-            .s("\"}]},\"Containers\":{");
+        let t = b"{\"Name\":\x01,\"Id\":\"\x02\",\"Created\":\"\x02\",\"Driver\":\"bridge\",\"Bridge\":\"\x02\",\"NAT\":\"\x02\",\
+\"IPAM\":{\"Config\":[{\"Subnet\":\"\x02\",\"Gateway\":\"\x02\"}]},\"Containers\":{";
+        tpl(&mut b, t, &[&n.name, &n.id, &util::rfc3339(n.created), &n.bridge, &n.nat, &n.cidr(), &network::fmt_ip(n.gateway)], &[], &[]);
         for (i, (ip, id)) in network::leases(root, &n.name).iter().enumerate() {
-            if i > 0 {
-                b.s(",");
-            }
-            b.s("\"").b(id).s("\":{\"IPv4Address\":\"").b(&network::fmt_ip(*ip)).s("/").n(n.prefix as u64).s("\"}");
+            let t = b",\"\x02\":{\"IPv4Address\":\"\x02/\x03\"}";
+            tpl(&mut b, &t[(i == 0) as usize..], &[id, &network::fmt_ip(*ip)], &[n.prefix as i64], &[]);
         }
         b.s("}}");
     }

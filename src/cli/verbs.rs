@@ -44,6 +44,8 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::new(b"--time", b"not a number of seconds")))
     };
     let pos = &a.pos;
+    // The first two positionals, indexed once (each pos[i] was a call).
+    let (p0, p1) = (pos.first().copied().unwrap_or_default(), pos.get(1).copied().unwrap_or_default());
     match verb {
         Version => Ok(cmds::version()),
         Info => Ok(cmds::info(root, env)),
@@ -53,7 +55,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
                 None | Some(b"all") => None,
                 Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::new(b"--tail", b"not a number"))?),
             };
-            logs::logs(root, pos[0], a.has(1), tail, a.has(3), &mut |b| out(b))
+            logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b))
         }
         Stop => Ok(cmds::stop(root, pos, secs(&a)?, true)),
         Start => {
@@ -70,19 +72,19 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Rm => Ok(cmds::rm(root, pos, a.has(1))),
         Images => images::images(root, a.has(1)).map(|_| 0),
         Rmi => Ok(images::rmi(root, pos)),
-        Import => image::import(root, pos[0], pos[1]).map(|_| {
-            out(&line(pos[1]));
+        Import => image::import(root, p0, p1).map(|_| {
+            out(&line(p1));
             0
         }),
-        Commit => commit::commit(root, pos[0], pos[1]).inspect(|_| out(&line(pos[1]))),
-        Export => commit::export(root, pos[0], a.val(1)),
+        Commit => commit::commit(root, p0, p1).inspect(|_| out(&line(p1))),
+        Export => commit::export(root, p0, a.val(1)),
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| d != b"bridge") {
                 return util::err(b"--driver", b"only the bridge driver is supported");
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::new(b"network create", b"--subnet is required"))?;
-            net::create(root, pos[0], subnet, a.val(2), env)
+            net::create(root, p0, subnet, a.val(2), env)
         }
         NetLs => Ok(net::ls(root, a.has(1))),
         NetRm => Ok(net::rm(root, pos, env)),

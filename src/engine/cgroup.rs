@@ -58,7 +58,11 @@ impl Layout {
             };
             let controllers = match kind {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
-                Kind::V1 => words(&m.super_opts, b',').into_iter().filter(|w| KNOWN.contains(&w.as_slice())).collect(),
+                Kind::V1 => {
+                    let mut v = words(&m.super_opts, b',');
+                    v.retain(|w| KNOWN.contains(&w.as_slice()));
+                    v
+                }
             };
             // The same hierarchy bind-mounted twice: keep the first.
             if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers && (kind == Kind::V2 || !controllers.is_empty())) {
@@ -134,8 +138,16 @@ impl Layout {
 
     /// The hierarchy that carries `ctrl`, v2 first.
     pub fn find(&self, ctrl: &[u8]) -> Option<&Hier> {
-        let has = |h: &&Hier| h.controllers.iter().any(|c| c == ctrl);
-        self.hiers.iter().filter(|h| h.kind == Kind::V2).find(has).or_else(|| self.hiers.iter().find(has))
+        let mut first = None;
+        for h in &self.hiers {
+            if h.controllers.iter().any(|c| c == ctrl) {
+                if h.kind == Kind::V2 {
+                    return Some(h);
+                }
+                first = first.or(Some(h));
+            }
+        }
+        first
     }
 
     pub fn describe(&self) -> &'static str {
@@ -261,7 +273,8 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
         let cur = read_file(&join(dir, knob))?;
         if cur.iter().all(|c| c.is_ascii_whitespace()) {
             let p = read_file(&join(parent, knob))?;
-            let p: Vec<u8> = p.into_iter().filter(|c| !c.is_ascii_whitespace()).collect();
+            let mut p = p;
+            p.retain(|c| !c.is_ascii_whitespace());
             write_file(&join(dir, knob), &p)?;
         }
     }
@@ -379,7 +392,10 @@ impl Cgroup {
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
-        for d in self.v2.iter().chain(&self.v1) {
+        if let Some(d) = &self.v2 {
+            v.push(d.clone());
+        }
+        for d in &self.v1 {
             v.push(d.clone());
         }
         v

@@ -66,7 +66,7 @@ fn port(v: &[u8]) -> Option<Port> {
         },
         None => (v, false),
     };
-    let parts: Vec<&[u8]> = crate::engine::util::fields(spec, b':').collect();
+    let parts = crate::engine::util::split(spec, b':');
     let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
     let (ip, h, c) = match parts.len() {
         2 => (0, parts[0], parts[1]),
@@ -129,7 +129,7 @@ pub fn validate_hostname(n: &[u8]) -> Res<()> {
 /// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
 pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
-    let parts: Vec<&[u8]> = crate::engine::util::fields(v, b':').collect();
+    let parts = crate::engine::util::split(v, b':');
     let ro = match parts.len() {
         2 => false,
         3 => match parts[2] {
@@ -156,7 +156,7 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
 pub fn parse_bytes(v: &[u8]) -> Option<u64> {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
     let n = parse_u64(&v[..digits])?;
-    let mut unit: Vec<u8> = v[digits..].iter().map(|c| c.to_ascii_lowercase()).collect();
+    let mut unit = v[digits..].to_ascii_lowercase();
     if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
         unit.pop();
     }
@@ -203,7 +203,7 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 // ---------------------------------------------------------------- IPv4
 
 pub fn parse_ip(s: &[u8]) -> Option<u32> {
-    let parts: Vec<&[u8]> = s.split(|&c| c == b'.').collect();
+    let parts = crate::engine::util::split(s, b'.');
     if parts.len() != 4 {
         return None;
     }

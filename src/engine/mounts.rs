@@ -31,7 +31,7 @@ fn unoctal(s: &[u8]) -> Vec<u8> {
 pub fn parse(text: &[u8]) -> Vec<Mount> {
     let mut out = Vec::new();
     for line in crate::engine::util::fields(text, b'\n') {
-        let f: Vec<&[u8]> = crate::engine::util::fields(line, b' ').collect();
+        let f = crate::engine::util::split(line, b' ');
         let Some(dash) = f.iter().position(|x| *x == b"-") else { continue };
         if f.len() < 5 || dash + 1 >= f.len() {
             continue;

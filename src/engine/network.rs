@@ -68,26 +68,24 @@ fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
     join(&join(&root.dir, b"networks"), name)
 }
 
-fn quoted(name: &[u8]) -> Vec<u8> {
-    let mut w = b"network \"".to_vec();
-    w.extend_from_slice(name);
-    w.push(b'"');
-    w
-}
-
 pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
     if crate::engine::config::validate_name(name).is_ok() {
         if let Some(n) = read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| Network::decode(&b)) {
             return Ok(n);
         }
     }
-    Err(Error::new(&quoted(name), b"no such network (see 'mydocker network ls')"))
+    Err(Error::quoted("network", name, b"no such network (see 'mydocker network ls')"))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
     let names = sys::list_dir(&d).unwrap_or_default();
-    let mut v: Vec<Network> = names.into_iter().filter_map(|(n, _)| load(root, &n).ok()).collect();
+    let mut v = Vec::new();
+    for (n, _) in names {
+        if let Ok(x) = load(root, &n) {
+            v.push(x);
+        }
+    }
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
 }
@@ -95,15 +93,21 @@ pub fn all(root: &Root) -> Vec<Network> {
 /// The first PATH entry holding an executable `name`.
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
     let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-    path.split(|&c| c == b':')
-        .filter(|d| !d.is_empty())
-        .map(|d| join(d, name))
-        .find(|p| sys::stat(p).map(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0).unwrap_or(false))
+    for d in util::fields(path, b':') {
+        let p = join(d, name);
+        if !d.is_empty() && sys::stat(&p).is_ok_and(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 /// Runs a helper binary (iptables) and waits; its output goes to /dev/null.
 fn spawn_wait(prog: &[u8], args: &[&[u8]]) -> sys::R<i32> {
-    let argv: Vec<Vec<u8>> = core::iter::once(prog).chain(args.iter().copied()).map(|a| a.to_vec()).collect();
+    let mut argv = alloc::vec![prog.to_vec()];
+    for a in args {
+        argv.push(a.to_vec());
+    }
     let pid = sys::fork()?;
     if pid == 0 {
         if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
@@ -168,10 +172,11 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if name == b"none" || name == b"host" || name == b"bridge" {
-        return Err(Error::new(&quoted(name), b"is a reserved name"));
+        return Err(Error::quoted("network", name, b"is a reserved name"));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::new(b"--subnet", b"expected a.b.c.d/N with N from 8 to 30"))?;
-    let mut n = Network { name: name.to_vec(), subnet: net, prefix, gateway: net + 1, created: sys::now().0, ..Network::default() };
+    let mut n = Network::default();
+    (n.name, n.subnet, n.prefix, n.gateway, n.created) = (name.to_vec(), net, prefix, net + 1, sys::now().0);
     if let Some(g) = gateway {
         n.gateway = parse_ip(g).ok_or_else(|| Error::new(b"--gateway", b"not an IPv4 address"))?;
         if n.gateway & mask(prefix) != net || n.gateway == net || n.gateway == n.broadcast() {
@@ -181,7 +186,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     let _lock = root.lock()?;
     let d = dir(root, name);
     if sys::lstat(&d).is_ok() {
-        return Err(Error::new(&quoted(name), b"already exists"));
+        return Err(Error::quoted("network", name, b"already exists"));
     }
     for o in all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
@@ -231,7 +236,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
-            return Err(Error::new(&quoted(name), &why));
+            return Err(Error::quoted("network", name, &why));
         }
         nat_del(&n, env);
         // No container uses the network any more, so a port still on the
@@ -253,12 +258,15 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
 /// The addresses leased on a network, with the container ids holding them.
 pub fn leases(root: &Root, net: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let f = read_file(&join(&dir(root, net), b"ipam")).unwrap_or_default();
-    f.split(|&c| c == b'\n')
-        .filter_map(|l| {
-            let sp = l.iter().position(|&c| c == b' ')?;
-            Some((parse_ip(&l[..sp])?, l[sp + 1..].to_vec()))
-        })
-        .collect()
+    let mut v = Vec::new();
+    for l in util::fields(&f, b'\n') {
+        if let Some(sp) = l.iter().position(|&c| c == b' ') {
+            if let Some(ip) = parse_ip(&l[..sp]) {
+                v.push((ip, l[sp + 1..].to_vec()));
+            }
+        }
+    }
+    v
 }
 
 fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
@@ -281,8 +289,10 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
-    let mut used: Vec<u32> = l.iter().map(|x| x.0).collect();
-    used.push(n.gateway);
+    let mut used = alloc::vec![n.gateway];
+    for x in &l {
+        used.push(x.0);
+    }
     util::sort_by(&mut used, |a, b| a < b);
     let mut cand = n.subnet + 1;
     for u in used {
@@ -293,7 +303,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         }
     }
     if cand >= n.broadcast() {
-        return Err(Error::new(&quoted(&n.name), b"no free addresses left in the subnet"));
+        return Err(Error::quoted("network", &n.name, b"no free addresses left in the subnet"));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;
@@ -330,7 +340,7 @@ pub fn etc_files(ip: u32, hostname: &[u8]) -> (Vec<u8>, Vec<u8>) {
     hosts.s("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n").b(&fmt_ip(ip)).s("\t").b(hostname).s("\n");
     let host = read_file(b"/etc/resolv.conf").unwrap_or_default();
     let mut resolv = Vec::new();
-    for l in host.split(|&c| c == b'\n') {
+    for l in util::fields(&host, b'\n') {
         let ns = l.strip_prefix(b"nameserver").map(|r| r.trim_ascii());
         match ns {
             Some(a) if a.starts_with(b"127.") || a == b"::1" => continue,

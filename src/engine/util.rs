@@ -184,6 +184,15 @@ pub fn fields(s: &[u8], sep: u8) -> Fields<'_> {
     Fields { rest: Some(s), sep }
 }
 
+/// All of `fields(s, sep)` in a Vec (a loop: `collect` was 240 bytes).
+pub fn split(s: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut v = Vec::new();
+    for f in fields(s, sep) {
+        v.push(f);
+    }
+    v
+}
+
 pub struct Fields<'a> {
     rest: Option<&'a [u8]>,
     sep: u8,
@@ -372,21 +381,14 @@ pub fn rfc3339(secs: i64) -> Vec<u8> {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + (m <= 2) as i64;
     let mut v = Vec::new();
-    let two = |v: &mut Vec<u8>, n: i64| {
+    push_num(&mut v, y as u64);
+    // Two digits after each separator, in one loop (unrolled, 150 bytes).
+    let two = [m, d, rem / 3600, rem / 60 % 60, rem % 60];
+    for (i, n) in two.iter().enumerate() {
+        v.push(b"--T::"[i]);
         v.push(b'0' + (n / 10) as u8);
         v.push(b'0' + (n % 10) as u8);
-    };
-    push_num(&mut v, y as u64);
-    v.push(b'-');
-    two(&mut v, m);
-    v.push(b'-');
-    two(&mut v, d);
-    v.push(b'T');
-    two(&mut v, rem / 3600);
-    v.push(b':');
-    two(&mut v, rem / 60 % 60);
-    v.push(b':');
-    two(&mut v, rem % 60);
+    }
     v.push(b'Z');
     v
 }
