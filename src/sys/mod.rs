@@ -571,30 +571,29 @@ pub fn fstat(fd: Fd) -> R<Stat> {
 /// All entries of a directory but `.` and `..`, as (name, d_type).
 /// Tree walks hand the list to `free_names` when done with it.
 pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
-    // getdents64 read here, not by rustix's RawDir: its entry type goes
-    // through FileType and back to d_type, 350 bytes more.
+    use rustix::fs::FileType;
     let mut out = Vec::new();
-    let mut buf = alloc::vec![0u8; 16384];
-    let r = loop {
-        // SAFETY: the kernel writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
-        if n <= 0 {
-            break chkl(n).map(|_| ());
-        }
-        // struct linux_dirent64: ino u64, off i64, reclen u16, type u8,
-        // then the NUL-terminated name.
-        let mut i = 0;
-        while i < n as usize {
-            let e = &buf[i..i + u16::from_ne_bytes([buf[i + 16], buf[i + 17]]) as usize];
-            let name = &e[19..];
-            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
-            if name != b"." && name != b".." {
-                // d_type is S_IFMT >> 12 (IFTODT); unknown is DT_UNKNOWN (0).
-                out.push((name.to_vec(), e[18]));
+    let mut buf = alloc::vec![core::mem::MaybeUninit::<u8>::uninit(); 16384];
+    let mut d = rustix::fs::RawDir::new(bfd(fd), &mut buf);
+    let mut r = Ok(());
+    while let Some(e) = d.next() {
+        let e = match ok(e) {
+            Ok(e) => e,
+            Err(x) => {
+                r = Err(x);
+                break;
             }
-            i += e.len();
+        };
+        let name = e.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
+            let ty = match e.file_type() {
+                FileType::Unknown => 0,
+                t => (t.as_raw_mode() >> 12) as u8,
+            };
+            out.push((name.to_vec(), ty));
         }
-    };
+    }
     free(buf); // once per directory of a tree walk
     r.map(|_| out)
 }
