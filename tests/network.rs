@@ -96,8 +96,10 @@ fn nat_and_ports(path: &str, tag: &str, n: u8) {
 
     // Out through the host's NAT: the other host has no route back to the
     // container's subnet, so this only works masqueraded.
-    // (busybox 1.35's `wget -T` segfaults, on the host too: `timeout` instead)
-    let o = t.run(&["--network", "net1", "busybox", "timeout", "10", "wget", "-qO-", &format!("http://10.210.{n}.2:8000/")]);
+    // (busybox 1.35's `wget -T` segfaults, on the host too: `timeout` instead;
+    // busybox timeout execs the program and kills it from a child, so with
+    // --init: a PID 1 of the container would ignore its SIGTERM and hang)
+    let o = t.run(&["--network", "net1", "--init", "busybox", "timeout", "10", "wget", "-qO-", &format!("http://10.210.{n}.2:8000/")]);
     assert_eq!(o.stdout(), "other-host\n", "{}", o.err);
 
     // Published ports, TCP and UDP: from the host's loopback and from the other host.
