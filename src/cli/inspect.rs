@@ -221,7 +221,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
                     b.0.truncate(before);
                     let mut w = b"no such container or image: ".to_vec();
                     w.extend_from_slice(n);
-                    Error::new(b"inspect", &w).print();
+                    super::out::report(Error::new(b"inspect", &w));
                     let _ = e;
                     code = 1;
                 }

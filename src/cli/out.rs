@@ -5,9 +5,13 @@ use crate::engine::util::{push_num, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
-/// Prints `mydocker: <what>: <why>` for an error.
+/// Prints `mydocker: <what>: <why>` for an error; returns its exit code.
+#[inline(never)]
 pub fn report(e: Error) -> i32 {
-    e.print();
+    let mut o = b"mydocker: ".to_vec();
+    o.extend_from_slice(&e.msg());
+    o.push(b'\n');
+    let _ = sys::write_all(2, &o);
     e.exit_code()
 }
 
@@ -30,7 +34,7 @@ pub fn each(names: &[&[u8]], echo: bool, f: &mut dyn FnMut(&[u8]) -> Res<()>) ->
             }
             Ok(()) => {}
             Err(e) => {
-                e.print();
+                report(e);
                 code = 1;
             }
         }

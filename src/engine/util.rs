@@ -105,12 +105,6 @@ impl Error {
     pub fn msg(&self) -> Vec<u8> {
         sys::with_errmsg(|m| m.clone())
     }
-    pub fn print(&self) {
-        let mut o = b"mydocker: ".to_vec();
-        sys::with_errmsg(|m| o.extend_from_slice(m));
-        o.push(b'\n');
-        let _ = sys::write_all(2, &o);
-    }
 }
 
 /// Runs cleanup after an error without letting its own errors replace the
