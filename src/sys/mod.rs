@@ -841,11 +841,10 @@ pub fn geteuid() -> u32 {
 /// syscalls (the kernel keeps ids per thread; libc's versions signal every
 /// thread to change them all, needless in single-threaded mydocker).
 pub fn setgroups(groups: &[u32]) -> R<()> {
-    let mut g = Vec::with_capacity(groups.len());
-    for &x in groups {
-        g.push(rustix::process::Gid::from_raw(x));
-    }
-    ok(rustix::thread::set_thread_groups(&g))
+    // SAFETY: Gid is a repr(transparent) u32 (any value: the kernel
+    // refuses one it cannot map), so the slice is a slice of Gids.
+    let g = unsafe { core::slice::from_raw_parts(groups.as_ptr().cast::<rustix::process::Gid>(), groups.len()) };
+    ok(rustix::thread::set_thread_groups(g))
 }
 
 pub fn setgid(gid: u32) -> R<()> {
