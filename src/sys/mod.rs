@@ -1246,6 +1246,7 @@ pub fn random(buf: &mut [u8]) {
 }
 pub mod fd;
 pub mod netlink;
+pub mod seccomp;
 
 // ---------------------------------------------------------------- numbers
 // Decimal text as /proc and /dev/pts spell it (no core::fmt: ~20 KB).
