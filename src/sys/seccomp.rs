@@ -23,7 +23,6 @@
 //! `RET ALLOW` in a copy on the stack.
 // Until engine/init.rs calls `install` (wired by the lead), nothing in the
 // binary uses this module. Remove the allow once it does.
-#![allow(dead_code)]
 
 use super::Errno;
 
