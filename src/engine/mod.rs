@@ -7,6 +7,7 @@ pub mod channel;
 pub mod commit;
 pub mod config;
 pub mod container;
+pub mod devices;
 pub mod exec;
 pub mod image;
 pub mod init;
