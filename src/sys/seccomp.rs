@@ -4,10 +4,12 @@
 //! data is src/sys/seccomp_tables.rs; the program's layout is described
 //! in build.rs). What it does, per syscall:
 //! - another architecture (i386 through `int 0x80` on x86_64, arm32 on
-//!   aarch64) or an x32 syscall: EPERM;
+//!   aarch64) or an x32 syscall: EPERM (docker would run them under the
+//!   same rules; a container of native binaries never makes them);
 //! - a number past the newest syscall the profile knows (466,
 //!   removexattrat): ENOSYS, as runc does, so libc's fallbacks work;
-//! - what docker allows: ALLOW; everything else EPERM, except that a
+//! - what docker allows: ALLOW; everything else (numbers no syscall has
+//!   too) EPERM, except that a
 //!   capability lifts its group (CAP_SYS_ADMIN: mount, umount2, the new
 //!   mount API, unshare, setns, sethostname, clone with namespace flags,
 //!   clone3...; CAP_SYS_TIME: settimeofday, clock_settime; and so on,
