@@ -383,8 +383,11 @@ fn a_monitor_holds_only_its_own_descriptors() {
             v.sort();
             v
         };
-        let mut expect: Vec<String> =
-            ["0 /dev/null", "1 /dev/null", "2 /dev/null", "anon_inode:[signalfd]", "CTR/log", "CTR/log.idx"].iter().chain(want).map(|s| s.to_string()).collect();
+        let mut expect: Vec<String> = ["0 /dev/null", "1 /dev/null", "2 /dev/null", "anon_inode:[signalfd]", "CTR/log", "CTR/log.idx"]
+            .iter()
+            .chain(want)
+            .map(|s| s.to_string())
+            .collect();
         expect.sort();
         assert!(wait_until(3000, || list() == expect), "{name}: monitor {mon} holds {:?}, expected {:?}", list(), expect);
     }

@@ -3,10 +3,10 @@
 //! the foreground, forwarding signals and relaying a pty, or hands the
 //! container to a per-container monitor process (`-d`) and returns.
 
-use crate::engine::devices;
 use crate::engine::cgroup::{Cgroup, Kind, Layout};
 use crate::engine::channel::{self, Parent, Reporter};
 use crate::engine::config::RunOpts;
+use crate::engine::devices;
 use crate::engine::init::{self, Stdio};
 use crate::engine::network;
 use crate::engine::spec::Spec;
