@@ -72,12 +72,14 @@ pub fn mask() -> Res<()> {
 }
 
 /// The cgroup namespace, entered once the container is in all its cgroups
-/// (its cgroups become its root), and /sys/fs/cgroup showing only those,
+/// (they become its root), and /sys/fs/cgroup showing only those,
 /// read-only (read-write with --privileged). A kernel without cgroup
 /// namespaces (before 4.6) gets no cgroup filesystem at all: without the
 /// namespace it would show the host's.
 pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
-    if cg.todo.is_empty() || sys::unshare(sys::CLONE_NEWCGROUP).is_err() {
+    // Entered even with no cgroup of its own (a v1 board without the
+    // controllers it would need): /proc/self/cgroup then names no host path.
+    if sys::unshare(sys::CLONE_NEWCGROUP).is_err() || cg.todo.is_empty() {
         return Ok(());
     }
     const AT: &[u8] = b"/sys/fs/cgroup";
