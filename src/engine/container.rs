@@ -325,9 +325,24 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
     if rec.auto_remove {
         network::release(root, &rec.network, &rec.id);
-        let _ = remove_tree(&rec.dir(root));
+        remove_run_dir(&rec.dir(root));
     } else {
         let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+    }
+}
+
+/// Removes a `--rm` container's directory. As a run leaves it (its record,
+/// an empty write layer, overlay's work/work) that is five unlinks, not
+/// the walk's ~20 calls (-25 us); anything else there (files in the layer,
+/// a log, a copied root) makes one fail, and the walk removes what is left.
+fn remove_run_dir(dir: &[u8]) {
+    for (p, flags) in
+        [(&b"config"[..], 0), (b"work/work", sys::AT_REMOVEDIR), (b"work", sys::AT_REMOVEDIR), (b"upper", sys::AT_REMOVEDIR), (b"", sys::AT_REMOVEDIR)]
+    {
+        if sys::unlinkat(sys::AT_FDCWD, &join(dir, p), flags).is_err() {
+            let _ = remove_tree(dir);
+            return;
+        }
     }
 }
 
