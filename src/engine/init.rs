@@ -7,8 +7,8 @@
 //! are in place (and the kernel objects of its setup are not charged one by
 //! one to a fresh memory cgroup: -0.2 ms). After sync 2b the child takes
 //! back the caller's CPU affinity, and only then detaches the old root (an
-//! RCU grace period, slow while the other CPU is in the namespace setup),
-//! brings up loopback and mounts /sys.
+//! RCU grace period, slow while the other CPU is in the namespace setup)
+//! and mounts /sys. (The parent brought the namespace's loopback up.)
 
 use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::{Child, Never};
@@ -30,7 +30,6 @@ pub struct Stdio {
 pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
     let buf = ch.recv_spec()?; // sync 2
-    let own_net = ch.expects_netns();
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
     // The v1 cgroups are made here (the v2 one was made before the clone,
@@ -141,9 +140,6 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
     sys::chdir(b"/").ctx("chdir to", b"/")?;
-    if own_net {
-        crate::sys::netlink::link_up(1).ctx("bring up loopback", b"")?;
-    }
     if spec.net.as_slice() == b"bridge" {
         // eth0 was created in our namespace by the parent (a veth peer).
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
