@@ -128,6 +128,19 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             sys::write_all(fd.raw(), data).ctx("write", f)?;
         }
     }
+    // While the parent still makes the network namespace: the /proc
+    // masks, --tmpfs, the user's lookup in the image's files (before the
+    // workdir is entered as that user) and the bounding set (which takes
+    // nothing from what this process may do).
+    if !sec.privileged {
+        confine::mask(b"/proc")?;
+    }
+    for t in &sec.tmpfs {
+        confine::tmpfs(t)?;
+    }
+    let user = crate::engine::user::lookup(&sec.user)?;
+    let env = with_home(&spec.env, &user.home);
+    confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
         sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
@@ -151,10 +164,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro) as _, b"").ctx("mount", b"/sys")?;
     if !sec.privileged {
-        confine::mask()?;
-    }
-    for t in &sec.tmpfs {
-        confine::tmpfs(t)?;
+        confine::mask(b"/sys")?;
     }
     mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
     if sec.read_only {
@@ -165,10 +175,6 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
     }
     confine::cgroup_ns(cg, sec.privileged)?;
-    // The user is looked up in the image's files, before the workdir is
-    // entered as that user (a directory it may not enter is an error).
-    let user = crate::engine::user::lookup(&sec.user)?;
-    let env = with_home(&spec.env, &user.home);
     confine::drop_privileges(sec, &user)?;
     sys::chdir(&spec.workdir).map_err(|e| Error::sys("chdir to", &spec.workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::reset_signals();
