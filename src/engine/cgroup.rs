@@ -7,8 +7,9 @@
 //! "unified") hierarchy when there is one, so a container always has a
 //! cgroup that tracks its processes where the host allows one.
 //! Unless privileged, a container's device access is confined too (see
-//! `devices`): in the v1 devices hierarchy where there is one, else by a
-//! BPF program on its v2 cgroup; so on such hosts it always has that one.
+//! `devices`): in the v1 devices hierarchy where there is one, else by
+//! BPF programs on the v2 `mydocker` parent or its own v2 cgroup; so on
+//! such hosts it always has that one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
 use crate::engine::config::Limits;

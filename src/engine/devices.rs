@@ -6,8 +6,9 @@
 //! The kernel checks a device access against the cgroups of the process:
 //! on cgroup v1 the `devices` controller's lists, written as text
 //! (`devices.deny`, `devices.allow`); on cgroup v2 an eBPF program of type
-//! BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup, generated here from
-//! the same rules. Without either (no cgroupfs on a board), the caller
+//! BPF_PROG_TYPE_CGROUP_DEVICE, generated here from the same rules: the
+//! default one attached once to the parent of the container cgroups, a
+//! container's own one only for `--device` extras (see `confine_v2`). Without either (no cgroupfs on a board), the caller
 //! drops CAP_MKNOD and mounts the root nodev instead: the only nodes
 //! reachable are then the ones it made in the container's /dev.
 //!
@@ -133,8 +134,8 @@ pub fn confine(m: Mechanism, dir: &[u8], extra: &[Rule]) -> Res<()> {
     }
 }
 
-/// v2: loading a program costs ~160 us (the verifier) and attaching one
-/// ~100 us, too much for each run. So DEFAULT's program is attached once,
+/// v2: loading a program costs ~190 us (mostly the verifier; measured in
+/// runs on a 6.18 kernel), too much for each run. So DEFAULT's program is attached once,
 /// BPF_F_ALLOW_OVERRIDE, to the parent of the container cgroups (`dir`'s,
 /// `<v2>/mydocker`), and the kernel runs it for every cgroup below that
 /// has none of its own (see `sys::bpf_device_query`): a run only checks
@@ -171,8 +172,8 @@ fn attach(dir: &[u8], prog: &[u64]) -> Res<()> {
 
 /// A privileged container's v2 cgroup `dir`: no confinement, so not the
 /// program its parent passes down either. A program of its own that
-/// allows everything replaces that one (two instructions: ~40 us to load
-/// and attach). Where BPF confines (`always`), it gets one, as the
+/// allows everything replaces that one (two instructions, but still ~100
+/// us to load and attach in a run: what a load costs besides verifying). Where BPF confines (`always`), it gets one, as the
 /// parent's may be attached while the container runs; elsewhere (v1
 /// confines) only if the parent has programs (a v2-only run left ours).
 pub fn unconfine_v2(dir: &[u8], always: bool) -> Res<()> {
