@@ -150,17 +150,22 @@ pub fn confine(m: Mechanism, dir: &[u8], extra: &[Rule]) -> Res<()> {
 /// replaces the parent's all the same, and under anything else it adds to
 /// what is there, as the host means it to.
 fn confine_v2(dir: &[u8], extra: &[Rule]) -> Res<()> {
-    if extra.is_empty() {
-        let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
-        if let Ok(p) = sys::open(parent, sys::O_RDONLY | sys::O_DIRECTORY, 0) {
-            match sys::bpf_device_query(p.raw()) {
-                Ok((sys::BPF_F_ALLOW_OVERRIDE, 1)) => return Ok(()),
-                Ok((_, 0)) if sys::bpf_attach_device_filter(p.raw(), &program(&[]), sys::BPF_F_ALLOW_OVERRIDE).is_ok() => return Ok(()),
-                _ => {}
-            }
+    if let (true, Some((p, q))) = (extra.is_empty(), parent(dir)) {
+        match q {
+            (sys::BPF_F_ALLOW_OVERRIDE, 1) => return Ok(()),
+            (_, 0) if sys::bpf_attach_device_filter(p.raw(), &program(&[]), sys::BPF_F_ALLOW_OVERRIDE).is_ok() => return Ok(()),
+            _ => {}
         }
     }
     attach(dir, &program(extra))
+}
+
+/// The parent of the v2 cgroup `dir`, open, with the attach flags and
+/// number of its device programs.
+fn parent(dir: &[u8]) -> Option<(sys::fd::Owned, (u32, u32))> {
+    let p = sys::open(&dir[..dir.iter().rposition(|&c| c == b'/')?], sys::O_RDONLY | sys::O_DIRECTORY, 0).ok()?;
+    let q = sys::bpf_device_query(p.raw()).ok()?;
+    Some((p, q))
 }
 
 /// Attaches `prog` to the v2 cgroup `dir`, BPF_F_ALLOW_MULTI.
@@ -172,14 +177,13 @@ fn attach(dir: &[u8], prog: &[u64]) -> Res<()> {
 
 /// A privileged container's v2 cgroup `dir`: no confinement, so not the
 /// program its parent passes down either. A program of its own that
-/// allows everything replaces that one (two instructions, but still ~100
-/// us to load and attach in a run: what a load costs besides verifying). Where BPF confines (`always`), it gets one, as the
-/// parent's may be attached while the container runs; elsewhere (v1
-/// confines) only if the parent has programs (a v2-only run left ours).
+/// allows everything replaces that one (two instructions, but ~100 us to
+/// load and attach in a run all the same: a load's cost besides the
+/// verifier). Where BPF confines (`always`) it gets one, as the parent's
+/// may be attached while the container runs; elsewhere (v1 confines) only
+/// if the parent has programs (which a run that saw no v1 devices left).
 pub fn unconfine_v2(dir: &[u8], always: bool) -> Res<()> {
-    let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
-    let held = || sys::open(parent, sys::O_RDONLY | sys::O_DIRECTORY, 0).and_then(|p| sys::bpf_device_query(p.raw())).is_ok_and(|q| q.1 > 0);
-    if always || held() {
+    if always || parent(dir).is_some_and(|(_, q)| q.1 > 0) {
         return attach(dir, &ALLOW_ALL);
     }
     Ok(())
