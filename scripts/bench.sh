@@ -70,10 +70,16 @@ if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
     mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers
 fi
 for r in \$(seq $rounds); do
-hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json \
-  -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
-  -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" \
-  $base_cmds \
+# This build and the base take turns at going first: the first command of a
+# round runs while the last round's namespaces are still being torn down.
+if [ \$((r % 2)) = 1 ]; then
+  set -- -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
+    -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" $base_cmds
+else
+  set -- $base_cmds -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
+    -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true"
+fi
+hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json "\$@" \
   -n 'crun run (5 ns)' "crun run --bundle $W/bundle-crun-none bench-crun" \
   -n 'crun run -m 64m' "crun run --bundle $W/bundle-crun-64m bench-crun-m" \
   -n 'runc run (5 ns)' "runc run --bundle $W/bundle-runc-none bench-runc" \
