@@ -62,6 +62,292 @@ fn lz(d: &[u8]) -> Vec<u8> {
     out
 }
 
+// The default seccomp filter (docker's default profile), compiled here into
+// a static classic-BPF program per architecture: see `seccomp` below.
+#[allow(dead_code)]
+mod tables {
+    include!("src/sys/seccomp_tables.rs");
+}
+
+/// Compiles `tables` (docker's default seccomp profile) into one classic-BPF
+/// program per architecture, written to OUT_DIR/seccomp_<arch>.rs as
+/// `PROG` (the instructions) and `PATCH` (capability, instruction index):
+/// the returns that become ALLOW when the container holds the capability.
+/// src/sys/seccomp.rs includes the native one; its tests run both.
+///
+/// Layout (every jump is forward, at most 255 instructions: checked):
+///   load arch; not ours -> EPERM
+///   load nr; nr > LAST -> HIGH
+///   a binary search over the syscall numbers: the numbers 0..=LAST fall
+///     into runs of one action each (holes, numbers no syscall has, join
+///     the run before them), one JGE per run boundary, the leaves jump
+///     straight to the action; a single syscall between two runs of the
+///     same action is a JEQ in the merged run instead
+///   the argument checks (clone, personality, socket)
+///   HIGH (x86_64): x32 (nr has bit 30) -> EPERM, else ENOSYS; on aarch64
+///     HIGH is the ENOSYS return itself
+///   the returns: ENOSYS, ALLOW, EPERM, then one EPERM per capability
+///     group and clone3's ENOSYS: the patch points
+/// Nothing but nr and arch is loaded on the way to an action that does not
+/// look at arguments, so the kernel's constant-action cache (5.11+) marks
+/// every allowed syscall and skips the filter for it.
+mod seccomp {
+    use super::tables as t;
+    use std::collections::BTreeMap;
+    use std::fmt::Write;
+
+    const LD_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JGE: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const JSET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+    const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const EPERM: u32 = 1;
+    const ENOSYS: u32 = 38;
+    // struct seccomp_data: nr, arch, instruction_pointer, args[6]; the low
+    // word of args[0] (both architectures are little-endian).
+    const OFF_NR: u32 = 0;
+    const OFF_ARCH: u32 = 4;
+    const OFF_ARG0: u32 = 16;
+    const X32_BIT: u32 = 0x4000_0000;
+
+    /// What a syscall number does.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+    enum Act {
+        Allow,
+        /// EPERM unless the container holds one of these capabilities
+        /// (a bit mask; 0: always EPERM).
+        Deny(u64),
+        Clone,
+        Clone3,
+        Personality,
+        Socket,
+    }
+
+    /// A jump target, resolved once the layout is known.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+    enum To {
+        Next,
+        Act(Act),
+        Enosys,
+        High,
+        /// An instruction index (the upper half of a search node).
+        At(usize),
+    }
+
+    struct Op {
+        code: u16,
+        k: u32,
+        jt: To,
+        jf: To,
+        what: String,
+    }
+
+    fn op(code: u16, k: u32, jt: To, jf: To, what: String) -> Op {
+        Op { code, k, jt, jf, what }
+    }
+
+    fn mask(caps: &[u8]) -> u64 {
+        caps.iter().fold(0, |m, &c| m | 1 << c)
+    }
+
+    /// The action of every syscall number 0..=LAST (None: no syscall).
+    fn actions(x86: bool) -> Vec<Option<Act>> {
+        let mut acts = vec![None; t::LAST as usize + 1];
+        for &(name, nx, na) in t::SYSCALLS {
+            let nr = if x86 { nx } else { na };
+            if nr == t::NO {
+                continue;
+            }
+            assert!(u32::from(nr) <= t::LAST, "{name}: {nr} > LAST");
+            let mut caps = 0;
+            for &(cap, names) in t::GATED {
+                if names.contains(&name) {
+                    caps |= mask(&[cap]);
+                }
+            }
+            let allowed = t::ALLOW.contains(&name) || (x86 && t::ALLOW_X86_64.contains(&name));
+            acts[nr as usize] = Some(match name {
+                "clone" => Act::Clone,
+                "clone3" => Act::Clone3,
+                "personality" => Act::Personality,
+                "socket" => Act::Socket,
+                _ if allowed => Act::Allow,
+                _ => Act::Deny(caps),
+            });
+        }
+        acts
+    }
+
+    /// The program for one architecture, as Rust source.
+    pub fn program(x86: bool) -> String {
+        let acts = actions(x86);
+        let used = |a: Act| acts.contains(&Some(a));
+        // Runs of one action. A hole joins the run before it (the first
+        // number, read, is a syscall on both).
+        let mut runs: Vec<Run> = Vec::new();
+        for (nr, a) in acts.iter().enumerate() {
+            match (*a, runs.last_mut()) {
+                (Some(a), Some(r)) if r.act == a => r.syscalls += 1,
+                (Some(act), _) => runs.push(Run { first: nr as u32, act, syscalls: 1, except: Vec::new() }),
+                (None, _) => {}
+            }
+        }
+        assert_eq!(runs[0].first, 0);
+        // A run of one syscall between two runs of the same action becomes
+        // an exception of the merged run: one JEQ instead of two JGEs.
+        let mut i = 1;
+        while i + 1 < runs.len() {
+            if runs[i].syscalls == 1 && runs[i].except.is_empty() && runs[i - 1].act == runs[i + 1].act {
+                let next = runs.remove(i + 1);
+                let one = runs.remove(i);
+                let r = &mut runs[i - 1];
+                r.except.push((one.first, one.act));
+                r.except.extend(next.except);
+                r.syscalls += 1 + next.syscalls;
+            } else {
+                i += 1;
+            }
+        }
+
+        let sys_admin = mask(&[t::CAP_SYS_ADMIN]);
+        let mut ops = Vec::new();
+        let arch = if x86 { 0xc000_003e } else { 0xc000_00b7 }; // AUDIT_ARCH_X86_64, _AARCH64
+        ops.push(op(LD_ABS, OFF_ARCH, To::Next, To::Next, "A = arch".into()));
+        ops.push(op(JEQ, arch, To::Next, To::Act(Act::Deny(0)), "native architecture?".into()));
+        ops.push(op(LD_ABS, OFF_NR, To::Next, To::Next, "A = nr".into()));
+        ops.push(op(JGE, t::LAST + 1, To::High, To::Next, "past the table?".into()));
+        let root = tree(&runs, &mut ops);
+        ops[3].jf = root;
+
+        // The argument checks.
+        let mut blocks: BTreeMap<Act, usize> = BTreeMap::new();
+        let mut block = |a: Act, ops: &mut Vec<Op>, body: &mut dyn FnMut(&mut Vec<Op>)| {
+            if used(a) {
+                blocks.insert(a, ops.len());
+                body(ops);
+            }
+        };
+        block(Act::Clone, &mut ops, &mut |ops| {
+            ops.push(op(LD_ABS, OFF_ARG0, To::Next, To::Next, "clone: A = flags".into()));
+            ops.push(op(JSET, t::CLONE_NS_FLAGS, To::Act(Act::Deny(sys_admin)), To::Act(Act::Allow), "a new namespace?".into()));
+        });
+        block(Act::Personality, &mut ops, &mut |ops| {
+            // The personas are 0xffffffff (the query) and every combination
+            // of a few flags: two tests.
+            let flags = t::PERSONAS.iter().fold(0, |m, &p| if p == u32::MAX { m } else { m | p });
+            let mut all: Vec<u32> = (0..=flags).filter(|p| p & !flags == 0).chain([u32::MAX]).collect();
+            let mut want = t::PERSONAS.to_vec();
+            all.sort();
+            want.sort();
+            assert_eq!(all, want, "PERSONAS: not the query and all combinations of flags");
+            ops.push(op(LD_ABS, OFF_ARG0, To::Next, To::Next, "personality: A = persona".into()));
+            ops.push(op(JEQ, u32::MAX, To::Act(Act::Allow), To::Next, "the query?".into()));
+            ops.push(op(AND, !flags, To::Next, To::Next, format!("A &= !{flags:#x}")));
+            ops.push(op(JEQ, 0, To::Act(Act::Allow), To::Act(Act::Deny(0)), "no other flag?".into()));
+        });
+        block(Act::Socket, &mut ops, &mut |ops| {
+            ops.push(op(LD_ABS, OFF_ARG0, To::Next, To::Next, "socket: A = domain".into()));
+            ops.push(op(JEQ, t::SOCKET_DENIED_DOMAIN, To::Act(Act::Deny(0)), To::Act(Act::Allow), "AF_VSOCK?".into()));
+        });
+
+        // The returns, patch points last.
+        let mut rets: BTreeMap<To, usize> = BTreeMap::new();
+        let mut patch = Vec::new();
+        let mut groups: Vec<Act> = acts.iter().flatten().copied().filter(|a| matches!(a, Act::Deny(m) if *m != 0)).collect();
+        groups.push(Act::Deny(sys_admin)); // clone's, if no syscall is in it
+        groups.sort();
+        groups.dedup();
+        if x86 {
+            rets.insert(To::High, ops.len());
+            ops.push(op(JGE, X32_BIT, To::Act(Act::Deny(0)), To::Enosys, "x32 syscall?".into()));
+        } else {
+            rets.insert(To::High, ops.len()); // HIGH is ENOSYS
+        }
+        for (to, k, what) in
+            [(To::Enosys, RET_ERRNO | ENOSYS, "ENOSYS"), (To::Act(Act::Allow), RET_ALLOW, "ALLOW"), (To::Act(Act::Deny(0)), RET_ERRNO | EPERM, "EPERM")]
+        {
+            rets.insert(to, ops.len());
+            ops.push(op(RET, k, To::Next, To::Next, what.into()));
+        }
+        for g in groups {
+            let Act::Deny(m) = g else { unreachable!() };
+            rets.insert(To::Act(g), ops.len());
+            let caps: Vec<u8> = (0..64).filter(|c| m >> c & 1 != 0).collect();
+            for &c in &caps {
+                patch.push((c, ops.len()));
+            }
+            ops.push(op(RET, RET_ERRNO | EPERM, To::Next, To::Next, format!("EPERM, ALLOW with any of caps {caps:?}")));
+        }
+        if used(Act::Clone3) {
+            rets.insert(To::Act(Act::Clone3), ops.len());
+            patch.push((t::CAP_SYS_ADMIN, ops.len()));
+            ops.push(op(RET, RET_ERRNO | t::CLONE3_ERRNO, To::Next, To::Next, "clone3: ENOSYS, ALLOW with CAP_SYS_ADMIN".into()));
+        }
+        for (a, at) in blocks {
+            rets.insert(To::Act(a), at);
+        }
+
+        // Resolve and print.
+        let name = if x86 { "x86_64" } else { "aarch64" };
+        let mut out =
+            format!("// Generated by build.rs from src/sys/seccomp_tables.rs: docker's default\n// seccomp profile for {name}, {} instructions.\n", ops.len());
+        writeln!(out, "pub static PROG: [Insn; {}] = [", ops.len()).unwrap();
+        for (i, o) in ops.iter().enumerate() {
+            let off = |to: To| -> u8 {
+                let at = match to {
+                    To::Next => i + 1,
+                    To::At(at) => at,
+                    _ => rets[&to],
+                };
+                assert!(at > i && at - i - 1 <= 255 && at < ops.len(), "{name}: jump from {i} to {at}");
+                (at - i - 1) as u8
+            };
+            let (jt, jf) = if matches!(o.code, LD_ABS | RET | AND) { (0, 0) } else { (off(o.jt), off(o.jf)) };
+            writeln!(out, "    Insn::new({:#06x}, {jt}, {jf}, {:#x}), // {i}: {}", o.code, o.k, o.what).unwrap();
+        }
+        assert!(ops.len() <= 256, "{name}: PATCH holds u8 indices");
+        writeln!(out, "];\npub static PATCH: [(u8, u8); {}] = {:?};", patch.len(), patch).unwrap();
+        out
+    }
+
+    /// Numbers from `first` to the next run's first, one action.
+    struct Run {
+        first: u32,
+        act: Act,
+        /// How many syscalls (not holes) it has.
+        syscalls: usize,
+        /// Single numbers inside it with another action.
+        except: Vec<(u32, Act)>,
+    }
+
+    /// A binary search over `runs` (sorted by first number): one JGE per
+    /// boundary, in preorder (the lower half follows each node), a run's
+    /// exceptions as a chain of JEQs. Returns where to jump to decide
+    /// among `runs`: nothing is emitted for a single plain run, whose
+    /// action is the answer.
+    fn tree(runs: &[Run], ops: &mut Vec<Op>) -> To {
+        let at = ops.len();
+        if let [r] = runs {
+            if r.except.is_empty() {
+                return To::Act(r.act);
+            }
+            for (i, &(nr, a)) in r.except.iter().enumerate() {
+                let jf = if i + 1 == r.except.len() { To::Act(r.act) } else { To::Next };
+                ops.push(op(JEQ, nr, To::Act(a), jf, format!("nr == {nr}?")));
+            }
+            return To::At(at);
+        }
+        let (lo, hi) = runs.split_at(runs.len() / 2);
+        ops.push(op(JGE, hi[0].first, To::Next, To::Next, format!("nr >= {}?", hi[0].first)));
+        ops[at].jf = tree(lo, ops);
+        ops[at].jt = tree(hi, ops);
+        To::At(at)
+    }
+}
+
 fn main() {
     let texts = usage::ALL.join("\0");
     let out_dir = std::env::var("OUT_DIR").unwrap();
@@ -76,6 +362,10 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     let target = std::env::var("TARGET").unwrap_or_default();
     println!("cargo:rustc-env=MYDOCKER_GIT={rev}");
+    for (arch, x86) in [("x86_64", true), ("aarch64", false)] {
+        std::fs::write(std::path::Path::new(&out_dir).join(format!("seccomp_{arch}.rs")), seccomp::program(x86)).unwrap();
+    }
+    println!("cargo:rerun-if-changed=src/sys/seccomp_tables.rs");
     println!("cargo:rustc-env=MYDOCKER_TARGET={target}");
     // The binary is no_std: nothing pulls libc in for us, so ask for it
     // (statically on musl, where the toolchain ships a self-contained libc.a).

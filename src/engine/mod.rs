@@ -17,4 +17,5 @@ pub mod proxy;
 pub mod spec;
 pub mod state;
 pub mod tar;
+pub mod user;
 pub mod util;

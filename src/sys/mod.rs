@@ -22,9 +22,9 @@ pub type R<T> = Result<T, Errno>;
 pub type Fd = c_int;
 
 pub use libc::{
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH, MS_BIND,
-    MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_PATH,
-    O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EFBIG, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH,
+    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW,
+    O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
 };
 
 fn errno() -> Errno {
@@ -837,6 +837,24 @@ pub fn geteuid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// setgroups(2), setgid(2), setuid(2) of the calling thread: the raw
+/// syscalls (the kernel keeps ids per thread; libc's versions signal every
+/// thread to change them all, needless in single-threaded mydocker).
+pub fn setgroups(groups: &[u32]) -> R<()> {
+    // SAFETY: Gid is a repr(transparent) u32 (any value: the kernel
+    // refuses one it cannot map), so the slice is a slice of Gids.
+    let g = unsafe { core::slice::from_raw_parts(groups.as_ptr().cast::<rustix::process::Gid>(), groups.len()) };
+    ok(rustix::thread::set_thread_groups(g))
+}
+
+pub fn setgid(gid: u32) -> R<()> {
+    ok(rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid)))
+}
+
+pub fn setuid(uid: u32) -> R<()> {
+    ok(rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid)))
+}
+
 pub fn setsid() {
     // Failing (already a leader) is harmless.
     let _ = rustix::process::setsid();
@@ -1228,6 +1246,7 @@ pub fn random(buf: &mut [u8]) {
 }
 pub mod fd;
 pub mod netlink;
+pub mod seccomp;
 
 // ---------------------------------------------------------------- numbers
 // Decimal text as /proc and /dev/pts spell it (no core::fmt: ~20 KB).
