@@ -28,6 +28,8 @@
 //!                                "shocker" brute force: inode 2's handle
 //!   readlink PATH                the target (or errno)
 //!   i386                         getpid through int 0x80 (x86_64 only)
+//!   rawsock                      socket(AF_INET, SOCK_RAW, ICMP)
+//!   chown PATH                   fchownat(PATH, 1000, 1000)
 //!   ls PATH                      names, sorted, on one line (or errno)
 //!   procs MARKER ROUNDS          scans /proc ROUNDS times; prints one line
 //!                                "PID EXE MARK" per process seen (MARK:
@@ -394,6 +396,13 @@ fn run(a: &[String]) -> String {
             format!("{w1} {w2}")
         }
         "open_by_handle" => handle_words(arg(a, 2)),
+        // a raw ICMP socket: needs CAP_NET_RAW
+        "rawsock" => word(sys(libc::SYS_socket, [libc::AF_INET as i64, libc::SOCK_RAW as i64, libc::IPPROTO_ICMP as i64, 0, 0, 0])),
+        // chown of PATH to 1000:1000: needs CAP_CHOWN
+        "chown" => {
+            let p = c(arg(a, 2));
+            word(sys(libc::SYS_fchownat, [libc::AT_FDCWD as i64, p.as_ptr() as i64, 1000, 1000, 0, 0]))
+        }
         "readlink" => readlink(arg(a, 2)),
         "i386" => i386(),
         "ls" => ls(arg(a, 2)),
