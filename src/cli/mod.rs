@@ -203,8 +203,15 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
         }
         b"help" => return Ok(Cmd::Help(usage::MAIN)),
         b"exec" => {
-            const EXEC: [Opt; 5] =
-                [o(1, "interactive", b'i', false), o(2, "tty", b't', false), o(3, "detach", b'd', false), o(4, "env", b'e', true), o(5, "workdir", b'w', true)];
+            const EXEC: [Opt; 7] = [
+                o(1, "interactive", b'i', false),
+                o(2, "tty", b't', false),
+                o(3, "detach", b'd', false),
+                o(4, "env", b'e', true),
+                o(5, "workdir", b'w', true),
+                o(6, "user", b'u', true),
+                o(7, "privileged", 0, false),
+            ];
             let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
             if a.pos.len() < 2 {
                 return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), usage::EXEC));
@@ -213,6 +220,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
                 interactive: a.has(1),
                 tty: a.has(2),
                 detach: a.has(3),
+                privileged: a.has(7),
                 container: a.pos[0].to_vec(),
                 cmd: owned(&a.pos[1..]),
                 ..ExecOpts::default()
@@ -220,6 +228,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
             for (id, v) in a.vals {
                 match id {
                     4 => push_env(&mut x.env, v, host_env)?,
+                    6 => x.user = Some(user_spec(v)?),
                     _ if v.first() == Some(&b'/') => x.workdir = Some(v.to_vec()),
                     _ => return err(b"--workdir", b"the working directory must be an absolute path"),
                 }
@@ -273,8 +282,16 @@ const R_PIDS: u8 = 15;
 const R_TI: u8 = 16;
 const R_NET: u8 = 17;
 const R_PORT: u8 = 18;
+const R_PRIV: u8 = 19;
+const R_CAPADD: u8 = 20;
+const R_CAPDROP: u8 = 21;
+const R_SECOPT: u8 = 22;
+const R_USER: u8 = 23;
+const R_DEVICE: u8 = 24;
+const R_RO: u8 = 25;
+const R_TMPFS: u8 = 26;
 
-const RUN_OPTS: [Opt; 19] = [
+const RUN_OPTS: [Opt; 27] = [
     o(R_NET, "network -net", 0, true),
     o(R_NET, "net", 0, true),
     o(R_PORT, "publish", b'p', true),
@@ -294,6 +311,14 @@ const RUN_OPTS: [Opt; 19] = [
     o(R_SHARES, "cpu-shares -cpushare", b'c', true),
     o(R_CPUSET, "cpuset-cpus -cpuset", 0, true),
     o(R_PIDS, "pids-limit", 0, true),
+    o(R_PRIV, "privileged", 0, false),
+    o(R_CAPADD, "cap-add", 0, true),
+    o(R_CAPDROP, "cap-drop", 0, true),
+    o(R_SECOPT, "security-opt", 0, true),
+    o(R_USER, "user", b'u', true),
+    o(R_DEVICE, "device", 0, true),
+    o(R_RO, "read-only", 0, false),
+    o(R_TMPFS, "tmpfs", 0, true),
 ];
 
 #[inline(never)]
@@ -303,6 +328,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
         return Ok(Cmd::Help(usage::RUN));
     }
     let mut r = RunOpts::default();
+    let (mut add, mut drop) = (0u64, 0u64);
     for (id, v) in opts {
         match id {
             R_I => r.interactive = true,
@@ -354,9 +380,32 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
                 Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
                 _ => return err(b"--pids-limit", b"not a number of processes (0 or -1: unlimited)"),
             },
+            R_PRIV => r.security.privileged = true,
+            R_CAPADD => add |= cap_bits(v)?,
+            R_CAPDROP => drop |= cap_bits(v)?,
+            R_SECOPT => r.security.opt(v)?,
+            R_USER => r.security.user = user_spec(v)?,
+            R_DEVICE => r.security.devices.push(parse_device(v)?),
+            R_RO => r.security.read_only = true,
+            R_TMPFS => {
+                if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
+                    return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
+                }
+                r.security.tmpfs.push(v.to_vec())
+            }
             _ => {}
         }
     }
+    // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
+    // ALL gives all but what is dropped.
+    let s = &mut r.security;
+    s.caps = if drop == ALL_CAPS {
+        add
+    } else if add == ALL_CAPS || s.privileged {
+        ALL_CAPS & !drop
+    } else {
+        (s.caps | add) & !drop
+    };
     let Some(&image) = pos.first() else {
         return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), usage::RUN));
     };
@@ -364,6 +413,17 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     r.image = image.to_vec();
     r.cmd = owned(&pos[1..]);
     Ok(Cmd::Run(r))
+}
+
+/// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
+/// image's /etc/passwd and /etc/group when the container starts.
+fn user_spec(v: &[u8]) -> Res<Vec<u8>> {
+    let ok = |p: &[u8]| !p.is_empty() && !p.iter().any(|&c| c == b'/' || c == b'\n' || c == 0);
+    let parts = crate::engine::util::split(v, b':');
+    if parts.len() > 2 || !parts.iter().all(|p| ok(p)) {
+        return Err(Error::quoted("invalid --user", v, b"expected NAME|UID[:GROUP|GID]"));
+    }
+    Ok(v.to_vec())
 }
 
 /// Owned copies of borrowed arguments (what the engine keeps).
@@ -404,6 +464,44 @@ mod tests {
         match parse_global(&a(s), &[b"HOME=/root".to_vec()]).unwrap().cmd {
             Cmd::Run(r) => r,
             _ => panic!("not run"),
+        }
+    }
+
+    #[test]
+    fn confinement_options() {
+        let r = run(&["run", "busybox"]);
+        assert_eq!(r.security, Security::default());
+        assert_eq!(r.security.caps, 0xa80425fb);
+        let r = run(&["run", "--cap-drop", "ALL", "--cap-add", "net_raw", "--cap-add=CAP_SYS_ADMIN", "busybox"]);
+        assert_eq!(r.security.caps, 1 << 13 | 1 << 21);
+        let r = run(&["run", "--cap-add", "all", "--cap-drop", "MKNOD", "busybox"]);
+        assert_eq!(r.security.caps, ALL_CAPS & !(1 << 27));
+        let r = run(&["run", "--cap-drop", "chown", "busybox"]);
+        assert_eq!(r.security.caps, 0xa80425fb & !1);
+        let r = run(&["run", "--privileged", "--security-opt", "no-new-privileges", "--security-opt=seccomp=unconfined", "-u", "1000:100", "busybox"]);
+        let s = &r.security;
+        assert!(s.privileged && s.no_new_privs && !s.seccomp && s.caps == ALL_CAPS && s.user == b"1000:100");
+        let r = run(&["run", "--read-only", "--tmpfs", "/run:size=1m", "--device", "/dev/ttyUSB0", "--device", "/dev/null:/dev/n:r", "busybox"]);
+        assert!(r.security.read_only);
+        assert_eq!(r.security.tmpfs, a(&["/run:size=1m"]));
+        assert_eq!(r.security.devices[0], Device { host: b"/dev/ttyUSB0".to_vec(), ctr: b"/dev/ttyUSB0".to_vec(), perms: b"rwm".to_vec() });
+        assert_eq!(r.security.devices[1], Device { host: b"/dev/null".to_vec(), ctr: b"/dev/n".to_vec(), perms: b"r".to_vec() });
+        assert_eq!(parse_device(b"/dev/a:rw").unwrap().ctr, b"/dev/a");
+        for bad in [
+            &["run", "--cap-add", "NOPE", "busybox"][..],
+            &["run", "--security-opt", "apparmor=x", "busybox"],
+            &["run", "-u", "a:b:c", "busybox"],
+            &["run", "-u", "", "busybox"],
+            &["run", "--device", "dev/null", "busybox"],
+            &["run", "--device", "/dev/null:/x:rwz", "busybox"],
+            &["run", "--tmpfs", "/", "busybox"],
+            &["run", "--tmpfs", "run", "busybox"],
+        ] {
+            assert!(parse_global(&a(bad), &[]).is_err(), "{bad:?}");
+        }
+        match parse_global(&a(&["exec", "-u", "1000", "--privileged", "c", "id"]), &[]).unwrap().cmd {
+            Cmd::Exec(x) => assert!(x.privileged && x.user.as_deref() == Some(&b"1000"[..])),
+            _ => panic!("not exec"),
         }
     }
 

@@ -13,6 +13,9 @@ use alloc::vec::Vec;
 /// argv[0] is skipped; `env` is the caller's environment (only `-e K` and
 /// MYDOCKER_ROOT read it; it never reaches a container).
 pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
+    if args.len() > 1 && args[0] == crate::engine::init::INIT_ARGV0 {
+        crate::engine::init::mini_init(&args[1..], env); // `--init`'s PID 1
+    }
     let g = match cli::parse_global(args.get(1..).unwrap_or(&[]), env) {
         Ok(g) => g,
         Err(e) => return report(e),

@@ -198,7 +198,7 @@ pub struct Cgroup {
     pub v1: Vec<Vec<u8>>,
     /// What `make` still has to create: each directory with its hierarchy,
     /// and the limits to write.
-    todo: Vec<(Hier, Vec<u8>)>,
+    pub todo: Vec<(Hier, Vec<u8>)>,
     limits: Limits,
 }
 

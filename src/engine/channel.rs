@@ -26,7 +26,7 @@
 //! An error record is one byte of exit class (125/126/127) and the message.
 
 use crate::engine::cgroup::Cgroup;
-use crate::engine::util::{self, join, Ctx, Error, Kind, Res};
+use crate::engine::util::{self, Ctx, Error, Kind, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
@@ -64,19 +64,25 @@ pub enum Never {}
 /// the parent's ends. A failed clone is an error of kind `Spawn`.
 #[inline(never)]
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
-    let (parent, mut mine) = ends;
     // A cgroup that is not there (removed by a concurrent rm) fails here.
     let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("join cgroup", d)).transpose()?;
-    let (pid, born_in) = match fd.as_ref().map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd.raw())) {
+    spawn_in(fd.as_ref().map(Owned::raw), flags, ends, child)
+}
+
+/// `spawn` into the v2 cgroup open at `cg` (a descriptor works in any
+/// mount namespace: `exec` has entered the container's before it clones).
+pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
+    let (parent, mut mine) = ends;
+    let (pid, born_in) = match cg.map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd)) {
         Ok(p) => (p, true),
         Err(_) => (sys::clone(flags).map_err(|e| Error::sys("clone", b"new namespaces", e).of(Kind::Spawn))?, false),
     };
     if pid != 0 {
         return Ok((pid, parent));
     }
-    drop((fd, parent));
-    let r = match &cg.v2 {
-        Some(d) if !born_in => util::write_file(&join(d, b"cgroup.procs"), b"0").ctx("join cgroup", d),
+    drop(parent);
+    let r = match cg {
+        Some(d) if !born_in => sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).map(drop).ctx("join cgroup", b""),
         _ => Ok(()),
     };
     let e = match r.and_then(|_| child(&mut mine)) {
@@ -154,11 +160,6 @@ impl Parent {
 }
 
 impl Child {
-    /// sync 3 for a child that stays behind its program (`--init`): the
-    /// parent must see EOF although this process does not exec.
-    pub fn exec_done(&mut self) {
-        self.report = None;
-    }
     /// sync 3, failed: one error record to the parent, and exit.
     pub fn fail(&mut self, e: Error) -> ! {
         if let Some(w) = &self.report {

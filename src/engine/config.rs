@@ -93,6 +93,7 @@ pub struct RunOpts {
     pub hostname: Option<Vec<u8>>,
     pub volumes: Vec<Volume>,
     pub limits: Limits,
+    pub security: Security,
     pub image: Vec<u8>,
     pub cmd: Vec<Vec<u8>>,
 }
@@ -104,6 +105,9 @@ pub struct ExecOpts {
     pub detach: bool,
     pub env: Vec<Vec<u8>>,
     pub workdir: Option<Vec<u8>>,
+    /// `-u` (else the container's own user)
+    pub user: Option<Vec<u8>>,
+    pub privileged: bool,
     pub container: Vec<u8>,
     pub cmd: Vec<Vec<u8>>,
 }
@@ -234,5 +238,145 @@ pub fn mask(prefix: u8) -> u32 {
         0
     } else {
         u32::MAX << (32 - prefix)
+    }
+}
+
+// ---------------------------------------------------------------- confinement
+
+/// The capability names, by number (capability(7)), without `CAP_`.
+const CAP_NAMES: &[u8] = b"CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,\
+NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,SYS_CHROOT,SYS_PTRACE,SYS_PACCT,\
+SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,\
+MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE";
+
+/// Every capability this table names.
+pub const ALL_CAPS: u64 = (1 << 41) - 1;
+
+/// docker's 14: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID,
+/// SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP.
+pub const DEFAULT_CAPS: u64 = 0xa804_25fb;
+pub const CAP_MKNOD: u32 = 27;
+
+/// `--cap-add`/`--cap-drop` NAME: with or without `CAP_`, any case; `ALL`.
+pub fn cap_bits(v: &[u8]) -> Res<u64> {
+    let up = v.to_ascii_uppercase();
+    let name = up.strip_prefix(b"CAP_").unwrap_or(&up);
+    if name == b"ALL" {
+        return Ok(ALL_CAPS);
+    }
+    match crate::engine::util::fields(CAP_NAMES, b',').position(|n| n == name) {
+        Some(i) => Ok(1 << i),
+        None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
+    }
+}
+
+/// `--device HOST[:CONTAINER][:PERMISSIONS]`: the node, where it appears,
+/// and what the container may do with it (r, w, m).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Device {
+    pub host: Vec<u8>,
+    pub ctr: Vec<u8>,
+    pub perms: Vec<u8>,
+}
+
+pub fn parse_device(v: &[u8]) -> Res<Device> {
+    let bad = |why: &[u8]| Error::quoted("invalid device", v, why);
+    let parts = crate::engine::util::split(v, b':');
+    let perm_ok = |p: &[u8]| !p.is_empty() && p.len() <= 3 && p.iter().all(|c| b"rwm".contains(c));
+    let (host, mut ctr, mut perms) = (parts[0], parts[0], &b"rwm"[..]);
+    match parts.len() {
+        1 => {}
+        2 if perm_ok(parts[1]) => perms = parts[1],
+        2 => ctr = parts[1],
+        3 if perm_ok(parts[2]) => (ctr, perms) = (parts[1], parts[2]),
+        3 => return Err(bad(b"permissions must be a combination of r, w and m")),
+        _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
+    }
+    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
+        return Err(bad(b"both paths must be absolute"));
+    }
+    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") {
+        return Err(bad(b"paths must not contain \"..\""));
+    }
+    Ok(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() })
+}
+
+/// How a container is confined: docker's defaults unless asked otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Security {
+    /// The bounding, permitted and effective sets (bit n: capability n).
+    pub caps: u64,
+    /// All capabilities and devices, no masked paths, no seccomp, /sys rw.
+    pub privileged: bool,
+    /// The default seccomp filter (false: `seccomp=unconfined`).
+    pub seccomp: bool,
+    pub no_new_privs: bool,
+    /// The root filesystem is mounted read-only.
+    pub read_only: bool,
+    /// `-u` as given ("": root).
+    pub user: Vec<u8>,
+    pub devices: Vec<Device>,
+    /// `--tmpfs PATH[:OPTIONS]`, as given.
+    pub tmpfs: Vec<Vec<u8>>,
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security {
+            caps: DEFAULT_CAPS,
+            privileged: false,
+            seccomp: true,
+            no_new_privs: false,
+            read_only: false,
+            user: Vec::new(),
+            devices: Vec::new(),
+            tmpfs: Vec::new(),
+        }
+    }
+}
+
+impl Security {
+    /// `--security-opt VALUE`: no-new-privileges[:true|false], seccomp=unconfined.
+    pub fn opt(&mut self, v: &[u8]) -> Res<()> {
+        match v {
+            b"no-new-privileges" | b"no-new-privileges:true" | b"no-new-privileges=true" => self.no_new_privs = true,
+            b"no-new-privileges:false" | b"no-new-privileges=false" => self.no_new_privs = false,
+            b"seccomp=unconfined" | b"seccomp:unconfined" => self.seccomp = false,
+            _ => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
+        }
+        Ok(())
+    }
+
+    /// One length-prefixed field of the record and of the spec.
+    pub fn encode(&self, w: &mut crate::engine::spec::W) {
+        let mut s = crate::engine::spec::W(Vec::new());
+        s.num(self.caps as i64);
+        for f in [self.privileged, self.seccomp, self.no_new_privs, self.read_only] {
+            s.flag(f);
+        }
+        s.bytes(&self.user);
+        s.count(self.devices.len() * 3);
+        for d in &self.devices {
+            for b in [&d.host, &d.ctr, &d.perms] {
+                s.bytes(b);
+            }
+        }
+        s.list(&self.tmpfs);
+        w.bytes(&s.0);
+    }
+
+    pub fn decode(r: &mut crate::engine::spec::Rd) -> Option<Security> {
+        let b = r.bytes()?;
+        let mut d = crate::engine::spec::Rd(&b);
+        let mut s = Security { caps: d.num()? as u64, ..Security::default() };
+        for f in [&mut s.privileged, &mut s.seccomp, &mut s.no_new_privs, &mut s.read_only] {
+            *f = d.flag()?;
+        }
+        s.user = d.bytes()?;
+        for x in d.list()?.chunks(3) {
+            s.devices.push(Device { host: x.first()?.clone(), ctr: x.get(1)?.clone(), perms: x.get(2)?.clone() });
+        }
+        s.tmpfs = d.list()?;
+        Some(s)
     }
 }

@@ -88,7 +88,6 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     if tty {
         env.push(b"TERM=xterm".to_vec());
     }
-    env.push(b"HOME=/root".to_vec());
     for e in user {
         util::env_set(&mut env, e);
     }
@@ -127,6 +126,7 @@ fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
         overlay: root.overlay,
         network,
         ports: o.ports,
+        security: o.security,
         id: id.clone(),
         ..Record::default()
     };
@@ -155,6 +155,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         b"" | b"none" | b"host" => None,
         n => Some(network::load(root, n)?),
     };
+    let nodes = device_nodes(&rec.security.devices)?;
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
     rec.cgroups = cg.dirs();
@@ -175,6 +176,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             workdir: rec.workdir.clone(),
             volumes: rec.volumes.clone(),
             init: rec.init,
+            security: rec.security.clone(),
+            nodes,
             net: if net.is_some() {
                 b"bridge".to_vec()
             } else if rec.network.is_empty() {
@@ -236,6 +239,22 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         return Err(e);
     }
     Ok(p)
+}
+
+/// `--device`: each host node's type and numbers, read at every start (a
+/// board's USB serial port may come back with other numbers).
+fn device_nodes(devs: &[crate::engine::config::Device]) -> Res<Vec<crate::engine::spec::Node>> {
+    let mut v = Vec::new();
+    for d in devs {
+        let st = sys::stat(&d.host).ctx("--device", &d.host)?;
+        let kind = st.kind();
+        if kind != sys::S_IFCHR && kind != sys::S_IFBLK {
+            return Err(Error::new(&d.host, b"not a device node"));
+        }
+        let (major, minor) = st.dev_numbers();
+        v.push(crate::engine::spec::Node { path: d.ctr.clone(), kind, major, minor, perms: d.perms.clone() });
+    }
+    Ok(v)
 }
 
 /// `start [-a]` of one container: runs a stopped container again with its
@@ -474,8 +493,8 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
 }
 
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
-/// (`input` → master → `output`), timestamping the log's new lines
-/// (`index`) and forwarding published ports (`proxy`). Returns the
+/// (`input` → master → `output`, or the log), logging the container's
+/// output pipe (`log`) and forwarding published ports (`proxy`). Returns the
 /// docker-style exit code. The pty's master is closed once drained.
 #[allow(clippy::too_many_arguments)]
 pub fn wait_loop(
@@ -485,7 +504,7 @@ pub fn wait_loop(
     mut input: Option<Fd>,
     output: Fd,
     forward: bool,
-    mut index: Option<&mut crate::engine::logs::Index>,
+    mut log: Option<&mut crate::engine::logs::Log>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
     // None once the relay ends (EIO: every slave is closed); `pty` owns it.
@@ -497,7 +516,7 @@ pub fn wait_loop(
     loop {
         // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
         fds.clear();
-        for fd in [sfd, master.unwrap_or(-1), if master.is_some() { input.unwrap_or(-1) } else { -1 }, index.as_deref().map_or(-1, |i| i.watch_fd())] {
+        for fd in [sfd, master.unwrap_or(-1), if master.is_some() { input.unwrap_or(-1) } else { -1 }, log.as_deref().map_or(-1, |l| l.input_fd())] {
             fds.push(sys::pollfd(fd, sys::POLLIN));
         }
         if let Some(p) = proxy.as_deref() {
@@ -527,9 +546,7 @@ pub fn wait_loop(
         if let Some(m) = master {
             if rev(1) != 0 {
                 match sys::read(m, &mut buf) {
-                    Ok(n) if n > 0 => {
-                        let _ = sys::write_all(output, &buf[..n]);
-                    }
+                    Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
                     _ => master = None, // EIO: every slave is closed
                 }
             }
@@ -546,8 +563,8 @@ pub fn wait_loop(
             }
         }
         if rev(3) != 0 {
-            if let Some(ix) = index.as_deref_mut() {
-                ix.update();
+            if let Some(l) = log.as_deref_mut() {
+                l.pump();
             }
         }
         if let Some(p) = proxy.as_deref_mut() {
@@ -561,18 +578,26 @@ pub fn wait_loop(
         let mut one = [sys::pollfd(m, sys::POLLIN)];
         while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
             match sys::read(m, &mut buf) {
-                Ok(n) if n > 0 => {
-                    let _ = sys::write_all(output, &buf[..n]);
-                }
+                Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
                 _ => break,
             }
         }
     }
     drop(pty);
-    if let Some(ix) = index {
-        ix.update();
+    if let Some(l) = log {
+        l.drain();
     }
     sys::status_code(status)
+}
+
+/// A pty's output: to the log if there is one, else to `output`.
+fn emit(log: &mut Option<&mut crate::engine::logs::Log>, output: Fd, b: &[u8]) {
+    match log {
+        Some(l) => l.write(b),
+        None => {
+            let _ = sys::write_all(output, b);
+        }
+    }
 }
 
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
@@ -614,8 +639,8 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
 }
 
 /// The per-container monitor: its own session, stdio on /dev/null, the
-/// container's output to the log. Killing it leaves the container running
-/// (the log is written by the container itself unless a pty is relayed).
+/// container's output (a pipe, or a pty) to the log. Killing it leaves
+/// the container running, its output going nowhere.
 #[inline(never)]
 fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     sys::setsid();
@@ -623,12 +648,13 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
     // What the monitor keeps: the signalfd, a pty's master, the log, and
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
     // reader, /dev/null) are closed once it runs, as all are on an error.
-    let r = (|| -> Res<(i32, Owned, Option<Owned>, Owned, Owned)> {
+    let r = (|| -> Res<(i32, Owned, Option<Owned>, crate::engine::logs::Log, Owned)> {
         let sfd = init::signals(&[sys::SIGCHLD])?;
         let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
-        let logp = join(&p.rec.dir(root), b"log");
-        let log = sys::open(&logp, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &logp)?;
         let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+        // The container's stdout and stderr: one pipe, ours to read.
+        let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { sys::pipe().ctx("pipe", b"")? };
+        let log = crate::engine::logs::Log::open(&p.rec.dir(root), out_r)?;
         let io = if p.rec.tty {
             let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
             master = Some(m);
@@ -641,13 +667,13 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             let (r, w) = sys::pipe().ctx("pipe", b"")?;
             writer = w; // held open for the container's lifetime
             theirs = r;
-            Stdio { stdin: theirs.raw(), stdout: log.raw(), stderr: log.raw() }
+            Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
         } else {
-            Stdio { stdin: null.raw(), stdout: log.raw(), stderr: log.raw() }
+            Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
         };
         let veth = host_veth(&p.rec.id);
         let pid = launch(&p.spec, &p.cg, &io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))?;
-        drop((theirs, null));
+        drop((theirs, null, out_w));
         Ok((pid, sfd, master, log, writer))
     })();
     match r {
@@ -657,7 +683,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             sys::exit(e.exit_code());
         }
         // (`_writer` lives on until sys::exit, which drops nothing)
-        Ok((pid, sfd, master, log, _writer)) => {
+        Ok((pid, sfd, master, mut log, _writer)) => {
             mark_running(root, &mut p.rec, pid, sys::getpid());
             reporter.send(&Ok(()));
             // Our copy of the container lock, kept until now so a killed
@@ -673,9 +699,8 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             sys::shed_stack();
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
-            let mut index = crate::engine::logs::Index::open(&p.rec.dir(root));
             let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-            let code = wait_loop(pid, sfd.raw(), master, None, log.raw(), false, index.as_mut(), proxy.as_mut());
+            let code = wait_loop(pid, sfd.raw(), master, None, -1, false, Some(&mut log), proxy.as_mut());
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }

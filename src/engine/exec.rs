@@ -5,14 +5,18 @@
 //! The CLI opens the namespaces of the container's init through /proc,
 //! then checks the pid's start time again: if the container died and the
 //! pid was reused in between, nothing is entered and nothing runs.
+//! The process gets the container's confinement (capabilities, seccomp,
+//! user), with `-u` and `--privileged` as docker's exec takes them.
 
 use crate::engine::cgroup::Cgroup;
 use crate::engine::channel::{self, Never};
-use crate::engine::config::ExecOpts;
+use crate::engine::config::{ExecOpts, Security};
+use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
+use crate::engine::user::User;
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
@@ -40,10 +44,16 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     let ns = join(&base, b"ns");
     let fds: Option<Vec<Owned>> =
         NS.iter().map(|(n, _)| join(&ns, n)).chain([join(&ns, b"pid"), join(&base, b"root")]).map(|p| sys::open(&p, sys::O_RDONLY, 0).ok()).collect();
+    // (none before Linux 4.6, and none to enter then)
+    let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).ok();
     // Same pid, same start time: these are the container's namespaces.
     let Some(fds) = fds.filter(|_| r.alive()) else { return Err(not_running(&o.container)) };
-    let pidns = fds[4].raw();
 
+    let mut sec = r.security.clone();
+    sec.privileged |= o.privileged;
+    if let Some(u) = &o.user {
+        sec.user = u.clone();
+    }
     let mut env = r.env.clone();
     for e in &o.env {
         util::env_set(&mut env, e);
@@ -61,14 +71,42 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     } else {
         (Stdio { stdin: if o.interactive { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, None)
     };
-
-    // Children of ours are born in the container's pid namespace.
-    sys::setns(pidns, sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
+    // The container's cgroups, open while their host paths are visible.
     let cg = Cgroup::from_dirs(&r.cgroups);
+    let v2 = match &cg.v2 {
+        Some(d) => Some(sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map_err(|_| not_running(&o.container))?),
+        None => None,
+    };
+    let mut tasks = Vec::new();
+    for d in &cg.v1 {
+        tasks.push(sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
+    }
+
+    // This process enters the container now, all but its pid namespace,
+    // which only our child joins: it is born there, in the container's
+    // mount namespace and root, undumpable (its /proc entries closed to
+    // the container), and holds nothing of the host's but its stdio. It
+    // drops its privileges before anything of the image runs.
+    sys::undumpable();
+    for (i, (n, flag)) in NS.iter().enumerate() {
+        sys::setns(fds[i].raw(), *flag).ctx("enter namespace", n)?;
+    }
+    if let Some(c) = &cgns {
+        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx("enter namespace", b"cgroup")?;
+    }
+    // The container's root (after setns the root is the namespace's, which
+    // is not the container's on the MS_MOVE + chroot path).
+    sys::fchdir(fds[5].raw()).ctx("enter the container root", b"")?;
+    sys::chroot(b".").ctx("enter the container root", b"")?;
+    let user = crate::engine::user::lookup(&sec.user).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
+    let env = init::with_home(&env, &user.home);
+    // Children of ours are born in the container's pid namespace.
+    sys::setns(fds[4].raw(), sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
+    drop((fds, cgns));
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn(&cg, 0, ends, &|_| child(&cg, &fds, &workdir, &io, tty, &o.cmd, &env));
-    drop((fds, null));
+    let spawned = channel::spawn_in(v2.as_ref().map(Owned::raw), 0, ends, &|_| child(&tasks, &sec, &user, &workdir, &io, tty, &o.cmd, &env));
+    drop((v2, tasks, null));
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
     parent.await_exec(pid)?; // sync 3
@@ -86,19 +124,13 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn child(cg: &Cgroup, fds: &[Owned], workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
-    for d in &cg.v1 {
-        util::write_file(&join(d, b"tasks"), b"0").ctx("join cgroup", d)?;
+fn child(tasks: &[Owned], sec: &Security, user: &User, workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
+    for t in tasks {
+        sys::write(t.raw(), b"0").ctx("join cgroup", b"")?;
     }
-    for (i, (ns, flag)) in NS.iter().enumerate() {
-        sys::setns(fds[i].raw(), *flag).ctx("enter namespace", ns)?;
-    }
-    // The container's root (after setns the root is the namespace's, which
-    // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(fds[5].raw()).ctx("enter the container root", b"")?;
-    sys::chroot(b".").ctx("enter the container root", b"")?;
-    sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
     init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
+    confine::drop_privileges(sec, user)?;
+    sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::umask(0o022);
     sys::reset_signals();
     Err(init::exec(argv, env))

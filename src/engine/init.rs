@@ -12,6 +12,7 @@
 
 use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::{Child, Never};
+use crate::engine::confine;
 use crate::engine::spec::Spec;
 use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, fd::Owned, Fd};
@@ -55,7 +56,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
         opt_escape(&mut data, &spec.work);
-        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", 0, &data) {
+        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", nodev(&spec), &data) {
             // No overlayfs, or an upper dir it refuses (ramfs, nested
             // overlay): the write layer becomes a private full copy of the
             // image, made once, so the image itself stays untouched.
@@ -82,9 +83,15 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         vols.push((fd, is_dir));
     }
 
+    let sec = &spec.security;
+    // --init: the sealed copy of ourselves that PID 1 will run, and with
+    // --privileged the host's /dev, whose nodes the container gets.
+    let init = if spec.init { Some(confine::sealed_self()?) } else { None };
+    let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
+
     let pivoted = enter_root(&spec.lower)?;
 
-    mkdir_all(b"/proc", 0o555).ctx("create", b"/proc")?;
+    confine::own_dir(b"/proc")?;
     sys::mount(b"proc", b"/proc", b"proc", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").ctx("mount", b"/proc")?;
 
     // Volumes are bound while the old root is still attached: a source
@@ -109,6 +116,10 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
     setup_dev()?;
+    if let Some(d) = host_dev {
+        host_nodes(d.raw());
+    }
+    confine::device_nodes(&spec.nodes)?;
     if spec.net.as_slice() == b"bridge" {
         mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
@@ -140,21 +151,68 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
         crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::config::fmt_ip(spec.gateway))?;
     }
-    mkdir_all(b"/sys", 0o555).ctx("create", b"/sys")?;
-    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | sys::MS_RDONLY) as _, b"").ctx("mount", b"/sys")?;
-
+    confine::own_dir(b"/sys")?;
+    let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
+    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro) as _, b"").ctx("mount", b"/sys")?;
+    if !sec.privileged {
+        confine::mask()?;
+    }
+    for t in &sec.tmpfs {
+        confine::tmpfs(t)?;
+    }
     mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
-    sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
+    if sec.read_only {
+        confine::read_only_root()?;
+    }
     sys::umask(0o022);
     for (fd, d) in tasks {
         sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
     }
-
-    if spec.init {
-        return mini_init(ch, &spec);
-    }
+    confine::cgroup_ns(cg, sec.privileged)?;
+    // The user is looked up in the image's files, before the workdir is
+    // entered as that user (a directory it may not enter is an error).
+    let user = crate::engine::user::lookup(&sec.user)?;
+    let env = with_home(&spec.env, &user.home);
+    confine::drop_privileges(sec, &user)?;
+    sys::chdir(&spec.workdir).map_err(|e| Error::sys("chdir to", &spec.workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::reset_signals();
-    Err(exec(&spec.argv, &spec.env))
+    if let Some(me) = init {
+        // PID 1 from the sealed copy: every descriptor of ours closes at
+        // this exec (the report pipe's EOF tells the parent it started).
+        let mut argv = alloc::vec![INIT_ARGV0.to_vec()];
+        argv.extend_from_slice(&spec.argv);
+        let e = sys::fexecve(me.raw(), &argv, &env);
+        return Err(Error::sys("exec", b"the init", e));
+    }
+    Err(exec(&spec.argv, &env))
+}
+
+/// argv[0] of `--init`'s PID 1, which `cli::verbs::main` recognises.
+pub const INIT_ARGV0: &[u8] = b"mydocker-init";
+
+/// The environment with HOME set from the user's passwd entry, unless the
+/// container's environment has one (docker's rule).
+pub fn with_home(env: &[Vec<u8>], home: &[u8]) -> Vec<Vec<u8>> {
+    let mut v = env.to_vec();
+    if crate::engine::util::env_get(env, b"HOME").is_none() {
+        let mut h = b"HOME=".to_vec();
+        h.extend_from_slice(if home.is_empty() { b"/" } else { home });
+        v.push(h);
+    }
+    v
+}
+
+/// --privileged: the host's device nodes (its /dev, one level) on the
+/// container's /dev, as docker gives them; what is there already stays.
+fn host_nodes(dir: sys::Fd) {
+    let Ok(list) = sys::read_dir(dir) else { return };
+    for (name, _) in &list {
+        let Ok(st) = sys::statat(dir, name, false) else { continue };
+        if st.kind() == sys::S_IFCHR || st.kind() == sys::S_IFBLK {
+            let (ma, mi) = st.dev_numbers();
+            let _ = sys::mknodat(sys::AT_FDCWD, &join(b"/dev", name), st.mode, ma, mi);
+        }
+    }
 }
 
 /// The copy-mode root: `upper` holds a full copy of the image (made on
@@ -170,7 +228,21 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
         drop((s, d));
         drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
     }
-    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)
+    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)?;
+    if nodev(spec) != 0 {
+        sys::mount(b"", &spec.lower, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_NODEV) as _, b"").ctx("remount nodev", &spec.upper)?;
+    }
+    Ok(())
+}
+
+/// A container that may not make device nodes (no CAP_MKNOD: dropped, or
+/// a board without a devices cgroup) cannot use one its image carries.
+fn nodev(spec: &Spec) -> libc::c_ulong {
+    if spec.security.privileged || spec.security.caps & 1 << crate::engine::config::CAP_MKNOD != 0 {
+        0
+    } else {
+        sys::MS_NODEV as _
+    }
 }
 
 /// A new session with the given stdin/stdout/stderr (a pty slave becomes
@@ -227,7 +299,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 /// that tmpfs (docker mounts a second 64 MiB tmpfs there; one mount fewer
 /// to make and to tear down per container).
 fn setup_dev() -> Res<()> {
-    mkdir_all(b"/dev", 0o755).ctx("create", b"/dev")?;
+    confine::own_dir(b"/dev")?;
     sys::mount(b"tmpfs", b"/dev", b"tmpfs", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"mode=755,size=65536k").ctx("mount", b"/dev")?;
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
@@ -306,18 +378,22 @@ fn exec_error(what: &[u8], e: sys::Errno) -> Error {
     Error::new(what, why).code(code)
 }
 
-/// `--init`: stay PID 1, run the program as PID 2, forward every signal to
-/// it, reap every orphan, and exit with the program's status.
-fn mini_init(ch: &mut Child, spec: &Spec) -> Res<Never> {
-    let sfd = signals(&sys::FORWARDED)?;
-    let child = sys::fork().ctx("fork", b"")?;
+/// `--init`'s PID 1 (run from a sealed copy of mydocker, see `setup`):
+/// run the program as PID 2, forward every signal to it, reap every
+/// orphan, and exit with the program's status.
+pub fn mini_init(argv: &[Vec<u8>], env: &[Vec<u8>]) -> ! {
+    let Ok(sfd) = signals(&sys::FORWARDED) else { sys::exit(EXIT_CANNOT_INVOKE) };
+    let Ok(child) = sys::fork() else { sys::exit(EXIT_CANNOT_INVOKE) };
     if child == 0 {
         drop(sfd);
         sys::reset_signals();
-        return Err(exec(&spec.argv, &spec.env));
+        let e = exec(argv, env);
+        let mut m = b"mydocker: ".to_vec();
+        m.extend_from_slice(&e.msg());
+        m.push(b'\n');
+        let _ = sys::write_all(2, &m);
+        sys::exit(e.exit_code());
     }
-    // Our copy of the report pipe must go, or the parent never sees EOF.
-    ch.exec_done();
     let mut code = None;
     loop {
         if let Ok(sig) = sys::read_signal(sfd.raw()) {

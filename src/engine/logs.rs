@@ -1,62 +1,79 @@
-//! Container logs. A detached container writes its stdout and stderr into
-//! `<container>/log` itself (one file, O_APPEND: the two streams stay in
-//! order, and nothing of the container's depends on the monitor). The
-//! monitor watches the file with inotify and appends, for every new line,
-//! its offset and the time it appeared to `log.idx` (16 bytes a line), which
-//! `logs -t` reads. Lines written while no monitor was watching get the
-//! log file's modification time.
+//! Container logs. A detached container's stdout and stderr are one pipe
+//! (the two streams stay in order) whose other end its monitor holds: the
+//! container cannot reopen, truncate or rewrite its log through
+//! /proc/self/fd, as it could a file. The monitor appends what comes to
+//! `<container>/log`, and for every new line its offset and the time it
+//! came to `log.idx` (16 bytes a line), which `logs -t` reads. (A killed
+//! monitor leaves the container writing to a pipe nobody reads: its next
+//! write fails with EPIPE.)
 
 use crate::engine::state::{self, Root};
-use crate::engine::util::{self, join, Buf, Error, Res};
+use crate::engine::util::{self, join, Buf, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
-pub struct Index {
-    watch: Owned,
+pub struct Log {
+    input: Owned,
     log: Owned,
     idx: Owned,
     offset: u64,
     line_start: bool,
 }
 
-impl Index {
-    /// Starts indexing what is appended to `dir/log` from now on.
-    pub fn open(dir: &[u8]) -> Option<Index> {
-        let logp = join(dir, b"log");
-        let log = sys::open(&logp, sys::O_RDONLY, 0).ok()?;
+impl Log {
+    /// Appends to `dir/log` what comes from `input` (Owned::none(): only
+    /// what `write` is given, a pty's output).
+    pub fn open(dir: &[u8], input: Owned) -> Res<Log> {
+        let p = join(dir, b"log");
+        let log = sys::open(&p, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &p)?;
         let offset = sys::lseek(log.raw(), 0, sys::SEEK_END).unwrap_or(0) as u64;
-        let watch = sys::watch_modify(&logp);
-        let idx = sys::open(&join(dir, b"log.idx"), sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640);
-        // Either missing: the others are dropped, and closed.
-        Some(Index { watch: watch.ok()?, log, idx: idx.ok()?, offset, line_start: true })
+        let i = join(dir, b"log.idx");
+        let idx = sys::open(&i, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &i)?;
+        Ok(Log { input, log, idx, offset, line_start: true })
     }
 
-    pub fn watch_fd(&self) -> Fd {
-        self.watch.raw()
+    /// The pipe to poll (-1 once it is at EOF, or for a pty).
+    pub fn input_fd(&self) -> Fd {
+        self.input.raw()
     }
 
-    /// Reads what was appended since the last call and indexes its lines.
-    pub fn update(&mut self) {
-        let mut ev = [0u8; 1024];
-        while sys::read(self.watch.raw(), &mut ev).is_ok_and(|n| n > 0) {}
-        let (s, ns) = sys::now();
-        let t = (s as u64) * 1_000_000_000 + ns as u64;
+    /// Reads what the pipe has and logs it; at EOF the pipe is closed.
+    pub fn pump(&mut self) {
         let mut buf = [0u8; 8192];
-        let mut out = Vec::new();
-        while let Ok(n) = sys::read(self.log.raw(), &mut buf) {
-            if n == 0 {
+        match sys::read(self.input.raw(), &mut buf) {
+            Ok(n) if n > 0 => self.write(&buf[..n]),
+            Err(libc::EINTR) => {}
+            _ => self.input = Owned::none(),
+        }
+    }
+
+    /// Once the container is gone: what is still in the pipe (its last
+    /// writers are being killed with the pid namespace: a bounded wait).
+    pub fn drain(&mut self) {
+        while self.input.raw() >= 0 {
+            let mut one = [sys::pollfd(self.input.raw(), sys::POLLIN)];
+            if sys::poll(&mut one, 1000).is_err() || one[0].revents == 0 {
                 break;
             }
-            for &c in &buf[..n] {
-                if self.line_start {
-                    out.extend_from_slice(&self.offset.to_le_bytes());
-                    out.extend_from_slice(&t.to_le_bytes());
-                    self.line_start = false;
-                }
-                self.line_start = c == b'\n';
-                self.offset += 1;
-            }
+            self.pump();
         }
+    }
+
+    /// Appends `data` to the log and indexes its new lines.
+    pub fn write(&mut self, data: &[u8]) {
+        let (s, ns) = sys::now();
+        let t = (s as u64) * 1_000_000_000 + ns as u64;
+        let mut out = Vec::new();
+        for &c in data {
+            if self.line_start {
+                out.extend_from_slice(&self.offset.to_le_bytes());
+                out.extend_from_slice(&t.to_le_bytes());
+                self.line_start = false;
+            }
+            self.line_start = c == b'\n';
+            self.offset += 1;
+        }
+        let _ = sys::write_all(self.log.raw(), data);
         if !out.is_empty() {
             let _ = sys::write_all(self.idx.raw(), &out);
         }

@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod channel;
 pub mod commit;
 pub mod config;
+pub mod confine;
 pub mod container;
 pub mod exec;
 pub mod image;

@@ -3,7 +3,7 @@
 //! followed by exactly that many bytes, so arguments with spaces, quotes,
 //! newlines, no bytes at all or invalid UTF-8 arrive exactly as given.
 
-use crate::engine::config::Volume;
+use crate::engine::config::{Security, Volume};
 use alloc::vec::Vec;
 
 #[derive(Debug, Default, PartialEq, Clone)]
@@ -36,6 +36,20 @@ pub struct Spec {
     pub gateway: u32,
     pub hosts: Vec<u8>,
     pub resolv: Vec<u8>,
+    pub security: Security,
+    /// `--device` nodes to create: container path, and the host node's
+    /// type (S_IFCHR/S_IFBLK), major and minor, read by the parent.
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Default, PartialEq, Clone)]
+pub struct Node {
+    pub path: Vec<u8>,
+    pub kind: u32,
+    pub major: u32,
+    pub minor: u32,
+    /// "r", "w", "m" as given.
+    pub perms: Vec<u8>,
 }
 
 /// Length-prefixed writer, shared with the container record.
@@ -128,6 +142,13 @@ impl Spec {
         w.bytes(&self.gateway.to_le_bytes());
         w.bytes(&self.hosts);
         w.bytes(&self.resolv);
+        self.security.encode(&mut w);
+        w.count(self.nodes.len());
+        for n in &self.nodes {
+            w.bytes(&n.path);
+            w.num(((n.kind as i64) << 40) | ((n.major as i64) << 20) | n.minor as i64);
+            w.bytes(&n.perms);
+        }
         w.0
     }
 
@@ -157,6 +178,12 @@ impl Spec {
         s.gateway = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
         s.hosts = r.bytes()?;
         s.resolv = r.bytes()?;
+        s.security = Security::decode(&mut r)?;
+        for _ in 0..r.u32()? {
+            let path = r.bytes()?;
+            let n = r.num()?;
+            s.nodes.push(Node { path, kind: (n >> 40) as u32, major: (n >> 20) as u32 & 0xfffff, minor: n as u32 & 0xfffff, perms: r.bytes()? });
+        }
         if r.0.is_empty() {
             Some(s)
         } else {
@@ -189,6 +216,8 @@ mod tests {
             gateway: 0x0a000001,
             hosts: b"127.0.0.1 localhost\n".to_vec(),
             resolv: b"nameserver 1.1.1.1\n".to_vec(),
+            security: Security { caps: 5, read_only: true, user: b"1000:10".to_vec(), tmpfs: vec![b"/run:size=1m".to_vec()], ..Security::default() },
+            nodes: vec![Node { path: b"/dev/x".to_vec(), kind: 0o020000, major: 188, minor: 3, perms: b"rw".to_vec() }],
         }
     }
 

@@ -147,6 +147,7 @@ pub struct Record {
     pub network: Vec<u8>,
     pub ip: u32,
     pub ports: Vec<crate::engine::config::Port>,
+    pub security: crate::engine::config::Security,
 }
 
 /// A container's status as its record last wrote it.
@@ -222,6 +223,7 @@ impl Record {
         for p in &self.ports {
             w.bytes(&p.spec());
         }
+        self.security.encode(&mut w);
         let mut v = (w.0.len() as u32).to_le_bytes().to_vec();
         v.extend_from_slice(&w.0);
         v.push(b'\n');
@@ -264,6 +266,10 @@ impl Record {
         }
         for p in d.list()? {
             r.ports.push(crate::engine::config::parse_port(&p).ok()?);
+        }
+        // Records written before confinement existed have none: docker's defaults.
+        if !d.0.is_empty() {
+            r.security = crate::engine::config::Security::decode(&mut d)?;
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
@@ -588,6 +594,14 @@ mod tests {
             network: b"net1".to_vec(),
             ip: 0xac120002,
             ports: vec![crate::engine::config::Port { host_ip: 0x7f000001, host_port: 8080, ctr_port: 80, udp: true }],
+            security: crate::engine::config::Security {
+                caps: 1 << 13,
+                no_new_privs: true,
+                user: b"1000:100".to_vec(),
+                devices: vec![crate::engine::config::Device { host: b"/dev/ttyUSB0".to_vec(), ctr: b"/dev/tty0".to_vec(), perms: b"rw".to_vec() }],
+                tmpfs: vec![b"/run:size=1m".to_vec()],
+                ..Default::default()
+            },
         };
         assert_eq!(Record::decode(&r.encode()), Some(r));
     }

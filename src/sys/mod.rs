@@ -22,9 +22,10 @@ pub type R<T> = Result<T, Errno>;
 pub type Fd = c_int;
 
 pub use libc::{
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EFBIG, EINVAL, ENOENT, ENOEXEC, ENOSYS, ENOTDIR, MNT_DETACH,
-    MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW,
-    O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, WNOHANG,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, EACCES, EBUSY, EEXIST, EFBIG, EINVAL, ENOENT, ENOEXEC, ENOSYS,
+    ENOTDIR, MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL,
+    O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCHLD, SIGKILL, SIGTERM, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
+    S_IFMT, S_IFREG, WNOHANG,
 };
 
 fn errno() -> Errno {
@@ -520,6 +521,7 @@ pub struct Stat {
     pub ino: u64,
     pub nlink: u64,
     pub dev: u64,
+    pub rdev: u64,
 }
 
 impl Stat {
@@ -528,6 +530,10 @@ impl Stat {
     }
     pub fn is_dir(&self) -> bool {
         self.kind() == S_IFDIR
+    }
+    /// A device node's (major, minor).
+    pub fn dev_numbers(&self) -> (u32, u32) {
+        (rustix::fs::major(self.rdev as _), rustix::fs::minor(self.rdev as _))
     }
 }
 
@@ -546,6 +552,7 @@ pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
         ino: s.st_ino as u64,
         nlink: s.st_nlink as u64,
         dev: s.st_dev as u64,
+        rdev: s.st_rdev as u64,
     })
 }
 
@@ -768,6 +775,16 @@ pub fn fork() -> R<i32> {
 
 /// execve(2). Returns only on failure, with the errno.
 pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
+    exec_at(-1, path, argv, env)
+}
+
+/// execveat(fd, "", AT_EMPTY_PATH): runs the program `fd` holds (a sealed
+/// memfd), whatever the mount namespace. Returns only on failure.
+pub fn fexecve(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
+    exec_at(fd, b"", argv, env)
+}
+
+fn exec_at(fd: Fd, path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
     // Every string NUL-terminated in one buffer, then one array of
     // pointers: argv, NULL, env, NULL (one loop instead of four collects).
     let mut buf = cz_vec(path);
@@ -791,9 +808,15 @@ pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
         ptrs.push(core::ptr::null());
     }
     ptrs.push(core::ptr::null());
-    // SAFETY: every pointer points into `buf` at the start of a
-    // NUL-terminated string; argv's array ends at its NULL, env's follows it.
-    unsafe { libc::execve(base, ptrs.as_ptr(), ptrs.as_ptr().add(argv.len() + 1)) };
+    let (a, e) = (ptrs.as_ptr(), ptrs.as_ptr().wrapping_add(argv.len() + 1));
+    if fd < 0 {
+        // SAFETY: every pointer points into `buf` at the start of a
+        // NUL-terminated string; argv's array ends at its NULL, env's follows it.
+        unsafe { libc::execve(base, a, e) };
+    } else {
+        // SAFETY: as above; `base` is "" (NUL-terminated) and fd is ours.
+        unsafe { libc::syscall(libc::SYS_execveat, fd, base, a, e, libc::AT_EMPTY_PATH) };
+    }
     errno()
 }
 
@@ -1009,14 +1032,6 @@ pub fn restore_term(fd: Fd, t: &Termios) {
 }
 
 // ---------------------------------------------------------------- inotify
-
-/// An inotify descriptor watching `path` for writes (IN_MODIFY).
-pub fn watch_modify(path: &[u8]) -> R<fd::Owned> {
-    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
-    let fd = ok(inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK))?;
-    ok(inotify::add_watch(&fd, cs(&cz(path))?, WatchFlags::MODIFY))?;
-    Ok(own(fd))
-}
 
 // ---------------------------------------------------------------- netlink
 
@@ -1298,4 +1313,58 @@ mod tests {
         assert_eq!(super::sigset(&[libc::SIGHUP, libc::SIGCHLD]), 1 | 1 << 16);
         assert_eq!(super::sigset(&[64]), 1 << 63);
     }
+}
+
+// ---------------------------------------------------------------- privileges
+
+/// Keeps only `keep` in the bounding set (every capability the kernel
+/// knows, up to its last one: EINVAL past it).
+pub fn bound_caps(keep: u64) -> R<()> {
+    for n in 0..64 {
+        if keep & 1 << n == 0 {
+            match ok(rustix::thread::remove_capability_from_bounding_set(rustix::thread::CapabilitySet::from_bits_retain(1 << n))) {
+                Err(EINVAL) => break,
+                r => r?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The effective and permitted sets become `caps` (within what we have),
+/// inheritable and ambient empty.
+pub fn set_caps(caps: u64) -> R<()> {
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet, CapabilitySets};
+    let have = ok(capabilities(None))?.permitted.bits();
+    let c = CapabilitySet::from_bits_retain(caps & have);
+    ok(set_capabilities(None, CapabilitySets { effective: c, permitted: c, inheritable: CapabilitySet::empty() }))?;
+    let _ = rustix::thread::clear_ambient_capability_set(); // (EINVAL before 4.3: none to clear)
+    Ok(())
+}
+
+pub fn no_new_privs() -> R<()> {
+    ok(rustix::thread::set_no_new_privs(true))
+}
+
+/// Not dumpable: /proc/PID of this process (exe, root, fd, mem) is closed
+/// to anyone without CAP_SYS_PTRACE, until it execs.
+pub fn undumpable() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
+/// A sealed in-memory copy of the program in `src` (the running binary):
+/// nothing that reaches it can change it, or the file it came from.
+pub fn sealed_copy(src: Fd) -> R<fd::Owned> {
+    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+    let m = ok(memfd_create(c"mydocker", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING))?;
+    let size = fstat(src)?.size;
+    let mut off = 0u64;
+    while off < size {
+        let left = (size - off) as usize;
+        if ok(rustix::fs::sendfile(&m, bfd(src), Some(&mut off), left))? == 0 {
+            return Err(EINVAL); // shorter than fstat said
+        }
+    }
+    ok(fcntl_add_seals(&m, SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE))?;
+    Ok(fd::Owned::new(m.into_raw_fd()))
 }

@@ -1,0 +1,187 @@
+//! What keeps a container from the host, as docker's defaults do: masked
+//! and read-only kernel files, a read-only /sys, the cgroup namespace with
+//! a read-only view of the container's own cgroups, `--device` nodes,
+//! `--tmpfs`, `--read-only`, and, last before exec, capabilities, seccomp,
+//! the user and no_new_privs (`drop`).
+//!
+//! Every mount target here lies inside a filesystem mydocker mounted
+//! itself (proc, sysfs, the /dev tmpfs) on a directory `own_dir` made sure
+//! of: an image cannot plant a symlink that moves one of them, and the
+//! mask source is mydocker's own /dev/null, made on its own /dev tmpfs
+//! before any code of the image ran.
+
+use crate::engine::cgroup::{Cgroup, Kind};
+use crate::engine::config::Security;
+use crate::engine::spec::Node;
+use crate::engine::util::{join, mkdir_all, Ctx, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// docker's masked paths: files get /dev/null, directories an empty
+/// read-only tmpfs. Those this kernel lacks are skipped.
+const MASKED: [&[u8]; 12] = [
+    b"/proc/acpi",
+    b"/proc/asound",
+    b"/proc/interrupts",
+    b"/proc/kcore",
+    b"/proc/keys",
+    b"/proc/latency_stats",
+    b"/proc/timer_list",
+    b"/proc/timer_stats",
+    b"/proc/sched_debug",
+    b"/proc/scsi",
+    b"/sys/firmware",
+    b"/sys/devices/virtual/powercap",
+];
+
+/// docker's read-only paths.
+const READ_ONLY: [&[u8]; 5] = [b"/proc/bus", b"/proc/fs", b"/proc/irq", b"/proc/sys", b"/proc/sysrq-trigger"];
+
+const NOSUID_NODEV_NOEXEC: libc::c_ulong = sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC;
+
+/// A mount point of mydocker's: a real directory. Whatever the image put
+/// there instead (a symlink, a file) is removed first.
+pub fn own_dir(path: &[u8]) -> Res<()> {
+    match sys::lstat(path) {
+        Ok(st) if st.is_dir() => return Ok(()),
+        Ok(_) => sys::unlinkat(sys::AT_FDCWD, path, 0).ctx("replace", path)?,
+        Err(_) => {}
+    }
+    mkdir_all(path, 0o755).ctx("create", path)
+}
+
+/// The masked and read-only paths (none with --privileged).
+pub fn mask() -> Res<()> {
+    for p in MASKED {
+        let Ok(st) = sys::lstat(p) else { continue };
+        let r = if st.is_dir() {
+            sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0")
+        } else {
+            sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"")
+        };
+        r.ctx("mask", p)?;
+    }
+    for p in READ_ONLY {
+        if sys::lstat(p).is_err() {
+            continue;
+        }
+        sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
+        sys::mount(b"", p, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", p)?;
+    }
+    Ok(())
+}
+
+/// The cgroup namespace, entered once the container is in all its cgroups
+/// (its cgroups become its root), and /sys/fs/cgroup showing only those,
+/// read-only (read-write with --privileged). A kernel without cgroup
+/// namespaces (before 4.6) gets no cgroup filesystem at all: without the
+/// namespace it would show the host's.
+pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
+    if cg.todo.is_empty() || sys::unshare(sys::CLONE_NEWCGROUP).is_err() {
+        return Ok(());
+    }
+    const AT: &[u8] = b"/sys/fs/cgroup";
+    let ro = if privileged { 0 } else { sys::MS_RDONLY };
+    let flags = (ro | NOSUID_NODEV_NOEXEC) as _;
+    if let (Some(_), 1) = (&cg.v2, cg.todo.len()) {
+        return sys::mount(b"cgroup2", AT, b"cgroup2", flags, b"").ctx("mount", AT);
+    }
+    // v1 or hybrid: a tmpfs with one directory per hierarchy, as docker.
+    sys::mount(b"tmpfs", AT, b"tmpfs", NOSUID_NODEV_NOEXEC as _, b"mode=755,size=64k").ctx("mount", AT)?;
+    for (h, _) in &cg.todo {
+        let (name, fstype, data) = match h.kind {
+            Kind::V2 => (&b"unified"[..], &b"cgroup2"[..], Vec::new()),
+            Kind::V1 => (h.mount.rsplit(|&c| c == b'/').next().unwrap_or(b"x"), &b"cgroup"[..], h.controllers.join(&b","[..])),
+        };
+        let dir = join(AT, name);
+        sys::mkdir(&dir, 0o755).ctx("create", &dir)?;
+        sys::mount(fstype, &dir, fstype, flags, &data).ctx("mount", &dir)?;
+    }
+    sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx("make read-only", AT)
+}
+
+/// `--device` nodes: made on the container's /dev tmpfs (or wherever asked).
+pub fn device_nodes(nodes: &[Node]) -> Res<()> {
+    for n in nodes {
+        if let Some(p) = n.path.iter().rposition(|&c| c == b'/') {
+            let _ = mkdir_all(&n.path[..p], 0o755);
+        }
+        let _ = sys::unlinkat(sys::AT_FDCWD, &n.path, 0);
+        sys::mknodat(sys::AT_FDCWD, &n.path, n.kind | 0o666, n.major, n.minor).ctx("create device", &n.path)?;
+    }
+    Ok(())
+}
+
+/// `--tmpfs PATH[:OPTIONS]`: docker's defaults (nosuid, nodev, noexec),
+/// the flag words among the options as flags, the rest as tmpfs data.
+pub fn tmpfs(spec: &[u8]) -> Res<()> {
+    let (path, opts) = match spec.iter().position(|&c| c == b':') {
+        Some(i) => (&spec[..i], &spec[i + 1..]),
+        None => (spec, &b""[..]),
+    };
+    let mut flags = NOSUID_NODEV_NOEXEC;
+    let mut data = Vec::new();
+    for o in crate::engine::util::fields(opts, b',') {
+        let (set, bit) = match o {
+            b"ro" => (true, sys::MS_RDONLY),
+            b"rw" => (false, sys::MS_RDONLY),
+            b"nosuid" => (true, sys::MS_NOSUID),
+            b"suid" => (false, sys::MS_NOSUID),
+            b"nodev" => (true, sys::MS_NODEV),
+            b"dev" => (false, sys::MS_NODEV),
+            b"noexec" => (true, sys::MS_NOEXEC),
+            b"exec" => (false, sys::MS_NOEXEC),
+            b"" => continue,
+            _ => {
+                if !data.is_empty() {
+                    data.push(b',');
+                }
+                data.extend_from_slice(o);
+                continue;
+            }
+        };
+        if set {
+            flags |= bit
+        } else {
+            flags &= !bit
+        }
+    }
+    own_dir(path)?;
+    sys::mount(b"tmpfs", path, b"tmpfs", flags as _, &data).ctx("mount tmpfs on", path)
+}
+
+/// `--read-only`: the root mount itself (not the mounts on it).
+pub fn read_only_root() -> Res<()> {
+    sys::mount(b"", b"/", b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", b"/")
+}
+
+/// The last steps before exec, in the order that needs no privilege it
+/// has dropped: the bounding set (CAP_SETPCAP), the seccomp filter
+/// (CAP_SYS_ADMIN, so no no_new_privs is needed for it), the user (what
+/// `lookup` found; setuid to a non-root user clears the permitted and
+/// effective sets, as exec would for docker), the capability sets of a
+/// root user, and no_new_privs if asked.
+pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<()> {
+    if !sec.privileged {
+        sys::bound_caps(sec.caps).ctx("drop capabilities", b"")?;
+        if sec.seccomp {
+            sys::seccomp::install(sec.caps).ctx("install the seccomp filter", b"")?;
+        }
+    }
+    crate::engine::user::apply(user)?;
+    if !sec.privileged && user.uid == 0 {
+        sys::set_caps(sec.caps).ctx("set capabilities", b"")?;
+    }
+    if sec.no_new_privs {
+        sys::no_new_privs().ctx("set no_new_privs", b"")?;
+    }
+    Ok(())
+}
+
+/// `--init`: PID 1 runs from a sealed in-memory copy of mydocker, so the
+/// container's /proc/1/exe leads to that copy, never to the host's binary
+/// (CVE-2019-5736). It then does what `mini_init` does.
+pub fn sealed_self() -> Res<sys::fd::Owned> {
+    let me = sys::open(b"/proc/self/exe", sys::O_RDONLY, 0).ctx("open", b"/proc/self/exe")?;
+    sys::sealed_copy(me.raw()).ctx("copy", b"/proc/self/exe")
+}
