@@ -28,13 +28,16 @@
 //!                                "shocker" brute force: inode 2's handle
 //!   readlink PATH                the target (or errno)
 //!   i386                         getpid through int 0x80 (x86_64 only)
+//!   key-search DESC              a "user" key of this uid's user keyring:
+//!                                its payload (or errno)
 //!   rawsock                      socket(AF_INET, SOCK_RAW, ICMP)
 //!   chown PATH                   fchownat(PATH, 1000, 1000)
 //!   ls PATH                      names, sorted, on one line (or errno)
 //!   procs MARKER ROUNDS          scans /proc ROUNDS times; prints one line
 //!                                "PID EXE MARK" per process seen (MARK:
 //!                                faccessat of /proc/PID/root/tmp/MARKER)
-//!   id                           uid gid groups... (getuid/getgid/getgroups)
+//!   x32-unshare-user             unshare(CLONE_NEWUSER) as an x32 syscall
+//!   id                           uid euid groups... (getuid/geteuid/getgroups)
 use std::ffi::CString;
 use std::io::Write;
 
@@ -396,6 +399,21 @@ fn run(a: &[String]) -> String {
             format!("{w1} {w2}")
         }
         "open_by_handle" => handle_words(arg(a, 2)),
+        // find a "user" key by description from the user keyring of this
+        // uid (KEYCTL_SEARCH), then read its payload (KEYCTL_READ)
+        "key-search" => {
+            let (t, d) = (c("user"), c(arg(a, 2)));
+            let id = sys(libc::SYS_keyctl, [10, -4, t.as_ptr() as i64, d.as_ptr() as i64, 0, 0]);
+            if id < 0 {
+                return word(id);
+            }
+            let mut b = [0u8; 256];
+            let n = sys(libc::SYS_keyctl, [11, id, b.as_mut_ptr() as i64, b.len() as i64, 0, 0]);
+            if n < 0 {
+                return word(n);
+            }
+            String::from_utf8_lossy(&b[..(n as usize).min(256)]).into_owned()
+        }
         // a raw ICMP socket: needs CAP_NET_RAW
         "rawsock" => word(sys(libc::SYS_socket, [libc::AF_INET as i64, libc::SOCK_RAW as i64, libc::IPPROTO_ICMP as i64, 0, 0, 0])),
         // chown of PATH to 1000:1000: needs CAP_CHOWN
@@ -407,9 +425,12 @@ fn run(a: &[String]) -> String {
         "i386" => i386(),
         "ls" => ls(arg(a, 2)),
         "procs" => procs(arg(a, 2), arg(a, 3).parse().unwrap()),
+        // unshare(CLONE_NEWUSER) through the x32 ABI (syscall number with
+        // bit 30): a filter that forgets the bit would let it through
+        "x32-unshare-user" => word(sys(0x4000_0000 | libc::SYS_unshare, [libc::CLONE_NEWUSER as i64, 0, 0, 0, 0, 0])),
         "id" => {
             // SAFETY: plain getters; getgroups into a buffer of its size.
-            let (u, g) = unsafe { (libc::getuid(), libc::getgid()) };
+            let (u, g) = unsafe { (libc::getuid(), libc::geteuid()) };
             let mut gs = [0 as libc::gid_t; 256];
             // SAFETY: as above.
             let n = unsafe { libc::getgroups(256, gs.as_mut_ptr()) };
