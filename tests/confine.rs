@@ -162,10 +162,11 @@ fn assert_battery(what: &str, bad: Vec<String>) {
 const REFUSED: Want = Want::Is("EPERM");
 const DEV_REFUSED: Want = Want::OneOf(&["EPERM", "EACCES"]);
 
-/// Syscalls docker's default profile refuses (EPERM). (keyctl and add_key:
-/// moby's profile allows them since 2025; what they could leak is tested
-/// by host_keys_stay_out_of_reach.)
+/// Syscalls docker's default profile refuses (EPERM). (The keyring calls:
+/// what they could leak is also tested by host_keys_stay_out_of_reach.)
 const SECCOMP_DENIED: &[&str] = &[
+    "keyctl",
+    "add_key",
     "x32-unshare-user",
     "bpf",
     "perf",
@@ -932,5 +933,54 @@ fn setuid_binaries_obey_no_new_privileges() {
     let l: Vec<&str> = o.lines().collect();
     assert!(l.len() == 2 && l[0].starts_with("1000 1000"), "no-new-privileges: the setuid bit is ignored: {o}");
     assert_eq!(l[1], format!("{ZERO} {ZERO} {ZERO} {DOCKER_CAPS} {ZERO}"), "no-new-privileges: no capability: {o}");
+    t.assert_clean();
+}
+
+// ---- CVE-2019-5736 through exec -------------------------------------------------------------------
+
+/// While `mydocker exec` starts a process in a container, a container
+/// process hunts for a process whose exe is the host's mydocker, holds an
+/// O_PATH descriptor to it and reopens it for writing. Neither a default
+/// container nor one that may ptrace (--cap-add SYS_PTRACE, common for
+/// debuggers; runc's exec shows it only a sealed memfd copy) may ever get
+/// hold of the host binary: ETXTBSY alone must not be what protects it.
+#[test]
+fn exec_never_hands_out_the_host_binary() {
+    use std::os::unix::fs::MetadataExt;
+    let (mut t, vol) = tp!();
+    let before = fs::read(bin()).unwrap();
+    let m = fs::metadata(bin()).unwrap();
+    for opts in [&[][..], &["--cap-add", "SYS_PTRACE"][..]] {
+        let mut a: Vec<&str> = opts.to_vec();
+        a.extend_from_slice(&["-v", &vol, "busybox", "sleep", "60"]);
+        let id = t.detach(&a);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let storm = {
+            let stop = stop.clone();
+            let (b, root, id) = (bin(), t.root.clone(), id.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) && n < 200 {
+                    let _ = Command::new(&b)
+                        .arg("--root")
+                        .arg(&root)
+                        .args(["exec", &id, "true"])
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
+                    n += 1;
+                }
+                n
+            })
+        };
+        let got = xsh(&t, &id, &[], &format!("/probe hunt {} {} 3000", m.dev(), m.ino()));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let n = storm.join().unwrap();
+        assert!(n > 5, "only {n} execs ran during the hunt");
+        assert_eq!(got, "none", "{opts:?}: a container process got hold of the host binary through an exec'ing process (\"seen PID VERDICT\": VERDICT is its reopening for writing)");
+        t.rm_all();
+    }
+    assert!(fs::read(bin()).unwrap() == before, "the host binary changed");
     t.assert_clean();
 }

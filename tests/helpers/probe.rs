@@ -37,6 +37,9 @@
 //!                                "PID EXE MARK" per process seen (MARK:
 //!                                faccessat of /proc/PID/root/tmp/MARKER)
 //!   x32-unshare-user             unshare(CLONE_NEWUSER) as an x32 syscall
+//!   hunt DEV INO ROUNDS          "none", or "seen PID VERDICT": a process
+//!                                whose exe is DEV:INO was found, VERDICT is
+//!                                its exe reopened for writing
 //!   id                           uid euid groups... (getuid/geteuid/getgroups)
 use std::ffi::CString;
 use std::io::Write;
@@ -237,6 +240,50 @@ fn procs(marker: &str, rounds: usize) -> String {
     v.join("\n")
 }
 
+/// Scans /proc for ROUNDS rounds for a process whose exe is the file
+/// DEV:INO (the host's mydocker), holding an O_PATH descriptor to each one
+/// found; at the end reopens those for writing (CVE-2019-5736).
+fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
+    let me = std::process::id().to_string();
+    let mut held: Vec<(String, i64)> = Vec::new();
+    for _ in 0..rounds {
+        let Ok(d) = std::fs::read_dir("/proc") else { break };
+        for e in d.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if !n.bytes().all(|b| b.is_ascii_digit()) || n == me {
+                continue;
+            }
+            let p = c(&format!("/proc/{n}/exe"));
+            let fd = sys(libc::SYS_openat, [libc::AT_FDCWD as i64, p.as_ptr() as i64, (libc::O_PATH | libc::O_CLOEXEC) as i64, 0, 0, 0]);
+            if fd < 0 {
+                continue;
+            }
+            // SAFETY: fstat into a local.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: as above; fd is ours.
+            let r = unsafe { libc::fstat(fd as i32, &mut st) };
+            if r == 0 && st.st_dev == dev && st.st_ino == ino && held.len() < 64 {
+                held.push((n, fd));
+            } else {
+                // SAFETY: closes our own descriptor.
+                unsafe { libc::close(fd as i32) };
+            }
+        }
+    }
+    if held.is_empty() {
+        return "none".into();
+    }
+    let mut worst = String::new();
+    for (_, fd) in &held {
+        let q = c(&format!("/proc/self/fd/{fd}"));
+        let w = word(sys(libc::SYS_openat, [libc::AT_FDCWD as i64, q.as_ptr() as i64, (libc::O_WRONLY | libc::O_CLOEXEC) as i64, 0, 0, 0]));
+        if worst.is_empty() || w == "ok" {
+            worst = w;
+        }
+    }
+    format!("seen {} {worst}", held[0].0)
+}
+
 fn run(a: &[String]) -> String {
     let cmd = arg(a, 1);
     match cmd {
@@ -424,6 +471,7 @@ fn run(a: &[String]) -> String {
         "readlink" => readlink(arg(a, 2)),
         "i386" => i386(),
         "ls" => ls(arg(a, 2)),
+        "hunt" => hunt(arg(a, 2).parse().unwrap(), arg(a, 3).parse().unwrap(), arg(a, 4).parse().unwrap()),
         "procs" => procs(arg(a, 2), arg(a, 3).parse().unwrap()),
         // unshare(CLONE_NEWUSER) through the x32 ABI (syscall number with
         // bit 30): a filter that forgets the bit would let it through
