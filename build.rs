@@ -79,10 +79,10 @@ mod tables {
 ///   load arch; not ours -> EPERM
 ///   load nr; nr > LAST -> HIGH
 ///   a binary search over the syscall numbers: the numbers 0..=LAST fall
-///     into runs of one action each (holes, numbers no syscall has, join
-///     the run before them), one JGE per run boundary, the leaves jump
-///     straight to the action; a single syscall between two runs of the
-///     same action is a JEQ in the merged run instead
+///     into runs of one action each (numbers no syscall has: EPERM), one
+///     JGE per run boundary, the leaves jump straight to the action; a
+///     single number between two runs of the same action is a JEQ in the
+///     merged run instead
 ///   the argument checks (clone, personality, socket)
 ///   HIGH (x86_64): x32 (nr has bit 30) -> EPERM, else ENOSYS; on aarch64
 ///     HIGH is the ENOSYS return itself
@@ -185,28 +185,25 @@ mod seccomp {
     pub fn program(x86: bool) -> String {
         let acts = actions(x86);
         let used = |a: Act| acts.contains(&Some(a));
-        // Runs of one action. A hole joins the run before it (the first
-        // number, read, is a syscall on both).
+        // Runs of one action. A hole (a number no syscall has) is EPERM, as
+        // in docker's profile: a later kernel may give it a syscall.
         let mut runs: Vec<Run> = Vec::new();
         for (nr, a) in acts.iter().enumerate() {
-            match (*a, runs.last_mut()) {
-                (Some(a), Some(r)) if r.act == a => r.syscalls += 1,
-                (Some(act), _) => runs.push(Run { first: nr as u32, act, syscalls: 1, except: Vec::new() }),
-                (None, _) => {}
+            let act = a.unwrap_or(Act::Deny(0));
+            if runs.last().map(|r| r.act) != Some(act) {
+                runs.push(Run { first: nr as u32, act, except: Vec::new() });
             }
         }
-        assert_eq!(runs[0].first, 0);
-        // A run of one syscall between two runs of the same action becomes
+        // A run of one number between two runs of the same action becomes
         // an exception of the merged run: one JEQ instead of two JGEs.
         let mut i = 1;
         while i + 1 < runs.len() {
-            if runs[i].syscalls == 1 && runs[i].except.is_empty() && runs[i - 1].act == runs[i + 1].act {
+            if runs[i + 1].first == runs[i].first + 1 && runs[i].except.is_empty() && runs[i - 1].act == runs[i + 1].act {
                 let next = runs.remove(i + 1);
                 let one = runs.remove(i);
                 let r = &mut runs[i - 1];
                 r.except.push((one.first, one.act));
                 r.except.extend(next.except);
-                r.syscalls += 1 + next.syscalls;
             } else {
                 i += 1;
             }
@@ -317,8 +314,6 @@ mod seccomp {
     struct Run {
         first: u32,
         act: Act,
-        /// How many syscalls (not holes) it has.
-        syscalls: usize,
         /// Single numbers inside it with another action.
         except: Vec<(u32, Act)>,
     }

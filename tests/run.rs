@@ -320,10 +320,10 @@ fn memory_limit_kills_a_hog_with_137() {
     assert_eq!(t.run(&["busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]).code, 0);
     // The program is in its memory cgroup from its first instruction: the
     // exec'ed cat itself (PID 1, no shell before it) reads its cgroups.
-    let o = t.run(&["-m", "64m", "busybox", "cat", "/proc/self/cgroup"]);
-    let mem = o.stdout().lines().find(|l| l.contains(":memory:") || l.starts_with("0::")).map(str::to_string).unwrap_or_default();
-    let leaf = mem.rsplit('/').next().unwrap_or("");
-    assert!(mem.contains("/mydocker/") && leaf.len() == 64, "not in its memory cgroup: {}", o.stdout());
+    // Its cgroup namespace makes that cgroup its root ("/"), and the
+    // cgroupfs it sees there carries the 64 MiB limit (v1 or v2 name).
+    let o = t.run(&["-m", "64m", "busybox", "cat", "/proc/self/cgroup", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"]);
+    assert!(in_limited_root(&o.stdout(), "67108864"), "not in its memory cgroup: {}", o.stdout());
     t.assert_clean();
 }
 
@@ -340,7 +340,7 @@ fn a_cgroup_hierarchy_elsewhere_is_found() {
            umount /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup {alt}; \
          else mount --move /sys/fs/cgroup {alt}; fi && \
          {bin} --root {root} run --rm -m 32m busybox dd if=/dev/zero of=/dev/null bs=100M count=1; echo rc=$?; \
-         {bin} --root {root} run --rm -m 32m busybox cat /proc/self/cgroup",
+         {bin} --root {root} run --rm -m 32m busybox cat /proc/self/cgroup /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max",
         alt = alt.display(),
         bin = common::bin().display(),
         root = t.root.display()
@@ -348,8 +348,16 @@ fn a_cgroup_hierarchy_elsewhere_is_found() {
     let o = std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("rc=137"), "{out} {}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.lines().any(|l| (l.contains(":memory:") || l.starts_with("0::")) && l.contains("/mydocker/")), "{out}");
+    assert!(in_limited_root(&out, "33554432"), "{out}");
     t.assert_clean();
+}
+
+/// `cat /proc/self/cgroup` plus the container's memory limit file: the
+/// memory cgroup (v1 line, or the v2 one) is the namespace's root, and
+/// that root carries `limit`.
+pub fn in_limited_root(out: &str, limit: &str) -> bool {
+    let mem = out.lines().find(|l| l.contains(":memory:")).or_else(|| out.lines().find(|l| l.starts_with("0::")));
+    mem.is_some_and(|l| l.ends_with(":/")) && out.lines().any(|l| l.trim() == limit)
 }
 
 #[test]

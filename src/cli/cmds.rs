@@ -181,6 +181,13 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
             None => b.s(": not available (limits that need it are refused)\n"),
         };
     }
+    // What confines a default container here (docker's defaults).
+    b.s("Security: capabilities (docker's 14), seccomp (docker's default profile, ")
+        .n(crate::sys::seccomp::PROFILE_LEN as u64)
+        .s(" BPF instructions), masked and read-only /proc paths, read-only /sys\nCgroup namespace: ")
+        .s(if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { "yes\nDevices: " } else { "no (kernel before 4.6): no cgroupfs in containers\nDevices: " })
+        .s(l.devices().describe())
+        .s("\n");
     const COPY: &str = "each container gets a private copy of its image\n";
     match probe_overlay(root) {
         Ok(()) => b.s("Overlay: supported (image layer + per-container write layer)\n"),

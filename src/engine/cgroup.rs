@@ -6,9 +6,13 @@
 //! that holds one of its limits; without limits, one in the v2 (or hybrid
 //! "unified") hierarchy when there is one, so a container always has a
 //! cgroup that tracks its processes where the host allows one.
+//! Unless privileged, a container's device access is confined too (see
+//! `devices`): in the v1 devices hierarchy where there is one, else by a
+//! BPF program on its v2 cgroup; so on such hosts it always has that one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
 use crate::engine::config::Limits;
+use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
 use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
 use crate::sys;
@@ -32,7 +36,7 @@ pub struct Layout {
     pub hiers: Vec<Hier>,
 }
 
-const KNOWN: [&[u8]; 5] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct"];
+const KNOWN: [&[u8]; 6] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct", b"devices"];
 
 fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
@@ -84,7 +88,8 @@ impl Layout {
     /// recognised with a few statfs calls instead of reading mountinfo
     /// (~50 us of a 2 ms start): cgroup2 on /sys/fs/cgroup; or a tmpfs
     /// there with "unified" (hybrid) and a v1 hierarchy named after each
-    /// controller the limits need. Anything else goes to mountinfo.
+    /// controller the limits need, and "devices" if there is one.
+    /// Anything else goes to mountinfo.
     pub fn for_limits(l: &Limits) -> Layout {
         const ROOT: &[u8] = b"/sys/fs/cgroup";
         const V1: u64 = 0x27e0eb;
@@ -109,6 +114,10 @@ impl Layout {
                             return None;
                         }
                         hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![c.to_vec()] });
+                    }
+                    let d = join(ROOT, b"devices");
+                    if !l.devices.privileged && sys::fs_magic(&d) == Ok(V1) {
+                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![b"devices".to_vec()] });
                     }
                 }
                 _ => return None,
@@ -148,6 +157,16 @@ impl Layout {
             }
         }
         first
+    }
+
+    /// How device access is confined here (`devices`): v1 devices first,
+    /// as on hybrid hosts the kernel checks both and v1 needs no BPF.
+    pub fn devices(&self) -> Mechanism {
+        match (self.find(b"devices").is_some(), self.v2().is_some()) {
+            (true, _) => Mechanism::V1,
+            (false, true) => Mechanism::V2Bpf,
+            _ => Mechanism::NoCgroup,
+        }
     }
 
     pub fn describe(&self) -> &'static str {
@@ -196,6 +215,9 @@ pub fn shares_to_weight(s: u64) -> u64 {
 pub struct Cgroup {
     pub v2: Option<Vec<u8>>,
     pub v1: Vec<Vec<u8>>,
+    /// How the container's devices are confined; None when privileged (not
+    /// at all). With NoCgroup the caller drops CAP_MKNOD, mounts root nodev.
+    pub devices: Option<Mechanism>,
     /// What `make` still has to create: each directory with its hierarchy,
     /// and the limits to write.
     pub todo: Vec<(Hier, Vec<u8>)>,
@@ -325,12 +347,18 @@ impl Cgroup {
                 use_h.push(h);
             }
         }
+        // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
-        // container, unless (hybrid) a v1 cgroup of its limits already does.
-        if let (Some(v2), true) = (layout.v2(), use_h.is_empty()) {
-            use_h.push(v2);
+        // container, unless (hybrid) a v1 cgroup already does.
+        let mech = (!l.devices.privileged).then(|| layout.devices());
+        let home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
+        let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
+        for h in [home, v2].into_iter().flatten() {
+            if !use_h.iter().any(|x| x.mount == h.mount) {
+                use_h.push(h);
+            }
         }
-        let mut cg = Cgroup { limits: l.clone(), ..Cgroup::default() };
+        let mut cg = Cgroup { limits: l.clone(), devices: mech, ..Cgroup::default() };
         for h in use_h {
             let dir = join(&join(&h.mount, b"mydocker"), id);
             match h.kind {
@@ -381,6 +409,15 @@ impl Cgroup {
                     cpuset_inherit(&parent, dir).map_err(|e| Error::sys("initialise cpuset", dir, e))?;
                 }
                 apply(h, dir, l)?;
+                // The device rules, if this is their home.
+                let m = match h.kind {
+                    Kind::V2 => Mechanism::V2Bpf,
+                    _ if h.controllers.iter().any(|c| c == b"devices") => Mechanism::V1,
+                    _ => Mechanism::NoCgroup, // (whose confine does nothing)
+                };
+                if self.devices == Some(m) {
+                    devices::confine(m, dir, &l.devices.extra)?;
+                }
             }
             Ok(())
         })();
@@ -440,6 +477,7 @@ impl Cgroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::devices::{Devices, Rule};
     use std::fs;
     use std::os::unix::ffi::OsStrExt;
     use std::path::PathBuf;
@@ -507,7 +545,16 @@ mod tests {
         let l = Layout::detect(&[mnt(root.to_str().unwrap(), "cgroup2", "rw")], &|p| {
             fs::read(std::path::Path::new(std::ffi::OsStr::from_bytes(p)).join("cgroup.controllers")).unwrap()
         });
-        let lim = Limits { memory: Some(64 << 20), cpu_quota: Some(50_000), cpu_shares: Some(512), cpuset_cpus: Some(b"0".to_vec()), pids: Some(10) };
+        let lim = Limits {
+            memory: Some(64 << 20),
+            cpu_quota: Some(50_000),
+            cpu_shares: Some(512),
+            cpuset_cpus: Some(b"0".to_vec()),
+            pids: Some(10),
+            ..Limits::default()
+        };
+        // (the device filter of a v2 cgroup needs a real one: devices.rs)
+        let lim = Limits { devices: Devices { privileged: true, extra: vec![] }, ..lim };
         let cg = Cgroup::plan(&l, b"abc", &lim).unwrap();
         cg.make(Kind::V2).unwrap();
         assert_eq!(cg.v2, Some(b(&ctr)));
@@ -559,11 +606,20 @@ mod tests {
         touch(&mem.join("mydocker/h1"), &[("memory.limit_in_bytes", "")]);
         touch(&uni, &[("cgroup.controllers", "")]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
-        let cg = Cgroup::plan(&l, b"h1", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
-        assert_eq!((cg.v1.clone(), cg.v2.clone()), (vec![b(&mem.join("mydocker/h1"))], None));
+        let privileged = Devices { privileged: true, extra: vec![] };
+        let lim = Limits { memory: Some(1 << 20), devices: privileged.clone(), ..Limits::default() };
+        let cg = Cgroup::plan(&l, b"h1", &lim).unwrap();
+        assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&mem.join("mydocker/h1"))], None, None));
         assert!(!uni.join("mydocker/h1").exists());
-        let cg = Cgroup::plan(&l, b"h2", &Limits::default()).unwrap();
+        let cg = Cgroup::plan(&l, b"h2", &Limits { devices: privileged, ..Limits::default() }).unwrap();
         assert_eq!((cg.v1.len(), cg.v2), (0, Some(b(&uni.join("mydocker/h2")))));
+        // Confined, with no v1 devices hierarchy: the device filter needs
+        // the unified cgroup even when a v1 one tracks.
+        let cg = Cgroup::plan(&l, b"h3", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
+        assert_eq!((cg.v1.len(), cg.v2.clone(), cg.devices), (1, Some(b(&uni.join("mydocker/h3"))), Some(Mechanism::V2Bpf)));
+        // whose v1 memory cgroup gets no BPF program (that would fail)
+        touch(&mem.join("mydocker/h3"), &[("memory.limit_in_bytes", "")]);
+        cg.make(Kind::V1).unwrap();
         fs::remove_dir_all(&root).unwrap();
     }
 
@@ -581,6 +637,37 @@ mod tests {
         let e = cg.make(Kind::V1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+    #[test]
+    fn devices_v1_always_has_a_cgroup_with_the_rules() {
+        let root = tmp("dev");
+        let dev = root.join("devices");
+        let uni = root.join("unified");
+        touch(&dev.join("mydocker/d1"), &[("devices.deny", ""), ("devices.allow", "")]);
+        touch(&uni, &[("cgroup.controllers", "")]);
+        let l = Layout::detect(&[mnt(dev.to_str().unwrap(), "cgroup", "rw,devices"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
+        assert_eq!(l.devices(), Mechanism::V1);
+        // No limits: the devices cgroup is the one (v1: made by the child).
+        let extra = Rule { kind: b'c', major: 188, minor: 0, access: 3 };
+        let cg = Cgroup::plan(&l, b"d1", &Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() }).unwrap();
+        assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&dev.join("mydocker/d1"))], None, Some(Mechanism::V1)));
+        cg.make(Kind::V2).unwrap();
+        assert_eq!(fs::read_to_string(dev.join("mydocker/d1/devices.deny")).unwrap(), "");
+        cg.make(Kind::V1).unwrap();
+        assert_eq!(fs::read_to_string(dev.join("mydocker/d1/devices.deny")).unwrap(), "a");
+        let allow = fs::read_to_string(dev.join("mydocker/d1/devices.allow")).unwrap();
+        assert!(allow.starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n") && allow.ends_with("c 136:* rwm\nc 188:0 rw\n"), "{allow}");
+        // Privileged: no devices cgroup, the unified one tracks as before.
+        let cg = Cgroup::plan(&l, b"d2", &Limits { devices: Devices { privileged: true, extra: vec![] }, ..Limits::default() }).unwrap();
+        assert_eq!((cg.v1.len(), cg.v2, cg.devices), (0, Some(b(&uni.join("mydocker/d2"))), None));
+        // A rule the kernel refuses (here: no devices.allow) fails the run.
+        fs::remove_file(dev.join("mydocker/d1/devices.allow")).unwrap();
+        let cg = Cgroup::plan(&l, b"d1", &Limits::default()).unwrap();
+        let e = cg.make(Kind::V1).unwrap_err();
+        assert!(std::str::from_utf8(&e.msg()).unwrap().contains("devices.allow: No such file"), "{:?}", std::str::from_utf8(&e.msg()));
+        // Nothing at all: no cgroup, the caller's fallback.
+        assert_eq!(Layout::default().devices(), Mechanism::NoCgroup);
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -21,6 +21,8 @@ pub struct Limits {
     pub cpu_shares: Option<u64>,
     pub cpuset_cpus: Option<Vec<u8>>,
     pub pids: Option<u64>,
+    /// The device nodes it may use (cgroup device rules).
+    pub devices: crate::engine::devices::Devices,
 }
 
 /// A published port: `[IP:]HOST:CTR[/tcp|udp]`.

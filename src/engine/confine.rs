@@ -89,13 +89,15 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
     // v1 or hybrid: a tmpfs with one directory per hierarchy, as docker.
     sys::mount(b"tmpfs", AT, b"tmpfs", NOSUID_NODEV_NOEXEC as _, b"mode=755,size=64k").ctx("mount", AT)?;
     for (h, _) in &cg.todo {
-        let (name, fstype, data) = match h.kind {
-            Kind::V2 => (&b"unified"[..], &b"cgroup2"[..], Vec::new()),
-            Kind::V1 => (h.mount.rsplit(|&c| c == b'/').next().unwrap_or(b"x"), &b"cgroup"[..], h.controllers.join(&b","[..])),
+        // Named by controllers ("memory", "cpu,cpuacct"), as on a host.
+        let (name, fstype) = match h.kind {
+            Kind::V2 => (b"unified".to_vec(), &b"cgroup2"[..]),
+            Kind::V1 => (h.controllers.join(&b","[..]), &b"cgroup"[..]),
         };
-        let dir = join(AT, name);
+        let dir = join(AT, &name);
+        let data = if h.kind == Kind::V1 { &name[..] } else { b"" };
         sys::mkdir(&dir, 0o755).ctx("create", &dir)?;
-        sys::mount(fstype, &dir, fstype, flags, &data).ctx("mount", &dir)?;
+        sys::mount(fstype, &dir, fstype, flags, data).ctx("mount", &dir)?;
     }
     sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx("make read-only", AT)
 }

@@ -6,6 +6,7 @@
 use crate::engine::cgroup::{Cgroup, Kind, Layout};
 use crate::engine::channel::{self, Parent, Reporter};
 use crate::engine::config::RunOpts;
+use crate::engine::devices;
 use crate::engine::init::{self, Stdio};
 use crate::engine::network;
 use crate::engine::spec::Spec;
@@ -157,7 +158,21 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     };
     let nodes = device_nodes(&rec.security.devices)?;
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
+    // The device rules: docker's, and each --device node's, as it is now.
+    let mut extra = Vec::new();
+    for n in &nodes {
+        let kind = if n.kind == sys::S_IFBLK { b'b' } else { b'c' };
+        extra.push(devices::Rule { kind, major: n.major as i64, minor: n.minor as i64, access: devices::parse_access(&n.perms).unwrap_or(devices::RWM) });
+    }
+    rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
+    if cg.devices == Some(devices::Mechanism::NoCgroup) {
+        // No devices cgroup here: a node the container makes, or its image
+        // carries, could be any of the host's devices. So it may make
+        // none (nor may what it execs: the record keeps this), and the
+        // root is mounted nodev (init.rs).
+        rec.security.caps &= !(1 << crate::engine::config::CAP_MKNOD);
+    }
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);

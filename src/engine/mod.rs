@@ -8,6 +8,7 @@ pub mod commit;
 pub mod config;
 pub mod confine;
 pub mod container;
+pub mod devices;
 pub mod exec;
 pub mod image;
 pub mod init;

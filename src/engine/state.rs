@@ -583,7 +583,14 @@ mod tests {
             hostname: b"h".to_vec(),
             workdir: b"/".to_vec(),
             volumes: vec![Volume { host: b"/a:b".to_vec(), ctr: b"/c d".to_vec(), ro: true }],
-            limits: Limits { memory: Some(1 << 20), cpu_quota: Some(50000), cpu_shares: Some(512), cpuset_cpus: Some(b"0-1".to_vec()), pids: Some(5) },
+            limits: Limits {
+                memory: Some(1 << 20),
+                cpu_quota: Some(50000),
+                cpu_shares: Some(512),
+                cpuset_cpus: Some(b"0-1".to_vec()),
+                pids: Some(5),
+                ..Limits::default()
+            },
             init: true,
             tty: false,
             interactive: true,

@@ -22,7 +22,6 @@
 //! root); an entry with an empty home gets "/", not "".
 
 // Not called yet: init.rs (the lead) wires `lookup` and `apply` in.
-#![allow(dead_code)]
 
 use super::util::{fields, num, parse_u64, Ctx, Error, Res, EXIT_MYDOCKER};
 use crate::sys;

@@ -1033,6 +1033,60 @@ pub fn restore_term(fd: Fd, t: &Termios) {
 
 // ---------------------------------------------------------------- inotify
 
+// ---------------------------------------------------------------- bpf
+
+/// Loads `insns` (struct bpf_insn, 8 bytes each, as u64s in the native
+/// little-endian layout: code, dst|src<<4, off:16, imm:32) as a
+/// BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the v2 cgroup
+/// `cgroup` (an O_DIRECTORY descriptor) as BPF_CGROUP_DEVICE with
+/// BPF_F_ALLOW_MULTI, so the programs of its ancestors still run too. The
+/// program's descriptor is closed on return: the attachment holds it, and
+/// it goes with the cgroup. bpf(2) is not in rustix: two raw syscalls.
+pub fn bpf_attach_device_filter(cgroup: Fd, insns: &[u64]) -> R<()> {
+    const BPF_PROG_LOAD: c_int = 5;
+    const BPF_PROG_ATTACH: c_int = 8;
+    const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+    const BPF_CGROUP_DEVICE: u32 = 6;
+    const BPF_F_ALLOW_MULTI: u32 = 2;
+    // The head of union bpf_attr for BPF_PROG_LOAD, up to kern_version and
+    // prog_flags (48 bytes); the kernel takes a shorter attr as zero-filled.
+    #[repr(C)]
+    struct Load {
+        prog_type: u32,
+        insn_cnt: u32,
+        insns: u64,
+        license: u64,
+        log_level: u32,
+        log_size: u32,
+        log_buf: u64,
+        kern_version: u32,
+        prog_flags: u32,
+    }
+    // No helper is called, so no GPL-only one: any license string will do.
+    let license = b"MIT\0";
+    let load = Load {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        log_level: 0,
+        log_size: 0,
+        log_buf: 0,
+        kern_version: 0,
+        prog_flags: 0,
+    };
+    // SAFETY: `load` is a valid bpf_attr head of the size passed; its
+    // pointers (instructions, NUL-terminated license) outlive the call and
+    // the kernel only reads them. The result is a new descriptor we own.
+    let prog = chkl(unsafe { libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &load as *const Load, core::mem::size_of::<Load>()) })?;
+    let prog = fd::Owned::new(prog as Fd);
+    // target_fd, attach_bpf_fd, attach_type, attach_flags.
+    let attach: [u32; 4] = [cgroup as u32, prog.raw() as u32, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI];
+    // SAFETY: `attach` is a valid bpf_attr head for BPF_PROG_ATTACH of the
+    // size passed, read by the kernel during the call only.
+    chkl(unsafe { libc::syscall(libc::SYS_bpf, BPF_PROG_ATTACH, attach.as_ptr(), core::mem::size_of_val(&attach)) }).map(|_| ())
+}
+
 // ---------------------------------------------------------------- netlink
 
 /// A netlink socket of protocol `proto` (NETLINK_ROUTE is 0), owned: only

@@ -413,11 +413,16 @@ pub const SYSCALLS: &[(&str, u16, u16)] = &[
 pub const LAST: u32 = 466;
 
 /// Allowed unconditionally (names not on an architecture are ignored).
+/// Unlike moby's profile of late, the kernel keyring (keyctl, add_key,
+/// request_key: not namespaced), name_to_handle_at (the first half of the
+/// "shocker" attack) and adjtimex/clock_adjtime are refused, as docker's
+/// documented defaults and issue 9 list them; each is lifted by the
+/// capability that governs it.
 /// docker also allows ptrace, process_vm_readv and process_vm_writev on
 /// kernels >= 4.8 (all we support): they are here.
 pub const ALLOW: &[&str] = &[
-    "accept", "accept4", "access", "add_key", "adjtimex", "alarm", "bind", "brk", "cachestat", "capget", "capset", "chdir", "chmod", "chown",
-    "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres", "clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_nanosleep",
+    "accept", "accept4", "access", "alarm", "bind", "brk", "cachestat", "capget", "capset", "chdir", "chmod", "chown",
+    "chown32", "clock_getres", "clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_nanosleep",
     "clock_nanosleep_time64", "close", "close_range", "connect", "copy_file_range", "creat", "dup", "dup2", "dup3", "epoll_create", "epoll_create1",
     "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2", "execve", "execveat", "exit",
     "exit_group", "faccessat", "faccessat2", "fadvise64", "fadvise64_64", "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchmodat2",
@@ -428,16 +433,16 @@ pub const ALLOW: &[&str] = &[
     "getpriority", "getrandom", "getresgid", "getresgid32", "getresuid", "getresuid32", "getrlimit", "get_robust_list", "getrusage", "getsid",
     "getsockname", "getsockopt", "get_thread_area", "gettid", "gettimeofday", "getuid", "getuid32", "getxattr", "getxattrat", "inotify_add_watch",
     "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel", "ioctl", "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64",
-    "ioprio_get", "ioprio_set", "io_setup", "io_submit", "ipc", "keyctl", "kill", "landlock_add_rule", "landlock_create_ruleset",
+    "ioprio_get", "ioprio_set", "io_setup", "io_submit", "ipc", "kill", "landlock_add_rule", "landlock_create_ruleset",
     "landlock_restrict_self", "lchown", "lchown32", "lgetxattr", "link", "linkat", "listen", "listmount", "listxattr", "listxattrat", "llistxattr",
     "_llseek", "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "madvise", "map_shadow_stack", "membarrier", "memfd_create", "memfd_secret",
     "mincore", "mkdir", "mkdirat", "mknod", "mknodat", "mlock", "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mq_getsetattr", "mq_notify",
     "mq_open", "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend", "mq_timedsend_time64", "mq_unlink", "mremap", "mseal", "msgctl",
-    "msgget", "msgrcv", "msgsnd", "msync", "munlock", "munlockall", "munmap", "name_to_handle_at", "nanosleep", "newfstatat", "_newselect", "open",
+    "msgget", "msgrcv", "msgsnd", "msync", "munlock", "munlockall", "munmap", "nanosleep", "newfstatat", "_newselect", "open",
     "openat", "openat2", "pause", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2", "pkey_alloc", "pkey_free", "pkey_mprotect", "poll", "ppoll",
     "ppoll_time64", "prctl", "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease", "pselect6", "pselect6_time64", "pwrite64", "pwritev",
     "pwritev2", "read", "readahead", "readlink", "readlinkat", "readv", "recv", "recvfrom", "recvmmsg", "recvmmsg_time64", "recvmsg",
-    "remap_file_pages", "removexattr", "removexattrat", "rename", "renameat", "renameat2", "request_key", "restart_syscall", "riscv_hwprobe",
+    "remap_file_pages", "removexattr", "removexattrat", "rename", "renameat", "renameat2", "restart_syscall", "riscv_hwprobe",
     "rmdir", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
     "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr", "sched_getparam", "sched_get_priority_max",
     "sched_get_priority_min", "sched_getscheduler", "sched_rr_get_interval", "sched_rr_get_interval_time64", "sched_setaffinity", "sched_setattr",
@@ -477,12 +482,12 @@ pub const CAP_BPF: u8 = 39;
 /// in several entries (bpf, perf_event_open, syslog) is allowed by any of
 /// their capabilities.
 pub const GATED: &[(u8, &[&str])] = &[
-    (CAP_DAC_READ_SEARCH, &["open_by_handle_at"]),
+    (CAP_DAC_READ_SEARCH, &["name_to_handle_at", "open_by_handle_at"]),
     (
         CAP_SYS_ADMIN,
         &[
-            "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick", "lookup_dcookie", "lsm_get_self_attr", "lsm_list_modules",
-            "lsm_set_self_attr", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open", "quotactl", "quotactl_fd", "setdomainname", "sethostname",
+            "add_key", "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick", "keyctl", "lookup_dcookie", "lsm_get_self_attr", "lsm_list_modules",
+            "lsm_set_self_attr", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open", "quotactl", "quotactl_fd", "request_key", "setdomainname", "sethostname",
             "setns", "syslog", "umount", "umount2", "unshare",
         ],
     ),
@@ -492,7 +497,7 @@ pub const GATED: &[(u8, &[&str])] = &[
     (CAP_SYS_PACCT, &["acct"]),
     (CAP_SYS_PTRACE, &["kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"]),
     (CAP_SYS_RAWIO, &["iopl", "ioperm"]),
-    (CAP_SYS_TIME, &["settimeofday", "stime", "clock_settime", "clock_settime64"]),
+    (CAP_SYS_TIME, &["adjtimex", "clock_adjtime", "clock_adjtime64", "settimeofday", "stime", "clock_settime", "clock_settime64"]),
     (CAP_SYS_TTY_CONFIG, &["vhangup"]),
     (CAP_SYS_NICE, &["get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"]),
     (CAP_SYSLOG, &["syslog"]),

@@ -1,0 +1,527 @@
+//! Which device nodes a container may open or create, as docker confines
+//! them: everything is denied but docker's default list (null, zero, full,
+//! random, urandom, tty, console, ptmx, the pts), mknod of any node (which
+//! is harmless if opening it is denied), and the `--device` extras.
+//!
+//! The kernel checks a device access against the cgroups of the process:
+//! on cgroup v1 the `devices` controller's lists, written as text
+//! (`devices.deny`, `devices.allow`); on cgroup v2 an eBPF program of type
+//! BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup, generated here from
+//! the same rules. Without either (no cgroupfs on a board), the caller
+//! drops CAP_MKNOD and mounts the root nodev instead: the only nodes
+//! reachable are then the ones it made in the container's /dev.
+//!
+//! A leaf module (config and cgroup use it): the mechanism of a host is
+//! picked by `cgroup::Layout::devices`.
+
+use crate::engine::util::{join, push_num, Ctx, Error, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// One allow rule: `kind` b'c', b'b' or b'a' (both), `major`/`minor` -1
+/// for any, `access` a set of R, W, M.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule {
+    pub kind: u8,
+    pub major: i64,
+    pub minor: i64,
+    pub access: u8,
+}
+
+pub const R: u8 = 1;
+pub const W: u8 = 2;
+pub const M: u8 = 4;
+pub const RWM: u8 = R | W | M;
+
+const fn chr(major: i64, minor: i64) -> Rule {
+    Rule { kind: b'c', major, minor, access: RWM }
+}
+
+/// docker's default list (runc's AllowedDevices, without the tun device
+/// it dropped): mknod of anything, and the usual character devices.
+pub const DEFAULT: &[Rule] = &[
+    Rule { kind: b'c', major: -1, minor: -1, access: M },
+    Rule { kind: b'b', major: -1, minor: -1, access: M },
+    chr(1, 3),    // null
+    chr(1, 5),    // zero
+    chr(1, 7),    // full
+    chr(1, 8),    // random
+    chr(1, 9),    // urandom
+    chr(5, 0),    // tty
+    chr(5, 1),    // console
+    chr(5, 2),    // ptmx
+    chr(136, -1), // pts/*
+];
+
+/// What a container may reach: DEFAULT plus `extra` (`--device`), or
+/// everything (`privileged`: no confinement at all). The default confines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Devices {
+    pub privileged: bool,
+    pub extra: Vec<Rule>,
+}
+
+/// How the host lets us confine devices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mechanism {
+    /// A v1 `devices` hierarchy (v1 or hybrid hosts).
+    V1,
+    /// An eBPF program on the container's v2 cgroup.
+    V2Bpf,
+    /// No cgroup to hold the rules: the caller drops CAP_MKNOD and mounts
+    /// the container's root nodev.
+    NoCgroup,
+}
+
+impl Mechanism {
+    /// For `mydocker info`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mechanism::V1 => "cgroup v1 devices",
+            Mechanism::V2Bpf => "cgroup v2 BPF",
+            Mechanism::NoCgroup => "none: CAP_MKNOD dropped, root nodev",
+        }
+    }
+}
+
+/// "rwm", "rw", "m"... as `--device` takes it: a set of R, W, M.
+pub fn parse_access(s: &[u8]) -> Option<u8> {
+    let mut a = 0;
+    for &c in s {
+        let bit = match c {
+            b'r' => R,
+            b'w' => W,
+            b'm' => M,
+            _ => return None,
+        };
+        a |= bit;
+    }
+    (a != 0).then_some(a)
+}
+
+impl Rule {
+    /// The v1 text: "c 1:3 rwm", "c *:* m", "a *:* rwm".
+    pub fn text(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16);
+        v.push(self.kind);
+        for (i, n) in [self.major, self.minor].into_iter().enumerate() {
+            v.push(if i == 0 { b' ' } else { b':' });
+            if n < 0 {
+                v.push(b'*');
+            } else {
+                push_num(&mut v, n as u64);
+            }
+        }
+        v.push(b' ');
+        for (bit, c) in [(R, b'r'), (W, b'w'), (M, b'm')] {
+            if self.access & bit != 0 {
+                v.push(c);
+            }
+        }
+        v
+    }
+}
+
+/// Applies DEFAULT + `extra` to the container's cgroup `dir` of the
+/// hierarchy `m` names (v1: its devices cgroup; v2: its cgroup). A failure
+/// is an error: a container is never left unconfined by accident.
+pub fn confine(m: Mechanism, dir: &[u8], extra: &[Rule]) -> Res<()> {
+    match m {
+        Mechanism::V1 => confine_v1(dir, extra),
+        Mechanism::V2Bpf => {
+            let fd = sys::open(dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open cgroup", dir)?;
+            // (ENOSYS, EINVAL: a kernel without CONFIG_CGROUP_BPF)
+            sys::bpf_attach_device_filter(fd.raw(), &program(extra)).ctx("attach a device filter to", dir)
+        }
+        Mechanism::NoCgroup => Ok(()),
+    }
+}
+
+/// v1: "a" to devices.deny (which empties the list the cgroup inherited),
+/// then one rule per write to devices.allow, through one descriptor.
+fn confine_v1(dir: &[u8], extra: &[Rule]) -> Res<()> {
+    let deny = join(dir, b"devices.deny");
+    crate::engine::util::write_file(&deny, b"a").ctx("write", &deny)?;
+    let allow = join(dir, b"devices.allow");
+    let fd = sys::open(&allow, sys::O_WRONLY, 0).ctx("open", &allow)?;
+    for r in DEFAULT.iter().chain(extra) {
+        let mut t = r.text();
+        t.push(b'\n');
+        if let Err(e) = sys::write(fd.raw(), &t) {
+            t.pop();
+            return Err(Error::sys("allow devices", &t, e));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- eBPF
+
+// The opcodes used (linux/bpf.h, bpf_common.h): class | op | source.
+const LDX_MEM_W: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
+const LDX_MEM_H: u8 = 0x69; // BPF_LDX | BPF_MEM | BPF_H
+const ALU64_MOV_K: u8 = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K
+const JNE_K: u8 = 0x55; // BPF_JMP | BPF_JNE | BPF_K
+const JEQ_K: u8 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const JA: u8 = 0x05; // BPF_JMP | BPF_JA
+const JSET_K: u8 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
+
+/// One struct bpf_insn, little-endian (x86_64 and aarch64): code,
+/// dst_reg in the low nibble and src_reg in the high one, off, imm.
+fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> u64 {
+    code as u64 | ((dst | src << 4) as u64) << 8 | (off as u16 as u64) << 16 | (imm as u32 as u64) << 32
+}
+
+/// Our access bits (R 1, W 2, M 4) as the kernel's BPF_DEVCG_ACC_* (MKNOD
+/// 1, READ 2, WRITE 4).
+fn bpf_access(a: u8) -> i32 {
+    (((a & (R | W)) << 1) | (a & M) >> 2) as i32
+}
+
+/// The device filter for DEFAULT + `extra`, generated at run time. The
+/// context is struct bpf_cgroup_dev_ctx { u32 access_type (access << 16 |
+/// type: BPF_DEVCG_DEV_BLOCK 1, CHAR 2); u32 major; u32 minor; }; the
+/// program returns 1 to allow, 0 to deny. A request matches a rule when
+/// all the access it asks for is in the rule's (JSET: a bit outside it
+/// fails), as the v1 controller decides.
+///
+/// The kernel's verifier walks every branch, at ~1 us an instruction on
+/// the (6.18) kernel measured, so the program is kept short: adjacent rules of
+/// the same kind, access and major share one block, which tests those
+/// (on a mismatch: on to the next block) and then jumps to "allow" on any
+/// of its minors. After the blocks, "deny"; last, "allow" (so `rules`
+/// must not be empty: the verifier refuses unreachable code). Each block
+/// loads afresh the fields it tests (r3 = type, the u16 at 0, and r2 =
+/// access, the u16 at 2, on little-endian; r4 = major; r5 = minor once), so the verifier never knows a value from an earlier test,
+/// and the paths into a block are one state it checks once (65
+/// instructions verified for DEFAULT instead of 84, ~30% less time).
+pub fn program(extra: &[Rule]) -> Vec<u64> {
+    let mut rules = DEFAULT.to_vec();
+    rules.extend_from_slice(extra);
+    build(&rules)
+}
+
+fn build(rules: &[Rule]) -> Vec<u64> {
+    let mut p = alloc::vec![ins(LDX_MEM_W, 5, 1, 8, 0)];
+    // A number past i32 is no device's: that test never matches.
+    let imm = |v: i64| if v > i32::MAX as i64 { -1 } else { v as i32 };
+    let (mut block, mut wild, mut prev) = (0, false, None);
+    for i in 0..=rules.len() {
+        let r = rules.get(i);
+        let key = r.map(|r| (r.kind, r.access, r.major));
+        if i == 0 || key != prev {
+            // The open block's tests jump here on a mismatch.
+            let here = p.len();
+            for (k, x) in p.iter_mut().enumerate().skip(block) {
+                if matches!(*x as u8, JNE_K | JSET_K) {
+                    *x |= jump(k, here);
+                }
+            }
+            (block, wild, prev) = (here, false, key);
+            let Some(r) = r else { break };
+            // Each test loads its field afresh (see above).
+            if r.kind != b'a' {
+                p.extend_from_slice(&[ins(LDX_MEM_H, 3, 1, 0, 0), ins(JNE_K, 3, 0, 0, if r.kind == b'b' { 1 } else { 2 })]);
+            }
+            if r.access & RWM != RWM {
+                p.extend_from_slice(&[ins(LDX_MEM_H, 2, 1, 2, 0), ins(JSET_K, 2, 0, 0, !bpf_access(r.access) & 7)]);
+            }
+            if r.major >= 0 {
+                p.extend_from_slice(&[ins(LDX_MEM_W, 4, 1, 4, 0), ins(JNE_K, 4, 0, 0, imm(r.major))]);
+            }
+        }
+        // Then to "allow": on this minor, or always (a wildcard: the
+        // block's last instruction, as the verifier refuses dead code).
+        if let (Some(r), false) = (r, wild) {
+            wild = r.minor < 0;
+            p.push(if wild { ins(JA, 0, 0, 0, 0) } else { ins(JEQ_K, 5, 0, 0, imm(r.minor)) });
+        }
+    }
+    p.extend_from_slice(&[ins(ALU64_MOV_K, 0, 0, 0, 0), ins(EXIT, 0, 0, 0, 0)]);
+    let allow = p.len();
+    for (k, x) in p.iter_mut().enumerate() {
+        if matches!(*x as u8, JEQ_K | JA) {
+            *x |= jump(k, allow);
+        }
+    }
+    p.extend_from_slice(&[ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0)]);
+    p
+}
+
+/// The `off` field of a jump at `from` to `to` (relative to the next).
+fn jump(from: usize, to: usize) -> u64 {
+    ((to - from - 1) as u16 as u64) << 16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a device filter the way the kernel would, over the few
+    /// instructions `program` emits: returns r0.
+    fn run(p: &[u64], kind: u8, major: u32, minor: u32, access: u8) -> u64 {
+        let ty = if kind == b'b' { 1 } else { 2 };
+        let mut ctx = Vec::new();
+        for w in [(bpf_access(access) as u32) << 16 | ty, major, minor] {
+            ctx.extend_from_slice(&w.to_le_bytes());
+        }
+        let mut r = [0u64; 11];
+        let mut pc = 0usize;
+        loop {
+            let i = p[pc];
+            let (code, dst, src) = (i as u8, (i >> 8 & 15) as usize, (i >> 12 & 15) as usize);
+            let (off, imm) = ((i >> 16) as u16 as i16, (i >> 32) as u32 as i32);
+            pc += 1;
+            let jump = |pc: &mut usize, c: bool| {
+                if c {
+                    *pc = (*pc as isize + off as isize) as usize
+                }
+            };
+            match code {
+                LDX_MEM_W | LDX_MEM_H => {
+                    assert_eq!(src, 1);
+                    let o = off as usize;
+                    let b = |k: usize| ctx[o + k] as u64;
+                    r[dst] = if code == LDX_MEM_H { b(0) | b(1) << 8 } else { b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24 }
+                }
+                ALU64_MOV_K => r[dst] = imm as i64 as u64,
+                JNE_K => jump(&mut pc, r[dst] != imm as i64 as u64),
+                JSET_K => jump(&mut pc, r[dst] & imm as i64 as u64 != 0),
+                JEQ_K => jump(&mut pc, r[dst] == imm as i64 as u64),
+                JA => jump(&mut pc, true),
+                EXIT => return r[0],
+                _ => panic!("unexpected opcode {code:#x}"),
+            }
+        }
+    }
+
+    const RW: u8 = R | W;
+
+    #[test]
+    fn default_program() {
+        let p = program(&[]);
+        let ok = |k, maj, min, a| run(&p, k, maj, min, a) == 1;
+        assert!(ok(b'c', 1, 3, RW)); // null
+        assert!(ok(b'c', 1, 9, R)); // urandom
+        assert!(ok(b'c', 5, 2, RW)); // ptmx
+        assert!(ok(b'c', 136, 5, RW)); // pts/5
+        assert!(ok(b'c', 136, 0, M));
+        assert!(!ok(b'b', 8, 0, R)); // /dev/sda
+        assert!(!ok(b'b', 8, 0, W));
+        assert!(ok(b'b', 8, 0, M)); // mknod anything
+        assert!(ok(b'c', 1, 1, M)); // mknod /dev/mem
+        assert!(!ok(b'c', 1, 1, R)); // but not open it
+        assert!(!ok(b'c', 1, 11, W)); // kmsg
+        assert!(!ok(b'c', 188, 0, RW));
+        assert!(!ok(b'c', 10, 200, RW)); // tun: no longer a default
+        assert!(ok(b'c', 1, 3, RWM));
+        assert!(!ok(b'b', 1, 3, R)); // type matters
+    }
+
+    #[test]
+    fn extra_rules_and_wildcards() {
+        let tty_usb = Rule { kind: b'c', major: 188, minor: 0, access: RW };
+        let p = program(&[tty_usb]);
+        let ok = |k, maj, min, a| run(&p, k, maj, min, a) == 1;
+        assert!(ok(b'c', 188, 0, RW));
+        assert!(ok(b'c', 188, 0, R));
+        assert!(ok(b'c', 188, 0, M)); // mknod: from "c *:* m"
+        assert!(!ok(b'c', 188, 0, RWM)); // which no one rule has with rw
+        assert!(!ok(b'c', 189, 0, R));
+        // by itself, the rule gives no mknod
+        let alone = build(&[tty_usb]);
+        assert_eq!((run(&alone, b'c', 188, 0, RW), run(&alone, b'c', 188, 0, M)), (1, 0));
+        assert!(!ok(b'c', 188, 1, R));
+        assert!(!ok(b'b', 188, 0, R));
+        // a read-only rule refuses a write, and a read+write request
+        let p = program(&[Rule { kind: b'c', major: 188, minor: 0, access: R }]);
+        assert!(run(&p, b'c', 188, 0, R) == 1);
+        assert!(run(&p, b'c', 188, 0, W) == 0);
+        assert!(run(&p, b'c', 188, 0, RW) == 0);
+        // wildcards: all block devices of major 8; any minor
+        let p = program(&[Rule { kind: b'b', major: 8, minor: -1, access: RWM }]);
+        assert!(run(&p, b'b', 8, 0, RW) == 1 && run(&p, b'b', 8, 17, R) == 1);
+        assert!(run(&p, b'b', 9, 0, R) == 0 && run(&p, b'c', 8, 0, R) == 0);
+        // any major, one minor; and "a": both kinds
+        let p = program(&[Rule { kind: b'a', major: -1, minor: 7, access: W }]);
+        assert!(run(&p, b'b', 3, 7, W) == 1 && run(&p, b'c', 99, 7, W) == 1);
+        assert!(run(&p, b'c', 99, 7, R) == 0 && run(&p, b'c', 99, 8, W) == 0);
+        let p = program(&[Rule { kind: b'a', major: -1, minor: -1, access: RWM }]);
+        assert!(run(&p, b'b', 8, 0, RWM) == 1);
+        // adjacent rules of one major share a block; a wildcard among them wins
+        let usb = |minor, access| Rule { kind: b'c', major: 188, minor, access };
+        let p = program(&[usb(0, RW), usb(1, RW), usb(3, R)]);
+        assert_eq!([0, 1, 2].map(|m| run(&p, b'c', 188, m, RW)), [1, 1, 0]);
+        assert_eq!((run(&p, b'c', 188, 3, R), run(&p, b'c', 188, 3, W)), (1, 0));
+        let p = program(&[usb(0, RW), usb(-1, RW)]);
+        assert_eq!([0, 1, 99].map(|m| run(&p, b'c', 188, m, RW)), [1, 1, 1]);
+    }
+
+    #[test]
+    fn program_shape() {
+        // default rules in 5 blocks: 1 + 5 + 5 + 9 + 7 + 5 + 4 instructions
+        let p = program(&[]);
+        assert_eq!(p.len(), 36);
+        for (k, &i) in p.iter().enumerate() {
+            let code = i as u8;
+            if code & 7 == 5 && code != EXIT {
+                let to = k as i64 + 1 + (i >> 16) as u16 as i16 as i64;
+                assert!(to > k as i64 && (to as usize) < p.len(), "jump {k}");
+            }
+        }
+        assert_eq!(p[p.len() - 1] as u8, EXIT);
+        // a number past i32 never matches
+        let p = program(&[Rule { kind: b'c', major: 1 << 40, minor: -1, access: RWM }]);
+        assert_eq!(run(&p, b'c', u32::MAX, 0, R), 0);
+    }
+
+    #[test]
+    fn a_request_needs_one_rule_for_all_its_access() {
+        // m from "c *:* m" and rw from an extra: a mknod+read request
+        // (not one the kernel makes, but the rule) is met by neither alone.
+        let p = program(&[Rule { kind: b'c', major: 4, minor: 64, access: RW }]);
+        assert_eq!(run(&p, b'c', 4, 64, RW), 1);
+        assert_eq!(run(&p, b'c', 4, 64, M), 1);
+        assert_eq!(run(&p, b'c', 4, 64, R | M), 0);
+    }
+
+    #[test]
+    fn access_bits_map_to_the_kernels() {
+        assert_eq!(bpf_access(R), 2);
+        assert_eq!(bpf_access(W), 4);
+        assert_eq!(bpf_access(M), 1);
+        assert_eq!(bpf_access(RWM), 7);
+        assert_eq!(parse_access(b"rwm"), Some(RWM));
+        assert_eq!(parse_access(b"mr"), Some(R | M));
+        assert_eq!(parse_access(b""), None);
+        assert_eq!(parse_access(b"rx"), None);
+    }
+
+    #[test]
+    fn v1_text() {
+        let t: Vec<Vec<u8>> = DEFAULT.iter().map(|r| r.text()).collect();
+        assert_eq!(t[0], b"c *:* m");
+        assert_eq!(t[1], b"b *:* m");
+        assert_eq!(t[2], b"c 1:3 rwm");
+        assert_eq!(t[10], b"c 136:* rwm");
+        assert_eq!(Rule { kind: b'a', major: -1, minor: -1, access: RWM }.text(), b"a *:* rwm");
+        assert_eq!(Rule { kind: b'b', major: 8, minor: 16, access: R | W }.text(), b"b 8:16 rw");
+    }
+
+    #[test]
+    fn v1_writes_deny_all_then_the_rules() {
+        let d = std::env::temp_dir().join(format!("mydocker-dev-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("devices.deny"), "").unwrap();
+        std::fs::write(d.join("devices.allow"), "").unwrap();
+        let dir = std::os::unix::ffi::OsStrExt::as_bytes(d.as_os_str()).to_vec();
+        confine(Mechanism::V1, &dir, &[Rule { kind: b'c', major: 188, minor: 0, access: R | W }]).unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("devices.deny")).unwrap(), "a");
+        let allow = std::fs::read_to_string(d.join("devices.allow")).unwrap();
+        assert!(allow.starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n"), "{allow}");
+        assert!(allow.ends_with("c 136:* rwm\nc 188:0 rw\n"), "{allow}");
+        assert_eq!(allow.lines().count(), DEFAULT.len() + 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+    /// The mount point of the first cgroup hierarchy of `fstype` whose
+    /// options contain `opt`, from mountinfo.
+    fn hierarchy(fstype: &str, opt: &str) -> Option<std::path::PathBuf> {
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        for l in mi.lines() {
+            let (a, b) = l.split_once(" - ")?;
+            let mut f = b.split(' ');
+            if f.next() == Some(fstype) && b.split(' ').nth(2).is_some_and(|o| o.split(',').any(|x| x == opt)) {
+                return Some(a.split(' ').nth(4)?.into());
+            }
+        }
+        None
+    }
+
+    /// On this host, for real: a cgroup confined by `m`, a shell moved into
+    /// it, and what it may open and create. Needs root (CI runs as root).
+    fn live(m: Mechanism, mount: Option<std::path::PathBuf>) {
+        use std::process::Command;
+        let Some(mount) = mount.filter(|_| is_root()) else {
+            eprintln!("skipped: not root, or no such cgroup hierarchy");
+            return;
+        };
+        let pid = std::process::id();
+        let cg = mount.join(format!("mydocker-devtest-{pid}-{m:?}"));
+        let nodes = std::env::temp_dir().join(format!("mydocker-devnodes-{pid}-{m:?}"));
+        let _ = std::fs::remove_dir_all(&nodes);
+        std::fs::create_dir_all(&nodes).unwrap();
+        std::fs::create_dir(&cg).unwrap();
+        let dir = std::os::unix::ffi::OsStrExt::as_bytes(cg.as_os_str()).to_vec();
+        let kmsg_read = Rule { kind: b'c', major: 1, minor: 11, access: R };
+        let t = std::time::Instant::now();
+        confine(m, &dir, &[kmsg_read]).unwrap();
+        eprintln!("{m:?}: confine took {:?}", t.elapsed());
+        for (n, t, maj, min) in [("mem", "c", "1", "1"), ("loop", "b", "7", "0"), ("kmsg", "c", "1", "11")] {
+            assert!(Command::new("mknod").arg(nodes.join(n)).args([t, maj, min]).status().unwrap().success());
+        }
+        // Each open in a subshell (a child, in the cgroup too); its error
+        // text ends in strerror.
+        let script = r#"
+            echo $$ > "$1/cgroup.procs" || exit 99
+            try() { if r=$( (eval "$2") 2>&1 ); then echo "$1 ok"; else echo "$1 ${r##*: }"; fi; }
+            try null 'exec 3</dev/null 4>/dev/null'
+            try mem 'exec 3<"$0/mem"'
+            try loop 'exec 3<"$0/loop"'
+            try kmsg-r 'exec 3<"$0/kmsg"'
+            try kmsg-w 'exec 3>"$0/kmsg"'
+            try mknod-c 'mknod "$0/mem2" c 1 1'
+            try mknod-b 'mknod "$0/sda" b 8 0'
+        "#;
+        let out = Command::new("sh").args(["-c", script]).arg(&nodes).arg(&cg).output().unwrap();
+        let _ = std::fs::remove_dir_all(&nodes);
+        for _ in 0..100 {
+            if std::fs::remove_dir(&cg).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        let want = "null ok\nmem Operation not permitted\nloop Operation not permitted\nkmsg-r ok\nkmsg-w Operation not permitted\nmknod-c ok\nmknod-b ok\n";
+        assert_eq!(out, want);
+    }
+
+    fn is_root() -> bool {
+        std::fs::read_to_string("/proc/self/status").unwrap().lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    }
+
+    #[test]
+    fn live_v2_bpf_filter() {
+        live(Mechanism::V2Bpf, hierarchy("cgroup2", "rw"));
+    }
+
+    #[test]
+    fn live_v1_devices_cgroup() {
+        live(Mechanism::V1, hierarchy("cgroup", "devices"));
+    }
+
+    /// What confining costs: `cargo test --bins cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn cost_of_confinement() {
+        use std::os::unix::ffi::OsStrExt;
+        for (m, mount) in [(Mechanism::V2Bpf, hierarchy("cgroup2", "rw")), (Mechanism::V1, hierarchy("cgroup", "devices"))] {
+            let Some(mount) = mount.filter(|_| is_root()) else { continue };
+            let n = 200;
+            let mut dirs = Vec::new();
+            for i in 0..n {
+                let d = mount.join(format!("mydocker-devcost-{}-{i}", std::process::id()));
+                std::fs::create_dir(&d).unwrap();
+                dirs.push(d.as_os_str().as_bytes().to_vec());
+            }
+            let t = std::time::Instant::now();
+            for d in &dirs {
+                confine(m, d, &[]).unwrap();
+            }
+            eprintln!("{m:?}: {:?} per cgroup ({} BPF instructions)", t.elapsed() / n, program(&[]).len());
+            for d in &dirs {
+                std::fs::remove_dir(std::ffi::OsStr::from_bytes(d)).unwrap();
+            }
+        }
+    }
+}
