@@ -238,6 +238,12 @@ fn capabilities_are_dockers_fourteen() {
     assert_eq!(caps(&["--cap-add", "CAP_SYS_ADMIN"]), caps_line("00000000a82425fb"), "+SYS_ADMIN (bit 21)");
     assert_eq!(caps(&["--cap-add", "sys_admin"]), caps_line("00000000a82425fb"), "lower case, no CAP_ prefix");
     assert_eq!(caps(&["--cap-drop", "CHOWN"]), caps_line("00000000a80425fa"), "-CHOWN (bit 0)");
+    assert_eq!(caps(&["--cap-add", "ALL"]), caps_line(&all_caps()), "--cap-add ALL");
+    assert_eq!(
+        caps(&["--cap-add", "ALL", "--cap-drop", "SYS_ADMIN"]),
+        caps_line(&format!("{:016x}", u64::from_str_radix(&all_caps(), 16).unwrap() & !(1 << 21))),
+        "--cap-add ALL --cap-drop SYS_ADMIN"
+    );
     // PID 1 itself (no shell in between) has them too
     let o = t.run(&["-v", &vol, "busybox", "/probe", "caps"]);
     assert_eq!(o.stdout().trim_end(), caps_line(DOCKER_CAPS), "{}", o.err);
@@ -272,6 +278,21 @@ fn seccomp_filter_and_no_new_privs() {
     assert_eq!(st(&["--privileged"]), "0 0", "--privileged: no filter");
     assert_eq!(st(&["--security-opt", "seccomp=unconfined"]), "0 0", "seccomp=unconfined");
     assert_eq!(st(&["--security-opt", "no-new-privileges"]), "2 1", "no-new-privileges");
+    assert_eq!(st(&["--cap-add", "ALL"]), "2 0", "--cap-add ALL keeps the filter");
+    // exec'ed processes get the container's settings
+    let mut t = t;
+    for (opts, want) in [
+        (&[][..], "2 0"),
+        (&["--security-opt", "no-new-privileges"][..], "2 1"),
+        (&["--security-opt", "seccomp=unconfined"][..], "0 0"),
+        (&["--privileged"][..], "0 0"),
+    ] {
+        let mut a: Vec<&str> = opts.to_vec();
+        a.extend_from_slice(&["-v", &vol, "busybox", "sleep", "60"]);
+        let id = t.detach(&a);
+        assert_eq!(xsh(&t, &id, &[], "/probe seccomp"), want, "exec into a {opts:?} container");
+        t.rm_all();
+    }
     let o = t.run(&["--security-opt", "seccomp=nosuchprofile.json", "busybox", "true"]);
     assert_eq!(o.code, 125, "a profile that does not exist: {}", o.err);
     assert_eq!(o.err.lines().count(), 1, "{}", o.err);
@@ -996,5 +1017,68 @@ fn exec_never_hands_out_the_host_binary() {
         t.rm_all();
     }
     assert!(fs::read(bin()).unwrap() == before, "the host binary changed");
+    t.assert_clean();
+}
+
+// ---- hostile images: volumes, --tmpfs, --device and -u lookups -------------------------------------
+
+/// An image plants absolute symlinks where the caller's mounts and the
+/// user lookup go; all of it must resolve inside the container's root.
+#[test]
+fn hostile_images_cannot_redirect_volumes_tmpfs_or_user_lookup() {
+    let (t, vol) = tp!();
+    let pw = std::env::temp_dir().join(format!("mydocker-hostpw-{}", std::process::id()));
+    fs::write(&pw, "hostonly:x:4242:4242:host:/hostonly:/bin/sh\n").unwrap();
+    let target = t.root.join("target");
+    fs::create_dir_all(&target).unwrap();
+    let pw_s = pw.to_str().unwrap().to_string();
+    let target_s = target.to_str().unwrap().to_string();
+    image_from(&t, "links", |d| {
+        let ln = |to: &str, at: &str| {
+            let p = d.join(at);
+            let _ = fs::remove_dir_all(&p);
+            let _ = fs::remove_file(&p);
+            std::os::unix::fs::symlink(to, p).unwrap();
+        };
+        ln(&pw_s, "etc/passwd");
+        ln(&target_s, "data");
+        ln(&target_s, "run");
+        fs::create_dir_all(d.join("dev2")).unwrap();
+        ln(&target_s, "dev2/mynull");
+    });
+    let mounts_before = mountpoints();
+    let host = t.root.join("vol");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("inside"), "x").unwrap();
+    let v = format!("{}:/data", host.display());
+    // -u: the image's /etc/passwd is a dangling link inside the container
+    let o = t.run(&["-u", "hostonly", "links", "id", "-u"]);
+    let _ = fs::remove_file(&pw);
+    assert!(o.code == 125 && o.err.contains("unable to find user hostonly"), "-u hostonly resolved through the host: {} {}", o.stdout(), o.err);
+    // a volume, a tmpfs and a device node on planted links: each either
+    // lands inside the container (as runc's resolution in the root does) or
+    // is refused with one line; never on the host
+    for (opts, script, dest) in [
+        (vec!["-v", v.as_str()], "/probe ls /data", "/data"),
+        (vec!["--tmpfs", "/run"], "/probe access /run w", "/run"),
+        (vec!["--device", "/dev/null:/dev2/mynull"], "/probe open /dev2/mynull w", "/dev2/mynull"),
+    ] {
+        let mut a = vec!["-v", vol.as_str()];
+        a.extend_from_slice(&opts);
+        a.extend_from_slice(&["links", "sh", "-c", script]);
+        let o = t.run(&a);
+        if o.code == 125 {
+            assert_eq!(o.err.lines().count(), 1, "{opts:?}: {}", o.err);
+            assert!(o.err.starts_with("mydocker: ") && o.err.contains(dest), "{opts:?}: {}", o.err);
+        } else {
+            let want = if opts[0] == "-v" { "inside" } else { "ok" };
+            assert_eq!((o.code, o.stdout().trim_end()), (0, want), "{opts:?}: {}", o.err);
+        }
+        t.assert_clean();
+    }
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 0, "something was made in the host directory the image pointed at");
+    let root_s = t.root.to_str().unwrap().to_string();
+    let new: Vec<String> = mountpoints().into_iter().filter(|m| !mounts_before.contains(m) && *m != format!("{root_s}/run")).collect();
+    assert_eq!(new, Vec::<String>::new(), "mounts appeared on the host");
     t.assert_clean();
 }
