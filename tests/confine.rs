@@ -1012,8 +1012,10 @@ fn exec_never_hands_out_the_host_binary() {
         let got = xsh(&t, &id, &[], &format!("/probe hunt {} {} 3000", m.dev(), m.ino()));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let n = storm.join().unwrap();
-        assert!(n > 5, "only {n} execs ran during the hunt");
-        assert_eq!(got, "none", "{opts:?}: a container process got hold of the host binary through an exec'ing process (\"seen PID VERDICT\": VERDICT is its reopening for writing)");
+        // (a traced exec stops at its execve until the hunter is gone: few
+        // execs then, and the verdict below says why)
+        assert!(n > 5 || got != "none", "only {n} execs ran during the hunt");
+        assert_eq!(got, "none", "{opts:?}: a container process got hold of the host binary through an exec'ing process (\"seen PID WRITE TRACE CAPEFF\": WRITE is its exe reopened for writing, TRACE its PTRACE_SEIZE, CAPEFF the most capabilities seen on it)");
         t.rm_all();
     }
     assert!(fs::read(bin()).unwrap() == before, "the host binary changed");

@@ -37,9 +37,11 @@
 //!                                "PID EXE MARK" per process seen (MARK:
 //!                                faccessat of /proc/PID/root/tmp/MARKER)
 //!   x32-unshare-user             unshare(CLONE_NEWUSER) as an x32 syscall
-//!   hunt DEV INO ROUNDS          "none", or "seen PID VERDICT": a process
-//!                                whose exe is DEV:INO was found, VERDICT is
-//!                                its exe reopened for writing
+//!   hunt DEV INO ROUNDS          "none", or "seen PID WRITE TRACE": a
+//!                                process whose exe is DEV:INO was found;
+//!                                WRITE: its exe reopened for writing,
+//!                                TRACE: PTRACE_SEIZE of it, then the
+//!                                most capabilities (CapEff) seen on one
 //!   id                           uid euid groups... (getuid/geteuid/getgroups)
 use std::ffi::CString;
 use std::io::Write;
@@ -246,6 +248,8 @@ fn procs(marker: &str, rounds: usize) -> String {
 fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
     let me = std::process::id().to_string();
     let mut held: Vec<(String, i64)> = Vec::new();
+    let mut traced = String::new();
+    let mut caps = 0u64;
     for _ in 0..rounds {
         let Ok(d) = std::fs::read_dir("/proc") else { break };
         for e in d.flatten() {
@@ -263,6 +267,20 @@ fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
             // SAFETY: as above; fd is ours.
             let r = unsafe { libc::fstat(fd as i32, &mut st) };
             if r == 0 && st.st_dev == dev && st.st_ino == ino && held.len() < 64 {
+                // a process running the host's binary: can we trace it
+                // (PTRACE_SEIZE: no stop; detached when we exit)?
+                let pid: i64 = n.parse().unwrap_or(0);
+                let st = std::fs::read_to_string(format!("/proc/{n}/status")).unwrap_or_default();
+                if let Some(c) = st.lines().find_map(|l| l.strip_prefix("CapEff:")) {
+                    let c = u64::from_str_radix(c.trim(), 16).unwrap_or(0);
+                    if c > caps {
+                        caps = c;
+                    }
+                }
+                let t = word(sys(libc::SYS_ptrace, [0x4206, pid, 0, 0, 0, 0]));
+                if traced.is_empty() || t == "ok" {
+                    traced = t;
+                }
                 held.push((n, fd));
             } else {
                 // SAFETY: closes our own descriptor.
@@ -281,7 +299,7 @@ fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
             worst = w;
         }
     }
-    format!("seen {} {worst}", held[0].0)
+    format!("seen {} {worst} {traced} {caps:016x}", held[0].0)
 }
 
 fn run(a: &[String]) -> String {
