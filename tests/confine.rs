@@ -1084,3 +1084,30 @@ fn hostile_images_cannot_redirect_volumes_tmpfs_or_user_lookup() {
     assert_eq!(new, Vec::<String>::new(), "mounts appeared on the host");
     t.assert_clean();
 }
+
+// ---- descriptors ---------------------------------------------------------------------------------------
+
+/// No process in a container holds a descriptor of a host directory or
+/// file (an openat(fd, "..") away from the host's root), whether it was
+/// started by run, run -d, --init or exec.
+#[test]
+fn no_host_descriptor_reaches_the_container() {
+    let (mut t, vol) = tp!();
+    assert_eq!(sh(&t, &vol, &[], "/probe fds"), "none", "run --rm");
+    assert_eq!(sh(&t, &vol, &["--init"], "/probe fds"), "none", "run --rm --init");
+    assert_eq!(sh(&t, &vol, &["-i"], "/probe fds"), "none", "run --rm -i");
+    for opts in [&[][..], &["--init"][..], &["--rm"][..]] {
+        let mut a: Vec<&str> = opts.to_vec();
+        a.extend_from_slice(&["-v", &vol, "busybox", "sleep", "60"]);
+        let id = t.detach(&a);
+        if opts.is_empty() {
+            // (an exec -d process makes rm -f take 1-2 s: once is enough)
+            assert_eq!(t.md(&["exec", "-d", &id, "sleep", "30"]).code, 0);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(xsh(&t, &id, &[], "/probe fds"), "none", "run -d {opts:?}, exec, exec -d");
+        t.rm_all();
+        assert!(wait_until(5000, || t.containers().is_empty()));
+    }
+    t.assert_clean();
+}

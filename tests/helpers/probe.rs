@@ -42,6 +42,9 @@
 //!                                WRITE: its exe reopened for writing,
 //!                                TRACE: PTRACE_SEIZE of it, then the
 //!                                most capabilities (CapEff) seen on one
+//!   fds [PID]                    "none", or the "PID/FD TARGET" descriptors
+//!                                of every process (or PID) that lead to a
+//!                                directory or file outside the container
 //!   id                           uid euid groups... (getuid/geteuid/getgroups)
 use std::ffi::CString;
 use std::io::Write;
@@ -302,6 +305,48 @@ fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
     format!("seen {} {worst} {traced} {caps:016x}", held[0].0)
 }
 
+/// The open descriptors of every process in sight (or of PID) that lead
+/// outside the container: a directory or regular file whose path, looked
+/// up here, is not that same file. Prints "none" or "PID/FD TARGET" lines.
+fn foreign_fds(only: Option<&str>) -> String {
+    let mut bad = Vec::new();
+    let Ok(d) = std::fs::read_dir("/proc") else { return name(errno()) };
+    for e in d.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !n.bytes().all(|b| b.is_ascii_digit()) || only.is_some_and(|o| o != n) || n == std::process::id().to_string() {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{n}/fd")) else { continue };
+        for f in fds.flatten() {
+            let fd = f.file_name().to_string_lossy().into_owned();
+            let link = format!("/proc/{n}/fd/{fd}");
+            let target = readlink(&link);
+            // SAFETY: stat/lstat into locals of NUL-terminated paths.
+            let (mut a, mut b): (libc::stat, libc::stat) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+            let l = c(&link);
+            // SAFETY: as above.
+            if unsafe { libc::stat(l.as_ptr(), &mut a) } != 0 {
+                continue;
+            }
+            let kind = a.st_mode & libc::S_IFMT;
+            if kind != libc::S_IFDIR && kind != libc::S_IFREG {
+                continue;
+            }
+            let tp = c(target.trim_end_matches(" (deleted)"));
+            // SAFETY: as above.
+            let same = target.starts_with('/') && unsafe { libc::stat(tp.as_ptr(), &mut b) } == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+            if !same && !target.starts_with("/memfd:") {
+                bad.push(format!("{n}/{fd} {target}"));
+            }
+        }
+    }
+    if bad.is_empty() {
+        "none".into()
+    } else {
+        bad.join("\n")
+    }
+}
+
 fn run(a: &[String]) -> String {
     let cmd = arg(a, 1);
     match cmd {
@@ -490,6 +535,7 @@ fn run(a: &[String]) -> String {
         "i386" => i386(),
         "ls" => ls(arg(a, 2)),
         "hunt" => hunt(arg(a, 2).parse().unwrap(), arg(a, 3).parse().unwrap(), arg(a, 4).parse().unwrap()),
+        "fds" => foreign_fds(a.get(2).map(|s| s.as_str())),
         "procs" => procs(arg(a, 2), arg(a, 3).parse().unwrap()),
         // unshare(CLONE_NEWUSER) through the x32 ABI (syscall number with
         // bit 30): a filter that forgets the bit would let it through
