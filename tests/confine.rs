@@ -1111,3 +1111,58 @@ fn no_host_descriptor_reaches_the_container() {
     }
     t.assert_clean();
 }
+
+// ---- namespaces, ptys, shared memory ------------------------------------------------------------------
+
+/// Every namespace docker makes private is private (user and time are
+/// shared, as with docker), through run and exec alike.
+#[test]
+fn namespaces_are_the_containers_own() {
+    let (mut t, vol) = tp!();
+    let kinds = ["ipc", "mnt", "net", "pid", "uts", "cgroup"];
+    let script: String = kinds.iter().map(|k| format!("/probe readlink /proc/self/ns/{k}; ")).collect();
+    let host: Vec<String> = kinds.iter().map(|k| fs::read_link(format!("/proc/self/ns/{k}")).unwrap().to_string_lossy().into_owned()).collect();
+    let check = |what: &str, got: String| {
+        let l: Vec<&str> = got.lines().collect();
+        assert_eq!(l.len(), kinds.len(), "{what}: {got}");
+        for ((k, h), g) in kinds.iter().zip(&host).zip(&l) {
+            assert!(g.starts_with(&format!("{k}:[")), "{what}: {k}: {g}");
+            assert_ne!(g, h, "{what}: the {k} namespace is the host's");
+        }
+    };
+    check("run", sh(&t, &vol, &[], &script));
+    let id = t.detach(&["-v", &vol, "busybox", "sleep", "60"]);
+    check("exec", xsh(&t, &id, &[], &script));
+    t.rm_all();
+    t.assert_clean();
+}
+
+/// The host's terminals and shared memory are out of reach: /dev/pts is the
+/// container's own devpts instance, /dev/shm its own.
+#[test]
+fn host_ptys_and_shm_are_out_of_reach() {
+    let (t, vol) = tp!();
+    // a pty on the host, so that one exists to find
+    // SAFETY: posix_openpt/grantpt/unlockpt/ptsname on our own descriptor.
+    let (m, n) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0);
+        libc::grantpt(m);
+        libc::unlockpt(m);
+        let p = std::ffi::CStr::from_ptr(libc::ptsname(m)).to_string_lossy().into_owned();
+        (m, p.rsplit('/').next().unwrap().to_string())
+    };
+    let marker = format!("mydocker-shm-{}", std::process::id());
+    fs::write(Path::new("/dev/shm").join(&marker), "host").unwrap();
+    let o = sh(&t, &vol, &[], &format!("/probe ls /dev/pts; /probe open /dev/pts/{n} rw; /probe access /dev/shm/{marker} f; /probe access /dev/shm w"));
+    let _ = fs::remove_file(Path::new("/dev/shm").join(&marker));
+    // SAFETY: closes our own descriptor.
+    unsafe { libc::close(m) };
+    let l: Vec<&str> = o.lines().collect();
+    assert_eq!(l.len(), 4, "{o}");
+    assert!(!l[0].split(' ').any(|x| x == n), "the host's pty {n} is listed in the container's /dev/pts: {o}");
+    assert_ne!(l[1], "ok", "the host's pty {n} opened from the container: {o}");
+    assert_eq!(l[2], "ENOENT", "the host's /dev/shm is the container's: {o}");
+    assert_eq!(l[3], "ok", "/dev/shm is writable: {o}");
+    t.assert_clean();
+}
