@@ -168,6 +168,7 @@ const SECCOMP_DENIED: &[&str] = &[
     "keyctl",
     "add_key",
     "x32-unshare-user",
+    "vsock",
     "bpf",
     "perf",
     "userfaultfd",
@@ -1164,5 +1165,31 @@ fn host_ptys_and_shm_are_out_of_reach() {
     assert_ne!(l[1], "ok", "the host's pty {n} opened from the container: {o}");
     assert_eq!(l[2], "ENOENT", "the host's /dev/shm is the container's: {o}");
     assert_eq!(l[3], "ok", "/dev/shm is writable: {o}");
+    t.assert_clean();
+}
+
+/// The container controls its /etc/passwd and /etc/group: an endless file
+/// or a FIFO there must not hang or bloat the `exec -u` lookup (which the
+/// host side may run) nor `run -u`.
+#[test]
+fn user_lookup_survives_hostile_files() {
+    let (mut t, _vol) = tp!();
+    let id = t.detach(&["busybox", "sleep", "60"]);
+    for setup in [
+        "rm -f /etc/passwd /etc/group; ln -s /dev/zero /etc/passwd; ln -s /dev/urandom /etc/group",
+        "rm -f /etc/passwd /etc/group; mkfifo /etc/passwd /etc/group",
+    ] {
+        assert_eq!(xsh(&t, &id, &[], &format!("{setup}; echo ready")), "ready");
+        for u in ["nobody", "1000:nogroup"] {
+            let o = md_within(&t, &["exec", "-u", u, &id, "true"], 5000);
+            let Some(o) = o else {
+                kill_everything_of(&t);
+                panic!("exec -u {u} hung on a hostile passwd/group ({setup})");
+            };
+            assert_eq!(o.code, 126, "exec -u {u} ({setup}): {}", o.err);
+            assert_eq!(o.err.lines().count(), 1, "{}", o.err);
+        }
+    }
+    t.rm_all();
     t.assert_clean();
 }

@@ -15,6 +15,7 @@
 //!   remount-ro-rw PATH           MS_REMOUNT without MS_RDONLY (also with MS_BIND)
 //!   unshare user|mount|net|cgroup|pid|ipc|uts
 //!   clone-newuser                clone(CLONE_NEWUSER); the child exits
+//!   vsock | clone3-newuser       socket(AF_VSOCK); clone3(CLONE_NEWUSER)
 //!   keyctl | add_key | bpf | perf | userfaultfd | syslog | kexec |
 //!   init_module | reboot | settime
 //!   ptrace PID                   PTRACE_SEIZE (no stop; detached at exit)
@@ -429,6 +430,25 @@ fn run(a: &[String]) -> String {
         }
         "clone-newuser" => {
             let r = sys(libc::SYS_clone, [(libc::CLONE_NEWUSER | libc::SIGCHLD) as i64, 0, 0, 0, 0, 0]);
+            if r == 0 {
+                // SAFETY: the child leaves at once.
+                unsafe { libc::_exit(0) };
+            }
+            if r > 0 {
+                // SAFETY: reaps the child just made.
+                unsafe { libc::waitpid(r as i32, std::ptr::null_mut(), 0) };
+            }
+            word(r)
+        }
+        // socket(AF_VSOCK): docker's profile refuses family 40
+        "vsock" => word(sys(libc::SYS_socket, [40, libc::SOCK_STREAM as i64, 0, 0, 0, 0])),
+        // clone3 with CLONE_NEWUSER (the filter cannot see clone3's flags,
+        // so docker's profile answers ENOSYS without CAP_SYS_ADMIN)
+        "clone3-newuser" => {
+            let mut args = [0u64; 11];
+            args[0] = libc::CLONE_NEWUSER as u64;
+            args[4] = libc::SIGCHLD as u64;
+            let r = sys(libc::SYS_clone3, [args.as_mut_ptr() as i64, 88, 0, 0, 0, 0]);
             if r == 0 {
                 // SAFETY: the child leaves at once.
                 unsafe { libc::_exit(0) };
