@@ -1,6 +1,7 @@
 #!/bin/sh
-# The QEMU smoke matrix: both arches x both root modes on cgroup v2, and a
-# cgroup v1 guest per arch. Builds the binaries first.
+# The QEMU smoke matrix: both arches x both root modes on cgroup v2, and per
+# arch a cgroup v1 guest and one without a devices hierarchy (mydocker's
+# devices fallback: CAP_MKNOD dropped, root nodev). Builds the binaries first.
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -f out/mydocker-x86_64 ] || [ ! -f out/mydocker-aarch64 ]; then
@@ -16,5 +17,6 @@ for arch in x86_64 aarch64; do
     run "$arch" rootfs v2
     run "$arch" tmpfs v2
     run "$arch" rootfs v1
+    run "$arch" tmpfs v1-nodevices
 done
-echo "smoke: 6 passed, 0 failed"
+echo "smoke: 8 passed, 0 failed"

@@ -3,7 +3,18 @@
 # The guest has no tar of mydocker's, no ip, no iptables: everything below
 # is mydocker itself plus busybox. Builds the image from the guest's own
 # busybox, then walks the demo and the book's chapter 5: run -d top, ps,
-# logs, exec, stop, start, restart, commit, rm; exit statuses; limits.
+# logs, exec, stop, start, restart, commit, rm; exit statuses; limits;
+# then issue 9's confinement core (caps, seccomp, mount refused, masked and
+# read-only paths, devices) and what --privileged lifts.
+#
+# busybox sh -e does not stop at a failing `! cmd`: negated checks are
+# written `must_fail cmd` (or `if cmd; then fail ...; fi`).
+
+fail() { echo "smoke: FAIL: $*"; exit 1; }
+must_fail() { if "$@"; then fail "should have failed: $*"; fi; }
+# status: "CapPrm CapEff CapBnd NoNewPrivs Seccomp" of the /proc/PID/status on stdin
+status() { awk '$1 ~ /^(CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):$/ { printf "%s%s", s, $2; s = " " }'; }
+
 mydocker version
 mydocker info
 mkdir -p /img/bin /img/etc /img/root /img/tmp
@@ -14,6 +25,84 @@ mkdir -p /img/www && echo "hello from a published port" > /img/www/index.html
 (cd /img && tar -cf /tmp/busybox.tar .)
 mydocker import /tmp/busybox.tar busybox
 mydocker images
+
+# ---- issue 9: confinement (docker's defaults), busybox tools only ----
+mydocker info > /tmp/info
+grep -q "^Security: capabilities (docker's 14), seccomp" /tmp/info
+grep -q '^Cgroup namespace: yes$' /tmp/info
+# docker's 14 capabilities; without any devices cgroup CAP_MKNOD (bit 27)
+# is dropped too: a80425fb & ~0x08000000.
+case $(grep '^Devices: ' /tmp/info) in
+  *"Devices: none: CAP_MKNOD dropped"*) nodevcg=1 caps=00000000a00425fb ;;
+  *"Devices: cgroup v1 devices"* | *"Devices: cgroup v2 BPF"*) nodevcg=0 caps=00000000a80425fb ;;
+  *) fail "no Devices line in mydocker info" ;;
+esac
+[ "$(mydocker run --rm busybox cat /proc/self/status | status)" = "$caps $caps $caps 0 2" ]
+[ "$(mydocker run --rm --security-opt no-new-privileges busybox cat /proc/self/status | status)" = "$caps $caps $caps 1 2" ]
+# seccomp refuses what the capabilities would allow: adjtimex(2) that
+# only reads (busybox adjtimex without options; modes 0 needs no
+# capability) and syslog(2) once the host lets anyone read the log. Both
+# work on the host, in a --privileged container, and with seccomp=unconfined.
+sysctl -w kernel.dmesg_restrict=0
+adjtimex > /dev/null
+dmesg > /dev/null
+must_fail mydocker run --rm busybox adjtimex
+must_fail mydocker run --rm busybox dmesg
+mydocker run --rm busybox adjtimex 2>&1 | grep -q 'Operation not permitted'
+# a user namespace needs no capability: refused inside (by seccomp; in an
+# initramfs guest by the chroot too, see the --privileged part below)
+must_fail mydocker run --rm busybox unshare -U true
+st=$(mydocker run --rm --security-opt seccomp=unconfined busybox sh -c 'adjtimex > /dev/null && dmesg > /dev/null && cat /proc/self/status' | status)
+[ "$st" = "$caps $caps $caps 0 0" ]
+# mount: refused (no CAP_SYS_ADMIN, and seccomp), even without seccomp
+must_fail mydocker run --rm busybox mount -t tmpfs t /tmp
+must_fail mydocker run --rm --security-opt seccomp=unconfined busybox mount -t tmpfs t /tmp
+# masked paths read as empty; /proc/sys and /sys are read-only (touch as
+# root gets the kernel's EROFS: `test -w` says yes to root regardless)
+[ "$(wc -c < /proc/timer_list)" -gt 0 ]
+[ -e /proc/keys ]
+[ "$(mydocker run --rm busybox sh -c 'wc -c < /proc/timer_list')" = 0 ]
+[ "$(mydocker run --rm busybox sh -c 'cat /proc/keys | wc -c')" = 0 ]
+# both are mydocker's own /dev/null (c 1:3) bind-mounted
+[ "$(mydocker run --rm busybox stat -c '%F %t:%T' /proc/timer_list /proc/keys | uniq)" = "character special file 1:3" ]
+for d in /proc/acpi /proc/scsi /sys/firmware; do
+    [ -d $d ] || continue
+    out=$(mydocker run --rm busybox ls -A $d)
+    [ -z "$out" ]
+done
+mydocker run --rm busybox touch /proc/sys/kernel/core_pattern 2>&1 | grep -q 'Read-only file system'
+mydocker run --rm busybox touch /sys/kernel/uevent_seqnum 2>&1 | grep -q 'Read-only file system'
+# the cgroup namespace: the container's own cgroups are its roots, and
+# /sys/fs/cgroup shows them, read-only. (--pids-limit: a cgroup of its own
+# for sure; v1 without a devices hierarchy gives a plain container none,
+# and then no cgroupfs at all.)
+[ "$(mydocker run --rm --pids-limit 42 busybox sh -c 'cat /sys/fs/cgroup/pids.max 2> /dev/null || cat /sys/fs/cgroup/pids/pids.max')" = 42 ]
+cg=$(mydocker run --rm --pids-limit 42 busybox cat /proc/self/cgroup)
+[ -n "$cg" ]
+if echo "$cg" | grep -v ':/$'; then fail "cgroup paths outside the namespace"; fi
+mydocker run --rm --pids-limit 42 busybox mkdir /sys/fs/cgroup/x 2>&1 | grep -q 'Read-only file system'
+# devices: /dev/mem (c 1:1) stays closed; the usual nodes work
+must_fail mydocker run --rm busybox sh -c 'mknod /tmp/m c 1 1 && head -c1 /tmp/m'
+if [ $nodevcg = 1 ]; then
+    must_fail mydocker run --rm busybox mknod /tmp/m c 1 1
+else
+    # mknod is allowed (docker's "c *:* m"), opening is not
+    mydocker run --rm busybox sh -c 'mknod /tmp/m c 1 1; head -c1 /tmp/m' 2>&1 | grep -q 'Operation not permitted'
+fi
+[ "$(mydocker run --rm busybox sh -c 'echo x > /dev/null; head -c 4 /dev/zero | wc -c')" = 4 ]
+[ "$(mydocker run --rm --device /dev/zero:/dev/z busybox sh -c 'head -c 4 /dev/z | wc -c')" = 4 ]
+# --privileged lifts all of it (never read the c 1:1 node there!)
+full=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
+st=$(mydocker run --rm --privileged busybox sh -c 'adjtimex > /dev/null && dmesg > /dev/null && cat /proc/self/status' | status)
+[ "$st" = "$full $full $full 0 0" ]
+mydocker run --rm --privileged busybox sh -c 'mount -t tmpfs t /tmp && grep -q "^t /tmp tmpfs" /proc/mounts'
+[ "$(mydocker run --rm --privileged busybox sh -c 'wc -c < /proc/timer_list')" -gt 0 ]
+mydocker run --rm --privileged busybox touch /proc/sys/kernel/core_pattern
+# a user namespace: with pivot_root; after MS_MOVE + chroot (initramfs
+# rootfs) the kernel refuses it to a chrooted caller, privileged or not
+unshare -U true
+if grep -q '^pivot_root: yes' /tmp/info; then mydocker run --rm --privileged busybox unshare -U true; fi
+sysctl -w kernel.dmesg_restrict=1
 
 # -d: the CLI returns, the container keeps running.
 id=$(mydocker run -d --name top busybox top -b)
@@ -69,7 +158,7 @@ mydocker rm -f top
 mydocker rmi snap
 # chapter 6 without ip/iptables/nft: bridge network, IPAM, NAT over
 # netlink, a published port reached from the guest itself.
-! command -v iptables
+if command -v iptables; then fail "iptables found: this test wants the netlink NAT path"; fi
 mydocker network create --subnet 172.31.0.0/24 n
 mydocker network ls | grep -q '172.31.0.0/24'
 mydocker run -d --name web -p 8080:80 --network n busybox httpd -f -p 80 -h /www
@@ -86,5 +175,5 @@ mydocker network rm n
 for n in /sys/class/net/br-* /sys/class/net/ve*; do [ ! -e "$n" ]; done
 [ -z "$(mydocker ps -aq)" ]
 [ -z "$(ls /var/lib/mydocker/containers)" ]
-! grep -q mydocker /proc/self/mountinfo
+if grep mydocker /proc/self/mountinfo; then fail "mounts left behind"; fi
 echo "smoke: all mydocker checks passed"

@@ -53,6 +53,8 @@
 #   SMOKE_CGROUP      v2 (default): the guest mounts cgroup2 only.
 #                     v1: the guest mounts the v1 hierarchies (cpu, cpuacct,
 #                     cpuset, memory, pids, ...) on a tmpfs, as old boards do.
+#                     v1-nodevices: v1 without the devices hierarchy, so
+#                     mydocker falls back to dropping CAP_MKNOD and a nodev root.
 #   SMOKE_EXTRA_DIR   host dir whose contents are copied into the guest's /
 #                     (e.g. a container rootfs, test fixtures)
 #   SMOKE_APPEND      extra kernel command line (e.g. "loglevel=7")
@@ -144,7 +146,7 @@ case $SMOKE_FLAVOUR in
   *) die "SMOKE_FLAVOUR must be 'cloud' or 'generic'" ;;
 esac
 case $SMOKE_ROOT in rootfs|tmpfs) ;; *) die "SMOKE_ROOT must be 'rootfs' or 'tmpfs'" ;; esac
-case $SMOKE_CGROUP in v1|v2) ;; *) die "SMOKE_CGROUP must be 'v1' or 'v2'" ;; esac
+case $SMOKE_CGROUP in v1|v1-nodevices|v2) ;; *) die "SMOKE_CGROUP must be 'v1', 'v1-nodevices' or 'v2'" ;; esac
 
 command -v "$QEMU" >/dev/null || die "$QEMU not installed (apt-get install qemu-system-arm / qemu-system-x86)"
 HOST_DEB_ARCH=$(dpkg --print-architecture)
@@ -329,10 +331,12 @@ mount -t devpts   -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs    -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs    tmpfs    /tmp
 mount -t tmpfs    tmpfs    /run
-if [ "$SMOKE_CGROUP" = v1 ]; then
+if [ "$SMOKE_CGROUP" != v2 ]; then
     # cgroup v1 the old way: one hierarchy per controller on a tmpfs.
     mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
-    for c in cpu cpuacct cpuset memory pids devices freezer blkio; do
+    devices=devices
+    [ "$SMOKE_CGROUP" = v1-nodevices ] && devices=
+    for c in cpu cpuacct cpuset memory pids $devices freezer blkio; do
         mkdir -p /sys/fs/cgroup/$c
         mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || echo "smoke: WARNING: no v1 $c"
     done

@@ -54,6 +54,14 @@ Options:
       --network NAME        none (default: loopback only), host, or a bridge network
                             (also --net, -net)
   -p, --publish [IP:]H:C[/udp]  Publish a container port on the host (repeatable)
+      --privileged          All capabilities and devices; no seccomp, no masked paths
+      --cap-add CAP         Add a capability (CAP_ optional; ALL)
+      --cap-drop CAP        Drop a capability (CAP_ optional; ALL)
+      --security-opt OPT    no-new-privileges, or seccomp=unconfined
+  -u, --user U[:G]          User (name or uid) and group, from the image's /etc files
+      --device H[:C][:rwm]  Give the container a host device node (repeatable)
+      --read-only           Mount the root filesystem read-only
+      --tmpfs PATH[:OPTS]   Mount a tmpfs (repeatable), e.g. /run:size=8m
 ";
 
 pub const EXEC_USAGE: &str = "Usage: mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
@@ -64,6 +72,8 @@ Options:
   -d, --detach        Run in the background
   -e, --env K=V|K     Set an environment variable (repeatable)
   -w, --workdir DIR   Working directory inside the container
+  -u, --user U[:G]    User (name or uid) and group, from the image's /etc files
+      --privileged    All capabilities; no seccomp (the container's other limits stay)
 ";
 
 pub const NETWORK_USAGE: &str = "Usage: mydocker network COMMAND

@@ -137,9 +137,6 @@ impl Child {
         let Some(s) = self.netns.take() else { return Ok(None) };
         sys::recv_fd(s.raw()).map(Some).ctx("receive the network namespace", b"")
     }
-    pub fn expects_netns(&self) -> bool {
-        self.netns.is_some()
-    }
 }
 
 // ---------------------------------------------------------------- sync 3

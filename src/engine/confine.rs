@@ -50,34 +50,33 @@ pub fn own_dir(path: &[u8]) -> Res<()> {
     mkdir_all(path, 0o755).ctx("create", path)
 }
 
-/// The masked and read-only paths (none with --privileged).
-pub fn mask() -> Res<()> {
-    for p in MASKED {
+/// The masked and read-only paths under `under` (/proc, or /sys once it
+/// is mounted); none with --privileged. A path is looked up once: what
+/// this kernel lacks costs one failed lstat.
+pub fn mask(under: &[u8]) -> Res<()> {
+    for p in MASKED.iter().chain(&READ_ONLY).filter(|p| p.starts_with(under)) {
         let Ok(st) = sys::lstat(p) else { continue };
-        let r = if st.is_dir() {
-            sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0")
+        if READ_ONLY.contains(p) {
+            sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
+            sys::mount(b"", p, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", p)?;
+        } else if st.is_dir() {
+            sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0").ctx("mask", p)?;
         } else {
-            sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"")
-        };
-        r.ctx("mask", p)?;
-    }
-    for p in READ_ONLY {
-        if sys::lstat(p).is_err() {
-            continue;
+            sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"").ctx("mask", p)?;
         }
-        sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
-        sys::mount(b"", p, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", p)?;
     }
     Ok(())
 }
 
 /// The cgroup namespace, entered once the container is in all its cgroups
-/// (its cgroups become its root), and /sys/fs/cgroup showing only those,
+/// (they become its root), and /sys/fs/cgroup showing only those,
 /// read-only (read-write with --privileged). A kernel without cgroup
 /// namespaces (before 4.6) gets no cgroup filesystem at all: without the
 /// namespace it would show the host's.
 pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
-    if cg.todo.is_empty() || sys::unshare(sys::CLONE_NEWCGROUP).is_err() {
+    // Entered even with no cgroup of its own (a v1 board without the
+    // controllers it would need): /proc/self/cgroup then names no host path.
+    if sys::unshare(sys::CLONE_NEWCGROUP).is_err() || cg.todo.is_empty() {
         return Ok(());
     }
     const AT: &[u8] = b"/sys/fs/cgroup";
@@ -157,18 +156,24 @@ pub fn read_only_root() -> Res<()> {
     sys::mount(b"", b"/", b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", b"/")
 }
 
-/// The last steps before exec, in the order that needs no privilege it
-/// has dropped: the bounding set (CAP_SETPCAP), the seccomp filter
+/// The bounding set (needs CAP_SETPCAP; takes nothing from this process,
+/// only from what it execs): before `drop_privileges`.
+pub fn bound(sec: &Security) -> Res<()> {
+    if sec.privileged {
+        return Ok(());
+    }
+    sys::bound_caps(sec.caps).ctx("drop capabilities", b"")
+}
+
+/// The last steps before exec, after `bound`, in the order that needs no
+/// privilege it has dropped: the seccomp filter
 /// (CAP_SYS_ADMIN, so no no_new_privs is needed for it), the user (what
 /// `lookup` found; setuid to a non-root user clears the permitted and
 /// effective sets, as exec would for docker), the capability sets of a
 /// root user, and no_new_privs if asked.
 pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<()> {
-    if !sec.privileged {
-        sys::bound_caps(sec.caps).ctx("drop capabilities", b"")?;
-        if sec.seccomp {
-            sys::seccomp::install(sec.caps).ctx("install the seccomp filter", b"")?;
-        }
+    if !sec.privileged && sec.seccomp {
+        sys::seccomp::install(sec.caps).ctx("install the seccomp filter", b"")?;
     }
     crate::engine::user::apply(user)?;
     if !sec.privileged && user.uid == 0 {

@@ -359,9 +359,24 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
     cg.remove();
     if rec.auto_remove {
         network::release(root, &rec.network, &rec.id);
-        let _ = remove_tree(&rec.dir(root));
+        remove_run_dir(&rec.dir(root));
     } else {
         let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+    }
+}
+
+/// Removes a `--rm` container's directory. As a run leaves it (its record,
+/// an empty write layer, overlay's work/work) that is five unlinks, not
+/// the walk's ~20 calls (-25 us); anything else there (files in the layer,
+/// a log, a copied root) makes one fail, and the walk removes what is left.
+fn remove_run_dir(dir: &[u8]) {
+    for (p, flags) in
+        [(&b"config"[..], 0), (b"work/work", sys::AT_REMOVEDIR), (b"work", sys::AT_REMOVEDIR), (b"upper", sys::AT_REMOVEDIR), (b"", sys::AT_REMOVEDIR)]
+    {
+        if sys::unlinkat(sys::AT_FDCWD, &join(dir, p), flags).is_err() {
+            let _ = remove_tree(dir);
+            return;
+        }
     }
 }
 
@@ -432,12 +447,17 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
 
 /// sync 2b: makes the container's network namespace while the child builds
 /// its root filesystem on the other CPU (a namespace's setup is the
-/// slowest step of a start, ~0.6 ms), plugs the veth pair's eth0 end into
-/// it for a bridge network, and sends it to the child, which enters it.
+/// slowest step of a start, ~0.6 ms), brings its loopback up from inside
+/// (~0.1 ms that the child, the usual critical path, no longer spends after
+/// sync 2b), plugs the veth pair's eth0 end into it for a bridge network,
+/// and sends it to the child, which enters it.
 fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
     let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
-    let made = sys::unshare(sys::CLONE_NEWNET).ctx("create", b"a network namespace").map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
+    let made = sys::unshare(sys::CLONE_NEWNET)
+        .ctx("create", b"a network namespace")
+        .and_then(|_| netlink::link_up(1).ctx("bring up loopback", b""))
+        .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.
     let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
     let ns = made??;

@@ -129,6 +129,7 @@ fn child(tasks: &[Owned], sec: &Security, user: &User, workdir: &[u8], io: &Stdi
         sys::write(t.raw(), b"0").ctx("join cgroup", b"")?;
     }
     init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
+    confine::bound(sec)?;
     confine::drop_privileges(sec, user)?;
     sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::umask(0o022);

@@ -7,8 +7,8 @@
 //! are in place (and the kernel objects of its setup are not charged one by
 //! one to a fresh memory cgroup: -0.2 ms). After sync 2b the child takes
 //! back the caller's CPU affinity, and only then detaches the old root (an
-//! RCU grace period, slow while the other CPU is in the namespace setup),
-//! brings up loopback and mounts /sys.
+//! RCU grace period, slow while the other CPU is in the namespace setup)
+//! and mounts /sys. (The parent brought the namespace's loopback up.)
 
 use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::{Child, Never};
@@ -30,7 +30,6 @@ pub struct Stdio {
 pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
     let buf = ch.recv_spec()?; // sync 2
-    let own_net = ch.expects_netns();
     let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
     drop(buf);
     // The v1 cgroups are made here (the v2 one was made before the clone,
@@ -129,6 +128,19 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             sys::write_all(fd.raw(), data).ctx("write", f)?;
         }
     }
+    // While the parent still makes the network namespace: the /proc
+    // masks, --tmpfs, the user's lookup in the image's files (before the
+    // workdir is entered as that user) and the bounding set (which takes
+    // nothing from what this process may do).
+    if !sec.privileged {
+        confine::mask(b"/proc")?;
+    }
+    for t in &sec.tmpfs {
+        confine::tmpfs(t)?;
+    }
+    let user = crate::engine::user::lookup(&sec.user)?;
+    let env = with_home(&spec.env, &user.home);
+    confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
         sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
@@ -141,9 +153,6 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
     sys::chdir(b"/").ctx("chdir to", b"/")?;
-    if own_net {
-        crate::sys::netlink::link_up(1).ctx("bring up loopback", b"")?;
-    }
     if spec.net.as_slice() == b"bridge" {
         // eth0 was created in our namespace by the parent (a veth peer).
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
@@ -155,10 +164,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
     sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro) as _, b"").ctx("mount", b"/sys")?;
     if !sec.privileged {
-        confine::mask()?;
-    }
-    for t in &sec.tmpfs {
-        confine::tmpfs(t)?;
+        confine::mask(b"/sys")?;
     }
     mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
     if sec.read_only {
@@ -169,10 +175,6 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
     }
     confine::cgroup_ns(cg, sec.privileged)?;
-    // The user is looked up in the image's files, before the workdir is
-    // entered as that user (a directory it may not enter is an error).
-    let user = crate::engine::user::lookup(&sec.user)?;
-    let env = with_home(&spec.env, &user.home);
     confine::drop_privileges(sec, &user)?;
     sys::chdir(&spec.workdir).map_err(|e| Error::sys("chdir to", &spec.workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::reset_signals();
