@@ -10,13 +10,12 @@
 
 use crate::engine::cgroup::Cgroup;
 use crate::engine::channel::{self, Never};
-use crate::engine::config::{ExecOpts, Security};
+use crate::engine::config::ExecOpts;
 use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
-use crate::engine::user::User;
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
@@ -73,21 +72,23 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     };
     // The container's cgroups, open while their host paths are visible.
     let cg = Cgroup::from_dirs(&r.cgroups);
-    let v2 = match &cg.v2 {
-        Some(d) => Some(sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).map_err(|_| not_running(&o.container))?),
-        None => None,
-    };
-    let mut tasks = Vec::new();
-    for d in &cg.v1 {
-        tasks.push(sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
+    let mut joins = Vec::new();
+    for (d, f) in cg.v2.iter().map(|d| (d, &b"cgroup.procs"[..])).chain(cg.v1.iter().map(|d| (d, &b"tasks"[..]))) {
+        joins.push(sys::open(&join(d, f), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
     }
 
-    // This process enters the container now, all but its pid namespace,
-    // which only our child joins: it is born there, in the container's
-    // mount namespace and root, undumpable (its /proc entries closed to
-    // the container), and holds nothing of the host's but its stdio. It
-    // drops its privileges before anything of the image runs.
+    // This process enters the container now, whole: its cgroups, every
+    // namespace but the pid one, its root, and the confinement of its
+    // processes (bounding set, seccomp, user, capabilities). Only then does
+    // it fork the program, which is born in the pid namespace with nothing
+    // more than the container's own processes have: no window in which a
+    // container process (even one granted CAP_SYS_PTRACE) could take over
+    // a privileged mydocker. This process stays invisible to the container
+    // (outside its pid namespace), relays and waits, undumpable throughout.
     sys::undumpable();
+    for j in joins {
+        sys::write(j.raw(), b"0").ctx("join cgroup", b"")?;
+    }
     for (i, (n, flag)) in NS.iter().enumerate() {
         sys::setns(fds[i].raw(), *flag).ctx("enter namespace", n)?;
     }
@@ -103,10 +104,12 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     // Children of ours are born in the container's pid namespace.
     sys::setns(fds[4].raw(), sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     drop((fds, cgns));
+    confine::bound(&sec)?;
+    confine::drop_privileges(&sec, &user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn_in(v2.as_ref().map(Owned::raw), 0, ends, &|_| child(&tasks, &sec, &user, &workdir, &io, tty, &o.cmd, &env));
-    drop((v2, tasks, null));
+    let spawned = channel::spawn_in(None, 0, ends, &|_| child(&workdir, &io, tty, &o.cmd, &env));
+    drop(null);
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
     parent.await_exec(pid)?; // sync 3
@@ -123,14 +126,8 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     Ok(code)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn child(tasks: &[Owned], sec: &Security, user: &User, workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
-    for t in tasks {
-        sys::write(t.raw(), b"0").ctx("join cgroup", b"")?;
-    }
+fn child(workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
     init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
-    confine::bound(sec)?;
-    confine::drop_privileges(sec, user)?;
     sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
     sys::umask(0o022);
     sys::reset_signals();
