@@ -91,6 +91,13 @@ else
 fi
 [ "$(mydocker run --rm busybox sh -c 'echo x > /dev/null; head -c 4 /dev/zero | wc -c')" = 4 ]
 [ "$(mydocker run --rm --device /dev/zero:/dev/z busybox sh -c 'head -c 4 /dev/z | wc -c')" = 4 ]
+# a node outside the default list (kmsg, c 1:11): closed, open with --device
+# (on v2 that one container's program replaces the default one), and open
+# when privileged (which must not inherit the default program either)
+must_fail mydocker run --rm busybox sh -c 'mknod /tmp/k c 1 11 && : > /tmp/k'
+mydocker run --rm --device /dev/kmsg busybox sh -c ': > /dev/kmsg'
+mydocker run --rm busybox sh -c 'echo x > /dev/null'
+mydocker run --rm --privileged busybox sh -c 'mknod /tmp/k c 1 11 && : > /tmp/k'
 # --privileged lifts all of it (never read the c 1:1 node there!)
 full=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
 st=$(mydocker run --rm --privileged busybox sh -c 'adjtimex > /dev/null && dmesg > /dev/null && cat /proc/self/status' | status)

@@ -32,7 +32,7 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
         }
         Cmd::Exec(o) => {
             sys::ignore_sigpipe();
-            exec::exec(&root, o)
+            exec::exec(&root, o, args, env)
         }
         Cmd::Simple(verb, a) => simple(&root, verb, a, env),
     };

@@ -7,8 +7,9 @@
 //! "unified") hierarchy when there is one, so a container always has a
 //! cgroup that tracks its processes where the host allows one.
 //! Unless privileged, a container's device access is confined too (see
-//! `devices`): in the v1 devices hierarchy where there is one, else by a
-//! BPF program on its v2 cgroup; so on such hosts it always has that one.
+//! `devices`): in the v1 devices hierarchy where there is one, else by
+//! BPF programs on the v2 `mydocker` parent or its own v2 cgroup; so on
+//! such hosts it always has that one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
 use crate::engine::config::Limits;
@@ -222,6 +223,9 @@ pub struct Cgroup {
     /// and the limits to write.
     pub todo: Vec<(Hier, Vec<u8>)>,
     limits: Limits,
+    /// Privileged: its v2 cgroup may need a program that allows all
+    /// (`devices::unconfine_v2`); always where BPF confines (Some(true)).
+    allow_all: Option<bool>,
 }
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
@@ -350,7 +354,8 @@ impl Cgroup {
         // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
         // container, unless (hybrid) a v1 cgroup already does.
-        let mech = (!l.devices.privileged).then(|| layout.devices());
+        let all = layout.devices();
+        let mech = (!l.devices.privileged).then_some(all);
         let home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
         for h in [home, v2].into_iter().flatten() {
@@ -358,7 +363,8 @@ impl Cgroup {
                 use_h.push(h);
             }
         }
-        let mut cg = Cgroup { limits: l.clone(), devices: mech, ..Cgroup::default() };
+        let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
+        let mut cg = Cgroup { limits: l.clone(), devices: mech, allow_all, ..Cgroup::default() };
         for h in use_h {
             let dir = join(&join(&h.mount, b"mydocker"), id);
             match h.kind {
@@ -417,6 +423,8 @@ impl Cgroup {
                 };
                 if self.devices == Some(m) {
                     devices::confine(m, dir, &l.devices.extra)?;
+                } else if let (Some(always), Kind::V2) = (self.allow_all, h.kind) {
+                    devices::unconfine_v2(dir, always)?;
                 }
             }
             Ok(())
@@ -555,7 +563,11 @@ mod tests {
         };
         // (the device filter of a v2 cgroup needs a real one: devices.rs)
         let lim = Limits { devices: Devices { privileged: true, extra: vec![] }, ..lim };
-        let cg = Cgroup::plan(&l, b"abc", &lim).unwrap();
+        let mut cg = Cgroup::plan(&l, b"abc", &lim).unwrap();
+        // privileged, where BPF confines: the cgroup gets an allow-all
+        // program (which needs a real cgroup: devices.rs tests it)
+        assert_eq!(cg.allow_all, Some(true));
+        cg.allow_all = None;
         cg.make(Kind::V2).unwrap();
         assert_eq!(cg.v2, Some(b(&ctr)));
         assert!(cg.v1.is_empty());
@@ -612,7 +624,7 @@ mod tests {
         assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&mem.join("mydocker/h1"))], None, None));
         assert!(!uni.join("mydocker/h1").exists());
         let cg = Cgroup::plan(&l, b"h2", &Limits { devices: privileged, ..Limits::default() }).unwrap();
-        assert_eq!((cg.v1.len(), cg.v2), (0, Some(b(&uni.join("mydocker/h2")))));
+        assert_eq!((cg.v1.len(), cg.v2, cg.allow_all), (0, Some(b(&uni.join("mydocker/h2"))), Some(true)));
         // Confined, with no v1 devices hierarchy: the device filter needs
         // the unified cgroup even when a v1 one tracks.
         let cg = Cgroup::plan(&l, b"h3", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
@@ -660,7 +672,9 @@ mod tests {
         assert!(allow.starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n") && allow.ends_with("c 136:* rwm\nc 188:0 rw\n"), "{allow}");
         // Privileged: no devices cgroup, the unified one tracks as before.
         let cg = Cgroup::plan(&l, b"d2", &Limits { devices: Devices { privileged: true, extra: vec![] }, ..Limits::default() }).unwrap();
-        assert_eq!((cg.v1.len(), cg.v2, cg.devices), (0, Some(b(&uni.join("mydocker/d2"))), None));
+        // (and, as v1 confines here, its unified one gets an allow-all BPF
+        // program only if its parent has programs)
+        assert_eq!((cg.v1.len(), cg.v2, cg.devices, cg.allow_all), (0, Some(b(&uni.join("mydocker/d2"))), None, Some(false)));
         // A rule the kernel refuses (here: no devices.allow) fails the run.
         fs::remove_file(dev.join("mydocker/d1/devices.allow")).unwrap();
         let cg = Cgroup::plan(&l, b"d1", &Limits::default()).unwrap();

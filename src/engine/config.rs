@@ -258,6 +258,7 @@ pub const ALL_CAPS: u64 = (1 << 41) - 1;
 /// SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP.
 pub const DEFAULT_CAPS: u64 = 0xa804_25fb;
 pub const CAP_MKNOD: u32 = 27;
+pub const CAP_SYS_PTRACE: u32 = 19;
 
 /// `--cap-add`/`--cap-drop` NAME: with or without `CAP_`, any case; `ALL`.
 pub fn cap_bits(v: &[u8]) -> Res<u64> {

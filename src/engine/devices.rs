@@ -6,8 +6,9 @@
 //! The kernel checks a device access against the cgroups of the process:
 //! on cgroup v1 the `devices` controller's lists, written as text
 //! (`devices.deny`, `devices.allow`); on cgroup v2 an eBPF program of type
-//! BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup, generated here from
-//! the same rules. Without either (no cgroupfs on a board), the caller
+//! BPF_PROG_TYPE_CGROUP_DEVICE, generated here from the same rules: the
+//! default one attached once to the parent of the container cgroups, a
+//! container's own one only for `--device` extras (see `confine_v2`). Without either (no cgroupfs on a board), the caller
 //! drops CAP_MKNOD and mounts the root nodev instead: the only nodes
 //! reachable are then the ones it made in the container's /dev.
 //!
@@ -128,14 +129,68 @@ impl Rule {
 pub fn confine(m: Mechanism, dir: &[u8], extra: &[Rule]) -> Res<()> {
     match m {
         Mechanism::V1 => confine_v1(dir, extra),
-        Mechanism::V2Bpf => {
-            let fd = sys::open(dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open cgroup", dir)?;
-            // (ENOSYS, EINVAL: a kernel without CONFIG_CGROUP_BPF)
-            sys::bpf_attach_device_filter(fd.raw(), &program(extra)).ctx("attach a device filter to", dir)
-        }
+        Mechanism::V2Bpf => confine_v2(dir, extra),
         Mechanism::NoCgroup => Ok(()),
     }
 }
+
+/// v2: loading a program costs ~190 us (mostly the verifier; measured in
+/// runs on a 6.18 kernel), too much for each run. So DEFAULT's program is attached once,
+/// BPF_F_ALLOW_OVERRIDE, to the parent of the container cgroups (`dir`'s,
+/// `<v2>/mydocker`), and the kernel runs it for every cgroup below that
+/// has none of its own (see `sys::bpf_device_query`): a run only checks
+/// that it is there, one bpf(2) call. A parent without it (a fresh one,
+/// or one an older mydocker made) gets it then; two runs doing that at
+/// once both attach, the second replacing the first (one ALLOW_OVERRIDE
+/// program per cgroup). A container with `--device` extras gets its own
+/// program of DEFAULT and the extras, which replaces the parent's for it;
+/// so does one whose parent will not take ours (other programs attached
+/// there, or above it without a flag that lets us): never unconfined.
+/// Its own program is attached ALLOW_MULTI: under a parent of ours it
+/// replaces the parent's all the same, and under anything else it adds to
+/// what is there, as the host means it to.
+fn confine_v2(dir: &[u8], extra: &[Rule]) -> Res<()> {
+    if let Some((p, q)) = extra.is_empty().then(|| parent(dir)).flatten() {
+        match q {
+            (sys::BPF_F_ALLOW_OVERRIDE, 1) => return Ok(()),
+            (_, 0) if sys::bpf_attach_device_filter(p.raw(), &program(&[]), sys::BPF_F_ALLOW_OVERRIDE).is_ok() => return Ok(()),
+            _ => {}
+        }
+    }
+    attach(dir, &program(extra))
+}
+
+/// The parent of the v2 cgroup `dir`, open, with the attach flags and
+/// number of its device programs.
+fn parent(dir: &[u8]) -> Option<(sys::fd::Owned, (u32, u32))> {
+    let p = sys::open(&dir[..dir.iter().rposition(|&c| c == b'/')?], sys::O_RDONLY | sys::O_DIRECTORY, 0).ok()?;
+    let q = sys::bpf_device_query(p.raw()).ok()?;
+    Some((p, q))
+}
+
+/// Attaches `prog` to the v2 cgroup `dir`, BPF_F_ALLOW_MULTI.
+fn attach(dir: &[u8], prog: &[u64]) -> Res<()> {
+    let fd = sys::open(dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open cgroup", dir)?;
+    // (ENOSYS, EINVAL: a kernel without CONFIG_CGROUP_BPF)
+    sys::bpf_attach_device_filter(fd.raw(), prog, sys::BPF_F_ALLOW_MULTI).ctx("attach a device filter to", dir)
+}
+
+/// A privileged container's v2 cgroup `dir`: no confinement, so not the
+/// program its parent passes down either. A program of its own that
+/// allows everything replaces that one (two instructions, but ~100 us to
+/// load and attach in a run all the same: a load's cost besides the
+/// verifier). Where BPF confines (`always`) it gets one, as the parent's
+/// may be attached while the container runs; elsewhere (v1 confines) only
+/// if the parent has programs (which a run that saw no v1 devices left).
+pub fn unconfine_v2(dir: &[u8], always: bool) -> Res<()> {
+    if always || parent(dir).is_some_and(|(_, q)| q.1 > 0) {
+        return attach(dir, &ALLOW_ALL);
+    }
+    Ok(())
+}
+
+/// r0 = 1; exit.
+const ALLOW_ALL: [u64; 2] = [ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0)];
 
 /// v1: "a" to devices.deny (which empties the list the cgroup inherited),
 /// then one rule per write to devices.allow, through one descriptor.
@@ -169,7 +224,7 @@ const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
 
 /// One struct bpf_insn, little-endian (x86_64 and aarch64): code,
 /// dst_reg in the low nibble and src_reg in the high one, off, imm.
-fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> u64 {
+const fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> u64 {
     code as u64 | ((dst | src << 4) as u64) << 8 | (off as u16 as u64) << 16 | (imm as u32 as u64) << 32
 }
 
@@ -438,52 +493,161 @@ mod tests {
         None
     }
 
-    /// On this host, for real: a cgroup confined by `m`, a shell moved into
-    /// it, and what it may open and create. Needs root (CI runs as root).
-    fn live(m: Mechanism, mount: Option<std::path::PathBuf>) {
-        use std::process::Command;
-        let Some(mount) = mount.filter(|_| is_root()) else {
-            eprintln!("skipped: not root, or no such cgroup hierarchy");
-            return;
-        };
-        let pid = std::process::id();
-        let cg = mount.join(format!("mydocker-devtest-{pid}-{m:?}"));
-        let nodes = std::env::temp_dir().join(format!("mydocker-devnodes-{pid}-{m:?}"));
+    /// The device nodes a probe opens, made under a fresh temp dir.
+    fn nodes(tag: &str) -> std::path::PathBuf {
+        let nodes = std::env::temp_dir().join(format!("mydocker-devnodes-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&nodes);
         std::fs::create_dir_all(&nodes).unwrap();
-        std::fs::create_dir(&cg).unwrap();
-        let dir = std::os::unix::ffi::OsStrExt::as_bytes(cg.as_os_str()).to_vec();
-        let kmsg_read = Rule { kind: b'c', major: 1, minor: 11, access: R };
-        let t = std::time::Instant::now();
-        confine(m, &dir, &[kmsg_read]).unwrap();
-        eprintln!("{m:?}: confine took {:?}", t.elapsed());
         for (n, t, maj, min) in [("mem", "c", "1", "1"), ("loop", "b", "7", "0"), ("kmsg", "c", "1", "11")] {
-            assert!(Command::new("mknod").arg(nodes.join(n)).args([t, maj, min]).status().unwrap().success());
+            assert!(std::process::Command::new("mknod").arg(nodes.join(n)).args([t, maj, min]).status().unwrap().success());
         }
+        nodes
+    }
+
+    /// A shell moved into the cgroup `cg` tries to open and create nodes:
+    /// one line per try, "ok" or strerror.
+    fn probe(nodes: &std::path::Path, cg: &std::path::Path) -> String {
         // Each open in a subshell (a child, in the cgroup too); its error
-        // text ends in strerror.
+        // text ends in strerror. ENXIO (no /dev/mem in the kernel, no
+        // loop0) is "", past the cgroup's check. mknod makes new names.
         let script = r#"
             echo $$ > "$1/cgroup.procs" || exit 99
-            try() { if r=$( (eval "$2") 2>&1 ); then echo "$1 ok"; else echo "$1 ${r##*: }"; fi; }
+            try() { if r=$( (eval "$2") 2>&1 ); then echo "$1 ok"; else r=${r##*: }; echo "$1 ${r%No such device or address}"; fi; }
             try null 'exec 3</dev/null 4>/dev/null'
             try mem 'exec 3<"$0/mem"'
             try loop 'exec 3<"$0/loop"'
             try kmsg-r 'exec 3<"$0/kmsg"'
             try kmsg-w 'exec 3>"$0/kmsg"'
-            try mknod-c 'mknod "$0/mem2" c 1 1'
-            try mknod-b 'mknod "$0/sda" b 8 0'
+            try mknod-c 'mknod "$0/mem$$" c 1 1'
+            try mknod-b 'mknod "$0/sda$$" b 8 0'
         "#;
-        let out = Command::new("sh").args(["-c", script]).arg(&nodes).arg(&cg).output().unwrap();
-        let _ = std::fs::remove_dir_all(&nodes);
+        let out = std::process::Command::new("sh").args(["-c", script]).arg(nodes).arg(cg).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn rmdir_cg(cg: &std::path::Path) {
         for _ in 0..100 {
-            if std::fs::remove_dir(&cg).is_ok() {
-                break;
+            if std::fs::remove_dir(cg).is_ok() || !cg.exists() {
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        panic!("cannot remove {cg:?}");
+    }
+
+    fn bytes(p: &std::path::Path) -> Vec<u8> {
+        std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).to_vec()
+    }
+
+    /// On this host, for real: a cgroup confined by `m`, a shell moved into
+    /// it, and what it may open and create. Needs root (CI runs as root).
+    fn live(m: Mechanism, mount: Option<std::path::PathBuf>) {
+        let Some(mount) = mount.filter(|_| is_root()) else {
+            eprintln!("skipped: not root, or no such cgroup hierarchy");
+            return;
+        };
+        let cg = mount.join(format!("mydocker-devtest-{}-{m:?}", std::process::id()));
+        let nodes = nodes(&format!("{m:?}"));
+        std::fs::create_dir(&cg).unwrap();
+        let kmsg_read = Rule { kind: b'c', major: 1, minor: 11, access: R };
+        let t = std::time::Instant::now();
+        confine(m, &bytes(&cg), &[kmsg_read]).unwrap();
+        eprintln!("{m:?}: confine took {:?}", t.elapsed());
+        let out = probe(&nodes, &cg);
+        let _ = std::fs::remove_dir_all(&nodes);
+        rmdir_cg(&cg);
         let want = "null ok\nmem Operation not permitted\nloop Operation not permitted\nkmsg-r ok\nkmsg-w Operation not permitted\nmknod-c ok\nmknod-b ok\n";
         assert_eq!(out, want);
+    }
+
+    const DEFAULT_ONLY: &str = "null ok\nmem Operation not permitted\nloop Operation not permitted\nkmsg-r Operation not permitted\nkmsg-w Operation not permitted\nmknod-c ok\nmknod-b ok\n";
+
+    /// v2, for real: the default program once on the parent (ALLOW_OVERRIDE)
+    /// for the children without a program of their own; a child's own
+    /// program (extras) instead of the parent's; a privileged child's
+    /// allow-all one; a second attach to the parent replaces the first;
+    /// and a parent with someone else's programs: each child its own.
+    #[test]
+    fn live_v2_parent_program_and_overrides() {
+        use std::path::PathBuf;
+        let Some(mount) = hierarchy("cgroup2", "rw").filter(|_| is_root()) else {
+            eprintln!("skipped: not root, or no cgroup2");
+            return;
+        };
+        let parent = mount.join(format!("mydocker-devparent-{}", std::process::id()));
+        let nodes = nodes("parent");
+        std::fs::create_dir(&parent).unwrap();
+        let query = |d: &PathBuf| {
+            let fd = sys::open(&bytes(d), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
+            sys::bpf_device_query(fd.raw()).unwrap()
+        };
+        let child = |n: &str| {
+            let c = parent.join(n);
+            std::fs::create_dir(&c).unwrap();
+            c
+        };
+        let plain = child("plain");
+        assert_eq!(query(&parent), (0, 0));
+        // privileged where v1 confines: a bare parent, nothing to undo
+        let early = child("early");
+        unconfine_v2(&bytes(&early), false).unwrap();
+        assert_eq!(query(&early), (0, 0));
+        rmdir_cg(&early);
+        // the first confined run attaches the default program to the parent
+        confine(Mechanism::V2Bpf, &bytes(&plain), &[]).unwrap();
+        assert_eq!((query(&parent), query(&plain)), ((sys::BPF_F_ALLOW_OVERRIDE, 1), (0, 0)));
+        // the next ones find it there (a child made after it inherits it too)
+        let plain2 = child("plain2");
+        confine(Mechanism::V2Bpf, &bytes(&plain2), &[]).unwrap();
+        assert_eq!((query(&parent), query(&plain2)), ((sys::BPF_F_ALLOW_OVERRIDE, 1), (0, 0)));
+        // two runs racing: the second attach replaces the first
+        let pfd = sys::open(&bytes(&parent), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
+        sys::bpf_attach_device_filter(pfd.raw(), &program(&[]), sys::BPF_F_ALLOW_OVERRIDE).unwrap();
+        assert_eq!(query(&parent), (sys::BPF_F_ALLOW_OVERRIDE, 1));
+        // --device c 1:1 r: its own program, with the default rules in it
+        let mem_read = Rule { kind: b'c', major: 1, minor: 1, access: R };
+        let extra = child("extra");
+        confine(Mechanism::V2Bpf, &bytes(&extra), &[mem_read]).unwrap();
+        assert_eq!(query(&extra), (sys::BPF_F_ALLOW_MULTI, 1));
+        // privileged: allow-all in place of the parent's
+        let privileged = child("privileged");
+        unconfine_v2(&bytes(&privileged), false).unwrap();
+        let outs = [&plain, &plain2, &extra, &privileged].map(|c| probe(&nodes, c));
+        // someone else's (allow-all, MULTI) program on another parent: no
+        // override there, each child gets the default program of its own
+        let other = mount.join(format!("mydocker-devother-{}", std::process::id()));
+        std::fs::create_dir(&other).unwrap();
+        let ofd = sys::open(&bytes(&other), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
+        sys::bpf_attach_device_filter(ofd.raw(), &ALLOW_ALL, sys::BPF_F_ALLOW_MULTI).unwrap();
+        let under_other = other.join("c");
+        std::fs::create_dir(&under_other).unwrap();
+        confine(Mechanism::V2Bpf, &bytes(&under_other), &[]).unwrap();
+        let q = (query(&other), query(&under_other));
+        let out_other = probe(&nodes, &under_other);
+        let _ = std::fs::remove_dir_all(&nodes);
+        for c in [&plain, &plain2, &extra, &privileged, &parent, &under_other, &other] {
+            rmdir_cg(c);
+        }
+        assert_eq!(outs[0], DEFAULT_ONLY);
+        assert_eq!(outs[1], DEFAULT_ONLY);
+        let mem_ok = |o: &str| o.replace("mem \n", "mem ok\n");
+        assert_eq!(mem_ok(&outs[2]), DEFAULT_ONLY.replacen("mem Operation not permitted", "mem ok", 1));
+        let all = "null ok\nmem ok\nloop ok\nkmsg-r ok\nkmsg-w ok\nmknod-c ok\nmknod-b ok\n";
+        assert_eq!(mem_ok(&outs[3]).replace("loop \n", "loop ok\n"), all);
+        assert_eq!(q, ((sys::BPF_F_ALLOW_MULTI, 1), (sys::BPF_F_ALLOW_MULTI, 1)));
+        assert_eq!(out_other, DEFAULT_ONLY);
+    }
+
+    /// The programs the v2 paths attach: the parent's default, an
+    /// override's, and the privileged one that allows all.
+    #[test]
+    fn allow_all_program() {
+        for (k, maj, min, a) in [(b'c', 1, 1, RWM), (b'b', 8, 0, RW), (b'c', 1, 3, R)] {
+            assert_eq!(run(&ALLOW_ALL, k, maj, min, a), 1);
+        }
+        // an override carries the default rules along with its extras
+        let p = program(&[Rule { kind: b'c', major: 1, minor: 1, access: R }]);
+        assert_eq!([run(&p, b'c', 1, 1, R), run(&p, b'c', 1, 1, W), run(&p, b'c', 1, 3, RW), run(&p, b'c', 1, 11, R)], [1, 0, 1, 0]);
     }
 
     fn is_root() -> bool {
@@ -500,28 +664,49 @@ mod tests {
         live(Mechanism::V1, hierarchy("cgroup", "devices"));
     }
 
-    /// What confining costs: `cargo test --bins cost -- --ignored --nocapture`.
+    /// What confining costs per container cgroup: `cargo test --bins cost
+    /// -- --ignored --nocapture`. v2: a program of its own (today's extras
+    /// and fallback path), the check of the parent's (the common case), and
+    /// a privileged one's allow-all.
     #[test]
     #[ignore]
     fn cost_of_confinement() {
         use std::os::unix::ffi::OsStrExt;
-        for (m, mount) in [(Mechanism::V2Bpf, hierarchy("cgroup2", "rw")), (Mechanism::V1, hierarchy("cgroup", "devices"))] {
+        let n = 200;
+        let pid = std::process::id();
+        let cases: [(&str, Option<std::path::PathBuf>); 5] = [
+            ("v2 default program of its own (the old path)", hierarchy("cgroup2", "rw")),
+            ("v2 own program with an extra", hierarchy("cgroup2", "rw")),
+            ("v2 parent's program", hierarchy("cgroup2", "rw")),
+            ("v2 allow-all", hierarchy("cgroup2", "rw")),
+            ("v1", hierarchy("cgroup", "devices")),
+        ];
+        for (k, (what, mount)) in cases.into_iter().enumerate() {
             let Some(mount) = mount.filter(|_| is_root()) else { continue };
-            let n = 200;
+            let parent = mount.join(format!("mydocker-devcost-{pid}-{k}"));
+            std::fs::create_dir(&parent).unwrap();
             let mut dirs = Vec::new();
             for i in 0..n {
-                let d = mount.join(format!("mydocker-devcost-{}-{i}", std::process::id()));
+                let d = parent.join(format!("{i}"));
                 std::fs::create_dir(&d).unwrap();
-                dirs.push(d.as_os_str().as_bytes().to_vec());
+                dirs.push(bytes(&d));
             }
+            let kmsg = [Rule { kind: b'c', major: 1, minor: 11, access: R }];
             let t = std::time::Instant::now();
             for d in &dirs {
-                confine(m, d, &[]).unwrap();
+                match k {
+                    0 => attach(d, &program(&[])).unwrap(),
+                    1 => confine(Mechanism::V2Bpf, d, &kmsg).unwrap(),
+                    2 => confine(Mechanism::V2Bpf, d, &[]).unwrap(),
+                    3 => unconfine_v2(d, true).unwrap(),
+                    _ => confine(Mechanism::V1, d, &[]).unwrap(),
+                }
             }
-            eprintln!("{m:?}: {:?} per cgroup ({} BPF instructions)", t.elapsed() / n, program(&[]).len());
+            eprintln!("{what}: {:?} per cgroup", t.elapsed() / n);
             for d in &dirs {
                 std::fs::remove_dir(std::ffi::OsStr::from_bytes(d)).unwrap();
             }
+            std::fs::remove_dir(&parent).unwrap();
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::engine::cgroup::Cgroup;
 use crate::engine::channel::{self, Never};
-use crate::engine::config::ExecOpts;
+use crate::engine::config::{ExecOpts, CAP_SYS_PTRACE};
 use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::init;
@@ -29,7 +29,9 @@ fn not_running(name: &[u8]) -> Error {
 }
 
 #[inline(never)]
-pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
+/// `me`, `my_env`: this process's argv and environment, for running again
+/// from a sealed copy (see below).
+pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
         return util::err(b"exec", b"mydocker must run as root");
     }
@@ -52,6 +54,17 @@ pub fn exec(root: &Root, o: ExecOpts) -> Res<i32> {
     sec.privileged |= o.privileged;
     if let Some(u) = &o.user {
         sec.user = u.clone();
+    }
+    // Between its fork and its execve, the program is a copy of this
+    // process, visible in the container. Undumpable, it is out of reach of
+    // a container without CAP_SYS_PTRACE; one with it (or privileged)
+    // could open its /proc/PID/exe: then this process first runs again
+    // from a sealed in-memory copy of mydocker (CVE-2019-5736, as runc),
+    // so what can be reached is that copy, never the host's binary.
+    if (sec.privileged || sec.caps & 1 << CAP_SYS_PTRACE != 0) && !sys::readlinkat(sys::AT_FDCWD, b"/proc/self/exe").is_ok_and(|p| p.starts_with(b"/memfd:")) {
+        let copy = confine::sealed_self()?;
+        let e = sys::fexecve(copy.raw(), me, my_env);
+        return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
     }
     let mut env = r.env.clone();
     for e in &o.env {

@@ -1035,56 +1035,58 @@ pub fn restore_term(fd: Fd, t: &Termios) {
 
 // ---------------------------------------------------------------- bpf
 
+/// bpf(2) attach flags: the one program of a cgroup, which a descendant's
+/// own program replaces for its subtree; or one of several that all run.
+pub const BPF_F_ALLOW_OVERRIDE: u32 = 1;
+pub const BPF_F_ALLOW_MULTI: u32 = 2;
+const BPF_CGROUP_DEVICE: u32 = 6;
+
+fn bpf(cmd: c_int, attr: &mut [u32]) -> R<libc::c_long> {
+    // SAFETY: `attr` is a valid bpf_attr head of the size passed (the
+    // kernel takes a shorter one as zero-filled), whose pointers the
+    // callers keep alive for the call; the kernel writes back only into
+    // a BPF_PROG_QUERY attr, up to its 64 bytes, which is what
+    // bpf_device_query passes, and attr is exclusively borrowed.
+    chkl(unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), core::mem::size_of_val(attr)) })
+}
+
 /// Loads `insns` (struct bpf_insn, 8 bytes each, as u64s in the native
 /// little-endian layout: code, dst|src<<4, off:16, imm:32) as a
 /// BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the v2 cgroup
-/// `cgroup` (an O_DIRECTORY descriptor) as BPF_CGROUP_DEVICE with
-/// BPF_F_ALLOW_MULTI, so the programs of its ancestors still run too. The
-/// program's descriptor is closed on return: the attachment holds it, and
-/// it goes with the cgroup. bpf(2) is not in rustix: two raw syscalls.
-pub fn bpf_attach_device_filter(cgroup: Fd, insns: &[u64]) -> R<()> {
+/// `cgroup` (an O_DIRECTORY descriptor) as BPF_CGROUP_DEVICE with `flags`
+/// (see `bpf_device_query` for what they mean). The program's descriptor
+/// is closed on return: the attachment holds it, and it goes with the
+/// cgroup. bpf(2) is not in rustix: raw syscalls.
+pub fn bpf_attach_device_filter(cgroup: Fd, insns: &[u64], flags: u32) -> R<()> {
     const BPF_PROG_LOAD: c_int = 5;
     const BPF_PROG_ATTACH: c_int = 8;
     const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
-    const BPF_CGROUP_DEVICE: u32 = 6;
-    const BPF_F_ALLOW_MULTI: u32 = 2;
-    // The head of union bpf_attr for BPF_PROG_LOAD, up to kern_version and
-    // prog_flags (48 bytes); the kernel takes a shorter attr as zero-filled.
-    #[repr(C)]
-    struct Load {
-        prog_type: u32,
-        insn_cnt: u32,
-        insns: u64,
-        license: u64,
-        log_level: u32,
-        log_size: u32,
-        log_buf: u64,
-        kern_version: u32,
-        prog_flags: u32,
-    }
     // No helper is called, so no GPL-only one: any license string will do.
     let license = b"MIT\0";
-    let load = Load {
-        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        log_level: 0,
-        log_size: 0,
-        log_buf: 0,
-        kern_version: 0,
-        prog_flags: 0,
-    };
-    // SAFETY: `load` is a valid bpf_attr head of the size passed; its
-    // pointers (instructions, NUL-terminated license) outlive the call and
-    // the kernel only reads them. The result is a new descriptor we own.
-    let prog = chkl(unsafe { libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &load as *const Load, core::mem::size_of::<Load>()) })?;
-    let prog = fd::Owned::new(prog as Fd);
+    let (i, l) = (insns.as_ptr() as u64, license.as_ptr() as u64);
+    // The head of union bpf_attr for BPF_PROG_LOAD: prog_type, insn_cnt,
+    // insns, license (log_level and the rest zero).
+    let mut load = [BPF_PROG_TYPE_CGROUP_DEVICE, insns.len() as u32, i as u32, (i >> 32) as u32, l as u32, (l >> 32) as u32];
+    let prog = fd::Owned::new(bpf(BPF_PROG_LOAD, &mut load)? as Fd);
     // target_fd, attach_bpf_fd, attach_type, attach_flags.
-    let attach: [u32; 4] = [cgroup as u32, prog.raw() as u32, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI];
-    // SAFETY: `attach` is a valid bpf_attr head for BPF_PROG_ATTACH of the
-    // size passed, read by the kernel during the call only.
-    chkl(unsafe { libc::syscall(libc::SYS_bpf, BPF_PROG_ATTACH, attach.as_ptr(), core::mem::size_of_val(&attach)) }).map(|_| ())
+    bpf(BPF_PROG_ATTACH, &mut [cgroup as u32, prog.raw() as u32, BPF_CGROUP_DEVICE, flags]).map(|_| ())
+}
+
+/// The attach flags and the number of the BPF_CGROUP_DEVICE programs
+/// attached to the v2 cgroup `cgroup` itself (BPF_PROG_QUERY). The kernel
+/// (kernel/bpf/cgroup.c) runs for a cgroup its own programs, then each
+/// ancestor's that were attached with BPF_F_ALLOW_MULTI, and the first
+/// ancestor's with programs, if the cgroup has none yet: a program
+/// attached with BPF_F_ALLOW_OVERRIDE is replaced, for a subtree, by any
+/// its root attaches.
+pub fn bpf_device_query(cgroup: Fd) -> R<(u32, u32)> {
+    const BPF_PROG_QUERY: c_int = 16;
+    // target_fd, attach_type, query_flags, attach_flags (out), prog_ids
+    // (none), prog_cnt (out); up to `revision` (kernel 6.x writes it).
+    let mut q = [0u32; 16];
+    (q[0], q[1]) = (cgroup as u32, BPF_CGROUP_DEVICE);
+    bpf(BPF_PROG_QUERY, &mut q)?;
+    Ok((q[3], q[6]))
 }
 
 // ---------------------------------------------------------------- netlink
