@@ -986,7 +986,7 @@ fn exec_never_hands_out_the_host_binary() {
     let (mut t, vol) = tp!();
     let before = fs::read(bin()).unwrap();
     let m = fs::metadata(bin()).unwrap();
-    for opts in [&[][..], &["--cap-add", "SYS_PTRACE"][..]] {
+    for opts in [&[][..], &["--cap-add", "SYS_PTRACE"][..], &["--cap-add", "ALL"][..], &["--privileged"][..]] {
         let mut a: Vec<&str> = opts.to_vec();
         a.extend_from_slice(&["-v", &vol, "busybox", "sleep", "60"]);
         let id = t.detach(&a);
