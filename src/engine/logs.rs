@@ -5,7 +5,7 @@
 //! `<container>/log`, and for every new line its offset and the time it
 //! came to `log.idx` (16 bytes a line), which `logs -t` reads. (A killed
 //! monitor leaves the container writing to a pipe nobody reads: its next
-//! write fails with EPIPE.)
+//! write raises SIGPIPE.)
 
 use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Buf, Ctx, Error, Res};
