@@ -349,37 +349,4 @@ impl Security {
         }
         Ok(())
     }
-
-    /// One length-prefixed field of the record and of the spec.
-    pub fn encode(&self, w: &mut crate::engine::spec::W) {
-        let mut s = crate::engine::spec::W(Vec::new());
-        s.num(self.caps as i64);
-        for f in [self.privileged, self.seccomp, self.no_new_privs, self.read_only] {
-            s.flag(f);
-        }
-        s.bytes(&self.user);
-        s.count(self.devices.len() * 3);
-        for d in &self.devices {
-            for b in [&d.host, &d.ctr, &d.perms] {
-                s.bytes(b);
-            }
-        }
-        s.list(&self.tmpfs);
-        w.bytes(&s.0);
-    }
-
-    pub fn decode(r: &mut crate::engine::spec::Rd) -> Option<Security> {
-        let b = r.bytes()?;
-        let mut d = crate::engine::spec::Rd(&b);
-        let mut s = Security { caps: d.num()? as u64, ..Security::default() };
-        for f in [&mut s.privileged, &mut s.seccomp, &mut s.no_new_privs, &mut s.read_only] {
-            *f = d.flag()?;
-        }
-        s.user = d.bytes()?;
-        for x in d.list()?.chunks(3) {
-            s.devices.push(Device { host: x.first()?.clone(), ctr: x.get(1)?.clone(), perms: x.get(2)?.clone() });
-        }
-        s.tmpfs = d.list()?;
-        Some(s)
-    }
 }

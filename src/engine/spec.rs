@@ -3,7 +3,7 @@
 //! followed by exactly that many bytes, so arguments with spaces, quotes,
 //! newlines, no bytes at all or invalid UTF-8 arrive exactly as given.
 
-use crate::engine::config::{Security, Volume};
+use crate::engine::config::{Device, Security, Volume};
 use alloc::vec::Vec;
 
 #[derive(Debug, Default, PartialEq, Clone)]
@@ -114,6 +114,42 @@ impl<'a> Rd<'a> {
     }
     pub fn num(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.bytes()?.try_into().ok()?))
+    }
+}
+
+/// The confinement travels in the record and the spec as one field.
+impl Security {
+    /// One length-prefixed field of the record and of the spec.
+    pub fn encode(&self, w: &mut W) {
+        let mut s = W(Vec::new());
+        s.num(self.caps as i64);
+        for f in [self.privileged, self.seccomp, self.no_new_privs, self.read_only] {
+            s.flag(f);
+        }
+        s.bytes(&self.user);
+        s.count(self.devices.len() * 3);
+        for d in &self.devices {
+            for b in [&d.host, &d.ctr, &d.perms] {
+                s.bytes(b);
+            }
+        }
+        s.list(&self.tmpfs);
+        w.bytes(&s.0);
+    }
+
+    pub fn decode(r: &mut Rd) -> Option<Security> {
+        let b = r.bytes()?;
+        let mut d = Rd(&b);
+        let mut s = Security { caps: d.num()? as u64, ..Security::default() };
+        for f in [&mut s.privileged, &mut s.seccomp, &mut s.no_new_privs, &mut s.read_only] {
+            *f = d.flag()?;
+        }
+        s.user = d.bytes()?;
+        for x in d.list()?.chunks(3) {
+            s.devices.push(Device { host: x.first()?.clone(), ctr: x.get(1)?.clone(), perms: x.get(2)?.clone() });
+        }
+        s.tmpfs = d.list()?;
+        Some(s)
     }
 }
 
