@@ -7,9 +7,10 @@
 //! "unified") hierarchy when there is one, so a container always has a
 //! cgroup that tracks its processes where the host allows one.
 //! Unless privileged, a container's device access is confined too (see
-//! `devices`): in the v1 devices hierarchy where there is one, else by
-//! BPF programs on the v2 `mydocker` parent or its own v2 cgroup; so on
-//! such hosts it always has that one.
+//! `devices`): in the v1 devices hierarchy where there is one (a cgroup
+//! of its own only for `--device` extras; else the one `SHARED` that all
+//! such containers join), else by BPF programs on the v2 `mydocker`
+//! parent or its own v2 cgroup; so on such hosts it always has that one.
 //! The writers take directory paths, so they are tested on a temp tree.
 
 use crate::engine::config::Limits;
@@ -226,7 +227,21 @@ pub struct Cgroup {
     /// Privileged: its v2 cgroup may need a program that allows all
     /// (`devices::unconfine_v2`); always where BPF confines (Some(true)).
     allow_all: Option<bool>,
+    /// v1 devices, no `--device` extras: the shared cgroup with docker's
+    /// rules, and the temporary name it is made under if missing (see
+    /// `shared_tasks`). Not among `dirs`: no run removes it.
+    pub shared: Option<(Vec<u8>, Vec<u8>)>,
 }
+
+/// The v1 devices cgroup every confined container without `--device`
+/// extras joins, at the top of the devices hierarchy (outside `mydocker/`:
+/// no container's, never removed), holding `devices::DEFAULT`. Its own
+/// cgroup would cost a run ~0.1 ms (mkdir, 12 rule writes, an rmdir after
+/// the exit) and, on a hybrid host, the unified cgroup that tracks a plain
+/// container. The suffix names the rules: change it with DEFAULT (a unit
+/// test holds the two together), so a group with older rules is never
+/// taken for this one.
+pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
     write_file(&join(dir, knob), val).map_err(|e| {
@@ -307,6 +322,23 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
     Ok(())
 }
 
+/// The shared devices cgroup `dir`, made whole or not at all: made as
+/// `tmp` (this container's own name), given the rules, then renamed into
+/// place, so no one can join it before it confines. Of two runs doing this
+/// at once, the second's rename fails (kernfs never replaces): it removes
+/// its own, and joins the first's. A group of that name that someone else
+/// made is trusted: only root can make one there.
+fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
+    let r = mkdir_cg(tmp).map_err(|e| Error::sys("create cgroup", tmp, e)).and_then(|_| devices::confine(Mechanism::V1, tmp, &[]));
+    let r = r.and_then(|_| match sys::rename(tmp, dir) {
+        Ok(()) => Ok(()),
+        Err(_) if sys::lstat(dir).is_ok() => Ok(()), // (lost the race)
+        Err(e) => Err(Error::sys("create cgroup", dir, e)),
+    });
+    let _ = sys::rmdir(tmp); // (gone once renamed)
+    r
+}
+
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
 fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
     let cur = read_file(&join(dir, b"cgroup.subtree_control"))?;
@@ -356,7 +388,15 @@ impl Cgroup {
         // container, unless (hybrid) a v1 cgroup already does.
         let all = layout.devices();
         let mech = (!l.devices.privileged).then_some(all);
-        let home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
+        let mut home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
+        let mut shared = None;
+        if let (Some(h), true) = (home, l.devices.extra.is_empty()) {
+            let mut tmp = join(&h.mount, SHARED);
+            tmp.push(b'-');
+            tmp.extend_from_slice(&id[..id.len().min(12)]);
+            shared = Some((join(&h.mount, SHARED), tmp));
+            home = None;
+        }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
         for h in [home, v2].into_iter().flatten() {
             if !use_h.iter().any(|x| x.mount == h.mount) {
@@ -364,7 +404,7 @@ impl Cgroup {
             }
         }
         let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
-        let mut cg = Cgroup { limits: l.clone(), devices: mech, allow_all, ..Cgroup::default() };
+        let mut cg = Cgroup { limits: l.clone(), devices: mech, allow_all, shared, ..Cgroup::default() };
         for h in use_h {
             let dir = join(&join(&h.mount, b"mydocker"), id);
             match h.kind {
@@ -433,6 +473,27 @@ impl Cgroup {
             self.remove();
         }
         r
+    }
+
+    /// The `tasks` files of the v1 cgroups, the shared devices one last,
+    /// open for the child to join them (made first if missing).
+    pub fn v1_tasks(&self) -> Res<Vec<(sys::fd::Owned, &[u8])>> {
+        let mut v = Vec::new();
+        for d in &self.v1 {
+            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+        }
+        if let Some((d, tmp)) = &self.shared {
+            let tasks = join(d, b"tasks");
+            let fd = match sys::open(&tasks, sys::O_WRONLY, 0) {
+                Err(sys::ENOENT) => {
+                    make_shared(d, tmp)?;
+                    sys::open(&tasks, sys::O_WRONLY, 0)
+                }
+                r => r,
+            };
+            v.push((fd.map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+        }
+        Ok(v)
     }
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
@@ -652,6 +713,15 @@ mod tests {
         fs::remove_dir_all(&root).unwrap();
     }
     #[test]
+    fn the_shared_devices_cgroup_is_named_after_its_rules() {
+        // Changed DEFAULT? Then change SHARED's suffix too: a host keeps
+        // the group an older mydocker made, with the older rules.
+        let text: Vec<Vec<u8>> = devices::DEFAULT.iter().map(|r| r.text()).collect();
+        assert_eq!(text.join(&b","[..]), b"c *:* m,b *:* m,c 1:3 rwm,c 1:5 rwm,c 1:7 rwm,c 1:8 rwm,c 1:9 rwm,c 5:0 rwm,c 5:1 rwm,c 5:2 rwm,c 136:* rwm");
+        assert_eq!(SHARED, b"mydocker-default.1");
+    }
+
+    #[test]
     fn devices_v1_always_has_a_cgroup_with_the_rules() {
         let root = tmp("dev");
         let dev = root.join("devices");
@@ -675,9 +745,24 @@ mod tests {
         // (and, as v1 confines here, its unified one gets an allow-all BPF
         // program only if its parent has programs)
         assert_eq!((cg.v1.len(), cg.v2, cg.devices, cg.allow_all), (0, Some(b(&uni.join("mydocker/d2"))), None, Some(false)));
+        // No --device: the shared devices cgroup (no record names it), and
+        // the unified one tracks. Made, under a name of the container's,
+        // with the rules, then renamed into place; then joined as is.
+        let cg = Cgroup::plan(&l, b"d3", &Limits::default()).unwrap();
+        assert_eq!((cg.v1.len(), cg.v2.clone(), cg.devices), (0, Some(b(&uni.join("mydocker/d3"))), Some(Mechanism::V1)));
+        assert_eq!(cg.dirs(), vec![b(&uni.join("mydocker/d3"))]);
+        let tmp = dev.join("mydocker-default.1-d3");
+        assert_eq!(cg.shared, Some((b(&dev.join("mydocker-default.1")), b(&tmp))));
+        touch(&tmp, &[("devices.deny", ""), ("devices.allow", ""), ("tasks", "")]);
+        assert_eq!(cg.v1_tasks().unwrap().len(), 1);
+        assert!(!tmp.exists());
+        assert_eq!(fs::read_to_string(dev.join("mydocker-default.1/devices.deny")).unwrap(), "a");
+        fs::write(dev.join("mydocker-default.1/devices.deny"), "kept").unwrap();
+        assert_eq!(cg.v1_tasks().unwrap().len(), 1);
+        assert_eq!(fs::read_to_string(dev.join("mydocker-default.1/devices.deny")).unwrap(), "kept");
         // A rule the kernel refuses (here: no devices.allow) fails the run.
         fs::remove_file(dev.join("mydocker/d1/devices.allow")).unwrap();
-        let cg = Cgroup::plan(&l, b"d1", &Limits::default()).unwrap();
+        let cg = Cgroup::plan(&l, b"d1", &Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() }).unwrap();
         let e = cg.make(Kind::V1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("devices.allow: No such file"), "{:?}", std::str::from_utf8(&e.msg()));
         // Nothing at all: no cgroup, the caller's fallback.

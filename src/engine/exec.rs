@@ -8,9 +8,9 @@
 //! The process gets the container's confinement (capabilities, seccomp,
 //! user), with `-u` and `--privileged` as docker's exec takes them.
 
-use crate::engine::cgroup::Cgroup;
+use crate::engine::cgroup::{Cgroup, Layout, SHARED};
 use crate::engine::channel::{self, Never};
-use crate::engine::config::{ExecOpts, CAP_SYS_PTRACE};
+use crate::engine::config::{ExecOpts, Limits, CAP_SYS_PTRACE};
 use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::init;
@@ -88,6 +88,14 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let mut joins = Vec::new();
     for (d, f) in cg.v2.iter().map(|d| (d, &b"cgroup.procs"[..])).chain(cg.v1.iter().map(|d| (d, &b"tasks"[..]))) {
         joins.push(sys::open(&join(d, f), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
+    }
+    // A confined container with no devices cgroup of its own (v1) is in
+    // the shared one, which its record does not name.
+    if let Some(h) = Layout::for_limits(&Limits::default()).find(b"devices").filter(|_| !r.security.privileged) {
+        if !r.cgroups.iter().any(|c| c.starts_with(&join(&h.mount, b"mydocker/"))) {
+            let d = join(&h.mount, SHARED);
+            joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
+        }
     }
 
     // This process enters the container now, whole: its cgroups, every

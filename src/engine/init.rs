@@ -37,10 +37,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     // image runs: their `tasks` files are opened now, while the host's
     // paths are visible.
     cg.make(Kind::V1)?;
-    let mut tasks: Vec<(Owned, &[u8])> = Vec::new();
-    for d in &cg.v1 {
-        tasks.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, d));
-    }
+    let tasks = cg.v1_tasks()?;
 
     stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
 
