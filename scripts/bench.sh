@@ -5,7 +5,10 @@
 # plus the peak RSS of `run` and the RSS of an idle detached container's
 # monitor. As root. Results: out/bench.md and out/bench.json.
 #
-# Every runtime gets the same five namespaces (mount, pid, net, ipc, uts).
+# Every runtime gets the same five namespaces (mount, pid, net, ipc, uts)
+# and runs the same program, /bin/true, by its path (crun's and runc's
+# bundles name it so; a bare `true` would send mydocker alone through a
+# PATH search: five failed lookups on the overlay before /bin).
 # mydocker's numbers include its overlay mount, cgroup and state files
 # (a --rm container's state lives on the run-time tmpfs, <root>/run).
 # crun 1.8 refuses this host's hybrid cgroup layout unless it cannot see
@@ -58,7 +61,7 @@ done
 base=${BENCH_BASE:-}
 if [ -n "$base" ]; then
     base=$(realpath "$base")
-    base_cmds="-n 'base: mydocker run --rm busybox true' '$base run --rm busybox true' -n 'base: mydocker run --rm -m 64m busybox true' '$base run --rm -m 64m busybox true'"
+    base_cmds="-n 'base: mydocker run --rm busybox /bin/true' '$base run --rm busybox /bin/true' -n 'base: mydocker run --rm -m 64m busybox /bin/true' '$base run --rm -m 64m busybox /bin/true'"
 else
     base_cmds=
 fi
@@ -73,11 +76,11 @@ for r in \$(seq $rounds); do
 # This build and the base take turns at going first: the first command of a
 # round runs while the last round's namespaces are still being torn down.
 if [ \$((r % 2)) = 1 ]; then
-  set -- -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
-    -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true" $base_cmds
+  set -- -n 'mydocker run --rm busybox /bin/true' "$B run --rm busybox /bin/true" \
+    -n 'mydocker run --rm -m 64m busybox /bin/true' "$B run --rm -m 64m busybox /bin/true" $base_cmds
 else
-  set -- $base_cmds -n 'mydocker run --rm busybox true' "$B run --rm busybox true" \
-    -n 'mydocker run --rm -m 64m busybox true' "$B run --rm -m 64m busybox true"
+  set -- $base_cmds -n 'mydocker run --rm busybox /bin/true' "$B run --rm busybox /bin/true" \
+    -n 'mydocker run --rm -m 64m busybox /bin/true' "$B run --rm -m 64m busybox /bin/true"
 fi
 hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json "\$@" \
   -n 'crun run (5 ns)' "crun run --bundle $W/bundle-crun-none bench-crun" \
@@ -103,7 +106,7 @@ for i in range(1, rounds + 1):
         times.setdefault(x["command"], []).extend(t * 1000 for t in x["times"])
 json.dump({k: v for k, v in times.items()}, open("out/bench.json", "w"))
 med = {k: statistics.median(v) for k, v in times.items()}
-m, mm = med["mydocker run --rm busybox true"], med["mydocker run --rm -m 64m busybox true"]
+m, mm = med["mydocker run --rm busybox /bin/true"], med["mydocker run --rm -m 64m busybox /bin/true"]
 print(f"| command ({len(next(iter(times.values())))} runs in {rounds} rounds) | median | p25 | p75 |")
 print("|---|---|---|---|")
 for k, v in times.items():
@@ -115,8 +118,8 @@ for k, v in med.items():
 print(f"- crun -m 64m / mydocker -m 64m: {med['crun run -m 64m'] / mm:.1f}x (target >= 4x)")
 print(f"- unshare+chroot / mydocker: {med['unshare+chroot (5 ns)'] / m:.2f}x (target > 1)")
 print(f"- runc / mydocker: {med['runc run (5 ns)'] / m:.1f}x, bwrap / mydocker: {med['bwrap (5 ns)'] / m:.2f}x")
-if "base: mydocker run --rm busybox true" in med:
-    b, bm = med["base: mydocker run --rm busybox true"], med["base: mydocker run --rm -m 64m busybox true"]
+if "base: mydocker run --rm busybox /bin/true" in med:
+    b, bm = med["base: mydocker run --rm busybox /bin/true"], med["base: mydocker run --rm -m 64m busybox /bin/true"]
     print(f"- this build vs base: run {m:.2f} vs {b:.2f} ms ({(m / b - 1) * 100:+.1f}%), -m 64m {mm:.2f} vs {bm:.2f} ms ({(mm / bm - 1) * 100:+.1f}%)")
 PY
 
