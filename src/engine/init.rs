@@ -173,7 +173,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     }
     confine::cgroup_ns(cg, sec.privileged)?;
     confine::drop_privileges(sec, &user)?;
-    sys::chdir(&spec.workdir).map_err(|e| Error::sys("chdir to", &spec.workdir, e).code(EXIT_CANNOT_INVOKE))?;
+    sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
     sys::reset_signals();
     if let Some(me) = init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
