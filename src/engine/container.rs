@@ -166,12 +166,13 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     }
     rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
+    let mut security = rec.security.clone();
     if cg.devices == Some(devices::Mechanism::NoCgroup) {
         // No devices cgroup here: a node the container makes, or its image
         // carries, could be any of the host's devices. So it may make
-        // none (nor may what it execs: the record keeps this), and the
-        // root is mounted nodev (init.rs).
-        rec.security.caps &= !(1 << crate::engine::config::CAP_MKNOD);
+        // none (exec decides the same from the host's layout), and the
+        // root is mounted nodev (init.rs). The record keeps what was asked.
+        security.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
@@ -191,7 +192,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             workdir: rec.workdir.clone(),
             volumes: rec.volumes.clone(),
             init: rec.init,
-            security: rec.security.clone(),
+            security,
             nodes,
             net: if net.is_some() {
                 b"bridge".to_vec()

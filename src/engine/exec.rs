@@ -13,6 +13,7 @@ use crate::engine::channel::{self, Never};
 use crate::engine::config::{ExecOpts, Limits, CAP_SYS_PTRACE};
 use crate::engine::confine;
 use crate::engine::container;
+use crate::engine::devices::Mechanism;
 use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
@@ -90,8 +91,13 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         joins.push(sys::open(&join(d, f), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
     }
     // A confined container with no devices cgroup of its own (v1) is in
-    // the shared one, which its record does not name.
-    if let Some(h) = Layout::for_limits(&Limits::default()).find(b"devices").filter(|_| !r.security.privileged) {
+    // the shared one, which its record does not name; a host without any
+    // devices cgroup takes CAP_MKNOD from it, as `run` and `start` do.
+    let layout = Layout::for_limits(&Limits::default());
+    if !r.security.privileged && layout.devices() == Mechanism::NoCgroup {
+        sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
+    }
+    if let Some(h) = layout.find(b"devices").filter(|_| !r.security.privileged) {
         if !r.cgroups.iter().any(|c| c.starts_with(&join(&h.mount, b"mydocker/"))) {
             let d = join(&h.mount, SHARED);
             joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
