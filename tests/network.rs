@@ -99,7 +99,9 @@ fn nat_and_ports(path: &str, tag: &str, n: u8) {
     // (busybox 1.35's `wget -T` segfaults, on the host too: `timeout` instead;
     // busybox timeout execs the program and kills it from a child, so with
     // --init: a PID 1 of the container would ignore its SIGTERM and hang)
-    let o = t.run(&["--network", "net1", "--init", "busybox", "timeout", "10", "wget", "-qO-", &format!("http://10.210.{n}.2:8000/")]);
+    // (30 s: the first SYNs are often lost on this path, and the retries
+    // come after 1, 2, 4 and 8 s; a 10 s limit failed now and then)
+    let o = t.run(&["--network", "net1", "--init", "busybox", "timeout", "30", "wget", "-qO-", &format!("http://10.210.{n}.2:8000/")]);
     assert_eq!(o.stdout(), "other-host\n", "{}", o.err);
 
     // Published ports, TCP and UDP: from the host's loopback and from the other host.
