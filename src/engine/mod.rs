@@ -18,6 +18,7 @@ pub mod network;
 pub mod proxy;
 pub mod spec;
 pub mod state;
+pub mod stream;
 pub mod tar;
 pub mod user;
 pub mod util;
