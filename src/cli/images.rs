@@ -1,35 +1,127 @@
-//! `images` and `rmi`.
+//! `images`, `rmi`, `history`: the image store as docker shows it.
 
 use super::out::{each, human_duration, human_size, out};
-use crate::engine::image;
 use crate::engine::state::Root;
+use crate::engine::store;
 use crate::engine::util::{Buf, Res};
 use crate::sys;
+use alloc::vec::Vec;
 
+/// "X ago" of a time, or "N/A" without one.
+fn ago(b: &mut Buf, now: i64, t: i64) {
+    if t <= 0 {
+        b.s("N/A");
+    } else {
+        b.b(&human_duration(now - t)).s(" ago");
+    }
+}
+
+/// `images [-q]`: a row per tag, and one per untagged image, newest first.
 #[inline(never)]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
-    let names = image::list(root);
-    let now = sys::now().0;
-    let mut b = Buf::new();
-    if !quiet {
-        // The header padded as the rows are (col 24, 44): a literal.
-        b.s("IMAGE                   CREATED             SIZE\n");
-    }
-    for n in names {
-        if quiet {
-            b.b(&n).s("\n");
-            continue;
+    let tags = store::tags(root);
+    // (created, id, repository, tag, size)
+    let mut rows: Vec<(i64, Vec<u8>, Vec<u8>, Vec<u8>, u64)> = Vec::new();
+    for id in store::ids(root) {
+        let Ok(m) = store::meta(root, &id) else { continue };
+        let mut any = false;
+        for (t, i) in &tags {
+            if *i == id {
+                let (r, tg) = store::split_ref(t);
+                rows.push((m.created, id.clone(), r.to_vec(), tg.to_vec(), m.size));
+                any = true;
+            }
         }
-        let m = image::read_meta(&root.image(&n));
-        b.b(&n).col(24, 3).b(&human_duration(now - m.created)).s(" ago").col(44, 3).b(&human_size(m.size)).s("\n");
+        if !any {
+            rows.push((m.created, id.clone(), b"<none>".to_vec(), b"<none>".to_vec(), m.size));
+        }
+    }
+    crate::engine::util::sort_by(&mut rows, |a, b| a.0 > b.0 || a.0 == b.0 && (&a.2, &a.3) < (&b.2, &b.3));
+    let mut b = Buf::new();
+    if quiet {
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for r in &rows {
+            if !seen.contains(&&r.1[..]) {
+                seen.push(&r.1);
+                b.b(&r.1[..12]).s("\n");
+            }
+        }
+        out(&b.0);
+        return Ok(());
+    }
+    let w1 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(10) + 3;
+    let w2 = w1 + rows.iter().map(|r| r.3.len()).max().unwrap_or(0).max(3) + 3;
+    let (w3, w4) = (w2 + 15, w2 + 15 + 18);
+    b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3).s("IMAGE ID").col(w3, 3).s("CREATED").col(w4, 3).s("SIZE\n");
+    let now = sys::now().0;
+    for r in &rows {
+        b.b(&r.2).col(w1, 3).b(&r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
+        ago(&mut b, now, r.0);
+        b.col(w4, 3).b(&human_size(r.4)).s("\n");
     }
     out(&b.0);
     Ok(())
 }
 
-/// Removes images not used by any container; prints each name removed.
+/// `rmi IMAGE...`: docker's "Untagged:" and "Deleted:" lines.
 #[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
     crate::engine::container::reap_dead(root);
-    each(names, true, &mut |n| image::remove(root, n))
+    each(names, false, &mut |n| {
+        store::remove(root, n, &mut |what, x| {
+            let mut l = what.to_vec();
+            l.extend_from_slice(x);
+            l.push(b'\n');
+            out(&l);
+        })
+    })
+}
+
+/// `history IMAGE`: the configuration's history, newest first; a step
+/// that made a layer shows that layer's size.
+#[inline(never)]
+pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()> {
+    use crate::engine::json;
+    let (id, _) = store::resolve(root, name)?;
+    let m = store::meta(root, &id)?;
+    let conf = store::config(root, &id)?;
+    let c = json::parse(&conf);
+    let hist: Vec<_> = c.as_ref().and_then(|c| c.get(b"history")).map(|h| h.items().collect()).unwrap_or_default();
+    // (created, by, size, comment), oldest first
+    let mut rows: Vec<(i64, Vec<u8>, u64, Vec<u8>)> = Vec::new();
+    let mut layer = 0;
+    for h in &hist {
+        let s = |k: &[u8]| h.get(k).and_then(|v| v.str()).unwrap_or_default();
+        let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
+        let size = if empty {
+            0
+        } else {
+            layer += 1;
+            m.layers.get(layer - 1).map_or(0, |l| store::layer_size(root, l).1)
+        };
+        rows.push((store::parse_time(&s(b"created")), s(b"created_by"), size, s(b"comment")));
+    }
+    let mut b = Buf::new();
+    if !quiet {
+        b.s("IMAGE").col(15, 3).s("CREATED").col(33, 3).s("CREATED BY").col(82, 3).s("SIZE").col(94, 3).s("COMMENT\n");
+    }
+    let now = sys::now().0;
+    for (i, r) in rows.iter().rev().enumerate() {
+        b.b(if i == 0 { &id[..12] } else { b"<missing>" });
+        if quiet {
+            b.s("\n");
+            continue;
+        }
+        b.col(15, 3);
+        ago(&mut b, now, r.0);
+        b.col(33, 3);
+        if !no_trunc && r.1.len() > 45 {
+            b.b(&r.1[..44]).s("…");
+        } else {
+            b.b(&r.1);
+        }
+        b.col(82, 3).b(&human_size(r.2)).col(94, 3).b(&r.3).s("\n");
+    }
+    out(&b.0);
+    Ok(())
 }

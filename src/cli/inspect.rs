@@ -177,6 +177,9 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     }
     let dir = r.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
+    let mut base = crate::engine::store::layers_dir(root);
+    base.push(b'/');
+    let lower = crate::engine::image::lowerdir(&base, &crate::engine::store::meta(root, &r.image_id).map(|m| m.layers).unwrap_or_default());
     let mut ports = Vec::new();
     for p in &r.ports {
         ports.push(p.text());
@@ -187,7 +190,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 \"NetworkSettings\":{\"NetworkMode\":\x01,\"IPAddress\":\x01,\"Ports\":\x05}}",
         &[
             if copied { b"copy" } else { b"overlay" },
-            &join(&root.image(&r.image), b"rootfs"),
+            &lower,
             &join(&dir, b"upper"),
             &join(&dir, b"log"),
             if r.network.is_empty() { b"none" } else { &r.network },
@@ -196,6 +199,37 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
         &[],
         &[&ports],
     );
+}
+
+/// An image in docker's shape: its configuration's parts verbatim.
+fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
+    use crate::engine::{json, store};
+    let conf = store::config(root, id)?;
+    let m = store::meta(root, id)?;
+    let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
+    let raw = |k: &[u8], d: &'static [u8]| c.get(k).map_or(d, |v| v.raw());
+    b.s("{\"Id\":\"sha256:").b(id).s("\",\"RepoTags\":[");
+    let mut first = true;
+    for (t, i) in store::tags(root) {
+        if i == id {
+            if !first {
+                b.s(",");
+            }
+            first = false;
+            jstr(b, &t);
+        }
+    }
+    b.s("],\"Created\":").b(raw(b"created", b"null")).s(",\"Size\":").n(m.size);
+    b.s(",\"Architecture\":").b(raw(b"architecture", b"null")).s(",\"Os\":").b(raw(b"os", b"null"));
+    b.s(",\"Config\":").b(raw(b"config", b"{}")).s(",\"RootFS\":{\"Type\":\"layers\",\"Layers\":[");
+    for (i, l) in m.layers.iter().enumerate() {
+        if i > 0 {
+            b.s(",");
+        }
+        b.s("\"sha256:").b(l).s("\"");
+    }
+    b.s("]}}");
+    Ok(())
 }
 
 #[inline(never)]
@@ -210,14 +244,9 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
         }
         match state::find(root, n) {
             Ok(r) => container(&mut b, root, &r),
-            Err(e) => {
-                let img = root.image(n);
-                if crate::engine::config::validate_name(n).is_ok() && sys::lstat(&join(&img, b"rootfs")).is_ok() {
-                    let m = crate::engine::image::read_meta(&img);
-                    let rootfs = join(&img, b"rootfs");
-                    let t = b"{\"Id\":\x01,\"Created\":\"\x02\",\"Size\":\x03,\"Config\":{\"Cmd\":\x05},\"RootFS\":\x01}";
-                    tpl(&mut b, t, &[n, &time(m.created), &rootfs], &[m.size as i64], &[&m.cmd]);
-                } else {
+            Err(e) => match crate::engine::store::resolve(root, n) {
+                Ok((id, _)) if image(&mut b, root, &id).is_ok() => {}
+                _ => {
                     b.0.truncate(before);
                     let mut w = b"no such container or image: ".to_vec();
                     w.extend_from_slice(n);
@@ -225,7 +254,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
                     let _ = e;
                     code = 1;
                 }
-            }
+            },
         }
     }
     b.s("]\n");

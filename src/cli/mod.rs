@@ -95,6 +95,10 @@ pub enum Verb {
     NetLs,
     NetRm,
     NetInspect,
+    Load,
+    Save,
+    Tag,
+    History,
 }
 
 /// Parsed flags (a bit per option id), values and positionals.
@@ -129,9 +133,10 @@ struct VerbSpec {
 
 // `network SUB` is looked up as "network SUB".
 const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,\
-network create,network ls,network list,network rm,network remove,network inspect";
+network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,\
+image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import";
 
-const OPTS: [&[Opt]; 9] = [
+const OPTS: [&[Opt]; 12] = [
     &[],
     &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
     &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
@@ -141,13 +146,16 @@ const OPTS: [&[Opt]; 9] = [
     &[o(1, "quiet", b'q', false)],
     &[o(1, "output", b'o', true)],
     &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+    &[o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
+    &[o(1, "change", b'c', true)],
+    &[o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
 ];
 
 const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
     VerbSpec { verb, opts, min, max, usage }
 }
 
-const VERBS: [VerbSpec; 20] = [
+const VERBS: [VerbSpec; 34] = [
     v(Verb::Ps, 1, 0, 0, usage::PS),
     v(Verb::Logs, 2, 1, 1, usage::LOGS),
     v(Verb::Stop, 3, 1, 255, usage::STOP),
@@ -156,8 +164,8 @@ const VERBS: [VerbSpec; 20] = [
     v(Verb::Rm, 5, 1, 255, usage::RM),
     v(Verb::Images, 6, 0, 0, usage::IMAGES),
     v(Verb::Rmi, 0, 1, 255, usage::RMI),
-    v(Verb::Import, 0, 2, 2, usage::IMPORT),
-    v(Verb::Commit, 0, 2, 2, usage::COMMIT),
+    v(Verb::Import, 10, 1, 2, usage::IMPORT),
+    v(Verb::Commit, 0, 1, 2, usage::COMMIT),
     v(Verb::Export, 7, 1, 1, usage::EXPORT),
     v(Verb::Inspect, 0, 1, 255, usage::INSPECT),
     v(Verb::Info, 0, 0, 0, usage::INFO),
@@ -168,6 +176,20 @@ const VERBS: [VerbSpec; 20] = [
     v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
     v(Verb::NetRm, 0, 1, 255, usage::NETWORK),
     v(Verb::NetInspect, 0, 1, 255, usage::NETWORK),
+    v(Verb::Load, 9, 0, 0, usage::LOAD),
+    v(Verb::Save, 7, 1, 255, usage::SAVE),
+    v(Verb::Tag, 0, 2, 2, usage::TAG),
+    v(Verb::History, 11, 1, 1, usage::HISTORY),
+    v(Verb::Images, 6, 0, 0, usage::IMAGES),
+    v(Verb::Images, 6, 0, 0, usage::IMAGES),
+    v(Verb::Rmi, 0, 1, 255, usage::RMI),
+    v(Verb::Rmi, 0, 1, 255, usage::RMI),
+    v(Verb::Inspect, 0, 1, 255, usage::INSPECT),
+    v(Verb::Load, 9, 0, 0, usage::LOAD),
+    v(Verb::Save, 7, 1, 255, usage::SAVE),
+    v(Verb::Tag, 0, 2, 2, usage::TAG),
+    v(Verb::History, 11, 1, 1, usage::HISTORY),
+    v(Verb::Import, 10, 1, 2, usage::IMPORT),
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
@@ -191,13 +213,14 @@ fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> R
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     match name {
         b"run" => return parse_run(rest, host_env),
-        b"network" => {
+        b"network" | b"image" => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
             if sub == b"--help" || sub == b"-h" {
-                return Ok(Cmd::Help(usage::NETWORK));
+                return Ok(Cmd::Help(if name == b"image" { usage::MAIN } else { usage::NETWORK }));
             }
-            let mut full = b"network ".to_vec();
+            let mut full = name.to_vec();
+            full.push(b' ');
             full.extend_from_slice(sub);
             return parse_verb(&full, &rest[1..]);
         }
@@ -291,7 +314,9 @@ const R_DEVICE: u8 = 24;
 const R_RO: u8 = 25;
 const R_TMPFS: u8 = 26;
 
-const RUN_OPTS: [Opt; 27] = [
+const R_ENTRY: u8 = 27;
+
+const RUN_OPTS: [Opt; 28] = [
     o(R_NET, "network -net", 0, true),
     o(R_NET, "net", 0, true),
     o(R_PORT, "publish", b'p', true),
@@ -319,6 +344,7 @@ const RUN_OPTS: [Opt; 27] = [
     o(R_DEVICE, "device", 0, true),
     o(R_RO, "read-only", 0, false),
     o(R_TMPFS, "tmpfs", 0, true),
+    o(R_ENTRY, "entrypoint", 0, true),
 ];
 
 #[inline(never)]
@@ -385,6 +411,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
             R_CAPDROP => drop |= cap_bits(v)?,
             R_SECOPT => r.security.opt(v)?,
             R_USER => r.security.user = user_spec(v)?,
+            R_ENTRY => r.entrypoint = Some(v.to_vec()),
             R_DEVICE => r.security.devices.push(parse_device(v)?),
             R_RO => r.security.read_only = true,
             R_TMPFS => {

@@ -19,6 +19,10 @@ Commands:
   restart   Stop and start containers
   rm        Remove containers
   images    List images
+  load      Load images from a docker-archive or OCI archive or layout
+  save      Write images as a docker-archive
+  tag       Give an image another name
+  history   Show an image's history
   import    Create an image from a rootfs tarball
   rmi       Remove images
   inspect   Show a container or image as JSON
@@ -43,6 +47,7 @@ Options:
       --name NAME           Name the container (also -name)
   -e, --env K=V|K           Set an environment variable (repeatable)
   -w, --workdir DIR         Working directory inside the container
+      --entrypoint CMD      Replace the image's entrypoint (and clear its Cmd)
   -h, --hostname NAME       Container host name (default: the short id)
   -v, --volume HOST:CTR[:ro]  Bind mount a host directory (repeatable)
       --init                Run a tiny init as PID 1 that reaps and forwards signals
@@ -124,19 +129,46 @@ Options:
 pub const IMAGES_USAGE: &str = "Usage: mydocker images [-q]
 
 Options:
-  -q, --quiet   Only names
+  -q, --quiet   Only image IDs
 ";
-pub const RMI_USAGE: &str = "Usage: mydocker rmi IMAGE...\n";
-pub const IMPORT_USAGE: &str = "Usage: mydocker import FILE|- NAME
+pub const RMI_USAGE: &str = "Usage: mydocker rmi IMAGE...
 
-Creates image NAME from a rootfs tar archive (plain, as written by
-`docker export` or `tar -C rootfs -c .`), read by mydocker itself.
+Untags each image; one left without tags (or given by ID) is removed
+with the layers no other image uses, unless a container uses it.
 ";
-pub const COMMIT_USAGE: &str = "Usage: mydocker commit CONTAINER IMAGE
+pub const IMPORT_USAGE: &str = "Usage: mydocker import [OPTIONS] FILE|- [REPOSITORY[:TAG]]
 
-Creates image IMAGE from the container's filesystem (volume contents
-excluded); the container's command becomes the image's default command.
+Creates a one-layer image from a rootfs tar archive (plain or gzip, as
+written by `docker export` or `tar -C rootfs -c .`).
+
+Options:
+  -c, --change INSTR   CMD, ENTRYPOINT (JSON array or shell form), ENV,
+                       WORKDIR or USER, as in a Dockerfile
 ";
+pub const COMMIT_USAGE: &str = "Usage: mydocker commit CONTAINER [REPOSITORY[:TAG]]
+
+Creates an image of the container's image plus one layer of its changes
+(volume contents excluded); its command becomes the image's default.
+";
+pub const LOAD_USAGE: &str = "Usage: mydocker load [-i FILE|DIR] [-q]
+
+Loads images from a docker-archive (docker save, podman save), an OCI
+archive or an OCI layout directory, from stdin without -i. Layers may be
+plain or gzip; each is stored once, by its digest.
+
+Options:
+  -i, --input PATH   Read PATH instead of stdin
+  -q, --quiet        Print nothing
+";
+pub const SAVE_USAGE: &str = "Usage: mydocker save [-o FILE] IMAGE...
+
+Writes the images as a docker-archive (docker load and podman load read it).
+
+Options:
+  -o, --output FILE   Write to FILE instead of stdout
+";
+pub const TAG_USAGE: &str = "Usage: mydocker tag SOURCE_IMAGE TARGET_IMAGE[:TAG]\n";
+pub const HISTORY_USAGE: &str = "Usage: mydocker history [--no-trunc] [-q] IMAGE\n";
 pub const EXPORT_USAGE: &str = "Usage: mydocker export [-o FILE] CONTAINER
 
 Writes the container's filesystem (volume contents excluded) as a tar
@@ -167,9 +199,13 @@ pub const EXPORT: u8 = 14;
 pub const INSPECT: u8 = 15;
 pub const INFO: u8 = 16;
 pub const VERSION: u8 = 17;
+pub const LOAD: u8 = 18;
+pub const SAVE: u8 = 19;
+pub const TAG: u8 = 20;
+pub const HISTORY: u8 = 21;
 
 /// In id order: `ALL[id]` is the text of id.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 22] = [
     USAGE,
     RUN_USAGE,
     EXEC_USAGE,
@@ -188,4 +224,8 @@ pub const ALL: [&str; 18] = [
     INSPECT_USAGE,
     INFO_USAGE,
     VERSION_USAGE,
+    LOAD_USAGE,
+    SAVE_USAGE,
+    TAG_USAGE,
+    HISTORY_USAGE,
 ];

@@ -6,7 +6,7 @@ use super::out::{out, report};
 use super::{images, inspect, network as net};
 use crate::cli::{self, Cmd};
 use crate::engine::container::{self as run, Outcome};
-use crate::engine::{commit, exec, image, logs, state, util};
+use crate::engine::{commit, exec, image, load, logs, state, store, util};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -75,11 +75,26 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Rm => Ok(cmds::rm(root, pos, a.has(1))),
         Images => images::images(root, a.has(1)).map(|_| 0),
         Rmi => Ok(images::rmi(root, pos)),
-        Import => image::import(root, p0, p1).map(|_| {
-            out(&line(p1));
-            0
-        }),
-        Commit => commit::commit(root, p0, p1).inspect(|_| out(&line(p1))),
+        Import => {
+            let changes: Vec<&[u8]> = a.vals.iter().filter(|v| v.0 == 1).map(|v| v.1).collect();
+            image::import(root, p0, pos.get(1).copied(), &changes).map(id_line)
+        }
+        Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line),
+        Load => {
+            let quiet = a.has(2);
+            load::load(root, a.val(1), &mut |r, id| {
+                if !quiet {
+                    let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
+                    l.extend_from_slice(r);
+                    out(&line(&l));
+                }
+            })
+            .map(|_| 0)
+            .map_err(|e| e.code(1))
+        }
+        Save => save(root, pos, a.val(1)).map_err(|e| e.code(1)),
+        Tag => store::tag(root, p0, p1).map(|_| 0).map_err(|e| e.code(1)),
+        History => images::history(root, p0, a.has(1), a.has(2)).map(|_| 0).map_err(|e| e.code(1)),
         Export => commit::export(root, p0, a.val(1)),
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
@@ -93,6 +108,30 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         NetRm => Ok(net::rm(root, pos, env)),
         NetInspect => Ok(net::inspect(root, pos)),
     }
+}
+
+/// `save [-o FILE] IMAGE...`: never to a terminal; a failed save leaves
+/// no file.
+fn save(root: &state::Root, refs: &[&[u8]], output: Option<&[u8]>) -> util::Res<i32> {
+    let file = match output {
+        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).map_err(|e| util::Error::sys("create", f, e))?),
+        None if sys::isatty(1) => return util::err(b"save", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
+        None => None,
+    };
+    let r = crate::engine::save::save(root, refs, file.as_ref().map_or(1, sys::fd::Owned::raw));
+    if let (Some(f), Err(_)) = (file, &r) {
+        drop(f);
+        let _ = sys::unlinkat(sys::AT_FDCWD, output.unwrap_or_default(), 0);
+    }
+    r.map(|_| 0)
+}
+
+/// docker's line for a new image: `sha256:ID`.
+fn id_line(id: Vec<u8>) -> i32 {
+    let mut l = b"sha256:".to_vec();
+    l.extend_from_slice(&id);
+    out(&line(&l));
+    0
 }
 
 fn finish(r: util::Res<i32>) -> i32 {

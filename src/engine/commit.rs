@@ -8,7 +8,7 @@
 
 use crate::engine::state::{self, Record, Root};
 use crate::engine::tar::Writer;
-use crate::engine::util::{self, join, Ctx, Error, Res};
+use crate::engine::util::{self, join, Ctx, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
@@ -28,15 +28,20 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     if sys::lstat(&join(&dir, b"copied")).is_ok() {
         return sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper);
     }
-    let lower = join(&root.image(&rec.image), b"rootfs");
+    let m = crate::engine::store::meta(root, &rec.image_id)?;
+    let lower = crate::engine::store::layers_dir(root);
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
     crate::engine::init::opt_escape(&mut data, &upper);
-    data.push(b':');
-    crate::engine::init::opt_escape(&mut data, &lower);
-    sys::mount(b"overlay", &lower, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &lower)?;
-    sys::open(&lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &lower)
+    if !m.layers.is_empty() {
+        data.push(b':');
+        let mut base = lower;
+        base.push(b'/');
+        data.extend_from_slice(&crate::engine::image::lowerdir(&base, &m.layers));
+    }
+    sys::mount(b"overlay", &dir, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &dir)?;
+    sys::open(&dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)
 }
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
@@ -77,30 +82,59 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     r.map(|_| 0)
 }
 
-/// A new image from the container's filesystem; its command becomes the
-/// image's default command.
+/// `commit CONTAINER [REF]`: a new image, the container's image plus one
+/// layer of its changes (overlay's upper directory, its whiteouts turned
+/// into the tar form). A container on the copy fallback has no such
+/// layer: its whole tree becomes the image's one layer. The image keeps
+/// the parent's configuration, with the container's command, environment,
+/// working directory and user. Returns the new ID.
 #[inline(never)]
-pub fn commit(root: &Root, name: &[u8], image: &[u8]) -> Res<i32> {
-    crate::engine::config::validate_name(image)?;
+pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
+    use crate::engine::image;
+    use crate::engine::store::{self, Meta};
+    let tag = image::new_ref(r)?;
     let rec = state::find(root, name)?;
-    if sys::lstat(&root.image(image)).is_ok() {
-        return Err(Error::quoted("image", image, b"already exists (remove it first with 'mydocker rmi')"));
-    }
-    let tmp = crate::engine::image::temp_name(root);
-    // Locked while we write it (see image::temp_name): a kill leaves it to
-    // the next import, commit or images to reclaim.
-    let fd = {
-        let _l = root.lock()?;
-        crate::engine::image::reclaim(root);
-        let fd = sys::open(&tmp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tmp)?;
-        let _ = sys::flock(fd.raw(), false);
-        fd
-    };
-    let r = write_rootfs(root, &rec, fd.raw()).and_then(|_| {
-        let rd = sys::open(&tmp, sys::O_RDONLY, 0).ctx("open", &tmp)?;
-        crate::engine::image::import_fd(root, rd.raw(), image, &rec.argv)
-    });
-    drop(fd); // (and its lock) before the file goes
-    let _ = sys::unlinkat(sys::AT_FDCWD, &tmp, 0);
-    r.map(|_| 0)
+    let parent = store::meta(root, &rec.image_id)?;
+    let pconf = store::config(root, &rec.image_id)?;
+    let dir = rec.dir(root);
+    let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
+    let (tmp, _held) = crate::engine::load::temp(root)?;
+    let res = (|| {
+        let tarp = join(&tmp, b"layer.tar");
+        let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
+        let upper = join(&dir, b"upper");
+        let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
+        let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
+        let mut w = Writer::new(out.raw());
+        w.layer = !copied;
+        w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
+        drop((out, u));
+        let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
+        let l = crate::engine::load::extract_layer(&join(&tmp, b"0"), &mut crate::engine::stream::FdSource(inp.raw()))?;
+        drop(inp);
+        let _ = sys::unlinkat(sys::AT_FDCWD, &tarp, 0);
+        // The command: the image's entrypoint stays if the container's
+        // argv begins with it; the rest is Cmd.
+        let ep = &parent.entrypoint;
+        let (entrypoint, cmd) = if !ep.is_empty() && rec.argv.starts_with(ep) { (ep.clone(), rec.argv[ep.len()..].to_vec()) } else { (Vec::new(), rec.argv.clone()) };
+        let mut layers = if copied { Vec::new() } else { parent.layers.clone() };
+        layers.push(l.diff.to_vec());
+        let m = Meta {
+            created: sys::now().0,
+            size: if copied { l.bytes } else { parent.size + l.bytes },
+            entrypoint,
+            cmd,
+            env: rec.env.iter().filter(|e| !e.starts_with(b"HOSTNAME=")).cloned().collect(),
+            workdir: rec.workdir.clone(),
+            user: if rec.security.user.is_empty() { parent.user.clone() } else { rec.security.user.clone() },
+            layers,
+        };
+        let (keep, hist) = image::kept(&pconf);
+        let mut by = b"mydocker commit ".to_vec();
+        by.extend_from_slice(rec.short_id());
+        let config = image::config_json(&m, &keep, if copied { b"" } else { &hist }, &by);
+        image::store_new(root, &tmp, &m, &config, &l, tag.as_deref())
+    })();
+    let _ = util::remove_tree(&tmp);
+    res
 }

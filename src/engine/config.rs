@@ -98,6 +98,8 @@ pub struct RunOpts {
     pub security: Security,
     pub image: Vec<u8>,
     pub cmd: Vec<Vec<u8>>,
+    /// `--entrypoint` (empty: none), replacing the image's and its Cmd.
+    pub entrypoint: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default, PartialEq)]

@@ -77,12 +77,16 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     }
 }
 
-/// Default environment, docker's, then `-e` entries (a later key wins).
-pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
+/// The environment: docker's PATH, the image's Env, HOSTNAME (and TERM
+/// with a tty), then `-e` entries (a later key wins).
+pub fn build_env(hostname: &[u8], tty: bool, image: &[Vec<u8>], user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut env: Vec<Vec<u8>> = Vec::new();
     let mut path = b"PATH=".to_vec();
     path.extend_from_slice(crate::engine::config::DEFAULT_PATH);
     env.push(path);
+    for e in image {
+        util::env_set(&mut env, e);
+    }
     let mut h = b"HOSTNAME=".to_vec();
     h.extend_from_slice(hostname);
     env.push(h);
@@ -95,13 +99,27 @@ pub fn build_env(hostname: &[u8], tty: bool, user: &[Vec<u8>]) -> Vec<Vec<u8>> {
     env
 }
 
-/// `run`: a new record from the options, then the common path.
+/// `run`: a new record from the options and the image's configuration
+/// (docker's rules: argv = Entrypoint ++ Cmd, arguments replace Cmd,
+/// `--entrypoint` replaces Entrypoint and clears Cmd), then the common path.
 #[inline(never)]
-fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
-    let argv = if o.cmd.is_empty() { crate::engine::image::default_cmd(&root.image(&o.image)) } else { o.cmd };
+fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
+    let (image_id, _) = crate::engine::store::resolve(root, &o.image)?;
+    let m = crate::engine::store::meta(root, &image_id)?;
+    let (mut argv, cmd) = match o.entrypoint.take() {
+        Some(e) if e.is_empty() => (Vec::new(), o.cmd),
+        Some(e) => (alloc::vec![e], o.cmd),
+        None if o.cmd.is_empty() => (m.entrypoint, m.cmd),
+        None => (m.entrypoint, o.cmd),
+    };
+    argv.extend(cmd);
     if argv.is_empty() {
         return util::err(b"run", b"no command specified and the image has no default command");
     }
+    if o.security.user.is_empty() {
+        o.security.user = m.user;
+    }
+    let workdir = o.workdir.or(Some(m.workdir).filter(|w| !w.is_empty())).unwrap_or_else(|| b"/".to_vec());
     let network = o.network.unwrap_or_else(|| b"none".to_vec());
     if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
@@ -112,11 +130,12 @@ fn prepare(root: &Root, o: RunOpts) -> Res<Prepared> {
     let hostname = o.hostname.unwrap_or_else(|| id[..12].to_vec());
     let rec = Record {
         image: o.image,
+        image_id,
         created: sys::now().0,
-        env: build_env(&hostname, o.tty, &o.env),
+        env: build_env(&hostname, o.tty, &m.env, &o.env),
         argv,
         hostname,
-        workdir: o.workdir.unwrap_or_else(|| b"/".to_vec()),
+        workdir,
         volumes: o.volumes,
         limits: o.limits,
         init: o.init,
@@ -148,10 +167,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
         Birth::Again(l) => (None, Some(l), Made::Existing),
     };
-    let lower = join(&root.image(&rec.image), b"rootfs");
-    if !sys::stat(&lower).map(|s| s.is_dir()).unwrap_or(false) {
-        return Err(Error::quoted("image", &rec.image, b"no such image (see 'mydocker images'; add one with 'mydocker import')"));
-    }
+    let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image (see 'mydocker images')"))?.layers;
+    let store = crate::engine::store::layers_dir(root);
     let net = match rec.network.as_slice() {
         b"" | b"none" | b"host" => None,
         n => Some(network::load(root, n)?),
@@ -181,7 +198,14 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     let mut p = Prepared {
         spec: Spec {
             hostname: rec.hostname.clone(),
-            lower,
+            // the mount point: the top layer's directory (an image without
+            // layers gets its empty write layer bound there)
+            lower: match layers.last() {
+                Some(l) => join(&join(&store, l), b"root"),
+                None => join(&dir, b"upper"),
+            },
+            layers,
+            store,
             upper: join(&dir, b"upper"),
             work: join(&dir, b"work"),
             // A container whose write layer is a full copy stays one (a new

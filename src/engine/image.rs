@@ -1,215 +1,234 @@
-//! Images: `import`, `images`, `rmi`, and the copy used when overlayfs is
-//! unavailable. An image is `images/<name>/rootfs` plus a `meta` file
-//! (created, size, and an optional default command as `cmd=` lines).
+//! New images made here: `import` (one layer from a rootfs tar) and the
+//! configuration JSON that `import` and `commit` write; and a layer's
+//! extraction, shared with `load`.
 
-use crate::engine::state::{self, Root};
+use crate::engine::json;
+use crate::engine::load::{self, extract_layer, Layer, ARCH};
+use crate::engine::sha256;
+use crate::engine::state::Root;
+use crate::engine::store::{self, Meta};
+use crate::engine::stream::FdSource;
 use crate::engine::tar;
-use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Res};
-use crate::sys::{self, fd::Owned, Fd};
+use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
+use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
-pub struct Meta {
-    pub created: i64,
-    pub size: u64,
-    pub cmd: Vec<Vec<u8>>,
-}
-
-pub fn read_meta(img: &[u8]) -> Meta {
-    let b = read_file(&join(img, b"meta")).unwrap_or_default();
-    let mut r = crate::engine::spec::Rd(&b);
-    let mut m = Meta { created: 0, size: 0, cmd: Vec::new() };
-    if let (Some(c), Some(s), Some(cmd)) = (r.num(), r.num(), r.list()) {
-        (m.created, m.size, m.cmd) = (c, s as u64, cmd);
+/// One `--change` of `import` (docker's Dockerfile subset): CMD,
+/// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
+pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
+    let c = trim(c);
+    let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
+    let (word, rest) = (&c[..sp], trim(&c[sp..]));
+    let argv = || -> Res<Vec<Vec<u8>>> {
+        if rest.first() == Some(&b'[') {
+            json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))
+        } else {
+            Ok(alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()])
+        }
+    };
+    match &word.to_ascii_uppercase()[..] {
+        b"CMD" => m.cmd = argv()?,
+        b"ENTRYPOINT" => m.entrypoint = argv()?,
+        b"WORKDIR" if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
+        b"USER" if !rest.is_empty() => m.user = rest.to_vec(),
+        b"ENV" if !rest.is_empty() => {
+            // `ENV K=V K2=V2` or `ENV K V`
+            if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
+                for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
+                    util::env_set(&mut m.env, kv);
+                }
+            } else {
+                let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
+                let mut kv = rest[..k].to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(trim(&rest[k..]));
+                util::env_set(&mut m.env, &kv);
+            }
+        }
+        _ => return Err(Error::quoted("--change", c, b"is not supported (CMD, ENTRYPOINT, ENV, WORKDIR or USER)")),
     }
-    m
+    Ok(())
 }
 
-pub fn write_meta(img: &[u8], m: &Meta) -> Res<()> {
-    let mut w = crate::engine::spec::W(Vec::new());
-    w.num(m.created);
-    w.num(m.size as i64);
-    w.list(&m.cmd);
-    let p = join(img, b"meta");
-    write_atomic(&p, &w.0).ctx("write", &p)
+fn trim(s: &[u8]) -> &[u8] {
+    let a = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
+    let b = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(a, |p| p + 1);
+    &s[a..b]
 }
 
-pub fn default_cmd(img: &[u8]) -> Vec<Vec<u8>> {
-    read_meta(img).cmd
+/// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
+/// kept from a parent's `config`; `history`: the parent's raw history
+/// items, to which one entry for this step is added.
+pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
+    let now = util::rfc3339(m.created);
+    let mut o = b"{\"architecture\":\"".to_vec();
+    o.extend_from_slice(ARCH);
+    o.extend_from_slice(b"\",\"os\":\"linux\",\"created\":");
+    json::str(&mut o, &now);
+    o.extend_from_slice(b",\"config\":{\"Env\":");
+    json::strs(&mut o, &m.env);
+    for (k, v) in [(&b"Entrypoint"[..], &m.entrypoint), (b"Cmd", &m.cmd)] {
+        o.extend_from_slice(b",\"");
+        o.extend_from_slice(k);
+        o.extend_from_slice(b"\":");
+        if v.is_empty() {
+            o.extend_from_slice(b"null");
+        } else {
+            json::strs(&mut o, v);
+        }
+    }
+    o.extend_from_slice(b",\"WorkingDir\":");
+    json::str(&mut o, &m.workdir);
+    o.extend_from_slice(b",\"User\":");
+    json::str(&mut o, &m.user);
+    o.extend_from_slice(keep);
+    o.extend_from_slice(b"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+    for (i, l) in m.layers.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        o.extend_from_slice(b"\"sha256:");
+        o.extend_from_slice(l);
+        o.push(b'"');
+    }
+    o.extend_from_slice(b"]},\"history\":[");
+    o.extend_from_slice(history);
+    if !history.is_empty() {
+        o.push(b',');
+    }
+    o.extend_from_slice(b"{\"created\":");
+    json::str(&mut o, &now);
+    o.extend_from_slice(b",\"created_by\":");
+    json::str(&mut o, created_by);
+    o.extend_from_slice(b"}]}");
+    o
 }
 
-fn image_name(name: &[u8]) -> Vec<u8> {
-    let mut w = b"image \"".to_vec();
-    w.extend_from_slice(name);
-    w.push(b'"');
-    w
+/// Stores a new image made of `m.layers` (the last one extracted into
+/// `tmp/0` by the caller), tagged `tag`. Returns its ID.
+pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<&[u8]>) -> Res<Vec<u8>> {
+    let id = sha256::hex(&{
+        let mut s = sha256::Sha256::new();
+        s.update(config);
+        s.finish()
+    });
+    let mut dirs = Vec::new();
+    for (i, hex) in m.layers.iter().enumerate() {
+        // only the new (last) layer comes from tmp; the others are stored
+        let d = if i + 1 == m.layers.len() { join(tmp, b"0") } else { store::layer(root, hex) };
+        dirs.push((d, l.tar_size, l.bytes));
+    }
+    let refs: Vec<Vec<u8>> = tag.into_iter().map(|t| t.to_vec()).collect();
+    let _l = root.lock()?;
+    for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
+        if sys::lstat(&store::layer(root, hex)).is_err() {
+            return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
+        }
+    }
+    load::install(root, tmp, config, &id, m, &dirs, &refs)?;
+    Ok(id.to_vec())
 }
 
-/// `import FILE|- NAME`: extracts into a temporary directory, then renames
-/// it into place, so a failed import leaves nothing behind.
+/// A reference given by the user, checked and normalized.
+pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
+    match r {
+        None => Ok(None),
+        Some(r) => {
+            let n = store::normalize(r);
+            if !store::valid_ref(&n) {
+                return Err(Error::quoted("invalid reference format", r, b"use NAME[:TAG]: lower-case letters, digits, '.', '_', '-' and '/'"));
+            }
+            Ok(Some(n))
+        }
+    }
+}
+
+/// `import FILE|- [REF]`: a one-layer image. Returns its ID.
 #[inline(never)]
-pub fn import(root: &Root, file: &[u8], name: &[u8]) -> Res<()> {
-    crate::engine::config::validate_name(name)?;
+pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) -> Res<Vec<u8>> {
+    let tag = new_ref(name)?;
+    let mut m = Meta { created: sys::now().0, ..Meta::default() };
+    let mut p = b"PATH=".to_vec();
+    p.extend_from_slice(crate::engine::config::DEFAULT_PATH);
+    m.env.push(p);
+    for c in changes {
+        change(&mut m, c)?;
+    }
     // stdin ("-") is the caller's own: nothing to close.
     let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
-    import_fd(root, f.as_ref().map_or(0, Owned::raw), name, &[])
-}
-
-pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
-    crate::engine::config::validate_name(name)?;
-    let dest = root.image(name);
-    let tmp = temp_name(root);
-    let _held = {
-        let _l = root.lock()?;
-        reclaim(root);
-        if sys::lstat(&dest).is_ok() {
-            return Err(Error::new(&image_name(name), b"already exists (remove it first with 'mydocker rmi')"));
-        }
-        sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-        state::lock_path(&tmp, false).ctx("lock", &tmp)?
-    };
+    let (tmp, _held) = load::temp(root)?;
     let r = (|| {
-        let rootfs = join(&tmp, b"rootfs");
-        sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
-        let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
-        let mut input = tar::Input::new(fd);
-        if input.starts_with(&[0x1f, 0x8b])? {
-            return Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"));
-        }
-        let (_, size) = tar::extract(&mut input, rfd.raw())?;
-        drop(rfd);
-        write_meta(&tmp, &Meta { created: sys::now().0, size, cmd: cmd.to_vec() })?;
-        let _l = root.lock()?;
-        if sys::lstat(&dest).is_ok() {
-            return Err(Error::new(&image_name(name), b"already exists"));
-        }
-        sys::rename(&tmp, &dest).ctx("rename into", &dest)
+        let l = extract_layer(&join(&tmp, b"0"), &mut FdSource(f.as_ref().map_or(0, Owned::raw)))?;
+        m.size = l.bytes;
+        m.layers.push(l.diff.to_vec());
+        let mut by = b"mydocker import ".to_vec();
+        by.extend_from_slice(file);
+        let config = config_json(&m, b"", b"", &by);
+        store_new(root, &tmp, &m, &config, &l, tag.as_deref())
     })();
-    if r.is_err() {
-        let _ = remove_tree(&tmp);
-    }
+    let _ = util::remove_tree(&tmp);
     r
 }
 
-/// `images/.tmp-<random>`: where an import extracts, or a commit writes
-/// its archive. The writer holds an flock on it from its creation (under
-/// the state lock) until it is renamed into place or removed.
-pub fn temp_name(root: &Root) -> Vec<u8> {
-    let mut rnd = [0u8; 6];
-    sys::random(&mut rnd);
-    let mut n = b".tmp-".to_vec();
-    n.extend_from_slice(&util::hex(&rnd));
-    root.image(&n)
-}
-
-/// Removes the temporaries of writers that died (an import or commit
-/// killed): those nobody holds locked. Call under the state lock.
-pub fn reclaim(root: &Root) {
-    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
-        if n.starts_with(b".tmp-") {
-            let p = root.image(&n);
-            if state::lock_path(&p, false).is_ok() {
-                let _ = remove_tree(&p);
-            }
-        }
-    }
-}
-
-/// The names of the images, sorted (dead writers' temporaries go first).
-pub fn list(root: &Root) -> Vec<Vec<u8>> {
-    if sys::lstat(&root.images()).is_ok() {
-        if let Ok(_l) = root.lock() {
-            reclaim(root);
-        }
-    }
-    let mut names = Vec::new();
-    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
-        if n.first() != Some(&b'.') {
-            names.push(n);
-        }
-    }
-    util::sort_by(&mut names, |a, b| a < b);
-    names
-}
-
-/// Removes an image that no container uses.
-pub fn remove(root: &Root, n: &[u8]) -> Res<()> {
-    {
-        let _l = root.lock()?;
-        let dir = root.image(n);
-        if crate::engine::config::validate_name(n).is_err() || sys::lstat(&join(&dir, b"rootfs")).is_err() {
-            return Err(Error::new(&image_name(n), b"no such image"));
-        }
-        if let Some(c) = state::all(root).iter().find(|r| r.image == n) {
-            let mut why = b"in use by container ".to_vec();
-            why.extend_from_slice(c.short_id());
-            why.extend_from_slice(b" (remove it first)");
-            return Err(Error::new(&image_name(n), &why));
-        }
-        remove_tree(&dir).ctx("remove", &dir)
-    }
-}
-
-/// Copies a tree without following symlinks: directories, files, symlinks,
-/// fifos; modes, owners and mtimes kept. Used when overlayfs is refused.
-/// What it allocates per entry it frees (see sys::Malloc).
-pub fn copy_tree(src: Fd, dst: Fd) -> sys::R<()> {
-    let ents = sys::read_dir(src)?;
-    for (name, _) in &ents {
-        let st = sys::statat(src, name, false)?;
-        match st.kind() {
-            sys::S_IFDIR => {
-                match sys::mkdirat(dst, name, 0o700) {
-                    Ok(()) | Err(sys::EEXIST) => {}
-                    Err(e) => return Err(e),
+/// Members of a parent configuration's `config` kept by `commit`.
+pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut keep = Vec::new();
+    let mut hist = Vec::new();
+    if let Some(c) = json::parse(config) {
+        if let Some(cc) = c.get(b"config") {
+            for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
+                if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
+                    keep.extend_from_slice(b",\"");
+                    keep.extend_from_slice(k);
+                    keep.extend_from_slice(b"\":");
+                    keep.extend_from_slice(v.raw());
                 }
-                let s = sys::openat(src, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-                let d = sys::openat(dst, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0)?;
-                let r = copy_tree(s.raw(), d.raw());
-                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
-                let _ = sys::fchmod(d.raw(), st.mode & 0o7777);
-                drop((s, d)); // one pair per level of the walk
-                r?;
             }
-            sys::S_IFREG => {
-                let so = sys::openat(src, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0)?;
-                let dof = sys::openat(dst, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600)?;
-                let (s, d) = (so.raw(), dof.raw());
-                let mut buf = alloc::vec![0u8; 65536];
-                let r = loop {
-                    match sys::read(s, &mut buf) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            if let Err(e) = sys::write_all(d, &buf[..n]) {
-                                break Err(e);
-                            }
-                        }
-                        Err(e) => break Err(e),
-                    }
-                };
-                sys::free(buf);
-                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
-                let _ = sys::fchmod(d, st.mode & 0o7777);
-                drop((so, dof)); // closed before the mtime is set
-                r?;
-                let _ = sys::set_mtime(dst, name, st.mtime);
+        }
+        for (i, h) in c.get(b"history").map(|h| h.items().collect::<Vec<_>>()).unwrap_or_default().iter().enumerate() {
+            if i > 0 {
+                hist.push(b',');
             }
-            sys::S_IFLNK => {
-                let t = sys::readlinkat(src, name)?;
-                let r = sys::symlinkat(&t, dst, name);
-                sys::free(t);
-                r?;
-                let _ = sys::fchownat_nofollow(dst, name, st.uid, st.gid);
-            }
-            sys::S_IFIFO => sys::mknodat(dst, name, sys::S_IFIFO | (st.mode & 0o7777), 0, 0)?,
-            _ => {} // sockets and device nodes are not part of an image
+            hist.extend_from_slice(h.raw());
         }
     }
-    sys::free_names(ents);
-    Ok(())
+    (keep, hist)
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
 /// a filesystem without xattr/whiteout support; `run` then falls back).
 pub fn overlay_listed() -> bool {
     read_file(b"/proc/filesystems").map(|f| util::fields(&f, b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+}
+
+/// The overlayfs `lowerdir` of layers (base first), topmost first, each
+/// `<base><hex>/root`. `base` empty: relative to the layers directory (the
+/// mounting process chdirs there: 70 bytes a layer, so ~55 fit the page
+/// of mount data).
+pub fn lowerdir(base: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
+    let mut d = Vec::new();
+    for (i, l) in layers.iter().rev().enumerate() {
+        if i > 0 {
+            d.push(b':');
+        }
+        crate::engine::init::opt_escape(&mut d, base);
+        d.extend_from_slice(l);
+        d.extend_from_slice(b"/root");
+    }
+    d
+}
+
+/// Applies layers (base first), as recorded, onto `dst`: the flattened
+/// root of a container where overlayfs cannot be used. Whiteouts delete,
+/// opaque directories empty what lower layers put there.
+pub fn flatten(store_dir: &[u8], layers: &[Vec<u8>], dst: sys::Fd) -> Res<()> {
+    for l in layers {
+        let dir = join(store_dir, l);
+        let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
+        let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+        let mut rp = tar::Replay::new(rec.raw(), files.raw());
+        let mut r = tar::Reader::new(&mut rp);
+        tar::extract(&mut r, dst, tar::Whiteouts::Apply)?;
+    }
+    Ok(())
 }

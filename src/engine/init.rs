@@ -45,9 +45,13 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     sys::sethostname(&spec.hostname).ctx("set hostname", &spec.hostname)?;
 
-    if spec.overlay {
-        let mut data = b"lowerdir=".to_vec();
-        opt_escape(&mut data, &spec.lower);
+    // The layers are named relative to the store (image::lowerdir): a
+    // stack past the page of mount data, or past overlay's 500 layers, is
+    // flattened instead.
+    let mut data = b"lowerdir=".to_vec();
+    data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
+    if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
+        sys::chdir(&spec.store).ctx("chdir to", &spec.store)?;
         data.extend_from_slice(b",upperdir=");
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
@@ -214,17 +218,16 @@ fn host_nodes(dir: sys::Fd) {
     }
 }
 
-/// The copy-mode root: `upper` holds a full copy of the image (made on
-/// first start; `<container>/copied` marks it done), bound over the image
-/// path in our private mount namespace.
+/// The copy-mode root: `upper` holds the image's layers flattened (made on
+/// first start; `<container>/copied` marks it done), bound over the mount
+/// point in our private mount namespace.
 fn copy_fallback(spec: &Spec) -> Res<()> {
     let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let marker = join(cdir, b"copied");
     if sys::lstat(&marker).is_err() {
-        let s = sys::open(&spec.lower, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.lower)?;
         let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
-        crate::engine::image::copy_tree(s.raw(), d.raw()).ctx("copy the image into", &spec.upper)?;
-        drop((s, d));
+        crate::engine::image::flatten(&spec.store, &spec.layers, d.raw())?;
+        drop(d);
         drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
     }
     sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)?;

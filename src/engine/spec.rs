@@ -16,6 +16,10 @@ pub struct Spec {
     pub lower: Vec<u8>,
     pub upper: Vec<u8>,
     pub work: Vec<u8>,
+    /// The image's layers (diff ID hex, base first) in `store`, the layers
+    /// directory: overlay's lower directories, or flattened into `upper`.
+    pub layers: Vec<Vec<u8>>,
+    pub store: Vec<u8>,
     /// true: overlayfs; false: `upper` holds a private copy of the image.
     pub overlay: bool,
     pub argv: Vec<Vec<u8>>,
@@ -160,6 +164,8 @@ impl Spec {
         w.bytes(&self.lower);
         w.bytes(&self.upper);
         w.bytes(&self.work);
+        w.list(&self.layers);
+        w.bytes(&self.store);
         w.flag(self.overlay);
         w.list(&self.argv);
         w.list(&self.env);
@@ -196,6 +202,8 @@ impl Spec {
             lower: r.bytes()?,
             upper: r.bytes()?,
             work: r.bytes()?,
+            layers: r.list()?,
+            store: r.bytes()?,
             overlay: r.flag()?,
             argv: r.list()?,
             env: r.list()?,
@@ -239,6 +247,8 @@ mod tests {
             lower: b"/l".to_vec(),
             upper: b"/u".to_vec(),
             work: b"/w".to_vec(),
+            layers: vec![b"ab".to_vec(), b"cd".to_vec()],
+            store: b"/s".to_vec(),
             overlay: true,
             argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"echo 'a b'\n\"q\"".to_vec(), Vec::new(), vec![0xff, 0xfe, 0x80]],
             env: vec![b"A=1".to_vec(), b"EMPTY=".to_vec()],

@@ -121,6 +121,9 @@ pub struct Record {
     pub id: Vec<u8>,
     pub name: Vec<u8>,
     pub image: Vec<u8>,
+    /// The image's ID (hex): what `start` mounts and `rmi` checks, whatever
+    /// its tags become.
+    pub image_id: Vec<u8>,
     pub created: i64,
     pub started: i64,
     /// As last written; `alive()` says whether the process still runs.
@@ -224,6 +227,7 @@ impl Record {
             w.bytes(&p.spec());
         }
         self.security.encode(&mut w);
+        w.bytes(&self.image_id);
         let mut v = (w.0.len() as u32).to_le_bytes().to_vec();
         v.extend_from_slice(&w.0);
         v.push(b'\n');
@@ -270,6 +274,9 @@ impl Record {
         // Records written before confinement existed have none: docker's defaults.
         if !d.0.is_empty() {
             r.security = crate::engine::config::Security::decode(&mut d)?;
+        }
+        if !d.0.is_empty() {
+            r.image_id = d.bytes()?;
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];

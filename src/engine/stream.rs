@@ -19,3 +19,68 @@ impl Source for FdSource {
         sys::read(self.0, buf).ctx("read", b"archive")
     }
 }
+
+/// A source whose first bytes can be looked at before they are read (to
+/// tell gzip, zstd, JSON and tar apart by their magic).
+pub struct Peek<'a> {
+    src: &'a mut dyn Source,
+    head: [u8; 8],
+    len: usize,
+    pos: usize,
+}
+
+impl<'a> Peek<'a> {
+    pub fn new(src: &'a mut dyn Source) -> Res<Peek<'a>> {
+        let mut p = Peek { src, head: [0; 8], len: 0, pos: 0 };
+        while p.len < 8 {
+            let n = p.src.read(&mut p.head[p.len..])?;
+            if n == 0 {
+                break;
+            }
+            p.len += n;
+        }
+        Ok(p)
+    }
+    pub fn head(&self) -> &[u8] {
+        &self.head[..self.len]
+    }
+}
+
+impl Source for Peek<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        if self.pos < self.len {
+            let n = core::cmp::min(buf.len(), self.len - self.pos);
+            buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.src.read(buf)
+    }
+}
+
+/// Reads a source to its end, refusing more than `cap` bytes.
+pub fn read_all(src: &mut dyn Source, cap: usize, what: &[u8]) -> Res<alloc::vec::Vec<u8>> {
+    let mut v = alloc::vec![0u8; 65536];
+    let mut len = 0;
+    loop {
+        if len == v.len() {
+            if len >= cap {
+                return Err(crate::engine::util::Error::new(what, b"too large"));
+            }
+            v.resize(len * 2, 0);
+        }
+        let n = src.read(&mut v[len..])?;
+        if n == 0 {
+            v.truncate(len);
+            return Ok(v);
+        }
+        len += n;
+    }
+}
+
+/// Reads and drops the rest of a source.
+pub fn drain(src: &mut dyn Source) -> Res<()> {
+    let mut b = [0u8; 4096];
+    while src.read(&mut b)? != 0 {}
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `save`: images as a docker-archive, in podman's layout (`docker load`
+//! and `podman load` read it): each layer as `<diffid>.tar`, rebuilt byte
+//! for byte from its files and its recorded headers (so image IDs survive
+//! `save | load`), each configuration as `<id>.json`, and `manifest.json`.
+
+use crate::engine::json;
+use crate::engine::sha256::{self, Hashing};
+use crate::engine::state::Root;
+use crate::engine::store;
+use crate::engine::stream::Source;
+use crate::engine::tar;
+use crate::engine::util::{join, Ctx, Error, Res};
+use crate::sys::{self, Fd};
+use alloc::vec::Vec;
+
+struct Out {
+    fd: Fd,
+    n: u64,
+}
+
+impl Out {
+    fn put(&mut self, b: &[u8]) -> Res<()> {
+        self.n += b.len() as u64;
+        sys::write_all(self.fd, b).ctx("write", b"archive")
+    }
+    fn pad(&mut self) -> Res<()> {
+        let r = (512 - self.n % 512) % 512;
+        self.put(&[0u8; 512][..r as usize])
+    }
+    fn file(&mut self, name: &[u8], data: &[u8]) -> Res<()> {
+        self.put(&tar::file_header(name, data.len() as u64))?;
+        self.put(data)?;
+        self.pad()
+    }
+}
+
+/// Writes the archive of `refs` to `fd`.
+pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
+    // (id, tags) in the order asked; an ID brings all its tags.
+    let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+    for r in refs {
+        let (id, tag) = store::resolve(root, r)?;
+        let tags: Vec<Vec<u8>> = match tag {
+            Some(t) => alloc::vec![t],
+            None => store::tags(root).into_iter().filter(|(_, i)| *i == id).map(|(t, _)| t).collect(),
+        };
+        match imgs.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, ts)) => ts.extend(tags.into_iter().filter(|t| !ts.contains(t))),
+            None => imgs.push((id, tags)),
+        }
+    }
+    let mut o = Out { fd, n: 0 };
+    let mut done: Vec<Vec<u8>> = Vec::new();
+    let mut manifest = b"[".to_vec();
+    for (k, (id, tags)) in imgs.iter().enumerate() {
+        let m = store::meta(root, id)?;
+        let conf = store::config(root, id)?;
+        for l in &m.layers {
+            if done.contains(l) {
+                continue;
+            }
+            layer(root, l, &mut o)?;
+            done.push(l.clone());
+        }
+        let mut cname = id.clone();
+        cname.extend_from_slice(b".json");
+        o.file(&cname, &conf)?;
+        if k > 0 {
+            manifest.push(b',');
+        }
+        manifest.extend_from_slice(b"{\"Config\":");
+        json::str(&mut manifest, &cname);
+        manifest.extend_from_slice(b",\"RepoTags\":");
+        if tags.is_empty() {
+            manifest.extend_from_slice(b"null");
+        } else {
+            json::strs(&mut manifest, tags);
+        }
+        manifest.extend_from_slice(b",\"Layers\":[");
+        for (i, l) in m.layers.iter().enumerate() {
+            if i > 0 {
+                manifest.push(b',');
+            }
+            let mut n = l.clone();
+            n.extend_from_slice(b".tar");
+            json::str(&mut manifest, &n);
+        }
+        manifest.extend_from_slice(b"]}");
+    }
+    manifest.push(b']');
+    o.file(b"manifest.json", &manifest)?;
+    o.put(&[0u8; 1024])
+}
+
+/// One layer entry: its tar rebuilt and checked against its diff ID.
+fn layer(root: &Root, hex: &[u8], o: &mut Out) -> Res<()> {
+    let dir = store::layer(root, hex);
+    let (size, _) = store::layer_size(root, hex);
+    let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
+    let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+    let mut name = hex.to_vec();
+    name.extend_from_slice(b".tar");
+    o.put(&tar::file_header(&name, size))?;
+    let mut rp = tar::Replay::new(rec.raw(), files.raw());
+    let mut h = Hashing::new(&mut rp);
+    let mut buf = alloc::vec![0u8; 65536];
+    loop {
+        let n = h.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        o.put(&buf[..n])?;
+    }
+    sys::free(buf);
+    if h.n != size || sha256::hex(&h.sha.clone().finish())[..] != *hex {
+        return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt byte for byte (its files changed, or its tar had duplicate entries)"));
+    }
+    o.pad()
+}

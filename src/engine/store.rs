@@ -1,0 +1,374 @@
+//! The image store: layers kept once by the digest of their content and
+//! shared by every image that uses them, images by the digest of their
+//! configuration (docker's image ID), and tags.
+//!
+//!   layers/<diffid-hex>/root/  the layer's files, in overlayfs's form
+//!                              (whiteouts are 0:0 character devices,
+//!                              opaque directories carry an xattr)
+//!   layers/<diffid-hex>/tar    the layer's recorded tar headers: with the
+//!                              files they rebuild the exact layer tar
+//!                              (`save`, and the flattening fallback)
+//!   layers/<diffid-hex>/size   "<tar bytes> <file bytes>"
+//!   images/<id-hex>/config     the configuration JSON as loaded
+//!   images/<id-hex>/meta       what `run` needs from it, pre-parsed
+//!   repositories               one "REF ID" line per tag
+//!
+//! Everything that adds or removes an image, a tag or a layer does it
+//! under the state lock; new layers and images are made in temporaries
+//! and renamed into place.
+
+use crate::engine::spec::{Rd, W};
+use crate::engine::state::Root;
+use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Kind, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// An image's configuration as `run`, `images` and `history` use it.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub created: i64,
+    /// Bytes of the layers' files.
+    pub size: u64,
+    pub entrypoint: Vec<Vec<u8>>,
+    pub cmd: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub workdir: Vec<u8>,
+    pub user: Vec<u8>,
+    /// Diff IDs (hex), base layer first.
+    pub layers: Vec<Vec<u8>>,
+}
+
+impl Meta {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = W(Vec::new());
+        w.num(self.created);
+        w.num(self.size as i64);
+        for l in [&self.entrypoint, &self.cmd, &self.env, &self.layers] {
+            w.list(l);
+        }
+        w.bytes(&self.workdir);
+        w.bytes(&self.user);
+        w.0
+    }
+    pub fn decode(b: &[u8]) -> Option<Meta> {
+        let mut r = Rd(b);
+        let mut m = Meta { created: r.num()?, size: r.num()? as u64, ..Meta::default() };
+        for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
+            *l = r.list()?;
+        }
+        m.workdir = r.bytes()?;
+        m.user = r.bytes()?;
+        Some(m)
+    }
+}
+
+pub fn layers_dir(root: &Root) -> Vec<u8> {
+    join(&root.dir, b"layers")
+}
+
+pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
+    join(&layers_dir(root), hex)
+}
+
+pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
+    let p = join(&root.image(id), b"meta");
+    read_file(&p).ok().and_then(|b| Meta::decode(&b)).ok_or_else(|| Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch))
+}
+
+pub fn config(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
+    let p = join(&root.image(id), b"config");
+    read_file(&p).ctx("read", &p)
+}
+
+/// `<tar bytes, file bytes>` of a layer.
+pub fn layer_size(root: &Root, hex: &[u8]) -> (u64, u64) {
+    let b = read_file(&join(&layer(root, hex), b"size")).unwrap_or_default();
+    let mut f = util::fields(&b, b' ');
+    let t = f.next().and_then(util::parse_u64).unwrap_or(0);
+    (t, f.next().and_then(util::parse_u64).unwrap_or(0))
+}
+
+// ------------------------------------------------------------ references
+
+/// `NAME[:TAG]` with `latest` by default (a `:` after the last `/` is a tag).
+pub fn normalize(r: &[u8]) -> Vec<u8> {
+    let mut v = r.to_vec();
+    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    if !r[slash..].contains(&b':') {
+        v.extend_from_slice(b":latest");
+    }
+    v
+}
+
+/// A reference docker would accept: lower-case path components of
+/// `[a-z0-9._-]` (a registry host may carry a port), a tag of
+/// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
+pub fn valid_ref(r: &[u8]) -> bool {
+    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let (name, tag) = match r[slash..].iter().position(|&c| c == b':') {
+        Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
+        None => (r, &b"x"[..]),
+    };
+    let comp_ok = |c: &[u8], first: bool| {
+        !c.is_empty() && c[0].is_ascii_alphanumeric() && c.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (first && (x == b':' || x.is_ascii_uppercase())))
+    };
+    let comps = util::split(name, b'/');
+    let multi = comps.len() > 1;
+    !name.is_empty()
+        && r.len() <= 255
+        && comps.iter().enumerate().all(|(i, c)| comp_ok(c, i == 0 && multi))
+        && !tag.is_empty()
+        && tag.len() <= 128
+        && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+}
+
+/// The tags file: (ref, id) pairs in the order they were made.
+pub fn tags(root: &Root) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let b = read_file(&join(&root.dir, b"repositories")).unwrap_or_default();
+    let mut v = Vec::new();
+    for line in util::fields(&b, b'\n') {
+        if let Some(sp) = line.iter().position(|&c| c == b' ') {
+            v.push((line[..sp].to_vec(), line[sp + 1..].to_vec()));
+        }
+    }
+    v
+}
+
+fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
+    let mut b = Vec::new();
+    for (r, id) in t {
+        b.extend_from_slice(r);
+        b.push(b' ');
+        b.extend_from_slice(id);
+        b.push(b'\n');
+    }
+    let p = join(&root.dir, b"repositories");
+    write_atomic(&p, &b).ctx("write", &p)
+}
+
+/// The IDs of every stored image.
+pub fn ids(root: &Root) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
+        if n.len() == 64 && sys::lstat(&join(&root.image(&n), b"meta")).is_ok() {
+            v.push(n);
+        }
+    }
+    v
+}
+
+/// What a reference names. `Ok((id, Some(tag)))` for a tag, `(id, None)`
+/// for an ID (`sha256:HEX`, or a unique prefix of at least 4 hex digits).
+/// A short name (`app`) finds `localhost/app:latest` or
+/// `docker.io/library/app:latest` when exactly one of them exists.
+pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
+    let t = tags(root);
+    let full = normalize(r);
+    if let Some((tag, id)) = t.iter().find(|(x, _)| *x == full) {
+        return Ok((id.clone(), Some(tag.clone())));
+    }
+    let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
+    if !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
+        // bare names live in docker.io/library/, user/name in docker.io/
+        let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { b"docker.io/" };
+        let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
+        for pre in [&b"localhost/"[..], hub] {
+            let mut want = pre.to_vec();
+            want.extend_from_slice(&full);
+            if let Some(e) = t.iter().find(|(x, _)| *x == want) {
+                if found.is_some() {
+                    return Err(Error::quoted("image", r, b"is ambiguous (give the full name)"));
+                }
+                found = Some(e);
+            }
+        }
+        if let Some((tag, id)) = found {
+            return Ok((id.clone(), Some(tag.clone())));
+        }
+    }
+    let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
+    if hex.len() >= 4 && hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+        let m: Vec<Vec<u8>> = ids(root).into_iter().filter(|i| i.starts_with(hex)).collect();
+        if m.len() == 1 {
+            return Ok((m.into_iter().next().unwrap_or_default(), None));
+        }
+        if m.len() > 1 {
+            return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+        }
+    }
+    Err(Error::quoted("image", r, b"no such image (see 'mydocker images'; add one with 'mydocker load' or 'mydocker import')").of(Kind::NoSuch))
+}
+
+/// Points `r` (normalized) at `id`, moving it from another image if it
+/// had one. Call under the state lock.
+pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
+    let mut t = tags(root);
+    t.retain(|(x, _)| x != r);
+    t.push((r.to_vec(), id.to_vec()));
+    write_tags(root, &t)
+}
+
+/// `tag SOURCE TARGET`.
+pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
+    let full = normalize(target);
+    if !valid_ref(&full) {
+        return Err(Error::quoted("invalid reference", target, b"use NAME[:TAG] in lower case"));
+    }
+    let _l = root.lock()?;
+    let (id, _) = resolve(root, src)?;
+    set_tag(root, &full, &id)
+}
+
+/// The containers whose image is `id`.
+fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
+    crate::engine::state::all(root).into_iter().find(|c| c.image_id == id).map(|c| c.short_id().to_vec())
+}
+
+/// `rmi REF`: untags; an image left without tags that no container uses
+/// goes, with every layer no other image uses. Lines for the user go to
+/// `say` ("Untagged: REF", "Deleted: sha256:ID").
+pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
+    let _l = root.lock()?;
+    let (id, tag) = resolve(root, r)?;
+    let mut t = tags(root);
+    let last = t.iter().filter(|(_, i)| *i == id).count() <= 1 || tag.is_none();
+    if last {
+        if let Some(c) = users(root, &id) {
+            let mut why = b"is in use by container ".to_vec();
+            why.extend_from_slice(&c);
+            why.extend_from_slice(b" (remove the container first)");
+            return Err(Error::quoted("image", r, &why));
+        }
+    }
+    let before = t.len();
+    t.retain(|(x, i)| if tag.is_some() { Some(x) != tag.as_ref() } else { *i != id });
+    for (x, i) in tags(root) {
+        if i == id && !t.iter().any(|(y, _)| *y == x) {
+            say(b"Untagged: ", &x);
+        }
+    }
+    if t.len() != before {
+        write_tags(root, &t)?;
+    }
+    if !t.iter().any(|(_, i)| *i == id) {
+        let m = meta(root, &id)?;
+        remove_tree(&root.image(&id)).ctx("remove", &root.image(&id))?;
+        let mut d = b"sha256:".to_vec();
+        d.extend_from_slice(&id);
+        say(b"Deleted: ", &d);
+        free_layers(root, &m.layers);
+    }
+    Ok(())
+}
+
+/// Removes each of `layers` that no stored image uses. Under the lock.
+pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
+    let mut used: Vec<Vec<u8>> = Vec::new();
+    for id in ids(root) {
+        if let Ok(m) = meta(root, &id) {
+            used.extend(m.layers);
+        }
+    }
+    for l in layers {
+        if !used.contains(l) {
+            let _ = remove_tree(&layer(root, l));
+        }
+    }
+}
+
+/// Docker's `<none>` parts of a row: (repository, tag) of a ref.
+pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
+    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    match r[slash..].iter().position(|&c| c == b':') {
+        Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
+        None => (r, b"latest"),
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05.123Z",
+/// or with a +hh:mm offset); 0 if it isn't one.
+pub fn parse_time(t: &[u8]) -> i64 {
+    let d = |i: usize, n: usize| -> i64 {
+        let mut v = 0i64;
+        for k in i..i + n {
+            match t.get(k) {
+                Some(c) if c.is_ascii_digit() => v = v * 10 + (c - b'0') as i64,
+                _ => return -1,
+            }
+        }
+        v
+    };
+    let (y, m, dd, h, mi, s) = (d(0, 4), d(5, 2), d(8, 2), d(11, 2), d(14, 2), d(17, 2));
+    if [y, m, dd, h, mi, s].contains(&-1) {
+        return 0;
+    }
+    // days from civil (H. Hinnant), the inverse of util::rfc3339
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let mut secs = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s;
+    // an offset after the fraction: local = UTC + offset
+    let mut i = 19;
+    while t.get(i).is_some_and(|c| *c == b'.' || c.is_ascii_digit()) {
+        i += 1;
+    }
+    if let Some(&sign @ (b'+' | b'-')) = t.get(i) {
+        let off = d(i + 1, 2) * 3600 + d(i + 4, 2) * 60;
+        if off >= 0 {
+            secs += if sign == b'+' { -off } else { off };
+        }
+    }
+    secs
+}
+
+/// Removes a temporary that nobody holds (see image::reclaim).
+pub fn reclaim(root: &Root) {
+    for (n, _) in sys::list_dir(&layers_dir(root)).unwrap_or_default() {
+        if n.starts_with(b".tmp-") {
+            let p = layer(root, &n);
+            if crate::engine::state::lock_path(&p, false).is_ok() {
+                let _ = remove_tree(&p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs() {
+        assert_eq!(normalize(b"app"), b"app:latest");
+        assert_eq!(normalize(b"localhost:5000/app"), b"localhost:5000/app:latest");
+        assert_eq!(normalize(b"a/b:v1"), b"a/b:v1");
+        assert!(valid_ref(b"localhost/app:latest"));
+        assert!(valid_ref(b"localhost:5000/a/b:v1.2"));
+        assert!(valid_ref(b"busybox:latest"));
+        assert!(!valid_ref(b"Busybox:latest"));
+        assert!(!valid_ref(b"a/../b:latest"));
+        assert!(!valid_ref(b":latest"));
+        assert!(!valid_ref(b"a:"));
+        assert!(!valid_ref(b"a b:latest"));
+        assert_eq!(split_ref(b"localhost:5000/app:v1"), (&b"localhost:5000/app"[..], &b"v1"[..]));
+    }
+
+    #[test]
+    fn times() {
+        for s in [0i64, 1_700_000_000, 951_782_400, 4_102_444_799] {
+            assert_eq!(parse_time(&util::rfc3339(s)), s);
+        }
+        assert_eq!(parse_time(b"2024-01-02T03:04:05.123456789Z"), parse_time(b"2024-01-02T03:04:05Z"));
+        assert_eq!(parse_time(b"2024-01-02T05:04:05+02:00"), parse_time(b"2024-01-02T03:04:05Z"));
+        assert_eq!(parse_time(b"garbage"), 0);
+    }
+
+    #[test]
+    fn meta_round_trip() {
+        let m = Meta { created: 5, size: 7, entrypoint: vec![b"/e".to_vec()], cmd: vec![b"a b".to_vec(), b"".to_vec()], env: vec![b"K=V".to_vec()], workdir: b"/w".to_vec(), user: b"1:2".to_vec(), layers: vec![b"ab".to_vec()] };
+        assert_eq!(Meta::decode(&m.encode()), Some(m));
+    }
+}
