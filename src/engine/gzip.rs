@@ -80,7 +80,10 @@ impl Huff {
             self.count[l as usize] += 1;
         }
         self.count[0] = 0;
+        // offs: where each length's symbols start in `sym`; next: the
+        // next canonical code of each length
         let mut offs = [0u16; 16];
+        let mut next = [0u32; 16];
         let mut left: i32 = 1;
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
@@ -89,30 +92,29 @@ impl Huff {
             }
             if i < 15 {
                 offs[i + 1] = offs[i] + self.count[i];
-            }
-        }
-        for (s, &l) in lens.iter().enumerate() {
-            if l != 0 {
-                self.sym[offs[l as usize] as usize] = s as u16;
-                offs[l as usize] += 1;
+                next[i + 1] = (next[i] + self.count[i] as u32) << 1;
             }
         }
         self.fast = [0; 1 << FB];
-        let (mut code, mut k) = (0u32, 0usize);
-        for len in 1..=FB {
-            for _ in 0..self.count[len as usize] {
+        for (s, &l) in lens.iter().enumerate() {
+            let l = l as usize;
+            if l == 0 {
+                continue;
+            }
+            self.sym[offs[l] as usize] = s as u16;
+            offs[l] += 1;
+            if l <= FB as usize {
+                let code = next[l];
+                next[l] += 1;
                 let mut rev = 0;
-                for b in 0..len {
-                    rev |= (code >> b & 1) << (len - 1 - b);
+                for b in 0..l {
+                    rev |= (code >> b & 1) << (l - 1 - b);
                 }
                 while rev < 1 << FB {
-                    self.fast[rev as usize] = self.sym[k] << 4 | len as u16;
-                    rev += 1 << len;
+                    self.fast[rev as usize] = (s as u16) << 4 | l as u16;
+                    rev += 1 << l;
                 }
-                code += 1;
-                k += 1;
             }
-            code <<= 1;
         }
         Ok(())
     }
@@ -159,6 +161,13 @@ impl In<'_> {
             self.pos = 0;
             self.len = n;
         }
+    }
+
+    /// To the next byte boundary.
+    fn align(&mut self) {
+        let n = self.bc & 7;
+        self.bb >>= n;
+        self.bc -= n;
     }
 
     fn drop(&mut self, n: u32) -> Res<()> {
@@ -330,7 +339,7 @@ impl<'a> Gunzip<'a> {
                 self.last = h & 1 != 0;
                 match h >> 1 {
                     0 => {
-                        inp.drop(inp.bc & 7)?;
+                        inp.align();
                         let n = inp.bits(16)?;
                         if n ^ inp.bits(16)? != 0xffff {
                             return Err(bad(b"invalid stored block lengths"));
@@ -448,7 +457,7 @@ impl<'a> Gunzip<'a> {
                 self.st = if st == St::Trailer { self.end() } else { st };
             }
             St::Trailer => {
-                inp.drop(inp.bc & 7)?;
+                inp.align();
                 if inp.bits(32)? != !self.crc {
                     return Err(bad(b"CRC mismatch"));
                 }
