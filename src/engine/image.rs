@@ -71,11 +71,12 @@ pub fn import_fd(root: &Root, fd: Fd, name: &[u8], cmd: &[Vec<u8>]) -> Res<()> {
         let rootfs = join(&tmp, b"rootfs");
         sys::mkdir(&rootfs, 0o755).ctx("create", &rootfs)?;
         let rfd = sys::open(&rootfs, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootfs)?;
-        let mut input = tar::Input::new(fd);
+        let mut src = crate::engine::stream::FdSource(fd);
+        let mut input = tar::Reader::new(&mut src);
         if input.starts_with(&[0x1f, 0x8b])? {
             return Err(Error::new(b"import", b"the archive is gzip-compressed; decompress it first (gunzip -c FILE | mydocker import - NAME)"));
         }
-        let (_, size) = tar::extract(&mut input, rfd.raw())?;
+        let size = tar::extract(&mut input, rfd.raw(), tar::Whiteouts::Apply)?.bytes;
         drop(rfd);
         write_meta(&tmp, &Meta { created: sys::now().0, size, cmd: cmd.to_vec() })?;
         let _l = root.lock()?;
