@@ -1,4 +1,7 @@
-//! A tar reader for image import (ustar, GNU long names, pax path/size).
+//! The layer tar engine: a streaming reader (ustar, GNU `L`/`K`, PAX `x`
+//! with xattrs, base-256 numbers), extraction of image layers, a compact
+//! recording of everything but file data (so a layer's exact tar can be
+//! rebuilt from its extracted tree: `Replay`), and a writer.
 //!
 //! Extraction is hostile-archive safe: every path is split into components,
 //! `..` is refused, and each parent directory is opened relative to the
@@ -7,67 +10,392 @@
 //! Symlinks are stored verbatim and never followed by mydocker; device
 //! nodes are skipped.
 
-use crate::engine::util::{parse_u64, Ctx, Error, Res};
+#![allow(dead_code)] // Replay, EntrySource, Writer::layer: wired in by the image store
+
+use crate::engine::stream::Source;
+use crate::engine::util::{self, parse_u64, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
+use core::cmp::min;
 
-/// Buffered reading of whole blocks from a descriptor.
-pub struct Input {
-    fd: Fd,
-    buf: Vec<u8>,
-    pos: usize,
+/// One archive member, as `Reader::next` returns it. `ty` is the typeflag
+/// with `\0` and `7` read as `0` (a `\0` entry named `x/` as `5`); `mode`
+/// is the permission bits only. The owner frees it with `free`.
+pub struct Entry {
+    pub path: Vec<u8>,
+    pub link: Vec<u8>,
+    pub ty: u8,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    pub size: u64,
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-impl Input {
-    pub fn new(fd: Fd) -> Input {
-        Input { fd, buf: Vec::new(), pos: 0 }
+impl Entry {
+    /// Gives the entry's memory back (see sys::Malloc).
+    pub fn free(self) {
+        let Entry { path, link, xattrs, .. } = self;
+        for (k, v) in xattrs {
+            sys::free(k);
+            sys::free(v);
+        }
+        sys::free(path);
+        sys::free(link);
     }
-    /// Fills `out` completely; false at a clean EOF before any byte.
-    fn exact(&mut self, out: &mut [u8]) -> Res<bool> {
-        let mut done = 0;
-        while done < out.len() {
-            if self.pos == self.buf.len() {
-                self.buf.resize(65536, 0);
-                let n = sys::read(self.fd, &mut self.buf).ctx("read", b"archive")?;
-                self.buf.truncate(n);
-                self.pos = 0;
-                if n == 0 {
-                    if done == 0 {
-                        return Ok(false);
-                    }
-                    return Err(Error::new(b"archive", b"truncated"));
-                }
+}
+
+/// PAX numbers that replace header fields: keys and the fields they replace.
+const PAX_NUM: [&[u8]; 4] = [b"size", b"uid", b"gid", b"mtime"];
+const FIELD: [(usize, usize); 4] = [(124, 136), (108, 116), (116, 124), (136, 148)];
+
+#[derive(Default)]
+struct Pending {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+    num: [Option<u64>; 4],
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The recording: every byte but file data, as ops (LEB128 numbers):
+/// `0 N` N zeros, `1 N BYTES` literal, `2 N LEN PATH` N bytes of the file
+/// at PATH. Buffered; written out at 32 KiB and at the end.
+struct Enc {
+    fd: Fd,
+    out: Vec<u8>,
+    lit: Vec<u8>,
+    zeros: u64,
+}
+
+fn varint(v: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        v.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    v.push(n as u8);
+}
+
+impl Enc {
+    fn note(&mut self, bytes: &[u8]) -> Res<()> {
+        for &b in bytes {
+            if b == 0 {
+                self.zeros += 1;
+                continue;
             }
-            let n = core::cmp::min(out.len() - done, self.buf.len() - self.pos);
-            out[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.pos += n;
+            if self.zeros > 0 {
+                if self.zeros < 4 {
+                    self.lit.resize(self.lit.len() + self.zeros as usize, 0);
+                } else {
+                    self.op(0, self.zeros)?;
+                }
+                self.zeros = 0;
+            }
+            self.lit.push(b);
+            if self.lit.len() >= 32768 {
+                self.op(1, 0)?;
+            }
+        }
+        Ok(())
+    }
+    /// Writes out the pending literal, then op `tag` N (tag 1: nothing more).
+    fn op(&mut self, tag: u8, n: u64) -> Res<()> {
+        if !self.lit.is_empty() {
+            self.out.push(1);
+            varint(&mut self.out, self.lit.len() as u64);
+            self.out.extend_from_slice(&self.lit);
+            self.lit.clear();
+        }
+        if tag != 1 {
+            self.out.push(tag);
+            varint(&mut self.out, n);
+        }
+        if self.out.len() >= 32768 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    /// The pending literal and zeros as ops.
+    fn settle(&mut self) -> Res<()> {
+        let z = core::mem::take(&mut self.zeros);
+        self.op(if z > 0 { 0 } else { 1 }, z)
+    }
+    fn flush(&mut self) -> Res<()> {
+        let r = sys::write_all(self.fd, &self.out).ctx("write", b"layer recording");
+        self.out.clear();
+        r
+    }
+}
+
+/// A streaming tar reader over a `Source`, with one 64 KiB buffer.
+pub struct Reader<'a> {
+    src: &'a mut dyn Source,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// Data bytes of the current entry not read yet, and the padding after.
+    left: u64,
+    pad: usize,
+    /// The data being read is a regular file's (not recorded).
+    file: bool,
+    /// 0 before the first byte, 1 in the archive, 2 past its end.
+    state: u8,
+    rec: Enc,
+    pending: Pending,
+}
+
+fn truncated<T>() -> Res<T> {
+    Err(Error::new(b"archive", b"truncated"))
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(src: &'a mut dyn Source) -> Reader<'a> {
+        Reader {
+            src,
+            buf: alloc::vec![0u8; 65536],
+            pos: 0,
+            len: 0,
+            left: 0,
+            pad: 0,
+            file: false,
+            state: 0,
+            rec: Enc { fd: -1, out: Vec::new(), lit: Vec::new(), zeros: 0 },
+            pending: Pending::default(),
+        }
+    }
+
+    /// Starts (`Some(fd)`) or stops recording to `fd` (see `Replay`); a
+    /// recording stops by itself at the end of the archive.
+    pub fn record(&mut self, out: Option<Fd>) -> Res<()> {
+        if self.rec.fd >= 0 {
+            self.rec.settle()?;
+            self.rec.flush()?;
+        }
+        self.rec.fd = out.unwrap_or(-1);
+        Ok(())
+    }
+
+    /// Bytes buffered, reading more when none are; 0 at the end.
+    fn fill(&mut self) -> Res<usize> {
+        if self.pos == self.len {
+            self.len = self.src.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(self.len - self.pos)
+    }
+
+    /// Consumes `n` buffered bytes, recording them unless file data.
+    fn eat(&mut self, n: usize) -> Res<()> {
+        if self.rec.fd >= 0 && !self.file {
+            self.rec.note(&self.buf[self.pos..self.pos + n])?;
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    /// Whether the input starts with `magic` (gzip, zstd), consuming nothing.
+    pub fn starts_with(&mut self, magic: &[u8]) -> Res<bool> {
+        self.fill()?;
+        Ok(self.buf[self.pos..self.len].starts_with(magic))
+    }
+
+    /// How much of the current entry's data is buffered (reading more).
+    fn chunk(&mut self) -> Res<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        match self.fill()? {
+            0 => truncated(),
+            k => Ok(min(k as u64, self.left) as usize),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Res<()> {
+        self.left -= n as u64;
+        self.eat(n)
+    }
+
+    /// Streams the rest of the current entry's data to `sink`.
+    pub fn data(&mut self, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
+        loop {
+            let n = self.chunk()?;
+            if n == 0 {
+                return Ok(());
+            }
+            sink(&self.buf[self.pos..self.pos + n])?;
+            self.take(n)?;
+        }
+    }
+
+    /// The current entry's data as a `Source` (bounded by its size).
+    pub fn source(&mut self) -> EntrySource<'_, 'a> {
+        EntrySource(self)
+    }
+
+    /// Skips what is left of the current entry: data, then padding.
+    fn skip(&mut self) -> Res<()> {
+        while self.left > 0 || self.pad > 0 {
+            let k = self.fill()?;
+            if k == 0 {
+                return truncated();
+            }
+            if self.left > 0 {
+                let n = min(k as u64, self.left) as usize;
+                self.take(n)?;
+            } else {
+                self.file = false;
+                let n = min(k, self.pad);
+                self.pad -= n;
+                self.eat(n)?;
+            }
+        }
+        self.file = false;
+        Ok(())
+    }
+
+    /// One 512-byte block; false at a clean end before its first byte.
+    fn block(&mut self, h: &mut [u8; 512]) -> Res<bool> {
+        let mut done = 0;
+        while done < 512 {
+            let k = self.fill()?;
+            if k == 0 {
+                return if done == 0 { Ok(false) } else { truncated() };
+            }
+            let n = min(k, 512 - done);
+            h[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.eat(n)?;
             done += n;
         }
         Ok(true)
     }
-    /// Whether the input starts with `magic` (gzip detection), consuming nothing.
-    pub fn starts_with(&mut self, magic: &[u8]) -> Res<bool> {
-        if self.pos == self.buf.len() {
-            self.buf.resize(65536, 0);
-            let k = sys::read(self.fd, &mut self.buf).ctx("read", b"archive")?;
-            self.buf.truncate(k);
-            self.pos = 0;
+
+    /// The next entry (after skipping what was not read of this one), or
+    /// None at the end: a zero block (everything after it, to EOF, is
+    /// read and recorded) or a clean EOF between entries.
+    #[inline(never)]
+    pub fn next(&mut self) -> Res<Option<Entry>> {
+        if self.state == 2 {
+            return Ok(None);
         }
-        Ok(self.buf[self.pos..].starts_with(magic))
-    }
-    /// Streams `size` bytes (+ padding to 512) to `sink`.
-    fn data(&mut self, size: u64, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
-        let mut left = size;
-        let mut chunk = [0u8; 512];
-        while left > 0 {
-            if !self.exact(&mut chunk)? {
-                return Err(Error::new(b"archive", b"truncated"));
+        self.skip()?;
+        let mut h = [0u8; 512];
+        loop {
+            if !self.block(&mut h)? {
+                if self.state == 0 {
+                    return Err(Error::new(b"archive", b"empty"));
+                }
+                return self.end();
             }
-            let n = core::cmp::min(left, 512) as usize;
-            sink(&chunk[..n])?;
-            left -= n as u64;
+            if h.iter().all(|&c| c == 0) {
+                while self.fill()? > 0 {
+                    self.eat(self.len - self.pos)?;
+                }
+                return self.end();
+            }
+            if !checksum_ok(&h) {
+                return Err(Error::new(
+                    b"archive",
+                    if self.state == 0 { &b"not a tar archive (bad header checksum)"[..] } else { b"corrupt header (bad checksum)" },
+                ));
+            }
+            self.state = 1;
+            let mut ty = h[156];
+            let meta = matches!(ty, b'L' | b'K' | b'x' | b'g');
+            let p = &mut self.pending;
+            let mut num = [0u64; 4];
+            for i in 0..4 {
+                let (a, b) = FIELD[i];
+                let v = if meta { None } else { p.num[i].take() };
+                num[i] = match v.or_else(|| num_field(&h[a..b])) {
+                    Some(v) => v,
+                    None if i == 0 => return Err(Error::new(b"archive", b"bad size field")),
+                    None => 0,
+                };
+            }
+            let size = num[0];
+            self.left = size;
+            self.pad = ((512 - size % 512) % 512) as usize;
+            if meta {
+                if size > 1 << 20 {
+                    return Err(Error::new(b"archive", b"oversized metadata entry"));
+                }
+                let mut d = Vec::new();
+                self.data(&mut |b| {
+                    d.extend_from_slice(b);
+                    Ok(())
+                })?;
+                let p = &mut self.pending;
+                match ty {
+                    b'L' => p.path = Some(cstr(&d).to_vec()),
+                    b'K' => p.link = Some(cstr(&d).to_vec()),
+                    b'x' => pax(&d, p),
+                    _ => {}
+                }
+                sys::free(d);
+                self.skip()?;
+                continue;
+            }
+            let path = match p.path.take() {
+                Some(v) => v,
+                None => {
+                    let name = cstr(&h[0..100]);
+                    let prefix = cstr(&h[345..500]);
+                    let mut v = Vec::new();
+                    if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
+                        v.extend_from_slice(prefix);
+                        v.push(b'/');
+                    }
+                    v.extend_from_slice(name);
+                    v
+                }
+            };
+            let link = p.link.take().unwrap_or_else(|| cstr(&h[157..257]).to_vec());
+            if ty == 0 && path.ends_with(b"/") {
+                ty = b'5';
+            } else if ty == 0 || ty == b'7' {
+                ty = b'0';
+            }
+            let e = Entry {
+                path,
+                link,
+                ty,
+                mode: (num_field(&h[100..108]).unwrap_or(0) & 0o7777) as u32,
+                uid: num[1] as u32,
+                gid: num[2] as u32,
+                mtime: num[3] as i64,
+                size,
+                xattrs: core::mem::take(&mut p.xattrs),
+            };
+            self.file = ty == b'0' && size > 0;
+            if self.file && self.rec.fd >= 0 {
+                self.rec.settle()?;
+                let o = &mut self.rec.out;
+                o.push(2);
+                varint(o, size);
+                varint(o, e.path.len() as u64);
+                o.extend_from_slice(&e.path);
+            }
+            return Ok(Some(e));
         }
-        Ok(())
+    }
+
+    fn end(&mut self) -> Res<Option<Entry>> {
+        self.state = 2;
+        self.record(None)?;
+        Ok(None)
+    }
+}
+
+/// The current entry's data as a `Source` (`Reader::source`).
+pub struct EntrySource<'r, 'a>(pub &'r mut Reader<'a>);
+
+impl Source for EntrySource<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        let r = &mut *self.0;
+        let n = min(r.chunk()?, buf.len());
+        buf[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
+        r.take(n)?;
+        Ok(n)
     }
 }
 
@@ -100,20 +428,49 @@ fn cstr(f: &[u8]) -> &[u8] {
     &f[..f.iter().position(|&c| c == 0).unwrap_or(f.len())]
 }
 
+/// The checksum as POSIX sums it (unsigned bytes), or as old tars did (signed).
 fn checksum_ok(h: &[u8; 512]) -> bool {
-    let want = match num_field(&h[148..156]) {
-        Some(w) => w,
-        None => return false,
-    };
-    let sum: u64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { b' ' as u64 } else { c as u64 }).sum();
-    sum == want
+    let Some(want) = num_field(&h[148..156]) else { return false };
+    let (mut u, mut s) = (0i64, 0i64);
+    for (i, &c) in h.iter().enumerate() {
+        let c = if (148..156).contains(&i) { b' ' } else { c };
+        u += c as i64;
+        s += c as i8 as i64;
+    }
+    want as i64 == u || want as i64 == s
+}
+
+fn pax(data: &[u8], p: &mut Pending) {
+    let mut rest = data;
+    while let Some(sp) = rest.iter().position(|&c| c == b' ') {
+        let Some(len) = parse_u64(&rest[..sp]) else { break };
+        let len = len as usize;
+        if len <= sp + 1 || len > rest.len() {
+            break;
+        }
+        let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
+        if let Some(eq) = rec.iter().position(|&c| c == b'=') {
+            let (k, v) = (&rec[..eq], &rec[eq + 1..]);
+            if let Some(i) = PAX_NUM.iter().position(|&n| n == k) {
+                // (mtime may carry a fraction)
+                p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
+            } else if k == b"path" {
+                p.path = Some(v.to_vec());
+            } else if k == b"linkpath" {
+                p.link = Some(v.to_vec());
+            } else if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
+                p.xattrs.push((x.to_vec(), v.to_vec()));
+            }
+        }
+        rest = &rest[len..];
+    }
 }
 
 /// Splits an archive path into safe components: leading `/` and `.` are
 /// dropped; `..` anywhere is refused.
 pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
     let mut v = Vec::new();
-    for c in crate::engine::util::fields(p, b'/') {
+    for c in util::fields(p, b'/') {
         match c {
             b"" | b"." => continue,
             b".." => return Err(()),
@@ -123,202 +480,397 @@ pub fn components(p: &[u8]) -> Result<Vec<&[u8]>, ()> {
     Ok(v)
 }
 
-/// Opens the directory holding the last component, creating missing
-/// parents, never following a symlink. Returns (dirfd, last name).
-fn open_parent<'a>(root: Fd, comps: &[&'a [u8]], path: &[u8]) -> Res<(Owned, &'a [u8])> {
-    let mut cur = sys::openat(root, b".", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"image directory")?;
+const DIR: i32 = sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW;
+
+/// Opens the directory holding the last of `comps` (non-empty) under
+/// `root`, one component at a time, never following a symlink; missing
+/// ones are created when `create`.
+fn walk(root: Fd, comps: &[&[u8]], create: bool) -> sys::R<Owned> {
+    let mut cur = sys::openat(root, b".", DIR, 0)?;
     for c in &comps[..comps.len() - 1] {
-        let mut r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
-        if let Err(sys::ENOENT) = r {
+        let mut r = sys::openat(cur.raw(), c, DIR, 0);
+        if create && matches!(r, Err(sys::ENOENT)) {
             let _ = sys::mkdirat(cur.raw(), c, 0o755);
-            r = sys::openat(cur.raw(), c, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0);
+            r = sys::openat(cur.raw(), c, DIR, 0);
         }
-        // (the assignment drops, and closes, the parent)
-        cur = r.map_err(|_| Error::quoted("archive entry", path, b"a parent is a symlink or not a directory (refused)"))?;
+        cur = r?; // (the assignment drops, and closes, the parent)
     }
-    Ok((cur, comps[comps.len() - 1]))
+    Ok(cur)
 }
 
 fn hostile(path: &[u8], why: &[u8]) -> Error {
     Error::quoted("archive entry", path, why)
 }
 
-/// Removes whatever is at `name` unless it is a directory and we want one.
-fn clear(dir: Fd, name: &[u8], want_dir: bool) -> Res<()> {
-    match sys::statat(dir, name, false) {
-        Err(_) => Ok(()),
-        Ok(st) if st.is_dir() && want_dir => Ok(()),
-        Ok(st) if st.is_dir() => sys::unlinkat(dir, name, sys::AT_REMOVEDIR).ctx("replace directory", name),
-        Ok(_) => sys::unlinkat(dir, name, 0).ctx("replace", name),
+const PARENT: &[u8] = b"a parent is a symlink or not a directory (refused)";
+
+/// Removes `name` (a whole tree if a directory), never following symlinks.
+fn remove(dir: Fd, name: &[u8], is_dir: bool) -> sys::R<()> {
+    if is_dir {
+        let d = sys::openat(dir, name, DIR, 0)?;
+        util::remove_children(d.raw())?;
+        drop(d);
+        return sys::unlinkat(dir, name, sys::AT_REMOVEDIR);
     }
+    sys::unlinkat(dir, name, 0)
 }
 
-#[derive(Default)]
-struct Pending {
-    path: Option<Vec<u8>>,
-    link: Option<Vec<u8>>,
-    size: Option<u64>,
+/// How `extract` treats whiteouts (`D/.wh.NAME`, `D/.wh..wh..opq`).
+#[derive(Clone, Copy, PartialEq)]
+pub enum Whiteouts {
+    /// Flattening layers into one tree: delete NAME; empty D of what lower
+    /// layers put there (this layer's entries stay, whatever the order).
+    Apply,
+    /// A layer directory for overlayfs: NAME becomes a 0:0 char device, D
+    /// gets `trusted.overlay.opaque=y`.
+    Overlay,
 }
 
-fn pax(data: &[u8], p: &mut Pending) {
-    let mut rest = data;
-    while !rest.is_empty() {
-        let Some(sp) = rest.iter().position(|&c| c == b' ') else { break };
-        let Some(len) = parse_u64(&rest[..sp]) else { break };
-        let len = len as usize;
-        if len <= sp + 1 || len > rest.len() {
-            break;
+/// What `extract` did. `exact_replay`: nothing the archive wrote was
+/// replaced or lost (no duplicates, no data outside a regular file), so
+/// its recording replays the exact archive from the tree. (In `Apply`
+/// mode any replacement, of lower layers' files too, clears it.)
+pub struct Stats {
+    pub entries: u64,
+    pub bytes: u64,
+    pub exact_replay: bool,
+}
+
+struct X {
+    root: Fd,
+    how: Whiteouts,
+    /// Apply: the inodes this layer made or touched (an opaque dir keeps them).
+    mine: Vec<u64>,
+    /// Directories' (mode, mtime, path), set at the end.
+    dirs: Vec<u8>,
+    st: Stats,
+}
+
+const OPAQUE: &[u8] = b"trusted.overlay.opaque";
+const CAP: &[u8] = b"security.capability";
+
+impl X {
+    /// Removes whatever is at `name` unless it is a directory and we want one.
+    fn clear(&mut self, dir: Fd, name: &[u8], want_dir: bool) -> Res<()> {
+        let Ok(st) = sys::statat(dir, name, false) else { return Ok(()) };
+        if st.is_dir() && want_dir {
+            return Ok(());
         }
-        let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
-        if let Some(eq) = rec.iter().position(|&c| c == b'=') {
-            let (k, v) = (&rec[..eq], &rec[eq + 1..]);
-            match k {
-                b"path" => p.path = Some(v.to_vec()),
-                b"linkpath" => p.link = Some(v.to_vec()),
-                b"size" => p.size = parse_u64(v),
-                _ => {}
-            }
-        }
-        rest = &rest[len..];
+        self.st.exact_replay = false;
+        remove(dir, name, st.is_dir()).ctx("replace", name)
     }
-}
 
-/// Extracts the archive on `input` into the directory `root` (a descriptor).
-/// Returns the number of entries written and the bytes of regular files
-/// (an image's size, counted while writing instead of walked afterwards).
-pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
-    let mut h = [0u8; 512];
-    let mut pending = Pending::default();
-    let mut count = 0u64;
-    let mut bytes = 0u64;
-    let mut first = true;
-    loop {
-        if !input.exact(&mut h)? {
-            if first {
-                return Err(Error::new(b"archive", b"empty"));
-            }
-            return Ok((count, bytes)); // EOF without the two zero blocks: accept
-        }
-        if h.iter().all(|&c| c == 0) {
-            return Ok((count, bytes));
-        }
-        if !checksum_ok(&h) {
-            return Err(Error::new(b"archive", if first { &b"not a tar archive (bad header checksum)"[..] } else { b"corrupt header (bad checksum)" }));
-        }
-        first = false;
-        let ty = h[156];
-        let size = pending.size.take().unwrap_or(num_field(&h[124..136]).ok_or_else(|| Error::new(b"archive", b"bad size field"))?);
-        // Meta entries describing the next one.
-        if matches!(ty, b'L' | b'K' | b'x' | b'g') {
-            if size > 1 << 20 {
-                return Err(Error::new(b"archive", b"oversized metadata entry"));
-            }
-            let mut data = Vec::new();
-            input.data(size, &mut |b| {
-                data.extend_from_slice(b);
-                Ok(())
-            })?;
-            match ty {
-                b'L' => pending.path = Some(cstr(&data).to_vec()),
-                b'K' => pending.link = Some(cstr(&data).to_vec()),
-                b'x' => pax(&data, &mut pending),
-                _ => {}
-            }
-            sys::free(data);
-            continue;
-        }
-        let path = match pending.path.take() {
-            Some(p) => p,
-            None => {
-                let name = cstr(&h[0..100]);
-                let prefix = cstr(&h[345..500]);
-                if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
-                    let mut p = prefix.to_vec();
-                    p.push(b'/');
-                    p.extend_from_slice(name);
-                    p
-                } else {
-                    name.to_vec()
+    /// Apply: empties `dir` of what this layer did not make, keeping the
+    /// directories that hold something it made.
+    fn prune(&self, dir: Fd) -> sys::R<()> {
+        let ents = sys::read_dir(dir)?;
+        for (name, _) in &ents {
+            let st = sys::statat(dir, name, false)?;
+            let mine = self.mine.binary_search(&st.ino).is_ok();
+            if st.is_dir() {
+                let d = sys::openat(dir, name, DIR, 0)?;
+                self.prune(d.raw())?;
+                drop(d);
+                if !mine {
+                    let _ = sys::unlinkat(dir, name, sys::AT_REMOVEDIR); // kept if not empty
                 }
+            } else if !mine {
+                sys::unlinkat(dir, name, 0)?;
             }
+        }
+        sys::free_names(ents);
+        Ok(())
+    }
+
+    /// `D/.wh.NAME` or `D/.wh..wh..opq` (`wh` = NAME, or "" for opaque).
+    fn whiteout(&mut self, e: &Entry, comps: &[&[u8]], wh: &[u8]) -> Res<()> {
+        if e.size > 0 {
+            self.st.exact_replay = false;
+        }
+        let overlay = self.how == Whiteouts::Overlay;
+        let opaque = wh.is_empty();
+        let dir = match walk(self.root, comps, overlay || opaque) {
+            Ok(d) => d,
+            Err(sys::ENOENT) => return Ok(()), // nothing to delete
+            Err(_) => return Err(hostile(&e.path, PARENT)),
         };
-        let link = pending.link.take().unwrap_or_else(|| cstr(&h[157..257]).to_vec());
-        let mode = (num_field(&h[100..108]).unwrap_or(0o644) & 0o7777) as u32;
-        let uid = num_field(&h[108..116]).unwrap_or(0) as u32;
-        let gid = num_field(&h[116..124]).unwrap_or(0) as u32;
-        let mtime = num_field(&h[136..148]).unwrap_or(0) as i64;
-
-        let comps = components(&path).map_err(|_| hostile(&path, b"path contains \"..\" (refused)"))?;
-        if comps.is_empty() {
-            // "./" itself: nothing to create, skip any data.
-            input.data(size, &mut |_| Ok(()))?;
-            sys::free(path);
-            continue;
-        }
-        let (owned_dir, name) = open_parent(root, &comps, &path)?;
-        let dir = owned_dir.raw();
-        let r = (|| -> Res<()> {
-            match ty {
-                b'0' | 0 | b'7' => {
-                    clear(dir, name, false)?;
-                    let f = sys::openat(dir, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", &path)?;
-                    let w = input.data(size, &mut |b| sys::write_all(f.raw(), b).ctx("write", &path));
-                    let _ = sys::fchownat_nofollow(dir, name, uid, gid);
-                    let _ = sys::fchmod(f.raw(), mode);
-                    drop(f); // closed before the mtime is set
-                    w?;
-                    bytes += size;
-                    let _ = sys::set_mtime(dir, name, mtime);
-                }
-                b'5' => {
-                    clear(dir, name, true)?;
-                    match sys::mkdirat(dir, name, 0o755) {
-                        Ok(()) | Err(sys::EEXIST) => {}
-                        Err(e) => return Err(Error::sys("create", &path, e)),
-                    }
-                    let _ = sys::fchownat_nofollow(dir, name, uid, gid);
-                    let d = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                    let _ = sys::fchmod(d.raw(), mode);
-                    drop(d);
-                    input.data(size, &mut |_| Ok(()))?;
-                }
-                b'2' => {
-                    clear(dir, name, false)?;
-                    sys::symlinkat(&link, dir, name).ctx("create symlink", &path)?;
-                    let _ = sys::fchownat_nofollow(dir, name, uid, gid);
-                    input.data(size, &mut |_| Ok(()))?;
-                }
-                b'1' => {
-                    let tc = components(&link).map_err(|_| hostile(&path, b"hard link target contains \"..\" (refused)"))?;
-                    if tc.is_empty() {
-                        return Err(hostile(&path, b"hard link to the image root (refused)"));
-                    }
-                    let parent = open_parent(root, &tc, &link);
-                    sys::free(tc);
-                    let (tdir, tname) = parent?;
-                    clear(dir, name, false).and_then(|_| sys::linkat(tdir.raw(), tname, dir, name).ctx("create hard link", &path))?;
-                    drop(tdir);
-                    input.data(size, &mut |_| Ok(()))?;
-                }
-                b'6' => {
-                    clear(dir, name, false)?;
-                    sys::mknodat(dir, name, sys::S_IFIFO | mode, 0, 0).ctx("create fifo", &path)?;
-                    input.data(size, &mut |_| Ok(()))?;
-                }
-                // Character and block devices are never created from an
-                // image; other types (sparse, volume labels) are skipped.
-                _ => input.data(size, &mut |_| Ok(()))?,
+        let d = dir.raw();
+        if opaque {
+            if overlay {
+                return sys::fsetxattr(d, OPAQUE, b"y").ctx("mark opaque", &e.path);
             }
-            Ok(())
-        })();
-        drop(owned_dir);
-        r?;
-        count += 1;
+            util::sort_by(&mut self.mine, |a, b| a < b);
+            return self.prune(d).ctx("empty opaque directory", &e.path);
+        }
+        if let Ok(st) = sys::statat(d, wh, false) {
+            if overlay {
+                self.st.exact_replay = false;
+            }
+            remove(d, wh, st.is_dir()).ctx("remove", &e.path)?;
+        }
+        if overlay {
+            sys::mknodat(d, wh, sys::S_IFCHR, 0, 0).ctx("create whiteout", &e.path)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn entry(&mut self, r: &mut Reader, e: &Entry, comps: &[&[u8]]) -> Res<()> {
+        let last = comps[comps.len() - 1];
+        if let Some(wh) = last.strip_prefix(b".wh.") {
+            if wh == b".wh..opq" {
+                return self.whiteout(e, comps, b"");
+            }
+            if wh.starts_with(b".wh.") {
+                return Ok(()); // aufs metadata (.wh..wh.plnk ...): not content
+            }
+            if matches!(wh, b"" | b"." | b"..") {
+                return Err(hostile(&e.path, b"bad whiteout (refused)"));
+            }
+            return self.whiteout(e, comps, wh);
+        }
+        let dir = walk(self.root, comps, true).map_err(|_| hostile(&e.path, PARENT))?;
+        let (d, name, path) = (dir.raw(), last, &e.path[..]);
+        let mut f = Owned::none();
+        match e.ty {
+            b'0' => {
+                self.clear(d, name, false)?;
+                f = sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", path)?;
+                r.data(&mut |b| sys::write_all(f.raw(), b).ctx("write", path))?;
+                self.st.bytes += e.size;
+            }
+            b'5' => {
+                self.clear(d, name, true)?;
+                match sys::mkdirat(d, name, 0o700) {
+                    Ok(()) | Err(sys::EEXIST) => {}
+                    Err(x) => return Err(Error::sys("create", path, x)),
+                }
+                f = sys::openat(d, name, DIR, 0).ctx("open", path)?;
+                let v = &mut self.dirs;
+                v.extend_from_slice(&e.mode.to_le_bytes());
+                v.extend_from_slice(&e.mtime.to_le_bytes());
+                v.extend_from_slice(&(path.len() as u32).to_le_bytes());
+                v.extend_from_slice(path);
+            }
+            b'2' => {
+                self.clear(d, name, false)?;
+                sys::symlinkat(&e.link, d, name).ctx("create symlink", path)?;
+            }
+            b'1' => {
+                let tc = components(&e.link).map_err(|_| hostile(path, b"hard link target contains \"..\" (refused)"))?;
+                if tc.is_empty() {
+                    return Err(hostile(path, b"hard link to the image root (refused)"));
+                }
+                let t = walk(self.root, &tc, false).map_err(|_| hostile(path, b"hard link target not found in the layer (refused)"))?;
+                self.clear(d, name, false)?;
+                sys::linkat(t.raw(), tc[tc.len() - 1], d, name).ctx("create hard link", path)?;
+                sys::free(tc);
+            }
+            b'6' => {
+                self.clear(d, name, false)?;
+                sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0).ctx("create fifo", path)?;
+            }
+            // Character and block devices are never created from an
+            // image; other types (sparse, volume labels) are skipped.
+            _ => return Ok(()),
+        }
+        // chown clears S_ISUID/S_ISGID and security.capability: it goes first.
+        if e.ty != b'1' {
+            let _ = sys::fchownat_nofollow(d, name, e.uid, e.gid);
+        }
+        if e.ty == b'0' {
+            let _ = sys::fchmod(f.raw(), e.mode);
+        }
+        if f.raw() >= 0 {
+            for (k, v) in &e.xattrs {
+                if k.starts_with(b"trusted.") || k == b"security.selinux" {
+                    continue;
+                }
+                match sys::fsetxattr(f.raw(), k, v) {
+                    Ok(()) | Err(sys::ENOTSUP) => {}
+                    Err(x) => return Err(Error::sys("set xattr on", path, x)),
+                }
+            }
+        }
+        drop(f); // closed before the mtime is set
+        if self.how == Whiteouts::Apply {
+            if let Ok(st) = sys::statat(d, name, false) {
+                self.mine.push(st.ino);
+            }
+        }
+        if matches!(e.ty, b'0' | b'2') {
+            let _ = sys::set_mtime(d, name, e.mtime);
+        }
+        Ok(())
+    }
+}
+
+/// Extracts the archive `r` reads into the directory `root`, whiteouts as
+/// `how` says. Regular files' bytes are counted (an image's size, counted
+/// while writing instead of walked afterwards).
+#[inline(never)]
+pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
+    let mut x = X { root, how, mine: Vec::new(), dirs: Vec::new(), st: Stats { entries: 0, bytes: 0, exact_replay: true } };
+    while let Some(e) = r.next()? {
+        let comps = components(&e.path).map_err(|_| hostile(&e.path, b"path contains \"..\" (refused)"))?;
+        if comps.is_empty() {
+            // "./" itself: the root keeps its mode; data (if any) skipped.
+            if e.size > 0 {
+                x.st.exact_replay = false;
+            }
+        } else {
+            x.entry(r, &e, &comps)?;
+            x.st.entries += 1;
+        }
         // Freed per entry (see sys::Malloc): an archive of any length
-        // costs the same memory.
+        // costs the same memory (but for `mine` and `dirs`).
         sys::free(comps);
-        sys::free(path);
-        sys::free(link);
+        e.free();
+    }
+    // Directory modes and mtimes, now that their children are written.
+    let v = &x.dirs;
+    let mut i = 0;
+    while i + 16 <= v.len() {
+        let n = u32::from_le_bytes([v[i + 12], v[i + 13], v[i + 14], v[i + 15]]) as usize;
+        let path = &v[i + 16..i + 16 + n];
+        if let Ok(comps) = components(path) {
+            let last = comps[comps.len() - 1];
+            if let Ok(p) = walk(root, &comps, false) {
+                if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
+                    let _ = sys::fchmod(f.raw(), u32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]));
+                    drop(f);
+                    let mut t = [0u8; 8];
+                    t.copy_from_slice(&v[i + 4..i + 12]);
+                    let _ = sys::set_mtime(p.raw(), last, i64::from_le_bytes(t));
+                }
+            }
+            sys::free(comps);
+        }
+        i += 16 + n;
+    }
+    sys::free(x.dirs);
+    sys::free(x.mine);
+    Ok(x.st)
+}
+
+// ---------------------------------------------------------------- replay
+
+/// Rebuilds a layer's exact tar from its recording (see `Reader::record`)
+/// and its extracted tree: file data is read from the tree, resolved
+/// inside `root` without following symlinks; a file that is not what the
+/// recording says (type, size) is an error.
+pub struct Replay {
+    rec: Fd,
+    root: Fd,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    tag: u8,
+    left: u64,
+    file: Owned,
+}
+
+fn bad_recording<T>() -> Res<T> {
+    Err(Error::new(b"layer recording", b"corrupt"))
+}
+
+impl Replay {
+    pub fn new(rec: Fd, root: Fd) -> Replay {
+        Replay { rec, root, buf: alloc::vec![0u8; 65536], pos: 0, len: 0, tag: 0, left: 0, file: Owned::none() }
+    }
+
+    fn fill(&mut self) -> Res<usize> {
+        if self.pos == self.len {
+            self.len = sys::read(self.rec, &mut self.buf).ctx("read", b"layer recording")?;
+            self.pos = 0;
+        }
+        Ok(self.len - self.pos)
+    }
+
+    fn byte(&mut self) -> Res<Option<u8>> {
+        if self.fill()? == 0 {
+            return Ok(None);
+        }
+        self.pos += 1;
+        Ok(Some(self.buf[self.pos - 1]))
+    }
+
+    fn varint(&mut self) -> Res<u64> {
+        let mut n = 0u64;
+        let mut shift = 0;
+        while shift < 64 {
+            let Some(b) = self.byte()? else { break };
+            n |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+            shift += 7;
+        }
+        bad_recording()
+    }
+
+    /// The file at `path` in the tree, which must be regular, of `size` bytes.
+    fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
+        let no = || Error::quoted("layer file", path, b"does not match the layer's recording");
+        let comps = components(path).map_err(|_| no())?;
+        if comps.is_empty() {
+            return Err(no());
+        }
+        let d = walk(self.root, &comps, false).map_err(|_| no())?;
+        let f = sys::openat(d.raw(), comps[comps.len() - 1], sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0).map_err(|_| no())?;
+        sys::free(comps);
+        match sys::fstat(f.raw()) {
+            Ok(st) if st.kind() == sys::S_IFREG && st.size == size => Ok(f),
+            _ => Err(no()),
+        }
+    }
+}
+
+impl Source for Replay {
+    fn read(&mut self, out: &mut [u8]) -> Res<usize> {
+        while self.left == 0 {
+            self.file = Owned::none(); // (closes the last one)
+            let Some(t) = self.byte()? else { return Ok(0) };
+            self.tag = t;
+            self.left = self.varint()?;
+            if t == 2 {
+                let n = self.varint()?;
+                if n > 1 << 20 {
+                    return bad_recording();
+                }
+                let mut p = Vec::new();
+                for _ in 0..n {
+                    match self.byte()? {
+                        Some(b) => p.push(b),
+                        None => return bad_recording(),
+                    }
+                }
+                self.file = self.open(&p, self.left)?;
+                sys::free(p);
+            } else if t > 2 {
+                return bad_recording();
+            }
+        }
+        let mut n = min(out.len() as u64, self.left) as usize;
+        match self.tag {
+            0 => out[..n].fill(0),
+            1 => {
+                n = min(n, self.fill()?);
+                if n == 0 {
+                    return bad_recording();
+                }
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+            }
+            _ => {
+                n = sys::read(self.file.raw(), &mut out[..n]).ctx("read", b"layer file")?;
+                if n == 0 {
+                    return Err(Error::new(b"layer file", b"shorter than its recording"));
+                }
+            }
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -326,9 +878,13 @@ pub fn extract(input: &mut Input, root: Fd) -> Res<(u64, u64)> {
 
 /// Writes a tree as a ustar archive (GNU long-name entries past 100 bytes),
 /// as `docker export` does: directories, files, symlinks, hard links (by
-/// inode), fifos; device nodes and sockets are left out.
+/// inode), fifos, in name order; files' `security.capability` as PAX
+/// `SCHILY.xattr`; device nodes and sockets are left out. `layer`: the
+/// tree is an overlayfs upper dir, whose whiteouts (0:0 char devices) and
+/// opaque dirs are written as `.wh.NAME` and `D/.wh..wh..opq` entries.
 pub struct Writer {
     out: Fd,
+    pub layer: bool,
     links: Vec<(u64, Vec<u8>)>,
     /// File data passes through here (allocated once).
     buf: Vec<u8>,
@@ -356,7 +912,7 @@ fn put_oct(h: &mut [u8], v: u64) {
 
 impl Writer {
     pub fn new(out: Fd) -> Writer {
-        Writer { out, links: Vec::new(), buf: Vec::new() }
+        Writer { out, layer: false, links: Vec::new(), buf: Vec::new() }
     }
 
     fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
@@ -382,6 +938,31 @@ impl Writer {
         let mut d = v.to_vec();
         d.push(0);
         let r = self.raw(b"././@LongLink", &sys::Stat::default(), ty, d.len() as u64, b"").and_then(|_| self.data(&d));
+        sys::free(d);
+        r
+    }
+
+    /// A PAX `x` entry with one record, `key=v`.
+    fn pax(&mut self, key: &[u8], v: &[u8]) -> Res<()> {
+        // "LEN key=v\n", LEN counting its own digits
+        let body = key.len() + v.len() + 3;
+        let mut n = body;
+        loop {
+            let d = util::num(n as u64);
+            let t = body + d.len();
+            sys::free(d);
+            if t == n {
+                break;
+            }
+            n = t;
+        }
+        let mut d = util::num(n as u64);
+        d.push(b' ');
+        d.extend_from_slice(key);
+        d.push(b'=');
+        d.extend_from_slice(v);
+        d.push(b'\n');
+        let r = self.raw(b"PaxHeader", &sys::Stat::default(), b'x', d.len() as u64, b"").and_then(|_| self.data(&d));
         sys::free(d);
         r
     }
@@ -438,12 +1019,26 @@ impl Writer {
                     let mut p = path.clone();
                     p.push(b'/');
                     self.header(&p, &st, b'5', 0, b"")?;
+                    let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
+                    if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
+                        p.extend_from_slice(b".wh..wh..opq");
+                        self.header(&p, &sys::Stat { mode: 0o755, ..st }, b'0', 0, b"")?;
+                    }
                     sys::free(p);
                     if st.dev == dev && !skip(&path) {
-                        let sub = sys::openat(dir, name, sys::O_RDONLY | sys::O_DIRECTORY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                         self.tree(sub.raw(), &path, dev, skip)?;
-                        drop(sub); // one descriptor per level, not per entry
                     }
+                    drop(sub); // one descriptor per level, not per entry
+                }
+                sys::S_IFCHR if self.layer && st.rdev == 0 => {
+                    let mut p = rel.to_vec();
+                    if !p.is_empty() {
+                        p.push(b'/');
+                    }
+                    p.extend_from_slice(b".wh.");
+                    p.extend_from_slice(name);
+                    self.header(&p, &sys::Stat { mode: 0, uid: 0, gid: 0, ..st }, b'0', 0, b"")?;
+                    sys::free(p);
                 }
                 sys::S_IFREG => {
                     if st.nlink > 1 {
@@ -459,6 +1054,10 @@ impl Writer {
                     let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
                     let f = file.raw();
                     let r = (|| {
+                        if let Ok(cap) = sys::fgetxattr(f, CAP) {
+                            self.pax(b"SCHILY.xattr.security.capability", &cap)?;
+                            sys::free(cap);
+                        }
                         self.header(&path, &st, b'0', st.size, b"")?;
                         let buf = &mut self.buf; // one for the whole archive
                         buf.resize(65536, 0);
@@ -503,7 +1102,7 @@ pub mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
     use std::path::{Path, PathBuf};
 
     /// A minimal ustar writer for building test archives (incl. hostile ones).
@@ -523,61 +1122,168 @@ pub mod tests {
         h[157..157 + link.len()].copy_from_slice(link.as_bytes());
         h[257..263].copy_from_slice(b"ustar\0");
         h[263..265].copy_from_slice(b"00");
+        sum(&mut h);
+        h
+    }
+
+    fn sum(h: &mut [u8; 512]) {
         h[148..156].copy_from_slice(b"        ");
         let sum: u32 = h.iter().map(|&c| c as u32).sum();
         let s = format!("{:06o}\0 ", sum);
         h[148..156].copy_from_slice(s.as_bytes());
-        h
     }
 
     pub fn entry(out: &mut Vec<u8>, name: &str, ty: u8, data: &[u8], link: &str, mode: u32) {
-        out.extend_from_slice(&header(name, ty, data.len(), link, mode));
+        raw_entry(out, &header(name, ty, data.len(), link, mode), data);
+    }
+
+    fn raw_entry(out: &mut Vec<u8>, h: &[u8; 512], data: &[u8]) {
+        out.extend_from_slice(h);
         out.extend_from_slice(data);
         out.resize(out.len().div_ceil(512) * 512, 0);
     }
 
+    /// One PAX record, "LEN key=value\n".
+    fn pax_rec(k: &str, v: &[u8]) -> Vec<u8> {
+        let body = k.len() + v.len() + 3;
+        let mut n = body;
+        while body + n.to_string().len() != n {
+            n = body + n.to_string().len();
+        }
+        let mut r = format!("{n} {k}=").into_bytes();
+        r.extend_from_slice(v);
+        r.push(b'\n');
+        assert_eq!(r.len(), n);
+        r
+    }
+
+    /// An archive in memory, read in odd-sized pieces (headers straddle reads).
+    struct Mem<'a>(&'a [u8]);
+    impl Source for Mem<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+            let n = self.0.len().min(buf.len()).min(7001);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all(s: &mut dyn Source) -> Res<Vec<u8>> {
+        let mut v = Vec::new();
+        let mut b = [0u8; 3000];
+        loop {
+            let n = s.read(&mut b)?;
+            if n == 0 {
+                return Ok(v);
+            }
+            v.extend_from_slice(&b[..n]);
+        }
+    }
+
+    /// base/{img, outside/sentinel}
     fn tmp(tag: &str) -> PathBuf {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let d = std::env::temp_dir().join(format!("mydocker-tar-{}-{}-{}", std::process::id(), tag, n));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(d.join("img")).unwrap();
+        fs::create_dir_all(d.join("outside")).unwrap();
+        fs::write(d.join("outside/sentinel"), b"secret").unwrap();
         d
     }
 
-    fn run(archive: &[u8], base: &Path) -> Res<(u64, u64)> {
-        let f = base.join("a.tar");
-        fs::write(&f, archive).unwrap();
-        let fd = sys::open(f.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
-        let root = sys::open(base.join("img").as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
-        extract(&mut Input::new(fd.raw()), root.raw())
+    fn dirfd(p: &Path) -> Owned {
+        sys::open(p.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap()
+    }
+
+    fn into(archive: &[u8], root: &Path, how: Whiteouts) -> Res<Stats> {
+        let mut m = Mem(archive);
+        let mut r = Reader::new(&mut m);
+        extract(&mut r, dirfd(root).raw(), how)
+    }
+
+    fn run(archive: &[u8], base: &Path) -> Res<Stats> {
+        into(archive, &base.join("img"), Whiteouts::Apply)
+    }
+
+    fn untouched(base: &Path) {
+        let o: Vec<_> = fs::read_dir(base.join("outside")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(o.len(), 1, "nothing new outside: {o:?}");
+        assert_eq!(fs::read(base.join("outside/sentinel")).unwrap(), b"secret");
+        let b: Vec<_> = fs::read_dir(base).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(b.len() <= 3, "nothing new beside the root: {b:?}");
+    }
+
+    fn xattr(p: &Path, k: &[u8]) -> Option<Vec<u8>> {
+        let f = sys::open(p.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_NOFOLLOW, 0).unwrap();
+        sys::fgetxattr(f.raw(), k).ok()
+    }
+
+    fn is_whiteout(p: &Path) -> bool {
+        let m = fs::symlink_metadata(p).unwrap();
+        m.file_type().is_char_device() && m.rdev() == 0
+    }
+
+    /// Runs a python3 snippet that writes a tar to `out` (a str variable).
+    fn python(code: &str, out: &Path) -> Vec<u8> {
+        let script = format!("import tarfile, io\nout = {:?}\n{}", out.to_str().unwrap(), code);
+        let r = std::process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        fs::read(out).unwrap()
+    }
+
+    /// Extracts `a` (Overlay) into a fresh root while recording, checks the
+    /// replay rebuilds `a` byte for byte, and returns the base dir.
+    fn replays(a: &[u8], tag: &str) -> PathBuf {
+        let base = tmp(tag);
+        let recp = base.join("rec");
+        let rec = sys::open(recp.as_os_str().as_bytes(), sys::O_RDWR | sys::O_CREAT | sys::O_TRUNC, 0o600).unwrap();
+        let img = dirfd(&base.join("img"));
+        let mut m = Mem(a);
+        let mut r = Reader::new(&mut m);
+        r.record(Some(rec.raw())).unwrap();
+        let st = extract(&mut r, img.raw(), Whiteouts::Overlay).unwrap();
+        assert!(st.exact_replay);
+        drop(rec);
+        let rec = sys::open(recp.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
+        let got = read_all(&mut Replay::new(rec.raw(), img.raw())).unwrap();
+        assert!(got == a, "replay differs ({} vs {} bytes)", got.len(), a.len());
+        let reclen = fs::metadata(&recp).unwrap().len();
+        assert!(reclen < 200 * (st.entries + 2) + 100, "recording compact: {reclen} bytes for {} entries", st.entries);
+        base
     }
 
     #[test]
     fn extracts_files_dirs_links() {
         let base = tmp("ok");
         let mut a = Vec::new();
-        entry(&mut a, "./", b'5', b"", "", 0o755);
-        entry(&mut a, "./bin/", b'5', b"", "", 0o755);
+        entry(&mut a, "./", b'5', b"", "", 0o700);
+        entry(&mut a, "./bin/", b'5', b"", "", 0o711);
         entry(&mut a, "./bin/busybox", b'0', &vec![7u8; 1500], "", 0o4755);
         entry(&mut a, "./bin/sh", b'2', b"", "/bin/busybox", 0o777);
         entry(&mut a, "./bin/ls", b'1', b"", "./bin/busybox", 0o755);
         entry(&mut a, "etc/deep/file", b'0', b"hi\n", "", 0o600);
         entry(&mut a, "dev/null", b'3', b"", "", 0o666);
+        entry(&mut a, "fifo", b'6', b"", "", 0o600);
         a.extend_from_slice(&[0u8; 1024]);
-        assert_eq!(run(&a, &base).unwrap(), (6, 1503), "./ itself is not counted; bytes of regular files");
+        let st = run(&a, &base).unwrap();
+        assert_eq!((st.entries, st.bytes), (7, 1503), "./ itself is not counted; bytes of regular files");
         let img = base.join("img");
+        assert_eq!(fs::metadata(&img).unwrap().permissions().mode() & 0o7777, 0o755, "./ leaves the root's mode");
+        assert_eq!(fs::metadata(img.join("bin")).unwrap().permissions().mode() & 0o7777, 0o711);
+        assert_eq!(fs::metadata(img.join("bin")).unwrap().mtime(), 1_600_000_000, "dir mtime set after its children");
         assert_eq!(fs::read(img.join("bin/busybox")).unwrap(), vec![7u8; 1500]);
         assert_eq!(fs::metadata(img.join("bin/busybox")).unwrap().permissions().mode() & 0o7777, 0o4755);
         assert_eq!(fs::read_link(img.join("bin/sh")).unwrap(), Path::new("/bin/busybox"));
         assert_eq!(fs::metadata(img.join("bin/ls")).unwrap().ino(), fs::metadata(img.join("bin/busybox")).unwrap().ino());
         assert_eq!(fs::read(img.join("etc/deep/file")).unwrap(), b"hi\n");
+        assert!(fs::symlink_metadata(img.join("fifo")).unwrap().file_type().is_fifo());
         assert!(!img.join("dev/null").exists(), "device nodes must not be created");
         fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
-    fn long_names_gnu_and_pax() {
+    fn long_names_pax_gnu_prefix_base256() {
         let base = tmp("long");
         let long = format!("d/{}", "x".repeat(150));
         let mut a = Vec::new();
@@ -586,14 +1292,225 @@ pub mod tests {
         entry(&mut a, "././@LongLink", b'L', &name, "", 0o644);
         entry(&mut a, "short", b'0', b"gnu", "", 0o644);
         let pax_long = format!("p/{}", "y".repeat(120));
-        let rec = format!(" path={}\n", pax_long);
-        let rec = format!("{}{}", rec.len() + (rec.len() + 3).to_string().len(), rec);
-        entry(&mut a, "PaxHeader", b'x', rec.as_bytes(), "", 0o644);
+        entry(&mut a, "PaxHeader", b'x', &pax_rec("path", pax_long.as_bytes()), "", 0o644);
         entry(&mut a, "short2", b'0', b"pax", "", 0o644);
+        // non-ASCII path: the ustar name is a lossy substitute
+        entry(&mut a, "PaxHeader", b'x', &pax_rec("path", "u/ünï-名前".as_bytes()), "", 0o644);
+        entry(&mut a, "u/_n_-__", b'0', b"utf8", "", 0o644);
+        // long link names: PAX linkpath and GNU K
+        let target = format!("/{}", "t".repeat(200));
+        entry(&mut a, "PaxHeader", b'x', &pax_rec("linkpath", target.as_bytes()), "", 0o644);
+        entry(&mut a, "l1", b'2', b"", "stale", 0o777);
+        let mut k = target.clone().into_bytes();
+        k.push(0);
+        entry(&mut a, "././@LongLink", b'K', &k, "", 0o644);
+        entry(&mut a, "l2", b'2', b"", "", 0o777);
+        // POSIX prefix
+        let mut h = header("file", b'0', 3, "", 0o644);
+        h[345..345 + 10].copy_from_slice(b"pre/fix/ed");
+        sum(&mut h);
+        raw_entry(&mut a, &h, b"pfx");
+        // base-256 uid and size; PAX global header ignored
+        entry(&mut a, "GlobalHead", b'g', &pax_rec("path", b"ignored"), "", 0o644);
+        let mut h = header("big", b'0', 0, "", 0o644);
+        h[108..116].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0x03, 0xe8]);
+        h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x00]);
+        sum(&mut h);
+        raw_entry(&mut a, &h, &[9u8; 512]);
         a.extend_from_slice(&[0u8; 1024]);
         run(&a, &base).unwrap();
-        assert_eq!(fs::read(base.join("img").join(&long)).unwrap(), b"gnu");
-        assert_eq!(fs::read(base.join("img").join(&pax_long)).unwrap(), b"pax");
+        let img = base.join("img");
+        assert_eq!(fs::read(img.join(&long)).unwrap(), b"gnu");
+        assert_eq!(fs::read(img.join(&pax_long)).unwrap(), b"pax");
+        assert_eq!(fs::read(img.join("u/ünï-名前")).unwrap(), b"utf8");
+        assert!(!img.join("u/_n_-__").exists());
+        assert_eq!(fs::read_link(img.join("l1")).unwrap(), Path::new(&target));
+        assert_eq!(fs::read_link(img.join("l2")).unwrap(), Path::new(&target));
+        assert_eq!(fs::read(img.join("pre/fix/ed/file")).unwrap(), b"pfx");
+        assert_eq!(fs::read(img.join("big")).unwrap(), vec![9u8; 512]);
+        assert_eq!(fs::metadata(img.join("big")).unwrap().uid(), 1000);
+        assert!(!img.join("ignored").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// security.capability v2: cap_net_raw permitted + effective.
+    const NET_RAW: [u8; 20] = [1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    #[test]
+    fn xattrs_owners_setuid() {
+        let base = tmp("xattr");
+        let mut a = Vec::new();
+        let mut x = pax_rec("SCHILY.xattr.security.capability", &NET_RAW);
+        x.extend(pax_rec("SCHILY.xattr.user.note", b"a\nb=c"));
+        x.extend(pax_rec("SCHILY.xattr.trusted.skip", b"1"));
+        x.extend(pax_rec("uid", b"1000"));
+        x.extend(pax_rec("gid", b"1001"));
+        x.extend(pax_rec("mtime", b"1234567890.5"));
+        entry(&mut a, "PaxHeader", b'x', &x, "", 0o644);
+        entry(&mut a, "bin/ping", b'0', b"ELF", "", 0o4755);
+        entry(&mut a, "PaxHeader", b'x', &pax_rec("SCHILY.xattr.user.d", b"dir"), "", 0o644);
+        entry(&mut a, "sgid/", b'5', b"", "", 0o2775);
+        a.extend_from_slice(&[0u8; 1024]);
+        // the reader sees them
+        let mut m = Mem(&a);
+        let mut r = Reader::new(&mut m);
+        let e = r.next().unwrap().unwrap();
+        assert_eq!((e.uid, e.gid, e.mtime, e.mode, e.ty), (1000, 1001, 1234567890, 0o4755, b'0'));
+        assert_eq!(e.xattrs.len(), 3);
+        assert_eq!(e.xattrs[0], (b"security.capability".to_vec(), NET_RAW.to_vec()));
+        assert_eq!(e.xattrs[1], (b"user.note".to_vec(), b"a\nb=c".to_vec()));
+        // extract applies them after chown and chmod
+        run(&a, &base).unwrap();
+        let p = base.join("img/bin/ping");
+        let md = fs::metadata(&p).unwrap();
+        assert_eq!((md.uid(), md.gid(), md.mode() & 0o7777, md.mtime()), (1000, 1001, 0o4755, 1234567890));
+        assert_eq!(xattr(&p, b"security.capability").as_deref(), Some(&NET_RAW[..]));
+        assert_eq!(xattr(&p, b"user.note").as_deref(), Some(&b"a\nb=c"[..]));
+        assert_eq!(xattr(&p, b"trusted.skip"), None);
+        let d = base.join("img/sgid");
+        assert_eq!(fs::metadata(&d).unwrap().mode() & 0o7777, 0o2775);
+        assert_eq!(xattr(&d, b"user.d").as_deref(), Some(&b"dir"[..]));
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn entry_source_and_data_for_outer_archives() {
+        let mut a = Vec::new();
+        entry(&mut a, "manifest.json", b'0', b"[{}]", "", 0o444);
+        entry(&mut a, "abc.tar", b'0', &vec![5u8; 70000], "", 0o444);
+        entry(&mut a, "skipped", b'0', &vec![6u8; 3000], "", 0o444);
+        entry(&mut a, "v1/layer.tar", b'2', b"", "../abc.tar", 0o777);
+        a.extend_from_slice(&[0u8; 1024]);
+        let mut m = Mem(&a);
+        let mut r = Reader::new(&mut m);
+        let e = r.next().unwrap().unwrap();
+        assert_eq!(e.path, b"manifest.json");
+        let mut got = Vec::new();
+        r.data(&mut |b| {
+            got.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, b"[{}]");
+        let e = r.next().unwrap().unwrap();
+        assert_eq!((e.path.as_slice(), e.size), (&b"abc.tar"[..], 70000));
+        // read part of it through the Source, the rest is skipped by next()
+        let mut b = [0u8; 100];
+        assert_eq!(r.source().read(&mut b).unwrap(), 100);
+        let e = r.next().unwrap().unwrap();
+        assert_eq!(e.path, b"skipped");
+        let e = r.next().unwrap().unwrap();
+        assert_eq!((e.ty, e.link.as_slice()), (b'2', &b"../abc.tar"[..]));
+        assert_eq!(read_all(&mut r.source()).unwrap(), b"");
+        assert!(r.next().unwrap().is_none());
+        assert!(r.next().unwrap().is_none());
+        // a whole entry through the Source
+        let mut m = Mem(&a);
+        let mut r = Reader::new(&mut m);
+        r.next().unwrap();
+        r.next().unwrap();
+        assert_eq!(read_all(&mut r.source()).unwrap(), vec![5u8; 70000]);
+    }
+
+    #[test]
+    fn whiteouts_overlay() {
+        let base = tmp("ovl");
+        let mut a = Vec::new();
+        entry(&mut a, "d/", b'5', b"", "", 0o755);
+        entry(&mut a, "d/.wh..wh..opq", b'0', b"", "", 0o755);
+        entry(&mut a, "d/new", b'0', b"n", "", 0o644);
+        entry(&mut a, ".wh.gone", b'0', b"", "stale-link", 0);
+        entry(&mut a, "e/.wh.x", b'0', b"", "stale-link", 0);
+        entry(&mut a, "f/sub/", b'5', b"", "", 0o755);
+        entry(&mut a, "f/.wh..wh..opq", b'0', b"", "", 0o755);
+        a.extend_from_slice(&[0u8; 1024]);
+        let st = into(&a, &base.join("img"), Whiteouts::Overlay).unwrap();
+        assert!(st.exact_replay);
+        let img = base.join("img");
+        assert!(is_whiteout(&img.join("gone")));
+        assert!(is_whiteout(&img.join("e/x")));
+        assert_eq!(xattr(&img.join("d"), OPAQUE).as_deref(), Some(&b"y"[..]));
+        assert_eq!(xattr(&img.join("f"), OPAQUE).as_deref(), Some(&b"y"[..]));
+        assert!(img.join("f/sub").is_dir(), "opaque after entries keeps them");
+        assert_eq!(fs::read(img.join("d/new")).unwrap(), b"n");
+        for p in ["d/.wh..wh..opq", ".wh.gone", "e/.wh.x", "f/.wh..wh..opq"] {
+            assert!(fs::symlink_metadata(img.join(p)).is_err(), "{p}");
+        }
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn whiteouts_apply() {
+        let base = tmp("apply");
+        let img = base.join("img");
+        // the lower layers
+        for d in ["d/sub", "f/old", "g/keep", "gone/deep", "h"] {
+            fs::create_dir_all(img.join(d)).unwrap();
+        }
+        for f in ["d/old", "d/sub/old2", "f/old/x", "g/keep/y", "g/z", "gone/deep/file", "h/file", "top"] {
+            fs::write(img.join(f), b"lower").unwrap();
+        }
+        std::os::unix::fs::symlink("/", img.join("d/escape")).unwrap();
+        let mut a = Vec::new();
+        // opaque after this layer's entries for d
+        entry(&mut a, "d/", b'5', b"", "", 0o755);
+        entry(&mut a, "d/new", b'0', b"n", "", 0o644);
+        entry(&mut a, "d/sub/", b'5', b"", "", 0o755);
+        entry(&mut a, "d/sub/n2", b'0', b"n2", "", 0o644);
+        entry(&mut a, "d/implicit/n3", b'0', b"n3", "", 0o644);
+        entry(&mut a, "d/.wh..wh..opq", b'0', b"", "", 0o755);
+        // opaque before them for f
+        entry(&mut a, "f/", b'5', b"", "", 0o755);
+        entry(&mut a, "f/.wh..wh..opq", b'0', b"", "", 0o755);
+        entry(&mut a, "f/old/", b'5', b"", "", 0o755);
+        entry(&mut a, "f/new", b'0', b"n", "", 0o644);
+        // whiteouts: a whole tree, a file in a dir whose others stay
+        entry(&mut a, ".wh.gone", b'0', b"", "stale", 0);
+        entry(&mut a, "g/.wh.z", b'0', b"", "stale", 0);
+        entry(&mut a, "h/.wh.absent", b'0', b"", "", 0);
+        entry(&mut a, "nodir/.wh.absent", b'0', b"", "", 0);
+        a.extend_from_slice(&[0u8; 1024]);
+        run(&a, &base).unwrap();
+        let names = |d: &str| {
+            let mut v: Vec<String> = fs::read_dir(img.join(d)).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("d"), ["implicit", "new", "sub"]);
+        assert_eq!(names("d/sub"), ["n2"]);
+        assert_eq!(names("d/implicit"), ["n3"]);
+        assert_eq!(names("f"), ["new", "old"]);
+        assert_eq!(names("f/old"), Vec::<String>::new());
+        assert_eq!(names("g"), ["keep"]);
+        assert_eq!(names("g/keep"), ["y"]);
+        assert_eq!(names("h"), ["file"]);
+        assert!(!img.join("gone").exists() && img.join("top").exists() && !img.join("nodir").exists());
+        untouched(&base);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn dir_over_file_and_file_over_dir() {
+        let base = tmp("over");
+        let img = base.join("img");
+        fs::create_dir_all(img.join("wasdir/sub")).unwrap();
+        fs::write(img.join("wasdir/sub/f"), b"x").unwrap();
+        fs::write(img.join("wasfile"), b"x").unwrap();
+        fs::create_dir_all(img.join("keep")).unwrap();
+        fs::write(img.join("keep/child"), b"x").unwrap();
+        let mut a = Vec::new();
+        entry(&mut a, "wasdir", b'0', b"now a file", "", 0o644);
+        entry(&mut a, "wasfile/", b'5', b"", "", 0o750);
+        entry(&mut a, "wasfile/in", b'0', b"in", "", 0o644);
+        entry(&mut a, "keep/", b'5', b"", "", 0o700);
+        a.extend_from_slice(&[0u8; 1024]);
+        let st = run(&a, &base).unwrap();
+        assert!(!st.exact_replay, "replacements are reported");
+        assert_eq!(fs::read(img.join("wasdir")).unwrap(), b"now a file");
+        assert_eq!(fs::read(img.join("wasfile/in")).unwrap(), b"in");
+        assert_eq!(fs::metadata(img.join("wasfile")).unwrap().mode() & 0o7777, 0o750);
+        assert_eq!(fs::read(img.join("keep/child")).unwrap(), b"x", "dir over dir keeps the children");
+        assert_eq!(fs::metadata(img.join("keep")).unwrap().mode() & 0o7777, 0o700, "and takes the new metadata");
         fs::remove_dir_all(&base).unwrap();
     }
 
@@ -601,39 +1518,49 @@ pub mod tests {
     fn hostile_archives_cannot_escape() {
         let base = tmp("evil");
         let outside = base.join("outside");
-        fs::create_dir_all(&outside).unwrap();
         let o = outside.to_str().unwrap();
-        // 1. ".." in a path
+        let probe = format!("mydocker-tar-probe-{}", std::process::id());
+        let cases: Vec<Vec<(&str, u8, &str)>> = vec![
+            vec![("../outside/pwned", b'0', "")],
+            vec![("a/../../outside/pwned", b'0', "")],
+            vec![("/../outside/pwned", b'0', "")],
+            vec![("root", b'2', "/"), ("root/PROBE", b'0', "")],
+            vec![("link", b'2', o), ("link/pwned", b'0', "")],
+            vec![("up", b'2', "../outside"), ("up/pwned", b'0', "")],
+            vec![("hl", b'1', "../../etc/passwd")],
+            vec![("hl", b'1', "../outside/sentinel")],
+            vec![("s", b'2', o), ("hl", b'1', "s/sentinel")],
+            vec![(".wh...", b'0', "")],
+            vec![("x/.wh..", b'0', "")],
+            vec![("x", b'2', o), ("x/.wh.sentinel", b'0', "")],
+            vec![("x", b'2', o), ("x/.wh..wh..opq", b'0', "")],
+            vec![("hl", b'1', "")],
+        ];
+        for how in [Whiteouts::Apply, Whiteouts::Overlay] {
+            for c in &cases {
+                let _ = fs::remove_dir_all(base.join("img"));
+                fs::create_dir_all(base.join("img")).unwrap();
+                let mut a = Vec::new();
+                for (n, t, l) in c {
+                    let n = n.replace("PROBE", &probe);
+                    entry(&mut a, &n, *t, if *t == b'0' && !n.contains(".wh.") { b"x" } else { b"" }, l, 0o644);
+                }
+                a.extend_from_slice(&[0u8; 1024]);
+                assert!(into(&a, &base.join("img"), how).is_err(), "{c:?} must be refused");
+                untouched(&base);
+                assert!(!Path::new("/").join(&probe).exists());
+            }
+        }
+        // a symlink replaced by a file must not write through it
         let mut a = Vec::new();
-        entry(&mut a, "../outside/pwned", b'0', b"x", "", 0o644);
-        assert!(run(&a, &base).is_err());
-        // 2. a symlink to the outside, then a file through it
-        let mut a = Vec::new();
-        entry(&mut a, "link", b'2', b"", o, 0o777);
-        entry(&mut a, "link/pwned", b'0', b"x", "", 0o644);
-        assert!(run(&a, &base).is_err());
-        // 3. a relative symlink climbing out, then a file through it
-        let mut a = Vec::new();
-        entry(&mut a, "up", b'2', b"", "../outside", 0o777);
-        entry(&mut a, "up/pwned", b'0', b"x", "", 0o644);
-        assert!(run(&a, &base).is_err());
-        // 4. a hard link to a file outside
-        let mut a = Vec::new();
-        entry(&mut a, "hl", b'1', b"", "../outside/target", 0o644);
-        assert!(run(&a, &base).is_err());
-        // 5. a hard link through a symlink to the outside
-        fs::write(outside.join("target"), b"secret").unwrap();
-        let mut a = Vec::new();
-        entry(&mut a, "s", b'2', b"", o, 0o777);
-        entry(&mut a, "hl", b'1', b"", "s/target", 0o644);
-        assert!(run(&a, &base).is_err());
-        // 6. a symlink replaced by a file must not write through it
-        let mut a = Vec::new();
-        entry(&mut a, "t", b'2', b"", &format!("{o}/target"), 0o777);
+        entry(&mut a, "t", b'2', b"", &format!("{o}/sentinel"), 0o777);
         entry(&mut a, "t", b'0', b"overwritten", "", 0o644);
+        // a hard link to a symlink links the symlink, not its target
+        entry(&mut a, "s", b'2', b"", &format!("{o}/sentinel"), 0o777);
+        entry(&mut a, "h", b'1', b"", "s", 0o644);
         run(&a, &base).unwrap();
-        assert_eq!(fs::read(outside.join("target")).unwrap(), b"secret");
-        assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "nothing new outside");
+        assert!(fs::symlink_metadata(base.join("img/h")).unwrap().file_type().is_symlink());
+        untouched(&base);
         fs::remove_dir_all(&base).unwrap();
     }
 
@@ -644,9 +1571,148 @@ pub mod tests {
         assert!(run(&[], &base).is_err());
         let mut a = Vec::new();
         entry(&mut a, "f", b'0', &[1u8; 2000], "", 0o644);
-        a.truncate(1024);
-        assert!(run(&a, &base).is_err());
+        let mut t = a.clone();
+        t.truncate(1024);
+        assert!(run(&t, &base).is_err(), "in data");
+        let mut t = a.clone();
+        t.truncate(2100);
+        assert!(run(&t, &base).is_err(), "in padding");
+        let mut t = a.clone();
+        t.extend_from_slice(&[0u8; 100]);
+        assert!(run(&t, &base).is_err(), "in a header");
+        let mut t = a.clone();
+        entry(&mut t, "g", b'0', b"", "", 0o644);
+        let n = t.len();
+        t[n - 512] ^= 1;
+        assert!(run(&t, &base).is_err(), "bad checksum");
+        assert!(run(&a, &base).is_ok(), "EOF between entries without end blocks");
         fs::remove_dir_all(&base).unwrap();
+    }
+
+    // ------------------------------------------------------------ replay
+
+    #[test]
+    fn replay_gnu_tar() {
+        let src = tmp("gnusrc");
+        let t = src.join("img");
+        fs::create_dir_all(t.join("usr/bin")).unwrap();
+        fs::create_dir_all(t.join(format!("deep/{}", "n".repeat(120)))).unwrap();
+        fs::write(t.join("usr/bin/busybox"), (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()).unwrap();
+        fs::set_permissions(t.join("usr/bin/busybox"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::hard_link(t.join("usr/bin/busybox"), t.join("usr/bin/ls")).unwrap();
+        std::os::unix::fs::symlink("busybox", t.join("usr/bin/sh")).unwrap();
+        std::os::unix::fs::symlink(format!("/{}", "l".repeat(150)), t.join("longlink")).unwrap();
+        fs::write(t.join(format!("deep/{}/f", "n".repeat(120))), b"deep").unwrap();
+        fs::write(t.join("empty"), b"").unwrap();
+        fs::write(t.join("five12"), [1u8; 512]).unwrap();
+        fs::set_permissions(&t, fs::Permissions::from_mode(0o700)).unwrap();
+        let out = src.join("gnu.tar");
+        let r = std::process::Command::new("tar").args(["--format=gnu", "-C"]).arg(&t).arg("-cf").arg(&out).arg(".").status().unwrap();
+        assert!(r.success());
+        let a = fs::read(&out).unwrap();
+        assert_eq!(a.len() % 10240, 0, "GNU tar pads to its record");
+        let base = replays(&a, "gnu");
+        assert_eq!(fs::metadata(base.join("img/usr/bin/busybox")).unwrap().mode() & 0o7777, 0o4755);
+        fs::remove_dir_all(&base).unwrap();
+        fs::remove_dir_all(&src).unwrap();
+    }
+
+    #[test]
+    fn replay_go_style_pax() {
+        let base = tmp("paxsrc");
+        let a = python(
+            r#"
+t = tarfile.open(out, 'w', format=tarfile.PAX_FORMAT)
+def add(name, type=tarfile.REGTYPE, data=b'', mode=0o644, link='', pax=None):
+    i = tarfile.TarInfo(name); i.type = type; i.mode = mode; i.linkname = link
+    i.mtime = 1700000000; i.size = len(data)
+    if pax: i.pax_headers = pax
+    t.addfile(i, io.BytesIO(data) if data else None)
+add('bin/', tarfile.DIRTYPE, mode=0o755)
+add('bin/app', data=b'A' * 1234, mode=0o755, pax={'SCHILY.xattr.user.k': 'v'})
+add('dir/ünïcode-名前', data=b'utf8')
+add('p/' + 'q' * 140, data=b'long')
+add('lnk', tarfile.SYMTYPE, link='/' + 'z' * 130, mode=0o777)
+add('hard', tarfile.LNKTYPE, link='bin/app')
+add('zero', data=b'')
+t.close()
+"#,
+            &base.join("pax.tar"),
+        );
+        let b = replays(&a, "pax");
+        assert_eq!(xattr(&b.join("img/bin/app"), b"user.k").as_deref(), Some(&b"v"[..]));
+        assert_eq!(fs::read(b.join("img/dir/ünïcode-名前")).unwrap(), b"utf8");
+        fs::remove_dir_all(&b).unwrap();
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn replay_layer_with_whiteouts_and_trailing_bytes() {
+        let mut a = Vec::new();
+        entry(&mut a, "etc/", b'5', b"", "", 0o755);
+        entry(&mut a, "etc/.wh.passwd", b'0', b"", "stale", 0);
+        entry(&mut a, "usr/", b'5', b"", "", 0o755);
+        entry(&mut a, "usr/.wh..wh..opq", b'0', b"", "", 0o755);
+        entry(&mut a, "usr/bin/", b'5', b"", "", 0o755);
+        entry(&mut a, "usr/bin/x", b'0', &[3u8; 1000], "", 0o755);
+        a.extend_from_slice(&[0u8; 1024]);
+        let b = replays(&a, "wh");
+        assert!(is_whiteout(&b.join("img/etc/passwd")));
+        fs::remove_dir_all(&b).unwrap();
+        // garbage in padding and after the end are recorded too
+        let mut a = Vec::new();
+        entry(&mut a, "f", b'0', b"abc", "", 0o644);
+        a[515] = 0xee;
+        a.extend_from_slice(&[0u8; 1024]);
+        a.extend_from_slice(b"trailing garbage");
+        a.extend_from_slice(&[0u8; 5000]);
+        let b = replays(&a, "trail");
+        fs::remove_dir_all(&b).unwrap();
+    }
+
+    #[test]
+    fn replay_refuses_a_tree_that_does_not_match() {
+        let mut a = Vec::new();
+        entry(&mut a, "d/f", b'0', b"data", "", 0o644);
+        entry(&mut a, "g", b'0', b"more", "", 0o644);
+        a.extend_from_slice(&[0u8; 1024]);
+        let b = replays(&a, "tamper");
+        let img = b.join("img");
+        let replay = || {
+            let rec = sys::open(b.join("rec").as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
+            read_all(&mut Replay::new(rec.raw(), dirfd(&img).raw()))
+        };
+        fs::write(img.join("g"), b"longer now").unwrap();
+        assert!(replay().is_err(), "size changed");
+        fs::write(img.join("g"), b"more").unwrap();
+        fs::remove_dir_all(img.join("d")).unwrap();
+        std::os::unix::fs::symlink(b.join("outside"), img.join("d")).unwrap();
+        fs::write(b.join("outside/f"), b"DATA").unwrap();
+        assert!(replay().is_err(), "never read through a symlink");
+        fs::remove_dir_all(&b).unwrap();
+        // duplicates: the last wins, no exact replay
+        for dup in [&["f", "f"][..], &["d/x", "d"][..], &["x", ".wh.x"][..]] {
+            let base = tmp("dup");
+            let mut a = Vec::new();
+            for n in dup {
+                entry(&mut a, n, b'0', if n.contains(".wh.") { b"" } else { b"data" }, "", 0o644);
+            }
+            a.extend_from_slice(&[0u8; 1024]);
+            assert!(!into(&a, &base.join("img"), Whiteouts::Overlay).unwrap().exact_replay, "{dup:?}");
+            fs::remove_dir_all(&base).unwrap();
+        }
+    }
+
+    // ------------------------------------------------------------ writer
+
+    fn write_tree(src: &Path, out: &Path, layer: bool, skip: &dyn Fn(&[u8]) -> bool) {
+        let fd = sys::open(out.as_os_str().as_bytes(), sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).unwrap();
+        let d = dirfd(src);
+        let dev = sys::fstat(d.raw()).unwrap().dev;
+        let mut w = Writer::new(fd.raw());
+        w.layer = layer;
+        w.tree(d.raw(), b"", dev, skip).unwrap();
+        w.finish().unwrap();
     }
 
     #[test]
@@ -663,13 +1729,7 @@ pub mod tests {
         fs::create_dir_all(src.join("vol/inner")).unwrap();
         fs::write(src.join("vol/secret"), b"s").unwrap();
         let out = base.join("o.tar");
-        let fd = sys::open(out.as_os_str().as_bytes(), sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).unwrap();
-        let d = sys::open(src.as_os_str().as_bytes(), sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap();
-        let dev = sys::fstat(d.raw()).unwrap().dev;
-        let mut w = Writer::new(fd.raw());
-        w.tree(d.raw(), b"", dev, &|p| p == b"vol").unwrap();
-        w.finish().unwrap();
-        drop((fd, d));
+        write_tree(&src, &out, false, &|p| p == b"vol");
         // GNU tar agrees with what we wrote
         let list = std::process::Command::new("tar").arg("-tvf").arg(&out).output().unwrap();
         assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
@@ -684,6 +1744,52 @@ pub mod tests {
         assert_eq!(fs::read_link(img.join("sl")).unwrap(), Path::new("/abs/target"));
         assert_eq!(fs::metadata(img.join("hard")).unwrap().ino(), fs::metadata(img.join("small")).unwrap().ino());
         assert!(img.join("vol").is_dir() && !img.join("vol/secret").exists(), "skipped contents");
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn writer_layer_mode_and_capabilities() {
+        let base = tmp("wl");
+        let up = base.join("upper");
+        fs::create_dir_all(up.join("opq/kept")).unwrap();
+        fs::create_dir_all(up.join("plain")).unwrap();
+        fs::write(up.join("ping"), b"ELF").unwrap();
+        fs::set_permissions(up.join("ping"), fs::Permissions::from_mode(0o4755)).unwrap();
+        let upfd = dirfd(&up);
+        sys::mknodat(upfd.raw(), b"gone", sys::S_IFCHR, 0, 0).unwrap();
+        sys::mknodat(dirfd(&up.join("plain")).raw(), b"x", sys::S_IFCHR, 0, 0).unwrap();
+        sys::fsetxattr(dirfd(&up.join("opq")).raw(), OPAQUE, b"y").unwrap();
+        let f = sys::open(up.join("ping").as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
+        sys::fsetxattr(f.raw(), CAP, &NET_RAW).unwrap();
+        drop(f);
+        let out = base.join("layer.tar");
+        write_tree(&up, &out, true, &|_| false);
+        let a = fs::read(&out).unwrap();
+        let mut names = Vec::new();
+        let mut m = Mem(&a);
+        let mut r = Reader::new(&mut m);
+        while let Some(e) = r.next().unwrap() {
+            if e.path == b"ping" {
+                assert_eq!(e.xattrs, vec![(CAP.to_vec(), NET_RAW.to_vec())]);
+                assert_eq!(e.mode, 0o4755);
+            }
+            names.push(String::from_utf8(e.path).unwrap());
+        }
+        assert_eq!(names, [".wh.gone", "opq/", "opq/.wh..wh..opq", "opq/kept/", "ping", "plain/", "plain/.wh.x"]);
+        // the same tar written twice is the same bytes
+        write_tree(&up, &base.join("again.tar"), true, &|_| false);
+        assert_eq!(fs::read(base.join("again.tar")).unwrap(), a);
+        // back to overlay form
+        into(&a, &base.join("img"), Whiteouts::Overlay).unwrap();
+        let img = base.join("img");
+        assert!(is_whiteout(&img.join("gone")) && is_whiteout(&img.join("plain/x")));
+        assert_eq!(xattr(&img.join("opq"), OPAQUE).as_deref(), Some(&b"y"[..]));
+        assert_eq!(xattr(&img.join("ping"), CAP).as_deref(), Some(&NET_RAW[..]));
+        // export mode leaves whiteouts out
+        write_tree(&up, &out, false, &|_| false);
+        let l = std::process::Command::new("tar").arg("-tf").arg(&out).output().unwrap();
+        let l = String::from_utf8_lossy(&l.stdout);
+        assert!(!l.contains(".wh.") && !l.contains("gone"), "{l}");
         fs::remove_dir_all(&base).unwrap();
     }
 

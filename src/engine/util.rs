@@ -299,7 +299,7 @@ pub fn remove_tree(path: &[u8]) -> sys::R<()> {
     sys::rmdir(path)
 }
 
-fn remove_children(dir: Fd) -> sys::R<()> {
+pub fn remove_children(dir: Fd) -> sys::R<()> {
     let ents = sys::read_dir(dir)?;
     for (name, ty) in &ents {
         let is_dir = if *ty == 0 { sys::statat(dir, name, false).map(|s| s.is_dir()).unwrap_or(false) } else { *ty == sys::DT_DIR };
