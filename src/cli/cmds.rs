@@ -188,9 +188,10 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .s(if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { "yes\nDevices: " } else { "no (kernel before 4.6): no cgroupfs in containers\nDevices: " })
         .s(l.devices().describe())
         .s("\n");
-    const COPY: &str = "each container gets a private copy of its image\n";
+    const COPY: &str = "each container gets its image's layers flattened into a private copy\n";
     match probe_overlay(root) {
-        Ok(()) => b.s("Overlay: supported (image layer + per-container write layer)\n"),
+        Ok(()) if !root.overlay => b.s("Overlay: supported, but MYDOCKER_OVERLAY=0: ").s(COPY),
+        Ok(()) => b.s("Overlay: supported: the image's layers, shared, are overlay's lower directories, under a per-container write layer (flattened past ~55 layers)\n"),
         Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
         Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
     };

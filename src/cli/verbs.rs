@@ -77,9 +77,9 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Rmi => Ok(images::rmi(root, pos)),
         Import => {
             let changes: Vec<&[u8]> = a.vals.iter().filter(|v| v.0 == 1).map(|v| v.1).collect();
-            image::import(root, p0, pos.get(1).copied(), &changes).map(id_line)
+            image::import(root, p0, pos.get(1).copied(), &changes).map(id_line).map_err(|e| e.code(1))
         }
-        Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line),
+        Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line).map_err(|e| e.code(1)),
         Load => {
             let quiet = a.has(2);
             load::load(root, a.val(1), &mut |r, id| {

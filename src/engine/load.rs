@@ -51,8 +51,7 @@ struct Doc {
     body: Vec<u8>,
 }
 
-struct Loader<'r> {
-    root: &'r Root,
+struct Loader {
     tmp: Vec<u8>,
     docs: Vec<Doc>,
     layers: Vec<Blob>,
@@ -85,7 +84,7 @@ fn name_of(p: &[u8]) -> Res<Vec<u8>> {
     Ok(n)
 }
 
-impl Loader<'_> {
+impl Loader {
     /// One stored file of the archive (or of the layout directory).
     fn entry(&mut self, name: Vec<u8>, src: &mut dyn Source) -> Res<()> {
         let mut stored = Hashing::new(src);
@@ -292,9 +291,8 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut diff = Hashing::new(plain);
     let st = {
         let mut r = tar::Reader::new(&mut diff);
-        r.record(Some(rec.raw()));
+        r.record(Some(rec.raw()))?;
         let st = tar::extract(&mut r, rfd.raw(), tar::Whiteouts::Overlay)?;
-        r.finish()?;
         st
     };
     stream::drain(&mut diff)?;
@@ -343,7 +341,7 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, laye
             s.push(b' ');
             util::push_num(&mut s, *bytes);
             let sp = join(dir, b"size");
-            util::write_file(&sp, &s).ctx("write", &sp)?;
+            write_atomic(&sp, &s).ctx("write", &sp)?;
             sys::rename(dir, &dest).ctx("rename into", &dest)?;
         }
     }
@@ -393,7 +391,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 }
 
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { root, tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
+    let mut ld = Loader { tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
     let mut base: Vec<u8> = Vec::new();
     let file: Option<Owned> = match input {
         Some(p) => {
@@ -442,7 +440,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             let name = name_of(&e.path)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
-                    let mut es = tar::EntrySource::new(&mut r);
+                    let mut es = r.source();
                     ld.entry(name, &mut es)?;
                 }
                 b'2' => ld.links.push((name, e.link.clone())),

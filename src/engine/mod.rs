@@ -15,6 +15,7 @@ pub mod image;
 pub mod load;
 pub mod save;
 pub mod init;
+pub mod json;
 pub mod logs;
 pub mod mounts;
 pub mod network;

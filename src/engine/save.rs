@@ -8,29 +8,19 @@ use crate::engine::sha256::{self, Hashing};
 use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::stream::Source;
-use crate::engine::tar;
+use crate::engine::tar::{self, Writer};
 use crate::engine::util::{join, Ctx, Error, Res};
 use crate::sys::{self, Fd};
 use alloc::vec::Vec;
 
-struct Out {
-    fd: Fd,
-    n: u64,
-}
-
-impl Out {
-    fn put(&mut self, b: &[u8]) -> Res<()> {
-        self.n += b.len() as u64;
-        sys::write_all(self.fd, b).ctx("write", b"archive")
-    }
-    fn pad(&mut self) -> Res<()> {
-        let r = (512 - self.n % 512) % 512;
-        self.put(&[0u8; 512][..r as usize])
-    }
-    fn file(&mut self, name: &[u8], data: &[u8]) -> Res<()> {
-        self.put(&tar::file_header(name, data.len() as u64))?;
-        self.put(data)?;
-        self.pad()
+/// An in-memory member's source.
+struct Bytes<'a>(&'a [u8]);
+impl Source for Bytes<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        let n = core::cmp::min(buf.len(), self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
     }
 }
 
@@ -45,11 +35,17 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
             None => store::tags(root).into_iter().filter(|(_, i)| *i == id).map(|(t, _)| t).collect(),
         };
         match imgs.iter_mut().find(|(i, _)| *i == id) {
-            Some((_, ts)) => ts.extend(tags.into_iter().filter(|t| !ts.contains(t))),
+            Some((_, ts)) => {
+                for t in tags {
+                    if !ts.contains(&t) {
+                        ts.push(t);
+                    }
+                }
+            }
             None => imgs.push((id, tags)),
         }
     }
-    let mut o = Out { fd, n: 0 };
+    let mut o = Writer::new(fd);
     let mut done: Vec<Vec<u8>> = Vec::new();
     let mut manifest = b"[".to_vec();
     for (k, (id, tags)) in imgs.iter().enumerate() {
@@ -64,7 +60,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         }
         let mut cname = id.clone();
         cname.extend_from_slice(b".json");
-        o.file(&cname, &conf)?;
+        o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
         if k > 0 {
             manifest.push(b',');
         }
@@ -88,32 +84,23 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         manifest.extend_from_slice(b"]}");
     }
     manifest.push(b']');
-    o.file(b"manifest.json", &manifest)?;
-    o.put(&[0u8; 1024])
+    o.file(b"manifest.json", manifest.len() as u64, &mut Bytes(&manifest))?;
+    o.finish()
 }
 
 /// One layer entry: its tar rebuilt and checked against its diff ID.
-fn layer(root: &Root, hex: &[u8], o: &mut Out) -> Res<()> {
+fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let dir = store::layer(root, hex);
     let (size, _) = store::layer_size(root, hex);
     let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
     let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
     let mut name = hex.to_vec();
     name.extend_from_slice(b".tar");
-    o.put(&tar::file_header(&name, size))?;
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
-    let mut buf = alloc::vec![0u8; 65536];
-    loop {
-        let n = h.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        o.put(&buf[..n])?;
-    }
-    sys::free(buf);
+    o.file(&name, size, &mut h)?;
     if h.n != size || sha256::hex(&h.sha.clone().finish())[..] != *hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt byte for byte (its files changed, or its tar had duplicate entries)"));
     }
-    o.pad()
+    Ok(())
 }

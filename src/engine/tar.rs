@@ -934,6 +934,27 @@ impl Writer {
         sys::write_all(self.out, &h).ctx("write", b"archive")
     }
 
+    /// A plain file entry (mode 0444, root's, time 0, as podman writes
+    /// an archive's members) of exactly `size` bytes from `src`.
+    pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
+        let st = sys::Stat { mode: 0o444, ..sys::Stat::default() };
+        self.header(name, &st, b'0', size, b"")?;
+        if self.buf.is_empty() {
+            self.buf = alloc::vec![0u8; 65536];
+        }
+        let mut left = size;
+        while left > 0 {
+            let k = core::cmp::min(left, self.buf.len() as u64) as usize;
+            let n = src.read(&mut self.buf[..k])?;
+            if n == 0 {
+                return Err(Error::quoted("archive member", name, b"is shorter than its size"));
+            }
+            sys::write_all(self.out, &self.buf[..n]).ctx("write", b"archive")?;
+            left -= n as u64;
+        }
+        self.pad(size)
+    }
+
     fn long(&mut self, ty: u8, v: &[u8]) -> Res<()> {
         let mut d = v.to_vec();
         d.push(0);
