@@ -98,7 +98,8 @@ fn container_procs(t: &T) -> usize {
 }
 
 fn tmps(t: &T) -> Vec<String> {
-    fs::read_dir(t.root.join("images")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".tmp")).collect()
+    let Ok(d) = fs::read_dir(t.root.join("layers")) else { return Vec::new() };
+    d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".tmp")).collect()
 }
 
 /// A container `x` with something in its write layer.
@@ -283,7 +284,7 @@ fn killed_import_and_commit_leave_no_temporary() {
     drop(stdin);
     let o = c.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(md(&t, &["images", "-q"]).stdout().lines().any(|l| l == "slow"));
+    assert!(md(&t, &["images"]).stdout().lines().any(|l| l.starts_with("slow ")));
     // import and commit killed at random moments
     t.detach(&["--name", "big", "busybox", "sh", "-c", "dd if=/dev/zero of=/big bs=1M count=48 2>/dev/null; sleep 60"]);
     assert!(wait_until(5000, || md(&t, &["exec", "big", "sh", "-c", "[ $(wc -c < /big) = 50331648 ]"]).code == 0));

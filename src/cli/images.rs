@@ -19,6 +19,12 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
 #[inline(never)]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
+    // dead loads', imports' and commits' temporaries go first
+    if sys::lstat(&store::layers_dir(root)).is_ok() {
+        if let Ok(_l) = root.lock() {
+            store::reclaim(root);
+        }
+    }
     let tags = store::tags(root);
     // (created, id, repository, tag, size)
     let mut rows: Vec<(i64, Vec<u8>, Vec<u8>, Vec<u8>, u64)> = Vec::new();

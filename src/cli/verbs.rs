@@ -81,13 +81,11 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         }
         Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line).map_err(|e| e.code(1)),
         Load => {
-            let quiet = a.has(2);
+            // -q: docker's only hides progress, which mydocker never shows
             load::load(root, a.val(1), &mut |r, id| {
-                if !quiet {
-                    let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
-                    l.extend_from_slice(r);
-                    out(&line(&l));
-                }
+                let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
+                l.extend_from_slice(r);
+                out(&line(&l));
             })
             .map(|_| 0)
             .map_err(|e| e.code(1))
