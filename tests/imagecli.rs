@@ -970,3 +970,64 @@ fn errors_leave_the_store_unchanged() {
     same("history / inspect");
     t.assert_clean();
 }
+
+// ---- the fixtures themselves -------------------------------------------------------------
+
+/// The fixtures are what podman and skopeo read, with the IDs the other
+/// tests expect; and podman's own `save` has the shape `check_archive`
+/// asks of mydocker's.
+#[test]
+fn fixtures_are_what_podman_and_skopeo_read() {
+    let t = t!();
+    let f = fx();
+    if !tool("podman") || !tool("skopeo") {
+        return;
+    }
+    let id = |r: &str| {
+        let o = podman(&t.root, &["image", "inspect", "--format", "{{.ID}}", r]);
+        ok(&o, &format!("podman image inspect {r}"));
+        o.stdout().trim().to_string()
+    };
+    podman_loads(&t.root, &f.dir.join("multi.tar"), "localhost/app:latest", &f.a);
+    assert_eq!(id("localhost/app:v1"), f.a);
+    assert_eq!(id("localhost/other:latest"), f.b);
+    podman_loads(&t.root, &f.dir.join("oci-app.tar"), "localhost/ociapp:latest", &f.a);
+    let o = podman(&t.root, &["load", "-i", &f.p("untagged.tar")]);
+    assert_eq!(o.stdout().trim(), format!("Loaded image: sha256:{}", f.b), "{}", o.err);
+    for (dir, want) in [("oci-dir", &f.a), ("oci-bare", &f.b), ("multiarch", &f.plat)] {
+        let o = podman(&t.root, &["load", "-i", &f.p(dir)]);
+        ok(&o, &format!("podman load {dir}"));
+        let name = o.stdout().trim().strip_prefix("Loaded image: ").unwrap_or_default().to_string();
+        assert_eq!(&id(&name), want, "{dir}");
+    }
+    for (r, want) in [
+        (format!("docker-archive:{}", f.p("app.tar")), &f.a_layers),
+        (format!("docker-archive:{}:localhost/other:latest", f.p("multi.tar")), &f.b_layers),
+        (format!("oci:{}:latest", f.p("oci-bare")), &f.b_layers),
+    ] {
+        let j = skopeo_inspect(&r);
+        if r.starts_with("docker-archive") {
+            assert_eq!(&j.get("Layers").strs(), want, "{r}");
+        } else {
+            assert_eq!(j.get("Layers").arr().len(), want.len(), "{r}");
+        }
+    }
+    for a in ["amd64", "arm64"] {
+        let o = out_of({
+            let mut c = Command::new("skopeo");
+            c.args(["inspect", "--override-arch", a, &format!("oci:{}:localhost/multi:latest", f.p("multiarch"))]);
+            c
+        });
+        ok(&o, "skopeo inspect multiarch");
+        let j = J::parse(&o.stdout());
+        assert_eq!(j.get("Architecture").str(), a);
+        assert_eq!(j.get("Labels").get("org.example.platform").str(), a);
+    }
+    let m = t.root.join("m.tar");
+    ok(&podman(&t.root, &["save", "-m", "-o", m.to_str().unwrap(), "localhost/app:latest", "localhost/other:latest"]), "podman save -m");
+    check_archive(&m, &[(&f.a, &f.a_layers, &["localhost/app:latest"]), (&f.b, &f.b_layers, &["localhost/other:latest"])]);
+    let multi = fs::read(f.p("multi.tar")).unwrap();
+    assert_eq!(tar_entries(&multi).last().unwrap().0, "repositories");
+    assert_eq!(J::parse("[1, -2.5e3, \"a\\u00e9\\n\\\"\", {\"k\": [true, false, null]}, {}]").arr()[2], J::Str("a\u{e9}\n\"".into()));
+    t.assert_clean();
+}
