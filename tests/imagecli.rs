@@ -939,6 +939,12 @@ fn import_with_changes() {
 fn errors_leave_the_store_unchanged() {
     let t = t!();
     let f = fx();
+    // zstd layers are refused (one line, exit 1), and the base layer the
+    // load had already taken (gzip, first) is gone again
+    drop_busybox(&t);
+    let empty = snapshot(&t);
+    fails(&t.md(&["load", "-i", &f.p("oci-zstd")]), "load of a zstd layer");
+    assert_eq!(snapshot(&t), empty, "a refused zstd load left something");
     load_ok(&t, &f.p("app.tar"));
     let before = snapshot(&t);
     let same = |what: &str| assert_eq!(snapshot(&t), before, "{what} changed the store");
@@ -1004,7 +1010,7 @@ fn fixtures_are_what_podman_and_skopeo_read() {
     podman_loads(&t.root, &f.dir.join("oci-app.tar"), "localhost/ociapp:latest", &f.a);
     let o = podman(&t.root, &["load", "-i", &f.p("untagged.tar")]);
     assert_eq!(o.stdout().trim(), format!("Loaded image: sha256:{}", f.b), "{}", o.err);
-    for (dir, want) in [("oci-dir", &f.a), ("oci-bare", &f.b), ("multiarch", &f.plat)] {
+    for (dir, want) in [("oci-dir", &f.a), ("oci-bare", &f.b), ("oci-zstd", &f.b), ("multiarch", &f.plat)] {
         let o = podman(&t.root, &["load", "-i", &f.p(dir)]);
         ok(&o, &format!("podman load {dir}"));
         let name = o.stdout().trim().strip_prefix("Loaded image: ").unwrap_or_default().to_string();
