@@ -427,7 +427,9 @@ fn load_from_file_stdin_dir_oci_archive_and_gzip() {
     ok(&o, "second load");
     assert_eq!(o.stdout(), "Loaded image: localhost/app:latest\n");
     assert_eq!(layer_dirs(&t.root), layers);
-    // -q hides progress only (docker): the result lines stay
+    // -q hides progress only: docker's loader writes "Loaded image" whether
+    // or not it is quiet (moby image/tarexport/load.go), and docker's CLI
+    // itself asks for quiet whenever stdout is not a terminal
     let o = t.md(&["load", "-q", "-i", &f.p("app.tar")]);
     ok(&o, "load -q");
     assert_eq!(o.stdout(), "Loaded image: localhost/app:latest\n");
@@ -459,12 +461,11 @@ fn load_from_file_stdin_dir_oci_archive_and_gzip() {
     let mut tags = inspect(&t, "localhost/app:latest").get("RepoTags").strs();
     tags.sort();
     assert_eq!(tags, s(&["localhost/app:latest", "localhost/app:v1", "localhost/ociapp:latest"]));
-    let mut want: BTreeSet<String> = f.a_layers.iter().chain(&f.b_layers).map(|d| hex(d).to_string()).collect();
+    let want: BTreeSet<String> = f.a_layers.iter().chain(&f.b_layers).map(|d| hex(d).to_string()).collect();
     assert_eq!(layer_dirs(&t.root), want, "the base layer is stored once");
     // an untagged image (RepoTags null): its ID
     let o = load_ok(&t, &f.p("untagged.tar"));
     assert_eq!(o, format!("Loaded image ID: sha256:{}\n", f.b));
-    want.insert(f.base.clone());
     assert_eq!(layer_dirs(&t.root), want);
     t.assert_clean();
 }
