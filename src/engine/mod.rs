@@ -12,6 +12,7 @@ pub mod devices;
 pub mod exec;
 pub mod image;
 pub mod init;
+pub mod json;
 pub mod logs;
 pub mod mounts;
 pub mod network;
