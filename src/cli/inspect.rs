@@ -3,113 +3,11 @@
 
 use super::out;
 use crate::engine::cgroup::Cgroup;
+pub use crate::engine::json::tpl;
 use crate::engine::state::{self, Record, Root};
 use crate::engine::util::{self, join, Buf, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
-
-/// A JSON string: UTF-8 passes through, quotes and controls are escaped,
-/// bytes that are not UTF-8 become \u00XX (so the output is always valid).
-pub fn jstr(b: &mut Buf, s: &[u8]) {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    b.s("\"");
-    let mut rest = s;
-    while !rest.is_empty() {
-        let ok = utf8_prefix(rest);
-        let bad = ok < rest.len();
-        for &c in &rest[..ok] {
-            match c {
-                b'"' => b.s("\\\""),
-                b'\\' => b.s("\\\\"),
-                b'\n' => b.s("\\n"),
-                b'\t' => b.s("\\t"),
-                c if c < 0x20 || c == 0x7f => b.s("\\u00").b(&[H[(c >> 4) as usize], H[(c & 15) as usize]]),
-                c => b.b(&[c]),
-            };
-        }
-        if bad {
-            let c = rest[ok];
-            b.s("\\u00").b(&[H[(c >> 4) as usize], H[(c & 15) as usize]]);
-            rest = &rest[ok + 1..];
-        } else {
-            rest = &[];
-        }
-    }
-    b.s("\"");
-}
-
-/// The length of the valid UTF-8 prefix of `s`, as from_utf8's
-/// `valid_up_to` (no overlongs, surrogates or code points past U+10FFFF),
-/// without core's word-at-a-time validator (0.3 KB).
-fn utf8_prefix(s: &[u8]) -> usize {
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        let (n, min) = match c {
-            0..=0x7f => {
-                i += 1;
-                continue;
-            }
-            0xc2..=0xdf => (1, 0x80),
-            0xe0..=0xef => (2, 0x800),
-            0xf0..=0xf4 => (3, 0x10000),
-            _ => return i,
-        };
-        let mut cp = (c & (0x7f >> (n + 1))) as u32;
-        for k in 1..=n {
-            match s.get(i + k) {
-                Some(&b) if b & 0xc0 == 0x80 => cp = cp << 6 | (b & 0x3f) as u32,
-                _ => return i,
-            }
-        }
-        if cp < min || cp > 0x10ffff || (0xd800..0xe000).contains(&cp) {
-            return i;
-        }
-        i += n + 1;
-    }
-    i
-}
-
-/// Writes template `t` into `b`, each marker byte taking the next value of
-/// its kind: 1 a JSON string from `s`, 2 raw bytes from `s`, 3 a number
-/// from `n`, 4 a JSON bool from `n`, 5 a JSON array of strings from `l`.
-/// The keys and punctuation of an object are one literal: a call per
-/// member cost 40 bytes of code, a value in an array costs 10.
-pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
-    let (mut si, mut ni, mut li) = (0, 0, 0);
-    for &c in t {
-        match c {
-            1 | 2 => {
-                if c == 1 {
-                    jstr(b, s[si]);
-                } else {
-                    b.b(s[si]);
-                }
-                si += 1;
-            }
-            3 | 4 => {
-                if c == 3 {
-                    b.i(n[ni]);
-                } else {
-                    b.s(if n[ni] != 0 { "true" } else { "false" });
-                }
-                ni += 1;
-            }
-            5 => {
-                b.s("[");
-                for (i, x) in l[li].iter().enumerate() {
-                    if i > 0 {
-                        b.s(",");
-                    }
-                    jstr(b, x);
-                }
-                b.s("]");
-                li += 1;
-            }
-            c => b.0.push(c),
-        }
-    }
-}
 
 /// An RFC 3339 time, docker's zero time for none.
 fn time(secs: i64) -> Vec<u8> {
@@ -265,38 +163,6 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utf8_prefix_is_from_utf8s() {
-        let cases: [&[u8]; 12] = [
-            b"plain",
-            "é€😀".as_bytes(),
-            b"a\xff",
-            b"\xc0\x80",
-            b"\xe0\x80\x80",
-            b"\xed\xa0\x80",
-            b"\xf4\x90\x80\x80",
-            b"\xf0\x9f\x98",
-            b"ok\xe2\x82",
-            b"\xc3",
-            b"\x80x",
-            b"\xef\xbf\xbfz",
-        ];
-        for c in cases {
-            let want = match core::str::from_utf8(c) {
-                Ok(_) => c.len(),
-                Err(e) => e.valid_up_to(),
-            };
-            assert_eq!(utf8_prefix(c), want, "{c:?}");
-        }
-    }
-
-    #[test]
-    fn json_strings_are_always_valid() {
-        let mut b = Buf::new();
-        jstr(&mut b, b"a\"b\\c\nd\x01\xff\xc3\xa9");
-        assert_eq!(b.0, "\"a\\\"b\\\\c\\nd\\u0001\\u00ffé\"".as_bytes());
-    }
 
     #[test]
     fn a_record_renders_as_json_that_parses() {
