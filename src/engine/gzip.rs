@@ -233,6 +233,10 @@ enum St {
     Done,
 }
 
+/// A gzip stream's decompressed bytes. Each member's CRC-32 and length
+/// are checked when its end is reached, so a reader must read until 0
+/// (not stop at the tar's end-of-archive blocks) to have them checked.
+/// After an error, stop reading: the stream is not resumable.
 pub struct Gunzip<'a> {
     inp: In<'a>,
     win: Vec<u8>,
@@ -583,7 +587,7 @@ mod tests {
         }
         d.extend_from_slice(&[0u8; 70000]);
         d.extend_from_slice(&random(5000, 7));
-        d.extend(std::iter::repeat(b"abcabcabd".iter().copied()).take(5000).flatten());
+        d.extend(std::iter::repeat_n(b"abcabcabd".iter().copied(), 5000).flatten());
         d
     }
 
