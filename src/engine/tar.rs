@@ -36,11 +36,12 @@ pub struct Entry {
 impl Entry {
     /// Gives the entry's memory back (see sys::Malloc).
     pub fn free(self) {
-        let Entry { path, link, xattrs, .. } = self;
-        for (k, v) in xattrs {
-            sys::free(k);
-            sys::free(v);
+        let Entry { path, link, mut xattrs, .. } = self;
+        for (k, v) in xattrs.iter_mut() {
+            sys::free(core::mem::take(k));
+            sys::free(core::mem::take(v));
         }
+        sys::free(xattrs);
         sys::free(path);
         sys::free(link);
     }
@@ -657,11 +658,13 @@ impl X {
                 sys::symlinkat(&e.link, d, name).ctx("create symlink", path)?;
             }
             b'1' => {
-                let tc = components(&e.link).map_err(|_| hostile(path, b"hard link target contains \"..\" (refused)"))?;
+                // inside the layer, through no symlink, and not the root
+                let bad = || hostile(path, b"hard link target outside the layer or missing (refused)");
+                let tc = components(&e.link).map_err(|_| bad())?;
                 if tc.is_empty() {
-                    return Err(hostile(path, b"hard link to the image root (refused)"));
+                    return Err(bad());
                 }
-                let t = walk(self.root, &tc, false).map_err(|_| hostile(path, b"hard link target not found in the layer (refused)"))?;
+                let t = walk(self.root, &tc, false).map_err(|_| bad())?;
                 self.clear(d, name, false)?;
                 sys::linkat(t.raw(), tc[tc.len() - 1], d, name).ctx("create hard link", path)?;
                 sys::free(tc);
@@ -963,21 +966,12 @@ impl Writer {
         r
     }
 
-    /// A PAX `x` entry with one record, `key=v`.
-    fn pax(&mut self, key: &[u8], v: &[u8]) -> Res<()> {
-        // "LEN key=v\n", LEN counting its own digits
-        let body = key.len() + v.len() + 3;
-        let mut n = body;
-        loop {
-            let d = util::num(n as u64);
-            let t = body + d.len();
-            sys::free(d);
-            if t == n {
-                break;
-            }
-            n = t;
-        }
-        let mut d = util::num(n as u64);
+    /// A PAX `x` entry with one record, the capability xattr `v` (at most
+    /// 255 bytes: `fgetxattr`), as "LEN key=v\n", LEN counting itself.
+    fn pax_cap(&mut self, v: &[u8]) -> Res<()> {
+        let key = b"SCHILY.xattr.security.capability";
+        let body = key.len() + v.len() + 3; // 35..=290: LEN has 2 or 3 digits
+        let mut d = util::num((body + if body < 98 { 2 } else { 3 }) as u64);
         d.push(b' ');
         d.extend_from_slice(key);
         d.push(b'=');
@@ -1076,7 +1070,7 @@ impl Writer {
                     let f = file.raw();
                     let r = (|| {
                         if let Ok(cap) = sys::fgetxattr(f, CAP) {
-                            self.pax(b"SCHILY.xattr.security.capability", &cap)?;
+                            self.pax_cap(&cap)?;
                             sys::free(cap);
                         }
                         self.header(&path, &st, b'0', st.size, b"")?;
@@ -1722,6 +1716,22 @@ t.close()
             assert!(!into(&a, &base.join("img"), Whiteouts::Overlay).unwrap().exact_replay, "{dup:?}");
             fs::remove_dir_all(&base).unwrap();
         }
+    }
+
+    /// Real layers (e.g. from `podman save`), when MYDOCKER_TEST_LAYERS
+    /// names them (colon-separated, base first): each replays byte for
+    /// byte from its overlay-form tree, and all flatten in order.
+    #[test]
+    fn replay_real_layers() {
+        let Ok(list) = std::env::var("MYDOCKER_TEST_LAYERS") else { return };
+        let flat = tmp("flat");
+        for l in list.split(':') {
+            let a = fs::read(l).unwrap();
+            let b = replays(&a, "real");
+            fs::remove_dir_all(&b).unwrap();
+            into(&a, &flat.join("img"), Whiteouts::Apply).unwrap();
+        }
+        eprintln!("flattened into {}", flat.display());
     }
 
     // ------------------------------------------------------------ writer
