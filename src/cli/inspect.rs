@@ -114,7 +114,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
                 b.s(",");
             }
             first = false;
-            jstr(b, &t);
+            crate::engine::json::str(&mut b.0, &t);
         }
     }
     b.s("],\"Created\":").b(raw(b"created", b"null")).s(",\"Size\":").n(m.size);
