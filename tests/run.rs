@@ -237,7 +237,13 @@ fn image_stays_unchanged_and_layers_are_private() {
         let o = c.args(["run", "--rm", "busybox", "sh", "-c", "echo new > /bin/added; rm /etc/passwd; echo ok"]).output().unwrap();
         assert!(o.status.success(), "overlay={overlay}: {}", String::from_utf8_lossy(&o.stderr));
         // the image's one layer
-        let img = fs::read_dir(t.root.join("layers")).unwrap().flatten().map(|e| e.path()).find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).unwrap().join("root");
+        let img = fs::read_dir(t.root.join("layers"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .unwrap()
+            .join("root");
         assert!(img.join("etc/passwd").exists(), "overlay={overlay}");
         assert!(!img.join("bin/added").exists());
         let o = t.run(&["busybox", "sh", "-c", "test -e /bin/added && echo SEEN; cat /etc/passwd"]);

@@ -191,7 +191,9 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     const COPY: &str = "each container gets its image's layers flattened into a private copy\n";
     match probe_overlay(root) {
         Ok(()) if !root.overlay => b.s("Overlay: supported, but MYDOCKER_OVERLAY=0: ").s(COPY),
-        Ok(()) => b.s("Overlay: supported: the image's layers, shared, are overlay's lower directories, under a per-container write layer (flattened past ~55 layers)\n"),
+        Ok(()) => b.s(
+            "Overlay: supported: the image's layers, shared, are overlay's lower directories, under a per-container write layer (flattened past ~55 layers)\n",
+        ),
         Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
         Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
     };

@@ -16,6 +16,9 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
     }
 }
 
+/// (created, id, repository, tag, size)
+type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
 #[inline(never)]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
@@ -26,8 +29,7 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
         }
     }
     let tags = store::tags(root);
-    // (created, id, repository, tag, size)
-    let mut rows: Vec<(i64, Vec<u8>, Vec<u8>, Vec<u8>, u64)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for id in store::ids(root) {
         let Ok(m) = store::meta(root, &id) else { continue };
         let mut any = false;

@@ -116,7 +116,8 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
         // The command: the image's entrypoint stays if the container's
         // argv begins with it; the rest is Cmd.
         let ep = &parent.entrypoint;
-        let (entrypoint, cmd) = if !ep.is_empty() && rec.argv.starts_with(ep) { (ep.clone(), rec.argv[ep.len()..].to_vec()) } else { (Vec::new(), rec.argv.clone()) };
+        let (entrypoint, cmd) =
+            if !ep.is_empty() && rec.argv.starts_with(ep) { (ep.clone(), rec.argv[ep.len()..].to_vec()) } else { (Vec::new(), rec.argv.clone()) };
         let mut layers = if copied { Vec::new() } else { parent.layers.clone() };
         layers.push(l.diff.to_vec());
         let m = Meta {

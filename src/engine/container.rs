@@ -167,7 +167,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
         Birth::Again(l) => (None, Some(l), Made::Existing),
     };
-    let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image (see 'mydocker images')"))?.layers;
+    let layers =
+        crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image (see 'mydocker images')"))?.layers;
     let store = crate::engine::store::layers_dir(root);
     let net = match rec.network.as_slice() {
         b"" | b"none" | b"host" => None,

@@ -93,7 +93,6 @@ impl Loader {
         let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             let body = stream::read_all(&mut p, DOC_MAX, &name)?;
-            drop(p);
             let sha = sha256::hex(&stored.sha.clone().finish());
             self.docs.push(Doc { name, sha, body });
             return Ok(());
@@ -154,7 +153,10 @@ impl Loader {
     /// A blob named by an OCI descriptor, checked against its digest and size.
     fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
         let dg = d.get(b"digest").and_then(|x| x.str()).unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit())).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg
+            .strip_prefix(b"sha256:")
+            .filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
         let mut h = [0u8; 64];
         h.copy_from_slice(hex);
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
@@ -292,8 +294,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let st = {
         let mut r = tar::Reader::new(&mut diff);
         r.record(Some(rec.raw()))?;
-        let st = tar::extract(&mut r, rfd.raw(), tar::Whiteouts::Overlay)?;
-        st
+        tar::extract(&mut r, rfd.raw(), tar::Whiteouts::Overlay)?
     };
     stream::drain(&mut diff)?;
     drop((rec, rfd));
@@ -311,7 +312,9 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
     for (d, &i) in diffs.iter().zip(&f.layers) {
         let l = &layers[i];
         if l.zstd {
-            return Err(Error::quoted("load: layer", &l.name, b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)").code(1));
+            return Err(
+                Error::quoted("load: layer", &l.name, b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)").code(1)
+            );
         }
         if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
             return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));

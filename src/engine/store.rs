@@ -110,7 +110,9 @@ pub fn valid_ref(r: &[u8]) -> bool {
         None => (r, &b"x"[..]),
     };
     let comp_ok = |c: &[u8], first: bool| {
-        !c.is_empty() && c[0].is_ascii_alphanumeric() && c.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (first && (x == b':' || x.is_ascii_uppercase())))
+        !c.is_empty()
+            && c[0].is_ascii_alphanumeric()
+            && c.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (first && (x == b':' || x.is_ascii_uppercase())))
     };
     let comps = util::split(name, b'/');
     let multi = comps.len() > 1;
@@ -368,7 +370,16 @@ mod tests {
 
     #[test]
     fn meta_round_trip() {
-        let m = Meta { created: 5, size: 7, entrypoint: vec![b"/e".to_vec()], cmd: vec![b"a b".to_vec(), b"".to_vec()], env: vec![b"K=V".to_vec()], workdir: b"/w".to_vec(), user: b"1:2".to_vec(), layers: vec![b"ab".to_vec()] };
+        let m = Meta {
+            created: 5,
+            size: 7,
+            entrypoint: vec![b"/e".to_vec()],
+            cmd: vec![b"a b".to_vec(), b"".to_vec()],
+            env: vec![b"K=V".to_vec()],
+            workdir: b"/w".to_vec(),
+            user: b"1:2".to_vec(),
+            layers: vec![b"ab".to_vec()],
+        };
         assert_eq!(Meta::decode(&m.encode()), Some(m));
     }
 }
