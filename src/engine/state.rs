@@ -577,6 +577,7 @@ mod tests {
             id: b"0123456789abcdef".to_vec(),
             name: b"web".to_vec(),
             image: b"busybox".to_vec(),
+            image_id: b"ab12".to_vec(),
             created: 1700000000,
             started: 1700000001,
             status: Status::Running,
