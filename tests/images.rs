@@ -314,6 +314,16 @@ fn podman_view_has_every_trap() {
     assert!(v.contains_key("/data/grüße-日本.txt"));
     assert!(!v.keys().any(|k| k.contains(".wh.")), "whiteouts visible");
     assert!(!v.contains_key("/srv"), "WorkingDir must be in no layer");
+    // A rewrite in a later layer broke the lower pair hb1/hb2.
+    assert!(!get("/data/hb1").contains("links=") && !get("/data/hb2").contains("links="), "{}", get("/data/hb1"));
+    assert!(get("/data/hb2").starts_with(&format!("f 0644 0:0 10 {}", sha256_hex(b"rewritten\n"))), "{}", get("/data/hb2"));
+    assert!(get("/data/hb1").starts_with(&format!("f 0644 0:0 7 {}", sha256_hex(b"shared\n"))), "{}", get("/data/hb1"));
+    assert!(get("/data/f2d").starts_with("d ") && v.contains_key("/data/f2d/in"));
+    assert!(get("/data/d2f").starts_with("f ") && !v.contains_key("/data/d2f/x"));
+    assert!(get("/data/sub").starts_with("d 0700 0:0"), "{}", get("/data/sub"));
+    assert!(get("/data/keep").starts_with("f 0644 1000:1000"), "{}", get("/data/keep"));
+    assert!(get("/data/noperm").starts_with("f 0000 0:0 3 "), "{}", get("/data/noperm"));
+    assert!(get("/data/empty").starts_with(&format!("f 0644 0:0 0 {}", sha256_hex(b""))), "{}", get("/data/empty"));
 }
 
 // ---- mydocker's view --------------------------------------------------
@@ -552,6 +562,13 @@ fn victim() -> BTreeSet<String> {
 #[test]
 fn hostile_archives_fail_or_stay_inside() {
     let (t, fix, hostile) = tf!();
+    struct Gone;
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(VICTIM);
+        }
+    }
+    let _gone = Gone;
     // A store in use (layers/, images/, tags exist): a failed load must
     // leave it exactly as it was.
     assert_eq!(load(&t, &fix.join("fixture-docker.tar")).code, 0);
@@ -600,6 +617,5 @@ fn hostile_archives_fail_or_stay_inside() {
         }
     }
     eprintln!("hostile cases that loaded (contained): {loaded:?}");
-    let _ = fs::remove_dir_all(VICTIM);
     t.assert_clean();
 }
