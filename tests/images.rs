@@ -260,10 +260,15 @@ fn runroot(fix: &Path) -> PathBuf {
 
 /// `podman ARGS` on the reference store; its stdout.
 fn podman(fix: &Path, rr: &Path, args: &[&str]) -> String {
+    podman_at(&fix.join("podman/root"), rr, args)
+}
+
+/// `podman ARGS` on the vfs store at `root`; its stdout.
+fn podman_at(root: &Path, rr: &Path, args: &[&str]) -> String {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("image-fixtures/podtmp");
     let o = Command::new("podman")
         .arg("--root")
-        .arg(fix.join("podman/root"))
+        .arg(root)
         .arg("--runroot")
         .arg(rr)
         .args(["--storage-driver", "vfs", "--events-backend", "none", "--tmpdir"])
@@ -513,6 +518,76 @@ fn config_drives_run() {
     let man = Command::new("tar").arg("xOf").arg(fix.join("fixture-docker.tar")).arg("manifest.json").output().unwrap();
     let cfg_name = json(&String::from_utf8_lossy(&man.stdout), "d['Config']");
     assert_eq!(json(&i, "d['Id']"), format!("\"sha256:{}\"", &cfg_name[1..65]));
+    t.assert_clean();
+}
+
+#[test]
+fn load_from_stdin_again_adds_nothing() {
+    let (t, fix, _) = tf!();
+    let layers = |t: &T| fs::read_dir(t.root.join("layers")).map(|d| d.count()).unwrap_or(0);
+    let mut n = None;
+    // gzip as a whole first, then the plain archive: the same image.
+    for f in ["fixture-docker.tar.gz", "fixture-docker.tar"] {
+        let mut c = t.cmd();
+        c.arg("load").stdin(fs::File::open(fix.join(f)).unwrap());
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "load < {f}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "Loaded image: localhost/fixture:latest\n");
+        assert_eq!(*n.get_or_insert(layers(&t)), layers(&t), "{f} loaded again added layers");
+    }
+    let imgs = t.md(&["images"]).stdout();
+    assert_eq!(imgs.lines().filter(|l| l.starts_with("localhost/fixture ")).count(), 1, "{imgs}");
+    t.assert_clean();
+}
+
+/// A member of a tar file, via tar(1).
+fn member(tar: &Path, name: &str) -> Vec<u8> {
+    let o = Command::new("tar").arg("xOf").arg(tar).arg(name).output().unwrap();
+    assert!(o.status.success(), "{name} of {tar:?}: {}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// `save` writes what podman wrote (config and layer tars byte for byte,
+/// so every digest holds), and podman's loader reads it back to the same
+/// tree.
+#[test]
+fn save_matches_podman_and_podman_loads_it() {
+    let (t, fix, _) = tf!();
+    assert_eq!(load(&t, &fix.join("fixture-oci-gz")).code, 0);
+    let ours = t.root.join("saved.tar");
+    let o = t.md(&["save", "-o", ours.to_str().unwrap(), "localhost/fixture"]);
+    assert_eq!(o.code, 0, "save: {}", o.err);
+    let theirs = fix.join("fixture-docker.tar");
+    let man = String::from_utf8(member(&theirs, "manifest.json")).unwrap();
+    let ours_man = String::from_utf8(member(&ours, "manifest.json")).unwrap();
+    for e in ["d['Config']", "d['RepoTags']", "d['Layers']"] {
+        assert_eq!(json(&ours_man, e), json(&man, e), "manifest.json {e}");
+    }
+    let cfg = json(&man, "d['Config']");
+    let mut names = vec![cfg.trim_matches('"').to_string()];
+    names.extend(json(&man, "d['Layers']").trim_matches(['[', ']']).split(", ").map(|s| s.trim_matches('"').to_string()));
+    for n in &names {
+        let a = member(&ours, n);
+        assert_eq!(sha256_hex(&a), n[..64], "{n}: its digest");
+        assert!(a == member(&theirs, n), "{n} differs from podman's");
+    }
+    // podman's loader reads our archive to the same tree.
+    let store = t.root.join("podman-store");
+    let rr = std::env::temp_dir().join(format!("mydocker-h3-rs-{}", std::process::id()));
+    let o = Command::new("skopeo")
+        .arg("copy")
+        .arg("--quiet")
+        .arg(format!("docker-archive:{}", ours.display()))
+        .arg(format!("containers-storage:[vfs@{}+{}]localhost/fixture:latest", store.display(), rr.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&o.stderr));
+    let m = podman_at(&store, &rr, &["image", "mount", "localhost/fixture:latest"]);
+    let mut skipped = Vec::new();
+    let got = list(Path::new(&m), &mut skipped);
+    podman_at(&store, &rr, &["image", "unmount", "localhost/fixture:latest"]);
+    let _ = fs::remove_dir_all(&rr);
+    assert_same("podman's load of our save", podman_view(fix), &got);
     t.assert_clean();
 }
 
