@@ -30,12 +30,20 @@ fn have(tool: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-/// `(fixtures, hostile)` dirs, built on first use; None = skip (not in CI).
+/// `(fixtures, hostile)` dirs, built on first use; None = skip (not in CI:
+/// no root, no busybox tar or a tool missing).
 fn fixtures() -> Option<&'static (PathBuf, PathBuf)> {
     static F: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
     F.get_or_init(|| {
         let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-        let missing: Vec<&str> = ["buildah", "podman", "skopeo", "setcap", "python3"].into_iter().filter(|t| !have(t)).collect();
+        let mut missing: Vec<&str> = ["buildah", "podman", "skopeo", "setcap", "python3"].into_iter().filter(|t| !have(t)).collect();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            missing.push("root");
+        }
+        if !tarball().exists() {
+            missing.push("MYDOCKER_TEST_TAR");
+        }
         if !missing.is_empty() {
             assert!(!ci, "image tests must not skip in CI: missing {missing:?}");
             eprintln!("skipping: missing {missing:?} (scripts/setup.sh)");
@@ -72,12 +80,13 @@ fn fixtures() -> Option<&'static (PathBuf, PathBuf)> {
 
 /// Harness plus fixtures, or `return` (skip).
 macro_rules! tf {
-    () => {
+    () => {{
+        let t = t!();
         match fixtures() {
-            Some(f) => (t!(), &f.0, &f.1),
+            Some(f) => (t, &f.0, &f.1),
             None => return,
         }
-    };
+    }};
 }
 
 // ---- SHA-256 (tests have no crates) -----------------------------------
