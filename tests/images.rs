@@ -483,6 +483,11 @@ fn oci_layout_uncompressed_matches_podman() {
 }
 
 #[test]
+fn hybrid_archive_matches_podman() {
+    matches_podman("fixture-hybrid.tar");
+}
+
+#[test]
 fn multi_image_archive_loads_both_and_shares_the_base() {
     let (t, fix, _) = tf!();
     let file = fix.join("multi-docker.tar");
