@@ -522,6 +522,8 @@ fn multi_image_archive_loads_both_and_shares_the_base() {
     // Removing one image frees its own layer, keeps the shared ones.
     let o = t.md(&["rmi", "localhost/fixture2"]);
     assert_eq!(o.code, 0, "{}", o.err);
+    let cfg2 = json(&format!("[{man}]"), "d[1]['Config'][:64]");
+    assert_eq!(o.stdout(), format!("Untagged: localhost/fixture2:latest\nDeleted: sha256:{}\n", cfg2.trim_matches('"')));
     assert_eq!(layers(&t), n0 + 4 - had);
     assert_same("after rmi fixture2", podman_view(fix), &container_view(&t, &[]));
     t.assert_clean();
