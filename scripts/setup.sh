@@ -10,6 +10,8 @@
 #   - python3: a unit test, integration tests and the benchmark reports use it
 #   - shellcheck, and the rustfmt/clippy components: scripts/lint.sh
 #   - strace: scripts/scale.sh counts a `run` CLI's syscalls with it
+#   - podman, buildah, skopeo, libcap2-bin (setcap): tests/fixtures/mkimages.sh
+#     builds the image fixtures of tests/images.rs and podman's reference view
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 
@@ -25,7 +27,8 @@ fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
-    procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck strace
+    procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck strace \
+    podman buildah skopeo libcap2-bin
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl
