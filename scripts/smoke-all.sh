@@ -9,9 +9,14 @@ cd "$(dirname "$0")/.."
 if [ ! -f out/mydocker-x86_64 ] || [ ! -f out/mydocker-aarch64 ]; then
     ./scripts/build.sh
 fi
+image=oci
+if [ "$(id -u)" != 0 ] || ! command -v buildah > /dev/null || ! command -v podman > /dev/null; then
+    echo "smoke: WARNING: no OCI image without root, buildah and podman: the guests skip the load checks"
+    image=
+fi
 run() {
     echo "== smoke: $1 root=$2 cgroup=$3"
-    SMOKE_IMAGE=oci SMOKE_ROOT=$2 SMOKE_CGROUP=$3 ./scripts/smoke.sh "$1" "out/mydocker-$1" scripts/smoke-commands.sh > "out/smoke-$1-$2-$3.log" 2>&1 ||
+    SMOKE_IMAGE=$image SMOKE_ROOT=$2 SMOKE_CGROUP=$3 ./scripts/smoke.sh "$1" "out/mydocker-$1" scripts/smoke-commands.sh > "out/smoke-$1-$2-$3.log" 2>&1 ||
         { tail -n 60 "out/smoke-$1-$2-$3.log"; echo "smoke: FAILED $1 $2 $3"; exit 1; }
     grep -E '^smoke: (PASS|all mydocker|image|SKIP)|SMOKE_BOOTED' "out/smoke-$1-$2-$3.log" | tr -d '\r'
 }
