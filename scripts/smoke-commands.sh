@@ -26,6 +26,36 @@ mkdir -p /img/www && echo "hello from a published port" > /img/www/index.html
 mydocker import /tmp/busybox.tar busybox
 mydocker images
 
+# ---- issue 10: a real image. /img.tar (smoke.sh SMOKE_IMAGE=oci) is an
+# oci-archive with gzip layers made on the host by tests/fixtures/mkoci.sh:
+# localhost/smoke:latest, a busybox base layer plus a layer that whites out
+# /etc/gone and adds /etc/layer2; Entrypoint sh -c 'echo "$MSG" "$@" in
+# $(pwd)', Cmd "from cmd", Env MSG=hello, WorkingDir /srv/app (in no layer).
+if [ ! -f /img.tar ]; then
+    echo "smoke: SKIP image checks: no /img.tar (SMOKE_IMAGE unset)"
+elif ! mydocker --help | grep -q '^  load '; then
+    echo "smoke: SKIP image checks: this mydocker has no load command"
+else
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    mydocker load -i /img.tar > /tmp/load.out
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    cat /tmp/load.out
+    grep -qx 'Loaded image: localhost/smoke:latest' /tmp/load.out
+    [ "$(mydocker run --rm smoke)" = "hello from cmd in /srv/app" ]
+    [ "$(mydocker run --rm localhost/smoke:latest to you)" = "hello to you in /srv/app" ]
+    mydocker run --rm --entrypoint ls smoke -a /etc > /tmp/etc.ls
+    grep -qx keep /tmp/etc.ls
+    grep -qx layer2 /tmp/etc.ls
+    if grep -x gone /tmp/etc.ls; then fail "the whited-out /etc/gone is visible"; fi
+    if grep '^\.wh\.' /tmp/etc.ls; then fail "a whiteout file is visible"; fi
+    [ "$(mydocker run --rm --entrypoint cat smoke /etc/layer2 /etc/keep)" = "layer2
+keep" ]
+    mydocker images | grep -Eq '^localhost/smoke +latest +[0-9a-f]{12} '
+    mydocker rmi smoke
+    if mydocker images | grep '^localhost/smoke '; then fail "rmi left the image listed"; fi
+    echo "smoke: image load took $(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')s, load+run checks $(awk -v t0="$t0" '{ printf "%.2f", $1 - t0 }' /proc/uptime)s"
+fi
+
 # ---- issue 9: confinement (docker's defaults), busybox tools only ----
 mydocker info > /tmp/info
 grep -q "^Security: capabilities (docker's 14), seccomp" /tmp/info

@@ -57,6 +57,10 @@
 #                     mydocker falls back to dropping CAP_MKNOD and a nodev root.
 #   SMOKE_EXTRA_DIR   host dir whose contents are copied into the guest's /
 #                     (e.g. a container rootfs, test fixtures)
+#   SMOKE_IMAGE       an image archive to put at the guest's /img.tar, or
+#                     "oci": make one with tests/fixtures/mkoci.sh from the
+#                     guest's busybox (needs root, buildah and podman; cached
+#                     in SMOKE_CACHE). smoke-commands.sh loads and runs it.
 #   SMOKE_APPEND      extra kernel command line (e.g. "loglevel=7")
 #   SMOKE_LOG         also copy the console log to this path
 #   SMOKE_KEEP        1 = keep the temporary work dir (initramfs, log)
@@ -376,6 +380,24 @@ poweroff -f
 # and QEMU's -no-reboot that still ends the VM.
 EOF
 chmod 0755 "$ROOT/init"
+
+# An image archive for `mydocker load`: made once per arch, busybox version
+# and mkoci.sh, then reused from the cache.
+if [[ ${SMOKE_IMAGE:-} == oci ]]; then
+  mkoci=$(dirname "$0")/../tests/fixtures/mkoci.sh
+  key=$(cat "$mkoci" "$BUSYBOX_DIR/PACKAGE" | cksum | cut -d' ' -f1)
+  img=$SMOKE_CACHE/smoke-oci-$DEB_ARCH-$key.tar
+  if [[ ! -f $img ]]; then
+    flock 9
+    "$mkoci" "$img.tmp" "$ARCH" "$BUSYBOX_DIR/bin/busybox" || die "cannot make the OCI image (mkoci.sh)"
+    mv "$img.tmp" "$img"
+    flock -u 9
+  fi
+  cp "$img" "$ROOT/img.tar"
+elif [[ -n ${SMOKE_IMAGE:-} ]]; then
+  [[ -f $SMOKE_IMAGE ]] || die "SMOKE_IMAGE '$SMOKE_IMAGE' not found"
+  cp "$SMOKE_IMAGE" "$ROOT/img.tar"
+fi
 
 if [[ -n ${SMOKE_EXTRA_DIR:-} ]]; then
   [[ -d $SMOKE_EXTRA_DIR ]] || die "SMOKE_EXTRA_DIR '$SMOKE_EXTRA_DIR' is not a directory"
