@@ -18,7 +18,7 @@ cargo build --quiet --locked --release --example udp_echo --example probe --targ
 MYDOCKER_UDP_ECHO=$PWD/target/x86_64-unknown-linux-musl/release/examples/udp_echo \
 MYDOCKER_PROBE=$PWD/target/x86_64-unknown-linux-musl/release/examples/probe \
 MYDOCKER_BIN=$PWD/out/mydocker-x86_64 MYDOCKER_TEST_TAR=$PWD/out/busybox.tar \
-    cargo test --locked --test run --test image --test images --test lifecycle --test network --test faults --test memory --test confine -- --test-threads=1
+    cargo test --locked --test run --test image --test images --test imagecli --test lifecycle --test network --test faults --test memory --test confine -- --test-threads=1
 if [ "${SKIP_SMOKE:-0}" != 1 ]; then
     echo "== QEMU smoke tests"
     ./scripts/smoke-all.sh
