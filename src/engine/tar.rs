@@ -380,6 +380,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Gives the buffers back (see sys::Malloc; no Drop: its glue on every
+    /// error path costs more code): for loops that make a reader per layer.
+    pub fn free(self) {
+        sys::free(self.buf);
+        sys::free(self.rec.out);
+        sys::free(self.rec.lit);
+    }
+
     fn end(&mut self) -> Res<Option<Entry>> {
         self.state = 2;
         self.record(None)?;
@@ -780,6 +788,11 @@ fn bad_recording<T>() -> Res<T> {
 impl Replay {
     pub fn new(rec: Fd, root: Fd) -> Replay {
         Replay { rec, root, buf: alloc::vec![0u8; 65536], pos: 0, len: 0, tag: 0, left: 0, file: Owned::none() }
+    }
+
+    /// Gives the buffer back (see `Reader::free`).
+    pub fn free(self) {
+        sys::free(self.buf);
     }
 
     fn fill(&mut self) -> Res<usize> {
@@ -1193,7 +1206,9 @@ pub mod tests {
     fn into(archive: &[u8], root: &Path, how: Whiteouts) -> Res<Stats> {
         let mut m = Mem(archive);
         let mut r = Reader::new(&mut m);
-        extract(&mut r, dirfd(root).raw(), how)
+        let st = extract(&mut r, dirfd(root).raw(), how);
+        r.free();
+        st
     }
 
     fn run(archive: &[u8], base: &Path) -> Res<Stats> {
@@ -1251,7 +1266,9 @@ pub mod tests {
         assert!(st.exact_replay);
         drop(rec);
         let rec = sys::open(recp.as_os_str().as_bytes(), sys::O_RDONLY, 0).unwrap();
-        let got = read_all(&mut Replay::new(rec.raw(), img.raw())).unwrap();
+        let mut rp = Replay::new(rec.raw(), img.raw());
+        let got = read_all(&mut rp).unwrap();
+        rp.free();
         assert!(got == a, "replay differs ({} vs {} bytes)", got.len(), a.len());
         let reclen = fs::metadata(&recp).unwrap().len();
         assert!(reclen < 200 * (st.entries + 2) + 100, "recording compact: {reclen} bytes for {} entries", st.entries);
