@@ -750,3 +750,50 @@ fn hostile_archives_fail_or_stay_inside() {
     eprintln!("hostile cases that loaded (contained): {loaded:?}");
     t.assert_clean();
 }
+
+/// What a container sees survives `export` (then `import`), `commit` and
+/// `save` (then `load` into another store): setuid bits, owners, hard
+/// links and `security.capability`, entry by entry as podman shows them.
+#[test]
+fn export_commit_and_save_keep_every_bit() {
+    let (t, fix, _) = tf!();
+    let want = podman_view(fix);
+    let o = load(&t, &fix.join("fixture-docker.tar"));
+    assert_eq!(o.code, 0, "load: {}", o.err);
+    let o = t.md(&["run", "-d", "--name", "src", "--entrypoint", "/bin/sleep", "localhost/fixture", "1000"]);
+    assert_eq!(o.code, 0, "run: {}", o.err);
+    // export of the running container, imported as a one-layer image
+    let tar = t.root.join("exp.tar");
+    let o = t.md(&["export", "-o", tar.to_str().unwrap(), "src"]);
+    assert_eq!(o.code, 0, "export: {}", o.err);
+    let o = t.md(&["import", tar.to_str().unwrap(), "exported"]);
+    assert_eq!(o.code, 0, "import: {}", o.err);
+    let strip = |mut v: BTreeMap<String, String>| {
+        for d in ["/srv", "/srv/app"] {
+            assert!(v.remove(d).is_some_and(|e| e.starts_with("d ")), "{d} missing");
+        }
+        v
+    };
+    assert_same("export | import", want, &strip(view_of(&t, &["exported", "sleep", "1000"], &[])));
+    // commit: the image's layers plus one
+    let o = t.md(&["commit", "src", "committed"]);
+    assert_eq!(o.code, 0, "commit: {}", o.err);
+    assert_same("commit", want, &strip(view_of(&t, &["--entrypoint", "/bin/sleep", "committed", "1000"], &[])));
+    // save, and load into another store
+    let saved = t.root.join("saved.tar");
+    let o = t.md(&["save", "-o", saved.to_str().unwrap(), "committed"]);
+    assert_eq!(o.code, 0, "save: {}", o.err);
+    assert_eq!(t.md(&["rm", "-f", "src"]).code, 0);
+    // a store with only the harness's busybox (one test may hold only one
+    // host lock, so not another store)
+    for i in ["committed", "exported", "localhost/fixture"] {
+        let o = t.md(&["rmi", i]);
+        assert_eq!(o.code, 0, "rmi {i}: {}", o.err);
+    }
+    let left: Vec<_> = fs::read_dir(t.root.join("layers")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 1, "layers left: {left:?}, images: {}", t.md(&["images"]).stdout());
+    let o = load(&t, &saved);
+    assert_eq!(o.code, 0, "load of the saved image: {}", o.err);
+    assert_same("save | load", want, &strip(view_of(&t, &["--entrypoint", "/bin/sleep", "committed", "1000"], &[])));
+    t.assert_clean();
+}
