@@ -1048,3 +1048,47 @@ fn fixtures_are_what_podman_and_skopeo_read() {
     assert_eq!(J::parse("[1, -2.5e3, \"a\\u00e9\\n\\\"\", {\"k\": [true, false, null]}, {}]").arr()[2], J::Str("a\u{e9}\n\"".into()));
     t.assert_clean();
 }
+
+/// An image of more layers than fit one page of overlay's mount options
+/// (~55 of mydocker's) is flattened for its containers, whiteouts applied,
+/// and `inspect` says so.
+#[test]
+fn an_image_past_overlays_layer_limit_is_flattened() {
+    let t = t!();
+    let arch = t.root.join("deep.tar");
+    let script = r#"
+import hashlib, io, json, sys, tarfile
+base = open(sys.argv[1], 'rb').read()
+layers = [base]
+for i in range(1, 60):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT) as tf:
+        data = str(i).encode()
+        ti = tarfile.TarInfo('stack/f%d' % i); ti.size = len(data); ti.mode = 0o644
+        tf.addfile(ti, io.BytesIO(data))
+        if i == 30:
+            wh = tarfile.TarInfo('stack/.wh.f10'); wh.size = 0
+            tf.addfile(wh, io.BytesIO(b''))
+    layers.append(b.getvalue())
+diffs = ['sha256:' + hashlib.sha256(l).hexdigest() for l in layers]
+cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'config': {'Cmd': ['/bin/sh', '-c', 'ls /stack | wc -l; cat /stack/f59; echo; test -e /stack/f10 || echo gone']},
+                  'rootfs': {'type': 'layers', 'diff_ids': diffs}}).encode()
+ch = hashlib.sha256(cfg).hexdigest()
+names = [d[7:] + '.tar' for d in diffs]
+man = json.dumps([{'Config': ch + '.json', 'RepoTags': ['localhost/deep:latest'], 'Layers': names}]).encode()
+with tarfile.open(sys.argv[2], 'w') as out:
+    for n, d in list(zip(names, layers)) + [(ch + '.json', cfg), ('manifest.json', man)]:
+        ti = tarfile.TarInfo(n); ti.size = len(d); out.addfile(ti, io.BytesIO(d))
+"#;
+    let o = Command::new("python3").args(["-c", script]).arg(tarball()).arg(&arch).output().unwrap();
+    assert!(o.status.success(), "python: {}", String::from_utf8_lossy(&o.stderr));
+    let o = t.md(&["load", "-i", arch.to_str().unwrap()]);
+    assert_eq!((o.code, o.stdout()), (0, "Loaded image: localhost/deep:latest\n".to_string()), "{}", o.err);
+    // 58 files (f1..f59 but f10), the top one's content, f10 deleted
+    let o = t.md(&["run", "--name", "deep", "localhost/deep"]);
+    assert_eq!((o.code, o.stdout()), (0, "58\n59\ngone\n".to_string()), "{}", o.err);
+    let i = t.md(&["inspect", "deep"]);
+    assert!(i.stdout().contains("\"GraphDriver\":{\"Name\":\"copy\""), "{}", i.stdout());
+    assert_eq!(t.md(&["rm", "deep"]).code, 0);
+    t.assert_clean();
+}
