@@ -134,16 +134,14 @@ pub fn parse(t: &[u8]) -> Option<J<'_>> {
             b'"' => string(t, i)?,
             b'-' | b'0'..=b'9' => number(t, i)?,
             _ => {
-                let mut n = 0;
-                for w in [&b"true"[..], b"false", b"null"] {
-                    if t[i..].starts_with(w) {
-                        n = w.len();
-                    }
-                }
-                if n == 0 {
+                let w = &t[i..];
+                i + if w.starts_with(b"true") || w.starts_with(b"null") {
+                    4
+                } else if w.starts_with(b"false") {
+                    5
+                } else {
                     return None;
                 }
-                i + n
             }
         };
         // After a value: close containers until a comma or the end.
@@ -285,8 +283,7 @@ impl<'a> J<'a> {
         let mut w = Walk::new(self, b'{');
         let mut found = None;
         while let Some((k, v)) = w.step() {
-            let r = &k.0[1..k.0.len() - 1];
-            if r == key || (r.contains(&b'\\') && k.str().as_deref() == Some(key)) {
+            if k.str().as_deref() == Some(key) {
                 found = Some(v);
             }
         }
@@ -322,25 +319,36 @@ impl<'a> J<'a> {
             }
             let e = t[i];
             i += 1;
-            let mut u = match e {
-                b'b' => 8,
-                b't' => 9,
-                b'n' => 10,
-                b'f' => 12,
-                b'r' => 13,
-                b'u' => hex4(t, i),
-                e => e as u32,
-            };
-            if e == b'u' {
-                i += 4;
-                let l = hex4(t, i + 2);
-                if (0xd800..0xdc00).contains(&u) && t[i..].starts_with(b"\\u") && (0xdc00..0xe000).contains(&l) {
-                    u = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
-                    i += 6;
-                }
+            if e != b'u' {
+                o.push(match e {
+                    b'b' => 8,
+                    b't' => 9,
+                    b'n' => 10,
+                    b'f' => 12,
+                    b'r' => 13,
+                    e => e,
+                });
+                continue;
             }
-            let ch = char::from_u32(u).unwrap_or('\u{fffd}');
-            o.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+            let mut u = hex4(t, i);
+            i += 4;
+            let l = hex4(t, i + 2);
+            if (0xd800..0xdc00).contains(&u) && t[i..].starts_with(b"\\u") && (0xdc00..0xe000).contains(&l) {
+                u = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
+                i += 6;
+            } else if (0xd800..0xe000).contains(&u) {
+                u = 0xfffd;
+            }
+            // UTF-8: a lead byte and n continuation bytes
+            let n = (u >= 0x80) as usize + (u >= 0x800) as usize + (u >= 0x10000) as usize;
+            let (mut b, mut k) = ([0u8; 4], n);
+            while k > 0 {
+                b[k] = 0x80 | (u as u8 & 0x3f);
+                u >>= 6;
+                k -= 1;
+            }
+            b[0] = if n > 0 { (0xff80u32 >> n) as u8 } else { 0 } | u as u8;
+            o.extend_from_slice(&b[..=n]);
         }
         Some(o)
     }
