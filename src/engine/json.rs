@@ -25,12 +25,13 @@ fn ws(t: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The end of the digits from `i`.
-fn digits(t: &[u8], mut i: usize) -> usize {
-    while i < t.len() && t[i].is_ascii_digit() {
-        i += 1;
+/// The end of the digits from `i`; None if there are none.
+fn digits(t: &[u8], i: usize) -> Option<usize> {
+    let mut j = i;
+    while j < t.len() && t[j].is_ascii_digit() {
+        j += 1;
     }
-    i
+    (j > i).then_some(j)
 }
 
 /// Checks the string at `i`; returns the index after its closing quote.
@@ -74,26 +75,18 @@ fn key(t: &[u8], i: usize) -> Option<usize> {
 /// Checks the number at `i`: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
 fn number(t: &[u8], mut i: usize) -> Option<usize> {
     i += (t[i] == b'-') as usize;
-    let j = digits(t, i);
-    if j == i || (t[i] == b'0' && j > i + 1) {
+    let j = digits(t, i)?;
+    if t[i] == b'0' && j > i + 1 {
         return None;
     }
     i = j;
     if t.get(i) == Some(&b'.') {
-        let j = digits(t, i + 1);
-        if j == i + 1 {
-            return None;
-        }
-        i = j;
+        i = digits(t, i + 1)?;
     }
     if matches!(t.get(i), Some(b'e' | b'E')) {
         i += 1;
         i += matches!(t.get(i), Some(b'+' | b'-')) as usize;
-        let j = digits(t, i);
-        if j == i {
-            return None;
-        }
-        i = j;
+        i = digits(t, i)?;
     }
     Some(i)
 }
@@ -367,13 +360,12 @@ impl<'a> J<'a> {
     /// (or an element that is not a string).
     pub fn strs(&self) -> Option<Vec<Vec<u8>>> {
         let mut v = Vec::new();
-        if !self.is_null() {
-            if self.0.first() != Some(&b'[') {
-                return None;
-            }
-            for x in self.items() {
-                v.push(x.str()?);
-            }
+        let mut w = Walk::new(self, b'[');
+        if w.i != 0 && !self.is_null() {
+            return None;
+        }
+        while let Some((_, x)) = w.step() {
+            v.push(x.str()?);
         }
         Some(v)
     }
