@@ -4,7 +4,7 @@
 #   1. cargo fmt --check
 #   2. clippy on the release target, warnings denied (the binary is
 #      #![no_main] no_std: the static musl release build is what ships)
-#   3. shellcheck over scripts/*.sh and .ci/run
+#   3. shellcheck over scripts/*.sh, tests/fixtures/*.sh and .ci/run
 #   4. the `unsafe` keyword only in the kernel layer, src/sys/ (src/sys.rs
 #      before it became a folder); lines that are // comments don't count
 # Tools: scripts/setup.sh installs shellcheck and the rustfmt/clippy
@@ -23,8 +23,8 @@ echo "lint: cargo clippy --release (x86_64-unknown-linux-musl)"
 cargo clippy --locked --release --target x86_64-unknown-linux-musl -- -D warnings ||
     fail "cargo clippy: warnings or errors (above)"
 
-echo "lint: shellcheck scripts/*.sh .ci/run"
-shellcheck scripts/*.sh .ci/run || fail "shellcheck: problems in the scripts (above)"
+echo "lint: shellcheck scripts/*.sh tests/fixtures/*.sh .ci/run"
+shellcheck scripts/*.sh tests/fixtures/*.sh .ci/run || fail "shellcheck: problems in the scripts (above)"
 
 echo "lint: unsafe only under src/sys/"
 [ -d src ] || fail "no src/ folder"
