@@ -551,7 +551,7 @@ struct X {
     /// Apply: the inodes this layer made or touched (an opaque dir keeps them).
     mine: Vec<u64>,
     /// Directories' (mode, mtime, path), set at the end.
-    dirs: Vec<u8>,
+    dirs: Vec<(u32, i64, Vec<u8>)>,
     st: Stats,
 }
 
@@ -655,11 +655,7 @@ impl X {
                     Err(x) => return Err(Error::sys("create", path, x)),
                 }
                 f = sys::openat(d, name, DIR, 0).ctx("open", path)?;
-                let v = &mut self.dirs;
-                v.extend_from_slice(&e.mode.to_le_bytes());
-                v.extend_from_slice(&e.mtime.to_le_bytes());
-                v.extend_from_slice(&(path.len() as u32).to_le_bytes());
-                v.extend_from_slice(path);
+                self.dirs.push((e.mode, e.mtime, path.to_vec()));
             }
             b'2' => {
                 self.clear(d, name, false)?;
@@ -739,25 +735,19 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
         e.free();
     }
     // Directory modes and mtimes, now that their children are written.
-    let v = &x.dirs;
-    let mut i = 0;
-    while i + 16 <= v.len() {
-        let n = u32::from_le_bytes([v[i + 12], v[i + 13], v[i + 14], v[i + 15]]) as usize;
-        let path = &v[i + 16..i + 16 + n];
+    for (mode, mtime, path) in x.dirs.iter_mut() {
         if let Ok(comps) = components(path) {
             let last = comps[comps.len() - 1];
             if let Ok(p) = walk(root, &comps, false) {
                 if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
-                    let _ = sys::fchmod(f.raw(), u32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]));
+                    let _ = sys::fchmod(f.raw(), *mode);
                     drop(f);
-                    let mut t = [0u8; 8];
-                    t.copy_from_slice(&v[i + 4..i + 12]);
-                    let _ = sys::set_mtime(p.raw(), last, i64::from_le_bytes(t));
+                    let _ = sys::set_mtime(p.raw(), last, *mtime);
                 }
             }
             sys::free(comps);
         }
-        i += 16 + n;
+        sys::free(core::mem::take(path));
     }
     sys::free(x.dirs);
     sys::free(x.mine);
@@ -906,6 +896,15 @@ pub struct Writer {
     buf: Vec<u8>,
 }
 
+/// A file being archived, as a `Source` (read errors name it).
+struct FileSrc<'p>(Fd, &'p [u8]);
+
+impl Source for FileSrc<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        sys::read(self.0, buf).ctx("read", self.1)
+    }
+}
+
 fn put_oct(h: &mut [u8], v: u64) {
     // right-aligned octal, NUL-terminated; base-256 when it does not fit
     let n = h.len() - 1;
@@ -955,17 +954,28 @@ impl Writer {
     pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
         let st = sys::Stat { mode: 0o444, ..sys::Stat::default() };
         self.header(name, &st, b'0', size, b"")?;
-        if self.buf.is_empty() {
-            self.buf = alloc::vec![0u8; 65536];
-        }
+        self.body(size, src, name)
+    }
+
+    /// `size` bytes of data from `src`, then the padding. A source that
+    /// ends early is an error for a member named `short`; without a name
+    /// (a file that shrank while it was read) the rest is zeros.
+    #[inline(never)]
+    fn body(&mut self, size: u64, src: &mut dyn Source, short: &[u8]) -> Res<()> {
+        let buf = &mut self.buf; // one for the whole archive
+        buf.resize(65536, 0);
         let mut left = size;
         while left > 0 {
-            let k = core::cmp::min(left, self.buf.len() as u64) as usize;
-            let n = src.read(&mut self.buf[..k])?;
+            let k = min(left, buf.len() as u64) as usize;
+            let mut n = src.read(&mut buf[..k])?;
             if n == 0 {
-                return Err(Error::quoted("archive member", name, b"is shorter than its size"));
+                if !short.is_empty() {
+                    return Err(Error::quoted("archive member", short, b"is shorter than its size"));
+                }
+                buf[..k].fill(0);
+                n = k;
             }
-            sys::write_all(self.out, &self.buf[..n]).ctx("write", b"archive")?;
+            sys::write_all(self.out, &buf[..n]).ctx("write", b"archive")?;
             left -= n as u64;
         }
         self.pad(size)
@@ -1041,7 +1051,7 @@ impl Writer {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            let Ok(st) = sys::statat(dir, name, false) else { continue };
+            let Ok(mut st) = sys::statat(dir, name, false) else { continue };
             match st.kind() {
                 sys::S_IFDIR => {
                     let mut p = path.clone();
@@ -1050,7 +1060,8 @@ impl Writer {
                     let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
                     if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
                         p.extend_from_slice(b".wh..wh..opq");
-                        self.header(&p, &sys::Stat { mode: 0o755, ..st }, b'0', 0, b"")?;
+                        st.mode = 0o755;
+                        self.header(&p, &st, b'0', 0, b"")?;
                     }
                     sys::free(p);
                     if st.dev == dev && !skip(&path) {
@@ -1065,7 +1076,8 @@ impl Writer {
                     }
                     p.extend_from_slice(b".wh.");
                     p.extend_from_slice(name);
-                    self.header(&p, &sys::Stat { mode: 0, uid: 0, gid: 0, ..st }, b'0', 0, b"")?;
+                    (st.mode, st.uid, st.gid) = (0, 0, 0);
+                    self.header(&p, &st, b'0', 0, b"")?;
                     sys::free(p);
                 }
                 sys::S_IFREG => {
@@ -1080,29 +1092,12 @@ impl Writer {
                         self.links.push((st.ino, path.clone()));
                     }
                     let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                    let f = file.raw();
-                    let r = (|| {
-                        if let Ok(cap) = sys::fgetxattr(f, CAP) {
-                            self.pax_cap(&cap)?;
-                            sys::free(cap);
-                        }
-                        self.header(&path, &st, b'0', st.size, b"")?;
-                        let buf = &mut self.buf; // one for the whole archive
-                        buf.resize(65536, 0);
-                        let mut left = st.size;
-                        while left > 0 {
-                            let n = sys::read(f, buf).ctx("read", &path)?;
-                            if n == 0 {
-                                // shrank while we read: pad with zeros to the size announced
-                                buf.iter_mut().for_each(|b| *b = 0);
-                            }
-                            let n = core::cmp::min(if n == 0 { buf.len() } else { n } as u64, left) as usize;
-                            sys::write_all(self.out, &buf[..n]).ctx("write", b"archive")?;
-                            left -= n as u64;
-                        }
-                        self.pad(st.size)
-                    })();
-                    r?;
+                    if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
+                        self.pax_cap(&cap)?;
+                        sys::free(cap);
+                    }
+                    self.header(&path, &st, b'0', st.size, b"")?;
+                    self.body(st.size, &mut FileSrc(file.raw(), &path), b"")?;
                 }
                 sys::S_IFLNK => {
                     let t = sys::readlinkat(dir, name).ctx("read link", &path)?;
