@@ -145,8 +145,15 @@ pub struct Reader<'a> {
     pending: Pending,
 }
 
+/// An `archive: <why>` error (one out-of-line constructor for them all).
+#[cold]
+#[inline(never)]
+fn bad(why: &[u8]) -> Error {
+    Error::new(b"archive", why)
+}
+
 fn truncated<T>() -> Res<T> {
-    Err(Error::new(b"archive", b"truncated"))
+    Err(bad(b"truncated"))
 }
 
 impl<'a> Reader<'a> {
@@ -283,7 +290,7 @@ impl<'a> Reader<'a> {
         loop {
             if !self.block(&mut h)? {
                 if self.state == 0 {
-                    return Err(Error::new(b"archive", b"empty"));
+                    return Err(bad(b"empty"));
                 }
                 return self.end();
             }
@@ -294,10 +301,7 @@ impl<'a> Reader<'a> {
                 return self.end();
             }
             if !checksum_ok(&h) {
-                return Err(Error::new(
-                    b"archive",
-                    if self.state == 0 { &b"not a tar archive (bad header checksum)"[..] } else { b"corrupt header (bad checksum)" },
-                ));
+                return Err(bad(if self.state == 0 { b"not a tar archive (bad header checksum)" } else { b"corrupt header (bad checksum)" }));
             }
             self.state = 1;
             let mut ty = h[156];
@@ -309,7 +313,7 @@ impl<'a> Reader<'a> {
                 let v = if meta { None } else { p.num[i].take() };
                 num[i] = match v.or_else(|| num_field(&h[a..b])) {
                     Some(v) => v,
-                    None if i == 0 => return Err(Error::new(b"archive", b"bad size field")),
+                    None if i == 0 => return Err(bad(b"bad size field")),
                     None => 0,
                 };
             }
@@ -318,7 +322,7 @@ impl<'a> Reader<'a> {
             self.pad = ((512 - size % 512) % 512) as usize;
             if meta {
                 if size > 1 << 20 {
-                    return Err(Error::new(b"archive", b"oversized metadata entry"));
+                    return Err(bad(b"oversized metadata entry"));
                 }
                 let mut d = Vec::new();
                 self.data(&mut |b| {
@@ -641,25 +645,28 @@ impl X {
         let dir = walk(self.root, comps, true).map_err(|_| hostile(&e.path, PARENT))?;
         let (d, name, path) = (dir.raw(), last, &e.path[..]);
         let mut f = Owned::none();
-        match e.ty {
-            b'0' => {
-                self.clear(d, name, false)?;
-                f = sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", path)?;
-                r.data(&mut |b| sys::write_all(f.raw(), b).ctx("write", path))?;
-                self.st.bytes += e.size;
-            }
-            b'5' => {
-                self.clear(d, name, true)?;
-                match sys::mkdirat(d, name, 0o700) {
-                    Ok(()) | Err(sys::EEXIST) => {}
-                    Err(x) => return Err(Error::sys("create", path, x)),
+        let mut op = "create";
+        let res = match e.ty {
+            b'0' | b'2' | b'5' | b'6' => {
+                self.clear(d, name, e.ty == b'5')?;
+                match e.ty {
+                    b'0' => sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).map(|o| f = o),
+                    b'5' => match sys::mkdirat(d, name, 0o700) {
+                        Ok(()) | Err(sys::EEXIST) => {
+                            op = "open";
+                            sys::openat(d, name, DIR, 0).map(|o| f = o)
+                        }
+                        x => x,
+                    },
+                    b'2' => {
+                        op = "create symlink";
+                        sys::symlinkat(&e.link, d, name)
+                    }
+                    _ => {
+                        op = "create fifo";
+                        sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0)
+                    }
                 }
-                f = sys::openat(d, name, DIR, 0).ctx("open", path)?;
-                self.dirs.push((e.mode, e.mtime, path.to_vec()));
-            }
-            b'2' => {
-                self.clear(d, name, false)?;
-                sys::symlinkat(&e.link, d, name).ctx("create symlink", path)?;
             }
             b'1' => {
                 // inside the layer, through no symlink, and not the root
@@ -670,16 +677,23 @@ impl X {
                 }
                 let t = walk(self.root, &tc, false).map_err(|_| bad())?;
                 self.clear(d, name, false)?;
-                sys::linkat(t.raw(), tc[tc.len() - 1], d, name).ctx("create hard link", path)?;
+                op = "create hard link";
+                let r = sys::linkat(t.raw(), tc[tc.len() - 1], d, name);
                 sys::free(tc);
-            }
-            b'6' => {
-                self.clear(d, name, false)?;
-                sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0).ctx("create fifo", path)?;
+                r
             }
             // Character and block devices are never created from an
             // image; other types (sparse, volume labels) are skipped.
             _ => return Ok(()),
+        };
+        res.ctx(op, path)?;
+        match e.ty {
+            b'0' => {
+                r.data(&mut |b| sys::write_all(f.raw(), b).ctx("write", path))?;
+                self.st.bytes += e.size;
+            }
+            b'5' => self.dirs.push((e.mode, e.mtime, path.to_vec())),
+            _ => {}
         }
         // chown clears S_ISUID/S_ISGID and security.capability: it goes first.
         if e.ty != b'1' {
@@ -771,8 +785,14 @@ pub struct Replay {
     file: Owned,
 }
 
+#[cold]
+#[inline(never)]
+fn corrupt() -> Error {
+    Error::new(b"layer recording", b"corrupt")
+}
+
 fn bad_recording<T>() -> Res<T> {
-    Err(Error::new(b"layer recording", b"corrupt"))
+    Err(corrupt())
 }
 
 impl Replay {
