@@ -950,13 +950,14 @@ impl Writer {
         Writer { out, layer: false, links: Vec::new(), buf: Vec::new() }
     }
 
-    fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
+    /// One header block; the size is `st.size`.
+    fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         let mut h = [0u8; 512];
         h[..core::cmp::min(100, name.len())].copy_from_slice(&name[..core::cmp::min(100, name.len())]);
         put_oct(&mut h[100..108], (st.mode & 0o7777) as u64);
         put_oct(&mut h[108..116], st.uid as u64);
         put_oct(&mut h[116..124], st.gid as u64);
-        put_oct(&mut h[124..136], size);
+        put_oct(&mut h[124..136], st.size);
         put_oct(&mut h[136..148], st.mtime.max(0) as u64);
         h[156] = ty;
         h[157..157 + core::cmp::min(100, link.len())].copy_from_slice(&link[..core::cmp::min(100, link.len())]);
@@ -972,8 +973,8 @@ impl Writer {
     /// A plain file entry (mode 0444, root's, time 0, as podman writes
     /// an archive's members) of exactly `size` bytes from `src`.
     pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
-        let st = sys::Stat { mode: 0o444, ..sys::Stat::default() };
-        self.header(name, &st, b'0', size, b"")?;
+        let st = sys::Stat { mode: 0o444, size, ..sys::Stat::default() };
+        self.header(name, &st, b'0', b"")?;
         self.body(size, src, name)
     }
 
@@ -1004,7 +1005,14 @@ impl Writer {
     fn long(&mut self, ty: u8, v: &[u8]) -> Res<()> {
         let mut d = v.to_vec();
         d.push(0);
-        let r = self.raw(b"././@LongLink", &sys::Stat::default(), ty, d.len() as u64, b"").and_then(|_| self.data(&d));
+        self.meta(b"././@LongLink", ty, d)
+    }
+
+    /// A metadata entry (GNU long name, PAX) of data `d`, which it frees.
+    #[inline(never)]
+    fn meta(&mut self, name: &[u8], ty: u8, d: Vec<u8>) -> Res<()> {
+        let st = sys::Stat { size: d.len() as u64, ..sys::Stat::default() };
+        let r = self.raw(name, &st, ty, b"").and_then(|_| self.data(&d));
         sys::free(d);
         r
     }
@@ -1020,9 +1028,7 @@ impl Writer {
         d.push(b'=');
         d.extend_from_slice(v);
         d.push(b'\n');
-        let r = self.raw(b"PaxHeader", &sys::Stat::default(), b'x', d.len() as u64, b"").and_then(|_| self.data(&d));
-        sys::free(d);
-        r
+        self.meta(b"PaxHeader", b'x', d)
     }
 
     fn data(&mut self, d: &[u8]) -> Res<()> {
@@ -1047,14 +1053,14 @@ impl Writer {
         Ok(())
     }
 
-    fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
+    fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         if name.len() > 100 {
             self.long(b'L', name)?;
         }
         if link.len() > 100 {
             self.long(b'K', link)?;
         }
-        self.raw(name, st, ty, size, link)
+        self.raw(name, st, ty, link)
     }
 
     /// Adds the children of `dir` under the prefix `rel` ("" for the root).
@@ -1072,61 +1078,70 @@ impl Writer {
             }
             path.extend_from_slice(name);
             let Ok(mut st) = sys::statat(dir, name, false) else { continue };
-            match st.kind() {
+            // the header's name, type and link target; sizes but a file's are 0
+            let mut hn = path.clone();
+            let mut link = Vec::new();
+            let mut file = Owned::none();
+            let size = st.size;
+            st.size = 0;
+            let ty = match st.kind() {
                 sys::S_IFDIR => {
-                    let mut p = path.clone();
-                    p.push(b'/');
-                    self.header(&p, &st, b'5', 0, b"")?;
-                    let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
-                    if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
-                        p.extend_from_slice(b".wh..wh..opq");
-                        st.mode = 0o755;
-                        self.header(&p, &st, b'0', 0, b"")?;
-                    }
-                    sys::free(p);
-                    if st.dev == dev && !skip(&path) {
-                        self.tree(sub.raw(), &path, dev, skip)?;
-                    }
-                    drop(sub); // one descriptor per level, not per entry
+                    hn.push(b'/');
+                    b'5'
                 }
                 sys::S_IFCHR if self.layer && st.rdev == 0 => {
-                    let mut p = rel.to_vec();
-                    if !p.is_empty() {
-                        p.push(b'/');
-                    }
-                    p.extend_from_slice(b".wh.");
-                    p.extend_from_slice(name);
+                    hn.truncate(path.len() - name.len());
+                    hn.extend_from_slice(b".wh.");
+                    hn.extend_from_slice(name);
                     (st.mode, st.uid, st.gid) = (0, 0, 0);
-                    self.header(&p, &st, b'0', 0, b"")?;
-                    sys::free(p);
+                    b'0'
                 }
                 sys::S_IFREG => {
-                    if st.nlink > 1 {
-                        if let Some((_, first)) = self.links.iter().find(|(i, _)| *i == st.ino) {
-                            let first = first.clone();
-                            self.header(&path, &st, b'1', 0, &first)?;
-                            sys::free(first);
-                            sys::free(path);
-                            continue;
+                    let mut i = 0;
+                    while i < self.links.len() && self.links[i].0 != st.ino {
+                        i += 1;
+                    }
+                    if i < self.links.len() {
+                        link = self.links[i].1.clone();
+                        b'1'
+                    } else {
+                        if st.nlink > 1 {
+                            self.links.push((st.ino, path.clone()));
                         }
-                        self.links.push((st.ino, path.clone()));
+                        file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                        if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
+                            self.pax_cap(&cap)?;
+                            sys::free(cap);
+                        }
+                        st.size = size;
+                        b'0'
                     }
-                    let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                    if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
-                        self.pax_cap(&cap)?;
-                        sys::free(cap);
-                    }
-                    self.header(&path, &st, b'0', st.size, b"")?;
-                    self.body(st.size, &mut FileSrc(file.raw(), &path), b"")?;
                 }
                 sys::S_IFLNK => {
-                    let t = sys::readlinkat(dir, name).ctx("read link", &path)?;
-                    self.header(&path, &st, b'2', 0, &t)?;
-                    sys::free(t);
+                    link = sys::readlinkat(dir, name).ctx("read link", &path)?;
+                    b'2'
                 }
-                sys::S_IFIFO => self.header(&path, &st, b'6', 0, b"")?,
-                _ => {}
+                sys::S_IFIFO => b'6',
+                _ => continue,
+            };
+            self.header(&hn, &st, ty, &link)?;
+            if ty == b'5' {
+                let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
+                if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
+                    hn.extend_from_slice(b".wh..wh..opq");
+                    st.mode = 0o755;
+                    self.header(&hn, &st, b'0', b"")?;
+                }
+                if st.dev == dev && !skip(&path) {
+                    self.tree(sub.raw(), &path, dev, skip)?;
+                }
+                drop(sub); // one descriptor per level, not per entry
+            } else if file.raw() >= 0 {
+                self.body(st.size, &mut FileSrc(file.raw(), &path), b"")?;
             }
+            drop(file);
+            sys::free(hn);
+            sys::free(link);
             sys::free(path);
         }
         sys::free_names(ents);
