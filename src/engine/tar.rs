@@ -1097,7 +1097,7 @@ impl Writer {
                     b'0'
                 }
                 sys::S_IFREG => {
-                    let mut i = 0;
+                    let mut i = if st.nlink > 1 { 0 } else { self.links.len() };
                     while i < self.links.len() && self.links[i].0 != st.ino {
                         i += 1;
                     }
