@@ -62,11 +62,14 @@ struct Pending {
 /// The recording: every byte but file data, as ops (LEB128 numbers):
 /// `0 N` N zeros, `1 N BYTES` literal, `2 N LEN PATH` N bytes of the file
 /// at PATH. Buffered; written out at 32 KiB and at the end.
+/// A write error does not stop the reader: the first one is kept (`err`)
+/// and reported when the recording stops (`Reader::record`, the end).
 struct Enc {
     fd: Fd,
     out: Vec<u8>,
     lit: Vec<u8>,
     zeros: u64,
+    err: sys::Errno,
 }
 
 fn varint(v: &mut Vec<u8>, mut n: u64) {
@@ -78,7 +81,7 @@ fn varint(v: &mut Vec<u8>, mut n: u64) {
 }
 
 impl Enc {
-    fn note(&mut self, bytes: &[u8]) -> Res<()> {
+    fn note(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == 0 {
                 self.zeros += 1;
@@ -88,19 +91,18 @@ impl Enc {
                 if self.zeros < 4 {
                     self.lit.resize(self.lit.len() + self.zeros as usize, 0);
                 } else {
-                    self.op(0, self.zeros)?;
+                    self.op(0, self.zeros);
                 }
                 self.zeros = 0;
             }
             self.lit.push(b);
             if self.lit.len() >= 32768 {
-                self.op(1, 0)?;
+                self.op(1, 0);
             }
         }
-        Ok(())
     }
     /// Writes out the pending literal, then op `tag` N (tag 1: nothing more).
-    fn op(&mut self, tag: u8, n: u64) -> Res<()> {
+    fn op(&mut self, tag: u8, n: u64) {
         if !self.lit.is_empty() {
             self.out.push(1);
             varint(&mut self.out, self.lit.len() as u64);
@@ -112,19 +114,21 @@ impl Enc {
             varint(&mut self.out, n);
         }
         if self.out.len() >= 32768 {
-            self.flush()?;
+            self.flush();
         }
-        Ok(())
     }
     /// The pending literal and zeros as ops.
-    fn settle(&mut self) -> Res<()> {
+    fn settle(&mut self) {
         let z = core::mem::take(&mut self.zeros);
         self.op(if z > 0 { 0 } else { 1 }, z)
     }
-    fn flush(&mut self) -> Res<()> {
-        let r = sys::write_all(self.fd, &self.out).ctx("write", b"layer recording");
+    fn flush(&mut self) {
+        if let Err(e) = sys::write_all(self.fd, &self.out) {
+            if self.err == 0 {
+                self.err = e;
+            }
+        }
         self.out.clear();
-        r
     }
 }
 
@@ -167,7 +171,7 @@ impl<'a> Reader<'a> {
             pad: 0,
             file: false,
             state: 0,
-            rec: Enc { fd: -1, out: Vec::new(), lit: Vec::new(), zeros: 0 },
+            rec: Enc { fd: -1, out: Vec::new(), lit: Vec::new(), zeros: 0, err: 0 },
             pending: Pending::default(),
         }
     }
@@ -176,11 +180,14 @@ impl<'a> Reader<'a> {
     /// recording stops by itself at the end of the archive.
     pub fn record(&mut self, out: Option<Fd>) -> Res<()> {
         if self.rec.fd >= 0 {
-            self.rec.settle()?;
-            self.rec.flush()?;
+            self.rec.settle();
+            self.rec.flush();
         }
         self.rec.fd = out.unwrap_or(-1);
-        Ok(())
+        match core::mem::take(&mut self.rec.err) {
+            0 => Ok(()),
+            e => Err(Error::sys("write", b"layer recording", e)),
+        }
     }
 
     /// Bytes buffered, reading more when none are; 0 at the end.
@@ -193,12 +200,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `n` buffered bytes, recording them unless file data.
-    fn eat(&mut self, n: usize) -> Res<()> {
+    fn eat(&mut self, n: usize) {
         if self.rec.fd >= 0 && !self.file {
-            self.rec.note(&self.buf[self.pos..self.pos + n])?;
+            self.rec.note(&self.buf[self.pos..self.pos + n]);
         }
         self.pos += n;
-        Ok(())
     }
 
     /// Whether the input starts with `magic` (gzip, zstd), consuming nothing.
@@ -218,7 +224,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Res<()> {
+    fn take(&mut self, n: usize) {
         self.left -= n as u64;
         self.eat(n)
     }
@@ -231,7 +237,7 @@ impl<'a> Reader<'a> {
                 return Ok(());
             }
             sink(&self.buf[self.pos..self.pos + n])?;
-            self.take(n)?;
+            self.take(n);
         }
     }
 
@@ -249,12 +255,12 @@ impl<'a> Reader<'a> {
             }
             if self.left > 0 {
                 let n = min(k as u64, self.left) as usize;
-                self.take(n)?;
+                self.take(n);
             } else {
                 self.file = false;
                 let n = min(k, self.pad);
                 self.pad -= n;
-                self.eat(n)?;
+                self.eat(n);
             }
         }
         self.file = false;
@@ -271,7 +277,7 @@ impl<'a> Reader<'a> {
             }
             let n = min(k, 512 - done);
             h[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.eat(n)?;
+            self.eat(n);
             done += n;
         }
         Ok(true)
@@ -296,7 +302,7 @@ impl<'a> Reader<'a> {
             }
             if h.iter().all(|&c| c == 0) {
                 while self.fill()? > 0 {
-                    self.eat(self.len - self.pos)?;
+                    self.eat(self.len - self.pos);
                 }
                 return self.end();
             }
@@ -373,7 +379,7 @@ impl<'a> Reader<'a> {
             };
             self.file = ty == b'0' && size > 0;
             if self.file && self.rec.fd >= 0 {
-                self.rec.settle()?;
+                self.rec.settle();
                 let o = &mut self.rec.out;
                 o.push(2);
                 varint(o, size);
@@ -407,7 +413,7 @@ impl Source for EntrySource<'_, '_> {
         let r = &mut *self.0;
         let n = min(r.chunk()?, buf.len());
         buf[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
-        r.take(n)?;
+        r.take(n);
         Ok(n)
     }
 }
