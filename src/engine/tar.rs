@@ -230,6 +230,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Streams the rest of the current entry's data to `sink`.
+    #[cfg(test)]
     pub fn data(&mut self, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
         loop {
             let n = self.chunk()?;
@@ -331,10 +332,14 @@ impl<'a> Reader<'a> {
                     return Err(bad(b"oversized metadata entry"));
                 }
                 let mut d = Vec::new();
-                self.data(&mut |b| {
-                    d.extend_from_slice(b);
-                    Ok(())
-                })?;
+                loop {
+                    let n = self.chunk()?;
+                    if n == 0 {
+                        break;
+                    }
+                    d.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+                    self.take(n);
+                }
                 let p = &mut self.pending;
                 match ty {
                     b'L' => p.path = Some(cstr(&d).to_vec()),
@@ -695,7 +700,14 @@ impl X {
         res.ctx(op, path)?;
         match e.ty {
             b'0' => {
-                r.data(&mut |b| sys::write_all(f.raw(), b).ctx("write", path))?;
+                loop {
+                    let n = r.chunk()?;
+                    if n == 0 {
+                        break;
+                    }
+                    sys::write_all(f.raw(), &r.buf[r.pos..r.pos + n]).ctx("write", path)?;
+                    r.take(n);
+                }
                 self.st.bytes += e.size;
             }
             b'5' => self.dirs.push((e.mode, e.mtime, path.to_vec())),
