@@ -47,8 +47,9 @@ impl Entry {
     }
 }
 
-/// PAX numbers that replace header fields: keys and the fields they replace.
-const PAX_NUM: [&[u8]; 4] = [b"size", b"uid", b"gid", b"mtime"];
+/// PAX numbers that replace header fields: keys and the fields they
+/// replace (then the PAX keys for the path and the link target).
+const PAX_NUM: [&[u8]; 6] = [b"size", b"uid", b"gid", b"mtime", b"path", b"linkpath"];
 const FIELD: [(usize, usize); 4] = [(124, 136), (108, 116), (116, 124), (136, 148)];
 
 #[derive(Default)]
@@ -317,8 +318,11 @@ impl<'a> Reader<'a> {
             let mut num = [0u64; 4];
             for i in 0..4 {
                 let (a, b) = FIELD[i];
-                let v = if meta { None } else { p.num[i].take() };
-                num[i] = match v.or_else(|| num_field(&h[a..b])) {
+                let mut v = num_field(&h[a..b]);
+                if !meta && p.num[i].is_some() {
+                    v = p.num[i].take();
+                }
+                num[i] = match v {
                     Some(v) => v,
                     None if i == 0 => return Err(bad(b"bad size field")),
                     None => 0,
@@ -341,13 +345,15 @@ impl<'a> Reader<'a> {
                     self.take(n);
                 }
                 let p = &mut self.pending;
-                match ty {
-                    b'L' => p.path = Some(cstr(&d).to_vec()),
-                    b'K' => p.link = Some(cstr(&d).to_vec()),
-                    b'x' => pax(&d, p),
-                    _ => {}
+                if ty == b'x' {
+                    pax(&d, p);
                 }
-                sys::free(d);
+                if ty == b'L' || ty == b'K' {
+                    d.truncate(cstr(&d).len());
+                    *if ty == b'L' { &mut p.path } else { &mut p.link } = Some(d);
+                } else {
+                    sys::free(d);
+                }
                 self.skip()?;
                 continue;
             }
@@ -475,13 +481,15 @@ fn pax(data: &[u8], p: &mut Pending) {
         let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
         if let Some(eq) = rec.iter().position(|&c| c == b'=') {
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
-            if let Some(i) = PAX_NUM.iter().position(|&n| n == k) {
+            let mut i = 0;
+            while i < 6 && PAX_NUM[i] != k {
+                i += 1;
+            }
+            if i < 4 {
                 // (mtime may carry a fraction)
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
-            } else if k == b"path" {
-                p.path = Some(v.to_vec());
-            } else if k == b"linkpath" {
-                p.link = Some(v.to_vec());
+            } else if i < 6 {
+                *if i == 4 { &mut p.path } else { &mut p.link } = Some(v.to_vec());
             } else if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
                 p.xattrs.push((x.to_vec(), v.to_vec()));
             }
