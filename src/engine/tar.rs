@@ -650,13 +650,14 @@ impl X {
     fn entry(&mut self, r: &mut Reader, e: &Entry, comps: &[&[u8]]) -> Res<()> {
         let last = comps[comps.len() - 1];
         if let Some(wh) = last.strip_prefix(b".wh.") {
-            if wh == b".wh..opq" {
-                return self.whiteout(e, comps, b"");
-            }
-            if wh.starts_with(b".wh.") {
+            if let Some(x) = wh.strip_prefix(b".wh.") {
+                if x == b".opq" {
+                    return self.whiteout(e, comps, b"");
+                }
                 return Ok(()); // aufs metadata (.wh..wh.plnk ...): not content
             }
-            if matches!(wh, b"" | b"." | b"..") {
+            if wh.len() < 3 && wh.iter().all(|&c| c == b'.') {
+                // "", "." or ".."
                 return Err(hostile(&e.path, b"bad whiteout (refused)"));
             }
             return self.whiteout(e, comps, wh);
