@@ -980,18 +980,20 @@ impl Writer {
     /// One header block; the size is `st.size`.
     fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         let mut h = [0u8; 512];
-        h[..core::cmp::min(100, name.len())].copy_from_slice(&name[..core::cmp::min(100, name.len())]);
+        h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
         put_oct(&mut h[100..108], (st.mode & 0o7777) as u64);
-        put_oct(&mut h[108..116], st.uid as u64);
-        put_oct(&mut h[116..124], st.gid as u64);
-        put_oct(&mut h[124..136], st.size);
-        put_oct(&mut h[136..148], st.mtime.max(0) as u64);
+        let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64];
+        for i in 0..4 {
+            put_oct(&mut h[FIELD[i].0..FIELD[i].1], v[i]);
+        }
         h[156] = ty;
-        h[157..157 + core::cmp::min(100, link.len())].copy_from_slice(&link[..core::cmp::min(100, link.len())]);
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u64 = h.iter().map(|&c| c as u64).sum();
+        h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
+        h[257..265].copy_from_slice(b"ustar\x0000");
+        // the checksum counts its own field as 8 spaces
+        let mut sum = 8 * 32;
+        for &c in h.iter() {
+            sum += c as u64;
+        }
         put_oct(&mut h[148..155], sum);
         h[155] = b' ';
         sys::write_all(self.out, &h).ctx("write", b"archive")
