@@ -50,7 +50,8 @@ impl Entry {
 /// PAX numbers that replace header fields: keys and the fields they
 /// replace (then the PAX keys for the path and the link target).
 const PAX_NUM: [&[u8]; 6] = [b"size", b"uid", b"gid", b"mtime", b"path", b"linkpath"];
-const FIELD: [(usize, usize); 4] = [(124, 136), (108, 116), (116, 124), (136, 148)];
+/// (The fifth field, the mode, has no PAX key.)
+const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
 #[derive(Default)]
 struct Pending {
@@ -315,11 +316,11 @@ impl<'a> Reader<'a> {
             let mut ty = h[156];
             let meta = matches!(ty, b'L' | b'K' | b'x' | b'g');
             let p = &mut self.pending;
-            let mut num = [0u64; 4];
-            for i in 0..4 {
+            let mut num = [0u64; 5];
+            for i in 0..5 {
                 let (a, b) = FIELD[i];
                 let mut v = num_field(&h[a..b]);
-                if !meta && p.num[i].is_some() {
+                if !meta && i < 4 && p.num[i].is_some() {
                     v = p.num[i].take();
                 }
                 num[i] = match v {
@@ -377,27 +378,26 @@ impl<'a> Reader<'a> {
             } else if ty == 0 || ty == b'7' {
                 ty = b'0';
             }
-            let e = Entry {
-                path,
-                link,
-                ty,
-                mode: (num_field(&h[100..108]).unwrap_or(0) & 0o7777) as u32,
-                uid: num[1] as u32,
-                gid: num[2] as u32,
-                mtime: num[3] as i64,
-                size,
-                xattrs: core::mem::take(&mut p.xattrs),
-            };
             self.file = ty == b'0' && size > 0;
             if self.file && self.rec.fd >= 0 {
                 self.rec.settle();
                 let o = &mut self.rec.out;
                 o.push(2);
                 varint(o, size);
-                varint(o, e.path.len() as u64);
-                o.extend_from_slice(&e.path);
+                varint(o, path.len() as u64);
+                o.extend_from_slice(&path);
             }
-            return Ok(Some(e));
+            return Ok(Some(Entry {
+                path,
+                link,
+                ty,
+                mode: (num[4] & 0o7777) as u32,
+                uid: num[1] as u32,
+                gid: num[2] as u32,
+                mtime: num[3] as i64,
+                size,
+                xattrs: core::mem::take(&mut self.pending.xattrs),
+            }));
         }
     }
 
@@ -981,9 +981,8 @@ impl Writer {
     fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         let mut h = [0u8; 512];
         h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
-        put_oct(&mut h[100..108], (st.mode & 0o7777) as u64);
-        let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64];
-        for i in 0..4 {
+        let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64, (st.mode & 0o7777) as u64];
+        for i in 0..5 {
             put_oct(&mut h[FIELD[i].0..FIELD[i].1], v[i]);
         }
         h[156] = ty;
