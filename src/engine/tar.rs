@@ -530,6 +530,17 @@ fn walk(root: Fd, comps: &[&[u8]], create: bool) -> sys::R<Owned> {
     Ok(cur)
 }
 
+/// The directory holding `path`'s last component inside `root` (which
+/// must exist, reached through no symlink) and that component; None for
+/// the root itself or a path with `..`.
+fn locate(root: Fd, path: &[u8]) -> Option<(Owned, &[u8])> {
+    let c = components(path).ok()?;
+    let last = *c.last()?;
+    let d = walk(root, &c, false).ok()?;
+    sys::free(c);
+    Some((d, last))
+}
+
 fn hostile(path: &[u8], why: &[u8]) -> Error {
     Error::quoted("archive entry", path, why)
 }
@@ -690,17 +701,12 @@ impl X {
             }
             b'1' => {
                 // inside the layer, through no symlink, and not the root
-                let bad = || hostile(path, b"hard link target outside the layer or missing (refused)");
-                let tc = components(&e.link).map_err(|_| bad())?;
-                if tc.is_empty() {
-                    return Err(bad());
-                }
-                let t = walk(self.root, &tc, false).map_err(|_| bad())?;
+                let Some((t, tl)) = locate(self.root, &e.link) else {
+                    return Err(hostile(path, b"hard link target outside the layer or missing (refused)"));
+                };
                 self.clear(d, name, false)?;
                 op = "create hard link";
-                let r = sys::linkat(t.raw(), tc[tc.len() - 1], d, name);
-                sys::free(tc);
-                r
+                sys::linkat(t.raw(), tl, d, name)
             }
             // Character and block devices are never created from an
             // image; other types (sparse, volume labels) are skipped.
@@ -777,16 +783,12 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
     }
     // Directory modes and mtimes, now that their children are written.
     for (mode, mtime, path) in x.dirs.iter_mut() {
-        if let Ok(comps) = components(path) {
-            let last = comps[comps.len() - 1];
-            if let Ok(p) = walk(root, &comps, false) {
-                if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
-                    let _ = sys::fchmod(f.raw(), *mode);
-                    drop(f);
-                    let _ = sys::set_mtime(p.raw(), last, *mtime);
-                }
+        if let Some((p, last)) = locate(root, path) {
+            if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
+                let _ = sys::fchmod(f.raw(), *mode);
+                drop(f);
+                let _ = sys::set_mtime(p.raw(), last, *mtime);
             }
-            sys::free(comps);
         }
         sys::free(core::mem::take(path));
     }
@@ -865,13 +867,8 @@ impl Replay {
     /// The file at `path` in the tree, which must be regular, of `size` bytes.
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
         let no = || Error::quoted("layer file", path, b"does not match the layer's recording");
-        let comps = components(path).map_err(|_| no())?;
-        if comps.is_empty() {
-            return Err(no());
-        }
-        let d = walk(self.root, &comps, false).map_err(|_| no())?;
-        let f = sys::openat(d.raw(), comps[comps.len() - 1], sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0).map_err(|_| no())?;
-        sys::free(comps);
+        let (d, last) = locate(self.root, path).ok_or_else(no)?;
+        let f = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0).map_err(|_| no())?;
         match sys::fstat(f.raw()) {
             Ok(st) if st.kind() == sys::S_IFREG && st.size == size => Ok(f),
             _ => Err(no()),
