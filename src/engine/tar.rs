@@ -970,6 +970,7 @@ fn put_oct(h: &mut [u8], v: u64) {
 }
 
 impl Writer {
+    #[inline(never)]
     pub fn new(out: Fd) -> Writer {
         Writer { out, layer: false, links: Vec::new(), buf: Vec::new() }
     }
