@@ -638,23 +638,30 @@ impl X {
             Err(_) => return Err(hostile(&e.path, PARENT)),
         };
         let d = dir.raw();
+        let mut op = "remove";
+        let mut r = Ok(());
         if opaque {
             if overlay {
-                return sys::fsetxattr(d, OPAQUE, b"y").ctx("mark opaque", &e.path);
+                op = "mark opaque";
+                r = sys::fsetxattr(d, OPAQUE, b"y");
+            } else {
+                util::sort_by(&mut self.mine, |a, b| a < b);
+                op = "empty opaque directory";
+                r = self.prune(d);
             }
-            util::sort_by(&mut self.mine, |a, b| a < b);
-            return self.prune(d).ctx("empty opaque directory", &e.path);
-        }
-        if let Ok(st) = sys::statat(d, wh, false) {
-            if overlay {
-                self.st.exact_replay = false;
+        } else {
+            if let Ok(st) = sys::statat(d, wh, false) {
+                if overlay {
+                    self.st.exact_replay = false;
+                }
+                r = remove(d, wh, st.is_dir());
             }
-            remove(d, wh, st.is_dir()).ctx("remove", &e.path)?;
+            if overlay && r.is_ok() {
+                op = "create whiteout";
+                r = sys::mknodat(d, wh, sys::S_IFCHR, 0, 0);
+            }
         }
-        if overlay {
-            sys::mknodat(d, wh, sys::S_IFCHR, 0, 0).ctx("create whiteout", &e.path)?;
-        }
-        Ok(())
+        r.ctx(op, &e.path)
     }
 
     #[inline(never)]
