@@ -873,13 +873,14 @@ impl Replay {
 
     /// The file at `path` in the tree, which must be regular, of `size` bytes.
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
-        let no = || Error::quoted("layer file", path, b"does not match the layer's recording");
-        let (d, last) = locate(self.root, path).ok_or_else(no)?;
-        let f = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0).map_err(|_| no())?;
-        match sys::fstat(f.raw()) {
-            Ok(st) if st.kind() == sys::S_IFREG && st.size == size => Ok(f),
-            _ => Err(no()),
+        if let Some((d, last)) = locate(self.root, path) {
+            if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
+                if sys::fstat(f.raw()).is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
+                    return Ok(f);
+                }
+            }
         }
+        Err(Error::quoted("layer file", path, b"does not match the layer's recording"))
     }
 }
 
