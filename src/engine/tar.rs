@@ -373,7 +373,7 @@ impl<'a> Reader<'a> {
                 }
             };
             let link = p.link.take().unwrap_or_else(|| cstr(&h[157..257]).to_vec());
-            if ty == 0 && path.ends_with(b"/") {
+            if ty == 0 && path.last() == Some(&b'/') {
                 ty = b'5';
             } else if ty == 0 || ty == b'7' {
                 ty = b'0';
@@ -463,7 +463,7 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
     let Some(want) = num_field(&h[148..156]) else { return false };
     let (mut u, mut s) = (0i64, 0i64);
     for (i, &c) in h.iter().enumerate() {
-        let c = if (148..156).contains(&i) { b' ' } else { c };
+        let c = if i.wrapping_sub(148) < 8 { b' ' } else { c };
         u += c as i64;
         s += c as i8 as i64;
     }
