@@ -944,9 +944,12 @@ pub struct Writer {
     out: Fd,
     pub layer: bool,
     links: Vec<(u64, Vec<u8>)>,
-    /// File data passes through here (allocated once).
+    /// File data passes through here (allocated once): BUF bytes, then
+    /// 1 KiB of zeros for padding and the end of the archive.
     buf: Vec<u8>,
 }
+
+const BUF: usize = 65536;
 
 /// A file being archived, as a `Source` (read errors name it).
 struct FileSrc<'p>(Fd, &'p [u8]);
@@ -980,7 +983,7 @@ fn put_oct(h: &mut [u8], v: u64) {
 impl Writer {
     #[inline(never)]
     pub fn new(out: Fd) -> Writer {
-        Writer { out, layer: false, links: Vec::new(), buf: Vec::new() }
+        Writer { out, layer: false, links: Vec::new(), buf: alloc::vec![0u8; BUF + 1024] }
     }
 
     /// One header block; the size is `st.size`.
@@ -1017,8 +1020,7 @@ impl Writer {
     /// (a file that shrank while it was read) the rest is zeros.
     #[inline(never)]
     fn body(&mut self, size: u64, src: &mut dyn Source, short: &[u8]) -> Res<()> {
-        let buf = &mut self.buf; // one for the whole archive
-        buf.resize(65536, 0);
+        let buf = &mut self.buf[..BUF]; // one for the whole archive
         let mut left = size;
         while left > 0 {
             let k = min(left, buf.len() as u64) as usize;
@@ -1075,16 +1077,9 @@ impl Writer {
         self.zeros((512 - (n % 512) as usize) % 512)
     }
 
-    /// `n` zero bytes from one zeroed stack block: a `[0; 1024]` constant
-    /// for the end-of-archive marker cost 1 KB of .rodata.
-    fn zeros(&mut self, mut n: usize) -> Res<()> {
-        let z = [0u8; 512];
-        while n > 0 {
-            let k = core::cmp::min(n, 512);
-            sys::write_all(self.out, &z[..k]).ctx("write", b"archive")?;
-            n -= k;
-        }
-        Ok(())
+    /// `n` (at most 1024) zero bytes: the buffer's last KiB, never written.
+    fn zeros(&mut self, n: usize) -> Res<()> {
+        sys::write_all(self.out, &self.buf[BUF..BUF + n]).ctx("write", b"archive")
     }
 
     fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
