@@ -1151,9 +1151,11 @@ impl Writer {
                     b'2'
                 }
                 sys::S_IFIFO => b'6',
-                _ => continue,
+                _ => 0, // sockets, devices: left out
             };
-            self.header(&hn, &st, ty, &link)?;
+            if ty != 0 {
+                self.header(&hn, &st, ty, &link)?;
+            }
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
