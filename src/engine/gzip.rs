@@ -54,9 +54,9 @@ fn bad(why: &[u8]) -> Error {
     Error::new(b"gzip", why)
 }
 
-fn trunc() -> Error {
-    bad(b"unexpected end of data")
-}
+/// What the decoder returns: a problem with the data is its message;
+/// the `Error` is made (the message set) only on the way out.
+type R<T> = Result<T, &'static [u8]>;
 
 /// One Huffman code: `fast[bits]` = symbol << 4 | length for codes of up
 /// to FB bits (0: longer, or no such code); `count`/`sym` for the
@@ -74,7 +74,7 @@ impl Huff {
 
     /// Builds the code of `lens` (each ≤ 15). Over-subscribed sets are
     /// refused; incomplete ones are kept (a missing code fails on use).
-    fn build(&mut self, lens: &[u8]) -> Res<()> {
+    fn build(&mut self, lens: &[u8]) -> R<()> {
         self.count = [0; 16];
         for &l in lens {
             self.count[l as usize] += 1;
@@ -88,7 +88,7 @@ impl Huff {
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
             if left < 0 {
-                return Err(bad(b"invalid code lengths"));
+                return Err(b"invalid code lengths");
             }
             if i < 15 {
                 offs[i + 1] = offs[i] + self.count[i];
@@ -123,6 +123,10 @@ impl Huff {
 /// The compressed input: a buffer refilled from the source and a bit
 /// accumulator (LSB first). Bits above `bc` are either zero or the
 /// stream's next bits, so refills may OR them in again.
+/// Reading past the end, an invalid code or the source's error do not
+/// stop a read here: the first is kept (`why`; `io` for the source's)
+/// and the bits read as zeros; `Gunzip::read` reports it after the step,
+/// so the decoding paths carry no error returns.
 struct In<'a> {
     src: &'a mut dyn Source,
     buf: Vec<u8>,
@@ -131,21 +135,23 @@ struct In<'a> {
     eof: bool,
     bb: u64,
     bc: u32,
+    why: Option<&'static [u8]>,
+    io: Option<Error>,
 }
 
 impl In<'_> {
     /// Tops the accumulator up to ≥ 56 bits, fewer only at the end.
-    fn fill(&mut self) -> Res<()> {
+    fn fill(&mut self) {
         loop {
             if self.pos + 8 <= self.len {
                 let w = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().unwrap());
                 self.bb |= w << self.bc;
                 self.pos += (63 - self.bc as usize) >> 3;
                 self.bc |= 56;
-                return Ok(());
+                return;
             }
             if self.bc >= 56 {
-                return Ok(());
+                return;
             }
             if self.pos < self.len {
                 self.bb |= (self.buf[self.pos] as u64) << self.bc;
@@ -154,9 +160,18 @@ impl In<'_> {
                 continue;
             }
             if self.eof {
-                return Ok(());
+                return;
             }
-            let n = self.src.read(&mut self.buf)?;
+            let n = match self.src.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    if self.why.is_none() {
+                        self.io = Some(e);
+                    }
+                    self.fail(b"");
+                    0
+                }
+            };
             self.eof = n == 0;
             self.pos = 0;
             self.len = n;
@@ -170,55 +185,62 @@ impl In<'_> {
         self.bc -= n;
     }
 
-    fn drop(&mut self, n: u32) -> Res<()> {
+    /// Keeps the first problem met.
+    fn fail(&mut self, why: &'static [u8]) {
+        if self.why.is_none() {
+            self.why = Some(why);
+        }
+    }
+
+    fn drop(&mut self, mut n: u32) {
         if n > self.bc {
-            return Err(trunc());
+            self.fail(b"unexpected end of data");
+            n = self.bc;
         }
         self.bb >>= n;
         self.bc -= n;
-        Ok(())
     }
 
-    fn bits(&mut self, n: u32) -> Res<u32> {
+    fn bits(&mut self, n: u32) -> u32 {
         if self.bc < n {
-            self.fill()?;
+            self.fill();
         }
         let v = (self.bb & ((1u64 << n) - 1)) as u32;
-        self.drop(n)?;
-        Ok(v)
+        self.drop(n);
+        v
     }
 
-    fn skip(&mut self, mut n: u32) -> Res<()> {
+    fn skip(&mut self, mut n: u32) {
         while n > 0 {
-            self.bits(8)?;
+            self.bits(8);
             n -= 1;
         }
-        Ok(())
     }
 
     /// One symbol of `h`.
-    fn sym(&mut self, h: &Huff) -> Res<u32> {
+    fn sym(&mut self, h: &Huff) -> u32 {
         if self.bc < 48 {
-            self.fill()?;
+            self.fill();
         }
         let e = h.fast[(self.bb & ((1 << FB) - 1)) as usize] as u32;
         if e != 0 {
-            self.drop(e & 15)?;
-            return Ok(e >> 4);
+            self.drop(e & 15);
+            return e >> 4;
         }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..16 {
             code |= (self.bb >> (len - 1) & 1) as i32;
             let c = h.count[len] as i32;
             if code - c < first {
-                self.drop(len as u32)?;
-                return Ok(h.sym[(index + code - first) as usize] as u32);
+                self.drop(len as u32);
+                return h.sym[(index + code - first) as usize] as u32;
             }
             index += c;
             first = (first + c) << 1;
             code <<= 1;
         }
-        Err(bad(b"invalid code"))
+        self.fail(b"invalid code");
+        0
     }
 }
 
@@ -268,7 +290,7 @@ impl<'a> Gunzip<'a> {
             *t = c;
         }
         Gunzip {
-            inp: In { src, buf: vec![0; 32768], pos: 0, len: 0, eof: false, bb: 0, bc: 0 },
+            inp: In { src, buf: vec![0; 32768], pos: 0, len: 0, eof: false, bb: 0, bc: 0, why: None, io: None },
             win: vec![0; WIN],
             wp: 0,
             rp: 0,
@@ -287,49 +309,49 @@ impl<'a> Gunzip<'a> {
 
     /// Decodes some more output into the window (called only when all
     /// output so far was handed out). False at the end of the stream.
-    fn step(&mut self) -> Res<bool> {
+    fn step(&mut self) -> R<bool> {
         let inp = &mut self.inp;
         match self.st {
             St::Done => return Ok(false),
             St::Head => {
-                inp.fill()?;
+                inp.fill();
                 if inp.bc == 0 && self.members > 0 {
                     self.st = St::Done;
                     return Ok(false);
                 }
-                let mut b = inp.bits(8)?;
+                let mut b = inp.bits(8);
                 if b == 0 && self.members > 0 {
                     // zero padding to the end
                     loop {
-                        inp.fill()?;
+                        inp.fill();
                         if inp.bc == 0 {
                             self.st = St::Done;
                             return Ok(false);
                         }
-                        b = inp.bits(8)?;
+                        b = inp.bits(8);
                         if b != 0 {
                             break;
                         }
                     }
                 }
                 // ID1, then ID2, CM (deflate) and FLG (no reserved bits)
-                let x = if b == 0x1f { inp.bits(24)? } else { 0 };
+                let x = if b == 0x1f { inp.bits(24) } else { 0 };
                 let flg = x >> 16;
                 if x & 0xffff != 0x088b || flg & 0xe0 != 0 {
-                    return Err(bad(b"not in gzip format"));
+                    return Err(b"not in gzip format");
                 }
-                inp.skip(6)?;
+                inp.skip(6);
                 if flg & 4 != 0 {
-                    let n = inp.bits(16)?;
-                    inp.skip(n)?;
+                    let n = inp.bits(16);
+                    inp.skip(n);
                 }
                 for f in [8, 16] {
                     if flg & f != 0 {
-                        while inp.bits(8)? != 0 {}
+                        while inp.bits(8) != 0 {}
                     }
                 }
                 if flg & 2 != 0 {
-                    inp.skip(2)?;
+                    inp.skip(2);
                 }
                 self.members += 1;
                 self.hist = 0;
@@ -338,20 +360,22 @@ impl<'a> Gunzip<'a> {
                 self.st = St::Block;
             }
             St::Block => {
-                let h = inp.bits(3)?;
+                let h = inp.bits(3);
                 self.last = h & 1 != 0;
-                match h >> 1 {
+                let l = &mut self.lens;
+                // the literal/length code is l[..nlit], the distance code l[nlit..n]
+                let (nlit, n) = match h >> 1 {
                     0 => {
                         inp.align();
-                        let x = inp.bits(32)?;
+                        let x = inp.bits(32);
                         let n = x & 0xffff;
                         if n ^ x >> 16 != 0xffff {
-                            return Err(bad(b"invalid stored block lengths"));
+                            return Err(b"invalid stored block lengths");
                         }
                         self.st = St::Stored(n);
+                        return Ok(true);
                     }
                     1 => {
-                        let l = &mut self.lens;
                         for (i, x) in l.iter_mut().enumerate().take(288 + 30) {
                             *x = match i {
                                 0..=143 => 8,
@@ -361,60 +385,58 @@ impl<'a> Gunzip<'a> {
                                 _ => 5,
                             };
                         }
-                        self.lit.build(&l[..288])?;
-                        self.dist.build(&l[288..318])?;
-                        self.st = St::Codes;
+                        (288, 318)
                     }
                     2 => {
-                        let x = inp.bits(14)? as usize;
+                        let x = inp.bits(14) as usize;
                         let nlit = (x & 31) + 257;
                         let ndist = (x >> 5 & 31) + 1;
                         let ncl = (x >> 10) + 4;
                         if nlit > 286 || ndist > 30 {
-                            return Err(bad(b"invalid code lengths"));
+                            return Err(b"invalid code lengths");
                         }
-                        let l = &mut self.lens;
                         *l = [0; 320];
                         for &o in &ORD[..ncl] {
-                            l[o as usize] = inp.bits(3)? as u8;
+                            l[o as usize] = inp.bits(3) as u8;
                         }
                         self.dist.build(&l[..19])?;
                         let n = nlit + ndist;
                         let mut i = 0;
                         while i < n {
-                            let s = inp.sym(&self.dist)?;
+                            let s = inp.sym(&self.dist);
                             if s < 16 {
                                 l[i] = s as u8;
                                 i += 1;
                                 continue;
                             }
                             let (v, r) = match s {
-                                16 if i > 0 => (l[i - 1], 3 + inp.bits(2)?),
-                                17 => (0, 3 + inp.bits(3)?),
-                                18 => (0, 11 + inp.bits(7)?),
-                                _ => return Err(bad(b"invalid code lengths")),
+                                16 if i > 0 => (l[i - 1], 3 + inp.bits(2)),
+                                17 => (0, 3 + inp.bits(3)),
+                                18 => (0, 11 + inp.bits(7)),
+                                _ => return Err(b"invalid code lengths"),
                             };
                             let end = i + r as usize;
                             if end > n {
-                                return Err(bad(b"invalid code lengths"));
+                                return Err(b"invalid code lengths");
                             }
                             while i < end {
                                 l[i] = v;
                                 i += 1;
                             }
                         }
-                        self.lit.build(&l[..nlit])?;
-                        self.dist.build(&l[nlit..n])?;
-                        self.st = St::Codes;
+                        (nlit, n)
                     }
-                    _ => return Err(bad(b"invalid block type")),
-                }
+                    _ => return Err(b"invalid block type"),
+                };
+                self.lit.build(&l[..nlit])?;
+                self.dist.build(&l[nlit..n])?;
+                self.st = St::Codes;
             }
             St::Stored(n) => {
                 let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
                 let k = (n as usize).min(FULL);
                 for _ in 0..k {
-                    w[self.wp & M] = inp.bits(8)? as u8;
+                    w[self.wp & M] = inp.bits(8) as u8;
                     self.wp += 1;
                 }
                 self.hist = (self.hist + k).min(WIN / 2);
@@ -430,7 +452,7 @@ impl<'a> Gunzip<'a> {
                     if wp >= lim {
                         break St::Codes;
                     }
-                    let s = inp.sym(&self.lit)?;
+                    let s = inp.sym(&self.lit);
                     if s < 256 {
                         w[wp & M] = s as u8;
                         wp += 1;
@@ -441,16 +463,16 @@ impl<'a> Gunzip<'a> {
                     }
                     let s = s as usize - 257;
                     if s >= 29 {
-                        return Err(bad(b"invalid code"));
+                        return Err(b"invalid code");
                     }
-                    let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32)? as usize;
-                    let d = inp.sym(&self.dist)? as usize;
+                    let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
+                    let d = inp.sym(&self.dist) as usize;
                     if d >= 30 {
-                        return Err(bad(b"invalid code"));
+                        return Err(b"invalid code");
                     }
-                    let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32)? as usize;
+                    let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32) as usize;
                     if dist > hist.wrapping_add(wp) {
-                        return Err(bad(b"invalid distance too far back"));
+                        return Err(b"invalid distance too far back");
                     }
                     for _ in 0..len {
                         w[wp & M] = w[(wp - dist) & M];
@@ -463,11 +485,11 @@ impl<'a> Gunzip<'a> {
             }
             St::Trailer => {
                 inp.align();
-                if inp.bits(32)? != !self.crc {
-                    return Err(bad(b"CRC mismatch"));
+                if inp.bits(32) != !self.crc {
+                    return Err(b"CRC mismatch");
                 }
-                if inp.bits(32)? != self.size {
-                    return Err(bad(b"length mismatch"));
+                if inp.bits(32) != self.size {
+                    return Err(b"length mismatch");
                 }
                 self.st = St::Head;
             }
@@ -491,8 +513,14 @@ impl Source for Gunzip<'_> {
             return Ok(0);
         }
         while self.rp == self.wp {
-            if !self.step()? {
-                return Ok(0);
+            let r = self.step();
+            if let Some(why) = self.inp.why {
+                return Err(self.inp.io.unwrap_or_else(|| bad(why)));
+            }
+            match r {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(why) => return Err(bad(why)),
             }
         }
         let at = self.rp & M;

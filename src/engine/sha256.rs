@@ -32,6 +32,7 @@ impl Default for Sha256 {
 }
 
 impl Sha256 {
+    #[inline(never)]
     pub fn new() -> Sha256 {
         Sha256 { h: H0, buf: [0; 64], len: 0 }
     }
@@ -119,6 +120,7 @@ pub struct Hashing<'a> {
 }
 
 impl<'a> Hashing<'a> {
+    #[inline(never)]
     pub fn new(src: &'a mut dyn Source) -> Hashing<'a> {
         Hashing { src, sha: Sha256::new(), n: 0 }
     }

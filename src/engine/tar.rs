@@ -47,9 +47,11 @@ impl Entry {
     }
 }
 
-/// PAX numbers that replace header fields: keys and the fields they replace.
-const PAX_NUM: [&[u8]; 4] = [b"size", b"uid", b"gid", b"mtime"];
-const FIELD: [(usize, usize); 4] = [(124, 136), (108, 116), (116, 124), (136, 148)];
+/// PAX numbers that replace header fields: keys and the fields they
+/// replace (then the PAX keys for the path and the link target).
+const PAX_NUM: [&[u8]; 6] = [b"size", b"uid", b"gid", b"mtime", b"path", b"linkpath"];
+/// (The fifth field, the mode, has no PAX key.)
+const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
 #[derive(Default)]
 struct Pending {
@@ -62,11 +64,14 @@ struct Pending {
 /// The recording: every byte but file data, as ops (LEB128 numbers):
 /// `0 N` N zeros, `1 N BYTES` literal, `2 N LEN PATH` N bytes of the file
 /// at PATH. Buffered; written out at 32 KiB and at the end.
+/// A write error does not stop the reader: the first one is kept (`err`)
+/// and reported when the recording stops (`Reader::record`, the end).
 struct Enc {
     fd: Fd,
     out: Vec<u8>,
     lit: Vec<u8>,
     zeros: u64,
+    err: sys::Errno,
 }
 
 fn varint(v: &mut Vec<u8>, mut n: u64) {
@@ -78,7 +83,7 @@ fn varint(v: &mut Vec<u8>, mut n: u64) {
 }
 
 impl Enc {
-    fn note(&mut self, bytes: &[u8]) -> Res<()> {
+    fn note(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == 0 {
                 self.zeros += 1;
@@ -88,19 +93,18 @@ impl Enc {
                 if self.zeros < 4 {
                     self.lit.resize(self.lit.len() + self.zeros as usize, 0);
                 } else {
-                    self.op(0, self.zeros)?;
+                    self.op(0, self.zeros);
                 }
                 self.zeros = 0;
             }
             self.lit.push(b);
             if self.lit.len() >= 32768 {
-                self.op(1, 0)?;
+                self.op(1, 0);
             }
         }
-        Ok(())
     }
     /// Writes out the pending literal, then op `tag` N (tag 1: nothing more).
-    fn op(&mut self, tag: u8, n: u64) -> Res<()> {
+    fn op(&mut self, tag: u8, n: u64) {
         if !self.lit.is_empty() {
             self.out.push(1);
             varint(&mut self.out, self.lit.len() as u64);
@@ -112,19 +116,21 @@ impl Enc {
             varint(&mut self.out, n);
         }
         if self.out.len() >= 32768 {
-            self.flush()?;
+            self.flush();
         }
-        Ok(())
     }
     /// The pending literal and zeros as ops.
-    fn settle(&mut self) -> Res<()> {
+    fn settle(&mut self) {
         let z = core::mem::take(&mut self.zeros);
         self.op(if z > 0 { 0 } else { 1 }, z)
     }
-    fn flush(&mut self) -> Res<()> {
-        let r = sys::write_all(self.fd, &self.out).ctx("write", b"layer recording");
+    fn flush(&mut self) {
+        if let Err(e) = sys::write_all(self.fd, &self.out) {
+            if self.err == 0 {
+                self.err = e;
+            }
+        }
         self.out.clear();
-        r
     }
 }
 
@@ -145,8 +151,15 @@ pub struct Reader<'a> {
     pending: Pending,
 }
 
+/// An `archive: <why>` error (one out-of-line constructor for them all).
+#[cold]
+#[inline(never)]
+fn bad(why: &[u8]) -> Error {
+    Error::new(b"archive", why)
+}
+
 fn truncated<T>() -> Res<T> {
-    Err(Error::new(b"archive", b"truncated"))
+    Err(bad(b"truncated"))
 }
 
 impl<'a> Reader<'a> {
@@ -160,7 +173,7 @@ impl<'a> Reader<'a> {
             pad: 0,
             file: false,
             state: 0,
-            rec: Enc { fd: -1, out: Vec::new(), lit: Vec::new(), zeros: 0 },
+            rec: Enc { fd: -1, out: Vec::new(), lit: Vec::new(), zeros: 0, err: 0 },
             pending: Pending::default(),
         }
     }
@@ -169,11 +182,14 @@ impl<'a> Reader<'a> {
     /// recording stops by itself at the end of the archive.
     pub fn record(&mut self, out: Option<Fd>) -> Res<()> {
         if self.rec.fd >= 0 {
-            self.rec.settle()?;
-            self.rec.flush()?;
+            self.rec.settle();
+            self.rec.flush();
         }
         self.rec.fd = out.unwrap_or(-1);
-        Ok(())
+        match core::mem::take(&mut self.rec.err) {
+            0 => Ok(()),
+            e => Err(Error::sys("write", b"layer recording", e)),
+        }
     }
 
     /// Bytes buffered, reading more when none are; 0 at the end.
@@ -186,12 +202,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `n` buffered bytes, recording them unless file data.
-    fn eat(&mut self, n: usize) -> Res<()> {
+    fn eat(&mut self, n: usize) {
         if self.rec.fd >= 0 && !self.file {
-            self.rec.note(&self.buf[self.pos..self.pos + n])?;
+            self.rec.note(&self.buf[self.pos..self.pos + n]);
         }
         self.pos += n;
-        Ok(())
     }
 
     /// Whether the input starts with `magic` (gzip, zstd), consuming nothing.
@@ -211,12 +226,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Res<()> {
+    fn take(&mut self, n: usize) {
         self.left -= n as u64;
         self.eat(n)
     }
 
     /// Streams the rest of the current entry's data to `sink`.
+    #[cfg(test)]
     pub fn data(&mut self, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
         loop {
             let n = self.chunk()?;
@@ -224,7 +240,7 @@ impl<'a> Reader<'a> {
                 return Ok(());
             }
             sink(&self.buf[self.pos..self.pos + n])?;
-            self.take(n)?;
+            self.take(n);
         }
     }
 
@@ -242,12 +258,12 @@ impl<'a> Reader<'a> {
             }
             if self.left > 0 {
                 let n = min(k as u64, self.left) as usize;
-                self.take(n)?;
+                self.take(n);
             } else {
                 self.file = false;
                 let n = min(k, self.pad);
                 self.pad -= n;
-                self.eat(n)?;
+                self.eat(n);
             }
         }
         self.file = false;
@@ -264,7 +280,7 @@ impl<'a> Reader<'a> {
             }
             let n = min(k, 512 - done);
             h[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.eat(n)?;
+            self.eat(n);
             done += n;
         }
         Ok(true)
@@ -283,33 +299,33 @@ impl<'a> Reader<'a> {
         loop {
             if !self.block(&mut h)? {
                 if self.state == 0 {
-                    return Err(Error::new(b"archive", b"empty"));
+                    return Err(bad(b"empty"));
                 }
                 return self.end();
             }
             if h.iter().all(|&c| c == 0) {
                 while self.fill()? > 0 {
-                    self.eat(self.len - self.pos)?;
+                    self.eat(self.len - self.pos);
                 }
                 return self.end();
             }
             if !checksum_ok(&h) {
-                return Err(Error::new(
-                    b"archive",
-                    if self.state == 0 { &b"not a tar archive (bad header checksum)"[..] } else { b"corrupt header (bad checksum)" },
-                ));
+                return Err(bad(if self.state == 0 { b"not a tar archive (bad header checksum)" } else { b"corrupt header (bad checksum)" }));
             }
             self.state = 1;
             let mut ty = h[156];
             let meta = matches!(ty, b'L' | b'K' | b'x' | b'g');
             let p = &mut self.pending;
-            let mut num = [0u64; 4];
-            for i in 0..4 {
+            let mut num = [0u64; 5];
+            for i in 0..5 {
                 let (a, b) = FIELD[i];
-                let v = if meta { None } else { p.num[i].take() };
-                num[i] = match v.or_else(|| num_field(&h[a..b])) {
+                let mut v = num_field(&h[a..b]);
+                if !meta && i < 4 && p.num[i].is_some() {
+                    v = p.num[i].take();
+                }
+                num[i] = match v {
                     Some(v) => v,
-                    None if i == 0 => return Err(Error::new(b"archive", b"bad size field")),
+                    None if i == 0 => return Err(bad(b"bad size field")),
                     None => 0,
                 };
             }
@@ -318,21 +334,27 @@ impl<'a> Reader<'a> {
             self.pad = ((512 - size % 512) % 512) as usize;
             if meta {
                 if size > 1 << 20 {
-                    return Err(Error::new(b"archive", b"oversized metadata entry"));
+                    return Err(bad(b"oversized metadata entry"));
                 }
                 let mut d = Vec::new();
-                self.data(&mut |b| {
-                    d.extend_from_slice(b);
-                    Ok(())
-                })?;
-                let p = &mut self.pending;
-                match ty {
-                    b'L' => p.path = Some(cstr(&d).to_vec()),
-                    b'K' => p.link = Some(cstr(&d).to_vec()),
-                    b'x' => pax(&d, p),
-                    _ => {}
+                loop {
+                    let n = self.chunk()?;
+                    if n == 0 {
+                        break;
+                    }
+                    d.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+                    self.take(n);
                 }
-                sys::free(d);
+                let p = &mut self.pending;
+                if ty == b'x' {
+                    pax(&d, p);
+                }
+                if ty == b'L' || ty == b'K' {
+                    d.truncate(cstr(&d).len());
+                    *if ty == b'L' { &mut p.path } else { &mut p.link } = Some(d);
+                } else {
+                    sys::free(d);
+                }
                 self.skip()?;
                 continue;
             }
@@ -351,32 +373,31 @@ impl<'a> Reader<'a> {
                 }
             };
             let link = p.link.take().unwrap_or_else(|| cstr(&h[157..257]).to_vec());
-            if ty == 0 && path.ends_with(b"/") {
+            if ty == 0 && path.last() == Some(&b'/') {
                 ty = b'5';
             } else if ty == 0 || ty == b'7' {
                 ty = b'0';
             }
-            let e = Entry {
+            self.file = ty == b'0' && size > 0;
+            if self.file && self.rec.fd >= 0 {
+                self.rec.settle();
+                let o = &mut self.rec.out;
+                o.push(2);
+                varint(o, size);
+                varint(o, path.len() as u64);
+                o.extend_from_slice(&path);
+            }
+            return Ok(Some(Entry {
                 path,
                 link,
                 ty,
-                mode: (num_field(&h[100..108]).unwrap_or(0) & 0o7777) as u32,
+                mode: (num[4] & 0o7777) as u32,
                 uid: num[1] as u32,
                 gid: num[2] as u32,
                 mtime: num[3] as i64,
                 size,
-                xattrs: core::mem::take(&mut p.xattrs),
-            };
-            self.file = ty == b'0' && size > 0;
-            if self.file && self.rec.fd >= 0 {
-                self.rec.settle()?;
-                let o = &mut self.rec.out;
-                o.push(2);
-                varint(o, size);
-                varint(o, e.path.len() as u64);
-                o.extend_from_slice(&e.path);
-            }
-            return Ok(Some(e));
+                xattrs: core::mem::take(&mut self.pending.xattrs),
+            }));
         }
     }
 
@@ -403,7 +424,7 @@ impl Source for EntrySource<'_, '_> {
         let r = &mut *self.0;
         let n = min(r.chunk()?, buf.len());
         buf[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
-        r.take(n)?;
+        r.take(n);
         Ok(n)
     }
 }
@@ -442,7 +463,7 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
     let Some(want) = num_field(&h[148..156]) else { return false };
     let (mut u, mut s) = (0i64, 0i64);
     for (i, &c) in h.iter().enumerate() {
-        let c = if (148..156).contains(&i) { b' ' } else { c };
+        let c = if i.wrapping_sub(148) < 8 { b' ' } else { c };
         u += c as i64;
         s += c as i8 as i64;
     }
@@ -460,13 +481,15 @@ fn pax(data: &[u8], p: &mut Pending) {
         let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
         if let Some(eq) = rec.iter().position(|&c| c == b'=') {
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
-            if let Some(i) = PAX_NUM.iter().position(|&n| n == k) {
+            let mut i = 0;
+            while i < 6 && PAX_NUM[i] != k {
+                i += 1;
+            }
+            if i < 4 {
                 // (mtime may carry a fraction)
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
-            } else if k == b"path" {
-                p.path = Some(v.to_vec());
-            } else if k == b"linkpath" {
-                p.link = Some(v.to_vec());
+            } else if i < 6 {
+                *if i == 4 { &mut p.path } else { &mut p.link } = Some(v.to_vec());
             } else if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
                 p.xattrs.push((x.to_vec(), v.to_vec()));
             }
@@ -505,6 +528,17 @@ fn walk(root: Fd, comps: &[&[u8]], create: bool) -> sys::R<Owned> {
         cur = r?; // (the assignment drops, and closes, the parent)
     }
     Ok(cur)
+}
+
+/// The directory holding `path`'s last component inside `root` (which
+/// must exist, reached through no symlink) and that component; None for
+/// the root itself or a path with `..`.
+fn locate(root: Fd, path: &[u8]) -> Option<(Owned, &[u8])> {
+    let c = components(path).ok()?;
+    let last = *c.last()?;
+    let d = walk(root, &c, false).ok()?;
+    sys::free(c);
+    Some((d, last))
 }
 
 fn hostile(path: &[u8], why: &[u8]) -> Error {
@@ -551,7 +585,7 @@ struct X {
     /// Apply: the inodes this layer made or touched (an opaque dir keeps them).
     mine: Vec<u64>,
     /// Directories' (mode, mtime, path), set at the end.
-    dirs: Vec<u8>,
+    dirs: Vec<(u32, i64, Vec<u8>)>,
     st: Stats,
 }
 
@@ -604,36 +638,44 @@ impl X {
             Err(_) => return Err(hostile(&e.path, PARENT)),
         };
         let d = dir.raw();
+        let mut op = "remove";
+        let mut r = Ok(());
         if opaque {
             if overlay {
-                return sys::fsetxattr(d, OPAQUE, b"y").ctx("mark opaque", &e.path);
+                op = "mark opaque";
+                r = sys::fsetxattr(d, OPAQUE, b"y");
+            } else {
+                util::sort_by(&mut self.mine, |a, b| a < b);
+                op = "empty opaque directory";
+                r = self.prune(d);
             }
-            util::sort_by(&mut self.mine, |a, b| a < b);
-            return self.prune(d).ctx("empty opaque directory", &e.path);
-        }
-        if let Ok(st) = sys::statat(d, wh, false) {
-            if overlay {
-                self.st.exact_replay = false;
+        } else {
+            if let Ok(st) = sys::statat(d, wh, false) {
+                if overlay {
+                    self.st.exact_replay = false;
+                }
+                r = remove(d, wh, st.is_dir());
             }
-            remove(d, wh, st.is_dir()).ctx("remove", &e.path)?;
+            if overlay && r.is_ok() {
+                op = "create whiteout";
+                r = sys::mknodat(d, wh, sys::S_IFCHR, 0, 0);
+            }
         }
-        if overlay {
-            sys::mknodat(d, wh, sys::S_IFCHR, 0, 0).ctx("create whiteout", &e.path)?;
-        }
-        Ok(())
+        r.ctx(op, &e.path)
     }
 
     #[inline(never)]
     fn entry(&mut self, r: &mut Reader, e: &Entry, comps: &[&[u8]]) -> Res<()> {
         let last = comps[comps.len() - 1];
         if let Some(wh) = last.strip_prefix(b".wh.") {
-            if wh == b".wh..opq" {
-                return self.whiteout(e, comps, b"");
-            }
-            if wh.starts_with(b".wh.") {
+            if let Some(x) = wh.strip_prefix(b".wh.") {
+                if x == b".opq" {
+                    return self.whiteout(e, comps, b"");
+                }
                 return Ok(()); // aufs metadata (.wh..wh.plnk ...): not content
             }
-            if matches!(wh, b"" | b"." | b"..") {
+            if wh.len() < 3 && wh.iter().all(|&c| c == b'.') {
+                // "", "." or ".."
                 return Err(hostile(&e.path, b"bad whiteout (refused)"));
             }
             return self.whiteout(e, comps, wh);
@@ -641,49 +683,57 @@ impl X {
         let dir = walk(self.root, comps, true).map_err(|_| hostile(&e.path, PARENT))?;
         let (d, name, path) = (dir.raw(), last, &e.path[..]);
         let mut f = Owned::none();
-        match e.ty {
-            b'0' => {
-                self.clear(d, name, false)?;
-                f = sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).ctx("create", path)?;
-                r.data(&mut |b| sys::write_all(f.raw(), b).ctx("write", path))?;
-                self.st.bytes += e.size;
-            }
-            b'5' => {
-                self.clear(d, name, true)?;
-                match sys::mkdirat(d, name, 0o700) {
-                    Ok(()) | Err(sys::EEXIST) => {}
-                    Err(x) => return Err(Error::sys("create", path, x)),
+        let mut op = "create";
+        let res = match e.ty {
+            b'0' | b'2' | b'5' | b'6' => {
+                self.clear(d, name, e.ty == b'5')?;
+                match e.ty {
+                    b'0' => sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).map(|o| f = o),
+                    b'5' => match sys::mkdirat(d, name, 0o700) {
+                        Ok(()) | Err(sys::EEXIST) => {
+                            op = "open";
+                            sys::openat(d, name, DIR, 0).map(|o| f = o)
+                        }
+                        x => x,
+                    },
+                    b'2' => {
+                        op = "create symlink";
+                        sys::symlinkat(&e.link, d, name)
+                    }
+                    _ => {
+                        op = "create fifo";
+                        sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0)
+                    }
                 }
-                f = sys::openat(d, name, DIR, 0).ctx("open", path)?;
-                let v = &mut self.dirs;
-                v.extend_from_slice(&e.mode.to_le_bytes());
-                v.extend_from_slice(&e.mtime.to_le_bytes());
-                v.extend_from_slice(&(path.len() as u32).to_le_bytes());
-                v.extend_from_slice(path);
-            }
-            b'2' => {
-                self.clear(d, name, false)?;
-                sys::symlinkat(&e.link, d, name).ctx("create symlink", path)?;
             }
             b'1' => {
                 // inside the layer, through no symlink, and not the root
-                let bad = || hostile(path, b"hard link target outside the layer or missing (refused)");
-                let tc = components(&e.link).map_err(|_| bad())?;
-                if tc.is_empty() {
-                    return Err(bad());
-                }
-                let t = walk(self.root, &tc, false).map_err(|_| bad())?;
+                let Some((t, tl)) = locate(self.root, &e.link) else {
+                    return Err(hostile(path, b"hard link target outside the layer or missing (refused)"));
+                };
                 self.clear(d, name, false)?;
-                sys::linkat(t.raw(), tc[tc.len() - 1], d, name).ctx("create hard link", path)?;
-                sys::free(tc);
-            }
-            b'6' => {
-                self.clear(d, name, false)?;
-                sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0).ctx("create fifo", path)?;
+                op = "create hard link";
+                sys::linkat(t.raw(), tl, d, name)
             }
             // Character and block devices are never created from an
             // image; other types (sparse, volume labels) are skipped.
             _ => return Ok(()),
+        };
+        res.ctx(op, path)?;
+        match e.ty {
+            b'0' => {
+                loop {
+                    let n = r.chunk()?;
+                    if n == 0 {
+                        break;
+                    }
+                    sys::write_all(f.raw(), &r.buf[r.pos..r.pos + n]).ctx("write", path)?;
+                    r.take(n);
+                }
+                self.st.bytes += e.size;
+            }
+            b'5' => self.dirs.push((e.mode, e.mtime, path.to_vec())),
+            _ => {}
         }
         // chown clears S_ISUID/S_ISGID and security.capability: it goes first.
         if e.ty != b'1' {
@@ -739,25 +789,15 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
         e.free();
     }
     // Directory modes and mtimes, now that their children are written.
-    let v = &x.dirs;
-    let mut i = 0;
-    while i + 16 <= v.len() {
-        let n = u32::from_le_bytes([v[i + 12], v[i + 13], v[i + 14], v[i + 15]]) as usize;
-        let path = &v[i + 16..i + 16 + n];
-        if let Ok(comps) = components(path) {
-            let last = comps[comps.len() - 1];
-            if let Ok(p) = walk(root, &comps, false) {
-                if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
-                    let _ = sys::fchmod(f.raw(), u32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]));
-                    drop(f);
-                    let mut t = [0u8; 8];
-                    t.copy_from_slice(&v[i + 4..i + 12]);
-                    let _ = sys::set_mtime(p.raw(), last, i64::from_le_bytes(t));
-                }
+    for (mode, mtime, path) in x.dirs.iter_mut() {
+        if let Some((p, last)) = locate(root, path) {
+            if let Ok(f) = sys::openat(p.raw(), last, DIR, 0) {
+                let _ = sys::fchmod(f.raw(), *mode);
+                drop(f);
+                let _ = sys::set_mtime(p.raw(), last, *mtime);
             }
-            sys::free(comps);
         }
-        i += 16 + n;
+        sys::free(core::mem::take(path));
     }
     sys::free(x.dirs);
     sys::free(x.mine);
@@ -781,8 +821,14 @@ pub struct Replay {
     file: Owned,
 }
 
+#[cold]
+#[inline(never)]
+fn corrupt() -> Error {
+    Error::new(b"layer recording", b"corrupt")
+}
+
 fn bad_recording<T>() -> Res<T> {
-    Err(Error::new(b"layer recording", b"corrupt"))
+    Err(corrupt())
 }
 
 impl Replay {
@@ -827,18 +873,14 @@ impl Replay {
 
     /// The file at `path` in the tree, which must be regular, of `size` bytes.
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
-        let no = || Error::quoted("layer file", path, b"does not match the layer's recording");
-        let comps = components(path).map_err(|_| no())?;
-        if comps.is_empty() {
-            return Err(no());
+        if let Some((d, last)) = locate(self.root, path) {
+            if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
+                if sys::fstat(f.raw()).is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
+                    return Ok(f);
+                }
+            }
         }
-        let d = walk(self.root, &comps, false).map_err(|_| no())?;
-        let f = sys::openat(d.raw(), comps[comps.len() - 1], sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0).map_err(|_| no())?;
-        sys::free(comps);
-        match sys::fstat(f.raw()) {
-            Ok(st) if st.kind() == sys::S_IFREG && st.size == size => Ok(f),
-            _ => Err(no()),
-        }
+        Err(Error::quoted("layer file", path, b"does not match the layer's recording"))
     }
 }
 
@@ -902,8 +944,20 @@ pub struct Writer {
     out: Fd,
     pub layer: bool,
     links: Vec<(u64, Vec<u8>)>,
-    /// File data passes through here (allocated once).
+    /// File data passes through here (allocated once): BUF bytes, then
+    /// 1 KiB of zeros for padding and the end of the archive.
     buf: Vec<u8>,
+}
+
+const BUF: usize = 65536;
+
+/// A file being archived, as a `Source` (read errors name it).
+struct FileSrc<'p>(Fd, &'p [u8]);
+
+impl Source for FileSrc<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        sys::read(self.0, buf).ctx("read", self.1)
+    }
 }
 
 fn put_oct(h: &mut [u8], v: u64) {
@@ -927,24 +981,27 @@ fn put_oct(h: &mut [u8], v: u64) {
 }
 
 impl Writer {
+    #[inline(never)]
     pub fn new(out: Fd) -> Writer {
-        Writer { out, layer: false, links: Vec::new(), buf: Vec::new() }
+        Writer { out, layer: false, links: Vec::new(), buf: alloc::vec![0u8; BUF + 1024] }
     }
 
-    fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
+    /// One header block; the size is `st.size`.
+    fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         let mut h = [0u8; 512];
-        h[..core::cmp::min(100, name.len())].copy_from_slice(&name[..core::cmp::min(100, name.len())]);
-        put_oct(&mut h[100..108], (st.mode & 0o7777) as u64);
-        put_oct(&mut h[108..116], st.uid as u64);
-        put_oct(&mut h[116..124], st.gid as u64);
-        put_oct(&mut h[124..136], size);
-        put_oct(&mut h[136..148], st.mtime.max(0) as u64);
+        h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
+        let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64, (st.mode & 0o7777) as u64];
+        for i in 0..5 {
+            put_oct(&mut h[FIELD[i].0..FIELD[i].1], v[i]);
+        }
         h[156] = ty;
-        h[157..157 + core::cmp::min(100, link.len())].copy_from_slice(&link[..core::cmp::min(100, link.len())]);
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u64 = h.iter().map(|&c| c as u64).sum();
+        h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
+        h[257..265].copy_from_slice(b"ustar\x0000");
+        // the checksum counts its own field as 8 spaces
+        let mut sum = 8 * 32;
+        for &c in h.iter() {
+            sum += c as u64;
+        }
         put_oct(&mut h[148..155], sum);
         h[155] = b' ';
         sys::write_all(self.out, &h).ctx("write", b"archive")
@@ -953,19 +1010,29 @@ impl Writer {
     /// A plain file entry (mode 0444, root's, time 0, as podman writes
     /// an archive's members) of exactly `size` bytes from `src`.
     pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
-        let st = sys::Stat { mode: 0o444, ..sys::Stat::default() };
-        self.header(name, &st, b'0', size, b"")?;
-        if self.buf.is_empty() {
-            self.buf = alloc::vec![0u8; 65536];
-        }
+        let st = sys::Stat { mode: 0o444, size, ..sys::Stat::default() };
+        self.header(name, &st, b'0', b"")?;
+        self.body(size, src, name)
+    }
+
+    /// `size` bytes of data from `src`, then the padding. A source that
+    /// ends early is an error for a member named `short`; without a name
+    /// (a file that shrank while it was read) the rest is zeros.
+    #[inline(never)]
+    fn body(&mut self, size: u64, src: &mut dyn Source, short: &[u8]) -> Res<()> {
+        let buf = &mut self.buf[..BUF]; // one for the whole archive
         let mut left = size;
         while left > 0 {
-            let k = core::cmp::min(left, self.buf.len() as u64) as usize;
-            let n = src.read(&mut self.buf[..k])?;
+            let k = min(left, buf.len() as u64) as usize;
+            let mut n = src.read(&mut buf[..k])?;
             if n == 0 {
-                return Err(Error::quoted("archive member", name, b"is shorter than its size"));
+                if !short.is_empty() {
+                    return Err(Error::quoted("archive member", short, b"is shorter than its size"));
+                }
+                buf[..k].fill(0);
+                n = k;
             }
-            sys::write_all(self.out, &self.buf[..n]).ctx("write", b"archive")?;
+            sys::write_all(self.out, &buf[..n]).ctx("write", b"archive")?;
             left -= n as u64;
         }
         self.pad(size)
@@ -974,7 +1041,14 @@ impl Writer {
     fn long(&mut self, ty: u8, v: &[u8]) -> Res<()> {
         let mut d = v.to_vec();
         d.push(0);
-        let r = self.raw(b"././@LongLink", &sys::Stat::default(), ty, d.len() as u64, b"").and_then(|_| self.data(&d));
+        self.meta(b"././@LongLink", ty, d)
+    }
+
+    /// A metadata entry (GNU long name, PAX) of data `d`, which it frees.
+    #[inline(never)]
+    fn meta(&mut self, name: &[u8], ty: u8, d: Vec<u8>) -> Res<()> {
+        let st = sys::Stat { size: d.len() as u64, ..sys::Stat::default() };
+        let r = self.raw(name, &st, ty, b"").and_then(|_| self.data(&d));
         sys::free(d);
         r
     }
@@ -990,9 +1064,7 @@ impl Writer {
         d.push(b'=');
         d.extend_from_slice(v);
         d.push(b'\n');
-        let r = self.raw(b"PaxHeader", &sys::Stat::default(), b'x', d.len() as u64, b"").and_then(|_| self.data(&d));
-        sys::free(d);
-        r
+        self.meta(b"PaxHeader", b'x', d)
     }
 
     fn data(&mut self, d: &[u8]) -> Res<()> {
@@ -1005,26 +1077,19 @@ impl Writer {
         self.zeros((512 - (n % 512) as usize) % 512)
     }
 
-    /// `n` zero bytes from one zeroed stack block: a `[0; 1024]` constant
-    /// for the end-of-archive marker cost 1 KB of .rodata.
-    fn zeros(&mut self, mut n: usize) -> Res<()> {
-        let z = [0u8; 512];
-        while n > 0 {
-            let k = core::cmp::min(n, 512);
-            sys::write_all(self.out, &z[..k]).ctx("write", b"archive")?;
-            n -= k;
-        }
-        Ok(())
+    /// `n` (at most 1024) zero bytes: the buffer's last KiB, never written.
+    fn zeros(&mut self, n: usize) -> Res<()> {
+        sys::write_all(self.out, &self.buf[BUF..BUF + n]).ctx("write", b"archive")
     }
 
-    fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, size: u64, link: &[u8]) -> Res<()> {
+    fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         if name.len() > 100 {
             self.long(b'L', name)?;
         }
         if link.len() > 100 {
             self.long(b'K', link)?;
         }
-        self.raw(name, st, ty, size, link)
+        self.raw(name, st, ty, link)
     }
 
     /// Adds the children of `dir` under the prefix `rel` ("" for the root).
@@ -1041,77 +1106,73 @@ impl Writer {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            let Ok(st) = sys::statat(dir, name, false) else { continue };
-            match st.kind() {
+            let Ok(mut st) = sys::statat(dir, name, false) else { continue };
+            // the header's name, type and link target; sizes but a file's are 0
+            let mut hn = path.clone();
+            let mut link = Vec::new();
+            let mut file = Owned::none();
+            let size = st.size;
+            st.size = 0;
+            let ty = match st.kind() {
                 sys::S_IFDIR => {
-                    let mut p = path.clone();
-                    p.push(b'/');
-                    self.header(&p, &st, b'5', 0, b"")?;
-                    let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
-                    if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
-                        p.extend_from_slice(b".wh..wh..opq");
-                        self.header(&p, &sys::Stat { mode: 0o755, ..st }, b'0', 0, b"")?;
-                    }
-                    sys::free(p);
-                    if st.dev == dev && !skip(&path) {
-                        self.tree(sub.raw(), &path, dev, skip)?;
-                    }
-                    drop(sub); // one descriptor per level, not per entry
+                    hn.push(b'/');
+                    b'5'
                 }
                 sys::S_IFCHR if self.layer && st.rdev == 0 => {
-                    let mut p = rel.to_vec();
-                    if !p.is_empty() {
-                        p.push(b'/');
-                    }
-                    p.extend_from_slice(b".wh.");
-                    p.extend_from_slice(name);
-                    self.header(&p, &sys::Stat { mode: 0, uid: 0, gid: 0, ..st }, b'0', 0, b"")?;
-                    sys::free(p);
+                    hn.truncate(path.len() - name.len());
+                    hn.extend_from_slice(b".wh.");
+                    hn.extend_from_slice(name);
+                    (st.mode, st.uid, st.gid) = (0, 0, 0);
+                    b'0'
                 }
                 sys::S_IFREG => {
-                    if st.nlink > 1 {
-                        if let Some((_, first)) = self.links.iter().find(|(i, _)| *i == st.ino) {
-                            let first = first.clone();
-                            self.header(&path, &st, b'1', 0, &first)?;
-                            sys::free(first);
-                            sys::free(path);
-                            continue;
-                        }
-                        self.links.push((st.ino, path.clone()));
+                    let mut i = if st.nlink > 1 { 0 } else { self.links.len() };
+                    while i < self.links.len() && self.links[i].0 != st.ino {
+                        i += 1;
                     }
-                    let file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
-                    let f = file.raw();
-                    let r = (|| {
-                        if let Ok(cap) = sys::fgetxattr(f, CAP) {
+                    if i < self.links.len() {
+                        link = self.links[i].1.clone();
+                        b'1'
+                    } else {
+                        if st.nlink > 1 {
+                            self.links.push((st.ino, path.clone()));
+                        }
+                        file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                        if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
                             self.pax_cap(&cap)?;
                             sys::free(cap);
                         }
-                        self.header(&path, &st, b'0', st.size, b"")?;
-                        let buf = &mut self.buf; // one for the whole archive
-                        buf.resize(65536, 0);
-                        let mut left = st.size;
-                        while left > 0 {
-                            let n = sys::read(f, buf).ctx("read", &path)?;
-                            if n == 0 {
-                                // shrank while we read: pad with zeros to the size announced
-                                buf.iter_mut().for_each(|b| *b = 0);
-                            }
-                            let n = core::cmp::min(if n == 0 { buf.len() } else { n } as u64, left) as usize;
-                            sys::write_all(self.out, &buf[..n]).ctx("write", b"archive")?;
-                            left -= n as u64;
-                        }
-                        self.pad(st.size)
-                    })();
-                    r?;
+                        st.size = size;
+                        b'0'
+                    }
                 }
                 sys::S_IFLNK => {
-                    let t = sys::readlinkat(dir, name).ctx("read link", &path)?;
-                    self.header(&path, &st, b'2', 0, &t)?;
-                    sys::free(t);
+                    link = sys::readlinkat(dir, name).ctx("read link", &path)?;
+                    b'2'
                 }
-                sys::S_IFIFO => self.header(&path, &st, b'6', 0, b"")?,
-                _ => {}
+                sys::S_IFIFO => b'6',
+                _ => 0, // sockets, devices: left out
+            };
+            if ty != 0 {
+                self.header(&hn, &st, ty, &link)?;
             }
+            if ty == b'5' {
+                let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
+                if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
+                    hn.extend_from_slice(b".wh..wh..opq");
+                    st.mode = 0o755;
+                    self.header(&hn, &st, b'0', b"")?;
+                }
+                if st.dev == dev && !skip(&path) {
+                    self.tree(sub.raw(), &path, dev, skip)?;
+                }
+                drop(sub); // one descriptor per level, not per entry
+            } else if file.raw() >= 0 {
+                self.body(st.size, &mut FileSrc(file.raw(), &path), b"")?;
+            }
+            drop(file);
+            sys::free(hn);
+            sys::free(link);
             sys::free(path);
         }
         sys::free_names(ents);
