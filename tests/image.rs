@@ -34,9 +34,11 @@ fn import_list_run_and_remove() {
     let t = t!();
     let o = t.md(&["images"]);
     assert!(o.stdout().starts_with("REPOSITORY") && o.stdout().contains("busybox"), "{}", o.stdout());
-    // From stdin too; docker's answer is the new image's ID.
+    // From stdin too; docker's answer is the new image's ID. (A change
+    // makes it another image: the same tar imported in the same second is
+    // the same configuration, so the same ID, as docker's would be.)
     let mut c = t.cmd();
-    c.args(["import", "-", "bb2"]).stdin(fs::File::open(tarball()).unwrap());
+    c.args(["import", "-c", "ENV WHO=bb2", "-", "bb2"]).stdin(fs::File::open(tarball()).unwrap());
     let o = c.output().unwrap();
     assert!(o.status.success());
     let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
@@ -51,7 +53,7 @@ fn import_list_run_and_remove() {
     assert_eq!(layers(), 1);
     // Importing to a taken name moves the tag (docker's): the first image
     // is left untagged; a bad name is refused.
-    assert_eq!(t.md(&["import", tarball().to_str().unwrap(), "bb2"]).code, 0);
+    assert_eq!(t.md(&["import", "-c", "ENV WHO=bb2b", tarball().to_str().unwrap(), "bb2"]).code, 0);
     let mut n = names(&t);
     n.sort();
     assert_eq!(n, ["<none>:<none>", "bb2:latest", "busybox:latest"]);
