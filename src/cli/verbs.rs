@@ -110,6 +110,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
 
 /// `save [-o FILE] IMAGE...`: never to a terminal; a failed save leaves
 /// no file.
+#[inline(never)]
 fn save(root: &state::Root, refs: &[&[u8]], output: Option<&[u8]>) -> util::Res<i32> {
     let file = match output {
         Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).map_err(|e| util::Error::sys("create", f, e))?),

@@ -173,6 +173,7 @@ impl Loader {
     }
 
     /// The images of a docker-archive (and the hybrid one).
+    #[inline(never)]
     fn docker(&self, m: &J) -> Res<Vec<Found>> {
         let mut out = Vec::new();
         for e in m.items() {
@@ -206,6 +207,7 @@ impl Loader {
 
     /// The images of an OCI layout: each manifest of index.json, an index
     /// in it resolved to this machine's platform.
+    #[inline(never)]
     fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found>> {
         let mut out = Vec::new();
         for d in idx.get(b"manifests").map(|m| m.items().collect::<Vec<_>>()).unwrap_or_default() {
@@ -302,6 +304,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 }
 
 /// Checks a configuration against its layers; what `run` needs from it.
+#[inline(never)]
 fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
     let c = json::parse(&f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
     let diffs = c.get(b"rootfs").and_then(|r| r.get(b"diff_ids")).and_then(|d| d.strs()).unwrap_or_default();
@@ -383,6 +386,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
 /// `sha256:ID` for an image without tags, with `id` true).
+#[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
         return Err(bad(b"load", b"mydocker must run as root"));
@@ -393,6 +397,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
     r
 }
 
+#[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     let mut ld = Loader { tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
     let mut base: Vec<u8> = Vec::new();

@@ -25,6 +25,7 @@ impl Source for Bytes<'_> {
 }
 
 /// Writes the archive of `refs` to `fd`.
+#[inline(never)]
 pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     // (id, tags) in the order asked; an ID brings all its tags.
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
@@ -89,6 +90,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
 }
 
 /// One layer entry: its tar rebuilt and checked against its diff ID.
+#[inline(never)]
 fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let dir = store::layer(root, hex);
     let (size, _) = store::layer_size(root, hex);

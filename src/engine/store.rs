@@ -211,6 +211,7 @@ pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
 }
 
 /// `tag SOURCE TARGET`.
+#[inline(never)]
 pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
     let full = normalize(target);
     if !valid_ref(&full) {
@@ -222,6 +223,7 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
 }
 
 /// The containers whose image is `id`.
+#[inline(never)]
 fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
     crate::engine::state::all(root).into_iter().find(|c| c.image_id == id).map(|c| c.short_id().to_vec())
 }
@@ -229,6 +231,7 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 /// `rmi REF`: untags; an image left without tags that no container uses
 /// goes, with every layer no other image uses. Lines for the user go to
 /// `say` ("Untagged: REF", "Deleted: sha256:ID").
+#[inline(never)]
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
@@ -264,6 +267,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
 }
 
 /// Removes each of `layers` that no stored image uses. Under the lock.
+#[inline(never)]
 pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
     let mut used: Vec<Vec<u8>> = Vec::new();
     for id in ids(root) {
