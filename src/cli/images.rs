@@ -94,12 +94,12 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let m = store::meta(root, &id)?;
     let conf = store::config(root, &id)?;
     let c = json::parse(&conf);
-    let hist: Vec<_> = c.as_ref().and_then(|c| c.get(b"history")).map(|h| h.items().collect()).unwrap_or_default();
+    let hist = c.and_then(|c| c.get(b"history")).unwrap_or(json::J::NULL);
     // (created, by, size, comment), oldest first
     let mut rows: Vec<(i64, Vec<u8>, u64, Vec<u8>)> = Vec::new();
     let mut layer = 0;
-    for h in &hist {
-        let s = |k: &[u8]| h.get(k).and_then(|v| v.str()).unwrap_or_default();
+    for h in hist.items() {
+        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
         let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
         let size = if empty {
             0

@@ -185,7 +185,7 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 }
             }
         }
-        for (i, h) in c.get(b"history").map(|h| h.items().collect::<Vec<_>>()).unwrap_or_default().iter().enumerate() {
+        for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
             if i > 0 {
                 hist.push(b',');
             }

@@ -268,7 +268,24 @@ fn hex4(t: &[u8], i: usize) -> u32 {
     u
 }
 
+impl J<'static> {
+    /// `null`: what a missing member is walked as (no items, no members).
+    pub const NULL: J<'static> = J(b"null");
+}
+
 impl<'a> J<'a> {
+    /// The string member `key` (None if absent or not a string).
+    #[inline(never)]
+    pub fn str_at(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get(key)?.str()
+    }
+
+    /// The string-array member `key` (see `strs`).
+    #[inline(never)]
+    pub fn strs_at(&self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
+        self.get(key)?.strs()
+    }
+
     /// The value's text as it is in the document.
     pub fn raw(&self) -> &'a [u8] {
         self.0

@@ -177,7 +177,7 @@ impl Loader {
     fn docker(&self, m: &J) -> Res<Vec<Found>> {
         let mut out = Vec::new();
         for e in m.items() {
-            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
             let cname = name_of(&cname)?;
             let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive").code(1))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
@@ -187,7 +187,7 @@ impl Loader {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
             }
             let mut layers = Vec::new();
-            for l in e.get(b"Layers").map(|x| x.strs().unwrap_or_default()).unwrap_or_default() {
+            for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
                 let lb = &ln[ln.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
@@ -197,7 +197,7 @@ impl Loader {
                 layers.push(i);
             }
             let mut refs = Vec::new();
-            for t in e.get(b"RepoTags").and_then(|x| x.strs()).unwrap_or_default() {
+            for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
             out.push(Found { config: conf.body.clone(), id: conf.sha, layers, refs });
@@ -210,7 +210,7 @@ impl Loader {
     #[inline(never)]
     fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found>> {
         let mut out = Vec::new();
-        for d in idx.get(b"manifests").map(|m| m.items().collect::<Vec<_>>()).unwrap_or_default() {
+        for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
             let ann = d.get(b"annotations");
             let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
             let mut refs = Vec::new();
@@ -234,9 +234,8 @@ impl Loader {
                     // an index: this machine's platform
                     depth += 1;
                     let pick = ms.items().find(|x| {
-                        let p = x.get(b"platform");
-                        let arch = p.and_then(|p| p.get(b"architecture")).and_then(|a| a.str());
-                        let os = p.and_then(|p| p.get(b"os")).and_then(|a| a.str());
+                        let p = x.get(b"platform").unwrap_or(J::NULL);
+                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
                         arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux")
                     });
                     let Some(pick) = pick.filter(|_| depth < 4) else {
@@ -248,7 +247,7 @@ impl Loader {
                 let cd = m.get(b"config").ok_or_else(|| bad(b"load: manifest", b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
-                for ld in m.get(b"layers").map(|l| l.items().collect::<Vec<_>>()).unwrap_or_default() {
+                for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
                     let (ln, h, size) = Self::blob_name(&ld)?;
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
                     let l = &self.layers[i];
@@ -307,11 +306,11 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 #[inline(never)]
 fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
     let c = json::parse(&f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
-    let diffs = c.get(b"rootfs").and_then(|r| r.get(b"diff_ids")).and_then(|d| d.strs()).unwrap_or_default();
+    let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
     if diffs.len() != f.layers.len() {
         return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
     }
-    let mut m = Meta { created: c.get(b"created").and_then(|x| x.str()).map_or(0, |t| store::parse_time(&t)), ..Meta::default() };
+    let mut m = Meta { created: c.str_at(b"created").map_or(0, |t| store::parse_time(&t)), ..Meta::default() };
     for (d, &i) in diffs.iter().zip(&f.layers) {
         let l = &layers[i];
         if l.zstd {
@@ -326,11 +325,11 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
         m.layers.push(l.diff.to_vec());
     }
     if let Some(cc) = c.get(b"config") {
-        m.entrypoint = cc.get(b"Entrypoint").and_then(|x| x.strs()).unwrap_or_default();
-        m.cmd = cc.get(b"Cmd").and_then(|x| x.strs()).unwrap_or_default();
-        m.env = cc.get(b"Env").and_then(|x| x.strs()).unwrap_or_default();
-        m.workdir = cc.get(b"WorkingDir").and_then(|x| x.str()).unwrap_or_default();
-        m.user = cc.get(b"User").and_then(|x| x.str()).unwrap_or_default();
+        m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
+        m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
+        m.env = cc.strs_at(b"Env").unwrap_or_default();
+        m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
+        m.user = cc.str_at(b"User").unwrap_or_default();
     }
     Ok(m)
 }
