@@ -17,7 +17,7 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
 }
 
 /// (created, id, repository, tag, size)
-type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+type Row<'a> = (i64, &'a [u8], &'a [u8], &'a [u8], u64);
 
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
 #[inline(never)]
@@ -30,18 +30,19 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     }
     let tags = store::tags(root);
     let mut rows: Vec<Row> = Vec::new();
-    for id in store::ids(root) {
-        let Ok(m) = store::meta(root, &id) else { continue };
+    let ids = store::ids(root);
+    for id in &ids {
+        let Ok(m) = store::meta(root, id) else { continue };
         let mut any = false;
         for (t, i) in &tags {
-            if *i == id {
+            if i == id {
                 let (r, tg) = store::split_ref(t);
-                rows.push((m.created, id.clone(), r.to_vec(), tg.to_vec(), m.size));
+                rows.push((m.created, id, r, tg, m.size));
                 any = true;
             }
         }
         if !any {
-            rows.push((m.created, id.clone(), b"<none>".to_vec(), b"<none>".to_vec(), m.size));
+            rows.push((m.created, id, b"<none>", b"<none>", m.size));
         }
     }
     crate::engine::util::sort_by(&mut rows, |a, b| a.0 > b.0 || a.0 == b.0 && (&a.2, &a.3) < (&b.2, &b.3));
@@ -49,21 +50,26 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     if quiet {
         let mut seen: Vec<&[u8]> = Vec::new();
         for r in &rows {
-            if !seen.contains(&&r.1[..]) {
-                seen.push(&r.1);
+            if !seen.contains(&r.1) {
+                seen.push(r.1);
                 b.b(&r.1[..12]).s("\n");
             }
         }
         out(&b.0);
         return Ok(());
     }
-    let w1 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(10) + 3;
-    let w2 = w1 + rows.iter().map(|r| r.3.len()).max().unwrap_or(0).max(3) + 3;
+    let (mut w1, mut w2) = (10, 3);
+    for r in &rows {
+        w1 = w1.max(r.2.len());
+        w2 = w2.max(r.3.len());
+    }
+    w1 += 3;
+    w2 += w1 + 3;
     let (w3, w4) = (w2 + 15, w2 + 15 + 18);
     b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3).s("IMAGE ID").col(w3, 3).s("CREATED").col(w4, 3).s("SIZE\n");
     let now = sys::now().0;
     for r in &rows {
-        b.b(&r.2).col(w1, 3).b(&r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
+        b.b(r.2).col(w1, 3).b(r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
         ago(&mut b, now, r.0);
         b.col(w4, 3).b(&human_size(r.4)).s("\n");
     }

@@ -190,12 +190,17 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
     if hex.len() >= 4 && hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
-        let m: Vec<Vec<u8>> = ids(root).into_iter().filter(|i| i.starts_with(hex)).collect();
-        if m.len() == 1 {
-            return Ok((m.into_iter().next().unwrap_or_default(), None));
+        let mut m: Option<Vec<u8>> = None;
+        for i in ids(root) {
+            if i.starts_with(hex) {
+                if m.is_some() {
+                    return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+                }
+                m = Some(i);
+            }
         }
-        if m.len() > 1 {
-            return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+        if let Some(i) = m {
+            return Ok((i, None));
         }
     }
     Err(Error::quoted("image", r, b"no such image (see 'mydocker images'; add one with 'mydocker load' or 'mydocker import')").of(Kind::NoSuch))
@@ -235,9 +240,12 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
-    let mut t = tags(root);
-    let last = t.iter().filter(|(_, i)| *i == id).count() <= 1 || tag.is_none();
-    if last {
+    let all = tags(root);
+    let (total, mut mine) = (all.len(), 0);
+    for (_, i) in &all {
+        mine += (*i == id) as usize;
+    }
+    if mine <= 1 || tag.is_none() {
         if let Some(c) = users(root, &id) {
             let mut why = b"is in use by container ".to_vec();
             why.extend_from_slice(&c);
@@ -245,17 +253,23 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
             return Err(Error::quoted("image", r, &why));
         }
     }
-    let before = t.len();
-    t.retain(|(x, i)| if tag.is_some() { Some(x) != tag.as_ref() } else { *i != id });
-    for (x, i) in tags(root) {
-        if i == id && !t.iter().any(|(y, _)| *y == x) {
+    // what goes is the tag, or every tag of an ID; each one is said
+    let mut t = Vec::new();
+    for (x, i) in all {
+        if tag.as_ref().map_or(i == id, |g| x == *g) {
             say(b"Untagged: ", &x);
+        } else {
+            t.push((x, i));
         }
     }
-    if t.len() != before {
+    mine = 0;
+    for (_, i) in &t {
+        mine += (*i == id) as usize;
+    }
+    if t.len() != total {
         write_tags(root, &t)?;
     }
-    if !t.iter().any(|(_, i)| *i == id) {
+    if mine == 0 {
         let m = meta(root, &id)?;
         remove_tree(&root.image(&id)).ctx("remove", &root.image(&id))?;
         let mut d = b"sha256:".to_vec();
