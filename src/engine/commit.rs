@@ -91,51 +91,64 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
 #[inline(never)]
 pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::image;
-    use crate::engine::store::{self, Meta};
+    use crate::engine::store;
     let tag = image::new_ref(r)?;
     let rec = state::find(root, name)?;
     let parent = store::meta(root, &rec.image_id)?;
     let pconf = store::config(root, &rec.image_id)?;
-    let dir = rec.dir(root);
-    let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
     let (tmp, _held) = crate::engine::load::temp(root)?;
-    let res = (|| {
-        let tarp = join(&tmp, b"layer.tar");
-        let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
-        let upper = join(&dir, b"upper");
-        let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
-        let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
-        let mut w = Writer::new(out.raw());
-        w.layer = !copied;
-        w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
-        drop((out, u));
-        let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
-        let l = crate::engine::load::extract_layer(&join(&tmp, b"0"), &mut crate::engine::stream::FdSource(inp.raw()))?;
-        drop(inp);
-        let _ = sys::unlinkat(sys::AT_FDCWD, &tarp, 0);
-        // The command: the image's entrypoint stays if the container's
-        // argv begins with it; the rest is Cmd.
-        let ep = &parent.entrypoint;
-        let (entrypoint, cmd) =
-            if !ep.is_empty() && rec.argv.starts_with(ep) { (ep.clone(), rec.argv[ep.len()..].to_vec()) } else { (Vec::new(), rec.argv.clone()) };
-        let mut layers = if copied { Vec::new() } else { parent.layers.clone() };
-        layers.push(l.diff.to_vec());
-        let m = Meta {
-            created: sys::now().0,
-            size: if copied { l.bytes } else { parent.size + l.bytes },
-            entrypoint,
-            cmd,
-            env: rec.env.iter().filter(|e| !e.starts_with(b"HOSTNAME=")).cloned().collect(),
-            workdir: rec.workdir.clone(),
-            user: if rec.security.user.is_empty() { parent.user.clone() } else { rec.security.user.clone() },
-            layers,
-        };
-        let (keep, hist) = image::kept(&pconf);
-        let mut by = b"mydocker commit ".to_vec();
-        by.extend_from_slice(rec.short_id());
-        let config = image::config_json(&m, &keep, if copied { b"" } else { &hist }, &by);
-        image::store_new(root, &tmp, &m, &config, &l, tag.as_deref())
-    })();
+    let res = layer_image(root, &tmp, rec, parent, &pconf, tag);
     let _ = util::remove_tree(&tmp);
     res
+}
+
+/// `commit`'s new layer (extracted into `tmp/0`) and image; takes the
+/// record and the parent's metadata to move their lists into the new one.
+fn layer_image(root: &Root, tmp: &[u8], rec: Record, parent: crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    use crate::engine::image;
+    use crate::engine::store::Meta;
+    let dir = rec.dir(root);
+    let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
+    let tarp = join(tmp, b"layer.tar");
+    let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
+    let upper = join(&dir, b"upper");
+    let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
+    let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
+    let mut w = Writer::new(out.raw());
+    w.layer = !copied;
+    w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
+    drop((out, u));
+    let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
+    let l = crate::engine::load::extract_layer(&join(tmp, b"0"), &mut crate::engine::stream::FdSource(inp.raw()))?;
+    drop(inp);
+    let _ = sys::unlinkat(sys::AT_FDCWD, &tarp, 0);
+    let mut by = b"mydocker commit ".to_vec();
+    by.extend_from_slice(rec.short_id());
+    // The command: the image's entrypoint stays if the container's
+    // argv begins with it; the rest is Cmd.
+    let mut argv = rec.argv;
+    let ep = parent.entrypoint;
+    let (entrypoint, cmd) = if !ep.is_empty() && argv.starts_with(&ep) {
+        let cmd = argv.split_off(ep.len());
+        (ep, cmd)
+    } else {
+        (Vec::new(), argv)
+    };
+    let mut layers = if copied { Vec::new() } else { parent.layers };
+    layers.push(l.diff.to_vec());
+    let mut env = rec.env;
+    env.retain(|e| !e.starts_with(b"HOSTNAME="));
+    let m = Meta {
+        created: sys::now().0,
+        size: if copied { l.bytes } else { parent.size + l.bytes },
+        entrypoint,
+        cmd,
+        env,
+        workdir: rec.workdir,
+        user: if rec.security.user.is_empty() { parent.user } else { rec.security.user },
+        layers,
+    };
+    let (keep, hist) = image::kept(pconf);
+    let config = image::config_json(&m, &keep, if copied { b"" } else { &hist }, &by);
+    image::store_new(root, tmp, &m, &config, &l, tag)
 }

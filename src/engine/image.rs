@@ -61,71 +61,38 @@ fn trim(s: &[u8]) -> &[u8] {
 /// items, to which one entry for this step is added.
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
-    let mut o = b"{\"architecture\":\"".to_vec();
-    o.extend_from_slice(ARCH);
-    o.extend_from_slice(b"\",\"os\":\"linux\",\"created\":");
-    json::str(&mut o, &now);
-    o.extend_from_slice(b",\"config\":{\"Env\":");
-    json::strs(&mut o, &m.env);
-    for (k, v) in [(&b"Entrypoint"[..], &m.entrypoint), (b"Cmd", &m.cmd)] {
-        o.extend_from_slice(b",\"");
-        o.extend_from_slice(k);
-        o.extend_from_slice(b"\":");
-        if v.is_empty() {
-            o.extend_from_slice(b"null");
-        } else {
-            json::strs(&mut o, v);
-        }
-    }
-    o.extend_from_slice(b",\"WorkingDir\":");
-    json::str(&mut o, &m.workdir);
-    o.extend_from_slice(b",\"User\":");
-    json::str(&mut o, &m.user);
-    o.extend_from_slice(keep);
-    o.extend_from_slice(b"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+    let mut b = util::Buf::new();
+    json::tpl(
+        &mut b,
+        b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
+\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
+        &[ARCH, &now, &m.workdir, &m.user, keep],
+        &[],
+        &[&m.env, &m.entrypoint, &m.cmd],
+    );
     for (i, l) in m.layers.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        o.extend_from_slice(b"\"sha256:");
-        o.extend_from_slice(l);
-        o.push(b'"');
+        json::tpl(&mut b, &b",\"sha256:\x02\""[(i == 0) as usize..], &[l], &[], &[]);
     }
-    o.extend_from_slice(b"]},\"history\":[");
-    o.extend_from_slice(history);
-    if !history.is_empty() {
-        o.push(b',');
-    }
-    o.extend_from_slice(b"{\"created\":");
-    json::str(&mut o, &now);
-    o.extend_from_slice(b",\"created_by\":");
-    json::str(&mut o, created_by);
-    o.extend_from_slice(b"}]}");
-    o
+    let comma: &[u8] = if history.is_empty() { b"" } else { b"," };
+    json::tpl(&mut b, b"]},\"history\":[\x02\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, comma, &now, created_by], &[], &[]);
+    b.0
 }
 
 /// Stores a new image made of `m.layers` (the last one extracted into
 /// `tmp/0` by the caller), tagged `tag`. Returns its ID.
-pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<&[u8]>) -> Res<Vec<u8>> {
-    let id = sha256::hex(&{
-        let mut s = sha256::Sha256::new();
-        s.update(config);
-        s.finish()
-    });
-    let mut dirs = Vec::new();
-    for (i, hex) in m.layers.iter().enumerate() {
-        // only the new (last) layer comes from tmp; the others are stored
-        let d = if i + 1 == m.layers.len() { join(tmp, b"0") } else { store::layer(root, hex) };
-        dirs.push((d, l.tar_size, l.bytes));
-    }
-    let refs: Vec<Vec<u8>> = tag.into_iter().map(|t| t.to_vec()).collect();
+pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    let mut s = sha256::Sha256::new();
+    s.update(config);
+    let id = sha256::hex(&s.finish());
+    // only the new (last) layer comes from tmp; the others are stored
+    let dirs = [(join(tmp, b"0"), l.tar_size, l.bytes)];
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
             return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
         }
     }
-    load::install(root, tmp, config, &id, m, &dirs, &refs)?;
+    load::install(root, tmp, config, &id, m, &dirs, tag.as_slice())?;
     Ok(id.to_vec())
 }
 
@@ -164,7 +131,7 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
         let mut by = b"mydocker import ".to_vec();
         by.extend_from_slice(file);
         let config = config_json(&m, b"", b"", &by);
-        store_new(root, &tmp, &m, &config, &l, tag.as_deref())
+        store_new(root, &tmp, &m, &config, &l, tag)
     })();
     let _ = util::remove_tree(&tmp);
     r

@@ -469,7 +469,8 @@ fn utf8_prefix(s: &[u8]) -> usize {
 /// Writes template `t` into `b`, each marker byte taking the next value of
 /// its kind: 1 a JSON string from `s`, 2 raw bytes from `s` (a number's
 /// digits, a `J::raw` copied through), 3 a number from `n`, 4 a JSON bool
-/// from `n`, 5 a JSON array of strings from `l`. The keys and punctuation
+/// from `n`, 5 a JSON array of strings from `l` (6: the same, but `null`
+/// when it is empty). The keys and punctuation
 /// of an object are one literal: a call per member cost 40 bytes of code,
 /// a value in an array costs 10.
 pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
@@ -492,8 +493,12 @@ pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
                 }
                 ni += 1;
             }
-            5 => {
-                strs(&mut b.0, l[li]);
+            5 | 6 => {
+                if c == 6 && l[li].is_empty() {
+                    b.s("null");
+                } else {
+                    strs(&mut b.0, l[li]);
+                }
                 li += 1;
             }
             c => b.0.push(c),

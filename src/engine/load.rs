@@ -335,12 +335,15 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
-/// the state lock. `dirs`: the temporary directory of each layer.
+/// the state lock. `layer_dirs`: the temporary directory, tar and file
+/// bytes of each of the last `layer_dirs.len()` layers (those before are
+/// in the store already).
 pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, layer_dirs: &[(Vec<u8>, u64, u64)], refs: &[Vec<u8>]) -> Res<()> {
     let ld = store::layers_dir(root);
     mkdir_all(&ld, 0o700).ctx("create", &ld)?;
+    let skip = m.layers.len() - layer_dirs.len();
     for (i, (dir, tar_size, bytes)) in layer_dirs.iter().enumerate() {
-        let dest = store::layer(root, &m.layers[i]);
+        let dest = store::layer(root, &m.layers[skip + i]);
         if sys::lstat(&dest).is_err() && sys::lstat(dir).is_ok() {
             let mut s = util::num(*tar_size);
             s.push(b' ');
