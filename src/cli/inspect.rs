@@ -106,26 +106,21 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     let m = store::meta(root, id)?;
     let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
     let raw = |k: &[u8], d: &'static [u8]| c.get(k).map_or(d, |v| v.raw());
-    b.s("{\"Id\":\"sha256:").b(id).s("\",\"RepoTags\":[");
-    let mut first = true;
+    let mut tags = Vec::new();
     for (t, i) in store::tags(root) {
         if i == id {
-            if !first {
-                b.s(",");
-            }
-            first = false;
-            crate::engine::json::str(&mut b.0, &t);
+            tags.push(t);
         }
     }
-    b.s("],\"Created\":").b(raw(b"created", b"null")).s(",\"Size\":").n(m.size);
-    b.s(",\"Architecture\":").b(raw(b"architecture", b"null")).s(",\"Os\":").b(raw(b"os", b"null"));
-    b.s(",\"Config\":").b(raw(b"config", b"{}")).s(",\"RootFS\":{\"Type\":\"layers\",\"Layers\":[");
-    for (i, l) in m.layers.iter().enumerate() {
-        if i > 0 {
-            b.s(",");
-        }
-        b.s("\"sha256:").b(l).s("\"");
-    }
+    tpl(
+        b,
+        b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
+\"RootFS\":{\"Type\":\"layers\",\"Layers\":[",
+        &[id, raw(b"created", b"null"), raw(b"architecture", b"null"), raw(b"os", b"null"), raw(b"config", b"{}")],
+        &[m.size as i64],
+        &[&tags],
+    );
+    json::digests(b, &m.layers);
     b.s("]}}");
     Ok(())
 }

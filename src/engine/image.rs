@@ -70,9 +70,7 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
         &[],
         &[&m.env, &m.entrypoint, &m.cmd],
     );
-    for (i, l) in m.layers.iter().enumerate() {
-        json::tpl(&mut b, &b",\"sha256:\x02\""[(i == 0) as usize..], &[l], &[], &[]);
-    }
+    json::digests(&mut b, &m.layers);
     let comma: &[u8] = if history.is_empty() { b"" } else { b"," };
     json::tpl(&mut b, b"]},\"history\":[\x02\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, comma, &now, created_by], &[], &[]);
     b.0

@@ -506,6 +506,14 @@ pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
     }
 }
 
+/// `"sha256:A","sha256:B"`: diff IDs (hex) as a JSON array's items.
+#[inline(never)]
+pub fn digests(b: &mut Buf, l: &[Vec<u8>]) {
+    for (i, d) in l.iter().enumerate() {
+        tpl(b, &b",\"sha256:\x02\""[(i == 0) as usize..], &[d], &[], &[]);
+    }
+}
+
 /// Copies the members of object `j` into `b` as `{"k":v,"k":v,` (each one
 /// followed by a comma, keys and values verbatim), leaving out the keys in
 /// `drop`: the caller appends its own members and the `}`. For writing an
