@@ -61,8 +61,8 @@ struct Loader {
 
 /// One image found: its configuration, layers (indexes into `layers`,
 /// base first) and tags.
-struct Found {
-    config: Vec<u8>,
+struct Found<'a> {
+    config: &'a [u8],
     id: [u8; 64],
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
@@ -130,17 +130,19 @@ impl Loader {
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            let mut out: Vec<&[u8]> = Vec::new();
+            n = Vec::new();
             for c in util::fields(&j, b'/') {
                 match c {
                     b"" | b"." => {}
-                    b".." => {
-                        out.pop();
+                    b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
+                    _ => {
+                        if !n.is_empty() {
+                            n.push(b'/');
+                        }
+                        n.extend_from_slice(c);
                     }
-                    _ => out.push(c),
                 }
             }
-            n = out.join(&b'/');
         }
         n
     }
@@ -174,7 +176,7 @@ impl Loader {
 
     /// The images of a docker-archive (and the hybrid one).
     #[inline(never)]
-    fn docker(&self, m: &J) -> Res<Vec<Found>> {
+    fn docker(&self, m: &J) -> Res<Vec<Found<'_>>> {
         let mut out = Vec::new();
         for e in m.items() {
             let cname = e.str_at(b"Config").ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
@@ -200,7 +202,7 @@ impl Loader {
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(Found { config: conf.body.clone(), id: conf.sha, layers, refs });
+            out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
         }
         Ok(out)
     }
@@ -208,7 +210,7 @@ impl Loader {
     /// The images of an OCI layout: each manifest of index.json, an index
     /// in it resolved to this machine's platform.
     #[inline(never)]
-    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found>> {
+    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found<'_>>> {
         let mut out = Vec::new();
         for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
             let ann = d.get(b"annotations");
@@ -256,7 +258,7 @@ impl Loader {
                     }
                     layers.push(i);
                 }
-                out.push(Found { config: conf.body.clone(), id: conf.sha, layers, refs });
+                out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
                 break;
             }
         }
@@ -305,7 +307,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 /// Checks a configuration against its layers; what `run` needs from it.
 #[inline(never)]
 fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
-    let c = json::parse(&f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+    let c = json::parse(f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
     let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
     if diffs.len() != f.layers.len() {
         return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
@@ -406,7 +408,10 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     let file: Option<Owned> = match input {
         Some(p) => {
             let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e).code(1))?;
-            let mut b = &p[..p.len() - p.iter().rev().take_while(|&&c| c == b'/').count()];
+            let mut b = p;
+            while let [rest @ .., b'/'] = b {
+                b = rest;
+            }
             b = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
             b = b.strip_suffix(b".tar").unwrap_or(b);
             if store::valid_ref(&store::normalize(b)) {
@@ -482,7 +487,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             util::push_num(&mut num, i as u64);
             dirs.push((join(tmp, &num), ld.layers[i].tar_size, ld.layers[i].bytes));
         }
-        install(root, tmp, &f.config, &f.id, m, &dirs, &f.refs)?;
+        install(root, tmp, f.config, &f.id, m, &dirs, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
