@@ -101,11 +101,10 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let conf = store::config(root, &id)?;
     let c = json::parse(&conf);
     let hist = c.and_then(|c| c.get(b"history")).unwrap_or(json::J::NULL);
-    // (created, by, size, comment), oldest first
-    let mut rows: Vec<(i64, Vec<u8>, u64, Vec<u8>)> = Vec::new();
+    // (step, size), oldest first
+    let mut rows = Vec::new();
     let mut layer = 0;
     for h in hist.items() {
-        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
         let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
         let size = if empty {
             0
@@ -113,28 +112,30 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
             layer += 1;
             m.layers.get(layer - 1).map_or(0, |l| store::layer_size(root, l).1)
         };
-        rows.push((store::parse_time(&s(b"created")), s(b"created_by"), size, s(b"comment")));
+        rows.push((h, size));
     }
     let mut b = Buf::new();
     if !quiet {
         b.s("IMAGE").col(15, 3).s("CREATED").col(33, 3).s("CREATED BY").col(82, 3).s("SIZE").col(94, 3).s("COMMENT\n");
     }
     let now = sys::now().0;
-    for (i, r) in rows.iter().rev().enumerate() {
+    for (i, &(h, size)) in rows.iter().rev().enumerate() {
         b.b(if i == 0 { &id[..12] } else { b"<missing>" });
         if quiet {
             b.s("\n");
             continue;
         }
+        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
         b.col(15, 3);
-        ago(&mut b, now, r.0);
+        ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);
-        if !no_trunc && r.1.len() > 45 {
-            b.b(&r.1[..44]).s("…");
+        let by = s(b"created_by");
+        if !no_trunc && by.len() > 45 {
+            b.b(&by[..44]).s("…");
         } else {
-            b.b(&r.1);
+            b.b(&by);
         }
-        b.col(82, 3).b(&human_size(r.2)).col(94, 3).b(&r.3).s("\n");
+        b.col(82, 3).b(&human_size(size)).col(94, 3).b(&s(b"comment")).s("\n");
     }
     out(&b.0);
     Ok(())

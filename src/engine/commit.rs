@@ -66,13 +66,21 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
 #[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name)?;
+    to_output(output, b"export", &mut |fd| write_rootfs(root, &rec, fd))
+}
+
+/// Runs `write` on the file `output` (created) or on stdout, which must
+/// not be a terminal (`what` names the command); a failed write removes
+/// the file. `export` and `save`.
+#[inline(never)]
+pub fn to_output(output: Option<&[u8]>, what: &[u8], write: &mut dyn FnMut(Fd) -> Res<()>) -> Res<i32> {
     // stdout is the caller's own: nothing to close.
     let file = match output {
         Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
-        None if sys::isatty(1) => return util::err(b"export", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
+        None if sys::isatty(1) => return util::err(what, b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
         None => None,
     };
-    let r = write_rootfs(root, &rec, file.as_ref().map_or(1, Owned::raw));
+    let r = write(file.as_ref().map_or(1, Owned::raw));
     if let Some(f) = file {
         drop(f);
         if r.is_err() {
