@@ -101,20 +101,21 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::image;
     use crate::engine::store;
     let tag = image::new_ref(r)?;
-    let rec = state::find(root, name)?;
-    let parent = store::meta(root, &rec.image_id)?;
+    let mut rec = state::find(root, name)?;
+    let mut parent = store::meta(root, &rec.image_id)?;
     let pconf = store::config(root, &rec.image_id)?;
     let (tmp, _held) = crate::engine::load::temp(root)?;
-    let res = layer_image(root, &tmp, rec, parent, &pconf, tag);
+    let res = layer_image(root, &tmp, &mut rec, &mut parent, &pconf, tag);
     let _ = util::remove_tree(&tmp);
     res
 }
 
 /// `commit`'s new layer (extracted into `tmp/0`) and image; takes the
 /// record and the parent's metadata to move their lists into the new one.
-fn layer_image(root: &Root, tmp: &[u8], rec: Record, parent: crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, parent: &mut crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     use crate::engine::image;
     use crate::engine::store::Meta;
+    use core::mem::take;
     let dir = rec.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
     let tarp = join(tmp, b"layer.tar");
@@ -134,17 +135,17 @@ fn layer_image(root: &Root, tmp: &[u8], rec: Record, parent: crate::engine::stor
     by.extend_from_slice(rec.short_id());
     // The command: the image's entrypoint stays if the container's
     // argv begins with it; the rest is Cmd.
-    let mut argv = rec.argv;
-    let ep = parent.entrypoint;
+    let mut argv = take(&mut rec.argv);
+    let ep = take(&mut parent.entrypoint);
     let (entrypoint, cmd) = if !ep.is_empty() && argv.starts_with(&ep) {
         let cmd = argv.split_off(ep.len());
         (ep, cmd)
     } else {
         (Vec::new(), argv)
     };
-    let mut layers = if copied { Vec::new() } else { parent.layers };
+    let mut layers = if copied { Vec::new() } else { take(&mut parent.layers) };
     layers.push(l.diff.to_vec());
-    let mut env = rec.env;
+    let mut env = take(&mut rec.env);
     env.retain(|e| !e.starts_with(b"HOSTNAME="));
     let m = Meta {
         created: sys::now().0,
@@ -152,8 +153,8 @@ fn layer_image(root: &Root, tmp: &[u8], rec: Record, parent: crate::engine::stor
         entrypoint,
         cmd,
         env,
-        workdir: rec.workdir,
-        user: if rec.security.user.is_empty() { parent.user } else { rec.security.user },
+        workdir: take(&mut rec.workdir),
+        user: take(if rec.security.user.is_empty() { &mut parent.user } else { &mut rec.security.user }),
         layers,
     };
     let (keep, hist) = image::kept(pconf);

@@ -13,6 +13,9 @@ use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
+/// The instructions `--change` takes, in `change`'s order.
+const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
+
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
@@ -26,12 +29,16 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
             Ok(alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()])
         }
     };
-    match &word.to_ascii_uppercase()[..] {
-        b"CMD" => m.cmd = argv()?,
-        b"ENTRYPOINT" => m.entrypoint = argv()?,
-        b"WORKDIR" if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
-        b"USER" if !rest.is_empty() => m.user = rest.to_vec(),
-        b"ENV" if !rest.is_empty() => {
+    let mut k = 0;
+    while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
+        k += 1;
+    }
+    match k {
+        0 => m.cmd = argv()?,
+        1 => m.entrypoint = argv()?,
+        2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
+        3 if !rest.is_empty() => m.user = rest.to_vec(),
+        4 if !rest.is_empty() => {
             // `ENV K=V K2=V2` or `ENV K V`
             if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
                 for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
@@ -112,7 +119,7 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
 #[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) -> Res<Vec<u8>> {
     let tag = new_ref(name)?;
-    let mut m = Meta { created: sys::now().0, ..Meta::default() };
+    let mut m = Meta::at(sys::now().0);
     let mut p = b"PATH=".to_vec();
     p.extend_from_slice(crate::engine::config::DEFAULT_PATH);
     m.env.push(p);
@@ -183,14 +190,20 @@ pub fn lowerdir(base: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
     d
 }
 
+/// A stored layer's recorded headers and its files, for `tar::Replay`.
+#[inline(never)]
+pub fn layer_fds(dir: &[u8]) -> Res<(Owned, Owned)> {
+    let rec = sys::open(&join(dir, b"tar"), sys::O_RDONLY, 0).ctx("open", dir)?;
+    let files = sys::open(&join(dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", dir)?;
+    Ok((rec, files))
+}
+
 /// Applies layers (base first), as recorded, onto `dst`: the flattened
 /// root of a container where overlayfs cannot be used. Whiteouts delete,
 /// opaque directories empty what lower layers put there.
 pub fn flatten(store_dir: &[u8], layers: &[Vec<u8>], dst: sys::Fd) -> Res<()> {
     for l in layers {
-        let dir = join(store_dir, l);
-        let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
-        let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+        let (rec, files) = layer_fds(&join(store_dir, l))?;
         let mut rp = tar::Replay::new(rec.raw(), files.raw());
         let mut r = tar::Reader::new(&mut rp);
         tar::extract(&mut r, dst, tar::Whiteouts::Apply)?;

@@ -68,6 +68,7 @@ struct Found<'a> {
     refs: Vec<Vec<u8>>,
 }
 
+#[inline(never)]
 fn bad(what: &[u8], why: &[u8]) -> Error {
     Error::new(what, why).code(1)
 }
@@ -312,7 +313,7 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
     if diffs.len() != f.layers.len() {
         return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
     }
-    let mut m = Meta { created: c.str_at(b"created").map_or(0, |t| store::parse_time(&t)), ..Meta::default() };
+    let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
     for (d, &i) in diffs.iter().zip(&f.layers) {
         let l = &layers[i];
         if l.zstd {

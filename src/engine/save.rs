@@ -9,8 +9,8 @@ use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::stream::Source;
 use crate::engine::tar::{self, Writer};
-use crate::engine::util::{join, Buf, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::engine::util::{Buf, Error, Res};
+use crate::sys::Fd;
 use alloc::vec::Vec;
 
 /// An in-memory member's source.
@@ -91,8 +91,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
 fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let dir = store::layer(root, hex);
     let (size, _) = store::layer_size(root, hex);
-    let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
-    let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+    let (rec, files) = crate::engine::image::layer_fds(&dir)?;
     let mut name = hex.to_vec();
     name.extend_from_slice(b".tar");
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
