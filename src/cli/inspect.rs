@@ -105,7 +105,13 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     let conf = store::config(root, id)?;
     let m = store::meta(root, id)?;
     let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
-    let raw = |k: &[u8], d: &'static [u8]| c.get(k).map_or(d, |v| v.raw());
+    // created, architecture, os, config: verbatim, or null / {}
+    let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
+    for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {
+        if let Some(x) = c.get(k) {
+            v[i + 1] = x.raw();
+        }
+    }
     let mut tags = Vec::new();
     for (t, i) in store::tags(root) {
         if i == id {
@@ -116,7 +122,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
         b,
         b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
 \"RootFS\":{\"Type\":\"layers\",\"Layers\":[",
-        &[id, raw(b"created", b"null"), raw(b"architecture", b"null"), raw(b"os", b"null"), raw(b"config", b"{}")],
+        &v,
         &[m.size as i64],
         &[&tags],
     );

@@ -212,6 +212,7 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     /// A walk over `j` if it is a container opened by `open`, else none.
+    #[inline(never)]
     fn new(j: &J<'a>, open: u8) -> Walk<'a> {
         Walk { t: j.0, i: if j.0.first() == Some(&open) { 0 } else { j.0.len() } }
     }

@@ -452,7 +452,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             &mut p
         };
         let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next().map_err(|e| e.code(1))? {
+        while let Some(e) = r.next()? {
             let name = name_of(&e.path)?;
             match e.ty {
                 b'0' | 0 | b'7' => {

@@ -278,7 +278,8 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine == 0 {
         let m = meta(root, &id)?;
-        remove_tree(&root.image(&id)).ctx("remove", &root.image(&id))?;
+        let p = root.image(&id);
+        remove_tree(&p).ctx("remove", &p)?;
         let mut d = b"sha256:".to_vec();
         d.extend_from_slice(&id);
         say(b"Deleted: ", &d);
