@@ -326,10 +326,15 @@ pub fn parse_time(t: &[u8]) -> i64 {
         }
         v
     };
-    let (y, m, dd, h, mi, s) = (d(0, 4), d(5, 2), d(8, 2), d(11, 2), d(14, 2), d(17, 2));
-    if [y, m, dd, h, mi, s].contains(&-1) {
-        return 0;
+    // year (4 digits at 0), then month, day, hour, minute, second (2 at 5, 8, ..)
+    let mut f = [0i64; 6];
+    for (k, v) in f.iter_mut().enumerate() {
+        *v = if k == 0 { d(0, 4) } else { d(2 + 3 * k, 2) };
+        if *v < 0 {
+            return 0;
+        }
     }
+    let [y, m, dd, h, mi, s] = f;
     // days from civil (H. Hinnant), the inverse of util::rfc3339
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
