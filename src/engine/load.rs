@@ -127,7 +127,7 @@ impl Loader {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
-            let dir = &n[..n.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)];
+            let dir = &n[..store::after_slash(&n)];
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
@@ -184,7 +184,7 @@ impl Loader {
             let cname = name_of(&cname)?;
             let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive").code(1))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
-            let base = &cname[cname.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
+            let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
             if stem.len() == 64 && stem.iter().all(|c| c.is_ascii_hexdigit()) && stem != conf.sha {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
@@ -193,7 +193,7 @@ impl Loader {
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                let lb = &ln[ln.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
+                let lb = &ln[store::after_slash(&ln)..];
                 if ln.starts_with(b"blobs/sha256/") && lb != self.layers[i].stored {
                     return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                 }
@@ -413,7 +413,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             while let [rest @ .., b'/'] = b {
                 b = rest;
             }
-            b = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+            b = &b[store::after_slash(b)..];
             b = b.strip_suffix(b".tar").unwrap_or(b);
             if store::valid_ref(&store::normalize(b)) {
                 base = b.to_vec();

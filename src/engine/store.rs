@@ -97,10 +97,17 @@ pub fn layer_size(root: &Root, hex: &[u8]) -> (u64, u64) {
 
 // ------------------------------------------------------------ references
 
+/// Where the last component of a path (or the name part of a reference)
+/// begins: after its last `/`, or 0.
+#[inline(never)]
+pub fn after_slash(p: &[u8]) -> usize {
+    p.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)
+}
+
 /// `NAME[:TAG]` with `latest` by default (a `:` after the last `/` is a tag).
 pub fn normalize(r: &[u8]) -> Vec<u8> {
     let mut v = r.to_vec();
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     if !r[slash..].contains(&b':') {
         v.extend_from_slice(b":latest");
     }
@@ -111,7 +118,7 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
 pub fn valid_ref(r: &[u8]) -> bool {
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     let (name, tag) = match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
         None => (r, &b"x"[..]),
@@ -306,7 +313,7 @@ pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
 
 /// Docker's `<none>` parts of a row: (repository, tag) of a ref.
 pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
         None => (r, b"latest"),
