@@ -110,11 +110,10 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     res
 }
 
-/// `commit`'s new layer (extracted into `tmp/0`) and image; takes the
-/// record and the parent's metadata to move their lists into the new one.
-fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, parent: &mut crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+/// `commit`'s new layer and image: `m`, the parent's metadata, becomes the
+/// new image's (the record's lists are moved into it).
+fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     use crate::engine::image;
-    use crate::engine::store::Meta;
     use core::mem::take;
     let dir = rec.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
@@ -128,36 +127,30 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, parent: &mut crate::en
     w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
     drop((out, u));
     let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
-    let l = crate::engine::load::extract_layer(&join(tmp, b"0"), &mut crate::engine::stream::FdSource(inp.raw()))?;
-    drop(inp);
-    let _ = sys::unlinkat(sys::AT_FDCWD, &tarp, 0);
     let mut by = b"mydocker commit ".to_vec();
     by.extend_from_slice(rec.short_id());
+    m.created = sys::now().0;
+    if copied {
+        // the whole tree is the one layer
+        m.size = 0;
+        m.layers.clear();
+    }
     // The command: the image's entrypoint stays if the container's
     // argv begins with it; the rest is Cmd.
     let mut argv = take(&mut rec.argv);
-    let ep = take(&mut parent.entrypoint);
-    let (entrypoint, cmd) = if !ep.is_empty() && argv.starts_with(&ep) {
-        let cmd = argv.split_off(ep.len());
-        (ep, cmd)
+    if !m.entrypoint.is_empty() && argv.starts_with(&m.entrypoint) {
+        m.cmd = argv.split_off(m.entrypoint.len());
     } else {
-        (Vec::new(), argv)
-    };
-    let mut layers = if copied { Vec::new() } else { take(&mut parent.layers) };
-    layers.push(l.diff.to_vec());
-    let mut env = take(&mut rec.env);
-    env.retain(|e| !e.starts_with(b"HOSTNAME="));
-    let m = Meta {
-        created: sys::now().0,
-        size: if copied { l.bytes } else { parent.size + l.bytes },
-        entrypoint,
-        cmd,
-        env,
-        workdir: take(&mut rec.workdir),
-        user: take(if rec.security.user.is_empty() { &mut parent.user } else { &mut rec.security.user }),
-        layers,
-    };
+        m.entrypoint.clear();
+        m.cmd = argv;
+    }
+    m.env = take(&mut rec.env);
+    m.env.retain(|e| !e.starts_with(b"HOSTNAME="));
+    m.workdir = take(&mut rec.workdir);
+    if !rec.security.user.is_empty() {
+        m.user = take(&mut rec.security.user);
+    }
     let (keep, hist) = image::kept(pconf);
-    let config = image::config_json(&m, &keep, if copied { b"" } else { &hist }, &by);
-    image::store_new(root, tmp, &m, &config, &l, tag)
+    // (the tar in tmp goes with tmp)
+    image::add_layer(root, tmp, inp.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
 }

@@ -128,18 +128,24 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
     }
     // stdin ("-") is the caller's own: nothing to close.
     let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
+    let mut by = b"mydocker import ".to_vec();
+    by.extend_from_slice(file);
     let (tmp, _held) = load::temp(root)?;
-    let r = (|| {
-        let l = extract_layer(&join(&tmp, b"0"), &mut FdSource(f.as_ref().map_or(0, Owned::raw)))?;
-        m.size = l.bytes;
-        m.layers.push(l.diff.to_vec());
-        let mut by = b"mydocker import ".to_vec();
-        by.extend_from_slice(file);
-        let config = config_json(&m, b"", b"", &by);
-        store_new(root, &tmp, &m, &config, &l, tag)
-    })();
+    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", b"", &by, tag);
     let _ = util::remove_tree(&tmp);
     r
+}
+
+/// The new image of `import` and `commit`: the layer tar read from `src`,
+/// extracted into `tmp/0`, goes on top of `m`'s layers; the configuration
+/// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
+#[allow(clippy::too_many_arguments)]
+pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    m.size += l.bytes;
+    m.layers.push(l.diff.to_vec());
+    let config = config_json(m, keep, history, by);
+    store_new(root, tmp, m, &config, &l, tag)
 }
 
 /// Members of a parent configuration's `config` kept by `commit`.
