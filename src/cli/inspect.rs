@@ -147,9 +147,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
                 Ok((id, _)) if image(&mut b, root, &id).is_ok() => {}
                 _ => {
                     b.0.truncate(before);
-                    let mut w = b"no such container or image: ".to_vec();
-                    w.extend_from_slice(n);
-                    super::out::report(Error::new(b"inspect", &w));
+                    super::out::report(Error::new(b"inspect: no such container or image", n));
                     let _ = e;
                     code = 1;
                 }

@@ -90,7 +90,8 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
             load::load(root, a.val(1), &mut |r, id| {
                 let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
                 l.extend_from_slice(r);
-                out(&line(&l));
+                l.push(b'\n');
+                out(&l);
             })
             .map(|_| 0)
             .map_err(|e| e.code(1))
@@ -117,7 +118,8 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
 fn id_line(id: Vec<u8>) -> i32 {
     let mut l = b"sha256:".to_vec();
     l.extend_from_slice(&id);
-    out(&line(&l));
+    l.push(b'\n');
+    out(&l);
     0
 }
 
