@@ -424,6 +424,7 @@ pub fn str(b: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Writes a JSON array of strings.
+#[inline(never)]
 pub fn strs(b: &mut Vec<u8>, l: &[Vec<u8>]) {
     b.push(b'[');
     for (i, x) in l.iter().enumerate() {
