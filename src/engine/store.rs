@@ -123,19 +123,25 @@ pub fn valid_ref(r: &[u8]) -> bool {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
         None => (r, &b"x"[..]),
     };
-    let comp_ok = |c: &[u8], first: bool| {
-        !c.is_empty()
-            && c[0].is_ascii_alphanumeric()
-            && c.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (first && (x == b':' || x.is_ascii_uppercase())))
-    };
-    let comps = util::split(name, b'/');
-    let multi = comps.len() > 1;
-    !name.is_empty()
-        && r.len() <= 255
-        && comps.iter().enumerate().all(|(i, c)| comp_ok(c, i == 0 && multi))
-        && !tag.is_empty()
-        && tag.len() <= 128
-        && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+    // components: non-empty, starting alphanumeric; the first of several
+    // (a registry host) may have upper case and a port
+    let mut host = name.contains(&b'/');
+    let mut start = true;
+    for &x in name {
+        if x == b'/' {
+            if start {
+                return false;
+            }
+            (start, host) = (true, false);
+            continue;
+        }
+        let ok = x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase()));
+        if !ok || (start && !x.is_ascii_alphanumeric()) {
+            return false;
+        }
+        start = false;
+    }
+    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128 && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
 }
 
 /// The tags file: (ref, id) pairs in the order they were made.
