@@ -135,8 +135,9 @@ pub fn valid_ref(r: &[u8]) -> bool {
             (start, host) = (true, false);
             continue;
         }
-        let ok = x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase()));
-        if !ok || (start && !x.is_ascii_alphanumeric()) {
+        if (start && !x.is_ascii_alphanumeric())
+            || !(x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase())))
+        {
             return false;
         }
         start = false;
