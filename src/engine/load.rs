@@ -236,15 +236,19 @@ impl Loader {
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
-                    let pick = ms.items().find(|x| {
+                    let mut pick = None;
+                    for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
                         let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
-                        arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux")
-                    });
-                    let Some(pick) = pick.filter(|_| depth < 4) else {
-                        return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")"));
-                    };
-                    doc = self.desc_doc(&pick)?;
+                        if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
+                            pick = Some(x);
+                            break;
+                        }
+                    }
+                    match pick {
+                        Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
+                        _ => return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")")),
+                    }
                     continue;
                 }
                 let cd = m.get(b"config").ok_or_else(|| bad(b"load: manifest", b"has no config"))?;

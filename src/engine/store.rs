@@ -251,7 +251,13 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
 /// The containers whose image is `id`.
 #[inline(never)]
 fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
-    crate::engine::state::all(root).into_iter().find(|c| c.image_id == id).map(|c| c.short_id().to_vec())
+    let all = crate::engine::state::all(root);
+    for c in &all {
+        if c.image_id == id {
+            return Some(c.short_id().to_vec());
+        }
+    }
+    None
 }
 
 /// `rmi REF`: untags; an image left without tags that no container uses
