@@ -271,6 +271,16 @@ impl Loader {
     }
 }
 
+/// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
+#[inline(never)]
+fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn Source {
+    if let gzip::Kind::Gzip = gzip::magic(p.head()) {
+        gz.insert(Gunzip::new(p))
+    } else {
+        p
+    }
+}
+
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
 pub struct Layer {
     pub diff: [u8; 64],
@@ -291,13 +301,8 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let rec_p = join(dir, b"tar");
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &rec_p)?;
     let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootp)?;
-    let mut gz;
-    let plain: &mut dyn Source = if let gzip::Kind::Gzip = kind {
-        gz = Gunzip::new(&mut p);
-        &mut gz
-    } else {
-        &mut p
-    };
+    let mut gz = None;
+    let plain = unzip(&mut p, &mut gz);
     let mut diff = Hashing::new(plain);
     let st = {
         let mut r = tar::Reader::new(&mut diff);
@@ -448,13 +453,8 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         if p.head().is_empty() {
             return Err(bad(b"load", b"no input (give -i FILE, or an archive on stdin)"));
         }
-        let mut gz;
-        let outer: &mut dyn Source = if let gzip::Kind::Gzip = gzip::magic(p.head()) {
-            gz = Gunzip::new(&mut p);
-            &mut gz
-        } else {
-            &mut p
-        };
+        let mut gz = None;
+        let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
         while let Some(e) = r.next()? {
             let name = name_of(&e.path)?;
