@@ -155,7 +155,7 @@ impl Loader {
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
     fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
-        let dg = d.get(b"digest").and_then(|x| x.str()).unwrap_or_default();
+        let dg = d.str_at(b"digest").unwrap_or_default();
         let hex = dg
             .strip_prefix(b"sha256:")
             .filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit()))
