@@ -17,7 +17,7 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
 }
 
 /// (created, id, repository, tag, size)
-type Row = (i64, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+type Row<'a> = (i64, &'a [u8], &'a [u8], &'a [u8], u64);
 
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
 #[inline(never)]
@@ -30,18 +30,19 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     }
     let tags = store::tags(root);
     let mut rows: Vec<Row> = Vec::new();
-    for id in store::ids(root) {
-        let Ok(m) = store::meta(root, &id) else { continue };
+    let ids = store::ids(root);
+    for id in &ids {
+        let Ok(m) = store::meta(root, id) else { continue };
         let mut any = false;
         for (t, i) in &tags {
-            if *i == id {
+            if i == id {
                 let (r, tg) = store::split_ref(t);
-                rows.push((m.created, id.clone(), r.to_vec(), tg.to_vec(), m.size));
+                rows.push((m.created, id, r, tg, m.size));
                 any = true;
             }
         }
         if !any {
-            rows.push((m.created, id.clone(), b"<none>".to_vec(), b"<none>".to_vec(), m.size));
+            rows.push((m.created, id, b"<none>", b"<none>", m.size));
         }
     }
     crate::engine::util::sort_by(&mut rows, |a, b| a.0 > b.0 || a.0 == b.0 && (&a.2, &a.3) < (&b.2, &b.3));
@@ -49,21 +50,26 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     if quiet {
         let mut seen: Vec<&[u8]> = Vec::new();
         for r in &rows {
-            if !seen.contains(&&r.1[..]) {
-                seen.push(&r.1);
+            if !seen.contains(&r.1) {
+                seen.push(r.1);
                 b.b(&r.1[..12]).s("\n");
             }
         }
         out(&b.0);
         return Ok(());
     }
-    let w1 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(10) + 3;
-    let w2 = w1 + rows.iter().map(|r| r.3.len()).max().unwrap_or(0).max(3) + 3;
+    let (mut w1, mut w2) = (10, 3);
+    for r in &rows {
+        w1 = w1.max(r.2.len());
+        w2 = w2.max(r.3.len());
+    }
+    w1 += 3;
+    w2 += w1 + 3;
     let (w3, w4) = (w2 + 15, w2 + 15 + 18);
     b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3).s("IMAGE ID").col(w3, 3).s("CREATED").col(w4, 3).s("SIZE\n");
     let now = sys::now().0;
     for r in &rows {
-        b.b(&r.2).col(w1, 3).b(&r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
+        b.b(r.2).col(w1, 3).b(r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
         ago(&mut b, now, r.0);
         b.col(w4, 3).b(&human_size(r.4)).s("\n");
     }
@@ -94,12 +100,11 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let m = store::meta(root, &id)?;
     let conf = store::config(root, &id)?;
     let c = json::parse(&conf);
-    let hist: Vec<_> = c.as_ref().and_then(|c| c.get(b"history")).map(|h| h.items().collect()).unwrap_or_default();
-    // (created, by, size, comment), oldest first
-    let mut rows: Vec<(i64, Vec<u8>, u64, Vec<u8>)> = Vec::new();
+    let hist = c.and_then(|c| c.get(b"history")).unwrap_or(json::J::NULL);
+    // (step, size), oldest first
+    let mut rows = Vec::new();
     let mut layer = 0;
-    for h in &hist {
-        let s = |k: &[u8]| h.get(k).and_then(|v| v.str()).unwrap_or_default();
+    for h in hist.items() {
         let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
         let size = if empty {
             0
@@ -107,28 +112,30 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
             layer += 1;
             m.layers.get(layer - 1).map_or(0, |l| store::layer_size(root, l).1)
         };
-        rows.push((store::parse_time(&s(b"created")), s(b"created_by"), size, s(b"comment")));
+        rows.push((h, size));
     }
     let mut b = Buf::new();
     if !quiet {
         b.s("IMAGE").col(15, 3).s("CREATED").col(33, 3).s("CREATED BY").col(82, 3).s("SIZE").col(94, 3).s("COMMENT\n");
     }
     let now = sys::now().0;
-    for (i, r) in rows.iter().rev().enumerate() {
+    for (i, &(h, size)) in rows.iter().rev().enumerate() {
         b.b(if i == 0 { &id[..12] } else { b"<missing>" });
         if quiet {
             b.s("\n");
             continue;
         }
+        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
         b.col(15, 3);
-        ago(&mut b, now, r.0);
+        ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);
-        if !no_trunc && r.1.len() > 45 {
-            b.b(&r.1[..44]).s("…");
+        let by = s(b"created_by");
+        if !no_trunc && by.len() > 45 {
+            b.b(&by[..44]).s("…");
         } else {
-            b.b(&r.1);
+            b.b(&by);
         }
-        b.col(82, 3).b(&human_size(r.2)).col(94, 3).b(&r.3).s("\n");
+        b.col(82, 3).b(&human_size(size)).col(94, 3).b(&s(b"comment")).s("\n");
     }
     out(&b.0);
     Ok(())

@@ -105,27 +105,28 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     let conf = store::config(root, id)?;
     let m = store::meta(root, id)?;
     let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
-    let raw = |k: &[u8], d: &'static [u8]| c.get(k).map_or(d, |v| v.raw());
-    b.s("{\"Id\":\"sha256:").b(id).s("\",\"RepoTags\":[");
-    let mut first = true;
+    // created, architecture, os, config: verbatim, or null / {}
+    let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
+    for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {
+        if let Some(x) = c.get(k) {
+            v[i + 1] = x.raw();
+        }
+    }
+    let mut tags = Vec::new();
     for (t, i) in store::tags(root) {
         if i == id {
-            if !first {
-                b.s(",");
-            }
-            first = false;
-            crate::engine::json::str(&mut b.0, &t);
+            tags.push(t);
         }
     }
-    b.s("],\"Created\":").b(raw(b"created", b"null")).s(",\"Size\":").n(m.size);
-    b.s(",\"Architecture\":").b(raw(b"architecture", b"null")).s(",\"Os\":").b(raw(b"os", b"null"));
-    b.s(",\"Config\":").b(raw(b"config", b"{}")).s(",\"RootFS\":{\"Type\":\"layers\",\"Layers\":[");
-    for (i, l) in m.layers.iter().enumerate() {
-        if i > 0 {
-            b.s(",");
-        }
-        b.s("\"sha256:").b(l).s("\"");
-    }
+    tpl(
+        b,
+        b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
+\"RootFS\":{\"Type\":\"layers\",\"Layers\":[",
+        &v,
+        &[m.size as i64],
+        &[&tags],
+    );
+    json::digests(b, &m.layers);
     b.s("]}}");
     Ok(())
 }
@@ -146,9 +147,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
                 Ok((id, _)) if image(&mut b, root, &id).is_ok() => {}
                 _ => {
                     b.0.truncate(before);
-                    let mut w = b"no such container or image: ".to_vec();
-                    w.extend_from_slice(n);
-                    super::out::report(Error::new(b"inspect", &w));
+                    super::out::report(Error::new(b"inspect: no such container or image", n));
                     let _ = e;
                     code = 1;
                 }

@@ -76,7 +76,12 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Images => images::images(root, a.has(1)).map(|_| 0),
         Rmi => Ok(images::rmi(root, pos)),
         Import => {
-            let changes: Vec<&[u8]> = a.vals.iter().filter(|v| v.0 == 1).map(|v| v.1).collect();
+            let mut changes: Vec<&[u8]> = Vec::new();
+            for v in &a.vals {
+                if v.0 == 1 {
+                    changes.push(v.1);
+                }
+            }
             image::import(root, p0, pos.get(1).copied(), &changes).map(id_line).map_err(|e| e.code(1))
         }
         Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line).map_err(|e| e.code(1)),
@@ -85,12 +90,13 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
             load::load(root, a.val(1), &mut |r, id| {
                 let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
                 l.extend_from_slice(r);
-                out(&line(&l));
+                l.push(b'\n');
+                out(&l);
             })
             .map(|_| 0)
             .map_err(|e| e.code(1))
         }
-        Save => save(root, pos, a.val(1)).map_err(|e| e.code(1)),
+        Save => commit::to_output(a.val(1), b"save", &mut |fd| crate::engine::save::save(root, pos, fd)).map_err(|e| e.code(1)),
         Tag => store::tag(root, p0, p1).map(|_| 0).map_err(|e| e.code(1)),
         History => images::history(root, p0, a.has(1), a.has(2)).map(|_| 0).map_err(|e| e.code(1)),
         Export => commit::export(root, p0, a.val(1)),
@@ -108,27 +114,12 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
     }
 }
 
-/// `save [-o FILE] IMAGE...`: never to a terminal; a failed save leaves
-/// no file.
-fn save(root: &state::Root, refs: &[&[u8]], output: Option<&[u8]>) -> util::Res<i32> {
-    let file = match output {
-        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).map_err(|e| util::Error::sys("create", f, e))?),
-        None if sys::isatty(1) => return util::err(b"save", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
-        None => None,
-    };
-    let r = crate::engine::save::save(root, refs, file.as_ref().map_or(1, sys::fd::Owned::raw));
-    if let (Some(f), Err(_)) = (file, &r) {
-        drop(f);
-        let _ = sys::unlinkat(sys::AT_FDCWD, output.unwrap_or_default(), 0);
-    }
-    r.map(|_| 0)
-}
-
 /// docker's line for a new image: `sha256:ID`.
 fn id_line(id: Vec<u8>) -> i32 {
     let mut l = b"sha256:".to_vec();
     l.extend_from_slice(&id);
-    out(&line(&l));
+    l.push(b'\n');
+    out(&l);
     0
 }
 

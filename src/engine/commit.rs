@@ -66,13 +66,21 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
 #[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name)?;
+    to_output(output, b"export", &mut |fd| write_rootfs(root, &rec, fd))
+}
+
+/// Runs `write` on the file `output` (created) or on stdout, which must
+/// not be a terminal (`what` names the command); a failed write removes
+/// the file. `export` and `save`.
+#[inline(never)]
+pub fn to_output(output: Option<&[u8]>, what: &[u8], write: &mut dyn FnMut(Fd) -> Res<()>) -> Res<i32> {
     // stdout is the caller's own: nothing to close.
     let file = match output {
         Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
-        None if sys::isatty(1) => return util::err(b"export", b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
+        None if sys::isatty(1) => return util::err(what, b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
         None => None,
     };
-    let r = write_rootfs(root, &rec, file.as_ref().map_or(1, Owned::raw));
+    let r = write(file.as_ref().map_or(1, Owned::raw));
     if let Some(f) = file {
         drop(f);
         if r.is_err() {
@@ -91,51 +99,58 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
 #[inline(never)]
 pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::image;
-    use crate::engine::store::{self, Meta};
+    use crate::engine::store;
     let tag = image::new_ref(r)?;
-    let rec = state::find(root, name)?;
-    let parent = store::meta(root, &rec.image_id)?;
+    let mut rec = state::find(root, name)?;
+    let mut parent = store::meta(root, &rec.image_id)?;
     let pconf = store::config(root, &rec.image_id)?;
-    let dir = rec.dir(root);
-    let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
     let (tmp, _held) = crate::engine::load::temp(root)?;
-    let res = (|| {
-        let tarp = join(&tmp, b"layer.tar");
-        let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
-        let upper = join(&dir, b"upper");
-        let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
-        let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
-        let mut w = Writer::new(out.raw());
-        w.layer = !copied;
-        w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
-        drop((out, u));
-        let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
-        let l = crate::engine::load::extract_layer(&join(&tmp, b"0"), &mut crate::engine::stream::FdSource(inp.raw()))?;
-        drop(inp);
-        let _ = sys::unlinkat(sys::AT_FDCWD, &tarp, 0);
-        // The command: the image's entrypoint stays if the container's
-        // argv begins with it; the rest is Cmd.
-        let ep = &parent.entrypoint;
-        let (entrypoint, cmd) =
-            if !ep.is_empty() && rec.argv.starts_with(ep) { (ep.clone(), rec.argv[ep.len()..].to_vec()) } else { (Vec::new(), rec.argv.clone()) };
-        let mut layers = if copied { Vec::new() } else { parent.layers.clone() };
-        layers.push(l.diff.to_vec());
-        let m = Meta {
-            created: sys::now().0,
-            size: if copied { l.bytes } else { parent.size + l.bytes },
-            entrypoint,
-            cmd,
-            env: rec.env.iter().filter(|e| !e.starts_with(b"HOSTNAME=")).cloned().collect(),
-            workdir: rec.workdir.clone(),
-            user: if rec.security.user.is_empty() { parent.user.clone() } else { rec.security.user.clone() },
-            layers,
-        };
-        let (keep, hist) = image::kept(&pconf);
-        let mut by = b"mydocker commit ".to_vec();
-        by.extend_from_slice(rec.short_id());
-        let config = image::config_json(&m, &keep, if copied { b"" } else { &hist }, &by);
-        image::store_new(root, &tmp, &m, &config, &l, tag.as_deref())
-    })();
+    let res = layer_image(root, &tmp, &mut rec, &mut parent, &pconf, tag);
     let _ = util::remove_tree(&tmp);
     res
+}
+
+/// `commit`'s new layer and image: `m`, the parent's metadata, becomes the
+/// new image's (the record's lists are moved into it).
+fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine::store::Meta, pconf: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    use crate::engine::image;
+    use core::mem::take;
+    let dir = rec.dir(root);
+    let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
+    let tarp = join(tmp, b"layer.tar");
+    let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
+    let upper = join(&dir, b"upper");
+    let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
+    let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
+    let mut w = Writer::new(out.raw());
+    w.layer = !copied;
+    w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
+    drop((out, u));
+    let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
+    let mut by = b"mydocker commit ".to_vec();
+    by.extend_from_slice(rec.short_id());
+    m.created = sys::now().0;
+    if copied {
+        // the whole tree is the one layer
+        m.size = 0;
+        m.layers.clear();
+    }
+    // The command: the image's entrypoint stays if the container's
+    // argv begins with it; the rest is Cmd.
+    let mut argv = take(&mut rec.argv);
+    if !m.entrypoint.is_empty() && argv.starts_with(&m.entrypoint) {
+        m.cmd = argv.split_off(m.entrypoint.len());
+    } else {
+        m.entrypoint.clear();
+        m.cmd = argv;
+    }
+    m.env = take(&mut rec.env);
+    m.env.retain(|e| !e.starts_with(b"HOSTNAME="));
+    m.workdir = take(&mut rec.workdir);
+    if !rec.security.user.is_empty() {
+        m.user = take(&mut rec.security.user);
+    }
+    let (keep, hist) = image::kept(pconf);
+    // (the tar in tmp goes with tmp)
+    image::add_layer(root, tmp, inp.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
 }

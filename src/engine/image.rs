@@ -13,6 +13,9 @@ use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
+/// The instructions `--change` takes, in `change`'s order.
+const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
+
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
@@ -26,12 +29,16 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
             Ok(alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()])
         }
     };
-    match &word.to_ascii_uppercase()[..] {
-        b"CMD" => m.cmd = argv()?,
-        b"ENTRYPOINT" => m.entrypoint = argv()?,
-        b"WORKDIR" if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
-        b"USER" if !rest.is_empty() => m.user = rest.to_vec(),
-        b"ENV" if !rest.is_empty() => {
+    let mut k = 0;
+    while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
+        k += 1;
+    }
+    match k {
+        0 => m.cmd = argv()?,
+        1 => m.entrypoint = argv()?,
+        2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
+        3 if !rest.is_empty() => m.user = rest.to_vec(),
+        4 if !rest.is_empty() => {
             // `ENV K=V K2=V2` or `ENV K V`
             if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
                 for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
@@ -61,71 +68,36 @@ fn trim(s: &[u8]) -> &[u8] {
 /// items, to which one entry for this step is added.
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
-    let mut o = b"{\"architecture\":\"".to_vec();
-    o.extend_from_slice(ARCH);
-    o.extend_from_slice(b"\",\"os\":\"linux\",\"created\":");
-    json::str(&mut o, &now);
-    o.extend_from_slice(b",\"config\":{\"Env\":");
-    json::strs(&mut o, &m.env);
-    for (k, v) in [(&b"Entrypoint"[..], &m.entrypoint), (b"Cmd", &m.cmd)] {
-        o.extend_from_slice(b",\"");
-        o.extend_from_slice(k);
-        o.extend_from_slice(b"\":");
-        if v.is_empty() {
-            o.extend_from_slice(b"null");
-        } else {
-            json::strs(&mut o, v);
-        }
-    }
-    o.extend_from_slice(b",\"WorkingDir\":");
-    json::str(&mut o, &m.workdir);
-    o.extend_from_slice(b",\"User\":");
-    json::str(&mut o, &m.user);
-    o.extend_from_slice(keep);
-    o.extend_from_slice(b"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
-    for (i, l) in m.layers.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        o.extend_from_slice(b"\"sha256:");
-        o.extend_from_slice(l);
-        o.push(b'"');
-    }
-    o.extend_from_slice(b"]},\"history\":[");
-    o.extend_from_slice(history);
-    if !history.is_empty() {
-        o.push(b',');
-    }
-    o.extend_from_slice(b"{\"created\":");
-    json::str(&mut o, &now);
-    o.extend_from_slice(b",\"created_by\":");
-    json::str(&mut o, created_by);
-    o.extend_from_slice(b"}]}");
-    o
+    let mut b = util::Buf::new();
+    json::tpl(
+        &mut b,
+        b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
+\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
+        &[ARCH, &now, &m.workdir, &m.user, keep],
+        &[],
+        &[&m.env, &m.entrypoint, &m.cmd],
+    );
+    json::digests(&mut b, &m.layers);
+    let comma: &[u8] = if history.is_empty() { b"" } else { b"," };
+    json::tpl(&mut b, b"]},\"history\":[\x02\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, comma, &now, created_by], &[], &[]);
+    b.0
 }
 
 /// Stores a new image made of `m.layers` (the last one extracted into
 /// `tmp/0` by the caller), tagged `tag`. Returns its ID.
-pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<&[u8]>) -> Res<Vec<u8>> {
-    let id = sha256::hex(&{
-        let mut s = sha256::Sha256::new();
-        s.update(config);
-        s.finish()
-    });
-    let mut dirs = Vec::new();
-    for (i, hex) in m.layers.iter().enumerate() {
-        // only the new (last) layer comes from tmp; the others are stored
-        let d = if i + 1 == m.layers.len() { join(tmp, b"0") } else { store::layer(root, hex) };
-        dirs.push((d, l.tar_size, l.bytes));
-    }
-    let refs: Vec<Vec<u8>> = tag.into_iter().map(|t| t.to_vec()).collect();
+pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    let mut s = sha256::Sha256::new();
+    s.update(config);
+    let id = sha256::hex(&s.finish());
+    // only the new (last) layer comes from tmp; the others are stored
+    let dirs = [(join(tmp, b"0"), l.tar_size, l.bytes)];
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
             return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
         }
     }
-    load::install(root, tmp, config, &id, m, &dirs, &refs)?;
+    load::install(root, tmp, config, &id, m, &dirs, tag.as_slice())?;
     Ok(id.to_vec())
 }
 
@@ -147,7 +119,7 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
 #[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) -> Res<Vec<u8>> {
     let tag = new_ref(name)?;
-    let mut m = Meta { created: sys::now().0, ..Meta::default() };
+    let mut m = Meta::at(sys::now().0);
     let mut p = b"PATH=".to_vec();
     p.extend_from_slice(crate::engine::config::DEFAULT_PATH);
     m.env.push(p);
@@ -156,18 +128,24 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
     }
     // stdin ("-") is the caller's own: nothing to close.
     let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
+    let mut by = b"mydocker import ".to_vec();
+    by.extend_from_slice(file);
     let (tmp, _held) = load::temp(root)?;
-    let r = (|| {
-        let l = extract_layer(&join(&tmp, b"0"), &mut FdSource(f.as_ref().map_or(0, Owned::raw)))?;
-        m.size = l.bytes;
-        m.layers.push(l.diff.to_vec());
-        let mut by = b"mydocker import ".to_vec();
-        by.extend_from_slice(file);
-        let config = config_json(&m, b"", b"", &by);
-        store_new(root, &tmp, &m, &config, &l, tag.as_deref())
-    })();
+    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", b"", &by, tag);
     let _ = util::remove_tree(&tmp);
     r
+}
+
+/// The new image of `import` and `commit`: the layer tar read from `src`,
+/// extracted into `tmp/0`, goes on top of `m`'s layers; the configuration
+/// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
+#[allow(clippy::too_many_arguments)]
+pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    m.size += l.bytes;
+    m.layers.push(l.diff.to_vec());
+    let config = config_json(m, keep, history, by);
+    store_new(root, tmp, m, &config, &l, tag)
 }
 
 /// Members of a parent configuration's `config` kept by `commit`.
@@ -185,7 +163,7 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 }
             }
         }
-        for (i, h) in c.get(b"history").map(|h| h.items().collect::<Vec<_>>()).unwrap_or_default().iter().enumerate() {
+        for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
             if i > 0 {
                 hist.push(b',');
             }
@@ -218,14 +196,20 @@ pub fn lowerdir(base: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
     d
 }
 
+/// A stored layer's recorded headers and its files, for `tar::Replay`.
+#[inline(never)]
+pub fn layer_fds(dir: &[u8]) -> Res<(Owned, Owned)> {
+    let rec = sys::open(&join(dir, b"tar"), sys::O_RDONLY, 0).ctx("open", dir)?;
+    let files = sys::open(&join(dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", dir)?;
+    Ok((rec, files))
+}
+
 /// Applies layers (base first), as recorded, onto `dst`: the flattened
 /// root of a container where overlayfs cannot be used. Whiteouts delete,
 /// opaque directories empty what lower layers put there.
 pub fn flatten(store_dir: &[u8], layers: &[Vec<u8>], dst: sys::Fd) -> Res<()> {
     for l in layers {
-        let dir = join(store_dir, l);
-        let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
-        let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+        let (rec, files) = layer_fds(&join(store_dir, l))?;
         let mut rp = tar::Replay::new(rec.raw(), files.raw());
         let mut r = tar::Reader::new(&mut rp);
         tar::extract(&mut r, dst, tar::Whiteouts::Apply)?;

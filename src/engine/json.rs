@@ -203,6 +203,7 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     /// A walk over `j` if it is a container opened by `open`, else none.
+    #[inline(never)]
     fn new(j: &J<'a>, open: u8) -> Walk<'a> {
         Walk { t: j.0, i: if j.0.first() == Some(&open) { 0 } else { j.0.len() } }
     }
@@ -259,7 +260,24 @@ fn hex4(t: &[u8], i: usize) -> u32 {
     u
 }
 
+impl J<'static> {
+    /// `null`: what a missing member is walked as (no items, no members).
+    pub const NULL: J<'static> = J(b"null");
+}
+
 impl<'a> J<'a> {
+    /// The string member `key` (None if absent or not a string).
+    #[inline(never)]
+    pub fn str_at(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get(key)?.str()
+    }
+
+    /// The string-array member `key` (see `strs`).
+    #[inline(never)]
+    pub fn strs_at(&self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
+        self.get(key)?.strs()
+    }
+
     /// The value's text as it is in the document.
     pub fn raw(&self) -> &'a [u8] {
         self.0
@@ -406,6 +424,7 @@ pub fn str(b: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Writes a JSON array of strings.
+#[inline(never)]
 pub fn strs(b: &mut Vec<u8>, l: &[Vec<u8>]) {
     b.push(b'[');
     for (i, x) in l.iter().enumerate() {
@@ -452,7 +471,8 @@ fn utf8_prefix(s: &[u8]) -> usize {
 /// Writes template `t` into `b`, each marker byte taking the next value of
 /// its kind: 1 a JSON string from `s`, 2 raw bytes from `s` (a number's
 /// digits, a `J::raw` copied through), 3 a number from `n`, 4 a JSON bool
-/// from `n`, 5 a JSON array of strings from `l`. The keys and punctuation
+/// from `n`, 5 a JSON array of strings from `l` (6: the same, but `null`
+/// when it is empty). The keys and punctuation
 /// of an object are one literal: a call per member cost 40 bytes of code,
 /// a value in an array costs 10.
 pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
@@ -475,12 +495,24 @@ pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
                 }
                 ni += 1;
             }
-            5 => {
-                strs(&mut b.0, l[li]);
+            5 | 6 => {
+                if c == 6 && l[li].is_empty() {
+                    b.s("null");
+                } else {
+                    strs(&mut b.0, l[li]);
+                }
                 li += 1;
             }
             c => b.0.push(c),
         }
+    }
+}
+
+/// `"sha256:A","sha256:B"`: diff IDs (hex) as a JSON array's items.
+#[inline(never)]
+pub fn digests(b: &mut Buf, l: &[Vec<u8>]) {
+    for (i, d) in l.iter().enumerate() {
+        tpl(b, &b",\"sha256:\x02\""[(i == 0) as usize..], &[d], &[], &[]);
     }
 }
 

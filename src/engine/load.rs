@@ -61,13 +61,14 @@ struct Loader {
 
 /// One image found: its configuration, layers (indexes into `layers`,
 /// base first) and tags.
-struct Found {
-    config: Vec<u8>,
+struct Found<'a> {
+    config: &'a [u8],
     id: [u8; 64],
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
 }
 
+#[inline(never)]
 fn bad(what: &[u8], why: &[u8]) -> Error {
     Error::new(what, why).code(1)
 }
@@ -126,21 +127,23 @@ impl Loader {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
-            let dir = &n[..n.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)];
+            let dir = &n[..store::after_slash(&n)];
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            let mut out: Vec<&[u8]> = Vec::new();
+            n = Vec::new();
             for c in util::fields(&j, b'/') {
                 match c {
                     b"" | b"." => {}
-                    b".." => {
-                        out.pop();
+                    b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
+                    _ => {
+                        if !n.is_empty() {
+                            n.push(b'/');
+                        }
+                        n.extend_from_slice(c);
                     }
-                    _ => out.push(c),
                 }
             }
-            n = out.join(&b'/');
         }
         n
     }
@@ -152,7 +155,7 @@ impl Loader {
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
     fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
-        let dg = d.get(b"digest").and_then(|x| x.str()).unwrap_or_default();
+        let dg = d.str_at(b"digest").unwrap_or_default();
         let hex = dg
             .strip_prefix(b"sha256:")
             .filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit()))
@@ -173,42 +176,44 @@ impl Loader {
     }
 
     /// The images of a docker-archive (and the hybrid one).
-    fn docker(&self, m: &J) -> Res<Vec<Found>> {
+    #[inline(never)]
+    fn docker(&self, m: &J) -> Res<Vec<Found<'_>>> {
         let mut out = Vec::new();
         for e in m.items() {
-            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
             let cname = name_of(&cname)?;
             let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive").code(1))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
-            let base = &cname[cname.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
+            let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
             if stem.len() == 64 && stem.iter().all(|c| c.is_ascii_hexdigit()) && stem != conf.sha {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
             }
             let mut layers = Vec::new();
-            for l in e.get(b"Layers").map(|x| x.strs().unwrap_or_default()).unwrap_or_default() {
+            for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                let lb = &ln[ln.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
+                let lb = &ln[store::after_slash(&ln)..];
                 if ln.starts_with(b"blobs/sha256/") && lb != self.layers[i].stored {
                     return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                 }
                 layers.push(i);
             }
             let mut refs = Vec::new();
-            for t in e.get(b"RepoTags").and_then(|x| x.strs()).unwrap_or_default() {
+            for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(Found { config: conf.body.clone(), id: conf.sha, layers, refs });
+            out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
         }
         Ok(out)
     }
 
     /// The images of an OCI layout: each manifest of index.json, an index
     /// in it resolved to this machine's platform.
-    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found>> {
+    #[inline(never)]
+    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found<'_>>> {
         let mut out = Vec::new();
-        for d in idx.get(b"manifests").map(|m| m.items().collect::<Vec<_>>()).unwrap_or_default() {
+        for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
             let ann = d.get(b"annotations");
             let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
             let mut refs = Vec::new();
@@ -231,22 +236,25 @@ impl Loader {
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
-                    let pick = ms.items().find(|x| {
-                        let p = x.get(b"platform");
-                        let arch = p.and_then(|p| p.get(b"architecture")).and_then(|a| a.str());
-                        let os = p.and_then(|p| p.get(b"os")).and_then(|a| a.str());
-                        arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux")
-                    });
-                    let Some(pick) = pick.filter(|_| depth < 4) else {
-                        return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")"));
-                    };
-                    doc = self.desc_doc(&pick)?;
+                    let mut pick = None;
+                    for x in ms.items() {
+                        let p = x.get(b"platform").unwrap_or(J::NULL);
+                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
+                            pick = Some(x);
+                            break;
+                        }
+                    }
+                    match pick {
+                        Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
+                        _ => return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")")),
+                    }
                     continue;
                 }
                 let cd = m.get(b"config").ok_or_else(|| bad(b"load: manifest", b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
-                for ld in m.get(b"layers").map(|l| l.items().collect::<Vec<_>>()).unwrap_or_default() {
+                for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
                     let (ln, h, size) = Self::blob_name(&ld)?;
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
                     let l = &self.layers[i];
@@ -255,11 +263,21 @@ impl Loader {
                     }
                     layers.push(i);
                 }
-                out.push(Found { config: conf.body.clone(), id: conf.sha, layers, refs });
+                out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
                 break;
             }
         }
         Ok(out)
+    }
+}
+
+/// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
+#[inline(never)]
+fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn Source {
+    if let gzip::Kind::Gzip = gzip::magic(p.head()) {
+        gz.insert(Gunzip::new(p))
+    } else {
+        p
     }
 }
 
@@ -283,13 +301,8 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let rec_p = join(dir, b"tar");
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &rec_p)?;
     let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootp)?;
-    let mut gz;
-    let plain: &mut dyn Source = if let gzip::Kind::Gzip = kind {
-        gz = Gunzip::new(&mut p);
-        &mut gz
-    } else {
-        &mut p
-    };
+    let mut gz = None;
+    let plain = unzip(&mut p, &mut gz);
     let mut diff = Hashing::new(plain);
     let st = {
         let mut r = tar::Reader::new(&mut diff);
@@ -302,13 +315,14 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 }
 
 /// Checks a configuration against its layers; what `run` needs from it.
+#[inline(never)]
 fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
-    let c = json::parse(&f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
-    let diffs = c.get(b"rootfs").and_then(|r| r.get(b"diff_ids")).and_then(|d| d.strs()).unwrap_or_default();
+    let c = json::parse(f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+    let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
     if diffs.len() != f.layers.len() {
         return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
     }
-    let mut m = Meta { created: c.get(b"created").and_then(|x| x.str()).map_or(0, |t| store::parse_time(&t)), ..Meta::default() };
+    let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
     for (d, &i) in diffs.iter().zip(&f.layers) {
         let l = &layers[i];
         if l.zstd {
@@ -323,22 +337,25 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
         m.layers.push(l.diff.to_vec());
     }
     if let Some(cc) = c.get(b"config") {
-        m.entrypoint = cc.get(b"Entrypoint").and_then(|x| x.strs()).unwrap_or_default();
-        m.cmd = cc.get(b"Cmd").and_then(|x| x.strs()).unwrap_or_default();
-        m.env = cc.get(b"Env").and_then(|x| x.strs()).unwrap_or_default();
-        m.workdir = cc.get(b"WorkingDir").and_then(|x| x.str()).unwrap_or_default();
-        m.user = cc.get(b"User").and_then(|x| x.str()).unwrap_or_default();
+        m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
+        m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
+        m.env = cc.strs_at(b"Env").unwrap_or_default();
+        m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
+        m.user = cc.str_at(b"User").unwrap_or_default();
     }
     Ok(m)
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
-/// the state lock. `dirs`: the temporary directory of each layer.
+/// the state lock. `layer_dirs`: the temporary directory, tar and file
+/// bytes of each of the last `layer_dirs.len()` layers (those before are
+/// in the store already).
 pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, layer_dirs: &[(Vec<u8>, u64, u64)], refs: &[Vec<u8>]) -> Res<()> {
     let ld = store::layers_dir(root);
     mkdir_all(&ld, 0o700).ctx("create", &ld)?;
+    let skip = m.layers.len() - layer_dirs.len();
     for (i, (dir, tar_size, bytes)) in layer_dirs.iter().enumerate() {
-        let dest = store::layer(root, &m.layers[i]);
+        let dest = store::layer(root, &m.layers[skip + i]);
         if sys::lstat(&dest).is_err() && sys::lstat(dir).is_ok() {
             let mut s = util::num(*tar_size);
             s.push(b' ');
@@ -383,6 +400,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
 /// `sha256:ID` for an image without tags, with `id` true).
+#[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
         return Err(bad(b"load", b"mydocker must run as root"));
@@ -393,14 +411,18 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
     r
 }
 
+#[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     let mut ld = Loader { tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
     let mut base: Vec<u8> = Vec::new();
     let file: Option<Owned> = match input {
         Some(p) => {
             let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e).code(1))?;
-            let mut b = &p[..p.len() - p.iter().rev().take_while(|&&c| c == b'/').count()];
-            b = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+            let mut b = p;
+            while let [rest @ .., b'/'] = b {
+                b = rest;
+            }
+            b = &b[store::after_slash(b)..];
             b = b.strip_suffix(b".tar").unwrap_or(b);
             if store::valid_ref(&store::normalize(b)) {
                 base = b.to_vec();
@@ -431,15 +453,10 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         if p.head().is_empty() {
             return Err(bad(b"load", b"no input (give -i FILE, or an archive on stdin)"));
         }
-        let mut gz;
-        let outer: &mut dyn Source = if let gzip::Kind::Gzip = gzip::magic(p.head()) {
-            gz = Gunzip::new(&mut p);
-            &mut gz
-        } else {
-            &mut p
-        };
+        let mut gz = None;
+        let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next().map_err(|e| e.code(1))? {
+        while let Some(e) = r.next()? {
             let name = name_of(&e.path)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
@@ -475,7 +492,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             util::push_num(&mut num, i as u64);
             dirs.push((join(tmp, &num), ld.layers[i].tar_size, ld.layers[i].bytes));
         }
-        install(root, tmp, &f.config, &f.id, m, &dirs, &f.refs)?;
+        install(root, tmp, f.config, &f.id, m, &dirs, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {

@@ -9,8 +9,8 @@ use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::stream::Source;
 use crate::engine::tar::{self, Writer};
-use crate::engine::util::{join, Ctx, Error, Res};
-use crate::sys::{self, Fd};
+use crate::engine::util::{Buf, Error, Res};
+use crate::sys::Fd;
 use alloc::vec::Vec;
 
 /// An in-memory member's source.
@@ -25,29 +25,41 @@ impl Source for Bytes<'_> {
 }
 
 /// Writes the archive of `refs` to `fd`.
+#[inline(never)]
 pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     // (id, tags) in the order asked; an ID brings all its tags.
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
     for r in refs {
         let (id, tag) = store::resolve(root, r)?;
-        let tags: Vec<Vec<u8>> = match tag {
-            Some(t) => alloc::vec![t],
-            None => store::tags(root).into_iter().filter(|(_, i)| *i == id).map(|(t, _)| t).collect(),
-        };
-        match imgs.iter_mut().find(|(i, _)| *i == id) {
-            Some((_, ts)) => {
-                for t in tags {
-                    if !ts.contains(&t) {
-                        ts.push(t);
+        let mut tags = Vec::new();
+        match tag {
+            Some(t) => tags.push(t),
+            None => {
+                for (t, i) in store::tags(root) {
+                    if i == id {
+                        tags.push(t);
                     }
                 }
             }
-            None => imgs.push((id, tags)),
+        }
+        let k = match imgs.iter().position(|(i, _)| *i == id) {
+            Some(k) => k,
+            None => {
+                imgs.push((id, Vec::new()));
+                imgs.len() - 1
+            }
+        };
+        let ts = &mut imgs[k].1;
+        for t in tags {
+            if !ts.contains(&t) {
+                ts.push(t);
+            }
         }
     }
     let mut o = Writer::new(fd);
     let mut done: Vec<Vec<u8>> = Vec::new();
-    let mut manifest = b"[".to_vec();
+    let mut manifest = Buf::new();
+    manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
         let m = store::meta(root, id)?;
         let conf = store::config(root, id)?;
@@ -61,39 +73,25 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         let mut cname = id.clone();
         cname.extend_from_slice(b".json");
         o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
-        if k > 0 {
-            manifest.push(b',');
-        }
-        manifest.extend_from_slice(b"{\"Config\":");
-        json::str(&mut manifest, &cname);
-        manifest.extend_from_slice(b",\"RepoTags\":");
-        if tags.is_empty() {
-            manifest.extend_from_slice(b"null");
-        } else {
-            json::strs(&mut manifest, tags);
-        }
-        manifest.extend_from_slice(b",\"Layers\":[");
+        // IDs and diff IDs are hex: written raw
+        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":["[(k == 0) as usize..], &[&cname], &[], &[tags]);
         for (i, l) in m.layers.iter().enumerate() {
-            if i > 0 {
-                manifest.push(b',');
-            }
-            let mut n = l.clone();
-            n.extend_from_slice(b".tar");
-            json::str(&mut manifest, &n);
+            json::tpl(&mut manifest, &b",\"\x02.tar\""[(i == 0) as usize..], &[l], &[], &[]);
         }
-        manifest.extend_from_slice(b"]}");
+        manifest.s("]}");
     }
-    manifest.push(b']');
+    manifest.s("]");
+    let manifest = manifest.0;
     o.file(b"manifest.json", manifest.len() as u64, &mut Bytes(&manifest))?;
     o.finish()
 }
 
 /// One layer entry: its tar rebuilt and checked against its diff ID.
+#[inline(never)]
 fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let dir = store::layer(root, hex);
     let (size, _) = store::layer_size(root, hex);
-    let rec = sys::open(&join(&dir, b"tar"), sys::O_RDONLY, 0).ctx("open", &dir)?;
-    let files = sys::open(&join(&dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)?;
+    let (rec, files) = crate::engine::image::layer_fds(&dir)?;
     let mut name = hex.to_vec();
     name.extend_from_slice(b".tar");
     let mut rp = tar::Replay::new(rec.raw(), files.raw());

@@ -39,6 +39,12 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// An empty one made at `created` (`..Meta::default()` cost 120 bytes
+    /// a site).
+    #[inline(never)]
+    pub fn at(created: i64) -> Meta {
+        Meta { created, ..Meta::default() }
+    }
     pub fn encode(&self) -> Vec<u8> {
         let mut w = W(Vec::new());
         w.num(self.created);
@@ -52,7 +58,8 @@ impl Meta {
     }
     pub fn decode(b: &[u8]) -> Option<Meta> {
         let mut r = Rd(b);
-        let mut m = Meta { created: r.num()?, size: r.num()? as u64, ..Meta::default() };
+        let mut m = Meta::at(r.num()?);
+        m.size = r.num()? as u64;
         for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
             *l = r.list()?;
         }
@@ -90,10 +97,17 @@ pub fn layer_size(root: &Root, hex: &[u8]) -> (u64, u64) {
 
 // ------------------------------------------------------------ references
 
+/// Where the last component of a path (or the name part of a reference)
+/// begins: after its last `/`, or 0.
+#[inline(never)]
+pub fn after_slash(p: &[u8]) -> usize {
+    p.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)
+}
+
 /// `NAME[:TAG]` with `latest` by default (a `:` after the last `/` is a tag).
 pub fn normalize(r: &[u8]) -> Vec<u8> {
     let mut v = r.to_vec();
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     if !r[slash..].contains(&b':') {
         v.extend_from_slice(b":latest");
     }
@@ -104,24 +118,31 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
 pub fn valid_ref(r: &[u8]) -> bool {
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     let (name, tag) = match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
         None => (r, &b"x"[..]),
     };
-    let comp_ok = |c: &[u8], first: bool| {
-        !c.is_empty()
-            && c[0].is_ascii_alphanumeric()
-            && c.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (first && (x == b':' || x.is_ascii_uppercase())))
-    };
-    let comps = util::split(name, b'/');
-    let multi = comps.len() > 1;
-    !name.is_empty()
-        && r.len() <= 255
-        && comps.iter().enumerate().all(|(i, c)| comp_ok(c, i == 0 && multi))
-        && !tag.is_empty()
-        && tag.len() <= 128
-        && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+    // components: non-empty, starting alphanumeric; the first of several
+    // (a registry host) may have upper case and a port
+    let mut host = name.contains(&b'/');
+    let mut start = true;
+    for &x in name {
+        if x == b'/' {
+            if start {
+                return false;
+            }
+            (start, host) = (true, false);
+            continue;
+        }
+        if (start && !x.is_ascii_alphanumeric())
+            || !(x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase())))
+        {
+            return false;
+        }
+        start = false;
+    }
+    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128 && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
 }
 
 /// The tags file: (ref, id) pairs in the order they were made.
@@ -190,12 +211,17 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
     if hex.len() >= 4 && hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
-        let m: Vec<Vec<u8>> = ids(root).into_iter().filter(|i| i.starts_with(hex)).collect();
-        if m.len() == 1 {
-            return Ok((m.into_iter().next().unwrap_or_default(), None));
+        let mut m: Option<Vec<u8>> = None;
+        for i in ids(root) {
+            if i.starts_with(hex) {
+                if m.is_some() {
+                    return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+                }
+                m = Some(i);
+            }
         }
-        if m.len() > 1 {
-            return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+        if let Some(i) = m {
+            return Ok((i, None));
         }
     }
     Err(Error::quoted("image", r, b"no such image (see 'mydocker images'; add one with 'mydocker load' or 'mydocker import')").of(Kind::NoSuch))
@@ -211,6 +237,7 @@ pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
 }
 
 /// `tag SOURCE TARGET`.
+#[inline(never)]
 pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
     let full = normalize(target);
     if !valid_ref(&full) {
@@ -222,19 +249,30 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
 }
 
 /// The containers whose image is `id`.
+#[inline(never)]
 fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
-    crate::engine::state::all(root).into_iter().find(|c| c.image_id == id).map(|c| c.short_id().to_vec())
+    let all = crate::engine::state::all(root);
+    for c in &all {
+        if c.image_id == id {
+            return Some(c.short_id().to_vec());
+        }
+    }
+    None
 }
 
 /// `rmi REF`: untags; an image left without tags that no container uses
 /// goes, with every layer no other image uses. Lines for the user go to
 /// `say` ("Untagged: REF", "Deleted: sha256:ID").
+#[inline(never)]
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
-    let mut t = tags(root);
-    let last = t.iter().filter(|(_, i)| *i == id).count() <= 1 || tag.is_none();
-    if last {
+    let all = tags(root);
+    let (total, mut mine) = (all.len(), 0);
+    for (_, i) in &all {
+        mine += (*i == id) as usize;
+    }
+    if mine <= 1 || tag.is_none() {
         if let Some(c) = users(root, &id) {
             let mut why = b"is in use by container ".to_vec();
             why.extend_from_slice(&c);
@@ -242,19 +280,26 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
             return Err(Error::quoted("image", r, &why));
         }
     }
-    let before = t.len();
-    t.retain(|(x, i)| if tag.is_some() { Some(x) != tag.as_ref() } else { *i != id });
-    for (x, i) in tags(root) {
-        if i == id && !t.iter().any(|(y, _)| *y == x) {
+    // what goes is the tag, or every tag of an ID; each one is said
+    let mut t = Vec::new();
+    for (x, i) in all {
+        if tag.as_ref().map_or(i == id, |g| x == *g) {
             say(b"Untagged: ", &x);
+        } else {
+            t.push((x, i));
         }
     }
-    if t.len() != before {
+    mine = 0;
+    for (_, i) in &t {
+        mine += (*i == id) as usize;
+    }
+    if t.len() != total {
         write_tags(root, &t)?;
     }
-    if !t.iter().any(|(_, i)| *i == id) {
+    if mine == 0 {
         let m = meta(root, &id)?;
-        remove_tree(&root.image(&id)).ctx("remove", &root.image(&id))?;
+        let p = root.image(&id);
+        remove_tree(&p).ctx("remove", &p)?;
         let mut d = b"sha256:".to_vec();
         d.extend_from_slice(&id);
         say(b"Deleted: ", &d);
@@ -264,6 +309,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
 }
 
 /// Removes each of `layers` that no stored image uses. Under the lock.
+#[inline(never)]
 pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
     let mut used: Vec<Vec<u8>> = Vec::new();
     for id in ids(root) {
@@ -280,7 +326,7 @@ pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
 
 /// Docker's `<none>` parts of a row: (repository, tag) of a ref.
 pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
-    let slash = r.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
         None => (r, b"latest"),
@@ -300,10 +346,15 @@ pub fn parse_time(t: &[u8]) -> i64 {
         }
         v
     };
-    let (y, m, dd, h, mi, s) = (d(0, 4), d(5, 2), d(8, 2), d(11, 2), d(14, 2), d(17, 2));
-    if [y, m, dd, h, mi, s].contains(&-1) {
-        return 0;
+    // year (4 digits at 0), then month, day, hour, minute, second (2 at 5, 8, ..)
+    let mut f = [0i64; 6];
+    for (k, v) in f.iter_mut().enumerate() {
+        *v = if k == 0 { d(0, 4) } else { d(2 + 3 * k, 2) };
+        if *v < 0 {
+            return 0;
+        }
     }
+    let [y, m, dd, h, mi, s] = f;
     // days from civil (H. Hinnant), the inverse of util::rfc3339
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
