@@ -267,7 +267,7 @@ pub fn cap_bits(v: &[u8]) -> Res<u64> {
     if name == b"ALL" {
         return Ok(ALL_CAPS);
     }
-    match crate::engine::util::fields(CAP_NAMES, b',').position(|n| n == name) {
+    match crate::engine::util::word_index(CAP_NAMES, name) {
         Some(i) => Ok(1 << i),
         None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
     }
@@ -341,11 +341,13 @@ impl Default for Security {
 impl Security {
     /// `--security-opt VALUE`: no-new-privileges[:true|false], seccomp=unconfined.
     pub fn opt(&mut self, v: &[u8]) -> Res<()> {
-        match v {
-            b"no-new-privileges" | b"no-new-privileges:true" | b"no-new-privileges=true" => self.no_new_privs = true,
-            b"no-new-privileges:false" | b"no-new-privileges=false" => self.no_new_privs = false,
-            b"seccomp=unconfined" | b"seccomp:unconfined" => self.seccomp = false,
-            _ => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
+        const OPTS: &[u8] = b"no-new-privileges,no-new-privileges:true,no-new-privileges=true,\
+            no-new-privileges:false,no-new-privileges=false,seccomp=unconfined,seccomp:unconfined";
+        match crate::engine::util::word_index(OPTS, v) {
+            Some(0..=2) => self.no_new_privs = true,
+            Some(3 | 4) => self.no_new_privs = false,
+            Some(_) => self.seccomp = false,
+            None => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
         }
         Ok(())
     }
