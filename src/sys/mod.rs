@@ -57,14 +57,16 @@ fn ok<T>(r: rustix::io::Result<T>) -> R<T> {
 /// A borrowed view of a descriptor the engine passes by number: calls
 /// that open return an `fd::Owned`, and calls that use one take its
 /// `.raw()` number (or stdio's 0, 1, 2), which costs less code than a
-/// `BorrowedFd` with its lifetime at every call site. Panics on -1, which
-/// only `close` and `poll` accept.
+/// `BorrowedFd` with its lifetime at every call site. -1 (which only
+/// `close` and `poll` accept, and BorrowedFd cannot hold) becomes -2, which
+/// the kernel refuses with EBADF as it would -1: no panic path per call
+/// (rustix asserts fd != -1), 100 bytes.
 fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
     // SAFETY: every Fd the engine passes is borrowed from an `fd::Owned`
     // that outlives the call, or is stdio; the borrow lives only for the
     // call it is made for (AT_FDCWD too: rustix's own `CWD` is this very
     // borrow).
-    unsafe { BorrowedFd::borrow_raw(fd) }
+    unsafe { BorrowedFd::borrow_raw(if fd == -1 { -2 } else { fd }) }
 }
 
 /// `s` as the C string rustix takes: `cs(0, path)?`, slot n for a call's
