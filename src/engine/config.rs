@@ -1,7 +1,7 @@
 //! The container's configuration as the engine takes it: limits, volumes,
 //! ports, names. Both front ends build it; parsing a value checks it.
 
-use crate::engine::util::{err, parse_u64, Buf, Error, Res};
+use crate::engine::util::{parse_u64, Buf, Error, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,7 +127,7 @@ pub fn validate_name(n: &[u8]) -> Res<()> {
 
 pub fn validate_hostname(n: &[u8]) -> Res<()> {
     if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
-        return err(b"--hostname", b"invalid host name (1 to 64 letters, digits, '.', '-' or '_')");
+        return Err(Error::text(b"--hostname: invalid host name (1 to 64 letters, digits, '.', '-' or '_')"));
     }
     Ok(())
 }

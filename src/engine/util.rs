@@ -50,6 +50,12 @@ impl Error {
         });
         Error { bits: EXIT_MYDOCKER }
     }
+    /// `<what>: <why>` written as one literal: an argument less at each
+    /// call than `new` with two.
+    #[inline(never)]
+    pub fn text(msg: &[u8]) -> Error {
+        Error::raw(EXIT_MYDOCKER, msg)
+    }
     /// `<what "name">: <why>`.
     #[inline(never)]
     pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
