@@ -82,9 +82,9 @@ pub fn all(root: &Root) -> Vec<Network> {
     let names = sys::list_dir(&d).unwrap_or_default();
     let mut v = Vec::new();
     for (n, _) in names {
-        if let Ok(x) = load(root, &n) {
-            v.push(x);
-        }
+        // (extend, not `if let Ok(x) .. push(x)`: that push was a memmove,
+        // the only one left in the binary: 300 bytes of musl's on aarch64)
+        v.extend(load(root, &n).ok());
     }
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
