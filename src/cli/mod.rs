@@ -18,7 +18,7 @@ pub mod usage;
 pub mod verbs;
 
 use crate::engine::config::*;
-use crate::engine::util::{err, parse_u64, Error, Res};
+use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
 use args::{o, parse, with_usage, Opt, HELP};
 
@@ -50,7 +50,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
     while i < args.len() {
         let a = args[i].as_slice();
         if a == b"--root" {
-            let Some(v) = args.get(i + 1) else { return err(b"--root", b"flag needs an argument") };
+            let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
             root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
@@ -67,7 +67,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
         }
     }
     let Some(name) = args.get(i) else {
-        return Err(with_usage(Error::new(b"no command given", b"see 'mydocker --help'"), usage::MAIN));
+        return Err(with_usage(Error::text(b"no command given: see 'mydocker --help'"), usage::MAIN));
     };
     let rest = &args[i + 1..];
     let cmd = parse_command(name, rest, host_env)?;
@@ -237,7 +237,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
             ];
             let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
             if a.pos.len() < 2 {
-                return Err(with_usage(Error::new(b"exec", b"requires a container and a command"), usage::EXEC));
+                return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
             }
             let mut x = ExecOpts {
                 interactive: a.has(1),
@@ -253,7 +253,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
                     4 => push_env(&mut x.env, v, host_env)?,
                     6 => x.user = Some(user_spec(v)?),
                     _ if v.first() == Some(&b'/') => x.workdir = Some(v.to_vec()),
-                    _ => return err(b"--workdir", b"the working directory must be an absolute path"),
+                    _ => return Err(Error::text(b"--workdir: the working directory must be an absolute path")),
                 }
             }
             return Ok(Cmd::Exec(x));
@@ -264,7 +264,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 }
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
-    let Some(spec) = crate::engine::util::fields(VERB_NAMES, b',').position(|n| n == name).and_then(|i| VERBS.get(i)) else {
+    let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
         return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
     let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
@@ -372,7 +372,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
             R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
-                    return err(b"--workdir", b"the working directory must be an absolute path");
+                    return Err(Error::text(b"--workdir: the working directory must be an absolute path"));
                 }
                 r.workdir = Some(v.to_vec())
             }
@@ -389,22 +389,22 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
                 r.network = Some(v.to_vec())
             }
             R_PORT => r.ports.push(parse_port(v)?),
-            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::new(b"--memory", b"invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
-            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::new(b"--cpus", b"invalid number of CPUs (e.g. 0.5 or 2)"))?),
+            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
+            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number of CPUs (e.g. 0.5 or 2)"))?),
             R_SHARES => {
                 let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
-                r.limits.cpu_shares = Some(n.ok_or_else(|| Error::new(b"--cpu-shares", b"must be a number from 2 to 262144"))?)
+                r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
             }
             R_CPUSET => {
                 if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
-                    return err(b"--cpuset-cpus", b"invalid CPU list (e.g. 0-1,3)");
+                    return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
                 }
                 r.limits.cpuset_cpus = Some(v.to_vec())
             }
             R_PIDS => match crate::engine::util::parse_i64(v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
                 Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
-                _ => return err(b"--pids-limit", b"not a number of processes (0 or -1: unlimited)"),
+                _ => return Err(Error::text(b"--pids-limit: not a number of processes (0 or -1: unlimited)")),
             },
             R_PRIV => r.security.privileged = true,
             R_CAPADD => add |= cap_bits(v)?,
@@ -434,7 +434,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
         (s.caps | add) & !drop
     };
     let Some(&image) = pos.first() else {
-        return Err(with_usage(Error::new(b"run", b"requires at least 1 argument (the image)"), usage::RUN));
+        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
     };
     if image.is_empty() || image.len() > 255 {
         return Err(Error::new(image, b"invalid image name"));
@@ -468,7 +468,7 @@ fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.
 fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
-        return err(b"--env", b"invalid variable: empty name");
+        return Err(Error::text(b"--env: invalid variable: empty name"));
     }
     if v.contains(&b'=') {
         env.push(v.to_vec());

@@ -44,7 +44,7 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) -> util::Res<i32> {
     use cli::Verb::*;
     let secs = |a: &cli::Args| -> util::Res<u64> {
-        a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::new(b"--time", b"not a number of seconds")))
+        a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::text(b"--time: not a number of seconds")))
     };
     let pos = &a.pos;
     // The first two positionals, indexed once (each pos[i] was a call).
@@ -56,7 +56,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Logs => {
             let tail = match a.val(2) {
                 None | Some(b"all") => None,
-                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::new(b"--tail", b"not a number"))?),
+                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::text(b"--tail: not a number"))?),
             };
             logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b))
         }
@@ -103,9 +103,9 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| d != b"bridge") {
-                return util::err(b"--driver", b"only the bridge driver is supported");
+                return Err(util::Error::text(b"--driver: only the bridge driver is supported"));
             }
-            let subnet = a.val(1).ok_or_else(|| util::Error::new(b"network create", b"--subnet is required"))?;
+            let subnet = a.val(1).ok_or_else(|| util::Error::text(b"network create: --subnet is required"))?;
             net::create(root, p0, subnet, a.val(2), env)
         }
         NetLs => Ok(net::ls(root, a.has(1))),

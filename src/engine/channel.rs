@@ -107,7 +107,7 @@ impl Child {
     /// sync 2: the spec, read to EOF (it may be far larger than a pipe
     /// buffer). Empty: the parent gave up and reports why itself.
     pub fn recv_spec(&mut self) -> Res<Vec<u8>> {
-        let r = self.spec.take().ok_or_else(|| Error::new(b"container spec", b"none sent"))?;
+        let r = self.spec.take().ok_or_else(|| Error::text(b"container spec: none sent"))?;
         let mut buf = Vec::new();
         sys::read_to_end(r.raw(), &mut buf).ctx("read the container spec", b"")?;
         if buf.is_empty() {
@@ -126,7 +126,7 @@ impl Parent {
     }
     /// sync 2b: the network namespace `ns`.
     pub fn send_netns(&mut self, ns: Fd) -> Res<()> {
-        let s = self.netns.take().ok_or_else(|| Error::new(b"network namespace", b"not expected"))?;
+        let s = self.netns.take().ok_or_else(|| Error::text(b"network namespace: not expected"))?;
         sys::send_fd(s.raw(), ns).ctx("send", b"the network namespace")
     }
 }
@@ -194,7 +194,7 @@ impl Report {
         let _ = sys::read_to_end(self.0.raw(), &mut rep);
         match rep.first() {
             Some(0) => Ok(()),
-            None => Err(Error::new(b"monitor", b"exited without a report").of(Kind::Lost)),
+            None => Err(Error::text(b"monitor: exited without a report").of(Kind::Lost)),
             Some(_) => Err(decode(&rep)),
         }
     }

@@ -1,7 +1,7 @@
 //! The container's configuration as the engine takes it: limits, volumes,
 //! ports, names. Both front ends build it; parsing a value checks it.
 
-use crate::engine::util::{err, parse_u64, Buf, Error, Res};
+use crate::engine::util::{parse_u64, Buf, Error, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -129,7 +129,7 @@ pub fn validate_name(n: &[u8]) -> Res<()> {
 
 pub fn validate_hostname(n: &[u8]) -> Res<()> {
     if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
-        return err(b"--hostname", b"invalid host name (1 to 64 letters, digits, '.', '-' or '_')");
+        return Err(Error::text(b"--hostname: invalid host name (1 to 64 letters, digits, '.', '-' or '_')"));
     }
     Ok(())
 }
@@ -269,7 +269,7 @@ pub fn cap_bits(v: &[u8]) -> Res<u64> {
     if name == b"ALL" {
         return Ok(ALL_CAPS);
     }
-    match crate::engine::util::fields(CAP_NAMES, b',').position(|n| n == name) {
+    match crate::engine::util::word_index(CAP_NAMES, name) {
         Some(i) => Ok(1 << i),
         None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
     }
@@ -343,11 +343,13 @@ impl Default for Security {
 impl Security {
     /// `--security-opt VALUE`: no-new-privileges[:true|false], seccomp=unconfined.
     pub fn opt(&mut self, v: &[u8]) -> Res<()> {
-        match v {
-            b"no-new-privileges" | b"no-new-privileges:true" | b"no-new-privileges=true" => self.no_new_privs = true,
-            b"no-new-privileges:false" | b"no-new-privileges=false" => self.no_new_privs = false,
-            b"seccomp=unconfined" | b"seccomp:unconfined" => self.seccomp = false,
-            _ => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
+        const OPTS: &[u8] = b"no-new-privileges,no-new-privileges:true,no-new-privileges=true,\
+            no-new-privileges:false,no-new-privileges=false,seccomp=unconfined,seccomp:unconfined";
+        match crate::engine::util::word_index(OPTS, v) {
+            Some(0..=2) => self.no_new_privs = true,
+            Some(3 | 4) => self.no_new_privs = false,
+            Some(_) => self.seccomp = false,
+            None => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
         }
         Ok(())
     }

@@ -150,7 +150,7 @@ pub fn confine(m: Mechanism, dir: &[u8], extra: &[Rule]) -> Res<()> {
 /// replaces the parent's all the same, and under anything else it adds to
 /// what is there, as the host means it to.
 fn confine_v2(dir: &[u8], extra: &[Rule]) -> Res<()> {
-    if let Some((p, q)) = extra.is_empty().then(|| parent(dir)).flatten() {
+    if let Some((p, q)) = if extra.is_empty() { parent(dir) } else { None } {
         match q {
             (sys::BPF_F_ALLOW_OVERRIDE, 1) => return Ok(()),
             (_, 0) if sys::bpf_attach_device_filter(p.raw(), &program(&[]), sys::BPF_F_ALLOW_OVERRIDE).is_ok() => return Ok(()),

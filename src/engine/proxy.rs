@@ -210,7 +210,13 @@ fn flush(s: &mut Side) -> bool {
     while !s.pending.is_empty() {
         match sys::write(s.fd.raw(), &s.pending) {
             Ok(n) => {
-                s.pending.drain(..n);
+                // The unwritten rest to the front, by hand: `drain` is a
+                // memmove (300 bytes of musl's on aarch64).
+                let p = &mut s.pending;
+                for k in n..p.len() {
+                    p[k - n] = p[k];
+                }
+                p.truncate(p.len() - n);
             }
             Err(libc::EAGAIN) => return false,
             Err(_) => return true,

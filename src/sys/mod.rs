@@ -57,52 +57,70 @@ fn ok<T>(r: rustix::io::Result<T>) -> R<T> {
 /// A borrowed view of a descriptor the engine passes by number: calls
 /// that open return an `fd::Owned`, and calls that use one take its
 /// `.raw()` number (or stdio's 0, 1, 2), which costs less code than a
-/// `BorrowedFd` with its lifetime at every call site. Panics on -1, which
-/// only `close` and `poll` accept.
+/// `BorrowedFd` with its lifetime at every call site. -1 (which only
+/// `close` and `poll` accept, and BorrowedFd cannot hold) becomes -2, which
+/// the kernel refuses with EBADF as it would -1: no panic path per call
+/// (rustix asserts fd != -1), 100 bytes.
 fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
     // SAFETY: every Fd the engine passes is borrowed from an `fd::Owned`
     // that outlives the call, or is stdio; the borrow lives only for the
     // call it is made for (AT_FDCWD too: rustix's own `CWD` is this very
     // borrow).
-    unsafe { BorrowedFd::borrow_raw(fd) }
+    unsafe { BorrowedFd::borrow_raw(if fd == -1 { -2 } else { fd }) }
 }
 
-/// `v`, a `cz` copy, as the C string rustix takes: `cs(&cz(path))?`. One
-/// shared copy routine: rustix's own `&[u8]` path argument inlines a
-/// 256-byte stack copy and a PATH_MAX slow path into every call site (+3.2
-/// KB on x86_64 for the file calls alone); and not `CString`, whose
-/// precompiled code needs an unwinder in the (non-LTO) debug build. A NUL
-/// inside is EINVAL.
-fn cs(c: &Cz) -> R<&CStr> {
+/// `s` as the C string rustix takes: `cs(0, path)?`, slot n for a call's
+/// n-th path. One shared copy routine: rustix's own `&[u8]` path argument
+/// inlines a 256-byte stack copy and a PATH_MAX slow path into every call
+/// site (+3.2 KB on x86_64 for the file calls alone); and not `CString`,
+/// whose precompiled code needs an unwinder in the (non-LTO) debug build.
+/// A NUL inside is EINVAL.
+///
+/// The copy is made in scratch buffer `slot` (see `scratch`), which the
+/// next `cs` with that slot reuses: each wrapper passes its strings
+/// straight to its one syscall and calls no other wrapper meanwhile. No
+/// copy to drop and free per path: 800 bytes less than owned copies, and
+/// a long-lived process's loop allocates nothing here after its first
+/// round (dropping a Vec does not free, see `Malloc`).
+#[inline(never)]
+fn cs(slot: usize, s: &[u8]) -> R<&'static CStr> {
     // A NUL inside the name would cut it short: refused. (core's
     // from_bytes_with_nul was 220 bytes, this is a third of that.)
-    if c.0.iter().position(|&b| b == 0) != Some(c.0.len() - 1) {
-        return Err(EINVAL);
+    for &b in s {
+        if b == 0 {
+            return Err(EINVAL);
+        }
     }
+    let v = scratch(slot);
+    v.clear();
+    v.extend_from_slice(s);
+    v.push(0);
     // SAFETY: the only NUL is the last byte.
-    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(&c.0) })
+    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(v) })
+}
+
+/// The scratch buffers of `cs`: at most four strings in one call (mount).
+#[cfg(not(test))]
+static mut PATHS: [Vec<u8>; 4] = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+
+#[cfg(not(test))]
+fn scratch(slot: usize) -> &'static mut Vec<u8> {
+    // SAFETY: single-threaded program (clone and fork copy the memory, no
+    // CLONE_VM); `cs` is the only user, and a string it returned is dead
+    // before the next `cs` with the same slot (see there).
+    unsafe { &mut (*core::ptr::addr_of_mut!(PATHS))[slot] }
+}
+
+/// Unit tests run threads: each string gets a buffer of its own (leaked).
+#[cfg(test)]
+fn scratch(_: usize) -> &'static mut Vec<u8> {
+    alloc::boxed::Box::leak(alloc::boxed::Box::new(Vec::new()))
 }
 
 /// rustix's owned descriptor as ours (one owned type for the crate:
 /// `fd::Owned`, whose drop is `close` below).
 fn own(fd: OwnedFd) -> fd::Owned {
     fd::Owned::new(fd.into_raw_fd())
-}
-
-/// A NUL-terminated copy of `s` for the kernel, freed when it goes out
-/// of scope: the path wrappers run in loops of long-lived processes, and
-/// dropping a Vec does not free (see `Malloc`). (On the stack instead,
-/// 4 KB frames with stack probes cost 1.3 KB more code.)
-struct Cz(Vec<u8>);
-
-impl Drop for Cz {
-    fn drop(&mut self) {
-        free(core::mem::take(&mut self.0));
-    }
-}
-
-fn cz(s: &[u8]) -> Cz {
-    Cz(cz_vec(s))
 }
 
 fn cz_vec(s: &[u8]) -> Vec<u8> {
@@ -355,7 +373,7 @@ pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<fd::Owned> {
 }
 
 pub fn openat(dir: Fd, name: &[u8], flags: c_int, mode: u32) -> R<fd::Owned> {
-    ok(rustix::fs::openat(bfd(dir), cs(&cz(name))?, OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC, Mode::from_raw_mode(mode))).map(own)
+    ok(rustix::fs::openat(bfd(dir), cs(0, name)?, OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC, Mode::from_raw_mode(mode))).map(own)
 }
 
 /// Closes a descriptor (-1, "none", is skipped): only `fd::Owned`'s drop
@@ -458,7 +476,7 @@ pub fn mkdir(path: &[u8], mode: u32) -> R<()> {
 }
 
 pub fn mkdirat(dir: Fd, name: &[u8], mode: u32) -> R<()> {
-    ok(rustix::fs::mkdirat(bfd(dir), cs(&cz(name))?, Mode::from_raw_mode(mode)))
+    ok(rustix::fs::mkdirat(bfd(dir), cs(0, name)?, Mode::from_raw_mode(mode)))
 }
 
 pub fn rmdir(path: &[u8]) -> R<()> {
@@ -466,32 +484,32 @@ pub fn rmdir(path: &[u8]) -> R<()> {
 }
 
 pub fn unlinkat(dir: Fd, name: &[u8], flags: c_int) -> R<()> {
-    ok(rustix::fs::unlinkat(bfd(dir), cs(&cz(name))?, AtFlags::from_bits_retain(flags as u32)))
+    ok(rustix::fs::unlinkat(bfd(dir), cs(0, name)?, AtFlags::from_bits_retain(flags as u32)))
 }
 pub const AT_REMOVEDIR: c_int = libc::AT_REMOVEDIR;
 pub const AT_FDCWD: c_int = libc::AT_FDCWD;
 
 pub fn rename(a: &[u8], b: &[u8]) -> R<()> {
-    ok(rustix::fs::renameat(rustix::fs::CWD, cs(&cz(a))?, rustix::fs::CWD, cs(&cz(b))?))
+    ok(rustix::fs::renameat(rustix::fs::CWD, cs(0, a)?, rustix::fs::CWD, cs(1, b)?))
 }
 
 pub fn symlinkat(target: &[u8], dir: Fd, name: &[u8]) -> R<()> {
-    ok(rustix::fs::symlinkat(cs(&cz(target))?, bfd(dir), cs(&cz(name))?))
+    ok(rustix::fs::symlinkat(cs(0, target)?, bfd(dir), cs(1, name)?))
 }
 
 /// Hard link without following a final symlink (the link names the symlink itself).
 pub fn linkat(odir: Fd, oname: &[u8], ndir: Fd, nname: &[u8]) -> R<()> {
-    ok(rustix::fs::linkat(bfd(odir), cs(&cz(oname))?, bfd(ndir), cs(&cz(nname))?, AtFlags::empty()))
+    ok(rustix::fs::linkat(bfd(odir), cs(0, oname)?, bfd(ndir), cs(1, nname)?, AtFlags::empty()))
 }
 
 pub fn mknodat(dir: Fd, name: &[u8], mode: u32, major: u32, minor: u32) -> R<()> {
     use rustix::fs::{makedev, FileType};
-    ok(rustix::fs::mknodat(bfd(dir), cs(&cz(name))?, FileType::from_raw_mode(mode), Mode::from_raw_mode(mode), makedev(major, minor)))
+    ok(rustix::fs::mknodat(bfd(dir), cs(0, name)?, FileType::from_raw_mode(mode), Mode::from_raw_mode(mode), makedev(major, minor)))
 }
 
 pub fn fchownat_nofollow(dir: Fd, name: &[u8], uid: u32, gid: u32) -> R<()> {
     use rustix::fs::{Gid, Uid};
-    ok(rustix::fs::chownat(bfd(dir), cs(&cz(name))?, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::SYMLINK_NOFOLLOW))
+    ok(rustix::fs::chownat(bfd(dir), cs(0, name)?, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::SYMLINK_NOFOLLOW))
 }
 
 pub fn fchmod(fd: Fd, mode: u32) -> R<()> {
@@ -501,12 +519,12 @@ pub fn fchmod(fd: Fd, mode: u32) -> R<()> {
 /// Sets atime and mtime of `name` (not following symlinks).
 pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
     let t = rustix::fs::Timespec { tv_sec: secs, tv_nsec: 0 };
-    ok(rustix::fs::utimensat(bfd(dir), cs(&cz(name))?, &rustix::fs::Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW))
+    ok(rustix::fs::utimensat(bfd(dir), cs(0, name)?, &rustix::fs::Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW))
 }
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
     let mut buf = alloc::vec![0u8; 4096];
-    let r = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(&cz(name))?, &mut buf[..])).map(|n| buf[..n].to_vec());
+    let r = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(0, name)?, &mut buf[..])).map(|n| buf[..n].to_vec());
     free(buf); // once per symlink of a tree walk
     r
 }
@@ -557,7 +575,7 @@ impl Stat {
 #[allow(clippy::unnecessary_cast)]
 pub fn statat(dir: Fd, name: &[u8], follow: bool) -> R<Stat> {
     let fl = if follow { AtFlags::empty() } else { AtFlags::SYMLINK_NOFOLLOW } | if name.is_empty() { AtFlags::EMPTY_PATH } else { AtFlags::empty() };
-    let s = ok(rustix::fs::statat(bfd(dir), cs(&cz(name))?, fl))?;
+    let s = ok(rustix::fs::statat(bfd(dir), cs(0, name)?, fl))?;
     Ok(Stat {
         mode: s.st_mode as u32,
         uid: s.st_uid,
@@ -575,7 +593,7 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// The filesystem type (statfs f_type) of the one holding `path`.
 pub fn fs_magic(path: &[u8]) -> R<u64> {
-    ok(rustix::fs::statfs(cs(&cz(path))?)).map(|s| s.f_type as u64)
+    ok(rustix::fs::statfs(cs(0, path)?)).map(|s| s.f_type as u64)
 }
 
 pub fn stat(path: &[u8]) -> R<Stat> {
@@ -661,26 +679,25 @@ pub fn umask(m: u32) {
 /// passes both), which binds, moves, remounts and propagation changes
 /// ignore, as they ignore NULL; new mounts always name both.
 pub fn mount(src: &[u8], target: &[u8], fstype: &[u8], flags: libc::c_ulong, data: &[u8]) -> R<()> {
-    let d = cz(data);
-    let data = if data.is_empty() { None } else { Some(cs(&d)?) };
+    let data = if data.is_empty() { None } else { Some(cs(3, data)?) };
     let flags = rustix::mount::MountFlags::from_bits_retain(flags as u32);
-    ok(rustix::mount::mount(cs(&cz(src))?, cs(&cz(target))?, cs(&cz(fstype))?, flags, data))
+    ok(rustix::mount::mount(cs(0, src)?, cs(1, target)?, cs(2, fstype)?, flags, data))
 }
 
 pub fn umount2(target: &[u8], flags: c_int) -> R<()> {
-    ok(rustix::mount::unmount(cs(&cz(target))?, rustix::mount::UnmountFlags::from_bits_retain(flags as u32)))
+    ok(rustix::mount::unmount(cs(0, target)?, rustix::mount::UnmountFlags::from_bits_retain(flags as u32)))
 }
 
 pub fn pivot_root(new: &[u8], old: &[u8]) -> R<()> {
-    ok(rustix::process::pivot_root(cs(&cz(new))?, cs(&cz(old))?))
+    ok(rustix::process::pivot_root(cs(0, new)?, cs(1, old)?))
 }
 
 pub fn chroot(path: &[u8]) -> R<()> {
-    ok(rustix::process::chroot(cs(&cz(path))?))
+    ok(rustix::process::chroot(cs(0, path)?))
 }
 
 pub fn chdir(path: &[u8]) -> R<()> {
-    ok(rustix::process::chdir(cs(&cz(path))?))
+    ok(rustix::process::chdir(cs(0, path)?))
 }
 
 pub fn sethostname(name: &[u8]) -> R<()> {
