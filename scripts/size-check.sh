@@ -1,10 +1,11 @@
 #!/bin/sh
 # Size check: builds both targets (scripts/build.sh) and fails if either
-# stripped binary is over the limit (default 160 KiB; the project aims
+# stripped binary is over the limit (default 176 KiB since issue 10, which
+# lifted it from 160 KiB for real images; the project aims
 # for <= 128 KiB with every feature). Prints the sizes for the CI log.
 set -eu
 cd "$(dirname "$0")/.."
-limit=${SIZE_LIMIT:-163840}
+limit=${SIZE_LIMIT:-180224}
 ./scripts/build.sh
 fail=0
 for a in x86_64 aarch64; do

@@ -531,14 +531,14 @@ pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
 
 /// Sets the extended attribute `name` of the open file `fd`.
 pub fn fsetxattr(fd: Fd, name: &[u8], val: &[u8]) -> R<()> {
-    ok(rustix::fs::fsetxattr(bfd(fd), cs(&cz(name))?, val, rustix::fs::XattrFlags::empty()))
+    ok(rustix::fs::fsetxattr(bfd(fd), cs(0, name)?, val, rustix::fs::XattrFlags::empty()))
 }
 
 /// The value of the extended attribute `name` of the open file `fd`
 /// (values over 255 bytes are ERANGE: mydocker reads only short ones).
 pub fn fgetxattr(fd: Fd, name: &[u8]) -> R<Vec<u8>> {
     let mut b = alloc::vec![0u8; 255];
-    let n = ok(rustix::fs::fgetxattr(bfd(fd), cs(&cz(name))?, &mut b[..]))?;
+    let n = ok(rustix::fs::fgetxattr(bfd(fd), cs(0, name)?, &mut b[..]))?;
     b.truncate(n);
     Ok(b)
 }
