@@ -226,7 +226,13 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             } else {
                 rec.network.clone()
             },
-            ..Spec::default()
+            // set_net's, for a bridge
+            tty: false,
+            ip: 0,
+            prefix: 0,
+            gateway: 0,
+            hosts: Vec::new(),
+            resolv: Vec::new(),
         },
         rec,
         cg,

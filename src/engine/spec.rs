@@ -121,6 +121,65 @@ impl<'a> Rd<'a> {
     }
 }
 
+/// A reader that latches its first failure instead of returning it: each
+/// call then gives an empty value, and the caller checks `ok` once at the
+/// end. Straight-line decoders with no early return per field (each `?`
+/// was its own exit path: Spec::decode was 2.2 KB).
+pub struct Lr<'a> {
+    pub r: Rd<'a>,
+    pub ok: bool,
+}
+impl Lr<'_> {
+    #[inline(never)]
+    pub fn bytes(&mut self) -> Vec<u8> {
+        match self.r.bytes() {
+            Some(v) if self.ok => v,
+            _ => {
+                self.ok = false;
+                Vec::new()
+            }
+        }
+    }
+    /// A count of entries, each at least 4 bytes long: 0 once failed.
+    #[inline(never)]
+    pub fn count(&mut self) -> usize {
+        match self.r.u32() {
+            Some(n) if self.ok && n <= self.r.0.len() / 4 => n,
+            _ => {
+                self.ok = false;
+                0
+            }
+        }
+    }
+    #[inline(never)]
+    pub fn list(&mut self) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        for _ in 0..self.count() {
+            v.push(self.bytes());
+        }
+        v
+    }
+    pub fn flag(&mut self) -> bool {
+        !self.bytes().is_empty()
+    }
+    /// A little-endian number of exactly `n` bytes, 0 if not.
+    #[inline(never)]
+    pub fn fixed(&mut self, n: usize) -> u64 {
+        let b = self.bytes();
+        if b.len() != n {
+            self.ok = false;
+        }
+        let mut v = 0;
+        for &c in b.iter().rev() {
+            v = v << 8 | c as u64;
+        }
+        v
+    }
+    pub fn num(&mut self) -> i64 {
+        self.fixed(8) as i64
+    }
+}
+
 /// The confinement travels in the record and the spec as one field.
 impl Security {
     /// One length-prefixed field of the record and of the spec.
@@ -143,17 +202,22 @@ impl Security {
 
     pub fn decode(r: &mut Rd) -> Option<Security> {
         let b = r.bytes()?;
-        let mut d = Rd(&b);
-        let mut s = Security { caps: d.num()? as u64, ..Security::default() };
-        for f in [&mut s.privileged, &mut s.seccomp, &mut s.no_new_privs, &mut s.read_only] {
-            *f = d.flag()?;
+        let mut d = Lr { r: Rd(&b), ok: true };
+        let mut s = Security {
+            caps: d.num() as u64,
+            privileged: d.flag(),
+            seccomp: d.flag(),
+            no_new_privs: d.flag(),
+            read_only: d.flag(),
+            user: d.bytes(),
+            ..Security::default()
+        };
+        for x in d.list().chunks(3) {
+            let [h, c, p] = x else { return None };
+            s.devices.push(Device { host: h.clone(), ctr: c.clone(), perms: p.clone() });
         }
-        s.user = d.bytes()?;
-        for x in d.list()?.chunks(3) {
-            s.devices.push(Device { host: x.first()?.clone(), ctr: x.get(1)?.clone(), perms: x.get(2)?.clone() });
-        }
-        s.tmpfs = d.list()?;
-        Some(s)
+        s.tmpfs = d.list();
+        d.ok.then_some(s)
     }
 }
 
@@ -195,44 +259,53 @@ impl Spec {
     }
 
     /// None if the bytes are truncated or have trailing garbage.
+    #[inline(never)]
     pub fn decode(b: &[u8]) -> Option<Spec> {
-        let mut r = Rd(b);
-        let mut s = Spec {
-            hostname: r.bytes()?,
-            lower: r.bytes()?,
-            upper: r.bytes()?,
-            work: r.bytes()?,
-            layers: r.list()?,
-            store: r.bytes()?,
-            overlay: r.flag()?,
-            argv: r.list()?,
-            env: r.list()?,
-            workdir: r.bytes()?,
-            ..Spec::default()
+        let mut r = Lr { r: Rd(b), ok: true };
+        // One literal, fields in wire order (a literal evaluates in the
+        // order written).
+        let s = Spec {
+            hostname: r.bytes(),
+            lower: r.bytes(),
+            upper: r.bytes(),
+            work: r.bytes(),
+            layers: r.list(),
+            store: r.bytes(),
+            overlay: r.flag(),
+            argv: r.list(),
+            env: r.list(),
+            workdir: r.bytes(),
+            volumes: {
+                let mut v = Vec::new();
+                for _ in 0..r.count() {
+                    v.push(Volume { host: r.bytes(), ctr: r.bytes(), ro: r.flag() });
+                }
+                v
+            },
+            init: r.flag(),
+            tty: r.flag(),
+            net: r.bytes(),
+            ip: r.fixed(4) as u32,
+            prefix: r.fixed(1) as u8,
+            gateway: r.fixed(4) as u32,
+            hosts: r.bytes(),
+            resolv: r.bytes(),
+            security: {
+                let sec = Security::decode(&mut r.r);
+                r.ok &= sec.is_some();
+                sec.unwrap_or_default()
+            },
+            nodes: {
+                let mut v = Vec::new();
+                for _ in 0..r.count() {
+                    let path = r.bytes();
+                    let n = r.num();
+                    v.push(Node { path, kind: (n >> 40) as u32, major: (n >> 20) as u32 & 0xfffff, minor: n as u32 & 0xfffff, perms: r.bytes() });
+                }
+                v
+            },
         };
-        let n = r.u32()?;
-        for _ in 0..n {
-            s.volumes.push(Volume { host: r.bytes()?, ctr: r.bytes()?, ro: r.flag()? });
-        }
-        s.init = r.flag()?;
-        s.tty = r.flag()?;
-        s.net = r.bytes()?;
-        s.ip = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
-        s.prefix = *r.bytes()?.first()?;
-        s.gateway = u32::from_le_bytes(r.bytes()?.try_into().ok()?);
-        s.hosts = r.bytes()?;
-        s.resolv = r.bytes()?;
-        s.security = Security::decode(&mut r)?;
-        for _ in 0..r.u32()? {
-            let path = r.bytes()?;
-            let n = r.num()?;
-            s.nodes.push(Node { path, kind: (n >> 40) as u32, major: (n >> 20) as u32 & 0xfffff, minor: n as u32 & 0xfffff, perms: r.bytes()? });
-        }
-        if r.0.is_empty() {
-            Some(s)
-        } else {
-            None
-        }
+        (r.ok && r.r.0.is_empty()).then_some(s)
     }
 }
 
