@@ -50,6 +50,19 @@ pub fn own_dir(path: &[u8]) -> Res<()> {
     mkdir_all(path, 0o755).ctx("create", path)
 }
 
+/// A filesystem of type `fstype` (its source named alike) mounted on `at`.
+/// Out of line with its error: one call per mount in `setup`.
+#[inline(never)]
+pub fn mount_fs(fstype: &[u8], at: &[u8], flags: libc::c_ulong, data: &[u8]) -> Res<()> {
+    sys::mount(fstype, at, fstype, flags, data).ctx("mount", at)
+}
+
+/// The bind mount at `at` remounted with `flags` (read-only, nodev) added.
+#[inline(never)]
+pub fn remount(at: &[u8], flags: libc::c_ulong, what: &str) -> Res<()> {
+    sys::mount(b"", at, b"", sys::MS_BIND | sys::MS_REMOUNT | flags, b"").ctx(what, at)
+}
+
 /// The masked and read-only paths under `under` (/proc, or /sys once it
 /// is mounted); none with --privileged. A path is looked up once: what
 /// this kernel lacks costs one failed lstat.
@@ -58,7 +71,7 @@ pub fn mask(under: &[u8]) -> Res<()> {
         let Ok(st) = sys::lstat(p) else { continue };
         if READ_ONLY.contains(p) {
             sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
-            sys::mount(b"", p, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", p)?;
+            remount(p, sys::MS_RDONLY, "make read-only")?;
         } else if st.is_dir() {
             sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0").ctx("mask", p)?;
         } else {
@@ -83,10 +96,10 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
     let ro = if privileged { 0 } else { sys::MS_RDONLY };
     let flags = (ro | NOSUID_NODEV_NOEXEC) as _;
     if let (Some(_), 1) = (&cg.v2, cg.todo.len()) {
-        return sys::mount(b"cgroup2", AT, b"cgroup2", flags, b"").ctx("mount", AT);
+        return mount_fs(b"cgroup2", AT, flags, b"");
     }
     // v1 or hybrid: a tmpfs with one directory per hierarchy, as docker.
-    sys::mount(b"tmpfs", AT, b"tmpfs", NOSUID_NODEV_NOEXEC as _, b"mode=755,size=64k").ctx("mount", AT)?;
+    mount_fs(b"tmpfs", AT, NOSUID_NODEV_NOEXEC, b"mode=755,size=64k")?;
     for (h, _) in &cg.todo {
         // Named by controllers ("memory", "cpu,cpuacct"), as on a host.
         let (name, fstype) = match h.kind {
@@ -96,7 +109,7 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
         let dir = join(AT, &name);
         let data = if h.kind == Kind::V1 { &name[..] } else { b"" };
         sys::mkdir(&dir, 0o755).ctx("create", &dir)?;
-        sys::mount(fstype, &dir, fstype, flags, data).ctx("mount", &dir)?;
+        mount_fs(fstype, &dir, flags, data)?;
     }
     sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx("make read-only", AT)
 }
@@ -153,7 +166,7 @@ pub fn tmpfs(spec: &[u8]) -> Res<()> {
 
 /// `--read-only`: the root mount itself (not the mounts on it).
 pub fn read_only_root() -> Res<()> {
-    sys::mount(b"", b"/", b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", b"/")
+    remount(b"/", sys::MS_RDONLY, "make read-only")
 }
 
 /// The bounding set (needs CAP_SETPCAP; takes nothing from this process,

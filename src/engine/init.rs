@@ -92,7 +92,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     let pivoted = enter_root(&spec.lower)?;
 
     confine::own_dir(b"/proc")?;
-    sys::mount(b"proc", b"/proc", b"proc", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC) as _, b"").ctx("mount", b"/proc")?;
+    confine::mount_fs(b"proc", b"/proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
 
     // Volumes are bound while the old root is still attached: a source
     // reached through a detached mount cannot be bind-mounted (EINVAL).
@@ -109,7 +109,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
         sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
         if v.ro {
-            sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make volume read-only", &v.ctr)?;
+            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
         }
         // (fd, this round's, closes here)
     }
@@ -163,7 +163,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     }
     confine::own_dir(b"/sys")?;
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
-    sys::mount(b"sysfs", b"/sys", b"sysfs", (sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro) as _, b"").ctx("mount", b"/sys")?;
+    confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b"")?;
     if !sec.privileged {
         confine::mask(b"/sys")?;
     }
@@ -302,7 +302,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 /// to make and to tear down per container).
 fn setup_dev() -> Res<()> {
     confine::own_dir(b"/dev")?;
-    sys::mount(b"tmpfs", b"/dev", b"tmpfs", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"mode=755,size=65536k").ctx("mount", b"/dev")?;
+    confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
     const NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
@@ -332,8 +332,7 @@ fn setup_dev() -> Res<()> {
     }
     drop(dir);
     r?;
-    sys::mount(b"devpts", b"/dev/pts", b"devpts", (sys::MS_NOSUID | sys::MS_NOEXEC) as _, b"newinstance,ptmxmode=0666,mode=0620,gid=5")
-        .ctx("mount", b"/dev/pts")?;
+    confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5")?;
     Ok(())
 }
 
