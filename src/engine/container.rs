@@ -14,6 +14,7 @@ use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, netlink, Fd};
 use alloc::vec::Vec;
+use core::mem::take;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
@@ -198,7 +199,9 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     let dir = rec.dir(root);
     let mut p = Prepared {
         spec: Spec {
-            hostname: rec.hostname.clone(),
+            // hostname, argv, env, workdir, volumes: moved from the
+            // record once it is saved (below), not copied
+            hostname: Vec::new(),
             // the mount point: the top layer's directory (an image without
             // layers gets its empty write layer bound there)
             lower: match layers.last() {
@@ -212,10 +215,10 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
             overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            argv: rec.argv.clone(),
-            env: rec.env.clone(),
-            workdir: rec.workdir.clone(),
-            volumes: rec.volumes.clone(),
+            argv: Vec::new(),
+            env: Vec::new(),
+            workdir: Vec::new(),
+            volumes: Vec::new(),
             init: rec.init,
             security,
             nodes,
@@ -275,7 +278,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         }
         if let Some(n) = &p.net {
             p.rec.ip = network::allocate(root, n, &p.rec.id)?;
-            set_net(&mut p.spec, n, p.rec.ip);
+            set_net(&mut p.spec, n, p.rec.ip, &p.rec.hostname);
         }
         // Written whole: for a restart, the appended history of the last run goes.
         p.rec.save(root)
@@ -285,6 +288,11 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         undo(root, &mut p);
         return Err(e);
     }
+    // What only the container's init needs from here on (the record is
+    // saved, and a start's failure or end needs none of it).
+    let (r, s) = (&mut p.rec, &mut p.spec);
+    (s.hostname, s.argv, s.env, s.workdir, s.volumes) =
+        (take(&mut r.hostname), take(&mut r.argv), take(&mut r.env), take(&mut r.workdir), take(&mut r.volumes));
     Ok(p)
 }
 
@@ -327,11 +335,11 @@ fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Re
     instantiate(root, rec, echo.to_vec(), Birth::Again(lock))
 }
 
-fn set_net(spec: &mut Spec, n: &network::Network, ip: u32) {
+fn set_net(spec: &mut Spec, n: &network::Network, ip: u32, hostname: &[u8]) {
     spec.ip = ip;
     spec.prefix = n.prefix;
     spec.gateway = n.gateway;
-    (spec.hosts, spec.resolv) = network::etc_files(ip, &spec.hostname);
+    (spec.hosts, spec.resolv) = network::etc_files(ip, hostname);
 }
 
 /// mkdir -p that remembers which directories it created.
