@@ -104,6 +104,7 @@ pub fn build_env(hostname: &[u8], tty: bool, image: &[Vec<u8>], user: &[Vec<u8>]
 /// (docker's rules: argv = Entrypoint ++ Cmd, arguments replace Cmd,
 /// `--entrypoint` replaces Entrypoint and clears Cmd), then the common path.
 #[inline(never)]
+#[allow(clippy::field_reassign_with_default)] // smaller, see below
 fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     let (image_id, _) = crate::engine::store::resolve(root, &o.image)?;
     let m = crate::engine::store::meta(root, &image_id)?;
@@ -129,28 +130,23 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     sys::random(&mut rnd);
     let id = util::hex(&rnd);
     let hostname = o.hostname.unwrap_or_else(|| id[..12].to_vec());
-    let rec = Record {
-        image: o.image,
-        image_id,
-        created: sys::now().0,
-        env: build_env(&hostname, o.tty, &m.env, &o.env),
-        argv,
-        hostname,
-        workdir,
-        volumes: o.volumes,
-        limits: o.limits,
-        init: o.init,
-        tty: o.tty,
-        interactive: o.interactive,
-        detach: o.detach,
-        auto_remove: o.rm,
-        overlay: root.overlay,
-        network,
-        ports: o.ports,
-        security: o.security,
-        id: id.clone(),
-        ..Record::default()
-    };
+    // Set one by one: a `..Record::default()` literal built the default,
+    // then copied the whole record over (500 bytes of moves).
+    let mut rec = Record::default();
+    rec.env = build_env(&hostname, o.tty, &m.env, &o.env);
+    rec.image = o.image;
+    rec.image_id = image_id;
+    rec.created = sys::now().0;
+    rec.argv = argv;
+    rec.hostname = hostname;
+    rec.workdir = workdir;
+    rec.volumes = o.volumes;
+    rec.limits = o.limits;
+    (rec.init, rec.tty, rec.interactive, rec.detach, rec.auto_remove, rec.overlay) = (o.init, o.tty, o.interactive, o.detach, o.rm, root.overlay);
+    rec.network = network;
+    rec.ports = o.ports;
+    rec.security = o.security;
+    rec.id = id.clone();
     instantiate(root, rec, id, Birth::New { name: o.name.as_deref(), rnd: &rnd })
 }
 
