@@ -30,7 +30,10 @@ pub struct Stdio {
 pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
     let buf = ch.recv_spec()?; // sync 2
-    let spec = Spec::decode(&buf).ok_or_else(|| Error::new(b"container spec", b"malformed"))?;
+    let (spec, ok) = Spec::read(&buf);
+    if !ok {
+        return Err(Error::new(b"container spec", b"malformed"));
+    }
     drop(buf);
     // The v1 cgroups are made here (the v2 one was made before the clone,
     // and we were born in it), and joined last, before anything of the

@@ -201,8 +201,17 @@ impl Security {
     }
 
     pub fn decode(r: &mut Rd) -> Option<Security> {
-        let b = r.bytes()?;
-        let mut d = Lr { r: Rd(&b), ok: true };
+        let mut l = Lr { r: Rd(r.0), ok: true };
+        let s = Security::read(&mut l);
+        r.0 = l.r.0;
+        l.ok.then_some(s)
+    }
+
+    /// `decode` from a latching reader (a failure leaves `l.ok` false).
+    #[inline(never)]
+    pub fn read(l: &mut Lr) -> Security {
+        let b = l.bytes();
+        let mut d = Lr { r: Rd(&b), ok: l.ok };
         let mut s = Security {
             caps: d.num() as u64,
             privileged: d.flag(),
@@ -213,11 +222,15 @@ impl Security {
             ..Security::default()
         };
         for x in d.list().chunks(3) {
-            let [h, c, p] = x else { return None };
-            s.devices.push(Device { host: h.clone(), ctr: c.clone(), perms: p.clone() });
+            if let [h, c, p] = x {
+                s.devices.push(Device { host: h.clone(), ctr: c.clone(), perms: p.clone() });
+            } else {
+                d.ok = false;
+            }
         }
         s.tmpfs = d.list();
-        d.ok.then_some(s)
+        l.ok = d.ok;
+        s
     }
 }
 
@@ -259,8 +272,15 @@ impl Spec {
     }
 
     /// None if the bytes are truncated or have trailing garbage.
-    #[inline(never)]
+    #[cfg(test)]
     pub fn decode(b: &[u8]) -> Option<Spec> {
+        let (s, ok) = Spec::read(b);
+        ok.then_some(s)
+    }
+
+    /// `decode`, and whether it worked (no Option to copy the spec into).
+    #[inline(never)]
+    pub fn read(b: &[u8]) -> (Spec, bool) {
         let mut r = Lr { r: Rd(b), ok: true };
         // One literal, fields in wire order (a literal evaluates in the
         // order written).
@@ -290,11 +310,7 @@ impl Spec {
             gateway: r.fixed(4) as u32,
             hosts: r.bytes(),
             resolv: r.bytes(),
-            security: {
-                let sec = Security::decode(&mut r.r);
-                r.ok &= sec.is_some();
-                sec.unwrap_or_default()
-            },
+            security: Security::read(&mut r),
             nodes: {
                 let mut v = Vec::new();
                 for _ in 0..r.count() {
@@ -305,7 +321,8 @@ impl Spec {
                 v
             },
         };
-        (r.ok && r.r.0.is_empty()).then_some(s)
+        let ok = r.ok && r.r.0.is_empty();
+        (s, ok)
     }
 }
 
