@@ -102,12 +102,21 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
     mount_fs(b"tmpfs", AT, NOSUID_NODEV_NOEXEC, b"mode=755,size=64k")?;
     for (h, _) in &cg.todo {
         // Named by controllers ("memory", "cpu,cpuacct"), as on a host.
-        let (name, fstype) = match h.kind {
-            Kind::V2 => (b"unified".to_vec(), &b"cgroup2"[..]),
-            Kind::V1 => (h.controllers.join(&b","[..]), &b"cgroup"[..]),
+        // (a loop, not [..].join: 200 bytes less)
+        let mut name = Vec::new();
+        let (fstype, data): (&[u8], &[u8]) = if h.kind == Kind::V1 {
+            for c in &h.controllers {
+                if !name.is_empty() {
+                    name.push(b',');
+                }
+                name.extend_from_slice(c);
+            }
+            (b"cgroup", &name)
+        } else {
+            name.extend_from_slice(b"unified");
+            (b"cgroup2", b"")
         };
         let dir = join(AT, &name);
-        let data = if h.kind == Kind::V1 { &name[..] } else { b"" };
         sys::mkdir(&dir, 0o755).ctx("create", &dir)?;
         mount_fs(fstype, &dir, flags, data)?;
     }
