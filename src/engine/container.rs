@@ -443,11 +443,19 @@ pub fn reap(root: &Root, r: &Record) -> bool {
     remove(root, r).is_ok()
 }
 
-/// The host end of a container's veth pair: "ve" + 10 hex digits of its id.
-fn host_veth(id: &[u8]) -> Vec<u8> {
-    let mut v = b"ve".to_vec();
-    v.extend_from_slice(&id[..10]);
-    v
+/// `launch` of a prepared container; the host end of its veth pair (with
+/// a bridge network) is "ve" + 10 hex digits of its id.
+fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
+    let mut veth = b"ve".to_vec();
+    veth.extend_from_slice(&p.rec.id[..10]);
+    launch(&p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))
+}
+
+/// `wait_loop` for a started container, forwarding its published ports.
+#[allow(clippy::too_many_arguments)]
+fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Option<Owned>, input: Option<Fd>, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
+    let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
+    wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut())
 }
 
 /// Clones the container and runs the handshake; returns its pid once the
@@ -540,9 +548,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
     })();
-    let veth = host_veth(&p.rec.id);
-    let net = p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice()));
-    let started = r.and_then(|(sfd, io, master)| launch(&p.spec, &p.cg, &io, net).map(|pid| (pid, sfd, master)));
+    let started = r.and_then(|(sfd, io, master)| launch_prepared(&p, &io).map(|pid| (pid, sfd, master)));
     drop(theirs);
     let (pid, sfd, master) = match started {
         Ok(x) => x,
@@ -554,8 +560,7 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    let code = wait_loop(pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None, proxy.as_mut());
+    let code = serve(&p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -742,8 +747,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
         } else {
             Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
         };
-        let veth = host_veth(&p.rec.id);
-        let pid = launch(&p.spec, &p.cg, &io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))?;
+        let pid = launch_prepared(&p, &io)?;
         drop((theirs, null, out_w));
         Ok((pid, sfd, master, log, writer))
     })();
@@ -766,12 +770,10 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
                     let _ = sys::dup2(null.raw(), f);
                 }
             }
-            drop(p.spec);
             sys::shed_stack();
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
-            let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-            let code = wait_loop(pid, sfd.raw(), master, None, -1, false, Some(&mut log), proxy.as_mut());
+            let code = serve(&p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }
