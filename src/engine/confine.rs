@@ -67,18 +67,29 @@ pub fn remount(at: &[u8], flags: libc::c_ulong, what: &str) -> Res<()> {
 /// is mounted); none with --privileged. A path is looked up once: what
 /// this kernel lacks costs one failed lstat.
 pub fn mask(under: &[u8]) -> Res<()> {
-    for p in MASKED.iter().chain(&READ_ONLY).filter(|p| p.starts_with(under)) {
-        let Ok(st) = sys::lstat(p) else { continue };
-        if READ_ONLY.contains(p) {
-            sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
-            remount(p, sys::MS_RDONLY, "make read-only")?;
-        } else if st.is_dir() {
-            sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0").ctx("mask", p)?;
-        } else {
-            sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"").ctx("mask", p)?;
+    // (plain loops: the chained, filtered iterator and `contains` were
+    // 150 bytes more)
+    for (list, ro) in [(&MASKED[..], false), (&READ_ONLY[..], true)] {
+        for &p in list {
+            if p.starts_with(under) {
+                mask_one(p, ro)?;
+            }
         }
     }
     Ok(())
+}
+
+/// One of `mask`'s paths: read-only (`ro`) or masked; skipped if absent.
+fn mask_one(p: &[u8], ro: bool) -> Res<()> {
+    let Ok(st) = sys::lstat(p) else { return Ok(()) };
+    if ro {
+        sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
+        remount(p, sys::MS_RDONLY, "make read-only")
+    } else if st.is_dir() {
+        sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0").ctx("mask", p)
+    } else {
+        sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"").ctx("mask", p)
+    }
 }
 
 /// The cgroup namespace, entered once the container is in all its cgroups
