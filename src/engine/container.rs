@@ -70,11 +70,11 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
         return util::err(b"run", b"mydocker must run as root");
     }
     let (detached, tty) = (o.detach, o.tty && sys::isatty(0));
-    let p = prepare(root, o)?;
+    let mut p = prepare(root, o)?;
     if detached {
-        detach(root, p)
+        detach(root, &mut p)
     } else {
-        foreground(root, p, tty)
+        foreground(root, &mut p, tty)
     }
 }
 
@@ -319,11 +319,11 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
         return Ok(Outcome::Detached(n.to_vec()));
     }
     let tty = rec.tty && sys::isatty(0);
-    let p = prepare_again(root, rec, lock, n)?;
+    let mut p = prepare_again(root, rec, lock, n)?;
     if attach {
-        foreground(root, p, tty)
+        foreground(root, &mut p, tty)
     } else {
-        detach(root, p)
+        detach(root, &mut p)
     }
 }
 
@@ -527,7 +527,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
 }
 
 #[inline(never)]
-fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
+fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     // Blocked before clone so no signal is lost; the child unblocks them.
     // The program's end (a pty's slave, or /dev/null for stdin) is closed
     // once it runs; a pty's master stays ours.
@@ -548,19 +548,19 @@ fn foreground(root: &Root, mut p: Prepared, tty: bool) -> Res<Outcome> {
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
     })();
-    let started = r.and_then(|(sfd, io, master)| launch_prepared(&p, &io).map(|pid| (pid, sfd, master)));
+    let started = r.and_then(|(sfd, io, master)| launch_prepared(p, &io).map(|pid| (pid, sfd, master)));
     drop(theirs);
     let (pid, sfd, master) = match started {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &mut p);
+            undo(root, p);
             return Err(e);
         }
     };
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
-    let code = serve(&p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
+    let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
     if let Some(t) = saved {
         sys::restore_term(0, &t);
     }
@@ -679,18 +679,18 @@ fn emit(log: &mut Option<&mut crate::engine::logs::Log>, output: Fd, b: &[u8]) {
 /// `-d`: fork a monitor that owns the container. The CLI waits only for the
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
-fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
+fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     let (report, reporter) = match channel::report_pipe() {
         Ok(x) => x,
         Err(e) => {
-            undo(root, &mut p);
+            undo(root, p);
             return Err(e);
         }
     };
     let m = match sys::fork() {
         Ok(m) => m,
         Err(e) => {
-            undo(root, &mut p);
+            undo(root, p);
             return Err(Error::sys("fork", b"monitor", e));
         }
     };
@@ -707,7 +707,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
             // without a report (killed) did not: we still hold the lock.
             let _ = sys::waitpid(m, 0);
             if e.kind() == util::Kind::Lost {
-                undo(root, &mut p);
+                undo(root, p);
             }
             Err(e)
         }
@@ -718,7 +718,7 @@ fn detach(root: &Root, mut p: Prepared) -> Res<Outcome> {
 /// container's output (a pipe, or a pty) to the log. Killing it leaves
 /// the container running, its output going nowhere.
 #[inline(never)]
-fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
+fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
     // What the monitor keeps: the signalfd, a pty's master, the log, and
@@ -747,13 +747,13 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
         } else {
             Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
         };
-        let pid = launch_prepared(&p, &io)?;
+        let pid = launch_prepared(p, &io)?;
         drop((theirs, null, out_w));
         Ok((pid, sfd, master, log, writer))
     })();
     match r {
         Err(e) => {
-            undo(root, &mut p);
+            undo(root, p);
             reporter.send(&Err(e));
             sys::exit(e.exit_code());
         }
@@ -773,7 +773,7 @@ fn monitor(root: &Root, mut p: Prepared, reporter: Reporter) -> ! {
             sys::shed_stack();
             // The monitor only reads SIGCHLD: signals meant for it are not
             // the container's business.
-            let code = serve(&p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
+            let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
             finish(root, &p.rec, &p.cg, code);
             sys::exit(0)
         }
