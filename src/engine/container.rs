@@ -406,9 +406,10 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
 /// the walk's ~20 calls (-25 us); anything else there (files in the layer,
 /// a log, a copied root) makes one fail, and the walk removes what is left.
 fn remove_run_dir(dir: &[u8]) {
-    for (p, flags) in
-        [(&b"config"[..], 0), (b"work/work", sys::AT_REMOVEDIR), (b"work", sys::AT_REMOVEDIR), (b"upper", sys::AT_REMOVEDIR), (b"", sys::AT_REMOVEDIR)]
-    {
+    // (a static walked by reference: an array literal was built on the stack)
+    static RUN_FILES: [(&[u8], i32); 5] =
+        [(b"config", 0), (b"work/work", sys::AT_REMOVEDIR), (b"work", sys::AT_REMOVEDIR), (b"upper", sys::AT_REMOVEDIR), (b"", sys::AT_REMOVEDIR)];
+    for &(p, flags) in &RUN_FILES {
         if sys::unlinkat(sys::AT_FDCWD, &join(dir, p), flags).is_err() {
             let _ = remove_tree(dir);
             return;
