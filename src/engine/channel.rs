@@ -4,11 +4,12 @@
 //! below, under the same number:
 //!
 //!   sync 1  parent: clone() into every namespace but the network one;
-//!           the child blocks reading the spec (run) or goes straight on
-//!           (exec, which has no spec).
-//!   sync 2  parent: writes the spec and closes its end; EOF releases the
-//!           child. (An empty spec: the parent gave up before starting it
-//!           and reports why itself; the child exits quietly.)
+//!           the child, which has the spec already (clone copied the
+//!           parent's memory, so every byte arrives exactly as given),
+//!           blocks on the start pipe (run) or goes straight on (exec).
+//!   sync 2  parent: writes one byte and closes its end; EOF releases the
+//!           child. (Nothing: the parent gave up before starting it and
+//!           reports why itself; the child exits quietly.)
 //!   sync 2b parent: makes the network namespace meanwhile (the slowest
 //!           step) and sends it over a socket pair (SCM_RIGHTS); the child
 //!           enters it once its root is built. Not with --network host.
@@ -44,7 +45,7 @@ pub struct Child {
     report: Option<Owned>,
 }
 
-/// The descriptors of one start: a spec pipe (`spec`), a socket pair for
+/// The descriptors of one start: a start pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
     let pipe = || sys::pipe().ctx("pipe", b"");
@@ -95,25 +96,25 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
 // ---------------------------------------------------------------- sync 2
 
 impl Parent {
-    /// sync 2: the spec, then EOF, which releases the child.
-    pub fn send_spec(&mut self, spec: &[u8]) {
+    /// sync 2: one byte, then EOF, which releases the child.
+    pub fn release(&mut self) {
         if let Some(w) = self.spec.take() {
-            let _ = sys::write_all(w.raw(), spec);
+            let _ = sys::write_all(w.raw(), b"1");
         }
     }
 }
 
 impl Child {
-    /// sync 2: the spec, read to EOF (it may be far larger than a pipe
-    /// buffer). Empty: the parent gave up and reports why itself.
-    pub fn recv_spec(&mut self) -> Res<Vec<u8>> {
-        let r = self.spec.take().ok_or_else(|| Error::text(b"container spec: none sent"))?;
+    /// sync 2: waits for the start pipe's byte and EOF. Nothing: the
+    /// parent gave up and reports why itself.
+    pub fn await_release(&mut self) -> Res<()> {
+        let r = self.spec.take().ok_or_else(|| Error::text(b"start pipe: none"))?;
         let mut buf = Vec::new();
-        sys::read_to_end(r.raw(), &mut buf).ctx("read the container spec", b"")?;
+        sys::read_to_end(r.raw(), &mut buf).ctx("read the start pipe", b"")?;
         if buf.is_empty() {
             sys::exit(util::EXIT_MYDOCKER);
         }
-        Ok(buf)
+        Ok(())
     }
 }
 

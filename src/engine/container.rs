@@ -468,7 +468,7 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
     let cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(cg, ch, io, &cpus))?;
+    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(spec, cg, ch, io, &cpus))?;
     if own_net {
         // The child starts on our CPU, queued behind us, and a pipe's wakeup
         // keeps it there: send it to another one, so the two steps overlap.
@@ -480,7 +480,7 @@ pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>)
             sys::set_cpu_mask(pid, &other);
         }
     }
-    parent.send_spec(&spec.encode()); // sync 2
+    parent.release(); // sync 2
     if parent.wants_netns() {
         if let Err(er) = netns_for(&mut parent, net) {
             let _ = parent.await_exec(pid); // it fails for want of the namespace

@@ -27,18 +27,14 @@ pub struct Stdio {
 
 /// The container's first process, from sync 2 to exec (`cpus`: the
 /// caller's CPU affinity, restored once the parallel step is over).
-pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
+/// `spec` is the parent's, in the copy of its memory that clone made.
+pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
-    let buf = ch.recv_spec()?; // sync 2
-    let (spec, ok) = Spec::read(&buf);
-    if !ok {
-        return Err(Error::new(b"container spec", b"malformed"));
-    }
-    drop(buf);
-    // The v1 cgroups are made here (the v2 one was made before the clone,
-    // and we were born in it), and joined last, before anything of the
-    // image runs: their `tasks` files are opened now, while the host's
-    // paths are visible.
+    ch.await_release()?; // sync 2
+                         // The v1 cgroups are made here (the v2 one was made before the clone,
+                         // and we were born in it), and joined last, before anything of the
+                         // image runs: their `tasks` files are opened now, while the host's
+                         // paths are visible.
     cg.make(Kind::V1)?;
     let tasks = cg.v1_tasks()?;
 
@@ -59,11 +55,11 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
         opt_escape(&mut data, &spec.work);
-        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", nodev(&spec), &data) {
+        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", nodev(spec), &data) {
             // No overlayfs, or an upper dir it refuses (ramfs, nested
             // overlay): the write layer becomes a private full copy of the
             // image, made once, so the image itself stays untouched.
-            copy_fallback(&spec).map_err(|c| {
+            copy_fallback(spec).map_err(|c| {
                 let mut why = b"overlay refused (".to_vec();
                 why.extend_from_slice(sys::strerror(e));
                 why.extend_from_slice(b") and the copy fallback failed: ");
@@ -72,7 +68,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
             })?;
         }
     } else {
-        copy_fallback(&spec)?;
+        copy_fallback(spec)?;
     }
 
     // Volume sources are opened now, while host paths are visible, and
