@@ -14,7 +14,6 @@ use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, netlink, Fd};
 use alloc::vec::Vec;
-use core::mem::take;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
@@ -195,9 +194,6 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     let dir = rec.dir(root);
     let mut p = Prepared {
         spec: Spec {
-            // hostname, argv, env, workdir, volumes: moved from the
-            // record once it is saved (below), not copied
-            hostname: Vec::new(),
             // the mount point: the top layer's directory (an image without
             // layers gets its empty write layer bound there)
             lower: match layers.last() {
@@ -211,11 +207,6 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
             overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            argv: Vec::new(),
-            env: Vec::new(),
-            workdir: Vec::new(),
-            volumes: Vec::new(),
-            init: rec.init,
             security,
             nodes,
             net: if net.is_some() {
@@ -284,11 +275,6 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         undo(root, &mut p);
         return Err(e);
     }
-    // What only the container's init needs from here on (the record is
-    // saved, and a start's failure or end needs none of it).
-    let (r, s) = (&mut p.rec, &mut p.spec);
-    (s.hostname, s.argv, s.env, s.workdir, s.volumes) =
-        (take(&mut r.hostname), take(&mut r.argv), take(&mut r.env), take(&mut r.workdir), take(&mut r.volumes));
     Ok(p)
 }
 
@@ -449,7 +435,7 @@ pub fn reap(root: &Root, r: &Record) -> bool {
 fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
     let mut veth = b"ve".to_vec();
     veth.extend_from_slice(&p.rec.id[..10]);
-    launch(&p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))
+    launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))
 }
 
 /// `wait_loop` for a started container, forwarding its published ports.
@@ -462,13 +448,13 @@ fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Option<Owned>, input: Option<Fd>,
 /// Clones the container and runs the handshake; returns its pid once the
 /// program is exec'ed. On error the child is already reaped.
 /// `net`: the bridge to plug the container into, with the host end's name.
-pub fn launch(spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
+pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
     let own_net = spec.net.as_slice() != b"host";
     let ends = channel::open(true, own_net)?;
     let cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(spec, cg, ch, io, &cpus))?;
+    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(rec, spec, cg, ch, io, &cpus))?;
     if own_net {
         // The child starts on our CPU, queued behind us, and a pipe's wakeup
         // keeps it there: send it to another one, so the two steps overlap.

@@ -14,6 +14,7 @@ use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::{Child, Never};
 use crate::engine::confine;
 use crate::engine::spec::Spec;
+use crate::engine::state::Record;
 use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
@@ -27,8 +28,9 @@ pub struct Stdio {
 
 /// The container's first process, from sync 2 to exec (`cpus`: the
 /// caller's CPU affinity, restored once the parallel step is over).
-/// `spec` is the parent's, in the copy of its memory that clone made.
-pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
+/// `rec` and `spec` are the parent's, in the copy of its memory that
+/// clone made.
+pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
     sys::umask(0);
     ch.await_release()?; // sync 2
                          // The v1 cgroups are made here (the v2 one was made before the clone,
@@ -42,7 +44,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
 
     // Nothing we mount from here on may propagate back to the host.
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
-    sys::sethostname(&spec.hostname).ctx("set hostname", &spec.hostname)?;
+    sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
 
     // The layers are named relative to the store (image::lowerdir): a
     // stack past the page of mount data, or past overlay's 500 layers, is
@@ -76,7 +78,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
     // resolved inside the container (an image symlink can't point a mount
     // at the host).
     let mut vols: Vec<(Owned, bool)> = Vec::new();
-    for v in &spec.volumes {
+    for v in &rec.volumes {
         let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
         let is_dir = sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true);
         vols.push((fd, is_dir));
@@ -85,7 +87,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
     let sec = &spec.security;
     // --init: the sealed copy of ourselves that PID 1 will run, and with
     // --privileged the host's /dev, whose nodes the container gets.
-    let init = if spec.init { Some(confine::sealed_self()?) } else { None };
+    let init = if rec.init { Some(confine::sealed_self()?) } else { None };
     let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
 
     let pivoted = enter_root(&spec.lower)?;
@@ -95,7 +97,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
 
     // Volumes are bound while the old root is still attached: a source
     // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, (fd, is_dir)) in spec.volumes.iter().zip(vols) {
+    for (v, (fd, is_dir)) in rec.volumes.iter().zip(vols) {
         if is_dir {
             mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
         } else {
@@ -139,7 +141,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
         confine::tmpfs(t)?;
     }
     let user = crate::engine::user::lookup(&sec.user)?;
-    let env = with_home(&spec.env, &user.home);
+    let env = with_home(&rec.env, &user.home);
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
@@ -166,7 +168,7 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
     if !sec.privileged {
         confine::mask(b"/sys")?;
     }
-    mkdir_all(&spec.workdir, 0o755).ctx("create working directory", &spec.workdir)?;
+    mkdir_all(&rec.workdir, 0o755).ctx("create working directory", &rec.workdir)?;
     if sec.read_only {
         confine::read_only_root()?;
     }
@@ -176,17 +178,17 @@ pub fn setup(spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::C
     }
     confine::cgroup_ns(cg, sec.privileged)?;
     confine::drop_privileges(sec, &user)?;
-    sys::chdir(&spec.workdir).ctx("chdir to", &spec.workdir)?;
+    sys::chdir(&rec.workdir).ctx("chdir to", &rec.workdir)?;
     sys::reset_signals();
     if let Some(me) = init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
         let mut argv = alloc::vec![INIT_ARGV0.to_vec()];
-        argv.extend_from_slice(&spec.argv);
+        argv.extend_from_slice(&rec.argv);
         let e = sys::fexecve(me.raw(), &argv, &env);
         return Err(Error::sys("exec", b"the init", e));
     }
-    Err(exec(&spec.argv, &env))
+    Err(exec(&rec.argv, &env))
 }
 
 /// argv[0] of `--init`'s PID 1, which `cli::verbs::main` recognises.

@@ -1,16 +1,16 @@
-//! What the container's init needs, as plain data. It is not encoded: the
+//! What the container's init needs beyond its record (argv, env,
+//! hostname, workdir, volumes, --init come from there), as plain data. It is not encoded: the
 //! child gets it in the copy of the parent's memory that clone() makes, so
 //! arguments with spaces, quotes, newlines, no bytes at all or invalid
 //! UTF-8 arrive exactly as given. The length-prefixed byte encoding here
 //! (every field a little-endian u32 length, then exactly that many bytes)
 //! is the container record's and the stores'.
 
-use crate::engine::config::{Device, Security, Volume};
+use crate::engine::config::{Device, Security};
 use alloc::vec::Vec;
 
 #[derive(Debug, Default, PartialEq, Clone)]
 pub struct Spec {
-    pub hostname: Vec<u8>,
     /// Image layer (read-only), and the container's own directories. The
     /// root is mounted over `lower` itself, inside the container's private
     /// mount namespace (the host never sees it), so no mount-point
@@ -24,12 +24,6 @@ pub struct Spec {
     pub store: Vec<u8>,
     /// true: overlayfs; false: `upper` holds a private copy of the image.
     pub overlay: bool,
-    pub argv: Vec<Vec<u8>>,
-    pub env: Vec<Vec<u8>>,
-    pub workdir: Vec<u8>,
-    pub volumes: Vec<Volume>,
-    /// Run mydocker's mini-init as PID 1.
-    pub init: bool,
     /// stdin/stdout/stderr are a pty slave: become its session leader.
     /// (no field order matters for `Default`)
     pub tty: bool,
