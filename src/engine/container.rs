@@ -120,7 +120,11 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     if o.security.user.is_empty() {
         o.security.user = m.user;
     }
-    let workdir = o.workdir.or(Some(m.workdir).filter(|w| !w.is_empty())).unwrap_or_else(|| b"/".to_vec());
+    let workdir = match o.workdir {
+        Some(w) => w,
+        None if !m.workdir.is_empty() => m.workdir,
+        None => b"/".to_vec(),
+    };
     let network = o.network.unwrap_or_else(|| b"none".to_vec());
     if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
