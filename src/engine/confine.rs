@@ -11,7 +11,7 @@
 //! before any code of the image ran.
 
 use crate::engine::cgroup::{Cgroup, Kind};
-use crate::engine::config::Security;
+use crate::engine::config::{Device, Security};
 use crate::engine::spec::Node;
 use crate::engine::util::{join, mkdir_all, Ctx, Res};
 use crate::sys;
@@ -135,13 +135,14 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
 }
 
 /// `--device` nodes: made on the container's /dev tmpfs (or wherever asked).
-pub fn device_nodes(nodes: &[Node]) -> Res<()> {
-    for n in nodes {
-        if let Some(p) = n.path.iter().rposition(|&c| c == b'/') {
-            let _ = mkdir_all(&n.path[..p], 0o755);
+pub fn device_nodes(devs: &[Device], nodes: &[Node]) -> Res<()> {
+    for (d, n) in devs.iter().zip(nodes) {
+        let path = &d.ctr;
+        if let Some(p) = path.iter().rposition(|&c| c == b'/') {
+            let _ = mkdir_all(&path[..p], 0o755);
         }
-        let _ = sys::unlinkat(sys::AT_FDCWD, &n.path, 0);
-        sys::mknodat(sys::AT_FDCWD, &n.path, n.kind | 0o666, n.major, n.minor).ctx("create device", &n.path)?;
+        let _ = sys::unlinkat(sys::AT_FDCWD, path, 0);
+        sys::mknodat(sys::AT_FDCWD, path, n.kind | 0o666, n.major, n.minor).ctx("create device", path)?;
     }
     Ok(())
 }

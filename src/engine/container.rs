@@ -174,14 +174,10 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         b"" | b"none" | b"host" => None,
         n => Some(network::load(root, n)?),
     };
-    let nodes = device_nodes(&rec.security.devices)?;
-    let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     // The device rules: docker's, and each --device node's, as it is now.
-    let mut extra = Vec::new();
-    for n in &nodes {
-        let kind = if n.kind == sys::S_IFBLK { b'b' } else { b'c' };
-        extra.push(devices::Rule { kind, major: n.major as i64, minor: n.minor as i64, access: devices::parse_access(&n.perms).unwrap_or(devices::RWM) });
-    }
+    let (mut nodes, mut extra) = (Vec::new(), Vec::new());
+    device_nodes(&rec.security.devices, &mut nodes, &mut extra)?;
+    let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
     let mut security = rec.security.clone();
@@ -283,9 +279,9 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
 }
 
 /// `--device`: each host node's type and numbers, read at every start (a
-/// board's USB serial port may come back with other numbers).
-fn device_nodes(devs: &[crate::engine::config::Device]) -> Res<Vec<crate::engine::spec::Node>> {
-    let mut v = Vec::new();
+/// board's USB serial port may come back with other numbers), and its
+/// device rule.
+fn device_nodes(devs: &[crate::engine::config::Device], nodes: &mut Vec<crate::engine::spec::Node>, rules: &mut Vec<devices::Rule>) -> Res<()> {
     for d in devs {
         let st = sys::stat(&d.host).ctx("--device", &d.host)?;
         let kind = st.kind();
@@ -293,9 +289,11 @@ fn device_nodes(devs: &[crate::engine::config::Device]) -> Res<Vec<crate::engine
             return Err(Error::new(&d.host, b"not a device node"));
         }
         let (major, minor) = st.dev_numbers();
-        v.push(crate::engine::spec::Node { path: d.ctr.clone(), kind, major, minor, perms: d.perms.clone() });
+        nodes.push(crate::engine::spec::Node { kind, major, minor });
+        let kind = if kind == sys::S_IFBLK { b'b' } else { b'c' };
+        rules.push(devices::Rule { kind, major: major as i64, minor: minor as i64, access: devices::parse_access(&d.perms).unwrap_or(devices::RWM) });
     }
-    Ok(v)
+    Ok(())
 }
 
 /// `start [-a]` of one container: runs a stopped container again with its

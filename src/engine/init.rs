@@ -120,7 +120,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if let Some(d) = host_dev {
         host_nodes(d.raw());
     }
-    confine::device_nodes(&spec.nodes)?;
+    confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     if spec.net.as_slice() == b"bridge" {
         mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {

@@ -37,19 +37,17 @@ pub struct Spec {
     pub hosts: Vec<u8>,
     pub resolv: Vec<u8>,
     pub security: Security,
-    /// `--device` nodes to create: container path, and the host node's
-    /// type (S_IFCHR/S_IFBLK), major and minor, read by the parent.
+    /// `--device` nodes to create, one per `security.devices` entry (its
+    /// container path): the host node's type (S_IFCHR/S_IFBLK), major and
+    /// minor, read by the parent.
     pub nodes: Vec<Node>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
 pub struct Node {
-    pub path: Vec<u8>,
     pub kind: u32,
     pub major: u32,
     pub minor: u32,
-    /// "r", "w", "m" as given.
-    pub perms: Vec<u8>,
 }
 
 /// Length-prefixed writer, shared with the container record.
