@@ -355,7 +355,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     }
     let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     let mut seen_noexec = 0;
-    for dir in path.split(|&c| c == b':') {
+    for dir in crate::engine::util::fields(path, b':') {
         let dir = if dir.is_empty() { &b"."[..] } else { dir };
         let cand = join(dir, prog);
         match sys::execve(&cand, argv, env) {
