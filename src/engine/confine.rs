@@ -156,29 +156,21 @@ pub fn tmpfs(spec: &[u8]) -> Res<()> {
     };
     let mut flags = NOSUID_NODEV_NOEXEC;
     let mut data = Vec::new();
+    // The flag words in pairs: the first sets its flag, the second clears it.
+    const BITS: [libc::c_ulong; 4] = [sys::MS_RDONLY, sys::MS_NOSUID, sys::MS_NODEV, sys::MS_NOEXEC];
     for o in crate::engine::util::fields(opts, b',') {
-        let (set, bit) = match o {
-            b"ro" => (true, sys::MS_RDONLY),
-            b"rw" => (false, sys::MS_RDONLY),
-            b"nosuid" => (true, sys::MS_NOSUID),
-            b"suid" => (false, sys::MS_NOSUID),
-            b"nodev" => (true, sys::MS_NODEV),
-            b"dev" => (false, sys::MS_NODEV),
-            b"noexec" => (true, sys::MS_NOEXEC),
-            b"exec" => (false, sys::MS_NOEXEC),
-            b"" => continue,
-            _ => {
+        if o.is_empty() {
+            continue;
+        }
+        match crate::engine::util::word_index(b"ro,rw,nosuid,suid,nodev,dev,noexec,exec", o) {
+            Some(i) if i % 2 == 0 => flags |= BITS[i / 2],
+            Some(i) => flags &= !BITS[i / 2],
+            None => {
                 if !data.is_empty() {
                     data.push(b',');
                 }
                 data.extend_from_slice(o);
-                continue;
             }
-        };
-        if set {
-            flags |= bit
-        } else {
-            flags &= !bit
         }
     }
     own_dir(path)?;
