@@ -231,16 +231,25 @@ impl<'a> Reader<'a> {
         self.eat(n)
     }
 
+    /// The next buffered piece (at most `max` bytes) of the current
+    /// entry's data, consumed; empty at its end.
+    #[inline(never)]
+    fn piece(&mut self, max: usize) -> Res<&[u8]> {
+        let n = min(self.chunk()?, max);
+        let at = self.pos;
+        self.take(n);
+        Ok(&self.buf[at..at + n])
+    }
+
     /// Streams the rest of the current entry's data to `sink`.
     #[cfg(test)]
     pub fn data(&mut self, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
         loop {
-            let n = self.chunk()?;
-            if n == 0 {
+            let s = self.piece(usize::MAX)?;
+            if s.is_empty() {
                 return Ok(());
             }
-            sink(&self.buf[self.pos..self.pos + n])?;
-            self.take(n);
+            sink(s)?;
         }
     }
 
@@ -338,12 +347,11 @@ impl<'a> Reader<'a> {
                 }
                 let mut d = Vec::new();
                 loop {
-                    let n = self.chunk()?;
-                    if n == 0 {
+                    let s = self.piece(usize::MAX)?;
+                    if s.is_empty() {
                         break;
                     }
-                    d.extend_from_slice(&self.buf[self.pos..self.pos + n]);
-                    self.take(n);
+                    d.extend_from_slice(s);
                 }
                 let p = &mut self.pending;
                 if ty == b'x' {
@@ -421,11 +429,9 @@ pub struct EntrySource<'r, 'a>(pub &'r mut Reader<'a>);
 
 impl Source for EntrySource<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        let r = &mut *self.0;
-        let n = min(r.chunk()?, buf.len());
-        buf[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
-        r.take(n);
-        Ok(n)
+        let s = self.0.piece(buf.len())?;
+        buf[..s.len()].copy_from_slice(s);
+        Ok(s.len())
     }
 }
 
@@ -724,12 +730,11 @@ impl X {
         match e.ty {
             b'0' => {
                 loop {
-                    let n = r.chunk()?;
-                    if n == 0 {
+                    let s = r.piece(usize::MAX)?;
+                    if s.is_empty() {
                         break;
                     }
-                    sys::write_all(f.raw(), &r.buf[r.pos..r.pos + n]).ctx("write", path)?;
-                    r.take(n);
+                    sys::write_all(f.raw(), s).ctx("write", path)?;
                 }
                 self.st.bytes += e.size;
             }
