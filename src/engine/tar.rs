@@ -878,6 +878,7 @@ impl Replay {
     }
 
     /// The file at `path` in the tree, which must be regular, of `size` bytes.
+    #[inline(never)]
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
         if let Some((d, last)) = locate(self.root, path) {
             if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
