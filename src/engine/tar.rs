@@ -83,6 +83,7 @@ fn varint(v: &mut Vec<u8>, mut n: u64) {
 }
 
 impl Enc {
+    #[inline(never)]
     fn note(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == 0 {
@@ -231,16 +232,25 @@ impl<'a> Reader<'a> {
         self.eat(n)
     }
 
+    /// The next buffered piece (at most `max` bytes) of the current
+    /// entry's data, consumed; empty at its end.
+    #[inline(never)]
+    fn piece(&mut self, max: usize) -> Res<&[u8]> {
+        let n = min(self.chunk()?, max);
+        let at = self.pos;
+        self.take(n);
+        Ok(&self.buf[at..at + n])
+    }
+
     /// Streams the rest of the current entry's data to `sink`.
     #[cfg(test)]
     pub fn data(&mut self, sink: &mut dyn FnMut(&[u8]) -> Res<()>) -> Res<()> {
         loop {
-            let n = self.chunk()?;
-            if n == 0 {
+            let s = self.piece(usize::MAX)?;
+            if s.is_empty() {
                 return Ok(());
             }
-            sink(&self.buf[self.pos..self.pos + n])?;
-            self.take(n);
+            sink(s)?;
         }
     }
 
@@ -338,12 +348,11 @@ impl<'a> Reader<'a> {
                 }
                 let mut d = Vec::new();
                 loop {
-                    let n = self.chunk()?;
-                    if n == 0 {
+                    let s = self.piece(usize::MAX)?;
+                    if s.is_empty() {
                         break;
                     }
-                    d.extend_from_slice(&self.buf[self.pos..self.pos + n]);
-                    self.take(n);
+                    d.extend_from_slice(s);
                 }
                 let p = &mut self.pending;
                 if ty == b'x' {
@@ -421,11 +430,9 @@ pub struct EntrySource<'r, 'a>(pub &'r mut Reader<'a>);
 
 impl Source for EntrySource<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        let r = &mut *self.0;
-        let n = min(r.chunk()?, buf.len());
-        buf[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
-        r.take(n);
-        Ok(n)
+        let s = self.0.piece(buf.len())?;
+        buf[..s.len()].copy_from_slice(s);
+        Ok(s.len())
     }
 }
 
@@ -470,6 +477,7 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
     want as i64 == u || want as i64 == s
 }
 
+#[inline(never)]
 fn pax(data: &[u8], p: &mut Pending) {
     let mut rest = data;
     while let Some(sp) = rest.iter().position(|&c| c == b' ') {
@@ -723,12 +731,11 @@ impl X {
         match e.ty {
             b'0' => {
                 loop {
-                    let n = r.chunk()?;
-                    if n == 0 {
+                    let s = r.piece(usize::MAX)?;
+                    if s.is_empty() {
                         break;
                     }
-                    sys::write_all(f.raw(), &r.buf[r.pos..r.pos + n]).ctx("write", path)?;
-                    r.take(n);
+                    sys::write_all(f.raw(), s).ctx("write", path)?;
                 }
                 self.st.bytes += e.size;
             }
@@ -872,6 +879,7 @@ impl Replay {
     }
 
     /// The file at `path` in the tree, which must be regular, of `size` bytes.
+    #[inline(never)]
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
         if let Some((d, last)) = locate(self.root, path) {
             if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
@@ -987,7 +995,7 @@ impl Writer {
     }
 
     /// One header block; the size is `st.size`.
-    fn raw(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
+    fn raw(&self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         let mut h = [0u8; 512];
         h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
         let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64, (st.mode & 0o7777) as u64];
@@ -1038,7 +1046,7 @@ impl Writer {
         self.pad(size)
     }
 
-    fn long(&mut self, ty: u8, v: &[u8]) -> Res<()> {
+    fn long(&self, ty: u8, v: &[u8]) -> Res<()> {
         let mut d = v.to_vec();
         d.push(0);
         self.meta(b"././@LongLink", ty, d)
@@ -1046,7 +1054,7 @@ impl Writer {
 
     /// A metadata entry (GNU long name, PAX) of data `d`, which it frees.
     #[inline(never)]
-    fn meta(&mut self, name: &[u8], ty: u8, d: Vec<u8>) -> Res<()> {
+    fn meta(&self, name: &[u8], ty: u8, d: Vec<u8>) -> Res<()> {
         let st = sys::Stat { size: d.len() as u64, ..sys::Stat::default() };
         let r = self.raw(name, &st, ty, b"").and_then(|_| self.data(&d));
         sys::free(d);
@@ -1055,7 +1063,7 @@ impl Writer {
 
     /// A PAX `x` entry with one record, the capability xattr `v` (at most
     /// 255 bytes: `fgetxattr`), as "LEN key=v\n", LEN counting itself.
-    fn pax_cap(&mut self, v: &[u8]) -> Res<()> {
+    fn pax_cap(&self, v: &[u8]) -> Res<()> {
         let key = b"SCHILY.xattr.security.capability";
         let body = key.len() + v.len() + 3; // 35..=290: LEN has 2 or 3 digits
         let mut d = util::num((body + if body < 98 { 2 } else { 3 }) as u64);
@@ -1067,22 +1075,22 @@ impl Writer {
         self.meta(b"PaxHeader", b'x', d)
     }
 
-    fn data(&mut self, d: &[u8]) -> Res<()> {
+    fn data(&self, d: &[u8]) -> Res<()> {
         sys::write_all(self.out, d).ctx("write", b"archive")?;
         self.pad(d.len() as u64)
     }
 
     /// Zeros up to the next 512-byte boundary after `n` bytes of data.
-    fn pad(&mut self, n: u64) -> Res<()> {
+    fn pad(&self, n: u64) -> Res<()> {
         self.zeros((512 - (n % 512) as usize) % 512)
     }
 
     /// `n` (at most 1024) zero bytes: the buffer's last KiB, never written.
-    fn zeros(&mut self, n: usize) -> Res<()> {
+    fn zeros(&self, n: usize) -> Res<()> {
         sys::write_all(self.out, &self.buf[BUF..BUF + n]).ctx("write", b"archive")
     }
 
-    fn header(&mut self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
+    fn header(&self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
         if name.len() > 100 {
             self.long(b'L', name)?;
         }
@@ -1107,21 +1115,23 @@ impl Writer {
             }
             path.extend_from_slice(name);
             let Ok(mut st) = sys::statat(dir, name, false) else { continue };
-            // the header's name, type and link target; sizes but a file's are 0
-            let mut hn = path.clone();
-            let mut link = Vec::new();
+            // the header's name is `path` (changed in place), its link
+            // target `own` or a recorded hard link's; sizes but a file's are 0
+            let plen = path.len();
+            let mut own = Vec::new();
+            let mut li = usize::MAX;
             let mut file = Owned::none();
             let size = st.size;
             st.size = 0;
             let ty = match st.kind() {
                 sys::S_IFDIR => {
-                    hn.push(b'/');
+                    path.push(b'/');
                     b'5'
                 }
                 sys::S_IFCHR if self.layer && st.rdev == 0 => {
-                    hn.truncate(path.len() - name.len());
-                    hn.extend_from_slice(b".wh.");
-                    hn.extend_from_slice(name);
+                    path.truncate(plen - name.len());
+                    path.extend_from_slice(b".wh.");
+                    path.extend_from_slice(name);
                     (st.mode, st.uid, st.gid) = (0, 0, 0);
                     b'0'
                 }
@@ -1131,7 +1141,7 @@ impl Writer {
                         i += 1;
                     }
                     if i < self.links.len() {
-                        link = self.links[i].1.clone();
+                        li = i;
                         b'1'
                     } else {
                         if st.nlink > 1 {
@@ -1147,22 +1157,24 @@ impl Writer {
                     }
                 }
                 sys::S_IFLNK => {
-                    link = sys::readlinkat(dir, name).ctx("read link", &path)?;
+                    own = sys::readlinkat(dir, name).ctx("read link", &path)?;
                     b'2'
                 }
                 sys::S_IFIFO => b'6',
                 _ => 0, // sockets, devices: left out
             };
             if ty != 0 {
-                self.header(&hn, &st, ty, &link)?;
+                let link = if li < self.links.len() { &self.links[li].1[..] } else { &own[..] };
+                self.header(&path, &st, ty, link)?;
             }
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
-                    hn.extend_from_slice(b".wh..wh..opq");
+                    path.extend_from_slice(b".wh..wh..opq");
                     st.mode = 0o755;
-                    self.header(&hn, &st, b'0', b"")?;
+                    self.header(&path, &st, b'0', b"")?;
                 }
+                path.truncate(plen);
                 if st.dev == dev && !skip(&path) {
                     self.tree(sub.raw(), &path, dev, skip)?;
                 }
@@ -1171,8 +1183,7 @@ impl Writer {
                 self.body(st.size, &mut FileSrc(file.raw(), &path), b"")?;
             }
             drop(file);
-            sys::free(hn);
-            sys::free(link);
+            sys::free(own);
             sys::free(path);
         }
         sys::free_names(ents);
