@@ -327,6 +327,7 @@ pub struct Security {
 }
 
 impl Default for Security {
+    #[inline(never)]
     fn default() -> Security {
         Security {
             caps: DEFAULT_CAPS,
