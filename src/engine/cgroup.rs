@@ -329,7 +329,7 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
 /// its own, and joins the first's. A group of that name that someone else
 /// made is trusted: only root can make one there.
 fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
-    let r = mkdir_cg(tmp).map_err(|e| Error::sys("create cgroup", tmp, e)).and_then(|_| devices::confine(Mechanism::V1, tmp, &[]));
+    let r = mkdir_cg(tmp).and_then(|_| devices::confine(Mechanism::V1, tmp, &[]));
     let r = r.and_then(|_| match sys::rename(tmp, dir) {
         Ok(()) => Ok(()),
         Err(_) if sys::lstat(dir).is_ok() => Ok(()), // (lost the race)
@@ -350,11 +350,12 @@ fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
     write_file(&join(dir, b"cgroup.subtree_control"), &v)
 }
 
-fn mkdir_cg(path: &[u8]) -> sys::R<bool> {
+/// mkdir, where an existing one is fine; the error names the cgroup.
+#[inline(never)]
+fn mkdir_cg(path: &[u8]) -> Res<()> {
     match sys::mkdir(path, 0o755) {
-        Ok(()) => Ok(true),
-        Err(sys::EEXIST) => Ok(false),
-        Err(e) => Err(e),
+        Ok(()) | Err(sys::EEXIST) => Ok(()),
+        Err(e) => Err(Error::sys("create cgroup", path, e)),
     }
 }
 
@@ -425,7 +426,7 @@ impl Cgroup {
         let r = (|| -> Res<()> {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
-                mkdir_cg(&parent).map_err(|e| Error::sys("create cgroup", &parent, e))?;
+                mkdir_cg(&parent)?;
                 let mut wants: Vec<&[u8]> = Vec::new();
                 for (c, _) in needed(l) {
                     if h.controllers.iter().any(|x| x == c) {
@@ -447,7 +448,7 @@ impl Cgroup {
                 } else if h.controllers.iter().any(|c| c == b"cpuset") {
                     cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
                 }
-                mkdir_cg(dir).map_err(|e| Error::sys("create cgroup", dir, e))?;
+                mkdir_cg(dir)?;
                 if h.kind == Kind::V1 && h.controllers.iter().any(|c| c == b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;

@@ -307,7 +307,8 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
 }
 
 /// How a container is confined: docker's defaults unless asked otherwise.
-#[derive(Debug, Clone, PartialEq)]
+/// (Clone: through its encoding, in spec.rs.)
+#[derive(Debug, PartialEq)]
 pub struct Security {
     /// The bounding, permitted and effective sets (bit n: capability n).
     pub caps: u64,
@@ -326,6 +327,7 @@ pub struct Security {
 }
 
 impl Default for Security {
+    #[inline(never)]
     fn default() -> Security {
         Security {
             caps: DEFAULT_CAPS,

@@ -100,14 +100,19 @@ fn print_stamped(data: &[u8], base: u64, idx: &[u8], fallback: u64, out: &mut dy
     let mut e = 0; // next index entry
     let mut off = base;
     for line in data.split_inclusive(|&c| c == b'\n') {
-        while e + 16 <= idx.len() && u64::from_le_bytes(idx[e..e + 8].try_into().unwrap()) < off {
+        // Past the entries before this line; the one at it, if any, has its time.
+        let mut t = fallback;
+        while let Some(x) = idx.get(e..e + 16) {
+            let (o, at) = x.split_at(8);
+            let o = u64::from_le_bytes(o.try_into().unwrap());
+            if o >= off {
+                if o == off {
+                    t = u64::from_le_bytes(at.try_into().unwrap());
+                }
+                break;
+            }
             e += 16;
         }
-        let t = if e + 16 <= idx.len() && u64::from_le_bytes(idx[e..e + 8].try_into().unwrap()) == off {
-            u64::from_le_bytes(idx[e + 8..e + 16].try_into().unwrap())
-        } else {
-            fallback
-        };
         stamp(&mut b, t);
         b.b(line);
         off += line.len() as u64;

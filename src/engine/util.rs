@@ -147,9 +147,9 @@ impl Buf {
         Buf(Vec::new())
     }
     pub fn s(&mut self, s: &str) -> &mut Buf {
-        self.0.extend_from_slice(s.as_bytes());
-        self
+        self.b(s.as_bytes())
     }
+    #[inline(never)]
     pub fn b(&mut self, b: &[u8]) -> &mut Buf {
         self.0.extend_from_slice(b);
         self
