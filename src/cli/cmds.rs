@@ -58,10 +58,9 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let mut b = Buf::new();
     let recs = state::all(root);
     // The table's cells row by row, seven to a row, the header first.
-    let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
     let mut cells: Vec<Vec<u8>> = Vec::new();
-    for h in heads {
-        cells.push(h.as_bytes().to_vec());
+    for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
+        cells.push(h.to_vec());
     }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
@@ -85,9 +84,13 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             }
             ports.extend_from_slice(&p.text());
         }
-        for c in [id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()] {
-            cells.push(c);
-        }
+        cells.push(id);
+        cells.push(r.image.clone());
+        cells.push(quote_cmd(&r.argv, !no_trunc));
+        cells.push(created);
+        cells.push(st);
+        cells.push(ports);
+        cells.push(r.name.clone());
     }
     if quiet {
         out::out(&b.0);
