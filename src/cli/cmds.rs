@@ -144,7 +144,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     let base = join(&root.dir, &name);
     let r = (|| {
         sys::mkdir(&base, 0o700)?;
-        for d in [&b"l"[..], b"u", b"w", b"m"] {
+        for d in util::fields(b"l,u,w,m", b',') {
             sys::mkdir(&join(&base, d), 0o755)?;
         }
         let mut data = b"lowerdir=".to_vec();
@@ -176,7 +176,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .s(" (a tmpfs: --rm containers)\nCgroup version: ");
     let l = Layout::current();
     b.s(l.describe()).s("\n");
-    for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
+    for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
         b.s("  ").b(c);
         match l.find(c) {
             Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
@@ -205,7 +205,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     } else {
         "\npivot_root: no (initramfs rootfs): MS_MOVE + chroot is used instead\n"
     });
-    for tool in [&b"iptables"[..], b"nft"] {
+    for tool in util::fields(b"iptables,nft", b',') {
         b.b(tool);
         match crate::engine::network::which(tool, env) {
             Some(p) => b.s(": ").b(&p).s("\n"),
