@@ -212,7 +212,7 @@ fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> R
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     match name {
-        b"run" => return parse_run(rest, host_env),
+        b"run" => return parse_run(rest, host_env, false),
         b"network" | b"image" => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
@@ -225,39 +225,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
             return parse_verb(&full, &rest[1..]);
         }
         b"help" => return Ok(Cmd::Help(usage::MAIN)),
-        b"exec" => {
-            const EXEC: [Opt; 7] = [
-                o(1, "interactive", b'i', false),
-                o(2, "tty", b't', false),
-                o(3, "detach", b'd', false),
-                o(4, "env", b'e', true),
-                o(5, "workdir", b'w', true),
-                o(6, "user", b'u', true),
-                o(7, "privileged", 0, false),
-            ];
-            let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
-            if a.pos.len() < 2 {
-                return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
-            }
-            let mut x = ExecOpts {
-                interactive: a.has(1),
-                tty: a.has(2),
-                detach: a.has(3),
-                privileged: a.has(7),
-                container: a.pos[0].to_vec(),
-                cmd: owned(&a.pos[1..]),
-                ..ExecOpts::default()
-            };
-            for (id, v) in a.vals {
-                match id {
-                    4 => push_env(&mut x.env, v, host_env)?,
-                    6 => x.user = Some(user_spec(v)?),
-                    _ if v.first() == Some(&b'/') => x.workdir = Some(v.to_vec()),
-                    _ => return Err(Error::text(b"--workdir: the working directory must be an absolute path")),
-                }
-            }
-            return Ok(Cmd::Exec(x));
-        }
+        b"exec" => return parse_run(rest, host_env, true),
         _ => {}
     }
     parse_verb(name, rest)
@@ -347,11 +315,27 @@ const RUN_OPTS: [Opt; 28] = [
     o(R_ENTRY, "entrypoint", 0, true),
 ];
 
+/// exec's options: run's ids, so that one loop parses both.
+const EXEC_OPTS: [Opt; 7] = [
+    o(R_I, "interactive", b'i', false),
+    o(R_T, "tty", b't', false),
+    o(R_D, "detach", b'd', false),
+    o(R_ENV, "env", b'e', true),
+    o(R_WD, "workdir", b'w', true),
+    o(R_USER, "user", b'u', true),
+    o(R_PRIV, "privileged", 0, false),
+];
+
+/// `run`, and `exec` (its options are a subset of run's and mean the same).
 #[inline(never)]
-fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
-    let (opts, pos) = parse(rest, &RUN_OPTS, true, usage::RUN)?;
+fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
+    let (table, usage): (&[Opt], u8) = if exec { (&EXEC_OPTS, usage::EXEC) } else { (&RUN_OPTS, usage::RUN) };
+    let (opts, pos) = parse(rest, table, true, usage)?;
     if has_help(&opts) {
-        return Ok(Cmd::Help(usage::RUN));
+        return Ok(Cmd::Help(usage));
+    }
+    if exec && pos.len() < 2 {
+        return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
     }
     let mut r = RunOpts::default();
     let (mut add, mut drop) = (0u64, 0u64);
@@ -422,6 +406,20 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
             }
             _ => {}
         }
+    }
+    if exec {
+        let s = r.security;
+        return Ok(Cmd::Exec(ExecOpts {
+            interactive: r.interactive,
+            tty: r.tty,
+            detach: r.detach,
+            env: r.env,
+            workdir: r.workdir,
+            user: if s.user.is_empty() { None } else { Some(s.user) },
+            privileged: s.privileged,
+            container: pos[0].to_vec(),
+            cmd: owned(&pos[1..]),
+        }));
     }
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
     // ALL gives all but what is dropped.
