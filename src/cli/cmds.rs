@@ -206,11 +206,8 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         "\npivot_root: no (initramfs rootfs): MS_MOVE + chroot is used instead\n"
     });
     for tool in util::fields(b"iptables,nft", b',') {
-        b.b(tool);
-        match crate::engine::network::which(tool, env) {
-            Some(p) => b.s(": ").b(&p).s("\n"),
-            None => b.s(": not found\n"),
-        };
+        let p = crate::engine::network::which(tool, env).unwrap_or_else(|| b"not found".to_vec());
+        b.b(tool).s(": ").b(&p).s("\n");
     }
     b.s(if crate::engine::network::nat_path(env) == b"iptables" {
         "NAT for new networks: iptables (masquerade rule)\n"
