@@ -20,7 +20,7 @@ pub mod verbs;
 use crate::engine::config::*;
 use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
-use args::{o, parse, with_usage, Opt, HELP};
+use args::{find, o, opts, parse, with_usage, BY_ID, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -136,19 +136,19 @@ const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,comm
 network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,\
 image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import";
 
-const OPTS: [&[Opt]; 12] = [
-    &[],
-    &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
-    &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
-    &[o(1, "time", b't', true)],
-    &[o(1, "attach", b'a', false)],
-    &[o(1, "force", b'f', false)],
-    &[o(1, "quiet", b'q', false)],
-    &[o(1, "output", b'o', true)],
-    &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
-    &[o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
-    &[o(1, "change", b'c', true)],
-    &[o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
+static OPTS: [&[u8]; 12] = [
+    opts![],
+    opts![o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
+    opts![o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
+    opts![o(1, "time", b't', true)],
+    opts![o(1, "attach", b'a', false)],
+    opts![o(1, "force", b'f', false)],
+    opts![o(1, "quiet", b'q', false)],
+    opts![o(1, "output", b'o', true)],
+    opts![o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+    opts![o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
+    opts![o(1, "change", b'c', true)],
+    opts![o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
 ];
 
 const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
@@ -193,14 +193,14 @@ const VERBS: [VerbSpec; 34] = [
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
-fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
+fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
     let (parsed, pos) = parse(rest, opts, stop, usage)?;
     let mut a = Args { pos, ..Args::default() };
     for (id, v) in parsed {
         if id == HELP {
             return Ok(None);
         }
-        if opts.iter().any(|x| x.id == id && x.val) {
+        if find(opts, BY_ID, &[id]).is_some_and(|o| o.2) {
             a.vals.push((id, v));
         } else {
             a.flags |= 1 << id;
@@ -284,7 +284,7 @@ const R_TMPFS: u8 = 26;
 
 const R_ENTRY: u8 = 27;
 
-const RUN_OPTS: [Opt; 28] = [
+static RUN_OPTS: &[u8] = opts![
     o(R_NET, "network -net", 0, true),
     o(R_NET, "net", 0, true),
     o(R_PORT, "publish", b'p', true),
@@ -316,7 +316,7 @@ const RUN_OPTS: [Opt; 28] = [
 ];
 
 /// exec's options: run's ids, so that one loop parses both.
-const EXEC_OPTS: [Opt; 7] = [
+static EXEC_OPTS: &[u8] = opts![
     o(R_I, "interactive", b'i', false),
     o(R_T, "tty", b't', false),
     o(R_D, "detach", b'd', false),
@@ -329,7 +329,7 @@ const EXEC_OPTS: [Opt; 7] = [
 /// `run`, and `exec` (its options are a subset of run's and mean the same).
 #[inline(never)]
 fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
-    let (table, usage): (&[Opt], u8) = if exec { (&EXEC_OPTS, usage::EXEC) } else { (&RUN_OPTS, usage::RUN) };
+    let (table, usage) = if exec { (EXEC_OPTS, usage::EXEC) } else { (RUN_OPTS, usage::RUN) };
     let (opts, pos) = parse(rest, table, true, usage)?;
     if has_help(&opts) {
         return Ok(Cmd::Help(usage));
