@@ -33,7 +33,8 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
 }
 
 fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
-    let mut c = Vec::new();
+    // quoted; truncated to 19 characters and "…" past 20
+    let mut c = b"\"".to_vec();
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             c.push(b' ');
@@ -42,14 +43,12 @@ fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
             c.push(if x < b' ' { b' ' } else { x });
         }
     }
-    if trunc && c.len() > 20 {
-        c.truncate(19);
+    if trunc && c.len() > 21 {
+        c.truncate(20);
         c.extend_from_slice("…".as_bytes());
     }
-    let mut q = b"\"".to_vec();
-    q.extend_from_slice(&c);
-    q.push(b'"');
-    q
+    c.push(b'"');
+    c
 }
 
 #[inline(never)]
@@ -67,7 +66,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         if container::reap(root, r) || !all && !up {
             continue;
         }
-        let id = if no_trunc { r.id.clone() } else { r.short_id().to_vec() };
+        let id = if no_trunc { &r.id[..] } else { r.short_id() }.to_vec();
         if quiet {
             b.b(&id).s("\n");
             continue;
