@@ -217,3 +217,19 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     out::out(&b.0);
     0
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    #[test]
+    fn command_cells() {
+        let v = |s: &[&str]| s.iter().map(|x| x.as_bytes().to_vec()).collect::<alloc::vec::Vec<_>>();
+        assert_eq!(super::quote_cmd(&v(&["sh", "-c", "a\tb"]), true), "\"sh -c a b\"".as_bytes());
+        // 20 characters stay, 21 are cut to 19 and an ellipsis
+        assert_eq!(super::quote_cmd(&v(&["12345678901234567890"]), true), "\"12345678901234567890\"".as_bytes());
+        assert_eq!(super::quote_cmd(&v(&["123456789012345678901"]), true), "\"1234567890123456789…\"".as_bytes());
+        assert_eq!(super::quote_cmd(&v(&["123456789012345678901"]), false), "\"123456789012345678901\"".as_bytes());
+        assert_eq!(super::quote_cmd(&vec![], true), b"\"\"");
+    }
+}
