@@ -239,17 +239,12 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
-        let why: &[u8] = match (spec.min, spec.max) {
-            (0, 0) => b"accepts no arguments",
-            (a, b) if a == b => {
-                if a == 1 {
-                    b"requires exactly 1 argument"
-                } else {
-                    b"requires exactly 2 arguments"
-                }
-            }
-            _ => b"requires at least 1 argument",
-        };
+        // (min == max: 0, 1 or 2)
+        let k = if spec.min == spec.max { spec.min } else { 3 };
+        let why =
+            crate::engine::util::fields(b"accepts no arguments,requires exactly 1 argument,requires exactly 2 arguments,requires at least 1 argument", b',')
+                .nth(k as usize)
+                .unwrap_or_default();
         return Err(with_usage(Error::new(name, why), spec.usage));
     }
     Ok(Cmd::Simple(spec.verb, a))
