@@ -5,7 +5,7 @@
 //! positional of `run` (everything after goes to the container untouched)
 //! and at `--`; short clusters (`-it`, `-dit`); `--flag=v` and `--flag v`;
 //! `-m64m`. The book's single-dash long spellings (`-mem`, `-cpushare`,
-//! `-cpuset`, `-name`, `-net`, `-ti`) are aliases.
+//! `-cpuset`, `-name`, `-net`) are aliases; the book's `-ti` is the cluster `-t -i`.
 
 pub mod args;
 pub mod cmds;
@@ -265,7 +265,6 @@ const R_CPUS: u8 = 12;
 const R_SHARES: u8 = 13;
 const R_CPUSET: u8 = 14;
 const R_PIDS: u8 = 15;
-const R_TI: u8 = 16;
 const R_NET: u8 = 17;
 const R_PORT: u8 = 18;
 const R_PRIV: u8 = 19;
@@ -285,7 +284,6 @@ static RUN_OPTS: &[u8] = opts![
     o(R_PORT, "publish", b'p', true),
     o(R_I, "interactive", b'i', false),
     o(R_T, "tty", b't', false),
-    o(R_TI, " -ti", 0, false),
     o(R_D, "detach", b'd', false),
     o(R_RM, "rm", 0, false),
     o(R_NAME, "name -name", 0, true),
@@ -338,10 +336,6 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         match id {
             R_I => r.interactive = true,
             R_T => r.tty = true,
-            R_TI => {
-                r.tty = true;
-                r.interactive = true
-            }
             R_D => r.detach = true,
             R_RM => r.rm = true,
             R_NAME => {
