@@ -4,14 +4,14 @@
 use crate::engine::util::{Error, Res};
 use alloc::vec::Vec;
 
+/// An option as the tables are written; they are stored packed (`table`).
 #[derive(Clone, Copy)]
 pub struct Opt {
     pub id: u8,
     pub short: u8,
     pub val: bool,
     /// The long name, then after a space the book's single-dash spelling
-    /// if any: "memory -mem". (One &str, not two: 16 bytes less per
-    /// option in the tables.)
+    /// if any: "memory -mem".
     pub names: &'static str,
 }
 
@@ -19,15 +19,87 @@ pub const fn o(id: u8, names: &'static str, short: u8, val: bool) -> Opt {
     Opt { id, short, val, names }
 }
 
-impl Opt {
-    /// (long name, alias)
-    fn names(&self) -> (&[u8], &[u8]) {
-        let n = self.names.as_bytes();
-        match n.iter().position(|&c| c == b' ') {
+/// The packed length of a table (see `table`).
+pub const fn tlen(e: &[Opt]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < e.len() {
+        n += 4 + e[i].names.len();
+        i += 1;
+    }
+    n
+}
+
+/// A table packed at build time into bytes: per option its id, short
+/// letter, 1 if it takes a value, its names, a comma. (24 bytes an entry
+/// less than an array of `Opt`: over 1 KB for all the tables.)
+pub const fn table<const N: usize>(e: &[Opt]) -> [u8; N] {
+    let mut t = [0u8; N];
+    let (mut i, mut k) = (0, 0);
+    while i < e.len() {
+        let o = &e[i];
+        t[k] = o.id;
+        t[k + 1] = o.short;
+        t[k + 2] = o.val as u8;
+        k += 3;
+        let n = o.names.as_bytes();
+        let mut j = 0;
+        while j < n.len() {
+            t[k] = n[j];
+            k += 1;
+            j += 1;
+        }
+        t[k] = b',';
+        k += 1;
+        i += 1;
+    }
+    t
+}
+
+/// A packed table, from a list of `o(..)`.
+macro_rules! opts {
+    ($($e:expr),* $(,)?) => {{
+        const E: &[$crate::cli::args::Opt] = &[$($e),*];
+        const T: [u8; $crate::cli::args::tlen(E)] = $crate::cli::args::table(E);
+        &T
+    }};
+}
+pub(crate) use opts;
+
+/// What `find` matches: the long name, the alias, the short letter, the id.
+pub const BY_LONG: u8 = 0;
+pub const BY_ALIAS: u8 = 1;
+pub const BY_SHORT: u8 = 2;
+pub const BY_ID: u8 = 3;
+
+/// The (id, short, takes a value) of the entry of packed `table` that
+/// `key` names, matched as `by` says (a letter or an id: `key[0]`).
+#[inline(never)]
+pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, u8, bool)> {
+    let mut i = 0;
+    while i + 3 < table.len() {
+        let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
+        let mut e = i + 3;
+        while table[e] != b',' {
+            e += 1;
+        }
+        let n = &table[i + 3..e];
+        i = e + 1;
+        let (l, alias) = match n.iter().position(|&c| c == b' ') {
             Some(p) => (&n[..p], &n[p + 1..]),
-            None => (n, b""),
+            None => (n, &b""[..]),
+        };
+        let hit = match by {
+            BY_LONG => l == key,
+            BY_ALIAS => !alias.is_empty() && alias == key,
+            BY_SHORT => short == key[0],
+            _ => id == key[0],
+        };
+        if hit {
+            return Some((id, short, val));
         }
     }
+    None
 }
 
 pub const HELP: u8 = 0;
@@ -39,7 +111,7 @@ pub const HELP: u8 = 0;
 /// borrow from `args` (owned copies cost 2 KB of clone and drop code).
 pub type Parsed<'a> = (Vec<(u8, &'a [u8])>, Vec<&'a [u8]>);
 
-pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> Res<Parsed<'a>> {
+pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Res<Parsed<'a>> {
     let mut opts = Vec::new();
     let mut pos: Vec<&[u8]> = Vec::new();
     let mut i = 0;
@@ -70,16 +142,9 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
             Some(p) => (&body[..p], Some(&body[p + 1..])),
             None => (body, None),
         };
-        if let Some(opt) = table.iter().find(|o| {
-            let (l, alias) = o.names();
-            if long {
-                l == name
-            } else {
-                !alias.is_empty() && alias == name
-            }
-        }) {
+        if let Some((id, _, val)) = find(table, if long { BY_LONG } else { BY_ALIAS }, name) {
             let v: &[u8] = match inline {
-                _ if opt.val => match inline {
+                _ if val => match inline {
                     Some(v) => v,
                     None => {
                         i += 1;
@@ -91,7 +156,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
                 Some(b"false") => continue,
                 Some(_) => return Err(bad(a, b"flag takes no value")),
             };
-            opts.push((opt.id, v));
+            opts.push((id, v));
             continue;
         }
         if long {
@@ -102,14 +167,14 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
         while j < a.len() {
             let c = a[j];
             j += 1;
-            let Some(opt) = table.iter().find(|o| o.short == c) else {
+            let Some((id, _, val)) = find(table, BY_SHORT, &[c]) else {
                 if c == b'h' {
                     opts.push((HELP, b""));
                     continue;
                 }
                 return Err(bad(&[b'-', c], b"unknown shorthand flag"));
             };
-            if opt.val {
+            if val {
                 let mut v = &a[j..];
                 if v.first() == Some(&b'=') {
                     v = &v[1..];
@@ -126,10 +191,10 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[Opt], stop: bool, usage: u8) -> R
                     v = &args[i];
                     i += 1;
                 }
-                opts.push((opt.id, v));
+                opts.push((id, v));
                 break;
             }
-            opts.push((opt.id, b""));
+            opts.push((id, b""));
         }
     }
     Ok((opts, pos))

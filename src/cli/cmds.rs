@@ -33,7 +33,8 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
 }
 
 fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
-    let mut c = Vec::new();
+    // quoted; truncated to 19 characters and "…" past 20
+    let mut c = b"\"".to_vec();
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             c.push(b' ');
@@ -42,14 +43,12 @@ fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
             c.push(if x < b' ' { b' ' } else { x });
         }
     }
-    if trunc && c.len() > 20 {
-        c.truncate(19);
+    if trunc && c.len() > 21 {
+        c.truncate(20);
         c.extend_from_slice("…".as_bytes());
     }
-    let mut q = b"\"".to_vec();
-    q.extend_from_slice(&c);
-    q.push(b'"');
-    q
+    c.push(b'"');
+    c
 }
 
 #[inline(never)]
@@ -58,17 +57,16 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let mut b = Buf::new();
     let recs = state::all(root);
     // The table's cells row by row, seven to a row, the header first.
-    let heads = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
     let mut cells: Vec<Vec<u8>> = Vec::new();
-    for h in heads {
-        cells.push(h.as_bytes().to_vec());
+    for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
+        cells.push(h.to_vec());
     }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
         if container::reap(root, r) || !all && !up {
             continue;
         }
-        let id = if no_trunc { r.id.clone() } else { r.short_id().to_vec() };
+        let id = if no_trunc { &r.id[..] } else { r.short_id() }.to_vec();
         if quiet {
             b.b(&id).s("\n");
             continue;
@@ -85,9 +83,13 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             }
             ports.extend_from_slice(&p.text());
         }
-        for c in [id, r.image.clone(), quote_cmd(&r.argv, !no_trunc), created, st, ports, r.name.clone()] {
-            cells.push(c);
-        }
+        cells.push(id);
+        cells.push(r.image.clone());
+        cells.push(quote_cmd(&r.argv, !no_trunc));
+        cells.push(created);
+        cells.push(st);
+        cells.push(ports);
+        cells.push(r.name.clone());
     }
     if quiet {
         out::out(&b.0);
@@ -141,7 +143,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     let base = join(&root.dir, &name);
     let r = (|| {
         sys::mkdir(&base, 0o700)?;
-        for d in [&b"l"[..], b"u", b"w", b"m"] {
+        for d in util::fields(b"l,u,w,m", b',') {
             sys::mkdir(&join(&base, d), 0o755)?;
         }
         let mut data = b"lowerdir=".to_vec();
@@ -173,7 +175,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .s(" (a tmpfs: --rm containers)\nCgroup version: ");
     let l = Layout::current();
     b.s(l.describe()).s("\n");
-    for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
+    for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
         b.s("  ").b(c);
         match l.find(c) {
             Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
@@ -202,12 +204,9 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     } else {
         "\npivot_root: no (initramfs rootfs): MS_MOVE + chroot is used instead\n"
     });
-    for tool in [&b"iptables"[..], b"nft"] {
-        b.b(tool);
-        match crate::engine::network::which(tool, env) {
-            Some(p) => b.s(": ").b(&p).s("\n"),
-            None => b.s(": not found\n"),
-        };
+    for tool in util::fields(b"iptables,nft", b',') {
+        let p = crate::engine::network::which(tool, env).unwrap_or_else(|| b"not found".to_vec());
+        b.b(tool).s(": ").b(&p).s("\n");
     }
     b.s(if crate::engine::network::nat_path(env) == b"iptables" {
         "NAT for new networks: iptables (masquerade rule)\n"
@@ -217,4 +216,20 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     .s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
     out::out(&b.0);
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    #[test]
+    fn command_cells() {
+        let v = |s: &[&str]| s.iter().map(|x| x.as_bytes().to_vec()).collect::<alloc::vec::Vec<_>>();
+        assert_eq!(super::quote_cmd(&v(&["sh", "-c", "a\tb"]), true), "\"sh -c a b\"".as_bytes());
+        // 20 characters stay, 21 are cut to 19 and an ellipsis
+        assert_eq!(super::quote_cmd(&v(&["12345678901234567890"]), true), "\"12345678901234567890\"".as_bytes());
+        assert_eq!(super::quote_cmd(&v(&["123456789012345678901"]), true), "\"1234567890123456789…\"".as_bytes());
+        assert_eq!(super::quote_cmd(&v(&["123456789012345678901"]), false), "\"123456789012345678901\"".as_bytes());
+        assert_eq!(super::quote_cmd(&vec![], true), b"\"\"");
+    }
 }

@@ -5,7 +5,7 @@
 //! positional of `run` (everything after goes to the container untouched)
 //! and at `--`; short clusters (`-it`, `-dit`); `--flag=v` and `--flag v`;
 //! `-m64m`. The book's single-dash long spellings (`-mem`, `-cpushare`,
-//! `-cpuset`, `-name`, `-net`, `-ti`) are aliases.
+//! `-cpuset`, `-name`, `-net`) are aliases; the book's `-ti` is the cluster `-t -i`.
 
 pub mod args;
 pub mod cmds;
@@ -20,7 +20,7 @@ pub mod verbs;
 use crate::engine::config::*;
 use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
-use args::{o, parse, with_usage, Opt, HELP};
+use args::{find, o, opts, parse, with_usage, BY_ID, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -136,19 +136,19 @@ const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,comm
 network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,\
 image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import";
 
-const OPTS: [&[Opt]; 12] = [
-    &[],
-    &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
-    &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
-    &[o(1, "time", b't', true)],
-    &[o(1, "attach", b'a', false)],
-    &[o(1, "force", b'f', false)],
-    &[o(1, "quiet", b'q', false)],
-    &[o(1, "output", b'o', true)],
-    &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
-    &[o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
-    &[o(1, "change", b'c', true)],
-    &[o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
+static OPTS: [&[u8]; 12] = [
+    opts![],
+    opts![o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
+    opts![o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
+    opts![o(1, "time", b't', true)],
+    opts![o(1, "attach", b'a', false)],
+    opts![o(1, "force", b'f', false)],
+    opts![o(1, "quiet", b'q', false)],
+    opts![o(1, "output", b'o', true)],
+    opts![o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+    opts![o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
+    opts![o(1, "change", b'c', true)],
+    opts![o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
 ];
 
 const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
@@ -193,14 +193,14 @@ const VERBS: [VerbSpec; 34] = [
 ];
 
 /// Generic parse into `Args`: bool options become bits, valued ones values.
-fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
+fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
     let (parsed, pos) = parse(rest, opts, stop, usage)?;
     let mut a = Args { pos, ..Args::default() };
     for (id, v) in parsed {
         if id == HELP {
             return Ok(None);
         }
-        if opts.iter().any(|x| x.id == id && x.val) {
+        if find(opts, BY_ID, &[id]).is_some_and(|o| o.2) {
             a.vals.push((id, v));
         } else {
             a.flags |= 1 << id;
@@ -212,7 +212,7 @@ fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[Opt], stop: bool, usage: u8) -> R
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     match name {
-        b"run" => return parse_run(rest, host_env),
+        b"run" => return parse_run(rest, host_env, false),
         b"network" | b"image" => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
@@ -225,39 +225,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
             return parse_verb(&full, &rest[1..]);
         }
         b"help" => return Ok(Cmd::Help(usage::MAIN)),
-        b"exec" => {
-            const EXEC: [Opt; 7] = [
-                o(1, "interactive", b'i', false),
-                o(2, "tty", b't', false),
-                o(3, "detach", b'd', false),
-                o(4, "env", b'e', true),
-                o(5, "workdir", b'w', true),
-                o(6, "user", b'u', true),
-                o(7, "privileged", 0, false),
-            ];
-            let Some(a) = parse_args(rest, &EXEC, true, usage::EXEC)? else { return Ok(Cmd::Help(usage::EXEC)) };
-            if a.pos.len() < 2 {
-                return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
-            }
-            let mut x = ExecOpts {
-                interactive: a.has(1),
-                tty: a.has(2),
-                detach: a.has(3),
-                privileged: a.has(7),
-                container: a.pos[0].to_vec(),
-                cmd: owned(&a.pos[1..]),
-                ..ExecOpts::default()
-            };
-            for (id, v) in a.vals {
-                match id {
-                    4 => push_env(&mut x.env, v, host_env)?,
-                    6 => x.user = Some(user_spec(v)?),
-                    _ if v.first() == Some(&b'/') => x.workdir = Some(v.to_vec()),
-                    _ => return Err(Error::text(b"--workdir: the working directory must be an absolute path")),
-                }
-            }
-            return Ok(Cmd::Exec(x));
-        }
+        b"exec" => return parse_run(rest, host_env, true),
         _ => {}
     }
     parse_verb(name, rest)
@@ -271,17 +239,12 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
-        let why: &[u8] = match (spec.min, spec.max) {
-            (0, 0) => b"accepts no arguments",
-            (a, b) if a == b => {
-                if a == 1 {
-                    b"requires exactly 1 argument"
-                } else {
-                    b"requires exactly 2 arguments"
-                }
-            }
-            _ => b"requires at least 1 argument",
-        };
+        // (min == max: 0, 1 or 2)
+        let k = if spec.min == spec.max { spec.min } else { 3 };
+        let why =
+            crate::engine::util::fields(b"accepts no arguments,requires exactly 1 argument,requires exactly 2 arguments,requires at least 1 argument", b',')
+                .nth(k as usize)
+                .unwrap_or_default();
         return Err(with_usage(Error::new(name, why), spec.usage));
     }
     Ok(Cmd::Simple(spec.verb, a))
@@ -302,7 +265,6 @@ const R_CPUS: u8 = 12;
 const R_SHARES: u8 = 13;
 const R_CPUSET: u8 = 14;
 const R_PIDS: u8 = 15;
-const R_TI: u8 = 16;
 const R_NET: u8 = 17;
 const R_PORT: u8 = 18;
 const R_PRIV: u8 = 19;
@@ -316,13 +278,12 @@ const R_TMPFS: u8 = 26;
 
 const R_ENTRY: u8 = 27;
 
-const RUN_OPTS: [Opt; 28] = [
+static RUN_OPTS: &[u8] = opts![
     o(R_NET, "network -net", 0, true),
     o(R_NET, "net", 0, true),
     o(R_PORT, "publish", b'p', true),
     o(R_I, "interactive", b'i', false),
     o(R_T, "tty", b't', false),
-    o(R_TI, " -ti", 0, false),
     o(R_D, "detach", b'd', false),
     o(R_RM, "rm", 0, false),
     o(R_NAME, "name -name", 0, true),
@@ -347,11 +308,27 @@ const RUN_OPTS: [Opt; 28] = [
     o(R_ENTRY, "entrypoint", 0, true),
 ];
 
+/// exec's options: run's ids, so that one loop parses both.
+static EXEC_OPTS: &[u8] = opts![
+    o(R_I, "interactive", b'i', false),
+    o(R_T, "tty", b't', false),
+    o(R_D, "detach", b'd', false),
+    o(R_ENV, "env", b'e', true),
+    o(R_WD, "workdir", b'w', true),
+    o(R_USER, "user", b'u', true),
+    o(R_PRIV, "privileged", 0, false),
+];
+
+/// `run`, and `exec` (its options are a subset of run's and mean the same).
 #[inline(never)]
-fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
-    let (opts, pos) = parse(rest, &RUN_OPTS, true, usage::RUN)?;
+fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
+    let (table, usage) = if exec { (EXEC_OPTS, usage::EXEC) } else { (RUN_OPTS, usage::RUN) };
+    let (opts, pos) = parse(rest, table, true, usage)?;
     if has_help(&opts) {
-        return Ok(Cmd::Help(usage::RUN));
+        return Ok(Cmd::Help(usage));
+    }
+    if exec && pos.len() < 2 {
+        return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
     }
     let mut r = RunOpts::default();
     let (mut add, mut drop) = (0u64, 0u64);
@@ -359,10 +336,6 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
         match id {
             R_I => r.interactive = true,
             R_T => r.tty = true,
-            R_TI => {
-                r.tty = true;
-                r.interactive = true
-            }
             R_D => r.detach = true,
             R_RM => r.rm = true,
             R_NAME => {
@@ -422,6 +395,20 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
             }
             _ => {}
         }
+    }
+    if exec {
+        let s = r.security;
+        return Ok(Cmd::Exec(ExecOpts {
+            interactive: r.interactive,
+            tty: r.tty,
+            detach: r.detach,
+            env: r.env,
+            workdir: r.workdir,
+            user: if s.user.is_empty() { None } else { Some(s.user) },
+            privileged: s.privileged,
+            container: pos[0].to_vec(),
+            cmd: owned(&pos[1..]),
+        }));
     }
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
     // ALL gives all but what is dropped.

@@ -44,7 +44,6 @@ pub fn each(names: &[&[u8]], echo: bool, f: &mut dyn FnMut(&[u8]) -> Res<()>) ->
 
 /// Human size the docker way: "1.23MB" (decimal units, 3 significant digits).
 pub fn human_size(n: u64) -> Vec<u8> {
-    let units: [&[u8]; 5] = [b"B", b"kB", b"MB", b"GB", b"TB"];
     let mut u = 0;
     let mut scaled = n * 100; // hundredths
     while scaled >= 100_000 && u < 4 {
@@ -61,7 +60,11 @@ pub fn human_size(n: u64) -> Vec<u8> {
             v.push(b'0' + (frac % 10) as u8);
         }
     }
-    v.extend_from_slice(units[u]);
+    // B, kB, MB, GB, TB
+    if u > 0 {
+        v.push(b"kMGT"[u - 1]);
+    }
+    v.push(b'B');
     v
 }
 
@@ -120,6 +123,8 @@ mod tests {
         assert_eq!(human_size(1_230_000), b"1.23MB");
         assert_eq!(human_size(12_300_000), b"12.3MB");
         assert_eq!(human_size(2_000_000_000), b"2GB");
+        assert_eq!(human_size(1500), b"1.5kB");
+        assert_eq!(human_size(3_000_000_000_000), b"3TB");
         assert_eq!(human_duration(0), b"Less than a second");
         assert_eq!(human_duration(1), b"1 second");
         assert_eq!(human_duration(180), b"3 minutes");
