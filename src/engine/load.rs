@@ -39,7 +39,6 @@ struct Blob {
     stored_size: u64,
     /// sha256 and size of the uncompressed tar
     diff: [u8; 64],
-    tar_size: u64,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
@@ -59,11 +58,12 @@ struct Loader {
     links: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// One image found: its configuration, layers (indexes into `layers`,
-/// base first) and tags.
+/// One image found: its configuration, what `run` needs of it, layers
+/// (indexes into `layers`, base first) and tags.
 struct Found<'a> {
     config: &'a [u8],
     id: [u8; 64],
+    meta: Meta,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
 }
@@ -100,7 +100,7 @@ impl Loader {
         }
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.layers.len();
-        let mut l = Blob { name, stored: [0; 64], stored_size: 0, diff: [0; 64], tar_size: 0, bytes: 0, zstd };
+        let mut l = Blob { name, stored: [0; 64], stored_size: 0, diff: [0; 64], bytes: 0, zstd };
         if zstd {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
@@ -108,7 +108,7 @@ impl Loader {
             let mut num = Vec::new();
             util::push_num(&mut num, n as u64);
             let x = extract_layer(&join(&self.tmp, &num), &mut p)?;
-            (l.diff, l.tar_size, l.bytes) = (x.diff, x.tar_size, x.bytes);
+            (l.diff, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
         l.stored = sha256::hex(&stored.sha.clone().finish());
@@ -203,7 +203,7 @@ impl Loader {
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
+            out.push(self.found(conf, layers, refs)?);
         }
         Ok(out)
     }
@@ -263,11 +263,45 @@ impl Loader {
                     }
                     layers.push(i);
                 }
-                out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
+                out.push(self.found(conf, layers, refs)?);
                 break;
             }
         }
         Ok(out)
+    }
+    /// An image: its configuration, checked against its layers.
+    #[inline(never)]
+    fn found<'a>(&self, conf: &'a Doc, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
+        let c = json::parse(&conf.body).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+        let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
+        if diffs.len() != layers.len() {
+            return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
+        }
+        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
+        for (d, &i) in diffs.iter().zip(&layers) {
+            let l = &self.layers[i];
+            if l.zstd {
+                return Err(Error::quoted(
+                    "load: layer",
+                    &l.name,
+                    b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
+                )
+                .code(1));
+            }
+            if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
+                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
+            }
+            m.size += l.bytes;
+            m.layers.push(l.diff.to_vec());
+        }
+        if let Some(cc) = c.get(b"config") {
+            m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
+            m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
+            m.env = cc.strs_at(b"Env").unwrap_or_default();
+            m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
+            m.user = cc.str_at(b"User").unwrap_or_default();
+        }
+        Ok(Found { config: &conf.body, id: conf.sha, meta: m, layers, refs })
     }
 }
 
@@ -284,12 +318,11 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
 pub struct Layer {
     pub diff: [u8; 64],
-    pub tar_size: u64,
     pub bytes: u64,
 }
 
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
-/// recording its headers in `dir/tar`.
+/// recording its headers in `dir/tar` and its sizes in `dir/size`.
 pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
@@ -311,58 +344,29 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     };
     stream::drain(&mut diff)?;
     drop((rec, rfd));
-    Ok(Layer { diff: sha256::hex(&diff.sha.clone().finish()), tar_size: diff.n, bytes: st.bytes })
-}
-
-/// Checks a configuration against its layers; what `run` needs from it.
-#[inline(never)]
-fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
-    let c = json::parse(f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
-    let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
-    if diffs.len() != f.layers.len() {
-        return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
-    }
-    let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
-    for (d, &i) in diffs.iter().zip(&f.layers) {
-        let l = &layers[i];
-        if l.zstd {
-            return Err(
-                Error::quoted("load: layer", &l.name, b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)").code(1)
-            );
-        }
-        if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
-            return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
-        }
-        m.size += l.bytes;
-        m.layers.push(l.diff.to_vec());
-    }
-    if let Some(cc) = c.get(b"config") {
-        m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
-        m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
-        m.env = cc.strs_at(b"Env").unwrap_or_default();
-        m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
-        m.user = cc.str_at(b"User").unwrap_or_default();
-    }
-    Ok(m)
+    let mut s = util::num(diff.n);
+    s.push(b' ');
+    util::push_num(&mut s, st.bytes);
+    let sp = join(dir, b"size");
+    util::write_file(&sp, &s).ctx("write", &sp)?;
+    Ok(Layer { diff: sha256::hex(&diff.sha.clone().finish()), bytes: st.bytes })
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
-/// the state lock. `layer_dirs`: the temporary directory, tar and file
-/// bytes of each of the last `layer_dirs.len()` layers (those before are
-/// in the store already).
-pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, layer_dirs: &[(Vec<u8>, u64, u64)], refs: &[Vec<u8>]) -> Res<()> {
+/// the state lock. `dirs`: the temporary directories (`tmp/<n>`, as
+/// `extract_layer` made them) of the last `dirs.len()` layers (those
+/// before are in the store already).
+pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
     let ld = store::layers_dir(root);
     mkdir_all(&ld, 0o700).ctx("create", &ld)?;
-    let skip = m.layers.len() - layer_dirs.len();
-    for (i, (dir, tar_size, bytes)) in layer_dirs.iter().enumerate() {
+    let skip = m.layers.len() - dirs.len();
+    for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
-        if sys::lstat(&dest).is_err() && sys::lstat(dir).is_ok() {
-            let mut s = util::num(*tar_size);
-            s.push(b' ');
-            util::push_num(&mut s, *bytes);
-            let sp = join(dir, b"size");
-            write_atomic(&sp, &s).ctx("write", &sp)?;
-            sys::rename(dir, &dest).ctx("rename into", &dest)?;
+        let mut num = Vec::new();
+        util::push_num(&mut num, n as u64);
+        let dir = join(tmp, &num);
+        if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
+            sys::rename(&dir, &dest).ctx("rename into", &dest)?;
         }
     }
     let img = root.image(id);
@@ -480,19 +484,9 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     if found.is_empty() {
         return Err(bad(b"load", b"the archive holds no image"));
     }
-    let mut metas = Vec::new();
-    for f in &found {
-        metas.push(meta_of(f, &ld.layers)?);
-    }
     let _l = root.lock()?;
-    for (f, m) in found.iter().zip(&metas) {
-        let mut dirs = Vec::new();
-        for &i in &f.layers {
-            let mut num = Vec::new();
-            util::push_num(&mut num, i as u64);
-            dirs.push((join(tmp, &num), ld.layers[i].tar_size, ld.layers[i].bytes));
-        }
-        install(root, tmp, f.config, &f.id, m, &dirs, &f.refs)?;
+    for f in &found {
+        install(root, tmp, f.config, &f.id, &f.meta, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
