@@ -94,7 +94,7 @@ impl Loader {
         let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             let body = stream::read_all(&mut p, DOC_MAX, &name)?;
-            let sha = sha256::hex(&stored.sha.clone().finish());
+            let sha = digest(&stored);
             self.docs.push(Doc { name, sha, body });
             return Ok(());
         }
@@ -111,7 +111,7 @@ impl Loader {
             (l.diff, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
-        l.stored = sha256::hex(&stored.sha.clone().finish());
+        l.stored = digest(&stored);
         l.stored_size = stored.n;
         self.layers.push(l);
         Ok(())
@@ -305,6 +305,12 @@ impl Loader {
     }
 }
 
+/// The hex sha256 of what went through `h` so far.
+#[inline(never)]
+fn digest(h: &Hashing) -> [u8; 64] {
+    sha256::hex(&h.sha.clone().finish())
+}
+
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
 #[inline(never)]
 fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn Source {
@@ -349,7 +355,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
     util::write_file(&sp, &s).ctx("write", &sp)?;
-    Ok(Layer { diff: sha256::hex(&diff.sha.clone().finish()), bytes: st.bytes })
+    Ok(Layer { diff: digest(&diff), bytes: st.bytes })
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
