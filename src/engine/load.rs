@@ -307,7 +307,7 @@ impl Loader {
 
 /// The hex sha256 of what went through `h` so far.
 #[inline(never)]
-fn digest(h: &Hashing) -> [u8; 64] {
+pub fn digest(h: &Hashing) -> [u8; 64] {
     sha256::hex(&h.sha.clone().finish())
 }
 

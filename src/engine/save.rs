@@ -4,7 +4,7 @@
 //! `save | load`), each configuration as `<id>.json`, and `manifest.json`.
 
 use crate::engine::json;
-use crate::engine::sha256::{self, Hashing};
+use crate::engine::sha256::Hashing;
 use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::stream::Source;
@@ -97,7 +97,7 @@ fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
     o.file(&name, size, &mut h)?;
-    if h.n != size || sha256::hex(&h.sha.clone().finish())[..] != *hex {
+    if h.n != size || crate::engine::load::digest(&h)[..] != *hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt byte for byte (its files changed, or its tar had duplicate entries)"));
     }
     Ok(())
