@@ -112,12 +112,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
             v[i + 1] = x.raw();
         }
     }
-    let mut tags = Vec::new();
-    for (t, i) in store::tags(root) {
-        if i == id {
-            tags.push(t);
-        }
-    }
+    let tags = store::tags_of(root, id);
     tpl(
         b,
         b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\

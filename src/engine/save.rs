@@ -31,17 +31,10 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
     for r in refs {
         let (id, tag) = store::resolve(root, r)?;
-        let mut tags = Vec::new();
-        match tag {
-            Some(t) => tags.push(t),
-            None => {
-                for (t, i) in store::tags(root) {
-                    if i == id {
-                        tags.push(t);
-                    }
-                }
-            }
-        }
+        let tags = match tag {
+            Some(t) => alloc::vec![t],
+            None => store::tags_of(root, &id),
+        };
         let k = match imgs.iter().position(|(i, _)| *i == id) {
             Some(k) => k,
             None => {

@@ -157,6 +157,18 @@ pub fn tags(root: &Root) -> Vec<(Vec<u8>, Vec<u8>)> {
     v
 }
 
+/// The tags of image `id`, in the order they were made.
+#[inline(never)]
+pub fn tags_of(root: &Root, id: &[u8]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for (t, i) in tags(root) {
+        if i == id {
+            v.push(t);
+        }
+    }
+    v
+}
+
 fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
     let mut b = Vec::new();
     for (r, id) in t {
