@@ -279,12 +279,17 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
-    let all = tags(root);
-    let (total, mut mine) = (all.len(), 0);
-    for (_, i) in &all {
-        mine += (*i == id) as usize;
+    // what goes is the tag, or every tag of an ID; `mine`: those left
+    let (mut t, mut gone, mut mine) = (Vec::new(), Vec::new(), 0);
+    for (x, i) in tags(root) {
+        if tag.as_ref().map_or(i == id, |g| x == *g) {
+            gone.push(x);
+        } else {
+            mine += (i == id) as usize;
+            t.push((x, i));
+        }
     }
-    if mine <= 1 || tag.is_none() {
+    if mine == 0 {
         if let Some(c) = users(root, &id) {
             let mut why = b"is in use by container ".to_vec();
             why.extend_from_slice(&c);
@@ -292,20 +297,10 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
             return Err(Error::quoted("image", r, &why));
         }
     }
-    // what goes is the tag, or every tag of an ID; each one is said
-    let mut t = Vec::new();
-    for (x, i) in all {
-        if tag.as_ref().map_or(i == id, |g| x == *g) {
-            say(b"Untagged: ", &x);
-        } else {
-            t.push((x, i));
-        }
+    for x in &gone {
+        say(b"Untagged: ", x);
     }
-    mine = 0;
-    for (_, i) in &t {
-        mine += (*i == id) as usize;
-    }
-    if t.len() != total {
+    if !gone.is_empty() {
         write_tags(root, &t)?;
     }
     if mine == 0 {
