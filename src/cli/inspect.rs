@@ -102,8 +102,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 /// An image in docker's shape: its configuration's parts verbatim.
 fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     use crate::engine::{json, store};
-    let conf = store::config(root, id)?;
-    let m = store::meta(root, id)?;
+    let (m, conf) = store::image(root, id)?;
     let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];

@@ -54,8 +54,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut manifest = Buf::new();
     manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
-        let m = store::meta(root, id)?;
-        let conf = store::config(root, id)?;
+        let (m, conf) = store::image(root, id)?;
         for l in &m.layers {
             if done.contains(l) {
                 continue;

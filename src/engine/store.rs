@@ -82,9 +82,12 @@ pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     read_file(&p).ok().and_then(|b| Meta::decode(&b)).ok_or_else(|| Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch))
 }
 
-pub fn config(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
+/// An image's metadata and configuration JSON.
+#[inline(never)]
+pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
+    let m = meta(root, id)?;
     let p = join(&root.image(id), b"config");
-    read_file(&p).ctx("read", &p)
+    Ok((m, read_file(&p).ctx("read", &p)?))
 }
 
 /// `<tar bytes, file bytes>` of a layer.
