@@ -354,7 +354,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     s.push(b' ');
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
-    util::write_file(&sp, &s).ctx("write", &sp)?;
+    write_atomic(&sp, &s).ctx("write", &sp)?;
     Ok(Layer { diff: digest(&diff), bytes: st.bytes })
 }
 
