@@ -73,6 +73,12 @@ fn bad(what: &[u8], why: &[u8]) -> Error {
     Error::new(what, why).code(1)
 }
 
+/// Whether `s` is a sha256 in hex.
+#[inline(never)]
+fn hex64(s: &[u8]) -> bool {
+    s.len() == 64 && s.iter().all(|c| c.is_ascii_hexdigit())
+}
+
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
     let comps = tar::components(p).map_err(|_| bad(b"load", b"an archive path contains \"..\" (refused)"))?;
     let mut n = Vec::new();
@@ -156,10 +162,7 @@ impl Loader {
     /// A blob named by an OCI descriptor, checked against its digest and size.
     fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg
-            .strip_prefix(b"sha256:")
-            .filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit()))
-            .ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
         let mut h = [0u8; 64];
         h.copy_from_slice(hex);
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
@@ -186,7 +189,7 @@ impl Loader {
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
-            if stem.len() == 64 && stem.iter().all(|c| c.is_ascii_hexdigit()) && stem != conf.sha {
+            if hex64(stem) && stem != conf.sha {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
             }
             let mut layers = Vec::new();
