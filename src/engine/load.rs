@@ -61,8 +61,8 @@ struct Loader {
 /// One image found: its configuration, what `run` needs of it, layers
 /// (indexes into `layers`, base first) and tags.
 struct Found<'a> {
-    config: &'a [u8],
-    id: [u8; 64],
+    /// the configuration (its body and digest, the image ID)
+    conf: &'a Doc,
     meta: Meta,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
@@ -304,7 +304,7 @@ impl Loader {
             m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
             m.user = cc.str_at(b"User").unwrap_or_default();
         }
-        Ok(Found { config: &conf.body, id: conf.sha, meta: m, layers, refs })
+        Ok(Found { conf, meta: m, layers, refs })
     }
 }
 
@@ -495,12 +495,12 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let _l = root.lock()?;
     for f in &found {
-        install(root, tmp, f.config, &f.id, &f.meta, &f.layers, &f.refs)?;
+        install(root, tmp, &f.conf.body, &f.conf.sha, &f.meta, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
             let mut s = b"sha256:".to_vec();
-            s.extend_from_slice(&f.id);
+            s.extend_from_slice(&f.conf.sha);
             say(&s, true);
         }
         for r in &f.refs {
