@@ -160,19 +160,18 @@ impl Loader {
     }
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
-    fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
+    fn blob_name(d: &J) -> Res<(Vec<u8>, u64)> {
         let dg = d.str_at(b"digest").unwrap_or_default();
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
-        let mut h = [0u8; 64];
-        h.copy_from_slice(hex);
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        Ok((join(b"blobs/sha256", hex), h, size as u64))
+        Ok((join(b"blobs/sha256", hex), size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Doc> {
-        let (name, h, size) = Self::blob_name(d)?;
+        // the name ends in the digest: `blobs/sha256/<hex>`
+        let (name, size) = Self::blob_name(d)?;
         let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
-        if doc.sha != h || doc.body.len() as u64 != size {
+        if doc.sha != name[13..] || doc.body.len() as u64 != size {
             return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
         }
         Ok(doc)
@@ -258,10 +257,10 @@ impl Loader {
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
-                    let (ln, h, size) = Self::blob_name(&ld)?;
+                    let (ln, size) = Self::blob_name(&ld)?;
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
                     let l = &self.layers[i];
-                    if l.stored != h || l.stored_size != size {
+                    if l.stored != ln[13..] || l.stored_size != size {
                         return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
                     }
                     layers.push(i);
