@@ -195,8 +195,7 @@ impl Loader {
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                let lb = &ln[store::after_slash(&ln)..];
-                if ln.starts_with(b"blobs/sha256/") && lb != self.layers[i].stored {
+                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.layers[i].stored {
                     return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                 }
                 layers.push(i);
