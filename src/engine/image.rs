@@ -142,7 +142,7 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
     m.size += l.bytes;
-    m.layers.push(l.diff.to_vec());
+    m.layers.push(l.diff);
     let config = config_json(m, keep, history, by);
     store_new(root, tmp, m, &config, tag)
 }

@@ -35,10 +35,10 @@ pub const ARCH: &[u8] = b"amd64";
 struct Blob {
     name: Vec<u8>,
     /// sha256 and size of the bytes as stored (maybe compressed)
-    stored: [u8; 64],
+    stored: Vec<u8>,
     stored_size: u64,
     /// sha256 and size of the uncompressed tar
-    diff: [u8; 64],
+    diff: Vec<u8>,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
@@ -46,7 +46,7 @@ struct Blob {
 
 struct Doc {
     name: Vec<u8>,
-    sha: [u8; 64],
+    sha: Vec<u8>,
     body: Vec<u8>,
 }
 
@@ -106,7 +106,7 @@ impl Loader {
         }
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.layers.len();
-        let mut l = Blob { name, stored: [0; 64], stored_size: 0, diff: [0; 64], bytes: 0, zstd };
+        let mut l = Blob { name, stored: Vec::new(), stored_size: 0, diff: Vec::new(), bytes: 0, zstd };
         if zstd {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
@@ -289,11 +289,11 @@ impl Loader {
                 )
                 .code(1));
             }
-            if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
+            if d.strip_prefix(b"sha256:") != Some(&l.diff) {
                 return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
             }
             m.size += l.bytes;
-            m.layers.push(l.diff.to_vec());
+            m.layers.push(l.diff.clone());
         }
         if let Some(cc) = c.get(b"config") {
             m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
@@ -308,8 +308,8 @@ impl Loader {
 
 /// The hex sha256 of what went through `h` so far.
 #[inline(never)]
-pub fn digest(h: &Hashing) -> [u8; 64] {
-    sha256::hex(&h.sha.clone().finish())
+pub fn digest(h: &Hashing) -> Vec<u8> {
+    sha256::hex(&h.sha.clone().finish()).to_vec()
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
@@ -324,7 +324,7 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn
 
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
 pub struct Layer {
-    pub diff: [u8; 64],
+    pub diff: Vec<u8>,
     pub bytes: u64,
 }
 
