@@ -31,38 +31,35 @@ pub const ARCH: &[u8] = b"arm64";
 #[cfg(not(target_arch = "aarch64"))]
 pub const ARCH: &[u8] = b"amd64";
 
-/// A blob taken for a layer, extracted into `tmp/<n>`.
+/// A stored file of the archive: a JSON document (kept), or a blob taken
+/// for a layer, extracted into `tmp/<n>` (`n` its index).
 struct Blob {
     name: Vec<u8>,
+    doc: bool,
     /// sha256 and size of the bytes as stored (maybe compressed)
     stored: Vec<u8>,
     stored_size: u64,
-    /// sha256 and size of the uncompressed tar
+    /// a document's text
+    body: Vec<u8>,
+    /// sha256 of the uncompressed tar
     diff: Vec<u8>,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
 }
 
-struct Doc {
-    name: Vec<u8>,
-    sha: Vec<u8>,
-    body: Vec<u8>,
-}
-
 struct Loader {
     tmp: Vec<u8>,
-    docs: Vec<Doc>,
-    layers: Vec<Blob>,
+    blobs: Vec<Blob>,
     /// in-archive symlinks (docker-archive's `<v1id>/layer.tar`)
     links: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// One image found: its configuration, what `run` needs of it, layers
-/// (indexes into `layers`, base first) and tags.
+/// (indexes into `blobs`, base first) and tags.
 struct Found<'a> {
     /// the configuration (its body and digest, the image ID)
-    conf: &'a Doc,
+    conf: &'a Blob,
     meta: Meta,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
@@ -98,16 +95,13 @@ impl Loader {
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
         let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
-        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            let body = stream::read_all(&mut p, DOC_MAX, &name)?;
-            let sha = digest(&stored);
-            self.docs.push(Doc { name, sha, body });
-            return Ok(());
-        }
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
-        let n = self.layers.len();
-        let mut l = Blob { name, stored: Vec::new(), stored_size: 0, diff: Vec::new(), bytes: 0, zstd };
-        if zstd {
+        let n = self.blobs.len();
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), diff: Vec::new(), bytes: 0, zstd };
+        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
+            l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
+            l.doc = true;
+        } else if zstd {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
         } else {
@@ -119,13 +113,19 @@ impl Loader {
         stream::drain(&mut stored)?;
         l.stored = digest(&stored);
         l.stored_size = stored.n;
-        self.layers.push(l);
+        self.blobs.push(l);
         Ok(())
     }
 
-    fn doc(&self, name: &[u8]) -> Option<&Doc> {
+    /// The document or layer blob `name` (through in-archive links).
+    #[inline(never)]
+    fn find(&self, name: &[u8], doc: bool) -> Option<usize> {
         let name = self.follow(name);
-        self.docs.iter().find(|d| d.name == name)
+        self.blobs.iter().position(|b| b.name == name && b.doc == doc)
+    }
+
+    fn doc(&self, name: &[u8]) -> Option<&Blob> {
+        self.find(name, true).map(|i| &self.blobs[i])
     }
 
     /// An in-archive symlink's target (relative to its directory).
@@ -155,8 +155,7 @@ impl Loader {
     }
 
     fn layer(&self, name: &[u8]) -> Option<usize> {
-        let name = self.follow(name);
-        self.layers.iter().position(|l| l.name == name)
+        self.find(name, false)
     }
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
@@ -167,11 +166,11 @@ impl Loader {
         Ok((join(b"blobs/sha256", hex), size as u64))
     }
 
-    fn desc_doc(&self, d: &J) -> Res<&Doc> {
+    fn desc_doc(&self, d: &J) -> Res<&Blob> {
         // the name ends in the digest: `blobs/sha256/<hex>`
         let (name, size) = Self::blob_name(d)?;
         let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
-        if doc.sha != name[13..] || doc.body.len() as u64 != size {
+        if doc.stored != name[13..] || doc.body.len() as u64 != size {
             return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
         }
         Ok(doc)
@@ -188,14 +187,14 @@ impl Loader {
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
-            if hex64(stem) && stem != conf.sha {
+            if hex64(stem) && stem != conf.stored {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
             }
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.layers[i].stored {
+                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.blobs[i].stored {
                     return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                 }
                 layers.push(i);
@@ -258,7 +257,7 @@ impl Loader {
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
                     let (ln, size) = Self::blob_name(&ld)?;
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                    let l = &self.layers[i];
+                    let l = &self.blobs[i];
                     if l.stored != ln[13..] || l.stored_size != size {
                         return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
                     }
@@ -272,7 +271,7 @@ impl Loader {
     }
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
-    fn found<'a>(&self, conf: &'a Doc, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
+    fn found<'a>(&self, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
         let c = json::parse(&conf.body).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
         let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
         if diffs.len() != layers.len() {
@@ -280,7 +279,7 @@ impl Loader {
         }
         let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
         for (d, &i) in diffs.iter().zip(&layers) {
-            let l = &self.layers[i];
+            let l = &self.blobs[i];
             if l.zstd {
                 return Err(Error::quoted(
                     "load: layer",
@@ -424,7 +423,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
+    let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
     let mut base: Vec<u8> = Vec::new();
     let file: Option<Owned> = match input {
         Some(p) => {
@@ -493,12 +492,12 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let _l = root.lock()?;
     for f in &found {
-        install(root, tmp, &f.conf.body, &f.conf.sha, &f.meta, &f.layers, &f.refs)?;
+        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
             let mut s = b"sha256:".to_vec();
-            s.extend_from_slice(&f.conf.sha);
+            s.extend_from_slice(&f.conf.stored);
             say(&s, true);
         }
         for r in &f.refs {
