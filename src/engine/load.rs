@@ -295,11 +295,12 @@ impl Loader {
             m.layers.push(l.diff.clone());
         }
         if let Some(cc) = c.get(b"config") {
-            m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
-            m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
-            m.env = cc.strs_at(b"Env").unwrap_or_default();
-            m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
-            m.user = cc.str_at(b"User").unwrap_or_default();
+            for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
+                *v = cc.strs_at(k).unwrap_or_default();
+            }
+            for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
+                *v = cc.str_at(k).unwrap_or_default();
+            }
         }
         Ok(Found { conf, meta: m, layers, refs })
     }
