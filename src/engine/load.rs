@@ -364,8 +364,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 /// `extract_layer` made them) of the last `dirs.len()` layers (those
 /// before are in the store already).
 pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
-    let ld = store::layers_dir(root);
-    mkdir_all(&ld, 0o700).ctx("create", &ld)?;
+    // (`layers/` exists: `tmp` is in it)
     let skip = m.layers.len() - dirs.len();
     for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
