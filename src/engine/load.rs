@@ -452,9 +452,10 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         }
         let bdir = join(p, b"blobs/sha256");
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
-            let f = sys::openat(fd, &join(b"blobs/sha256", &n), sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
+            let bn = join(b"blobs/sha256", &n);
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
-                ld.entry(join(b"blobs/sha256", &n), &mut FdSource(f.raw()))?;
+                ld.entry(bn, &mut FdSource(f.raw()))?;
             }
         }
     } else {
