@@ -85,9 +85,9 @@ pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
 /// An image's metadata and configuration JSON.
 #[inline(never)]
 pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
-    let m = meta(root, id)?;
     let p = join(&root.image(id), b"config");
-    Ok((m, read_file(&p).ctx("read", &p)?))
+    let c = read_file(&p).ctx("read", &p);
+    Ok((meta(root, id)?, c?))
 }
 
 /// `<tar bytes, file bytes>` of a layer.
