@@ -99,11 +99,12 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     );
 }
 
-/// An image in docker's shape: its configuration's parts verbatim.
-fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
+/// An image in docker's shape: its configuration's parts verbatim. None
+/// if it cannot be read (the caller says "no such container or image").
+fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     use crate::engine::{json, store};
-    let (m, conf) = store::image(root, id)?;
-    let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
+    let (m, conf) = store::image(root, id).ok()?;
+    let c = json::parse(&conf)?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
     for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {
@@ -122,7 +123,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     );
     json::digests(b, &m.layers);
     b.s("]}}");
-    Ok(())
+    Some(())
 }
 
 #[inline(never)]
@@ -138,7 +139,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
         match state::find(root, n) {
             Ok(r) => container(&mut b, root, &r),
             Err(e) => match crate::engine::store::resolve(root, n) {
-                Ok((id, _)) if image(&mut b, root, &id).is_ok() => {}
+                Ok((id, _)) if image(&mut b, root, &id).is_some() => {}
                 _ => {
                     b.0.truncate(before);
                     super::out::report(Error::new(b"inspect: no such container or image", n));
