@@ -99,12 +99,12 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     );
 }
 
-/// An image in docker's shape: its configuration's parts verbatim.
-fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
+/// An image in docker's shape: its configuration's parts verbatim. None
+/// if it cannot be read (the caller says "no such container or image").
+fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     use crate::engine::{json, store};
-    let conf = store::config(root, id)?;
-    let m = store::meta(root, id)?;
-    let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
+    let (m, conf) = store::image(root, id).ok()?;
+    let c = json::parse(&conf)?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
     for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {
@@ -112,12 +112,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
             v[i + 1] = x.raw();
         }
     }
-    let mut tags = Vec::new();
-    for (t, i) in store::tags(root) {
-        if i == id {
-            tags.push(t);
-        }
-    }
+    let tags = store::tags_of(root, id);
     tpl(
         b,
         b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
@@ -128,7 +123,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     );
     json::digests(b, &m.layers);
     b.s("]}}");
-    Ok(())
+    Some(())
 }
 
 #[inline(never)]
@@ -144,7 +139,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
         match state::find(root, n) {
             Ok(r) => container(&mut b, root, &r),
             Err(e) => match crate::engine::store::resolve(root, n) {
-                Ok((id, _)) if image(&mut b, root, &id).is_ok() => {}
+                Ok((id, _)) if image(&mut b, root, &id).is_some() => {}
                 _ => {
                     b.0.truncate(before);
                     super::out::report(Error::new(b"inspect: no such container or image", n));

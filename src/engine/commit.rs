@@ -102,8 +102,7 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::store;
     let tag = image::new_ref(r)?;
     let mut rec = state::find(root, name)?;
-    let mut parent = store::meta(root, &rec.image_id)?;
-    let pconf = store::config(root, &rec.image_id)?;
+    let (mut parent, pconf) = store::image(root, &rec.image_id)?;
     let (tmp, _held) = crate::engine::load::temp(root)?;
     let res = layer_image(root, &tmp, &mut rec, &mut parent, &pconf, tag);
     let _ = util::remove_tree(&tmp);

@@ -3,7 +3,7 @@
 //! extraction, shared with `load`.
 
 use crate::engine::json;
-use crate::engine::load::{self, extract_layer, Layer, ARCH};
+use crate::engine::load::{self, extract_layer, ARCH};
 use crate::engine::sha256;
 use crate::engine::state::Root;
 use crate::engine::store::{self, Meta};
@@ -85,19 +85,18 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
 
 /// Stores a new image made of `m.layers` (the last one extracted into
 /// `tmp/0` by the caller), tagged `tag`. Returns its ID.
-pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let mut s = sha256::Sha256::new();
     s.update(config);
     let id = sha256::hex(&s.finish());
-    // only the new (last) layer comes from tmp; the others are stored
-    let dirs = [(join(tmp, b"0"), l.tar_size, l.bytes)];
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
             return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
         }
     }
-    load::install(root, tmp, config, &id, m, &dirs, tag.as_slice())?;
+    // only the new (last) layer comes from tmp; the others are stored
+    load::install(root, tmp, config, &id, m, &[0], tag.as_slice())?;
     Ok(id.to_vec())
 }
 
@@ -143,9 +142,9 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
     m.size += l.bytes;
-    m.layers.push(l.diff.to_vec());
+    m.layers.push(l.diff);
     let config = config_json(m, keep, history, by);
-    store_new(root, tmp, m, &config, &l, tag)
+    store_new(root, tmp, m, &config, tag)
 }
 
 /// Members of a parent configuration's `config` kept by `commit`.

@@ -31,39 +31,36 @@ pub const ARCH: &[u8] = b"arm64";
 #[cfg(not(target_arch = "aarch64"))]
 pub const ARCH: &[u8] = b"amd64";
 
-/// A blob taken for a layer, extracted into `tmp/<n>`.
+/// A stored file of the archive: a JSON document (kept), or a blob taken
+/// for a layer, extracted into `tmp/<n>` (`n` its index).
 struct Blob {
     name: Vec<u8>,
+    doc: bool,
     /// sha256 and size of the bytes as stored (maybe compressed)
-    stored: [u8; 64],
+    stored: Vec<u8>,
     stored_size: u64,
-    /// sha256 and size of the uncompressed tar
-    diff: [u8; 64],
-    tar_size: u64,
+    /// a document's text
+    body: Vec<u8>,
+    /// sha256 of the uncompressed tar
+    diff: Vec<u8>,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
 }
 
-struct Doc {
-    name: Vec<u8>,
-    sha: [u8; 64],
-    body: Vec<u8>,
-}
-
 struct Loader {
     tmp: Vec<u8>,
-    docs: Vec<Doc>,
-    layers: Vec<Blob>,
+    blobs: Vec<Blob>,
     /// in-archive symlinks (docker-archive's `<v1id>/layer.tar`)
     links: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// One image found: its configuration, layers (indexes into `layers`,
-/// base first) and tags.
+/// One image found: its configuration, what `run` needs of it, layers
+/// (indexes into `blobs`, base first) and tags.
 struct Found<'a> {
-    config: &'a [u8],
-    id: [u8; 64],
+    /// the configuration (its body and digest, the image ID)
+    conf: &'a Blob,
+    meta: Meta,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
 }
@@ -71,6 +68,12 @@ struct Found<'a> {
 #[inline(never)]
 fn bad(what: &[u8], why: &[u8]) -> Error {
     Error::new(what, why).code(1)
+}
+
+/// Whether `s` is a sha256 in hex.
+#[inline(never)]
+fn hex64(s: &[u8]) -> bool {
+    s.len() == 64 && s.iter().all(|c| c.is_ascii_hexdigit())
 }
 
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
@@ -92,34 +95,37 @@ impl Loader {
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
         let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
-        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            let body = stream::read_all(&mut p, DOC_MAX, &name)?;
-            let sha = sha256::hex(&stored.sha.clone().finish());
-            self.docs.push(Doc { name, sha, body });
-            return Ok(());
-        }
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
-        let n = self.layers.len();
-        let mut l = Blob { name, stored: [0; 64], stored_size: 0, diff: [0; 64], tar_size: 0, bytes: 0, zstd };
-        if zstd {
+        let n = self.blobs.len();
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), diff: Vec::new(), bytes: 0, zstd };
+        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
+            l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
+            l.doc = true;
+        } else if zstd {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
         } else {
             let mut num = Vec::new();
             util::push_num(&mut num, n as u64);
             let x = extract_layer(&join(&self.tmp, &num), &mut p)?;
-            (l.diff, l.tar_size, l.bytes) = (x.diff, x.tar_size, x.bytes);
+            (l.diff, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
-        l.stored = sha256::hex(&stored.sha.clone().finish());
+        l.stored = digest(&stored);
         l.stored_size = stored.n;
-        self.layers.push(l);
+        self.blobs.push(l);
         Ok(())
     }
 
-    fn doc(&self, name: &[u8]) -> Option<&Doc> {
+    /// The document or layer blob `name` (through in-archive links).
+    #[inline(never)]
+    fn find(&self, name: &[u8], doc: bool) -> Option<usize> {
         let name = self.follow(name);
-        self.docs.iter().find(|d| d.name == name)
+        self.blobs.iter().position(|b| b.name == name && b.doc == doc)
+    }
+
+    fn doc(&self, name: &[u8]) -> Option<&Blob> {
+        self.find(name, true).map(|i| &self.blobs[i])
     }
 
     /// An in-archive symlink's target (relative to its directory).
@@ -149,27 +155,22 @@ impl Loader {
     }
 
     fn layer(&self, name: &[u8]) -> Option<usize> {
-        let name = self.follow(name);
-        self.layers.iter().position(|l| l.name == name)
+        self.find(name, false)
     }
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
-    fn blob_name(d: &J) -> Res<(Vec<u8>, [u8; 64], u64)> {
+    fn blob_name(d: &J) -> Res<(Vec<u8>, u64)> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg
-            .strip_prefix(b"sha256:")
-            .filter(|h| h.len() == 64 && h.iter().all(|c| c.is_ascii_hexdigit()))
-            .ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
-        let mut h = [0u8; 64];
-        h.copy_from_slice(hex);
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        Ok((join(b"blobs/sha256", hex), h, size as u64))
+        Ok((join(b"blobs/sha256", hex), size as u64))
     }
 
-    fn desc_doc(&self, d: &J) -> Res<&Doc> {
-        let (name, h, size) = Self::blob_name(d)?;
+    fn desc_doc(&self, d: &J) -> Res<&Blob> {
+        // the name ends in the digest: `blobs/sha256/<hex>`
+        let (name, size) = Self::blob_name(d)?;
         let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
-        if doc.sha != h || doc.body.len() as u64 != size {
+        if doc.stored != name[13..] || doc.body.len() as u64 != size {
             return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
         }
         Ok(doc)
@@ -186,15 +187,14 @@ impl Loader {
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
-            if stem.len() == 64 && stem.iter().all(|c| c.is_ascii_hexdigit()) && stem != conf.sha {
+            if hex64(stem) && stem != conf.stored {
                 return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
             }
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
                 let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                let lb = &ln[store::after_slash(&ln)..];
-                if ln.starts_with(b"blobs/sha256/") && lb != self.layers[i].stored {
+                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.blobs[i].stored {
                     return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                 }
                 layers.push(i);
@@ -203,7 +203,7 @@ impl Loader {
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
+            out.push(self.found(conf, layers, refs)?);
         }
         Ok(out)
     }
@@ -255,20 +255,61 @@ impl Loader {
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
-                    let (ln, h, size) = Self::blob_name(&ld)?;
+                    let (ln, size) = Self::blob_name(&ld)?;
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                    let l = &self.layers[i];
-                    if l.stored != h || l.stored_size != size {
+                    let l = &self.blobs[i];
+                    if l.stored != ln[13..] || l.stored_size != size {
                         return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
                     }
                     layers.push(i);
                 }
-                out.push(Found { config: &conf.body, id: conf.sha, layers, refs });
+                out.push(self.found(conf, layers, refs)?);
                 break;
             }
         }
         Ok(out)
     }
+    /// An image: its configuration, checked against its layers.
+    #[inline(never)]
+    fn found<'a>(&self, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
+        let c = json::parse(&conf.body).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+        let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
+        if diffs.len() != layers.len() {
+            return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
+        }
+        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
+        for (d, &i) in diffs.iter().zip(&layers) {
+            let l = &self.blobs[i];
+            if l.zstd {
+                return Err(Error::quoted(
+                    "load: layer",
+                    &l.name,
+                    b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
+                )
+                .code(1));
+            }
+            if d.strip_prefix(b"sha256:") != Some(&l.diff) {
+                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
+            }
+            m.size += l.bytes;
+            m.layers.push(l.diff.clone());
+        }
+        if let Some(cc) = c.get(b"config") {
+            for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
+                *v = cc.strs_at(k).unwrap_or_default();
+            }
+            for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
+                *v = cc.str_at(k).unwrap_or_default();
+            }
+        }
+        Ok(Found { conf, meta: m, layers, refs })
+    }
+}
+
+/// The hex sha256 of what went through `h` so far.
+#[inline(never)]
+pub fn digest(h: &Hashing) -> Vec<u8> {
+    sha256::hex(&h.sha.clone().finish()).to_vec()
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
@@ -283,13 +324,12 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn
 
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
 pub struct Layer {
-    pub diff: [u8; 64],
-    pub tar_size: u64,
+    pub diff: Vec<u8>,
     pub bytes: u64,
 }
 
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
-/// recording its headers in `dir/tar`.
+/// recording its headers in `dir/tar` and its sizes in `dir/size`.
 pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
@@ -311,58 +351,28 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     };
     stream::drain(&mut diff)?;
     drop((rec, rfd));
-    Ok(Layer { diff: sha256::hex(&diff.sha.clone().finish()), tar_size: diff.n, bytes: st.bytes })
-}
-
-/// Checks a configuration against its layers; what `run` needs from it.
-#[inline(never)]
-fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
-    let c = json::parse(f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
-    let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
-    if diffs.len() != f.layers.len() {
-        return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
-    }
-    let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
-    for (d, &i) in diffs.iter().zip(&f.layers) {
-        let l = &layers[i];
-        if l.zstd {
-            return Err(
-                Error::quoted("load: layer", &l.name, b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)").code(1)
-            );
-        }
-        if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
-            return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
-        }
-        m.size += l.bytes;
-        m.layers.push(l.diff.to_vec());
-    }
-    if let Some(cc) = c.get(b"config") {
-        m.entrypoint = cc.strs_at(b"Entrypoint").unwrap_or_default();
-        m.cmd = cc.strs_at(b"Cmd").unwrap_or_default();
-        m.env = cc.strs_at(b"Env").unwrap_or_default();
-        m.workdir = cc.str_at(b"WorkingDir").unwrap_or_default();
-        m.user = cc.str_at(b"User").unwrap_or_default();
-    }
-    Ok(m)
+    let mut s = util::num(diff.n);
+    s.push(b' ');
+    util::push_num(&mut s, st.bytes);
+    let sp = join(dir, b"size");
+    write_atomic(&sp, &s).ctx("write", &sp)?;
+    Ok(Layer { diff: digest(&diff), bytes: st.bytes })
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
-/// the state lock. `layer_dirs`: the temporary directory, tar and file
-/// bytes of each of the last `layer_dirs.len()` layers (those before are
-/// in the store already).
-pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, layer_dirs: &[(Vec<u8>, u64, u64)], refs: &[Vec<u8>]) -> Res<()> {
-    let ld = store::layers_dir(root);
-    mkdir_all(&ld, 0o700).ctx("create", &ld)?;
-    let skip = m.layers.len() - layer_dirs.len();
-    for (i, (dir, tar_size, bytes)) in layer_dirs.iter().enumerate() {
+/// the state lock. `dirs`: the temporary directories (`tmp/<n>`, as
+/// `extract_layer` made them) of the last `dirs.len()` layers (those
+/// before are in the store already).
+pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
+    // (`layers/` exists: `tmp` is in it)
+    let skip = m.layers.len() - dirs.len();
+    for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
-        if sys::lstat(&dest).is_err() && sys::lstat(dir).is_ok() {
-            let mut s = util::num(*tar_size);
-            s.push(b' ');
-            util::push_num(&mut s, *bytes);
-            let sp = join(dir, b"size");
-            write_atomic(&sp, &s).ctx("write", &sp)?;
-            sys::rename(dir, &dest).ctx("rename into", &dest)?;
+        let mut num = Vec::new();
+        util::push_num(&mut num, n as u64);
+        let dir = join(tmp, &num);
+        if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
+            sys::rename(&dir, &dest).ctx("rename into", &dest)?;
         }
     }
     let img = root.image(id);
@@ -413,7 +423,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp: tmp.to_vec(), docs: Vec::new(), layers: Vec::new(), links: Vec::new() };
+    let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
     let mut base: Vec<u8> = Vec::new();
     let file: Option<Owned> = match input {
         Some(p) => {
@@ -442,9 +452,10 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         }
         let bdir = join(p, b"blobs/sha256");
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
-            let f = sys::openat(fd, &join(b"blobs/sha256", &n), sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
+            let bn = join(b"blobs/sha256", &n);
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
-                ld.entry(join(b"blobs/sha256", &n), &mut FdSource(f.raw()))?;
+                ld.entry(bn, &mut FdSource(f.raw()))?;
             }
         }
     } else {
@@ -480,24 +491,14 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     if found.is_empty() {
         return Err(bad(b"load", b"the archive holds no image"));
     }
-    let mut metas = Vec::new();
-    for f in &found {
-        metas.push(meta_of(f, &ld.layers)?);
-    }
     let _l = root.lock()?;
-    for (f, m) in found.iter().zip(&metas) {
-        let mut dirs = Vec::new();
-        for &i in &f.layers {
-            let mut num = Vec::new();
-            util::push_num(&mut num, i as u64);
-            dirs.push((join(tmp, &num), ld.layers[i].tar_size, ld.layers[i].bytes));
-        }
-        install(root, tmp, f.config, &f.id, m, &dirs, &f.refs)?;
+    for f in &found {
+        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
             let mut s = b"sha256:".to_vec();
-            s.extend_from_slice(&f.id);
+            s.extend_from_slice(&f.conf.stored);
             say(&s, true);
         }
         for r in &f.refs {

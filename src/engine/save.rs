@@ -4,7 +4,7 @@
 //! `save | load`), each configuration as `<id>.json`, and `manifest.json`.
 
 use crate::engine::json;
-use crate::engine::sha256::{self, Hashing};
+use crate::engine::sha256::Hashing;
 use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::stream::Source;
@@ -31,17 +31,10 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
     for r in refs {
         let (id, tag) = store::resolve(root, r)?;
-        let mut tags = Vec::new();
-        match tag {
-            Some(t) => tags.push(t),
-            None => {
-                for (t, i) in store::tags(root) {
-                    if i == id {
-                        tags.push(t);
-                    }
-                }
-            }
-        }
+        let tags = match tag {
+            Some(t) => alloc::vec![t],
+            None => store::tags_of(root, &id),
+        };
         let k = match imgs.iter().position(|(i, _)| *i == id) {
             Some(k) => k,
             None => {
@@ -61,8 +54,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut manifest = Buf::new();
     manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
-        let m = store::meta(root, id)?;
-        let conf = store::config(root, id)?;
+        let (m, conf) = store::image(root, id)?;
         for l in &m.layers {
             if done.contains(l) {
                 continue;
@@ -97,7 +89,7 @@ fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
     o.file(&name, size, &mut h)?;
-    if h.n != size || sha256::hex(&h.sha.clone().finish())[..] != *hex {
+    if h.n != size || crate::engine::load::digest(&h) != hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt byte for byte (its files changed, or its tar had duplicate entries)"));
     }
     Ok(())

@@ -82,9 +82,12 @@ pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     read_file(&p).ok().and_then(|b| Meta::decode(&b)).ok_or_else(|| Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch))
 }
 
-pub fn config(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
+/// An image's metadata and configuration JSON.
+#[inline(never)]
+pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
     let p = join(&root.image(id), b"config");
-    read_file(&p).ctx("read", &p)
+    let c = read_file(&p).ctx("read", &p);
+    Ok((meta(root, id)?, c?))
 }
 
 /// `<tar bytes, file bytes>` of a layer.
@@ -152,6 +155,18 @@ pub fn tags(root: &Root) -> Vec<(Vec<u8>, Vec<u8>)> {
     for line in util::fields(&b, b'\n') {
         if let Some(sp) = line.iter().position(|&c| c == b' ') {
             v.push((line[..sp].to_vec(), line[sp + 1..].to_vec()));
+        }
+    }
+    v
+}
+
+/// The tags of image `id`, in the order they were made.
+#[inline(never)]
+pub fn tags_of(root: &Root, id: &[u8]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for (t, i) in tags(root) {
+        if i == id {
+            v.push(t);
         }
     }
     v
@@ -267,12 +282,17 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
-    let all = tags(root);
-    let (total, mut mine) = (all.len(), 0);
-    for (_, i) in &all {
-        mine += (*i == id) as usize;
+    // what goes is the tag, or every tag of an ID; `mine`: those left
+    let (mut t, mut gone, mut mine) = (Vec::new(), Vec::new(), 0);
+    for (x, i) in tags(root) {
+        if tag.as_ref().map_or(i == id, |g| x == *g) {
+            gone.push(x);
+        } else {
+            mine += (i == id) as usize;
+            t.push((x, i));
+        }
     }
-    if mine <= 1 || tag.is_none() {
+    if mine == 0 {
         if let Some(c) = users(root, &id) {
             let mut why = b"is in use by container ".to_vec();
             why.extend_from_slice(&c);
@@ -280,20 +300,10 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
             return Err(Error::quoted("image", r, &why));
         }
     }
-    // what goes is the tag, or every tag of an ID; each one is said
-    let mut t = Vec::new();
-    for (x, i) in all {
-        if tag.as_ref().map_or(i == id, |g| x == *g) {
-            say(b"Untagged: ", &x);
-        } else {
-            t.push((x, i));
-        }
+    for x in &gone {
+        say(b"Untagged: ", x);
     }
-    mine = 0;
-    for (_, i) in &t {
-        mine += (*i == id) as usize;
-    }
-    if t.len() != total {
+    if !gone.is_empty() {
         write_tags(root, &t)?;
     }
     if mine == 0 {
