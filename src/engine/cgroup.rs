@@ -370,12 +370,8 @@ impl Cgroup {
             let Some(h) = layout.find(ctrl) else {
                 let mut why = b"the ".to_vec();
                 why.extend_from_slice(ctrl);
-                why.extend_from_slice(b" cgroup controller is not available on this host (");
-                why.extend_from_slice(if layout.hiers.is_empty() {
-                    b"no cgroup filesystem is mounted"
-                } else {
-                    b"enable it in the kernel, e.g. cgroup_enable=memory on the command line, or drop the flag"
-                });
+                why.extend_from_slice(b" cgroup controller is not available (");
+                why.extend_from_slice(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" });
                 why.push(b')');
                 return Err(Error::new(flag.as_bytes(), &why));
             };

@@ -52,7 +52,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
                 util::env_set(&mut m.env, &kv);
             }
         }
-        _ => return Err(Error::quoted("--change", c, b"is not supported (CMD, ENTRYPOINT, ENV, WORKDIR or USER)")),
+        _ => return Err(Error::quoted("--change", c, b"is not CMD, ENTRYPOINT, ENV, WORKDIR or USER")),
     }
     Ok(())
 }
@@ -108,7 +108,7 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
         Some(r) => {
             let n = store::normalize(r);
             if !store::valid_ref(&n) {
-                return Err(Error::quoted("invalid reference format", r, b"use NAME[:TAG]: lower-case letters, digits, '.', '_', '-' and '/'"));
+                return Err(Error::quoted("invalid reference", r, b"use NAME[:TAG] in lower case"));
             }
             Ok(Some(n))
         }

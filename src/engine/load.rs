@@ -74,7 +74,7 @@ fn bad(what: &[u8], why: &[u8]) -> Error {
 }
 
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    let comps = tar::components(p).map_err(|_| bad(b"load", b"an archive path contains \"..\" (refused)"))?;
+    let comps = tar::components(p).map_err(|_| bad(b"load", b"path contains \"..\" (refused)"))?;
     let mut n = Vec::new();
     for (i, c) in comps.iter().enumerate() {
         if i > 0 {
@@ -170,7 +170,7 @@ impl Loader {
         let (name, h, size) = Self::blob_name(d)?;
         let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
         if doc.sha != h || doc.body.len() as u64 != size {
-            return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
+            return Err(Error::quoted("load: blob", &name, b"does not match its digest").code(1));
         }
         Ok(doc)
     }
@@ -247,7 +247,7 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")")),
+                        _ => return Err(Error::new(b"load", b"no manifest for linux/").code(1).append(ARCH)),
                     }
                     continue;
                 }
@@ -259,7 +259,7 @@ impl Loader {
                     let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
                     let l = &self.layers[i];
                     if l.stored != h || l.stored_size != size {
-                        return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
+                        return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
                     }
                     layers.push(i);
                 }
@@ -294,7 +294,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
-        return Err(Error::new(b"layer", b"is zstd-compressed, which mydocker does not read (use gzip or no compression)"));
+        return Err(Error::new(b"layer", b"is zstd-compressed (not supported)"));
     }
     let rootp = join(dir, b"root");
     mkdir_all(&rootp, 0o755).ctx("create", &rootp)?;
@@ -320,18 +320,16 @@ fn meta_of(f: &Found, layers: &[Blob]) -> Res<Meta> {
     let c = json::parse(f.config).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
     let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
     if diffs.len() != f.layers.len() {
-        return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
+        return Err(bad(b"load: config", b"layer count differs from the manifest"));
     }
     let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
     for (d, &i) in diffs.iter().zip(&f.layers) {
         let l = &layers[i];
         if l.zstd {
-            return Err(
-                Error::quoted("load: layer", &l.name, b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)").code(1)
-            );
+            return Err(Error::quoted("load: layer", &l.name, b"is zstd-compressed (not supported)").code(1));
         }
         if d.strip_prefix(b"sha256:") != Some(&l.diff[..]) {
-            return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
+            return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID").code(1));
         }
         m.size += l.bytes;
         m.layers.push(l.diff.to_vec());
@@ -451,7 +449,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(bad(b"load", b"no input (give -i FILE, or an archive on stdin)"));
+            return Err(bad(b"load", b"no input (use -i FILE or stdin)"));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
@@ -475,7 +473,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let j = json::parse(&i.body).ok_or_else(|| bad(b"load: index.json", b"is not valid JSON"))?;
         ld.oci(&j, &base)?
     } else {
-        return Err(bad(b"load", b"not an image archive (no manifest.json or index.json)"));
+        return Err(bad(b"load", b"no manifest.json or index.json"));
     };
     if found.is_empty() {
         return Err(bad(b"load", b"the archive holds no image"));

@@ -542,7 +542,7 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
             Ok(at(root, id, run))
         }
         0 => Err(Error::new(key, b"no such container").of(crate::engine::util::Kind::NoSuch)),
-        _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
+        _ => Err(Error::new(key, b"is ambiguous")),
     }
 }
 

@@ -200,7 +200,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             want.extend_from_slice(&full);
             if let Some(e) = t.iter().find(|(x, _)| *x == want) {
                 if found.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous (give the full name)"));
+                    return Err(Error::quoted("image", r, b"is ambiguous"));
                 }
                 found = Some(e);
             }
@@ -215,7 +215,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         for i in ids(root) {
             if i.starts_with(hex) {
                 if m.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+                    return Err(Error::quoted("image", r, b"is ambiguous"));
                 }
                 m = Some(i);
             }
@@ -224,7 +224,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             return Ok((i, None));
         }
     }
-    Err(Error::quoted("image", r, b"no such image (see 'mydocker images'; add one with 'mydocker load' or 'mydocker import')").of(Kind::NoSuch))
+    Err(Error::quoted("image", r, b"no such image").of(Kind::NoSuch))
 }
 
 /// Points `r` (normalized) at `id`, moving it from another image if it
@@ -274,9 +274,9 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine <= 1 || tag.is_none() {
         if let Some(c) = users(root, &id) {
-            let mut why = b"is in use by container ".to_vec();
+            let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(&c);
-            why.extend_from_slice(b" (remove the container first)");
+            why.extend_from_slice(b" (remove it first)");
             return Err(Error::quoted("image", r, &why));
         }
     }

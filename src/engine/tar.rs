@@ -310,7 +310,7 @@ impl<'a> Reader<'a> {
                 return self.end();
             }
             if !checksum_ok(&h) {
-                return Err(bad(if self.state == 0 { b"not a tar archive (bad header checksum)" } else { b"corrupt header (bad checksum)" }));
+                return Err(bad(if self.state == 0 { b"not a tar archive (bad checksum)" } else { b"corrupt header (bad checksum)" }));
             }
             self.state = 1;
             let mut ty = h[156];
@@ -545,7 +545,7 @@ fn hostile(path: &[u8], why: &[u8]) -> Error {
     Error::quoted("archive entry", path, why)
 }
 
-const PARENT: &[u8] = b"a parent is a symlink or not a directory (refused)";
+const PARENT: &[u8] = b"a parent is not a directory (refused)";
 
 /// Removes `name` (a whole tree if a directory), never following symlinks.
 fn remove(dir: Fd, name: &[u8], is_dir: bool) -> sys::R<()> {
@@ -709,7 +709,7 @@ impl X {
             b'1' => {
                 // inside the layer, through no symlink, and not the root
                 let Some((t, tl)) = locate(self.root, &e.link) else {
-                    return Err(hostile(path, b"hard link target outside the layer or missing (refused)"));
+                    return Err(hostile(path, b"hard link target not in the layer (refused)"));
                 };
                 self.clear(d, name, false)?;
                 op = "create hard link";
