@@ -170,7 +170,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .b(&root.dir)
         .s("\nRun-time dir: ")
         .b(&root.run)
-        .s(" (a tmpfs: --rm containers)\nCgroup version: ");
+        .s(" (tmpfs)\nCgroup version: ");
     let l = Layout::current();
     b.s(l.describe()).s("\n");
     for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
@@ -190,7 +190,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     const COPY: &str = "each container gets a flattened copy of its image\n";
     match probe_overlay(root) {
         Ok(()) if !root.overlay => b.s("Overlay: supported, but MYDOCKER_OVERLAY=0: ").s(COPY),
-        Ok(()) => b.s("Overlay: supported: shared image layers under a per-container upper layer (flattened past ~55)\n"),
+        Ok(()) => b.s("Overlay: supported (image layers shared; flattened past ~55)\n"),
         Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
         Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
     };

@@ -104,7 +104,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Res<()> {
     use crate::engine::{json, store};
     let conf = store::config(root, id)?;
     let m = store::meta(root, id)?;
-    let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"its configuration is not valid JSON"))?;
+    let c = json::parse(&conf).ok_or_else(|| Error::new(b"image", b"config is not valid JSON"))?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
     for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {

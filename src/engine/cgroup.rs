@@ -174,7 +174,7 @@ impl Layout {
     pub fn describe(&self) -> &'static str {
         let v1 = self.hiers.iter().any(|h| h.kind == Kind::V1);
         match (v1, self.v2().is_some()) {
-            (true, true) => "hybrid (v1 controllers + v2 unified)",
+            (true, true) => "hybrid (v1 + v2 unified)",
             (true, false) => "v1",
             (false, true) => "v2",
             (false, false) => "none",
@@ -571,7 +571,7 @@ mod tests {
             mnt("/sys/fs/cgroup/unified", "cgroup2", "rw"),
         ];
         let l = Layout::detect(&hybrid, &|_| Vec::new());
-        assert_eq!(l.describe(), "hybrid (v1 controllers + v2 unified)");
+        assert_eq!(l.describe(), "hybrid (v1 + v2 unified)");
         assert_eq!(l.find(b"memory").unwrap().mount, b"/sys/fs/cgroup/memory");
         assert_eq!(l.find(b"cpu").unwrap().kind, Kind::V1);
         assert!(l.find(b"pids").is_none());

@@ -480,7 +480,7 @@ fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
     let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET)
-        .ctx("create", b"a network namespace")
+        .ctx("create", b"the network namespace")
         .and_then(|_| netlink::link_up(1).ctx("bring up loopback", b""))
         .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.

@@ -109,7 +109,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
         sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
         if v.ro {
-            sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make volume read-only", &v.ctr)?;
+            sys::mount(b"", &v.ctr, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", &v.ctr)?;
         }
         // (fd, this round's, closes here)
     }
@@ -144,7 +144,7 @@ pub fn setup(cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Re
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter namespace", b"net")?;
         sys::set_cpu_mask(0, cpus);
     }
     if pivoted {

@@ -104,7 +104,7 @@ impl Root {
         let d = self.containers_in(true);
         mkdir_all(&d, 0o711).ctx("create", &d)?;
         if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
-            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount a tmpfs on", &self.run)?;
+            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount tmpfs on", &self.run)?;
             mkdir_all(&d, 0o711).ctx("create", &d)?;
         }
         Ok(())
