@@ -193,7 +193,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
     if !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
-        let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { b"docker.io/" };
+        let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
         for pre in [&b"localhost/"[..], hub] {
             let mut want = pre.to_vec();
@@ -329,7 +329,7 @@ pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
     let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
-        None => (r, b"latest"),
+        None => (r, &b":latest"[1..]),
     }
 }
 
