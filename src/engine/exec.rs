@@ -34,7 +34,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::text(b"exec: mydocker must run as root"));
+        return Err(util::Error::new(b"exec", b"mydocker must run as root"));
     }
     let r = state::find(root, &o.container)?;
     if !r.alive() {
