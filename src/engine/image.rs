@@ -94,7 +94,7 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], l: &Layer, ta
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
-            return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
+            return Err(Error::new(b"commit", b"an image layer is gone"));
         }
     }
     load::install(root, tmp, config, &id, m, &dirs, tag.as_slice())?;

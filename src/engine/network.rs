@@ -303,7 +303,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         }
     }
     if cand >= n.broadcast() {
-        return Err(Error::quoted("network", &n.name, b"no free addresses left in the subnet"));
+        return Err(Error::quoted("network", &n.name, b"no free addresses in the subnet"));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;

@@ -98,7 +98,7 @@ fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let mut h = Hashing::new(&mut rp);
     o.file(&name, size, &mut h)?;
     if h.n != size || sha256::hex(&h.sha.clone().finish())[..] != *hex {
-        return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt exactly (files changed or duplicate tar entries)"));
+        return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt (files changed or duplicate tar entries)"));
     }
     Ok(())
 }
