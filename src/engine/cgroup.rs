@@ -38,7 +38,7 @@ pub struct Layout {
     pub hiers: Vec<Hier>,
 }
 
-const KNOWN: [&[u8]; 6] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct", b"devices"];
+const KNOWN: &[u8] = b"cpu,cpuset,memory,pids,cpuacct,devices";
 
 fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
@@ -66,7 +66,7 @@ impl Layout {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
                 Kind::V1 => {
                     let mut v = words(&m.super_opts, b',');
-                    v.retain(|w| KNOWN.contains(&w.as_slice()));
+                    v.retain(|w| crate::engine::util::word_index(KNOWN, w).is_some());
                     v
                 }
             };
