@@ -173,7 +173,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .s(" (tmpfs)\nCgroup version: ");
     let l = Layout::current();
     b.s(l.describe()).s("\n");
-    for c in [&b"memory"[..], b"cpu", b"cpuset", b"pids"] {
+    for c in crate::engine::util::fields(b"memory cpu cpuset pids", b' ') {
         b.s("  ").b(c);
         match l.find(c) {
             Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
