@@ -200,7 +200,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     } else {
         "\npivot_root: no (initramfs): MS_MOVE + chroot instead\n"
     });
-    for tool in [&b"iptables"[..], b"nft"] {
+    for tool in crate::engine::util::fields(b"iptables nft", b' ') {
         b.b(tool);
         match crate::engine::network::which(tool, env) {
             Some(p) => b.s(": ").b(&p).s("\n"),
