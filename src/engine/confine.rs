@@ -17,25 +17,13 @@ use crate::engine::util::{join, mkdir_all, Ctx, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
-/// docker's masked paths: files get /dev/null, directories an empty
-/// read-only tmpfs. Those this kernel lacks are skipped.
-const MASKED: [&[u8]; 12] = [
-    b"/proc/acpi",
-    b"/proc/asound",
-    b"/proc/interrupts",
-    b"/proc/kcore",
-    b"/proc/keys",
-    b"/proc/latency_stats",
-    b"/proc/timer_list",
-    b"/proc/timer_stats",
-    b"/proc/sched_debug",
-    b"/proc/scsi",
-    b"/sys/firmware",
-    b"/sys/devices/virtual/powercap",
-];
-
-/// docker's read-only paths.
-const READ_ONLY: [&[u8]; 5] = [b"/proc/bus", b"/proc/fs", b"/proc/irq", b"/proc/sys", b"/proc/sysrq-trigger"];
+/// docker's masked paths (files get /dev/null, directories an empty
+/// read-only tmpfs), then after the `|` docker's read-only paths. Those
+/// this kernel lacks are skipped. (One literal: two tables of slices were
+/// 16 bytes an entry.)
+const PATHS: &[u8] = b"/proc/acpi /proc/asound /proc/interrupts /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list \
+    /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap \
+    | /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger";
 
 const NOSUID_NODEV_NOEXEC: libc::c_ulong = sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC;
 
@@ -54,9 +42,14 @@ pub fn own_dir(path: &[u8]) -> Res<()> {
 /// is mounted); none with --privileged. A path is looked up once: what
 /// this kernel lacks costs one failed lstat.
 pub fn mask(under: &[u8]) -> Res<()> {
-    for p in MASKED.iter().chain(&READ_ONLY).filter(|p| p.starts_with(under)) {
+    let mut ro = false;
+    for p in crate::engine::util::fields(PATHS, b' ') {
+        ro |= p == b"|";
+        if !p.starts_with(under) {
+            continue;
+        }
         let Ok(st) = sys::lstat(p) else { continue };
-        if READ_ONLY.contains(p) {
+        if ro {
             sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
             sys::mount(b"", p, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY) as _, b"").ctx("make read-only", p)?;
         } else if st.is_dir() {
