@@ -49,7 +49,7 @@ impl Entry {
 
 /// PAX numbers that replace header fields: keys and the fields they
 /// replace (then the PAX keys for the path and the link target).
-const PAX_NUM: [&[u8]; 6] = [b"size", b"uid", b"gid", b"mtime", b"path", b"linkpath"];
+const PAX_NUM: &[u8] = b"size,uid,gid,mtime,path,linkpath";
 /// (The fifth field, the mode, has no PAX key.)
 const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
@@ -481,10 +481,7 @@ fn pax(data: &[u8], p: &mut Pending) {
         let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
         if let Some(eq) = rec.iter().position(|&c| c == b'=') {
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
-            let mut i = 0;
-            while i < 6 && PAX_NUM[i] != k {
-                i += 1;
-            }
+            let i = crate::engine::util::word_index(PAX_NUM, k).unwrap_or(6);
             if i < 4 {
                 // (mtime may carry a fraction)
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
