@@ -172,29 +172,27 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         .b(&root.dir)
         .s("\nRun-time dir: ")
         .b(&root.run)
-        .s(" (a tmpfs: --rm containers)\nCgroup version: ");
+        .s(" (tmpfs)\nCgroup version: ");
     let l = Layout::current();
     b.s(l.describe()).s("\n");
     for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
         b.s("  ").b(c);
         match l.find(c) {
             Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
-            None => b.s(": not available (limits that need it are refused)\n"),
+            None => b.s(": not available (its limits are refused)\n"),
         };
     }
     // What confines a default container here (docker's defaults).
-    b.s("Security: capabilities (docker's 14), seccomp (docker's default profile, ")
+    b.s("Security: capabilities (docker's 14), seccomp (docker's profile, ")
         .n(crate::sys::seccomp::PROFILE_LEN as u64)
-        .s(" BPF instructions), masked and read-only /proc paths, read-only /sys\nCgroup namespace: ")
-        .s(if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { "yes\nDevices: " } else { "no (kernel before 4.6): no cgroupfs in containers\nDevices: " })
+        .s(" BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: ")
+        .s(if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { "yes\nDevices: " } else { "no (kernel < 4.6)\nDevices: " })
         .s(l.devices().describe())
         .s("\n");
-    const COPY: &str = "each container gets its image's layers flattened into a private copy\n";
+    const COPY: &str = "each container gets a flattened copy of its image\n";
     match probe_overlay(root) {
         Ok(()) if !root.overlay => b.s("Overlay: supported, but MYDOCKER_OVERLAY=0: ").s(COPY),
-        Ok(()) => b.s(
-            "Overlay: supported: the image's layers, shared, are overlay's lower directories, under a per-container write layer (flattened past ~55 layers)\n",
-        ),
+        Ok(()) => b.s("Overlay: supported (image layers shared; flattened past ~55)\n"),
         Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
         Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
     };
@@ -202,18 +200,18 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     b.s("Root filesystem: ").b(&crate::engine::mounts::root_fstype(&mounts)).s(if crate::engine::mounts::pivot_root_works(&mounts) {
         "\npivot_root: yes\n"
     } else {
-        "\npivot_root: no (initramfs rootfs): MS_MOVE + chroot is used instead\n"
+        "\npivot_root: no (initramfs): MS_MOVE + chroot instead\n"
     });
     for tool in util::fields(b"iptables,nft", b',') {
         let p = crate::engine::network::which(tool, env).unwrap_or_else(|| b"not found".to_vec());
         b.b(tool).s(": ").b(&p).s("\n");
     }
     b.s(if crate::engine::network::nat_path(env) == b"iptables" {
-        "NAT for new networks: iptables (masquerade rule)\n"
+        "NAT for new networks: iptables\n"
     } else {
-        "NAT for new networks: nf_tables over netlink (no iptables binary)\n"
+        "NAT for new networks: nf_tables over netlink\n"
     })
-    .s("Published ports: user-space forwarding (TCP and UDP) in the container's monitor\n");
+    .s("Published ports: TCP and UDP forwarded by the container's monitor\n");
     out::out(&b.0);
     0
 }

@@ -345,7 +345,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
-                    return Err(Error::text(b"--workdir: the working directory must be an absolute path"));
+                    return Err(Error::text(b"--workdir: must be an absolute path"));
                 }
                 r.workdir = Some(v.to_vec())
             }
@@ -362,8 +362,8 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 r.network = Some(v.to_vec())
             }
             R_PORT => r.ports.push(parse_port(v)?),
-            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (use a number with b, k, m or g, e.g. 64m)"))?),
-            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number of CPUs (e.g. 0.5 or 2)"))?),
+            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
+            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
             R_SHARES => {
                 let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
                 r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
@@ -377,7 +377,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             R_PIDS => match crate::engine::util::parse_i64(v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
                 Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
-                _ => return Err(Error::text(b"--pids-limit: not a number of processes (0 or -1: unlimited)")),
+                _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
             },
             R_PRIV => r.security.privileged = true,
             R_CAPADD => add |= cap_bits(v)?,

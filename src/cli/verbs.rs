@@ -103,7 +103,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| d != b"bridge") {
-                return Err(util::Error::text(b"--driver: only the bridge driver is supported"));
+                return Err(util::Error::text(b"--driver: only bridge is supported"));
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::text(b"network create: --subnet is required"))?;
             net::create(root, p0, subnet, a.val(2), env)

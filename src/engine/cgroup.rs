@@ -38,7 +38,7 @@ pub struct Layout {
     pub hiers: Vec<Hier>,
 }
 
-const KNOWN: [&[u8]; 6] = [b"cpu", b"cpuset", b"memory", b"pids", b"cpuacct", b"devices"];
+const KNOWN: &[u8] = b"cpu,cpuset,memory,pids,cpuacct,devices";
 
 fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
@@ -66,7 +66,7 @@ impl Layout {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
                 Kind::V1 => {
                     let mut v = words(&m.super_opts, b',');
-                    v.retain(|w| KNOWN.contains(&w.as_slice()));
+                    v.retain(|w| crate::engine::util::word_index(KNOWN, w).is_some());
                     v
                 }
             };
@@ -174,7 +174,7 @@ impl Layout {
     pub fn describe(&self) -> &'static str {
         let v1 = self.hiers.iter().any(|h| h.kind == Kind::V1);
         match (v1, self.v2().is_some()) {
-            (true, true) => "hybrid (v1 controllers + v2 unified)",
+            (true, true) => "hybrid (v1 + v2 unified)",
             (true, false) => "v1",
             (false, true) => "v2",
             (false, false) => "none",
@@ -371,12 +371,8 @@ impl Cgroup {
             let Some(h) = layout.find(ctrl) else {
                 let mut why = b"the ".to_vec();
                 why.extend_from_slice(ctrl);
-                why.extend_from_slice(b" cgroup controller is not available on this host (");
-                why.extend_from_slice(if layout.hiers.is_empty() {
-                    b"no cgroup filesystem is mounted"
-                } else {
-                    b"enable it in the kernel, e.g. cgroup_enable=memory on the command line, or drop the flag"
-                });
+                why.extend_from_slice(b" cgroup controller is not available (");
+                why.extend_from_slice(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" });
                 why.push(b')');
                 return Err(Error::new(flag.as_bytes(), &why));
             };
@@ -576,7 +572,7 @@ mod tests {
             mnt("/sys/fs/cgroup/unified", "cgroup2", "rw"),
         ];
         let l = Layout::detect(&hybrid, &|_| Vec::new());
-        assert_eq!(l.describe(), "hybrid (v1 controllers + v2 unified)");
+        assert_eq!(l.describe(), "hybrid (v1 + v2 unified)");
         assert_eq!(l.find(b"memory").unwrap().mount, b"/sys/fs/cgroup/memory");
         assert_eq!(l.find(b"cpu").unwrap().kind, Kind::V1);
         assert!(l.find(b"pids").is_none());

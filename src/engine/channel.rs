@@ -136,7 +136,7 @@ impl Child {
     /// sync 2b: the network namespace, if one is coming.
     pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
         let Some(s) = self.netns.take() else { return Ok(None) };
-        sys::recv_fd(s.raw()).map(Some).ctx("receive the network namespace", b"")
+        sys::recv_fd(s.raw()).map(Some).ctx("receive", b"the network namespace")
     }
 }
 

@@ -77,7 +77,7 @@ pub fn to_output(output: Option<&[u8]>, what: &[u8], write: &mut dyn FnMut(Fd) -
     // stdout is the caller's own: nothing to close.
     let file = match output {
         Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
-        None if sys::isatty(1) => return util::err(what, b"refusing to write an archive to a terminal (redirect stdout or use -o FILE)"),
+        None if sys::isatty(1) => return util::err(what, b"refusing to write to a terminal (use -o FILE)"),
         None => None,
     };
     let r = write(file.as_ref().map_or(1, Owned::raw));

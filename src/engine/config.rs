@@ -129,7 +129,7 @@ pub fn validate_name(n: &[u8]) -> Res<()> {
 
 pub fn validate_hostname(n: &[u8]) -> Res<()> {
     if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
-        return Err(Error::text(b"--hostname: invalid host name (1 to 64 letters, digits, '.', '-' or '_')"));
+        return Err(Error::text(b"--hostname: invalid (1 to 64 of [a-zA-Z0-9_.-])"));
     }
     Ok(())
 }
@@ -152,7 +152,7 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
         return Err(bad(b"both paths must be absolute"));
     }
     if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") || crate::engine::util::fields(host, b'/').any(|c| c == b"..") {
-        return Err(bad(b"paths must not contain \"..\""));
+        return Err(bad(b"path contains \"..\" (refused)"));
     }
     if ctr.iter().all(|&c| c == b'/') {
         return Err(bad(b"cannot mount over the container's /"));
@@ -294,14 +294,14 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
         2 if perm_ok(parts[1]) => perms = parts[1],
         2 => ctr = parts[1],
         3 if perm_ok(parts[2]) => (ctr, perms) = (parts[1], parts[2]),
-        3 => return Err(bad(b"permissions must be a combination of r, w and m")),
+        3 => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
         _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
     }
     if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
         return Err(bad(b"both paths must be absolute"));
     }
     if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") {
-        return Err(bad(b"paths must not contain \"..\""));
+        return Err(bad(b"path contains \"..\" (refused)"));
     }
     Ok(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() })
 }

@@ -115,7 +115,7 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     };
     argv.extend(cmd);
     if argv.is_empty() {
-        return util::err(b"run", b"no command specified and the image has no default command");
+        return util::err(b"run", b"no command (the image has no default)");
     }
     if o.security.user.is_empty() {
         o.security.user = m.user;
@@ -167,8 +167,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
         Birth::Again(l) => (None, Some(l), Made::Existing),
     };
-    let layers =
-        crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image (see 'mydocker images')"))?.layers;
+    let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image"))?.layers;
     let store = crate::engine::store::layers_dir(root);
     let net = match rec.network.as_slice() {
         b"" | b"none" | b"host" => None,
@@ -488,7 +487,7 @@ fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
     let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET)
-        .ctx("create", b"a network namespace")
+        .ctx("create", b"the network namespace")
         .and_then(|_| netlink::link_up(1).ctx("bring up loopback", b""))
         .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
     // Back to the host's namespace, whatever happened.
@@ -801,7 +800,7 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
                 let _ = sys::kill(r.pid, sys::SIGKILL);
                 code = 137;
                 if !wait_gone(&r, 10_000) {
-                    return Err(Error::new(key, b"did not stop after SIGKILL"));
+                    return Err(Error::new(key, b"did not die after SIGKILL"));
                 }
             }
         }
@@ -859,7 +858,7 @@ pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
         if !force {
             let mut why = b"container ".to_vec();
             why.extend_from_slice(r.short_id());
-            why.extend_from_slice(b" is running: stop it first, or use rm -f");
+            why.extend_from_slice(b" is running (stop it or use rm -f)");
             return Err(Error::new(b"cannot remove", &why));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);

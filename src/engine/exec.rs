@@ -34,7 +34,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::text(b"exec: mydocker must run as root"));
+        return Err(util::Error::new(b"exec", b"mydocker must run as root"));
     }
     let r = state::find(root, &o.container)?;
     if !r.alive() {
@@ -47,7 +47,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // (a loop: the iterator chain collected into an Option was 500 bytes)
     let mut fds = Vec::new();
     let mut missing = false;
-    for n in [&b"ipc"[..], b"uts", b"net", b"mnt", b"pid", b"../root"] {
+    for n in util::fields(b"ipc uts net mnt pid ../root", b' ') {
         match sys::open(&join(&ns, n), sys::O_RDONLY, 0) {
             Ok(f) => fds.push(f),
             Err(_) => missing = true,

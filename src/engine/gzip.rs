@@ -88,7 +88,7 @@ impl Huff {
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
             if left < 0 {
-                return Err(b"invalid code lengths");
+                return Err(b"invalid deflate data");
             }
             if i < 15 {
                 offs[i + 1] = offs[i] + self.count[i];
@@ -239,7 +239,7 @@ impl In<'_> {
             first = (first + c) << 1;
             code <<= 1;
         }
-        self.fail(b"invalid code");
+        self.fail(b"invalid deflate data");
         0
     }
 }
@@ -370,7 +370,7 @@ impl<'a> Gunzip<'a> {
                         let x = inp.bits(32);
                         let n = x & 0xffff;
                         if n ^ x >> 16 != 0xffff {
-                            return Err(b"invalid stored block lengths");
+                            return Err(b"invalid deflate data");
                         }
                         self.st = St::Stored(n);
                         return Ok(true);
@@ -393,7 +393,7 @@ impl<'a> Gunzip<'a> {
                         let ndist = (x >> 5 & 31) + 1;
                         let ncl = (x >> 10) + 4;
                         if nlit > 286 || ndist > 30 {
-                            return Err(b"invalid code lengths");
+                            return Err(b"invalid deflate data");
                         }
                         *l = [0; 320];
                         for &o in &ORD[..ncl] {
@@ -413,11 +413,11 @@ impl<'a> Gunzip<'a> {
                                 16 if i > 0 => (l[i - 1], 3 + inp.bits(2)),
                                 17 => (0, 3 + inp.bits(3)),
                                 18 => (0, 11 + inp.bits(7)),
-                                _ => return Err(b"invalid code lengths"),
+                                _ => return Err(b"invalid deflate data"),
                             };
                             let end = i + r as usize;
                             if end > n {
-                                return Err(b"invalid code lengths");
+                                return Err(b"invalid deflate data");
                             }
                             while i < end {
                                 l[i] = v;
@@ -426,7 +426,7 @@ impl<'a> Gunzip<'a> {
                         }
                         (nlit, n)
                     }
-                    _ => return Err(b"invalid block type"),
+                    _ => return Err(b"invalid deflate data"),
                 };
                 self.lit.build(&l[..nlit])?;
                 self.dist.build(&l[nlit..n])?;
@@ -463,16 +463,16 @@ impl<'a> Gunzip<'a> {
                     }
                     let s = s as usize - 257;
                     if s >= 29 {
-                        return Err(b"invalid code");
+                        return Err(b"invalid deflate data");
                     }
                     let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
                     let d = inp.sym(&self.dist) as usize;
                     if d >= 30 {
-                        return Err(b"invalid code");
+                        return Err(b"invalid deflate data");
                     }
                     let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32) as usize;
                     if dist > hist.wrapping_add(wp) {
-                        return Err(b"invalid distance too far back");
+                        return Err(b"invalid deflate data");
                     }
                     for _ in 0..len {
                         w[wp & M] = w[(wp - dist) & M];
@@ -683,14 +683,14 @@ mod tests {
         // block type 3
         let mut c = gz(b"x", 6);
         c[10] |= 6;
-        assert_eq!(e(&c), "gzip: invalid block type");
+        assert_eq!(e(&c), "gzip: invalid deflate data");
         // a distance before the start: fixed block, match at the start
         // (bits: BFINAL 1, BTYPE 01, length code 257 = 0000001, dist 0)
         let c = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0x03, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(e(&c), "gzip: invalid distance too far back");
+        assert_eq!(e(&c), "gzip: invalid deflate data");
         // a stored block whose NLEN is not LEN's complement
         let c = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0xfe, 0xfe, b'x', 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(e(&c), "gzip: invalid stored block lengths");
+        assert_eq!(e(&c), "gzip: invalid deflate data");
         // truncated at many offsets: always an error, never data as if whole
         for cut in (0..n).step_by(n / 97 + 1).chain(n - 8..n) {
             assert!(gunzip(&z[..cut], 1 << 20, 1 << 16, 1 << 30).is_err(), "cut {cut}");

@@ -52,7 +52,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
                 util::env_set(&mut m.env, &kv);
             }
         }
-        _ => return Err(Error::quoted("--change", c, b"is not supported (CMD, ENTRYPOINT, ENV, WORKDIR or USER)")),
+        _ => return Err(Error::quoted("--change", c, b"is not CMD, ENTRYPOINT, ENV, WORKDIR or USER")),
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<V
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
-            return Err(Error::new(b"commit", b"a layer of the container's image is gone"));
+            return Err(Error::new(b"commit", b"an image layer is gone"));
         }
     }
     // only the new (last) layer comes from tmp; the others are stored
@@ -107,7 +107,7 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
         Some(r) => {
             let n = store::normalize(r);
             if !store::valid_ref(&n) {
-                return Err(Error::quoted("invalid reference format", r, b"use NAME[:TAG]: lower-case letters, digits, '.', '_', '-' and '/'"));
+                return Err(Error::quoted("invalid reference", r, b"use NAME[:TAG] in lower case"));
             }
             Ok(Some(n))
         }

@@ -145,7 +145,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter the network namespace", b"")?;
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter namespace", b"net")?;
         sys::set_cpu_mask(0, cpus);
     }
     if pivoted {

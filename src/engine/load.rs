@@ -77,7 +77,7 @@ fn hex64(s: &[u8]) -> bool {
 }
 
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    let comps = tar::components(p).map_err(|_| bad(b"load", b"an archive path contains \"..\" (refused)"))?;
+    let comps = tar::components(p).map_err(|_| bad(b"load", b"path contains \"..\" (refused)"))?;
     let mut n = Vec::new();
     for (i, c) in comps.iter().enumerate() {
         if i > 0 {
@@ -247,7 +247,7 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"the image index has no manifest for this platform (linux/").code(1).append(ARCH).append(b")")),
+                        _ => return Err(Error::new(b"load", b"no manifest for linux/").code(1).append(ARCH)),
                     }
                     continue;
                 }
@@ -334,7 +334,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
-        return Err(Error::new(b"layer", b"is zstd-compressed, which mydocker does not read (use gzip or no compression)"));
+        return Err(Error::new(b"layer", b"is zstd-compressed (not supported)"));
     }
     let rootp = join(dir, b"root");
     mkdir_all(&rootp, 0o755).ctx("create", &rootp)?;
@@ -462,7 +462,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(bad(b"load", b"no input (give -i FILE, or an archive on stdin)"));
+            return Err(bad(b"load", b"no input (use -i FILE or stdin)"));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
@@ -486,7 +486,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let j = json::parse(&i.body).ok_or_else(|| bad(b"load: index.json", b"is not valid JSON"))?;
         ld.oci(&j, &base)?
     } else {
-        return Err(bad(b"load", b"not an image archive (no manifest.json or index.json)"));
+        return Err(bad(b"load", b"no manifest.json or index.json"));
     };
     if found.is_empty() {
         return Err(bad(b"load", b"the archive holds no image"));

@@ -147,7 +147,7 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     let p = join(&dir, b"log");
     let file = match sys::open(&p, sys::O_RDONLY, 0) {
         Ok(fd) => fd,
-        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"logs are only kept for detached (-d) containers")),
+        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"only detached (-d) containers keep logs")),
         Err(sys::ENOENT) => return Ok(0),
         Err(e) => return Err(Error::sys("open", &p, e)),
     };

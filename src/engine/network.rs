@@ -74,7 +74,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
             return Ok(n);
         }
     }
-    Err(Error::quoted("network", name, b"no such network (see 'mydocker network ls')"))
+    Err(Error::quoted("network", name, b"no such network"))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
@@ -174,13 +174,13 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     if name == b"none" || name == b"host" || name == b"bridge" {
         return Err(Error::quoted("network", name, b"is a reserved name"));
     }
-    let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(b"--subnet: expected a.b.c.d/N with N from 8 to 30"))?;
+    let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(b"--subnet: expected a.b.c.d/8 to /30"))?;
     let mut n = Network::default();
     (n.name, n.subnet, n.prefix, n.gateway, n.created) = (name.to_vec(), net, prefix, net + 1, sys::now().0);
     if let Some(g) = gateway {
         n.gateway = parse_ip(g).ok_or_else(|| Error::text(b"--gateway: not an IPv4 address"))?;
         if n.gateway & mask(prefix) != net || n.gateway == net || n.gateway == n.broadcast() {
-            return Err(Error::text(b"--gateway: must be a host address inside the subnet"));
+            return Err(Error::text(b"--gateway: not a host address in the subnet"));
         }
     }
     let _lock = root.lock()?;
@@ -303,7 +303,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         }
     }
     if cand >= n.broadcast() {
-        return Err(Error::quoted("network", &n.name, b"no free addresses left in the subnet"));
+        return Err(Error::quoted("network", &n.name, b"no free addresses in the subnet"));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;

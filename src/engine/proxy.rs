@@ -25,11 +25,7 @@ pub fn bind_all(ports: &[Port]) -> Res<Vec<Owned>> {
             Ok(fd) => fds.push(fd),
             Err(e) => {
                 let what = p.text();
-                return Err(if e == libc::EADDRINUSE {
-                    Error::new(&what, b"port is already allocated (published by another container or in use on the host)")
-                } else {
-                    Error::sys("bind", &what, e)
-                });
+                return Err(if e == libc::EADDRINUSE { Error::new(&what, b"port is already allocated") } else { Error::sys("bind", &what, e) });
             }
         }
     }

@@ -90,7 +90,7 @@ fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
     let mut h = Hashing::new(&mut rp);
     o.file(&name, size, &mut h)?;
     if h.n != size || crate::engine::load::digest(&h) != hex {
-        return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt byte for byte (its files changed, or its tar had duplicate entries)"));
+        return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt (files changed or duplicate tar entries)"));
     }
     Ok(())
 }

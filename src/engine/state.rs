@@ -104,7 +104,7 @@ impl Root {
         let d = self.containers_in(true);
         mkdir_all(&d, 0o711).ctx("create", &d)?;
         if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
-            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount a tmpfs on", &self.run)?;
+            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount tmpfs on", &self.run)?;
             mkdir_all(&d, 0o711).ctx("create", &d)?;
         }
         Ok(())
@@ -181,8 +181,8 @@ impl Status {
     }
 }
 
-fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
-    v.extend_from_slice(k.as_bytes());
+fn kn(v: &mut Vec<u8>, k: &[u8], n: i64) {
+    v.extend_from_slice(k);
     v.push(b'=');
     if n < 0 {
         v.push(b'-');
@@ -192,7 +192,7 @@ fn kn(v: &mut Vec<u8>, k: &str, n: i64) {
 }
 
 /// The changing part: `key=value` lines, the last value of a key wins.
-const LIVE: [&str; 7] = ["pid", "pid_start", "monitor", "started", "exit_code", "finished", "status"];
+const LIVE: &[u8] = b"pid,pid_start,monitor,started,exit_code,finished,status";
 
 impl Record {
     /// The fixed part (a length-prefixed blob, as the spec's encoding: exact
@@ -237,7 +237,7 @@ impl Record {
         v.extend_from_slice(&w.0);
         v.push(b'\n');
         let nums = [self.pid as i64, self.pid_start as i64, self.monitor as i64, self.started, self.exit_code.map_or(-1, |c| c as i64), self.finished];
-        for (k, n) in LIVE.iter().zip(nums) {
+        for (k, n) in crate::engine::util::fields(LIVE, b',').zip(nums) {
             kn(&mut v, k, n);
         }
         v.extend_from_slice(b"status=");
@@ -288,7 +288,7 @@ impl Record {
         for line in crate::engine::util::fields(rest, b'\n') {
             let Some(eq) = line.iter().position(|&c| c == b'=') else { continue };
             let (k, val) = (&line[..eq], &line[eq + 1..]);
-            let Some(i) = LIVE.iter().position(|x| x.as_bytes() == k) else { continue };
+            let Some(i) = crate::engine::util::word_index(LIVE, k) else { continue };
             if i == 6 {
                 r.status = Status::parse(val)?;
                 continue;
@@ -323,7 +323,7 @@ impl Record {
     pub fn append(&self, root: &Root, kvs: &[(&str, i64)], status: Status) -> Res<()> {
         let mut v = Vec::new();
         for (k, n) in kvs {
-            kn(&mut v, k, *n);
+            kn(&mut v, k.as_bytes(), *n);
         }
         v.extend_from_slice(b"status=");
         v.extend_from_slice(status.word());
@@ -542,7 +542,7 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
             Ok(at(root, id, run))
         }
         0 => Err(Error::new(key, b"no such container").of(crate::engine::util::Kind::NoSuch)),
-        _ => Err(Error::new(key, b"ambiguous id prefix: more than one container matches")),
+        _ => Err(Error::new(key, b"is ambiguous")),
     }
 }
 

@@ -208,14 +208,14 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
     if !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
-        let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { b"docker.io/" };
+        let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
         for pre in [&b"localhost/"[..], hub] {
             let mut want = pre.to_vec();
             want.extend_from_slice(&full);
             if let Some(e) = t.iter().find(|(x, _)| *x == want) {
                 if found.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous (give the full name)"));
+                    return Err(Error::quoted("image", r, b"is ambiguous"));
                 }
                 found = Some(e);
             }
@@ -230,7 +230,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         for i in ids(root) {
             if i.starts_with(hex) {
                 if m.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous (give more of the ID)"));
+                    return Err(Error::quoted("image", r, b"is ambiguous"));
                 }
                 m = Some(i);
             }
@@ -239,7 +239,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             return Ok((i, None));
         }
     }
-    Err(Error::quoted("image", r, b"no such image (see 'mydocker images'; add one with 'mydocker load' or 'mydocker import')").of(Kind::NoSuch))
+    Err(Error::quoted("image", r, b"no such image").of(Kind::NoSuch))
 }
 
 /// Points `r` (normalized) at `id`, moving it from another image if it
@@ -294,9 +294,9 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine == 0 {
         if let Some(c) = users(root, &id) {
-            let mut why = b"is in use by container ".to_vec();
+            let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(&c);
-            why.extend_from_slice(b" (remove the container first)");
+            why.extend_from_slice(b" (remove it first)");
             return Err(Error::quoted("image", r, &why));
         }
     }
@@ -339,7 +339,7 @@ pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
     let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
         Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
-        None => (r, b"latest"),
+        None => (r, &b":latest"[1..]),
     }
 }
 

@@ -49,7 +49,7 @@ impl Entry {
 
 /// PAX numbers that replace header fields: keys and the fields they
 /// replace (then the PAX keys for the path and the link target).
-const PAX_NUM: [&[u8]; 6] = [b"size", b"uid", b"gid", b"mtime", b"path", b"linkpath"];
+const PAX_NUM: &[u8] = b"size,uid,gid,mtime,path,linkpath";
 /// (The fifth field, the mode, has no PAX key.)
 const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
@@ -320,7 +320,7 @@ impl<'a> Reader<'a> {
                 return self.end();
             }
             if !checksum_ok(&h) {
-                return Err(bad(if self.state == 0 { b"not a tar archive (bad header checksum)" } else { b"corrupt header (bad checksum)" }));
+                return Err(bad(if self.state == 0 { b"not a tar archive (bad checksum)" } else { b"corrupt header (bad checksum)" }));
             }
             self.state = 1;
             let mut ty = h[156];
@@ -489,10 +489,7 @@ fn pax(data: &[u8], p: &mut Pending) {
         let rec = &rest[sp + 1..len - 1]; // strip the trailing newline
         if let Some(eq) = rec.iter().position(|&c| c == b'=') {
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
-            let mut i = 0;
-            while i < 6 && PAX_NUM[i] != k {
-                i += 1;
-            }
+            let i = crate::engine::util::word_index(PAX_NUM, k).unwrap_or(6);
             if i < 4 {
                 // (mtime may carry a fraction)
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
@@ -553,7 +550,7 @@ fn hostile(path: &[u8], why: &[u8]) -> Error {
     Error::quoted("archive entry", path, why)
 }
 
-const PARENT: &[u8] = b"a parent is a symlink or not a directory (refused)";
+const PARENT: &[u8] = b"a parent is not a directory (refused)";
 
 /// Removes `name` (a whole tree if a directory), never following symlinks.
 fn remove(dir: Fd, name: &[u8], is_dir: bool) -> sys::R<()> {
@@ -717,7 +714,7 @@ impl X {
             b'1' => {
                 // inside the layer, through no symlink, and not the root
                 let Some((t, tl)) = locate(self.root, &e.link) else {
-                    return Err(hostile(path, b"hard link target outside the layer or missing (refused)"));
+                    return Err(hostile(path, b"hard link target not in the layer (refused)"));
                 };
                 self.clear(d, name, false)?;
                 op = "create hard link";
