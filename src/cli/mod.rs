@@ -332,12 +332,11 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     }
     let mut r = RunOpts::default();
     let (mut add, mut drop) = (0u64, 0u64);
+    // the flags as bits, read after the loop
+    let mut bits = 0u32;
     for (id, v) in opts {
+        bits |= 1 << id;
         match id {
-            R_I => r.interactive = true,
-            R_T => r.tty = true,
-            R_D => r.detach = true,
-            R_RM => r.rm = true,
             R_NAME => {
                 validate_name(v)?;
                 r.name = Some(v.to_vec())
@@ -354,7 +353,6 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 r.hostname = Some(v.to_vec())
             }
             R_VOL => r.volumes.push(parse_volume(v)?),
-            R_INIT => r.init = true,
             R_NET => {
                 if v != b"none" && v != b"host" {
                     validate_name(v)?;
@@ -379,14 +377,12 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
                 _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
             },
-            R_PRIV => r.security.privileged = true,
             R_CAPADD => add |= cap_bits(v)?,
             R_CAPDROP => drop |= cap_bits(v)?,
             R_SECOPT => r.security.opt(v)?,
             R_USER => r.security.user = user_spec(v)?,
             R_ENTRY => r.entrypoint = Some(v.to_vec()),
             R_DEVICE => r.security.devices.push(parse_device(v)?),
-            R_RO => r.security.read_only = true,
             R_TMPFS => {
                 if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
                     return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
@@ -396,6 +392,14 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             _ => {}
         }
     }
+    let on = |id: u8| bits & 1 << id != 0;
+    r.interactive = on(R_I);
+    r.tty = on(R_T);
+    r.detach = on(R_D);
+    r.rm = on(R_RM);
+    r.init = on(R_INIT);
+    r.security.privileged = on(R_PRIV);
+    r.security.read_only = on(R_RO);
     if exec {
         let s = r.security;
         return Ok(Cmd::Exec(ExecOpts {
