@@ -35,6 +35,7 @@ pub struct Entry {
 
 impl Entry {
     /// Gives the entry's memory back (see sys::Malloc).
+    #[inline(never)]
     pub fn free(self) {
         let Entry { path, link, mut xattrs, .. } = self;
         for (k, v) in xattrs.iter_mut() {
