@@ -84,7 +84,6 @@ fn varint(v: &mut Vec<u8>, mut n: u64) {
 }
 
 impl Enc {
-    #[inline(never)]
     fn note(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == 0 {
