@@ -477,7 +477,6 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
     want as i64 == u || want as i64 == s
 }
 
-#[inline(never)]
 fn pax(data: &[u8], p: &mut Pending) {
     let mut rest = data;
     while let Some(sp) = rest.iter().position(|&c| c == b' ') {
