@@ -855,19 +855,20 @@ impl Replay {
         Ok(self.len - self.pos)
     }
 
-    fn byte(&mut self) -> Res<Option<u8>> {
+    /// The next byte; the recording ending here is corrupt.
+    fn byte(&mut self) -> Res<u8> {
         if self.fill()? == 0 {
-            return Ok(None);
+            return bad_recording();
         }
         self.pos += 1;
-        Ok(Some(self.buf[self.pos - 1]))
+        Ok(self.buf[self.pos - 1])
     }
 
     fn varint(&mut self) -> Res<u64> {
         let mut n = 0u64;
         let mut shift = 0;
         while shift < 64 {
-            let Some(b) = self.byte()? else { break };
+            let b = self.byte()?;
             n |= ((b & 0x7f) as u64) << shift;
             if b & 0x80 == 0 {
                 return Ok(n);
@@ -895,7 +896,10 @@ impl Source for Replay {
     fn read(&mut self, out: &mut [u8]) -> Res<usize> {
         while self.left == 0 {
             self.file = Owned::none(); // (closes the last one)
-            let Some(t) = self.byte()? else { return Ok(0) };
+            if self.fill()? == 0 {
+                return Ok(0); // the end, between ops
+            }
+            let t = self.byte()?;
             self.tag = t;
             self.left = self.varint()?;
             if t == 2 {
@@ -905,10 +909,7 @@ impl Source for Replay {
                 }
                 let mut p = Vec::new();
                 for _ in 0..n {
-                    match self.byte()? {
-                        Some(b) => p.push(b),
-                        None => return bad_recording(),
-                    }
+                    p.push(self.byte()?);
                 }
                 self.file = self.open(&p, self.left)?;
                 sys::free(p);
