@@ -35,6 +35,7 @@ pub struct Entry {
 
 impl Entry {
     /// Gives the entry's memory back (see sys::Malloc).
+    #[inline(never)]
     pub fn free(self) {
         let Entry { path, link, mut xattrs, .. } = self;
         for (k, v) in xattrs.iter_mut() {
@@ -83,7 +84,6 @@ fn varint(v: &mut Vec<u8>, mut n: u64) {
 }
 
 impl Enc {
-    #[inline(never)]
     fn note(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == 0 {
@@ -477,7 +477,6 @@ fn checksum_ok(h: &[u8; 512]) -> bool {
     want as i64 == u || want as i64 == s
 }
 
-#[inline(never)]
 fn pax(data: &[u8], p: &mut Pending) {
     let mut rest = data;
     while let Some(sp) = rest.iter().position(|&c| c == b' ') {
@@ -853,19 +852,20 @@ impl Replay {
         Ok(self.len - self.pos)
     }
 
-    fn byte(&mut self) -> Res<Option<u8>> {
+    /// The next byte; the recording ending here is corrupt.
+    fn byte(&mut self) -> Res<u8> {
         if self.fill()? == 0 {
-            return Ok(None);
+            return bad_recording();
         }
         self.pos += 1;
-        Ok(Some(self.buf[self.pos - 1]))
+        Ok(self.buf[self.pos - 1])
     }
 
     fn varint(&mut self) -> Res<u64> {
         let mut n = 0u64;
         let mut shift = 0;
         while shift < 64 {
-            let Some(b) = self.byte()? else { break };
+            let b = self.byte()?;
             n |= ((b & 0x7f) as u64) << shift;
             if b & 0x80 == 0 {
                 return Ok(n);
@@ -893,7 +893,10 @@ impl Source for Replay {
     fn read(&mut self, out: &mut [u8]) -> Res<usize> {
         while self.left == 0 {
             self.file = Owned::none(); // (closes the last one)
-            let Some(t) = self.byte()? else { return Ok(0) };
+            if self.fill()? == 0 {
+                return Ok(0); // the end, between ops
+            }
+            let t = self.byte()?;
             self.tag = t;
             self.left = self.varint()?;
             if t == 2 {
@@ -903,10 +906,7 @@ impl Source for Replay {
                 }
                 let mut p = Vec::new();
                 for _ in 0..n {
-                    match self.byte()? {
-                        Some(b) => p.push(b),
-                        None => return bad_recording(),
-                    }
+                    p.push(self.byte()?);
                 }
                 self.file = self.open(&p, self.left)?;
                 sys::free(p);
