@@ -77,11 +77,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // mounted after the root switch through /proc/self/fd, so targets are
     // resolved inside the container (an image symlink can't point a mount
     // at the host).
-    let mut vols: Vec<(Owned, bool)> = Vec::new();
+    let mut vols: Vec<Owned> = Vec::new();
     for v in &rec.volumes {
-        let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
-        let is_dir = sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true);
-        vols.push((fd, is_dir));
+        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?);
     }
 
     let sec = &spec.security;
@@ -97,13 +95,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 
     // Volumes are bound while the old root is still attached: a source
     // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, (fd, is_dir)) in rec.volumes.iter().zip(vols) {
-        if is_dir {
+    for (v, fd) in rec.volumes.iter().zip(vols) {
+        // (the source's kind, through its descriptor: the same inode)
+        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
             mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
         } else {
-            if let Some(p) = v.ctr.iter().rposition(|&c| c == b'/') {
-                let _ = mkdir_all(&v.ctr[..p], 0o755);
-            }
+            confine::mkdir_parent(&v.ctr);
             drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
         }
         let mut src = b"/proc/self/fd/".to_vec();
