@@ -95,7 +95,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 
     // Volumes are bound while the old root is still attached: a source
     // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, fd) in rec.volumes.iter().zip(vols) {
+    for (v, fd) in rec.volumes.iter().zip(&vols) {
         // (the source's kind, through its descriptor: the same inode)
         if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
             mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
@@ -109,8 +109,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         if v.ro {
             confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
         }
-        // (fd, this round's, closes here)
     }
+    drop(vols);
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
     setup_dev()?;
