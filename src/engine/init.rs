@@ -304,12 +304,8 @@ fn setup_dev() -> Res<()> {
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
     static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-    let mut r = Ok(());
     for &(name, maj, min) in &NODES {
-        if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
-            r = Err(Error::sys("create /dev/", name, e));
-            break;
-        }
+        sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min).ctx("create /dev/", name)?;
     }
     // (statics, walked by reference: an array literal here was built on
     // the stack word by word, 250 bytes of stores)
@@ -322,18 +318,13 @@ fn setup_dev() -> Res<()> {
         (b"core", b"/proc/kcore"),
     ];
     for &(name, target) in &LINKS {
-        if r.is_ok() {
-            r = sys::symlinkat(target, d, name).ctx("create /dev/", name);
-        }
+        sys::symlinkat(target, d, name).ctx("create /dev/", name)?;
     }
     static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
     for &(dir, mode) in &DIRS {
-        if r.is_ok() {
-            r = sys::mkdirat(d, dir, mode).ctx("create /dev/", dir);
-        }
+        sys::mkdirat(d, dir, mode).ctx("create /dev/", dir)?;
     }
     drop(dir);
-    r?;
     confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5")?;
     Ok(())
 }
