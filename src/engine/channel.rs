@@ -48,10 +48,16 @@ pub struct Child {
 /// The descriptors of one start: a start pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
-    let pipe = || sys::pipe().ctx("pipe", b"");
-    let (spec_r, spec_w) = if spec { pipe().map(|(r, w)| (Some(r), Some(w)))? } else { (None, None) };
-    let (ns_p, ns_c) = if netns { sys::socketpair().map(|(a, b)| (Some(a), Some(b))).ctx("socketpair", b"")? } else { (None, None) };
-    let (rep_r, rep_w) = pipe()?;
+    let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (None, None, None, None);
+    if spec {
+        let (r, w) = sys::pipe().ctx("pipe", b"")?;
+        (spec_r, spec_w) = (Some(r), Some(w));
+    }
+    if netns {
+        let (a, b) = sys::socketpair().ctx("socketpair", b"")?;
+        (ns_p, ns_c) = (Some(a), Some(b));
+    }
+    let (rep_r, rep_w) = sys::pipe().ctx("pipe", b"")?;
     Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: Some(rep_w) }))
 }
 

@@ -120,13 +120,20 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
     sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx("make read-only", AT)
 }
 
+/// The directories above `path`, made where missing (failure is left to
+/// what is made in them next). Out of line: `setup` has two uses.
+#[inline(never)]
+pub fn mkdir_parent(path: &[u8]) {
+    if let Some(p) = path.iter().rposition(|&c| c == b'/') {
+        let _ = mkdir_all(&path[..p], 0o755);
+    }
+}
+
 /// `--device` nodes: made on the container's /dev tmpfs (or wherever asked).
 pub fn device_nodes(devs: &[Device], nodes: &[Node]) -> Res<()> {
     for (d, n) in devs.iter().zip(nodes) {
         let path = &d.ctr;
-        if let Some(p) = path.iter().rposition(|&c| c == b'/') {
-            let _ = mkdir_all(&path[..p], 0o755);
-        }
+        mkdir_parent(path);
         let _ = sys::unlinkat(sys::AT_FDCWD, path, 0);
         sys::mknodat(sys::AT_FDCWD, path, n.kind | 0o666, n.major, n.minor).ctx("create device", path)?;
     }

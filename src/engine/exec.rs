@@ -60,10 +60,12 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         return Err(not_running(&o.container));
     }
 
-    let mut sec = r.security.clone();
+    // (moved out of the record, not cloned: Security::clone was 365 bytes)
+    let privileged = r.security.privileged;
+    let mut sec = r.security;
     sec.privileged |= o.privileged;
-    if let Some(u) = &o.user {
-        sec.user = u.clone();
+    if let Some(u) = o.user {
+        sec.user = u;
     }
     // Between its fork and its execve, the program is a copy of this
     // process, visible in the container. Undumpable, it is out of reach of
@@ -76,11 +78,11 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         let e = sys::fexecve(copy.raw(), me, my_env);
         return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
     }
-    let mut env = r.env.clone();
+    let mut env = r.env;
     for e in &o.env {
         util::env_set(&mut env, e);
     }
-    let workdir = o.workdir.clone().unwrap_or_else(|| r.workdir.clone());
+    let workdir = o.workdir.unwrap_or(r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
     let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
@@ -103,10 +105,10 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // the shared one, which its record does not name; a host without any
     // devices cgroup takes CAP_MKNOD from it, as `run` and `start` do.
     let layout = Layout::for_limits(&Limits::default());
-    if !r.security.privileged && layout.devices() == Mechanism::NoCgroup {
+    if !privileged && layout.devices() == Mechanism::NoCgroup {
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
-    if let Some(h) = layout.find(b"devices").filter(|_| !r.security.privileged) {
+    if let Some(h) = layout.find(b"devices").filter(|_| !privileged) {
         if !r.cgroups.iter().any(|c| c.starts_with(&join(&h.mount, b"mydocker/"))) {
             let d = join(&h.mount, SHARED);
             joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);

@@ -77,11 +77,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // mounted after the root switch through /proc/self/fd, so targets are
     // resolved inside the container (an image symlink can't point a mount
     // at the host).
-    let mut vols: Vec<(Owned, bool)> = Vec::new();
+    let mut vols: Vec<Owned> = Vec::new();
     for v in &rec.volumes {
-        let fd = sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?;
-        let is_dir = sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true);
-        vols.push((fd, is_dir));
+        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?);
     }
 
     let sec = &spec.security;
@@ -97,13 +95,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 
     // Volumes are bound while the old root is still attached: a source
     // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, (fd, is_dir)) in rec.volumes.iter().zip(vols) {
-        if is_dir {
+    for (v, fd) in rec.volumes.iter().zip(&vols) {
+        // (the source's kind, through its descriptor: the same inode)
+        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
             mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
         } else {
-            if let Some(p) = v.ctr.iter().rposition(|&c| c == b'/') {
-                let _ = mkdir_all(&v.ctr[..p], 0o755);
-            }
+            confine::mkdir_parent(&v.ctr);
             drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
         }
         let mut src = b"/proc/self/fd/".to_vec();
@@ -112,8 +109,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         if v.ro {
             confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
         }
-        // (fd, this round's, closes here)
     }
+    drop(vols);
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
     setup_dev()?;
@@ -307,12 +304,8 @@ fn setup_dev() -> Res<()> {
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
     static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-    let mut r = Ok(());
     for &(name, maj, min) in &NODES {
-        if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
-            r = Err(Error::sys("create /dev/", name, e));
-            break;
-        }
+        sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min).ctx("create /dev/", name)?;
     }
     // (statics, walked by reference: an array literal here was built on
     // the stack word by word, 250 bytes of stores)
@@ -325,18 +318,13 @@ fn setup_dev() -> Res<()> {
         (b"core", b"/proc/kcore"),
     ];
     for &(name, target) in &LINKS {
-        if r.is_ok() {
-            r = sys::symlinkat(target, d, name).ctx("create /dev/", name);
-        }
+        sys::symlinkat(target, d, name).ctx("create /dev/", name)?;
     }
     static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
     for &(dir, mode) in &DIRS {
-        if r.is_ok() {
-            r = sys::mkdirat(d, dir, mode).ctx("create /dev/", dir);
-        }
+        sys::mkdirat(d, dir, mode).ctx("create /dev/", dir)?;
     }
     drop(dir);
-    r?;
     confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5")?;
     Ok(())
 }
