@@ -138,22 +138,18 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     let _ = util::mkdir_all(&root.dir, 0o711);
     let mut rnd = [0u8; 4];
     sys::random(&mut rnd);
-    let mut name = b".probe-".to_vec();
-    name.extend_from_slice(&util::hex(&rnd));
-    let base = join(&root.dir, &name);
+    let mut base = join(&root.dir, b".probe-");
+    base.extend_from_slice(&util::hex(&rnd));
     let r = (|| {
         sys::mkdir(&base, 0o700)?;
         for d in util::fields(b"l,u,w,m", b',') {
             sys::mkdir(&join(&base, d), 0o755)?;
         }
-        let mut data = b"lowerdir=".to_vec();
-        data.extend_from_slice(&join(&base, b"l"));
-        data.extend_from_slice(b",upperdir=");
-        data.extend_from_slice(&join(&base, b"u"));
-        data.extend_from_slice(b",workdir=");
-        data.extend_from_slice(&join(&base, b"w"));
+        // base never ends in '/': the parts are base + "/l" and so on
+        let mut data = Buf::new();
+        data.s("lowerdir=").b(&base).s("/l,upperdir=").b(&base).s("/u,workdir=").b(&base).s("/w");
         let m = join(&base, b"m");
-        sys::mount(b"overlay", &m, b"overlay", 0, &data)?;
+        sys::mount(b"overlay", &m, b"overlay", 0, &data.0)?;
         sys::umount2(&m, sys::MNT_DETACH)
     })();
     let _ = remove_tree(&base);
