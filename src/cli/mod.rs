@@ -339,25 +339,25 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         match id {
             R_NAME => {
                 validate_name(v)?;
-                r.name = Some(v.to_vec())
+                set(&mut r.name, v)
             }
             R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
                     return Err(Error::text(b"--workdir: must be an absolute path"));
                 }
-                r.workdir = Some(v.to_vec())
+                set(&mut r.workdir, v)
             }
             R_HOST => {
                 validate_hostname(v)?;
-                r.hostname = Some(v.to_vec())
+                set(&mut r.hostname, v)
             }
             R_VOL => r.volumes.push(parse_volume(v)?),
             R_NET => {
                 if v != b"none" && v != b"host" {
                     validate_name(v)?;
                 }
-                r.network = Some(v.to_vec())
+                set(&mut r.network, v)
             }
             R_PORT => r.ports.push(parse_port(v)?),
             R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
@@ -370,7 +370,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
                     return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
                 }
-                r.limits.cpuset_cpus = Some(v.to_vec())
+                set(&mut r.limits.cpuset_cpus, v)
             }
             R_PIDS => match crate::engine::util::parse_i64(v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
@@ -381,7 +381,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             R_CAPDROP => drop |= cap_bits(v)?,
             R_SECOPT => r.security.opt(v)?,
             R_USER => r.security.user = user_spec(v)?,
-            R_ENTRY => r.entrypoint = Some(v.to_vec()),
+            R_ENTRY => set(&mut r.entrypoint, v),
             R_DEVICE => r.security.devices.push(parse_device(v)?),
             R_TMPFS => {
                 if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
@@ -433,6 +433,12 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.image = image.to_vec();
     r.cmd = owned(&pos[1..]);
     Ok(Cmd::Run(r))
+}
+
+/// `*slot = Some(v.to_vec())`, once for run's six string options.
+#[inline(never)]
+fn set(slot: &mut Option<Vec<u8>>, v: &[u8]) {
+    *slot = Some(v.to_vec());
 }
 
 /// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
