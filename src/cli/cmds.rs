@@ -59,7 +59,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     // The table's cells row by row, seven to a row, the header first.
     let mut cells: Vec<Vec<u8>> = Vec::new();
     for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
-        cells.push(h.to_vec());
+        super::push_copy(&mut cells, h);
     }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
@@ -84,12 +84,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             ports.extend_from_slice(&p.text());
         }
         cells.push(id);
-        cells.push(r.image.clone());
+        super::push_copy(&mut cells, &r.image);
         cells.push(quote_cmd(&r.argv, !no_trunc));
         cells.push(created);
         cells.push(st);
         cells.push(ports);
-        cells.push(r.name.clone());
+        super::push_copy(&mut cells, &r.name);
     }
     if quiet {
         out::out(&b.0);

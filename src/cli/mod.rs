@@ -387,7 +387,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
                     return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
                 }
-                r.security.tmpfs.push(v.to_vec())
+                push_copy(&mut r.security.tmpfs, v)
             }
             _ => {}
         }
@@ -452,11 +452,17 @@ fn user_spec(v: &[u8]) -> Res<Vec<u8>> {
     Ok(v.to_vec())
 }
 
+/// `v.push(s.to_vec())` out of line: one copy for its callers.
+#[inline(never)]
+pub(crate) fn push_copy(v: &mut Vec<Vec<u8>>, s: &[u8]) {
+    v.push(s.to_vec());
+}
+
 /// Owned copies of borrowed arguments (what the engine keeps).
 fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
     let mut o = Vec::new();
     for x in v {
-        o.push(x.to_vec());
+        push_copy(&mut o, x);
     }
     o
 }
@@ -468,7 +474,7 @@ fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
         return Err(Error::text(b"--env: invalid variable: empty name"));
     }
     if v.contains(&b'=') {
-        env.push(v.to_vec());
+        push_copy(env, v);
     } else if let Some(val) = crate::engine::util::env_get(host_env, v) {
         let mut e = v.to_vec();
         e.push(b'=');
