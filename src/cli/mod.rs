@@ -211,22 +211,22 @@ fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Re
 
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
-    match name {
-        b"run" => return parse_run(rest, host_env, false),
-        b"network" | b"image" => {
+    // One lookup instead of a byte-compare chain per name.
+    match crate::engine::util::word_index(b"run,exec,network,image,help", name) {
+        Some(k @ 0..=1) => return parse_run(rest, host_env, k == 1),
+        Some(k @ 2..=3) => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
             if sub == b"--help" || sub == b"-h" {
-                return Ok(Cmd::Help(if name == b"image" { usage::MAIN } else { usage::NETWORK }));
+                return Ok(Cmd::Help(if k == 3 { usage::MAIN } else { usage::NETWORK }));
             }
             let mut full = name.to_vec();
             full.push(b' ');
             full.extend_from_slice(sub);
             return parse_verb(&full, &rest[1..]);
         }
-        b"help" => return Ok(Cmd::Help(usage::MAIN)),
-        b"exec" => return parse_run(rest, host_env, true),
-        _ => {}
+        Some(_) => return Ok(Cmd::Help(usage::MAIN)),
+        None => {}
     }
     parse_verb(name, rest)
 }
