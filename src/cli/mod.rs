@@ -49,17 +49,17 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
-        if a == b"--root" {
+        let k = crate::engine::util::word_index(b"--root,-h,--help,-v,--version", a);
+        if k == Some(0) {
             let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
             root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
             root = Some(v);
             i += 1;
-        } else if a == b"-h" || a == b"--help" {
-            return Ok(Global { root, cmd: Cmd::Help(usage::MAIN) });
-        } else if a == b"-v" || a == b"--version" {
-            return Ok(Global { root, cmd: Cmd::Simple(Verb::Version, Args::default()) });
+        } else if let Some(k) = k {
+            let cmd = if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) };
+            return Ok(Global { root, cmd });
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
