@@ -217,7 +217,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
         Some(k @ 2..=3) => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
-            if sub == b"--help" || sub == b"-h" {
+            if crate::engine::util::word_index(b"--help,-h", sub).is_some() {
                 return Ok(Cmd::Help(if k == 3 { usage::MAIN } else { usage::NETWORK }));
             }
             let mut full = name.to_vec();
