@@ -400,6 +400,11 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.init = on(R_INIT);
     r.security.privileged = on(R_PRIV);
     r.security.read_only = on(R_RO);
+    let Some(&head) = pos.first() else {
+        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
+    };
+    // the image or the container, and the command: one copy for both verbs
+    let (head, cmd) = (head.to_vec(), owned(&pos[1..]));
     if exec {
         let s = r.security;
         return Ok(Cmd::Exec(ExecOpts {
@@ -410,8 +415,8 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             workdir: r.workdir,
             user: if s.user.is_empty() { None } else { Some(s.user) },
             privileged: s.privileged,
-            container: pos[0].to_vec(),
-            cmd: owned(&pos[1..]),
+            container: head,
+            cmd,
         }));
     }
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
@@ -424,14 +429,11 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     } else {
         (s.caps | add) & !drop
     };
-    let Some(&image) = pos.first() else {
-        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
-    };
-    if image.is_empty() || image.len() > 255 {
-        return Err(Error::new(image, b"invalid image name"));
+    if head.is_empty() || head.len() > 255 {
+        return Err(Error::new(&head, b"invalid image name"));
     }
-    r.image = image.to_vec();
-    r.cmd = owned(&pos[1..]);
+    r.image = head;
+    r.cmd = cmd;
     Ok(Cmd::Run(r))
 }
 
