@@ -15,21 +15,27 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
         b.s("Dead");
         return (false, b.0);
     }
-    if r.alive() {
-        b.s("Up ").b(&out::human_duration(now - r.started));
-        return (true, b.0);
-    }
-    if r.pid == 0 {
+    let up = r.alive();
+    if !up && r.pid == 0 {
         b.s("Created");
         return (false, b.0);
     }
-    match r.exit_code {
-        Some(c) => b.s("Exited (").i(c as i64).s(") "),
-        None => b.s("Exited (unknown) "),
-    };
-    let when = if r.finished > 0 { r.finished } else { now };
-    b.b(&out::human_duration(now - when)).s(" ago");
-    (false, b.0)
+    // one duration: since the start when up, since the exit when not
+    let mut since = r.started;
+    if up {
+        b.s("Up ");
+    } else {
+        match r.exit_code {
+            Some(c) => b.s("Exited (").i(c as i64).s(") "),
+            None => b.s("Exited (unknown) "),
+        };
+        since = if r.finished > 0 { r.finished } else { now };
+    }
+    b.b(&out::human_duration(now - since));
+    if !up {
+        b.s(" ago");
+    }
+    (up, b.0)
 }
 
 fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
