@@ -475,14 +475,13 @@ fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
         return Err(Error::text(b"--env: invalid variable: empty name"));
     }
-    if v.contains(&b'=') {
-        push_copy(env, v);
-    } else if let Some(val) = crate::engine::util::env_get(host_env, v) {
-        let mut e = v.to_vec();
+    let mut e = v.to_vec();
+    if !v.contains(&b'=') {
+        let Some(val) = crate::engine::util::env_get(host_env, v) else { return Ok(()) };
         e.push(b'=');
         e.extend_from_slice(val);
-        env.push(e);
     }
+    env.push(e);
     Ok(())
 }
 
