@@ -354,7 +354,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             }
             R_VOL => r.volumes.push(parse_volume(v)?),
             R_NET => {
-                if v != b"none" && v != b"host" {
+                if crate::engine::util::word_index(b"none,host", v).is_none() {
                     validate_name(v)?;
                 }
                 set(&mut r.network, v)

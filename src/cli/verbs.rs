@@ -95,7 +95,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Export => commit::export(root, p0, a.val(1)),
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
-            if a.val(3).is_some_and(|d| d != b"bridge") {
+            if a.val(3).is_some_and(|d| util::word_index(b"bridge", d).is_none()) {
                 return Err(util::Error::text(b"--driver: only bridge is supported"));
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::text(b"network create: --subnet is required"))?;
