@@ -119,7 +119,8 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
     while i < args.len() {
         let a = args[i].as_slice();
         i += 1;
-        if a == b"--" {
+        let k = crate::engine::util::word_index(b"--,--help", a);
+        if k == Some(0) {
             rest(&mut pos, &args[i..]);
             break;
         }
@@ -131,7 +132,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
             }
             continue;
         }
-        if a == b"--help" {
+        if k == Some(1) {
             opts.push((HELP, &b""[..]));
             continue;
         }

@@ -15,21 +15,27 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
         b.s("Dead");
         return (false, b.0);
     }
-    if r.alive() {
-        b.s("Up ").b(&out::human_duration(now - r.started));
-        return (true, b.0);
-    }
-    if r.pid == 0 {
+    let up = r.alive();
+    if !up && r.pid == 0 {
         b.s("Created");
         return (false, b.0);
     }
-    match r.exit_code {
-        Some(c) => b.s("Exited (").i(c as i64).s(") "),
-        None => b.s("Exited (unknown) "),
-    };
-    let when = if r.finished > 0 { r.finished } else { now };
-    b.b(&out::human_duration(now - when)).s(" ago");
-    (false, b.0)
+    // one duration: since the start when up, since the exit when not
+    let mut since = r.started;
+    if up {
+        b.s("Up ");
+    } else {
+        match r.exit_code {
+            Some(c) => b.s("Exited (").i(c as i64).s(") "),
+            None => b.s("Exited (unknown) "),
+        };
+        since = if r.finished > 0 { r.finished } else { now };
+    }
+    b.b(&out::human_duration(now - since));
+    if !up {
+        b.s(" ago");
+    }
+    (up, b.0)
 }
 
 fn quote_cmd(argv: &[Vec<u8>], trunc: bool) -> Vec<u8> {
@@ -59,7 +65,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     // The table's cells row by row, seven to a row, the header first.
     let mut cells: Vec<Vec<u8>> = Vec::new();
     for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
-        cells.push(h.to_vec());
+        super::push_copy(&mut cells, h);
     }
     for r in recs.iter().rev() {
         let (up, st) = status_text(r, now);
@@ -84,12 +90,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             ports.extend_from_slice(&p.text());
         }
         cells.push(id);
-        cells.push(r.image.clone());
+        super::push_copy(&mut cells, &r.image);
         cells.push(quote_cmd(&r.argv, !no_trunc));
         cells.push(created);
         cells.push(st);
         cells.push(ports);
-        cells.push(r.name.clone());
+        super::push_copy(&mut cells, &r.name);
     }
     if quiet {
         out::out(&b.0);
@@ -138,22 +144,18 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     let _ = util::mkdir_all(&root.dir, 0o711);
     let mut rnd = [0u8; 4];
     sys::random(&mut rnd);
-    let mut name = b".probe-".to_vec();
-    name.extend_from_slice(&util::hex(&rnd));
-    let base = join(&root.dir, &name);
+    let mut base = join(&root.dir, b".probe-");
+    base.extend_from_slice(&util::hex(&rnd));
     let r = (|| {
         sys::mkdir(&base, 0o700)?;
         for d in util::fields(b"l,u,w,m", b',') {
             sys::mkdir(&join(&base, d), 0o755)?;
         }
-        let mut data = b"lowerdir=".to_vec();
-        data.extend_from_slice(&join(&base, b"l"));
-        data.extend_from_slice(b",upperdir=");
-        data.extend_from_slice(&join(&base, b"u"));
-        data.extend_from_slice(b",workdir=");
-        data.extend_from_slice(&join(&base, b"w"));
+        // base never ends in '/': the parts are base + "/l" and so on
+        let mut data = Buf::new();
+        data.s("lowerdir=").b(&base).s("/l,upperdir=").b(&base).s("/u,workdir=").b(&base).s("/w");
         let m = join(&base, b"m");
-        sys::mount(b"overlay", &m, b"overlay", 0, &data)?;
+        sys::mount(b"overlay", &m, b"overlay", 0, &data.0)?;
         sys::umount2(&m, sys::MNT_DETACH)
     })();
     let _ = remove_tree(&base);

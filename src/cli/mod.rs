@@ -49,17 +49,17 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
-        if a == b"--root" {
+        let k = crate::engine::util::word_index(b"--root,-h,--help,-v,--version", a);
+        if k == Some(0) {
             let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
             root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
             root = Some(v);
             i += 1;
-        } else if a == b"-h" || a == b"--help" {
-            return Ok(Global { root, cmd: Cmd::Help(usage::MAIN) });
-        } else if a == b"-v" || a == b"--version" {
-            return Ok(Global { root, cmd: Cmd::Simple(Verb::Version, Args::default()) });
+        } else if let Some(k) = k {
+            let cmd = if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) };
+            return Ok(Global { root, cmd });
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
@@ -211,22 +211,22 @@ fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Re
 
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
-    match name {
-        b"run" => return parse_run(rest, host_env, false),
-        b"network" | b"image" => {
+    // One lookup instead of a byte-compare chain per name.
+    match crate::engine::util::word_index(b"run,exec,network,image,help", name) {
+        Some(k @ 0..=1) => return parse_run(rest, host_env, k == 1),
+        Some(k @ 2..=3) => {
             // "network SUB ARGS": the table has "network SUB" entries
             let sub = rest.first().map_or(&b"--help"[..], |s| s.as_slice());
-            if sub == b"--help" || sub == b"-h" {
-                return Ok(Cmd::Help(if name == b"image" { usage::MAIN } else { usage::NETWORK }));
+            if crate::engine::util::word_index(b"--help,-h", sub).is_some() {
+                return Ok(Cmd::Help(if k == 3 { usage::MAIN } else { usage::NETWORK }));
             }
             let mut full = name.to_vec();
             full.push(b' ');
             full.extend_from_slice(sub);
             return parse_verb(&full, &rest[1..]);
         }
-        b"help" => return Ok(Cmd::Help(usage::MAIN)),
-        b"exec" => return parse_run(rest, host_env, true),
-        _ => {}
+        Some(_) => return Ok(Cmd::Help(usage::MAIN)),
+        None => {}
     }
     parse_verb(name, rest)
 }
@@ -339,25 +339,25 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         match id {
             R_NAME => {
                 validate_name(v)?;
-                r.name = Some(v.to_vec())
+                set(&mut r.name, v)
             }
             R_ENV => push_env(&mut r.env, v, host_env)?,
             R_WD => {
                 if v.first() != Some(&b'/') {
                     return Err(Error::text(b"--workdir: must be an absolute path"));
                 }
-                r.workdir = Some(v.to_vec())
+                set(&mut r.workdir, v)
             }
             R_HOST => {
                 validate_hostname(v)?;
-                r.hostname = Some(v.to_vec())
+                set(&mut r.hostname, v)
             }
             R_VOL => r.volumes.push(parse_volume(v)?),
             R_NET => {
-                if v != b"none" && v != b"host" {
+                if crate::engine::util::word_index(b"none,host", v).is_none() {
                     validate_name(v)?;
                 }
-                r.network = Some(v.to_vec())
+                set(&mut r.network, v)
             }
             R_PORT => r.ports.push(parse_port(v)?),
             R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
@@ -370,7 +370,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
                 if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
                     return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
                 }
-                r.limits.cpuset_cpus = Some(v.to_vec())
+                set(&mut r.limits.cpuset_cpus, v)
             }
             R_PIDS => match crate::engine::util::parse_i64(v) {
                 Some(n) if n > 0 => r.limits.pids = Some(n as u64),
@@ -381,13 +381,13 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             R_CAPDROP => drop |= cap_bits(v)?,
             R_SECOPT => r.security.opt(v)?,
             R_USER => r.security.user = user_spec(v)?,
-            R_ENTRY => r.entrypoint = Some(v.to_vec()),
+            R_ENTRY => set(&mut r.entrypoint, v),
             R_DEVICE => r.security.devices.push(parse_device(v)?),
             R_TMPFS => {
                 if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
                     return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
                 }
-                r.security.tmpfs.push(v.to_vec())
+                push_copy(&mut r.security.tmpfs, v)
             }
             _ => {}
         }
@@ -400,6 +400,11 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.init = on(R_INIT);
     r.security.privileged = on(R_PRIV);
     r.security.read_only = on(R_RO);
+    let Some(&head) = pos.first() else {
+        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
+    };
+    // the image or the container, and the command: one copy for both verbs
+    let (head, cmd) = (head.to_vec(), owned(&pos[1..]));
     if exec {
         let s = r.security;
         return Ok(Cmd::Exec(ExecOpts {
@@ -410,8 +415,8 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
             workdir: r.workdir,
             user: if s.user.is_empty() { None } else { Some(s.user) },
             privileged: s.privileged,
-            container: pos[0].to_vec(),
-            cmd: owned(&pos[1..]),
+            container: head,
+            cmd,
         }));
     }
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
@@ -424,15 +429,18 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     } else {
         (s.caps | add) & !drop
     };
-    let Some(&image) = pos.first() else {
-        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
-    };
-    if image.is_empty() || image.len() > 255 {
-        return Err(Error::new(image, b"invalid image name"));
+    if head.is_empty() || head.len() > 255 {
+        return Err(Error::new(&head, b"invalid image name"));
     }
-    r.image = image.to_vec();
-    r.cmd = owned(&pos[1..]);
+    r.image = head;
+    r.cmd = cmd;
     Ok(Cmd::Run(r))
+}
+
+/// `*slot = Some(v.to_vec())`, once for run's six string options.
+#[inline(never)]
+fn set(slot: &mut Option<Vec<u8>>, v: &[u8]) {
+    *slot = Some(v.to_vec());
 }
 
 /// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
@@ -446,11 +454,17 @@ fn user_spec(v: &[u8]) -> Res<Vec<u8>> {
     Ok(v.to_vec())
 }
 
+/// `v.push(s.to_vec())` out of line: one copy for its callers.
+#[inline(never)]
+pub(crate) fn push_copy(v: &mut Vec<Vec<u8>>, s: &[u8]) {
+    v.push(s.to_vec());
+}
+
 /// Owned copies of borrowed arguments (what the engine keeps).
 fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
     let mut o = Vec::new();
     for x in v {
-        o.push(x.to_vec());
+        push_copy(&mut o, x);
     }
     o
 }
@@ -461,14 +475,13 @@ fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
         return Err(Error::text(b"--env: invalid variable: empty name"));
     }
-    if v.contains(&b'=') {
-        env.push(v.to_vec());
-    } else if let Some(val) = crate::engine::util::env_get(host_env, v) {
-        let mut e = v.to_vec();
+    let mut e = v.to_vec();
+    if !v.contains(&b'=') {
+        let Some(val) = crate::engine::util::env_get(host_env, v) else { return Ok(()) };
         e.push(b'=');
         e.extend_from_slice(val);
-        env.push(e);
     }
+    env.push(e);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! docker prints them.
 
 use super::inspect::tpl;
-use super::out::{each, out, report};
+use super::out::{each, line_to, out, report};
 use crate::engine::network;
 use crate::engine::state::Root;
 use crate::engine::util::{self, Buf, Res};
@@ -10,9 +10,8 @@ use alloc::vec::Vec;
 
 #[inline(never)]
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
-    let mut id = network::create(root, name, subnet, gateway, env)?;
-    id.push(b'\n');
-    out(&id);
+    let id = network::create(root, name, subnet, gateway, env)?;
+    line_to(1, b"", &id);
     Ok(0)
 }
 

@@ -8,11 +8,17 @@ use alloc::vec::Vec;
 /// Prints `mydocker: <what>: <why>` for an error; returns its exit code.
 #[inline(never)]
 pub fn report(e: Error) -> i32 {
-    let mut o = b"mydocker: ".to_vec();
-    o.extend_from_slice(&e.msg());
-    o.push(b'\n');
-    let _ = sys::write_all(2, &o);
+    line_to(2, b"mydocker: ", &e.msg());
     e.exit_code()
+}
+
+/// Writes `pre`, `s` and a newline to `fd`, in one write.
+#[inline(never)]
+pub fn line_to(fd: sys::Fd, pre: &[u8], s: &[u8]) {
+    let mut o = pre.to_vec();
+    o.extend_from_slice(s);
+    o.push(b'\n');
+    let _ = sys::write_all(fd, &o);
 }
 
 pub fn out(b: &[u8]) {
@@ -27,11 +33,7 @@ pub fn each(names: &[&[u8]], echo: bool, f: &mut dyn FnMut(&[u8]) -> Res<()>) ->
     let mut code = 0;
     for n in names {
         match f(n) {
-            Ok(()) if echo => {
-                let mut o = n.to_vec();
-                o.push(b'\n');
-                out(&o);
-            }
+            Ok(()) if echo => line_to(1, b"", n),
             Ok(()) => {}
             Err(e) => {
                 report(e);

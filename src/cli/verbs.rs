@@ -2,7 +2,7 @@
 //! calls, and their results to text. Errors are printed here, once.
 
 use super::cmds;
-use super::out::{out, report};
+use super::out::{line_to, out, report};
 use super::{images, inspect, network as net};
 use crate::cli::{self, Cmd};
 use crate::engine::container::{self as run, Outcome};
@@ -87,14 +87,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line).map_err(|e| e.code(1)),
         Load => {
             // -q: docker's only hides progress, which mydocker never shows
-            load::load(root, a.val(1), &mut |r, id| {
-                let mut l = if id { b"Loaded image ID: ".to_vec() } else { b"Loaded image: ".to_vec() };
-                l.extend_from_slice(r);
-                l.push(b'\n');
-                out(&l);
-            })
-            .map(|_| 0)
-            .map_err(|e| e.code(1))
+            load::load(root, a.val(1), &mut |r, id| line_to(1, if id { b"Loaded image ID: " } else { b"Loaded image: " }, r)).map(|_| 0).map_err(|e| e.code(1))
         }
         Save => commit::to_output(a.val(1), b"save", &mut |fd| crate::engine::save::save(root, pos, fd)).map_err(|e| e.code(1)),
         Tag => store::tag(root, p0, p1).map(|_| 0).map_err(|e| e.code(1)),
@@ -102,7 +95,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Export => commit::export(root, p0, a.val(1)),
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
-            if a.val(3).is_some_and(|d| d != b"bridge") {
+            if a.val(3).is_some_and(|d| util::word_index(b"bridge", d).is_none()) {
                 return Err(util::Error::text(b"--driver: only bridge is supported"));
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::text(b"network create: --subnet is required"))?;
@@ -116,21 +109,12 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
 
 /// docker's line for a new image: `sha256:ID`.
 fn id_line(id: Vec<u8>) -> i32 {
-    let mut l = b"sha256:".to_vec();
-    l.extend_from_slice(&id);
-    l.push(b'\n');
-    out(&l);
+    line_to(1, b"sha256:", &id);
     0
 }
 
 fn finish(r: util::Res<i32>) -> i32 {
     r.unwrap_or_else(report)
-}
-
-fn line(s: &[u8]) -> Vec<u8> {
-    let mut o = s.to_vec();
-    o.push(b'\n');
-    o
 }
 
 /// A foreground container's exit code; a detached one's id (or the name
@@ -139,7 +123,7 @@ fn shown(x: Outcome) -> i32 {
     match x {
         Outcome::Exited(c) => c,
         Outcome::Detached(id) => {
-            out(&line(&id));
+            line_to(1, b"", &id);
             0
         }
     }
