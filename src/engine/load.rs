@@ -65,11 +65,6 @@ struct Found<'a> {
     refs: Vec<Vec<u8>>,
 }
 
-#[inline(never)]
-fn bad(what: &[u8], why: &[u8]) -> Error {
-    Error::new(what, why).code(1)
-}
-
 /// Whether `s` is a sha256 in hex.
 #[inline(never)]
 fn hex64(s: &[u8]) -> bool {
@@ -77,7 +72,7 @@ fn hex64(s: &[u8]) -> bool {
 }
 
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    let comps = tar::components(p).map_err(|_| bad(b"load", b"path contains \"..\" (refused)"))?;
+    let comps = tar::components(p).map_err(|_| Error::new(b"load", b"path contains \"..\" (refused)"))?;
     let mut n = Vec::new();
     for (i, c) in comps.iter().enumerate() {
         if i > 0 {
@@ -154,14 +149,23 @@ impl Loader {
         n
     }
 
-    fn layer(&self, name: &[u8]) -> Option<usize> {
-        self.find(name, false)
+    /// The layer blob `ln`, checked against the digest its name holds
+    /// (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
+    #[inline(never)]
+    fn layer(&self, ln: &[u8], size: Option<u64>) -> Res<usize> {
+        let i = self.find(ln, false).ok_or_else(|| Error::quoted("load: layer", ln, b"is missing from the archive"))?;
+        let l = &self.blobs[i];
+        if ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size) {
+            let why: &[u8] = if size.is_some() { b"does not match its digest or size" } else { b"does not match its digest" };
+            return Err(Error::quoted("load: layer", ln, why));
+        }
+        Ok(i)
     }
 
     /// A blob named by an OCI descriptor, checked against its digest and size.
     fn blob_name(d: &J) -> Res<(Vec<u8>, u64)> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| Error::new(b"load", b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
         Ok((join(b"blobs/sha256", hex), size as u64))
     }
@@ -169,9 +173,9 @@ impl Loader {
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
         // the name ends in the digest: `blobs/sha256/<hex>`
         let (name, size) = Self::blob_name(d)?;
-        let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
+        let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive"))?;
         if doc.stored != name[13..] || doc.body.len() as u64 != size {
-            return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
+            return Err(Error::quoted("load: blob", &name, b"does not match its digest or size"));
         }
         Ok(doc)
     }
@@ -181,23 +185,19 @@ impl Loader {
     fn docker(&self, m: &J) -> Res<Vec<Found<'_>>> {
         let mut out = Vec::new();
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
             let cname = name_of(&cname)?;
-            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive").code(1))?;
+            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive"))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
             if hex64(stem) && stem != conf.stored {
-                return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
+                return Err(Error::quoted("load: config", &cname, b"does not match its digest"));
             }
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = name_of(&l)?;
-                let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.blobs[i].stored {
-                    return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
-                }
-                layers.push(i);
+                layers.push(self.layer(&ln, None)?);
             }
             let mut refs = Vec::new();
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
@@ -232,7 +232,7 @@ impl Loader {
             let mut doc = self.desc_doc(&d)?;
             let mut depth = 0;
             loop {
-                let m = json::parse(&doc.body).ok_or_else(|| bad(b"load: manifest", b"is not valid JSON"))?;
+                let m = json::parse(&doc.body).ok_or_else(|| Error::new(b"load: manifest", b"is not valid JSON"))?;
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
@@ -247,21 +247,16 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"no manifest for linux/").code(1).append(ARCH)),
+                        _ => return Err(Error::new(b"load", b"no manifest for linux/").append(ARCH)),
                     }
                     continue;
                 }
-                let cd = m.get(b"config").ok_or_else(|| bad(b"load: manifest", b"has no config"))?;
+                let cd = m.get(b"config").ok_or_else(|| Error::new(b"load: manifest", b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
                     let (ln, size) = Self::blob_name(&ld)?;
-                    let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                    let l = &self.blobs[i];
-                    if l.stored != ln[13..] || l.stored_size != size {
-                        return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
-                    }
-                    layers.push(i);
+                    layers.push(self.layer(&ln, Some(size))?);
                 }
                 out.push(self.found(conf, layers, refs)?);
                 break;
@@ -272,10 +267,10 @@ impl Loader {
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
     fn found<'a>(&self, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
-        let c = json::parse(&conf.body).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+        let c = json::parse(&conf.body).ok_or_else(|| Error::new(b"load: config", b"is not valid JSON"))?;
         let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
         if diffs.len() != layers.len() {
-            return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
+            return Err(Error::new(b"load: config", b"lists a different number of layers than the manifest"));
         }
         let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
         for (d, &i) in diffs.iter().zip(&layers) {
@@ -285,11 +280,10 @@ impl Loader {
                     "load: layer",
                     &l.name,
                     b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
-                )
-                .code(1));
+                ));
             }
             if d.strip_prefix(b"sha256:") != Some(&l.diff) {
-                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
+                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration"));
             }
             m.size += l.bytes;
             m.layers.push(l.diff.clone());
@@ -409,11 +403,12 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 }
 
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
-/// `sha256:ID` for an image without tags, with `id` true).
+/// `sha256:ID` for an image without tags, with `id` true). Its errors
+/// take exit code 1 from its only caller (cli::verbs).
 #[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
-        return Err(bad(b"load", b"mydocker must run as root"));
+        return Err(Error::new(b"load", b"mydocker must run as root"));
     }
     let (tmp, _held) = temp(root)?;
     let r = load_into(root, &tmp, input, say);
@@ -427,7 +422,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     let mut base: Vec<u8> = Vec::new();
     let file: Option<Owned> = match input {
         Some(p) => {
-            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e).code(1))?;
+            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e))?;
             let mut b = p;
             while let [rest @ .., b'/'] = b {
                 b = rest;
@@ -453,7 +448,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let bdir = join(p, b"blobs/sha256");
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
             let bn = join(b"blobs/sha256", &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
                 ld.entry(bn, &mut FdSource(f.raw()))?;
             }
@@ -462,7 +457,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(bad(b"load", b"no input (use -i FILE or stdin)"));
+            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
@@ -480,16 +475,16 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         }
     }
     let found = if let Some(m) = ld.doc(b"manifest.json") {
-        let j = json::parse(&m.body).ok_or_else(|| bad(b"load: manifest.json", b"is not valid JSON"))?;
+        let j = json::parse(&m.body).ok_or_else(|| Error::new(b"load: manifest.json", b"is not valid JSON"))?;
         ld.docker(&j)?
     } else if let Some(i) = ld.doc(b"index.json") {
-        let j = json::parse(&i.body).ok_or_else(|| bad(b"load: index.json", b"is not valid JSON"))?;
+        let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
         ld.oci(&j, &base)?
     } else {
-        return Err(bad(b"load", b"no manifest.json or index.json"));
+        return Err(Error::new(b"load", b"no manifest.json or index.json"));
     };
     if found.is_empty() {
-        return Err(bad(b"load", b"the archive holds no image"));
+        return Err(Error::new(b"load", b"the archive holds no image"));
     }
     let _l = root.lock()?;
     for f in &found {
