@@ -72,15 +72,28 @@ fn hex64(s: &[u8]) -> bool {
 }
 
 fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    let comps = tar::components(p).map_err(|_| Error::new(b"load", b"path contains \"..\" (refused)"))?;
+    clean(p, true).ok_or_else(|| Error::new(b"load", b"path contains \"..\" (refused)"))
+}
+
+/// `p` without empty and `.` components; a `..` takes one off (or, when
+/// `refuse`, makes it None).
+#[inline(never)]
+fn clean(p: &[u8], refuse: bool) -> Option<Vec<u8>> {
     let mut n = Vec::new();
-    for (i, c) in comps.iter().enumerate() {
-        if i > 0 {
-            n.push(b'/');
+    for c in util::fields(p, b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." if refuse => return None,
+            b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
+            _ => {
+                if !n.is_empty() {
+                    n.push(b'/');
+                }
+                n.extend_from_slice(c);
+            }
         }
-        n.extend_from_slice(c);
     }
-    Ok(n)
+    Some(n)
 }
 
 impl Loader {
@@ -89,7 +102,7 @@ impl Loader {
         let mut stored = Hashing::new(src);
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
-        let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
+        let json_name = [&b".json"[..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), diff: Vec::new(), bytes: 0, zstd };
@@ -115,7 +128,7 @@ impl Loader {
     /// The document or layer blob `name` (through in-archive links).
     #[inline(never)]
     fn find(&self, name: &[u8], doc: bool) -> Option<usize> {
-        let name = self.follow(name);
+        let name = self.follow(name)?;
         self.blobs.iter().position(|b| b.name == name && b.doc == doc)
     }
 
@@ -124,7 +137,7 @@ impl Loader {
     }
 
     /// An in-archive symlink's target (relative to its directory).
-    fn follow(&self, name: &[u8]) -> Vec<u8> {
+    fn follow(&self, name: &[u8]) -> Option<Vec<u8>> {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
@@ -132,21 +145,9 @@ impl Loader {
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            n = Vec::new();
-            for c in util::fields(&j, b'/') {
-                match c {
-                    b"" | b"." => {}
-                    b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
-                    _ => {
-                        if !n.is_empty() {
-                            n.push(b'/');
-                        }
-                        n.extend_from_slice(c);
-                    }
-                }
-            }
+            n = clean(&j, false)?;
         }
-        n
+        Some(n)
     }
 
     /// The layer blob `ln`, checked against the digest its name holds
