@@ -71,19 +71,15 @@ fn hex64(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|c| c.is_ascii_hexdigit())
 }
 
-fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    clean(p, true).ok_or_else(|| Error::new(b"load", b"path contains \"..\" (refused)"))
-}
-
 /// `p` without empty and `.` components; a `..` takes one off (or, when
-/// `refuse`, makes it None).
+/// `refuse`, is an error: an archive's own names).
 #[inline(never)]
-fn clean(p: &[u8], refuse: bool) -> Option<Vec<u8>> {
+fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     let mut n = Vec::new();
     for c in util::fields(p, b'/') {
         match c {
             b"" | b"." => {}
-            b".." if refuse => return None,
+            b".." if refuse => return Err(Error::new(b"load", b"path contains \"..\" (refused)")),
             b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
             _ => {
                 if !n.is_empty() {
@@ -93,7 +89,7 @@ fn clean(p: &[u8], refuse: bool) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(n)
+    Ok(n)
 }
 
 impl Loader {
@@ -145,7 +141,7 @@ impl Loader {
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            n = clean(&j, false)?;
+            n = clean(&j, false).ok()?;
         }
         Some(n)
     }
@@ -187,7 +183,7 @@ impl Loader {
         let mut out = Vec::new();
         for e in m.items() {
             let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
-            let cname = name_of(&cname)?;
+            let cname = clean(&cname, true)?;
             let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive"))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
@@ -197,7 +193,7 @@ impl Loader {
             }
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
-                let ln = name_of(&l)?;
+                let ln = clean(&l, true)?;
                 layers.push(self.layer(&ln, None)?);
             }
             let mut refs = Vec::new();
@@ -464,7 +460,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
         while let Some(e) = r.next()? {
-            let name = name_of(&e.path)?;
+            let name = clean(&e.path, true)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
                     let mut es = r.source();
