@@ -39,10 +39,8 @@ struct Blob {
     /// sha256 and size of the bytes as stored (maybe compressed)
     stored: Vec<u8>,
     stored_size: u64,
-    /// a document's text
+    /// a document's text; a layer's diff ID (sha256 of the uncompressed tar)
     body: Vec<u8>,
-    /// sha256 of the uncompressed tar
-    diff: Vec<u8>,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
@@ -101,7 +99,7 @@ impl Loader {
         let json_name = [&b".json"[..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), diff: Vec::new(), bytes: 0, zstd };
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
             l.doc = true;
@@ -109,10 +107,8 @@ impl Loader {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
         } else {
-            let mut num = Vec::new();
-            util::push_num(&mut num, n as u64);
-            let x = extract_layer(&join(&self.tmp, &num), &mut p)?;
-            (l.diff, l.bytes) = (x.diff, x.bytes);
+            let x = extract_layer(&tmp_dir(&self.tmp, n), &mut p)?;
+            (l.body, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
         l.stored = digest(&stored);
@@ -279,11 +275,11 @@ impl Loader {
                     b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
                 ));
             }
-            if d.strip_prefix(b"sha256:") != Some(&l.diff) {
+            if d.strip_prefix(b"sha256:") != Some(&l.body) {
                 return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration"));
             }
             m.size += l.bytes;
-            m.layers.push(l.diff.clone());
+            m.layers.push(l.body.clone());
         }
         if let Some(cc) = c.get(b"config") {
             for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
@@ -311,6 +307,15 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn
     } else {
         p
     }
+}
+
+/// `tmp/<n>`: where blob `n` is extracted.
+#[inline(never)]
+fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
+    let mut p = tmp.to_vec();
+    p.push(b'/');
+    util::push_num(&mut p, n as u64);
+    p
 }
 
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
@@ -359,9 +364,7 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
     let skip = m.layers.len() - dirs.len();
     for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
-        let mut num = Vec::new();
-        util::push_num(&mut num, n as u64);
-        let dir = join(tmp, &num);
+        let dir = tmp_dir(tmp, n);
         if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
             sys::rename(&dir, &dest).ctx("rename into", &dest)?;
         }
