@@ -196,7 +196,7 @@ impl Loader {
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(self.found(conf, layers, refs)?);
+            self.found(&mut out, conf, layers, refs)?;
         }
         Ok(out)
     }
@@ -251,7 +251,7 @@ impl Loader {
                     let (ln, size) = Self::blob_name(&ld)?;
                     layers.push(self.layer(&ln, Some(size))?);
                 }
-                out.push(self.found(conf, layers, refs)?);
+                self.found(&mut out, conf, layers, refs)?;
                 break;
             }
         }
@@ -259,7 +259,7 @@ impl Loader {
     }
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
-    fn found<'a>(&self, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
+    fn found<'a>(&self, out: &mut Vec<Found<'a>>, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<()> {
         let c = json::parse(&conf.body).ok_or_else(|| Error::new(b"load: config", b"is not valid JSON"))?;
         let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
         if diffs.len() != layers.len() {
@@ -289,7 +289,8 @@ impl Loader {
                 *v = cc.str_at(k).unwrap_or_default();
             }
         }
-        Ok(Found { conf, meta: m, layers, refs })
+        out.push(Found { conf, meta: m, layers, refs });
+        Ok(())
     }
 }
 
