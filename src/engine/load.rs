@@ -175,8 +175,7 @@ impl Loader {
 
     /// The images of a docker-archive (and the hybrid one).
     #[inline(never)]
-    fn docker(&self, m: &J) -> Res<Vec<Found<'_>>> {
-        let mut out = Vec::new();
+    fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
             let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
             let cname = clean(&cname, true)?;
@@ -196,16 +195,15 @@ impl Loader {
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            self.found(&mut out, conf, layers, refs)?;
+            self.found(out, conf, layers, refs)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The images of an OCI layout: each manifest of index.json, an index
     /// in it resolved to this machine's platform.
     #[inline(never)]
-    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found<'_>>> {
-        let mut out = Vec::new();
+    fn oci<'a>(&'a self, idx: &J, base: &[u8], out: &mut Vec<Found<'a>>) -> Res<()> {
         for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
             let ann = d.get(b"annotations");
             let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
@@ -251,11 +249,11 @@ impl Loader {
                     let (ln, size) = Self::blob_name(&ld)?;
                     layers.push(self.layer(&ln, Some(size))?);
                 }
-                self.found(&mut out, conf, layers, refs)?;
+                self.found(out, conf, layers, refs)?;
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
@@ -475,12 +473,13 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             }
         }
     }
-    let found = if let Some(m) = ld.doc(b"manifest.json") {
+    let mut found = Vec::new();
+    if let Some(m) = ld.doc(b"manifest.json") {
         let j = json::parse(&m.body).ok_or_else(|| Error::new(b"load: manifest.json", b"is not valid JSON"))?;
-        ld.docker(&j)?
+        ld.docker(&j, &mut found)?
     } else if let Some(i) = ld.doc(b"index.json") {
         let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
-        ld.oci(&j, &base)?
+        ld.oci(&j, &base, &mut found)?
     } else {
         return Err(Error::new(b"load", b"no manifest.json or index.json"));
     };
