@@ -142,35 +142,31 @@ impl Loader {
         Some(n)
     }
 
-    /// The layer blob `ln`, checked against the digest its name holds
-    /// (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
+    /// The document or layer blob `ln`, checked against the digest its
+    /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
     #[inline(never)]
-    fn layer(&self, ln: &[u8], size: Option<u64>) -> Res<usize> {
-        let i = self.find(ln, false).ok_or_else(|| Error::quoted("load: layer", ln, b"is missing from the archive"))?;
+    fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
+        let what = if doc { "load: blob" } else { "load: layer" };
+        let i = self.find(ln, doc).ok_or_else(|| Error::quoted(what, ln, b"is missing from the archive"))?;
         let l = &self.blobs[i];
         if ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size) {
             let why: &[u8] = if size.is_some() { b"does not match its digest or size" } else { b"does not match its digest" };
-            return Err(Error::quoted("load: layer", ln, why));
+            return Err(Error::quoted(what, ln, why));
         }
         Ok(i)
     }
 
-    /// A blob named by an OCI descriptor, checked against its digest and size.
-    fn blob_name(d: &J) -> Res<(Vec<u8>, u64)> {
+    /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
+    #[inline(never)]
+    fn desc(&self, d: &J, doc: bool) -> Res<usize> {
         let dg = d.str_at(b"digest").unwrap_or_default();
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| Error::new(b"load", b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        Ok((join(b"blobs/sha256", hex), size as u64))
+        self.blob(&join(b"blobs/sha256", hex), doc, Some(size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
-        // the name ends in the digest: `blobs/sha256/<hex>`
-        let (name, size) = Self::blob_name(d)?;
-        let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive"))?;
-        if doc.stored != name[13..] || doc.body.len() as u64 != size {
-            return Err(Error::quoted("load: blob", &name, b"does not match its digest or size"));
-        }
-        Ok(doc)
+        Ok(&self.blobs[self.desc(d, true)?])
     }
 
     /// The images of a docker-archive (and the hybrid one).
@@ -189,7 +185,7 @@ impl Loader {
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = clean(&l, true)?;
-                layers.push(self.layer(&ln, None)?);
+                layers.push(self.blob(&ln, false, None)?);
             }
             let mut refs = Vec::new();
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
@@ -246,8 +242,7 @@ impl Loader {
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
-                    let (ln, size) = Self::blob_name(&ld)?;
-                    layers.push(self.layer(&ln, Some(size))?);
+                    layers.push(self.desc(&ld, false)?);
                 }
                 self.found(out, conf, layers, refs)?;
                 break;
