@@ -209,8 +209,7 @@ impl Loader {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
                     // a bare tag (skopeo's oci:DIR:TAG): the directory's name
-                    let mut r = b"localhost/".to_vec();
-                    r.extend_from_slice(base);
+                    let mut r = join(b"localhost", base);
                     r.push(b':');
                     r.extend_from_slice(&n);
                     refs.push(r);
@@ -413,7 +412,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
-    let mut base: Vec<u8> = Vec::new();
+    let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
             let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e))?;
@@ -424,7 +423,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             b = &b[store::after_slash(b)..];
             b = b.strip_suffix(b".tar").unwrap_or(b);
             if store::valid_ref(&store::normalize(b)) {
-                base = b.to_vec();
+                base = b;
             }
             Some(f)
         }
@@ -474,7 +473,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         ld.docker(&j, &mut found)?
     } else if let Some(i) = ld.doc(b"index.json") {
         let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
-        ld.oci(&j, &base, &mut found)?
+        ld.oci(&j, base, &mut found)?
     } else {
         return Err(Error::new(b"load", b"no manifest.json or index.json"));
     };
