@@ -260,26 +260,26 @@ impl Loader {
         let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
         for (d, &i) in diffs.iter().zip(&layers) {
             let l = &self.blobs[i];
-            if l.zstd {
-                return Err(Error::quoted(
-                    "load: layer",
-                    &l.name,
-                    b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
-                ));
-            }
-            if d.strip_prefix(b"sha256:") != Some(&l.body) {
-                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration"));
+            // (a zstd layer has no diff ID: its reason first)
+            let why: &[u8] = if l.zstd {
+                b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)"
+            } else if d.strip_prefix(b"sha256:") != Some(&l.body) {
+                b"does not match its diff ID in the image configuration"
+            } else {
+                b""
+            };
+            if !why.is_empty() {
+                return Err(Error::quoted("load: layer", &l.name, why));
             }
             m.size += l.bytes;
             m.layers.push(l.body.clone());
         }
-        if let Some(cc) = c.get(b"config") {
-            for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
-                *v = cc.strs_at(k).unwrap_or_default();
-            }
-            for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
-                *v = cc.str_at(k).unwrap_or_default();
-            }
+        let cc = c.get(b"config").unwrap_or(J::NULL);
+        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
+            *v = cc.strs_at(k).unwrap_or_default();
+        }
+        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
+            *v = cc.str_at(k).unwrap_or_default();
         }
         out.push(Found { conf, meta: m, layers, refs });
         Ok(())
