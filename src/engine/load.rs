@@ -39,10 +39,8 @@ struct Blob {
     /// sha256 and size of the bytes as stored (maybe compressed)
     stored: Vec<u8>,
     stored_size: u64,
-    /// a document's text
+    /// a document's text; a layer's diff ID (sha256 of the uncompressed tar)
     body: Vec<u8>,
-    /// sha256 of the uncompressed tar
-    diff: Vec<u8>,
     /// bytes of its regular files
     bytes: u64,
     zstd: bool,
@@ -65,25 +63,29 @@ struct Found<'a> {
     refs: Vec<Vec<u8>>,
 }
 
-#[inline(never)]
-fn bad(what: &[u8], why: &[u8]) -> Error {
-    Error::new(what, why).code(1)
-}
-
 /// Whether `s` is a sha256 in hex.
 #[inline(never)]
 fn hex64(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|c| c.is_ascii_hexdigit())
 }
 
-fn name_of(p: &[u8]) -> Res<Vec<u8>> {
-    let comps = tar::components(p).map_err(|_| bad(b"load", b"path contains \"..\" (refused)"))?;
+/// `p` without empty and `.` components; a `..` takes one off (or, when
+/// `refuse`, is an error: an archive's own names).
+#[inline(never)]
+fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     let mut n = Vec::new();
-    for (i, c) in comps.iter().enumerate() {
-        if i > 0 {
-            n.push(b'/');
+    for c in util::fields(p, b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." if refuse => return Err(Error::new(b"load", b"path contains \"..\" (refused)")),
+            b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
+            _ => {
+                if !n.is_empty() {
+                    n.push(b'/');
+                }
+                n.extend_from_slice(c);
+            }
         }
-        n.extend_from_slice(c);
     }
     Ok(n)
 }
@@ -94,10 +96,10 @@ impl Loader {
         let mut stored = Hashing::new(src);
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
-        let json_name = name.ends_with(b".json") || name.ends_with(b"/json") || name == b"oci-layout" || name == b"repositories" || name.ends_with(b"/VERSION");
+        let json_name = [&b".json"[..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), diff: Vec::new(), bytes: 0, zstd };
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
             l.doc = true;
@@ -105,10 +107,8 @@ impl Loader {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
         } else {
-            let mut num = Vec::new();
-            util::push_num(&mut num, n as u64);
-            let x = extract_layer(&join(&self.tmp, &num), &mut p)?;
-            (l.diff, l.bytes) = (x.diff, x.bytes);
+            let x = extract_layer(&tmp_dir(&self.tmp, n), &mut p)?;
+            (l.body, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
         l.stored = digest(&stored);
@@ -120,7 +120,7 @@ impl Loader {
     /// The document or layer blob `name` (through in-archive links).
     #[inline(never)]
     fn find(&self, name: &[u8], doc: bool) -> Option<usize> {
-        let name = self.follow(name);
+        let name = self.follow(name)?;
         self.blobs.iter().position(|b| b.name == name && b.doc == doc)
     }
 
@@ -129,7 +129,7 @@ impl Loader {
     }
 
     /// An in-archive symlink's target (relative to its directory).
-    fn follow(&self, name: &[u8]) -> Vec<u8> {
+    fn follow(&self, name: &[u8]) -> Option<Vec<u8>> {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
@@ -137,82 +137,69 @@ impl Loader {
             let mut j = dir.to_vec();
             j.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            n = Vec::new();
-            for c in util::fields(&j, b'/') {
-                match c {
-                    b"" | b"." => {}
-                    b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
-                    _ => {
-                        if !n.is_empty() {
-                            n.push(b'/');
-                        }
-                        n.extend_from_slice(c);
-                    }
-                }
-            }
+            n = clean(&j, false).ok()?;
         }
-        n
+        Some(n)
     }
 
-    fn layer(&self, name: &[u8]) -> Option<usize> {
-        self.find(name, false)
+    /// The document or layer blob `ln`, checked against the digest its
+    /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
+    #[inline(never)]
+    fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
+        let what = if doc { "load: blob" } else { "load: layer" };
+        let i = self.find(ln, doc).ok_or_else(|| Error::quoted(what, ln, b"is missing from the archive"))?;
+        let l = &self.blobs[i];
+        if ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size) {
+            let why: &[u8] = if size.is_some() { b"does not match its digest or size" } else { b"does not match its digest" };
+            return Err(Error::quoted(what, ln, why));
+        }
+        Ok(i)
     }
 
-    /// A blob named by an OCI descriptor, checked against its digest and size.
-    fn blob_name(d: &J) -> Res<(Vec<u8>, u64)> {
+    /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
+    #[inline(never)]
+    fn desc(&self, d: &J, doc: bool) -> Res<usize> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| Error::new(b"load", b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        Ok((join(b"blobs/sha256", hex), size as u64))
+        self.blob(&join(b"blobs/sha256", hex), doc, Some(size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
-        // the name ends in the digest: `blobs/sha256/<hex>`
-        let (name, size) = Self::blob_name(d)?;
-        let doc = self.doc(&name).ok_or_else(|| Error::quoted("load: blob", &name, b"is missing from the archive").code(1))?;
-        if doc.stored != name[13..] || doc.body.len() as u64 != size {
-            return Err(Error::quoted("load: blob", &name, b"does not match its digest or size").code(1));
-        }
-        Ok(doc)
+        Ok(&self.blobs[self.desc(d, true)?])
     }
 
     /// The images of a docker-archive (and the hybrid one).
     #[inline(never)]
-    fn docker(&self, m: &J) -> Res<Vec<Found<'_>>> {
-        let mut out = Vec::new();
+    fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| bad(b"load: manifest.json", b"an image has no Config"))?;
-            let cname = name_of(&cname)?;
-            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive").code(1))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = clean(&cname, true)?;
+            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive"))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
             if hex64(stem) && stem != conf.stored {
-                return Err(Error::quoted("load: config", &cname, b"does not match its digest").code(1));
+                return Err(Error::quoted("load: config", &cname, b"does not match its digest"));
             }
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
-                let ln = name_of(&l)?;
-                let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                if ln.starts_with(b"blobs/sha256/") && ln[13..] != self.blobs[i].stored {
-                    return Err(Error::quoted("load: layer", &ln, b"does not match its digest").code(1));
-                }
-                layers.push(i);
+                let ln = clean(&l, true)?;
+                layers.push(self.blob(&ln, false, None)?);
             }
             let mut refs = Vec::new();
             for t in e.strs_at(b"RepoTags").unwrap_or_default() {
                 refs.push(store::normalize(&t));
             }
-            out.push(self.found(conf, layers, refs)?);
+            self.found(out, conf, layers, refs)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The images of an OCI layout: each manifest of index.json, an index
     /// in it resolved to this machine's platform.
     #[inline(never)]
-    fn oci(&self, idx: &J, base: &[u8]) -> Res<Vec<Found<'_>>> {
-        let mut out = Vec::new();
+    fn oci<'a>(&'a self, idx: &J, base: &[u8], out: &mut Vec<Found<'a>>) -> Res<()> {
         for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
             let ann = d.get(b"annotations");
             let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
@@ -222,8 +209,7 @@ impl Loader {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
                     // a bare tag (skopeo's oci:DIR:TAG): the directory's name
-                    let mut r = b"localhost/".to_vec();
-                    r.extend_from_slice(base);
+                    let mut r = join(b"localhost", base);
                     r.push(b':');
                     r.extend_from_slice(&n);
                     refs.push(r);
@@ -232,7 +218,7 @@ impl Loader {
             let mut doc = self.desc_doc(&d)?;
             let mut depth = 0;
             loop {
-                let m = json::parse(&doc.body).ok_or_else(|| bad(b"load: manifest", b"is not valid JSON"))?;
+                let m = json::parse(&doc.body).ok_or_else(|| Error::new(b"load: manifest", b"is not valid JSON"))?;
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
@@ -247,62 +233,56 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"no manifest for linux/").code(1).append(ARCH)),
+                        _ => return Err(Error::new(b"load", b"no manifest for linux/").append(ARCH)),
                     }
                     continue;
                 }
-                let cd = m.get(b"config").ok_or_else(|| bad(b"load: manifest", b"has no config"))?;
+                let cd = m.get(b"config").ok_or_else(|| Error::new(b"load: manifest", b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
-                    let (ln, size) = Self::blob_name(&ld)?;
-                    let i = self.layer(&ln).ok_or_else(|| Error::quoted("load: layer", &ln, b"is missing from the archive").code(1))?;
-                    let l = &self.blobs[i];
-                    if l.stored != ln[13..] || l.stored_size != size {
-                        return Err(Error::quoted("load: layer", &ln, b"does not match its digest or size").code(1));
-                    }
-                    layers.push(i);
+                    layers.push(self.desc(&ld, false)?);
                 }
-                out.push(self.found(conf, layers, refs)?);
+                self.found(out, conf, layers, refs)?;
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
-    fn found<'a>(&self, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<Found<'a>> {
-        let c = json::parse(&conf.body).ok_or_else(|| bad(b"load: config", b"is not valid JSON"))?;
+    fn found<'a>(&self, out: &mut Vec<Found<'a>>, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<()> {
+        let c = json::parse(&conf.body).ok_or_else(|| Error::new(b"load: config", b"is not valid JSON"))?;
         let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
         if diffs.len() != layers.len() {
-            return Err(bad(b"load: config", b"lists a different number of layers than the manifest"));
+            return Err(Error::new(b"load: config", b"lists a different number of layers than the manifest"));
         }
         let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
         for (d, &i) in diffs.iter().zip(&layers) {
             let l = &self.blobs[i];
-            if l.zstd {
-                return Err(Error::quoted(
-                    "load: layer",
-                    &l.name,
-                    b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)",
-                )
-                .code(1));
-            }
-            if d.strip_prefix(b"sha256:") != Some(&l.diff) {
-                return Err(Error::quoted("load: layer", &l.name, b"does not match its diff ID in the image configuration").code(1));
+            // (a zstd layer has no diff ID: its reason first)
+            let why: &[u8] = if l.zstd {
+                b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)"
+            } else if d.strip_prefix(b"sha256:") != Some(&l.body) {
+                b"does not match its diff ID in the image configuration"
+            } else {
+                b""
+            };
+            if !why.is_empty() {
+                return Err(Error::quoted("load: layer", &l.name, why));
             }
             m.size += l.bytes;
-            m.layers.push(l.diff.clone());
+            m.layers.push(l.body.clone());
         }
-        if let Some(cc) = c.get(b"config") {
-            for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
-                *v = cc.strs_at(k).unwrap_or_default();
-            }
-            for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
-                *v = cc.str_at(k).unwrap_or_default();
-            }
+        let cc = c.get(b"config").unwrap_or(J::NULL);
+        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
+            *v = cc.strs_at(k).unwrap_or_default();
         }
-        Ok(Found { conf, meta: m, layers, refs })
+        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
+            *v = cc.str_at(k).unwrap_or_default();
+        }
+        out.push(Found { conf, meta: m, layers, refs });
+        Ok(())
     }
 }
 
@@ -320,6 +300,15 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn
     } else {
         p
     }
+}
+
+/// `tmp/<n>`: where blob `n` is extracted.
+#[inline(never)]
+fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
+    let mut p = tmp.to_vec();
+    p.push(b'/');
+    util::push_num(&mut p, n as u64);
+    p
 }
 
 /// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
@@ -368,9 +357,7 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
     let skip = m.layers.len() - dirs.len();
     for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
-        let mut num = Vec::new();
-        util::push_num(&mut num, n as u64);
-        let dir = join(tmp, &num);
+        let dir = tmp_dir(tmp, n);
         if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
             sys::rename(&dir, &dest).ctx("rename into", &dest)?;
         }
@@ -409,11 +396,12 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 }
 
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
-/// `sha256:ID` for an image without tags, with `id` true).
+/// `sha256:ID` for an image without tags, with `id` true). Its errors
+/// take exit code 1 from its only caller (cli::verbs).
 #[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
-        return Err(bad(b"load", b"mydocker must run as root"));
+        return Err(Error::new(b"load", b"mydocker must run as root"));
     }
     let (tmp, _held) = temp(root)?;
     let r = load_into(root, &tmp, input, say);
@@ -424,10 +412,10 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
-    let mut base: Vec<u8> = Vec::new();
+    let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
-            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e).code(1))?;
+            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e))?;
             let mut b = p;
             while let [rest @ .., b'/'] = b {
                 b = rest;
@@ -435,7 +423,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             b = &b[store::after_slash(b)..];
             b = b.strip_suffix(b".tar").unwrap_or(b);
             if store::valid_ref(&store::normalize(b)) {
-                base = b.to_vec();
+                base = b;
             }
             Some(f)
         }
@@ -453,7 +441,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let bdir = join(p, b"blobs/sha256");
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
             let bn = join(b"blobs/sha256", &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e).code(1))?;
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
                 ld.entry(bn, &mut FdSource(f.raw()))?;
             }
@@ -462,13 +450,13 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(bad(b"load", b"no input (use -i FILE or stdin)"));
+            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
         while let Some(e) = r.next()? {
-            let name = name_of(&e.path)?;
+            let name = clean(&e.path, true)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
                     let mut es = r.source();
@@ -479,17 +467,18 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
             }
         }
     }
-    let found = if let Some(m) = ld.doc(b"manifest.json") {
-        let j = json::parse(&m.body).ok_or_else(|| bad(b"load: manifest.json", b"is not valid JSON"))?;
-        ld.docker(&j)?
+    let mut found = Vec::new();
+    if let Some(m) = ld.doc(b"manifest.json") {
+        let j = json::parse(&m.body).ok_or_else(|| Error::new(b"load: manifest.json", b"is not valid JSON"))?;
+        ld.docker(&j, &mut found)?
     } else if let Some(i) = ld.doc(b"index.json") {
-        let j = json::parse(&i.body).ok_or_else(|| bad(b"load: index.json", b"is not valid JSON"))?;
-        ld.oci(&j, &base)?
+        let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
+        ld.oci(&j, base, &mut found)?
     } else {
-        return Err(bad(b"load", b"no manifest.json or index.json"));
+        return Err(Error::new(b"load", b"no manifest.json or index.json"));
     };
     if found.is_empty() {
-        return Err(bad(b"load", b"the archive holds no image"));
+        return Err(Error::new(b"load", b"the archive holds no image"));
     }
     let _l = root.lock()?;
     for f in &found {

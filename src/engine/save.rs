@@ -35,13 +35,10 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
             Some(t) => alloc::vec![t],
             None => store::tags_of(root, &id),
         };
-        let k = match imgs.iter().position(|(i, _)| *i == id) {
-            Some(k) => k,
-            None => {
-                imgs.push((id, Vec::new()));
-                imgs.len() - 1
-            }
-        };
+        let k = imgs.iter().position(|(i, _)| *i == id).unwrap_or(imgs.len());
+        if k == imgs.len() {
+            imgs.push((id, Vec::new()));
+        }
         let ts = &mut imgs[k].1;
         for t in tags {
             if !ts.contains(&t) {
