@@ -121,11 +121,7 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
 pub fn valid_ref(r: &[u8]) -> bool {
-    let slash = after_slash(r);
-    let (name, tag) = match r[slash..].iter().position(|&c| c == b':') {
-        Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
-        None => (r, &b"x"[..]),
-    };
+    let (name, tag) = split_ref(r);
     // components: non-empty, starting alphanumeric; the first of several
     // (a registry host) may have upper case and a port
     let mut host = name.contains(&b'/');
@@ -335,6 +331,7 @@ pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
 }
 
 /// Docker's `<none>` parts of a row: (repository, tag) of a ref.
+#[inline(never)]
 pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
     let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
