@@ -290,10 +290,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine == 0 {
         if let Some(c) = users(root, &id) {
-            let mut why = b"in use by container ".to_vec();
-            why.extend_from_slice(&c);
-            why.extend_from_slice(b" (remove it first)");
-            return Err(Error::quoted("image", r, &why));
+            return Err(Error::quoted("image", r, b"in use by container ").append(&c).append(b" (remove it first)"));
         }
     }
     for x in &gone {
@@ -306,9 +303,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         let m = meta(root, &id)?;
         let p = root.image(&id);
         remove_tree(&p).ctx("remove", &p)?;
-        let mut d = b"sha256:".to_vec();
-        d.extend_from_slice(&id);
-        say(b"Deleted: ", &d);
+        say(b"Deleted: sha256:", &id);
         free_layers(root, &m.layers);
     }
     Ok(())
