@@ -149,8 +149,12 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
         m.entrypoint.clear();
         m.cmd = argv;
     }
-    m.env = take(&mut rec.env);
-    m.env.retain(|e| !e.starts_with(b"HOSTNAME="));
+    m.env.clear();
+    for e in take(&mut rec.env) {
+        if !e.starts_with(b"HOSTNAME=") {
+            m.env.push(e);
+        }
+    }
     m.workdir = take(&mut rec.workdir);
     if !rec.security.user.is_empty() {
         m.user = take(&mut rec.security.user);

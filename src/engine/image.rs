@@ -149,27 +149,23 @@ pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8
 
 /// Members of a parent configuration's `config` kept by `commit`.
 pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut keep = Vec::new();
-    let mut hist = Vec::new();
+    let mut keep = util::Buf::new();
+    let mut hist = util::Buf::new();
     if let Some(c) = json::parse(config) {
-        if let Some(cc) = c.get(b"config") {
-            for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
-                if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
-                    keep.extend_from_slice(b",\"");
-                    keep.extend_from_slice(k);
-                    keep.extend_from_slice(b"\":");
-                    keep.extend_from_slice(v.raw());
-                }
+        let cc = c.get(b"config").unwrap_or(json::J::NULL);
+        for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
+            if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
+                json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
         for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
             if i > 0 {
-                hist.push(b',');
+                hist.0.push(b',');
             }
-            hist.extend_from_slice(h.raw());
+            hist.b(h.raw());
         }
     }
-    (keep, hist)
+    (keep.0, hist.0)
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
