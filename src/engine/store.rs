@@ -338,16 +338,7 @@ pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
 /// Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05.123Z",
 /// or with a +hh:mm offset); 0 if it isn't one.
 pub fn parse_time(t: &[u8]) -> i64 {
-    let d = |i: usize, n: usize| -> i64 {
-        let mut v = 0i64;
-        for k in i..i + n {
-            match t.get(k) {
-                Some(c) if c.is_ascii_digit() => v = v * 10 + (c - b'0') as i64,
-                _ => return -1,
-            }
-        }
-        v
-    };
+    let d = |i: usize, n: usize| t.get(i..i + n).and_then(util::parse_u64).map_or(-1, |v| v as i64);
     // year (4 digits at 0), then month, day, hour, minute, second (2 at 5, 8, ..)
     let mut f = [0i64; 6];
     for (k, v) in f.iter_mut().enumerate() {
