@@ -35,16 +35,13 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
         return open_dir(&upper);
     }
     let m = crate::engine::store::meta(root, &rec.image_id)?;
-    let lower = crate::engine::store::layers_dir(root);
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
     crate::engine::init::opt_escape(&mut data, &upper);
     if !m.layers.is_empty() {
         data.push(b':');
-        let mut base = lower;
-        base.push(b'/');
-        data.extend_from_slice(&crate::engine::image::lowerdir(&base, &m.layers));
+        data.extend_from_slice(&crate::engine::image::lowerdir_in(root, &m.layers));
     }
     sys::mount(b"overlay", &dir, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &dir)?;
     open_dir(&dir)

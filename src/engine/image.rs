@@ -191,6 +191,14 @@ pub fn lowerdir(base: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
     d
 }
 
+/// `lowerdir` of `layers` by their absolute paths in the store.
+#[inline(never)]
+pub fn lowerdir_in(root: &Root, layers: &[Vec<u8>]) -> Vec<u8> {
+    let mut base = store::layers_dir(root);
+    base.push(b'/');
+    lowerdir(&base, layers)
+}
+
 /// A stored layer's recorded headers and its files, for `tar::Replay`.
 #[inline(never)]
 pub fn layer_fds(dir: &[u8]) -> Res<(Owned, Owned)> {
