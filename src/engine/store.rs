@@ -241,8 +241,12 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
 /// Points `r` (normalized) at `id`, moving it from another image if it
 /// had one. Call under the state lock.
 pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
-    let mut t = tags(root);
-    t.retain(|(x, _)| x != r);
+    let mut t = Vec::new();
+    for e in tags(root) {
+        if e.0 != r {
+            t.push(e);
+        }
+    }
     t.push((r.to_vec(), id.to_vec()));
     write_tags(root, &t)
 }
