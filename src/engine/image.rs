@@ -58,9 +58,20 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let a = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
-    let b = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(a, |p| p + 1);
-    &s[a..b]
+    let mut s = s;
+    while let [c, rest @ ..] = s {
+        if !c.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., c] = s {
+        if !c.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    s
 }
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
