@@ -182,7 +182,12 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
 /// a filesystem without xattr/whiteout support; `run` then falls back).
 pub fn overlay_listed() -> bool {
-    read_file(b"/proc/filesystems").map(|f| util::fields(&f, b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+    for l in util::fields(&read_file(b"/proc/filesystems").unwrap_or_default(), b'\n') {
+        if l.ends_with(b"\toverlay") {
+            return true;
+        }
+    }
+    false
 }
 
 /// The overlayfs `lowerdir` of layers (base first), topmost first, each
