@@ -141,7 +141,12 @@ pub fn valid_ref(r: &[u8]) -> bool {
         }
         start = false;
     }
-    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128 && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+    for &c in tag {
+        if !(c.is_ascii_alphanumeric() || b"_.-".contains(&c)) {
+            return false;
+        }
+    }
+    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128
 }
 
 /// The tags file: (ref, id) pairs in the order they were made.
@@ -221,7 +226,11 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         }
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
-    if hex.len() >= 4 && hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+    let mut lower_hex = hex.len() >= 4;
+    for c in hex {
+        lower_hex &= c.is_ascii_digit() || (b'a'..=b'f').contains(c);
+    }
+    if lower_hex {
         let mut m: Option<Vec<u8>> = None;
         for i in ids(root) {
             if i.starts_with(hex) {
