@@ -75,9 +75,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     }
     let dir = r.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
-    let mut base = crate::engine::store::layers_dir(root);
-    base.push(b'/');
-    let lower = crate::engine::image::lowerdir(&base, &crate::engine::store::meta(root, &r.image_id).map(|m| m.layers).unwrap_or_default());
+    let lower = crate::engine::image::lowerdir_in(root, &crate::engine::store::meta(root, &r.image_id).map(|m| m.layers).unwrap_or_default());
     let mut ports = Vec::new();
     for p in &r.ports {
         ports.push(p.text());

@@ -12,12 +12,18 @@ use crate::engine::util::{self, join, Ctx, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
+/// A directory opened for reading ("open" and the path on failure).
+#[inline(never)]
+fn open_dir(p: &[u8]) -> Res<Owned> {
+    sys::open(p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", p)
+}
+
 fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     if rec.alive() {
         let mut p = b"/proc/".to_vec();
         util::push_num(&mut p, rec.pid as u64);
         p.extend_from_slice(b"/root");
-        let fd = sys::open(&p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &p)?;
+        let fd = open_dir(&p)?;
         if rec.alive() {
             return Ok(fd);
         }
@@ -26,22 +32,19 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
     if sys::lstat(&join(&dir, b"copied")).is_ok() {
-        return sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper);
+        return open_dir(&upper);
     }
     let m = crate::engine::store::meta(root, &rec.image_id)?;
-    let lower = crate::engine::store::layers_dir(root);
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
     crate::engine::init::opt_escape(&mut data, &upper);
     if !m.layers.is_empty() {
         data.push(b':');
-        let mut base = lower;
-        base.push(b'/');
-        data.extend_from_slice(&crate::engine::image::lowerdir(&base, &m.layers));
+        data.extend_from_slice(&crate::engine::image::lowerdir_in(root, &m.layers));
     }
     sys::mount(b"overlay", &dir, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &dir)?;
-    sys::open(&dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &dir)
+    open_dir(&dir)
 }
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
@@ -119,7 +122,7 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let tarp = join(tmp, b"layer.tar");
     let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
     let upper = join(&dir, b"upper");
-    let u = sys::open(&upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &upper)?;
+    let u = open_dir(&upper)?;
     let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
     let mut w = Writer::new(out.raw());
     w.layer = !copied;
@@ -143,8 +146,12 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
         m.entrypoint.clear();
         m.cmd = argv;
     }
-    m.env = take(&mut rec.env);
-    m.env.retain(|e| !e.starts_with(b"HOSTNAME="));
+    m.env.clear();
+    for e in take(&mut rec.env) {
+        if !e.starts_with(b"HOSTNAME=") {
+            m.env.push(e);
+        }
+    }
     m.workdir = take(&mut rec.workdir);
     if !rec.security.user.is_empty() {
         m.user = take(&mut rec.security.user);

@@ -58,9 +58,20 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let a = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
-    let b = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(a, |p| p + 1);
-    &s[a..b]
+    let mut s = s;
+    while let [c, rest @ ..] = s {
+        if !c.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., c] = s {
+        if !c.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    s
 }
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
@@ -149,33 +160,34 @@ pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8
 
 /// Members of a parent configuration's `config` kept by `commit`.
 pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut keep = Vec::new();
-    let mut hist = Vec::new();
+    let mut keep = util::Buf::new();
+    let mut hist = util::Buf::new();
     if let Some(c) = json::parse(config) {
-        if let Some(cc) = c.get(b"config") {
-            for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
-                if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
-                    keep.extend_from_slice(b",\"");
-                    keep.extend_from_slice(k);
-                    keep.extend_from_slice(b"\":");
-                    keep.extend_from_slice(v.raw());
-                }
+        let cc = c.get(b"config").unwrap_or(json::J::NULL);
+        for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
+            if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
+                json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
         for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
             if i > 0 {
-                hist.push(b',');
+                hist.0.push(b',');
             }
-            hist.extend_from_slice(h.raw());
+            hist.b(h.raw());
         }
     }
-    (keep, hist)
+    (keep.0, hist.0)
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
 /// a filesystem without xattr/whiteout support; `run` then falls back).
 pub fn overlay_listed() -> bool {
-    read_file(b"/proc/filesystems").map(|f| util::fields(&f, b'\n').any(|l| l.ends_with(b"\toverlay"))).unwrap_or(false)
+    for l in util::fields(&read_file(b"/proc/filesystems").unwrap_or_default(), b'\n') {
+        if l.ends_with(b"\toverlay") {
+            return true;
+        }
+    }
+    false
 }
 
 /// The overlayfs `lowerdir` of layers (base first), topmost first, each
@@ -193,6 +205,14 @@ pub fn lowerdir(base: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
         d.extend_from_slice(b"/root");
     }
     d
+}
+
+/// `lowerdir` of `layers` by their absolute paths in the store.
+#[inline(never)]
+pub fn lowerdir_in(root: &Root, layers: &[Vec<u8>]) -> Vec<u8> {
+    let mut base = store::layers_dir(root);
+    base.push(b'/');
+    lowerdir(&base, layers)
 }
 
 /// A stored layer's recorded headers and its files, for `tar::Replay`.

@@ -398,27 +398,26 @@ impl<'a> J<'a> {
 pub fn str(b: &mut Vec<u8>, s: &[u8]) {
     const H: &[u8; 16] = b"0123456789abcdef";
     b.push(b'"');
-    let mut rest = s;
-    while !rest.is_empty() {
-        let ok = utf8_prefix(rest);
-        let bad = ok < rest.len();
-        for &c in &rest[..ok] {
-            match c {
-                b'"' => b.extend_from_slice(b"\\\""),
-                b'\\' => b.extend_from_slice(b"\\\\"),
-                b'\n' => b.extend_from_slice(b"\\n"),
-                b'\t' => b.extend_from_slice(b"\\t"),
-                c if c < 0x20 || c == 0x7f => b.extend_from_slice(&[b'\\', b'u', b'0', b'0', H[(c >> 4) as usize], H[(c & 15) as usize]]),
-                c => b.push(c),
-            };
+    // `ok`: the end of the valid UTF-8 run that `i` is in
+    let (mut i, mut ok) = (0, 0);
+    while i < s.len() {
+        if i == ok {
+            ok = i + utf8_prefix(&s[i..]);
         }
-        if bad {
-            let c = rest[ok];
-            b.extend_from_slice(&[b'\\', b'u', b'0', b'0', H[(c >> 4) as usize], H[(c & 15) as usize]]);
-            rest = &rest[ok + 1..];
-        } else {
-            rest = &[];
-        }
+        let c = s[i];
+        i += 1;
+        match c {
+            b'"' => b.extend_from_slice(b"\\\""),
+            b'\\' => b.extend_from_slice(b"\\\\"),
+            b'\n' => b.extend_from_slice(b"\\n"),
+            b'\t' => b.extend_from_slice(b"\\t"),
+            // a control, or a byte that is not UTF-8 (the next run starts after it)
+            c if c < 0x20 || c == 0x7f || ok < i => {
+                ok = ok.max(i);
+                b.extend_from_slice(&[b'\\', b'u', b'0', b'0', H[(c >> 4) as usize], H[(c & 15) as usize]]);
+            }
+            c => b.push(c),
+        };
     }
     b.push(b'"');
 }

@@ -121,11 +121,7 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
 pub fn valid_ref(r: &[u8]) -> bool {
-    let slash = after_slash(r);
-    let (name, tag) = match r[slash..].iter().position(|&c| c == b':') {
-        Some(p) => (&r[..slash + p], &r[slash + p + 1..]),
-        None => (r, &b"x"[..]),
-    };
+    let (name, tag) = split_ref(r);
     // components: non-empty, starting alphanumeric; the first of several
     // (a registry host) may have upper case and a port
     let mut host = name.contains(&b'/');
@@ -145,7 +141,12 @@ pub fn valid_ref(r: &[u8]) -> bool {
         }
         start = false;
     }
-    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128 && tag.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+    for &c in tag {
+        if !(c.is_ascii_alphanumeric() || b"_.-".contains(&c)) {
+            return false;
+        }
+    }
+    !start && r.len() <= 255 && !tag.is_empty() && tag.len() <= 128
 }
 
 /// The tags file: (ref, id) pairs in the order they were made.
@@ -225,7 +226,11 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         }
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
-    if hex.len() >= 4 && hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+    let mut lower_hex = hex.len() >= 4;
+    for c in hex {
+        lower_hex &= c.is_ascii_digit() || (b'a'..=b'f').contains(c);
+    }
+    if lower_hex {
         let mut m: Option<Vec<u8>> = None;
         for i in ids(root) {
             if i.starts_with(hex) {
@@ -245,8 +250,12 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
 /// Points `r` (normalized) at `id`, moving it from another image if it
 /// had one. Call under the state lock.
 pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
-    let mut t = tags(root);
-    t.retain(|(x, _)| x != r);
+    let mut t = Vec::new();
+    for e in tags(root) {
+        if e.0 != r {
+            t.push(e);
+        }
+    }
     t.push((r.to_vec(), id.to_vec()));
     write_tags(root, &t)
 }
@@ -294,10 +303,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine == 0 {
         if let Some(c) = users(root, &id) {
-            let mut why = b"in use by container ".to_vec();
-            why.extend_from_slice(&c);
-            why.extend_from_slice(b" (remove it first)");
-            return Err(Error::quoted("image", r, &why));
+            return Err(Error::quoted("image", r, b"in use by container ").append(&c).append(b" (remove it first)"));
         }
     }
     for x in &gone {
@@ -310,9 +316,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         let m = meta(root, &id)?;
         let p = root.image(&id);
         remove_tree(&p).ctx("remove", &p)?;
-        let mut d = b"sha256:".to_vec();
-        d.extend_from_slice(&id);
-        say(b"Deleted: ", &d);
+        say(b"Deleted: sha256:", &id);
         free_layers(root, &m.layers);
     }
     Ok(())
@@ -335,6 +339,7 @@ pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
 }
 
 /// Docker's `<none>` parts of a row: (repository, tag) of a ref.
+#[inline(never)]
 pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
     let slash = after_slash(r);
     match r[slash..].iter().position(|&c| c == b':') {
@@ -346,16 +351,7 @@ pub fn split_ref(r: &[u8]) -> (&[u8], &[u8]) {
 /// Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05.123Z",
 /// or with a +hh:mm offset); 0 if it isn't one.
 pub fn parse_time(t: &[u8]) -> i64 {
-    let d = |i: usize, n: usize| -> i64 {
-        let mut v = 0i64;
-        for k in i..i + n {
-            match t.get(k) {
-                Some(c) if c.is_ascii_digit() => v = v * 10 + (c - b'0') as i64,
-                _ => return -1,
-            }
-        }
-        v
-    };
+    let d = |i: usize, n: usize| t.get(i..i + n).and_then(util::parse_u64).map_or(-1, |v| v as i64);
     // year (4 digits at 0), then month, day, hour, minute, second (2 at 5, 8, ..)
     let mut f = [0i64; 6];
     for (k, v) in f.iter_mut().enumerate() {
