@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Buf, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -432,13 +432,7 @@ impl Cgroup {
                 if h.kind == Kind::V2 {
                     for c in &wants {
                         for d in [&h.mount, &parent] {
-                            enable(d, c).map_err(|e| {
-                                let mut w = b"enable the ".to_vec();
-                                w.extend_from_slice(c);
-                                w.extend_from_slice(b" controller in ");
-                                w.extend_from_slice(d);
-                                Error::new(&w, sys::strerror(e))
-                            })?;
+                            enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
                         }
                     }
                 } else if h.controllers.iter().any(|c| c == b"cpuset") {
