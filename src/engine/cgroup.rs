@@ -52,6 +52,18 @@ fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     v
 }
 
+/// `<mount>/cgroup.controllers` of a v2 hierarchy ("" if unreadable).
+#[inline(never)]
+fn controllers(mount: &[u8]) -> Vec<u8> {
+    read_file(&join(mount, b"cgroup.controllers")).unwrap_or_default()
+}
+
+/// The v1 hierarchy at `mount` holding controller `c`.
+#[inline(never)]
+fn v1_hier(mount: Vec<u8>, c: &[u8]) -> Hier {
+    Hier { kind: Kind::V1, mount, controllers: alloc::vec![c.to_vec()] }
+}
+
 impl Layout {
     /// `v2_controllers` reads `<mount>/cgroup.controllers` (injected for tests).
     pub fn detect(mounts: &[Mount], v2_controllers: &dyn Fn(&[u8]) -> Vec<u8>) -> Layout {
@@ -83,7 +95,7 @@ impl Layout {
     }
 
     pub fn current() -> Layout {
-        Layout::detect(&crate::engine::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
+        Layout::detect(&crate::engine::mounts::current(), &controllers)
     }
 
     /// The layout for a container with limits `l`. The usual layouts are
@@ -96,8 +108,7 @@ impl Layout {
         const ROOT: &[u8] = b"/sys/fs/cgroup";
         const V1: u64 = 0x27e0eb;
         const V2: u64 = 0x6367_7270;
-        let v2 =
-            |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&read_file(&join(p, b"cgroup.controllers")).unwrap_or_default(), b' ') };
+        let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&controllers(p), b' ') };
         let standard = || -> Option<Layout> {
             let mut hiers = Vec::new();
             match sys::fs_magic(ROOT).ok()? {
@@ -115,11 +126,11 @@ impl Layout {
                         if sys::fs_magic(&d) != Ok(V1) {
                             return None;
                         }
-                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![c.to_vec()] });
+                        hiers.push(v1_hier(d, c));
                     }
                     let d = join(ROOT, b"devices");
                     if !l.devices.privileged && sys::fs_magic(&d) == Ok(V1) {
-                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![b"devices".to_vec()] });
+                        hiers.push(v1_hier(d, b"devices"));
                     }
                 }
                 _ => return None,
