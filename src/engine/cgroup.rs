@@ -434,14 +434,11 @@ impl Cgroup {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
                 mkdir_cg(&parent)?;
-                let mut wants: Vec<&[u8]> = Vec::new();
-                for (c, _) in needed(l) {
-                    if h.controllers.iter().any(|x| x == c) {
-                        wants.push(c);
-                    }
-                }
                 if h.kind == Kind::V2 {
-                    for c in &wants {
+                    for (c, _) in needed(l) {
+                        if !h.controllers.iter().any(|x| x == c) {
+                            continue;
+                        }
                         for d in [&h.mount, &parent] {
                             enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
                         }

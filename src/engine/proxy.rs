@@ -73,7 +73,14 @@ impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Owned]) -> Proxy {
         Proxy {
             target,
-            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), f.raw())).collect(),
+            listeners: {
+                // (a loop, not a zip/map/collect chain of its own)
+                let mut v = Vec::new();
+                for i in 0..fds.len() {
+                    v.push((ports[i].clone(), fds[i].raw()));
+                }
+                v
+            },
             conns: Vec::new(),
             flows: Vec::new(),
             buf: alloc::vec![0u8; 65536],
