@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Buf, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -52,6 +52,18 @@ fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     v
 }
 
+/// `<mount>/cgroup.controllers` of a v2 hierarchy ("" if unreadable).
+#[inline(never)]
+fn controllers(mount: &[u8]) -> Vec<u8> {
+    read_file(&join(mount, b"cgroup.controllers")).unwrap_or_default()
+}
+
+/// The v1 hierarchy at `mount` holding controller `c`.
+#[inline(never)]
+fn v1_hier(mount: Vec<u8>, c: &[u8]) -> Hier {
+    Hier { kind: Kind::V1, mount, controllers: alloc::vec![c.to_vec()] }
+}
+
 impl Layout {
     /// `v2_controllers` reads `<mount>/cgroup.controllers` (injected for tests).
     pub fn detect(mounts: &[Mount], v2_controllers: &dyn Fn(&[u8]) -> Vec<u8>) -> Layout {
@@ -83,7 +95,7 @@ impl Layout {
     }
 
     pub fn current() -> Layout {
-        Layout::detect(&crate::engine::mounts::current(), &|p| read_file(&join(p, b"cgroup.controllers")).unwrap_or_default())
+        Layout::detect(&crate::engine::mounts::current(), &controllers)
     }
 
     /// The layout for a container with limits `l`. The usual layouts are
@@ -96,8 +108,7 @@ impl Layout {
         const ROOT: &[u8] = b"/sys/fs/cgroup";
         const V1: u64 = 0x27e0eb;
         const V2: u64 = 0x6367_7270;
-        let v2 =
-            |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&read_file(&join(p, b"cgroup.controllers")).unwrap_or_default(), b' ') };
+        let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&controllers(p), b' ') };
         let standard = || -> Option<Layout> {
             let mut hiers = Vec::new();
             match sys::fs_magic(ROOT).ok()? {
@@ -115,11 +126,11 @@ impl Layout {
                         if sys::fs_magic(&d) != Ok(V1) {
                             return None;
                         }
-                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![c.to_vec()] });
+                        hiers.push(v1_hier(d, c));
                     }
                     let d = join(ROOT, b"devices");
                     if !l.devices.privileged && sys::fs_magic(&d) == Ok(V1) {
-                        hiers.push(Hier { kind: Kind::V1, mount: d, controllers: alloc::vec![b"devices".to_vec()] });
+                        hiers.push(v1_hier(d, b"devices"));
                     }
                 }
                 _ => return None,
@@ -423,22 +434,13 @@ impl Cgroup {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
                 mkdir_cg(&parent)?;
-                let mut wants: Vec<&[u8]> = Vec::new();
-                for (c, _) in needed(l) {
-                    if h.controllers.iter().any(|x| x == c) {
-                        wants.push(c);
-                    }
-                }
                 if h.kind == Kind::V2 {
-                    for c in &wants {
+                    for (c, _) in needed(l) {
+                        if !h.controllers.iter().any(|x| x == c) {
+                            continue;
+                        }
                         for d in [&h.mount, &parent] {
-                            enable(d, c).map_err(|e| {
-                                let mut w = b"enable the ".to_vec();
-                                w.extend_from_slice(c);
-                                w.extend_from_slice(b" controller in ");
-                                w.extend_from_slice(d);
-                                Error::new(&w, sys::strerror(e))
-                            })?;
+                            enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
                         }
                     }
                 } else if h.controllers.iter().any(|c| c == b"cpuset") {

@@ -277,13 +277,13 @@ fn build(rules: &[Rule]) -> Vec<u64> {
             let Some(r) = r else { break };
             // Each test loads its field afresh (see above).
             if r.kind != b'a' {
-                p.extend_from_slice(&[ins(LDX_MEM_H, 3, 1, 0, 0), ins(JNE_K, 3, 0, 0, if r.kind == b'b' { 1 } else { 2 })]);
+                put2(&mut p, ins(LDX_MEM_H, 3, 1, 0, 0), ins(JNE_K, 3, 0, 0, if r.kind == b'b' { 1 } else { 2 }));
             }
             if r.access & RWM != RWM {
-                p.extend_from_slice(&[ins(LDX_MEM_H, 2, 1, 2, 0), ins(JSET_K, 2, 0, 0, !bpf_access(r.access) & 7)]);
+                put2(&mut p, ins(LDX_MEM_H, 2, 1, 2, 0), ins(JSET_K, 2, 0, 0, !bpf_access(r.access) & 7));
             }
             if r.major >= 0 {
-                p.extend_from_slice(&[ins(LDX_MEM_W, 4, 1, 4, 0), ins(JNE_K, 4, 0, 0, imm(r.major))]);
+                put2(&mut p, ins(LDX_MEM_W, 4, 1, 4, 0), ins(JNE_K, 4, 0, 0, imm(r.major)));
             }
         }
         // Then to "allow": on this minor, or always (a wildcard: the
@@ -293,15 +293,22 @@ fn build(rules: &[Rule]) -> Vec<u64> {
             p.push(if wild { ins(JA, 0, 0, 0, 0) } else { ins(JEQ_K, 5, 0, 0, imm(r.minor)) });
         }
     }
-    p.extend_from_slice(&[ins(ALU64_MOV_K, 0, 0, 0, 0), ins(EXIT, 0, 0, 0, 0)]);
+    put2(&mut p, ins(ALU64_MOV_K, 0, 0, 0, 0), ins(EXIT, 0, 0, 0, 0));
     let allow = p.len();
     for (k, x) in p.iter_mut().enumerate() {
         if matches!(*x as u8, JEQ_K | JA) {
             *x |= jump(k, allow);
         }
     }
-    p.extend_from_slice(&[ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0)]);
+    put2(&mut p, ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0));
     p
+}
+
+/// Appends two instructions (one call, not an inlined extend per site).
+#[inline(never)]
+fn put2(p: &mut Vec<u64>, a: u64, b: u64) {
+    p.push(a);
+    p.push(b);
 }
 
 /// The `off` field of a jump at `from` to `to` (relative to the next).

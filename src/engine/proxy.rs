@@ -73,7 +73,14 @@ impl Proxy {
     pub fn new(target: u32, ports: &[Port], fds: &[Owned]) -> Proxy {
         Proxy {
             target,
-            listeners: ports.iter().zip(fds).map(|(p, f)| (p.clone(), f.raw())).collect(),
+            listeners: {
+                // (a loop, not a zip/map/collect chain of its own)
+                let mut v = Vec::new();
+                for i in 0..fds.len() {
+                    v.push((ports[i].clone(), fds[i].raw()));
+                }
+                v
+            },
             conns: Vec::new(),
             flows: Vec::new(),
             buf: alloc::vec![0u8; 65536],
@@ -107,7 +114,7 @@ impl Proxy {
     /// Works through what poll found on the descriptors `fds` gave.
     pub fn ready(&mut self, rev: &[sys::PollFd]) {
         let now = sys::mono_ms();
-        let hit = |fd: Fd| rev.iter().find(|p| p.fd == fd).map_or(0, |p| p.revents);
+        let hit = |fd: Fd| hit(rev, fd);
         for i in 0..self.listeners.len() {
             let (p, fd) = (self.listeners[i].0.clone(), self.listeners[i].1);
             if hit(fd) == 0 {
@@ -195,6 +202,17 @@ impl Proxy {
         }
         self.buf = buf;
     }
+}
+
+/// The events poll found on `fd` (0: none, or not polled).
+#[inline(never)]
+fn hit(rev: &[sys::PollFd], fd: Fd) -> i16 {
+    for p in rev {
+        if p.fd == fd {
+            return p.revents;
+        }
+    }
+    0
 }
 
 fn side(fd: Owned) -> Side {
