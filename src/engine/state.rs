@@ -177,7 +177,8 @@ impl Status {
     }
     fn parse(w: &[u8]) -> Option<Status> {
         const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
-        Status::WORDS.iter().position(|x| *x == w).map(|i| ALL[i])
+        // The shared out-of-line lookup: the slice loop here was its own copy.
+        crate::engine::util::word_index(b"created,running,exited,dead", w).map(|i| ALL[i])
     }
 }
 
@@ -270,8 +271,11 @@ impl Record {
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
             *f = d.flag()?;
         }
-        for v in d.list()?.chunks(3) {
-            r.volumes.push(Volume { host: v.first()?.clone(), ctr: v.get(1)?.clone(), ro: !v.get(2)?.is_empty() });
+        // Triples moved out of the list, not cloned.
+        let mut vl = d.list()?.into_iter();
+        while let Some(host) = vl.next() {
+            let (ctr, mode) = (vl.next()?, vl.next()?);
+            r.volumes.push(Volume { host, ctr, ro: !mode.is_empty() });
         }
         for p in d.list()? {
             r.ports.push(crate::engine::config::parse_port(&p).ok()?);

@@ -404,21 +404,30 @@ pub fn rfc3339(secs: i64) -> Vec<u8> {
     let y = yoe + era * 400 + (m <= 2) as i64;
     let mut v = Vec::new();
     push_num(&mut v, y as u64);
-    // Two digits after each separator, in one loop (unrolled, 150 bytes).
+    // Two digits after each separator, filled into a template and
+    // appended once (a push per byte was 16 capacity checks).
     let two = [m, d, rem / 3600, rem / 60 % 60, rem % 60];
+    let mut t = *b"-00-00T00:00:00Z";
     for (i, n) in two.iter().enumerate() {
-        v.push(b"--T::"[i]);
-        v.push(b'0' + (n / 10) as u8);
-        v.push(b'0' + (n % 10) as u8);
+        t[3 * i + 1] = b'0' + (n / 10) as u8;
+        t[3 * i + 2] = b'0' + (n % 10) as u8;
     }
-    v.push(b'Z');
+    v.extend_from_slice(&t);
     v
 }
 
 /// Sets `K=V` in an environment list: a later entry replaces the key.
 pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
     let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
-    env.retain(|x| !x.starts_with(k));
+    // A plain loop: `retain` brought its two-phase shuffle and drop guard.
+    let mut i = 0;
+    while i < env.len() {
+        if env[i].starts_with(k) {
+            env.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     env.push(e.to_vec());
 }
 
