@@ -148,11 +148,8 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
         _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
     };
     let (host, ctr) = (parts[0], parts[1]);
-    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Err(bad(b"both paths must be absolute"));
-    }
-    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") || crate::engine::util::fields(host, b'/').any(|c| c == b"..") {
-        return Err(bad(b"path contains \"..\" (refused)"));
+    if let Some(why) = path_fault(host, ctr, true) {
+        return Err(bad(why));
     }
     if ctr.iter().all(|&c| c == b'/') {
         return Err(bad(b"cannot mount over the container's /"));
@@ -160,22 +157,46 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
 }
 
+/// Why `--volume`/`--device` paths are refused: not both absolute, or a
+/// `..` in the container path (and in the host path with `host_dots`).
+/// One copy for both parsers.
+#[inline(never)]
+fn path_fault(host: &[u8], ctr: &[u8], host_dots: bool) -> Option<&'static [u8]> {
+    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
+        return Some(b"both paths must be absolute");
+    }
+    for (p, check) in [(ctr, true), (host, host_dots)] {
+        for c in crate::engine::util::fields(p, b'/') {
+            if check && c == b".." {
+                return Some(b"path contains \"..\" (refused)");
+            }
+        }
+    }
+    None
+}
+
 /// "64m", "1g", "512k", "100", "64MB" → bytes.
 pub fn parse_bytes(v: &[u8]) -> Option<u64> {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
     let n = parse_u64(&v[..digits])?;
-    let mut unit = v[digits..].to_ascii_lowercase();
-    if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
-        unit.pop();
+    // Letters compared with 0x20 set (what lowercasing does to A-Z; no
+    // other byte becomes b, k, m or g): no lowercased copy.
+    let mut unit = &v[digits..];
+    if unit.len() == 2 && unit[1] | 0x20 == b'b' && unit[0] | 0x20 != b'b' {
+        unit = &unit[..1];
     }
-    let mul: u64 = match unit.as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1 << 10,
-        b"m" => 1 << 20,
-        b"g" => 1 << 30,
+    let shift = match unit {
+        [] => 0,
+        [c] => match c | 0x20 {
+            b'b' => 0,
+            b'k' => 10,
+            b'm' => 20,
+            b'g' => 30,
+            _ => return None,
+        },
         _ => return None,
     };
-    n.checked_mul(mul).filter(|&b| b > 0)
+    n.checked_mul(1 << shift).filter(|&b| b > 0)
 }
 
 /// "1.5" → 150000 (µs of CPU per 100 ms).
@@ -297,11 +318,8 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
         3 => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
         _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
     }
-    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Err(bad(b"both paths must be absolute"));
-    }
-    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") {
-        return Err(bad(b"path contains \"..\" (refused)"));
+    if let Some(why) = path_fault(host, ctr, false) {
+        return Err(bad(why));
     }
     Ok(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() })
 }
