@@ -88,7 +88,8 @@ impl Root {
     pub fn lock(&self) -> Res<Lock> {
         let c = self.containers_in(false);
         mkdir_all(&c, 0o711).ctx("create", &c)?;
-        mkdir_all(&self.images(), 0o711).ctx("create", &self.images())?;
+        let i = self.images();
+        mkdir_all(&i, 0o711).ctx("create", &i)?;
         if HELD.load(Relaxed) >= 0 {
             return Ok(Lock(Owned::none()));
         }
@@ -182,6 +183,14 @@ impl Status {
     }
 }
 
+/// The `status=WORD` line that ends a record and every append.
+#[inline(never)]
+fn status_line(v: &mut Vec<u8>, s: Status) {
+    v.extend_from_slice(b"status=");
+    v.extend_from_slice(s.word());
+    v.push(b'\n');
+}
+
 fn kn(v: &mut Vec<u8>, k: &[u8], n: i64) {
     v.extend_from_slice(k);
     v.push(b'=');
@@ -241,9 +250,7 @@ impl Record {
         for (k, n) in crate::engine::util::fields(LIVE, b',').zip(nums) {
             kn(&mut v, k, n);
         }
-        v.extend_from_slice(b"status=");
-        v.extend_from_slice(self.status.word());
-        v.push(b'\n');
+        status_line(&mut v, self.status);
         v
     }
 
@@ -329,9 +336,7 @@ impl Record {
         for (k, n) in kvs {
             kn(&mut v, k.as_bytes(), *n);
         }
-        v.extend_from_slice(b"status=");
-        v.extend_from_slice(status.word());
-        v.push(b'\n');
+        status_line(&mut v, status);
         let p = join(&self.dir(root), b"config");
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
         match sys::write(fd.raw(), &v).ctx("write", &p)? {
