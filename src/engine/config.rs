@@ -60,22 +60,23 @@ pub fn parse_port(v: &[u8]) -> Res<Port> {
 }
 
 fn port(v: &[u8]) -> Option<Port> {
-    let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
-        Some(i) => match &v[i + 1..] {
-            b"tcp" => (&v[..i], false),
-            b"udp" => (&v[..i], true),
-            _ => return None,
-        },
-        None => (v, false),
+    let (spec, proto) = match v.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &b"tcp"[..]),
     };
+    let udp = crate::engine::util::word_index(b"tcp,udp", proto)? == 1;
     let parts = crate::engine::util::split(spec, b':');
-    let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
-    let (ip, h, c) = match parts.len() {
-        2 => (0, parts[0], parts[1]),
-        3 => (parse_ip(parts[0])?, parts[1], parts[2]),
-        _ => return None,
-    };
-    Some(Port { host_ip: ip, host_port: num(h)?, ctr_port: num(c)?, udp })
+    let k = parts.len();
+    if !(2..=3).contains(&k) {
+        return None;
+    }
+    let ip = if k == 3 { parse_ip(parts[0])? } else { 0 };
+    // HOSTPORT and CONTAINERPORT, the last two parts: one check in a loop.
+    let mut p = [0u16; 2];
+    for (x, s) in p.iter_mut().zip(&parts[k - 2..]) {
+        *x = parse_u64(s).filter(|n| (1..=65535).contains(n))? as u16;
+    }
+    Some(Port { host_ip: ip, host_port: p[0], ctr_port: p[1], udp })
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -268,11 +269,12 @@ pub fn mask(prefix: u8) -> u32 {
 
 // ---------------------------------------------------------------- confinement
 
-/// The capability names, by number (capability(7)), without `CAP_`.
+/// The capability names, by number (capability(7)), without `CAP_`; then
+/// `ALL`.
 const CAP_NAMES: &[u8] = b"CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,\
 NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,SYS_CHROOT,SYS_PTRACE,SYS_PACCT,\
 SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,\
-MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE";
+MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,ALL";
 
 /// Every capability this table names.
 pub const ALL_CAPS: u64 = (1 << 41) - 1;
@@ -287,10 +289,9 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub fn cap_bits(v: &[u8]) -> Res<u64> {
     let up = v.to_ascii_uppercase();
     let name = up.strip_prefix(b"CAP_").unwrap_or(&up);
-    if name == b"ALL" {
-        return Ok(ALL_CAPS);
-    }
+    // "ALL" is the table's last word (41): every capability.
     match crate::engine::util::word_index(CAP_NAMES, name) {
+        Some(41) => Ok(ALL_CAPS),
         Some(i) => Ok(1 << i),
         None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
     }
