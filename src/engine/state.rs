@@ -526,14 +526,9 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     let by_name = match sys::lstat(&names(root)) {
         Ok(_) => name_holder(root, key),
         Err(_) => {
-            let mut hit = None;
-            for r in all(root) {
-                if r.name == key {
-                    hit = Some(r);
-                    break;
-                }
-            }
-            hit
+            // Found by reference, then the one record moved out.
+            let mut v = all(root);
+            v.iter().position(|r| r.name == key).map(|i| v.swap_remove(i))
         }
     };
     if let Some(r) = by_name {
