@@ -271,9 +271,11 @@ impl Record {
         for x in &mut n {
             *x = d.num()?;
         }
-        let opt = |n: i64| if n < 0 { None } else { Some(n as u64) };
         (r.created, r.ip) = (n[0], n[1] as u32);
-        (r.limits.memory, r.limits.cpu_quota, r.limits.cpu_shares, r.limits.pids) = (opt(n[2]), opt(n[3]), opt(n[4]), opt(n[5]));
+        let l = &mut r.limits;
+        for (f, &x) in [&mut l.memory, &mut l.cpu_quota, &mut l.cpu_shares, &mut l.pids].into_iter().zip(&n[2..]) {
+            *f = if x < 0 { None } else { Some(x as u64) };
+        }
         r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
             *f = d.flag()?;
