@@ -364,26 +364,31 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// sorts by a unique key.
 fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
     let mut ix: Vec<usize> = (0..n).collect();
-    let sift = |ix: &mut [usize], mut i: usize, end: usize| loop {
-        let mut c = 2 * i + 1;
-        if c >= end {
-            break;
+    // Both phases in one loop around one sift: heapify from n/2 down to
+    // 0, then move the top to the end and sift the new top.
+    let (mut start, mut end) = (n / 2, n);
+    while end > 1 {
+        if start > 0 {
+            start -= 1;
+        } else {
+            end -= 1;
+            ix.swap(0, end);
         }
-        if c + 1 < end && less(ix[c], ix[c + 1]) {
-            c += 1;
+        let mut i = start;
+        loop {
+            let mut c = 2 * i + 1;
+            if c >= end {
+                break;
+            }
+            if c + 1 < end && less(ix[c], ix[c + 1]) {
+                c += 1;
+            }
+            if !less(ix[i], ix[c]) {
+                break;
+            }
+            ix.swap(i, c);
+            i = c;
         }
-        if !less(ix[i], ix[c]) {
-            break;
-        }
-        ix.swap(i, c);
-        i = c;
-    };
-    for i in (0..n / 2).rev() {
-        sift(&mut ix, i, n);
-    }
-    for end in (1..n).rev() {
-        ix.swap(0, end);
-        sift(&mut ix, 0, end);
     }
     ix
 }
