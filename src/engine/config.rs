@@ -60,22 +60,23 @@ pub fn parse_port(v: &[u8]) -> Res<Port> {
 }
 
 fn port(v: &[u8]) -> Option<Port> {
-    let (spec, udp) = match v.iter().rposition(|&c| c == b'/') {
-        Some(i) => match &v[i + 1..] {
-            b"tcp" => (&v[..i], false),
-            b"udp" => (&v[..i], true),
-            _ => return None,
-        },
-        None => (v, false),
+    let (spec, proto) = match v.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &b"tcp"[..]),
     };
+    let udp = crate::engine::util::word_index(b"tcp,udp", proto)? == 1;
     let parts = crate::engine::util::split(spec, b':');
-    let num = |s: &[u8]| parse_u64(s).filter(|n| (1..=65535).contains(n)).map(|n| n as u16);
-    let (ip, h, c) = match parts.len() {
-        2 => (0, parts[0], parts[1]),
-        3 => (parse_ip(parts[0])?, parts[1], parts[2]),
-        _ => return None,
-    };
-    Some(Port { host_ip: ip, host_port: num(h)?, ctr_port: num(c)?, udp })
+    let k = parts.len();
+    if !(2..=3).contains(&k) {
+        return None;
+    }
+    let ip = if k == 3 { parse_ip(parts[0])? } else { 0 };
+    // HOSTPORT and CONTAINERPORT, the last two parts: one check in a loop.
+    let mut p = [0u16; 2];
+    for (x, s) in p.iter_mut().zip(&parts[k - 2..]) {
+        *x = parse_u64(s).filter(|n| (1..=65535).contains(n))? as u16;
+    }
+    Some(Port { host_ip: ip, host_port: p[0], ctr_port: p[1], udp })
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -148,11 +149,8 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
         _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
     };
     let (host, ctr) = (parts[0], parts[1]);
-    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Err(bad(b"both paths must be absolute"));
-    }
-    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") || crate::engine::util::fields(host, b'/').any(|c| c == b"..") {
-        return Err(bad(b"path contains \"..\" (refused)"));
+    if let Some(why) = path_fault(host, ctr, true) {
+        return Err(bad(why));
     }
     if ctr.iter().all(|&c| c == b'/') {
         return Err(bad(b"cannot mount over the container's /"));
@@ -160,22 +158,46 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
 }
 
+/// Why `--volume`/`--device` paths are refused: not both absolute, or a
+/// `..` in the container path (and in the host path with `host_dots`).
+/// One copy for both parsers.
+#[inline(never)]
+fn path_fault(host: &[u8], ctr: &[u8], host_dots: bool) -> Option<&'static [u8]> {
+    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
+        return Some(b"both paths must be absolute");
+    }
+    for (p, check) in [(ctr, true), (host, host_dots)] {
+        for c in crate::engine::util::fields(p, b'/') {
+            if check && c == b".." {
+                return Some(b"path contains \"..\" (refused)");
+            }
+        }
+    }
+    None
+}
+
 /// "64m", "1g", "512k", "100", "64MB" → bytes.
 pub fn parse_bytes(v: &[u8]) -> Option<u64> {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
     let n = parse_u64(&v[..digits])?;
-    let mut unit = v[digits..].to_ascii_lowercase();
-    if unit.len() == 2 && unit[1] == b'b' && unit[0] != b'b' {
-        unit.pop();
+    // Letters compared with 0x20 set (what lowercasing does to A-Z; no
+    // other byte becomes b, k, m or g): no lowercased copy.
+    let mut unit = &v[digits..];
+    if unit.len() == 2 && unit[1] | 0x20 == b'b' && unit[0] | 0x20 != b'b' {
+        unit = &unit[..1];
     }
-    let mul: u64 = match unit.as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1 << 10,
-        b"m" => 1 << 20,
-        b"g" => 1 << 30,
+    let shift = match unit {
+        [] => 0,
+        [c] => match c | 0x20 {
+            b'b' => 0,
+            b'k' => 10,
+            b'm' => 20,
+            b'g' => 30,
+            _ => return None,
+        },
         _ => return None,
     };
-    n.checked_mul(mul).filter(|&b| b > 0)
+    n.checked_mul(1 << shift).filter(|&b| b > 0)
 }
 
 /// "1.5" → 150000 (µs of CPU per 100 ms).
@@ -247,11 +269,12 @@ pub fn mask(prefix: u8) -> u32 {
 
 // ---------------------------------------------------------------- confinement
 
-/// The capability names, by number (capability(7)), without `CAP_`.
+/// The capability names, by number (capability(7)), without `CAP_`; then
+/// `ALL`.
 const CAP_NAMES: &[u8] = b"CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,\
 NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,SYS_CHROOT,SYS_PTRACE,SYS_PACCT,\
 SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,\
-MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE";
+MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,ALL";
 
 /// Every capability this table names.
 pub const ALL_CAPS: u64 = (1 << 41) - 1;
@@ -266,10 +289,9 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 pub fn cap_bits(v: &[u8]) -> Res<u64> {
     let up = v.to_ascii_uppercase();
     let name = up.strip_prefix(b"CAP_").unwrap_or(&up);
-    if name == b"ALL" {
-        return Ok(ALL_CAPS);
-    }
+    // "ALL" is the table's last word (41): every capability.
     match crate::engine::util::word_index(CAP_NAMES, name) {
+        Some(41) => Ok(ALL_CAPS),
         Some(i) => Ok(1 << i),
         None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
     }
@@ -297,11 +319,8 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
         3 => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
         _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
     }
-    if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Err(bad(b"both paths must be absolute"));
-    }
-    if crate::engine::util::fields(ctr, b'/').any(|c| c == b"..") {
-        return Err(bad(b"path contains \"..\" (refused)"));
+    if let Some(why) = path_fault(host, ctr, false) {
+        return Err(bad(why));
     }
     Ok(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() })
 }

@@ -36,12 +36,10 @@ pub fn parse(text: &[u8]) -> Vec<Mount> {
         if f.len() < 5 || dash + 1 >= f.len() {
             continue;
         }
-        out.push(Mount {
-            point: unoctal(f[4]),
-            fstype: f[dash + 1].to_vec(),
-            source: f.get(dash + 2).map(|s| unoctal(s)).unwrap_or_default(),
-            super_opts: f.get(dash + 3).map(|s| s.to_vec()).unwrap_or_default(),
-        });
+        // A missing field reads as empty (unoctal and to_vec of "" are
+        // empty too): one lookup, not an Option per field.
+        let g = |i: usize| f.get(i).copied().unwrap_or_default();
+        out.push(Mount { point: unoctal(f[4]), fstype: f[dash + 1].to_vec(), source: unoctal(g(dash + 2)), super_opts: g(dash + 3).to_vec() });
     }
     out
 }

@@ -88,7 +88,8 @@ impl Root {
     pub fn lock(&self) -> Res<Lock> {
         let c = self.containers_in(false);
         mkdir_all(&c, 0o711).ctx("create", &c)?;
-        mkdir_all(&self.images(), 0o711).ctx("create", &self.images())?;
+        let i = self.images();
+        mkdir_all(&i, 0o711).ctx("create", &i)?;
         if HELD.load(Relaxed) >= 0 {
             return Ok(Lock(Owned::none()));
         }
@@ -177,8 +178,17 @@ impl Status {
     }
     fn parse(w: &[u8]) -> Option<Status> {
         const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
-        Status::WORDS.iter().position(|x| *x == w).map(|i| ALL[i])
+        // The shared out-of-line lookup: the slice loop here was its own copy.
+        crate::engine::util::word_index(b"created,running,exited,dead", w).map(|i| ALL[i])
     }
+}
+
+/// The `status=WORD` line that ends a record and every append.
+#[inline(never)]
+fn status_line(v: &mut Vec<u8>, s: Status) {
+    v.extend_from_slice(b"status=");
+    v.extend_from_slice(s.word());
+    v.push(b'\n');
 }
 
 fn kn(v: &mut Vec<u8>, k: &[u8], n: i64) {
@@ -240,9 +250,7 @@ impl Record {
         for (k, n) in crate::engine::util::fields(LIVE, b',').zip(nums) {
             kn(&mut v, k, n);
         }
-        v.extend_from_slice(b"status=");
-        v.extend_from_slice(self.status.word());
-        v.push(b'\n');
+        status_line(&mut v, self.status);
         v
     }
 
@@ -263,15 +271,20 @@ impl Record {
         for x in &mut n {
             *x = d.num()?;
         }
-        let opt = |n: i64| if n < 0 { None } else { Some(n as u64) };
         (r.created, r.ip) = (n[0], n[1] as u32);
-        (r.limits.memory, r.limits.cpu_quota, r.limits.cpu_shares, r.limits.pids) = (opt(n[2]), opt(n[3]), opt(n[4]), opt(n[5]));
+        let l = &mut r.limits;
+        for (f, &x) in [&mut l.memory, &mut l.cpu_quota, &mut l.cpu_shares, &mut l.pids].into_iter().zip(&n[2..]) {
+            *f = if x < 0 { None } else { Some(x as u64) };
+        }
         r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
             *f = d.flag()?;
         }
-        for v in d.list()?.chunks(3) {
-            r.volumes.push(Volume { host: v.first()?.clone(), ctr: v.get(1)?.clone(), ro: !v.get(2)?.is_empty() });
+        // Triples moved out of the list, not cloned.
+        let mut vl = d.list()?.into_iter();
+        while let Some(host) = vl.next() {
+            let (ctr, mode) = (vl.next()?, vl.next()?);
+            r.volumes.push(Volume { host, ctr, ro: !mode.is_empty() });
         }
         for p in d.list()? {
             r.ports.push(crate::engine::config::parse_port(&p).ok()?);
@@ -325,9 +338,7 @@ impl Record {
         for (k, n) in kvs {
             kn(&mut v, k.as_bytes(), *n);
         }
-        v.extend_from_slice(b"status=");
-        v.extend_from_slice(status.word());
-        v.push(b'\n');
+        status_line(&mut v, status);
         let p = join(&self.dir(root), b"config");
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
         match sys::write(fd.raw(), &v).ctx("write", &p)? {
@@ -517,14 +528,9 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
     let by_name = match sys::lstat(&names(root)) {
         Ok(_) => name_holder(root, key),
         Err(_) => {
-            let mut hit = None;
-            for r in all(root) {
-                if r.name == key {
-                    hit = Some(r);
-                    break;
-                }
-            }
-            hit
+            // Found by reference, then the one record moved out.
+            let mut v = all(root);
+            v.iter().position(|r| r.name == key).map(|i| v.swap_remove(i))
         }
     };
     if let Some(r) = by_name {

@@ -364,26 +364,31 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// sorts by a unique key.
 fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
     let mut ix: Vec<usize> = (0..n).collect();
-    let sift = |ix: &mut [usize], mut i: usize, end: usize| loop {
-        let mut c = 2 * i + 1;
-        if c >= end {
-            break;
+    // Both phases in one loop around one sift: heapify from n/2 down to
+    // 0, then move the top to the end and sift the new top.
+    let (mut start, mut end) = (n / 2, n);
+    while end > 1 {
+        if start > 0 {
+            start -= 1;
+        } else {
+            end -= 1;
+            ix.swap(0, end);
         }
-        if c + 1 < end && less(ix[c], ix[c + 1]) {
-            c += 1;
+        let mut i = start;
+        loop {
+            let mut c = 2 * i + 1;
+            if c >= end {
+                break;
+            }
+            if c + 1 < end && less(ix[c], ix[c + 1]) {
+                c += 1;
+            }
+            if !less(ix[i], ix[c]) {
+                break;
+            }
+            ix.swap(i, c);
+            i = c;
         }
-        if !less(ix[i], ix[c]) {
-            break;
-        }
-        ix.swap(i, c);
-        i = c;
-    };
-    for i in (0..n / 2).rev() {
-        sift(&mut ix, i, n);
-    }
-    for end in (1..n).rev() {
-        ix.swap(0, end);
-        sift(&mut ix, 0, end);
     }
     ix
 }
@@ -404,21 +409,30 @@ pub fn rfc3339(secs: i64) -> Vec<u8> {
     let y = yoe + era * 400 + (m <= 2) as i64;
     let mut v = Vec::new();
     push_num(&mut v, y as u64);
-    // Two digits after each separator, in one loop (unrolled, 150 bytes).
+    // Two digits after each separator, filled into a template and
+    // appended once (a push per byte was 16 capacity checks).
     let two = [m, d, rem / 3600, rem / 60 % 60, rem % 60];
+    let mut t = *b"-00-00T00:00:00Z";
     for (i, n) in two.iter().enumerate() {
-        v.push(b"--T::"[i]);
-        v.push(b'0' + (n / 10) as u8);
-        v.push(b'0' + (n % 10) as u8);
+        t[3 * i + 1] = b'0' + (n / 10) as u8;
+        t[3 * i + 2] = b'0' + (n % 10) as u8;
     }
-    v.push(b'Z');
+    v.extend_from_slice(&t);
     v
 }
 
 /// Sets `K=V` in an environment list: a later entry replaces the key.
 pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
     let k = &e[..e.iter().position(|&c| c == b'=').unwrap_or(e.len()) + 1];
-    env.retain(|x| !x.starts_with(k));
+    // A plain loop: `retain` brought its two-phase shuffle and drop guard.
+    let mut i = 0;
+    while i < env.len() {
+        if env[i].starts_with(k) {
+            env.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     env.push(e.to_vec());
 }
 
