@@ -354,7 +354,7 @@ fn undo_inner(root: &Root, p: &mut Prepared) {
     p.cg.remove();
     p.port_fds.clear(); // closed
     if p.made == Made::Existing {
-        let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
+        record_exit(root, &p.rec, 125);
     } else if p.made == Made::Container {
         if p.rec.ip != 0 {
             network::release(root, &p.rec.network, &p.rec.id);
@@ -384,8 +384,14 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
         network::release(root, &rec.network, &rec.id);
         remove_run_dir(&rec.dir(root));
     } else {
-        let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+        record_exit(root, rec, code);
     }
+}
+
+/// Appends how the run ended (`code` -1: unknown) to the record.
+#[inline(never)]
+fn record_exit(root: &Root, rec: &Record, code: i32) {
+    let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
 }
 
 /// Removes a `--rm` container's directory. As a run leaves it (its record,
@@ -669,18 +675,15 @@ fn emit(log: &mut Option<&mut crate::engine::logs::Log>, output: Fd, b: &[u8]) {
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
 fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
-    let (report, reporter) = match channel::report_pipe() {
+    let started = channel::report_pipe().and_then(|(report, reporter)| match sys::fork() {
+        Ok(m) => Ok((report, reporter, m)),
+        Err(e) => Err(Error::sys("fork", b"monitor", e)),
+    });
+    let (report, reporter, m) = match started {
         Ok(x) => x,
         Err(e) => {
             undo(root, p);
             return Err(e);
-        }
-    };
-    let m = match sys::fork() {
-        Ok(m) => m,
-        Err(e) => {
-            undo(root, p);
-            return Err(Error::sys("fork", b"monitor", e));
         }
     };
     if m == 0 {
