@@ -440,9 +440,9 @@ pub fn reap(root: &Root, r: &Record) -> bool {
 /// `launch` of a prepared container; the host end of its veth pair (with
 /// a bridge network) is "ve" + 10 hex digits of its id.
 fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
-    let mut veth = b"ve".to_vec();
-    veth.extend_from_slice(&p.rec.id[..10]);
-    launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))
+    let mut veth = *b"ve0123456789";
+    veth[2..].copy_from_slice(&p.rec.id[..10]);
+    launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
 /// `wait_loop` for a started container, forwarding its published ports.
