@@ -68,11 +68,12 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     if sys::geteuid() != 0 {
         return util::err(b"run", b"mydocker must run as root");
     }
-    let (detached, tty) = (o.detach, o.tty && sys::isatty(0));
+    // (the options' flags read back from the record: fewer live values)
     let mut p = prepare(root, o)?;
-    if detached {
+    if p.rec.detach {
         detach(root, &mut p)
     } else {
+        let tty = p.rec.tty && sys::isatty(0);
         foreground(root, &mut p, tty)
     }
 }
@@ -305,9 +306,9 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
     }
-    let tty = rec.tty && sys::isatty(0);
     let mut p = prepare_again(root, rec, lock, n)?;
     if attach {
+        let tty = p.rec.tty && sys::isatty(0);
         foreground(root, &mut p, tty)
     } else {
         detach(root, &mut p)
