@@ -793,10 +793,11 @@ fn wait_gone(r: &Record, ms: u64) -> bool {
 /// is gone and its end recorded. Under its lock, so no start begins a run
 /// that this stop would then kill or clean up after.
 pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
-    let r = state::find(root, key)?;
-    let r = {
-        let _l = state::lock_container(root, &r, key)?;
-        let r = r.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
+    let found = state::find(root, key)?;
+    // (only these two outlive the lock: no Record moved out of the block)
+    let (pid, monitor) = {
+        let _l = state::lock_container(root, &found, key)?;
+        let r = found.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
         let mut code = -1;
         if r.alive() {
             let _ = sys::kill(r.pid, sys::SIGTERM);
@@ -812,12 +813,13 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
         if r.status == Status::Running && !state::running(r.monitor) {
             ended(root, &r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
         }
-        r
+        (r.pid, r.monitor)
     };
     // A live monitor records the end once it has the lock: wait for that,
     // so what follows `stop` (ps, start) sees the container stopped.
     let end = sys::mono_ms() + 2000;
-    while state::running(r.monitor) && sys::mono_ms() < end && r.reload(root).is_some_and(|c| c.pid == r.pid && c.status == Status::Running) {
+    // (`found` names the same directory as the reloaded record)
+    while state::running(monitor) && sys::mono_ms() < end && found.reload(root).is_some_and(|c| c.pid == pid && c.status == Status::Running) {
         sys::sleep_ms(5);
     }
     Ok(())
