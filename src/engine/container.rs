@@ -617,17 +617,17 @@ pub fn wait_loop(
         }
         if let Some(m) = master {
             if s1.revents != 0 {
-                match sys::read(m, &mut buf) {
-                    Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
-                    _ => master = None, // EIO: every slave is closed
+                match read_some(m, &mut buf) {
+                    Some(b) => emit(&mut log, output, b),
+                    None => master = None, // EIO: every slave is closed
                 }
             }
             if let (Some(i), true) = (input, s2.revents != 0) {
-                match sys::read(i, &mut buf) {
-                    Ok(n) if n > 0 => {
-                        let _ = sys::write_all(m, &buf[..n]);
+                match read_some(i, &mut buf) {
+                    Some(b) => {
+                        let _ = sys::write_all(m, b);
                     }
-                    _ => {
+                    None => {
                         let _ = sys::write_all(m, &[4]); // EOF: ^D to the line discipline
                         input = None;
                     }
@@ -649,9 +649,9 @@ pub fn wait_loop(
     if let Some(m) = master {
         let mut one = [sys::pollfd(m, sys::POLLIN)];
         while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
-            match sys::read(m, &mut buf) {
-                Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
-                _ => break,
+            match read_some(m, &mut buf) {
+                Some(b) => emit(&mut log, output, b),
+                None => break,
             }
         }
     }
@@ -660,6 +660,15 @@ pub fn wait_loop(
         l.drain();
     }
     sys::status_code(status)
+}
+
+/// What one read of `fd` got; none at its end or on an error.
+#[inline(never)]
+fn read_some(fd: Fd, buf: &mut [u8]) -> Option<&[u8]> {
+    match sys::read(fd, buf) {
+        Ok(n) if n > 0 => buf.get(..n),
+        _ => None,
+    }
 }
 
 /// A pty's output: to the log if there is one, else to `output`.
