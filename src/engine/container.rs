@@ -554,9 +554,10 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     };
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
-    let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
+    // (kept a Result: an Option of the termios was one more copy of it)
+    let saved = if master.is_some() { sys::make_raw(0) } else { Err(0) };
     let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
-    if let Some(t) = saved {
+    if let Ok(t) = saved {
         sys::restore_term(0, &t);
     }
     finish(root, &p.rec, &p.cg, code);
