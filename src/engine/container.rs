@@ -68,11 +68,12 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     if sys::geteuid() != 0 {
         return util::err(b"run", b"mydocker must run as root");
     }
-    let (detached, tty) = (o.detach, o.tty && sys::isatty(0));
+    // (the options' flags read back from the record: fewer live values)
     let mut p = prepare(root, o)?;
-    if detached {
+    if p.rec.detach {
         detach(root, &mut p)
     } else {
+        let tty = p.rec.tty && sys::isatty(0);
         foreground(root, &mut p, tty)
     }
 }
@@ -305,9 +306,9 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
     }
-    let tty = rec.tty && sys::isatty(0);
     let mut p = prepare_again(root, rec, lock, n)?;
     if attach {
+        let tty = p.rec.tty && sys::isatty(0);
         foreground(root, &mut p, tty)
     } else {
         detach(root, &mut p)
@@ -354,7 +355,7 @@ fn undo_inner(root: &Root, p: &mut Prepared) {
     p.cg.remove();
     p.port_fds.clear(); // closed
     if p.made == Made::Existing {
-        let _ = p.rec.append(root, &[("exit_code", 125), ("finished", sys::now().0)], Status::Exited);
+        record_exit(root, &p.rec, 125);
     } else if p.made == Made::Container {
         if p.rec.ip != 0 {
             network::release(root, &p.rec.network, &p.rec.id);
@@ -384,8 +385,14 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
         network::release(root, &rec.network, &rec.id);
         remove_run_dir(&rec.dir(root));
     } else {
-        let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+        record_exit(root, rec, code);
     }
+}
+
+/// Appends how the run ended (`code` -1: unknown) to the record.
+#[inline(never)]
+fn record_exit(root: &Root, rec: &Record, code: i32) {
+    let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
 }
 
 /// Removes a `--rm` container's directory. As a run leaves it (its record,
@@ -434,9 +441,9 @@ pub fn reap(root: &Root, r: &Record) -> bool {
 /// `launch` of a prepared container; the host end of its veth pair (with
 /// a bridge network) is "ve" + 10 hex digits of its id.
 fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
-    let mut veth = b"ve".to_vec();
-    veth.extend_from_slice(&p.rec.id[..10]);
-    launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), veth.as_slice())))
+    let mut veth = *b"ve0123456789";
+    veth[2..].copy_from_slice(&p.rec.id[..10]);
+    launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
 /// `wait_loop` for a started container, forwarding its published ports.
@@ -547,9 +554,10 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     };
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
-    let saved = if master.is_some() { sys::make_raw(0).ok() } else { None };
+    // (kept a Result: an Option of the termios was one more copy of it)
+    let saved = if master.is_some() { sys::make_raw(0) } else { Err(0) };
     let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
-    if let Some(t) = saved {
+    if let Ok(t) = saved {
         sys::restore_term(0, &t);
     }
     finish(root, &p.rec, &p.cg, code);
@@ -589,8 +597,9 @@ pub fn wait_loop(
         if sys::poll(&mut fds, -1).is_err() {
             continue;
         }
-        let rev = |i: usize| fds[i].revents;
-        if rev(0) != 0 {
+        // (a slice pattern: one length check, no panic path per index)
+        let [s0, s1, s2, s3, rest @ ..] = fds.as_slice() else { continue };
+        if s0.revents != 0 {
             let sig = sys::read_signal(sfd).unwrap_or(sys::SIGCHLD);
             if sig == sys::SIGCHLD {
                 if let Ok((p, st)) = sys::waitpid(pid, sys::WNOHANG) {
@@ -608,32 +617,32 @@ pub fn wait_loop(
             }
         }
         if let Some(m) = master {
-            if rev(1) != 0 {
-                match sys::read(m, &mut buf) {
-                    Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
-                    _ => master = None, // EIO: every slave is closed
+            if s1.revents != 0 {
+                match read_some(m, &mut buf) {
+                    Some(b) => emit(&mut log, output, b),
+                    None => master = None, // EIO: every slave is closed
                 }
             }
-            if let (Some(i), true) = (input, rev(2) != 0) {
-                match sys::read(i, &mut buf) {
-                    Ok(n) if n > 0 => {
-                        let _ = sys::write_all(m, &buf[..n]);
+            if let (Some(i), true) = (input, s2.revents != 0) {
+                match read_some(i, &mut buf) {
+                    Some(b) => {
+                        let _ = sys::write_all(m, b);
                     }
-                    _ => {
+                    None => {
                         let _ = sys::write_all(m, &[4]); // EOF: ^D to the line discipline
                         input = None;
                     }
                 }
             }
         }
-        if rev(3) != 0 {
+        if s3.revents != 0 {
             if let Some(l) = log.as_deref_mut() {
                 l.pump();
             }
         }
         if let Some(p) = proxy.as_deref_mut() {
-            if fds[4..].iter().any(|f| f.revents != 0) {
-                p.ready(&fds[4..]);
+            if rest.iter().any(|f| f.revents != 0) {
+                p.ready(rest);
             }
         }
     }
@@ -641,9 +650,9 @@ pub fn wait_loop(
     if let Some(m) = master {
         let mut one = [sys::pollfd(m, sys::POLLIN)];
         while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
-            match sys::read(m, &mut buf) {
-                Ok(n) if n > 0 => emit(&mut log, output, &buf[..n]),
-                _ => break,
+            match read_some(m, &mut buf) {
+                Some(b) => emit(&mut log, output, b),
+                None => break,
             }
         }
     }
@@ -652,6 +661,15 @@ pub fn wait_loop(
         l.drain();
     }
     sys::status_code(status)
+}
+
+/// What one read of `fd` got; none at its end or on an error.
+#[inline(never)]
+fn read_some(fd: Fd, buf: &mut [u8]) -> Option<&[u8]> {
+    match sys::read(fd, buf) {
+        Ok(n) if n > 0 => buf.get(..n),
+        _ => None,
+    }
 }
 
 /// A pty's output: to the log if there is one, else to `output`.
@@ -668,18 +686,15 @@ fn emit(log: &mut Option<&mut crate::engine::logs::Log>, output: Fd, b: &[u8]) {
 /// monitor's one report (started, or why not), prints the id and returns.
 #[inline(never)]
 fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
-    let (report, reporter) = match channel::report_pipe() {
+    let started = channel::report_pipe().and_then(|(report, reporter)| match sys::fork() {
+        Ok(m) => Ok((report, reporter, m)),
+        Err(e) => Err(Error::sys("fork", b"monitor", e)),
+    });
+    let (report, reporter, m) = match started {
         Ok(x) => x,
         Err(e) => {
             undo(root, p);
             return Err(e);
-        }
-    };
-    let m = match sys::fork() {
-        Ok(m) => m,
-        Err(e) => {
-            undo(root, p);
-            return Err(Error::sys("fork", b"monitor", e));
         }
     };
     if m == 0 {
@@ -788,10 +803,11 @@ fn wait_gone(r: &Record, ms: u64) -> bool {
 /// is gone and its end recorded. Under its lock, so no start begins a run
 /// that this stop would then kill or clean up after.
 pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
-    let r = state::find(root, key)?;
-    let r = {
-        let _l = state::lock_container(root, &r, key)?;
-        let r = r.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
+    let found = state::find(root, key)?;
+    // (only these two outlive the lock: no Record moved out of the block)
+    let (pid, monitor) = {
+        let _l = state::lock_container(root, &found, key)?;
+        let r = found.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
         let mut code = -1;
         if r.alive() {
             let _ = sys::kill(r.pid, sys::SIGTERM);
@@ -807,12 +823,13 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
         if r.status == Status::Running && !state::running(r.monitor) {
             ended(root, &r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
         }
-        r
+        (r.pid, r.monitor)
     };
     // A live monitor records the end once it has the lock: wait for that,
     // so what follows `stop` (ps, start) sees the container stopped.
     let end = sys::mono_ms() + 2000;
-    while state::running(r.monitor) && sys::mono_ms() < end && r.reload(root).is_some_and(|c| c.pid == r.pid && c.status == Status::Running) {
+    // (`found` names the same directory as the reloaded record)
+    while state::running(monitor) && sys::mono_ms() < end && found.reload(root).is_some_and(|c| c.pid == pid && c.status == Status::Running) {
         sys::sleep_ms(5);
     }
     Ok(())
