@@ -61,13 +61,13 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
             // No overlayfs, or an upper dir it refuses (ramfs, nested
             // overlay): the write layer becomes a private full copy of the
             // image, made once, so the image itself stays untouched.
-            copy_fallback(spec).map_err(|c| {
-                let mut why = b"overlay refused (".to_vec();
-                why.extend_from_slice(sys::strerror(e));
-                why.extend_from_slice(b") and the copy fallback failed: ");
-                why.extend_from_slice(&c.msg());
-                Error::new(b"set up the root filesystem", &why)
-            })?;
+            if let Err(c) = copy_fallback(spec) {
+                let m = c.msg();
+                return Err(Error::text(b"set up the root filesystem: overlay refused (")
+                    .append(sys::strerror(e))
+                    .append(b") and the copy fallback failed: ")
+                    .append(&m));
+            }
         }
     } else {
         copy_fallback(spec)?;
@@ -334,12 +334,9 @@ fn setup_dev() -> Res<()> {
 /// was found but cannot be run.
 pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let prog = &argv[0];
-    let mut quoted = b"exec \"".to_vec();
-    quoted.extend_from_slice(prog);
-    quoted.push(b'"');
     if prog.contains(&b'/') {
         let e = sys::execve(prog, argv, env);
-        return exec_error(&quoted, e);
+        return exec_error(prog, e);
     }
     let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     let mut seen_noexec = 0;
@@ -356,12 +353,13 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
         }
     }
     if seen_noexec != 0 {
-        return exec_error(&quoted, seen_noexec);
+        return exec_error(prog, seen_noexec);
     }
-    Error::new(&quoted, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
+    Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
 }
 
-fn exec_error(what: &[u8], e: sys::Errno) -> Error {
+/// `exec "prog": <why>`.
+fn exec_error(prog: &[u8], e: sys::Errno) -> Error {
     let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };
     let why: &[u8] = match e {
         sys::ENOENT => b"no such file or directory",
@@ -369,7 +367,7 @@ fn exec_error(what: &[u8], e: sys::Errno) -> Error {
         sys::ENOEXEC => b"exec format error",
         _ => sys::strerror(e),
     };
-    Error::new(what, why).code(code)
+    Error::quoted("exec", prog, why).code(code)
 }
 
 /// `--init`'s PID 1 (run from a sealed copy of mydocker, see `setup`):
