@@ -88,11 +88,12 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
         return Ok((pid, parent));
     }
     drop(parent);
-    let r = match cg {
-        Some(d) if !born_in => sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).map(drop).ctx("join cgroup", b""),
-        _ => Ok(()),
-    };
-    let e = match r.and_then(|_| child(&mut mine)) {
+    if let (Some(d), false) = (cg, born_in) {
+        if let Err(e) = sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx("join cgroup", b"") {
+            mine.fail(e)
+        }
+    }
+    let e = match child(&mut mine) {
         Ok(never) => match never {},
         Err(e) => e,
     };

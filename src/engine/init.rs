@@ -118,7 +118,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         host_nodes(d.raw());
     }
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
-    if spec.net.as_slice() == b"bridge" {
+    let bridge = spec.net.as_slice() == b"bridge";
+    if bridge {
         mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
@@ -152,7 +153,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
     sys::chdir(b"/").ctx("chdir to", b"/")?;
-    if spec.net.as_slice() == b"bridge" {
+    if bridge {
         // eth0 was created in our namespace by the parent (a veth peer).
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
         crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
