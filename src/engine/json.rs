@@ -331,14 +331,9 @@ impl<'a> J<'a> {
             let e = t[i];
             i += 1;
             if e != b'u' {
-                o.push(match e {
-                    b'b' => 8,
-                    b't' => 9,
-                    b'n' => 10,
-                    b'f' => 12,
-                    b'r' => 13,
-                    e => e,
-                });
+                // b t n f r → 8 9 10 12 13 (u is never here); " \ / are themselves
+                let k = b"btnufr".iter().position(|&c| c == e);
+                o.push(k.map_or(e, |k| 8 + k as u8));
                 continue;
             }
             let mut u = hex4(t, i);

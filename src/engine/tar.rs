@@ -965,6 +965,11 @@ impl Source for FileSrc<'_> {
     }
 }
 
+#[inline(never)]
+fn put(out: Fd, d: &[u8]) -> Res<()> {
+    sys::write_all(out, d).ctx("write", b"archive")
+}
+
 fn put_oct(h: &mut [u8], v: u64) {
     // right-aligned octal, NUL-terminated; base-256 when it does not fit
     let n = h.len() - 1;
@@ -1009,7 +1014,7 @@ impl Writer {
         }
         put_oct(&mut h[148..155], sum);
         h[155] = b' ';
-        sys::write_all(self.out, &h).ctx("write", b"archive")
+        self.put(&h)
     }
 
     /// A plain file entry (mode 0444, root's, time 0, as podman writes
@@ -1037,7 +1042,7 @@ impl Writer {
                 buf[..k].fill(0);
                 n = k;
             }
-            sys::write_all(self.out, &buf[..n]).ctx("write", b"archive")?;
+            put(self.out, &buf[..n])?;
             left -= n as u64;
         }
         self.pad(size)
@@ -1073,8 +1078,12 @@ impl Writer {
     }
 
     fn data(&self, d: &[u8]) -> Res<()> {
-        sys::write_all(self.out, d).ctx("write", b"archive")?;
+        self.put(d)?;
         self.pad(d.len() as u64)
+    }
+
+    fn put(&self, d: &[u8]) -> Res<()> {
+        put(self.out, d)
     }
 
     /// Zeros up to the next 512-byte boundary after `n` bytes of data.
@@ -1084,7 +1093,7 @@ impl Writer {
 
     /// `n` (at most 1024) zero bytes: the buffer's last KiB, never written.
     fn zeros(&self, n: usize) -> Res<()> {
-        sys::write_all(self.out, &self.buf[BUF..BUF + n]).ctx("write", b"archive")
+        self.put(&self.buf[BUF..BUF + n])
     }
 
     fn header(&self, name: &[u8], st: &sys::Stat, ty: u8, link: &[u8]) -> Res<()> {
