@@ -43,9 +43,6 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 #[inline(never)]
 fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) -> util::Res<i32> {
     use cli::Verb::*;
-    let secs = |a: &cli::Args| -> util::Res<u64> {
-        a.val(1).map_or(Ok(10), |v| util::parse_u64(v).ok_or_else(|| util::Error::text(b"--time: not a number of seconds")))
-    };
     let pos = &a.pos;
     // The first two positionals, indexed once (each pos[i] was a call).
     let (p0, p1) = (pos.first().copied().unwrap_or_default(), pos.get(1).copied().unwrap_or_default());
@@ -60,17 +57,24 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
             };
             logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b))
         }
-        Stop => Ok(cmds::stop(root, pos, secs(&a)?, true)),
-        Start => {
+        Stop | Restart => {
+            // -t, read once for both
+            let secs = match a.val(1) {
+                None => 10,
+                Some(v) => util::parse_u64(v).ok_or_else(|| util::Error::text(b"--time: not a number of seconds"))?,
+            };
+            if verb == Stop {
+                return Ok(cmds::stop(root, pos, secs, true));
+            }
             sys::ignore_sigpipe();
-            Ok(start(root, pos, a.has(1)))
-        }
-        Restart => {
-            sys::ignore_sigpipe();
-            match cmds::stop(root, pos, secs(&a)?, false) {
+            match cmds::stop(root, pos, secs, false) {
                 0 => Ok(start(root, pos, false)),
                 c => Ok(c),
             }
+        }
+        Start => {
+            sys::ignore_sigpipe();
+            Ok(start(root, pos, a.has(1)))
         }
         Rm => Ok(cmds::rm(root, pos, a.has(1))),
         Images => images::images(root, a.has(1)).map(|_| 0),
