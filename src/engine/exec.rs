@@ -135,8 +135,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(fds[5].raw()).ctx("enter the container root", b"")?;
-    sys::chroot(b".").ctx("enter the container root", b"")?;
+    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
     let user = crate::engine::user::lookup(&sec.user).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
     let env = init::with_home(&env, &user.home);
     // Children of ours are born in the container's pid namespace.
