@@ -109,7 +109,8 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
     if let Some(h) = layout.find(b"devices").filter(|_| !privileged) {
-        if !r.cgroups.iter().any(|c| c.starts_with(&join(&h.mount, b"mydocker/"))) {
+        let ours = join(&h.mount, b"mydocker/");
+        if !r.cgroups.iter().any(|c| c.starts_with(&ours)) {
             let d = join(&h.mount, SHARED);
             joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
         }
