@@ -109,7 +109,8 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
     if let Some(h) = layout.find(b"devices").filter(|_| !privileged) {
-        if !r.cgroups.iter().any(|c| c.starts_with(&join(&h.mount, b"mydocker/"))) {
+        let ours = join(&h.mount, b"mydocker/");
+        if !r.cgroups.iter().any(|c| c.starts_with(&ours)) {
             let d = join(&h.mount, SHARED);
             joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
         }
@@ -135,8 +136,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(fds[5].raw()).ctx("enter the container root", b"")?;
-    sys::chroot(b".").ctx("enter the container root", b"")?;
+    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
     let user = crate::engine::user::lookup(&sec.user).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
     let env = init::with_home(&env, &user.home);
     // Children of ours are born in the container's pid namespace.
