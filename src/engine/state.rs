@@ -274,6 +274,8 @@ impl Record {
         (r.created, r.ip) = (n[0], n[1] as u32);
         let l = &mut r.limits;
         let mut i = 2;
+        // A counter, not zip: 16 bytes less.
+        #[allow(clippy::explicit_counter_loop)]
         for f in [&mut l.memory, &mut l.cpu_quota, &mut l.cpu_shares, &mut l.pids] {
             *f = if n[i] < 0 { None } else { Some(n[i] as u64) };
             i += 1;
