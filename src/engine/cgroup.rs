@@ -33,6 +33,19 @@ pub struct Hier {
     pub controllers: Vec<Vec<u8>>,
 }
 
+impl Hier {
+    /// The hierarchy carries controller `c` (one out-of-line copy for every caller).
+    #[inline(never)]
+    fn has(&self, c: &[u8]) -> bool {
+        for x in &self.controllers {
+            if x == c {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Layout {
     pub hiers: Vec<Hier>,
@@ -120,7 +133,7 @@ impl Layout {
                     }
                     for (c, _) in needed(l) {
                         let d = join(ROOT, c);
-                        if hiers.iter().any(|h: &Hier| h.controllers.iter().any(|x| x == c)) {
+                        if hiers.iter().any(|h: &Hier| h.has(c)) {
                             continue;
                         }
                         if sys::fs_magic(&d) != Ok(V1) {
@@ -162,7 +175,7 @@ impl Layout {
     pub fn find(&self, ctrl: &[u8]) -> Option<&Hier> {
         let mut first = None;
         for h in &self.hiers {
-            if h.controllers.iter().any(|c| c == ctrl) {
+            if h.has(ctrl) {
                 if h.kind == Kind::V2 {
                     return Some(h);
                 }
@@ -277,7 +290,7 @@ fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
 
 /// Applies the limits that live in hierarchy `h` to the cgroup `dir`.
 pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
-    let here = |c: &[u8]| h.controllers.iter().any(|x| x == c);
+    let here = |c: &[u8]| h.has(c);
     let v2 = h.kind == Kind::V2;
     if let (Some(m), true) = (l.memory, here(b"memory")) {
         let n = num(m);
@@ -436,18 +449,18 @@ impl Cgroup {
                 mkdir_cg(&parent)?;
                 if h.kind == Kind::V2 {
                     for (c, _) in needed(l) {
-                        if !h.controllers.iter().any(|x| x == c) {
+                        if !h.has(c) {
                             continue;
                         }
                         for d in [&h.mount, &parent] {
                             enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
                         }
                     }
-                } else if h.controllers.iter().any(|c| c == b"cpuset") {
+                } else if h.has(b"cpuset") {
                     cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
                 }
                 mkdir_cg(dir)?;
-                if h.kind == Kind::V1 && h.controllers.iter().any(|c| c == b"cpuset") {
+                if h.kind == Kind::V1 && h.has(b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
                     }
@@ -457,7 +470,7 @@ impl Cgroup {
                 // The device rules, if this is their home.
                 let m = match h.kind {
                     Kind::V2 => Mechanism::V2Bpf,
-                    _ if h.controllers.iter().any(|c| c == b"devices") => Mechanism::V1,
+                    _ if h.has(b"devices") => Mechanism::V1,
                     _ => Mechanism::NoCgroup, // (whose confine does nothing)
                 };
                 if self.devices == Some(m) {

@@ -268,11 +268,7 @@ fn build(rules: &[Rule]) -> Vec<u64> {
         if i == 0 || key != prev {
             // The open block's tests jump here on a mismatch.
             let here = p.len();
-            for (k, x) in p.iter_mut().enumerate().skip(block) {
-                if matches!(*x as u8, JNE_K | JSET_K) {
-                    *x |= jump(k, here);
-                }
-            }
+            patch(&mut p, block, JNE_K, JSET_K);
             (block, wild, prev) = (here, false, key);
             let Some(r) = r else { break };
             // Each test loads its field afresh (see above).
@@ -294,12 +290,7 @@ fn build(rules: &[Rule]) -> Vec<u64> {
         }
     }
     put2(&mut p, ins(ALU64_MOV_K, 0, 0, 0, 0), ins(EXIT, 0, 0, 0, 0));
-    let allow = p.len();
-    for (k, x) in p.iter_mut().enumerate() {
-        if matches!(*x as u8, JEQ_K | JA) {
-            *x |= jump(k, allow);
-        }
-    }
+    patch(&mut p, 0, JEQ_K, JA);
     put2(&mut p, ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0));
     p
 }
@@ -311,9 +302,19 @@ fn put2(p: &mut Vec<u64>, a: u64, b: u64) {
     p.push(b);
 }
 
-/// The `off` field of a jump at `from` to `to` (relative to the next).
-fn jump(from: usize, to: usize) -> u64 {
-    ((to - from - 1) as u16 as u64) << 16
+/// Points the jumps with opcode `a` or `b` from `from` on at the end of `p`
+/// (the `off` field, relative to the next instruction).
+#[inline(never)]
+fn patch(p: &mut [u64], from: usize, a: u8, b: u8) {
+    let to = p.len();
+    let mut k = from;
+    while k < to {
+        let c = p[k] as u8;
+        if c == a || c == b {
+            p[k] |= ((to - k - 1) as u16 as u64) << 16;
+        }
+        k += 1;
+    }
 }
 
 #[cfg(test)]

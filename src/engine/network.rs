@@ -171,7 +171,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 /// Makes a bridge network; returns its id.
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
-    if name == b"none" || name == b"host" || name == b"bridge" {
+    if util::word_index(b"none,host,bridge", name).is_some() {
         return Err(Error::quoted("network", name, b"is a reserved name"));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(b"--subnet: expected a.b.c.d/8 to /30"))?;

@@ -273,8 +273,12 @@ impl Record {
         }
         (r.created, r.ip) = (n[0], n[1] as u32);
         let l = &mut r.limits;
-        for (f, &x) in [&mut l.memory, &mut l.cpu_quota, &mut l.cpu_shares, &mut l.pids].into_iter().zip(&n[2..]) {
-            *f = if x < 0 { None } else { Some(x as u64) };
+        let mut i = 2;
+        // A counter, not zip: 16 bytes less.
+        #[allow(clippy::explicit_counter_loop)]
+        for f in [&mut l.memory, &mut l.cpu_quota, &mut l.cpu_shares, &mut l.pids] {
+            *f = if n[i] < 0 { None } else { Some(n[i] as u64) };
+            i += 1;
         }
         r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
