@@ -1,6 +1,6 @@
 //! `images`, `rmi`, `history`: the image store as docker shows it.
 
-use super::out::{each, human_duration, human_size, out};
+use super::out::{each, human_duration, human_size, line_to, out};
 use crate::engine::state::Root;
 use crate::engine::store;
 use crate::engine::util::{Buf, Res};
@@ -81,14 +81,7 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 #[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
     crate::engine::container::reap_dead(root);
-    each(names, false, &mut |n| {
-        store::remove(root, n, &mut |what, x| {
-            let mut l = what.to_vec();
-            l.extend_from_slice(x);
-            l.push(b'\n');
-            out(&l);
-        })
-    })
+    each(names, false, &mut |n| store::remove(root, n, &mut |what, x| line_to(1, what, x)))
 }
 
 /// `history IMAGE`: the configuration's history, newest first; a step
