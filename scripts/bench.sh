@@ -17,6 +17,10 @@
 # BENCH_BASE=/path/to/an/older/mydocker-x86_64 adds that binary's `run`
 # (with and without -m) to the same run, for a before/after comparison on
 # the same minutes of this noisy machine (same state root and image).
+# A second, shorter pass starts each run 0.3 s after the last (mydocker and
+# crun only; BENCH_SPACED_RUNS, default 40): back to back, each start
+# overlaps the kernel's teardown of the last run's namespaces, and a board
+# starts its containers one at a time.
 set -eu
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-200}
@@ -25,6 +29,8 @@ runs=${BENCH_RUNS:-200}
 # command would compare different minutes.
 rounds=${BENCH_ROUNDS:-5}
 per=$(( (runs + rounds - 1) / rounds ))
+# Runs per command in the spaced pass (below).
+spaced=${BENCH_SPACED_RUNS:-40}
 [ -f out/mydocker-x86_64 ] || ./scripts/build.sh x86_64
 [ -f out/busybox.tar ] || ./scripts/mkimage-busybox.sh out/busybox.tar
 for t in hyperfine crun runc bwrap unshare python3; do
@@ -89,6 +95,14 @@ hyperfine -N --style none --warmup 5 --runs $per --export-json $W/round-\$r.json
   -n 'bwrap (5 ns)' "bwrap --bind $W/rootfs / --proc /proc --dev /dev --unshare-pid --unshare-net --unshare-ipc --unshare-uts /bin/true" \
   -n 'unshare+chroot (5 ns)' "unshare -m -u -i -n -p -f chroot $W/rootfs /bin/true" >/dev/null
 done
+# Spaced: each start 0.3 s after the last one ended (hyperfine's --prepare
+# is not timed), as containers start on a board, not back to back: the
+# previous container's namespaces are gone, and nothing is warm.
+hyperfine -N --style none --prepare 'sleep 0.3' --runs $spaced --export-json $W/spaced.json \
+  -n 'mydocker run --rm busybox /bin/true' "$B run --rm busybox /bin/true" \
+  -n 'mydocker run --rm -m 64m busybox /bin/true' "$B run --rm -m 64m busybox /bin/true" \
+  -n 'crun run (5 ns)' "crun run --bundle $W/bundle-crun-none bench-crun" \
+  -n 'crun run -m 64m' "crun run --bundle $W/bundle-crun-64m bench-crun-m" >/dev/null
 NS
 # crun and runc are called directly, with a fixed container name: `run`
 # deletes the container when it exits, so the runs can reuse it. (A shell
@@ -118,6 +132,10 @@ for k, v in med.items():
 print(f"- crun -m 64m / mydocker -m 64m: {med['crun run -m 64m'] / mm:.1f}x (target >= 4x)")
 print(f"- unshare+chroot / mydocker: {med['unshare+chroot (5 ns)'] / m:.2f}x (target > 1)")
 print(f"- runc / mydocker: {med['runc run (5 ns)'] / m:.1f}x, bwrap / mydocker: {med['bwrap (5 ns)'] / m:.2f}x")
+sp = {x["command"]: statistics.median(t * 1000 for t in x["times"]) for x in json.load(open(f"{w}/spaced.json"))["results"]}
+n = len(json.load(open(f"{w}/spaced.json"))["results"][0]["times"])
+print(f"- spaced 0.3 s apart ({n} runs each), medians: " + ", ".join(f"{k} {v:.2f} ms" for k, v in sp.items()))
+print(f"- spaced: crun -m 64m / mydocker -m 64m: {sp['crun run -m 64m'] / sp['mydocker run --rm -m 64m busybox /bin/true']:.1f}x, crun / mydocker: {sp['crun run (5 ns)'] / sp['mydocker run --rm busybox /bin/true']:.1f}x")
 if "base: mydocker run --rm busybox /bin/true" in med:
     b, bm = med["base: mydocker run --rm busybox /bin/true"], med["base: mydocker run --rm -m 64m busybox /bin/true"]
     print(f"- this build vs base: run {m:.2f} vs {b:.2f} ms ({(m / b - 1) * 100:+.1f}%), -m 64m {mm:.2f} vs {bm:.2f} ms ({(mm / bm - 1) * 100:+.1f}%)")
