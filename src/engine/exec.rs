@@ -36,7 +36,13 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     if sys::geteuid() != 0 {
         return Err(util::Error::new(b"exec", b"mydocker must run as root"));
     }
-    let r = state::find(root, &o.container)?;
+    // (used in place, through a reference: moved out of the result, the
+    // record was copied whole into a second slot of a 1.8 KB frame)
+    let mut found = state::find(root, &o.container);
+    let r = match &mut found {
+        Ok(r) => r,
+        Err(_) => return found.map(|_| 0),
+    };
     if !r.alive() {
         return Err(not_running(&o.container));
     }
@@ -62,7 +68,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
 
     // (moved out of the record, not cloned: Security::clone was 365 bytes)
     let privileged = r.security.privileged;
-    let mut sec = r.security;
+    let sec = &mut r.security;
     sec.privileged |= o.privileged;
     if let Some(u) = o.user {
         sec.user = u;
@@ -78,11 +84,11 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         let e = sys::fexecve(copy.raw(), me, my_env);
         return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
     }
-    let mut env = r.env;
+    let env = &mut r.env;
     for e in &o.env {
-        util::env_set(&mut env, e);
+        util::env_set(env, e);
     }
-    let workdir = o.workdir.unwrap_or(r.workdir);
+    let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
     let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
@@ -138,15 +144,15 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // is not the container's on the MS_MOVE + chroot path).
     sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
     let user = crate::engine::user::lookup(&sec.user).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
-    let env = init::with_home(&env, &user.home);
+    let env = init::with_home(env, &user.home);
     // Children of ours are born in the container's pid namespace.
     sys::setns(fds[4].raw(), sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     drop((fds, cgns));
-    confine::bound(&sec)?;
-    confine::drop_privileges(&sec, &user)?;
+    confine::bound(sec)?;
+    confine::drop_privileges(sec, &user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn_in(None, 0, ends, &|_| child(&workdir, &io, tty, &o.cmd, &env));
+    let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty, &o.cmd, &env));
     drop(null);
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
