@@ -94,24 +94,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::own_dir(b"/proc")?;
     confine::mount_fs(b"proc", b"/proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
 
-    // Volumes are bound while the old root is still attached: a source
-    // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, fd) in rec.volumes.iter().zip(&vols) {
-        // (the source's kind, through its descriptor: the same inode)
-        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
-            mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
-        } else {
-            confine::mkdir_parent(&v.ctr);
-            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
-        }
-        let mut src = b"/proc/self/fd/".to_vec();
-        crate::engine::util::push_num(&mut src, fd.raw() as u64);
-        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
-        if v.ro {
-            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
-        }
-    }
-    drop(vols);
+    bind_volumes(rec, vols)?;
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
     setup_dev()?;
@@ -189,6 +172,31 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         return Err(Error::sys("exec", b"the init", e));
     }
     Err(exec(&rec.argv, &env))
+}
+
+/// Binds the volumes (`vols`: their sources, open, in `rec.volumes`'
+/// order). (Out of line: the source's Stat was in `setup`'s frame.)
+#[inline(never)]
+fn bind_volumes(rec: &Record, vols: Vec<Owned>) -> Res<()> {
+    // Volumes are bound while the old root is still attached: a source
+    // reached through a detached mount cannot be bind-mounted (EINVAL).
+    for (v, fd) in rec.volumes.iter().zip(&vols) {
+        // (the source's kind, through its descriptor: the same inode)
+        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
+            mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
+        } else {
+            confine::mkdir_parent(&v.ctr);
+            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
+        }
+        let mut src = b"/proc/self/fd/".to_vec();
+        crate::engine::util::push_num(&mut src, fd.raw() as u64);
+        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
+        if v.ro {
+            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
+        }
+    }
+    drop(vols);
+    Ok(())
 }
 
 /// argv[0] of `--init`'s PID 1, which `cli::verbs::main` recognises.
