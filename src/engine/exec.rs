@@ -163,10 +163,11 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     }
     // The pty's slave end is the program's now: we keep the master.
     let master = pty.map(|(m, _)| m);
-    let saved = if tty { sys::make_raw(0).ok() } else { None };
+    // (kept as the Result: made into an Option, the termios was copied)
+    let saved = if tty { sys::make_raw(0) } else { Err(sys::EINVAL) };
     let code = container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
-    if let Some(t) = saved {
-        sys::restore_term(0, &t);
+    if let Ok(t) = &saved {
+        sys::restore_term(0, t);
     }
     Ok(code)
 }
