@@ -144,13 +144,18 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
     sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
-    let user = crate::engine::user::lookup(&sec.user).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
+    // (used in place in the result, not copied out of it)
+    let user = crate::engine::user::lookup(&sec.user);
+    let user = match &user {
+        Ok(u) => u,
+        Err(e) => return Err(e.code(EXIT_CANNOT_INVOKE)),
+    };
     let env = init::with_home(env, &user.home);
     // Children of ours are born in the container's pid namespace.
     sys::setns(fds[4].raw(), sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
     drop((fds, cgns));
     confine::bound(sec)?;
-    confine::drop_privileges(sec, &user)?;
+    confine::drop_privileges(sec, user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
     let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty, &o.cmd, &env));
