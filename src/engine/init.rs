@@ -123,7 +123,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     for t in &sec.tmpfs {
         confine::tmpfs(t)?;
     }
-    let user = crate::engine::user::lookup(&sec.user)?;
+    // (used in place in the result, not copied out of it)
+    let user = crate::engine::user::lookup(&sec.user);
+    let user = match &user {
+        Ok(u) => u,
+        Err(e) => return Err(*e),
+    };
     let env = with_home(&rec.env, &user.home);
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
@@ -160,7 +165,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
     }
     confine::cgroup_ns(cg, sec.privileged)?;
-    confine::drop_privileges(sec, &user)?;
+    confine::drop_privileges(sec, user)?;
     sys::chdir(&rec.workdir).ctx("chdir to", &rec.workdir)?;
     sys::reset_signals();
     if rec.init {
