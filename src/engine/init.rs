@@ -148,7 +148,10 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
         crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
         crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
-        crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::config::fmt_ip(spec.gateway))?;
+        if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
+            // (the address spelled out only for the message)
+            return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
+        }
     }
     confine::own_dir(b"/sys")?;
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
