@@ -161,7 +161,11 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty, &o.cmd, &env));
     drop(null);
     // A pid namespace whose init is gone takes no new process.
-    let (pid, parent) = spawned.map_err(|e| if e.kind() == Kind::Spawn { not_running(&o.container) } else { e })?;
+    let (pid, parent) = match spawned {
+        Ok(p) => p,
+        Err(e) if e.kind() == Kind::Spawn => return Err(not_running(&o.container)),
+        Err(e) => return Err(e),
+    };
     parent.await_exec(pid)?; // sync 3
     if o.detach {
         return Ok(0); // the process is reparented to the container's init
