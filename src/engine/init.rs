@@ -164,9 +164,10 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         confine::read_only_root()?;
     }
     sys::umask(0o022);
-    for (fd, d) in tasks {
-        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
+    for (fd, d) in &tasks {
+        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?;
     }
+    drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
     confine::drop_privileges(sec, user)?;
     sys::chdir(&rec.workdir).ctx("chdir to", &rec.workdir)?;
