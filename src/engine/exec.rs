@@ -132,9 +132,10 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // a privileged mydocker. This process stays invisible to the container
     // (outside its pid namespace), relays and waits, undumpable throughout.
     sys::undumpable();
-    for j in joins {
+    for j in &joins {
         sys::write(j.raw(), b"0").ctx("join cgroup", b"")?;
     }
+    drop(joins); // (through a reference, then closed: no IntoIter drop glue)
     for (i, (n, flag)) in NS.iter().enumerate() {
         sys::setns(fds[i].raw(), *flag).ctx("enter namespace", n)?;
     }
