@@ -354,28 +354,29 @@ fn setup_dev() -> Res<()> {
 /// was found but cannot be run.
 pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let prog = &argv[0];
-    if prog.contains(&b'/') {
-        let e = sys::execve(prog, argv, env);
-        return exec_error(prog, e);
-    }
-    let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     let mut seen_noexec = 0;
-    for dir in crate::engine::util::fields(path, b':') {
-        let dir = if dir.is_empty() { &b"."[..] } else { dir };
-        let cand = join(dir, prog);
-        match sys::execve(&cand, argv, env) {
-            sys::ENOENT | sys::ENOTDIR => continue,
-            e => {
-                if seen_noexec == 0 {
-                    seen_noexec = e;
+    if prog.contains(&b'/') {
+        seen_noexec = sys::execve(prog, argv, env);
+    } else {
+        let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
+        for dir in crate::engine::util::fields(path, b':') {
+            let dir = if dir.is_empty() { &b"."[..] } else { dir };
+            let cand = join(dir, prog);
+            match sys::execve(&cand, argv, env) {
+                sys::ENOENT | sys::ENOTDIR => continue,
+                e => {
+                    if seen_noexec == 0 {
+                        seen_noexec = e;
+                    }
                 }
             }
         }
+        if seen_noexec == 0 {
+            return Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND);
+        }
     }
-    if seen_noexec != 0 {
-        return exec_error(prog, seen_noexec);
-    }
-    Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
+    // (one call for both: a path, or the first candidate found not runnable)
+    exec_error(prog, seen_noexec)
 }
 
 /// `exec "prog": <why>`.
