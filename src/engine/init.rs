@@ -323,30 +323,39 @@ fn setup_dev() -> Res<()> {
     confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
-    static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-    for &(name, maj, min) in &NODES {
-        sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min).ctx("create /dev/", name)?;
-    }
-    // (statics, walked by reference: an array literal here was built on
-    // the stack word by word, 250 bytes of stores)
-    static LINKS: [(&[u8], &[u8]); 6] = [
-        (b"fd", b"/proc/self/fd"),
-        (b"stdin", b"/proc/self/fd/0"),
-        (b"stdout", b"/proc/self/fd/1"),
-        (b"stderr", b"/proc/self/fd/2"),
-        (b"ptmx", b"pts/ptmx"),
-        (b"core", b"/proc/kcore"),
-    ];
-    for &(name, target) in &LINKS {
-        sys::symlinkat(target, d, name).ctx("create /dev/", name)?;
-    }
-    static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
-    for &(dir, mode) in &DIRS {
-        sys::mkdirat(d, dir, mode).ctx("create /dev/", dir)?;
-    }
-    drop(dir);
-    confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5")?;
-    Ok(())
+    // (one error exit for the three loops: each `.ctx` call was code)
+    let (name, e) = 'failed: {
+        static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
+        for &(name, maj, min) in &NODES {
+            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
+                break 'failed (name, e);
+            }
+        }
+        // (statics, walked by reference: an array literal here was built on
+        // the stack word by word, 250 bytes of stores)
+        static LINKS: [(&[u8], &[u8]); 6] = [
+            (b"fd", b"/proc/self/fd"),
+            (b"stdin", b"/proc/self/fd/0"),
+            (b"stdout", b"/proc/self/fd/1"),
+            (b"stderr", b"/proc/self/fd/2"),
+            (b"ptmx", b"pts/ptmx"),
+            (b"core", b"/proc/kcore"),
+        ];
+        for &(name, target) in &LINKS {
+            if let Err(e) = sys::symlinkat(target, d, name) {
+                break 'failed (name, e);
+            }
+        }
+        static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
+        for &(name, mode) in &DIRS {
+            if let Err(e) = sys::mkdirat(d, name, mode) {
+                break 'failed (name, e);
+            }
+        }
+        drop(dir);
+        return confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5");
+    };
+    Err(Error::sys("create /dev/", name, e))
 }
 
 /// Looks the program up in the container's PATH (or the default) and execs
