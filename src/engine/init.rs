@@ -191,12 +191,13 @@ fn bind_volumes(rec: &Record, vols: Vec<Owned>) -> Res<()> {
     // reached through a detached mount cannot be bind-mounted (EINVAL).
     for (v, fd) in rec.volumes.iter().zip(&vols) {
         // (the source's kind, through its descriptor: the same inode)
-        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
-            mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
+        let made = if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
+            mkdir_all(&v.ctr, 0o755)
         } else {
             confine::mkdir_parent(&v.ctr);
-            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
-        }
+            sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).map(drop)
+        };
+        made.ctx("create volume target", &v.ctr)?;
         let mut src = b"/proc/self/fd/".to_vec();
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
         sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
