@@ -184,7 +184,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
 
 fn child(workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
     init::stdio(io.stdin, io.stdout, io.stderr, tty)?;
-    sys::chdir(workdir).map_err(|e| Error::sys("chdir to", workdir, e).code(EXIT_CANNOT_INVOKE))?;
+    init::chdir(workdir).map_err(|e| e.code(EXIT_CANNOT_INVOKE))?;
     sys::umask(0o022);
     sys::reset_signals();
     Err(init::exec(argv, env))

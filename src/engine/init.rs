@@ -52,7 +52,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let mut data = b"lowerdir=".to_vec();
     data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
     if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
-        sys::chdir(&spec.store).ctx("chdir to", &spec.store)?;
+        chdir(&spec.store)?;
         data.extend_from_slice(b",upperdir=");
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
@@ -142,7 +142,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         // read sections on the other CPU) is over: hence after sync 2b.
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
-    sys::chdir(b"/").ctx("chdir to", b"/")?;
+    chdir(b"/")?;
     if bridge {
         // eth0 was created in our namespace by the parent (a veth peer).
         let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
@@ -170,7 +170,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
     confine::drop_privileges(sec, user)?;
-    sys::chdir(&rec.workdir).ctx("chdir to", &rec.workdir)?;
+    chdir(&rec.workdir)?;
     sys::reset_signals();
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
@@ -298,12 +298,18 @@ pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// chdir, its error naming the directory (one copy of the sequence).
+#[inline(never)]
+pub fn chdir(dir: &[u8]) -> Res<()> {
+    sys::chdir(dir).ctx("chdir to", dir)
+}
+
 /// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
 /// where pivot_root fails with EINVAL) move the mount over `/` and chroot.
 /// Returns true after a pivot: the old root is then still stacked on the
 /// cwd, for the caller to detach once the volumes are bound.
 fn enter_root(new: &[u8]) -> Res<bool> {
-    sys::chdir(new).ctx("chdir to", new)?;
+    chdir(new)?;
     match sys::pivot_root(b".", b".") {
         Ok(()) => Ok(true),
         Err(sys::EINVAL) => {
