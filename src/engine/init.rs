@@ -145,9 +145,23 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     chdir(b"/")?;
     if bridge {
         // eth0 was created in our namespace by the parent (a veth peer).
-        let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
-        crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
-        crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
+        // (one error exit for the steps that name eth0)
+        let (what, e) = 'failed: {
+            let idx = match sys::ifindex(b"eth0") {
+                Ok(i) => i,
+                Err(e) => break 'failed ("find", e),
+            };
+            if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
+                break 'failed ("set the address of", e);
+            }
+            match crate::sys::netlink::link_up(idx) {
+                Ok(()) => ("", 0),
+                Err(e) => ("bring up", e),
+            }
+        };
+        if e != 0 {
+            return Err(Error::sys(what, b"eth0", e));
+        }
         if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
             // (the address spelled out only for the message)
             return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
