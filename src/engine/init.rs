@@ -52,7 +52,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let mut data = b"lowerdir=".to_vec();
     data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
     if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
-        sys::chdir(&spec.store).ctx("chdir to", &spec.store)?;
+        chdir(&spec.store)?;
         data.extend_from_slice(b",upperdir=");
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
@@ -85,38 +85,23 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let sec = &spec.security;
     // --init: the sealed copy of ourselves that PID 1 will run, and with
     // --privileged the host's /dev, whose nodes the container gets.
-    let init = if rec.init { Some(confine::sealed_self()?) } else { None };
-    let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
+    // (Owned::none() where there is none: cheaper than an Option<Owned>)
+    let init = if rec.init { confine::sealed_self()? } else { Owned::none() };
+    let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap_or(Owned::none()) } else { Owned::none() };
 
     let pivoted = enter_root(&spec.lower)?;
 
     confine::own_dir(b"/proc")?;
     confine::mount_fs(b"proc", b"/proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
 
-    // Volumes are bound while the old root is still attached: a source
-    // reached through a detached mount cannot be bind-mounted (EINVAL).
-    for (v, fd) in rec.volumes.iter().zip(&vols) {
-        // (the source's kind, through its descriptor: the same inode)
-        if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
-            mkdir_all(&v.ctr, 0o755).ctx("create volume target", &v.ctr)?;
-        } else {
-            confine::mkdir_parent(&v.ctr);
-            drop(sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create volume target", &v.ctr)?);
-        }
-        let mut src = b"/proc/self/fd/".to_vec();
-        crate::engine::util::push_num(&mut src, fd.raw() as u64);
-        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
-        if v.ro {
-            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
-        }
-    }
-    drop(vols);
+    bind_volumes(rec, vols)?;
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
     setup_dev()?;
-    if let Some(d) = host_dev {
-        host_nodes(d.raw());
+    if host_dev.raw() >= 0 {
+        host_nodes(host_dev.raw());
     }
+    drop(host_dev);
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
@@ -124,8 +109,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
-            let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644).ctx("write", f)?;
-            sys::write_all(fd.raw(), data).ctx("write", f)?;
+            let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
+            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx("write", f)?;
         }
     }
     // While the parent still makes the network namespace: the /proc
@@ -138,7 +123,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     for t in &sec.tmpfs {
         confine::tmpfs(t)?;
     }
-    let user = crate::engine::user::lookup(&sec.user)?;
+    // (used in place in the result, not copied out of it)
+    let user = crate::engine::user::lookup(&sec.user);
+    let user = match &user {
+        Ok(u) => u,
+        Err(e) => return Err(*e),
+    };
     let env = with_home(&rec.env, &user.home);
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
@@ -152,13 +142,30 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         // read sections on the other CPU) is over: hence after sync 2b.
         sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
     }
-    sys::chdir(b"/").ctx("chdir to", b"/")?;
+    chdir(b"/")?;
     if bridge {
         // eth0 was created in our namespace by the parent (a veth peer).
-        let idx = sys::ifindex(b"eth0").ctx("find", b"eth0")?;
-        crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix).ctx("set the address of", b"eth0")?;
-        crate::sys::netlink::link_up(idx).ctx("bring up", b"eth0")?;
-        crate::sys::netlink::default_route(spec.gateway).ctx("add the default route via", &crate::engine::config::fmt_ip(spec.gateway))?;
+        // (one error exit for the steps that name eth0)
+        let (what, e) = 'failed: {
+            let idx = match sys::ifindex(b"eth0") {
+                Ok(i) => i,
+                Err(e) => break 'failed ("find", e),
+            };
+            if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
+                break 'failed ("set the address of", e);
+            }
+            match crate::sys::netlink::link_up(idx) {
+                Ok(()) => ("", 0),
+                Err(e) => ("bring up", e),
+            }
+        };
+        if e != 0 {
+            return Err(Error::sys(what, b"eth0", e));
+        }
+        if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
+            // (the address spelled out only for the message)
+            return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
+        }
     }
     confine::own_dir(b"/sys")?;
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
@@ -171,22 +178,49 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         confine::read_only_root()?;
     }
     sys::umask(0o022);
-    for (fd, d) in tasks {
-        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?; // then closed (before exec did)
+    for (fd, d) in &tasks {
+        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?;
     }
+    drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
-    confine::drop_privileges(sec, &user)?;
-    sys::chdir(&rec.workdir).ctx("chdir to", &rec.workdir)?;
+    confine::drop_privileges(sec, user)?;
+    chdir(&rec.workdir)?;
     sys::reset_signals();
-    if let Some(me) = init {
+    if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
         let mut argv = alloc::vec![INIT_ARGV0.to_vec()];
         argv.extend_from_slice(&rec.argv);
-        let e = sys::fexecve(me.raw(), &argv, &env);
+        let e = sys::fexecve(init.raw(), &argv, &env);
         return Err(Error::sys("exec", b"the init", e));
     }
     Err(exec(&rec.argv, &env))
+}
+
+/// Binds the volumes (`vols`: their sources, open, in `rec.volumes`'
+/// order). (Out of line: the source's Stat was in `setup`'s frame.)
+#[inline(never)]
+fn bind_volumes(rec: &Record, vols: Vec<Owned>) -> Res<()> {
+    // Volumes are bound while the old root is still attached: a source
+    // reached through a detached mount cannot be bind-mounted (EINVAL).
+    for (v, fd) in rec.volumes.iter().zip(&vols) {
+        // (the source's kind, through its descriptor: the same inode)
+        let made = if sys::fstat(fd.raw()).map(|s| s.is_dir()).unwrap_or(true) {
+            mkdir_all(&v.ctr, 0o755)
+        } else {
+            confine::mkdir_parent(&v.ctr);
+            sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).map(drop)
+        };
+        made.ctx("create volume target", &v.ctr)?;
+        let mut src = b"/proc/self/fd/".to_vec();
+        crate::engine::util::push_num(&mut src, fd.raw() as u64);
+        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
+        if v.ro {
+            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
+        }
+    }
+    drop(vols);
+    Ok(())
 }
 
 /// argv[0] of `--init`'s PID 1, which `cli::verbs::main` recognises.
@@ -278,12 +312,18 @@ pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// chdir, its error naming the directory (one copy of the sequence).
+#[inline(never)]
+pub fn chdir(dir: &[u8]) -> Res<()> {
+    sys::chdir(dir).ctx("chdir to", dir)
+}
+
 /// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
 /// where pivot_root fails with EINVAL) move the mount over `/` and chroot.
 /// Returns true after a pivot: the old root is then still stacked on the
 /// cwd, for the caller to detach once the volumes are bound.
 fn enter_root(new: &[u8]) -> Res<bool> {
-    sys::chdir(new).ctx("chdir to", new)?;
+    chdir(new)?;
     match sys::pivot_root(b".", b".") {
         Ok(()) => Ok(true),
         Err(sys::EINVAL) => {
@@ -304,30 +344,39 @@ fn setup_dev() -> Res<()> {
     confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
     let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
     let d = dir.raw();
-    static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-    for &(name, maj, min) in &NODES {
-        sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min).ctx("create /dev/", name)?;
-    }
-    // (statics, walked by reference: an array literal here was built on
-    // the stack word by word, 250 bytes of stores)
-    static LINKS: [(&[u8], &[u8]); 6] = [
-        (b"fd", b"/proc/self/fd"),
-        (b"stdin", b"/proc/self/fd/0"),
-        (b"stdout", b"/proc/self/fd/1"),
-        (b"stderr", b"/proc/self/fd/2"),
-        (b"ptmx", b"pts/ptmx"),
-        (b"core", b"/proc/kcore"),
-    ];
-    for &(name, target) in &LINKS {
-        sys::symlinkat(target, d, name).ctx("create /dev/", name)?;
-    }
-    static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
-    for &(dir, mode) in &DIRS {
-        sys::mkdirat(d, dir, mode).ctx("create /dev/", dir)?;
-    }
-    drop(dir);
-    confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5")?;
-    Ok(())
+    // (one error exit for the three loops: each `.ctx` call was code)
+    let (name, e) = 'failed: {
+        static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
+        for &(name, maj, min) in &NODES {
+            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
+                break 'failed (name, e);
+            }
+        }
+        // (statics, walked by reference: an array literal here was built on
+        // the stack word by word, 250 bytes of stores)
+        static LINKS: [(&[u8], &[u8]); 6] = [
+            (b"fd", b"/proc/self/fd"),
+            (b"stdin", b"/proc/self/fd/0"),
+            (b"stdout", b"/proc/self/fd/1"),
+            (b"stderr", b"/proc/self/fd/2"),
+            (b"ptmx", b"pts/ptmx"),
+            (b"core", b"/proc/kcore"),
+        ];
+        for &(name, target) in &LINKS {
+            if let Err(e) = sys::symlinkat(target, d, name) {
+                break 'failed (name, e);
+            }
+        }
+        static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
+        for &(name, mode) in &DIRS {
+            if let Err(e) = sys::mkdirat(d, name, mode) {
+                break 'failed (name, e);
+            }
+        }
+        drop(dir);
+        return confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5");
+    };
+    Err(Error::sys("create /dev/", name, e))
 }
 
 /// Looks the program up in the container's PATH (or the default) and execs
@@ -335,28 +384,29 @@ fn setup_dev() -> Res<()> {
 /// was found but cannot be run.
 pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let prog = &argv[0];
-    if prog.contains(&b'/') {
-        let e = sys::execve(prog, argv, env);
-        return exec_error(prog, e);
-    }
-    let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
     let mut seen_noexec = 0;
-    for dir in crate::engine::util::fields(path, b':') {
-        let dir = if dir.is_empty() { &b"."[..] } else { dir };
-        let cand = join(dir, prog);
-        match sys::execve(&cand, argv, env) {
-            sys::ENOENT | sys::ENOTDIR => continue,
-            e => {
-                if seen_noexec == 0 {
-                    seen_noexec = e;
+    if prog.contains(&b'/') {
+        seen_noexec = sys::execve(prog, argv, env);
+    } else {
+        let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
+        for dir in crate::engine::util::fields(path, b':') {
+            let dir = if dir.is_empty() { &b"."[..] } else { dir };
+            let cand = join(dir, prog);
+            match sys::execve(&cand, argv, env) {
+                sys::ENOENT | sys::ENOTDIR => continue,
+                e => {
+                    if seen_noexec == 0 {
+                        seen_noexec = e;
+                    }
                 }
             }
         }
+        if seen_noexec == 0 {
+            return Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND);
+        }
     }
-    if seen_noexec != 0 {
-        return exec_error(prog, seen_noexec);
-    }
-    Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND)
+    // (one call for both: a path, or the first candidate found not runnable)
+    exec_error(prog, seen_noexec)
 }
 
 /// `exec "prog": <why>`.
