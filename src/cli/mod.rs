@@ -331,66 +331,13 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
     }
     let mut r = RunOpts::default();
-    let (mut add, mut drop) = (0u64, 0u64);
+    // [added, dropped] capabilities
+    let mut caps = [0u64; 2];
     // the flags as bits, read after the loop
     let mut bits = 0u32;
     for (id, v) in opts {
         bits |= 1 << id;
-        match id {
-            R_NAME => {
-                validate_name(v)?;
-                set(&mut r.name, v)
-            }
-            R_ENV => push_env(&mut r.env, v, host_env)?,
-            R_WD => {
-                if v.first() != Some(&b'/') {
-                    return Err(Error::text(b"--workdir: must be an absolute path"));
-                }
-                set(&mut r.workdir, v)
-            }
-            R_HOST => {
-                validate_hostname(v)?;
-                set(&mut r.hostname, v)
-            }
-            R_VOL => r.volumes.push(parse_volume(v)?),
-            R_NET => {
-                if crate::engine::util::word_index(b"none,host", v).is_none() {
-                    validate_name(v)?;
-                }
-                set(&mut r.network, v)
-            }
-            R_PORT => r.ports.push(parse_port(v)?),
-            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
-            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
-            R_SHARES => {
-                let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
-                r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
-            }
-            R_CPUSET => {
-                if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
-                    return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
-                }
-                set(&mut r.limits.cpuset_cpus, v)
-            }
-            R_PIDS => match crate::engine::util::parse_i64(v) {
-                Some(n) if n > 0 => r.limits.pids = Some(n as u64),
-                Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
-                _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
-            },
-            R_CAPADD => add |= cap_bits(v)?,
-            R_CAPDROP => drop |= cap_bits(v)?,
-            R_SECOPT => r.security.opt(v)?,
-            R_USER => r.security.user = user_spec(v)?,
-            R_ENTRY => set(&mut r.entrypoint, v),
-            R_DEVICE => r.security.devices.push(parse_device(v)?),
-            R_TMPFS => {
-                if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
-                    return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
-                }
-                push_copy(&mut r.security.tmpfs, v)
-            }
-            _ => {}
-        }
+        apply(&mut r, &mut caps, id, v, host_env)?;
     }
     let on = |id: u8| bits & 1 << id != 0;
     r.interactive = on(R_I);
@@ -422,6 +369,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
     // ALL gives all but what is dropped.
     let s = &mut r.security;
+    let [add, drop] = caps;
     s.caps = if drop == ALL_CAPS {
         add
     } else if add == ALL_CAPS || s.privileged {
@@ -435,6 +383,68 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.image = head;
     r.cmd = cmd;
     Ok(Cmd::Run(r))
+}
+
+/// One valued option of `run`/`exec` into `r`: out of line, so that its
+/// temporaries sit in a small frame of their own instead of parse_run's.
+#[inline(never)]
+fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
+    match id {
+        R_NAME => {
+            validate_name(v)?;
+            set(&mut r.name, v)
+        }
+        R_ENV => push_env(&mut r.env, v, host_env)?,
+        R_WD => {
+            if v.first() != Some(&b'/') {
+                return Err(Error::text(b"--workdir: must be an absolute path"));
+            }
+            set(&mut r.workdir, v)
+        }
+        R_HOST => {
+            validate_hostname(v)?;
+            set(&mut r.hostname, v)
+        }
+        R_VOL => r.volumes.push(parse_volume(v)?),
+        R_NET => {
+            if crate::engine::util::word_index(b"none,host", v).is_none() {
+                validate_name(v)?;
+            }
+            set(&mut r.network, v)
+        }
+        R_PORT => r.ports.push(parse_port(v)?),
+        R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
+        R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
+        R_SHARES => {
+            let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
+            r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
+        }
+        R_CPUSET => {
+            if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
+                return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
+            }
+            set(&mut r.limits.cpuset_cpus, v)
+        }
+        R_PIDS => match crate::engine::util::parse_i64(v) {
+            Some(n) if n > 0 => r.limits.pids = Some(n as u64),
+            Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
+            _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
+        },
+        R_CAPADD => caps[0] |= cap_bits(v)?,
+        R_CAPDROP => caps[1] |= cap_bits(v)?,
+        R_SECOPT => r.security.opt(v)?,
+        R_USER => r.security.user = user_spec(v)?,
+        R_ENTRY => set(&mut r.entrypoint, v),
+        R_DEVICE => r.security.devices.push(parse_device(v)?),
+        R_TMPFS => {
+            if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
+                return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
+            }
+            push_copy(&mut r.security.tmpfs, v)
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `*slot = Some(v.to_vec())`, once for run's six string options.
