@@ -33,33 +33,27 @@ pub enum Cmd<'a> {
     Simple(Verb, Args<'a>),
 }
 
-/// The parsed command line; it borrows from argv.
-#[derive(Debug)]
-pub struct Global<'a> {
-    pub root: Option<&'a [u8]>,
-    pub cmd: Cmd<'a>,
-}
-
 fn has_help(opts: &[(u8, &[u8])]) -> bool {
     opts.iter().any(|(id, _)| *id == HELP)
 }
 
-pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global<'a>> {
-    let mut root = None;
+/// The parsed command line (it borrows from argv); `--root` goes to
+/// `root`. (The command is returned as parse_command made it: wrapping it
+/// in a struct with the root copied all of run's options once more.)
+pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Option<&'a [u8]>) -> Res<Cmd<'a>> {
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
         let k = crate::engine::util::word_index(b"--root,-h,--help,-v,--version", a);
         if k == Some(0) {
             let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
-            root = Some(v.as_slice());
+            *root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
-            root = Some(v);
+            *root = Some(v);
             i += 1;
         } else if let Some(k) = k {
-            let cmd = if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) };
-            return Ok(Global { root, cmd });
+            return Ok(if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) });
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
@@ -69,9 +63,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
     let Some(name) = args.get(i) else {
         return Err(with_usage(Error::text(b"no command given: see 'mydocker --help'"), usage::MAIN));
     };
-    let rest = &args[i + 1..];
-    let cmd = parse_command(name, rest, host_env)?;
-    Ok(Global { root, cmd })
+    parse_command(name, &args[i + 1..], host_env)
 }
 
 /// The commands that take only flags and positionals, parsed by one table.
@@ -502,6 +494,17 @@ mod tests {
 
     fn a(s: &[&str]) -> Vec<Vec<u8>> {
         s.iter().map(|x| x.as_bytes().to_vec()).collect()
+    }
+    /// `parse_global` with the root dropped (most tests check the command).
+    fn parse_global<'a>(args: &'a [Vec<u8>], env: &[Vec<u8>]) -> Res<G<'a>> {
+        let mut root = None;
+        let cmd = super::parse_global(args, env, &mut root)?;
+        Ok(G { root, cmd })
+    }
+    #[derive(Debug)]
+    struct G<'a> {
+        root: Option<&'a [u8]>,
+        cmd: Cmd<'a>,
     }
     fn run(s: &[&str]) -> RunOpts {
         match parse_global(&a(s), &[b"HOME=/root".to_vec()]).unwrap().cmd {
