@@ -133,7 +133,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
             continue;
         }
         if k == Some(1) {
-            opts.push((HELP, &b""[..]));
+            push(&mut opts, HELP, b"");
             continue;
         }
         // `--long[=v]`, or the book's single-dash long aliases ("-mem 100m", "-name=x").
@@ -157,7 +157,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                 Some(b"false") => continue,
                 Some(_) => return Err(bad(a, b"flag takes no value")),
             };
-            opts.push((id, v));
+            push(&mut opts, id, v);
             continue;
         }
         if long {
@@ -170,7 +170,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
             j += 1;
             let Some((id, _, val)) = find(table, BY_SHORT, &[c]) else {
                 if c == b'h' {
-                    opts.push((HELP, b""));
+                    push(&mut opts, HELP, b"");
                     continue;
                 }
                 return Err(bad(&[b'-', c], b"unknown shorthand flag"));
@@ -184,7 +184,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     if i >= args.len() {
                         // `run -h` with nothing after it asks for help.
                         if c == b'h' {
-                            opts.push((HELP, b""));
+                            push(&mut opts, HELP, b"");
                             break;
                         }
                         return Err(bad(&[b'-', c], b"flag needs an argument"));
@@ -192,13 +192,20 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     v = &args[i];
                     i += 1;
                 }
-                opts.push((id, v));
+                push(&mut opts, id, v);
                 break;
             }
-            opts.push((id, b""));
+            push(&mut opts, id, b"");
         }
     }
     Ok((opts, pos))
+}
+
+/// `opts.push((id, v))` out of line: one call instead of six inlined
+/// pair-building pushes.
+#[inline(never)]
+fn push<'a>(opts: &mut Vec<(u8, &'a [u8])>, id: u8, v: &'a [u8]) {
+    opts.push((id, v));
 }
 
 /// Every argument from here on is a positional.

@@ -538,12 +538,20 @@ mod tests {
             &["run", "--security-opt", "apparmor=x", "busybox"],
             &["run", "-u", "a:b:c", "busybox"],
             &["run", "-u", "", "busybox"],
+            &["run", "-u", "a:", "busybox"],
+            &["run", "-u", ":a", "busybox"],
+            &["run", "-u", "a::b", "busybox"],
+            &["run", "-u", "a/b", "busybox"],
+            &["run", "-u", "a:b\n", "busybox"],
             &["run", "--device", "dev/null", "busybox"],
             &["run", "--device", "/dev/null:/x:rwz", "busybox"],
             &["run", "--tmpfs", "/", "busybox"],
             &["run", "--tmpfs", "run", "busybox"],
         ] {
             assert!(parse_global(&a(bad), &[]).is_err(), "{bad:?}");
+        }
+        for ok in ["root", "1000:100", "u:g"] {
+            assert_eq!(run(&["run", "-u", ok, "busybox"]).security.user, ok.as_bytes());
         }
         match parse_global(&a(&["exec", "-u", "1000", "--privileged", "c", "id"]), &[]).unwrap().cmd {
             Cmd::Exec(x) => assert!(x.privileged && x.user.as_deref() == Some(&b"1000"[..])),
