@@ -53,7 +53,8 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Op
             *root = Some(v);
             i += 1;
         } else if let Some(k) = k {
-            return Ok(if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) });
+            // `-h`/`--help`, `-v`/`--version`: the commands' own paths
+            return parse_command(if k < 3 { b"help" } else { b"version" }, &[], host_env);
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
@@ -660,7 +661,11 @@ mod tests {
             let g = parse_global(&args, &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }
-        assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
+        assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(usage::MAIN)));
+        assert!(matches!(parse_global(&a(&["--root", "/x", "--help", "ps"]), &[]).unwrap().cmd, Cmd::Help(usage::MAIN)));
+        for v in ["-v", "--version"] {
+            assert_eq!(parse_global(&a(&[v, "ps"]), &[]).unwrap().cmd, Cmd::Simple(Verb::Version, Args::default()));
+        }
         assert!(matches!(parse_global(&a(&["ps", "-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
         // -h is the host name for run, help only when bare
         assert_eq!(run(&["run", "-h", "box", "img"]).hostname.as_deref(), Some(&b"box"[..]));
