@@ -79,22 +79,21 @@ pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, u8, bool)> {
     let mut i = 0;
     while i + 3 < table.len() {
         let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
-        let mut e = i + 3;
+        // the names end at the comma; a space (never first) starts the alias
+        let (mut e, mut sp) = (i + 3, 0);
         while table[e] != b',' {
+            if table[e] == b' ' {
+                sp = e;
+            }
             e += 1;
         }
-        let n = &table[i + 3..e];
-        i = e + 1;
-        let (l, alias) = match n.iter().position(|&c| c == b' ') {
-            Some(p) => (&n[..p], &n[p + 1..]),
-            None => (n, &b""[..]),
-        };
         let hit = match by {
-            BY_LONG => l == key,
-            BY_ALIAS => !alias.is_empty() && alias == key,
+            BY_LONG => table[i + 3..if sp > 0 { sp } else { e }] == *key,
+            BY_ALIAS => sp > 0 && table[sp + 1..e] == *key,
             BY_SHORT => short == key[0],
             _ => id == key[0],
         };
+        i = e + 1;
         if hit {
             return Some((id, short, val));
         }
@@ -254,6 +253,24 @@ fn unlz(z: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::super::usage;
+
+    #[test]
+    fn find_by_long_alias_short_and_id() {
+        use super::{find, o, BY_ALIAS, BY_ID, BY_LONG, BY_SHORT};
+        let t: &[u8] = opts![o(4, "memory -mem", b'm', true), o(5, "rm", 0, false), o(6, "name -name", 0, true)];
+        assert_eq!(find(t, BY_LONG, b"memory"), Some((4, b'm', true)));
+        assert_eq!(find(t, BY_LONG, b"rm"), Some((5, 0, false)));
+        assert_eq!(find(t, BY_LONG, b"name"), Some((6, 0, true)));
+        assert_eq!(find(t, BY_LONG, b"memory -mem"), None);
+        assert_eq!(find(t, BY_LONG, b"-mem"), None);
+        assert_eq!(find(t, BY_ALIAS, b"-mem"), Some((4, b'm', true)));
+        assert_eq!(find(t, BY_ALIAS, b"-name"), Some((6, 0, true)));
+        assert_eq!(find(t, BY_ALIAS, b"memory"), None);
+        assert_eq!(find(t, BY_ALIAS, b""), None);
+        assert_eq!(find(t, BY_SHORT, b"m"), Some((4, b'm', true)));
+        assert_eq!(find(t, BY_SHORT, b"x"), None);
+        assert_eq!(find(t, BY_ID, &[5]), Some((5, 0, false)));
+    }
 
     #[test]
     fn help_texts_survive_compression() {
