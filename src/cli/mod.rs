@@ -20,7 +20,7 @@ pub mod verbs;
 use crate::engine::config::*;
 use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
-use args::{find, o, opts, parse, with_usage, BY_ID, HELP};
+use args::{o, opts, parse, with_usage, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -31,10 +31,6 @@ pub enum Cmd<'a> {
     Run(RunOpts),
     Exec(ExecOpts),
     Simple(Verb, Args<'a>),
-}
-
-fn has_help(opts: &[(u8, &[u8])]) -> bool {
-    opts.iter().any(|(id, _)| *id == HELP)
 }
 
 /// The parsed command line (it borrows from argv); `--root` goes to
@@ -94,7 +90,8 @@ pub enum Verb {
     History,
 }
 
-/// Parsed flags (a bit per option id), values and positionals.
+/// Parsed flags (a bit per option id, HELP's among them), values and
+/// positionals.
 #[derive(Debug, Default, PartialEq)]
 pub struct Args<'a> {
     pub flags: u32,
@@ -185,23 +182,6 @@ const VERBS: [VerbSpec; 34] = [
     v(Verb::Import, 10, 1, 2, usage::IMPORT),
 ];
 
-/// Generic parse into `Args`: bool options become bits, valued ones values.
-fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
-    let (parsed, pos) = parse(rest, opts, stop, usage)?;
-    let mut a = Args { pos, ..Args::default() };
-    for (id, v) in parsed {
-        if id == HELP {
-            return Ok(None);
-        }
-        if find(opts, BY_ID, &[id]).is_some_and(|o| o.2) {
-            a.vals.push((id, v));
-        } else {
-            a.flags |= 1 << id;
-        }
-    }
-    Ok(Some(a))
-}
-
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     // One lookup instead of a byte-compare chain per name.
@@ -228,7 +208,10 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
         return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
-    let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
+    let a = parse(rest, OPTS[spec.opts as usize], false, spec.usage)?;
+    if a.has(HELP) {
+        return Ok(Cmd::Help(spec.usage));
+    }
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
@@ -316,8 +299,9 @@ static EXEC_OPTS: &[u8] = opts![
 #[inline(never)]
 fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
     let (table, usage) = if exec { (EXEC_OPTS, usage::EXEC) } else { (RUN_OPTS, usage::RUN) };
-    let (opts, pos) = parse(rest, table, true, usage)?;
-    if has_help(&opts) {
+    let a = parse(rest, table, true, usage)?;
+    let pos = &a.pos;
+    if a.has(HELP) {
         return Ok(Cmd::Help(usage));
     }
     if exec && pos.len() < 2 {
@@ -326,13 +310,10 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     let mut r = RunOpts::default();
     // [added, dropped] capabilities
     let mut caps = [0u64; 2];
-    // the flags as bits, read after the loop
-    let mut bits = 0u32;
-    for (id, v) in opts {
-        bits |= 1 << id;
+    for &(id, v) in &a.vals {
         apply(&mut r, &mut caps, id, v, host_env)?;
     }
-    let on = |id: u8| bits & 1 << id != 0;
+    let on = |id: u8| a.has(id);
     r.interactive = on(R_I);
     r.tty = on(R_T);
     r.detach = on(R_D);
@@ -634,6 +615,15 @@ mod tests {
         assert_eq!(r.name.as_deref(), Some(&b"x1"[..]));
         let r = run(&["run", "-ti", "img"]);
         assert!(r.tty && r.interactive);
+        // a flag's "=true"/"=false"; a value is refused
+        assert!(run(&["run", "--rm=true", "--init=false", "img"]).rm);
+        assert!(run(&["run", "--rm", "--rm=false", "img"]).rm);
+        assert!(!run(&["run", "--rm=false", "img"]).rm);
+        assert!(parse_global(&a(&["run", "--rm=x", "img"]), &[]).is_err());
+        match parse_global(&a(&["ps", "--all=false", "-q"]), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::Ps, x) => assert!(!x.has(1) && x.has(2) && x.vals.is_empty()),
+            c => panic!("{c:?}"),
+        }
     }
 
     #[test]
