@@ -72,10 +72,10 @@ pub const BY_LONG: u8 = 0;
 pub const BY_ALIAS: u8 = 1;
 pub const BY_SHORT: u8 = 2;
 
-/// The (id, short, takes a value) of the entry of packed `table` that
+/// The (id, takes a value) of the entry of packed `table` that
 /// `key` names, matched as `by` says (a letter: `key[0]`).
 #[inline(never)]
-pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, u8, bool)> {
+pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
     let mut i = 0;
     while i + 3 < table.len() {
         let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
@@ -94,7 +94,7 @@ pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, u8, bool)> {
         };
         i = e + 1;
         if hit {
-            return Some((id, short, val));
+            return Some((id, val));
         }
     }
     None
@@ -140,7 +140,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
             Some(p) => (&body[..p], Some(&body[p + 1..])),
             None => (body, None),
         };
-        if let Some((id, _, val)) = find(table, if long { BY_LONG } else { BY_ALIAS }, name) {
+        if let Some((id, val)) = find(table, if long { BY_LONG } else { BY_ALIAS }, name) {
             if val {
                 let v: &[u8] = match inline {
                     Some(v) => v,
@@ -169,7 +169,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
         while j < a.len() {
             let c = a[j];
             j += 1;
-            let Some((id, _, val)) = find(table, BY_SHORT, &[c]) else {
+            let Some((id, val)) = find(table, BY_SHORT, &[c]) else {
                 if c == b'h' {
                     out.flags |= 1 << HELP;
                     continue;
@@ -260,16 +260,16 @@ mod tests {
     fn find_by_long_alias_short_and_id() {
         use super::{find, o, BY_ALIAS, BY_LONG, BY_SHORT};
         let t: &[u8] = opts![o(4, "memory -mem", b'm', true), o(5, "rm", 0, false), o(6, "name -name", 0, true)];
-        assert_eq!(find(t, BY_LONG, b"memory"), Some((4, b'm', true)));
-        assert_eq!(find(t, BY_LONG, b"rm"), Some((5, 0, false)));
-        assert_eq!(find(t, BY_LONG, b"name"), Some((6, 0, true)));
+        assert_eq!(find(t, BY_LONG, b"memory"), Some((4, true)));
+        assert_eq!(find(t, BY_LONG, b"rm"), Some((5, false)));
+        assert_eq!(find(t, BY_LONG, b"name"), Some((6, true)));
         assert_eq!(find(t, BY_LONG, b"memory -mem"), None);
         assert_eq!(find(t, BY_LONG, b"-mem"), None);
-        assert_eq!(find(t, BY_ALIAS, b"-mem"), Some((4, b'm', true)));
-        assert_eq!(find(t, BY_ALIAS, b"-name"), Some((6, 0, true)));
+        assert_eq!(find(t, BY_ALIAS, b"-mem"), Some((4, true)));
+        assert_eq!(find(t, BY_ALIAS, b"-name"), Some((6, true)));
         assert_eq!(find(t, BY_ALIAS, b"memory"), None);
         assert_eq!(find(t, BY_ALIAS, b""), None);
-        assert_eq!(find(t, BY_SHORT, b"m"), Some((4, b'm', true)));
+        assert_eq!(find(t, BY_SHORT, b"m"), Some((4, true)));
         assert_eq!(find(t, BY_SHORT, b"x"), None);
     }
 
