@@ -102,20 +102,26 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         return 0;
     }
     // Column widths from the content, docker-style (3 spaces apart).
+    // k: the column (the cells are seven to a row, so k is 0 again after
+    // the first pass)
     let mut w = [0usize; 7];
-    for (i, c) in cells.iter().enumerate() {
-        w[i % 7] = core::cmp::max(w[i % 7], out::width(c));
+    let mut k = 0;
+    for c in &cells {
+        w[k] = core::cmp::max(w[k], out::width(c));
+        k = if k == 6 { 0 } else { k + 1 };
     }
     let mut o = Buf::new();
-    for (i, c) in cells.iter().enumerate() {
+    for c in &cells {
         o.b(c);
-        if i % 7 == 6 {
+        if k == 6 {
             o.s("\n");
+            k = 0;
             continue;
         }
-        for _ in out::width(c)..w[i % 7] + 3 {
+        for _ in out::width(c)..w[k] + 3 {
             o.0.push(b' ');
         }
+        k += 1;
     }
     out::out(&o.0);
     0
