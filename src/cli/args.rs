@@ -1,6 +1,7 @@
 //! The option-table parser shared by the front ends: long and short
 //! spellings, clusters, inline values, aliases, `--`.
 
+use super::Args;
 use crate::engine::util::{Error, Res};
 use alloc::vec::Vec;
 
@@ -66,37 +67,34 @@ macro_rules! opts {
 }
 pub(crate) use opts;
 
-/// What `find` matches: the long name, the alias, the short letter, the id.
+/// What `find` matches: the long name, the alias, the short letter.
 pub const BY_LONG: u8 = 0;
 pub const BY_ALIAS: u8 = 1;
 pub const BY_SHORT: u8 = 2;
-pub const BY_ID: u8 = 3;
 
-/// The (id, short, takes a value) of the entry of packed `table` that
-/// `key` names, matched as `by` says (a letter or an id: `key[0]`).
+/// The (id, takes a value) of the entry of packed `table` that
+/// `key` names, matched as `by` says (a letter: `key[0]`).
 #[inline(never)]
-pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, u8, bool)> {
+pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
     let mut i = 0;
     while i + 3 < table.len() {
         let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
-        let mut e = i + 3;
+        // the names end at the comma; a space (never first) starts the alias
+        let (mut e, mut sp) = (i + 3, 0);
         while table[e] != b',' {
+            if table[e] == b' ' {
+                sp = e;
+            }
             e += 1;
         }
-        let n = &table[i + 3..e];
-        i = e + 1;
-        let (l, alias) = match n.iter().position(|&c| c == b' ') {
-            Some(p) => (&n[..p], &n[p + 1..]),
-            None => (n, &b""[..]),
-        };
         let hit = match by {
-            BY_LONG => l == key,
-            BY_ALIAS => !alias.is_empty() && alias == key,
-            BY_SHORT => short == key[0],
-            _ => id == key[0],
+            BY_LONG => table[i + 3..if sp > 0 { sp } else { e }] == *key,
+            BY_ALIAS => sp > 0 && table[sp + 1..e] == *key,
+            _ => short == key[0],
         };
+        i = e + 1;
         if hit {
-            return Some((id, short, val));
+            return Some((id, val));
         }
     }
     None
@@ -107,13 +105,12 @@ pub const HELP: u8 = 0;
 /// Parses options per `table`. With `stop`, the first positional ends
 /// parsing and it and everything after it are returned as positionals;
 /// without, positionals and options may interleave (as in `rm a -f b`).
-/// Options (id, value; empty for a flag) in order, and positionals: both
-/// borrow from `args` (owned copies cost 2 KB of clone and drop code).
-pub type Parsed<'a> = (Vec<(u8, &'a [u8])>, Vec<&'a [u8]>);
-
-pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Res<Parsed<'a>> {
-    let mut opts = Vec::new();
-    let mut pos: Vec<&[u8]> = Vec::new();
+/// Flags (HELP among them) become bits, valued options (id, value) pairs
+/// in order; values and positionals borrow from `args` (owned copies cost
+/// 2 KB of clone and drop code).
+pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Res<Args<'a>> {
+    let mut out = Args::default();
+    let pos = &mut out.pos;
     let mut i = 0;
     let bad = |flag: &[u8], why: &[u8]| -> Error { with_usage(Error::new(flag, why), usage) };
     while i < args.len() {
@@ -121,19 +118,19 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
         i += 1;
         let k = crate::engine::util::word_index(b"--,--help", a);
         if k == Some(0) {
-            rest(&mut pos, &args[i..]);
+            rest(pos, &args[i..]);
             break;
         }
         if a.len() < 2 || a[0] != b'-' {
             pos.push(a);
             if stop {
-                rest(&mut pos, &args[i..]);
+                rest(pos, &args[i..]);
                 break;
             }
             continue;
         }
         if k == Some(1) {
-            opts.push((HELP, &b""[..]));
+            out.flags |= 1 << HELP;
             continue;
         }
         // `--long[=v]`, or the book's single-dash long aliases ("-mem 100m", "-name=x").
@@ -143,21 +140,25 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
             Some(p) => (&body[..p], Some(&body[p + 1..])),
             None => (body, None),
         };
-        if let Some((id, _, val)) = find(table, if long { BY_LONG } else { BY_ALIAS }, name) {
-            let v: &[u8] = match inline {
-                _ if val => match inline {
+        if let Some((id, val)) = find(table, if long { BY_LONG } else { BY_ALIAS }, name) {
+            if val {
+                let v: &[u8] = match inline {
                     Some(v) => v,
                     None => {
                         i += 1;
                         args.get(i - 1).ok_or_else(|| bad(a, b"flag needs an argument"))?
                     }
-                },
-                None | Some(b"true") => b"",
-                _ if !long => b"", // an alias ignores "=..."
+                };
+                push(&mut out.vals, id, v);
+                continue;
+            }
+            match inline {
+                None | Some(b"true") => {}
+                _ if !long => {} // an alias ignores "=..."
                 Some(b"false") => continue,
                 Some(_) => return Err(bad(a, b"flag takes no value")),
-            };
-            opts.push((id, v));
+            }
+            out.flags |= 1 << id;
             continue;
         }
         if long {
@@ -168,9 +169,9 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
         while j < a.len() {
             let c = a[j];
             j += 1;
-            let Some((id, _, val)) = find(table, BY_SHORT, &[c]) else {
+            let Some((id, val)) = find(table, BY_SHORT, &[c]) else {
                 if c == b'h' {
-                    opts.push((HELP, b""));
+                    out.flags |= 1 << HELP;
                     continue;
                 }
                 return Err(bad(&[b'-', c], b"unknown shorthand flag"));
@@ -184,7 +185,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     if i >= args.len() {
                         // `run -h` with nothing after it asks for help.
                         if c == b'h' {
-                            opts.push((HELP, b""));
+                            out.flags |= 1 << HELP;
                             break;
                         }
                         return Err(bad(&[b'-', c], b"flag needs an argument"));
@@ -192,13 +193,20 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     v = &args[i];
                     i += 1;
                 }
-                opts.push((id, v));
+                push(&mut out.vals, id, v);
                 break;
             }
-            opts.push((id, b""));
+            out.flags |= 1 << id;
         }
     }
-    Ok((opts, pos))
+    Ok(out)
+}
+
+/// `vals.push((id, v))` out of line: one call instead of two inlined
+/// pair-building pushes.
+#[inline(never)]
+fn push<'a>(vals: &mut Vec<(u8, &'a [u8])>, id: u8, v: &'a [u8]) {
+    vals.push((id, v));
 }
 
 /// Every argument from here on is a positional.
@@ -247,6 +255,23 @@ fn unlz(z: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::super::usage;
+
+    #[test]
+    fn find_by_long_alias_short_and_id() {
+        use super::{find, o, BY_ALIAS, BY_LONG, BY_SHORT};
+        let t: &[u8] = opts![o(4, "memory -mem", b'm', true), o(5, "rm", 0, false), o(6, "name -name", 0, true)];
+        assert_eq!(find(t, BY_LONG, b"memory"), Some((4, true)));
+        assert_eq!(find(t, BY_LONG, b"rm"), Some((5, false)));
+        assert_eq!(find(t, BY_LONG, b"name"), Some((6, true)));
+        assert_eq!(find(t, BY_LONG, b"memory -mem"), None);
+        assert_eq!(find(t, BY_LONG, b"-mem"), None);
+        assert_eq!(find(t, BY_ALIAS, b"-mem"), Some((4, true)));
+        assert_eq!(find(t, BY_ALIAS, b"-name"), Some((6, true)));
+        assert_eq!(find(t, BY_ALIAS, b"memory"), None);
+        assert_eq!(find(t, BY_ALIAS, b""), None);
+        assert_eq!(find(t, BY_SHORT, b"m"), Some((4, true)));
+        assert_eq!(find(t, BY_SHORT, b"x"), None);
+    }
 
     #[test]
     fn help_texts_survive_compression() {

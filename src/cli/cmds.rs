@@ -102,20 +102,26 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         return 0;
     }
     // Column widths from the content, docker-style (3 spaces apart).
+    // k: the column (the cells are seven to a row, so k is 0 again after
+    // the first pass)
     let mut w = [0usize; 7];
-    for (i, c) in cells.iter().enumerate() {
-        w[i % 7] = core::cmp::max(w[i % 7], out::width(c));
+    let mut k = 0;
+    for c in &cells {
+        w[k] = core::cmp::max(w[k], out::width(c));
+        k = if k == 6 { 0 } else { k + 1 };
     }
     let mut o = Buf::new();
-    for (i, c) in cells.iter().enumerate() {
+    for c in &cells {
         o.b(c);
-        if i % 7 == 6 {
+        if k == 6 {
             o.s("\n");
+            k = 0;
             continue;
         }
-        for _ in out::width(c)..w[i % 7] + 3 {
+        for _ in out::width(c)..w[k] + 3 {
             o.0.push(b' ');
         }
+        k += 1;
     }
     out::out(&o.0);
     0
@@ -162,58 +168,65 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     r
 }
 
+/// Appends template `t` to `b`, each byte 1..=7 in it replaced by
+/// `parts[byte - 1]`: one call per block of text instead of one per piece.
+#[inline(never)]
+fn fill(b: &mut Buf, t: &[u8], parts: &[&[u8]]) {
+    for &c in t {
+        if c >= 8 {
+            b.0.push(c);
+        } else if let Some(p) = parts.get((c as usize).wrapping_sub(1)) {
+            b.b(p);
+        }
+    }
+}
+
 #[inline(never)]
 pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
-    // Each line's end and the next one's label are one literal: a call
-    // less per line.
     let mut b = Buf::new();
     let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
-    b.s(concat!("Version: ", env!("CARGO_PKG_VERSION"), " (", env!("MYDOCKER_TARGET"), ")\nKernel: "))
-        .b(kver.strip_suffix(b"\n").unwrap_or(&kver))
-        .s("\nRoot dir: ")
-        .b(&root.dir)
-        .s("\nRun-time dir: ")
-        .b(&root.run)
-        .s(" (tmpfs)\nCgroup version: ");
     let l = Layout::current();
-    b.s(l.describe()).s("\n");
+    fill(
+        &mut b,
+        concat!(
+            "Version: ",
+            env!("CARGO_PKG_VERSION"),
+            " (",
+            env!("MYDOCKER_TARGET"),
+            ")\nKernel: \x01\nRoot dir: \x02\nRun-time dir: \x03 (tmpfs)\nCgroup version: \x04\n"
+        )
+        .as_bytes(),
+        &[kver.strip_suffix(b"\n").unwrap_or(&kver), &root.dir, &root.run, l.describe().as_bytes()],
+    );
     for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
-        b.s("  ").b(c);
-        match l.find(c) {
-            Some(h) => b.s(if h.kind == crate::engine::cgroup::Kind::V2 { ": usable (v2, " } else { ": usable (v1, " }).b(&h.mount).s(")\n"),
-            None => b.s(": not available (its limits are refused)\n"),
+        let (t, m): (&[u8], &[u8]) = match l.find(c) {
+            Some(h) if h.kind == crate::engine::cgroup::Kind::V2 => (b"  \x01: usable (v2, \x02)\n", &h.mount),
+            Some(h) => (b"  \x01: usable (v1, \x02)\n", &h.mount),
+            None => (b"  \x01: not available (its limits are refused)\n", b""),
         };
+        fill(&mut b, t, &[c, m]);
     }
     // What confines a default container here (docker's defaults).
-    b.s("Security: capabilities (docker's 14), seccomp (docker's profile, ")
-        .n(crate::sys::seccomp::PROFILE_LEN as u64)
-        .s(" BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: ")
-        .s(if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { "yes\nDevices: " } else { "no (kernel < 4.6)\nDevices: " })
-        .s(l.devices().describe())
-        .s("\n");
-    const COPY: &str = "each container gets a flattened copy of its image\n";
-    match probe_overlay(root) {
-        Ok(()) if !root.overlay => b.s("Overlay: supported, but MYDOCKER_OVERLAY=0: ").s(COPY),
-        Ok(()) => b.s("Overlay: supported (image layers shared; flattened past ~55)\n"),
-        Err(_) if !crate::engine::image::overlay_listed() => b.s("Overlay: not supported by this kernel: ").s(COPY),
-        Err(e) => b.s("Overlay: refused under ").b(&root.dir).s(" (").b(sys::strerror(e)).s("): ").s(COPY),
+    b.s("Security: capabilities (docker's 14), seccomp (docker's profile, ").n(crate::sys::seccomp::PROFILE_LEN as u64);
+    let ns: &[u8] = if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { b"yes" } else { b"no (kernel < 4.6)" };
+    fill(&mut b, b" BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x01\nDevices: \x02\n", &[ns, l.devices().describe().as_bytes()]);
+    // \x03: each container gets a flattened copy of its image
+    let (t, why): (&[u8], &[u8]) = match probe_overlay(root) {
+        Ok(()) if !root.overlay => (b"Overlay: supported, but MYDOCKER_OVERLAY=0: \x03", b""),
+        Ok(()) => (b"Overlay: supported (image layers shared; flattened past ~55)\n", b""),
+        Err(_) if !crate::engine::image::overlay_listed() => (b"Overlay: not supported by this kernel: \x03", b""),
+        Err(e) => (b"Overlay: refused under \x01 (\x02): \x03", sys::strerror(e)),
     };
+    fill(&mut b, t, &[&root.dir, why, b"each container gets a flattened copy of its image\n"]);
     let mounts = crate::engine::mounts::current();
-    b.s("Root filesystem: ").b(&crate::engine::mounts::root_fstype(&mounts)).s(if crate::engine::mounts::pivot_root_works(&mounts) {
-        "\npivot_root: yes\n"
-    } else {
-        "\npivot_root: no (initramfs): MS_MOVE + chroot instead\n"
-    });
+    let pivot: &[u8] = if crate::engine::mounts::pivot_root_works(&mounts) { b"yes" } else { b"no (initramfs): MS_MOVE + chroot instead" };
+    fill(&mut b, b"Root filesystem: \x01\npivot_root: \x02\n", &[&crate::engine::mounts::root_fstype(&mounts), pivot]);
     for tool in util::fields(b"iptables,nft", b',') {
         let p = crate::engine::network::which(tool, env).unwrap_or_else(|| b"not found".to_vec());
-        b.b(tool).s(": ").b(&p).s("\n");
+        fill(&mut b, b"\x01: \x02\n", &[tool, &p]);
     }
-    b.s(if crate::engine::network::nat_path(env) == b"iptables" {
-        "NAT for new networks: iptables\n"
-    } else {
-        "NAT for new networks: nf_tables over netlink\n"
-    })
-    .s("Published ports: TCP and UDP forwarded by the container's monitor\n");
+    let nat: &[u8] = if crate::engine::network::nat_path(env) == b"iptables" { b"iptables" } else { b"nf_tables over netlink" };
+    fill(&mut b, b"NAT for new networks: \x01\nPublished ports: TCP and UDP forwarded by the container's monitor\n", &[nat]);
     out::out(&b.0);
     0
 }
@@ -221,6 +234,13 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
 #[cfg(test)]
 mod tests {
     use alloc::vec;
+
+    #[test]
+    fn fill_replaces_the_numbered_bytes() {
+        let mut b = crate::engine::util::Buf::new();
+        super::fill(&mut b, b"a: \x01\nb \x02 (\x01)\x03.", &[b"x", b"", b"zz"]);
+        assert_eq!(b.0, b"a: x\nb  (x)zz.");
+    }
 
     #[test]
     fn command_cells() {

@@ -20,7 +20,7 @@ pub mod verbs;
 use crate::engine::config::*;
 use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
-use args::{find, o, opts, parse, with_usage, BY_ID, HELP};
+use args::{o, opts, parse, with_usage, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -33,33 +33,24 @@ pub enum Cmd<'a> {
     Simple(Verb, Args<'a>),
 }
 
-/// The parsed command line; it borrows from argv.
-#[derive(Debug)]
-pub struct Global<'a> {
-    pub root: Option<&'a [u8]>,
-    pub cmd: Cmd<'a>,
-}
-
-fn has_help(opts: &[(u8, &[u8])]) -> bool {
-    opts.iter().any(|(id, _)| *id == HELP)
-}
-
-pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global<'a>> {
-    let mut root = None;
+/// The parsed command line (it borrows from argv); `--root` goes to
+/// `root`. (The command is returned as parse_command made it: wrapping it
+/// in a struct with the root copied all of run's options once more.)
+pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Option<&'a [u8]>) -> Res<Cmd<'a>> {
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
         let k = crate::engine::util::word_index(b"--root,-h,--help,-v,--version", a);
         if k == Some(0) {
             let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
-            root = Some(v.as_slice());
+            *root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
-            root = Some(v);
+            *root = Some(v);
             i += 1;
         } else if let Some(k) = k {
-            let cmd = if k < 3 { Cmd::Help(usage::MAIN) } else { Cmd::Simple(Verb::Version, Args::default()) };
-            return Ok(Global { root, cmd });
+            // `-h`/`--help`, `-v`/`--version`: the commands' own paths
+            return parse_command(if k < 3 { b"help" } else { b"version" }, &[], host_env);
         } else if a.first() == Some(&b'-') {
             return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
         } else {
@@ -69,9 +60,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Global
     let Some(name) = args.get(i) else {
         return Err(with_usage(Error::text(b"no command given: see 'mydocker --help'"), usage::MAIN));
     };
-    let rest = &args[i + 1..];
-    let cmd = parse_command(name, rest, host_env)?;
-    Ok(Global { root, cmd })
+    parse_command(name, &args[i + 1..], host_env)
 }
 
 /// The commands that take only flags and positionals, parsed by one table.
@@ -101,7 +90,8 @@ pub enum Verb {
     History,
 }
 
-/// Parsed flags (a bit per option id), values and positionals.
+/// Parsed flags (a bit per option id, HELP's among them), values and
+/// positionals.
 #[derive(Debug, Default, PartialEq)]
 pub struct Args<'a> {
     pub flags: u32,
@@ -192,23 +182,6 @@ const VERBS: [VerbSpec; 34] = [
     v(Verb::Import, 10, 1, 2, usage::IMPORT),
 ];
 
-/// Generic parse into `Args`: bool options become bits, valued ones values.
-fn parse_args<'a>(rest: &'a [Vec<u8>], opts: &[u8], stop: bool, usage: u8) -> Res<Option<Args<'a>>> {
-    let (parsed, pos) = parse(rest, opts, stop, usage)?;
-    let mut a = Args { pos, ..Args::default() };
-    for (id, v) in parsed {
-        if id == HELP {
-            return Ok(None);
-        }
-        if find(opts, BY_ID, &[id]).is_some_and(|o| o.2) {
-            a.vals.push((id, v));
-        } else {
-            a.flags |= 1 << id;
-        }
-    }
-    Ok(Some(a))
-}
-
 #[inline(never)]
 pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>]) -> Res<Cmd<'a>> {
     // One lookup instead of a byte-compare chain per name.
@@ -235,7 +208,10 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
         return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
-    let Some(a) = parse_args(rest, OPTS[spec.opts as usize], false, spec.usage)? else { return Ok(Cmd::Help(spec.usage)) };
+    let a = parse(rest, OPTS[spec.opts as usize], false, spec.usage)?;
+    if a.has(HELP) {
+        return Ok(Cmd::Help(spec.usage));
+    }
     let n = a.pos.len();
     // max 255 means no limit (rm, stop, rmi, inspect take any number)
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
@@ -323,76 +299,21 @@ static EXEC_OPTS: &[u8] = opts![
 #[inline(never)]
 fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
     let (table, usage) = if exec { (EXEC_OPTS, usage::EXEC) } else { (RUN_OPTS, usage::RUN) };
-    let (opts, pos) = parse(rest, table, true, usage)?;
-    if has_help(&opts) {
+    let a = parse(rest, table, true, usage)?;
+    let pos = &a.pos;
+    if a.has(HELP) {
         return Ok(Cmd::Help(usage));
     }
     if exec && pos.len() < 2 {
         return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
     }
     let mut r = RunOpts::default();
-    let (mut add, mut drop) = (0u64, 0u64);
-    // the flags as bits, read after the loop
-    let mut bits = 0u32;
-    for (id, v) in opts {
-        bits |= 1 << id;
-        match id {
-            R_NAME => {
-                validate_name(v)?;
-                set(&mut r.name, v)
-            }
-            R_ENV => push_env(&mut r.env, v, host_env)?,
-            R_WD => {
-                if v.first() != Some(&b'/') {
-                    return Err(Error::text(b"--workdir: must be an absolute path"));
-                }
-                set(&mut r.workdir, v)
-            }
-            R_HOST => {
-                validate_hostname(v)?;
-                set(&mut r.hostname, v)
-            }
-            R_VOL => r.volumes.push(parse_volume(v)?),
-            R_NET => {
-                if crate::engine::util::word_index(b"none,host", v).is_none() {
-                    validate_name(v)?;
-                }
-                set(&mut r.network, v)
-            }
-            R_PORT => r.ports.push(parse_port(v)?),
-            R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
-            R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
-            R_SHARES => {
-                let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
-                r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
-            }
-            R_CPUSET => {
-                if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
-                    return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
-                }
-                set(&mut r.limits.cpuset_cpus, v)
-            }
-            R_PIDS => match crate::engine::util::parse_i64(v) {
-                Some(n) if n > 0 => r.limits.pids = Some(n as u64),
-                Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
-                _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
-            },
-            R_CAPADD => add |= cap_bits(v)?,
-            R_CAPDROP => drop |= cap_bits(v)?,
-            R_SECOPT => r.security.opt(v)?,
-            R_USER => r.security.user = user_spec(v)?,
-            R_ENTRY => set(&mut r.entrypoint, v),
-            R_DEVICE => r.security.devices.push(parse_device(v)?),
-            R_TMPFS => {
-                if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
-                    return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
-                }
-                push_copy(&mut r.security.tmpfs, v)
-            }
-            _ => {}
-        }
+    // [added, dropped] capabilities
+    let mut caps = [0u64; 2];
+    for &(id, v) in &a.vals {
+        apply(&mut r, &mut caps, id, v, host_env)?;
     }
-    let on = |id: u8| bits & 1 << id != 0;
+    let on = |id: u8| a.has(id);
     r.interactive = on(R_I);
     r.tty = on(R_T);
     r.detach = on(R_D);
@@ -422,6 +343,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     // docker's rules: --cap-drop ALL keeps only what is added, --cap-add
     // ALL gives all but what is dropped.
     let s = &mut r.security;
+    let [add, drop] = caps;
     s.caps = if drop == ALL_CAPS {
         add
     } else if add == ALL_CAPS || s.privileged {
@@ -435,6 +357,68 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.image = head;
     r.cmd = cmd;
     Ok(Cmd::Run(r))
+}
+
+/// One valued option of `run`/`exec` into `r`: out of line, so that its
+/// temporaries sit in a small frame of their own instead of parse_run's.
+#[inline(never)]
+fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
+    match id {
+        R_NAME => {
+            validate_name(v)?;
+            set(&mut r.name, v)
+        }
+        R_ENV => push_env(&mut r.env, v, host_env)?,
+        R_WD => {
+            if v.first() != Some(&b'/') {
+                return Err(Error::text(b"--workdir: must be an absolute path"));
+            }
+            set(&mut r.workdir, v)
+        }
+        R_HOST => {
+            validate_hostname(v)?;
+            set(&mut r.hostname, v)
+        }
+        R_VOL => r.volumes.push(parse_volume(v)?),
+        R_NET => {
+            if crate::engine::util::word_index(b"none,host", v).is_none() {
+                validate_name(v)?;
+            }
+            set(&mut r.network, v)
+        }
+        R_PORT => r.ports.push(parse_port(v)?),
+        R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
+        R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
+        R_SHARES => {
+            let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
+            r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
+        }
+        R_CPUSET => {
+            if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
+                return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
+            }
+            set(&mut r.limits.cpuset_cpus, v)
+        }
+        R_PIDS => match crate::engine::util::parse_i64(v) {
+            Some(n) if n > 0 => r.limits.pids = Some(n as u64),
+            Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
+            _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
+        },
+        R_CAPADD => caps[0] |= cap_bits(v)?,
+        R_CAPDROP => caps[1] |= cap_bits(v)?,
+        R_SECOPT => r.security.opt(v)?,
+        R_USER => r.security.user = user_spec(v)?,
+        R_ENTRY => set(&mut r.entrypoint, v),
+        R_DEVICE => r.security.devices.push(parse_device(v)?),
+        R_TMPFS => {
+            if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
+                return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
+            }
+            push_copy(&mut r.security.tmpfs, v)
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `*slot = Some(v.to_vec())`, once for run's six string options.
@@ -493,6 +477,17 @@ mod tests {
     fn a(s: &[&str]) -> Vec<Vec<u8>> {
         s.iter().map(|x| x.as_bytes().to_vec()).collect()
     }
+    /// `parse_global` with the root dropped (most tests check the command).
+    fn parse_global<'a>(args: &'a [Vec<u8>], env: &[Vec<u8>]) -> Res<G<'a>> {
+        let mut root = None;
+        let cmd = super::parse_global(args, env, &mut root)?;
+        Ok(G { root, cmd })
+    }
+    #[derive(Debug)]
+    struct G<'a> {
+        root: Option<&'a [u8]>,
+        cmd: Cmd<'a>,
+    }
     fn run(s: &[&str]) -> RunOpts {
         match parse_global(&a(s), &[b"HOME=/root".to_vec()]).unwrap().cmd {
             Cmd::Run(r) => r,
@@ -525,12 +520,20 @@ mod tests {
             &["run", "--security-opt", "apparmor=x", "busybox"],
             &["run", "-u", "a:b:c", "busybox"],
             &["run", "-u", "", "busybox"],
+            &["run", "-u", "a:", "busybox"],
+            &["run", "-u", ":a", "busybox"],
+            &["run", "-u", "a::b", "busybox"],
+            &["run", "-u", "a/b", "busybox"],
+            &["run", "-u", "a:b\n", "busybox"],
             &["run", "--device", "dev/null", "busybox"],
             &["run", "--device", "/dev/null:/x:rwz", "busybox"],
             &["run", "--tmpfs", "/", "busybox"],
             &["run", "--tmpfs", "run", "busybox"],
         ] {
             assert!(parse_global(&a(bad), &[]).is_err(), "{bad:?}");
+        }
+        for ok in ["root", "1000:100", "u:g"] {
+            assert_eq!(run(&["run", "-u", ok, "busybox"]).security.user, ok.as_bytes());
         }
         match parse_global(&a(&["exec", "-u", "1000", "--privileged", "c", "id"]), &[]).unwrap().cmd {
             Cmd::Exec(x) => assert!(x.privileged && x.user.as_deref() == Some(&b"1000"[..])),
@@ -612,6 +615,15 @@ mod tests {
         assert_eq!(r.name.as_deref(), Some(&b"x1"[..]));
         let r = run(&["run", "-ti", "img"]);
         assert!(r.tty && r.interactive);
+        // a flag's "=true"/"=false"; a value is refused
+        assert!(run(&["run", "--rm=true", "--init=false", "img"]).rm);
+        assert!(run(&["run", "--rm", "--rm=false", "img"]).rm);
+        assert!(!run(&["run", "--rm=false", "img"]).rm);
+        assert!(parse_global(&a(&["run", "--rm=x", "img"]), &[]).is_err());
+        match parse_global(&a(&["ps", "--all=false", "-q"]), &[]).unwrap().cmd {
+            Cmd::Simple(Verb::Ps, x) => assert!(!x.has(1) && x.has(2) && x.vals.is_empty()),
+            c => panic!("{c:?}"),
+        }
     }
 
     #[test]
@@ -639,7 +651,11 @@ mod tests {
             let g = parse_global(&args, &[]).unwrap();
             assert!(matches!(g.cmd, Cmd::Help(_)), "{c}");
         }
-        assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
+        assert!(matches!(parse_global(&a(&["-h"]), &[]).unwrap().cmd, Cmd::Help(usage::MAIN)));
+        assert!(matches!(parse_global(&a(&["--root", "/x", "--help", "ps"]), &[]).unwrap().cmd, Cmd::Help(usage::MAIN)));
+        for v in ["-v", "--version"] {
+            assert_eq!(parse_global(&a(&[v, "ps"]), &[]).unwrap().cmd, Cmd::Simple(Verb::Version, Args::default()));
+        }
         assert!(matches!(parse_global(&a(&["ps", "-h"]), &[]).unwrap().cmd, Cmd::Help(_)));
         // -h is the host name for run, help only when bare
         assert_eq!(run(&["run", "-h", "box", "img"]).hostname.as_deref(), Some(&b"box"[..]));

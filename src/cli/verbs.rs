@@ -16,27 +16,33 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     if args.len() > 1 && args[0] == crate::engine::init::INIT_ARGV0 {
         crate::engine::init::mini_init(&args[1..], env); // `--init`'s PID 1
     }
-    let g = match cli::parse_global(args.get(1..).unwrap_or(&[]), env) {
-        Ok(g) => g,
-        Err(e) => return report(e),
+    let mut root = None;
+    let r = match cli::parse_global(args.get(1..).unwrap_or(&[]), env, &mut root) {
+        Ok(cmd) => dispatch(&state::Root::new(root, env), cmd, args, env),
+        Err(e) => Err(e),
     };
-    let root = state::Root::new(g.root, env);
-    let r: util::Res<i32> = match g.cmd {
+    finish(r)
+}
+
+/// A parsed command run: out of line, so that the command is handed over
+/// where parse_global left it instead of being copied around main's frame.
+#[inline(never)]
+fn dispatch(root: &state::Root, cmd: Cmd, args: &[Vec<u8>], env: &[Vec<u8>]) -> util::Res<i32> {
+    match cmd {
         Cmd::Help(id) => {
             out(&cli::args::usage_text(id));
             Ok(0)
         }
         Cmd::Run(o) => {
             sys::ignore_sigpipe();
-            run::run(&root, o).map(shown)
+            run::run(root, o).map(shown)
         }
         Cmd::Exec(o) => {
             sys::ignore_sigpipe();
-            exec::exec(&root, o, args, env)
+            exec::exec(root, o, args, env)
         }
-        Cmd::Simple(verb, a) => simple(&root, verb, a, env),
-    };
-    finish(r)
+        Cmd::Simple(verb, a) => simple(root, verb, a, env),
+    }
 }
 
 /// The table-parsed commands: values are interpreted here.
