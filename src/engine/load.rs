@@ -117,6 +117,50 @@ impl Loader {
         Ok(())
     }
 
+    /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
+    #[inline(never)]
+    fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
+        for n in [&b"oci-layout"[..], b"index.json", b"manifest.json"] {
+            if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
+                self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
+            }
+        }
+        let bdir = join(p, b"blobs/sha256");
+        for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
+            let bn = join(b"blobs/sha256", &n);
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
+            if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
+                self.entry(bn, &mut FdSource(f.raw()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An archive stream (maybe gzip-compressed as a whole) on `fd`.
+    #[inline(never)]
+    fn archive(&mut self, fd: sys::Fd) -> Res<()> {
+        let mut src = FdSource(fd);
+        let mut p = Peek::new(&mut src)?;
+        if p.head().is_empty() {
+            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
+        }
+        let mut gz = None;
+        let outer = unzip(&mut p, &mut gz);
+        let mut r = tar::Reader::new(outer);
+        while let Some(e) = r.next()? {
+            let name = clean(&e.path, true)?;
+            match e.ty {
+                b'0' | 0 | b'7' => {
+                    let mut es = r.source();
+                    self.entry(name, &mut es)?;
+                }
+                b'2' => self.links.push((name, e.link.clone())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The document or layer blob `name` (through in-archive links).
     #[inline(never)]
     fn find(&self, name: &[u8], doc: bool) -> Option<usize> {
@@ -293,10 +337,12 @@ pub fn digest(h: &Hashing) -> Vec<u8> {
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
+/// Boxed: a Gunzip is 4 KB, which in the callers' frames put every other
+/// local out of a short stack displacement.
 #[inline(never)]
-fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn Source {
+fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<alloc::boxed::Box<Gunzip<'a>>>) -> &'a mut dyn Source {
     if let gzip::Kind::Gzip = gzip::magic(p.head()) {
-        gz.insert(Gunzip::new(p))
+        &mut **gz.insert(alloc::boxed::Box::new(Gunzip::new(p)))
     } else {
         p
     }
@@ -431,41 +477,9 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     };
     let fd = file.as_ref().map_or(0, Owned::raw);
     if sys::fstat(fd).is_ok_and(|s| s.is_dir()) {
-        // An OCI layout directory: its top files and blobs/sha256/*.
-        let p = input.unwrap_or_default();
-        for n in [&b"oci-layout"[..], b"index.json", b"manifest.json"] {
-            if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
-                ld.entry(n.to_vec(), &mut FdSource(f.raw()))?;
-            }
-        }
-        let bdir = join(p, b"blobs/sha256");
-        for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
-            let bn = join(b"blobs/sha256", &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
-            if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
-                ld.entry(bn, &mut FdSource(f.raw()))?;
-            }
-        }
+        ld.layout(fd, input.unwrap_or_default())?;
     } else {
-        let mut src = FdSource(fd);
-        let mut p = Peek::new(&mut src)?;
-        if p.head().is_empty() {
-            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
-        }
-        let mut gz = None;
-        let outer = unzip(&mut p, &mut gz);
-        let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next()? {
-            let name = clean(&e.path, true)?;
-            match e.ty {
-                b'0' | 0 | b'7' => {
-                    let mut es = r.source();
-                    ld.entry(name, &mut es)?;
-                }
-                b'2' => ld.links.push((name, e.link.clone())),
-                _ => {}
-            }
-        }
+        ld.archive(fd)?;
     }
     let mut found = Vec::new();
     if let Some(m) = ld.doc(b"manifest.json") {
