@@ -301,8 +301,10 @@ impl Loader {
         if diffs.len() != layers.len() {
             return Err(Error::new(b"load: config", b"lists a different number of layers than the manifest"));
         }
-        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
-        for (d, &i) in diffs.iter().zip(&layers) {
+        // filled in place (an error drops the whole list)
+        out.push(Found { conf, meta: Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t))), layers, refs });
+        let Some(Found { meta: m, layers, .. }) = out.last_mut() else { return Ok(()) };
+        for (d, &i) in diffs.iter().zip(&*layers) {
             let l = &self.blobs[i];
             // (a zstd layer has no diff ID: its reason first)
             let why: &[u8] = if l.zstd {
@@ -325,7 +327,6 @@ impl Loader {
         for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
             *v = cc.str_at(k).unwrap_or_default();
         }
-        out.push(Found { conf, meta: m, layers, refs });
         Ok(())
     }
 }
