@@ -56,16 +56,17 @@ impl Meta {
         w.bytes(&self.user);
         w.0
     }
-    pub fn decode(b: &[u8]) -> Option<Meta> {
+    /// Reads `b` (what `encode` wrote) into `m` (made by `Meta::at`).
+    fn decode(m: &mut Meta, b: &[u8]) -> Option<()> {
         let mut r = Rd(b);
-        let mut m = Meta::at(r.num()?);
+        m.created = r.num()?;
         m.size = r.num()? as u64;
         for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
             *l = r.list()?;
         }
         m.workdir = r.bytes()?;
         m.user = r.bytes()?;
-        Some(m)
+        Some(())
     }
 }
 
@@ -79,7 +80,11 @@ pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
 
 pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     let p = join(&root.image(id), b"meta");
-    read_file(&p).ok().and_then(|b| Meta::decode(&b)).ok_or_else(|| Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch))
+    let mut m = Meta::at(0);
+    match read_file(&p) {
+        Ok(b) if Meta::decode(&mut m, &b).is_some() => Ok(m),
+        _ => Err(Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch)),
+    }
 }
 
 /// An image's metadata and configuration JSON.
@@ -437,6 +442,8 @@ mod tests {
             user: b"1:2".to_vec(),
             layers: vec![b"ab".to_vec()],
         };
-        assert_eq!(Meta::decode(&m.encode()), Some(m));
+        let mut d = Meta::at(0);
+        assert_eq!(Meta::decode(&mut d, &m.encode()), Some(()));
+        assert_eq!(d, m);
     }
 }
