@@ -83,7 +83,7 @@ pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     let mut m = Meta::at(0);
     match read_file(&p) {
         Ok(b) if Meta::decode(&mut m, &b).is_some() => Ok(m),
-        _ => Err(Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch)),
+        _ => Err(no_such(&id[..id.len().min(12)])),
     }
 }
 
@@ -221,7 +221,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             want.extend_from_slice(&full);
             if let Some(e) = t.iter().find(|(x, _)| *x == want) {
                 if found.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous"));
+                    return Err(ambiguous(r));
                 }
                 found = Some(e);
             }
@@ -240,7 +240,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         for i in ids(root) {
             if i.starts_with(hex) {
                 if m.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous"));
+                    return Err(ambiguous(r));
                 }
                 m = Some(i);
             }
@@ -249,7 +249,19 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             return Ok((i, None));
         }
     }
-    Err(Error::quoted("image", r, b"no such image").of(Kind::NoSuch))
+    Err(no_such(r))
+}
+
+#[cold]
+#[inline(never)]
+fn no_such(r: &[u8]) -> Error {
+    Error::quoted("image", r, b"no such image").of(Kind::NoSuch)
+}
+
+#[cold]
+#[inline(never)]
+fn ambiguous(r: &[u8]) -> Error {
+    Error::quoted("image", r, b"is ambiguous")
 }
 
 /// Points `r` (normalized) at `id`, moving it from another image if it
