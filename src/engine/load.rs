@@ -63,6 +63,13 @@ struct Found<'a> {
     refs: Vec<Vec<u8>>,
 }
 
+/// A `load: <why>` error (one out-of-line constructor for them all).
+#[cold]
+#[inline(never)]
+fn bad(why: &[u8]) -> Error {
+    Error::new(b"load", why)
+}
+
 /// Whether `s` is a sha256 in hex.
 #[inline(never)]
 fn hex64(s: &[u8]) -> bool {
@@ -77,7 +84,7 @@ fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     for c in util::fields(p, b'/') {
         match c {
             b"" | b"." => {}
-            b".." if refuse => return Err(Error::new(b"load", b"path contains \"..\" (refused)")),
+            b".." if refuse => return Err(bad(b"path contains \"..\" (refused)")),
             b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
             _ => {
                 if !n.is_empty() {
@@ -142,7 +149,7 @@ impl Loader {
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
+            return Err(bad(b"no input (use -i FILE or stdin)"));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
@@ -204,7 +211,7 @@ impl Loader {
     #[inline(never)]
     fn desc(&self, d: &J, doc: bool) -> Res<usize> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| Error::new(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
         self.blob(&join(b"blobs/sha256", hex), doc, Some(size as u64))
     }
@@ -277,7 +284,7 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"no manifest for linux/").append(ARCH)),
+                        _ => return Err(bad(b"no manifest for linux/").append(ARCH)),
                     }
                     continue;
                 }
@@ -448,7 +455,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 #[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
-        return Err(Error::new(b"load", b"mydocker must run as root"));
+        return Err(bad(b"mydocker must run as root"));
     }
     let (tmp, _held) = temp(root)?;
     let r = load_into(root, &tmp, input, say);
@@ -490,10 +497,10 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
         ld.oci(&j, base, &mut found)?
     } else {
-        return Err(Error::new(b"load", b"no manifest.json or index.json"));
+        return Err(bad(b"no manifest.json or index.json"));
     };
     if found.is_empty() {
-        return Err(Error::new(b"load", b"the archive holds no image"));
+        return Err(bad(b"the archive holds no image"));
     }
     let _l = root.lock()?;
     for f in &found {
