@@ -412,8 +412,11 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
     for (i, &n) in dirs.iter().enumerate() {
         let dest = store::layer(root, &m.layers[skip + i]);
         let dir = tmp_dir(tmp, n);
-        if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
-            sys::rename(&dir, &dest).ctx("rename into", &dest)?;
+        // a layer the store has (not empty: ENOTEMPTY), or one an image
+        // before this one moved (ENOENT), stays
+        match sys::rename(&dir, &dest) {
+            Err(sys::ENOENT | libc::ENOTEMPTY | libc::EEXIST) => {}
+            r => r.ctx("rename into", &dest)?,
         }
     }
     let img = root.image(id);
