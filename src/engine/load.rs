@@ -46,8 +46,8 @@ struct Blob {
     zstd: bool,
 }
 
-struct Loader {
-    tmp: Vec<u8>,
+struct Loader<'t> {
+    tmp: &'t [u8],
     blobs: Vec<Blob>,
     /// in-archive symlinks (docker-archive's `<v1id>/layer.tar`)
     links: Vec<(Vec<u8>, Vec<u8>)>,
@@ -97,7 +97,7 @@ fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     Ok(n)
 }
 
-impl Loader {
+impl Loader<'_> {
     /// One stored file of the archive (or of the layout directory).
     fn entry(&mut self, name: Vec<u8>, src: &mut dyn Source) -> Res<()> {
         let mut stored = Hashing::new(src);
@@ -114,7 +114,7 @@ impl Loader {
             // Refused only if an image uses it: drained, hashed, noted.
             stream::drain(&mut p)?;
         } else {
-            let x = extract_layer(&tmp_dir(&self.tmp, n), &mut p)?;
+            let x = extract_layer(&tmp_dir(self.tmp, n), &mut p)?;
             (l.body, l.bytes) = (x.diff, x.bytes);
         }
         stream::drain(&mut stored)?;
@@ -161,7 +161,7 @@ impl Loader {
                     let mut es = r.source();
                     self.entry(name, &mut es)?;
                 }
-                b'2' => self.links.push((name, e.link.clone())),
+                b'2' => self.links.push((name, e.link)),
                 _ => {}
             }
         }
@@ -468,7 +468,7 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
+    let mut ld = Loader { tmp, blobs: Vec::new(), links: Vec::new() };
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
