@@ -184,11 +184,10 @@ impl Loader<'_> {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
-            let dir = &n[..store::after_slash(&n)];
-            let mut j = dir.to_vec();
-            j.extend_from_slice(t);
+            n.truncate(store::after_slash(&n));
+            n.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            n = clean(&j, false).ok()?;
+            n = clean(&n, false).ok()?;
         }
         Some(n)
     }
@@ -444,9 +443,8 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
     store::reclaim(root);
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);
-    let mut n = b".tmp-".to_vec();
-    n.extend_from_slice(&util::hex(&rnd));
-    let tmp = join(&ld, &n);
+    let mut tmp = join(&ld, b".tmp-");
+    tmp.extend_from_slice(&util::hex(&rnd));
     sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
     let lock = lock_path(&tmp, false).ctx("lock", &tmp)?;
     Ok((tmp, lock))
