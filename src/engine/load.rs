@@ -197,13 +197,21 @@ impl Loader<'_> {
     #[inline(never)]
     fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
         let what = if doc { "load: blob" } else { "load: layer" };
-        let i = self.find(ln, doc).ok_or_else(|| Error::quoted(what, ln, b"is missing from the archive"))?;
-        let l = &self.blobs[i];
-        if ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size) {
-            let why: &[u8] = if size.is_some() { b"does not match its digest or size" } else { b"does not match its digest" };
-            return Err(Error::quoted(what, ln, why));
-        }
-        Ok(i)
+        let why: &[u8] = match self.find(ln, doc) {
+            None => b"is missing from the archive",
+            Some(i) => {
+                let l = &self.blobs[i];
+                if !(ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
+                    return Ok(i);
+                }
+                if size.is_some() {
+                    b"does not match its digest or size"
+                } else {
+                    b"does not match its digest"
+                }
+            }
+        };
+        Err(Error::quoted(what, ln, why))
     }
 
     /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
@@ -225,13 +233,16 @@ impl Loader<'_> {
         for e in m.items() {
             let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
             let cname = clean(&cname, true)?;
-            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive"))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
             let stem = base.strip_suffix(b".json").unwrap_or(base);
-            if hex64(stem) && stem != conf.stored {
-                return Err(Error::quoted("load: config", &cname, b"does not match its digest"));
-            }
+            let conf = match self.doc(&cname) {
+                Some(c) if !(hex64(stem) && stem != c.stored) => c,
+                c => {
+                    let why: &[u8] = if c.is_none() { b"is missing from the archive" } else { b"does not match its digest" };
+                    return Err(Error::quoted("load: config", &cname, why));
+                }
+            };
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = clean(&l, true)?;
