@@ -502,15 +502,18 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         ld.archive(fd)?;
     }
     let mut found = Vec::new();
-    if let Some(m) = ld.doc(b"manifest.json") {
-        let j = json::parse(&m.body).ok_or_else(|| Error::new(b"load: manifest.json", b"is not valid JSON"))?;
-        ld.docker(&j, &mut found)?
-    } else if let Some(i) = ld.doc(b"index.json") {
-        let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
-        ld.oci(&j, base, &mut found)?
-    } else {
-        return Err(bad(b"no manifest.json or index.json"));
+    // docker's manifest.json first, else an OCI index.json
+    let m = ld.doc(b"manifest.json");
+    let (d, what) = match m.or_else(|| ld.doc(b"index.json")) {
+        Some(d) => (d, if m.is_some() { &b"load: manifest.json"[..] } else { b"load: index.json" }),
+        None => return Err(bad(b"no manifest.json or index.json")),
     };
+    let j = json::parse(&d.body).ok_or_else(|| Error::new(what, b"is not valid JSON"))?;
+    if m.is_some() {
+        ld.docker(&j, &mut found)?
+    } else {
+        ld.oci(&j, base, &mut found)?
+    }
     if found.is_empty() {
         return Err(bad(b"the archive holds no image"));
     }
