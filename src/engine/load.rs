@@ -135,7 +135,7 @@ impl Loader<'_> {
         let bdir = join(p, b"blobs/sha256");
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
             let bn = join(b"blobs/sha256", &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &n)?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
                 self.entry(bn, &mut FdSource(f.raw()))?;
             }
@@ -481,7 +481,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
-            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e))?;
+            let f = sys::open(p, sys::O_RDONLY, 0).ctx("open", p)?;
             let mut b = p;
             while let [rest @ .., b'/'] = b {
                 b = rest;
