@@ -110,13 +110,12 @@ impl Loader<'_> {
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
             l.doc = true;
-        } else if zstd {
-            // Refused only if an image uses it: drained, hashed, noted.
-            stream::drain(&mut p)?;
-        } else {
+        } else if !zstd {
             let x = extract_layer(&tmp_dir(self.tmp, n), &mut p)?;
             (l.body, l.bytes) = (x.diff, x.bytes);
         }
+        // (a zstd blob is refused only if an image uses it: drained here,
+        // hashed, noted)
         stream::drain(&mut stored)?;
         l.stored = digest(&stored);
         l.stored_size = stored.n;
