@@ -14,7 +14,7 @@
 
 use crate::engine::gzip::{self, Gunzip};
 use crate::engine::json::{self, J};
-use crate::engine::sha256::{self, Hashing};
+use crate::engine::sha256::Hashing;
 use crate::engine::state::{lock_path, Root};
 use crate::engine::store::{self, Meta};
 use crate::engine::stream::{self, FdSource, Peek, Source};
@@ -350,7 +350,7 @@ impl Loader<'_> {
 /// The hex sha256 of what went through `h` so far.
 #[inline(never)]
 pub fn digest(h: &Hashing) -> Vec<u8> {
-    sha256::hex(&h.sha.clone().finish()).to_vec()
+    util::hex(&h.sha.clone().finish())
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
