@@ -147,7 +147,7 @@ pub fn valid_ref(r: &[u8]) -> bool {
         start = false;
     }
     for &c in tag {
-        if !(c.is_ascii_alphanumeric() || b"_.-".contains(&c)) {
+        if !(c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
             return false;
         }
     }
