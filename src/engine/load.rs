@@ -23,6 +23,12 @@ use crate::engine::util::{self, join, mkdir_all, remove_tree, write_atomic, Ctx,
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
+/// Literals that others are slices of (each byte of .rodata once):
+/// `blobs/sha256`, `does not match its digest`, `load: manifest`.
+const BLOBS: &[u8] = b"blobs/sha256/";
+const MISMATCH: &[u8] = b"does not match its digest or size";
+const MANIFEST: &[u8] = b"load: manifest.json";
+
 /// The largest JSON document taken (manifests, configs, indexes).
 const DOC_MAX: usize = 4 << 20;
 
@@ -131,9 +137,9 @@ impl Loader<'_> {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
         }
-        let bdir = join(p, b"blobs/sha256");
+        let bdir = join(p, &BLOBS[..12]);
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
-            let bn = join(b"blobs/sha256", &n);
+            let bn = join(&BLOBS[..12], &n);
             let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &n)?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
                 self.entry(bn, &mut FdSource(f.raw()))?;
@@ -200,13 +206,13 @@ impl Loader<'_> {
             None => b"is missing from the archive",
             Some(i) => {
                 let l = &self.blobs[i];
-                if !(ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
+                if !(ln.starts_with(BLOBS) && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
                     return Ok(i);
                 }
                 if size.is_some() {
-                    b"does not match its digest or size"
+                    MISMATCH
                 } else {
-                    b"does not match its digest"
+                    &MISMATCH[..25]
                 }
             }
         };
@@ -219,7 +225,7 @@ impl Loader<'_> {
         let dg = d.str_at(b"digest").unwrap_or_default();
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        self.blob(&join(b"blobs/sha256", hex), doc, Some(size as u64))
+        self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
@@ -230,7 +236,7 @@ impl Loader<'_> {
     #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(MANIFEST, b"an image has no Config"))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
@@ -238,7 +244,7 @@ impl Loader<'_> {
             let conf = match self.doc(&cname) {
                 Some(c) if !(hex64(stem) && stem != c.stored) => c,
                 c => {
-                    let why: &[u8] = if c.is_none() { b"is missing from the archive" } else { b"does not match its digest" };
+                    let why: &[u8] = if c.is_none() { b"is missing from the archive" } else { &MISMATCH[..25] };
                     return Err(Error::quoted("load: config", &cname, why));
                 }
             };
@@ -269,7 +275,7 @@ impl Loader<'_> {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
                     // a bare tag (skopeo's oci:DIR:TAG): the directory's name
-                    let mut r = join(b"localhost", base);
+                    let mut r = join(&store::LOCALHOST[..9], base);
                     r.push(b':');
                     r.extend_from_slice(&n);
                     refs.push(r);
@@ -278,7 +284,7 @@ impl Loader<'_> {
             let mut doc = self.desc_doc(&d)?;
             let mut depth = 0;
             loop {
-                let m = json::parse(&doc.body).ok_or_else(|| Error::new(b"load: manifest", b"is not valid JSON"))?;
+                let m = json::parse(&doc.body).ok_or_else(|| Error::new(&MANIFEST[..14], b"is not valid JSON"))?;
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
@@ -297,7 +303,7 @@ impl Loader<'_> {
                     }
                     continue;
                 }
-                let cd = m.get(b"config").ok_or_else(|| Error::new(b"load: manifest", b"has no config"))?;
+                let cd = m.get(b"config").ok_or_else(|| Error::new(&MANIFEST[..14], b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
@@ -504,7 +510,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     // docker's manifest.json first, else an OCI index.json
     let m = ld.doc(b"manifest.json");
     let (d, what) = match m.or_else(|| ld.doc(b"index.json")) {
-        Some(d) => (d, if m.is_some() { &b"load: manifest.json"[..] } else { b"load: index.json" }),
+        Some(d) => (d, if m.is_some() { MANIFEST } else { b"load: index.json" }),
         None => return Err(bad(b"no manifest.json or index.json")),
     };
     let j = json::parse(&d.body).ok_or_else(|| Error::new(what, b"is not valid JSON"))?;
@@ -531,4 +537,17 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_slices() {
+        assert_eq!(&BLOBS[..12], b"blobs/sha256");
+        assert_eq!(&MISMATCH[..25], b"does not match its digest");
+        assert_eq!(&MANIFEST[..14], b"load: manifest");
+        assert_eq!(&store::LOCALHOST[..9], b"localhost");
+    }
 }

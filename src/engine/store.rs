@@ -23,6 +23,9 @@ use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx,
 use crate::sys;
 use alloc::vec::Vec;
 
+/// `localhost/`, where short names live (and `localhost`, a slice of it).
+pub const LOCALHOST: &[u8] = b"localhost/";
+
 /// An image's configuration as `run`, `images` and `history` use it.
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Meta {
@@ -216,7 +219,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
-        for pre in [&b"localhost/"[..], hub] {
+        for pre in [LOCALHOST, hub] {
             let mut want = pre.to_vec();
             want.extend_from_slice(&full);
             if let Some(e) = t.iter().find(|(x, _)| *x == want) {
