@@ -24,10 +24,12 @@ use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
 /// Literals that others are slices of (each byte of .rodata once):
-/// `blobs/sha256`, `does not match its digest`, `load: manifest`.
+/// `blobs/sha256`, `does not match its digest`, `load: manifest`,
+/// `manifest.json`, `.json`, `index.json`.
 const BLOBS: &[u8] = b"blobs/sha256/";
 const MISMATCH: &[u8] = b"does not match its digest or size";
-const MANIFEST: &[u8] = b"load: manifest.json";
+pub const MANIFEST: &[u8] = b"load: manifest.json";
+const INDEX: &[u8] = b"load: index.json";
 
 /// The largest JSON document taken (manifests, configs, indexes).
 const DOC_MAX: usize = 4 << 20;
@@ -109,7 +111,7 @@ impl Loader<'_> {
         let mut stored = Hashing::new(src);
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
-        let json_name = [&b".json"[..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
+        let json_name = [&MANIFEST[14..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
@@ -132,7 +134,7 @@ impl Loader<'_> {
     /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
     #[inline(never)]
     fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
-        for n in [&b"oci-layout"[..], b"index.json", b"manifest.json"] {
+        for n in [&b"oci-layout"[..], &INDEX[6..], &MANIFEST[6..]] {
             if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
@@ -240,7 +242,7 @@ impl Loader<'_> {
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
-            let stem = base.strip_suffix(b".json").unwrap_or(base);
+            let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
             let conf = match self.doc(&cname) {
                 Some(c) if !(hex64(stem) && stem != c.stored) => c,
                 c => {
@@ -508,9 +510,9 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let mut found = Vec::new();
     // docker's manifest.json first, else an OCI index.json
-    let m = ld.doc(b"manifest.json");
-    let (d, what) = match m.or_else(|| ld.doc(b"index.json")) {
-        Some(d) => (d, if m.is_some() { MANIFEST } else { b"load: index.json" }),
+    let m = ld.doc(&MANIFEST[6..]);
+    let (d, what) = match m.or_else(|| ld.doc(&INDEX[6..])) {
+        Some(d) => (d, if m.is_some() { MANIFEST } else { INDEX }),
         None => return Err(bad(b"no manifest.json or index.json")),
     };
     let j = json::parse(&d.body).ok_or_else(|| Error::new(what, b"is not valid JSON"))?;
@@ -548,6 +550,9 @@ mod tests {
         assert_eq!(&BLOBS[..12], b"blobs/sha256");
         assert_eq!(&MISMATCH[..25], b"does not match its digest");
         assert_eq!(&MANIFEST[..14], b"load: manifest");
+        assert_eq!(&MANIFEST[6..], b"manifest.json");
+        assert_eq!(&MANIFEST[14..], b".json");
+        assert_eq!(&INDEX[6..], b"index.json");
         assert_eq!(&store::LOCALHOST[..9], b"localhost");
     }
 }

@@ -4,6 +4,7 @@
 //! `save | load`), each configuration as `<id>.json`, and `manifest.json`.
 
 use crate::engine::json;
+use crate::engine::load::MANIFEST;
 use crate::engine::sha256::Hashing;
 use crate::engine::state::Root;
 use crate::engine::store;
@@ -64,14 +65,14 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
             names.push(name);
         }
         let mut cname = id.clone();
-        cname.extend_from_slice(b".json");
+        cname.extend_from_slice(&MANIFEST[14..]);
         o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
         // IDs and diff IDs are hex: written raw
         json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
     }
     manifest.s("]");
     let manifest = manifest.0;
-    o.file(b"manifest.json", manifest.len() as u64, &mut Bytes(&manifest))?;
+    o.file(&MANIFEST[6..], manifest.len() as u64, &mut Bytes(&manifest))?;
     o.finish()
 }
 
