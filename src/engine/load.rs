@@ -30,6 +30,7 @@ const BLOBS: &[u8] = b"blobs/sha256/";
 const MISMATCH: &[u8] = b"does not match its digest or size";
 pub const MANIFEST: &[u8] = b"load: manifest.json";
 const INDEX: &[u8] = b"load: index.json";
+const LAYER: &str = "load: layer";
 
 /// The largest JSON document taken (manifests, configs, indexes).
 const DOC_MAX: usize = 4 << 20;
@@ -75,7 +76,7 @@ struct Found<'a> {
 #[cold]
 #[inline(never)]
 fn bad(why: &[u8]) -> Error {
-    Error::new(b"load", why)
+    Error::new(&MANIFEST[..4], why)
 }
 
 /// Whether `s` is a sha256 in hex.
@@ -203,7 +204,7 @@ impl Loader<'_> {
     /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
     #[inline(never)]
     fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
-        let what = if doc { "load: blob" } else { "load: layer" };
+        let what = if doc { "load: blob" } else { LAYER };
         let why: &[u8] = match self.find(ln, doc) {
             None => b"is missing from the archive",
             Some(i) => {
@@ -339,7 +340,7 @@ impl Loader<'_> {
                 b""
             };
             if !why.is_empty() {
-                return Err(Error::quoted("load: layer", &l.name, why));
+                return Err(Error::quoted(LAYER, &l.name, why));
             }
             m.size += l.bytes;
             m.layers.push(l.body.clone());
@@ -394,7 +395,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
-        return Err(Error::new(b"layer", b"is zstd-compressed (not supported)"));
+        return Err(Error::new(&LAYER.as_bytes()[6..], b"is zstd-compressed (not supported)"));
     }
     let rootp = join(dir, b"root");
     mkdir_all(&rootp, 0o755).ctx("create", &rootp)?;
@@ -553,6 +554,8 @@ mod tests {
         assert_eq!(&MANIFEST[6..], b"manifest.json");
         assert_eq!(&MANIFEST[14..], b".json");
         assert_eq!(&INDEX[6..], b"index.json");
+        assert_eq!(&LAYER.as_bytes()[6..], b"layer");
+        assert_eq!(&MANIFEST[..4], b"load");
         assert_eq!(&store::LOCALHOST[..9], b"localhost");
     }
 }
