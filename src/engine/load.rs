@@ -426,9 +426,8 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 /// before are in the store already).
 pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
     // (`layers/` exists: `tmp` is in it)
-    let skip = m.layers.len() - dirs.len();
-    for (i, &n) in dirs.iter().enumerate() {
-        let dest = store::layer(root, &m.layers[skip + i]);
+    for (l, &n) in m.layers[m.layers.len() - dirs.len()..].iter().zip(dirs) {
+        let dest = store::layer(root, l);
         let dir = tmp_dir(tmp, n);
         // a layer the store has (not empty: ENOTEMPTY), or one an image
         // before this one moved (ENOENT), stays
