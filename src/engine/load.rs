@@ -14,7 +14,7 @@
 
 use crate::engine::gzip::{self, Gunzip};
 use crate::engine::json::{self, J};
-use crate::engine::sha256::{self, Hashing};
+use crate::engine::sha256::Hashing;
 use crate::engine::state::{lock_path, Root};
 use crate::engine::store::{self, Meta};
 use crate::engine::stream::{self, FdSource, Peek, Source};
@@ -22,6 +22,15 @@ use crate::engine::tar;
 use crate::engine::util::{self, join, mkdir_all, remove_tree, write_atomic, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
+
+/// Literals that others are slices of (each byte of .rodata once):
+/// `blobs/sha256`, `does not match its digest`, `load: manifest`,
+/// `manifest.json`, `.json`, `index.json`.
+const BLOBS: &[u8] = b"blobs/sha256/";
+const MISMATCH: &[u8] = b"does not match its digest or size";
+pub const MANIFEST: &[u8] = b"load: manifest.json";
+const INDEX: &[u8] = b"load: index.json";
+const LAYER: &str = "load: layer";
 
 /// The largest JSON document taken (manifests, configs, indexes).
 const DOC_MAX: usize = 4 << 20;
@@ -46,8 +55,8 @@ struct Blob {
     zstd: bool,
 }
 
-struct Loader {
-    tmp: Vec<u8>,
+struct Loader<'t> {
+    tmp: &'t [u8],
     blobs: Vec<Blob>,
     /// in-archive symlinks (docker-archive's `<v1id>/layer.tar`)
     links: Vec<(Vec<u8>, Vec<u8>)>,
@@ -61,6 +70,13 @@ struct Found<'a> {
     meta: Meta,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
+}
+
+/// A `load: <why>` error (one out-of-line constructor for them all).
+#[cold]
+#[inline(never)]
+fn bad(why: &[u8]) -> Error {
+    Error::new(&MANIFEST[..4], why)
 }
 
 /// Whether `s` is a sha256 in hex.
@@ -77,7 +93,7 @@ fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     for c in util::fields(p, b'/') {
         match c {
             b"" | b"." => {}
-            b".." if refuse => return Err(Error::new(b"load", b"path contains \"..\" (refused)")),
+            b".." if refuse => return Err(bad(b"path contains \"..\" (refused)")),
             b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
             _ => {
                 if !n.is_empty() {
@@ -90,30 +106,73 @@ fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     Ok(n)
 }
 
-impl Loader {
+impl Loader<'_> {
     /// One stored file of the archive (or of the layout directory).
     fn entry(&mut self, name: Vec<u8>, src: &mut dyn Source) -> Res<()> {
         let mut stored = Hashing::new(src);
         let mut p = Peek::new(&mut stored)?;
         let head = p.head();
-        let json_name = [&b".json"[..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
+        let json_name = [&MANIFEST[14..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
             l.doc = true;
-        } else if zstd {
-            // Refused only if an image uses it: drained, hashed, noted.
-            stream::drain(&mut p)?;
-        } else {
-            let x = extract_layer(&tmp_dir(&self.tmp, n), &mut p)?;
+        } else if !zstd {
+            let x = extract_layer(&tmp_dir(self.tmp, n), &mut p)?;
             (l.body, l.bytes) = (x.diff, x.bytes);
         }
+        // (a zstd blob is refused only if an image uses it: drained here,
+        // hashed, noted)
         stream::drain(&mut stored)?;
         l.stored = digest(&stored);
         l.stored_size = stored.n;
         self.blobs.push(l);
+        Ok(())
+    }
+
+    /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
+    #[inline(never)]
+    fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
+        for n in [&b"oci-layout"[..], &INDEX[6..], &MANIFEST[6..]] {
+            if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
+                self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
+            }
+        }
+        let bdir = join(p, &BLOBS[..12]);
+        for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
+            let bn = join(&BLOBS[..12], &n);
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &n)?;
+            if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
+                self.entry(bn, &mut FdSource(f.raw()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An archive stream (maybe gzip-compressed as a whole) on `fd`.
+    #[inline(never)]
+    fn archive(&mut self, fd: sys::Fd) -> Res<()> {
+        let mut src = FdSource(fd);
+        let mut p = Peek::new(&mut src)?;
+        if p.head().is_empty() {
+            return Err(bad(b"no input (use -i FILE or stdin)"));
+        }
+        let mut gz = None;
+        let outer = unzip(&mut p, &mut gz);
+        let mut r = tar::Reader::new(outer);
+        while let Some(e) = r.next()? {
+            let name = clean(&e.path, true)?;
+            match e.ty {
+                b'0' | 0 | b'7' => {
+                    let mut es = r.source();
+                    self.entry(name, &mut es)?;
+                }
+                b'2' => self.links.push((name, e.link)),
+                _ => {}
+            }
+        }
         Ok(())
     }
 
@@ -133,11 +192,10 @@ impl Loader {
         let mut n = name.to_vec();
         for _ in 0..8 {
             let Some((_, t)) = self.links.iter().find(|(l, _)| *l == n) else { break };
-            let dir = &n[..store::after_slash(&n)];
-            let mut j = dir.to_vec();
-            j.extend_from_slice(t);
+            n.truncate(store::after_slash(&n));
+            n.extend_from_slice(t);
             // `..` against the link's directory, then made safe
-            n = clean(&j, false).ok()?;
+            n = clean(&n, false).ok()?;
         }
         Some(n)
     }
@@ -146,23 +204,31 @@ impl Loader {
     /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
     #[inline(never)]
     fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
-        let what = if doc { "load: blob" } else { "load: layer" };
-        let i = self.find(ln, doc).ok_or_else(|| Error::quoted(what, ln, b"is missing from the archive"))?;
-        let l = &self.blobs[i];
-        if ln.starts_with(b"blobs/sha256/") && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size) {
-            let why: &[u8] = if size.is_some() { b"does not match its digest or size" } else { b"does not match its digest" };
-            return Err(Error::quoted(what, ln, why));
-        }
-        Ok(i)
+        let what = if doc { "load: blob" } else { LAYER };
+        let why: &[u8] = match self.find(ln, doc) {
+            None => b"is missing from the archive",
+            Some(i) => {
+                let l = &self.blobs[i];
+                if !(ln.starts_with(BLOBS) && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
+                    return Ok(i);
+                }
+                if size.is_some() {
+                    MISMATCH
+                } else {
+                    &MISMATCH[..25]
+                }
+            }
+        };
+        Err(Error::quoted(what, ln, why))
     }
 
     /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
     #[inline(never)]
     fn desc(&self, d: &J, doc: bool) -> Res<usize> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| Error::new(b"load", b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"a descriptor has no sha256 digest"))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        self.blob(&join(b"blobs/sha256", hex), doc, Some(size as u64))
+        self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
@@ -173,15 +239,18 @@ impl Loader {
     #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(b"load: manifest.json", b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(MANIFEST, b"an image has no Config"))?;
             let cname = clean(&cname, true)?;
-            let conf = self.doc(&cname).ok_or_else(|| Error::quoted("load: config", &cname, b"is missing from the archive"))?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
-            let stem = base.strip_suffix(b".json").unwrap_or(base);
-            if hex64(stem) && stem != conf.stored {
-                return Err(Error::quoted("load: config", &cname, b"does not match its digest"));
-            }
+            let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
+            let conf = match self.doc(&cname) {
+                Some(c) if !(hex64(stem) && stem != c.stored) => c,
+                c => {
+                    let why: &[u8] = if c.is_none() { b"is missing from the archive" } else { &MISMATCH[..25] };
+                    return Err(Error::quoted("load: config", &cname, why));
+                }
+            };
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers").unwrap_or_default() {
                 let ln = clean(&l, true)?;
@@ -209,7 +278,7 @@ impl Loader {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
                     // a bare tag (skopeo's oci:DIR:TAG): the directory's name
-                    let mut r = join(b"localhost", base);
+                    let mut r = join(&store::LOCALHOST[..9], base);
                     r.push(b':');
                     r.extend_from_slice(&n);
                     refs.push(r);
@@ -218,7 +287,7 @@ impl Loader {
             let mut doc = self.desc_doc(&d)?;
             let mut depth = 0;
             loop {
-                let m = json::parse(&doc.body).ok_or_else(|| Error::new(b"load: manifest", b"is not valid JSON"))?;
+                let m = json::parse(&doc.body).ok_or_else(|| Error::new(&MANIFEST[..14], b"is not valid JSON"))?;
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
@@ -233,11 +302,11 @@ impl Loader {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(Error::new(b"load", b"no manifest for linux/").append(ARCH)),
+                        _ => return Err(bad(b"no manifest for linux/").append(ARCH)),
                     }
                     continue;
                 }
-                let cd = m.get(b"config").ok_or_else(|| Error::new(b"load: manifest", b"has no config"))?;
+                let cd = m.get(b"config").ok_or_else(|| Error::new(&MANIFEST[..14], b"has no config"))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
@@ -257,8 +326,10 @@ impl Loader {
         if diffs.len() != layers.len() {
             return Err(Error::new(b"load: config", b"lists a different number of layers than the manifest"));
         }
-        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t)));
-        for (d, &i) in diffs.iter().zip(&layers) {
+        // filled in place (an error drops the whole list)
+        out.push(Found { conf, meta: Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t))), layers, refs });
+        let Some(Found { meta: m, layers, .. }) = out.last_mut() else { return Ok(()) };
+        for (d, &i) in diffs.iter().zip(&*layers) {
             let l = &self.blobs[i];
             // (a zstd layer has no diff ID: its reason first)
             let why: &[u8] = if l.zstd {
@@ -269,7 +340,7 @@ impl Loader {
                 b""
             };
             if !why.is_empty() {
-                return Err(Error::quoted("load: layer", &l.name, why));
+                return Err(Error::quoted(LAYER, &l.name, why));
             }
             m.size += l.bytes;
             m.layers.push(l.body.clone());
@@ -281,7 +352,6 @@ impl Loader {
         for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
             *v = cc.str_at(k).unwrap_or_default();
         }
-        out.push(Found { conf, meta: m, layers, refs });
         Ok(())
     }
 }
@@ -289,14 +359,16 @@ impl Loader {
 /// The hex sha256 of what went through `h` so far.
 #[inline(never)]
 pub fn digest(h: &Hashing) -> Vec<u8> {
-    sha256::hex(&h.sha.clone().finish()).to_vec()
+    util::hex(&h.sha.clone().finish())
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
+/// Boxed: a Gunzip is 4 KB, which in the callers' frames put every other
+/// local out of a short stack displacement.
 #[inline(never)]
-fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<Gunzip<'a>>) -> &'a mut dyn Source {
+fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<alloc::boxed::Box<Gunzip<'a>>>) -> &'a mut dyn Source {
     if let gzip::Kind::Gzip = gzip::magic(p.head()) {
-        gz.insert(Gunzip::new(p))
+        &mut **gz.insert(alloc::boxed::Box::new(Gunzip::new(p)))
     } else {
         p
     }
@@ -323,7 +395,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let mut p = Peek::new(src)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
-        return Err(Error::new(b"layer", b"is zstd-compressed (not supported)"));
+        return Err(Error::new(&LAYER.as_bytes()[6..], b"is zstd-compressed (not supported)"));
     }
     let rootp = join(dir, b"root");
     mkdir_all(&rootp, 0o755).ctx("create", &rootp)?;
@@ -354,12 +426,14 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
 /// before are in the store already).
 pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
     // (`layers/` exists: `tmp` is in it)
-    let skip = m.layers.len() - dirs.len();
-    for (i, &n) in dirs.iter().enumerate() {
-        let dest = store::layer(root, &m.layers[skip + i]);
+    for (l, &n) in m.layers[m.layers.len() - dirs.len()..].iter().zip(dirs) {
+        let dest = store::layer(root, l);
         let dir = tmp_dir(tmp, n);
-        if sys::lstat(&dest).is_err() && sys::lstat(&dir).is_ok() {
-            sys::rename(&dir, &dest).ctx("rename into", &dest)?;
+        // a layer the store has (not empty: ENOTEMPTY), or one an image
+        // before this one moved (ENOENT), stays
+        match sys::rename(&dir, &dest) {
+            Err(sys::ENOENT | libc::ENOTEMPTY | libc::EEXIST) => {}
+            r => r.ctx("rename into", &dest)?,
         }
     }
     let img = root.image(id);
@@ -387,9 +461,8 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
     store::reclaim(root);
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);
-    let mut n = b".tmp-".to_vec();
-    n.extend_from_slice(&util::hex(&rnd));
-    let tmp = join(&ld, &n);
+    let mut tmp = join(&ld, b".tmp-");
+    tmp.extend_from_slice(&util::hex(&rnd));
     sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
     let lock = lock_path(&tmp, false).ctx("lock", &tmp)?;
     Ok((tmp, lock))
@@ -401,7 +474,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 #[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
-        return Err(Error::new(b"load", b"mydocker must run as root"));
+        return Err(bad(b"mydocker must run as root"));
     }
     let (tmp, _held) = temp(root)?;
     let r = load_into(root, &tmp, input, say);
@@ -411,11 +484,11 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp: tmp.to_vec(), blobs: Vec::new(), links: Vec::new() };
+    let mut ld = Loader { tmp, blobs: Vec::new(), links: Vec::new() };
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
-            let f = sys::open(p, sys::O_RDONLY, 0).map_err(|e| Error::sys("open", p, e))?;
+            let f = sys::open(p, sys::O_RDONLY, 0).ctx("open", p)?;
             let mut b = p;
             while let [rest @ .., b'/'] = b {
                 b = rest;
@@ -431,54 +504,25 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     };
     let fd = file.as_ref().map_or(0, Owned::raw);
     if sys::fstat(fd).is_ok_and(|s| s.is_dir()) {
-        // An OCI layout directory: its top files and blobs/sha256/*.
-        let p = input.unwrap_or_default();
-        for n in [&b"oci-layout"[..], b"index.json", b"manifest.json"] {
-            if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
-                ld.entry(n.to_vec(), &mut FdSource(f.raw()))?;
-            }
-        }
-        let bdir = join(p, b"blobs/sha256");
-        for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
-            let bn = join(b"blobs/sha256", &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).map_err(|e| Error::sys("open", &n, e))?;
-            if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
-                ld.entry(bn, &mut FdSource(f.raw()))?;
-            }
-        }
+        ld.layout(fd, input.unwrap_or_default())?;
     } else {
-        let mut src = FdSource(fd);
-        let mut p = Peek::new(&mut src)?;
-        if p.head().is_empty() {
-            return Err(Error::new(b"load", b"no input (use -i FILE or stdin)"));
-        }
-        let mut gz = None;
-        let outer = unzip(&mut p, &mut gz);
-        let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next()? {
-            let name = clean(&e.path, true)?;
-            match e.ty {
-                b'0' | 0 | b'7' => {
-                    let mut es = r.source();
-                    ld.entry(name, &mut es)?;
-                }
-                b'2' => ld.links.push((name, e.link.clone())),
-                _ => {}
-            }
-        }
+        ld.archive(fd)?;
     }
     let mut found = Vec::new();
-    if let Some(m) = ld.doc(b"manifest.json") {
-        let j = json::parse(&m.body).ok_or_else(|| Error::new(b"load: manifest.json", b"is not valid JSON"))?;
-        ld.docker(&j, &mut found)?
-    } else if let Some(i) = ld.doc(b"index.json") {
-        let j = json::parse(&i.body).ok_or_else(|| Error::new(b"load: index.json", b"is not valid JSON"))?;
-        ld.oci(&j, base, &mut found)?
-    } else {
-        return Err(Error::new(b"load", b"no manifest.json or index.json"));
+    // docker's manifest.json first, else an OCI index.json
+    let m = ld.doc(&MANIFEST[6..]);
+    let (d, what) = match m.or_else(|| ld.doc(&INDEX[6..])) {
+        Some(d) => (d, if m.is_some() { MANIFEST } else { INDEX }),
+        None => return Err(bad(b"no manifest.json or index.json")),
     };
+    let j = json::parse(&d.body).ok_or_else(|| Error::new(what, b"is not valid JSON"))?;
+    if m.is_some() {
+        ld.docker(&j, &mut found)?
+    } else {
+        ld.oci(&j, base, &mut found)?
+    }
     if found.is_empty() {
-        return Err(Error::new(b"load", b"the archive holds no image"));
+        return Err(bad(b"the archive holds no image"));
     }
     let _l = root.lock()?;
     for f in &found {
@@ -495,4 +539,22 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_slices() {
+        assert_eq!(&BLOBS[..12], b"blobs/sha256");
+        assert_eq!(&MISMATCH[..25], b"does not match its digest");
+        assert_eq!(&MANIFEST[..14], b"load: manifest");
+        assert_eq!(&MANIFEST[6..], b"manifest.json");
+        assert_eq!(&MANIFEST[14..], b".json");
+        assert_eq!(&INDEX[6..], b"index.json");
+        assert_eq!(&LAYER.as_bytes()[6..], b"layer");
+        assert_eq!(&MANIFEST[..4], b"load");
+        assert_eq!(&store::LOCALHOST[..9], b"localhost");
+    }
 }

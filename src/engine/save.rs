@@ -4,6 +4,7 @@
 //! `save | load`), each configuration as `<id>.json`, and `manifest.json`.
 
 use crate::engine::json;
+use crate::engine::load::MANIFEST;
 use crate::engine::sha256::Hashing;
 use crate::engine::state::Root;
 use crate::engine::store;
@@ -52,40 +53,38 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
         let (m, conf) = store::image(root, id)?;
+        // member names `<diffid>.tar`, each layer written once
+        let mut names = Vec::new();
         for l in &m.layers {
-            if done.contains(l) {
-                continue;
+            let mut name = l.clone();
+            name.extend_from_slice(b".tar");
+            if !done.contains(l) {
+                layer(root, l, &name, &mut o)?;
+                done.push(l.clone());
             }
-            layer(root, l, &mut o)?;
-            done.push(l.clone());
+            names.push(name);
         }
         let mut cname = id.clone();
-        cname.extend_from_slice(b".json");
+        cname.extend_from_slice(&MANIFEST[14..]);
         o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
         // IDs and diff IDs are hex: written raw
-        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":["[(k == 0) as usize..], &[&cname], &[], &[tags]);
-        for (i, l) in m.layers.iter().enumerate() {
-            json::tpl(&mut manifest, &b",\"\x02.tar\""[(i == 0) as usize..], &[l], &[], &[]);
-        }
-        manifest.s("]}");
+        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
     }
     manifest.s("]");
     let manifest = manifest.0;
-    o.file(b"manifest.json", manifest.len() as u64, &mut Bytes(&manifest))?;
+    o.file(&MANIFEST[6..], manifest.len() as u64, &mut Bytes(&manifest))?;
     o.finish()
 }
 
 /// One layer entry: its tar rebuilt and checked against its diff ID.
 #[inline(never)]
-fn layer(root: &Root, hex: &[u8], o: &mut Writer) -> Res<()> {
+fn layer(root: &Root, hex: &[u8], name: &[u8], o: &mut Writer) -> Res<()> {
     let dir = store::layer(root, hex);
     let (size, _) = store::layer_size(root, hex);
     let (rec, files) = crate::engine::image::layer_fds(&dir)?;
-    let mut name = hex.to_vec();
-    name.extend_from_slice(b".tar");
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
-    o.file(&name, size, &mut h)?;
+    o.file(name, size, &mut h)?;
     if h.n != size || crate::engine::load::digest(&h) != hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt (files changed or duplicate tar entries)"));
     }

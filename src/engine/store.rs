@@ -23,6 +23,9 @@ use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx,
 use crate::sys;
 use alloc::vec::Vec;
 
+/// `localhost/`, where short names live (and `localhost`, a slice of it).
+pub const LOCALHOST: &[u8] = b"localhost/";
+
 /// An image's configuration as `run`, `images` and `history` use it.
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Meta {
@@ -56,16 +59,17 @@ impl Meta {
         w.bytes(&self.user);
         w.0
     }
-    pub fn decode(b: &[u8]) -> Option<Meta> {
+    /// Reads `b` (what `encode` wrote) into `m` (made by `Meta::at`).
+    fn decode(m: &mut Meta, b: &[u8]) -> Option<()> {
         let mut r = Rd(b);
-        let mut m = Meta::at(r.num()?);
+        m.created = r.num()?;
         m.size = r.num()? as u64;
         for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
             *l = r.list()?;
         }
         m.workdir = r.bytes()?;
         m.user = r.bytes()?;
-        Some(m)
+        Some(())
     }
 }
 
@@ -79,7 +83,11 @@ pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
 
 pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     let p = join(&root.image(id), b"meta");
-    read_file(&p).ok().and_then(|b| Meta::decode(&b)).ok_or_else(|| Error::quoted("image", &id[..id.len().min(12)], b"no such image").of(Kind::NoSuch))
+    let mut m = Meta::at(0);
+    match read_file(&p) {
+        Ok(b) if Meta::decode(&mut m, &b).is_some() => Ok(m),
+        _ => Err(no_such(&id[..id.len().min(12)])),
+    }
 }
 
 /// An image's metadata and configuration JSON.
@@ -142,7 +150,7 @@ pub fn valid_ref(r: &[u8]) -> bool {
         start = false;
     }
     for &c in tag {
-        if !(c.is_ascii_alphanumeric() || b"_.-".contains(&c)) {
+        if !(c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
             return false;
         }
     }
@@ -211,12 +219,12 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
-        for pre in [&b"localhost/"[..], hub] {
+        for pre in [LOCALHOST, hub] {
             let mut want = pre.to_vec();
             want.extend_from_slice(&full);
             if let Some(e) = t.iter().find(|(x, _)| *x == want) {
                 if found.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous"));
+                    return Err(ambiguous(r));
                 }
                 found = Some(e);
             }
@@ -235,7 +243,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
         for i in ids(root) {
             if i.starts_with(hex) {
                 if m.is_some() {
-                    return Err(Error::quoted("image", r, b"is ambiguous"));
+                    return Err(ambiguous(r));
                 }
                 m = Some(i);
             }
@@ -244,7 +252,19 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
             return Ok((i, None));
         }
     }
-    Err(Error::quoted("image", r, b"no such image").of(Kind::NoSuch))
+    Err(no_such(r))
+}
+
+#[cold]
+#[inline(never)]
+fn no_such(r: &[u8]) -> Error {
+    Error::quoted("image", r, b"no such image").of(Kind::NoSuch)
+}
+
+#[cold]
+#[inline(never)]
+fn ambiguous(r: &[u8]) -> Error {
+    Error::quoted("image", r, b"is ambiguous")
 }
 
 /// Points `r` (normalized) at `id`, moving it from another image if it
@@ -437,6 +457,8 @@ mod tests {
             user: b"1:2".to_vec(),
             layers: vec![b"ab".to_vec()],
         };
-        assert_eq!(Meta::decode(&m.encode()), Some(m));
+        let mut d = Meta::at(0);
+        assert_eq!(Meta::decode(&mut d, &m.encode()), Some(()));
+        assert_eq!(d, m);
     }
 }
