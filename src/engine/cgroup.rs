@@ -289,6 +289,7 @@ fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
 }
 
 /// Applies the limits that live in hierarchy `h` to the cgroup `dir`.
+#[inline(never)]
 pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
     let here = |c: &[u8]| h.has(c);
     let v2 = h.kind == Kind::V2;
