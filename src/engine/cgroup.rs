@@ -365,6 +365,7 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
 }
 
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
+#[inline(never)]
 fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
     let cur = read_file(&join(dir, b"cgroup.subtree_control"))?;
     if words(&cur, b' ').iter().any(|w| w == ctrl) {
