@@ -267,9 +267,9 @@ pub struct Cgroup {
 /// taken for this one.
 pub const SHARED: &[u8] = b"mydocker-default.1";
 
-fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &str) -> Res<()> {
+fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     write_file(&join(dir, knob), val).map_err(|e| {
-        let mut w = flag.as_bytes().to_vec();
+        let mut w = flag.to_vec();
         w.push(b' ');
         w.extend_from_slice(val);
         let mut why = b"the kernel refused ".to_vec();
@@ -288,46 +288,41 @@ fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
     }
 }
 
-/// Applies the limits that live in hierarchy `h` to the cgroup `dir`.
+/// Applies the limits that live in hierarchy `h` to the cgroup `dir`: a
+/// loop over comma lists (controller, flag, knob), in the order docker
+/// writes them; a call per knob was 300 bytes more.
 #[inline(never)]
 pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
-    let here = |c: &[u8]| h.has(c);
     let v2 = h.kind == Kind::V2;
-    if let (Some(m), true) = (l.memory, here(b"memory")) {
-        let n = num(m);
-        if v2 {
-            write_knob(dir, b"memory.max", &n, "--memory")?;
-            // No swap beyond the limit, so the limit means what it says.
-            let _ = write_optional(dir, b"memory.swap.max", b"0");
+    let vals = [l.memory, l.cpu_quota, l.cpu_shares.map(|s| if v2 { shares_to_weight(s) } else { s }), None, l.pids];
+    for (i, &val) in vals.iter().enumerate() {
+        let f = |list: &'static [u8]| crate::engine::util::fields(list, b',').nth(i).unwrap_or_default();
+        let mut n = match (val, &l.cpuset_cpus) {
+            (Some(x), _) => num(x),
+            (None, Some(c)) if i == 3 => c.clone(),
+            _ => continue,
+        };
+        if !h.has(f(b"memory,cpu,cpu,cpuset,pids")) {
+            continue;
+        }
+        let flag = f(b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit");
+        if i == 1 {
+            if v2 {
+                n.extend_from_slice(b" 100000");
+            } else {
+                write_knob(dir, b"cpu.cfs_period_us", b"100000", flag)?;
+            }
+        }
+        let knobs: &'static [u8] = if v2 {
+            b"memory.max,cpu.max,cpu.weight,cpuset.cpus,pids.max"
         } else {
-            write_knob(dir, b"memory.limit_in_bytes", &n, "--memory")?;
-            let _ = write_optional(dir, b"memory.memsw.limit_in_bytes", &n);
+            b"memory.limit_in_bytes,cpu.cfs_quota_us,cpu.shares,cpuset.cpus,pids.max"
+        };
+        write_knob(dir, f(knobs), &n, flag)?;
+        if i == 0 {
+            // No swap beyond the limit, so the limit means what it says.
+            let _ = if v2 { write_optional(dir, b"memory.swap.max", b"0") } else { write_optional(dir, b"memory.memsw.limit_in_bytes", &n) };
         }
-    }
-    if here(b"cpu") {
-        if let Some(q) = l.cpu_quota {
-            if v2 {
-                let mut v = num(q);
-                v.extend_from_slice(b" 100000");
-                write_knob(dir, b"cpu.max", &v, "--cpus")?;
-            } else {
-                write_knob(dir, b"cpu.cfs_period_us", b"100000", "--cpus")?;
-                write_knob(dir, b"cpu.cfs_quota_us", &num(q), "--cpus")?;
-            }
-        }
-        if let Some(s) = l.cpu_shares {
-            if v2 {
-                write_knob(dir, b"cpu.weight", &num(shares_to_weight(s)), "--cpu-shares")?;
-            } else {
-                write_knob(dir, b"cpu.shares", &num(s), "--cpu-shares")?;
-            }
-        }
-    }
-    if let (Some(c), true) = (&l.cpuset_cpus, here(b"cpuset")) {
-        write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
-    }
-    if let (Some(p), true) = (l.pids, here(b"pids")) {
-        write_knob(dir, b"pids.max", &num(p), "--pids-limit")?;
     }
     Ok(())
 }
@@ -464,7 +459,7 @@ impl Cgroup {
                 mkdir_cg(dir)?;
                 if h.kind == Kind::V1 && h.has(b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
-                        write_knob(dir, b"cpuset.cpus", c, "--cpuset-cpus")?;
+                        write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
                     cpuset_inherit(&parent, dir).map_err(|e| Error::sys("initialise cpuset", dir, e))?;
                 }
