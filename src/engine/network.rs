@@ -53,14 +53,20 @@ impl Network {
         }
         w.0
     }
+    #[cfg(test)]
     fn decode(b: &[u8]) -> Option<Network> {
-        let mut r = crate::engine::spec::Rd(b);
         let mut n = Network::default();
-        for f in [&mut n.name, &mut n.id, &mut n.bridge, &mut n.nat] {
+        n.decode_into(b).map(|_| n)
+    }
+    /// Decodes into `self` (a default one): returning the network by value
+    /// was a copy more on every load.
+    fn decode_into(&mut self, b: &[u8]) -> Option<()> {
+        let mut r = crate::engine::spec::Rd(b);
+        for f in [&mut self.name, &mut self.id, &mut self.bridge, &mut self.nat] {
             *f = r.bytes()?;
         }
-        (n.subnet, n.prefix, n.gateway, n.created) = (r.num()? as u32, r.num()? as u8, r.num()? as u32, r.num()?);
-        Some(n)
+        (self.subnet, self.prefix, self.gateway, self.created) = (r.num()? as u32, r.num()? as u8, r.num()? as u32, r.num()?);
+        Some(())
     }
 }
 
@@ -70,7 +76,8 @@ fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
 
 pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
     if crate::engine::config::validate_name(name).is_ok() {
-        if let Some(n) = read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| Network::decode(&b)) {
+        let mut n = Network::default();
+        if read_file(&join(&dir(root, name), b"config")).ok().and_then(|b| n.decode_into(&b)).is_some() {
             return Ok(n);
         }
     }
