@@ -386,6 +386,7 @@ impl Cgroup {
     /// limits) before the clone, and the v1 ones in the child. A refused
     /// value is an error too, and on any error nothing of the container's
     /// cgroups is left behind.
+    #[inline(never)]
     pub fn plan(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
