@@ -313,11 +313,8 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
                 write_knob(dir, b"cpu.cfs_period_us", b"100000", flag)?;
             }
         }
-        let knobs: &'static [u8] = if v2 {
-            b"memory.max,cpu.max,cpu.weight,cpuset.cpus,pids.max"
-        } else {
-            b"memory.limit_in_bytes,cpu.cfs_quota_us,cpu.shares,cpuset.cpus,pids.max"
-        };
+        let knobs: &'static [u8] =
+            if v2 { b"memory.max,cpu.max,cpu.weight,cpuset.cpus,pids.max" } else { b"memory.limit_in_bytes,cpu.cfs_quota_us,cpu.shares,cpuset.cpus,pids.max" };
         write_knob(dir, f(knobs), &n, flag)?;
         if i == 0 {
             // No swap beyond the limit, so the limit means what it says.
