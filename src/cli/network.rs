@@ -8,20 +8,17 @@ use crate::engine::state::Root;
 use crate::engine::util::{self, Buf, Res};
 use alloc::vec::Vec;
 
-#[inline(never)]
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
     let id = network::create(root, name, subnet, gateway, env)?;
     line_to(1, b"", &id);
     Ok(0)
 }
 
-#[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], env: &[Vec<u8>]) -> i32 {
     crate::engine::container::reap_dead(root);
     each(names, true, &mut |n| network::remove(root, n, env))
 }
 
-#[inline(never)]
 pub fn ls(root: &Root, quiet: bool) -> i32 {
     let mut b = Buf::new();
     let nets = network::all(root);
@@ -42,7 +39,6 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
     0
 }
 
-#[inline(never)]
 pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut b = Buf::new();
     b.s("[");

@@ -242,7 +242,6 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     Ok(n.id)
 }
 
-#[inline(never)]
 pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
     {
         let _lock = root.lock()?;
