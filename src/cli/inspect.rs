@@ -125,7 +125,6 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     Some(())
 }
 
-#[inline(never)]
 pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
     let mut b = Buf::new();
     b.s("[");
