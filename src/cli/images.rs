@@ -78,7 +78,6 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
 }
 
 /// `rmi IMAGE...`: docker's "Untagged:" and "Deleted:" lines.
-#[inline(never)]
 pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
     crate::engine::container::reap_dead(root);
     each(names, false, &mut |n| store::remove(root, n, &mut |what, x| line_to(1, what, x)))
@@ -86,7 +85,6 @@ pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
 
 /// `history IMAGE`: the configuration's history, newest first; a step
 /// that made a layer shows that layer's size.
-#[inline(never)]
 pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()> {
     use crate::engine::json;
     let (id, _) = store::resolve(root, name)?;

@@ -104,10 +104,11 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     let (m, conf) = store::image(root, id).ok()?;
     let c = json::parse(&conf)?;
     // created, architecture, os, config: verbatim, or null / {}
-    let mut v: [&[u8]; 5] = [id, b"null", b"null", b"null", b"{}"];
-    for (i, k) in [&b"created"[..], b"architecture", b"os", b"config"].iter().enumerate() {
+    let mut v: [&[u8]; 5] = [b"null"; 5];
+    (v[0], v[4]) = (id, b"{}");
+    for (i, k) in (1..).zip(util::fields(b"created,architecture,os,config", b',')) {
         if let Some(x) = c.get(k) {
-            v[i + 1] = x.raw();
+            v[i] = x.raw();
         }
     }
     let tags = store::tags_of(root, id);
@@ -124,7 +125,6 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     Some(())
 }
 
-#[inline(never)]
 pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
     let mut b = Buf::new();
     b.s("[");

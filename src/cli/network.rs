@@ -8,20 +8,17 @@ use crate::engine::state::Root;
 use crate::engine::util::{self, Buf, Res};
 use alloc::vec::Vec;
 
-#[inline(never)]
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<i32> {
     let id = network::create(root, name, subnet, gateway, env)?;
     line_to(1, b"", &id);
     Ok(0)
 }
 
-#[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], env: &[Vec<u8>]) -> i32 {
     crate::engine::container::reap_dead(root);
     each(names, true, &mut |n| network::remove(root, n, env))
 }
 
-#[inline(never)]
 pub fn ls(root: &Root, quiet: bool) -> i32 {
     let mut b = Buf::new();
     let nets = network::all(root);
@@ -42,7 +39,6 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
     0
 }
 
-#[inline(never)]
 pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut b = Buf::new();
     b.s("[");
@@ -61,16 +57,24 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
             b.s(",");
         }
         first = false;
-        let t = b"{\"Name\":\x01,\"Id\":\"\x02\",\"Created\":\"\x02\",\"Driver\":\"bridge\",\"Bridge\":\"\x02\",\"NAT\":\"\x02\",\
-\"IPAM\":{\"Config\":[{\"Subnet\":\"\x02\",\"Gateway\":\"\x02\"}]},\"Containers\":{";
-        tpl(&mut b, t, &[&n.name, &n.id, &util::rfc3339(n.created), &n.bridge, &n.nat, &n.cidr(), &network::fmt_ip(n.gateway)], &[], &[]);
-        for (i, (ip, id)) in network::leases(root, &n.name).iter().enumerate() {
-            let t = b",\"\x02\":{\"IPv4Address\":\"\x02/\x03\"}";
-            tpl(&mut b, &t[(i == 0) as usize..], &[id, &network::fmt_ip(*ip)], &[n.prefix as i64], &[]);
-        }
-        b.s("}}");
+        json(&mut b, root, &n);
     }
     b.s("]\n");
     out(&b.0);
     code
+}
+
+/// One network in `network inspect`'s array. (Out of line: read through
+/// the reference, where the loop moved every field of the loaded network
+/// into a stack slot and back.)
+#[inline(never)]
+fn json(b: &mut Buf, root: &Root, n: &network::Network) {
+    let t = b"{\"Name\":\x01,\"Id\":\"\x02\",\"Created\":\"\x02\",\"Driver\":\"bridge\",\"Bridge\":\"\x02\",\"NAT\":\"\x02\",\
+\"IPAM\":{\"Config\":[{\"Subnet\":\"\x02\",\"Gateway\":\"\x02\"}]},\"Containers\":{";
+    tpl(b, t, &[&n.name, &n.id, &util::rfc3339(n.created), &n.bridge, &n.nat, &n.cidr(), &network::fmt_ip(n.gateway)], &[], &[]);
+    for (i, (ip, id)) in network::leases(root, &n.name).iter().enumerate() {
+        let t = b",\"\x02\":{\"IPv4Address\":\"\x02/\x03\"}";
+        tpl(b, &t[(i == 0) as usize..], &[id, &network::fmt_ip(*ip)], &[n.prefix as i64], &[]);
+    }
+    b.s("}}");
 }

@@ -69,6 +69,7 @@ pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
 }
 
 impl Root {
+    #[inline(never)]
     pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
         let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())).map(|v| v.to_vec());
         let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
