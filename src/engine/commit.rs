@@ -104,10 +104,14 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::image;
     use crate::engine::store;
     let tag = image::new_ref(r)?;
-    let mut rec = state::find(root, name)?;
-    let (mut parent, pconf) = store::image(root, &rec.image_id)?;
+    // (used where they are, not moved out of their results: no copies of
+    // the record in the frame)
+    let mut rec = state::find(root, name);
+    let rec = rec.as_mut().map_err(|e| *e)?;
+    let mut img = store::image(root, &rec.image_id);
+    let (parent, pconf) = img.as_mut().map_err(|e| *e)?;
     let (tmp, _held) = crate::engine::load::temp(root)?;
-    let res = layer_image(root, &tmp, &mut rec, &mut parent, &pconf, tag);
+    let res = layer_image(root, &tmp, rec, parent, pconf, tag);
     let _ = util::remove_tree(&tmp);
     res
 }

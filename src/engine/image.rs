@@ -159,6 +159,7 @@ pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8
 }
 
 /// Members of a parent configuration's `config` kept by `commit`.
+#[inline(never)]
 pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut keep = util::Buf::new();
     let mut hist = util::Buf::new();
