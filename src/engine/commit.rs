@@ -68,8 +68,9 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
 
 #[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
-    let rec = state::find(root, name)?;
-    to_output(output, b"export", &mut |fd| write_rootfs(root, &rec, fd))
+    let rec = state::find(root, name);
+    let rec = rec.as_ref().map_err(|e| *e)?;
+    to_output(output, b"export", &mut |fd| write_rootfs(root, rec, fd))
 }
 
 /// Runs `write` on the file `output` (created) or on stdout, which must
