@@ -34,7 +34,8 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     if sys::lstat(&join(&dir, b"copied")).is_ok() {
         return open_dir(&upper);
     }
-    let m = crate::engine::store::meta(root, &rec.image_id)?;
+    let m = crate::engine::store::meta(root, &rec.image_id);
+    let m = m.as_ref().map_err(|e| *e)?;
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
