@@ -1120,7 +1120,8 @@ impl Writer {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            let Ok(mut st) = sys::statat(dir, name, false) else { continue };
+            let mut sr = sys::statat(dir, name, false);
+            let Ok(st) = &mut sr else { continue };
             // the header's name is `path` (changed in place), its link
             // target `own` or a recorded hard link's; sizes but a file's are 0
             let plen = path.len();
@@ -1171,14 +1172,14 @@ impl Writer {
             };
             if ty != 0 {
                 let link = if li < self.links.len() { &self.links[li].1[..] } else { &own[..] };
-                self.header(&path, &st, ty, link)?;
+                self.header(&path, st, ty, link)?;
             }
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
                     path.extend_from_slice(b".wh..wh..opq");
                     st.mode = 0o755;
-                    self.header(&path, &st, b'0', b"")?;
+                    self.header(&path, st, b'0', b"")?;
                 }
                 path.truncate(plen);
                 if st.dev == dev && !skip(&path) {
