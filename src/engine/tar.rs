@@ -599,7 +599,8 @@ const CAP: &[u8] = b"security.capability";
 impl X {
     /// Removes whatever is at `name` unless it is a directory and we want one.
     fn clear(&mut self, dir: Fd, name: &[u8], want_dir: bool) -> Res<()> {
-        let Ok(st) = sys::statat(dir, name, false) else { return Ok(()) };
+        let sr = sys::statat(dir, name, false);
+        let Ok(st) = &sr else { return Ok(()) };
         if st.is_dir() && want_dir {
             return Ok(());
         }
@@ -612,7 +613,8 @@ impl X {
     fn prune(&self, dir: Fd) -> sys::R<()> {
         let ents = sys::read_dir(dir)?;
         for (name, _) in &ents {
-            let st = sys::statat(dir, name, false)?;
+            let sr = sys::statat(dir, name, false);
+            let st = sr.as_ref().map_err(|e| *e)?;
             let mine = self.mine.binary_search(&st.ino).is_ok();
             if st.is_dir() {
                 let d = sys::openat(dir, name, DIR, 0)?;
@@ -654,7 +656,7 @@ impl X {
                 r = self.prune(d);
             }
         } else {
-            if let Ok(st) = sys::statat(d, wh, false) {
+            if let Ok(st) = &sys::statat(d, wh, false) {
                 if overlay {
                     self.st.exact_replay = false;
                 }
@@ -758,7 +760,7 @@ impl X {
         }
         drop(f); // closed before the mtime is set
         if self.how == Whiteouts::Apply {
-            if let Ok(st) = sys::statat(d, name, false) {
+            if let Ok(st) = &sys::statat(d, name, false) {
                 self.mine.push(st.ino);
             }
         }
