@@ -51,7 +51,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let owned = rootfs_fd(root, rec)?;
     let d = owned.raw();
-    let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
+    let dev = sys::fstat(d).map(|st| st.dev).ctx("stat", b"container root")?;
     let mut vols: Vec<&[u8]> = Vec::new();
     for v in &rec.volumes {
         let mut c = &v.ctr[..];
@@ -129,7 +129,7 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
     let upper = join(&dir, b"upper");
     let u = open_dir(&upper)?;
-    let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
+    let dev = sys::fstat(u.raw()).map(|st| st.dev).ctx("stat", &upper)?;
     let mut w = Writer::new(out.raw());
     w.layer = !copied;
     w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;

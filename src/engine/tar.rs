@@ -882,7 +882,7 @@ impl Replay {
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
         if let Some((d, last)) = locate(self.root, path) {
             if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
-                if sys::fstat(f.raw()).is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
+                if sys::fstat(f.raw()).as_ref().is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
                     return Ok(f);
                 }
             }
