@@ -36,15 +36,15 @@ pub struct Entry {
 impl Entry {
     /// Gives the entry's memory back (see sys::Malloc).
     #[inline(never)]
-    pub fn free(self) {
-        let Entry { path, link, mut xattrs, .. } = self;
-        for (k, v) in xattrs.iter_mut() {
-            sys::free(core::mem::take(k));
-            sys::free(core::mem::take(v));
+    pub fn free(&mut self) {
+        use core::mem::take;
+        for (k, v) in self.xattrs.iter_mut() {
+            sys::free(take(k));
+            sys::free(take(v));
         }
-        sys::free(xattrs);
-        sys::free(path);
-        sys::free(link);
+        sys::free(take(&mut self.xattrs));
+        sys::free(take(&mut self.path));
+        sys::free(take(&mut self.link));
     }
 }
 
@@ -777,7 +777,14 @@ impl X {
 #[inline(never)]
 pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
     let mut x = X { root, how, mine: Vec::new(), dirs: Vec::new(), st: Stats { entries: 0, bytes: 0, exact_replay: true } };
-    while let Some(e) = r.next()? {
+    loop {
+        // (the entry is used inside next's result, not copied out of it)
+        let mut n = r.next();
+        let e = match &mut n {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => return Err(*e),
+        };
         let comps = components(&e.path).map_err(|_| hostile(&e.path, b"path contains \"..\" (refused)"))?;
         if comps.is_empty() {
             // "./" itself: the root keeps its mode; data (if any) skipped.
@@ -785,7 +792,7 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
                 x.st.exact_replay = false;
             }
         } else {
-            x.entry(r, &e, &comps)?;
+            x.entry(r, e, &comps)?;
             x.st.entries += 1;
         }
         // Freed per entry (see sys::Malloc): an archive of any length
