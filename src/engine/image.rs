@@ -22,20 +22,19 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = trim(c);
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
     let (word, rest) = (&c[..sp], trim(&c[sp..]));
-    let argv = || -> Res<Vec<Vec<u8>>> {
-        if rest.first() == Some(&b'[') {
-            json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))
-        } else {
-            Ok(alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()])
-        }
-    };
     let mut k = 0;
     while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
         k += 1;
     }
     match k {
-        0 => m.cmd = argv()?,
-        1 => m.entrypoint = argv()?,
+        // CMD, ENTRYPOINT: one argv, made in one place
+        0 | 1 => {
+            *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = if rest.first() == Some(&b'[') {
+                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))?
+            } else {
+                alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
+            }
+        }
         2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
         3 if !rest.is_empty() => m.user = rest.to_vec(),
         4 if !rest.is_empty() => {
