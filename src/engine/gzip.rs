@@ -273,6 +273,12 @@ pub struct Gunzip<'a> {
     members: u32,
     crc: u32,
     size: u32,
+    /// The code tables (6.7 KB) on the heap: a `Gunzip` is small enough
+    /// to live in its caller's frame.
+    t: alloc::boxed::Box<Tables>,
+}
+
+struct Tables {
     lit: Huff,
     dist: Huff,
     lens: [u8; 320],
@@ -281,8 +287,8 @@ pub struct Gunzip<'a> {
 
 impl<'a> Gunzip<'a> {
     pub fn new(src: &'a mut dyn Source) -> Gunzip<'a> {
-        let mut crct = [0u32; 256];
-        for (i, t) in crct.iter_mut().enumerate() {
+        let mut t = alloc::boxed::Box::new(Tables { lit: Huff::new(), dist: Huff::new(), lens: [0; 320], crct: [0; 256] });
+        for (i, t) in t.crct.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
                 c = if c & 1 != 0 { 0xedb88320 ^ c >> 1 } else { c >> 1 };
@@ -300,10 +306,7 @@ impl<'a> Gunzip<'a> {
             members: 0,
             crc: !0,
             size: 0,
-            lit: Huff::new(),
-            dist: Huff::new(),
-            lens: [0; 320],
-            crct,
+            t,
         }
     }
 
@@ -362,7 +365,8 @@ impl<'a> Gunzip<'a> {
             St::Block => {
                 let h = inp.bits(3);
                 self.last = h & 1 != 0;
-                let l = &mut self.lens;
+                let t = &mut *self.t;
+                let l = &mut t.lens;
                 // the literal/length code is l[..nlit], the distance code l[nlit..n]
                 let (nlit, n) = match h >> 1 {
                     0 => {
@@ -399,11 +403,11 @@ impl<'a> Gunzip<'a> {
                         for &o in &ORD[..ncl] {
                             l[o as usize] = inp.bits(3) as u8;
                         }
-                        self.dist.build(&l[..19])?;
+                        t.dist.build(&l[..19])?;
                         let n = nlit + ndist;
                         let mut i = 0;
                         while i < n {
-                            let s = inp.sym(&self.dist);
+                            let s = inp.sym(&t.dist);
                             if s < 16 {
                                 l[i] = s as u8;
                                 i += 1;
@@ -428,8 +432,8 @@ impl<'a> Gunzip<'a> {
                     }
                     _ => return Err(b"invalid deflate data"),
                 };
-                self.lit.build(&l[..nlit])?;
-                self.dist.build(&l[nlit..n])?;
+                t.lit.build(&l[..nlit])?;
+                t.dist.build(&l[nlit..n])?;
                 self.st = St::Codes;
             }
             St::Stored(n) => {
@@ -444,6 +448,7 @@ impl<'a> Gunzip<'a> {
             }
             St::Codes => {
                 let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
+                let t = &*self.t;
                 let mut wp = self.wp;
                 let lim = wp + FULL;
                 // history reachable: this member's output before `wp`
@@ -452,7 +457,7 @@ impl<'a> Gunzip<'a> {
                     if wp >= lim {
                         break St::Codes;
                     }
-                    let s = inp.sym(&self.lit);
+                    let s = inp.sym(&t.lit);
                     if s < 256 {
                         w[wp & M] = s as u8;
                         wp += 1;
@@ -466,7 +471,7 @@ impl<'a> Gunzip<'a> {
                         return Err(b"invalid deflate data");
                     }
                     let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
-                    let d = inp.sym(&self.dist) as usize;
+                    let d = inp.sym(&t.dist) as usize;
                     if d >= 30 {
                         return Err(b"invalid deflate data");
                     }
@@ -527,9 +532,10 @@ impl Source for Gunzip<'_> {
         let n = (self.wp - self.rp).min(WIN - at).min(buf.len());
         let out = &mut buf[..n];
         out.copy_from_slice(&self.win[at..at + n]);
+        let t = &self.t;
         let mut c = self.crc;
         for &b in out.iter() {
-            c = self.crct[(c as u8 ^ b) as usize] ^ c >> 8;
+            c = t.crct[(c as u8 ^ b) as usize] ^ c >> 8;
         }
         self.crc = c;
         self.size = self.size.wrapping_add(n as u32);
