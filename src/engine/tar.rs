@@ -36,15 +36,15 @@ pub struct Entry {
 impl Entry {
     /// Gives the entry's memory back (see sys::Malloc).
     #[inline(never)]
-    pub fn free(&mut self) {
-        use core::mem::take;
-        for (k, v) in self.xattrs.iter_mut() {
-            sys::free(take(k));
-            sys::free(take(v));
+    pub fn free(self) {
+        let Entry { path, link, mut xattrs, .. } = self;
+        for (k, v) in xattrs.iter_mut() {
+            sys::free(core::mem::take(k));
+            sys::free(core::mem::take(v));
         }
-        sys::free(take(&mut self.xattrs));
-        sys::free(take(&mut self.path));
-        sys::free(take(&mut self.link));
+        sys::free(xattrs);
+        sys::free(path);
+        sys::free(link);
     }
 }
 
@@ -799,7 +799,9 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
         // Freed per entry (see sys::Malloc): an archive of any length
         // costs the same memory (but for `mine` and `dirs`).
         sys::free(comps);
-        e.free();
+        if let Ok(Some(e)) = n {
+            e.free();
+        }
     }
     // Directory modes and mtimes, now that their children are written.
     for (mode, mtime, path) in x.dirs.iter_mut() {
