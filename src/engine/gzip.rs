@@ -380,14 +380,11 @@ impl<'a> Gunzip<'a> {
                         return Ok(true);
                     }
                     1 => {
-                        for (i, x) in l.iter_mut().enumerate().take(288 + 30) {
-                            *x = match i {
-                                0..=143 => 8,
-                                144..=255 => 9,
-                                256..=279 => 7,
-                                280..=287 => 8,
-                                _ => 5,
-                            };
+                        // (lengths 8, 9, 7, 8, then the 30 distance codes' 5)
+                        let mut i = 0;
+                        while i < 288 + 30 {
+                            l[i] = b"\x08\x09\x07\x08\x05"[(i >= 144) as usize + (i >= 256) as usize + (i >= 280) as usize + (i >= 288) as usize];
+                            i += 1;
                         }
                         (288, 318)
                     }
