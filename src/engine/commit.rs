@@ -48,10 +48,19 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     open_dir(&dir)
 }
 
+/// Writes the tree at `d` (named `what` in errors) as a tar to `out`, a
+/// layer's whiteouts as such when `layer`, without what `skip` says:
+/// `export` and `commit`.
+#[inline(never)]
+fn write_tree(out: Fd, d: Fd, what: &[u8], layer: bool, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
+    let dev = sys::fstat(d).map(|st| st.dev).ctx("stat", what)?;
+    let mut w = Writer::new(out);
+    w.layer = layer;
+    w.tree(d, b"", dev, skip).and_then(|_| w.finish())
+}
+
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let owned = rootfs_fd(root, rec)?;
-    let d = owned.raw();
-    let dev = sys::fstat(d).map(|st| st.dev).ctx("stat", b"container root")?;
     let mut vols: Vec<&[u8]> = Vec::new();
     for v in &rec.volumes {
         let mut c = &v.ctr[..];
@@ -63,8 +72,7 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
         }
         vols.push(c);
     }
-    let mut w = Writer::new(out);
-    w.tree(d, b"", dev, &|p| vols.contains(&p)).and_then(|_| w.finish())
+    write_tree(out, owned.raw(), b"container root", false, &|p| vols.contains(&p))
 }
 
 #[inline(never)]
@@ -129,10 +137,7 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
     let upper = join(&dir, b"upper");
     let u = open_dir(&upper)?;
-    let dev = sys::fstat(u.raw()).map(|st| st.dev).ctx("stat", &upper)?;
-    let mut w = Writer::new(out.raw());
-    w.layer = !copied;
-    w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
+    write_tree(out.raw(), u.raw(), &upper, !copied, &|_| false)?;
     drop((out, u));
     let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
     let mut by = b"mydocker commit ".to_vec();
