@@ -261,7 +261,7 @@ enum St {
 /// After an error, stop reading: the stream is not resumable.
 pub struct Gunzip<'a> {
     inp: In<'a>,
-    win: Vec<u8>,
+    win: alloc::boxed::Box<[u8; WIN]>,
     /// Bytes produced and bytes handed out, both counting from the start
     /// (positions in `win` are these masked).
     wp: usize,
@@ -297,7 +297,7 @@ impl<'a> Gunzip<'a> {
         }
         Gunzip {
             inp: In { src, buf: vec![0; 32768], pos: 0, len: 0, eof: false, bb: 0, bc: 0, why: None, io: None },
-            win: vec![0; WIN],
+            win: alloc::boxed::Box::new([0; WIN]),
             wp: 0,
             rp: 0,
             hist: 0,
@@ -434,7 +434,7 @@ impl<'a> Gunzip<'a> {
                 self.st = St::Codes;
             }
             St::Stored(n) => {
-                let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
+                let w = &mut *self.win;
                 let k = (n as usize).min(FULL);
                 for _ in 0..k {
                     w[self.wp & M] = inp.bits(8) as u8;
@@ -444,7 +444,7 @@ impl<'a> Gunzip<'a> {
                 self.st = if k as u32 == n { self.end() } else { St::Stored(n - k as u32) };
             }
             St::Codes => {
-                let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
+                let w = &mut *self.win;
                 let t = &*self.t;
                 let mut wp = self.wp;
                 let lim = wp + FULL;
