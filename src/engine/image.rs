@@ -75,7 +75,8 @@ fn trim(s: &[u8]) -> &[u8] {
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
 /// kept from a parent's `config`; `history`: the parent's raw history
-/// items, to which one entry for this step is added.
+/// items, each followed by a comma, to which one entry for this step is
+/// added.
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
     let mut b = util::Buf::new();
@@ -88,8 +89,7 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
         &[&m.env, &m.entrypoint, &m.cmd],
     );
     json::digests(&mut b, &m.layers);
-    let comma: &[u8] = if history.is_empty() { b"" } else { b"," };
-    json::tpl(&mut b, b"]},\"history\":[\x02\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, comma, &now, created_by], &[], &[]);
+    json::tpl(&mut b, b"]},\"history\":[\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, &now, created_by], &[], &[]);
     b.0
 }
 
@@ -157,7 +157,8 @@ pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8
     store_new(root, tmp, m, &config, tag)
 }
 
-/// Members of a parent configuration's `config` kept by `commit`.
+/// Members of a parent configuration's `config` kept by `commit`, and its
+/// history's items (each followed by a comma).
 #[inline(never)]
 pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut keep = util::Buf::new();
@@ -169,11 +170,9 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
-        for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
-            if i > 0 {
-                hist.0.push(b',');
-            }
+        for h in c.get(b"history").unwrap_or(json::J::NULL).items() {
             hist.b(h.raw());
+            hist.0.push(b',');
         }
     }
     (keep.0, hist.0)
