@@ -138,9 +138,8 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let upper = join(&dir, b"upper");
     let u = open_dir(&upper)?;
     write_tree(out.raw(), u.raw(), &upper, !copied, &|_| false)?;
-    drop(u);
-    // read back from the start (SEEK_SET; a regular file's cannot fail)
-    let _ = sys::lseek(out.raw(), 0, 0);
+    drop((out, u));
+    let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
     let mut by = b"mydocker commit ".to_vec();
     by.extend_from_slice(rec.short_id());
     m.created = sys::now().0;
@@ -170,5 +169,5 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     }
     let (keep, hist) = image::kept(pconf);
     // (the tar in tmp goes with tmp)
-    image::add_layer(root, tmp, out.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
+    image::add_layer(root, tmp, inp.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
 }
