@@ -34,7 +34,8 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     if sys::lstat(&join(&dir, b"copied")).is_ok() {
         return open_dir(&upper);
     }
-    let m = crate::engine::store::meta(root, &rec.image_id)?;
+    let m = crate::engine::store::meta(root, &rec.image_id);
+    let m = m.as_ref().map_err(|e| *e)?;
     sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     let mut data = b"lowerdir=".to_vec();
@@ -47,10 +48,19 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     open_dir(&dir)
 }
 
+/// Writes the tree at `d` (named `what` in errors) as a tar to `out`, a
+/// layer's whiteouts as such when `layer`, without what `skip` says:
+/// `export` and `commit`.
+#[inline(never)]
+fn write_tree(out: Fd, d: Fd, what: &[u8], layer: bool, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
+    let dev = sys::fstat(d).map(|st| st.dev).ctx("stat", what)?;
+    let mut w = Writer::new(out);
+    w.layer = layer;
+    w.tree(d, b"", dev, skip).and_then(|_| w.finish())
+}
+
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let owned = rootfs_fd(root, rec)?;
-    let d = owned.raw();
-    let dev = sys::fstat(d).ctx("stat", b"container root")?.dev;
     let mut vols: Vec<&[u8]> = Vec::new();
     for v in &rec.volumes {
         let mut c = &v.ctr[..];
@@ -62,14 +72,14 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
         }
         vols.push(c);
     }
-    let mut w = Writer::new(out);
-    w.tree(d, b"", dev, &|p| vols.contains(&p)).and_then(|_| w.finish())
+    write_tree(out, owned.raw(), b"container root", false, &|p| vols.contains(&p))
 }
 
 #[inline(never)]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
-    let rec = state::find(root, name)?;
-    to_output(output, b"export", &mut |fd| write_rootfs(root, &rec, fd))
+    let rec = state::find(root, name);
+    let rec = rec.as_ref().map_err(|e| *e)?;
+    to_output(output, b"export", &mut |fd| write_rootfs(root, rec, fd))
 }
 
 /// Runs `write` on the file `output` (created) or on stdout, which must
@@ -104,10 +114,14 @@ pub fn commit(root: &Root, name: &[u8], r: Option<&[u8]>) -> Res<Vec<u8>> {
     use crate::engine::image;
     use crate::engine::store;
     let tag = image::new_ref(r)?;
-    let mut rec = state::find(root, name)?;
-    let (mut parent, pconf) = store::image(root, &rec.image_id)?;
+    // (used where they are, not moved out of their results: no copies of
+    // the record in the frame)
+    let mut rec = state::find(root, name);
+    let rec = rec.as_mut().map_err(|e| *e)?;
+    let mut img = store::image(root, &rec.image_id);
+    let (parent, pconf) = img.as_mut().map_err(|e| *e)?;
     let (tmp, _held) = crate::engine::load::temp(root)?;
-    let res = layer_image(root, &tmp, &mut rec, &mut parent, &pconf, tag);
+    let res = layer_image(root, &tmp, rec, parent, pconf, tag);
     let _ = util::remove_tree(&tmp);
     res
 }
@@ -123,10 +137,7 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
     let upper = join(&dir, b"upper");
     let u = open_dir(&upper)?;
-    let dev = sys::fstat(u.raw()).ctx("stat", &upper)?.dev;
-    let mut w = Writer::new(out.raw());
-    w.layer = !copied;
-    w.tree(u.raw(), b"", dev, &|_| false).and_then(|_| w.finish())?;
+    write_tree(out.raw(), u.raw(), &upper, !copied, &|_| false)?;
     drop((out, u));
     let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
     let mut by = b"mydocker commit ".to_vec();

@@ -261,7 +261,7 @@ enum St {
 /// After an error, stop reading: the stream is not resumable.
 pub struct Gunzip<'a> {
     inp: In<'a>,
-    win: Vec<u8>,
+    win: alloc::boxed::Box<[u8; WIN]>,
     /// Bytes produced and bytes handed out, both counting from the start
     /// (positions in `win` are these masked).
     wp: usize,
@@ -273,6 +273,12 @@ pub struct Gunzip<'a> {
     members: u32,
     crc: u32,
     size: u32,
+    /// The code tables (6.7 KB) on the heap: a `Gunzip` is small enough
+    /// to live in its caller's frame.
+    t: alloc::boxed::Box<Tables>,
+}
+
+struct Tables {
     lit: Huff,
     dist: Huff,
     lens: [u8; 320],
@@ -281,8 +287,8 @@ pub struct Gunzip<'a> {
 
 impl<'a> Gunzip<'a> {
     pub fn new(src: &'a mut dyn Source) -> Gunzip<'a> {
-        let mut crct = [0u32; 256];
-        for (i, t) in crct.iter_mut().enumerate() {
+        let mut t = alloc::boxed::Box::new(Tables { lit: Huff::new(), dist: Huff::new(), lens: [0; 320], crct: [0; 256] });
+        for (i, t) in t.crct.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
                 c = if c & 1 != 0 { 0xedb88320 ^ c >> 1 } else { c >> 1 };
@@ -291,7 +297,7 @@ impl<'a> Gunzip<'a> {
         }
         Gunzip {
             inp: In { src, buf: vec![0; 32768], pos: 0, len: 0, eof: false, bb: 0, bc: 0, why: None, io: None },
-            win: vec![0; WIN],
+            win: alloc::boxed::Box::new([0; WIN]),
             wp: 0,
             rp: 0,
             hist: 0,
@@ -300,10 +306,7 @@ impl<'a> Gunzip<'a> {
             members: 0,
             crc: !0,
             size: 0,
-            lit: Huff::new(),
-            dist: Huff::new(),
-            lens: [0; 320],
-            crct,
+            t,
         }
     }
 
@@ -362,7 +365,8 @@ impl<'a> Gunzip<'a> {
             St::Block => {
                 let h = inp.bits(3);
                 self.last = h & 1 != 0;
-                let l = &mut self.lens;
+                let t = &mut *self.t;
+                let l = &mut t.lens;
                 // the literal/length code is l[..nlit], the distance code l[nlit..n]
                 let (nlit, n) = match h >> 1 {
                     0 => {
@@ -376,14 +380,11 @@ impl<'a> Gunzip<'a> {
                         return Ok(true);
                     }
                     1 => {
-                        for (i, x) in l.iter_mut().enumerate().take(288 + 30) {
-                            *x = match i {
-                                0..=143 => 8,
-                                144..=255 => 9,
-                                256..=279 => 7,
-                                280..=287 => 8,
-                                _ => 5,
-                            };
+                        // (lengths 8, 9, 7, 8, then the 30 distance codes' 5)
+                        let mut i = 0;
+                        while i < 288 + 30 {
+                            l[i] = b"\x08\x09\x07\x08\x05"[(i >= 144) as usize + (i >= 256) as usize + (i >= 280) as usize + (i >= 288) as usize];
+                            i += 1;
                         }
                         (288, 318)
                     }
@@ -399,11 +400,11 @@ impl<'a> Gunzip<'a> {
                         for &o in &ORD[..ncl] {
                             l[o as usize] = inp.bits(3) as u8;
                         }
-                        self.dist.build(&l[..19])?;
+                        t.dist.build(&l[..19])?;
                         let n = nlit + ndist;
                         let mut i = 0;
                         while i < n {
-                            let s = inp.sym(&self.dist);
+                            let s = inp.sym(&t.dist);
                             if s < 16 {
                                 l[i] = s as u8;
                                 i += 1;
@@ -428,12 +429,12 @@ impl<'a> Gunzip<'a> {
                     }
                     _ => return Err(b"invalid deflate data"),
                 };
-                self.lit.build(&l[..nlit])?;
-                self.dist.build(&l[nlit..n])?;
+                t.lit.build(&l[..nlit])?;
+                t.dist.build(&l[nlit..n])?;
                 self.st = St::Codes;
             }
             St::Stored(n) => {
-                let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
+                let w = &mut *self.win;
                 let k = (n as usize).min(FULL);
                 for _ in 0..k {
                     w[self.wp & M] = inp.bits(8) as u8;
@@ -443,7 +444,8 @@ impl<'a> Gunzip<'a> {
                 self.st = if k as u32 == n { self.end() } else { St::Stored(n - k as u32) };
             }
             St::Codes => {
-                let w: &mut [u8; WIN] = self.win.as_mut_slice().try_into().unwrap();
+                let w = &mut *self.win;
+                let t = &*self.t;
                 let mut wp = self.wp;
                 let lim = wp + FULL;
                 // history reachable: this member's output before `wp`
@@ -452,7 +454,7 @@ impl<'a> Gunzip<'a> {
                     if wp >= lim {
                         break St::Codes;
                     }
-                    let s = inp.sym(&self.lit);
+                    let s = inp.sym(&t.lit);
                     if s < 256 {
                         w[wp & M] = s as u8;
                         wp += 1;
@@ -466,7 +468,7 @@ impl<'a> Gunzip<'a> {
                         return Err(b"invalid deflate data");
                     }
                     let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
-                    let d = inp.sym(&self.dist) as usize;
+                    let d = inp.sym(&t.dist) as usize;
                     if d >= 30 {
                         return Err(b"invalid deflate data");
                     }
@@ -527,9 +529,10 @@ impl Source for Gunzip<'_> {
         let n = (self.wp - self.rp).min(WIN - at).min(buf.len());
         let out = &mut buf[..n];
         out.copy_from_slice(&self.win[at..at + n]);
+        let t = &self.t;
         let mut c = self.crc;
         for &b in out.iter() {
-            c = self.crct[(c as u8 ^ b) as usize] ^ c >> 8;
+            c = t.crct[(c as u8 ^ b) as usize] ^ c >> 8;
         }
         self.crc = c;
         self.size = self.size.wrapping_add(n as u32);

@@ -22,20 +22,19 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = trim(c);
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
     let (word, rest) = (&c[..sp], trim(&c[sp..]));
-    let argv = || -> Res<Vec<Vec<u8>>> {
-        if rest.first() == Some(&b'[') {
-            json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))
-        } else {
-            Ok(alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()])
-        }
-    };
     let mut k = 0;
     while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
         k += 1;
     }
     match k {
-        0 => m.cmd = argv()?,
-        1 => m.entrypoint = argv()?,
+        // CMD, ENTRYPOINT: one argv, made in one place
+        0 | 1 => {
+            *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = if rest.first() == Some(&b'[') {
+                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))?
+            } else {
+                alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
+            }
+        }
         2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
         3 if !rest.is_empty() => m.user = rest.to_vec(),
         4 if !rest.is_empty() => {
@@ -76,7 +75,8 @@ fn trim(s: &[u8]) -> &[u8] {
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
 /// kept from a parent's `config`; `history`: the parent's raw history
-/// items, to which one entry for this step is added.
+/// items, each followed by a comma, to which one entry for this step is
+/// added.
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
     let mut b = util::Buf::new();
@@ -89,8 +89,7 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
         &[&m.env, &m.entrypoint, &m.cmd],
     );
     json::digests(&mut b, &m.layers);
-    let comma: &[u8] = if history.is_empty() { b"" } else { b"," };
-    json::tpl(&mut b, b"]},\"history\":[\x02\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, comma, &now, created_by], &[], &[]);
+    json::tpl(&mut b, b"]},\"history\":[\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, &now, created_by], &[], &[]);
     b.0
 }
 
@@ -158,7 +157,9 @@ pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8
     store_new(root, tmp, m, &config, tag)
 }
 
-/// Members of a parent configuration's `config` kept by `commit`.
+/// Members of a parent configuration's `config` kept by `commit`, and its
+/// history's items (each followed by a comma).
+#[inline(never)]
 pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut keep = util::Buf::new();
     let mut hist = util::Buf::new();
@@ -169,11 +170,9 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
-        for (i, h) in c.get(b"history").unwrap_or(json::J::NULL).items().enumerate() {
-            if i > 0 {
-                hist.0.push(b',');
-            }
+        for h in c.get(b"history").unwrap_or(json::J::NULL).items() {
             hist.b(h.raw());
+            hist.0.push(b',');
         }
     }
     (keep.0, hist.0)

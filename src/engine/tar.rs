@@ -586,7 +586,9 @@ pub struct Stats {
 struct X {
     root: Fd,
     how: Whiteouts,
-    /// Apply: the inodes this layer made or touched (an opaque dir keeps them).
+    /// Apply: the inodes this layer made or touched (an opaque dir keeps
+    /// them). Searched linearly, unsorted: only an opaque directory of the
+    /// flattening fallback looks, and util::sort_by's u64 copy cost 115 B.
     mine: Vec<u64>,
     /// Directories' (mode, mtime, path), set at the end.
     dirs: Vec<(u32, i64, Vec<u8>)>,
@@ -599,7 +601,8 @@ const CAP: &[u8] = b"security.capability";
 impl X {
     /// Removes whatever is at `name` unless it is a directory and we want one.
     fn clear(&mut self, dir: Fd, name: &[u8], want_dir: bool) -> Res<()> {
-        let Ok(st) = sys::statat(dir, name, false) else { return Ok(()) };
+        let sr = sys::statat(dir, name, false);
+        let Ok(st) = &sr else { return Ok(()) };
         if st.is_dir() && want_dir {
             return Ok(());
         }
@@ -612,8 +615,9 @@ impl X {
     fn prune(&self, dir: Fd) -> sys::R<()> {
         let ents = sys::read_dir(dir)?;
         for (name, _) in &ents {
-            let st = sys::statat(dir, name, false)?;
-            let mine = self.mine.binary_search(&st.ino).is_ok();
+            let sr = sys::statat(dir, name, false);
+            let st = sr.as_ref().map_err(|e| *e)?;
+            let mine = self.mine.contains(&st.ino);
             if st.is_dir() {
                 let d = sys::openat(dir, name, DIR, 0)?;
                 self.prune(d.raw())?;
@@ -649,12 +653,11 @@ impl X {
                 op = "mark opaque";
                 r = sys::fsetxattr(d, OPAQUE, b"y");
             } else {
-                util::sort_by(&mut self.mine, |a, b| a < b);
                 op = "empty opaque directory";
                 r = self.prune(d);
             }
         } else {
-            if let Ok(st) = sys::statat(d, wh, false) {
+            if let Ok(st) = &sys::statat(d, wh, false) {
                 if overlay {
                     self.st.exact_replay = false;
                 }
@@ -758,7 +761,7 @@ impl X {
         }
         drop(f); // closed before the mtime is set
         if self.how == Whiteouts::Apply {
-            if let Ok(st) = sys::statat(d, name, false) {
+            if let Ok(st) = &sys::statat(d, name, false) {
                 self.mine.push(st.ino);
             }
         }
@@ -775,7 +778,14 @@ impl X {
 #[inline(never)]
 pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
     let mut x = X { root, how, mine: Vec::new(), dirs: Vec::new(), st: Stats { entries: 0, bytes: 0, exact_replay: true } };
-    while let Some(e) = r.next()? {
+    loop {
+        // (the entry is used inside next's result, not copied out of it)
+        let mut n = r.next();
+        let e = match &mut n {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => return Err(*e),
+        };
         let comps = components(&e.path).map_err(|_| hostile(&e.path, b"path contains \"..\" (refused)"))?;
         if comps.is_empty() {
             // "./" itself: the root keeps its mode; data (if any) skipped.
@@ -783,13 +793,15 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
                 x.st.exact_replay = false;
             }
         } else {
-            x.entry(r, &e, &comps)?;
+            x.entry(r, e, &comps)?;
             x.st.entries += 1;
         }
         // Freed per entry (see sys::Malloc): an archive of any length
         // costs the same memory (but for `mine` and `dirs`).
         sys::free(comps);
-        e.free();
+        if let Ok(Some(e)) = n {
+            e.free();
+        }
     }
     // Directory modes and mtimes, now that their children are written.
     for (mode, mtime, path) in x.dirs.iter_mut() {
@@ -880,7 +892,7 @@ impl Replay {
     fn open(&self, path: &[u8], size: u64) -> Res<Owned> {
         if let Some((d, last)) = locate(self.root, path) {
             if let Ok(f) = sys::openat(d.raw(), last, sys::O_RDONLY | sys::O_NOFOLLOW | sys::O_NONBLOCK, 0) {
-                if sys::fstat(f.raw()).is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
+                if sys::fstat(f.raw()).as_ref().is_ok_and(|st| st.kind() == sys::S_IFREG && st.size == size) {
                     return Ok(f);
                 }
             }
@@ -1120,7 +1132,8 @@ impl Writer {
                 path.push(b'/');
             }
             path.extend_from_slice(name);
-            let Ok(mut st) = sys::statat(dir, name, false) else { continue };
+            let mut sr = sys::statat(dir, name, false);
+            let Ok(st) = &mut sr else { continue };
             // the header's name is `path` (changed in place), its link
             // target `own` or a recorded hard link's; sizes but a file's are 0
             let plen = path.len();
@@ -1171,14 +1184,14 @@ impl Writer {
             };
             if ty != 0 {
                 let link = if li < self.links.len() { &self.links[li].1[..] } else { &own[..] };
-                self.header(&path, &st, ty, link)?;
+                self.header(&path, st, ty, link)?;
             }
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
                     path.extend_from_slice(b".wh..wh..opq");
                     st.mode = 0o755;
-                    self.header(&path, &st, b'0', b"")?;
+                    self.header(&path, st, b'0', b"")?;
                 }
                 path.truncate(plen);
                 if st.dev == dev && !skip(&path) {
