@@ -642,7 +642,7 @@ pub fn wait_loop(
         }
         if let Some(p) = proxy.as_deref_mut() {
             if rest.iter().any(|f| f.revents != 0) {
-                p.ready(rest);
+                proxy_ready(p, rest);
             }
         }
     }
@@ -661,6 +661,13 @@ pub fn wait_loop(
         l.drain();
     }
     sys::status_code(status)
+}
+
+/// `Proxy::ready` kept out of `wait_loop` (its connection juggling
+/// widened the loop's frame).
+#[inline(never)]
+fn proxy_ready(p: &mut crate::engine::proxy::Proxy, rest: &[sys::PollFd]) {
+    p.ready(rest)
 }
 
 /// What one read of `fd` got; none at its end or on an error.
