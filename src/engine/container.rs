@@ -180,14 +180,6 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
-    let mut security = rec.security.clone();
-    if cg.devices == Some(devices::Mechanism::NoCgroup) {
-        // No devices cgroup here: a node the container makes, or its image
-        // carries, could be any of the host's devices. So it may make
-        // none (exec decides the same from the host's layout), and the
-        // root is mounted nodev (init.rs). The record keeps what was asked.
-        security.caps &= !(1 << crate::engine::config::CAP_MKNOD);
-    }
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
@@ -207,7 +199,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
             overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            security,
+            // the record's, once it is written (below)
+            security: Default::default(),
             nodes,
             net: if net.is_some() {
                 b"bridge".to_vec()
@@ -268,7 +261,19 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             set_net(&mut p.spec, n, p.rec.ip, &p.rec.hostname);
         }
         // Written whole: for a restart, the appended history of the last run goes.
-        p.rec.save(root)
+        p.rec.save(root)?;
+        // The spec's confinement: the record's, moved (not cloned: nothing
+        // reads it from the record once it is written).
+        let sec = &mut p.spec.security;
+        *sec = core::mem::take(&mut p.rec.security);
+        if p.cg.devices == Some(devices::Mechanism::NoCgroup) {
+            // No devices cgroup here: a node the container makes, or its image
+            // carries, could be any of the host's devices. So it may make
+            // none (exec decides the same from the host's layout), and the
+            // root is mounted nodev (init.rs). The record keeps what was asked.
+            sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
+        }
+        Ok(())
     })()
     .and_then(|_| p.cg.make(Kind::V2));
     if let Err(e) = r {
