@@ -202,13 +202,15 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             // the record's, once it is written (below)
             security: Default::default(),
             nodes,
+            // (one copy of whichever name)
             net: if net.is_some() {
-                b"bridge".to_vec()
+                &b"bridge"[..]
             } else if rec.network.is_empty() {
-                b"none".to_vec()
+                &b"none"[..]
             } else {
-                rec.network.clone()
-            },
+                &rec.network
+            }
+            .to_vec(),
             // set_net's, for a bridge
             tty: false,
             ip: 0,
