@@ -738,63 +738,69 @@ fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
 fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
+    // On an error: undo, report and exit, straight from where it happened
+    // (what is open closes with the process: no drop at every `?`).
+    macro_rules! or_die {
+        ($r:expr) => {
+            match $r {
+                Ok(v) => v,
+                Err(e) => die(root, p, reporter, e),
+            }
+        };
+    }
     // What the monitor keeps: the signalfd, a pty's master, the log, and
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
-    // reader, /dev/null) are closed once it runs, as all are on an error.
-    let r = (|| -> Res<(i32, Owned, Option<Owned>, crate::engine::logs::Log, Owned)> {
-        let sfd = init::signals(&[sys::SIGCHLD])?;
-        let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
-        let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
-        // The container's stdout and stderr: one pipe, ours to read.
-        let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { sys::pipe().ctx("pipe", b"")? };
-        let log = crate::engine::logs::Log::open(&p.rec.dir(root), out_r)?;
-        let io = if p.rec.tty {
-            let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            master = Some(m);
-            theirs = s;
-            let s = theirs.raw();
-            p.spec.tty = true;
-            Stdio { stdin: s, stdout: s, stderr: s }
-        } else if p.rec.interactive {
-            // stdin stays open (a pipe whose writer we hold), as docker -di.
-            let (r, w) = sys::pipe().ctx("pipe", b"")?;
-            writer = w; // held open for the container's lifetime
-            theirs = r;
-            Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
-        } else {
-            Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
-        };
-        let pid = launch_prepared(p, &io)?;
-        drop((theirs, null, out_w));
-        Ok((pid, sfd, master, log, writer))
-    })();
-    match r {
-        Err(e) => {
-            undo(root, p);
-            reporter.send(&Err(e));
-            sys::exit(e.exit_code());
-        }
-        // (`_writer` lives on until sys::exit, which drops nothing)
-        Ok((pid, sfd, master, mut log, _writer)) => {
-            mark_running(root, &mut p.rec, pid, sys::getpid());
-            reporter.send(&Ok(()));
-            // Our copy of the container lock, kept until now so a killed
-            // CLI does not release it mid-start (its own goes as it returns).
-            p.lock = None;
-            // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-                for f in 0..3 {
-                    let _ = sys::dup2(null.raw(), f);
-                }
-            }
-            sys::shed_stack();
-            // The monitor only reads SIGCHLD: signals meant for it are not
-            // the container's business.
-            let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
-            finish(root, &p.rec, &p.cg, code);
-            sys::exit(0)
+    // reader, /dev/null) are closed once it runs.
+    let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
+    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null"));
+    let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+    // The container's stdout and stderr: one pipe, ours to read.
+    let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx("pipe", b"")) };
+    let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
+    let io = if p.rec.tty {
+        let (m, s) = or_die!(sys::openpty().ctx("open a pty", b"/dev/ptmx"));
+        master = Some(m);
+        theirs = s;
+        let s = theirs.raw();
+        p.spec.tty = true;
+        Stdio { stdin: s, stdout: s, stderr: s }
+    } else if p.rec.interactive {
+        // stdin stays open (a pipe whose writer we hold), as docker -di.
+        let (r, w) = or_die!(sys::pipe().ctx("pipe", b""));
+        writer = w; // held open for the container's lifetime
+        theirs = r;
+        Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
+    } else {
+        Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
+    };
+    let pid = or_die!(launch_prepared(p, &io));
+    drop((theirs, null, out_w));
+    // (`writer` lives on until sys::exit, which drops nothing)
+    let _writer = writer;
+    mark_running(root, &mut p.rec, pid, sys::getpid());
+    reporter.send(&Ok(()));
+    // Our copy of the container lock, kept until now so a killed
+    // CLI does not release it mid-start (its own goes as it returns).
+    p.lock = None;
+    // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
+    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+        for f in 0..3 {
+            let _ = sys::dup2(null.raw(), f);
         }
     }
+    sys::shed_stack();
+    // The monitor only reads SIGCHLD: signals meant for it are not
+    // the container's business.
+    let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
+    finish(root, &p.rec, &p.cg, code);
+    sys::exit(0)
+}
+
+/// The monitor's end when a start fails: undo, report why, exit.
+fn die(root: &Root, p: &mut Prepared, reporter: Reporter, e: Error) -> ! {
+    undo(root, p);
+    reporter.send(&Err(e));
+    sys::exit(e.exit_code());
 }
 
 // ---------------------------------------------------------------- stop, rm
