@@ -184,17 +184,18 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
+    let upper = join(&dir, b"upper");
     let mut p = Prepared {
         spec: Spec {
             // the mount point: the top layer's directory (an image without
             // layers gets its empty write layer bound there)
             lower: match layers.last() {
                 Some(l) => join(&join(&store, l), b"root"),
-                None => join(&dir, b"upper"),
+                None => upper.clone(),
             },
             layers,
             store,
-            upper: join(&dir, b"upper"),
+            upper,
             work: join(&dir, b"work"),
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
