@@ -103,7 +103,6 @@ pub fn build_env(hostname: &[u8], tty: bool, image: &[Vec<u8>], user: &[Vec<u8>]
 /// `run`: a new record from the options and the image's configuration
 /// (docker's rules: argv = Entrypoint ++ Cmd, arguments replace Cmd,
 /// `--entrypoint` replaces Entrypoint and clears Cmd), then the common path.
-#[inline(never)]
 #[allow(clippy::field_reassign_with_default)] // smaller, see below
 fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     let (image_id, _) = crate::engine::store::resolve(root, &o.image)?;
