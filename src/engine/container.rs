@@ -69,12 +69,17 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
         return util::err(b"run", b"mydocker must run as root");
     }
     // (the options' flags read back from the record: fewer live values)
-    let mut p = prepare(root, o)?;
+    // (used where it was returned: no move of the prepared container)
+    let mut r = prepare(root, o);
+    let p = match &mut r {
+        Ok(p) => p,
+        Err(e) => return Err(*e),
+    };
     if p.rec.detach {
-        detach(root, &mut p)
+        detach(root, p)
     } else {
         let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, &mut p, tty)
+        foreground(root, p, tty)
     }
 }
 
@@ -313,12 +318,16 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
     }
-    let mut p = prepare_again(root, rec, lock, n)?;
+    let mut r = prepare_again(root, rec, lock, n);
+    let p = match &mut r {
+        Ok(p) => p,
+        Err(e) => return Err(*e),
+    };
     if attach {
         let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, &mut p, tty)
+        foreground(root, p, tty)
     } else {
-        detach(root, &mut p)
+        detach(root, p)
     }
 }
 
