@@ -312,8 +312,13 @@ fn device_nodes(devs: &[crate::engine::config::Device], nodes: &mut Vec<crate::e
 /// recorded settings and its write layer; a running one is left alone.
 #[inline(never)]
 pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
-    let rec = state::find(root, n)?;
-    let lock = state::lock_container(root, &rec, n)?;
+    // (looked at where it was returned: no copy of the record)
+    let found = state::find(root, n);
+    let rec = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
+    let lock = state::lock_container(root, rec, n)?;
     let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
