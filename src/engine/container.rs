@@ -900,11 +900,17 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
 /// `rm [-f]` of one container. A monitor still at work on it finds the
 /// record gone once it has the lock, and stops there.
 pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
-    let r = state::find(root, n)?;
-    let _lock = state::lock_container(root, &r, n)?;
-    let r = match r.reload(root) {
+    // (the records looked at where they were returned: no copies)
+    let found = state::find(root, n);
+    let found = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
+    let _lock = state::lock_container(root, found, n)?;
+    let cur = found.reload(root);
+    let r = match &cur {
         Some(c) => c,
-        None if sys::lstat(&r.dir(root)).is_ok() => r,           // dead: no record
+        None if sys::lstat(&found.dir(root)).is_ok() => found,   // dead: no record
         None => return Err(Error::new(n, b"no such container")), // removed meanwhile
     };
     if r.alive() {
@@ -915,9 +921,9 @@ pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
             return Err(Error::new(b"cannot remove", &why));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
-        if !wait_gone(&r, 10_000) {
+        if !wait_gone(r, 10_000) {
             return Err(Error::new(n, b"did not die after SIGKILL"));
         }
     }
-    remove(root, &r)
+    remove(root, r)
 }
