@@ -843,21 +843,23 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
     // (only these two outlive the lock: no Record moved out of the block)
     let (pid, monitor) = {
         let _l = state::lock_container(root, &found, key)?;
-        let r = found.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
+        // (looked at in the Option it came in: no copy)
+        let cur = found.reload(root);
+        let Some(r) = &cur else { return Err(Error::new(key, b"no such container")) };
         let mut code = -1;
         if r.alive() {
             let _ = sys::kill(r.pid, sys::SIGTERM);
             code = 143;
-            if !wait_gone(&r, secs * 1000) {
+            if !wait_gone(r, secs * 1000) {
                 let _ = sys::kill(r.pid, sys::SIGKILL);
                 code = 137;
-                if !wait_gone(&r, 10_000) {
+                if !wait_gone(r, 10_000) {
                     return Err(Error::new(key, b"did not die after SIGKILL"));
                 }
             }
         }
         if r.status == Status::Running && !state::running(r.monitor) {
-            ended(root, &r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
+            ended(root, r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
         }
         (r.pid, r.monitor)
     };
