@@ -69,12 +69,17 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
         return util::err(b"run", b"mydocker must run as root");
     }
     // (the options' flags read back from the record: fewer live values)
-    let mut p = prepare(root, o)?;
+    // (used where it was returned: no move of the prepared container)
+    let mut r = prepare(root, o);
+    let p = match &mut r {
+        Ok(p) => p,
+        Err(e) => return Err(*e),
+    };
     if p.rec.detach {
-        detach(root, &mut p)
+        detach(root, p)
     } else {
         let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, &mut p, tty)
+        foreground(root, p, tty)
     }
 }
 
@@ -103,7 +108,6 @@ pub fn build_env(hostname: &[u8], tty: bool, image: &[Vec<u8>], user: &[Vec<u8>]
 /// `run`: a new record from the options and the image's configuration
 /// (docker's rules: argv = Entrypoint ++ Cmd, arguments replace Cmd,
 /// `--entrypoint` replaces Entrypoint and clears Cmd), then the common path.
-#[inline(never)]
 #[allow(clippy::field_reassign_with_default)] // smaller, see below
 fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     let (image_id, _) = crate::engine::store::resolve(root, &o.image)?;
@@ -180,42 +184,38 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
     let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
-    let mut security = rec.security.clone();
-    if cg.devices == Some(devices::Mechanism::NoCgroup) {
-        // No devices cgroup here: a node the container makes, or its image
-        // carries, could be any of the host's devices. So it may make
-        // none (exec decides the same from the host's layout), and the
-        // root is mounted nodev (init.rs). The record keeps what was asked.
-        security.caps &= !(1 << crate::engine::config::CAP_MKNOD);
-    }
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
+    let upper = join(&dir, b"upper");
     let mut p = Prepared {
         spec: Spec {
             // the mount point: the top layer's directory (an image without
             // layers gets its empty write layer bound there)
             lower: match layers.last() {
                 Some(l) => join(&join(&store, l), b"root"),
-                None => join(&dir, b"upper"),
+                None => upper.clone(),
             },
             layers,
             store,
-            upper: join(&dir, b"upper"),
+            upper,
             work: join(&dir, b"work"),
             // A container whose write layer is a full copy stays one (a new
             // one has no layer yet: no lookup on run's path).
             overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            security,
+            // the record's, once it is written (below)
+            security: Default::default(),
             nodes,
+            // (one copy of whichever name)
             net: if net.is_some() {
-                b"bridge".to_vec()
+                &b"bridge"[..]
             } else if rec.network.is_empty() {
-                b"none".to_vec()
+                &b"none"[..]
             } else {
-                rec.network.clone()
-            },
+                &rec.network
+            }
+            .to_vec(),
             // set_net's, for a bridge
             tty: false,
             ip: 0,
@@ -268,7 +268,19 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             set_net(&mut p.spec, n, p.rec.ip, &p.rec.hostname);
         }
         // Written whole: for a restart, the appended history of the last run goes.
-        p.rec.save(root)
+        p.rec.save(root)?;
+        // The spec's confinement: the record's, moved (not cloned: nothing
+        // reads it from the record once it is written).
+        let sec = &mut p.spec.security;
+        *sec = core::mem::take(&mut p.rec.security);
+        if p.cg.devices == Some(devices::Mechanism::NoCgroup) {
+            // No devices cgroup here: a node the container makes, or its image
+            // carries, could be any of the host's devices. So it may make
+            // none (exec decides the same from the host's layout), and the
+            // root is mounted nodev (init.rs). The record keeps what was asked.
+            sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
+        }
+        Ok(())
     })()
     .and_then(|_| p.cg.make(Kind::V2));
     if let Err(e) = r {
@@ -300,18 +312,27 @@ fn device_nodes(devs: &[crate::engine::config::Device], nodes: &mut Vec<crate::e
 /// recorded settings and its write layer; a running one is left alone.
 #[inline(never)]
 pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
-    let rec = state::find(root, n)?;
-    let lock = state::lock_container(root, &rec, n)?;
+    // (looked at where it was returned: no copy of the record)
+    let found = state::find(root, n);
+    let rec = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
+    let lock = state::lock_container(root, rec, n)?;
     let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
     if rec.alive() {
         return Ok(Outcome::Detached(n.to_vec()));
     }
-    let mut p = prepare_again(root, rec, lock, n)?;
+    let mut r = prepare_again(root, rec, lock, n);
+    let p = match &mut r {
+        Ok(p) => p,
+        Err(e) => return Err(*e),
+    };
     if attach {
         let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, &mut p, tty)
+        foreground(root, p, tty)
     } else {
-        detach(root, &mut p)
+        detach(root, p)
     }
 }
 
@@ -400,11 +421,13 @@ fn record_exit(root: &Root, rec: &Record, code: i32) {
 /// the walk's ~20 calls (-25 us); anything else there (files in the layer,
 /// a log, a copied root) makes one fail, and the walk removes what is left.
 fn remove_run_dir(dir: &[u8]) {
-    // (a static walked by reference: an array literal was built on the stack)
-    static RUN_FILES: [(&[u8], i32); 5] =
-        [(b"config", 0), (b"work/work", sys::AT_REMOVEDIR), (b"work", sys::AT_REMOVEDIR), (b"upper", sys::AT_REMOVEDIR), (b"", sys::AT_REMOVEDIR)];
-    for &(p, flags) in &RUN_FILES {
-        if sys::unlinkat(sys::AT_FDCWD, &join(dir, p), flags).is_err() {
+    // (one string: the record, then directories down to the container's
+    // own, the last, empty name; a table of slices was 120 bytes)
+    let mut flags = 0;
+    for p in util::fields(b"config work/work work upper ", b' ') {
+        let r = sys::unlinkat(sys::AT_FDCWD, &join(dir, p), flags);
+        flags = sys::AT_REMOVEDIR;
+        if r.is_err() {
             let _ = remove_tree(dir);
             return;
         }
@@ -414,8 +437,9 @@ fn remove_run_dir(dir: &[u8]) {
 /// Every dead `--rm` container `reap`ed: before `rmi` and `network rm`
 /// judge whether a container still uses what they remove.
 pub fn reap_dead(root: &Root) {
-    for r in state::all(root) {
-        reap(root, &r);
+    // (by reference: no record moved out per round)
+    for r in &state::all(root) {
+        reap(root, r);
     }
 }
 
@@ -642,7 +666,7 @@ pub fn wait_loop(
         }
         if let Some(p) = proxy.as_deref_mut() {
             if rest.iter().any(|f| f.revents != 0) {
-                p.ready(rest);
+                proxy_ready(p, rest);
             }
         }
     }
@@ -661,6 +685,13 @@ pub fn wait_loop(
         l.drain();
     }
     sys::status_code(status)
+}
+
+/// `Proxy::ready` kept out of `wait_loop` (its connection juggling
+/// widened the loop's frame).
+#[inline(never)]
+fn proxy_ready(p: &mut crate::engine::proxy::Proxy, rest: &[sys::PollFd]) {
+    p.ready(rest)
 }
 
 /// What one read of `fd` got; none at its end or on an error.
@@ -724,63 +755,69 @@ fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
 fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::setsid();
     let _ = sys::chdir(b"/");
+    // On an error: undo, report and exit, straight from where it happened
+    // (what is open closes with the process: no drop at every `?`).
+    macro_rules! or_die {
+        ($r:expr) => {
+            match $r {
+                Ok(v) => v,
+                Err(e) => die(root, p, reporter, e),
+            }
+        };
+    }
     // What the monitor keeps: the signalfd, a pty's master, the log, and
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
-    // reader, /dev/null) are closed once it runs, as all are on an error.
-    let r = (|| -> Res<(i32, Owned, Option<Owned>, crate::engine::logs::Log, Owned)> {
-        let sfd = init::signals(&[sys::SIGCHLD])?;
-        let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
-        let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
-        // The container's stdout and stderr: one pipe, ours to read.
-        let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { sys::pipe().ctx("pipe", b"")? };
-        let log = crate::engine::logs::Log::open(&p.rec.dir(root), out_r)?;
-        let io = if p.rec.tty {
-            let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-            master = Some(m);
-            theirs = s;
-            let s = theirs.raw();
-            p.spec.tty = true;
-            Stdio { stdin: s, stdout: s, stderr: s }
-        } else if p.rec.interactive {
-            // stdin stays open (a pipe whose writer we hold), as docker -di.
-            let (r, w) = sys::pipe().ctx("pipe", b"")?;
-            writer = w; // held open for the container's lifetime
-            theirs = r;
-            Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
-        } else {
-            Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
-        };
-        let pid = launch_prepared(p, &io)?;
-        drop((theirs, null, out_w));
-        Ok((pid, sfd, master, log, writer))
-    })();
-    match r {
-        Err(e) => {
-            undo(root, p);
-            reporter.send(&Err(e));
-            sys::exit(e.exit_code());
-        }
-        // (`_writer` lives on until sys::exit, which drops nothing)
-        Ok((pid, sfd, master, mut log, _writer)) => {
-            mark_running(root, &mut p.rec, pid, sys::getpid());
-            reporter.send(&Ok(()));
-            // Our copy of the container lock, kept until now so a killed
-            // CLI does not release it mid-start (its own goes as it returns).
-            p.lock = None;
-            // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-            if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-                for f in 0..3 {
-                    let _ = sys::dup2(null.raw(), f);
-                }
-            }
-            sys::shed_stack();
-            // The monitor only reads SIGCHLD: signals meant for it are not
-            // the container's business.
-            let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
-            finish(root, &p.rec, &p.cg, code);
-            sys::exit(0)
+    // reader, /dev/null) are closed once it runs.
+    let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
+    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null"));
+    let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+    // The container's stdout and stderr: one pipe, ours to read.
+    let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx("pipe", b"")) };
+    let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
+    let io = if p.rec.tty {
+        let (m, s) = or_die!(sys::openpty().ctx("open a pty", b"/dev/ptmx"));
+        master = Some(m);
+        theirs = s;
+        let s = theirs.raw();
+        p.spec.tty = true;
+        Stdio { stdin: s, stdout: s, stderr: s }
+    } else if p.rec.interactive {
+        // stdin stays open (a pipe whose writer we hold), as docker -di.
+        let (r, w) = or_die!(sys::pipe().ctx("pipe", b""));
+        writer = w; // held open for the container's lifetime
+        theirs = r;
+        Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
+    } else {
+        Stdio { stdin: null.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
+    };
+    let pid = or_die!(launch_prepared(p, &io));
+    drop((theirs, null, out_w));
+    // (`writer` lives on until sys::exit, which drops nothing)
+    let _writer = writer;
+    mark_running(root, &mut p.rec, pid, sys::getpid());
+    reporter.send(&Ok(()));
+    // Our copy of the container lock, kept until now so a killed
+    // CLI does not release it mid-start (its own goes as it returns).
+    p.lock = None;
+    // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
+    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+        for f in 0..3 {
+            let _ = sys::dup2(null.raw(), f);
         }
     }
+    sys::shed_stack();
+    // The monitor only reads SIGCHLD: signals meant for it are not
+    // the container's business.
+    let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
+    finish(root, &p.rec, &p.cg, code);
+    sys::exit(0)
+}
+
+/// The monitor's end when a start fails: undo, report why, exit.
+fn die(root: &Root, p: &mut Prepared, reporter: Reporter, e: Error) -> ! {
+    undo(root, p);
+    reporter.send(&Err(e));
+    sys::exit(e.exit_code());
 }
 
 // ---------------------------------------------------------------- stop, rm
@@ -807,21 +844,23 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
     // (only these two outlive the lock: no Record moved out of the block)
     let (pid, monitor) = {
         let _l = state::lock_container(root, &found, key)?;
-        let r = found.reload(root).ok_or_else(|| Error::new(key, b"no such container"))?;
+        // (looked at in the Option it came in: no copy)
+        let cur = found.reload(root);
+        let Some(r) = &cur else { return Err(Error::new(key, b"no such container")) };
         let mut code = -1;
         if r.alive() {
             let _ = sys::kill(r.pid, sys::SIGTERM);
             code = 143;
-            if !wait_gone(&r, secs * 1000) {
+            if !wait_gone(r, secs * 1000) {
                 let _ = sys::kill(r.pid, sys::SIGKILL);
                 code = 137;
-                if !wait_gone(&r, 10_000) {
+                if !wait_gone(r, 10_000) {
                     return Err(Error::new(key, b"did not die after SIGKILL"));
                 }
             }
         }
         if r.status == Status::Running && !state::running(r.monitor) {
-            ended(root, &r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
+            ended(root, r, &Cgroup::from_dirs(&r.cgroups), code); // its monitor was killed
         }
         (r.pid, r.monitor)
     };
@@ -864,11 +903,17 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
 /// `rm [-f]` of one container. A monitor still at work on it finds the
 /// record gone once it has the lock, and stops there.
 pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
-    let r = state::find(root, n)?;
-    let _lock = state::lock_container(root, &r, n)?;
-    let r = match r.reload(root) {
+    // (the records looked at where they were returned: no copies)
+    let found = state::find(root, n);
+    let found = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
+    let _lock = state::lock_container(root, found, n)?;
+    let cur = found.reload(root);
+    let r = match &cur {
         Some(c) => c,
-        None if sys::lstat(&r.dir(root)).is_ok() => r,           // dead: no record
+        None if sys::lstat(&found.dir(root)).is_ok() => found,   // dead: no record
         None => return Err(Error::new(n, b"no such container")), // removed meanwhile
     };
     if r.alive() {
@@ -879,9 +924,9 @@ pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
             return Err(Error::new(b"cannot remove", &why));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
-        if !wait_gone(&r, 10_000) {
+        if !wait_gone(r, 10_000) {
             return Err(Error::new(n, b"did not die after SIGKILL"));
         }
     }
-    remove(root, &r)
+    remove(root, r)
 }
