@@ -613,8 +613,8 @@ pub fn fstat(fd: Fd) -> R<Stat> {
 pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     use rustix::fs::FileType;
     let mut out = Vec::new();
-    let mut buf = alloc::vec![core::mem::MaybeUninit::<u8>::uninit(); 16384];
-    let mut d = rustix::fs::RawDir::new(bfd(fd), &mut buf);
+    let mut buf: Vec<u8> = Vec::with_capacity(16384);
+    let mut d = rustix::fs::RawDir::new(bfd(fd), buf.spare_capacity_mut());
     let mut r = Ok(());
     while let Some(e) = d.next() {
         let e = match ok(e) {
