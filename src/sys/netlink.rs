@@ -33,18 +33,32 @@ pub const VETH_INFO_PEER: u16 = 1;
 pub struct Msg {
     pub buf: Vec<u8>,
     nests: Vec<usize>,
+    /// Where the message being built starts (a batch holds several).
+    start: usize,
 }
 
 impl Msg {
     /// nlmsghdr (length patched by `done`) followed by `hdr`.
     pub fn new(ty: u16, flags: u16, hdr: &[u8]) -> Msg {
-        let mut buf = Vec::with_capacity(128);
-        buf.extend_from_slice(&[0; 4]);
-        buf.extend_from_slice(&ty.to_ne_bytes());
-        buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
-        buf.extend_from_slice(&[0; 8]); // seq, pid
-        buf.extend_from_slice(hdr);
-        Msg { buf, nests: Vec::new() }
+        let mut m = Msg { buf: Vec::with_capacity(128), nests: Vec::new(), start: 0 };
+        m.head(ty, flags, hdr);
+        m
+    }
+    /// Starts the next message of a batch at the end of the buffer.
+    fn head(&mut self, ty: u16, flags: u16, hdr: &[u8]) {
+        self.start = self.buf.len();
+        let b = &mut self.buf;
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&ty.to_ne_bytes());
+        b.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+        b.extend_from_slice(&[0; 8]); // seq, pid
+        b.extend_from_slice(hdr);
+    }
+    /// Patches the length of the message being built.
+    fn close(&mut self) {
+        let at = self.start;
+        let len = (self.buf.len() - at) as u32;
+        self.buf[at..at + 4].copy_from_slice(&len.to_ne_bytes());
     }
     fn pad(&mut self) {
         while !self.buf.len().is_multiple_of(4) {
@@ -52,17 +66,21 @@ impl Msg {
         }
     }
     pub fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
-        self.buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
+        self.put(ty, data, 0)
+    }
+    /// An attribute holding `data` and `nul` (0 or 1) NUL bytes.
+    #[inline(never)]
+    fn put(&mut self, ty: u16, data: &[u8], nul: usize) -> &mut Msg {
+        self.buf.extend_from_slice(&((4 + data.len() + nul) as u16).to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
         self.buf.extend_from_slice(data);
+        self.buf.resize(self.buf.len() + nul, 0);
         self.pad();
         self
     }
     /// A NUL-terminated string attribute.
     pub fn str(&mut self, ty: u16, s: &[u8]) -> &mut Msg {
-        let mut v = s.to_vec();
-        v.push(0);
-        self.attr(ty, &v)
+        self.put(ty, s, 1)
     }
     pub fn u32(&mut self, ty: u16, v: u32) -> &mut Msg {
         self.attr(ty, &v.to_ne_bytes())
@@ -87,8 +105,7 @@ impl Msg {
         self
     }
     pub fn done(&mut self) -> Vec<u8> {
-        let len = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.close();
         core::mem::take(&mut self.buf)
     }
 }
@@ -211,21 +228,10 @@ pub fn default_route(gw: u32) -> sys::R<()> {
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 
-fn nfmsg(ty: u16, flags: u16) -> Msg {
-    // struct nfgenmsg: family NFPROTO_IPV4, version 0, res_id 0
-    Msg::new((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, &[libc::AF_INET as u8, 0, 0, 0])
-}
-
-fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
-    // NFNL_MSG_BATCH_BEGIN/END carry nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big endian)
-    let edge = |ty: u16| Msg::new(ty, 0, &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8]).done();
-    let mut v = edge(16);
-    for m in msgs {
-        v.extend_from_slice(m);
-    }
-    v.extend_from_slice(&edge(17));
-    v
-}
+/// struct nfgenmsg: family NFPROTO_IPV4, version 0, res_id 0.
+const NFGEN: &[u8] = &[libc::AF_INET as u8, 0, 0, 0];
+/// NFNL_MSG_BATCH_BEGIN/END carry nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big endian).
+const EDGE: &[u8] = &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8];
 
 /// The nf_tables messages as a little program (a table, not ~35 calls
 /// with their arguments: ~340 bytes less). One byte an op, high nibble
@@ -234,9 +240,10 @@ fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
 /// 0x1T: open nest T; 0x20: close it; 0x3T v: big-endian u32 attribute v;
 /// 0x4T n <n bytes>: string attribute (NUL added); 0x5T k: attribute
 /// holding `vals[k]`; 0x7T: string attribute holding `chain`.
-fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut m = Msg { buf: Vec::new(), nests: Vec::new() };
+/// The result is the whole batch, in one buffer: BATCH_BEGIN, the
+/// messages, BATCH_END.
+fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<u8> {
+    let mut m = Msg::new(16, 0, EDGE);
     let mut i = 0;
     while i < prog.len() {
         let (op, t) = (prog[i] >> 4, (prog[i] & 15) as u16);
@@ -262,10 +269,8 @@ fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
                 i += 1;
             }
             6 => {
-                if !m.buf.is_empty() {
-                    out.push(m.done());
-                }
-                m = nfmsg(t, u16::from_le_bytes([a, prog[i + 1]]));
+                m.close();
+                m.head((NFNL_SUBSYS_NFTABLES << 8) | t, u16::from_le_bytes([a, prog[i + 1]]), NFGEN);
                 i += 2;
             }
             _ => {
@@ -273,8 +278,9 @@ fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
             }
         }
     }
-    out.push(m.done());
-    out
+    m.close();
+    m.head(17, 0, EDGE);
+    m.done()
 }
 
 /// `ip saddr SUBNET oifname != BRIDGE masquerade` in chain `chain` of
@@ -297,7 +303,7 @@ const MASQ: &[u8] = b"\x60\x04\x04\x41\x08mydocker\
 const UNMASQ: &[u8] = b"\x68\x04\x00\x41\x08mydocker\x72\x65\x04\x00\x41\x08mydocker\x73";
 
 /// The messages that add the masquerade rule (see MASQ).
-pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<Vec<u8>> {
+pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
     let mut ifname = [0u8; 16];
     ifname[..bridge.len()].copy_from_slice(bridge);
@@ -305,12 +311,12 @@ pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<Vec<u
 }
 
 pub fn masq_add(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &batch(&masq_msgs(chain, net, prefix, bridge)), 3)
+    talk(libc::NETLINK_NETFILTER, &masq_msgs(chain, net, prefix, bridge), 3)
 }
 
 /// Flushes and deletes the network's chain.
 pub fn masq_del(chain: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &batch(&nft(UNMASQ, chain, &[])), 2)
+    talk(libc::NETLINK_NETFILTER, &nft(UNMASQ, chain, &[]), 2)
 }
 
 #[cfg(test)]
@@ -324,6 +330,32 @@ mod tests {
     const NFT_MSG_NEWRULE: u16 = 6;
     const NFT_MSG_DELRULE: u16 = 8;
     const TABLE: &[u8] = b"mydocker";
+
+    fn nfmsg(ty: u16, flags: u16) -> Msg {
+        Msg::new((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, NFGEN)
+    }
+
+    /// The reference batch: BEGIN, the messages, END, each built alone.
+    fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
+        let edge = |ty: u16| Msg::new(ty, 0, &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8]).done();
+        let mut v = edge(16);
+        for m in msgs {
+            v.extend_from_slice(m);
+        }
+        v.extend_from_slice(&edge(17));
+        v
+    }
+
+    /// A batch cut back into its messages.
+    fn split(mut b: &[u8]) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        while !b.is_empty() {
+            let n = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
+            v.push(b[..n].to_vec());
+            b = &b[n..];
+        }
+        v
+    }
 
     #[test]
     fn link_up_layout() {
@@ -413,16 +445,18 @@ mod tests {
         for (chain, net, prefix, bridge) in
             [(&b"post-br-0123456789ab"[..], 0xac140000u32, 16u8, &b"br-0123456789ab"[..]), (b"p", 0x0a000000, 8, b"br0"), (b"post-x", 0xc0a80100, 30, b"")]
         {
-            assert_eq!(masq_msgs(chain, net, prefix, bridge), ref_masq_msgs(chain, net, prefix, bridge));
-            assert_eq!(nft(UNMASQ, chain, &[]), ref_masq_del(chain));
+            assert_eq!(masq_msgs(chain, net, prefix, bridge), batch(&ref_masq_msgs(chain, net, prefix, bridge)));
+            assert_eq!(nft(UNMASQ, chain, &[]), batch(&ref_masq_del(chain)));
         }
     }
 
     #[test]
     fn masquerade_batch_shape() {
-        let msgs = masq_msgs(b"post-br0", 0xac140000, 16, b"br0");
-        assert_eq!(msgs.len(), 3);
-        for m in &msgs {
+        let all = split(&masq_msgs(b"post-br0", 0xac140000, 16, b"br0"));
+        assert_eq!(all.len(), 5);
+        assert_eq!((u16::from_ne_bytes([all[0][4], all[0][5]]), u16::from_ne_bytes([all[4][4], all[4][5]])), (16, 17));
+        let msgs = &all[1..4];
+        for m in msgs {
             assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
             assert_eq!(m[4 + 1], NFNL_SUBSYS_NFTABLES as u8, "subsystem in the high byte of the type");
         }
