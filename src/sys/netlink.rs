@@ -111,12 +111,9 @@ impl Msg {
 }
 
 /// struct ifinfomsg for `index`, setting `flags` within `change`.
-pub fn ifinfo(index: i32, flags: u32, change: u32) -> [u8; 16] {
-    let mut h = [0u8; 16];
-    h[4..8].copy_from_slice(&index.to_ne_bytes());
-    h[8..12].copy_from_slice(&flags.to_ne_bytes());
-    h[12..16].copy_from_slice(&change.to_ne_bytes());
-    h
+/// (Four native-order words: slice copies into a byte array were 188 B.)
+pub fn ifinfo(index: i32, flags: u32, change: u32) -> [[u8; 4]; 4] {
+    [0, index as u32, flags, change].map(u32::to_ne_bytes)
 }
 
 /// The errno carried by an NLMSG_ERROR reply (0 = ACK), if `b` is one.
@@ -166,12 +163,12 @@ pub fn rtnl(msg: &mut Msg) -> sys::R<()> {
 
 /// Brings interface `index` up (1 is always `lo` in a new network namespace).
 pub fn link_up(index: i32) -> sys::R<()> {
-    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(index, IFF_UP, IFF_UP)))
+    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(index, IFF_UP, IFF_UP).as_flattened()))
 }
 
 /// Sets a link up (and optionally its master) by name.
 pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(0, IFF_UP, IFF_UP));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(0, IFF_UP, IFF_UP).as_flattened());
     m.str(IFLA_IFNAME, name);
     if let Some(i) = master {
         m.u32(IFLA_MASTER, i as u32);
@@ -180,14 +177,14 @@ pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
 }
 
 pub fn link_del(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, name);
     rtnl(&mut m)
 }
 
 /// A bridge device named `name`.
 pub fn bridge_add(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, name).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
     rtnl(&mut m)
 }
@@ -195,9 +192,9 @@ pub fn bridge_add(name: &[u8]) -> sys::R<()> {
 /// A veth pair: `host` here, its peer created as `peer` directly inside
 /// the network namespace `netns` (a descriptor of it).
 pub fn veth_add(host: &[u8], peer: &[u8], netns: sys::Fd) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
-    m.raw(&ifinfo(0, 0, 0)).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
+    m.raw(ifinfo(0, 0, 0).as_flattened()).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
     m.end().end().end();
     rtnl(&mut m)
 }
@@ -359,7 +356,7 @@ mod tests {
 
     #[test]
     fn link_up_layout() {
-        let m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(1, IFF_UP, IFF_UP)).done();
+        let m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(1, IFF_UP, IFF_UP).as_flattened()).done();
         assert_eq!(m.len(), 32);
         assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 32);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), 16);
