@@ -40,7 +40,7 @@ pub struct Msg {
 impl Msg {
     /// nlmsghdr (length patched by `done`) followed by `hdr`.
     pub fn new(ty: u16, flags: u16, hdr: &[u8]) -> Msg {
-        let mut m = Msg { buf: Vec::with_capacity(128), nests: Vec::new(), start: 0 };
+        let mut m = Msg { buf: Vec::new(), nests: Vec::new(), start: 0 };
         m.head(ty, flags, hdr);
         m
     }
