@@ -47,12 +47,10 @@ impl Msg {
     /// Starts the next message of a batch at the end of the buffer.
     fn head(&mut self, ty: u16, flags: u16, hdr: &[u8]) {
         self.start = self.buf.len();
-        let b = &mut self.buf;
-        b.extend_from_slice(&[0; 4]);
-        b.extend_from_slice(&ty.to_ne_bytes());
-        b.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
-        b.extend_from_slice(&[0; 8]); // seq, pid
-        b.extend_from_slice(hdr);
+        let (t, f) = (ty.to_ne_bytes(), (flags | NLM_F_REQUEST).to_ne_bytes());
+        // length (patched by `close`), type, flags, seq, pid
+        self.buf.extend_from_slice(&[0, 0, 0, 0, t[0], t[1], f[0], f[1], 0, 0, 0, 0, 0, 0, 0, 0]);
+        self.buf.extend_from_slice(hdr);
     }
     /// Patches the length of the message being built.
     fn close(&mut self) {
