@@ -69,8 +69,8 @@ impl Msg {
     /// An attribute holding `data` and `nul` (0 or 1) NUL bytes.
     #[inline(never)]
     fn put(&mut self, ty: u16, data: &[u8], nul: usize) -> &mut Msg {
-        self.buf.extend_from_slice(&((4 + data.len() + nul) as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        let (l, t) = (((4 + data.len() + nul) as u16).to_ne_bytes(), ty.to_ne_bytes());
+        self.buf.extend_from_slice(&[l[0], l[1], t[0], t[1]]);
         self.buf.extend_from_slice(data);
         self.buf.resize(self.buf.len() + nul, 0);
         self.pad();
