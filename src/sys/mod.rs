@@ -659,13 +659,18 @@ pub fn flock(fd: Fd, wait: bool) -> R<()> {
     ok(rustix::io::retry_on_intr(|| rustix::fs::flock(bfd(fd), if wait { LockExclusive } else { NonBlockingLockExclusive })))
 }
 
-/// Seeks to `off` from the end (the only whence mydocker uses: SEEK_END).
+/// Seeks to `off` from the start (SEEK_SET; a negative `off` is EINVAL,
+/// as lseek(2) says) or from the end (SEEK_END); any other whence is EINVAL.
 pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
-    if whence != SEEK_END {
-        return Err(EINVAL);
-    }
-    ok(rustix::fs::seek(bfd(fd), rustix::fs::SeekFrom::End(off))).map(|n| n as i64)
+    use rustix::fs::SeekFrom;
+    let to = match whence {
+        SEEK_SET if off >= 0 => SeekFrom::Start(off as u64),
+        SEEK_END => SeekFrom::End(off),
+        _ => return Err(EINVAL),
+    };
+    ok(rustix::fs::seek(bfd(fd), to)).map(|n| n as i64)
 }
+pub const SEEK_SET: c_int = libc::SEEK_SET;
 pub const SEEK_END: c_int = libc::SEEK_END;
 
 pub fn umask(m: u32) {
@@ -1393,6 +1398,19 @@ mod tests {
         assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
         assert_eq!(super::strerror(33), b"errno 33");
         assert_eq!(super::strerror(200), b"errno 200");
+    }
+
+    #[test]
+    fn seeks() {
+        use super::*;
+        let f = open(b"/proc/self/exe", O_RDONLY, 0).unwrap();
+        assert_eq!(lseek(f.raw(), 0, SEEK_END), Ok(fstat(f.raw()).unwrap().size as i64));
+        assert_eq!(lseek(f.raw(), 4, SEEK_SET), Ok(4));
+        let mut b = [0u8; 2];
+        assert_eq!(read(f.raw(), &mut b), Ok(2));
+        assert_eq!(b, [2, 1], "ELF class and data bytes follow offset 4");
+        assert_eq!(lseek(f.raw(), -1, SEEK_SET), Err(EINVAL));
+        assert_eq!(lseek(f.raw(), 0, libc::SEEK_CUR), Err(EINVAL));
     }
 
     #[test]

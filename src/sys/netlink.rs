@@ -58,11 +58,6 @@ impl Msg {
         let len = (self.buf.len() - at) as u32;
         self.buf[at..at + 4].copy_from_slice(&len.to_ne_bytes());
     }
-    fn pad(&mut self) {
-        while !self.buf.len().is_multiple_of(4) {
-            self.buf.push(0);
-        }
-    }
     pub fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
         self.put(ty, data, 0)
     }
@@ -72,8 +67,8 @@ impl Msg {
         let (l, t) = (((4 + data.len() + nul) as u16).to_ne_bytes(), ty.to_ne_bytes());
         self.buf.extend_from_slice(&[l[0], l[1], t[0], t[1]]);
         self.buf.extend_from_slice(data);
-        self.buf.resize(self.buf.len() + nul, 0);
-        self.pad();
+        // the NUL, then padding to 4 bytes
+        self.buf.resize((self.buf.len() + nul + 3) & !3, 0);
         self
     }
     /// A NUL-terminated string attribute.
