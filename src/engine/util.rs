@@ -42,12 +42,14 @@ impl Error {
     /// `<what>: <why>` with exit code 125.
     #[inline(never)]
     pub fn new(what: &[u8], why: &[u8]) -> Error {
-        sys::with_errmsg(|m| {
-            m.clear();
-            m.extend_from_slice(what);
-            m.extend_from_slice(b": ");
-            m.extend_from_slice(why);
-        });
+        begin(what);
+        Error::finish(why)
+    }
+    /// `: <why>` after what `begin` and `more` wrote: the error, code 125.
+    #[inline(never)]
+    fn finish(why: &[u8]) -> Error {
+        more(b": ");
+        more(why);
         Error { bits: EXIT_MYDOCKER }
     }
     /// `<what>: <why>` written as one literal: an argument less at each
@@ -56,24 +58,25 @@ impl Error {
     pub fn text(msg: &[u8]) -> Error {
         Error::raw(EXIT_MYDOCKER, msg)
     }
-    /// `<what "name">: <why>`.
+    /// `<what "name">: <why>` (written straight into the message buffer:
+    /// no Vec built per error).
     #[inline(never)]
     pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
-        let mut w = what.as_bytes().to_vec();
-        w.extend_from_slice(b" \"");
-        w.extend_from_slice(name);
-        w.push(b'"');
-        Error::new(&w, why)
+        begin(what.as_bytes());
+        more(b" \"");
+        more(name);
+        more(b"\"");
+        Error::finish(why)
     }
     /// `<op> <obj>: <strerror(errno)>`.
     #[inline(never)]
     pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
-        let mut what = op.as_bytes().to_vec();
+        begin(op.as_bytes());
         if !obj.is_empty() {
-            what.push(b' ');
-            what.extend_from_slice(obj);
+            more(b" ");
+            more(obj);
         }
-        Error::new(&what, sys::strerror(e))
+        Error::finish(sys::strerror(e))
     }
     pub fn of(mut self, k: Kind) -> Error {
         self.bits = (self.bits & 0xff) | (k as i32) << 8;
@@ -111,6 +114,21 @@ impl Error {
     pub fn msg(&self) -> Vec<u8> {
         sys::with_errmsg(|m| m.clone())
     }
+}
+
+/// A new message: `s`.
+#[inline(never)]
+fn begin(s: &[u8]) {
+    sys::with_errmsg(|m| {
+        m.clear();
+        m.extend_from_slice(s);
+    });
+}
+
+/// `s` appended to the message.
+#[inline(never)]
+fn more(s: &[u8]) {
+    sys::with_errmsg(|m| m.extend_from_slice(s));
 }
 
 /// Runs cleanup after an error without letting its own errors replace the
