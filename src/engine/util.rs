@@ -474,6 +474,16 @@ mod tests {
     }
 
     #[test]
+    fn messages() {
+        assert_eq!(Error::new(b"a", b"b").msg(), b"a: b");
+        assert_eq!(Error::quoted("no such image", b"x:1", b"why").msg(), b"no such image \"x:1\": why");
+        assert_eq!(Error::sys("open", b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
+        assert_eq!(Error::sys("fork", b"", sys::EINVAL).msg(), b"fork: Invalid argument");
+        let e = Error::text(b"t: u").append(b" v");
+        assert_eq!((e.msg(), e.exit_code()), (b"t: u v".to_vec(), EXIT_MYDOCKER));
+    }
+
+    #[test]
     fn sorts() {
         for n in 0..40u64 {
             // a scrambled permutation of 0..n, sorted back
