@@ -82,13 +82,20 @@ fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
 /// copy to drop and free per path: 800 bytes less than owned copies, and
 /// a long-lived process's loop allocates nothing here after its first
 /// round (dropping a Vec does not free, see `Malloc`).
-#[inline(never)]
+#[inline(always)]
 fn cs(slot: usize, s: &[u8]) -> R<&'static CStr> {
+    cz(slot, s).ok_or(EINVAL)
+}
+
+/// `cs`'s out-of-line body: None for a NUL inside. (An Option of the
+/// reference comes back in two registers; a Result through memory.)
+#[inline(never)]
+fn cz(slot: usize, s: &[u8]) -> Option<&'static CStr> {
     // A NUL inside the name would cut it short: refused. (core's
     // from_bytes_with_nul was 220 bytes, this is a third of that.)
     for &b in s {
         if b == 0 {
-            return Err(EINVAL);
+            return None;
         }
     }
     let v = scratch(slot);
@@ -96,7 +103,7 @@ fn cs(slot: usize, s: &[u8]) -> R<&'static CStr> {
     v.extend_from_slice(s);
     v.push(0);
     // SAFETY: the only NUL is the last byte.
-    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(v) })
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(v) })
 }
 
 /// The scratch buffers of `cs`: at most four strings in one call (mount).
