@@ -415,16 +415,17 @@ fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
 pub fn rfc3339(secs: i64) -> Vec<u8> {
     // days-from-civil inverse (H. Hinnant's algorithm)
     let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
+    let rem = secs.rem_euclid(86400) as u64;
     let z = days + 719468;
     let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    // From here on every value is >= 0: unsigned division is shorter.
+    let doe = (z - era * 146097) as u64;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
+    let y = yoe as i64 + era * 400 + (m <= 2) as i64;
     let mut v = Vec::new();
     push_num(&mut v, y as u64);
     // Two digits after each separator, filled into a template and
