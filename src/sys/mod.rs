@@ -829,33 +829,31 @@ pub fn fexecve(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
 }
 
 fn exec_at(fd: Fd, path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
-    // Every string NUL-terminated in one buffer, then one array of
-    // pointers: argv, NULL, env, NULL (one loop instead of four collects).
+    // Every string NUL-terminated in one buffer, and one array of their
+    // offsets: argv, 0, env, 0 (offset 0 is `path`, never an argument, so
+    // 0 stays the NULL), made pointers once the buffer has stopped moving.
     let mut buf = cz_vec(path);
-    let mut offs = Vec::new();
+    let mut ptrs: Vec<usize> = Vec::new();
     for list in [argv, env] {
         for s in list {
-            offs.push(buf.len());
+            ptrs.push(buf.len());
             buf.extend_from_slice(s);
             buf.push(0);
         }
+        ptrs.push(0);
     }
     let base = buf.as_ptr() as *const c_char;
-    let mut ptrs: Vec<*const c_char> = Vec::new();
-    for (i, &o) in offs.iter().enumerate() {
-        if i == argv.len() {
-            ptrs.push(core::ptr::null());
+    for p in ptrs.iter_mut() {
+        if *p != 0 {
+            *p = base.wrapping_add(*p) as usize;
         }
-        ptrs.push(base.wrapping_add(o));
     }
-    if env.is_empty() {
-        ptrs.push(core::ptr::null());
-    }
-    ptrs.push(core::ptr::null());
-    let (a, e) = (ptrs.as_ptr(), ptrs.as_ptr().wrapping_add(argv.len() + 1));
+    let a = ptrs.as_ptr() as *const *const c_char;
+    let e = a.wrapping_add(argv.len() + 1);
     if fd < 0 {
-        // SAFETY: every pointer points into `buf` at the start of a
-        // NUL-terminated string; argv's array ends at its NULL, env's follows it.
+        // SAFETY: every non-zero entry of `ptrs` (a usize is a pointer's
+        // size) is the address of a NUL-terminated string in `buf`, which
+        // no longer moves; argv's array ends at its 0 (NULL), env's follows it.
         unsafe { libc::execve(base, a, e) };
     } else {
         // SAFETY: as above; `base` is "" (NUL-terminated) and fd is ours.
