@@ -457,7 +457,12 @@ pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
 
 /// The value of `KEY` in a `KEY=VALUE` list.
 pub fn env_get<'a>(env: &'a [Vec<u8>], key: &[u8]) -> Option<&'a [u8]> {
-    env.iter().find(|e| e.len() > key.len() && e.starts_with(key) && e[key.len()] == b'=').map(|e| &e[key.len() + 1..])
+    for e in env {
+        if let Some([b'=', v @ ..]) = e.strip_prefix(key) {
+            return Some(v);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
