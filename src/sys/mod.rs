@@ -429,16 +429,18 @@ pub fn pipe() -> R<(fd::Owned, fd::Owned)> {
 /// copy is not close-on-exec. `a == b` keeps the descriptor as it is, as
 /// dup2(2) does (aarch64 has only dup3, which refuses equal numbers).
 pub fn dup2(a: Fd, b: Fd) -> R<()> {
-    use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
     if a == b {
         return ok(rustix::io::fcntl_getfd(bfd(a))).map(|_| ());
     }
-    ok(match b {
-        0 => dup2_stdin(bfd(a)),
-        1 => dup2_stdout(bfd(a)),
-        2 => dup2_stderr(bfd(a)),
-        _ => return Err(EINVAL),
-    })
+    if !(0..=2).contains(&b) {
+        return Err(EINVAL);
+    }
+    // One call for the three targets (rustix's dup2_stdin/stdout/stderr
+    // are this, each inlined with its own syscall).
+    // SAFETY: `b` is 0, 1 or 2, which the process has (or dup2 opens);
+    // the ManuallyDrop never closes it: the OwnedFd only names the target.
+    let mut t = core::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(b) });
+    ok(rustix::io::dup2(bfd(a), &mut t))
 }
 
 pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
