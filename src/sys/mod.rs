@@ -636,9 +636,10 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
             // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
+            // (FileType's discriminants are the S_IF* values.)
             let ty = match e.file_type() {
                 FileType::Unknown => 0,
-                t => (t.as_raw_mode() >> 12) as u8,
+                t => (t as u32 >> 12) as u8,
             };
             out.push((name.to_vec(), ty));
         }
@@ -1405,6 +1406,22 @@ mod tests {
         assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
         assert_eq!(super::strerror(33), b"errno 33");
         assert_eq!(super::strerror(200), b"errno 200");
+    }
+
+    #[test]
+    fn read_dir_types() {
+        extern crate std;
+        use super::*;
+        let d = std::format!("/tmp/mydocker-unit-rd-{}", std::process::id());
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(std::format!("{d}/sub")).unwrap();
+        std::fs::write(std::format!("{d}/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("f", std::format!("{d}/l")).unwrap();
+        let mut got = list_dir(d.as_bytes()).unwrap();
+        got.sort();
+        std::fs::remove_dir_all(&d).unwrap();
+        let want: [(&[u8], u8); 3] = [(b"f", libc::DT_REG), (b"l", libc::DT_LNK), (b"sub", DT_DIR)];
+        assert_eq!(got, want.map(|(n, t)| (n.to_vec(), t)));
     }
 
     #[test]
