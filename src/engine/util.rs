@@ -381,7 +381,10 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// every `ps` or name check at 200 containers.) Not stable; every caller
 /// sorts by a unique key.
 fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
-    let mut ix: Vec<usize> = (0..n).collect();
+    let mut ix: Vec<usize> = Vec::with_capacity(n);
+    for i in 0..n {
+        ix.push(i);
+    }
     // Both phases in one loop around one sift: heapify from n/2 down to
     // 0, then move the top to the end and sift the new top.
     let (mut start, mut end) = (n / 2, n);
