@@ -1149,8 +1149,11 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     // Interface names here are ones mydocker made (br-<hex>, veth, eth0):
     // ASCII. core's UTF-8 validator inlined here was 350 bytes.
-    if !name.is_ascii() {
-        return Err(libc::ENODEV);
+    // (A byte loop: core's word-at-a-time is_ascii was 150 bytes.)
+    for &c in name {
+        if c >= 0x80 {
+            return Err(libc::ENODEV);
+        }
     }
     // SAFETY: ASCII bytes are valid UTF-8.
     let name = unsafe { core::str::from_utf8_unchecked(name) };
@@ -1422,6 +1425,14 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
         let want: [(&[u8], u8); 3] = [(b"f", libc::DT_REG), (b"l", libc::DT_LNK), (b"sub", DT_DIR)];
         assert_eq!(got, want.map(|(n, t)| (n.to_vec(), t)));
+    }
+
+    #[test]
+    fn interface_indexes() {
+        use super::*;
+        assert_eq!(ifindex(b"lo"), Ok(1));
+        assert_eq!(ifindex(b"l\xefo"), Err(libc::ENODEV));
+        assert_eq!(ifindex(b"no-such-if0"), Err(libc::ENODEV));
     }
 
     #[test]
