@@ -857,7 +857,7 @@ fn exec_at(fd: Fd, path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
         // SAFETY: every non-zero entry of `ptrs` (a usize is a pointer's
         // size) is the address of a NUL-terminated string in `buf`, which
         // no longer moves; argv's array ends at its 0 (NULL), env's follows it.
-        unsafe { libc::execve(base, a, e) };
+        unsafe { libc::syscall(libc::SYS_execve, base, a, e) };
     } else {
         // SAFETY: as above; `base` is "" (NUL-terminated) and fd is ours.
         unsafe { libc::syscall(libc::SYS_execveat, fd, base, a, e, libc::AT_EMPTY_PATH) };
@@ -1316,7 +1316,7 @@ pub fn shed_stack() {
     // the call into madvise itself); madvise on a partly unmapped range
     // only affects the mapped part, and dropped stack pages refault as
     // zeroes, which nothing reads before writing.
-    unsafe { libc::madvise((sp - 64 * PAGE) as *mut c_void, 62 * PAGE, libc::MADV_DONTNEED) };
+    unsafe { libc::syscall(libc::SYS_madvise, sp - 64 * PAGE, 62 * PAGE, libc::MADV_DONTNEED) };
 }
 
 // ---------------------------------------------------------------- time, randomness
