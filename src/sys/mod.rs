@@ -1032,7 +1032,7 @@ pub fn openpty() -> R<(fd::Owned, fd::Owned)> {
     // TIOCGPTN by hand: rustix's ptsname needs its alloc feature, and its
     // TIOCGPTPEER would need Linux 4.13.
     // SAFETY: TIOCGPTN writes one unsigned int through the pointer.
-    chk(unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCGPTN, &mut n) })?;
+    chkl(unsafe { libc::syscall(libc::SYS_ioctl, m.as_raw_fd(), libc::TIOCGPTN, &mut n as *mut libc::c_uint) })?;
     let mut path = b"/dev/pts/".to_vec();
     push_num(&mut path, n as u64);
     let s = open(&path, O_RDWR | O_NOCTTY, 0)?;
@@ -1052,7 +1052,7 @@ pub fn copy_winsize(from: Fd, to: Fd) {
     }
 }
 
-// make_raw/restore_term stay on libc: rustix's tcgetattr/tcsetattr
+// make_raw/restore_term stay on libc's raw ioctls: rustix's tcgetattr/tcsetattr
 // (termios2 with its speed fields and fallbacks) and Termios::make_raw
 // cost +728 bytes on x86_64 and +624 on aarch64 over musl's three calls.
 
@@ -1060,20 +1060,27 @@ pub fn copy_winsize(from: Fd, to: Fd) {
 pub struct Termios(libc::termios);
 
 pub fn make_raw(fd: Fd) -> R<Termios> {
-    // SAFETY: termios is plain data filled by tcgetattr before use.
+    // SAFETY: termios is plain data filled by TCGETS before use (musl's
+    // struct holds the kernel's as its head, and tcgetattr is this ioctl).
     unsafe {
         let mut t: libc::termios = core::mem::zeroed();
-        chk(libc::tcgetattr(fd, &mut t))?;
+        chkl(libc::syscall(libc::SYS_ioctl, fd, libc::TCGETS, &mut t as *mut libc::termios))?;
         let saved = Termios(t);
         libc::cfmakeraw(&mut t);
-        chk(libc::tcsetattr(fd, libc::TCSANOW, &t))?;
+        set_term(fd, &t)?;
         Ok(saved)
     }
 }
 
+/// tcsetattr(fd, TCSANOW, t) as musl does it: the TCSETS ioctl, raw
+/// (musl's ioctl, tcgetattr and tcsetattr together were 140 bytes).
+fn set_term(fd: Fd, t: &libc::termios) -> R<libc::c_long> {
+    // SAFETY: the kernel reads a struct termios (the head of musl's) from t.
+    chkl(unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::TCSETS, t as *const libc::termios) })
+}
+
 pub fn restore_term(fd: Fd, t: &Termios) {
-    // SAFETY: t came from tcgetattr.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t.0) };
+    let _ = set_term(fd, &t.0);
 }
 
 // ---------------------------------------------------------------- inotify
