@@ -1012,7 +1012,14 @@ pub fn pollfd(fd: Fd, events: i16) -> PollFd {
 pub fn poll(fds: &mut [PollFd], timeout: c_int) -> R<()> {
     loop {
         // SAFETY: fds is a valid array of pollfd of the given length.
-        match chk(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) }) {
+        // x86_64 has the poll syscall, which musl's poll() wraps (with its
+        // cancellation-point glue, 70 bytes); aarch64 has only ppoll.
+        #[cfg(target_arch = "x86_64")]
+        let r = chkl(unsafe { libc::syscall(libc::SYS_poll, fds.as_mut_ptr(), fds.len(), timeout) });
+        // SAFETY: as above.
+        #[cfg(not(target_arch = "x86_64"))]
+        let r = chk(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) });
+        match r {
             Err(libc::EINTR) => continue,
             r => return r.map(|_| ()),
         }
