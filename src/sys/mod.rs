@@ -33,14 +33,6 @@ fn errno() -> Errno {
     unsafe { *libc::__errno_location() }
 }
 
-fn chk(r: c_int) -> R<c_int> {
-    if r < 0 {
-        Err(errno())
-    } else {
-        Ok(r)
-    }
-}
-
 fn chkl(r: libc::c_long) -> R<libc::c_long> {
     if r < 0 {
         Err(errno())
@@ -1018,7 +1010,7 @@ pub fn poll(fds: &mut [PollFd], timeout: c_int) -> R<()> {
         let r = chkl(unsafe { libc::syscall(libc::SYS_poll, fds.as_mut_ptr(), fds.len(), timeout) });
         // SAFETY: as above.
         #[cfg(not(target_arch = "x86_64"))]
-        let r = chk(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) });
+        let r = chkl(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) } as libc::c_long);
         match r {
             Err(libc::EINTR) => continue,
             r => return r.map(|_| ()),
