@@ -100,15 +100,12 @@ impl Error {
     }
     /// An error whose whole message is `msg` (a record from the child).
     pub fn raw(code: i32, msg: &[u8]) -> Error {
-        sys::with_errmsg(|m| {
-            m.clear();
-            m.extend_from_slice(msg);
-        });
+        begin(msg);
         Error { bits: code & 0xff }
     }
     /// Appends to the message (a usage text after an unknown flag).
-    pub fn append(self, more: &[u8]) -> Error {
-        sys::with_errmsg(|m| m.extend_from_slice(more));
+    pub fn append(self, s: &[u8]) -> Error {
+        more(s);
         self
     }
     pub fn msg(&self) -> Vec<u8> {
