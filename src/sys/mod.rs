@@ -524,10 +524,9 @@ pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
 }
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
-    let mut buf = alloc::vec![0u8; 4096];
-    let r = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(0, name)?, &mut buf[..])).map(|n| buf[..n].to_vec());
-    free(buf); // once per symlink of a tree walk
-    r
+    // On the stack: no buffer to allocate and free per symlink of a tree walk.
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
+    ok(rustix::fs::readlinkat_raw(bfd(dir), cs(0, name)?, &mut buf)).map(|(l, _)| l.to_vec())
 }
 
 /// Sets the extended attribute `name` of the open file `fd`.
@@ -1426,6 +1425,10 @@ mod tests {
         std::fs::create_dir_all(std::format!("{d}/sub")).unwrap();
         std::fs::write(std::format!("{d}/f"), b"x").unwrap();
         std::os::unix::fs::symlink("f", std::format!("{d}/l")).unwrap();
+        let dir = open(d.as_bytes(), O_RDONLY | O_DIRECTORY, 0).unwrap();
+        assert_eq!(readlinkat(dir.raw(), b"l"), Ok(b"f".to_vec()));
+        assert_eq!(readlinkat(dir.raw(), b"f"), Err(EINVAL));
+        drop(dir);
         let mut got = list_dir(d.as_bytes()).unwrap();
         got.sort();
         std::fs::remove_dir_all(&d).unwrap();
