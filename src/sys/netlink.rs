@@ -94,7 +94,10 @@ impl Msg {
     pub fn end(&mut self) -> &mut Msg {
         let at = self.nests.pop().unwrap_or(0);
         let len = (self.buf.len() - at) as u16;
-        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        // (Always there: the nest's header. get_mut: no panic path, 16 B.)
+        if let Some(d) = self.buf.get_mut(at..at + 2) {
+            d.copy_from_slice(&len.to_ne_bytes());
+        }
         self
     }
     pub fn done(&mut self) -> Vec<u8> {
