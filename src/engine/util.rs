@@ -42,12 +42,14 @@ impl Error {
     /// `<what>: <why>` with exit code 125.
     #[inline(never)]
     pub fn new(what: &[u8], why: &[u8]) -> Error {
-        sys::with_errmsg(|m| {
-            m.clear();
-            m.extend_from_slice(what);
-            m.extend_from_slice(b": ");
-            m.extend_from_slice(why);
-        });
+        begin(what);
+        Error::finish(why)
+    }
+    /// `: <why>` after what `begin` and `more` wrote: the error, code 125.
+    #[inline(never)]
+    fn finish(why: &[u8]) -> Error {
+        more(b": ");
+        more(why);
         Error { bits: EXIT_MYDOCKER }
     }
     /// `<what>: <why>` written as one literal: an argument less at each
@@ -56,24 +58,25 @@ impl Error {
     pub fn text(msg: &[u8]) -> Error {
         Error::raw(EXIT_MYDOCKER, msg)
     }
-    /// `<what "name">: <why>`.
+    /// `<what "name">: <why>` (written straight into the message buffer:
+    /// no Vec built per error).
     #[inline(never)]
     pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
-        let mut w = what.as_bytes().to_vec();
-        w.extend_from_slice(b" \"");
-        w.extend_from_slice(name);
-        w.push(b'"');
-        Error::new(&w, why)
+        begin(what.as_bytes());
+        more(b" \"");
+        more(name);
+        more(b"\"");
+        Error::finish(why)
     }
     /// `<op> <obj>: <strerror(errno)>`.
     #[inline(never)]
     pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
-        let mut what = op.as_bytes().to_vec();
+        begin(op.as_bytes());
         if !obj.is_empty() {
-            what.push(b' ');
-            what.extend_from_slice(obj);
+            more(b" ");
+            more(obj);
         }
-        Error::new(&what, sys::strerror(e))
+        Error::finish(sys::strerror(e))
     }
     pub fn of(mut self, k: Kind) -> Error {
         self.bits = (self.bits & 0xff) | (k as i32) << 8;
@@ -97,20 +100,32 @@ impl Error {
     }
     /// An error whose whole message is `msg` (a record from the child).
     pub fn raw(code: i32, msg: &[u8]) -> Error {
-        sys::with_errmsg(|m| {
-            m.clear();
-            m.extend_from_slice(msg);
-        });
+        begin(msg);
         Error { bits: code & 0xff }
     }
     /// Appends to the message (a usage text after an unknown flag).
-    pub fn append(self, more: &[u8]) -> Error {
-        sys::with_errmsg(|m| m.extend_from_slice(more));
+    pub fn append(self, s: &[u8]) -> Error {
+        more(s);
         self
     }
     pub fn msg(&self) -> Vec<u8> {
         sys::with_errmsg(|m| m.clone())
     }
+}
+
+/// A new message: `s`.
+#[inline(never)]
+fn begin(s: &[u8]) {
+    sys::with_errmsg(|m| {
+        m.clear();
+        m.extend_from_slice(s);
+    });
+}
+
+/// `s` appended to the message.
+#[inline(never)]
+fn more(s: &[u8]) {
+    sys::with_errmsg(|m| m.extend_from_slice(s));
 }
 
 /// Runs cleanup after an error without letting its own errors replace the
@@ -363,7 +378,10 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// every `ps` or name check at 200 containers.) Not stable; every caller
 /// sorts by a unique key.
 fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
-    let mut ix: Vec<usize> = (0..n).collect();
+    let mut ix: Vec<usize> = Vec::with_capacity(n);
+    for i in 0..n {
+        ix.push(i);
+    }
     // Both phases in one loop around one sift: heapify from n/2 down to
     // 0, then move the top to the end and sift the new top.
     let (mut start, mut end) = (n / 2, n);
@@ -397,16 +415,17 @@ fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
 pub fn rfc3339(secs: i64) -> Vec<u8> {
     // days-from-civil inverse (H. Hinnant's algorithm)
     let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
+    let rem = secs.rem_euclid(86400) as u64;
     let z = days + 719468;
     let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    // From here on every value is >= 0: unsigned division is shorter.
+    let doe = (z - era * 146097) as u64;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
+    let y = yoe as i64 + era * 400 + (m <= 2) as i64;
     let mut v = Vec::new();
     push_num(&mut v, y as u64);
     // Two digits after each separator, filled into a template and
@@ -438,7 +457,12 @@ pub fn env_set(env: &mut Vec<Vec<u8>>, e: &[u8]) {
 
 /// The value of `KEY` in a `KEY=VALUE` list.
 pub fn env_get<'a>(env: &'a [Vec<u8>], key: &[u8]) -> Option<&'a [u8]> {
-    env.iter().find(|e| e.len() > key.len() && e.starts_with(key) && e[key.len()] == b'=').map(|e| &e[key.len() + 1..])
+    for e in env {
+        if let Some([b'=', v @ ..]) = e.strip_prefix(key) {
+            return Some(v);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -453,6 +477,16 @@ mod tests {
         assert_eq!(parse_u64(b"4x"), None);
         assert_eq!(parse_u64(b""), None);
         assert_eq!(parse_i64(b"-7"), Some(-7));
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(Error::new(b"a", b"b").msg(), b"a: b");
+        assert_eq!(Error::quoted("no such image", b"x:1", b"why").msg(), b"no such image \"x:1\": why");
+        assert_eq!(Error::sys("open", b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
+        assert_eq!(Error::sys("fork", b"", sys::EINVAL).msg(), b"fork: Invalid argument");
+        let e = Error::text(b"t: u").append(b" v");
+        assert_eq!((e.msg(), e.exit_code()), (b"t: u v".to_vec(), EXIT_MYDOCKER));
     }
 
     #[test]

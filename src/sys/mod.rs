@@ -33,14 +33,6 @@ fn errno() -> Errno {
     unsafe { *libc::__errno_location() }
 }
 
-fn chk(r: c_int) -> R<c_int> {
-    if r < 0 {
-        Err(errno())
-    } else {
-        Ok(r)
-    }
-}
-
 fn chkl(r: libc::c_long) -> R<libc::c_long> {
     if r < 0 {
         Err(errno())
@@ -82,13 +74,20 @@ fn bfd<'a>(fd: Fd) -> BorrowedFd<'a> {
 /// copy to drop and free per path: 800 bytes less than owned copies, and
 /// a long-lived process's loop allocates nothing here after its first
 /// round (dropping a Vec does not free, see `Malloc`).
-#[inline(never)]
+#[inline(always)]
 fn cs(slot: usize, s: &[u8]) -> R<&'static CStr> {
+    cz(slot, s).ok_or(EINVAL)
+}
+
+/// `cs`'s out-of-line body: None for a NUL inside. (An Option of the
+/// reference comes back in two registers; a Result through memory.)
+#[inline(never)]
+fn cz(slot: usize, s: &[u8]) -> Option<&'static CStr> {
     // A NUL inside the name would cut it short: refused. (core's
     // from_bytes_with_nul was 220 bytes, this is a third of that.)
     for &b in s {
         if b == 0 {
-            return Err(EINVAL);
+            return None;
         }
     }
     let v = scratch(slot);
@@ -96,7 +95,7 @@ fn cs(slot: usize, s: &[u8]) -> R<&'static CStr> {
     v.extend_from_slice(s);
     v.push(0);
     // SAFETY: the only NUL is the last byte.
-    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(v) })
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(v) })
 }
 
 /// The scratch buffers of `cs`: at most four strings in one call (mount).
@@ -422,16 +421,18 @@ pub fn pipe() -> R<(fd::Owned, fd::Owned)> {
 /// copy is not close-on-exec. `a == b` keeps the descriptor as it is, as
 /// dup2(2) does (aarch64 has only dup3, which refuses equal numbers).
 pub fn dup2(a: Fd, b: Fd) -> R<()> {
-    use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
     if a == b {
         return ok(rustix::io::fcntl_getfd(bfd(a))).map(|_| ());
     }
-    ok(match b {
-        0 => dup2_stdin(bfd(a)),
-        1 => dup2_stdout(bfd(a)),
-        2 => dup2_stderr(bfd(a)),
-        _ => return Err(EINVAL),
-    })
+    if !(0..=2).contains(&b) {
+        return Err(EINVAL);
+    }
+    // One call for the three targets (rustix's dup2_stdin/stdout/stderr
+    // are this, each inlined with its own syscall).
+    // SAFETY: `b` is 0, 1 or 2, which the process has (or dup2 opens);
+    // the ManuallyDrop never closes it: the OwnedFd only names the target.
+    let mut t = core::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(b) });
+    ok(rustix::io::dup2(bfd(a), &mut t))
 }
 
 pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
@@ -523,10 +524,9 @@ pub fn set_mtime(dir: Fd, name: &[u8], secs: i64) -> R<()> {
 }
 
 pub fn readlinkat(dir: Fd, name: &[u8]) -> R<Vec<u8>> {
-    let mut buf = alloc::vec![0u8; 4096];
-    let r = ok(rustix::fs::readlinkat_raw(bfd(dir), cs(0, name)?, &mut buf[..])).map(|n| buf[..n].to_vec());
-    free(buf); // once per symlink of a tree walk
-    r
+    // On the stack: no buffer to allocate and free per symlink of a tree walk.
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
+    ok(rustix::fs::readlinkat_raw(bfd(dir), cs(0, name)?, &mut buf)).map(|(l, _)| l.to_vec())
 }
 
 /// Sets the extended attribute `name` of the open file `fd`.
@@ -613,8 +613,8 @@ pub fn fstat(fd: Fd) -> R<Stat> {
 pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     use rustix::fs::FileType;
     let mut out = Vec::new();
-    let mut buf = alloc::vec![core::mem::MaybeUninit::<u8>::uninit(); 16384];
-    let mut d = rustix::fs::RawDir::new(bfd(fd), &mut buf);
+    let mut buf: Vec<u8> = Vec::with_capacity(16384);
+    let mut d = rustix::fs::RawDir::new(bfd(fd), buf.spare_capacity_mut());
     let mut r = Ok(());
     while let Some(e) = d.next() {
         let e = match ok(e) {
@@ -627,9 +627,10 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
             // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
+            // (FileType's discriminants are the S_IF* values.)
             let ty = match e.file_type() {
                 FileType::Unknown => 0,
-                t => (t.as_raw_mode() >> 12) as u8,
+                t => (t as u32 >> 12) as u8,
             };
             out.push((name.to_vec(), ty));
         }
@@ -659,13 +660,18 @@ pub fn flock(fd: Fd, wait: bool) -> R<()> {
     ok(rustix::io::retry_on_intr(|| rustix::fs::flock(bfd(fd), if wait { LockExclusive } else { NonBlockingLockExclusive })))
 }
 
-/// Seeks to `off` from the end (the only whence mydocker uses: SEEK_END).
+/// Seeks to `off` from the start (SEEK_SET; a negative `off` is EINVAL,
+/// as lseek(2) says) or from the end (SEEK_END); any other whence is EINVAL.
 pub fn lseek(fd: Fd, off: i64, whence: c_int) -> R<i64> {
-    if whence != SEEK_END {
-        return Err(EINVAL);
-    }
-    ok(rustix::fs::seek(bfd(fd), rustix::fs::SeekFrom::End(off))).map(|n| n as i64)
+    use rustix::fs::SeekFrom;
+    let to = match whence {
+        SEEK_SET if off >= 0 => SeekFrom::Start(off as u64),
+        SEEK_END => SeekFrom::End(off),
+        _ => return Err(EINVAL),
+    };
+    ok(rustix::fs::seek(bfd(fd), to)).map(|n| n as i64)
 }
+pub const SEEK_SET: c_int = libc::SEEK_SET;
 pub const SEEK_END: c_int = libc::SEEK_END;
 
 pub fn umask(m: u32) {
@@ -817,34 +823,32 @@ pub fn fexecve(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
 }
 
 fn exec_at(fd: Fd, path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
-    // Every string NUL-terminated in one buffer, then one array of
-    // pointers: argv, NULL, env, NULL (one loop instead of four collects).
+    // Every string NUL-terminated in one buffer, and one array of their
+    // offsets: argv, 0, env, 0 (offset 0 is `path`, never an argument, so
+    // 0 stays the NULL), made pointers once the buffer has stopped moving.
     let mut buf = cz_vec(path);
-    let mut offs = Vec::new();
+    let mut ptrs: Vec<usize> = Vec::new();
     for list in [argv, env] {
         for s in list {
-            offs.push(buf.len());
+            ptrs.push(buf.len());
             buf.extend_from_slice(s);
             buf.push(0);
         }
+        ptrs.push(0);
     }
     let base = buf.as_ptr() as *const c_char;
-    let mut ptrs: Vec<*const c_char> = Vec::new();
-    for (i, &o) in offs.iter().enumerate() {
-        if i == argv.len() {
-            ptrs.push(core::ptr::null());
+    for p in ptrs.iter_mut() {
+        if *p != 0 {
+            *p = base.wrapping_add(*p) as usize;
         }
-        ptrs.push(base.wrapping_add(o));
     }
-    if env.is_empty() {
-        ptrs.push(core::ptr::null());
-    }
-    ptrs.push(core::ptr::null());
-    let (a, e) = (ptrs.as_ptr(), ptrs.as_ptr().wrapping_add(argv.len() + 1));
+    let a = ptrs.as_ptr() as *const *const c_char;
+    let e = a.wrapping_add(argv.len() + 1);
     if fd < 0 {
-        // SAFETY: every pointer points into `buf` at the start of a
-        // NUL-terminated string; argv's array ends at its NULL, env's follows it.
-        unsafe { libc::execve(base, a, e) };
+        // SAFETY: every non-zero entry of `ptrs` (a usize is a pointer's
+        // size) is the address of a NUL-terminated string in `buf`, which
+        // no longer moves; argv's array ends at its 0 (NULL), env's follows it.
+        unsafe { libc::syscall(libc::SYS_execve, base, a, e) };
     } else {
         // SAFETY: as above; `base` is "" (NUL-terminated) and fd is ours.
         unsafe { libc::syscall(libc::SYS_execveat, fd, base, a, e, libc::AT_EMPTY_PATH) };
@@ -999,7 +1003,14 @@ pub fn pollfd(fd: Fd, events: i16) -> PollFd {
 pub fn poll(fds: &mut [PollFd], timeout: c_int) -> R<()> {
     loop {
         // SAFETY: fds is a valid array of pollfd of the given length.
-        match chk(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) }) {
+        // x86_64 has the poll syscall, which musl's poll() wraps (with its
+        // cancellation-point glue, 70 bytes); aarch64 has only ppoll.
+        #[cfg(target_arch = "x86_64")]
+        let r = chkl(unsafe { libc::syscall(libc::SYS_poll, fds.as_mut_ptr(), fds.len(), timeout) });
+        // SAFETY: as above.
+        #[cfg(not(target_arch = "x86_64"))]
+        let r = chkl(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) } as libc::c_long);
+        match r {
             Err(libc::EINTR) => continue,
             r => return r.map(|_| ()),
         }
@@ -1019,7 +1030,7 @@ pub fn openpty() -> R<(fd::Owned, fd::Owned)> {
     // TIOCGPTN by hand: rustix's ptsname needs its alloc feature, and its
     // TIOCGPTPEER would need Linux 4.13.
     // SAFETY: TIOCGPTN writes one unsigned int through the pointer.
-    chk(unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCGPTN, &mut n) })?;
+    chkl(unsafe { libc::syscall(libc::SYS_ioctl, m.as_raw_fd(), libc::TIOCGPTN, &mut n as *mut libc::c_uint) })?;
     let mut path = b"/dev/pts/".to_vec();
     push_num(&mut path, n as u64);
     let s = open(&path, O_RDWR | O_NOCTTY, 0)?;
@@ -1039,7 +1050,7 @@ pub fn copy_winsize(from: Fd, to: Fd) {
     }
 }
 
-// make_raw/restore_term stay on libc: rustix's tcgetattr/tcsetattr
+// make_raw/restore_term stay on libc's raw ioctls: rustix's tcgetattr/tcsetattr
 // (termios2 with its speed fields and fallbacks) and Termios::make_raw
 // cost +728 bytes on x86_64 and +624 on aarch64 over musl's three calls.
 
@@ -1047,20 +1058,34 @@ pub fn copy_winsize(from: Fd, to: Fd) {
 pub struct Termios(libc::termios);
 
 pub fn make_raw(fd: Fd) -> R<Termios> {
-    // SAFETY: termios is plain data filled by tcgetattr before use.
+    // SAFETY: termios is plain data filled by TCGETS before use (musl's
+    // struct holds the kernel's as its head, and tcgetattr is this ioctl).
     unsafe {
         let mut t: libc::termios = core::mem::zeroed();
-        chk(libc::tcgetattr(fd, &mut t))?;
+        chkl(libc::syscall(libc::SYS_ioctl, fd, libc::TCGETS, &mut t as *mut libc::termios))?;
         let saved = Termios(t);
-        libc::cfmakeraw(&mut t);
-        chk(libc::tcsetattr(fd, libc::TCSANOW, &t))?;
+        // cfmakeraw(3), as musl does it (its call was 44 bytes more).
+        use libc::*;
+        t.c_iflag &= !(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+        t.c_oflag &= !OPOST;
+        t.c_lflag &= !(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        t.c_cflag = t.c_cflag & !(CSIZE | PARENB) | CS8;
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        set_term(fd, &t)?;
         Ok(saved)
     }
 }
 
+/// tcsetattr(fd, TCSANOW, t) as musl does it: the TCSETS ioctl, raw
+/// (musl's ioctl, tcgetattr and tcsetattr together were 140 bytes).
+fn set_term(fd: Fd, t: &libc::termios) -> R<libc::c_long> {
+    // SAFETY: the kernel reads a struct termios (the head of musl's) from t.
+    chkl(unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::TCSETS, t as *const libc::termios) })
+}
+
 pub fn restore_term(fd: Fd, t: &Termios) {
-    // SAFETY: t came from tcgetattr.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t.0) };
+    let _ = set_term(fd, &t.0);
 }
 
 // ---------------------------------------------------------------- inotify
@@ -1136,8 +1161,11 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     // Interface names here are ones mydocker made (br-<hex>, veth, eth0):
     // ASCII. core's UTF-8 validator inlined here was 350 bytes.
-    if !name.is_ascii() {
-        return Err(libc::ENODEV);
+    // (A byte loop: core's word-at-a-time is_ascii was 150 bytes.)
+    for &c in name {
+        if c >= 0x80 {
+            return Err(libc::ENODEV);
+        }
     }
     // SAFETY: ASCII bytes are valid UTF-8.
     let name = unsafe { core::str::from_utf8_unchecked(name) };
@@ -1300,7 +1328,7 @@ pub fn shed_stack() {
     // the call into madvise itself); madvise on a partly unmapped range
     // only affects the mapped part, and dropped stack pages refault as
     // zeroes, which nothing reads before writing.
-    unsafe { libc::madvise((sp - 64 * PAGE) as *mut c_void, 62 * PAGE, libc::MADV_DONTNEED) };
+    unsafe { libc::syscall(libc::SYS_madvise, sp - 64 * PAGE, 62 * PAGE, libc::MADV_DONTNEED) };
 }
 
 // ---------------------------------------------------------------- time, randomness
@@ -1393,6 +1421,47 @@ mod tests {
         assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
         assert_eq!(super::strerror(33), b"errno 33");
         assert_eq!(super::strerror(200), b"errno 200");
+    }
+
+    #[test]
+    fn read_dir_types() {
+        extern crate std;
+        use super::*;
+        let d = std::format!("/tmp/mydocker-unit-rd-{}", std::process::id());
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(std::format!("{d}/sub")).unwrap();
+        std::fs::write(std::format!("{d}/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("f", std::format!("{d}/l")).unwrap();
+        let dir = open(d.as_bytes(), O_RDONLY | O_DIRECTORY, 0).unwrap();
+        assert_eq!(readlinkat(dir.raw(), b"l"), Ok(b"f".to_vec()));
+        assert_eq!(readlinkat(dir.raw(), b"f"), Err(EINVAL));
+        drop(dir);
+        let mut got = list_dir(d.as_bytes()).unwrap();
+        got.sort();
+        std::fs::remove_dir_all(&d).unwrap();
+        let want: [(&[u8], u8); 3] = [(b"f", libc::DT_REG), (b"l", libc::DT_LNK), (b"sub", DT_DIR)];
+        assert_eq!(got, want.map(|(n, t)| (n.to_vec(), t)));
+    }
+
+    #[test]
+    fn interface_indexes() {
+        use super::*;
+        assert_eq!(ifindex(b"lo"), Ok(1));
+        assert_eq!(ifindex(b"l\xefo"), Err(libc::ENODEV));
+        assert_eq!(ifindex(b"no-such-if0"), Err(libc::ENODEV));
+    }
+
+    #[test]
+    fn seeks() {
+        use super::*;
+        let f = open(b"/proc/self/exe", O_RDONLY, 0).unwrap();
+        assert_eq!(lseek(f.raw(), 0, SEEK_END), Ok(fstat(f.raw()).unwrap().size as i64));
+        assert_eq!(lseek(f.raw(), 4, SEEK_SET), Ok(4));
+        let mut b = [0u8; 2];
+        assert_eq!(read(f.raw(), &mut b), Ok(2));
+        assert_eq!(b, [2, 1], "ELF class and data bytes follow offset 4");
+        assert_eq!(lseek(f.raw(), -1, SEEK_SET), Err(EINVAL));
+        assert_eq!(lseek(f.raw(), 0, libc::SEEK_CUR), Err(EINVAL));
     }
 
     #[test]

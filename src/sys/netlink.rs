@@ -33,36 +33,47 @@ pub const VETH_INFO_PEER: u16 = 1;
 pub struct Msg {
     pub buf: Vec<u8>,
     nests: Vec<usize>,
+    /// Where the message being built starts (a batch holds several).
+    start: usize,
 }
 
 impl Msg {
     /// nlmsghdr (length patched by `done`) followed by `hdr`.
     pub fn new(ty: u16, flags: u16, hdr: &[u8]) -> Msg {
-        let mut buf = Vec::with_capacity(128);
-        buf.extend_from_slice(&[0; 4]);
-        buf.extend_from_slice(&ty.to_ne_bytes());
-        buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
-        buf.extend_from_slice(&[0; 8]); // seq, pid
-        buf.extend_from_slice(hdr);
-        Msg { buf, nests: Vec::new() }
+        let mut m = Msg { buf: Vec::new(), nests: Vec::new(), start: 0 };
+        m.head(ty, flags, hdr);
+        m
     }
-    fn pad(&mut self) {
-        while !self.buf.len().is_multiple_of(4) {
-            self.buf.push(0);
-        }
+    /// Starts the next message of a batch at the end of the buffer.
+    fn head(&mut self, ty: u16, flags: u16, hdr: &[u8]) {
+        self.start = self.buf.len();
+        let (t, f) = (ty.to_ne_bytes(), (flags | NLM_F_REQUEST).to_ne_bytes());
+        // length (patched by `close`), type, flags, seq, pid
+        self.buf.extend_from_slice(&[0, 0, 0, 0, t[0], t[1], f[0], f[1], 0, 0, 0, 0, 0, 0, 0, 0]);
+        self.buf.extend_from_slice(hdr);
+    }
+    /// Patches the length of the message being built.
+    fn close(&mut self) {
+        let at = self.start;
+        let len = (self.buf.len() - at) as u32;
+        self.buf[at..at + 4].copy_from_slice(&len.to_ne_bytes());
     }
     pub fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
-        self.buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.put(ty, data, 0)
+    }
+    /// An attribute holding `data` and `nul` (0 or 1) NUL bytes.
+    #[inline(never)]
+    fn put(&mut self, ty: u16, data: &[u8], nul: usize) -> &mut Msg {
+        let (l, t) = (((4 + data.len() + nul) as u16).to_ne_bytes(), ty.to_ne_bytes());
+        self.buf.extend_from_slice(&[l[0], l[1], t[0], t[1]]);
         self.buf.extend_from_slice(data);
-        self.pad();
+        // the NUL, then padding to 4 bytes
+        self.buf.resize((self.buf.len() + nul + 3) & !3, 0);
         self
     }
     /// A NUL-terminated string attribute.
     pub fn str(&mut self, ty: u16, s: &[u8]) -> &mut Msg {
-        let mut v = s.to_vec();
-        v.push(0);
-        self.attr(ty, &v)
+        self.put(ty, s, 1)
     }
     pub fn u32(&mut self, ty: u16, v: u32) -> &mut Msg {
         self.attr(ty, &v.to_ne_bytes())
@@ -83,23 +94,22 @@ impl Msg {
     pub fn end(&mut self) -> &mut Msg {
         let at = self.nests.pop().unwrap_or(0);
         let len = (self.buf.len() - at) as u16;
-        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        // (Always there: the nest's header. get_mut: no panic path, 16 B.)
+        if let Some(d) = self.buf.get_mut(at..at + 2) {
+            d.copy_from_slice(&len.to_ne_bytes());
+        }
         self
     }
     pub fn done(&mut self) -> Vec<u8> {
-        let len = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.close();
         core::mem::take(&mut self.buf)
     }
 }
 
 /// struct ifinfomsg for `index`, setting `flags` within `change`.
-pub fn ifinfo(index: i32, flags: u32, change: u32) -> [u8; 16] {
-    let mut h = [0u8; 16];
-    h[4..8].copy_from_slice(&index.to_ne_bytes());
-    h[8..12].copy_from_slice(&flags.to_ne_bytes());
-    h[12..16].copy_from_slice(&change.to_ne_bytes());
-    h
+/// (Four native-order words: slice copies into a byte array were 188 B.)
+pub fn ifinfo(index: i32, flags: u32, change: u32) -> [[u8; 4]; 4] {
+    [0, index as u32, flags, change].map(u32::to_ne_bytes)
 }
 
 /// The errno carried by an NLMSG_ERROR reply (0 = ACK), if `b` is one.
@@ -149,12 +159,12 @@ pub fn rtnl(msg: &mut Msg) -> sys::R<()> {
 
 /// Brings interface `index` up (1 is always `lo` in a new network namespace).
 pub fn link_up(index: i32) -> sys::R<()> {
-    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(index, IFF_UP, IFF_UP)))
+    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(index, IFF_UP, IFF_UP).as_flattened()))
 }
 
 /// Sets a link up (and optionally its master) by name.
 pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(0, IFF_UP, IFF_UP));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(0, IFF_UP, IFF_UP).as_flattened());
     m.str(IFLA_IFNAME, name);
     if let Some(i) = master {
         m.u32(IFLA_MASTER, i as u32);
@@ -163,14 +173,14 @@ pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
 }
 
 pub fn link_del(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, name);
     rtnl(&mut m)
 }
 
 /// A bridge device named `name`.
 pub fn bridge_add(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, name).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
     rtnl(&mut m)
 }
@@ -178,9 +188,9 @@ pub fn bridge_add(name: &[u8]) -> sys::R<()> {
 /// A veth pair: `host` here, its peer created as `peer` directly inside
 /// the network namespace `netns` (a descriptor of it).
 pub fn veth_add(host: &[u8], peer: &[u8], netns: sys::Fd) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifinfo(0, 0, 0));
+    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
     m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
-    m.raw(&ifinfo(0, 0, 0)).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
+    m.raw(ifinfo(0, 0, 0).as_flattened()).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
     m.end().end().end();
     rtnl(&mut m)
 }
@@ -211,21 +221,10 @@ pub fn default_route(gw: u32) -> sys::R<()> {
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 
-fn nfmsg(ty: u16, flags: u16) -> Msg {
-    // struct nfgenmsg: family NFPROTO_IPV4, version 0, res_id 0
-    Msg::new((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, &[libc::AF_INET as u8, 0, 0, 0])
-}
-
-fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
-    // NFNL_MSG_BATCH_BEGIN/END carry nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big endian)
-    let edge = |ty: u16| Msg::new(ty, 0, &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8]).done();
-    let mut v = edge(16);
-    for m in msgs {
-        v.extend_from_slice(m);
-    }
-    v.extend_from_slice(&edge(17));
-    v
-}
+/// struct nfgenmsg: family NFPROTO_IPV4, version 0, res_id 0.
+const NFGEN: &[u8] = &[libc::AF_INET as u8, 0, 0, 0];
+/// NFNL_MSG_BATCH_BEGIN/END carry nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES (big endian).
+const EDGE: &[u8] = &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8];
 
 /// The nf_tables messages as a little program (a table, not ~35 calls
 /// with their arguments: ~340 bytes less). One byte an op, high nibble
@@ -234,9 +233,10 @@ fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
 /// 0x1T: open nest T; 0x20: close it; 0x3T v: big-endian u32 attribute v;
 /// 0x4T n <n bytes>: string attribute (NUL added); 0x5T k: attribute
 /// holding `vals[k]`; 0x7T: string attribute holding `chain`.
-fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut m = Msg { buf: Vec::new(), nests: Vec::new() };
+/// The result is the whole batch, in one buffer: BATCH_BEGIN, the
+/// messages, BATCH_END.
+fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<u8> {
+    let mut m = Msg::new(16, 0, EDGE);
     let mut i = 0;
     while i < prog.len() {
         let (op, t) = (prog[i] >> 4, (prog[i] & 15) as u16);
@@ -262,10 +262,8 @@ fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
                 i += 1;
             }
             6 => {
-                if !m.buf.is_empty() {
-                    out.push(m.done());
-                }
-                m = nfmsg(t, u16::from_le_bytes([a, prog[i + 1]]));
+                m.close();
+                m.head((NFNL_SUBSYS_NFTABLES << 8) | t, u16::from_le_bytes([a, prog[i + 1]]), NFGEN);
                 i += 2;
             }
             _ => {
@@ -273,8 +271,9 @@ fn nft(prog: &[u8], chain: &[u8], vals: &[&[u8]]) -> Vec<Vec<u8>> {
             }
         }
     }
-    out.push(m.done());
-    out
+    m.close();
+    m.head(17, 0, EDGE);
+    m.done()
 }
 
 /// `ip saddr SUBNET oifname != BRIDGE masquerade` in chain `chain` of
@@ -297,7 +296,7 @@ const MASQ: &[u8] = b"\x60\x04\x04\x41\x08mydocker\
 const UNMASQ: &[u8] = b"\x68\x04\x00\x41\x08mydocker\x72\x65\x04\x00\x41\x08mydocker\x73";
 
 /// The messages that add the masquerade rule (see MASQ).
-pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<Vec<u8>> {
+pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
     let mut ifname = [0u8; 16];
     ifname[..bridge.len()].copy_from_slice(bridge);
@@ -305,12 +304,12 @@ pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<Vec<u
 }
 
 pub fn masq_add(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &batch(&masq_msgs(chain, net, prefix, bridge)), 3)
+    talk(libc::NETLINK_NETFILTER, &masq_msgs(chain, net, prefix, bridge), 3)
 }
 
 /// Flushes and deletes the network's chain.
 pub fn masq_del(chain: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &batch(&nft(UNMASQ, chain, &[])), 2)
+    talk(libc::NETLINK_NETFILTER, &nft(UNMASQ, chain, &[]), 2)
 }
 
 #[cfg(test)]
@@ -325,9 +324,35 @@ mod tests {
     const NFT_MSG_DELRULE: u16 = 8;
     const TABLE: &[u8] = b"mydocker";
 
+    fn nfmsg(ty: u16, flags: u16) -> Msg {
+        Msg::new((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, NFGEN)
+    }
+
+    /// The reference batch: BEGIN, the messages, END, each built alone.
+    fn batch(msgs: &[Vec<u8>]) -> Vec<u8> {
+        let edge = |ty: u16| Msg::new(ty, 0, &[0, 0, 0, NFNL_SUBSYS_NFTABLES as u8]).done();
+        let mut v = edge(16);
+        for m in msgs {
+            v.extend_from_slice(m);
+        }
+        v.extend_from_slice(&edge(17));
+        v
+    }
+
+    /// A batch cut back into its messages.
+    fn split(mut b: &[u8]) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        while !b.is_empty() {
+            let n = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
+            v.push(b[..n].to_vec());
+            b = &b[n..];
+        }
+        v
+    }
+
     #[test]
     fn link_up_layout() {
-        let m = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfo(1, IFF_UP, IFF_UP)).done();
+        let m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(1, IFF_UP, IFF_UP).as_flattened()).done();
         assert_eq!(m.len(), 32);
         assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 32);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), 16);
@@ -413,16 +438,18 @@ mod tests {
         for (chain, net, prefix, bridge) in
             [(&b"post-br-0123456789ab"[..], 0xac140000u32, 16u8, &b"br-0123456789ab"[..]), (b"p", 0x0a000000, 8, b"br0"), (b"post-x", 0xc0a80100, 30, b"")]
         {
-            assert_eq!(masq_msgs(chain, net, prefix, bridge), ref_masq_msgs(chain, net, prefix, bridge));
-            assert_eq!(nft(UNMASQ, chain, &[]), ref_masq_del(chain));
+            assert_eq!(masq_msgs(chain, net, prefix, bridge), batch(&ref_masq_msgs(chain, net, prefix, bridge)));
+            assert_eq!(nft(UNMASQ, chain, &[]), batch(&ref_masq_del(chain)));
         }
     }
 
     #[test]
     fn masquerade_batch_shape() {
-        let msgs = masq_msgs(b"post-br0", 0xac140000, 16, b"br0");
-        assert_eq!(msgs.len(), 3);
-        for m in &msgs {
+        let all = split(&masq_msgs(b"post-br0", 0xac140000, 16, b"br0"));
+        assert_eq!(all.len(), 5);
+        assert_eq!((u16::from_ne_bytes([all[0][4], all[0][5]]), u16::from_ne_bytes([all[4][4], all[4][5]])), (16, 17));
+        let msgs = &all[1..4];
+        for m in msgs {
             assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
             assert_eq!(m[4 + 1], NFNL_SUBSYS_NFTABLES as u8, "subsystem in the high byte of the type");
         }
