@@ -379,7 +379,7 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
             validate_hostname(v)?;
             set(&mut r.hostname, v)
         }
-        R_VOL => r.volumes.push(parse_volume(v)?),
+        R_VOL => push_volume(&mut r.volumes, v)?,
         R_NET => {
             if crate::engine::util::word_index(b"none,host", v).is_none() {
                 validate_name(v)?;
@@ -409,7 +409,7 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
         R_SECOPT => r.security.opt(v)?,
         R_USER => r.security.user = user_spec(v)?,
         R_ENTRY => set(&mut r.entrypoint, v),
-        R_DEVICE => r.security.devices.push(parse_device(v)?),
+        R_DEVICE => push_device(&mut r.security.devices, v)?,
         R_TMPFS => {
             if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
                 return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
