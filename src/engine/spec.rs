@@ -225,12 +225,14 @@ impl Security {
             user: d.bytes(),
             ..Security::default()
         };
-        for x in d.list().chunks(3) {
-            if let [h, c, p] = x {
-                s.devices.push(Device { host: h.clone(), ctr: c.clone(), perms: p.clone() });
-            } else {
-                d.ok = false;
-            }
+        // host, container path, permissions: three items a device, read
+        // in place (no list of them to copy from)
+        let n = d.count();
+        if !n.is_multiple_of(3) {
+            d.ok = false;
+        }
+        for _ in 0..n / 3 {
+            s.devices.push(Device { host: d.bytes(), ctr: d.bytes(), perms: d.bytes() });
         }
         s.tmpfs = d.list();
         l.ok = d.ok;
