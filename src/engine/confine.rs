@@ -142,6 +142,7 @@ pub fn device_nodes(devs: &[Device], nodes: &[Node]) -> Res<()> {
 
 /// `--tmpfs PATH[:OPTIONS]`: docker's defaults (nosuid, nodev, noexec),
 /// the flag words among the options as flags, the rest as tmpfs data.
+#[inline(never)]
 pub fn tmpfs(spec: &[u8]) -> Res<()> {
     let (path, opts) = match spec.iter().position(|&c| c == b':') {
         Some(i) => (&spec[..i], &spec[i + 1..]),
