@@ -326,15 +326,21 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
 pub fn push_device(out: &mut Vec<Device>, v: &[u8]) -> Res<()> {
     let bad = |why: &[u8]| Error::quoted("invalid device", v, why);
     let parts = crate::engine::util::split(v, b':');
-    let perm_ok = |p: &[u8]| !p.is_empty() && p.len() <= 3 && p.iter().all(|c| b"rwm".contains(c));
+    // (parse_access: some of r, w, m and nothing else)
+    let perm_ok = |p: &[u8]| p.len() <= 3 && crate::engine::devices::parse_access(p).is_some();
     let (host, mut ctr, mut perms) = (parts[0], parts[0], &b"rwm"[..]);
-    match parts.len() {
-        1 => {}
-        2 if perm_ok(parts[1]) => perms = parts[1],
-        2 => ctr = parts[1],
-        3 if perm_ok(parts[2]) => (ctr, perms) = (parts[1], parts[2]),
-        3 => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
-        _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
+    // The last of two or three parts may be the permissions; what is
+    // left is HOST or HOST:CONTAINER.
+    let mut n = parts.len();
+    if n > 1 && perm_ok(parts[n - 1]) {
+        n -= 1;
+        perms = parts[n];
+    }
+    if n > 2 {
+        return Err(bad(b"expected HOST[:CONTAINER][:rwm]"));
+    }
+    if n == 2 {
+        ctr = parts[1];
     }
     if let Some(why) = path_fault(host, ctr, false) {
         return Err(bad(why));
