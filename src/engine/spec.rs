@@ -186,7 +186,9 @@ impl Clone for Security {
 
 /// The confinement travels in the record and the spec as one field.
 impl Security {
-    /// One length-prefixed field of the record and of the spec.
+    /// One length-prefixed field of the record and of the spec (out of
+    /// line: one copy for the record, the spec and the clone).
+    #[inline(never)]
     pub fn encode(&self, w: &mut W) {
         let mut s = W(Vec::new());
         s.num(self.caps as i64);
