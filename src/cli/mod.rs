@@ -404,8 +404,8 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
             Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
             _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
         },
-        R_CAPADD => caps[0] |= cap_bits(v)?,
-        R_CAPDROP => caps[1] |= cap_bits(v)?,
+        // [added, dropped]: one call for both
+        R_CAPADD | R_CAPDROP => caps[(id - R_CAPADD) as usize & 1] |= cap_bits(v)?,
         R_SECOPT => r.security.opt(v)?,
         R_USER => r.security.user = user_spec(v)?,
         R_ENTRY => set(&mut r.entrypoint, v),
