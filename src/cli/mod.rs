@@ -364,9 +364,13 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
 #[inline(never)]
 fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     match id {
-        R_NAME => {
-            validate_name(v)?;
-            set(&mut r.name, v)
+        // a name, or a network's ("none" and "host" are not names)
+        R_NAME | R_NET => {
+            let net = id == R_NET;
+            if !net || crate::engine::util::word_index(b"none,host", v).is_none() {
+                validate_name(v)?;
+            }
+            set(if net { &mut r.network } else { &mut r.name }, v)
         }
         R_ENV => push_env(&mut r.env, v, host_env)?,
         R_WD => {
@@ -380,12 +384,6 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
             set(&mut r.hostname, v)
         }
         R_VOL => push_volume(&mut r.volumes, v)?,
-        R_NET => {
-            if crate::engine::util::word_index(b"none,host", v).is_none() {
-                validate_name(v)?;
-            }
-            set(&mut r.network, v)
-        }
         R_PORT => r.ports.push(parse_port(v)?),
         R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
         R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
