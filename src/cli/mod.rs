@@ -405,7 +405,10 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
         // [added, dropped]: one call for both
         R_CAPADD | R_CAPDROP => caps[(id - R_CAPADD) as usize & 1] |= cap_bits(v)?,
         R_SECOPT => r.security.opt(v)?,
-        R_USER => r.security.user = user_spec(v)?,
+        R_USER => {
+            user_spec(v)?;
+            r.security.user = v.to_vec()
+        }
         R_ENTRY => set(&mut r.entrypoint, v),
         R_DEVICE => push_device(&mut r.security.devices, v)?,
         R_TMPFS => {
@@ -427,13 +430,13 @@ fn set(slot: &mut Option<Vec<u8>>, v: &[u8]) {
 
 /// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
 /// image's /etc/passwd and /etc/group when the container starts.
-fn user_spec(v: &[u8]) -> Res<Vec<u8>> {
+fn user_spec(v: &[u8]) -> Res<()> {
     let ok = |p: &[u8]| !p.is_empty() && !p.iter().any(|&c| c == b'/' || c == b'\n' || c == 0);
     let parts = crate::engine::util::split(v, b':');
     if parts.len() > 2 || !parts.iter().all(|p| ok(p)) {
         return Err(Error::quoted("invalid --user", v, b"expected NAME|UID[:GROUP|GID]"));
     }
-    Ok(v.to_vec())
+    Ok(())
 }
 
 /// `v.push(s.to_vec())` out of line: one copy for its callers.
