@@ -225,7 +225,8 @@ impl Security {
             no_new_privs: d.flag(),
             read_only: d.flag(),
             user: d.bytes(),
-            ..Security::default()
+            devices: Vec::new(),
+            tmpfs: Vec::new(),
         };
         // host, container path, permissions: three items a device, read
         // in place (no list of them to copy from)
