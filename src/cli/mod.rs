@@ -364,13 +364,21 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
 #[inline(never)]
 fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     match id {
-        // a name, or a network's ("none" and "host" are not names)
-        R_NAME | R_NET => {
-            let net = id == R_NET;
-            if !net || crate::engine::util::word_index(b"none,host", v).is_none() {
+        // a name, a network's ("none" and "host" are not names), a host name
+        R_NAME | R_NET | R_HOST => {
+            if id == R_HOST {
+                validate_hostname(v)?;
+            } else if id == R_NAME || crate::engine::util::word_index(b"none,host", v).is_none() {
                 validate_name(v)?;
             }
-            set(if net { &mut r.network } else { &mut r.name }, v)
+            set(
+                match id {
+                    R_NET => &mut r.network,
+                    R_HOST => &mut r.hostname,
+                    _ => &mut r.name,
+                },
+                v,
+            )
         }
         R_ENV => push_env(&mut r.env, v, host_env)?,
         R_WD => {
@@ -378,10 +386,6 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
                 return Err(Error::text(b"--workdir: must be an absolute path"));
             }
             set(&mut r.workdir, v)
-        }
-        R_HOST => {
-            validate_hostname(v)?;
-            set(&mut r.hostname, v)
         }
         R_VOL => push_volume(&mut r.volumes, v)?,
         R_PORT => r.ports.push(parse_port(v)?),
