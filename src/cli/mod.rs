@@ -364,9 +364,21 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
 #[inline(never)]
 fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     match id {
-        R_NAME => {
-            validate_name(v)?;
-            set(&mut r.name, v)
+        // a name, a network's ("none" and "host" are not names), a host name
+        R_NAME | R_NET | R_HOST => {
+            if id == R_HOST {
+                validate_hostname(v)?;
+            } else if id == R_NAME || crate::engine::util::word_index(b"none,host", v).is_none() {
+                validate_name(v)?;
+            }
+            set(
+                match id {
+                    R_NET => &mut r.network,
+                    R_HOST => &mut r.hostname,
+                    _ => &mut r.name,
+                },
+                v,
+            )
         }
         R_ENV => push_env(&mut r.env, v, host_env)?,
         R_WD => {
@@ -375,17 +387,7 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
             }
             set(&mut r.workdir, v)
         }
-        R_HOST => {
-            validate_hostname(v)?;
-            set(&mut r.hostname, v)
-        }
-        R_VOL => r.volumes.push(parse_volume(v)?),
-        R_NET => {
-            if crate::engine::util::word_index(b"none,host", v).is_none() {
-                validate_name(v)?;
-            }
-            set(&mut r.network, v)
-        }
+        R_VOL => push_volume(&mut r.volumes, v)?,
         R_PORT => r.ports.push(parse_port(v)?),
         R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
         R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
@@ -404,12 +406,15 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
             Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
             _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
         },
-        R_CAPADD => caps[0] |= cap_bits(v)?,
-        R_CAPDROP => caps[1] |= cap_bits(v)?,
+        // [added, dropped]: one call for both
+        R_CAPADD | R_CAPDROP => caps[(id - R_CAPADD) as usize & 1] |= cap_bits(v)?,
         R_SECOPT => r.security.opt(v)?,
-        R_USER => r.security.user = user_spec(v)?,
+        R_USER => {
+            user_spec(v)?;
+            r.security.user = v.to_vec()
+        }
         R_ENTRY => set(&mut r.entrypoint, v),
-        R_DEVICE => r.security.devices.push(parse_device(v)?),
+        R_DEVICE => push_device(&mut r.security.devices, v)?,
         R_TMPFS => {
             if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
                 return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
@@ -429,13 +434,13 @@ fn set(slot: &mut Option<Vec<u8>>, v: &[u8]) {
 
 /// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
 /// image's /etc/passwd and /etc/group when the container starts.
-fn user_spec(v: &[u8]) -> Res<Vec<u8>> {
+fn user_spec(v: &[u8]) -> Res<()> {
     let ok = |p: &[u8]| !p.is_empty() && !p.iter().any(|&c| c == b'/' || c == b'\n' || c == 0);
     let parts = crate::engine::util::split(v, b':');
     if parts.len() > 2 || !parts.iter().all(|p| ok(p)) {
         return Err(Error::quoted("invalid --user", v, b"expected NAME|UID[:GROUP|GID]"));
     }
-    Ok(v.to_vec())
+    Ok(())
 }
 
 /// `v.push(s.to_vec())` out of line: one copy for its callers.

@@ -135,8 +135,16 @@ pub fn validate_hostname(n: &[u8]) -> Res<()> {
     Ok(())
 }
 
-/// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path.
+#[cfg(test)]
 pub fn parse_volume(v: &[u8]) -> Res<Volume> {
+    let mut o = Vec::new();
+    push_volume(&mut o, v)?;
+    Ok(o.remove(0))
+}
+
+/// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path;
+/// pushed onto `out` (no copy of the Volume through a Result).
+pub fn push_volume(out: &mut Vec<Volume>, v: &[u8]) -> Res<()> {
     let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
     let parts = crate::engine::util::split(v, b':');
     let ro = match parts.len() {
@@ -155,7 +163,8 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
     if ctr.iter().all(|&c| c == b'/') {
         return Err(bad(b"cannot mount over the container's /"));
     }
-    Ok(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro })
+    out.push(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro });
+    Ok(())
 }
 
 /// Why `--volume`/`--device` paths are refused: not both absolute, or a
@@ -306,23 +315,38 @@ pub struct Device {
     pub perms: Vec<u8>,
 }
 
+#[cfg(test)]
 pub fn parse_device(v: &[u8]) -> Res<Device> {
+    let mut o = Vec::new();
+    push_device(&mut o, v)?;
+    Ok(o.remove(0))
+}
+
+/// Parsed and pushed onto `out` (no copy of the Device through a Result).
+pub fn push_device(out: &mut Vec<Device>, v: &[u8]) -> Res<()> {
     let bad = |why: &[u8]| Error::quoted("invalid device", v, why);
     let parts = crate::engine::util::split(v, b':');
-    let perm_ok = |p: &[u8]| !p.is_empty() && p.len() <= 3 && p.iter().all(|c| b"rwm".contains(c));
+    // (parse_access: some of r, w, m and nothing else)
+    let perm_ok = |p: &[u8]| p.len() <= 3 && crate::engine::devices::parse_access(p).is_some();
     let (host, mut ctr, mut perms) = (parts[0], parts[0], &b"rwm"[..]);
-    match parts.len() {
-        1 => {}
-        2 if perm_ok(parts[1]) => perms = parts[1],
-        2 => ctr = parts[1],
-        3 if perm_ok(parts[2]) => (ctr, perms) = (parts[1], parts[2]),
-        3 => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
-        _ => return Err(bad(b"expected HOST[:CONTAINER][:rwm]")),
+    // The last of two or three parts may be the permissions; what is
+    // left is HOST or HOST:CONTAINER.
+    let mut n = parts.len();
+    if n > 1 && perm_ok(parts[n - 1]) {
+        n -= 1;
+        perms = parts[n];
+    }
+    if n > 2 {
+        return Err(bad(b"expected HOST[:CONTAINER][:rwm]"));
+    }
+    if n == 2 {
+        ctr = parts[1];
     }
     if let Some(why) = path_fault(host, ctr, false) {
         return Err(bad(why));
     }
-    Ok(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() })
+    out.push(Device { host: host.to_vec(), ctr: ctr.to_vec(), perms: perms.to_vec() });
+    Ok(())
 }
 
 /// How a container is confined: docker's defaults unless asked otherwise.

@@ -68,14 +68,20 @@ pub fn mask(under: &[u8]) -> Res<()> {
 /// One of `mask`'s paths: read-only (`ro`) or masked; skipped if absent.
 fn mask_one(p: &[u8], ro: bool) -> Res<()> {
     let Ok(st) = sys::lstat(p) else { return Ok(()) };
-    if ro {
-        sys::mount(p, p, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind", p)?;
-        remount(p, sys::MS_RDONLY, "make read-only")
+    // One mount call for the three kinds (a read-only path is then
+    // remounted).
+    let (src, fstype, flags, data, what): (&[u8], &[u8], libc::c_ulong, &[u8], &str) = if ro {
+        (p, b"", sys::MS_BIND | sys::MS_REC, b"", "bind")
     } else if st.is_dir() {
-        sys::mount(b"tmpfs", p, b"tmpfs", (sys::MS_RDONLY | NOSUID_NODEV_NOEXEC) as _, b"size=0").ctx("mask", p)
+        (b"tmpfs", b"tmpfs", sys::MS_RDONLY | NOSUID_NODEV_NOEXEC, b"size=0", "mask")
     } else {
-        sys::mount(b"/dev/null", p, b"", sys::MS_BIND as _, b"").ctx("mask", p)
+        (b"/dev/null", b"", sys::MS_BIND, b"", "mask")
+    };
+    sys::mount(src, p, fstype, flags, data).ctx(what, p)?;
+    if ro {
+        return remount(p, sys::MS_RDONLY, "make read-only");
     }
+    Ok(())
 }
 
 /// The cgroup namespace, entered once the container is in all its cgroups
@@ -142,6 +148,7 @@ pub fn device_nodes(devs: &[Device], nodes: &[Node]) -> Res<()> {
 
 /// `--tmpfs PATH[:OPTIONS]`: docker's defaults (nosuid, nodev, noexec),
 /// the flag words among the options as flags, the rest as tmpfs data.
+#[inline(never)]
 pub fn tmpfs(spec: &[u8]) -> Res<()> {
     let (path, opts) = match spec.iter().position(|&c| c == b':') {
         Some(i) => (&spec[..i], &spec[i + 1..]),

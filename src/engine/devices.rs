@@ -105,8 +105,8 @@ impl Rule {
     pub fn text(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(16);
         v.push(self.kind);
-        for (i, n) in [self.major, self.minor].into_iter().enumerate() {
-            v.push(if i == 0 { b' ' } else { b':' });
+        for (sep, n) in [(b' ', self.major), (b':', self.minor)] {
+            v.push(sep);
             if n < 0 {
                 v.push(b'*');
             } else {
@@ -114,8 +114,9 @@ impl Rule {
             }
         }
         v.push(b' ');
-        for (bit, c) in [(R, b'r'), (W, b'w'), (M, b'm')] {
-            if self.access & bit != 0 {
+        // R, W, M are bits 0, 1, 2: the letters at those indexes
+        for (k, &c) in b"rwm".iter().enumerate() {
+            if self.access >> k & 1 != 0 {
                 v.push(c);
             }
         }

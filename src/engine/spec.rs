@@ -186,7 +186,9 @@ impl Clone for Security {
 
 /// The confinement travels in the record and the spec as one field.
 impl Security {
-    /// One length-prefixed field of the record and of the spec.
+    /// One length-prefixed field of the record and of the spec (out of
+    /// line: one copy for the record, the spec and the clone).
+    #[inline(never)]
     pub fn encode(&self, w: &mut W) {
         let mut s = W(Vec::new());
         s.num(self.caps as i64);
@@ -223,14 +225,17 @@ impl Security {
             no_new_privs: d.flag(),
             read_only: d.flag(),
             user: d.bytes(),
-            ..Security::default()
+            devices: Vec::new(),
+            tmpfs: Vec::new(),
         };
-        for x in d.list().chunks(3) {
-            if let [h, c, p] = x {
-                s.devices.push(Device { host: h.clone(), ctr: c.clone(), perms: p.clone() });
-            } else {
-                d.ok = false;
-            }
+        // host, container path, permissions: three items a device, read
+        // in place (no list of them to copy from)
+        let n = d.count();
+        if !n.is_multiple_of(3) {
+            d.ok = false;
+        }
+        for _ in 0..n / 3 {
+            s.devices.push(Device { host: d.bytes(), ctr: d.bytes(), perms: d.bytes() });
         }
         s.tmpfs = d.list();
         l.ok = d.ok;

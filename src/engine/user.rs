@@ -167,16 +167,18 @@ pub fn read_bounded(path: &[u8], v: &mut Vec<u8>) -> Res<()> {
     let max = v.len() + MAX_FILE;
     (|| {
         if sys::fstat(fd.raw())?.kind() == sys::S_IFREG {
-            let mut chunk = [0u8; 4096];
+            // read straight into `v` (no chunk buffer to copy from)
             loop {
-                let n = sys::read(fd.raw(), &mut chunk)?;
+                let at = v.len();
+                v.resize(at + 4096, 0);
+                let n = sys::read(fd.raw(), &mut v[at..])?;
+                v.truncate(at + n);
                 if n == 0 {
                     break;
                 }
-                if v.len() + n > max {
+                if at + n > max {
                     return Err(sys::EFBIG);
                 }
-                v.extend_from_slice(&chunk[..n]);
             }
         }
         Ok(())
