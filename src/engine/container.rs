@@ -268,7 +268,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             set_net(&mut p.spec, n, p.rec.ip, &p.rec.hostname);
         }
         // Written whole: for a restart, the appended history of the last run goes.
-        p.rec.save(root)?;
+        save(root, &p.rec)?;
         // The spec's confinement: the record's, moved (not cloned: nothing
         // reads it from the record once it is written).
         let sec = &mut p.spec.security;
@@ -288,6 +288,13 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         return Err(e);
     }
     Ok(p)
+}
+
+/// The record written whole, kept out of `instantiate` (its encoder
+/// inlined there grew that frame).
+#[inline(never)]
+fn save(root: &Root, rec: &Record) -> Res<()> {
+    rec.save(root)
 }
 
 /// `--device`: each host node's type and numbers, read at every start (a
