@@ -282,7 +282,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         }
         Ok(())
     })()
-    .and_then(|_| p.cg.make(Kind::V2));
+    .and_then(|_| p.cg.make(Kind::V2, &p.rec.limits));
     if let Err(e) = r {
         undo(root, &mut p);
         return Err(e);
