@@ -239,8 +239,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         }
         let _lock = root.lock()?;
         if let Some((name, rnd)) = new {
-            root.runtime()?; // the names index lives there
-            state::index_names(root)?;
+            index_names(root)?;
             p.rec.name = match name {
                 Some(n) => {
                     // (a dead `--rm` one is removed now, as it would have been)
@@ -288,6 +287,14 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         return Err(e);
     }
     Ok(p)
+}
+
+/// The names index, made if missing (it lives in the run-time
+/// directory); out of `instantiate`'s frame.
+#[inline(never)]
+fn index_names(root: &Root) -> Res<()> {
+    root.runtime()?;
+    state::index_names(root)
 }
 
 /// The record written whole, kept out of `instantiate` (its encoder
