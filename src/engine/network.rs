@@ -203,7 +203,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     if sys::lstat(&d).is_ok() {
         return Err(Error::quoted("network", name, b"already exists"));
     }
-    for o in all(root) {
+    for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
         if o.subnet & m == net & m {
             let mut why = b"overlaps network ".to_vec();
@@ -332,7 +332,7 @@ pub fn release(root: &Root, net: &[u8], id: &[u8]) {
     }
     if let Ok(_lock) = root.lock() {
         if net.is_empty() {
-            for n in all(root) {
+            for n in &all(root) {
                 release(root, &n.name, id); // the state lock nests
             }
             return;
