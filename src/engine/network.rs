@@ -303,18 +303,11 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
-    let mut used = alloc::vec![n.gateway];
-    for x in &l {
-        used.push(x.0);
-    }
-    util::sort_by(&mut used, |a, b| a < b);
+    // The lowest address past the network's that neither the gateway nor a
+    // lease holds (a scan per step: a handful of leases, no sorted copy).
     let mut cand = n.subnet + 1;
-    for u in used {
-        if u == cand {
-            cand += 1;
-        } else if u > cand {
-            break;
-        }
+    while cand == n.gateway || l.iter().any(|x| x.0 == cand) {
+        cand += 1;
     }
     if cand >= n.broadcast() {
         return Err(Error::quoted("network", &n.name, b"no free addresses in the subnet"));
