@@ -88,10 +88,10 @@ pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
     let names = sys::list_dir(&d).unwrap_or_default();
     let mut v = Vec::new();
-    for (n, _) in names {
+    for (n, _) in &names {
         // (extend, not `if let Ok(x) .. push(x)`: that push was a memmove,
         // the only one left in the binary: 300 bytes of musl's on aarch64)
-        v.extend(load(root, &n).ok());
+        v.extend(load(root, n).ok());
     }
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
@@ -258,8 +258,8 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
         // not finished tearing down (that is asynchronous, and slow under
         // emulation): delete it now, then the bridge.
         let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
-        for (port, _) in sys::list_dir(&brif).unwrap_or_default() {
-            let _ = netlink::link_del(&port);
+        for (port, _) in &sys::list_dir(&brif).unwrap_or_default() {
+            let _ = netlink::link_del(port);
         }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
