@@ -413,8 +413,8 @@ impl Cgroup {
             home = None;
         }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
-        for h in [home, v2].into_iter().flatten() {
-            if !use_h.iter().any(|x| x.mount == h.mount) {
+        for h in [home, v2] {
+            if let Some(h) = h.filter(|h| !use_h.iter().any(|x| x.mount == h.mount)) {
                 use_h.push(h);
             }
         }
