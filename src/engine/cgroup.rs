@@ -394,9 +394,7 @@ impl Cgroup {
                 why.push(b')');
                 return Err(Error::new(flag.as_bytes(), &why));
             };
-            if !use_h.iter().any(|x| x.mount == h.mount) {
-                use_h.push(h);
-            }
+            use_h.push(h); // (a hierarchy met again is skipped below)
         }
         // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
@@ -413,14 +411,14 @@ impl Cgroup {
             home = None;
         }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
-        for h in [home, v2] {
-            if let Some(h) = h.filter(|h| !use_h.iter().any(|x| x.mount == h.mount)) {
-                use_h.push(h);
-            }
-        }
+        use_h.extend(home);
+        use_h.extend(v2);
         let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
         let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
         for h in use_h {
+            if cg.todo.iter().any(|x| x.0.mount == h.mount) {
+                continue;
+            }
             let dir = join(&join(&h.mount, b"mydocker"), id);
             match h.kind {
                 Kind::V2 => cg.v2 = Some(dir.clone()),
