@@ -325,17 +325,20 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 
 /// v1 cpuset cgroups start with empty cpus/mems, and a task cannot join
 /// one (ENOSPC) until both are set: copy them from the parent when empty.
-fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
-    for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
-        let cur = read_file(&join(dir, knob))?;
-        if cur.iter().all(|c| c.is_ascii_whitespace()) {
-            let p = read_file(&join(parent, knob))?;
-            let mut p = p;
-            p.retain(|c| !c.is_ascii_whitespace());
-            write_file(&join(dir, knob), &p)?;
+/// The error names `dir` (one error path for both callers).
+fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
+    let r = (|| {
+        for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+            let cur = read_file(&join(dir, knob))?;
+            if cur.iter().all(|c| c.is_ascii_whitespace()) {
+                let mut p = read_file(&join(parent, knob))?;
+                p.retain(|c| !c.is_ascii_whitespace());
+                write_file(&join(dir, knob), &p)?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })();
+    r.map_err(|e| Error::sys("initialise cpuset", dir, e))
 }
 
 /// The shared devices cgroup `dir`, made whole or not at all: made as
@@ -453,14 +456,14 @@ impl Cgroup {
                         }
                     }
                 } else if h.has(b"cpuset") {
-                    cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
+                    cpuset_inherit(&h.mount, &parent)?;
                 }
                 mkdir_cg(dir)?;
                 if h.kind == Kind::V1 && h.has(b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
-                    cpuset_inherit(&parent, dir).map_err(|e| Error::sys("initialise cpuset", dir, e))?;
+                    cpuset_inherit(&parent, dir)?;
                 }
                 apply(h, dir, l)?;
                 // The device rules, if this is their home.
