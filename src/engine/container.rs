@@ -131,7 +131,7 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
         None => b"/".to_vec(),
     };
     let network = o.network.unwrap_or_else(|| b"none".to_vec());
-    if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
+    if !o.ports.is_empty() && util::word_index(b"none,host", &network).is_some() {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
     }
     let mut rnd = [0u8; 32];
@@ -174,9 +174,10 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     };
     let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image"))?.layers;
     let store = crate::engine::store::layers_dir(root);
-    let net = match rec.network.as_slice() {
-        b"" | b"none" | b"host" => None,
-        n => Some(network::load(root, n)?),
+    // (no network, none or host: a table, not a compare per word)
+    let net = match util::word_index(b",none,host", &rec.network) {
+        Some(_) => None,
+        None => Some(network::load(root, &rec.network)?),
     };
     // The device rules: docker's, and each --device node's, as it is now.
     let (mut nodes, mut extra) = (Vec::new(), Vec::new());
