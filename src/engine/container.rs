@@ -855,10 +855,15 @@ fn wait_gone(r: &Record, ms: u64) -> bool {
 /// is gone and its end recorded. Under its lock, so no start begins a run
 /// that this stop would then kill or clean up after.
 pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
-    let found = state::find(root, key)?;
+    // (looked at where it was returned: no copy of the record)
+    let found = state::find(root, key);
+    let found = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
     // (only these two outlive the lock: no Record moved out of the block)
     let (pid, monitor) = {
-        let _l = state::lock_container(root, &found, key)?;
+        let _l = state::lock_container(root, found, key)?;
         // (looked at in the Option it came in: no copy)
         let cur = found.reload(root);
         let Some(r) = &cur else { return Err(Error::new(key, b"no such container")) };
