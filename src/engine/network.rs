@@ -245,14 +245,19 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
     {
         let _lock = root.lock()?;
-        let n = load(root, name)?;
+        // (looked at where it was returned: no copy)
+        let n = load(root, name);
+        let n = match &n {
+            Ok(n) => n,
+            Err(e) => return Err(*e),
+        };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
             return Err(Error::quoted("network", name, &why));
         }
-        nat_del(&n, env);
+        nat_del(n, env);
         // No container uses the network any more, so a port still on the
         // bridge is the veth of a dead one whose namespace the kernel has
         // not finished tearing down (that is asynchronous, and slow under
