@@ -244,10 +244,9 @@ pub struct Cgroup {
     /// How the container's devices are confined; None when privileged (not
     /// at all). With NoCgroup the caller drops CAP_MKNOD, mounts root nodev.
     pub devices: Option<Mechanism>,
-    /// What `make` still has to create: each directory with its hierarchy,
-    /// and the limits to write.
+    /// What `make` still has to create: each directory with its hierarchy
+    /// (the limits to write are the record's: `make` borrows them).
     pub todo: Vec<(Hier, Vec<u8>)>,
-    limits: Limits,
     /// Privileged: its v2 cgroup may need a program that allows all
     /// (`devices::unconfine_v2`); always where BPF confines (Some(true)).
     allow_all: Option<bool>,
@@ -326,17 +325,20 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 
 /// v1 cpuset cgroups start with empty cpus/mems, and a task cannot join
 /// one (ENOSPC) until both are set: copy them from the parent when empty.
-fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> sys::R<()> {
-    for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
-        let cur = read_file(&join(dir, knob))?;
-        if cur.iter().all(|c| c.is_ascii_whitespace()) {
-            let p = read_file(&join(parent, knob))?;
-            let mut p = p;
-            p.retain(|c| !c.is_ascii_whitespace());
-            write_file(&join(dir, knob), &p)?;
+/// The error names `dir` (one error path for both callers).
+fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
+    let r = (|| {
+        for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+            let cur = read_file(&join(dir, knob))?;
+            if cur.iter().all(|c| c.is_ascii_whitespace()) {
+                let mut p = read_file(&join(parent, knob))?;
+                p.retain(|c| !c.is_ascii_whitespace());
+                write_file(&join(dir, knob), &p)?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })();
+    r.map_err(|e| Error::sys("initialise cpuset", dir, e))
 }
 
 /// The shared devices cgroup `dir`, made whole or not at all: made as
@@ -395,9 +397,7 @@ impl Cgroup {
                 why.push(b')');
                 return Err(Error::new(flag.as_bytes(), &why));
             };
-            if !use_h.iter().any(|x| x.mount == h.mount) {
-                use_h.push(h);
-            }
+            use_h.push(h); // (a hierarchy met again is skipped below)
         }
         // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
@@ -414,18 +414,23 @@ impl Cgroup {
             home = None;
         }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
-        for h in [home, v2].into_iter().flatten() {
-            if !use_h.iter().any(|x| x.mount == h.mount) {
+        #[allow(clippy::manual_flatten)] // (`.flatten()` or two `extend`s: 40-60 bytes more)
+        for h in [home, v2] {
+            if let Some(h) = h {
                 use_h.push(h);
             }
         }
         let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
-        let mut cg = Cgroup { limits: l.clone(), devices: mech, allow_all, shared, ..Cgroup::default() };
+        let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
         for h in use_h {
+            if cg.todo.iter().any(|x| x.0.mount == h.mount) {
+                continue;
+            }
             let dir = join(&join(&h.mount, b"mydocker"), id);
+            let d = dir.clone();
             match h.kind {
-                Kind::V2 => cg.v2 = Some(dir.clone()),
-                Kind::V1 => cg.v1.push(dir.clone()),
+                Kind::V2 => cg.v2 = Some(d),
+                Kind::V1 => cg.v1.push(d),
             }
             cg.todo.push((h.clone(), dir));
         }
@@ -433,11 +438,10 @@ impl Cgroup {
     }
 
     /// Creates the cgroups of hierarchies of `kind` and writes the limits
-    /// there. The v1 ones are made by the container's first process while
+    /// `l` (those it was planned with) there. The v1 ones are made by the container's first process while
     /// the parent makes its network namespace (see init.rs, sync 2b). On
     /// error, every cgroup of the container is removed.
-    pub fn make(&self, kind: Kind) -> Res<()> {
-        let l = &self.limits;
+    pub fn make(&self, kind: Kind, l: &Limits) -> Res<()> {
         let r = (|| -> Res<()> {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = join(&h.mount, b"mydocker");
@@ -452,14 +456,14 @@ impl Cgroup {
                         }
                     }
                 } else if h.has(b"cpuset") {
-                    cpuset_inherit(&h.mount, &parent).map_err(|e| Error::sys("initialise cpuset", &parent, e))?;
+                    cpuset_inherit(&h.mount, &parent)?;
                 }
                 mkdir_cg(dir)?;
                 if h.kind == Kind::V1 && h.has(b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
-                    cpuset_inherit(&parent, dir).map_err(|e| Error::sys("initialise cpuset", dir, e))?;
+                    cpuset_inherit(&parent, dir)?;
                 }
                 apply(h, dir, l)?;
                 // The device rules, if this is their home.
@@ -636,7 +640,7 @@ mod tests {
         // program (which needs a real cgroup: devices.rs tests it)
         assert_eq!(cg.allow_all, Some(true));
         cg.allow_all = None;
-        cg.make(Kind::V2).unwrap();
+        cg.make(Kind::V2, &lim).unwrap();
         assert_eq!(cg.v2, Some(b(&ctr)));
         assert!(cg.v1.is_empty());
         let r = |f: &str| fs::read_to_string(ctr.join(f)).unwrap();
@@ -666,7 +670,7 @@ mod tests {
         let cg = Cgroup::plan(&l, b"id1", &lim).unwrap();
         // v1 cgroups are planned by plan and made by make (in the child)
         assert!(!mem.join("mydocker/id1/memory.limit_in_bytes").metadata().map(|m| m.len() > 0).unwrap_or(false));
-        cg.make(Kind::V1).unwrap();
+        cg.make(Kind::V1, &lim).unwrap();
         assert_eq!(cg.v1.len(), 2);
         assert!(cg.v2.is_none());
         assert_eq!(fs::read_to_string(mem.join("mydocker/id1/memory.limit_in_bytes")).unwrap(), "1048576");
@@ -695,11 +699,12 @@ mod tests {
         assert_eq!((cg.v1.len(), cg.v2, cg.allow_all), (0, Some(b(&uni.join("mydocker/h2"))), Some(true)));
         // Confined, with no v1 devices hierarchy: the device filter needs
         // the unified cgroup even when a v1 one tracks.
-        let cg = Cgroup::plan(&l, b"h3", &Limits { memory: Some(1 << 20), ..Limits::default() }).unwrap();
+        let lim = Limits { memory: Some(1 << 20), ..Limits::default() };
+        let cg = Cgroup::plan(&l, b"h3", &lim).unwrap();
         assert_eq!((cg.v1.len(), cg.v2.clone(), cg.devices), (1, Some(b(&uni.join("mydocker/h3"))), Some(Mechanism::V2Bpf)));
         // whose v1 memory cgroup gets no BPF program (that would fail)
         touch(&mem.join("mydocker/h3"), &[("memory.limit_in_bytes", "")]);
-        cg.make(Kind::V1).unwrap();
+        cg.make(Kind::V1, &lim).unwrap();
         fs::remove_dir_all(&root).unwrap();
     }
 
@@ -713,8 +718,9 @@ mod tests {
         assert!(std::str::from_utf8(&e.msg()).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
         assert!(!mem.join("mydocker/x").exists());
         // a value the "kernel" refuses (knob file missing) cleans up too
-        let cg = Cgroup::plan(&l, b"y", &Limits { memory: Some(1), ..Limits::default() }).unwrap();
-        let e = cg.make(Kind::V1).unwrap_err();
+        let lim = Limits { memory: Some(1), ..Limits::default() };
+        let cg = Cgroup::plan(&l, b"y", &lim).unwrap();
+        let e = cg.make(Kind::V1, &lim).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());
         fs::remove_dir_all(&root).unwrap();
@@ -739,11 +745,12 @@ mod tests {
         assert_eq!(l.devices(), Mechanism::V1);
         // No limits: the devices cgroup is the one (v1: made by the child).
         let extra = Rule { kind: b'c', major: 188, minor: 0, access: 3 };
-        let cg = Cgroup::plan(&l, b"d1", &Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() }).unwrap();
+        let d1 = Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() };
+        let cg = Cgroup::plan(&l, b"d1", &d1).unwrap();
         assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&dev.join("mydocker/d1"))], None, Some(Mechanism::V1)));
-        cg.make(Kind::V2).unwrap();
+        cg.make(Kind::V2, &d1).unwrap();
         assert_eq!(fs::read_to_string(dev.join("mydocker/d1/devices.deny")).unwrap(), "");
-        cg.make(Kind::V1).unwrap();
+        cg.make(Kind::V1, &d1).unwrap();
         assert_eq!(fs::read_to_string(dev.join("mydocker/d1/devices.deny")).unwrap(), "a");
         let allow = fs::read_to_string(dev.join("mydocker/d1/devices.allow")).unwrap();
         assert!(allow.starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n") && allow.ends_with("c 136:* rwm\nc 188:0 rw\n"), "{allow}");
@@ -769,8 +776,8 @@ mod tests {
         assert_eq!(fs::read_to_string(dev.join("mydocker-default.1/devices.deny")).unwrap(), "kept");
         // A rule the kernel refuses (here: no devices.allow) fails the run.
         fs::remove_file(dev.join("mydocker/d1/devices.allow")).unwrap();
-        let cg = Cgroup::plan(&l, b"d1", &Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() }).unwrap();
-        let e = cg.make(Kind::V1).unwrap_err();
+        let cg = Cgroup::plan(&l, b"d1", &d1).unwrap();
+        let e = cg.make(Kind::V1, &d1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("devices.allow: No such file"), "{:?}", std::str::from_utf8(&e.msg()));
         // Nothing at all: no cgroup, the caller's fallback.
         assert_eq!(Layout::default().devices(), Mechanism::NoCgroup);

@@ -131,7 +131,7 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
         None => b"/".to_vec(),
     };
     let network = o.network.unwrap_or_else(|| b"none".to_vec());
-    if !o.ports.is_empty() && (network.as_slice() == b"none" || network.as_slice() == b"host") {
+    if !o.ports.is_empty() && util::word_index(b"none,host", &network).is_some() {
         return util::err(b"--publish", b"needs a bridge network (--network NAME)");
     }
     let mut rnd = [0u8; 32];
@@ -174,9 +174,10 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     };
     let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image"))?.layers;
     let store = crate::engine::store::layers_dir(root);
-    let net = match rec.network.as_slice() {
-        b"" | b"none" | b"host" => None,
-        n => Some(network::load(root, n)?),
+    // (no network, none or host: a table, not a compare per word)
+    let net = match util::word_index(b",none,host", &rec.network) {
+        Some(_) => None,
+        None => Some(network::load(root, &rec.network)?),
     };
     // The device rules: docker's, and each --device node's, as it is now.
     let (mut nodes, mut extra) = (Vec::new(), Vec::new());
@@ -239,8 +240,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         }
         let _lock = root.lock()?;
         if let Some((name, rnd)) = new {
-            root.runtime()?; // the names index lives there
-            state::index_names(root)?;
+            index_names(root)?;
             p.rec.name = match name {
                 Some(n) => {
                     // (a dead `--rm` one is removed now, as it would have been)
@@ -268,7 +268,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             set_net(&mut p.spec, n, p.rec.ip, &p.rec.hostname);
         }
         // Written whole: for a restart, the appended history of the last run goes.
-        p.rec.save(root)?;
+        save(root, &p.rec)?;
         // The spec's confinement: the record's, moved (not cloned: nothing
         // reads it from the record once it is written).
         let sec = &mut p.spec.security;
@@ -282,12 +282,27 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         }
         Ok(())
     })()
-    .and_then(|_| p.cg.make(Kind::V2));
+    .and_then(|_| p.cg.make(Kind::V2, &p.rec.limits));
     if let Err(e) = r {
         undo(root, &mut p);
         return Err(e);
     }
     Ok(p)
+}
+
+/// The names index, made if missing (it lives in the run-time
+/// directory); out of `instantiate`'s frame.
+#[inline(never)]
+fn index_names(root: &Root) -> Res<()> {
+    root.runtime()?;
+    state::index_names(root)
+}
+
+/// The record written whole, kept out of `instantiate` (its encoder
+/// inlined there grew that frame).
+#[inline(never)]
+fn save(root: &Root, rec: &Record) -> Res<()> {
+    rec.save(root)
 }
 
 /// `--device`: each host node's type and numbers, read at every start (a
@@ -840,10 +855,15 @@ fn wait_gone(r: &Record, ms: u64) -> bool {
 /// is gone and its end recorded. Under its lock, so no start begins a run
 /// that this stop would then kill or clean up after.
 pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
-    let found = state::find(root, key)?;
+    // (looked at where it was returned: no copy of the record)
+    let found = state::find(root, key);
+    let found = match &found {
+        Ok(r) => r,
+        Err(e) => return Err(*e),
+    };
     // (only these two outlive the lock: no Record moved out of the block)
     let (pid, monitor) = {
-        let _l = state::lock_container(root, &found, key)?;
+        let _l = state::lock_container(root, found, key)?;
         // (looked at in the Option it came in: no copy)
         let cur = found.reload(root);
         let Some(r) = &cur else { return Err(Error::new(key, b"no such container")) };

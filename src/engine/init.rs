@@ -37,7 +37,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
                          // and we were born in it), and joined last, before anything of the
                          // image runs: their `tasks` files are opened now, while the host's
                          // paths are visible.
-    cg.make(Kind::V1)?;
+    cg.make(Kind::V1, &rec.limits)?;
     let tasks = cg.v1_tasks()?;
 
     stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;

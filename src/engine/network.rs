@@ -88,10 +88,10 @@ pub fn all(root: &Root) -> Vec<Network> {
     let d = join(&root.dir, b"networks");
     let names = sys::list_dir(&d).unwrap_or_default();
     let mut v = Vec::new();
-    for (n, _) in names {
+    for (n, _) in &names {
         // (extend, not `if let Ok(x) .. push(x)`: that push was a memmove,
         // the only one left in the binary: 300 bytes of musl's on aarch64)
-        v.extend(load(root, &n).ok());
+        v.extend(load(root, n).ok());
     }
     util::sort_by(&mut v, |a, b| a.name < b.name);
     v
@@ -203,7 +203,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     if sys::lstat(&d).is_ok() {
         return Err(Error::quoted("network", name, b"already exists"));
     }
-    for o in all(root) {
+    for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
         if o.subnet & m == net & m {
             let mut why = b"overlaps network ".to_vec();
@@ -245,21 +245,26 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
 pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
     {
         let _lock = root.lock()?;
-        let n = load(root, name)?;
+        // (looked at where it was returned: no copy)
+        let n = load(root, name);
+        let n = match &n {
+            Ok(n) => n,
+            Err(e) => return Err(*e),
+        };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
             let mut why = b"in use by container ".to_vec();
             why.extend_from_slice(c.short_id());
             why.extend_from_slice(b" (remove it first)");
             return Err(Error::quoted("network", name, &why));
         }
-        nat_del(&n, env);
+        nat_del(n, env);
         // No container uses the network any more, so a port still on the
         // bridge is the veth of a dead one whose namespace the kernel has
         // not finished tearing down (that is asynchronous, and slow under
         // emulation): delete it now, then the bridge.
         let brif = join(&join(b"/sys/class/net", &n.bridge), b"brif");
-        for (port, _) in sys::list_dir(&brif).unwrap_or_default() {
-            let _ = netlink::link_del(&port);
+        for (port, _) in &sys::list_dir(&brif).unwrap_or_default() {
+            let _ = netlink::link_del(port);
         }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
@@ -303,18 +308,11 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
-    let mut used = alloc::vec![n.gateway];
-    for x in &l {
-        used.push(x.0);
-    }
-    util::sort_by(&mut used, |a, b| a < b);
+    // The lowest address past the network's that neither the gateway nor a
+    // lease holds (a scan per step: a handful of leases, no sorted copy).
     let mut cand = n.subnet + 1;
-    for u in used {
-        if u == cand {
-            cand += 1;
-        } else if u > cand {
-            break;
-        }
+    while cand == n.gateway || l.iter().any(|x| x.0 == cand) {
+        cand += 1;
     }
     if cand >= n.broadcast() {
         return Err(Error::quoted("network", &n.name, b"no free addresses in the subnet"));
@@ -327,12 +325,12 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
 /// Releases container `id`'s address (takes the state lock); on every
 /// network when `net` is unknown ("": a record that was never written).
 pub fn release(root: &Root, net: &[u8], id: &[u8]) {
-    if net == b"none" || net == b"host" {
+    if util::word_index(b"none,host", net).is_some() {
         return;
     }
     if let Ok(_lock) = root.lock() {
         if net.is_empty() {
-            for n in all(root) {
+            for n in &all(root) {
                 release(root, &n.name, id); // the state lock nests
             }
             return;
