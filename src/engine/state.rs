@@ -332,6 +332,9 @@ impl Record {
         join(&root.containers_in(self.auto_remove), &self.id)
     }
 
+    // Out of line: inlined into container::instantiate (its one caller), the
+    // encoding's loads and spills sat in a 3 KB frame.
+    #[inline(never)]
     pub fn save(&self, root: &Root) -> Res<()> {
         let p = join(&self.dir(root), b"config");
         write_atomic(&p, &self.encode()).ctx("write", &p)
