@@ -259,18 +259,20 @@ impl Record {
         let mut rd = crate::engine::spec::Rd(b);
         let len = rd.u32()?;
         let (blob, rest) = rd.0.split_at_checked(len)?;
-        let mut d = crate::engine::spec::Rd(blob);
+        // The latching reader: one exit for the whole blob, checked once
+        // below (an early return per field was its own exit path).
+        let mut d = crate::engine::spec::Lr { r: crate::engine::spec::Rd(blob), ok: true };
         let mut r = Record::default();
         for f in [&mut r.id, &mut r.name, &mut r.image, &mut r.hostname, &mut r.workdir, &mut r.network] {
-            *f = d.bytes()?;
+            *f = d.bytes();
         }
         for f in [&mut r.argv, &mut r.env, &mut r.cgroups] {
-            *f = d.list()?;
+            *f = d.list();
         }
         // Read in a loop, then placed: six inlined calls were 80 bytes more.
         let mut n = [0i64; 6];
         for x in &mut n {
-            *x = d.num()?;
+            *x = d.num();
         }
         (r.created, r.ip) = (n[0], n[1] as u32);
         let l = &mut r.limits;
@@ -281,25 +283,34 @@ impl Record {
             *f = if n[i] < 0 { None } else { Some(n[i] as u64) };
             i += 1;
         }
-        r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
+        r.limits.cpuset_cpus = Some(d.bytes()).filter(|c| c.as_slice() != b"\0");
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
-            *f = d.flag()?;
+            *f = d.flag();
         }
         // Triples moved out of the list, not cloned.
-        let mut vl = d.list()?.into_iter();
+        let mut vl = d.list().into_iter();
         while let Some(host) = vl.next() {
-            let (ctr, mode) = (vl.next()?, vl.next()?);
+            let (Some(ctr), Some(mode)) = (vl.next(), vl.next()) else {
+                d.ok = false;
+                break;
+            };
             r.volumes.push(Volume { host, ctr, ro: !mode.is_empty() });
         }
-        for p in d.list()? {
-            r.ports.push(crate::engine::config::parse_port(&p).ok()?);
+        for p in d.list() {
+            match crate::engine::config::parse_port(&p) {
+                Ok(x) => r.ports.push(x),
+                Err(_) => d.ok = false,
+            }
         }
         // Records written before confinement existed have none: docker's defaults.
-        if !d.0.is_empty() {
-            r.security = crate::engine::config::Security::decode(&mut d)?;
+        if !d.r.0.is_empty() {
+            r.security = crate::engine::config::Security::read(&mut d);
         }
-        if !d.0.is_empty() {
-            r.image_id = d.bytes()?;
+        if !d.r.0.is_empty() {
+            r.image_id = d.bytes();
+        }
+        if !d.ok {
+            return None;
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
@@ -653,6 +664,54 @@ mod tests {
         b.extend_from_slice(b"ted\nexit_code=3\n");
         let d = Record::decode(&b).unwrap();
         assert_eq!((d.status, d.exit_code), (Status::Exited, Some(3)));
+    }
+
+    #[test]
+    fn a_cut_blob_is_no_record() {
+        let r = Record {
+            id: b"abc".to_vec(),
+            argv: vec![b"sh".to_vec()],
+            volumes: vec![Volume { host: b"/a".to_vec(), ctr: b"/b".to_vec(), ro: true }],
+            ports: vec![crate::engine::config::Port { host_ip: 0, host_port: 8080, ctr_port: 80, udp: false }],
+            image_id: b"ff".to_vec(),
+            ..Record::default()
+        };
+        let b = r.encode();
+        let len = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
+        let blob = &b[4..4 + len];
+        let mut w = crate::engine::spec::W(Vec::new());
+        r.security.encode(&mut w);
+        // Without the image ID, and without the confinement too: older records.
+        let (no_id, no_sec) = (len - 6, len - 6 - w.0.len());
+        for k in 0..len {
+            let mut c = (k as u32).to_le_bytes().to_vec();
+            c.extend_from_slice(&blob[..k]);
+            c.extend_from_slice(b"\nstatus=running\n");
+            let d = Record::decode(&c);
+            if k == no_id || k == no_sec {
+                let d = d.unwrap();
+                assert_eq!((d.volumes.len(), d.ports.len(), d.status), (1, 1, Status::Running));
+                assert!(d.image_id.is_empty());
+            } else {
+                assert_eq!(d, None, "cut at {k}");
+            }
+        }
+        // A volume list that is not whole triples, a port that does not parse
+        // (the two count-prefixed lists before the confinement), and whole.
+        let mut x = r;
+        (x.volumes, x.ports) = (Vec::new(), Vec::new());
+        let whole = x.encode();
+        let lx = u32::from_le_bytes(whole[..4].try_into().unwrap()) as usize;
+        let at = 4 + lx - 6 - w.0.len() - 8;
+        let bad: [&[u8]; 3] = [b"\x02\0\0\0\x01\0\0\0a\x01\0\0\0b\0\0\0\0", b"\0\0\0\0\x01\0\0\0\x01\0\0\0z", b"\0\0\0\0\0\0\0\0"];
+        for (i, tail) in bad.iter().enumerate() {
+            let mut c = whole[4..at].to_vec();
+            c.extend_from_slice(tail);
+            let mut y = (c.len() as u32).to_le_bytes().to_vec();
+            y.extend_from_slice(&c);
+            y.push(b'\n');
+            assert_eq!(Record::decode(&y).is_some(), i == 2);
+        }
     }
 
     #[test]
