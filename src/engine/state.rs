@@ -309,9 +309,6 @@ impl Record {
         if !d.r.0.is_empty() {
             r.image_id = d.bytes();
         }
-        if !d.ok {
-            return None;
-        }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
         for line in crate::engine::util::fields(rest, b'\n') {
@@ -319,10 +316,16 @@ impl Record {
             let (k, val) = (&line[..eq], &line[eq + 1..]);
             let Some(i) = crate::engine::util::word_index(LIVE, k) else { continue };
             if i == 6 {
-                r.status = Status::parse(val)?;
+                match Status::parse(val) {
+                    Some(x) => r.status = x,
+                    None => d.ok = false,
+                }
                 continue;
             }
-            let n = parse_i64(val)?;
+            let Some(n) = parse_i64(val) else {
+                d.ok = false;
+                continue;
+            };
             match i {
                 0 => r.pid = n as i32,
                 1 => r.pid_start = n as u64,
@@ -332,7 +335,7 @@ impl Record {
                 _ => r.finished = n,
             }
         }
-        if r.id.is_empty() {
+        if !d.ok || r.id.is_empty() {
             None
         } else {
             Some(r)
@@ -681,6 +684,11 @@ mod tests {
         let blob = &b[4..4 + len];
         let mut w = crate::engine::spec::W(Vec::new());
         r.security.encode(&mut w);
+        for bad in [&b"pid=x\n"[..], b"status=gone\n", b"exit_code=\nstatus=running\n"] {
+            let mut c = b.clone();
+            c.extend_from_slice(bad);
+            assert_eq!(Record::decode(&c), None);
+        }
         // Without the image ID, and without the confinement too: older records.
         let (no_id, no_sec) = (len - 6, len - 6 - w.0.len());
         for k in 0..len {
