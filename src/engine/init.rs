@@ -15,7 +15,7 @@ use crate::engine::channel::{Child, Never};
 use crate::engine::confine;
 use crate::engine::spec::Spec;
 use crate::engine::state::Record;
-use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use crate::engine::util::{fields, join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
@@ -346,29 +346,22 @@ fn setup_dev() -> Res<()> {
     let d = dir.raw();
     // (one error exit for the three loops: each `.ctx` call was code)
     let (name, e) = 'failed: {
-        static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-        for &(name, maj, min) in &NODES {
-            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
+        // (space-separated names walked with their numbers: tables of
+        // slices were 16 bytes of pointer and length per name)
+        static NUMS: [(u8, u8); 6] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
+        for (name, &(maj, min)) in fields(b"null zero full random urandom tty", b' ').zip(&NUMS) {
+            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj as u32, min as u32) {
                 break 'failed (name, e);
             }
         }
-        // (statics, walked by reference: an array literal here was built on
-        // the stack word by word, 250 bytes of stores)
-        static LINKS: [(&[u8], &[u8]); 6] = [
-            (b"fd", b"/proc/self/fd"),
-            (b"stdin", b"/proc/self/fd/0"),
-            (b"stdout", b"/proc/self/fd/1"),
-            (b"stderr", b"/proc/self/fd/2"),
-            (b"ptmx", b"pts/ptmx"),
-            (b"core", b"/proc/kcore"),
-        ];
-        for &(name, target) in &LINKS {
+        // Name, target, name, target...
+        let mut l = fields(b"fd /proc/self/fd stdin /proc/self/fd/0 stdout /proc/self/fd/1 stderr /proc/self/fd/2 ptmx pts/ptmx core /proc/kcore", b' ');
+        while let (Some(name), Some(target)) = (l.next(), l.next()) {
             if let Err(e) = sys::symlinkat(target, d, name) {
                 break 'failed (name, e);
             }
         }
-        static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
-        for &(name, mode) in &DIRS {
+        for (name, mode) in fields(b"pts shm", b' ').zip([0o755, 0o1777]) {
             if let Err(e) = sys::mkdirat(d, name, mode) {
                 break 'failed (name, e);
             }
