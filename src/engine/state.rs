@@ -173,14 +173,16 @@ pub enum Status {
 }
 
 impl Status {
-    const WORDS: [&'static [u8]; 4] = [b"created", b"running", b"exited", b"dead"];
+    /// The words, in the order of the variants (one string: a table of
+    /// slices was 16 bytes a word).
+    const WORDS: &'static [u8] = b"created,running,exited,dead";
     pub fn word(self) -> &'static [u8] {
-        Status::WORDS[self as usize]
+        crate::engine::util::fields(Status::WORDS, b',').nth(self as usize).unwrap_or_default()
     }
     fn parse(w: &[u8]) -> Option<Status> {
         const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
         // The shared out-of-line lookup: the slice loop here was its own copy.
-        crate::engine::util::word_index(b"created,running,exited,dead", w).map(|i| ALL[i])
+        crate::engine::util::word_index(Status::WORDS, w).map(|i| ALL[i])
     }
 }
 
@@ -719,6 +721,16 @@ mod tests {
             y.extend_from_slice(&c);
             y.push(b'\n');
             assert_eq!(Record::decode(&y).is_some(), i == 2);
+        }
+    }
+
+    #[test]
+    fn status_words() {
+        let all = [Status::Created, Status::Running, Status::Exited, Status::Dead];
+        let w: Vec<&[u8]> = all.iter().map(|s| s.word()).collect();
+        assert_eq!(w, [&b"created"[..], b"running", b"exited", b"dead"]);
+        for s in all {
+            assert_eq!(Status::parse(s.word()), Some(s));
         }
     }
 
