@@ -168,12 +168,18 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
-        let mut argv = alloc::vec![INIT_ARGV0.to_vec()];
-        argv.extend_from_slice(&rec.argv);
-        let e = sys::fexecve(init.raw(), &argv, &env);
-        return Err(Error::sys("exec", b"the init", e));
+        return Err(exec_init(init.raw(), &rec.argv, &env));
     }
     Err(exec(&rec.argv, &env))
+}
+
+/// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.
+#[inline(never)]
+fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
+    let mut a = alloc::vec![INIT_ARGV0.to_vec()];
+    a.extend_from_slice(argv);
+    let e = sys::fexecve(fd, &a, env);
+    Error::sys("exec", b"the init", e)
 }
 
 /// eth0 (created in our namespace by the parent, a veth peer): its
