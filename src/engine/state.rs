@@ -348,11 +348,17 @@ impl Record {
         join(&root.containers_in(self.auto_remove), &self.id)
     }
 
+    /// The record's file (one copy of the join for save, append, reload).
+    #[inline(never)]
+    fn config(&self, root: &Root) -> Vec<u8> {
+        join(&self.dir(root), b"config")
+    }
+
     // Out of line: inlined into container::instantiate (its one caller), the
     // encoding's loads and spills sat in a 3 KB frame.
     #[inline(never)]
     pub fn save(&self, root: &Root) -> Res<()> {
-        let p = join(&self.dir(root), b"config");
+        let p = self.config(root);
         write_atomic(&p, &self.encode()).ctx("write", &p)
     }
 
@@ -363,7 +369,7 @@ impl Record {
             kn(&mut v, k.as_bytes(), *n);
         }
         status_line(&mut v, status);
-        let p = join(&self.dir(root), b"config");
+        let p = self.config(root);
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
         match sys::write(fd.raw(), &v).ctx("write", &p)? {
             n if n == v.len() => Ok(()),
@@ -373,7 +379,7 @@ impl Record {
 
     /// The record as it is on disk now.
     pub fn reload(&self, root: &Root) -> Option<Record> {
-        Record::decode(&read_file(&join(&self.dir(root), b"config")).ok()?)
+        Record::decode(&read_file(&self.config(root)).ok()?)
     }
 
     /// The container's init is running: same pid, same start time, and not
