@@ -71,9 +71,11 @@ pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
 impl Root {
     #[inline(never)]
     pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
-        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())).map(|v| v.to_vec());
-        let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
-        Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
+        let (dir, run) = match opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())) {
+            Some(d) => (d, join(d, b"run")),
+            None => (DEFAULT_ROOT, b"/run/mydocker".to_vec()),
+        };
+        Root { dir: dir.to_vec(), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
     /// Where the container directories live: persistent, or run-time.
     pub fn containers_in(&self, run: bool) -> Vec<u8> {
