@@ -520,7 +520,8 @@ pub fn index_names(root: &Root) -> Res<()> {
         let tmp = join(&root.run, b"names.new");
         let _ = crate::engine::util::remove_tree(&tmp);
         sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-        for r in all(root) {
+        // (walked by reference: no moves of the records out of the Vec)
+        for r in &all(root) {
             if r.name.is_empty() {
                 continue;
             }
