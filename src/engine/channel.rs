@@ -32,33 +32,37 @@ use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 /// The parent's ends.
+/// (Owned::none() for an end there is not: cheaper than Option<Owned>.)
 pub struct Parent {
-    spec: Option<Owned>,
-    netns: Option<Owned>,
+    spec: Owned,
+    netns: Owned,
     report: Owned,
 }
 
 /// The child's ends.
 pub struct Child {
-    spec: Option<Owned>,
-    netns: Option<Owned>,
-    report: Option<Owned>,
+    spec: Owned,
+    netns: Owned,
+    report: Owned,
+}
+
+/// The end, leaving none in its place.
+fn take(o: &mut Owned) -> Owned {
+    core::mem::replace(o, Owned::none())
 }
 
 /// The descriptors of one start: a start pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
-    let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (None, None, None, None);
+    let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (Owned::none(), Owned::none(), Owned::none(), Owned::none());
     if spec {
-        let (r, w) = sys::pipe().ctx("pipe", b"")?;
-        (spec_r, spec_w) = (Some(r), Some(w));
+        (spec_r, spec_w) = sys::pipe().ctx("pipe", b"")?;
     }
     if netns {
-        let (a, b) = sys::socketpair().ctx("socketpair", b"")?;
-        (ns_p, ns_c) = (Some(a), Some(b));
+        (ns_p, ns_c) = sys::socketpair().ctx("socketpair", b"")?;
     }
     let (rep_r, rep_w) = sys::pipe().ctx("pipe", b"")?;
-    Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: Some(rep_w) }))
+    Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: rep_w }))
 }
 
 /// Never returns: a child that got to the end of its setup has exec'ed.
@@ -105,7 +109,8 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
 impl Parent {
     /// sync 2: one byte, then EOF, which releases the child.
     pub fn release(&mut self) {
-        if let Some(w) = self.spec.take() {
+        let w = take(&mut self.spec);
+        if w.raw() >= 0 {
             let _ = sys::write_all(w.raw(), b"1");
         }
     }
@@ -115,7 +120,10 @@ impl Child {
     /// sync 2: waits for the start pipe's byte and EOF. Nothing: the
     /// parent gave up and reports why itself.
     pub fn await_release(&mut self) -> Res<()> {
-        let r = self.spec.take().ok_or_else(|| Error::text(b"start pipe: none"))?;
+        let r = take(&mut self.spec);
+        if r.raw() < 0 {
+            return Err(Error::text(b"start pipe: none"));
+        }
         let mut buf = Vec::new();
         sys::read_to_end(r.raw(), &mut buf).ctx("read the start pipe", b"")?;
         if buf.is_empty() {
@@ -130,11 +138,14 @@ impl Child {
 impl Parent {
     /// Whether the child waits for a network namespace (not --network host).
     pub fn wants_netns(&self) -> bool {
-        self.netns.is_some()
+        self.netns.raw() >= 0
     }
     /// sync 2b: the network namespace `ns`.
     pub fn send_netns(&mut self, ns: Fd) -> Res<()> {
-        let s = self.netns.take().ok_or_else(|| Error::text(b"network namespace: not expected"))?;
+        let s = take(&mut self.netns);
+        if s.raw() < 0 {
+            return Err(Error::text(b"network namespace: not expected"));
+        }
         sys::send_fd(s.raw(), ns).ctx("send", b"the network namespace")
     }
 }
@@ -142,7 +153,10 @@ impl Parent {
 impl Child {
     /// sync 2b: the network namespace, if one is coming.
     pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
-        let Some(s) = self.netns.take() else { return Ok(None) };
+        let s = take(&mut self.netns);
+        if s.raw() < 0 {
+            return Ok(None);
+        }
         sys::recv_fd(s.raw()).map(Some).ctx("receive", b"the network namespace")
     }
 }
@@ -167,9 +181,7 @@ impl Parent {
 impl Child {
     /// sync 3, failed: one error record to the parent, and exit.
     pub fn fail(&mut self, e: Error) -> ! {
-        if let Some(w) = &self.report {
-            let _ = sys::write_all(w.raw(), &encode(&e));
-        }
+        let _ = sys::write_all(self.report.raw(), &encode(&e));
         sys::exit(e.exit_code())
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::channel::{Child, Never};
 use crate::engine::confine;
 use crate::engine::spec::Spec;
 use crate::engine::state::Record;
-use crate::engine::util::{join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use crate::engine::util::{fields, join, mkdir_all, Ctx, Error, Res, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
@@ -144,28 +144,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     chdir(b"/")?;
     if bridge {
-        // eth0 was created in our namespace by the parent (a veth peer).
-        // (one error exit for the steps that name eth0)
-        let (what, e) = 'failed: {
-            let idx = match sys::ifindex(b"eth0") {
-                Ok(i) => i,
-                Err(e) => break 'failed ("find", e),
-            };
-            if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
-                break 'failed ("set the address of", e);
-            }
-            match crate::sys::netlink::link_up(idx) {
-                Ok(()) => ("", 0),
-                Err(e) => ("bring up", e),
-            }
-        };
-        if e != 0 {
-            return Err(Error::sys(what, b"eth0", e));
-        }
-        if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
-            // (the address spelled out only for the message)
-            return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
-        }
+        eth0(spec)?;
     }
     confine::own_dir(b"/sys")?;
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
@@ -189,12 +168,47 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
-        let mut argv = alloc::vec![INIT_ARGV0.to_vec()];
-        argv.extend_from_slice(&rec.argv);
-        let e = sys::fexecve(init.raw(), &argv, &env);
-        return Err(Error::sys("exec", b"the init", e));
+        return Err(exec_init(init.raw(), &rec.argv, &env));
     }
     Err(exec(&rec.argv, &env))
+}
+
+/// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.
+#[inline(never)]
+fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
+    let mut a = alloc::vec![INIT_ARGV0.to_vec()];
+    a.extend_from_slice(argv);
+    let e = sys::fexecve(fd, &a, env);
+    Error::sys("exec", b"the init", e)
+}
+
+/// eth0 (created in our namespace by the parent, a veth peer): its
+/// address, up, and the default route. (Out of line: in `setup`'s big
+/// frame its error paths were 75 bytes more.)
+#[inline(never)]
+fn eth0(spec: &Spec) -> Res<()> {
+    // (one error exit for the steps that name eth0)
+    let (what, e) = 'failed: {
+        let idx = match sys::ifindex(b"eth0") {
+            Ok(i) => i,
+            Err(e) => break 'failed ("find", e),
+        };
+        if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
+            break 'failed ("set the address of", e);
+        }
+        match crate::sys::netlink::link_up(idx) {
+            Ok(()) => ("", 0),
+            Err(e) => ("bring up", e),
+        }
+    };
+    if e != 0 {
+        return Err(Error::sys(what, b"eth0", e));
+    }
+    if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
+        // (the address spelled out only for the message)
+        return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
+    }
+    Ok(())
 }
 
 /// Binds the volumes (`vols`: their sources, open, in `rec.volumes`'
@@ -346,29 +360,22 @@ fn setup_dev() -> Res<()> {
     let d = dir.raw();
     // (one error exit for the three loops: each `.ctx` call was code)
     let (name, e) = 'failed: {
-        static NODES: [(&[u8], u32, u32); 6] = [(b"null", 1, 3), (b"zero", 1, 5), (b"full", 1, 7), (b"random", 1, 8), (b"urandom", 1, 9), (b"tty", 5, 0)];
-        for &(name, maj, min) in &NODES {
-            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj, min) {
+        // (space-separated names walked with their numbers: tables of
+        // slices were 16 bytes of pointer and length per name)
+        static NUMS: [(u8, u8); 6] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
+        for (name, &(maj, min)) in fields(b"null zero full random urandom tty", b' ').zip(&NUMS) {
+            if let Err(e) = sys::mknodat(d, name, sys::S_IFCHR | 0o666, maj as u32, min as u32) {
                 break 'failed (name, e);
             }
         }
-        // (statics, walked by reference: an array literal here was built on
-        // the stack word by word, 250 bytes of stores)
-        static LINKS: [(&[u8], &[u8]); 6] = [
-            (b"fd", b"/proc/self/fd"),
-            (b"stdin", b"/proc/self/fd/0"),
-            (b"stdout", b"/proc/self/fd/1"),
-            (b"stderr", b"/proc/self/fd/2"),
-            (b"ptmx", b"pts/ptmx"),
-            (b"core", b"/proc/kcore"),
-        ];
-        for &(name, target) in &LINKS {
+        // Name, target, name, target...
+        let mut l = fields(b"fd /proc/self/fd stdin /proc/self/fd/0 stdout /proc/self/fd/1 stderr /proc/self/fd/2 ptmx pts/ptmx core /proc/kcore", b' ');
+        while let (Some(name), Some(target)) = (l.next(), l.next()) {
             if let Err(e) = sys::symlinkat(target, d, name) {
                 break 'failed (name, e);
             }
         }
-        static DIRS: [(&[u8], u32); 2] = [(b"pts", 0o755), (b"shm", 0o1777)];
-        for &(name, mode) in &DIRS {
+        for (name, mode) in fields(b"pts shm", b' ').zip([0o755, 0o1777]) {
             if let Err(e) = sys::mkdirat(d, name, mode) {
                 break 'failed (name, e);
             }

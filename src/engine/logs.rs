@@ -142,7 +142,9 @@ pub fn tail_start(data: &[u8], n: u64) -> usize {
 #[inline(never)]
 /// Hands the container's log to `out`, as `logs` shows it.
 pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamps: bool, out: &mut dyn FnMut(&[u8])) -> Res<i32> {
-    let r = state::find(root, name)?;
+    // (used in place in the result: moved out, the record was copied)
+    let mut found = state::find(root, name);
+    let r = found.as_mut().map_err(|e| *e)?;
     let dir = r.dir(root);
     let p = join(&dir, b"log");
     let file = match sys::open(&p, sys::O_RDONLY, 0) {

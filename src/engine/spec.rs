@@ -107,9 +107,6 @@ impl<'a> Rd<'a> {
         }
         Some(v)
     }
-    pub fn flag(&mut self) -> Option<bool> {
-        Some(!self.bytes()?.is_empty())
-    }
     pub fn num(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.bytes()?.try_into().ok()?))
     }

@@ -71,9 +71,11 @@ pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
 impl Root {
     #[inline(never)]
     pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
-        let dir = opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())).map(|v| v.to_vec());
-        let run = dir.as_ref().map_or_else(|| b"/run/mydocker".to_vec(), |d| join(d, b"run"));
-        Root { dir: dir.unwrap_or_else(|| DEFAULT_ROOT.to_vec()), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
+        let (dir, run) = match opt.or_else(|| crate::engine::util::env_get(env, b"MYDOCKER_ROOT").filter(|v| !v.is_empty())) {
+            Some(d) => (d, join(d, b"run")),
+            None => (DEFAULT_ROOT, b"/run/mydocker".to_vec()),
+        };
+        Root { dir: dir.to_vec(), run, overlay: crate::engine::util::env_get(env, b"MYDOCKER_OVERLAY") != Some(b"0") }
     }
     /// Where the container directories live: persistent, or run-time.
     pub fn containers_in(&self, run: bool) -> Vec<u8> {
@@ -173,14 +175,16 @@ pub enum Status {
 }
 
 impl Status {
-    const WORDS: [&'static [u8]; 4] = [b"created", b"running", b"exited", b"dead"];
+    /// The words, in the order of the variants (one string: a table of
+    /// slices was 16 bytes a word).
+    const WORDS: &'static [u8] = b"created,running,exited,dead";
     pub fn word(self) -> &'static [u8] {
-        Status::WORDS[self as usize]
+        crate::engine::util::fields(Status::WORDS, b',').nth(self as usize).unwrap_or_default()
     }
     fn parse(w: &[u8]) -> Option<Status> {
         const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
         // The shared out-of-line lookup: the slice loop here was its own copy.
-        crate::engine::util::word_index(b"created,running,exited,dead", w).map(|i| ALL[i])
+        crate::engine::util::word_index(Status::WORDS, w).map(|i| ALL[i])
     }
 }
 
@@ -259,18 +263,20 @@ impl Record {
         let mut rd = crate::engine::spec::Rd(b);
         let len = rd.u32()?;
         let (blob, rest) = rd.0.split_at_checked(len)?;
-        let mut d = crate::engine::spec::Rd(blob);
+        // The latching reader: one exit for the whole blob, checked once
+        // below (an early return per field was its own exit path).
+        let mut d = crate::engine::spec::Lr { r: crate::engine::spec::Rd(blob), ok: true };
         let mut r = Record::default();
         for f in [&mut r.id, &mut r.name, &mut r.image, &mut r.hostname, &mut r.workdir, &mut r.network] {
-            *f = d.bytes()?;
+            *f = d.bytes();
         }
         for f in [&mut r.argv, &mut r.env, &mut r.cgroups] {
-            *f = d.list()?;
+            *f = d.list();
         }
         // Read in a loop, then placed: six inlined calls were 80 bytes more.
         let mut n = [0i64; 6];
         for x in &mut n {
-            *x = d.num()?;
+            *x = d.num();
         }
         (r.created, r.ip) = (n[0], n[1] as u32);
         let l = &mut r.limits;
@@ -281,25 +287,31 @@ impl Record {
             *f = if n[i] < 0 { None } else { Some(n[i] as u64) };
             i += 1;
         }
-        r.limits.cpuset_cpus = Some(d.bytes()?).filter(|c| c.as_slice() != b"\0");
+        r.limits.cpuset_cpus = Some(d.bytes()).filter(|c| c.as_slice() != b"\0");
         for f in [&mut r.init, &mut r.tty, &mut r.interactive, &mut r.detach, &mut r.auto_remove, &mut r.overlay] {
-            *f = d.flag()?;
+            *f = d.flag();
         }
         // Triples moved out of the list, not cloned.
-        let mut vl = d.list()?.into_iter();
+        let mut vl = d.list().into_iter();
         while let Some(host) = vl.next() {
-            let (ctr, mode) = (vl.next()?, vl.next()?);
+            let (Some(ctr), Some(mode)) = (vl.next(), vl.next()) else {
+                d.ok = false;
+                break;
+            };
             r.volumes.push(Volume { host, ctr, ro: !mode.is_empty() });
         }
-        for p in d.list()? {
-            r.ports.push(crate::engine::config::parse_port(&p).ok()?);
+        for p in d.list() {
+            match crate::engine::config::parse_port(&p) {
+                Ok(x) => r.ports.push(x),
+                Err(_) => d.ok = false,
+            }
         }
         // Records written before confinement existed have none: docker's defaults.
-        if !d.0.is_empty() {
-            r.security = crate::engine::config::Security::decode(&mut d)?;
+        if !d.r.0.is_empty() {
+            r.security = crate::engine::config::Security::read(&mut d);
         }
-        if !d.0.is_empty() {
-            r.image_id = d.bytes()?;
+        if !d.r.0.is_empty() {
+            r.image_id = d.bytes();
         }
         // Only complete lines: a torn final append is not there yet.
         let rest = &rest[..rest.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1)];
@@ -308,10 +320,16 @@ impl Record {
             let (k, val) = (&line[..eq], &line[eq + 1..]);
             let Some(i) = crate::engine::util::word_index(LIVE, k) else { continue };
             if i == 6 {
-                r.status = Status::parse(val)?;
+                match Status::parse(val) {
+                    Some(x) => r.status = x,
+                    None => d.ok = false,
+                }
                 continue;
             }
-            let n = parse_i64(val)?;
+            let Some(n) = parse_i64(val) else {
+                d.ok = false;
+                continue;
+            };
             match i {
                 0 => r.pid = n as i32,
                 1 => r.pid_start = n as u64,
@@ -321,7 +339,7 @@ impl Record {
                 _ => r.finished = n,
             }
         }
-        if r.id.is_empty() {
+        if !d.ok || r.id.is_empty() {
             None
         } else {
             Some(r)
@@ -332,8 +350,17 @@ impl Record {
         join(&root.containers_in(self.auto_remove), &self.id)
     }
 
+    /// The record's file (one copy of the join for save, append, reload).
+    #[inline(never)]
+    fn config(&self, root: &Root) -> Vec<u8> {
+        join(&self.dir(root), b"config")
+    }
+
+    // Out of line: inlined into container::instantiate (its one caller), the
+    // encoding's loads and spills sat in a 3 KB frame.
+    #[inline(never)]
     pub fn save(&self, root: &Root) -> Res<()> {
-        let p = join(&self.dir(root), b"config");
+        let p = self.config(root);
         write_atomic(&p, &self.encode()).ctx("write", &p)
     }
 
@@ -344,7 +371,7 @@ impl Record {
             kn(&mut v, k.as_bytes(), *n);
         }
         status_line(&mut v, status);
-        let p = join(&self.dir(root), b"config");
+        let p = self.config(root);
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
         match sys::write(fd.raw(), &v).ctx("write", &p)? {
             n if n == v.len() => Ok(()),
@@ -354,7 +381,7 @@ impl Record {
 
     /// The record as it is on disk now.
     pub fn reload(&self, root: &Root) -> Option<Record> {
-        Record::decode(&read_file(&join(&self.dir(root), b"config")).ok()?)
+        Record::decode(&read_file(&self.config(root)).ok()?)
     }
 
     /// The container's init is running: same pid, same start time, and not
@@ -493,7 +520,8 @@ pub fn index_names(root: &Root) -> Res<()> {
         let tmp = join(&root.run, b"names.new");
         let _ = crate::engine::util::remove_tree(&tmp);
         sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-        for r in all(root) {
+        // (walked by reference: no moves of the records out of the Vec)
+        for r in &all(root) {
             if r.name.is_empty() {
                 continue;
             }
@@ -650,6 +678,69 @@ mod tests {
         b.extend_from_slice(b"ted\nexit_code=3\n");
         let d = Record::decode(&b).unwrap();
         assert_eq!((d.status, d.exit_code), (Status::Exited, Some(3)));
+    }
+
+    #[test]
+    fn a_cut_blob_is_no_record() {
+        let r = Record {
+            id: b"abc".to_vec(),
+            argv: vec![b"sh".to_vec()],
+            volumes: vec![Volume { host: b"/a".to_vec(), ctr: b"/b".to_vec(), ro: true }],
+            ports: vec![crate::engine::config::Port { host_ip: 0, host_port: 8080, ctr_port: 80, udp: false }],
+            image_id: b"ff".to_vec(),
+            ..Record::default()
+        };
+        let b = r.encode();
+        let len = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
+        let blob = &b[4..4 + len];
+        let mut w = crate::engine::spec::W(Vec::new());
+        r.security.encode(&mut w);
+        for bad in [&b"pid=x\n"[..], b"status=gone\n", b"exit_code=\nstatus=running\n"] {
+            let mut c = b.clone();
+            c.extend_from_slice(bad);
+            assert_eq!(Record::decode(&c), None);
+        }
+        // Without the image ID, and without the confinement too: older records.
+        let (no_id, no_sec) = (len - 6, len - 6 - w.0.len());
+        for k in 0..len {
+            let mut c = (k as u32).to_le_bytes().to_vec();
+            c.extend_from_slice(&blob[..k]);
+            c.extend_from_slice(b"\nstatus=running\n");
+            let d = Record::decode(&c);
+            if k == no_id || k == no_sec {
+                let d = d.unwrap();
+                assert_eq!((d.volumes.len(), d.ports.len(), d.status), (1, 1, Status::Running));
+                assert!(d.image_id.is_empty());
+            } else {
+                assert_eq!(d, None, "cut at {k}");
+            }
+        }
+        // A volume list that is not whole triples, a port that does not parse
+        // (the two count-prefixed lists before the confinement), and whole.
+        let mut x = r;
+        (x.volumes, x.ports) = (Vec::new(), Vec::new());
+        let whole = x.encode();
+        let lx = u32::from_le_bytes(whole[..4].try_into().unwrap()) as usize;
+        let at = 4 + lx - 6 - w.0.len() - 8;
+        let bad: [&[u8]; 3] = [b"\x02\0\0\0\x01\0\0\0a\x01\0\0\0b\0\0\0\0", b"\0\0\0\0\x01\0\0\0\x01\0\0\0z", b"\0\0\0\0\0\0\0\0"];
+        for (i, tail) in bad.iter().enumerate() {
+            let mut c = whole[4..at].to_vec();
+            c.extend_from_slice(tail);
+            let mut y = (c.len() as u32).to_le_bytes().to_vec();
+            y.extend_from_slice(&c);
+            y.push(b'\n');
+            assert_eq!(Record::decode(&y).is_some(), i == 2);
+        }
+    }
+
+    #[test]
+    fn status_words() {
+        let all = [Status::Created, Status::Running, Status::Exited, Status::Dead];
+        let w: Vec<&[u8]> = all.iter().map(|s| s.word()).collect();
+        assert_eq!(w, [&b"created"[..], b"running", b"exited", b"dead"]);
+        for s in all {
+            assert_eq!(Status::parse(s.word()), Some(s));
+        }
     }
 
     #[test]
