@@ -126,7 +126,7 @@ impl Loader<'_> {
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
         stream::drain(&mut stored)?;
-        l.stored = digest(&stored);
+        l.stored = digest(&mut stored);
         l.stored_size = stored.n;
         self.blobs.push(l);
         Ok(())
@@ -356,10 +356,10 @@ impl Loader<'_> {
     }
 }
 
-/// The hex sha256 of what went through `h` so far.
+/// The hex sha256 of what went through `h` (which is used up).
 #[inline(never)]
-pub fn digest(h: &Hashing) -> Vec<u8> {
-    util::hex(&h.sha.clone().finish())
+pub fn digest(h: &mut Hashing) -> Vec<u8> {
+    util::hex(&h.sha.finish())
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
@@ -417,7 +417,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
     write_atomic(&sp, &s).ctx("write", &sp)?;
-    Ok(Layer { diff: digest(&diff), bytes: st.bytes })
+    Ok(Layer { diff: digest(&mut diff), bytes: st.bytes })
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under

@@ -85,7 +85,7 @@ fn layer(root: &Root, hex: &[u8], name: &[u8], o: &mut Writer) -> Res<()> {
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
     o.file(name, size, &mut h)?;
-    if h.n != size || crate::engine::load::digest(&h) != hex {
+    if h.n != size || crate::engine::load::digest(&mut h) != hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt (files changed or duplicate tar entries)"));
     }
     Ok(())
