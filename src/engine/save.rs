@@ -52,7 +52,8 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut manifest = Buf::new();
     manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
-        let (m, conf) = store::image(root, id)?;
+        let mut img = store::image(root, id);
+        let (m, conf) = img.as_mut().map_err(|e| *e)?;
         // member names `<diffid>.tar`, each layer written once
         let mut names = Vec::new();
         for l in &m.layers {
@@ -66,7 +67,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         }
         let mut cname = id.clone();
         cname.extend_from_slice(&MANIFEST[14..]);
-        o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
+        o.file(&cname, conf.len() as u64, &mut Bytes(conf))?;
         // IDs and diff IDs are hex: written raw
         json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
     }
