@@ -347,8 +347,8 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
 pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
     let mut used: Vec<Vec<u8>> = Vec::new();
     for id in ids(root) {
-        if let Ok(m) = meta(root, &id) {
-            used.extend(m.layers);
+        if let Ok(m) = &mut meta(root, &id) {
+            used.extend(core::mem::take(&mut m.layers));
         }
     }
     for l in layers {
