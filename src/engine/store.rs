@@ -333,7 +333,8 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         write_tags(root, &t)?;
     }
     if mine == 0 {
-        let m = meta(root, &id)?;
+        let mut m = meta(root, &id);
+        let m = m.as_mut().map_err(|e| *e)?;
         let p = root.image(&id);
         remove_tree(&p).ctx("remove", &p)?;
         say(b"Deleted: sha256:", &id);
