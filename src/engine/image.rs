@@ -18,6 +18,7 @@ const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
 
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
+#[inline(never)]
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = trim(c);
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
