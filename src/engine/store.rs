@@ -211,27 +211,25 @@ pub fn ids(root: &Root) -> Vec<Vec<u8>> {
 pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let t = tags(root);
     let full = normalize(r);
-    if let Some((tag, id)) = t.iter().find(|(x, _)| *x == full) {
-        return Ok((id.clone(), Some(tag.clone())));
-    }
+    let find = |w: &[u8]| t.iter().find(|(x, _)| x == w);
+    let mut found = find(&full);
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
-    if !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
+    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
-        let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
         for pre in [LOCALHOST, hub] {
             let mut want = pre.to_vec();
             want.extend_from_slice(&full);
-            if let Some(e) = t.iter().find(|(x, _)| *x == want) {
+            if let Some(e) = find(&want) {
                 if found.is_some() {
                     return Err(ambiguous(r));
                 }
                 found = Some(e);
             }
         }
-        if let Some((tag, id)) = found {
-            return Ok((id.clone(), Some(tag.clone())));
-        }
+    }
+    if let Some((tag, id)) = found {
+        return Ok((id.clone(), Some(tag.clone())));
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
     let mut lower_hex = hex.len() >= 4;
