@@ -162,14 +162,21 @@ impl Loader<'_> {
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next()? {
+        loop {
+            // (the entry is used inside next's result, not copied out of it)
+            let mut n = r.next();
+            let e = match &mut n {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) => return Err(*e),
+            };
             let name = clean(&e.path, true)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
                     let mut es = r.source();
                     self.entry(name, &mut es)?;
                 }
-                b'2' => self.links.push((name, e.link)),
+                b'2' => self.links.push((name, core::mem::take(&mut e.link))),
                 _ => {}
             }
         }
