@@ -399,7 +399,8 @@ pub struct Layer {
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
 /// recording its headers in `dir/tar` and its sizes in `dir/size`.
 pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
-    let mut p = Peek::new(src)?;
+    let mut p = Peek::new(src);
+    let p = p.as_mut().map_err(|e| *e)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
         return Err(Error::new(&LAYER.as_bytes()[6..], b"is zstd-compressed (not supported)"));
@@ -410,7 +411,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &rec_p)?;
     let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootp)?;
     let mut gz = None;
-    let plain = unzip(&mut p, &mut gz);
+    let plain = unzip(p, &mut gz);
     let mut diff = Hashing::new(plain);
     let st = {
         let mut r = tar::Reader::new(&mut diff);
