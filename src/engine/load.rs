@@ -110,17 +110,18 @@ impl Loader<'_> {
     /// One stored file of the archive (or of the layout directory).
     fn entry(&mut self, name: Vec<u8>, src: &mut dyn Source) -> Res<()> {
         let mut stored = Hashing::new(src);
-        let mut p = Peek::new(&mut stored)?;
+        let mut p = Peek::new(&mut stored);
+        let p = p.as_mut().map_err(|e| *e)?;
         let head = p.head();
         let json_name = [&MANIFEST[14..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
+            l.body = stream::read_all(p, DOC_MAX, &l.name)?;
             l.doc = true;
         } else if !zstd {
-            let x = extract_layer(&tmp_dir(self.tmp, n), &mut p)?;
+            let x = extract_layer(&tmp_dir(self.tmp, n), p)?;
             (l.body, l.bytes) = (x.diff, x.bytes);
         }
         // (a zstd blob is refused only if an image uses it: drained here,
