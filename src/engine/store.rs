@@ -286,8 +286,9 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
         return Err(Error::quoted("invalid reference", target, b"use NAME[:TAG] in lower case"));
     }
     let _l = root.lock()?;
-    let (id, _) = resolve(root, src)?;
-    set_tag(root, &full, &id)
+    let r = resolve(root, src);
+    let (id, _) = r.as_ref().map_err(|e| *e)?;
+    set_tag(root, &full, id)
 }
 
 /// The containers whose image is `id`.
