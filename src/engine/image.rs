@@ -151,9 +151,10 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 /// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
-    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    let mut l = extract_layer(&join(tmp, b"0"), &mut FdSource(src));
+    let l = l.as_mut().map_err(|e| *e)?;
     m.size += l.bytes;
-    m.layers.push(l.diff);
+    m.layers.push(core::mem::take(&mut l.diff));
     let config = config_json(m, keep, history, by);
     store_new(root, tmp, m, &config, tag)
 }
