@@ -113,7 +113,8 @@ impl Loader<'_> {
         let mut p = Peek::new(&mut stored);
         let p = p.as_mut().map_err(|e| *e)?;
         let head = p.head();
-        let json_name = [&MANIFEST[14..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
+        let json_name =
+            name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
