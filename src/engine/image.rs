@@ -167,7 +167,7 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut hist = util::Buf::new();
     if let Some(c) = json::parse(config) {
         let cc = c.get(b"config").unwrap_or(json::J::NULL);
-        for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
+        for k in util::fields(b"ExposedPorts,Labels,StopSignal,Volumes", b',') {
             if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
