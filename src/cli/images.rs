@@ -32,7 +32,8 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     let mut rows: Vec<Row> = Vec::new();
     let ids = store::ids(root);
     for id in &ids {
-        let Ok(m) = store::meta(root, id) else { continue };
+        let m = store::meta(root, id);
+        let Ok(m) = &m else { continue };
         let mut any = false;
         for (t, i) in &tags {
             if i == id {

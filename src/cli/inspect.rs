@@ -75,7 +75,8 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     }
     let dir = r.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
-    let lower = crate::engine::image::lowerdir_in(root, &crate::engine::store::meta(root, &r.image_id).map(|m| m.layers).unwrap_or_default());
+    let m = crate::engine::store::meta(root, &r.image_id);
+    let lower = crate::engine::image::lowerdir_in(root, m.as_ref().map_or(&[][..], |m| &m.layers));
     let mut ports = Vec::new();
     for p in &r.ports {
         ports.push(p.text());

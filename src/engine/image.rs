@@ -18,6 +18,7 @@ const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
 
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
+#[inline(never)]
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = trim(c);
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
@@ -150,9 +151,10 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 /// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
-    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    let mut l = extract_layer(&join(tmp, b"0"), &mut FdSource(src));
+    let l = l.as_mut().map_err(|e| *e)?;
     m.size += l.bytes;
-    m.layers.push(l.diff);
+    m.layers.push(core::mem::take(&mut l.diff));
     let config = config_json(m, keep, history, by);
     store_new(root, tmp, m, &config, tag)
 }
@@ -165,7 +167,7 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut hist = util::Buf::new();
     if let Some(c) = json::parse(config) {
         let cc = c.get(b"config").unwrap_or(json::J::NULL);
-        for k in [&b"ExposedPorts"[..], b"Labels", b"StopSignal", b"Volumes"] {
+        for k in util::fields(b"ExposedPorts,Labels,StopSignal,Volumes", b',') {
             if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }

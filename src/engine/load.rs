@@ -110,23 +110,25 @@ impl Loader<'_> {
     /// One stored file of the archive (or of the layout directory).
     fn entry(&mut self, name: Vec<u8>, src: &mut dyn Source) -> Res<()> {
         let mut stored = Hashing::new(src);
-        let mut p = Peek::new(&mut stored)?;
+        let mut p = Peek::new(&mut stored);
+        let p = p.as_mut().map_err(|e| *e)?;
         let head = p.head();
-        let json_name = [&MANIFEST[14..], b"/json", b"/VERSION"].iter().any(|s| name.ends_with(s)) || name == b"oci-layout" || name == b"repositories";
+        let json_name =
+            name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            l.body = stream::read_all(&mut p, DOC_MAX, &l.name)?;
+            l.body = stream::read_all(p, DOC_MAX, &l.name)?;
             l.doc = true;
         } else if !zstd {
-            let x = extract_layer(&tmp_dir(self.tmp, n), &mut p)?;
+            let x = extract_layer(&tmp_dir(self.tmp, n), p)?;
             (l.body, l.bytes) = (x.diff, x.bytes);
         }
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
         stream::drain(&mut stored)?;
-        l.stored = digest(&stored);
+        l.stored = digest(&mut stored);
         l.stored_size = stored.n;
         self.blobs.push(l);
         Ok(())
@@ -162,14 +164,21 @@ impl Loader<'_> {
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
         let mut r = tar::Reader::new(outer);
-        while let Some(e) = r.next()? {
+        loop {
+            // (the entry is used inside next's result, not copied out of it)
+            let mut n = r.next();
+            let e = match &mut n {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) => return Err(*e),
+            };
             let name = clean(&e.path, true)?;
             match e.ty {
                 b'0' | 0 | b'7' => {
                     let mut es = r.source();
                     self.entry(name, &mut es)?;
                 }
-                b'2' => self.links.push((name, e.link)),
+                b'2' => self.links.push((name, core::mem::take(&mut e.link))),
                 _ => {}
             }
         }
@@ -356,10 +365,10 @@ impl Loader<'_> {
     }
 }
 
-/// The hex sha256 of what went through `h` so far.
+/// The hex sha256 of what went through `h` (which is used up).
 #[inline(never)]
-pub fn digest(h: &Hashing) -> Vec<u8> {
-    util::hex(&h.sha.clone().finish())
+pub fn digest(h: &mut Hashing) -> Vec<u8> {
+    util::hex(&h.sha.finish())
 }
 
 /// `p` as it is, or through gunzip (kept in `gz`) if it starts like gzip.
@@ -392,7 +401,8 @@ pub struct Layer {
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
 /// recording its headers in `dir/tar` and its sizes in `dir/size`.
 pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
-    let mut p = Peek::new(src)?;
+    let mut p = Peek::new(src);
+    let p = p.as_mut().map_err(|e| *e)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
         return Err(Error::new(&LAYER.as_bytes()[6..], b"is zstd-compressed (not supported)"));
@@ -403,7 +413,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &rec_p)?;
     let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootp)?;
     let mut gz = None;
-    let plain = unzip(&mut p, &mut gz);
+    let plain = unzip(p, &mut gz);
     let mut diff = Hashing::new(plain);
     let st = {
         let mut r = tar::Reader::new(&mut diff);
@@ -417,7 +427,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
     write_atomic(&sp, &s).ctx("write", &sp)?;
-    Ok(Layer { diff: digest(&diff), bytes: st.bytes })
+    Ok(Layer { diff: digest(&mut diff), bytes: st.bytes })
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under

@@ -52,7 +52,8 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     let mut manifest = Buf::new();
     manifest.s("[");
     for (k, (id, tags)) in imgs.iter().enumerate() {
-        let (m, conf) = store::image(root, id)?;
+        let mut img = store::image(root, id);
+        let (m, conf) = img.as_mut().map_err(|e| *e)?;
         // member names `<diffid>.tar`, each layer written once
         let mut names = Vec::new();
         for l in &m.layers {
@@ -66,7 +67,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         }
         let mut cname = id.clone();
         cname.extend_from_slice(&MANIFEST[14..]);
-        o.file(&cname, conf.len() as u64, &mut Bytes(&conf))?;
+        o.file(&cname, conf.len() as u64, &mut Bytes(conf))?;
         // IDs and diff IDs are hex: written raw
         json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
     }
@@ -85,7 +86,7 @@ fn layer(root: &Root, hex: &[u8], name: &[u8], o: &mut Writer) -> Res<()> {
     let mut rp = tar::Replay::new(rec.raw(), files.raw());
     let mut h = Hashing::new(&mut rp);
     o.file(name, size, &mut h)?;
-    if h.n != size || crate::engine::load::digest(&h) != hex {
+    if h.n != size || crate::engine::load::digest(&mut h) != hex {
         return Err(Error::quoted("save: layer", &hex[..12], b"cannot be rebuilt (files changed or duplicate tar entries)"));
     }
     Ok(())

@@ -17,7 +17,6 @@ const K: [u32; 64] = [
 
 const H0: [u32; 8] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-#[derive(Clone)]
 pub struct Sha256 {
     h: [u32; 8],
     buf: [u8; 64],
@@ -50,7 +49,7 @@ impl Sha256 {
         }
     }
 
-    pub fn finish(mut self) -> [u8; 32] {
+    pub fn finish(&mut self) -> [u8; 32] {
         let bits = self.len << 3;
         self.update(&[0x80]);
         while self.len & 63 != 56 {

@@ -211,27 +211,25 @@ pub fn ids(root: &Root) -> Vec<Vec<u8>> {
 pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let t = tags(root);
     let full = normalize(r);
-    if let Some((tag, id)) = t.iter().find(|(x, _)| *x == full) {
-        return Ok((id.clone(), Some(tag.clone())));
-    }
+    let find = |w: &[u8]| t.iter().find(|(x, _)| x == w);
+    let mut found = find(&full);
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
-    if !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
+    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
-        let mut found: Option<&(Vec<u8>, Vec<u8>)> = None;
         for pre in [LOCALHOST, hub] {
             let mut want = pre.to_vec();
             want.extend_from_slice(&full);
-            if let Some(e) = t.iter().find(|(x, _)| *x == want) {
+            if let Some(e) = find(&want) {
                 if found.is_some() {
                     return Err(ambiguous(r));
                 }
                 found = Some(e);
             }
         }
-        if let Some((tag, id)) = found {
-            return Ok((id.clone(), Some(tag.clone())));
-        }
+    }
+    if let Some((tag, id)) = found {
+        return Ok((id.clone(), Some(tag.clone())));
     }
     let hex = r.strip_prefix(b"sha256:").unwrap_or(r);
     let mut lower_hex = hex.len() >= 4;
@@ -288,8 +286,9 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
         return Err(Error::quoted("invalid reference", target, b"use NAME[:TAG] in lower case"));
     }
     let _l = root.lock()?;
-    let (id, _) = resolve(root, src)?;
-    set_tag(root, &full, &id)
+    let r = resolve(root, src);
+    let (id, _) = r.as_ref().map_err(|e| *e)?;
+    set_tag(root, &full, id)
 }
 
 /// The containers whose image is `id`.
@@ -333,7 +332,8 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         write_tags(root, &t)?;
     }
     if mine == 0 {
-        let m = meta(root, &id)?;
+        let mut m = meta(root, &id);
+        let m = m.as_mut().map_err(|e| *e)?;
         let p = root.image(&id);
         remove_tree(&p).ctx("remove", &p)?;
         say(b"Deleted: sha256:", &id);
@@ -347,8 +347,8 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
 pub fn free_layers(root: &Root, layers: &[Vec<u8>]) {
     let mut used: Vec<Vec<u8>> = Vec::new();
     for id in ids(root) {
-        if let Ok(m) = meta(root, &id) {
-            used.extend(m.layers);
+        if let Ok(m) = &mut meta(root, &id) {
+            used.extend(core::mem::take(&mut m.layers));
         }
     }
     for l in layers {
