@@ -98,7 +98,7 @@ done
 # Spaced: each start 0.3 s after the last one ended (hyperfine's --prepare
 # is not timed), as containers start on a board, not back to back: the
 # previous container's namespaces are gone, and nothing is warm.
-hyperfine -N --style none --prepare 'sleep 0.3' --runs $spaced --export-json $W/spaced.json \
+hyperfine -N --style none --warmup 3 --prepare 'sleep 0.3' --runs $spaced --export-json $W/spaced.json \
   -n 'mydocker run --rm busybox /bin/true' "$B run --rm busybox /bin/true" \
   -n 'mydocker run --rm -m 64m busybox /bin/true' "$B run --rm -m 64m busybox /bin/true" \
   -n 'crun run (5 ns)' "crun run --bundle $W/bundle-crun-none bench-crun" \
