@@ -206,8 +206,22 @@ impl Drop for T {
                 let _ = self.md(&["network", "rm", &n.file_name().to_string_lossy()]);
             }
         }
-        // the run-time tmpfs mydocker mounted for --rm containers
-        let _ = Command::new("umount").arg(self.root.join("run")).stderr(Stdio::null()).status();
+        // the run-time tmpfs mydocker mounted for --rm containers. On a
+        // loaded host, eight roots were left with it still mounted (busy
+        // at drop time, cause not found): retry until mountinfo no longer
+        // lists it (a stacked mount too), detaching it the last time
+        let run = self.root.join("run");
+        let mounted = || fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| m.contains(&format!(" {} ", run.display())));
+        for i in 0..20 {
+            if !mounted() {
+                break;
+            }
+            let lazy: &[&str] = if i == 19 { &["-l"] } else { &[] };
+            let _ = Command::new("umount").args(lazy).arg(&run).stderr(Stdio::null()).status();
+            if mounted() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         let _ = fs::remove_dir_all(&self.root);
     }
 }
