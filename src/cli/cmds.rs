@@ -72,9 +72,9 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         if container::reap(root, r) || !all && !up {
             continue;
         }
-        let id = if no_trunc { &r.id[..] } else { r.short_id() }.to_vec();
+        let id = if no_trunc { &r.id[..] } else { r.short_id() };
         if quiet {
-            b.b(&id).s("\n");
+            b.b(id).s("\n");
             continue;
         }
         let mut created = Vec::new();
@@ -89,7 +89,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             }
             ports.extend_from_slice(&p.text());
         }
-        cells.push(id);
+        super::push_copy(&mut cells, id);
         super::push_copy(&mut cells, &r.image);
         cells.push(quote_cmd(&r.argv, !no_trunc));
         cells.push(created);
