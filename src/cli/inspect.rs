@@ -21,8 +21,8 @@ fn time(secs: i64) -> Vec<u8> {
 #[inline(never)]
 fn container(b: &mut Buf, root: &Root, r: &Record) {
     let alive = r.alive();
-    let mut name = b"/".to_vec();
-    name.extend_from_slice(&r.name);
+    // names never start with '/' (validate_name)
+    let name = join(b"/", &r.name);
     let status: &[u8] = if alive {
         b"running"
     } else if r.pid == 0 && r.exit_code.is_none() {
