@@ -45,10 +45,11 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut code = 0;
     let mut first = true;
     for name in names {
-        let n = match network::load(root, name) {
+        let r = network::load(root, name);
+        let n = match &r {
             Ok(n) => n,
             Err(e) => {
-                report(e);
+                report(*e);
                 code = 1;
                 continue;
             }
@@ -57,7 +58,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
             b.s(",");
         }
         first = false;
-        json(&mut b, root, &n);
+        json(&mut b, root, n);
     }
     b.s("]\n");
     out(&b.0);
