@@ -100,6 +100,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 
 /// An image in docker's shape: its configuration's parts verbatim. None
 /// if it cannot be read (the caller says "no such container or image").
+#[inline(never)]
 fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     use crate::engine::{json, store};
     let (m, conf) = store::image(root, id).ok()?;
