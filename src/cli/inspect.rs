@@ -103,8 +103,9 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 #[inline(never)]
 fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     use crate::engine::{json, store};
-    let (m, conf) = store::image(root, id).ok()?;
-    let c = json::parse(&conf)?;
+    let img = store::image(root, id);
+    let (m, conf) = img.as_ref().ok()?;
+    let c = json::parse(conf)?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [b"null"; 5];
     (v[0], v[4]) = (id, b"{}");
