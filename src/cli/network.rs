@@ -43,7 +43,6 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut b = Buf::new();
     b.s("[");
     let mut code = 0;
-    let mut first = true;
     for name in names {
         let r = network::load(root, name);
         let n = match &r {
@@ -54,10 +53,10 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
                 continue;
             }
         };
-        if !first {
+        // past the "[", an object before this one
+        if b.0.len() > 1 {
             b.s(",");
         }
-        first = false;
         json(&mut b, root, n);
     }
     b.s("]\n");
