@@ -72,9 +72,9 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         if container::reap(root, r) || !all && !up {
             continue;
         }
-        let id = if no_trunc { &r.id[..] } else { r.short_id() }.to_vec();
+        let id = if no_trunc { &r.id[..] } else { r.short_id() };
         if quiet {
-            b.b(&id).s("\n");
+            b.b(id).s("\n");
             continue;
         }
         let mut created = Vec::new();
@@ -89,7 +89,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
             }
             ports.extend_from_slice(&p.text());
         }
-        cells.push(id);
+        super::push_copy(&mut cells, id);
         super::push_copy(&mut cells, &r.image);
         cells.push(quote_cmd(&r.argv, !no_trunc));
         cells.push(created);
@@ -222,8 +222,8 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let pivot: &[u8] = if crate::engine::mounts::pivot_root_works(&mounts) { b"yes" } else { b"no (initramfs): MS_MOVE + chroot instead" };
     fill(&mut b, b"Root filesystem: \x01\npivot_root: \x02\n", &[&crate::engine::mounts::root_fstype(&mounts), pivot]);
     for tool in util::fields(b"iptables,nft", b',') {
-        let p = crate::engine::network::which(tool, env).unwrap_or_else(|| b"not found".to_vec());
-        fill(&mut b, b"\x01: \x02\n", &[tool, &p]);
+        let p = crate::engine::network::which(tool, env);
+        fill(&mut b, b"\x01: \x02\n", &[tool, p.as_deref().unwrap_or(b"not found")]);
     }
     let nat: &[u8] = if crate::engine::network::nat_path(env) == b"iptables" { b"iptables" } else { b"nf_tables over netlink" };
     fill(&mut b, b"NAT for new networks: \x01\nPublished ports: TCP and UDP forwarded by the container's monitor\n", &[nat]);

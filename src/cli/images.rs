@@ -89,8 +89,9 @@ pub fn rmi(root: &Root, names: &[&[u8]]) -> i32 {
 pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()> {
     use crate::engine::json;
     let (id, _) = store::resolve(root, name)?;
-    let (m, conf) = store::image(root, &id)?;
-    let c = json::parse(&conf);
+    let img = store::image(root, &id);
+    let (m, conf) = img.as_ref().map_err(|e| *e)?;
+    let c = json::parse(conf);
     let hist = c.and_then(|c| c.get(b"history")).unwrap_or(json::J::NULL);
     // (step, size), oldest first
     let mut rows = Vec::new();

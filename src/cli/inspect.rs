@@ -21,8 +21,8 @@ fn time(secs: i64) -> Vec<u8> {
 #[inline(never)]
 fn container(b: &mut Buf, root: &Root, r: &Record) {
     let alive = r.alive();
-    let mut name = b"/".to_vec();
-    name.extend_from_slice(&r.name);
+    // names never start with '/' (validate_name)
+    let name = join(b"/", &r.name);
     let status: &[u8] = if alive {
         b"running"
     } else if r.pid == 0 && r.exit_code.is_none() {
@@ -100,10 +100,12 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
 
 /// An image in docker's shape: its configuration's parts verbatim. None
 /// if it cannot be read (the caller says "no such container or image").
+#[inline(never)]
 fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     use crate::engine::{json, store};
-    let (m, conf) = store::image(root, id).ok()?;
-    let c = json::parse(&conf)?;
+    let img = store::image(root, id);
+    let (m, conf) = img.as_ref().ok()?;
+    let c = json::parse(conf)?;
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [b"null"; 5];
     (v[0], v[4]) = (id, b"{}");

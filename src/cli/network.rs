@@ -43,21 +43,21 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
     let mut b = Buf::new();
     b.s("[");
     let mut code = 0;
-    let mut first = true;
     for name in names {
-        let n = match network::load(root, name) {
+        let r = network::load(root, name);
+        let n = match &r {
             Ok(n) => n,
             Err(e) => {
-                report(e);
+                report(*e);
                 code = 1;
                 continue;
             }
         };
-        if !first {
+        // past the "[", an object before this one
+        if b.0.len() > 1 {
             b.s(",");
         }
-        first = false;
-        json(&mut b, root, &n);
+        json(&mut b, root, n);
     }
     b.s("]\n");
     out(&b.0);
