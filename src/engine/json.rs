@@ -51,7 +51,9 @@ fn string(t: &[u8], mut i: usize) -> Option<usize> {
                 i += 1;
                 if e == b'u' {
                     for _ in 0..4 {
-                        (*t.get(i)? as char).to_digit(16)?;
+                        if !t.get(i)?.is_ascii_hexdigit() {
+                            return None;
+                        }
                         i += 1;
                     }
                 } else if !b"\"\\/bfnrt".contains(&e) {
