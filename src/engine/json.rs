@@ -404,10 +404,14 @@ pub fn str(b: &mut Vec<u8>, s: &[u8]) {
         let c = s[i];
         i += 1;
         match c {
-            b'"' => b.extend_from_slice(b"\\\""),
-            b'\\' => b.extend_from_slice(b"\\\\"),
-            b'\n' => b.extend_from_slice(b"\\n"),
-            b'\t' => b.extend_from_slice(b"\\t"),
+            b'"' | b'\\' | b'\n' | b'\t' => b.extend_from_slice(&[
+                b'\\',
+                match c {
+                    b'\n' => b'n',
+                    b'\t' => b't',
+                    c => c,
+                },
+            ]),
             // a control, or a byte that is not UTF-8 (the next run starts after it)
             c if c < 0x20 || c == 0x7f || ok < i => {
                 ok = ok.max(i);
