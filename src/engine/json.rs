@@ -51,7 +51,9 @@ fn string(t: &[u8], mut i: usize) -> Option<usize> {
                 i += 1;
                 if e == b'u' {
                     for _ in 0..4 {
-                        (*t.get(i)? as char).to_digit(16)?;
+                        if !t.get(i)?.is_ascii_hexdigit() {
+                            return None;
+                        }
                         i += 1;
                     }
                 } else if !b"\"\\/bfnrt".contains(&e) {
@@ -402,10 +404,14 @@ pub fn str(b: &mut Vec<u8>, s: &[u8]) {
         let c = s[i];
         i += 1;
         match c {
-            b'"' => b.extend_from_slice(b"\\\""),
-            b'\\' => b.extend_from_slice(b"\\\\"),
-            b'\n' => b.extend_from_slice(b"\\n"),
-            b'\t' => b.extend_from_slice(b"\\t"),
+            b'"' | b'\\' | b'\n' | b'\t' => b.extend_from_slice(&[
+                b'\\',
+                match c {
+                    b'\n' => b'n',
+                    b'\t' => b't',
+                    c => c,
+                },
+            ]),
             // a control, or a byte that is not UTF-8 (the next run starts after it)
             c if c < 0x20 || c == 0x7f || ok < i => {
                 ok = ok.max(i);

@@ -696,13 +696,17 @@ impl X {
                 self.clear(d, name, e.ty == b'5')?;
                 match e.ty {
                     b'0' => sys::openat(d, name, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL | sys::O_NOFOLLOW, 0o600).map(|o| f = o),
-                    b'5' => match sys::mkdirat(d, name, 0o700) {
-                        Ok(()) | Err(sys::EEXIST) => {
-                            op = "open";
-                            sys::openat(d, name, DIR, 0).map(|o| f = o)
+                    b'5' => {
+                        // (listed before it exists: a failure returns, and the list goes with `self`)
+                        self.dirs.push((e.mode, e.mtime, path.to_vec()));
+                        match sys::mkdirat(d, name, 0o700) {
+                            Ok(()) | Err(sys::EEXIST) => {
+                                op = "open";
+                                sys::openat(d, name, DIR, 0).map(|o| f = o)
+                            }
+                            x => x,
                         }
-                        x => x,
-                    },
+                    }
                     b'2' => {
                         op = "create symlink";
                         sys::symlinkat(&e.link, d, name)
@@ -727,20 +731,17 @@ impl X {
             _ => return Ok(()),
         };
         res.ctx(op, path)?;
-        match e.ty {
-            b'0' => {
-                loop {
-                    let s = r.piece(usize::MAX)?;
-                    if s.is_empty() {
-                        break;
-                    }
-                    sys::write_all(f.raw(), s).ctx("write", path)?;
+        if let b'0' = e.ty {
+            loop {
+                let s = r.piece(usize::MAX)?;
+                if s.is_empty() {
+                    break;
                 }
-                self.st.bytes += e.size;
+                sys::write_all(f.raw(), s).ctx("write", path)?;
             }
-            b'5' => self.dirs.push((e.mode, e.mtime, path.to_vec())),
-            _ => {}
+            self.st.bytes += e.size;
         }
+
         // chown clears S_ISUID/S_ISGID and security.capability: it goes first.
         if e.ty != b'1' {
             let _ = sys::fchownat_nofollow(d, name, e.uid, e.gid);
