@@ -506,12 +506,6 @@ fn names(root: &Root) -> Vec<u8> {
     join(&root.run, b"names")
 }
 
-/// The id holding `name`, by the index; None without an index.
-fn name_owner(root: &Root, name: &[u8]) -> Option<Vec<u8>> {
-    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
-    load(root, &id).map(|_| id)
-}
-
 /// Under the state lock, with the run-time directory mounted: makes the
 /// index if it is missing.
 pub fn index_names(root: &Root) -> Res<()> {
@@ -532,9 +526,11 @@ pub fn index_names(root: &Root) -> Res<()> {
     Ok(())
 }
 
-/// The container that holds `name`, by the index.
+/// The container that holds `name`, by the index; None without an index.
+/// (The record loaded once: the id's check was a second load of it.)
 pub fn name_holder(root: &Root, name: &[u8]) -> Option<Record> {
-    name_owner(root, name).and_then(|id| load(root, &id))
+    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
+    load(root, &id)
 }
 
 /// Records `name` as `id`'s (under the state lock, once `name_holder`
