@@ -554,16 +554,20 @@ pub fn release_name(root: &Root, name: &[u8], id: &[u8]) {
 /// the names index or the id answers; every record only for a name when
 /// there is no index (before the first `run` after a reboot).
 pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
-    let by_name = match sys::lstat(&names(root)) {
-        Ok(_) => name_holder(root, key),
+    // (each found record returned from where it was found: one copy fewer)
+    match sys::lstat(&names(root)) {
+        Ok(_) => {
+            if let Some(r) = name_holder(root, key) {
+                return Ok(r);
+            }
+        }
         Err(_) => {
             // Found by reference, then the one record moved out.
             let mut v = all(root);
-            v.iter().position(|r| r.name == key).map(|i| v.swap_remove(i))
+            if let Some(i) = v.iter().position(|r| r.name == key) {
+                return Ok(v.swap_remove(i));
+            }
         }
-    };
-    if let Some(r) = by_name {
-        return Ok(r);
     }
     let mut m = Vec::new();
     for x in ids(root) {
