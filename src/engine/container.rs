@@ -334,11 +334,12 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
         Err(e) => return Err(*e),
     };
     let lock = state::lock_container(root, rec, n)?;
-    let Some(rec) = rec.reload(root) else { return Err(Error::new(n, b"no such container")) };
-    if rec.alive() {
-        return Ok(Outcome::Detached(n.to_vec()));
-    }
-    let mut r = prepare_again(root, rec, lock, n);
+    // (matched, not let-else'd out of the Option: no copy of the record)
+    let mut r = match rec.reload(root) {
+        None => return Err(Error::new(n, b"no such container")),
+        Some(rec) if rec.alive() => return Ok(Outcome::Detached(n.to_vec())),
+        Some(rec) => prepare_again(root, rec, lock, n),
+    };
     let p = match &mut r {
         Ok(p) => p,
         Err(e) => return Err(*e),

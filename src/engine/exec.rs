@@ -48,10 +48,10 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     if !r.alive() {
         return Err(not_running(&o.container));
     }
-    let mut base = b"/proc/".to_vec();
-    util::push_num(&mut base, r.pid as u64);
     // The namespaces of NS: the four entered first, the pid one, the root.
-    let ns = join(&base, b"ns");
+    let mut ns = b"/proc/".to_vec();
+    util::push_num(&mut ns, r.pid as u64);
+    ns.extend_from_slice(b"/ns");
     // (a loop: the iterator chain collected into an Option was 500 bytes)
     let mut fds = Vec::new();
     let mut missing = false;

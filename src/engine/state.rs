@@ -506,12 +506,6 @@ fn names(root: &Root) -> Vec<u8> {
     join(&root.run, b"names")
 }
 
-/// The id holding `name`, by the index; None without an index.
-fn name_owner(root: &Root, name: &[u8]) -> Option<Vec<u8>> {
-    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
-    load(root, &id).map(|_| id)
-}
-
 /// Under the state lock, with the run-time directory mounted: makes the
 /// index if it is missing.
 pub fn index_names(root: &Root) -> Res<()> {
@@ -532,9 +526,11 @@ pub fn index_names(root: &Root) -> Res<()> {
     Ok(())
 }
 
-/// The container that holds `name`, by the index.
+/// The container that holds `name`, by the index; None without an index.
+/// (The record loaded once: the id's check was a second load of it.)
 pub fn name_holder(root: &Root, name: &[u8]) -> Option<Record> {
-    name_owner(root, name).and_then(|id| load(root, &id))
+    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
+    load(root, &id)
 }
 
 /// Records `name` as `id`'s (under the state lock, once `name_holder`
@@ -558,16 +554,20 @@ pub fn release_name(root: &Root, name: &[u8], id: &[u8]) {
 /// the names index or the id answers; every record only for a name when
 /// there is no index (before the first `run` after a reboot).
 pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
-    let by_name = match sys::lstat(&names(root)) {
-        Ok(_) => name_holder(root, key),
+    // (each found record returned from where it was found: one copy fewer)
+    match sys::lstat(&names(root)) {
+        Ok(_) => {
+            if let Some(r) = name_holder(root, key) {
+                return Ok(r);
+            }
+        }
         Err(_) => {
             // Found by reference, then the one record moved out.
             let mut v = all(root);
-            v.iter().position(|r| r.name == key).map(|i| v.swap_remove(i))
+            if let Some(i) = v.iter().position(|r| r.name == key) {
+                return Ok(v.swap_remove(i));
+            }
         }
-    };
-    if let Some(r) = by_name {
-        return Ok(r);
     }
     let mut m = Vec::new();
     for x in ids(root) {
