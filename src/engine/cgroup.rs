@@ -267,16 +267,9 @@ pub struct Cgroup {
 pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
-    write_file(&join(dir, knob), val).map_err(|e| {
-        let mut w = flag.to_vec();
-        w.push(b' ');
-        w.extend_from_slice(val);
-        let mut why = b"the kernel refused ".to_vec();
-        why.extend_from_slice(knob);
-        why.extend_from_slice(b": ");
-        why.extend_from_slice(sys::strerror(e));
-        Error::new(&w, &why)
-    })
+    // (the message written straight into the error buffer: no Vecs)
+    write_file(&join(dir, knob), val)
+        .map_err(|e| Error::text(flag).append(b" ").append(val).append(b": the kernel refused ").append(knob).append(b": ").append(sys::strerror(e)))
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
