@@ -383,12 +383,13 @@ impl Cgroup {
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
-                let mut why = b"the ".to_vec();
-                why.extend_from_slice(ctrl);
-                why.extend_from_slice(b" cgroup controller is not available (");
-                why.extend_from_slice(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" });
-                why.push(b')');
-                return Err(Error::new(flag.as_bytes(), &why));
+                // (written straight into the error buffer: no Vec)
+                return Err(Error::text(flag.as_bytes())
+                    .append(b": the ")
+                    .append(ctrl)
+                    .append(b" cgroup controller is not available (")
+                    .append(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" })
+                    .append(b")"));
             };
             use_h.push(h); // (a hierarchy met again is skipped below)
         }
