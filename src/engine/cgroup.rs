@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Buf, Error, Res};
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -446,7 +446,9 @@ impl Cgroup {
                             continue;
                         }
                         for d in [&h.mount, &parent] {
-                            enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
+                            enable(d, c).map_err(|e| {
+                                Error::text(b"enable the ").append(c).append(b" controller in ").append(d).append(b": ").append(sys::strerror(e))
+                            })?;
                         }
                     }
                 } else if h.has(b"cpuset") {
