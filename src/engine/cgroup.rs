@@ -322,11 +322,12 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
     let r = (|| {
         for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
-            let cur = read_file(&join(dir, knob))?;
+            let at = join(dir, knob);
+            let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
                 let mut p = read_file(&join(parent, knob))?;
                 p.retain(|c| !c.is_ascii_whitespace());
-                write_file(&join(dir, knob), &p)?;
+                write_file(&at, &p)?;
             }
         }
         Ok(())
