@@ -355,13 +355,14 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
 #[inline(never)]
 fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
-    let cur = read_file(&join(dir, b"cgroup.subtree_control"))?;
+    let at = join(dir, b"cgroup.subtree_control");
+    let cur = read_file(&at)?;
     if words(&cur, b' ').iter().any(|w| w == ctrl) {
         return Ok(());
     }
     let mut v = b"+".to_vec();
     v.extend_from_slice(ctrl);
-    write_file(&join(dir, b"cgroup.subtree_control"), &v)
+    write_file(&at, &v)
 }
 
 /// mkdir, where an existing one is fine; the error names the cgroup.
