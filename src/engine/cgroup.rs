@@ -403,10 +403,11 @@ impl Cgroup {
         let mut home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
         let mut shared = None;
         if let (Some(h), true) = (home, l.devices.extra.is_empty()) {
-            let mut tmp = join(&h.mount, SHARED);
+            let dir = join(&h.mount, SHARED);
+            let mut tmp = dir.clone();
             tmp.push(b'-');
             tmp.extend_from_slice(&id[..id.len().min(12)]);
-            shared = Some((join(&h.mount, SHARED), tmp));
+            shared = Some((dir, tmp));
             home = None;
         }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
