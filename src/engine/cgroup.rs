@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Error, Res};
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Ctx, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -332,7 +332,7 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
         }
         Ok(())
     })();
-    r.map_err(|e| Error::sys("initialise cpuset", dir, e))
+    r.ctx("initialise cpuset", dir)
 }
 
 /// The shared devices cgroup `dir`, made whole or not at all: made as
@@ -490,7 +490,7 @@ impl Cgroup {
     pub fn v1_tasks(&self) -> Res<Vec<(sys::fd::Owned, &[u8])>> {
         let mut v = Vec::new();
         for d in &self.v1 {
-            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, &d[..]));
         }
         if let Some((d, tmp)) = &self.shared {
             let tasks = join(d, b"tasks");
@@ -501,7 +501,7 @@ impl Cgroup {
                 }
                 r => r,
             };
-            v.push((fd.map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+            v.push((fd.ctx("join cgroup", d)?, &d[..]));
         }
         Ok(v)
     }
