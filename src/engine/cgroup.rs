@@ -508,12 +508,8 @@ impl Cgroup {
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
-        if let Some(d) = &self.v2 {
-            v.push(d.clone());
-        }
-        for d in &self.v1 {
-            v.push(d.clone());
-        }
+        v.extend_from_slice(self.v2.as_slice());
+        v.extend_from_slice(&self.v1);
         v
     }
 
