@@ -80,7 +80,13 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
-        etc_files(spec)?;
+        mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
+        for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
+            // never through a symlink of the image's
+            let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
+            let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
+            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx("write", f)?;
+        }
     }
     // While the parent still makes the network namespace: the /proc
     // masks, --tmpfs, the user's lookup in the image's files (before the
@@ -171,20 +177,6 @@ fn root_fs(spec: &Spec) -> Res<()> {
         }
     } else {
         copy_fallback(spec)?;
-    }
-    Ok(())
-}
-
-/// A bridged container's /etc/hosts and /etc/resolv.conf. (Out of line:
-/// its pair table was in `setup`'s frame.)
-#[inline(never)]
-fn etc_files(spec: &Spec) -> Res<()> {
-    mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
-    for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
-        // never through a symlink of the image's
-        let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
-        let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
-        fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx("write", f)?;
     }
     Ok(())
 }
