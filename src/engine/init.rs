@@ -46,7 +46,32 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
     sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
 
-    root_fs(spec)?;
+    // The layers are named relative to the store (image::lowerdir): a
+    // stack past the page of mount data, or past overlay's 500 layers, is
+    // flattened instead.
+    let mut data = b"lowerdir=".to_vec();
+    data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
+    if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
+        chdir(&spec.store)?;
+        data.extend_from_slice(b",upperdir=");
+        opt_escape(&mut data, &spec.upper);
+        data.extend_from_slice(b",workdir=");
+        opt_escape(&mut data, &spec.work);
+        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", nodev(spec), &data) {
+            // No overlayfs, or an upper dir it refuses (ramfs, nested
+            // overlay): the write layer becomes a private full copy of the
+            // image, made once, so the image itself stays untouched.
+            if let Err(c) = copy_fallback(spec) {
+                let m = c.msg();
+                return Err(Error::text(b"set up the root filesystem: overlay refused (")
+                    .append(sys::strerror(e))
+                    .append(b") and the copy fallback failed: ")
+                    .append(&m));
+            }
+        }
+    } else {
+        copy_fallback(spec)?;
+    }
 
     // Volume sources are opened now, while host paths are visible, and
     // mounted after the root switch through /proc/self/fd, so targets are
@@ -146,39 +171,6 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         return Err(exec_init(init.raw(), &rec.argv, &env));
     }
     Err(exec(&rec.argv, &env))
-}
-
-/// The root filesystem on `spec.lower`: overlay, or the copy fallback.
-/// (Out of line: its option data and errors were in `setup`'s frame.)
-#[inline(never)]
-fn root_fs(spec: &Spec) -> Res<()> {
-    // The layers are named relative to the store (image::lowerdir): a
-    // stack past the page of mount data, or past overlay's 500 layers, is
-    // flattened instead.
-    let mut data = b"lowerdir=".to_vec();
-    data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
-    if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
-        chdir(&spec.store)?;
-        data.extend_from_slice(b",upperdir=");
-        opt_escape(&mut data, &spec.upper);
-        data.extend_from_slice(b",workdir=");
-        opt_escape(&mut data, &spec.work);
-        if let Err(e) = sys::mount(b"overlay", &spec.lower, b"overlay", nodev(spec), &data) {
-            // No overlayfs, or an upper dir it refuses (ramfs, nested
-            // overlay): the write layer becomes a private full copy of the
-            // image, made once, so the image itself stays untouched.
-            if let Err(c) = copy_fallback(spec) {
-                let m = c.msg();
-                return Err(Error::text(b"set up the root filesystem: overlay refused (")
-                    .append(sys::strerror(e))
-                    .append(b") and the copy fallback failed: ")
-                    .append(&m));
-            }
-        }
-    } else {
-        copy_fallback(spec)?;
-    }
-    Ok(())
 }
 
 /// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.
