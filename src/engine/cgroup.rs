@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Buf, Error, Res};
+use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Ctx, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -267,16 +267,9 @@ pub struct Cgroup {
 pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
-    write_file(&join(dir, knob), val).map_err(|e| {
-        let mut w = flag.to_vec();
-        w.push(b' ');
-        w.extend_from_slice(val);
-        let mut why = b"the kernel refused ".to_vec();
-        why.extend_from_slice(knob);
-        why.extend_from_slice(b": ");
-        why.extend_from_slice(sys::strerror(e));
-        Error::new(&w, &why)
-    })
+    // (the message written straight into the error buffer: no Vecs)
+    write_file(&join(dir, knob), val)
+        .map_err(|e| Error::text(flag).append(b" ").append(val).append(b": the kernel refused ").append(knob).append(b": ").append(sys::strerror(e)))
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
@@ -329,16 +322,17 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
     let r = (|| {
         for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
-            let cur = read_file(&join(dir, knob))?;
+            let at = join(dir, knob);
+            let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
                 let mut p = read_file(&join(parent, knob))?;
                 p.retain(|c| !c.is_ascii_whitespace());
-                write_file(&join(dir, knob), &p)?;
+                write_file(&at, &p)?;
             }
         }
         Ok(())
     })();
-    r.map_err(|e| Error::sys("initialise cpuset", dir, e))
+    r.ctx("initialise cpuset", dir)
 }
 
 /// The shared devices cgroup `dir`, made whole or not at all: made as
@@ -361,13 +355,14 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
 #[inline(never)]
 fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
-    let cur = read_file(&join(dir, b"cgroup.subtree_control"))?;
+    let at = join(dir, b"cgroup.subtree_control");
+    let cur = read_file(&at)?;
     if words(&cur, b' ').iter().any(|w| w == ctrl) {
         return Ok(());
     }
     let mut v = b"+".to_vec();
     v.extend_from_slice(ctrl);
-    write_file(&join(dir, b"cgroup.subtree_control"), &v)
+    write_file(&at, &v)
 }
 
 /// mkdir, where an existing one is fine; the error names the cgroup.
@@ -390,12 +385,13 @@ impl Cgroup {
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
-                let mut why = b"the ".to_vec();
-                why.extend_from_slice(ctrl);
-                why.extend_from_slice(b" cgroup controller is not available (");
-                why.extend_from_slice(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" });
-                why.push(b')');
-                return Err(Error::new(flag.as_bytes(), &why));
+                // (written straight into the error buffer: no Vec)
+                return Err(Error::text(flag.as_bytes())
+                    .append(b": the ")
+                    .append(ctrl)
+                    .append(b" cgroup controller is not available (")
+                    .append(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" })
+                    .append(b")"));
             };
             use_h.push(h); // (a hierarchy met again is skipped below)
         }
@@ -407,10 +403,11 @@ impl Cgroup {
         let mut home = if mech == Some(Mechanism::V1) { layout.find(b"devices") } else { None };
         let mut shared = None;
         if let (Some(h), true) = (home, l.devices.extra.is_empty()) {
-            let mut tmp = join(&h.mount, SHARED);
+            let dir = join(&h.mount, SHARED);
+            let mut tmp = dir.clone();
             tmp.push(b'-');
             tmp.extend_from_slice(&id[..id.len().min(12)]);
-            shared = Some((join(&h.mount, SHARED), tmp));
+            shared = Some((dir, tmp));
             home = None;
         }
         let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
@@ -452,7 +449,9 @@ impl Cgroup {
                             continue;
                         }
                         for d in [&h.mount, &parent] {
-                            enable(d, c).map_err(|e| Error::new(&Buf::new().s("enable the ").b(c).s(" controller in ").b(d).0, sys::strerror(e)))?;
+                            enable(d, c).map_err(|e| {
+                                Error::text(b"enable the ").append(c).append(b" controller in ").append(d).append(b": ").append(sys::strerror(e))
+                            })?;
                         }
                     }
                 } else if h.has(b"cpuset") {
@@ -491,7 +490,7 @@ impl Cgroup {
     pub fn v1_tasks(&self) -> Res<Vec<(sys::fd::Owned, &[u8])>> {
         let mut v = Vec::new();
         for d in &self.v1 {
-            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, &d[..]));
         }
         if let Some((d, tmp)) = &self.shared {
             let tasks = join(d, b"tasks");
@@ -502,19 +501,15 @@ impl Cgroup {
                 }
                 r => r,
             };
-            v.push((fd.map_err(|e| Error::sys("join cgroup", d, e))?, &d[..]));
+            v.push((fd.ctx("join cgroup", d)?, &d[..]));
         }
         Ok(v)
     }
 
     pub fn dirs(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
-        if let Some(d) = &self.v2 {
-            v.push(d.clone());
-        }
-        for d in &self.v1 {
-            v.push(d.clone());
-        }
+        v.extend_from_slice(self.v2.as_slice());
+        v.extend_from_slice(&self.v1);
         v
     }
 

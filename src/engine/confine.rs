@@ -198,17 +198,27 @@ pub fn bound(sec: &Security) -> Res<()> {
 /// effective sets, as exec would for docker), the capability sets of a
 /// root user, and no_new_privs if asked.
 pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<()> {
-    if !sec.privileged && sec.seccomp {
-        sys::seccomp::install(sec.caps).ctx("install the seccomp filter", b"")?;
-    }
-    crate::engine::user::apply(user)?;
-    if !sec.privileged && user.uid == 0 {
-        sys::set_caps(sec.caps).ctx("set capabilities", b"")?;
-    }
-    if sec.no_new_privs {
-        sys::no_new_privs().ctx("set no_new_privs", b"")?;
-    }
-    Ok(())
+    // (one error exit for the three steps)
+    let (what, e) = 'failed: {
+        if !sec.privileged && sec.seccomp {
+            if let Err(e) = sys::seccomp::install(sec.caps) {
+                break 'failed ("install the seccomp filter", e);
+            }
+        }
+        crate::engine::user::apply(user)?;
+        if !sec.privileged && user.uid == 0 {
+            if let Err(e) = sys::set_caps(sec.caps) {
+                break 'failed ("set capabilities", e);
+            }
+        }
+        if sec.no_new_privs {
+            if let Err(e) = sys::no_new_privs() {
+                break 'failed ("set no_new_privs", e);
+            }
+        }
+        return Ok(());
+    };
+    Err(e).ctx(what, b"")
 }
 
 /// `--init`: PID 1 runs from a sealed in-memory copy of mydocker, so the

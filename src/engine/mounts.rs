@@ -51,7 +51,12 @@ pub fn current() -> Vec<Mount> {
 /// The filesystem type of `/` as seen by this process (the last mount on
 /// `/` wins, as later mounts hide earlier ones).
 pub fn root_fstype(m: &[Mount]) -> Vec<u8> {
-    m.iter().rev().find(|x| x.point == b"/").map(|x| x.fstype.clone()).unwrap_or_default()
+    for x in m.iter().rev() {
+        if x.point == b"/" {
+            return x.fstype.clone();
+        }
+    }
+    Vec::new()
 }
 
 /// pivot_root(2) cannot move the initramfs `rootfs` away (EINVAL).
