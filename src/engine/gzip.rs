@@ -82,18 +82,17 @@ impl Huff {
         self.count[0] = 0;
         // offs: where each length's symbols start in `sym`; next: the
         // next canonical code of each length
-        let mut offs = [0u16; 16];
-        let mut next = [0u32; 16];
+        // (one spare entry each: no test for the last length)
+        let mut offs = [0u16; 17];
+        let mut next = [0u32; 17];
         let mut left: i32 = 1;
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
             if left < 0 {
                 return Err(b"invalid deflate data");
             }
-            if i < 15 {
-                offs[i + 1] = offs[i] + self.count[i];
-                next[i + 1] = (next[i] + self.count[i] as u32) << 1;
-            }
+            offs[i + 1] = offs[i] + self.count[i];
+            next[i + 1] = (next[i] + self.count[i] as u32) << 1;
         }
         self.fast = [0; 1 << FB];
         for (s, &l) in lens.iter().enumerate() {
