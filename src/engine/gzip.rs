@@ -76,8 +76,9 @@ impl Huff {
     /// refused; incomplete ones are kept (a missing code fails on use).
     fn build(&mut self, lens: &[u8]) -> R<()> {
         self.count = [0; 16];
+        // (each ≤ 15: the mask only drops the bounds checks)
         for &l in lens {
-            self.count[l as usize] += 1;
+            self.count[l as usize & 15] += 1;
         }
         self.count[0] = 0;
         // offs: where each length's symbols start in `sym`; next: the
@@ -96,7 +97,7 @@ impl Huff {
         }
         self.fast = [0; 1 << FB];
         for (s, &l) in lens.iter().enumerate() {
-            let l = l as usize;
+            let l = l as usize & 15;
             if l == 0 {
                 continue;
             }
