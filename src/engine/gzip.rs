@@ -76,28 +76,28 @@ impl Huff {
     /// refused; incomplete ones are kept (a missing code fails on use).
     fn build(&mut self, lens: &[u8]) -> R<()> {
         self.count = [0; 16];
+        // (each ≤ 15: the mask only drops the bounds checks)
         for &l in lens {
-            self.count[l as usize] += 1;
+            self.count[l as usize & 15] += 1;
         }
         self.count[0] = 0;
         // offs: where each length's symbols start in `sym`; next: the
         // next canonical code of each length
-        let mut offs = [0u16; 16];
-        let mut next = [0u32; 16];
+        // (one spare entry each: no test for the last length)
+        let mut offs = [0u16; 17];
+        let mut next = [0u32; 17];
         let mut left: i32 = 1;
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
             if left < 0 {
                 return Err(b"invalid deflate data");
             }
-            if i < 15 {
-                offs[i + 1] = offs[i] + self.count[i];
-                next[i + 1] = (next[i] + self.count[i] as u32) << 1;
-            }
+            offs[i + 1] = offs[i] + self.count[i];
+            next[i + 1] = (next[i] + self.count[i] as u32) << 1;
         }
         self.fast = [0; 1 << FB];
         for (s, &l) in lens.iter().enumerate() {
-            let l = l as usize;
+            let l = l as usize & 15;
             if l == 0 {
                 continue;
             }
