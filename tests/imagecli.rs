@@ -718,7 +718,13 @@ fn image_inspect_shows_config_and_layers() {
     // `inspect IMAGE` is the same document
     let o = t.md(&["inspect", "localhost/app:latest"]);
     ok(&o, "inspect IMAGE");
-    assert_eq!(J::parse(&o.stdout()), J::Arr(vec![j]));
+    assert_eq!(J::parse(&o.stdout()), J::Arr(vec![j.clone()]));
+    // an unknown name before a known one: exit 1, one error line, and
+    // still a JSON array of what was found (as docker prints it)
+    let o = t.md(&["inspect", "localhost/nosuch", "localhost/app:latest"]);
+    assert_eq!(o.code, 1, "inspect with an unknown name: {}", o.err);
+    assert_eq!(o.err.lines().count(), 1, "{}", o.err);
+    assert_eq!(J::parse(&o.stdout()), J::Arr(vec![j]), "{}", o.stdout());
     // B: no Entrypoint, numeric User, no ports
     let j = inspect(&t, "other");
     assert_eq!(j.get("Id").str(), format!("sha256:{}", f.b));

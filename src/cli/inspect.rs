@@ -132,9 +132,11 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
     let mut b = Buf::new();
     b.s("[");
     let mut code = 0;
-    for (i, n) in names.iter().enumerate() {
+    for n in names {
         let before = b.0.len();
-        if i > 0 {
+        // a comma only after an object: a name not found before it
+        // must not leave `[,{...}]`
+        if before > 1 {
             b.s(",");
         }
         match state::find(root, n) {
