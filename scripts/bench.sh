@@ -132,8 +132,9 @@ for k, v in med.items():
 print(f"- crun -m 64m / mydocker -m 64m: {med['crun run -m 64m'] / mm:.1f}x (target >= 4x)")
 print(f"- unshare+chroot / mydocker: {med['unshare+chroot (5 ns)'] / m:.2f}x (target > 1)")
 print(f"- runc / mydocker: {med['runc run (5 ns)'] / m:.1f}x, bwrap / mydocker: {med['bwrap (5 ns)'] / m:.2f}x")
-sp = {x["command"]: statistics.median(t * 1000 for t in x["times"]) for x in json.load(open(f"{w}/spaced.json"))["results"]}
-n = len(json.load(open(f"{w}/spaced.json"))["results"][0]["times"])
+spaced = json.load(open(f"{w}/spaced.json"))["results"]
+sp = {x["command"]: statistics.median(t * 1000 for t in x["times"]) for x in spaced}
+n = len(spaced[0]["times"])
 print(f"- spaced 0.3 s apart ({n} runs each), medians: " + ", ".join(f"{k} {v:.2f} ms" for k, v in sp.items()))
 print(f"- spaced: crun -m 64m / mydocker -m 64m: {sp['crun run -m 64m'] / sp['mydocker run --rm -m 64m busybox /bin/true']:.1f}x, crun / mydocker: {sp['crun run (5 ns)'] / sp['mydocker run --rm busybox /bin/true']:.1f}x")
 if "base: mydocker run --rm busybox /bin/true" in med:
