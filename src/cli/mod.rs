@@ -13,6 +13,7 @@ pub mod images;
 pub mod inspect;
 pub mod network;
 pub mod out;
+pub mod runc;
 #[allow(dead_code)]
 pub mod usage;
 pub mod verbs;

@@ -381,7 +381,10 @@ impl Cgroup {
     /// value is an error too, and on any error nothing of the container's
     /// cgroups is left behind.
     #[inline(never)]
-    pub fn plan(layout: &Layout, id: &[u8], l: &Limits) -> Res<Cgroup> {
+    /// `rel`: the cgroups' path under each hierarchy (`mydocker/ID`, or an
+    /// OCI bundle's `cgroupsPath`).
+    pub fn plan(layout: &Layout, rel: &[u8], l: &Limits) -> Res<Cgroup> {
+        let id = &rel[rel.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
         let mut use_h: Vec<&Hier> = Vec::new();
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
@@ -423,7 +426,7 @@ impl Cgroup {
             if cg.todo.iter().any(|x| x.0.mount == h.mount) {
                 continue;
             }
-            let dir = join(&join(&h.mount, b"mydocker"), id);
+            let dir = join(&h.mount, rel);
             let d = dir.clone();
             match h.kind {
                 Kind::V2 => cg.v2 = Some(d),
@@ -441,28 +444,28 @@ impl Cgroup {
     pub fn make(&self, kind: Kind, l: &Limits) -> Res<()> {
         let r = (|| -> Res<()> {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
-                let parent = join(&h.mount, b"mydocker");
-                mkdir_cg(&parent)?;
+                let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+                mkdir_cg(parent)?;
                 if h.kind == Kind::V2 {
                     for (c, _) in needed(l) {
                         if !h.has(c) {
                             continue;
                         }
-                        for d in [&h.mount, &parent] {
+                        for d in [&h.mount[..], parent] {
                             enable(d, c).map_err(|e| {
                                 Error::text(b"enable the ").append(c).append(b" controller in ").append(d).append(b": ").append(sys::strerror(e))
                             })?;
                         }
                     }
                 } else if h.has(b"cpuset") {
-                    cpuset_inherit(&h.mount, &parent)?;
+                    cpuset_inherit(&h.mount, parent)?;
                 }
                 mkdir_cg(dir)?;
                 if h.kind == Kind::V1 && h.has(b"cpuset") {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
-                    cpuset_inherit(&parent, dir)?;
+                    cpuset_inherit(parent, dir)?;
                 }
                 apply(h, dir, l)?;
                 // The device rules, if this is their home.
@@ -630,7 +633,7 @@ mod tests {
         };
         // (the device filter of a v2 cgroup needs a real one: devices.rs)
         let lim = Limits { devices: Devices { privileged: true, extra: vec![] }, ..lim };
-        let mut cg = Cgroup::plan(&l, b"abc", &lim).unwrap();
+        let mut cg = Cgroup::plan(&l, b"mydocker/abc", &lim).unwrap();
         // privileged, where BPF confines: the cgroup gets an allow-all
         // program (which needs a real cgroup: devices.rs tests it)
         assert_eq!(cg.allow_all, Some(true));
@@ -662,7 +665,7 @@ mod tests {
         touch(&cs.join("mydocker/id1"), &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(cs.to_str().unwrap(), "cgroup", "rw,cpuset")], &|_| Vec::new());
         let lim = Limits { memory: Some(1 << 20), cpuset_cpus: Some(b"1".to_vec()), ..Limits::default() };
-        let cg = Cgroup::plan(&l, b"id1", &lim).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/id1", &lim).unwrap();
         // v1 cgroups are planned by plan and made by make (in the child)
         assert!(!mem.join("mydocker/id1/memory.limit_in_bytes").metadata().map(|m| m.len() > 0).unwrap_or(false));
         cg.make(Kind::V1, &lim).unwrap();
@@ -687,15 +690,15 @@ mod tests {
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory"), mnt(uni.to_str().unwrap(), "cgroup2", "rw")], &|_| Vec::new());
         let privileged = Devices { privileged: true, extra: vec![] };
         let lim = Limits { memory: Some(1 << 20), devices: privileged.clone(), ..Limits::default() };
-        let cg = Cgroup::plan(&l, b"h1", &lim).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/h1", &lim).unwrap();
         assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&mem.join("mydocker/h1"))], None, None));
         assert!(!uni.join("mydocker/h1").exists());
-        let cg = Cgroup::plan(&l, b"h2", &Limits { devices: privileged, ..Limits::default() }).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/h2", &Limits { devices: privileged, ..Limits::default() }).unwrap();
         assert_eq!((cg.v1.len(), cg.v2, cg.allow_all), (0, Some(b(&uni.join("mydocker/h2"))), Some(true)));
         // Confined, with no v1 devices hierarchy: the device filter needs
         // the unified cgroup even when a v1 one tracks.
         let lim = Limits { memory: Some(1 << 20), ..Limits::default() };
-        let cg = Cgroup::plan(&l, b"h3", &lim).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/h3", &lim).unwrap();
         assert_eq!((cg.v1.len(), cg.v2.clone(), cg.devices), (1, Some(b(&uni.join("mydocker/h3"))), Some(Mechanism::V2Bpf)));
         // whose v1 memory cgroup gets no BPF program (that would fail)
         touch(&mem.join("mydocker/h3"), &[("memory.limit_in_bytes", "")]);
@@ -709,12 +712,12 @@ mod tests {
         let mem = root.join("memory");
         touch(&mem, &[]);
         let l = Layout::detect(&[mnt(mem.to_str().unwrap(), "cgroup", "rw,memory")], &|_| Vec::new());
-        let e = Cgroup::plan(&l, b"x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
+        let e = Cgroup::plan(&l, b"mydocker/x", &Limits { pids: Some(5), ..Limits::default() }).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().starts_with("--pids-limit: the pids cgroup controller is not available"));
         assert!(!mem.join("mydocker/x").exists());
         // a value the "kernel" refuses (knob file missing) cleans up too
         let lim = Limits { memory: Some(1), ..Limits::default() };
-        let cg = Cgroup::plan(&l, b"y", &lim).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/y", &lim).unwrap();
         let e = cg.make(Kind::V1, &lim).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("refused memory.limit_in_bytes"));
         assert!(!mem.join("mydocker/y").exists());
@@ -741,7 +744,7 @@ mod tests {
         // No limits: the devices cgroup is the one (v1: made by the child).
         let extra = Rule { kind: b'c', major: 188, minor: 0, access: 3 };
         let d1 = Limits { devices: Devices { privileged: false, extra: vec![extra] }, ..Limits::default() };
-        let cg = Cgroup::plan(&l, b"d1", &d1).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/d1", &d1).unwrap();
         assert_eq!((cg.v1.clone(), cg.v2.clone(), cg.devices), (vec![b(&dev.join("mydocker/d1"))], None, Some(Mechanism::V1)));
         cg.make(Kind::V2, &d1).unwrap();
         assert_eq!(fs::read_to_string(dev.join("mydocker/d1/devices.deny")).unwrap(), "");
@@ -750,14 +753,14 @@ mod tests {
         let allow = fs::read_to_string(dev.join("mydocker/d1/devices.allow")).unwrap();
         assert!(allow.starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n") && allow.ends_with("c 136:* rwm\nc 188:0 rw\n"), "{allow}");
         // Privileged: no devices cgroup, the unified one tracks as before.
-        let cg = Cgroup::plan(&l, b"d2", &Limits { devices: Devices { privileged: true, extra: vec![] }, ..Limits::default() }).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/d2", &Limits { devices: Devices { privileged: true, extra: vec![] }, ..Limits::default() }).unwrap();
         // (and, as v1 confines here, its unified one gets an allow-all BPF
         // program only if its parent has programs)
         assert_eq!((cg.v1.len(), cg.v2, cg.devices, cg.allow_all), (0, Some(b(&uni.join("mydocker/d2"))), None, Some(false)));
         // No --device: the shared devices cgroup (no record names it), and
         // the unified one tracks. Made, under a name of the container's,
         // with the rules, then renamed into place; then joined as is.
-        let cg = Cgroup::plan(&l, b"d3", &Limits::default()).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/d3", &Limits::default()).unwrap();
         assert_eq!((cg.v1.len(), cg.v2.clone(), cg.devices), (0, Some(b(&uni.join("mydocker/d3"))), Some(Mechanism::V1)));
         assert_eq!(cg.dirs(), vec![b(&uni.join("mydocker/d3"))]);
         let tmp = dev.join("mydocker-default.1-d3");
@@ -771,7 +774,7 @@ mod tests {
         assert_eq!(fs::read_to_string(dev.join("mydocker-default.1/devices.deny")).unwrap(), "kept");
         // A rule the kernel refuses (here: no devices.allow) fails the run.
         fs::remove_file(dev.join("mydocker/d1/devices.allow")).unwrap();
-        let cg = Cgroup::plan(&l, b"d1", &d1).unwrap();
+        let cg = Cgroup::plan(&l, b"mydocker/d1", &d1).unwrap();
         let e = cg.make(Kind::V1, &d1).unwrap_err();
         assert!(std::str::from_utf8(&e.msg()).unwrap().contains("devices.allow: No such file"), "{:?}", std::str::from_utf8(&e.msg()));
         // Nothing at all: no cgroup, the caller's fallback.

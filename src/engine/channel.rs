@@ -179,6 +179,11 @@ impl Parent {
 }
 
 impl Child {
+    /// Ready without an exec yet (`runc create`): the report pipe closes
+    /// here, and a later failure is the container's own exit.
+    pub fn ready(&mut self) {
+        drop(take(&mut self.report));
+    }
     /// sync 3, failed: one error record to the parent, and exit.
     pub fn fail(&mut self, e: Error) -> ! {
         let _ = sys::write_all(self.report.raw(), &encode(&e));

@@ -367,6 +367,9 @@ pub struct Security {
     pub devices: Vec<Device>,
     /// `--tmpfs PATH[:OPTIONS]`, as given.
     pub tmpfs: Vec<Vec<u8>>,
+    /// Masked, then `|`, then read-only paths, space-separated (the OCI
+    /// runtime's, from config.json; empty: docker's). Not recorded.
+    pub paths: Vec<u8>,
 }
 
 impl Default for Security {
@@ -381,6 +384,7 @@ impl Default for Security {
             user: Vec::new(),
             devices: Vec::new(),
             tmpfs: Vec::new(),
+            paths: Vec::new(),
         }
     }
 }

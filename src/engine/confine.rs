@@ -54,9 +54,9 @@ pub fn remount(at: &[u8], flags: libc::c_ulong, what: &str) -> Res<()> {
 /// The masked and read-only paths under `under` (/proc, or /sys once it
 /// is mounted); none with --privileged. A path is looked up once: what
 /// this kernel lacks costs one failed lstat.
-pub fn mask(under: &[u8]) -> Res<()> {
+pub fn mask(under: &[u8], own: &[u8]) -> Res<()> {
     let mut ro = false;
-    for p in crate::engine::util::fields(PATHS, b' ') {
+    for p in crate::engine::util::fields(if own.is_empty() { PATHS } else { own }, b' ') {
         ro |= p == b"|";
         if p.starts_with(under) {
             mask_one(p, ro)?;

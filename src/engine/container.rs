@@ -184,7 +184,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     device_nodes(&rec.security.devices, &mut nodes, &mut extra)?;
     let port_fds = crate::engine::proxy::bind_all(&rec.ports)?;
     rec.limits.devices = devices::Devices { privileged: rec.security.privileged, extra };
-    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &rec.id, &rec.limits)?; // (an error drops, and closes, the sockets)
+    let cg = Cgroup::plan(&Layout::for_limits(&rec.limits), &join(b"mydocker", &rec.id), &rec.limits)?; // (an error drops, and closes, the sockets)
     rec.cgroups = cg.dirs();
     rec.status = Status::Created;
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
@@ -224,6 +224,11 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             gateway: 0,
             hosts: Vec::new(),
             resolv: Vec::new(),
+            gate: Vec::new(),
+            joins: Vec::new(),
+            rlimits: Vec::new(),
+            groups: None,
+            mqueue: false,
         },
         rec,
         cg,

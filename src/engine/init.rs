@@ -42,16 +42,28 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 
     stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
 
+    // The OCI runtime's namespaces to join (a pod's network, ipc, uts),
+    // through host paths: before anything else.
+    for (t, p) in &spec.joins {
+        let fd = sys::open(p, sys::O_RDONLY, 0).ctx("open namespace", p)?;
+        sys::setns(fd.raw(), *t).ctx("enter namespace", p)?;
+    }
     // Nothing we mount from here on may propagate back to the host.
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
-    sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
+    if !rec.hostname.is_empty() {
+        sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
+    }
 
     // The layers are named relative to the store (image::lowerdir): a
     // stack past the page of mount data, or past overlay's 500 layers, is
     // flattened instead.
     let mut data = b"lowerdir=".to_vec();
     data.extend_from_slice(&crate::engine::image::lowerdir(b"", &spec.layers));
-    if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
+    if spec.store.is_empty() {
+        // An OCI bundle's root, used in place: bound onto itself, so
+        // that it is a mount point to pivot into.
+        sys::mount(&spec.lower, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.lower)?;
+    } else if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
         chdir(&spec.store)?;
         data.extend_from_slice(b",upperdir=");
         opt_escape(&mut data, &spec.upper);
@@ -89,6 +101,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let init = if rec.init { confine::sealed_self()? } else { Owned::none() };
     let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap_or(Owned::none()) } else { Owned::none() };
 
+    // `runc create`'s exec fifo, reached through /proc/self/fd once the
+    // host's paths are gone.
+    let gate = if spec.gate.is_empty() { Owned::none() } else { sys::open(&spec.gate, sys::O_PATH, 0).ctx("open", &spec.gate)? };
     let pivoted = enter_root(&spec.lower)?;
 
     confine::own_dir(b"/proc")?;
@@ -118,17 +133,24 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // workdir is entered as that user) and the bounding set (which takes
     // nothing from what this process may do).
     if !sec.privileged {
-        confine::mask(b"/proc")?;
+        confine::mask(b"/proc", &sec.paths)?;
     }
     for t in &sec.tmpfs {
         confine::tmpfs(t)?;
     }
+    if spec.mqueue {
+        confine::own_dir(b"/dev/mqueue")?;
+        confine::mount_fs(b"mqueue", b"/dev/mqueue", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
+    }
     // (used in place in the result, not copied out of it)
-    let user = crate::engine::user::lookup(&sec.user);
-    let user = match &user {
+    let mut user = crate::engine::user::lookup(&sec.user);
+    let user = match &mut user {
         Ok(u) => u,
         Err(e) => return Err(*e),
     };
+    if let Some(g) = &spec.groups {
+        user.groups.clone_from(g);
+    }
     let env = with_home(&rec.env, &user.home);
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
@@ -150,7 +172,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
     confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b"")?;
     if !sec.privileged {
-        confine::mask(b"/sys")?;
+        confine::mask(b"/sys", &sec.paths)?;
     }
     mkdir_all(&rec.workdir, 0o755).ctx("create working directory", &rec.workdir)?;
     if sec.read_only {
@@ -162,15 +184,52 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
+    for r in &spec.rlimits {
+        sys::setrlimit(r[0] as i32, r[1], r[2]).ctx("set rlimit", b"")?;
+    }
     confine::drop_privileges(sec, user)?;
     chdir(&rec.workdir)?;
     sys::reset_signals();
+    if gate.raw() >= 0 {
+        hold(ch, gate.raw(), &rec.argv[0], &env)?;
+    }
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
         return Err(exec_init(init.raw(), &rec.argv, &env));
     }
     Err(exec(&rec.argv, &env))
+}
+
+/// `runc create`: the program is looked up now (a missing one fails
+/// `create`, as runc's does), `create` is told the container is ready
+/// (the report pipe closes), and the exec waits until `start` opens the
+/// fifo for reading (our open for writing blocks until then).
+#[inline(never)]
+fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Vec<u8>]) -> Res<()> {
+    let mut e = 0;
+    if prog.contains(&b'/') {
+        e = sys::access_x(prog);
+    } else {
+        let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
+        for dir in crate::engine::util::fields(path, b':') {
+            e = sys::access_x(&join(if dir.is_empty() { b"." } else { dir }, prog));
+            if e == 0 {
+                break;
+            }
+        }
+        if e == sys::ENOENT || e == sys::ENOTDIR {
+            return Err(Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND));
+        }
+    }
+    if e != 0 {
+        return Err(exec_error(prog, e));
+    }
+    ch.ready();
+    let mut p = b"/proc/self/fd/".to_vec();
+    crate::engine::util::push_num(&mut p, gate as u64);
+    let w = sys::open(&p, sys::O_WRONLY, 0).ctx("open", b"the exec fifo")?;
+    sys::write_all(w.raw(), b"0").ctx("write", b"the exec fifo")
 }
 
 /// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.

@@ -18,6 +18,7 @@ pub mod load;
 pub mod logs;
 pub mod mounts;
 pub mod network;
+pub mod oci;
 pub mod proxy;
 pub mod save;
 pub mod sha256;

@@ -41,6 +41,15 @@ pub struct Spec {
     /// container path): the host node's type (S_IFCHR/S_IFBLK), major and
     /// minor, read by the parent.
     pub nodes: Vec<Node>,
+    /// The OCI runtime's (`runc create`): the exec fifo that holds the
+    /// program back until `start` (empty: exec at once), the namespaces to
+    /// join (setns type, path), rlimits (resource, soft, hard), the exact
+    /// supplementary groups, and a mqueue filesystem on /dev/mqueue.
+    pub gate: Vec<u8>,
+    pub joins: Vec<(i32, Vec<u8>)>,
+    pub rlimits: Vec<[u64; 3]>,
+    pub groups: Option<Vec<u32>>,
+    pub mqueue: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
@@ -224,6 +233,7 @@ impl Security {
             user: d.bytes(),
             devices: Vec::new(),
             tmpfs: Vec::new(),
+            paths: Vec::new(),
         };
         // host, container path, permissions: three items a device, read
         // in place (no list of them to copy from)

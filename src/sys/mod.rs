@@ -706,6 +706,28 @@ pub fn chdir(path: &[u8]) -> R<()> {
     ok(rustix::process::chdir(cs(0, path)?))
 }
 
+/// 0 if `path` may be executed by us (access(2), X_OK), else the errno.
+pub fn access_x(path: &[u8]) -> Errno {
+    match cs(0, path).and_then(|p| ok(rustix::fs::access(p, rustix::fs::Access::EXEC_OK))) {
+        Ok(()) => 0,
+        Err(e) => e,
+    }
+}
+
+/// setrlimit(2) of resource `res` (RLIMIT_*), u64::MAX: unlimited.
+pub fn setrlimit(res: i32, soft: u64, hard: u64) -> R<()> {
+    let l = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: `l` is a valid rlimit for the call's duration, the old value
+    // is not asked for. (The raw prlimit64 of this thread: musl's
+    // setrlimit brings its all-threads machinery, 3 KB.)
+    chkl(unsafe { libc::syscall(libc::SYS_prlimit64, 0, res, &l as *const libc::rlimit, core::ptr::null_mut::<libc::rlimit>()) }).map(|_| ())
+}
+
+/// A FIFO at `path` (mknod(2), S_IFIFO).
+pub fn mkfifo(path: &[u8], mode: u32) -> R<()> {
+    mknodat(AT_FDCWD, path, S_IFIFO | mode, 0, 0)
+}
+
 pub fn sethostname(name: &[u8]) -> R<()> {
     ok(rustix::system::sethostname(name))
 }

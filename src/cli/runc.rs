@@ -1,0 +1,166 @@
+//! The OCI runtime's front end: runc's command line (as podman's conmon
+//! and containerd's shim call it, see docs in README), on `engine::oci`.
+//! mydocker speaks it when invoked as `runc` or `mydocker-runc`, or as
+//! `mydocker runc ...`.
+//!
+//! An error is printed on stderr and, with `--log FILE`, appended to FILE
+//! as exactly one line: with `--log-format json`, runc's
+//! `{"level":"error","msg":...,"time":...}` (podman reads the whole file
+//! as one JSON object, containerd the last error line). Exit code 1.
+
+use super::args::{self, opts, parse};
+use super::out::{out, report};
+use super::usage;
+use crate::engine::oci;
+use crate::engine::state::Root;
+use crate::engine::util::{self, Error, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+const G_ROOT: u8 = 1;
+const G_LOG: u8 = 2;
+const G_FMT: u8 = 3;
+const G_SYSTEMD: u8 = 4;
+const G_DEBUG: u8 = 5;
+const G_OTHER: u8 = 6;
+
+/// The global options (runc's; `--debug`, `--rootless`, `--criu` accepted).
+static GLOBAL: &[u8] = opts![
+    args::o(G_ROOT, "root", 0, true),
+    args::o(G_LOG, "log", 0, true),
+    args::o(G_FMT, "log-format", 0, true),
+    args::o(G_SYSTEMD, "systemd-cgroup", 0, false),
+    args::o(G_DEBUG, "debug", 0, false),
+    args::o(G_OTHER, "rootless", 0, true),
+    args::o(G_OTHER, "criu", 0, true),
+];
+
+const C_BUNDLE: u8 = 1;
+const C_PIDFILE: u8 = 2;
+const C_CONSOLE: u8 = 3;
+const C_NOPIVOT: u8 = 4;
+const C_NOKEY: u8 = 5;
+const C_PRESERVE: u8 = 6;
+const C_ALL: u8 = 7;
+const C_FORCE: u8 = 8;
+const C_FORMAT: u8 = 9;
+const C_QUIET: u8 = 10;
+
+/// Every command's options, in one table.
+static CMD: &[u8] = opts![
+    args::o(C_BUNDLE, "bundle", b'b', true),
+    args::o(C_PIDFILE, "pid-file", 0, true),
+    args::o(C_CONSOLE, "console-socket", 0, true),
+    args::o(C_NOPIVOT, "no-pivot", 0, false),
+    args::o(C_NOKEY, "no-new-keyring", 0, false),
+    args::o(C_PRESERVE, "preserve-fds", 0, true),
+    args::o(C_ALL, "all", b'a', false),
+    args::o(C_FORCE, "force", b'f', false),
+    args::o(C_FORMAT, "format", 0, true),
+    args::o(C_QUIET, "quiet", b'q', false),
+];
+
+/// `args`: what follows `runc` (argv[0], or `mydocker runc`).
+#[inline(never)]
+pub fn main(args: &[Vec<u8>]) -> i32 {
+    let g = match parse(args, GLOBAL, true, usage::RUNC) {
+        Ok(g) => g,
+        Err(e) => return report(e.code(1)),
+    };
+    let r = run(&g);
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Some(f) = g.val(G_LOG) {
+                log(f, g.val(G_FMT) == Some(b"json"), &e.msg());
+            }
+            report(e.code(1))
+        }
+    }
+}
+
+/// One line appended to the log file: the error, as JSON or text.
+fn log(file: &[u8], json: bool, msg: &[u8]) {
+    let mut b = Vec::new();
+    let t = util::rfc3339(sys::now().0);
+    if json {
+        b.extend_from_slice(b"{\"level\":\"error\",\"msg\":");
+        crate::engine::json::str(&mut b, msg);
+        b.extend_from_slice(b",\"time\":\"");
+        b.extend_from_slice(&t);
+        b.extend_from_slice(b"\"}");
+    } else {
+        b.extend_from_slice(b"time=\"");
+        b.extend_from_slice(&t);
+        b.extend_from_slice(b"\" level=error msg=");
+        crate::engine::json::str(&mut b, msg);
+    }
+    b.push(b'\n');
+    if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
+        let _ = sys::write_all(fd.raw(), &b);
+    }
+}
+
+const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help";
+
+fn run(g: &super::Args) -> Res<()> {
+    let root = Root { dir: g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc").to_vec(), run: Vec::new(), overlay: false };
+    let Some(&verb) = g.pos.first() else {
+        out(&args::usage_text(usage::RUNC));
+        return Ok(());
+    };
+    let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted("command", verb, b"not supported (see mydocker runc help)"))?;
+    let rest: Vec<Vec<u8>> = g.pos[1..].iter().map(|a| a.to_vec()).collect();
+    let a = parse(&rest, CMD, false, usage::RUNC)?;
+    let id = a.pos.first().copied().unwrap_or_default();
+    if id.is_empty() && !matches!(v, 5 | 7 | 8 | 9) {
+        return Err(Error::text(b"missing the container id"));
+    }
+    match v {
+        0 => {
+            if a.val(C_CONSOLE).is_some() {
+                return Err(Error::text(b"--console-socket: not supported yet"));
+            }
+            let b = bundle(a.val(C_BUNDLE))?;
+            oci::create(&root, id, &b, a.val(C_PIDFILE), g.has(G_SYSTEMD))
+        }
+        1 => oci::start(&root, id),
+        2 => oci::state(&root, id).map(|s| {
+            out(&s);
+            out(b"\n")
+        }),
+        3 => oci::kill(&root, id, oci::signal(a.pos.get(1).copied().unwrap_or(b"TERM"))?, a.has(C_ALL)),
+        4 => oci::delete(&root, id, a.has(C_FORCE)),
+        5 => {
+            out(&oci::list(&root, a.has(C_QUIET)));
+            Ok(())
+        }
+        6 => oci::ps(&root, id).map(|s| out(&s)),
+        7 => {
+            let d = bundle(a.val(C_BUNDLE))?;
+            let p = util::join(&d, b"config.json");
+            if sys::lstat(&p).is_ok() {
+                return Err(Error::new(&p, b"exists: remove it first"));
+            }
+            util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys("write", &p, e))
+        }
+        8 => {
+            out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2\",\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}\n");
+            Ok(())
+        }
+        _ => {
+            out(&args::usage_text(usage::RUNC));
+            Ok(())
+        }
+    }
+}
+
+/// The bundle directory, absolute (default: the working directory).
+fn bundle(b: Option<&[u8]>) -> Res<Vec<u8>> {
+    let b = b.unwrap_or(b".");
+    if b.first() == Some(&b'/') {
+        return Ok(b.to_vec());
+    }
+    let cwd = sys::readlinkat(sys::AT_FDCWD, b"/proc/self/cwd").map_err(|e| Error::sys("find", b"the working directory", e))?;
+    Ok(if b == b"." { cwd } else { util::join(&cwd, b) })
+}

@@ -1,0 +1,447 @@
+//! The OCI runtime (runc's command line, issue 11) on the engine: a
+//! bundle's config.json becomes the record and spec that `run` builds from
+//! an image (the same init, confinement and cgroups), with the bundle's
+//! root used in place. `create` leaves the container's first process
+//! waiting on an exec fifo and exits; the engine that called it (conmon,
+//! containerd's shim) adopts that process and collects its exit status.
+//! `start` opens the fifo, which releases it.
+//!
+//! State, under `--root`: `containers/ID/` with the record (`config`), the
+//! fifo (`exec.fifo`, there until the container is started) and `oci`, the
+//! fixed members of the OCI state (bundle, rootfs, created, annotations).
+
+use crate::engine::cgroup::{Cgroup, Kind, Layout};
+use crate::engine::config::{self, Volume};
+use crate::engine::init::Stdio;
+use crate::engine::json::{self, J};
+use crate::engine::spec::Spec;
+use crate::engine::state::{self, Record, Root, Status};
+use crate::engine::util::{self, fields, join, word_index, Buf, Ctx, Error, Res};
+use crate::sys;
+use alloc::vec::Vec;
+
+/// What `create` takes from a bundle beyond the record and spec.
+struct Bundle {
+    rec: Record,
+    spec: Spec,
+    /// The cgroups' path under each hierarchy.
+    rel: Vec<u8>,
+    /// The members of the state that never change, as JSON text.
+    fixed: Vec<u8>,
+    oom: Option<i64>,
+}
+
+/// `Error::new(field, why)`, out of line: one call per refusal.
+#[inline(never)]
+fn refuse(field: &[u8], why: &[u8]) -> Error {
+    Error::new(field, why)
+}
+
+const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup,user,time";
+const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
+
+/// The capability set named `set` of `c`, as a mask (absent: none).
+fn caps(c: J, set: &[u8]) -> Res<u64> {
+    let mut m = 0;
+    for n in c.get(set).unwrap_or(J::NULL).items() {
+        m |= config::cap_bits(&n.str().unwrap_or_default())?;
+    }
+    Ok(m)
+}
+
+/// A number member (absent or not an integer: None); u64 range.
+fn unum(j: J, key: &[u8]) -> Option<u64> {
+    util::parse_u64(j.get(key)?.raw())
+}
+
+fn is_true(j: J, key: &[u8]) -> bool {
+    j.get(key).is_some_and(|v| v.raw() == b"true")
+}
+
+/// config.json onto the engine. Every field the engines send is honoured
+/// or refused with a message; unknown fields are ignored.
+#[inline(never)]
+fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
+    let path = join(bundle, b"config.json");
+    let text = util::read_file(&path).ctx("read", &path)?;
+    let j = json::parse(&text).ok_or_else(|| Error::new(&path, b"not valid JSON"))?;
+    let mut rec = Record::default();
+    let mut spec = Spec::default();
+    let sec = &mut spec.security;
+    let p = j.get(b"process").unwrap_or(J::NULL);
+    rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", b"must be a non-empty array of strings"))?;
+    rec.env = p.strs_at(b"env").unwrap_or_default();
+    rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
+    if rec.workdir.first() != Some(&b'/') {
+        return Err(refuse(b"process.cwd", b"must be an absolute path"));
+    }
+    if is_true(p, b"terminal") {
+        return Err(refuse(b"process.terminal", b"a terminal needs --console-socket, which mydocker does not support yet"));
+    }
+    let u = p.get(b"user").unwrap_or(J::NULL);
+    let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
+    sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
+    let mut groups = alloc::vec![gid as u32];
+    for g in u.get(b"additionalGids").unwrap_or(J::NULL).items() {
+        groups.push(g.num().unwrap_or(0) as u32);
+    }
+    spec.groups = Some(groups);
+    if unum(u, b"umask").is_some_and(|m| m != 0o022) {
+        return Err(refuse(b"process.user.umask", b"only 0022 is supported"));
+    }
+    let c = p.get(b"capabilities").unwrap_or(J::NULL);
+    sec.caps = caps(c, b"bounding")?;
+    if caps(c, b"effective")? != sec.caps || caps(c, b"permitted")? != sec.caps || caps(c, b"inheritable")? | caps(c, b"ambient")? != 0 {
+        return Err(refuse(b"process.capabilities", b"the effective and permitted sets must be the bounding set, with no inheritable or ambient ones"));
+    }
+    for r in p.get(b"rlimits").unwrap_or(J::NULL).items() {
+        let t = r.str_at(b"type").unwrap_or_default();
+        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted("process.rlimits", &t, b"unknown limit"))?;
+        spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
+    }
+    sec.no_new_privs = is_true(p, b"noNewPrivileges");
+    let oom = p.get(b"oomScoreAdj").and_then(|v| v.num());
+
+    let r = j.get(b"root").unwrap_or(J::NULL);
+    let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", b"missing"))?;
+    if rootfs.first() != Some(&b'/') {
+        rootfs = join(bundle, &rootfs);
+    }
+    sec.read_only = is_true(r, b"readonly");
+    rec.hostname = j.str_at(b"hostname").unwrap_or_default();
+
+    for m in j.get(b"mounts").unwrap_or(J::NULL).items() {
+        let dest = m.str_at(b"destination").unwrap_or_default();
+        let typ = m.str_at(b"type").unwrap_or_default();
+        let opts = m.strs_at(b"options").unwrap_or_default();
+        let has = |w: &[u8]| opts.iter().any(|o| o.as_slice() == w);
+        if dest.first() != Some(&b'/') {
+            return Err(Error::quoted("mounts", &dest, b"the destination must be an absolute path"));
+        }
+        if typ == b"bind" || has(b"bind") || has(b"rbind") {
+            let mut host = m.str_at(b"source").unwrap_or_default();
+            if host.first() != Some(&b'/') {
+                host = join(bundle, &host);
+            }
+            rec.volumes.push(Volume { host, ctr: dest, ro: has(b"ro") });
+            continue;
+        }
+        // The filesystems the engine mounts itself, its own way.
+        let mut key = typ.clone();
+        key.push(b' ');
+        key.extend_from_slice(&dest);
+        match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
+            Some(6) => spec.mqueue = true,
+            Some(_) => {}
+            None if typ == b"tmpfs" => {
+                if has(b"tmpcopyup") {
+                    return Err(Error::quoted("mounts", &dest, b"tmpcopyup is not supported yet"));
+                }
+                let mut t = dest;
+                t.push(b':');
+                for o in &opts {
+                    // (atime and propagation words: the engine's mounts are private)
+                    if word_index(b"strictatime,relatime,noatime,rprivate,private,rslave,slave", o).is_none() {
+                        t.extend_from_slice(o);
+                        t.push(b',');
+                    }
+                }
+                sec.tmpfs.push(t);
+            }
+            None => return Err(Error::quoted("mounts", &key, b"this type is not supported")),
+        }
+    }
+
+    let l = j.get(b"linux").unwrap_or(J::NULL);
+    let mut have = 0u32;
+    spec.net = b"host".to_vec();
+    for n in l.get(b"namespaces").unwrap_or(J::NULL).items() {
+        let t = n.str_at(b"type").unwrap_or_default();
+        let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted("linux.namespaces", &t, b"not supported"))?;
+        have |= 1 << k;
+        match (n.str_at(b"path"), k) {
+            (None, 1) => spec.net = b"none".to_vec(),
+            (None, _) => {}
+            (Some(p), 1 | 3 | 4) => spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p)),
+            (Some(_), _) => return Err(Error::quoted("linux.namespaces", &t, b"joining one by path is not supported")),
+        }
+    }
+    // pid, mount, ipc, uts: the engine makes them all, always.
+    if have & 0b11101 != 0b11101 {
+        return Err(refuse(b"linux.namespaces", b"new pid, mount, ipc and uts namespaces are required"));
+    }
+    let res = l.get(b"resources").unwrap_or(J::NULL);
+    let lim = &mut rec.limits;
+    let mem = res.get(b"memory").unwrap_or(J::NULL);
+    lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
+    let cpu = res.get(b"cpu").unwrap_or(J::NULL);
+    if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
+        lim.cpu_quota = Some(q * 100_000 / per);
+    }
+    lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
+    lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
+    lim.pids = unum(res.get(b"pids").unwrap_or(J::NULL), b"limit").filter(|&p| p > 0);
+    let rel = match l.str_at(b"cgroupsPath") {
+        // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
+        Some(p) if systemd && p.contains(&b':') => {
+            let f: Vec<&[u8]> = fields(&p, b':').collect();
+            let mut v = f[0].to_vec();
+            v.push(b'/');
+            Buf(v).b(f[1]).b(b"-").b(f.get(2).copied().unwrap_or_default()).b(b".scope").0.clone()
+        }
+        Some(p) if !p.is_empty() => p.strip_prefix(b"/").unwrap_or(&p).to_vec(),
+        _ => join(b"mydocker", id),
+    };
+    // Masked, then read-only paths; none given: none applied.
+    let mut paths = Vec::new();
+    for (k, sep) in [(&b"maskedPaths"[..], &b"| "[..]), (&b"readonlyPaths"[..], &b""[..])] {
+        for x in l.strs_at(k).unwrap_or_default() {
+            if !x.starts_with(b"/proc/") && !x.starts_with(b"/sys/") || x.contains(&b' ') {
+                return Err(Error::quoted("linux.maskedPaths/readonlyPaths", &x, b"only paths under /proc and /sys are supported"));
+            }
+            paths.extend_from_slice(&x);
+            paths.push(b' ');
+        }
+        paths.extend_from_slice(sep);
+    }
+    sec.paths = paths;
+    // A profile given: docker's default filter, built in (mydocker does
+    // not compile a config's own rules yet).
+    sec.seccomp = l.get(b"seccomp").is_some_and(|s| !s.is_null());
+    for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
+        if l.get(k).is_some_and(|v| v.raw().len() > 2) {
+            return Err(refuse(k, b"not supported yet"));
+        }
+    }
+
+    let mut fixed = Buf::new();
+    fixed.b(b"\"bundle\":");
+    json::str(&mut fixed.0, bundle);
+    fixed.b(b",\"rootfs\":");
+    json::str(&mut fixed.0, &rootfs);
+    fixed.b(b",\"created\":\"").b(&util::rfc3339(sys::now().0)).b(b"\"");
+    if let Some(a) = j.get(b"annotations") {
+        fixed.b(b",\"annotations\":").b(a.raw());
+    }
+    spec.lower = rootfs.clone();
+    spec.upper = rootfs;
+    rec.image = bundle.to_vec();
+    Ok(Bundle { rec, spec, rel, fixed: fixed.0, oom })
+}
+
+/// The state directory of the container `id`.
+fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
+    join(&root.containers_in(false), id)
+}
+
+/// `create --bundle DIR [--pid-file FILE] ID`: everything made, the first
+/// process waiting for `start`.
+#[inline(never)]
+pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, systemd: bool) -> Res<()> {
+    config::validate_name(id)?;
+    let dir = dir_of(root, id);
+    let c = root.containers_in(false);
+    util::mkdir_all(&c, 0o711).ctx("create", &c)?;
+    match sys::mkdir(&dir, 0o711) {
+        Err(sys::EEXIST) => return Err(Error::quoted("container", id, b"already exists")),
+        r => r.ctx("create", &dir)?,
+    }
+    let mut made: Option<Cgroup> = None;
+    let r = (|| {
+        let mut b = load_bundle(bundle, id, systemd)?;
+        let rec = &mut b.rec;
+        rec.id = id.to_vec();
+        rec.created = sys::now().0;
+        let fifo = join(&dir, b"exec.fifo");
+        sys::mkfifo(&fifo, 0o622).ctx("create", &fifo)?;
+        b.spec.gate = fifo;
+        let cg = made.insert(Cgroup::plan(&Layout::for_limits(&rec.limits), &b.rel, &rec.limits)?);
+        if cg.devices == Some(crate::engine::devices::Mechanism::NoCgroup) {
+            b.spec.security.caps &= !(1 << config::CAP_MKNOD);
+        }
+        rec.cgroups = cg.dirs();
+        util::write_atomic(&join(&dir, b"oci"), &b.fixed).ctx("write", &dir)?;
+        rec.save(root)?;
+        cg.make(Kind::V2, &rec.limits)?;
+        let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
+        let done = (|| {
+            if let Some(o) = b.oom {
+                let p = Buf::new().b(b"/proc/").n(pid as u64).b(b"/oom_score_adj").0.clone();
+                util::write_file(&p, &util::num(o as u64)).ctx("write", &p)?;
+            }
+            rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
+            rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
+            match pid_file {
+                Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx("write", f),
+                None => Ok(()),
+            }
+        })();
+        if done.is_err() {
+            let _ = sys::kill(pid, sys::SIGKILL);
+            let _ = sys::waitpid(pid, 0);
+        }
+        done
+    })();
+    if r.is_err() {
+        util::keep_error(|| {
+            if let Some(cg) = &made {
+                cg.remove();
+            }
+            let _ = util::remove_tree(&dir);
+        });
+    }
+    r
+}
+
+/// The container `id`'s record, or runc's "does not exist".
+fn find(root: &Root, id: &[u8]) -> Res<Record> {
+    state::load(root, id).ok_or_else(|| Error::quoted("container", id, b"does not exist").of(util::Kind::NoSuch))
+}
+
+/// created (waiting on its fifo), running, or stopped.
+fn status(root: &Root, r: &Record) -> &'static [u8] {
+    if !r.alive() {
+        b"stopped"
+    } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
+        b"created"
+    } else {
+        b"running"
+    }
+}
+
+/// `start ID`: opens the fifo (the waiting process's open for writing
+/// then returns), reads its byte, and removes the fifo.
+#[inline(never)]
+pub fn start(root: &Root, id: &[u8]) -> Res<()> {
+    let r = find(root, id)?;
+    let st = status(root, &r);
+    if st != b"created" {
+        return Err(Error::quoted("container", id, b"cannot be started: it is not created (").append(st).append(b")"));
+    }
+    let fifo = join(&dir_of(root, id), b"exec.fifo");
+    let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx("open", &fifo)?;
+    let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
+    let mut b = [0u8; 1];
+    let _ = sys::poll(&mut p, 10_000);
+    if sys::read(fd.raw(), &mut b) != Ok(1) {
+        return Err(Error::quoted("container", id, b"exited before it could start"));
+    }
+    let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
+    r.append(root, &[("started", sys::now().0)], Status::Running)
+}
+
+/// `state ID`: runc's JSON.
+#[inline(never)]
+pub fn state(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
+    let r = find(root, id)?;
+    let st = status(root, &r);
+    let mut b = Buf::new();
+    b.b(b"{\"ociVersion\":\"1.0.2\",\"id\":");
+    json::str(&mut b.0, id);
+    b.b(b",\"pid\":").n(if st == b"stopped" { 0 } else { r.pid as u64 }).b(b",\"status\":\"").b(st).b(b"\",");
+    b.b(&util::read_file(&join(&dir_of(root, id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}");
+    Ok(b.0)
+}
+
+/// The pids in the container's cgroups.
+fn pids(r: &Record) -> Vec<i32> {
+    let mut v = Vec::new();
+    for d in &r.cgroups {
+        for l in fields(&util::read_file(&join(d, b"cgroup.procs")).unwrap_or_default(), b'\n') {
+            if let Some(n) = util::parse_u64(l) {
+                if !v.contains(&(n as i32)) {
+                    v.push(n as i32);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// `ps --format json ID`: the pids, as a JSON array.
+pub fn ps(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
+    let r = find(root, id)?;
+    let mut b = Buf::new();
+    b.b(b"[");
+    for (i, p) in pids(&r).iter().enumerate() {
+        if i > 0 {
+            b.b(b",");
+        }
+        b.n(*p as u64);
+    }
+    b.b(b"]\n");
+    Ok(b.0)
+}
+
+const SIGNALS: &[u8] =
+    b"HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STKFLT,CHLD,CONT,STOP,TSTP,TTIN,TTOU,URG,XCPU,XFSZ,VTALRM,PROF,WINCH,IO,PWR,SYS";
+
+/// A signal by number or name (`KILL`, `SIGKILL`, any case).
+pub fn signal(s: &[u8]) -> Res<i32> {
+    if let Some(n) = util::parse_u64(s).filter(|&n| (1..65).contains(&n)) {
+        return Ok(n as i32);
+    }
+    let up = s.to_ascii_uppercase();
+    match word_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
+        Some(i) => Ok(i as i32 + 1),
+        None => Err(Error::quoted("signal", s, b"unknown")),
+    }
+}
+
+/// `kill [--all] ID [SIGNAL]`.
+#[inline(never)]
+pub fn kill(root: &Root, id: &[u8], sig: i32, all: bool) -> Res<()> {
+    let r = find(root, id)?;
+    if !r.alive() {
+        return Err(Error::quoted("container", id, b"is not running"));
+    }
+    let targets = if all { pids(&r) } else { alloc::vec![r.pid] };
+    for p in targets {
+        sys::kill(p, sig).ctx("kill", id)?;
+    }
+    Ok(())
+}
+
+/// `delete [--force] ID`: a created container is killed; a running one
+/// only with `force`. With `force`, an unknown id is no error (containerd
+/// deletes twice).
+#[inline(never)]
+pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
+    let r = match find(root, id) {
+        Err(_) if force => return Ok(()),
+        r => r?,
+    };
+    if r.alive() {
+        if !force && status(root, &r) == b"running" {
+            return Err(Error::quoted("container", id, b"is running: stop it first, or use --force"));
+        }
+        let _ = sys::kill(r.pid, sys::SIGKILL);
+        for _ in 0..500 {
+            if !r.alive() {
+                break;
+            }
+            sys::sleep_ms(2);
+        }
+    }
+    Cgroup::from_dirs(&r.cgroups).remove();
+    let d = dir_of(root, id);
+    util::remove_tree(&d).ctx("remove", &d)
+}
+
+/// `list [-q]`: runc's table, or the ids.
+pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
+    let mut b = Buf::new();
+    if !quiet {
+        b.b(b"ID").col(20, 3).b(b"PID").col(30, 3).b(b"STATUS").col(42, 3).b(b"BUNDLE\n");
+    }
+    for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
+        let Ok(r) = find(root, &id) else { continue };
+        b.b(&id);
+        if !quiet {
+            let st = status(root, &r);
+            b.col(20, 3).n(if st == b"stopped" { 0 } else { r.pid as u64 }).col(30, 3).b(st).col(42, 3).b(&r.image);
+        }
+        b.b(b"\n");
+    }
+    b.0
+}
