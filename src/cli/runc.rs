@@ -45,6 +45,10 @@ const C_ALL: u8 = 7;
 const C_FORCE: u8 = 8;
 const C_FORMAT: u8 = 9;
 const C_QUIET: u8 = 10;
+const C_RES: u8 = 11;
+const C_PROCESS: u8 = 12;
+const C_DETACH: u8 = 13;
+const C_TTY: u8 = 14;
 
 /// Every command's options, in one table.
 static CMD: &[u8] = opts![
@@ -58,16 +62,22 @@ static CMD: &[u8] = opts![
     args::o(C_FORCE, "force", b'f', false),
     args::o(C_FORMAT, "format", 0, true),
     args::o(C_QUIET, "quiet", b'q', false),
+    args::o(C_RES, "resources", b'r', true),
+    args::o(C_PROCESS, "process", b'p', true),
+    args::o(C_DETACH, "detach", b'd', false),
+    args::o(C_TTY, "tty", b't', false),
 ];
 
 /// `args`: what follows `runc` (argv[0], or `mydocker runc`).
 #[inline(never)]
-pub fn main(args: &[Vec<u8>]) -> i32 {
+/// `me`, `env`: mydocker's own argv and environment (exec may run again
+/// from a sealed copy of itself).
+pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     let g = match parse(args, GLOBAL, true, usage::RUNC) {
         Ok(g) => g,
         Err(e) => return report(e.code(1)),
     };
-    let r = run(&g);
+    let r = run(&g, me, env);
     match r {
         Ok(()) => 0,
         Err(e) => {
@@ -101,9 +111,9 @@ fn log(file: &[u8], json: bool, msg: &[u8]) {
     }
 }
 
-const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help";
+const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec";
 
-fn run(g: &super::Args) -> Res<()> {
+fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
     let root = Root { dir: g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc").to_vec(), run: Vec::new(), overlay: false };
     let Some(&verb) = g.pos.first() else {
         out(&args::usage_text(usage::RUNC));
@@ -113,16 +123,13 @@ fn run(g: &super::Args) -> Res<()> {
     let rest: Vec<Vec<u8>> = g.pos[1..].iter().map(|a| a.to_vec()).collect();
     let a = parse(&rest, CMD, false, usage::RUNC)?;
     let id = a.pos.first().copied().unwrap_or_default();
-    if id.is_empty() && !matches!(v, 5 | 7 | 8 | 9) {
+    if id.is_empty() && matches!(v, 0..=4 | 6 | 10..) {
         return Err(Error::text(b"missing the container id"));
     }
     match v {
         0 => {
-            if a.val(C_CONSOLE).is_some() {
-                return Err(Error::text(b"--console-socket: not supported yet"));
-            }
             let b = bundle(a.val(C_BUNDLE))?;
-            oci::create(&root, id, &b, a.val(C_PIDFILE), g.has(G_SYSTEMD))
+            oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD))
         }
         1 => oci::start(&root, id),
         2 => oci::state(&root, id).map(|s| {
@@ -145,8 +152,24 @@ fn run(g: &super::Args) -> Res<()> {
             util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys("write", &p, e))
         }
         8 => {
-            out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2\",\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}\n");
+            out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
             Ok(())
+        }
+        10 | 11 => oci::pause(&root, id, v == 10),
+        13 => {
+            let p = a.val(C_PROCESS).ok_or_else(|| Error::text(b"exec: --process FILE is required"))?;
+            let code = oci::exec(&root, id, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
+            if code != 0 {
+                sys::exit(code);
+            }
+            Ok(())
+        }
+        12 => {
+            let f = a.val(C_RES).unwrap_or(b"-");
+            let mut text = Vec::new();
+            let r = if f == b"-" { sys::read_to_end(0, &mut text) } else { util::read_file(f).map(|t| text = t) };
+            r.map_err(|e| Error::sys("read", f, e))?;
+            oci::update(&root, id, &text)
         }
         _ => {
             out(&args::usage_text(usage::RUNC));

@@ -19,10 +19,10 @@ pub fn main(args: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
     // The OCI runtime: as `runc` or `mydocker-runc` (a symlink), or `mydocker runc`.
     let a0 = args.first().map_or(&[][..], |a| a.as_slice());
     if util::word_index(b"runc,mydocker-runc", &a0[a0.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..]).is_some() {
-        return super::runc::main(&args[1..]);
+        return super::runc::main(&args[1..], args, env);
     }
     if args.get(1).is_some_and(|a| a == b"runc") {
-        return super::runc::main(&args[2..]);
+        return super::runc::main(&args[2..], args, env);
     }
     let mut root = None;
     let r = match cli::parse_global(args.get(1..).unwrap_or(&[]), env, &mut root) {

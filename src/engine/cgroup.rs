@@ -423,18 +423,46 @@ impl Cgroup {
         let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
         let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
         for h in use_h {
-            if cg.todo.iter().any(|x| x.0.mount == h.mount) {
-                continue;
-            }
-            let dir = join(&h.mount, rel);
-            let d = dir.clone();
-            match h.kind {
-                Kind::V2 => cg.v2 = Some(d),
-                Kind::V1 => cg.v1.push(d),
-            }
-            cg.todo.push((h.clone(), dir));
+            cg.add(h, rel);
         }
         Ok(cg)
+    }
+
+    /// The cgroup at `rel` in hierarchy `h`, unless it is planned already.
+    fn add(&mut self, h: &Hier, rel: &[u8]) {
+        if self.todo.iter().any(|x| x.0.mount == h.mount) {
+            return;
+        }
+        let dir = join(&h.mount, rel);
+        let d = dir.clone();
+        match h.kind {
+            Kind::V2 => self.v2 = Some(d),
+            Kind::V1 => self.v1.push(d),
+        }
+        self.todo.push((h.clone(), dir));
+    }
+
+    /// Every hierarchy of `layout`, not only those the limits need: the
+    /// OCI runtime's containers are in all of them, as runc's are (the
+    /// engines read metrics there, and freeze), their device rules in
+    /// their own devices cgroup.
+    pub fn everywhere(&mut self, layout: &Layout, rel: &[u8]) {
+        for h in &layout.hiers {
+            self.add(h, rel);
+        }
+        self.shared = None;
+    }
+
+    /// New limits for a running container (`update`): written to each of
+    /// its cgroups whose hierarchy carries them.
+    pub fn update(dirs: &[Vec<u8>], l: &Limits) -> Res<()> {
+        let layout = Layout::current();
+        for d in dirs {
+            if let Some(h) = layout.hiers.iter().find(|h| d.starts_with(&h.mount) && d.get(h.mount.len()) == Some(&b'/')) {
+                apply(h, d, l)?;
+            }
+        }
+        Ok(())
     }
 
     /// Creates the cgroups of hierarchies of `kind` and writes the limits

@@ -186,6 +186,10 @@ impl Child {
     }
     /// sync 3, failed: one error record to the parent, and exit.
     pub fn fail(&mut self, e: Error) -> ! {
+        if self.report.raw() < 0 {
+            // after `ready`: the container's own stderr
+            util::eprint(&e);
+        }
         let _ = sys::write_all(self.report.raw(), &encode(&e));
         sys::exit(e.exit_code())
     }

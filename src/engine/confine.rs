@@ -58,7 +58,9 @@ pub fn mask(under: &[u8], own: &[u8]) -> Res<()> {
     let mut ro = false;
     for p in crate::engine::util::fields(if own.is_empty() { PATHS } else { own }, b' ') {
         ro |= p == b"|";
-        if p.starts_with(under) {
+        // `under` empty: the paths outside /proc and /sys (an OCI config's)
+        let here = if under.is_empty() { p.first() == Some(&b'/') && !p.starts_with(b"/proc/") && !p.starts_with(b"/sys/") } else { p.starts_with(under) };
+        if here {
             mask_one(p, ro)?;
         }
     }

@@ -229,6 +229,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             rlimits: Vec::new(),
             groups: None,
             mqueue: false,
+            share: 0,
+            console: Vec::new(),
         },
         rec,
         cg,
@@ -507,7 +509,7 @@ pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&
     let cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS, ends, &|ch| init::setup(rec, spec, cg, ch, io, &cpus))?;
+    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS & !spec.share, ends, &|ch| init::setup(rec, spec, cg, ch, io, &cpus))?;
     if own_net {
         // The child starts on our CPU, queued behind us, and a pipe's wakeup
         // keeps it there: send it to another one, so the two steps overlap.

@@ -18,7 +18,7 @@ use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
-use crate::sys;
+use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
 /// What the CLI opens in /proc/PID/ns: the four namespaces it enters
@@ -45,8 +45,26 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         Ok(r) => r,
         Err(_) => return found.map(|_| 0),
     };
+    let (fds, cgns) = namespaces(r, &o.container)?;
+    // (changed in place in the record, neither cloned (Security::clone was
+    // 365 bytes) nor moved out (a copy in the frame))
+    let privileged = r.security.privileged;
+    let sec = &mut r.security;
+    sec.privileged |= o.privileged;
+    if let Some(u) = &o.user {
+        sec.user.clone_from(u);
+    }
+    for e in &o.env {
+        util::env_set(&mut r.env, e);
+    }
+    enter(r, fds, cgns, &o, privileged, me, my_env, Owned::none(), None)
+}
+
+/// The namespaces (NS) and cgroup namespace of `r`'s init, open; an error
+/// if it is not running (then, or by the time they are open).
+pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Owned>)> {
     if !r.alive() {
-        return Err(not_running(&o.container));
+        return Err(not_running(name));
     }
     // The namespaces of NS: the four entered first, the pid one, the root.
     let mut ns = b"/proc/".to_vec();
@@ -65,17 +83,31 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).ok();
     // Same pid, same start time: these are the container's namespaces.
     if missing || !r.alive() {
-        return Err(not_running(&o.container));
+        return Err(not_running(name));
     }
 
-    // (changed in place in the record, neither cloned (Security::clone was
-    // 365 bytes) nor moved out (a copy in the frame))
-    let privileged = r.security.privileged;
+    Ok((fds, cgns))
+}
+
+/// The common part of docker's `exec` and the OCI runtime's: `r` with the
+/// process's settings, `fds` its namespaces and root (NS), `privileged`
+/// the container's own. `console`: a unix socket that gets the master of
+/// a pty made in the container (`exec --tty --console-socket`);
+/// `pid_file`: where a detached process's host pid goes.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn enter(
+    r: &mut state::Record,
+    fds: Vec<Owned>,
+    cgns: Option<Owned>,
+    o: &ExecOpts,
+    privileged: bool,
+    me: &[Vec<u8>],
+    my_env: &[Vec<u8>],
+    console: Owned,
+    pid_file: Option<&[u8]>,
+) -> Res<i32> {
     let sec = &mut r.security;
-    sec.privileged |= o.privileged;
-    if let Some(u) = o.user {
-        sec.user = u;
-    }
     // Between its fork and its execve, the program is a copy of this
     // process, visible in the container. Undumpable, it is out of reach of
     // a container without CAP_SYS_PTRACE; one with it (or privileged)
@@ -87,15 +119,12 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         let e = sys::fexecve(copy.raw(), me, my_env);
         return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
     }
-    let env = &mut r.env;
-    for e in &o.env {
-        util::env_set(env, e);
-    }
+    let env = &r.env;
     let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
     let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
-    let (io, pty) = if tty {
+    let (mut io, pty) = if tty {
         let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
@@ -118,8 +147,9 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
     if let Some(h) = layout.find(b"devices").filter(|_| !privileged) {
-        let ours = join(&h.mount, b"mydocker/");
-        if !r.cgroups.iter().any(|c| c.starts_with(&ours)) {
+        // (its own devices cgroup, if it has one, is among its cgroups)
+        let own = join(&h.mount, b"");
+        if !r.cgroups.iter().any(|c| c.starts_with(&own)) {
             let d = join(&h.mount, SHARED);
             joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
         }
@@ -148,6 +178,14 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
     sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
+    // `--console-socket`: a pty of the container's devpts (its /dev/ptmx).
+    let mut ours = Owned::none();
+    if console.raw() >= 0 {
+        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+        sys::send_fd(console.raw(), m.raw()).ctx("send", b"the console")?;
+        io = Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() };
+        ours = s;
+    }
     // (used in place in the result, not copied out of it)
     let user = crate::engine::user::lookup(&sec.user);
     let user = match &user {
@@ -162,8 +200,8 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     confine::drop_privileges(sec, user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty, &o.cmd, &env));
-    drop(null);
+    let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty || ours.raw() >= 0, &o.cmd, &env));
+    drop((null, ours));
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = match spawned {
         Ok(p) => p,
@@ -171,8 +209,11 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         Err(e) => return Err(e),
     };
     parent.await_exec(pid)?; // sync 3
+    if let Some(f) = pid_file {
+        util::write_atomic(f, &util::num(pid as u64)).ctx("write", f)?;
+    }
     if o.detach {
-        return Ok(0); // the process is reparented to the container's init
+        return Ok(0); // the process is reparented (to a subreaper, or init)
     }
     // The pty's slave end is the program's now: we keep the master.
     let master = pty.map(|(m, _)| m);

@@ -104,6 +104,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // `runc create`'s exec fifo, reached through /proc/self/fd once the
     // host's paths are gone.
     let gate = if spec.gate.is_empty() { Owned::none() } else { sys::open(&spec.gate, sys::O_PATH, 0).ctx("open", &spec.gate)? };
+    let console = if spec.console.is_empty() { Owned::none() } else { sys::connect_unix(&spec.console).ctx("connect to", &spec.console)? };
     let pivoted = enter_root(&spec.lower)?;
 
     confine::own_dir(b"/proc")?;
@@ -118,6 +119,11 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     drop(host_dev);
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
+    if console.raw() >= 0 {
+        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+        sys::send_fd(console.raw(), m.raw()).ctx("send", b"the console")?;
+        stdio(s.raw(), s.raw(), s.raw(), true)?;
+    }
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
         mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
@@ -173,6 +179,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b"")?;
     if !sec.privileged {
         confine::mask(b"/sys", &sec.paths)?;
+        confine::mask(b"", &sec.paths)?;
     }
     mkdir_all(&rec.workdir, 0o755).ctx("create working directory", &rec.workdir)?;
     if sec.read_only {
@@ -497,10 +504,7 @@ pub fn mini_init(argv: &[Vec<u8>], env: &[Vec<u8>]) -> ! {
         drop(sfd);
         sys::reset_signals();
         let e = exec(argv, env);
-        let mut m = b"mydocker: ".to_vec();
-        m.extend_from_slice(&e.msg());
-        m.push(b'\n');
-        let _ = sys::write_all(2, &m);
+        crate::engine::util::eprint(&e);
         sys::exit(e.exit_code());
     }
     let mut code = None;

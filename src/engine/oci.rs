@@ -58,26 +58,19 @@ fn is_true(j: J, key: &[u8]) -> bool {
     j.get(key).is_some_and(|v| v.raw() == b"true")
 }
 
-/// config.json onto the engine. Every field the engines send is honoured
-/// or refused with a message; unknown fields are ignored.
+/// A process (config.json's, or exec's process.json) onto `rec` and
+/// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
+/// noNewPrivileges; returns its oomScoreAdj.
 #[inline(never)]
-fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
-    let path = join(bundle, b"config.json");
-    let text = util::read_file(&path).ctx("read", &path)?;
-    let j = json::parse(&text).ok_or_else(|| Error::new(&path, b"not valid JSON"))?;
-    let mut rec = Record::default();
-    let mut spec = Spec::default();
+fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    let p = j.get(b"process").unwrap_or(J::NULL);
     rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", b"must be a non-empty array of strings"))?;
     rec.env = p.strs_at(b"env").unwrap_or_default();
     rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
     if rec.workdir.first() != Some(&b'/') {
         return Err(refuse(b"process.cwd", b"must be an absolute path"));
     }
-    if is_true(p, b"terminal") {
-        return Err(refuse(b"process.terminal", b"a terminal needs --console-socket, which mydocker does not support yet"));
-    }
+    spec.tty = is_true(p, b"terminal");
     let u = p.get(b"user").unwrap_or(J::NULL);
     let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
     sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
@@ -100,7 +93,20 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
         spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
-    let oom = p.get(b"oomScoreAdj").and_then(|v| v.num());
+    Ok(p.get(b"oomScoreAdj").and_then(|v| v.num()))
+}
+
+/// config.json onto the engine. Every field the engines send is honoured
+/// or refused with a message; unknown fields are ignored.
+#[inline(never)]
+fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
+    let path = join(bundle, b"config.json");
+    let text = util::read_file(&path).ctx("read", &path)?;
+    let j = json::parse(&text).ok_or_else(|| Error::new(&path, b"not valid JSON"))?;
+    let mut rec = Record::default();
+    let mut spec = Spec::default();
+    let oom = process(j.get(b"process").unwrap_or(J::NULL), &mut rec, &mut spec)?;
+    let sec = &mut spec.security;
 
     let r = j.get(b"root").unwrap_or(J::NULL);
     let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", b"missing"))?;
@@ -166,21 +172,16 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
             (Some(_), _) => return Err(Error::quoted("linux.namespaces", &t, b"joining one by path is not supported")),
         }
     }
-    // pid, mount, ipc, uts: the engine makes them all, always.
-    if have & 0b11101 != 0b11101 {
-        return Err(refuse(b"linux.namespaces", b"new pid, mount, ipc and uts namespaces are required"));
+    // A mount namespace always; pid, ipc and uts may be the host's.
+    if have & 4 == 0 || have & 16 == 0 && !rec.hostname.is_empty() {
+        return Err(refuse(b"linux.namespaces", b"a mount namespace is required, and a uts one for a hostname"));
     }
-    let res = l.get(b"resources").unwrap_or(J::NULL);
-    let lim = &mut rec.limits;
-    let mem = res.get(b"memory").unwrap_or(J::NULL);
-    lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
-    let cpu = res.get(b"cpu").unwrap_or(J::NULL);
-    if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
-        lim.cpu_quota = Some(q * 100_000 / per);
+    for (bit, flag) in [(1, sys::CLONE_NEWPID), (8, sys::CLONE_NEWIPC), (16, sys::CLONE_NEWUTS)] {
+        if have & bit == 0 {
+            spec.share |= flag;
+        }
     }
-    lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
-    lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
-    lim.pids = unum(res.get(b"pids").unwrap_or(J::NULL), b"limit").filter(|&p| p > 0);
+    resources(l.get(b"resources").unwrap_or(J::NULL), &mut rec.limits);
     let rel = match l.str_at(b"cgroupsPath") {
         // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
         Some(p) if systemd && p.contains(&b':') => {
@@ -196,8 +197,8 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
     let mut paths = Vec::new();
     for (k, sep) in [(&b"maskedPaths"[..], &b"| "[..]), (&b"readonlyPaths"[..], &b""[..])] {
         for x in l.strs_at(k).unwrap_or_default() {
-            if !x.starts_with(b"/proc/") && !x.starts_with(b"/sys/") || x.contains(&b' ') {
-                return Err(Error::quoted("linux.maskedPaths/readonlyPaths", &x, b"only paths under /proc and /sys are supported"));
+            if x.first() != Some(&b'/') || x.contains(&b' ') {
+                return Err(Error::quoted("linux.maskedPaths/readonlyPaths", &x, b"must be absolute, without spaces"));
             }
             paths.extend_from_slice(&x);
             paths.push(b' ');
@@ -237,7 +238,7 @@ fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
 /// `create --bundle DIR [--pid-file FILE] ID`: everything made, the first
 /// process waiting for `start`.
 #[inline(never)]
-pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, systemd: bool) -> Res<()> {
+pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, console: Option<&[u8]>, systemd: bool) -> Res<()> {
     config::validate_name(id)?;
     let dir = dir_of(root, id);
     let c = root.containers_in(false);
@@ -252,10 +253,17 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, sy
         let rec = &mut b.rec;
         rec.id = id.to_vec();
         rec.created = sys::now().0;
+        if b.spec.tty {
+            b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", b"needs --console-socket"))?.to_vec();
+        }
         let fifo = join(&dir, b"exec.fifo");
+        // Writable by the container's user, whoever that is (as runc's).
+        sys::umask(0);
         sys::mkfifo(&fifo, 0o622).ctx("create", &fifo)?;
         b.spec.gate = fifo;
-        let cg = made.insert(Cgroup::plan(&Layout::for_limits(&rec.limits), &b.rel, &rec.limits)?);
+        let layout = Layout::current_or_mount();
+        let cg = made.insert(Cgroup::plan(&layout, &b.rel, &rec.limits)?);
+        cg.everywhere(&layout, &b.rel);
         if cg.devices == Some(crate::engine::devices::Mechanism::NoCgroup) {
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
         }
@@ -298,15 +306,75 @@ fn find(root: &Root, id: &[u8]) -> Res<Record> {
     state::load(root, id).ok_or_else(|| Error::quoted("container", id, b"does not exist").of(util::Kind::NoSuch))
 }
 
-/// created (waiting on its fifo), running, or stopped.
+/// created (waiting on its fifo), running, paused, or stopped.
 fn status(root: &Root, r: &Record) -> &'static [u8] {
     if !r.alive() {
         b"stopped"
     } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
         b"created"
+    } else if freezer(r).is_some_and(|(k, _)| util::read_file(&k).is_ok_and(|v| v.starts_with(b"FROZEN") || v.starts_with(b"1"))) {
+        b"paused"
     } else {
         b"running"
     }
+}
+
+/// The container's freezer: the v1 one's `freezer.state`, or the v2
+/// `cgroup.freeze`; with the words that freeze and thaw it.
+fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
+    let mut v2 = None;
+    for d in &r.cgroups {
+        if d.windows(9).any(|w| w == b"/freezer/") {
+            return Some((join(d, b"freezer.state"), b"FROZEN,THAWED"));
+        }
+        if sys::lstat(&join(d, b"cgroup.freeze")).is_ok() {
+            v2 = Some((join(d, b"cgroup.freeze"), &b"1,0"[..]));
+        }
+    }
+    v2
+}
+
+/// `pause ID` (`on`) and `resume ID`.
+#[inline(never)]
+pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
+    let r = find(root, id)?;
+    if !r.alive() {
+        return Err(Error::quoted("container", id, b"is not running"));
+    }
+    let (knob, words) = freezer(&r).ok_or_else(|| Error::quoted("container", id, b"has no freezer cgroup"))?;
+    let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
+    util::write_file(&knob, w).ctx("write", &knob)?;
+    // v1 freezes in the background: wait until it is done.
+    for _ in 0..500 {
+        if util::read_file(&knob).is_ok_and(|v| v.starts_with(w)) {
+            break;
+        }
+        sys::sleep_ms(2);
+    }
+    Ok(())
+}
+
+/// `update --resources FILE ID`: the limits of linux.resources' shape.
+#[inline(never)]
+pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
+    let r = find(root, id)?;
+    let j = json::parse(text).ok_or_else(|| refuse(b"--resources", b"not valid JSON"))?;
+    let mut l = config::Limits::default();
+    resources(j, &mut l);
+    Cgroup::update(&r.cgroups, &l)
+}
+
+/// linux.resources (and `update`'s file) onto limits.
+fn resources(res: J, lim: &mut config::Limits) {
+    let mem = res.get(b"memory").unwrap_or(J::NULL);
+    lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
+    let cpu = res.get(b"cpu").unwrap_or(J::NULL);
+    if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
+        lim.cpu_quota = Some(q * 100_000 / per);
+    }
+    lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
+    lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
+    lim.pids = unum(res.get(b"pids").unwrap_or(J::NULL), b"limit").filter(|&p| p > 0);
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
@@ -336,7 +404,7 @@ pub fn state(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
     let r = find(root, id)?;
     let st = status(root, &r);
     let mut b = Buf::new();
-    b.b(b"{\"ociVersion\":\"1.0.2\",\"id\":");
+    b.b(b"{\"ociVersion\":\"1.0.2-dev\",\"id\":");
     json::str(&mut b.0, id);
     b.b(b",\"pid\":").n(if st == b"stopped" { 0 } else { r.pid as u64 }).b(b",\"status\":\"").b(st).b(b"\",");
     b.b(&util::read_file(&join(&dir_of(root, id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}");
@@ -444,4 +512,44 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
         b.b(b"\n");
     }
     b.0
+}
+
+/// `exec --process FILE [--detach] [--pid-file F] [--console-socket S] ID`:
+/// the process runs in the container's namespaces, root and cgroups, with
+/// the container's seccomp filter and masks, and its own user,
+/// capabilities, rlimits and no_new_privs.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn exec(
+    root: &Root,
+    id: &[u8],
+    file: &[u8],
+    detach: bool,
+    pid_file: Option<&[u8]>,
+    console: Option<&[u8]>,
+    me: &[Vec<u8>],
+    my_env: &[Vec<u8>],
+) -> Res<i32> {
+    let mut r = find(root, id)?;
+    let text = util::read_file(file).ctx("read", file)?;
+    let j = json::parse(&text).ok_or_else(|| Error::new(file, b"not valid JSON"))?;
+    let (mut rec, mut spec) = (Record::default(), Spec::default());
+    process(j, &mut rec, &mut spec)?;
+    let c = match console {
+        Some(c) if spec.tty => sys::connect_unix(c).ctx("connect to", c)?,
+        None if spec.tty => return Err(refuse(b"terminal", b"needs --console-socket")),
+        _ => sys::fd::Owned::none(),
+    };
+    let (fds, cgns) = crate::engine::exec::namespaces(&r, id)?;
+    // (ours, inherited by the process; before the capabilities go)
+    for l in &spec.rlimits {
+        sys::setrlimit(l[0] as i32, l[1], l[2]).ctx("set rlimit", b"")?;
+    }
+    r.env = rec.env;
+    let (sec, mine) = (&mut r.security, &spec.security);
+    let privileged = sec.privileged;
+    (sec.caps, sec.no_new_privs) = (mine.caps, mine.no_new_privs);
+    sec.user.clone_from(&mine.user);
+    let o = config::ExecOpts { detach, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
+    crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pid_file)
 }

@@ -50,6 +50,12 @@ pub struct Spec {
     pub rlimits: Vec<[u64; 3]>,
     pub groups: Option<Vec<u32>>,
     pub mqueue: bool,
+    /// The namespaces (CLONE_NEWPID, _NEWIPC, _NEWUTS) not made: the
+    /// host's are shared (an OCI config without them).
+    pub share: i32,
+    /// `--console-socket`: the unix socket that gets the master of a pty
+    /// made in the container's devpts, whose slave is its stdio.
+    pub console: Vec<u8>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]

@@ -147,6 +147,16 @@ impl<T> Ctx<T> for sys::R<T> {
     }
 }
 
+/// `mydocker: <message>` on stderr, where no front end prints it (the
+/// container's side, after its start was reported).
+#[inline(never)]
+pub fn eprint(e: &Error) {
+    let mut m = b"mydocker: ".to_vec();
+    m.extend_from_slice(&e.msg());
+    m.push(b'\n');
+    let _ = sys::write_all(2, &m);
+}
+
 pub fn err<T>(what: &[u8], why: &[u8]) -> Res<T> {
     Err(Error::new(what, why))
 }

@@ -1200,6 +1200,14 @@ pub fn ifindex(name: &[u8]) -> R<i32> {
 /// A connected pair of unix seqpacket sockets (close-on-exec): messages,
 /// and unlike datagrams an EOF when the other end dies, so a reader is
 /// never left waiting for a killed sender.
+/// A stream socket connected to the unix socket at `path`.
+pub fn connect_unix(path: &[u8]) -> R<fd::Owned> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let fd = ok(rustix::net::socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None))?;
+    ok(rustix::net::connect(&fd, &ok(SocketAddrUnix::new(cs(0, path)?))?))?;
+    Ok(own(fd))
+}
+
 pub fn socketpair() -> R<(fd::Owned, fd::Owned)> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let (a, b) = ok(rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None))?;
