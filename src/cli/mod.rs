@@ -331,6 +331,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         let s = r.security;
         return Ok(Cmd::Exec(ExecOpts {
             interactive: r.interactive,
+            keep_stdio: false,
             tty: r.tty,
             detach: r.detach,
             env: r.env,

@@ -459,6 +459,11 @@ impl Cgroup {
         let layout = Layout::current();
         for d in dirs {
             if let Some(h) = layout.hiers.iter().find(|h| d.starts_with(&h.mount) && d.get(h.mount.len()) == Some(&b'/')) {
+                // v1 keeps memory <= memory+swap: the old pair is lifted
+                // first, so a raise does not fail half way.
+                if h.kind == Kind::V1 && l.memory.is_some() {
+                    let _ = write_file(&join(d, b"memory.memsw.limit_in_bytes"), b"-1");
+                }
                 apply(h, d, l)?;
             }
         }

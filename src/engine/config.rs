@@ -106,6 +106,8 @@ pub struct RunOpts {
 #[derive(Debug, Default, PartialEq)]
 pub struct ExecOpts {
     pub interactive: bool,
+    /// The caller's stdio is the process's, even detached (the OCI runtime).
+    pub keep_stdio: bool,
     pub tty: bool,
     pub detach: bool,
     pub env: Vec<Vec<u8>>,

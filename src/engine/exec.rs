@@ -18,7 +18,7 @@ use crate::engine::init;
 use crate::engine::init::Stdio;
 use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
-use crate::sys::{self, fd::Owned};
+use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 
 /// What the CLI opens in /proc/PID/ns: the four namespaces it enters
@@ -57,7 +57,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     for e in &o.env {
         util::env_set(&mut r.env, e);
     }
-    enter(r, fds, cgns, &o, privileged, me, my_env, Owned::none(), None)
+    enter(r, fds, cgns, &o, privileged, me, my_env, Owned::none(), -1)
 }
 
 /// The namespaces (NS) and cgroup namespace of `r`'s init, open; an error
@@ -93,7 +93,7 @@ pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Own
 /// process's settings, `fds` its namespaces and root (NS), `privileged`
 /// the container's own. `console`: a unix socket that gets the master of
 /// a pty made in the container (`exec --tty --console-socket`);
-/// `pid_file`: where a detached process's host pid goes.
+/// `pid_file`: where its host pid goes (open: the host's paths are gone by then).
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 pub fn enter(
@@ -105,7 +105,7 @@ pub fn enter(
     me: &[Vec<u8>],
     my_env: &[Vec<u8>],
     console: Owned,
-    pid_file: Option<&[u8]>,
+    pid_file: Fd,
 ) -> Res<i32> {
     let sec = &mut r.security;
     // Between its fork and its execve, the program is a copy of this
@@ -128,10 +128,10 @@ pub fn enter(
         let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
-    } else if o.detach {
+    } else if o.detach && !o.keep_stdio {
         (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, None)
     } else {
-        (Stdio { stdin: if o.interactive { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, None)
+        (Stdio { stdin: if o.interactive || o.keep_stdio { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, None)
     };
     // The container's cgroups, open while their host paths are visible.
     let cg = Cgroup::from_dirs(&r.cgroups);
@@ -209,8 +209,8 @@ pub fn enter(
         Err(e) => return Err(e),
     };
     parent.await_exec(pid)?; // sync 3
-    if let Some(f) = pid_file {
-        util::write_atomic(f, &util::num(pid as u64)).ctx("write", f)?;
+    if pid_file >= 0 {
+        sys::write_all(pid_file, &util::num(pid as u64)).ctx("write", b"the pid file")?;
     }
     if o.detach {
         return Ok(0); // the process is reparented (to a subreaper, or init)

@@ -254,7 +254,9 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.id = id.to_vec();
         rec.created = sys::now().0;
         if b.spec.tty {
+            // (the pty is made in the container: init's first stdio is not one)
             b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", b"needs --console-socket"))?.to_vec();
+            b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
         // Writable by the container's user, whoever that is (as runc's).
@@ -540,6 +542,10 @@ pub fn exec(
         None if spec.tty => return Err(refuse(b"terminal", b"needs --console-socket")),
         _ => sys::fd::Owned::none(),
     };
+    let pf = match pid_file {
+        Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("write", f)?,
+        None => sys::fd::Owned::none(),
+    };
     let (fds, cgns) = crate::engine::exec::namespaces(&r, id)?;
     // (ours, inherited by the process; before the capabilities go)
     for l in &spec.rlimits {
@@ -550,6 +556,6 @@ pub fn exec(
     let privileged = sec.privileged;
     (sec.caps, sec.no_new_privs) = (mine.caps, mine.no_new_privs);
     sec.user.clone_from(&mine.user);
-    let o = config::ExecOpts { detach, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
-    crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pid_file)
+    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
+    crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
 }
