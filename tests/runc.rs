@@ -594,6 +594,8 @@ struct Rt {
     base: PathBuf,
     root: PathBuf,
     via: Via,
+    /// `--log FILE --log-format json` on every call, as the shim passes them
+    log: Option<PathBuf>,
     ids: Vec<String>,
     pids: Vec<i32>,
     _host: fs::File,
@@ -640,7 +642,7 @@ impl Rt {
         }
         // the state dir is left for the runtime to make, as containerd does
         let root = base.join("state");
-        Some(Rt { base, root, via, ids: Vec::new(), pids: Vec::new(), _host: host })
+        Some(Rt { base, root, via, log: None, ids: Vec::new(), pids: Vec::new(), _host: host })
     }
 
     /// A unique container id for this test.
@@ -663,6 +665,9 @@ impl Rt {
             }
         };
         c.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").arg("--root").arg(&self.root);
+        if let Some(l) = &self.log {
+            c.arg("--log").arg(l).args(["--log-format", "json"]);
+        }
         c.stdin(Stdio::null());
         c
     }
@@ -723,13 +728,14 @@ impl Rt {
     }
 
     /// Like `create` but the outcome is the caller's to check. `Created.pid`
-    /// is 0 when no pid file was written.
+    /// is 0 when no pid file was written. `extra`: create's flags after
+    /// --pid-file (conmon's order), e.g. `--console-socket S`.
     fn try_create(&mut self, mut c: Command, id: &str, bundle: &Path, extra: &[&str]) -> (Out, Created) {
         let out = self.base.join(format!("{id}.out"));
         let err = self.base.join(format!("{id}.err"));
         let pidf = self.base.join(format!("{id}.pid"));
         let b = bundle.to_str().unwrap();
-        c.args(extra).args(["create", "--bundle", b, "--pid-file", pidf.to_str().unwrap(), id]);
+        c.args(["create", "--bundle", b, "--pid-file", pidf.to_str().unwrap()]).args(extra).arg(id);
         c.stdout(fs::File::create(&out).unwrap()).stderr(fs::File::create(&err).unwrap());
         let mut ch = c.spawn().unwrap();
         let st = wait_child(&mut ch, &format!("create {id}"), 10_000);
@@ -846,6 +852,10 @@ fn assert_time(t: &str) {
 fn lifecycle_create_start_kill_delete() {
     let mut t = rt!(Via::Runc);
     let id = t.id("life");
+    // every call with --log, as the shim makes them: nothing is logged
+    // until something fails (no info lines: podman reads one JSON object)
+    let log = t.base.join("log.json");
+    t.log = Some(log.clone());
     // pid 1 of a pid namespace ignores SIGTERM without a handler: the trap
     // makes `kill ID 15` observable as exit status 143; /ready says the
     // trap is set
@@ -886,6 +896,13 @@ fn lifecycle_create_start_kill_delete() {
     let o = t.rt(&["state", &id]);
     assert_ne!(o.code, 0, "state after delete: {}", o.stdout());
     assert!(o.err.contains("does not exist"), "stderr: {}", o.err);
+    // that failure is the one line in the log
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "--log: one line for the one failure: {text:?}");
+    let j = parse_json("--log line", lines[0]);
+    assert_eq!(j.str("level"), Some("error"), "{text}");
+    assert!(j.str("msg").is_some_and(|m| m.contains("does not exist")), "{text}");
     t.assert_clean();
 }
 
@@ -974,18 +991,14 @@ fn missing_executable_fails_with_one_log_line() {
     let id = t.id("noexec");
     let b = t.bundle("noexec", &Cfg::new(&id, &["/nonexistent"]));
     let log = t.base.join("log.json");
-    let l = log.to_str().unwrap().to_string();
-    let mut c = t.cmd();
-    c.args(["--log", &l, "--log-format", "json"]);
-    let (o, cr) = t.try_create(c, &id, &b, &[]);
+    t.log = Some(log.clone());
+    let (o, cr) = t.try_create(t.cmd(), &id, &b, &[]);
     // runc fails at create (it looks the binary up first); a runtime may
     // also fail at start: either way one of them fails with the message
     let err = if o.code != 0 {
         o.err.clone()
     } else {
-        let mut c = t.cmd();
-        c.args(["--log", &l, "--log-format", "json"]);
-        let s = t.rt_with(c, &["start", &id]);
+        let s = t.rt(&["start", &id]);
         assert_ne!(s.code, 0, "start of /nonexistent succeeded: {}", s.stdout());
         s.err
     };
@@ -998,6 +1011,7 @@ fn missing_executable_fails_with_one_log_line() {
     assert!(j.str("msg").is_some_and(|m| m.contains("no such file or directory")), "{text}");
     assert_time(j.str("time").unwrap_or_else(|| panic!("no time: {text}")));
 
+    t.log = None;
     let o = t.rt(&["delete", "--force", &id]);
     assert_eq!(o.code, 0, "delete --force: {}", o.err);
     if cr.pid > 0 {
@@ -1332,5 +1346,216 @@ fn features_json() {
     for n in ["mount", "network", "pid", "ipc", "uts"] {
         assert!(names.contains_key(n), "features: namespace {n} missing: {ns:?}");
     }
+    t.assert_clean();
+}
+
+// ---------------------------------------------------------------------------
+// 13. exec --process FILE (conmon's and the shim's way), detached and not.
+
+/// A process.json for `exec --process`, as containerd writes it.
+fn process_json(args: &[&str], env: &[&str], cwd: &str, uid: u32, gid: u32, terminal: bool) -> String {
+    let caps = js_list(DEFAULT_CAPS);
+    format!(
+        r#"{{"terminal":{terminal},"user":{{"uid":{uid},"gid":{gid},"additionalGids":[{gid}]}},"args":{},"env":{},"cwd":{},"capabilities":{{"bounding":{caps},"effective":{caps},"permitted":{caps}}},"rlimits":[{{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}}],"noNewPrivileges":true}}"#,
+        js_list(args),
+        js_list(env),
+        js(cwd)
+    )
+}
+
+#[test]
+fn exec_process_file() {
+    let mut t = rt!(Via::Runc);
+    let id = t.id("exec");
+    let b = t.bundle("exec", &Cfg::new(&id, &["sleep", "30"]));
+    let cr = t.create(&id, &b);
+    t.ok(&["start", &id]);
+    let script = "echo $X; pwd; id -u; id -g; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt; exit 5";
+    let pf = t.base.join("process.json");
+    fs::write(&pf, process_json(&["sh", "-c", script], &["PATH=/bin:/usr/bin", "X=from exec"], "/tmp", 1000, 1000, false)).unwrap();
+    let want = format!("from exec\n/tmp\n1000\n1000\n{}\n{}\n", ns_link(cr.pid, "pid"), ns_link(cr.pid, "mnt"));
+
+    // detached: the pid file holds the process, ours to reap (subreaper)
+    let epid = t.base.join("exec.pid");
+    let out = t.base.join("exec.out");
+    let mut c = t.cmd();
+    c.args(["exec", "--process", pf.to_str().unwrap(), "--detach", "--pid-file", epid.to_str().unwrap(), &id]);
+    c.stdout(fs::File::create(&out).unwrap()).stderr(fs::File::create(t.base.join("exec.err")).unwrap());
+    let mut ch = c.spawn().unwrap();
+    let st = wait_child(&mut ch, "exec --detach", 10_000);
+    assert!(st.success(), "exec --detach: {st:?} {}", fs::read_to_string(t.base.join("exec.err")).unwrap());
+    let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
+    t.pids.push(pid);
+    assert_ne!(pid, cr.pid);
+    assert_eq!(wait_pid(pid, 5000), End::Exited(5));
+    assert_eq!(fs::read_to_string(&out).unwrap(), want);
+
+    // in the foreground: the runtime exits with the process's status
+    let o = t.rt(&["exec", "--process", pf.to_str().unwrap(), &id]);
+    assert_eq!(o.code, 5, "exec: {}", o.err);
+    assert_eq!(o.stdout(), want);
+    assert_eq!(t.status(&id), "running", "exec changed the container's state");
+
+    t.ok(&["kill", &id, "9"]);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
+    // no exec into a stopped container
+    let o = t.rt(&["exec", "--process", pf.to_str().unwrap(), &id]);
+    assert_ne!(o.code, 0, "exec into a stopped container succeeded");
+    t.ok(&["delete", &id]);
+    t.assert_clean();
+}
+
+// ---------------------------------------------------------------------------
+// 14. --console-socket: the pty master arrives over the unix socket
+// (SCM_RIGHTS); the container's stdio is the slave, its controlling tty.
+
+/// Receives one descriptor sent with SCM_RIGHTS on a connected socket.
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut data = [0u8; 4096];
+    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
+    let mut cbuf = [0u64; 16];
+    // SAFETY: msghdr is plain data; zeroed is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+    // SAFETY: msg points at live local buffers of the sizes it states.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: the CMSG macros walk the control buffer recvmsg filled in.
+    unsafe {
+        let cm = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!cm.is_null(), "no control message on the console socket");
+        assert_eq!(((*cm).cmsg_level, (*cm).cmsg_type), (libc::SOL_SOCKET, libc::SCM_RIGHTS), "not SCM_RIGHTS");
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cm) as *const libc::c_int);
+        std::os::fd::OwnedFd::from_raw_fd(fd)
+    }
+}
+
+/// Reads a pty master until the slave side is gone (EIO) or 5 s pass.
+fn read_master(m: &std::os::fd::OwnedFd) -> String {
+    use std::os::fd::AsRawFd;
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut v = Vec::new();
+    while Instant::now() < end {
+        let mut p = libc::pollfd { fd: m.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd, a local.
+        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 1024];
+        // SAFETY: reads into a local buffer of the stated size.
+        let n = unsafe { libc::read(m.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        v.extend_from_slice(&buf[..n as usize]);
+    }
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+#[test]
+fn console_socket_create_and_exec() {
+    use std::os::unix::net::UnixListener;
+    let mut t = rt!(Via::Runc);
+    let id = t.id("tty");
+    let b = t.bundle("tty", &Cfg::new(&id, &["sh", "-c", "tty; test -t 0 && test -t 1 && test -t 2 && echo isatty; sleep 30"]));
+    let s = fs::read_to_string(b.join("config.json")).unwrap().replace("\"terminal\": false", "\"terminal\": true");
+    fs::write(b.join("config.json"), s).unwrap();
+    let sock = t.base.join("console.sock");
+    let l = UnixListener::bind(&sock).unwrap();
+    // create connects and sends the master before it exits (the listen
+    // backlog holds the connection until this accepts it)
+    let cr = t.create_with(t.cmd(), &id, &b, &["--console-socket", sock.to_str().unwrap()]);
+    let (conn, _) = l.accept().unwrap();
+    let master = recv_fd(&conn);
+    t.ok(&["start", &id]);
+    // the output arrives through the pty (onlcr: CR LF)
+    let mut got = String::new();
+    assert!(
+        common::wait_until(5000, || {
+            got.push_str(&read_some(&master));
+            got == "/dev/pts/0\r\nisatty\r\n"
+        }),
+        "through the pty: {got:?}"
+    );
+
+    // exec --tty --detach --console-socket: a second pty, the same way
+    let pf = t.base.join("process.json");
+    fs::write(&pf, process_json(&["sh", "-c", "tty; test -t 0 && echo isatty; exit 4"], &["PATH=/bin"], "/", 0, 0, true)).unwrap();
+    let epid = t.base.join("exec.pid");
+    let o = t.rt(&[
+        "exec",
+        "--process",
+        pf.to_str().unwrap(),
+        "--detach",
+        "--tty",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--pid-file",
+        epid.to_str().unwrap(),
+        &id,
+    ]);
+    assert_eq!(o.code, 0, "exec --tty: {}", o.err);
+    let (conn2, _) = l.accept().unwrap();
+    let m2 = recv_fd(&conn2);
+    let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
+    t.pids.push(pid);
+    assert_eq!(wait_pid(pid, 5000), End::Exited(4));
+    assert_eq!(read_master(&m2), "/dev/pts/1\r\nisatty\r\n");
+
+    t.ok(&["kill", &id, "9"]);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
+    t.ok(&["delete", &id]);
+    t.assert_clean();
+}
+
+/// What a pty master has to read now (waits up to 100 ms for something).
+fn read_some(m: &std::os::fd::OwnedFd) -> String {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd { fd: m.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one pollfd, a local.
+    if unsafe { libc::poll(&mut p, 1, 100) } <= 0 || p.revents & libc::POLLIN == 0 {
+        return String::new();
+    }
+    let mut buf = [0u8; 1024];
+    // SAFETY: reads into a local buffer of the stated size.
+    let n = unsafe { libc::read(m.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    String::from_utf8_lossy(&buf[..n.max(0) as usize]).into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// 15. update --resources FILE (podman) and `-` on stdin (containerd's CRI).
+
+#[test]
+fn update_resources() {
+    let mut t = rt!(Via::Runc);
+    let id = t.id("update");
+    let mut cfg = Cfg::new(&id, &["sleep", "30"]);
+    cfg.resources = r#""memory":{"limit":33554432}"#.into();
+    let b = t.bundle("update", &cfg);
+    let cr = t.create(&id, &b);
+    t.ok(&["start", &id]);
+    let lim = memory_limit_file(&cfg.cgroups_path).expect("no memory controller on this host");
+    let read = || fs::read_to_string(&lim).unwrap_or_else(|e| panic!("{lim:?}: {e}"));
+    assert_eq!(read(), "33554432\n");
+    // podman's file: limit and swap (2x)
+    let f = t.base.join("resources.json");
+    fs::write(&f, r#"{"memory":{"limit":67108864,"swap":134217728}}"#).unwrap();
+    t.ok(&["update", &format!("--resources={}", f.to_str().unwrap()), &id]);
+    assert_eq!(read(), "67108864\n");
+    // the shim's: JSON on stdin
+    fs::write(&f, r#"{"memory":{"limit":50331648,"swap":100663296}}"#).unwrap();
+    let mut c = t.cmd();
+    c.stdin(fs::File::open(&f).unwrap());
+    let o = t.rt_with(c, &["update", "--resources", "-", &id]);
+    assert_eq!(o.code, 0, "update --resources -: {}", o.err);
+    assert_eq!(read(), "50331648\n");
+    assert_eq!(t.status(&id), "running");
+    t.ok(&["kill", &id, "9"]);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
+    t.ok(&["delete", &id]);
     t.assert_clean();
 }
