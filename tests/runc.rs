@@ -484,6 +484,36 @@ fn cgroup_mounts() -> Vec<PathBuf> {
     v
 }
 
+/// The host directories of the cgroups a process is in (but the roots),
+/// from /proc/PID/cgroup: whatever cgroupsPath became, it must go with
+/// the container.
+fn cgroups_of(pid: i32) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for l in fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default().lines() {
+        let mut it = l.splitn(3, ':');
+        let (Some(_), Some(ctrls), Some(path)) = (it.next(), it.next(), it.next()) else { continue };
+        if path == "/" {
+            continue;
+        }
+        for m in mi.lines() {
+            let f: Vec<&str> = m.split(' ').collect();
+            let Some(dash) = f.iter().position(|x| *x == "-") else { continue };
+            let supers: Vec<&str> = f.get(dash + 3).map(|o| o.split(',').collect()).unwrap_or_default();
+            let hit = match f[dash + 1] {
+                "cgroup2" => ctrls.is_empty(),
+                "cgroup" => !ctrls.is_empty() && ctrls.split(',').all(|c| supers.contains(&c)),
+                _ => false,
+            };
+            if hit {
+                v.push(Path::new(f[4]).join(path.trim_start_matches('/')));
+                break;
+            }
+        }
+    }
+    v
+}
+
 /// Where the container's memory limit is visible on the host: v1
 /// `memory.limit_in_bytes` or v2 `memory.max` under cgroupsPath.
 fn memory_limit_file(cgroups_path: &str) -> Option<PathBuf> {
@@ -598,6 +628,8 @@ struct Rt {
     log: Option<PathBuf>,
     ids: Vec<String>,
     pids: Vec<i32>,
+    /// the host cgroup directories the containers' inits were in
+    cgroups: Vec<PathBuf>,
     _host: fs::File,
 }
 
@@ -642,7 +674,7 @@ impl Rt {
         }
         // the state dir is left for the runtime to make, as containerd does
         let root = base.join("state");
-        Some(Rt { base, root, via, log: None, ids: Vec::new(), pids: Vec::new(), _host: host })
+        Some(Rt { base, root, via, log: None, ids: Vec::new(), pids: Vec::new(), cgroups: Vec::new(), _host: host })
     }
 
     /// A unique container id for this test.
@@ -745,9 +777,20 @@ impl Rt {
             Err(_) => 0,
         };
         if pid > 0 {
-            self.pids.push(pid);
+            self.adopt(pid);
         }
         (o, Created { pid, out, err })
+    }
+
+    /// Records a process of the test (an init, an exec) and its cgroups, for
+    /// the leak check.
+    fn adopt(&mut self, pid: i32) {
+        self.pids.push(pid);
+        for c in cgroups_of(pid) {
+            if !self.cgroups.contains(&c) {
+                self.cgroups.push(c);
+            }
+        }
     }
 
     /// No trace of the test's containers is left: no state entry under
@@ -775,6 +818,9 @@ impl Rt {
         let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
         let left: Vec<&str> = mi.lines().filter(|l| l.contains(base)).collect();
         assert!(left.is_empty(), "mounts left under {base}: {left:?}");
+        for d in &self.cgroups {
+            assert!(!d.exists(), "cgroup left: {d:?}");
+        }
         for m in cgroup_mounts() {
             for id in &self.ids {
                 for d in [m.join(CG_PARENT).join(id), m.join(id)] {
@@ -869,9 +915,15 @@ fn lifecycle_create_start_kill_delete() {
     let o = t.rt_with(c, &["create", "--bundle", ".", "--pid-file", pidf.to_str().unwrap(), &id]);
     assert_eq!(o.code, 0, "create: {}", o.err);
     let pid: i32 = fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
-    t.pids.push(pid);
+    t.adopt(pid);
     assert!(pid > 1 && !is_zombie_or_gone(pid), "init {pid} is not alive after create");
     assert!(!b.join("rootfs/ready").exists(), "the process ran before start");
+    // linux.cgroupsPath is where it is, in every hierarchy it joined
+    let cgs = cgroups_of(pid);
+    assert!(!cgs.is_empty(), "init {pid} is in no cgroup of its own");
+    for c in &cgs {
+        assert!(c.ends_with(format!("{CG_PARENT}/{id}")), "cgroup {c:?} is not at cgroupsPath /{CG_PARENT}/{id}");
+    }
 
     let s = t.state(&id);
     assert_eq!(s.str("id"), Some(id.as_str()), "{s:?}");
@@ -925,7 +977,7 @@ fn stdio_passes_through_pipes() {
     let st = wait_child(&mut ch, "create with pipes", 10_000);
     assert!(st.success(), "create: {st:?}");
     let pid: i32 = fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
-    t.pids.push(pid);
+    t.adopt(pid);
     let o = t.rt(&["start", &id]);
     if o.code != 0 {
         // SAFETY: kill takes integers only.
@@ -1080,7 +1132,7 @@ fn kill_all_and_signal_names() {
     let ca = t.create(&a, &ba);
     t.ok(&["start", &a]);
     let bg: i32 = wait_file(&ba.join("rootfs/bg"), 5000).trim().parse().unwrap();
-    t.pids.push(bg);
+    t.adopt(bg);
     // the exec has happened once init is `sleep`
     assert!(common::wait_until(5000, || fs::read_to_string(format!("/proc/{}/comm", ca.pid)).is_ok_and(|c| c == "sleep\n")));
     t.ok(&["kill", "--all", &a, "9"]);
@@ -1385,7 +1437,7 @@ fn exec_process_file() {
     let st = wait_child(&mut ch, "exec --detach", 10_000);
     assert!(st.success(), "exec --detach: {st:?} {}", fs::read_to_string(t.base.join("exec.err")).unwrap());
     let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
-    t.pids.push(pid);
+    t.adopt(pid);
     assert_ne!(pid, cr.pid);
     assert_eq!(wait_pid(pid, 5000), End::Exited(5));
     assert_eq!(fs::read_to_string(&out).unwrap(), want);
@@ -1502,7 +1554,7 @@ fn console_socket_create_and_exec() {
     let (conn2, _) = l.accept().unwrap();
     let m2 = recv_fd(&conn2);
     let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
-    t.pids.push(pid);
+    t.adopt(pid);
     assert_eq!(wait_pid(pid, 5000), End::Exited(4));
     assert_eq!(read_master(&m2), "/dev/pts/1\r\nisatty\r\n");
 
@@ -1557,5 +1609,39 @@ fn update_resources() {
     t.ok(&["kill", &id, "9"]);
     assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
     t.ok(&["delete", &id]);
+    t.assert_clean();
+}
+
+// ---------------------------------------------------------------------------
+// 16. --systemd-cgroup (containerd's SystemdCgroup, cgroupsPath
+// slice:prefix:name). Issue 11 allows either: map it to cgroupfs, or, with
+// no systemd (this host), fail saying so. runc 1.1.5 fails: "systemd not
+// running on this host, cannot use systemd cgroups manager".
+
+#[test]
+fn systemd_cgroup_flag() {
+    let mut t = rt!(Via::Runc);
+    let id = t.id("systemd");
+    let mut cfg = Cfg::new(&id, &["sleep", "30"]);
+    cfg.cgroups_path = format!("system.slice:{CG_PARENT}:{id}");
+    let b = t.bundle("systemd", &cfg);
+    let mut c = t.cmd();
+    c.arg("--systemd-cgroup");
+    let (o, cr) = t.try_create(c, &id, &b, &[]);
+    if o.code != 0 {
+        assert!(o.err.contains("systemd"), "the failure does not say why: {}", o.err);
+        t.ok(&["delete", "--force", &id]);
+    } else {
+        // mapped to cgroupfs: the container is in a cgroup of its own
+        assert!(!t.cgroups.is_empty(), "init {} is in no cgroup of its own", cr.pid);
+        t.ok(&["start", &id]);
+        assert_eq!(t.status(&id), "running");
+        t.ok(&["kill", &id, "9"]);
+        assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
+        t.ok(&["delete", &id]);
+    }
+    for m in cgroup_mounts() {
+        assert!(!m.join("system.slice").join(format!("{CG_PARENT}-{id}.scope")).exists());
+    }
     t.assert_clean();
 }
