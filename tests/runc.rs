@@ -20,7 +20,6 @@
 #[allow(unused_macros, clippy::double_ended_iterator_last, clippy::unnecessary_map_or)]
 mod common;
 use common::{host_lock, tarball, Out};
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -967,25 +966,29 @@ fn lifecycle_create_start_kill_delete() {
 }
 
 // ---------------------------------------------------------------------------
-// 2. stdio: create's stdout and stderr are the container's.
+// 2. stdio: create's stdin, stdout and stderr are the container's (conmon
+// -i: three pipes).
 
 #[test]
 fn stdio_passes_through_pipes() {
-    use std::io::Read;
+    use std::io::{Read, Write};
     let mut t = rt!(Via::Runc);
     let id = t.id("stdio");
-    let b = t.bundle("stdio", &Cfg::new(&id, &["sh", "-c", "echo out; echo err >&2; exit 7"]));
+    let b = t.bundle("stdio", &Cfg::new(&id, &["sh", "-c", "read l; echo out $l; echo err >&2; exit 7"]));
     let pidf = t.base.join("stdio.pid");
     let mut c = t.cmd();
     c.args(["create", "--bundle", b.to_str().unwrap(), "--pid-file", pidf.to_str().unwrap(), &id]);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut ch = c.spawn().unwrap();
-    let (mut so, mut se) = (ch.stdout.take().unwrap(), ch.stderr.take().unwrap());
+    let (mut si, mut so, mut se) = (ch.stdin.take().unwrap(), ch.stdout.take().unwrap(), ch.stderr.take().unwrap());
     // create must exit while the container still holds the pipes
     let st = wait_child(&mut ch, "create with pipes", 10_000);
     assert!(st.success(), "create: {st:?}");
     let pid: i32 = fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
     t.adopt(pid);
+    // (written after create: create must not have read it)
+    si.write_all(b"hello\n").unwrap();
+    drop(si);
     let o = t.rt(&["start", &id]);
     if o.code != 0 {
         // SAFETY: kill takes integers only.
@@ -995,7 +998,7 @@ fn stdio_passes_through_pipes() {
     let (mut a, mut e) = (String::new(), String::new());
     so.read_to_string(&mut a).unwrap();
     se.read_to_string(&mut e).unwrap();
-    assert_eq!(a, "out\n");
+    assert_eq!(a, "out hello\n");
     assert_eq!(e, "err\n");
     assert_eq!(wait_pid(pid, 5000), End::Exited(7));
     assert_eq!(t.status(&id), "stopped");
@@ -1120,6 +1123,17 @@ fn delete_force_kills_running() {
     assert!(!is_zombie_or_gone(cr.pid), "plain delete killed the container");
     let o = t.rt(&["delete", "--force", &id]);
     assert_eq!(o.code, 0, "delete --force: {}", o.err);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
+    let o = t.rt(&["state", &id]);
+    assert!(o.code != 0 && o.err.contains("does not exist"), "state after delete --force: {} {}", o.code, o.err);
+
+    // and of one created but never started (a failed start's cleanup)
+    let id = t.id("forcecreated");
+    let b = t.bundle("forcecreated", &Cfg::new(&id, &["sleep", "30"]));
+    let cr = t.create(&id, &b);
+    assert_eq!(t.status(&id), "created");
+    let o = t.rt(&["delete", "--force", &id]);
+    assert_eq!(o.code, 0, "delete --force of a created container: {}", o.err);
     assert_eq!(wait_pid(cr.pid, 5000), End::Signaled(9));
     let o = t.rt(&["state", &id]);
     assert!(o.code != 0 && o.err.contains("does not exist"), "state after delete --force: {} {}", o.code, o.err);
@@ -1402,9 +1416,8 @@ fn features_json() {
     // the namespaces it knows, as a list of names
     let ns = j.get("linux").and_then(|l| l.get("namespaces"));
     let Some(Json::Arr(ns)) = ns else { panic!("no linux.namespaces: {j:?}") };
-    let names: BTreeMap<String, ()> = ns.iter().filter_map(|n| if let Json::Str(s) = n { Some((s.clone(), ())) } else { None }).collect();
     for n in ["mount", "network", "pid", "ipc", "uts"] {
-        assert!(names.contains_key(n), "features: namespace {n} missing: {ns:?}");
+        assert!(ns.contains(&Json::Str(n.into())), "features: namespace {n} missing: {ns:?}");
     }
     t.assert_clean();
 }
