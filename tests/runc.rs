@@ -772,10 +772,7 @@ impl Rt {
         let mut ch = c.spawn().unwrap();
         let st = wait_child(&mut ch, &format!("create {id}"), 10_000);
         let o = out_of(st, Vec::new(), fs::read(&err).unwrap());
-        let pid = match fs::read_to_string(&pidf) {
-            Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("pid file of {id}: {s:?}")),
-            Err(_) => 0,
-        };
+        let pid = if pidf.exists() { read_pid(&pidf) } else { 0 };
         if pid > 0 {
             self.adopt(pid);
         }
@@ -881,6 +878,12 @@ fn wait_file(p: &Path, ms: u64) -> String {
     fs::read_to_string(p).unwrap()
 }
 
+/// The pid in a --pid-file (decimal, a newline or not).
+fn read_pid(p: &Path) -> i32 {
+    let s = fs::read_to_string(p).unwrap_or_else(|e| panic!("no pid file {p:?}: {e}"));
+    s.trim().parse().unwrap_or_else(|_| panic!("pid file {p:?}: {s:?}"))
+}
+
 fn ns_link(pid: i32, ns: &str) -> String {
     fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap().to_string_lossy().into_owned()
 }
@@ -917,7 +920,7 @@ fn lifecycle_create_start_kill_delete() {
     let pidf = t.base.join("life.pid");
     let o = t.rt_with(c, &["create", "--bundle", ".", "--pid-file", pidf.to_str().unwrap(), &id]);
     assert_eq!(o.code, 0, "create: {}", o.err);
-    let pid: i32 = fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
+    let pid: i32 = read_pid(&pidf);
     t.adopt(pid);
     assert!(pid > 1 && !is_zombie_or_gone(pid), "init {pid} is not alive after create");
     assert!(!b.join("rootfs/ready").exists(), "the process ran before start");
@@ -984,7 +987,7 @@ fn stdio_passes_through_pipes() {
     // create must exit while the container still holds the pipes
     let st = wait_child(&mut ch, "create with pipes", 10_000);
     assert!(st.success(), "create: {st:?}");
-    let pid: i32 = fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
+    let pid: i32 = read_pid(&pidf);
     t.adopt(pid);
     // (written after create: create must not have read it)
     si.write_all(b"hello\n").unwrap();
@@ -1457,7 +1460,7 @@ fn exec_process_file() {
     let mut ch = c.spawn().unwrap();
     let st = wait_child(&mut ch, "exec --detach", 10_000);
     assert!(st.success(), "exec --detach: {st:?} {}", fs::read_to_string(t.base.join("exec.err")).unwrap());
-    let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
+    let pid: i32 = read_pid(&epid);
     t.adopt(pid);
     assert_ne!(pid, cr.pid);
     assert_eq!(wait_pid(pid, 5000), End::Exited(5));
@@ -1574,7 +1577,7 @@ fn console_socket_create_and_exec() {
     assert_eq!(o.code, 0, "exec --tty: {}", o.err);
     let (conn2, _) = l.accept().unwrap();
     let m2 = recv_fd(&conn2);
-    let pid: i32 = fs::read_to_string(&epid).unwrap().trim().parse().unwrap();
+    let pid: i32 = read_pid(&epid);
     t.adopt(pid);
     assert_eq!(wait_pid(pid, 5000), End::Exited(4));
     assert_eq!(read_master(&m2), "/dev/pts/1\r\nisatty\r\n");
