@@ -1656,6 +1656,9 @@ fn systemd_cgroup_flag() {
     let mut cfg = Cfg::new(&id, &["sleep", "30"]);
     cfg.cgroups_path = format!("system.slice:{CG_PARENT}:{id}");
     let b = t.bundle("systemd", &cfg);
+    // the slice's directories a runtime makes on cgroupfs, removed if this
+    // test made them (runc keeps the parents of cgroupsPath, as it does)
+    let fresh: Vec<PathBuf> = cgroup_mounts().into_iter().map(|m| m.join("system.slice")).filter(|d| !d.exists()).collect();
     let mut c = t.cmd();
     c.arg("--systemd-cgroup");
     let (o, cr) = t.try_create(c, &id, &b, &[]);
@@ -1675,4 +1678,7 @@ fn systemd_cgroup_flag() {
         assert!(!m.join("system.slice").join(format!("{CG_PARENT}-{id}.scope")).exists());
     }
     t.assert_clean();
+    for d in fresh {
+        let _ = fs::remove_dir(d);
+    }
 }
