@@ -210,6 +210,29 @@ mydocker rm -f web
 mydocker network rm n
 # no bridge or veth left: an unmatched glob stays literal and does not exist
 for n in /sys/class/net/br-* /sys/class/net/ve*; do [ ! -e "$n" ]; done
+# ---- issue 11: the OCI runtime (runc's command line, under the name
+# runc), one create/start/state/kill/delete cycle from a bundle whose
+# config.json `mydocker runc spec` wrote; its root is the image directory.
+mkdir -p /oci
+mydocker runc spec --bundle /oci
+sed -i -e 's|"path": "rootfs"|"path": "/img"|' -e 's|"args": \["sh"\]|"args": ["sh", "-c", "echo from-oci; exec sleep 30"]|' /oci/config.json
+ln -sf "$(command -v mydocker)" /tmp/runc
+rt() { /tmp/runc --root /run/oci "$@"; }
+rt create --bundle /oci --pid-file /tmp/oci.pid c1 > /tmp/oci.out
+rt state c1 | grep -q '"status":"created"'
+[ ! -s /tmp/oci.out ]
+rt start c1
+sleep 1
+grep -qx from-oci /tmp/oci.out
+rt state c1 | grep -q "\"pid\":$(cat /tmp/oci.pid),\"status\":\"running\""
+rt kill c1 KILL
+sleep 1
+rt state c1 | grep -q '"status":"stopped"'
+rt delete c1
+must_fail rt state c1
+[ -z "$(ls /run/oci/containers)" ]
+echo "smoke: OCI runtime cycle passed"
+
 [ -z "$(mydocker ps -aq)" ]
 [ -z "$(ls /var/lib/mydocker/containers)" ]
 if grep mydocker /proc/self/mountinfo; then fail "mounts left behind"; fi

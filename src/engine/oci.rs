@@ -20,7 +20,8 @@ use crate::engine::util::{self, fields, join, word_index, Buf, Ctx, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
-/// What `create` takes from a bundle beyond the record and spec.
+/// What `create` takes from a bundle: the record and spec, and more.
+#[derive(Default)]
 struct Bundle {
     rec: Record,
     spec: Spec,
@@ -43,19 +44,26 @@ const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,L
 /// The capability set named `set` of `c`, as a mask (absent: none).
 fn caps(c: J, set: &[u8]) -> Res<u64> {
     let mut m = 0;
-    for n in c.get(set).unwrap_or(J::NULL).items() {
+    for n in at(c, set).items() {
         m |= config::cap_bits(&n.str().unwrap_or_default())?;
     }
     Ok(m)
 }
 
+/// The member `key` of `j`, null when absent (one out-of-line copy of
+/// the walk for all the lookups here).
+#[inline(never)]
+fn at<'a>(j: J<'a>, key: &[u8]) -> J<'a> {
+    j.get(key).unwrap_or(J::NULL)
+}
+
 /// A number member (absent or not an integer: None); u64 range.
 fn unum(j: J, key: &[u8]) -> Option<u64> {
-    util::parse_u64(j.get(key)?.raw())
+    util::parse_u64(at(j, key).raw())
 }
 
 fn is_true(j: J, key: &[u8]) -> bool {
-    j.get(key).is_some_and(|v| v.raw() == b"true")
+    at(j, key).raw() == b"true"
 }
 
 /// A process (config.json's, or exec's process.json) onto `rec` and
@@ -71,44 +79,52 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
         return Err(refuse(b"process.cwd", b"must be an absolute path"));
     }
     spec.tty = is_true(p, b"terminal");
-    let u = p.get(b"user").unwrap_or(J::NULL);
+    let u = at(p, b"user");
     let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
     sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
     let mut groups = alloc::vec![gid as u32];
-    for g in u.get(b"additionalGids").unwrap_or(J::NULL).items() {
+    for g in at(u, b"additionalGids").items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
     spec.groups = Some(groups);
     if unum(u, b"umask").is_some_and(|m| m != 0o022) {
         return Err(refuse(b"process.user.umask", b"only 0022 is supported"));
     }
-    let c = p.get(b"capabilities").unwrap_or(J::NULL);
+    let c = at(p, b"capabilities");
+    // What the engine gives: root has the bounding set (ambient and
+    // inheritable add nothing for root); another user has none.
     sec.caps = caps(c, b"bounding")?;
-    if caps(c, b"effective")? != sec.caps || caps(c, b"permitted")? != sec.caps || caps(c, b"inheritable")? | caps(c, b"ambient")? != 0 {
-        return Err(refuse(b"process.capabilities", b"the effective and permitted sets must be the bounding set, with no inheritable or ambient ones"));
+    let e = caps(c, b"effective")?;
+    let a = caps(c, b"ambient")?;
+    if e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 || a != 0 && a != e || e != if uid == 0 { sec.caps } else { 0 } {
+        return Err(refuse(
+            b"process.capabilities",
+            b"supported: the bounding set effective and permitted (ambient too, or none) for root, none for another user",
+        ));
     }
-    for r in p.get(b"rlimits").unwrap_or(J::NULL).items() {
+    for r in at(p, b"rlimits").items() {
         let t = r.str_at(b"type").unwrap_or_default();
         let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted("process.rlimits", &t, b"unknown limit"))?;
         spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
-    Ok(p.get(b"oomScoreAdj").and_then(|v| v.num()))
+    Ok(at(p, b"oomScoreAdj").num())
 }
 
 /// config.json onto the engine. Every field the engines send is honoured
 /// or refused with a message; unknown fields are ignored.
 #[inline(never)]
-fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
+fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<()> {
     let path = join(bundle, b"config.json");
     let text = util::read_file(&path).ctx("read", &path)?;
     let j = json::parse(&text).ok_or_else(|| Error::new(&path, b"not valid JSON"))?;
-    let mut rec = Record::default();
-    let mut spec = Spec::default();
-    let oom = process(j.get(b"process").unwrap_or(J::NULL), &mut rec, &mut spec)?;
+    // (filled in place: a record and spec moved into a returned bundle
+    // were copied whole)
+    let (rec, spec) = (&mut b.rec, &mut b.spec);
+    b.oom = process(at(j, b"process"), rec, spec)?;
     let sec = &mut spec.security;
 
-    let r = j.get(b"root").unwrap_or(J::NULL);
+    let r = at(j, b"root");
     let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", b"missing"))?;
     if rootfs.first() != Some(&b'/') {
         rootfs = join(bundle, &rootfs);
@@ -116,7 +132,7 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
     sec.read_only = is_true(r, b"readonly");
     rec.hostname = j.str_at(b"hostname").unwrap_or_default();
 
-    for m in j.get(b"mounts").unwrap_or(J::NULL).items() {
+    for m in at(j, b"mounts").items() {
         let dest = m.str_at(b"destination").unwrap_or_default();
         let typ = m.str_at(b"type").unwrap_or_default();
         let opts = m.strs_at(b"options").unwrap_or_default();
@@ -158,10 +174,10 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
         }
     }
 
-    let l = j.get(b"linux").unwrap_or(J::NULL);
+    let l = at(j, b"linux");
     let mut have = 0u32;
     spec.net = b"host".to_vec();
-    for n in l.get(b"namespaces").unwrap_or(J::NULL).items() {
+    for n in at(l, b"namespaces").items() {
         let t = n.str_at(b"type").unwrap_or_default();
         let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted("linux.namespaces", &t, b"not supported"))?;
         have |= 1 << k;
@@ -181,8 +197,8 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
             spec.share |= flag;
         }
     }
-    resources(l.get(b"resources").unwrap_or(J::NULL), &mut rec.limits);
-    let rel = match l.str_at(b"cgroupsPath") {
+    resources(at(l, b"resources"), &mut rec.limits);
+    b.rel = match l.str_at(b"cgroupsPath") {
         // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
         Some(p) if systemd && p.contains(&b':') => {
             let f: Vec<&[u8]> = fields(&p, b':').collect();
@@ -208,26 +224,32 @@ fn load_bundle(bundle: &[u8], id: &[u8], systemd: bool) -> Res<Bundle> {
     sec.paths = paths;
     // A profile given: docker's default filter, built in (mydocker does
     // not compile a config's own rules yet).
-    sec.seccomp = l.get(b"seccomp").is_some_and(|s| !s.is_null());
+    sec.seccomp = !at(l, b"seccomp").is_null();
     for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
-        if l.get(k).is_some_and(|v| v.raw().len() > 2) {
+        let v = at(l, k);
+        if !v.is_null() && v.raw().len() > 2 {
             return Err(refuse(k, b"not supported yet"));
         }
     }
 
-    let mut fixed = Buf::new();
-    fixed.b(b"\"bundle\":");
-    json::str(&mut fixed.0, bundle);
-    fixed.b(b",\"rootfs\":");
-    json::str(&mut fixed.0, &rootfs);
-    fixed.b(b",\"created\":\"").b(&util::rfc3339(sys::now().0)).b(b"\"");
-    if let Some(a) = j.get(b"annotations") {
-        fixed.b(b",\"annotations\":").b(a.raw());
+    let fixed = &mut b.fixed;
+    fixed.extend_from_slice(b"\"bundle\":");
+    json::str(fixed, bundle);
+    fixed.extend_from_slice(b",\"rootfs\":");
+    json::str(fixed, &rootfs);
+    fixed.extend_from_slice(b",\"created\":\"");
+    fixed.extend_from_slice(&util::rfc3339(sys::now().0));
+    let a = at(j, b"annotations");
+    if !a.is_null() {
+        fixed.extend_from_slice(b"\",\"annotations\":");
+        fixed.extend_from_slice(a.raw());
+    } else {
+        fixed.push(b'"');
     }
     spec.lower = rootfs.clone();
     spec.upper = rootfs;
     rec.image = bundle.to_vec();
-    Ok(Bundle { rec, spec, rel, fixed: fixed.0, oom })
+    Ok(())
 }
 
 /// The state directory of the container `id`.
@@ -248,8 +270,9 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         r => r.ctx("create", &dir)?,
     }
     let mut made: Option<Cgroup> = None;
+    let mut b = Bundle::default();
     let r = (|| {
-        let mut b = load_bundle(bundle, id, systemd)?;
+        load_bundle(&mut b, bundle, id, systemd)?;
         let rec = &mut b.rec;
         rec.id = id.to_vec();
         rec.created = sys::now().0;
@@ -277,7 +300,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         let done = (|| {
             if let Some(o) = b.oom {
                 let p = Buf::new().b(b"/proc/").n(pid as u64).b(b"/oom_score_adj").0.clone();
-                util::write_file(&p, &util::num(o as u64)).ctx("write", &p)?;
+                util::write_file(&p, &Buf::new().i(o).0).ctx("write", &p)?;
             }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
@@ -368,15 +391,15 @@ pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
 
 /// linux.resources (and `update`'s file) onto limits.
 fn resources(res: J, lim: &mut config::Limits) {
-    let mem = res.get(b"memory").unwrap_or(J::NULL);
+    let mem = at(res, b"memory");
     lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
-    let cpu = res.get(b"cpu").unwrap_or(J::NULL);
+    let cpu = at(res, b"cpu");
     if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
         lim.cpu_quota = Some(q * 100_000 / per);
     }
     lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
     lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
-    lim.pids = unum(res.get(b"pids").unwrap_or(J::NULL), b"limit").filter(|&p| p > 0);
+    lim.pids = unum(at(res, b"pids"), b"limit").filter(|&p| p > 0);
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
