@@ -372,6 +372,9 @@ pub struct Security {
     /// Masked, then `|`, then read-only paths, space-separated (the OCI
     /// runtime's, from config.json; empty: docker's). Not recorded.
     pub paths: Vec<u8>,
+    /// An OCI config's own seccomp program (see `oci::filter`), installed
+    /// instead of the default one. Not recorded.
+    pub filter: Vec<u64>,
 }
 
 impl Default for Security {
@@ -387,6 +390,7 @@ impl Default for Security {
             devices: Vec::new(),
             tmpfs: Vec::new(),
             paths: Vec::new(),
+            filter: Vec::new(),
         }
     }
 }

@@ -202,8 +202,9 @@ pub fn bound(sec: &Security) -> Res<()> {
 pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<()> {
     // (one error exit for the three steps)
     let (what, e) = 'failed: {
-        if !sec.privileged && sec.seccomp {
-            if let Err(e) = sys::seccomp::install(sec.caps) {
+        if !sec.privileged && (sec.seccomp || !sec.filter.is_empty()) {
+            let r = if sec.filter.is_empty() { sys::seccomp::install(sec.caps) } else { sys::seccomp::install_raw(&sec.filter) };
+            if let Err(e) = r {
                 break 'failed ("install the seccomp filter", e);
             }
         }

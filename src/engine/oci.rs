@@ -92,14 +92,17 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     let c = at(p, b"capabilities");
     // What the engine gives: root has the bounding set (ambient and
-    // inheritable add nothing for root); another user has none.
+    // inheritable add nothing for root); another user has none after its
+    // exec, which is also what runc's effective and permitted sets come
+    // to without ambient ones.
     sec.caps = caps(c, b"bounding")?;
     let e = caps(c, b"effective")?;
     let a = caps(c, b"ambient")?;
-    if e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 || a != 0 && a != e || e != if uid == 0 { sec.caps } else { 0 } {
+    let ok = if uid == 0 { e == sec.caps && (a == 0 || a == e) } else { a == 0 };
+    if !ok || e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 {
         return Err(refuse(
             b"process.capabilities",
-            b"supported: the bounding set effective and permitted (ambient too, or none) for root, none for another user",
+            b"supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones",
         ));
     }
     for r in at(p, b"rlimits").items() {
@@ -222,9 +225,12 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         paths.extend_from_slice(sep);
     }
     sec.paths = paths;
-    // A profile given: docker's default filter, built in (mydocker does
-    // not compile a config's own rules yet).
-    sec.seccomp = !at(l, b"seccomp").is_null();
+    // The config's own profile, compiled; none: no filter (as runc).
+    sec.seccomp = false;
+    let sc = at(l, b"seccomp");
+    if !sc.is_null() {
+        sec.filter = filter(sc)?;
+    }
     for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
@@ -581,4 +587,98 @@ pub fn exec(
     sec.user.clone_from(&mine.user);
     let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
     crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
+}
+
+/// The return value of a seccomp action (`errno`: its errnoRet).
+fn action(a: &[u8], errno: u32) -> Res<u32> {
+    const ACTS: &[u8] = b"SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE";
+    const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
+    let i = word_index(ACTS, a).ok_or_else(|| Error::quoted("linux.seccomp", a, b"action not supported"))?;
+    Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
+}
+
+/// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+}
+
+const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+const RET: u16 = 0x06; // BPF_RET | BPF_K
+
+/// linux.seccomp as a classic-BPF program for this architecture:
+///   load arch; not ours -> the default action (i386 and arm32 calls, and
+///     on x86_64 x32 ones (bit 30 of nr): mydocker filters native calls)
+///   load nr; then per rule, per syscall it names (names this
+///   architecture lacks are skipped, as libseccomp does):
+///     nr != N -> the next entry
+///     the argument checks (EQ, NE, MASKED_EQ on 64-bit values, high word
+///       then low; a failed one jumps to a reload of nr, then the next entry)
+///     return the rule's action
+///   return the default action.
+/// Rules are tried in order: the first whose checks pass decides.
+fn filter(s: J) -> Res<Vec<u64>> {
+    let de = unum(s, b"defaultErrnoRet").unwrap_or(1) as u32;
+    let dflt = action(&s.str_at(b"defaultAction").unwrap_or_default(), de)?;
+    let mut p = alloc::vec![insn(LD, 0, 0, 4), insn(JEQ, 1, 0, sys::seccomp::AUDIT_ARCH), insn(RET, 0, 0, dflt), insn(LD, 0, 0, 0)];
+    if cfg!(target_arch = "x86_64") {
+        p.push(insn(0x45, 0, 1, 0x4000_0000)); // JSET: x32 -> the next, else over it
+        p.push(insn(RET, 0, 0, dflt));
+    }
+    for r in at(s, b"syscalls").items() {
+        let act = action(&r.str_at(b"action").unwrap_or_default(), unum(r, b"errnoRet").map_or(de, |e| e as u32))?;
+        // The checks, with every failure's jump patched below.
+        let mut c: Vec<u64> = Vec::new();
+        let mut fails = Vec::new();
+        for a in at(r, b"args").items() {
+            let (i, v, v2) = (unum(a, b"index").unwrap_or(6) as u32, unum(a, b"value").unwrap_or(0), unum(a, b"valueTwo").unwrap_or(0));
+            let op = a.str_at(b"op").unwrap_or_default();
+            let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
+                .filter(|_| i < 6)
+                .ok_or_else(|| Error::quoted("linux.seccomp", &op, b"argument check not supported"))?;
+            for half in [1u32, 0] {
+                let sh = 32 * half;
+                c.push(insn(LD, 0, 0, 16 + 8 * i + 4 * half));
+                let want = if k == 2 {
+                    c.push(insn(AND, 0, 0, (v >> sh) as u32));
+                    (v2 >> sh) as u32
+                } else {
+                    (v >> sh) as u32
+                };
+                if k == 1 && half == 1 {
+                    // NE: a different high word passes (over the low check)
+                    c.push(insn(JEQ, 0, 2, want));
+                } else {
+                    // EQ: the other value fails; NE's low word: the same fails
+                    fails.push((c.len(), k == 1));
+                    c.push(insn(JEQ, 0, 0, want));
+                }
+            }
+        }
+        let n = c.len();
+        for (at, ne) in fails {
+            // (to the reload after the return)
+            let off = ((n - at) as u64) << if ne { 16 } else { 24 };
+            c[at] |= off;
+        }
+        for name in at(r, b"names").items() {
+            let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
+            let skip = n + 1 + (n > 0) as usize;
+            if skip > 255 {
+                return Err(refuse(b"linux.seccomp", b"a rule with too many argument checks"));
+            }
+            p.push(insn(JEQ, 0, skip as u8, nr));
+            p.extend_from_slice(&c);
+            p.push(insn(RET, 0, 0, act));
+            if n > 0 {
+                p.push(insn(LD, 0, 0, 0));
+            }
+        }
+    }
+    p.push(insn(RET, 0, 0, dflt));
+    if p.len() > 4096 {
+        return Err(refuse(b"linux.seccomp", b"the profile needs more than 4096 BPF instructions"));
+    }
+    Ok(p)
 }

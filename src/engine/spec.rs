@@ -240,6 +240,7 @@ impl Security {
             devices: Vec::new(),
             tmpfs: Vec::new(),
             paths: Vec::new(),
+            filter: Vec::new(),
         };
         // host, container path, permissions: three items a device, read
         // in place (no list of them to copy from)

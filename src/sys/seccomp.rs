@@ -77,11 +77,36 @@ fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [
 /// nothing: the program is copied to the stack (under 1 KB).
 pub fn install(caps: u64) -> Result<(), Errno> {
     let mut prog = patched(&PROG, &PATCH, caps);
-    let fprog = libc::sock_fprog { len: PROFILE_LEN as u16, filter: prog.as_mut_ptr().cast() };
+    load(prog.as_mut_ptr().cast(), PROFILE_LEN)
+}
+
+/// Installs a program built at run time (an OCI config's profile): each
+/// u64 is one instruction, `code | jt << 16 | jf << 24 | k << 32` (the
+/// little-endian layout of struct sock_filter).
+pub fn install_raw(prog: &[u64]) -> Result<(), Errno> {
+    load(prog.as_ptr() as *mut u64, prog.len())
+}
+
+/// The syscall number called `name` on this architecture (by the hash of
+/// its name, see build.rs `names`).
+pub fn sysno(name: &[u8]) -> Option<u32> {
+    let h = name.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193));
+    NAMES.iter().position(|&x| x == h).map(|n| n as u32)
+}
+
+/// AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64: `seccomp_data.arch` here.
+#[cfg(target_arch = "x86_64")]
+pub const AUDIT_ARCH: u32 = 0xc000_003e;
+#[cfg(target_arch = "aarch64")]
+pub const AUDIT_ARCH: u32 = 0xc000_00b7;
+
+/// seccomp(2) (or prctl before 3.17) with the `len` instructions at `p`.
+fn load(p: *mut u64, len: usize) -> Result<(), Errno> {
+    let fprog = libc::sock_fprog { len: len as u16, filter: p.cast() };
     let at = &fprog as *const libc::sock_fprog;
-    // SAFETY: seccomp(2) reads `fprog` and the PROFILE_LEN instructions it
-    // points to (Insn is laid out as struct sock_filter), both alive on
-    // this stack frame for the call; the kernel copies the program.
+    // SAFETY: seccomp(2) reads `fprog` and the `len` instructions it
+    // points to (8 bytes each, laid out as struct sock_filter), both
+    // alive for the call; the kernel copies the program.
     let r = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, at) };
     if r == 0 {
         return Ok(());
