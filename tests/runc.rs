@@ -1312,6 +1312,32 @@ fn seccomp_profile_from_config() {
     t.assert_clean();
 }
 
+/// `tmpcopyup` (podman --read-only): a writable tmpfs over an image
+/// directory, holding a copy of what the image has there; the image keeps
+/// its own files untouched.
+#[test]
+fn tmpfs_copyup() {
+    let mut t = rt!(Via::Runc);
+    let id = t.id("copyup");
+    let script = "cat /srv/data/a /srv/data/sub/b; readlink /srv/data/link; echo new > /srv/data/a && cat /srv/data/a; \
+        grep -q ' /srv/data tmpfs ' /proc/mounts && echo tmpfs";
+    let mut cfg = Cfg::new(&id, &["sh", "-c", script]);
+    cfg.readonly = true;
+    cfg.mounts.push(r#"{"destination":"/srv/data","type":"tmpfs","source":"tmpfs","options":["rw","rprivate","nosuid","nodev","tmpcopyup"]}"#.into());
+    let b = t.bundle("copyup", &cfg);
+    fs::create_dir_all(b.join("rootfs/srv/data/sub")).unwrap();
+    fs::write(b.join("rootfs/srv/data/a"), "from the image\n").unwrap();
+    fs::write(b.join("rootfs/srv/data/sub/b"), "deeper\n").unwrap();
+    std::os::unix::fs::symlink("sub/b", b.join("rootfs/srv/data/link")).unwrap();
+    let cr = t.create(&id, &b);
+    t.ok(&["start", &id]);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Exited(0), "stderr: {}", cr.stderr());
+    assert_eq!(cr.stdout(), "from the image\ndeeper\nsub/b\nnew\ntmpfs\n", "stderr: {}", cr.stderr());
+    assert_eq!(fs::read_to_string(b.join("rootfs/srv/data/a")).unwrap(), "from the image\n");
+    t.ok(&["delete", &id]);
+    t.assert_clean();
+}
+
 // ---------------------------------------------------------------------------
 // 9. Namespaces joined by path (the Kubernetes pod case).
 

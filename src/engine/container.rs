@@ -231,6 +231,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             mqueue: false,
             share: 0,
             console: Vec::new(),
+            copyup: Vec::new(),
         },
         rec,
         cg,

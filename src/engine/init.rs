@@ -142,7 +142,14 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         confine::mask(b"/proc", &sec.paths)?;
     }
     for t in &sec.tmpfs {
+        let path = &t[..t.iter().position(|&c| c == b':').unwrap_or(t.len())];
+        // tmpcopyup: what the image has there, copied in (as a tar stream
+        // through a memfd), the directory read before the tmpfs hides it
+        let below = if spec.copyup.iter().any(|c| c == path) { sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
         confine::tmpfs(t)?;
+        if let Some(d) = below {
+            copy_up(d.raw(), path)?;
+        }
     }
     if spec.mqueue {
         confine::own_dir(b"/dev/mqueue")?;
@@ -237,6 +244,21 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
     crate::engine::util::push_num(&mut p, gate as u64);
     let w = sys::open(&p, sys::O_WRONLY, 0).ctx("open", b"the exec fifo")?;
     sys::write_all(w.raw(), b"0").ctx("write", b"the exec fifo")
+}
+
+/// The tree under `src` copied into the directory `to`: written as a tar
+/// stream to a memfd, then extracted (the engine's own tar code).
+#[inline(never)]
+fn copy_up(src: Fd, to: &[u8]) -> Res<()> {
+    use crate::engine::tar;
+    let m = sys::memfd().ctx("copy up", to)?;
+    let mut w = tar::Writer::new(m.raw());
+    w.tree(src, b"", sys::fstat(src).map_or(0, |s| s.dev), &|_| false)?;
+    w.finish()?;
+    sys::lseek(m.raw(), 0, sys::SEEK_SET).ctx("copy up", to)?;
+    let dst = sys::open(to, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", to)?;
+    let mut s = crate::engine::stream::FdSource(m.raw());
+    tar::extract(&mut tar::Reader::new(&mut s), dst.raw(), tar::Whiteouts::Apply).map(drop)
 }
 
 /// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.

@@ -160,13 +160,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             Some(_) => {}
             None if typ == b"tmpfs" => {
                 if has(b"tmpcopyup") {
-                    return Err(Error::quoted("mounts", &dest, b"tmpcopyup is not supported yet"));
+                    spec.copyup.push(dest.clone());
                 }
                 let mut t = dest;
                 t.push(b':');
                 for o in &opts {
                     // (atime and propagation words: the engine's mounts are private)
-                    if word_index(b"strictatime,relatime,noatime,rprivate,private,rslave,slave", o).is_none() {
+                    if word_index(b"strictatime,relatime,noatime,rprivate,private,rslave,slave,tmpcopyup", o).is_none() {
                         t.extend_from_slice(o);
                         t.push(b',');
                     }

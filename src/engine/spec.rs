@@ -56,6 +56,9 @@ pub struct Spec {
     /// `--console-socket`: the unix socket that gets the master of a pty
     /// made in the container's devpts, whose slave is its stdio.
     pub console: Vec<u8>,
+    /// tmpfs mounts (their paths, as in `security.tmpfs`) that get a copy
+    /// of what the image has there (OCI `tmpcopyup`).
+    pub copyup: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]

@@ -1539,6 +1539,12 @@ pub fn undumpable() {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
 
+/// An anonymous in-memory file (memfd_create), a scratch buffer.
+pub fn memfd() -> R<fd::Owned> {
+    let m = ok(rustix::fs::memfd_create(c"mydocker", rustix::fs::MemfdFlags::CLOEXEC))?;
+    Ok(fd::Owned::new(m.into_raw_fd()))
+}
+
 /// A sealed in-memory copy of the program in `src` (the running binary):
 /// nothing that reaches it can change it, or the file it came from.
 pub fn sealed_copy(src: Fd) -> R<fd::Owned> {
