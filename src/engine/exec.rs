@@ -28,7 +28,7 @@ const NS: &[u8] = b"ipc uts net mnt pid ../root";
 fn not_running(name: &[u8]) -> Error {
     let mut w = b"container ".to_vec();
     w.extend_from_slice(name);
-    Error::new(&w, b"is not running (start it first)")
+    Error::at(&w, m!("is not running (start it first)"))
 }
 
 #[inline(never)]
@@ -36,7 +36,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::new(b"exec", b"mydocker must run as root"));
+        return Err(util::Error::text(m!("exec: mydocker must run as root")));
     }
     // (used in place, through a reference: moved out of the result, the
     // record was copied whole into a second slot of a 1.8 KB frame)
@@ -85,7 +85,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     if (sec.privileged || sec.caps & 1 << CAP_SYS_PTRACE != 0) && !sys::readlinkat(sys::AT_FDCWD, b"/proc/self/exe").is_ok_and(|p| p.starts_with(b"/memfd:")) {
         let copy = confine::sealed_self()?;
         let e = sys::fexecve(copy.raw(), me, my_env);
-        return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
+        return Err(Error::sys(m!("exec"), b"a sealed copy of mydocker", e));
     }
     let env = &mut r.env;
     for e in &o.env {
@@ -94,9 +94,9 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
-    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
+    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open"), b"/dev/null")?;
     let (io, pty) = if tty {
-        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+        let (m, s) = sys::openpty().ctx(m!("open a pty"), b"/dev/ptmx")?;
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
     } else if o.detach {
@@ -121,7 +121,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         let ours = join(&h.mount, b"mydocker/");
         if !r.cgroups.iter().any(|c| c.starts_with(&ours)) {
             let d = join(&h.mount, SHARED);
-            joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
+            joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx(m!("join cgroup"), &d)?);
         }
     }
 
@@ -135,19 +135,19 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     // (outside its pid namespace), relays and waits, undumpable throughout.
     sys::undumpable();
     for j in &joins {
-        sys::write(j.raw(), b"0").ctx("join cgroup", b"")?;
+        sys::write(j.raw(), b"0").ctx(m!("join cgroup"), b"")?;
     }
     drop(joins); // (through a reference, then closed: no IntoIter drop glue)
                  // (the names as one string: a table of slices was 16 bytes a name)
     for ((n, flag), f) in util::fields(&NS[..15], b' ').zip([sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS]).zip(&fds) {
-        sys::setns(f.raw(), flag).ctx("enter namespace", n)?;
+        sys::setns(f.raw(), flag).ctx(m!("enter namespace"), n)?;
     }
     if let Some(c) = &cgns {
-        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx("enter namespace", b"cgroup")?;
+        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace"), b"cgroup")?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
+    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx(m!("enter the container root"), b"")?;
     // (used in place in the result, not copied out of it)
     let user = crate::engine::user::lookup(&sec.user);
     let user = match &user {

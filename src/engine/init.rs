@@ -43,8 +43,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
 
     // Nothing we mount from here on may propagate back to the host.
-    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
-    sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
+    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b"")?;
+    sys::sethostname(&rec.hostname).ctx(m!("set hostname"), &rec.hostname)?;
 
     // The layers are named relative to the store (image::lowerdir): a
     // stack past the page of mount data, or past overlay's 500 layers, is
@@ -63,9 +63,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
             // image, made once, so the image itself stays untouched.
             if let Err(c) = copy_fallback(spec) {
                 let m = c.msg();
-                return Err(Error::text(b"set up the root filesystem: overlay refused (")
+                return Err(Error::text(m!("set up the root filesystem: overlay refused ("))
                     .append(sys::strerror(e))
-                    .append(b") and the copy fallback failed: ")
+                    .more(m!(") and the copy fallback failed: "))
                     .append(&m));
             }
         }
@@ -79,7 +79,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // at the host).
     let mut vols: Vec<Owned> = Vec::new();
     for v in &rec.volumes {
-        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?);
+        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx(m!("open volume"), &v.host)?);
     }
 
     let sec = &spec.security;
@@ -105,12 +105,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
-        mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
+        mkdir_all(b"/etc", 0o755).ctx(m!("create"), b"/etc")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
-            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx("write", f)?;
+            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx(m!("write"), f)?;
         }
     }
     // While the parent still makes the network namespace: the /proc
@@ -133,14 +133,14 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter namespace", b"net")?;
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace"), b"net")?;
         sys::set_cpu_mask(0, cpus);
     }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
         // which is quick only once the parent's namespace setup (long RCU
         // read sections on the other CPU) is over: hence after sync 2b.
-        sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
+        sys::umount2(b".", sys::MNT_DETACH).ctx(m!("detach the old root"), b"")?;
     }
     chdir(b"/")?;
     if bridge {
@@ -152,13 +152,13 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if !sec.privileged {
         confine::mask(b"/sys")?;
     }
-    mkdir_all(&rec.workdir, 0o755).ctx("create working directory", &rec.workdir)?;
+    mkdir_all(&rec.workdir, 0o755).ctx(m!("create working directory"), &rec.workdir)?;
     if sec.read_only {
         confine::read_only_root()?;
     }
     sys::umask(0o022);
     for (fd, d) in &tasks {
-        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?;
+        sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d)?;
     }
     drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
@@ -179,7 +179,7 @@ fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let mut a = alloc::vec![INIT_ARGV0.to_vec()];
     a.extend_from_slice(argv);
     let e = sys::fexecve(fd, &a, env);
-    Error::sys("exec", b"the init", e)
+    Error::sys(m!("exec"), b"the init", e)
 }
 
 /// eth0 (created in our namespace by the parent, a veth peer): its
@@ -191,14 +191,14 @@ fn eth0(spec: &Spec) -> Res<()> {
     let (what, e) = 'failed: {
         let idx = match sys::ifindex(b"eth0") {
             Ok(i) => i,
-            Err(e) => break 'failed ("find", e),
+            Err(e) => break 'failed (m!("find"), e),
         };
         if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
-            break 'failed ("set the address of", e);
+            break 'failed (m!("set the address of"), e);
         }
         match crate::sys::netlink::link_up(idx) {
-            Ok(()) => ("", 0),
-            Err(e) => ("bring up", e),
+            Ok(()) => (m!(""), 0),
+            Err(e) => (m!("bring up"), e),
         }
     };
     if e != 0 {
@@ -206,7 +206,7 @@ fn eth0(spec: &Spec) -> Res<()> {
     }
     if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
         // (the address spelled out only for the message)
-        return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
+        return Err(Error::sys(m!("add the default route via"), &crate::engine::config::fmt_ip(spec.gateway), e));
     }
     Ok(())
 }
@@ -225,12 +225,12 @@ fn bind_volumes(rec: &Record, vols: Vec<Owned>) -> Res<()> {
             confine::mkdir_parent(&v.ctr);
             sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).map(drop)
         };
-        made.ctx("create volume target", &v.ctr)?;
+        made.ctx(m!("create volume target"), &v.ctr)?;
         let mut src = b"/proc/self/fd/".to_vec();
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
-        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
+        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("mount volume on"), &v.ctr)?;
         if v.ro {
-            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
+            confine::remount(&v.ctr, sys::MS_RDONLY, m!("make volume read-only"))?;
         }
     }
     drop(vols);
@@ -272,14 +272,14 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let marker = join(cdir, b"copied");
     if sys::lstat(&marker).is_err() {
-        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
+        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), &spec.upper)?;
         crate::engine::image::flatten(&spec.store, &spec.layers, d.raw())?;
         drop(d);
-        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
+        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx(m!("create"), &marker)?);
     }
-    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)?;
+    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("bind mount"), &spec.upper)?;
     if nodev(spec) != 0 {
-        sys::mount(b"", &spec.lower, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_NODEV) as _, b"").ctx("remount nodev", &spec.upper)?;
+        sys::mount(b"", &spec.lower, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_NODEV) as _, b"").ctx(m!("remount nodev"), &spec.upper)?;
     }
     Ok(())
 }
@@ -300,10 +300,10 @@ fn nodev(spec: &Spec) -> libc::c_ulong {
 pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
     sys::setsid();
     for (from, to) in [(i, 0), (o, 1), (e, 2)] {
-        sys::dup2(from, to).ctx("set up stdio", b"")?;
+        sys::dup2(from, to).ctx(m!("set up stdio"), b"")?;
     }
     if tty {
-        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
+        sys::set_ctty(0).ctx(m!("set the controlling terminal"), b"")?;
     }
     sys::cloexec_from(3);
     Ok(())
@@ -312,8 +312,8 @@ pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
 /// Blocks the signals a waiting process takes over and returns a signalfd
 /// for `wanted` (blocked before any fork, so none is lost).
 pub fn signals(wanted: &[i32]) -> Res<Owned> {
-    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-    sys::signalfd(wanted).ctx("signalfd", b"")
+    sys::block(&sys::FORWARDED).ctx(m!("block signals"), b"")?;
+    sys::signalfd(wanted).ctx(m!("signalfd"), b"")
 }
 
 /// overlayfs options split on ',' and ':'; a backslash escapes them.
@@ -329,7 +329,7 @@ pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
 /// chdir, its error naming the directory (one copy of the sequence).
 #[inline(never)]
 pub fn chdir(dir: &[u8]) -> Res<()> {
-    sys::chdir(dir).ctx("chdir to", dir)
+    sys::chdir(dir).ctx(m!("chdir to"), dir)
 }
 
 /// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
@@ -341,11 +341,11 @@ fn enter_root(new: &[u8]) -> Res<bool> {
     match sys::pivot_root(b".", b".") {
         Ok(()) => Ok(true),
         Err(sys::EINVAL) => {
-            sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx("move the root mount", new)?;
-            sys::chroot(b".").ctx("chroot to", new)?;
+            sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx(m!("move the root mount"), new)?;
+            sys::chroot(b".").ctx(m!("chroot to"), new)?;
             Ok(false)
         }
-        Err(e) => Err(Error::sys("pivot_root to", new, e)),
+        Err(e) => Err(Error::sys(m!("pivot_root to"), new, e)),
     }
 }
 
@@ -356,7 +356,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 fn setup_dev() -> Res<()> {
     confine::own_dir(b"/dev")?;
     confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
-    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
+    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), b"/dev")?;
     let d = dir.raw();
     // (one error exit for the three loops: each `.ctx` call was code)
     let (name, e) = 'failed: {
@@ -383,7 +383,7 @@ fn setup_dev() -> Res<()> {
         drop(dir);
         return confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5");
     };
-    Err(Error::sys("create /dev/", name, e))
+    Err(Error::sys(m!("create /dev/"), name, e))
 }
 
 /// Looks the program up in the container's PATH (or the default) and execs
@@ -409,7 +409,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
             }
         }
         if seen_noexec == 0 {
-            return Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND);
+            return Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND);
         }
     }
     // (one call for both: a path, or the first candidate found not runnable)
@@ -425,7 +425,7 @@ fn exec_error(prog: &[u8], e: sys::Errno) -> Error {
         sys::ENOEXEC => b"exec format error",
         _ => sys::strerror(e),
     };
-    Error::quoted("exec", prog, why).code(code)
+    Error::quoted_b(m!("exec"), prog, why).code(code)
 }
 
 /// `--init`'s PID 1 (run from a sealed copy of mydocker, see `setup`):

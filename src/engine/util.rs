@@ -45,6 +45,12 @@ impl Error {
         begin(what);
         Error::finish(why)
     }
+    /// `<what>: <why>`, `why` a message literal.
+    #[inline(never)]
+    pub fn at(what: &[u8], why: Msg) -> Error {
+        begin(what);
+        Error::finish_m(why)
+    }
     /// `: <why>` after what `begin` and `more` wrote: the error, code 125.
     #[inline(never)]
     fn finish(why: &[u8]) -> Error {
@@ -52,26 +58,51 @@ impl Error {
         more(why);
         Error { bits: EXIT_MYDOCKER }
     }
+    #[inline(never)]
+    fn finish_m(why: Msg) -> Error {
+        more(b": ");
+        sys::with_errmsg(|m| push_msg(m, why));
+        Error { bits: EXIT_MYDOCKER }
+    }
     /// `<what>: <why>` written as one literal: an argument less at each
     /// call than `new` with two.
     #[inline(never)]
-    pub fn text(msg: &[u8]) -> Error {
+    pub fn text(msg: Msg) -> Error {
+        begin(b"");
+        sys::with_errmsg(|m| push_msg(m, msg));
+        Error { bits: EXIT_MYDOCKER }
+    }
+    /// `text` of bytes made at run time.
+    #[inline(never)]
+    pub fn bytes(msg: &[u8]) -> Error {
         Error::raw(EXIT_MYDOCKER, msg)
     }
     /// `<what "name">: <why>` (written straight into the message buffer:
     /// no Vec built per error).
     #[inline(never)]
-    pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
-        begin(what.as_bytes());
+    pub fn quoted(what: Msg, name: &[u8], why: Msg) -> Error {
+        Error::name(what, name);
+        Error::finish_m(why)
+    }
+    /// `quoted` with a `why` made at run time.
+    #[inline(never)]
+    pub fn quoted_b(what: Msg, name: &[u8], why: &[u8]) -> Error {
+        Error::name(what, name);
+        Error::finish(why)
+    }
+    /// `<what> "name"` begun.
+    fn name(what: Msg, name: &[u8]) {
+        begin(b"");
+        sys::with_errmsg(|m| push_msg(m, what));
         more(b" \"");
         more(name);
         more(b"\"");
-        Error::finish(why)
     }
     /// `<op> <obj>: <strerror(errno)>`.
     #[inline(never)]
-    pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
-        begin(op.as_bytes());
+    pub fn sys(op: Msg, obj: &[u8], e: Errno) -> Error {
+        begin(b"");
+        sys::with_errmsg(|m| push_msg(m, op));
         if !obj.is_empty() {
             more(b" ");
             more(obj);
@@ -108,6 +139,12 @@ impl Error {
         more(s);
         self
     }
+    /// `append` of a message literal.
+    #[inline(never)]
+    pub fn more(self, s: Msg) -> Error {
+        sys::with_errmsg(|m| push_msg(m, s));
+        self
+    }
     pub fn msg(&self) -> Vec<u8> {
         sys::with_errmsg(|m| m.clone())
     }
@@ -139,16 +176,69 @@ pub fn keep_error<T>(f: impl FnOnce() -> T) -> T {
 
 /// `Result<T, Errno>` → `Res<T>` with an operation and object named.
 pub trait Ctx<T> {
-    fn ctx(self, op: &str, obj: &[u8]) -> Res<T>;
+    fn ctx(self, op: Msg, obj: &[u8]) -> Res<T>;
 }
 impl<T> Ctx<T> for sys::R<T> {
-    fn ctx(self, op: &str, obj: &[u8]) -> Res<T> {
+    fn ctx(self, op: Msg, obj: &[u8]) -> Res<T> {
         self.map_err(|e| Error::sys(op, obj, e))
     }
 }
 
-pub fn err<T>(what: &[u8], why: &[u8]) -> Res<T> {
-    Err(Error::new(what, why))
+pub fn err<T>(what: &[u8], why: Msg) -> Res<T> {
+    Err(Error::at(what, why))
+}
+
+/// An error-message literal, by its id: `m!("text")` (build.rs `msgs`
+/// gives the ids and compresses the texts into one blob).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Msg(pub u16);
+
+/// The message literals, NUL-separated in id order, compressed by build.rs.
+static MSGS_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.lz"));
+
+/// Appends the text of `id` to `o`: the whole blob is decoded after what
+/// `o` holds, the one text moved down and the rest cut off (errors are
+/// rare; `o` is the reused message buffer, so nothing is left allocated
+/// per error).
+#[inline(never)]
+pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
+    let start = o.len();
+    unlz(o, MSGS_LZ);
+    let mut i = start;
+    let mut n = id.0;
+    while n > 0 {
+        if o[i] == 0 {
+            n -= 1;
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while i + j < o.len() && o[i + j] != 0 {
+        o[start + j] = o[i + j];
+        j += 1;
+    }
+    o.truncate(start + j);
+}
+
+/// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
+/// itself (the texts are ASCII); `1LLLLDDD DDDDDDDD` copies L+3 bytes from
+/// D+1 back (the copy may overlap itself, which makes runs of spaces).
+/// Deflate would save 300 bytes more but its decoder costs more than that.
+pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
+    let mut i = 0;
+    while i < z.len() {
+        let t = z[i] as usize;
+        i += 1;
+        if t < 0x80 {
+            o.push(t as u8);
+            continue;
+        }
+        let from = o.len() - ((t & 7) << 8 | z[i] as usize) - 1;
+        i += 1;
+        for k in 0..(t >> 3 & 15) + 3 {
+            o.push(o[from + k]);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- output
@@ -481,11 +571,11 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(Error::new(b"a", b"b").msg(), b"a: b");
-        assert_eq!(Error::quoted("no such image", b"x:1", b"why").msg(), b"no such image \"x:1\": why");
-        assert_eq!(Error::sys("open", b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
-        assert_eq!(Error::sys("fork", b"", sys::EINVAL).msg(), b"fork: Invalid argument");
-        let e = Error::text(b"t: u").append(b" v");
+        assert_eq!(Error::text(m!("a: b")).msg(), b"a: b");
+        assert_eq!(Error::quoted(m!("no such image"), b"x:1", m!("why")).msg(), b"no such image \"x:1\": why");
+        assert_eq!(Error::sys(m!("open"), b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
+        assert_eq!(Error::sys(m!("fork"), b"", sys::EINVAL).msg(), b"fork: Invalid argument");
+        let e = Error::text(m!("t: u")).more(m!(" v"));
         assert_eq!((e.msg(), e.exit_code()), (b"t: u v".to_vec(), EXIT_MYDOCKER));
     }
 
