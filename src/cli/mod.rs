@@ -217,11 +217,13 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
         // (min == max: 0, 1 or 2)
         let k = if spec.min == spec.max { spec.min } else { 3 };
-        let why =
-            crate::engine::util::fields(b"accepts no arguments,requires exactly 1 argument,requires exactly 2 arguments,requires at least 1 argument", b',')
-                .nth(k as usize)
-                .unwrap_or_default();
-        return Err(with_usage(Error::new(name, why), spec.usage));
+        let why = match k {
+            0 => m!("accepts no arguments"),
+            1 => m!("requires exactly 1 argument"),
+            2 => m!("requires exactly 2 arguments"),
+            _ => m!("requires at least 1 argument"),
+        };
+        return Err(with_usage(Error::at(name, why), spec.usage));
     }
     Ok(Cmd::Simple(spec.verb, a))
 }

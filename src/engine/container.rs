@@ -245,10 +245,9 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
                 Some(n) => {
                     // (a dead `--rm` one is removed now, as it would have been)
                     if let Some(other) = state::name_holder(root, n).filter(|r| !reap(root, r)) {
-                        let mut why = b"already in use by container ".to_vec();
-                        why.extend_from_slice(other.short_id());
-                        why.extend_from_slice(b" (remove it or choose another name)");
-                        return Err(Error::quoted_b(m!("name"), n, &why));
+                        return Err(Error::quoted(m!("name"), n, m!("already in use by container "))
+                            .append(other.short_id())
+                            .more(m!(" (remove it or choose another name)")));
                     }
                     n.to_vec()
                 }
@@ -939,10 +938,7 @@ pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
     };
     if r.alive() {
         if !force {
-            let mut why = b"container ".to_vec();
-            why.extend_from_slice(r.short_id());
-            why.extend_from_slice(b" is running (stop it or use rm -f)");
-            return Err(Error::new(b"cannot remove", &why));
+            return Err(Error::text(m!("cannot remove: container ")).append(r.short_id()).more(m!(" is running (stop it or use rm -f)")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
         if !wait_gone(r, 10_000) {

@@ -206,12 +206,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
         if o.subnet & m == net & m {
-            let mut why = b"overlaps network ".to_vec();
-            why.extend_from_slice(&o.name);
-            why.extend_from_slice(b" (");
-            why.extend_from_slice(&o.cidr());
-            why.push(b')');
-            return Err(Error::new(subnet, &why));
+            return Err(Error::at(subnet, m!("overlaps network ")).append(&o.name).more(m!(" (")).append(&o.cidr()).more(m!(")")));
         }
     }
     let mut rnd = [0u8; 6];
@@ -252,10 +247,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             Err(e) => return Err(*e),
         };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
-            let mut why = b"in use by container ".to_vec();
-            why.extend_from_slice(c.short_id());
-            why.extend_from_slice(b" (remove it first)");
-            return Err(Error::quoted_b(m!("network"), name, &why));
+            return Err(Error::quoted(m!("network"), name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
         }
         nat_del(n, env);
         // No container uses the network any more, so a port still on the
