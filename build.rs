@@ -15,7 +15,7 @@ mod usage {
 /// every match length up to the longest): 8 bytes less than lazy matching,
 /// with the same decoder.
 fn lz(d: &[u8]) -> Vec<u8> {
-    assert!(d.iter().all(|&c| c < 0x80), "help texts must be ASCII");
+    assert!(d.iter().all(|&c| c < 0x80), "help and message texts must be ASCII");
     let longest = |i: usize| -> (usize, usize) {
         let mut best = (0, 0);
         for j in i.saturating_sub(2048)..i {
@@ -180,8 +180,23 @@ mod msgs {
         rs.push_str("];\n");
         assert!(texts.len() < 1 << 16);
         std::fs::write(out.join("msgs.rs"), rs).unwrap();
-        std::fs::write(out.join("msgs.lz"), super::lz(texts.join("\0").as_bytes())).unwrap();
+        // Then strerror's texts (util::push_errno), after one more NUL:
+        // each as \x01, the errno, the text (no message holds a \x01).
+        assert!(texts.iter().all(|t| !t.contains('\x01')));
+        let mut blob = texts.join("\0").into_bytes();
+        blob.push(0);
+        for &(e, t) in super::errtext::ERRTEXT {
+            assert!((1..0x80).contains(&e));
+            blob.extend_from_slice(&[1, e]);
+            blob.extend_from_slice(t.as_bytes());
+        }
+        std::fs::write(out.join("msgs.lz"), super::lz(&blob)).unwrap();
     }
+}
+
+// strerror's texts, compressed with the messages (see `msgs`).
+mod errtext {
+    include!("src/engine/errtext.rs");
 }
 
 // The default seccomp filter (docker's default profile), compiled here into

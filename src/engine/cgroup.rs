@@ -269,7 +269,7 @@ pub const SHARED: &[u8] = b"mydocker-default.1";
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     // (the message written straight into the error buffer: no Vecs)
     write_file(&join(dir, knob), val)
-        .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).append(sys::strerror(e)))
+        .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
@@ -449,9 +449,7 @@ impl Cgroup {
                             continue;
                         }
                         for d in [&h.mount, &parent] {
-                            enable(d, c).map_err(|e| {
-                                Error::text(m!("enable the ")).append(c).more(m!(" controller in ")).append(d).more(m!(": ")).append(sys::strerror(e))
-                            })?;
+                            enable(d, c).map_err(|e| Error::text(m!("enable the ")).append(c).more(m!(" controller in ")).append(d).more(m!(": ")).errno(e))?;
                         }
                     }
                 } else if h.has(b"cpuset") {

@@ -63,10 +63,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
             // image, made once, so the image itself stays untouched.
             if let Err(c) = copy_fallback(spec) {
                 let m = c.msg();
-                return Err(Error::text(m!("set up the root filesystem: overlay refused ("))
-                    .append(sys::strerror(e))
-                    .more(m!(") and the copy fallback failed: "))
-                    .append(&m));
+                return Err(Error::text(m!("set up the root filesystem: overlay refused (")).errno(e).more(m!(") and the copy fallback failed: ")).append(&m));
             }
         }
     } else {
@@ -419,13 +416,13 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
 /// `exec "prog": <why>`.
 fn exec_error(prog: &[u8], e: sys::Errno) -> Error {
     let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };
-    let why: &[u8] = match e {
-        sys::ENOENT => b"no such file or directory",
-        sys::EACCES => b"permission denied",
-        sys::ENOEXEC => b"exec format error",
-        _ => sys::strerror(e),
+    let why = match e {
+        sys::ENOENT => m!("no such file or directory"),
+        sys::EACCES => m!("permission denied"),
+        sys::ENOEXEC => m!("exec format error"),
+        _ => return Error::quoted_b(m!("exec"), prog, b"").errno(e).code(code),
     };
-    Error::quoted_b(m!("exec"), prog, why).code(code)
+    Error::quoted(m!("exec"), prog, why).code(code)
 }
 
 /// `--init`'s PID 1 (run from a sealed copy of mydocker, see `setup`):

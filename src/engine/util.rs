@@ -109,7 +109,9 @@ impl Error {
             more(b" ");
             more(obj);
         }
-        Error::finish(sys::strerror(e))
+        more(b": ");
+        sys::with_errmsg(|m| push_errno(m, e));
+        Error { bits: EXIT_MYDOCKER }
     }
     pub fn of(mut self, k: Kind) -> Error {
         self.bits = (self.bits & 0xff) | (k as i32) << 8;
@@ -139,6 +141,12 @@ impl Error {
     /// Appends to the message (a usage text after an unknown flag).
     pub fn append(self, s: &[u8]) -> Error {
         more(s);
+        self
+    }
+    /// Appends strerror(e).
+    #[inline(never)]
+    pub fn errno(self, e: Errno) -> Error {
+        sys::with_errmsg(|m| push_errno(m, e));
         self
     }
     /// `append` of a message literal.
@@ -214,12 +222,44 @@ pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
         }
         i += 1;
     }
+    keep(o, start, i, 0);
+}
+
+/// strerror(3) appended to `o`, for the errnos of engine/errtext.rs (in
+/// the messages' blob after the last one, each as \x01, errno, text);
+/// any other reads "errno N".
+#[inline(never)]
+pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
+    let start = o.len();
+    unlz(o, MSGS_LZ);
+    let mut i = start;
+    while i + 1 < o.len() {
+        if o[i] == 1 && o[i + 1] as Errno == e {
+            return keep(o, start, i + 2, 1);
+        }
+        i += 1;
+    }
+    o.truncate(start);
+    o.extend_from_slice(b"errno ");
+    push_num(o, e as u64);
+}
+
+/// Of what `unlz` appended at `start`, keeps only the text at `from`
+/// (up to a `stop` byte or the end), moved down to `start`.
+fn keep(o: &mut Vec<u8>, start: usize, from: usize, stop: u8) {
     let mut j = 0;
-    while i + j < o.len() && o[i + j] != 0 {
-        o[start + j] = o[i + j];
+    while from + j < o.len() && o[from + j] != stop {
+        o[start + j] = o[from + j];
         j += 1;
     }
     o.truncate(start + j);
+}
+
+/// strerror(3) as bytes (`push_errno`).
+pub fn strerror(e: Errno) -> Vec<u8> {
+    let mut v = Vec::new();
+    push_errno(&mut v, e);
+    v
 }
 
 /// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
@@ -580,6 +620,21 @@ mod tests {
         let e = Error::text(m!("t: u")).more(m!(" v"));
         assert_eq!((e.msg(), e.exit_code()), (b"t: u v".to_vec(), EXIT_MYDOCKER));
         assert_eq!(Error::at(b"x", m!("y")).msg(), b"x: y");
+        assert_eq!(strerror(sys::ENOENT), b"No such file or directory");
+        assert_eq!(strerror(1), b"Operation not permitted");
+        assert_eq!(strerror(122), b"Quota exceeded");
+        assert_eq!(strerror(libc::EADDRINUSE), b"Address in use");
+        assert_eq!(strerror(libc::ECONNREFUSED), b"Connection refused");
+        assert_eq!(strerror(33), b"errno 33");
+        assert_eq!(strerror(200), b"errno 200");
+        assert_eq!(strerror(0), b"errno 0");
+        for &(e, t) in crate::engine::errtext::ERRTEXT {
+            let mut v = b"x".to_vec();
+            push_errno(&mut v, e as Errno);
+            assert_eq!(&v[1..], t.as_bytes(), "errno {e}");
+        }
+        let e = Error::quoted_b(m!("exec"), b"p", b"").errno(sys::EACCES);
+        assert_eq!(e.msg(), b"exec \"p\": Permission denied");
         // Every m!() literal decodes to its text, after what the buffer holds.
         assert!(crate::MSGS_ALL.len() > 200);
         for &(text, id) in crate::MSGS_ALL {
