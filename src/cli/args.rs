@@ -220,14 +220,12 @@ pub fn with_usage(e: Error, usage: u8) -> Error {
     e.more(m!("\n")).append(&usage_text(usage))
 }
 
-/// The help texts of cli/usage.rs, NUL-separated, compressed by build.rs.
-static USAGE_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/usage.lz"));
-
-/// Help text number `id` (the ids of cli/usage.rs).
+/// Help text number `id` (the ids of cli/usage.rs): the first texts of
+/// the messages' blob (build.rs `msgs`), so its `Msg` ids.
 pub fn usage_text(id: u8) -> Vec<u8> {
-    let mut all = Vec::new();
-    crate::engine::util::unlz(&mut all, USAGE_LZ);
-    crate::engine::util::fields(&all, 0).nth(id as usize).unwrap_or_default().to_vec()
+    let mut v = Vec::new();
+    crate::engine::util::push_msg(&mut v, Msg(id as u16));
+    v
 }
 
 #[cfg(test)]
@@ -258,6 +256,9 @@ mod tests {
         }
         assert!(super::usage_text(usage::RUN).starts_with(b"Usage: mydocker run "));
         assert!(super::usage_text(usage::MAIN).starts_with(b"Usage: mydocker [--root DIR] COMMAND"));
-        assert!(super::USAGE_LZ.len() * 2 < usage::ALL.iter().map(|t| t.len()).sum::<usize>());
+        // (the whole blob: help, messages, errno texts; under 60% of them)
+        let mut all = Vec::new();
+        crate::engine::util::unlz(&mut all, crate::engine::util::MSGS_LZ);
+        assert!(crate::engine::util::MSGS_LZ.len() * 10 < all.len() * 6);
     }
 }

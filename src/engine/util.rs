@@ -203,8 +203,9 @@ pub fn err<T>(what: &[u8], why: Msg) -> Res<T> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Msg(pub u16);
 
-/// The message literals, NUL-separated in id order, compressed by build.rs.
-static MSGS_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.lz"));
+/// The help texts (cli/usage.rs), then the message literals, NUL-separated
+/// in id order, then strerror's texts: compressed by build.rs `msgs`.
+pub static MSGS_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.lz"));
 
 /// Appends the text of `id` to `o`: the whole blob is decoded after what
 /// `o` holds, the one text moved down and the rest cut off (errors are
