@@ -70,8 +70,7 @@ impl Error {
     /// call than `new` with two.
     #[inline(never)]
     pub fn text(msg: Msg) -> Error {
-        begin(b"");
-        sys::with_errmsg(|m| push_msg(m, msg));
+        begin_m(msg);
         Error { bits: EXIT_MYDOCKER }
     }
     /// `text` of bytes made at run time.
@@ -94,8 +93,7 @@ impl Error {
     }
     /// `<what> "name"` begun.
     fn name(what: Msg, name: &[u8]) {
-        begin(b"");
-        sys::with_errmsg(|m| push_msg(m, what));
+        begin_m(what);
         more(b" \"");
         more(name);
         more(b"\"");
@@ -103,8 +101,7 @@ impl Error {
     /// `<op> <obj>: <strerror(errno)>`.
     #[inline(never)]
     pub fn sys(op: Msg, obj: &[u8], e: Errno) -> Error {
-        begin(b"");
-        sys::with_errmsg(|m| push_msg(m, op));
+        begin_m(op);
         if !obj.is_empty() {
             more(b" ");
             more(obj);
@@ -166,6 +163,15 @@ fn begin(s: &[u8]) {
     sys::with_errmsg(|m| {
         m.clear();
         m.extend_from_slice(s);
+    });
+}
+
+/// A new message: the text of `m`.
+#[inline(never)]
+fn begin_m(m: Msg) {
+    sys::with_errmsg(|v| {
+        v.clear();
+        push_msg(v, m);
     });
 }
 
@@ -233,12 +239,10 @@ pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
 pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
     let start = o.len();
     unlz(o, MSGS_LZ);
-    let mut i = start;
-    while i + 1 < o.len() {
-        if o[i] == 1 && o[i + 1] as Errno == e {
-            return keep(o, start, i + 2, 1);
+    if (1..0x80).contains(&e) {
+        if let Some(k) = o[start..].windows(2).position(|w| w == [1, e as u8]) {
+            return keep(o, start, start + k + 2, 1);
         }
-        i += 1;
     }
     o.truncate(start);
     o.extend_from_slice(b"errno ");
@@ -248,12 +252,9 @@ pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
 /// Of what `unlz` appended at `start`, keeps only the text at `from`
 /// (up to a `stop` byte or the end), moved down to `start`.
 fn keep(o: &mut Vec<u8>, start: usize, from: usize, stop: u8) {
-    let mut j = 0;
-    while from + j < o.len() && o[from + j] != stop {
-        o[start + j] = o[from + j];
-        j += 1;
-    }
-    o.truncate(start + j);
+    let n = o[from..].iter().position(|&c| c == stop).unwrap_or(o.len() - from);
+    o.copy_within(from..from + n, start);
+    o.truncate(start + n);
 }
 
 /// strerror(3) as bytes (`push_errno`).
