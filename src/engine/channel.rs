@@ -146,7 +146,7 @@ impl Parent {
         if s.raw() < 0 {
             return Err(Error::text(m!("network namespace: not expected")));
         }
-        sys::send_fd(s.raw(), ns).ctx(m!("send"), b"the network namespace")
+        sys::send_fd(s.raw(), ns).ctx(m!("send the network namespace"), b"")
     }
 }
 
@@ -157,7 +157,7 @@ impl Child {
         if s.raw() < 0 {
             return Ok(None);
         }
-        sys::recv_fd(s.raw()).map(Some).ctx(m!("receive"), b"the network namespace")
+        sys::recv_fd(s.raw()).map(Some).ctx(m!("receive the network namespace"), b"")
     }
 }
 

@@ -36,7 +36,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     }
     let m = crate::engine::store::meta(root, &rec.image_id);
     let m = m.as_ref().map_err(|e| *e)?;
-    sys::unshare(sys::CLONE_NEWNS).ctx(m!("unshare"), b"mount namespace")?;
+    sys::unshare(sys::CLONE_NEWNS).ctx(m!("unshare mount namespace"), b"")?;
     sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b"")?;
     let mut data = b"lowerdir=".to_vec();
     crate::engine::init::opt_escape(&mut data, &upper);

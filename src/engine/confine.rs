@@ -225,6 +225,6 @@ pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<
 /// container's /proc/1/exe leads to that copy, never to the host's binary
 /// (CVE-2019-5736). It then does what `mini_init` does.
 pub fn sealed_self() -> Res<sys::fd::Owned> {
-    let me = sys::open(b"/proc/self/exe", sys::O_RDONLY, 0).ctx(m!("open"), b"/proc/self/exe")?;
-    sys::sealed_copy(me.raw()).ctx(m!("copy"), b"/proc/self/exe")
+    let me = sys::open(b"/proc/self/exe", sys::O_RDONLY, 0).ctx(m!("open /proc/self/exe"), b"")?;
+    sys::sealed_copy(me.raw()).ctx(m!("copy /proc/self/exe"), b"")
 }

@@ -533,11 +533,11 @@ fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
     let host = sys::open(NS, sys::O_RDONLY, 0).ctx(m!("open"), NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET)
-        .ctx(m!("create"), b"the network namespace")
+        .ctx(m!("create the network namespace"), b"")
         .and_then(|_| netlink::link_up(1).ctx(m!("bring up loopback"), b""))
         .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx(m!("open"), NS));
     // Back to the host's namespace, whatever happened.
-    let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx(m!("return to the host's"), b"network namespace");
+    let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx(m!("return to the host's network namespace"), b"");
     let ns = made??;
     back?;
     if let Some((bridge, veth)) = net {
@@ -569,7 +569,7 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     let r = (|| {
         let sfd = init::signals(&sys::FORWARDED)?;
         if tty {
-            let (m, s) = sys::openpty().ctx(m!("open a pty"), b"/dev/ptmx")?;
+            let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
             let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
             p.spec.tty = true;
@@ -577,7 +577,7 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
         } else {
             let stdin = match p.rec.interactive {
                 true => 0,
-                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open"), b"/dev/null")?).raw(),
+                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?).raw(),
             };
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
@@ -784,13 +784,13 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
     // reader, /dev/null) are closed once it runs.
     let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
-    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open"), b"/dev/null"));
+    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b""));
     let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
     // The container's stdout and stderr: one pipe, ours to read.
     let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx(m!("pipe"), b"")) };
     let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
     let io = if p.rec.tty {
-        let (m, s) = or_die!(sys::openpty().ctx(m!("open a pty"), b"/dev/ptmx"));
+        let (m, s) = or_die!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
         master = Some(m);
         theirs = s;
         let s = theirs.raw();

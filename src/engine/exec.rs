@@ -94,9 +94,9 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
-    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open"), b"/dev/null")?;
+    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b"")?;
     let (io, pty) = if tty {
-        let (m, s) = sys::openpty().ctx(m!("open a pty"), b"/dev/ptmx")?;
+        let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
     } else if o.detach {
@@ -143,7 +143,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
         sys::setns(f.raw(), flag).ctx(m!("enter namespace"), n)?;
     }
     if let Some(c) = &cgns {
-        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace"), b"cgroup")?;
+        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).

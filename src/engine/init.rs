@@ -102,7 +102,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
-        mkdir_all(b"/etc", 0o755).ctx(m!("create"), b"/etc")?;
+        mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b"")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
@@ -130,7 +130,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace"), b"net")?;
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b"")?;
         sys::set_cpu_mask(0, cpus);
     }
     if pivoted {
@@ -353,7 +353,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 fn setup_dev() -> Res<()> {
     confine::own_dir(b"/dev")?;
     confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
-    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), b"/dev")?;
+    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open /dev"), b"")?;
     let d = dir.raw();
     // (one error exit for the three loops: each `.ctx` call was code)
     let (name, e) = 'failed: {

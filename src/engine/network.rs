@@ -221,7 +221,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
         let idx = sys::ifindex(&n.bridge).ctx(m!("find"), &n.bridge)?;
         netlink::addr_add(idx, n.gateway, prefix).ctx(m!("add the gateway address to"), &n.bridge)?;
         netlink::link_up(idx).ctx(m!("bring up"), &n.bridge)?;
-        util::write_file(b"/proc/sys/net/ipv4/ip_forward", b"1").ctx(m!("enable"), b"/proc/sys/net/ipv4/ip_forward")?;
+        util::write_file(b"/proc/sys/net/ipv4/ip_forward", b"1").ctx(m!("enable /proc/sys/net/ipv4/ip_forward"), b"")?;
         nat_add(&n, env)?;
         let r = util::mkdir_all(&d, 0o755).ctx(m!("create"), &d).and_then(|_| write_atomic(&join(&d, b"config"), &n.encode()).ctx(m!("write"), &d));
         if r.is_err() {

@@ -16,7 +16,7 @@ pub struct FdSource(pub Fd);
 
 impl Source for FdSource {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        sys::read(self.0, buf).ctx(m!("read"), b"archive")
+        sys::read(self.0, buf).ctx(m!("read archive"), b"")
     }
 }
 

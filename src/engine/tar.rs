@@ -859,7 +859,7 @@ impl Replay {
 
     fn fill(&mut self) -> Res<usize> {
         if self.pos == self.len {
-            self.len = sys::read(self.rec, &mut self.buf).ctx(m!("read"), b"layer recording")?;
+            self.len = sys::read(self.rec, &mut self.buf).ctx(m!("read layer recording"), b"")?;
             self.pos = 0;
         }
         Ok(self.len - self.pos)
@@ -939,7 +939,7 @@ impl Source for Replay {
                 self.pos += n;
             }
             _ => {
-                n = sys::read(self.file.raw(), &mut out[..n]).ctx(m!("read"), b"layer file")?;
+                n = sys::read(self.file.raw(), &mut out[..n]).ctx(m!("read layer file"), b"")?;
                 if n == 0 {
                     return Err(Error::text(m!("layer file: shorter than its recording")));
                 }
@@ -980,7 +980,7 @@ impl Source for FileSrc<'_> {
 
 #[inline(never)]
 fn put(out: Fd, d: &[u8]) -> Res<()> {
-    sys::write_all(out, d).ctx(m!("write"), b"archive")
+    sys::write_all(out, d).ctx(m!("write archive"), b"")
 }
 
 fn put_oct(h: &mut [u8], v: u64) {
