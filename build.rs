@@ -126,10 +126,15 @@ mod msgs {
                 if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
                     continue;
                 }
-                // (not in a comment: `//` earlier on its line)
+                // (not in a comment: a `//` earlier on its line, outside
+                // any string there)
                 let bol = src[..at].rfind('\n').map_or(0, |n| n + 1);
-                if src[bol..at].contains("//") {
-                    continue;
+                if let Some(c) = src[bol..at].find("//") {
+                    let pre = &b[bol..bol + c];
+                    let quotes = (0..pre.len()).filter(|&k| pre[k] == b'"' && (k == 0 || pre[k - 1] != b'\\')).count();
+                    if quotes % 2 == 0 {
+                        continue;
+                    }
                 }
                 let line = src[..at].matches('\n').count() + 1;
                 let w = format!("{}:{line}", p.display());
@@ -173,7 +178,7 @@ mod msgs {
         for (lit, id) in &arms {
             rs.push_str(&format!("    (\"{lit}\") => {{ $crate::engine::util::Msg({id}) }};\n"));
         }
-        rs.push_str("    ($($t:tt)*) => { compile_error!(\"m!: not a literal build.rs found (rebuild; see build.rs `msgs`)\") };\n}\n");
+        rs.push_str("    ($($t:tt)*) => { compile_error!(\"m!: a literal build.rs did not scan (m! is for src/ outside src/sys, not after a // on its line; see build.rs `msgs`)\") };\n}\n");
         // For the unit test that decodes every id: each literal as rustc
         // reads it, beside its id.
         rs.push_str("#[cfg(test)]\npub static MSGS_ALL: &[(&str, u16)] = &[\n");
