@@ -2,20 +2,20 @@
 // target triple, so `mydocker version` on a board says exactly what it is.
 use std::process::Command;
 
-// The help texts, compressed into OUT_DIR/usage.lz (see `lz`).
+// The help texts, compressed into OUT_DIR/msgs.lz, first (see `msgs`).
 #[allow(dead_code)]
 mod usage {
     include!("src/cli/usage.rs");
 }
 
-/// LZ77 for the help texts, decoded by `cli::args::unlz`: ASCII bytes
+/// LZ77 for the help and message texts, decoded by `util::unlz`: ASCII bytes
 /// stand for themselves; a match is two bytes, `1LLLLDDD DDDDDDDD`, for
 /// L+3 bytes (3..18) copied from D+1 (1..2048) bytes back. The parse is
 /// the shortest one (dynamic programming from the end over literals and
 /// every match length up to the longest): 8 bytes less than lazy matching,
 /// with the same decoder.
 fn lz(d: &[u8]) -> Vec<u8> {
-    assert!(d.iter().all(|&c| c < 0x80), "help texts must be ASCII");
+    assert!(d.iter().all(|&c| c < 0x80), "help and message texts must be ASCII");
     let longest = |i: usize| -> (usize, usize) {
         let mut best = (0, 0);
         for j in i.saturating_sub(2048)..i {
@@ -60,6 +60,153 @@ fn lz(d: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The error-message literals: every `m!("...")` in src/ (outside src/sys,
+/// which cannot reach the engine's `Msg`), deduplicated, compressed with
+/// `lz` into OUT_DIR/msgs.lz (NUL-separated, in id order) and given ids by
+/// OUT_DIR/msgs.rs, the `m!` macro: one arm per literal, its source
+/// spelling (macro_rules matches literal tokens as written), expanding to
+/// `Msg(id)`. A call site then passes one small integer instead of a
+/// pointer and a length, and the text is decoded only when an error is
+/// made (`util::push_msg`). An `m!` whose argument is not a plain string
+/// literal fails the build here (the scan could not give it an id).
+/// /work/tools/msgs-rewrite.py (outside the repo) wraps the literals.
+mod msgs {
+    use std::path::Path;
+
+    /// The value of a Rust string literal's body (the escapes the sources use).
+    fn unescape(s: &str, at: &str) -> String {
+        let mut o = String::new();
+        let mut it = s.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                o.push(c);
+                continue;
+            }
+            match it.next() {
+                Some('n') => o.push('\n'),
+                Some('t') => o.push('\t'),
+                Some('r') => o.push('\r'),
+                Some('0') => o.push('\0'),
+                Some('\\') => o.push('\\'),
+                Some('"') => o.push('"'),
+                Some('\'') => o.push('\''),
+                Some('x') => {
+                    let h: String = it.by_ref().take(2).collect();
+                    o.push(u8::from_str_radix(&h, 16).unwrap_or_else(|_| panic!("{at}: bad \\x escape")) as char);
+                }
+                x => panic!("{at}: m!(\"...\") with an escape build.rs does not know: {x:?}"),
+            }
+        }
+        assert!(o.bytes().all(|c| c != 0 && c < 0x80), "{at}: m!() text must be ASCII without NUL");
+        o
+    }
+
+    fn scan(dir: &Path, found: &mut Vec<(String, String)>) {
+        let mut es: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        es.sort();
+        for p in es {
+            if p.is_dir() {
+                if !p.ends_with("sys") {
+                    scan(&p, found);
+                }
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let src = std::fs::read_to_string(&p).unwrap();
+            let b = src.as_bytes();
+            let mut i = 0;
+            while let Some(k) = src[i..].find("m!(") {
+                let at = i + k;
+                i = at + 3;
+                // `m!(` as a whole token (not `xm!(`).
+                if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+                    continue;
+                }
+                // (not in a comment: a `//` earlier on its line, outside
+                // any string there)
+                let bol = src[..at].rfind('\n').map_or(0, |n| n + 1);
+                if let Some(c) = src[bol..at].find("//") {
+                    let pre = &b[bol..bol + c];
+                    let quotes = (0..pre.len()).filter(|&k| pre[k] == b'"' && (k == 0 || pre[k - 1] != b'\\')).count();
+                    if quotes % 2 == 0 {
+                        continue;
+                    }
+                }
+                let line = src[..at].matches('\n').count() + 1;
+                let w = format!("{}:{line}", p.display());
+                // A plain literal: `"` body `"` then `)`, nothing else.
+                let mut j = i;
+                assert!(b.get(j) == Some(&b'"'), "{w}: m!(...) takes exactly one plain string literal");
+                j += 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                assert!(b.get(j + 1) == Some(&b')'), "{w}: m!(...) takes exactly one plain string literal");
+                let lit = &src[i + 1..j];
+                assert!(!lit.contains('\n'), "{w}: m!() literal spans lines");
+                found.push((lit.to_string(), unescape(lit, &w)));
+                i = j + 2;
+            }
+        }
+    }
+
+    /// Writes msgs.rs and msgs.lz into `out`.
+    pub fn build(out: &Path) {
+        let mut found = Vec::new();
+        scan(Path::new("src"), &mut found);
+        // Ids by text (two spellings of one text share it), the texts
+        // sorted (ordered by length, the blob was 50 bytes smaller but the
+        // code 100 bytes bigger on x86_64: the ids are immediates).
+        let mut texts: Vec<String> = found.iter().map(|f| f.1.clone()).collect();
+        texts.sort();
+        texts.dedup();
+        let id: std::collections::HashMap<&String, usize> = texts.iter().enumerate().map(|(i, t)| (t, i)).collect();
+        let mut rs = String::from(
+            "/// `m!(\"literal\")`: the id of an error-message literal (generated by build.rs `msgs`).\n\
+             macro_rules! m {\n",
+        );
+        // The help texts come first in the blob (one window: 112 bytes
+        // less than two blobs), their ids those of cli/usage.rs.
+        let base = super::usage::ALL.len();
+        let mut arms: Vec<(String, usize)> = found.iter().map(|(lit, t)| (lit.clone(), base + id[t])).collect();
+        arms.sort();
+        arms.dedup();
+        for (lit, id) in &arms {
+            rs.push_str(&format!("    (\"{lit}\") => {{ $crate::engine::util::Msg({id}) }};\n"));
+        }
+        rs.push_str("    ($($t:tt)*) => { compile_error!(\"m!: a literal build.rs did not scan (m! is for src/ outside src/sys, not after a // on its line; see build.rs `msgs`)\") };\n}\n");
+        // For the unit test that decodes every id: each literal as rustc
+        // reads it, beside its id.
+        rs.push_str("#[cfg(test)]\npub static MSGS_ALL: &[(&str, u16)] = &[\n");
+        for (lit, id) in &arms {
+            rs.push_str(&format!("    (\"{lit}\", {id}),\n"));
+        }
+        rs.push_str("];\n");
+        assert!(texts.len() < 1 << 16);
+        std::fs::write(out.join("msgs.rs"), rs).unwrap();
+        // Then strerror's texts (util::push_errno), after one more NUL:
+        // each as \x01, the errno, the text (no message holds a \x01).
+        assert!(texts.iter().map(|t| t.as_str()).chain(super::usage::ALL.iter().copied()).all(|t| !t.contains('\x01')));
+        let mut blob = super::usage::ALL.join("\0").into_bytes();
+        blob.push(0);
+        blob.extend_from_slice(texts.join("\0").as_bytes());
+        blob.push(0);
+        for &(e, t) in super::errtext::ERRTEXT {
+            assert!((1..0x80).contains(&e));
+            blob.extend_from_slice(&[1, e]);
+            blob.extend_from_slice(t.as_bytes());
+        }
+        std::fs::write(out.join("msgs.lz"), super::lz(&blob)).unwrap();
+    }
+}
+
+// strerror's texts, compressed with the messages (see `msgs`).
+mod errtext {
+    include!("src/engine/errtext.rs");
 }
 
 // The default seccomp filter (docker's default profile), compiled here into
@@ -365,10 +512,10 @@ mod seccomp {
 }
 
 fn main() {
-    let texts = usage::ALL.join("\0");
     let out_dir = std::env::var("OUT_DIR").unwrap();
-    std::fs::write(std::path::Path::new(&out_dir).join("usage.lz"), lz(texts.as_bytes())).unwrap();
     println!("cargo:rerun-if-changed=src/cli/usage.rs");
+    msgs::build(std::path::Path::new(&out_dir));
+    println!("cargo:rerun-if-changed=src");
     let rev = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

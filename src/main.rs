@@ -14,6 +14,9 @@
 
 extern crate alloc;
 
+// `m!("...")`: error-message literals by id (build.rs `msgs`).
+include!(concat!(env!("OUT_DIR"), "/msgs.rs"));
+
 mod cli;
 mod engine;
 mod sys;

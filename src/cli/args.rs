@@ -2,7 +2,7 @@
 //! spellings, clusters, inline values, aliases, `--`.
 
 use super::Args;
-use crate::engine::util::{Error, Res};
+use crate::engine::util::{Error, Msg, Res};
 use alloc::vec::Vec;
 
 /// An option as the tables are written; they are stored packed (`table`).
@@ -112,7 +112,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
     let mut out = Args::default();
     let pos = &mut out.pos;
     let mut i = 0;
-    let bad = |flag: &[u8], why: &[u8]| -> Error { with_usage(Error::new(flag, why), usage) };
+    let bad = |flag: &[u8], why: Msg| -> Error { with_usage(Error::at(flag, why), usage) };
     while i < args.len() {
         let a = args[i].as_slice();
         i += 1;
@@ -146,7 +146,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     Some(v) => v,
                     None => {
                         i += 1;
-                        args.get(i - 1).ok_or_else(|| bad(a, b"flag needs an argument"))?
+                        args.get(i - 1).ok_or_else(|| bad(a, m!("flag needs an argument")))?
                     }
                 };
                 push(&mut out.vals, id, v);
@@ -156,13 +156,13 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                 None | Some(b"true") => {}
                 _ if !long => {} // an alias ignores "=..."
                 Some(b"false") => continue,
-                Some(_) => return Err(bad(a, b"flag takes no value")),
+                Some(_) => return Err(bad(a, m!("flag takes no value"))),
             }
             out.flags |= 1 << id;
             continue;
         }
         if long {
-            return Err(bad(a, b"unknown flag"));
+            return Err(bad(a, m!("unknown flag")));
         }
         // A cluster of short flags; a value-taking one eats the rest.
         let mut j = 1;
@@ -174,7 +174,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                     out.flags |= 1 << HELP;
                     continue;
                 }
-                return Err(bad(&[b'-', c], b"unknown shorthand flag"));
+                return Err(bad(&[b'-', c], m!("unknown shorthand flag")));
             };
             if val {
                 let mut v = &a[j..];
@@ -188,7 +188,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                             out.flags |= 1 << HELP;
                             break;
                         }
-                        return Err(bad(&[b'-', c], b"flag needs an argument"));
+                        return Err(bad(&[b'-', c], m!("flag needs an argument")));
                     }
                     v = &args[i];
                     i += 1;
@@ -217,39 +217,15 @@ fn rest<'a>(pos: &mut Vec<&'a [u8]>, args: &'a [Vec<u8>]) {
 }
 
 pub fn with_usage(e: Error, usage: u8) -> Error {
-    e.append(b"\n").append(&usage_text(usage))
+    e.more(m!("\n")).append(&usage_text(usage))
 }
 
-/// The help texts of cli/usage.rs, NUL-separated, compressed by build.rs.
-static USAGE_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/usage.lz"));
-
-/// Help text number `id` (the ids of cli/usage.rs).
+/// Help text number `id` (the ids of cli/usage.rs): the first texts of
+/// the messages' blob (build.rs `msgs`), so its `Msg` ids.
 pub fn usage_text(id: u8) -> Vec<u8> {
-    let all = unlz(USAGE_LZ);
-    crate::engine::util::fields(&all, 0).nth(id as usize).unwrap_or_default().to_vec()
-}
-
-/// The decoder of build.rs's `lz`: a byte below 0x80 is itself (the texts
-/// are ASCII); `1LLLLDDD DDDDDDDD` copies L+3 bytes from D+1 back (the
-/// copy may overlap itself, which makes runs of spaces). Deflate would
-/// save 300 bytes more but its decoder costs more than that.
-fn unlz(z: &[u8]) -> Vec<u8> {
-    let mut o = Vec::new();
-    let mut i = 0;
-    while i < z.len() {
-        let t = z[i] as usize;
-        i += 1;
-        if t < 0x80 {
-            o.push(t as u8);
-            continue;
-        }
-        let from = o.len() - ((t & 7) << 8 | z[i] as usize) - 1;
-        i += 1;
-        for k in 0..(t >> 3 & 15) + 3 {
-            o.push(o[from + k]);
-        }
-    }
-    o
+    let mut v = Vec::new();
+    crate::engine::util::push_msg(&mut v, Msg(id as u16));
+    v
 }
 
 #[cfg(test)]
@@ -280,6 +256,9 @@ mod tests {
         }
         assert!(super::usage_text(usage::RUN).starts_with(b"Usage: mydocker run "));
         assert!(super::usage_text(usage::MAIN).starts_with(b"Usage: mydocker [--root DIR] COMMAND"));
-        assert!(super::USAGE_LZ.len() * 2 < usage::ALL.iter().map(|t| t.len()).sum::<usize>());
+        // (the whole blob: help, messages, errno texts; under 60% of them)
+        let mut all = Vec::new();
+        crate::engine::util::unlz(&mut all, crate::engine::util::MSGS_LZ);
+        assert!(crate::engine::util::MSGS_LZ.len() * 10 < all.len() * 6);
     }
 }

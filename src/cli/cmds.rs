@@ -211,13 +211,13 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let ns: &[u8] = if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { b"yes" } else { b"no (kernel < 4.6)" };
     fill(&mut b, b" BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x01\nDevices: \x02\n", &[ns, l.devices().describe().as_bytes()]);
     // \x03: each container gets a flattened copy of its image
-    let (t, why): (&[u8], &[u8]) = match probe_overlay(root) {
-        Ok(()) if !root.overlay => (b"Overlay: supported, but MYDOCKER_OVERLAY=0: \x03", b""),
-        Ok(()) => (b"Overlay: supported (image layers shared; flattened past ~55)\n", b""),
-        Err(_) if !crate::engine::image::overlay_listed() => (b"Overlay: not supported by this kernel: \x03", b""),
-        Err(e) => (b"Overlay: refused under \x01 (\x02): \x03", sys::strerror(e)),
+    let (t, why): (&[u8], Vec<u8>) = match probe_overlay(root) {
+        Ok(()) if !root.overlay => (b"Overlay: supported, but MYDOCKER_OVERLAY=0: \x03", Vec::new()),
+        Ok(()) => (b"Overlay: supported (image layers shared; flattened past ~55)\n", Vec::new()),
+        Err(_) if !crate::engine::image::overlay_listed() => (b"Overlay: not supported by this kernel: \x03", Vec::new()),
+        Err(e) => (b"Overlay: refused under \x01 (\x02): \x03", util::strerror(e)),
     };
-    fill(&mut b, t, &[&root.dir, why, b"each container gets a flattened copy of its image\n"]);
+    fill(&mut b, t, &[&root.dir, &why, b"each container gets a flattened copy of its image\n"]);
     let mounts = crate::engine::mounts::current();
     let pivot: &[u8] = if crate::engine::mounts::pivot_root_works(&mounts) { b"yes" } else { b"no (initramfs): MS_MOVE + chroot instead" };
     fill(&mut b, b"Root filesystem: \x01\npivot_root: \x02\n", &[&crate::engine::mounts::root_fstype(&mounts), pivot]);

@@ -145,7 +145,7 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> Res<i32> {
                 Ok((id, _)) if image(&mut b, root, &id).is_some() => {}
                 _ => {
                     b.0.truncate(before);
-                    super::out::report(Error::new(b"inspect: no such container or image", n));
+                    super::out::report(Error::text(m!("inspect: no such container or image: ")).append(n));
                     let _ = e;
                     code = 1;
                 }

@@ -43,7 +43,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Op
         let a = args[i].as_slice();
         let k = crate::engine::util::word_index(b"--root,-h,--help,-v,--version", a);
         if k == Some(0) {
-            let Some(v) = args.get(i + 1) else { return Err(Error::text(b"--root: flag needs an argument")) };
+            let Some(v) = args.get(i + 1) else { return Err(Error::text(m!("--root: flag needs an argument"))) };
             *root = Some(v.as_slice());
             i += 2;
         } else if let Some(v) = a.strip_prefix(b"--root=") {
@@ -53,13 +53,13 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Op
             // `-h`/`--help`, `-v`/`--version`: the commands' own paths
             return parse_command(if k < 3 { b"help" } else { b"version" }, &[], host_env);
         } else if a.first() == Some(&b'-') {
-            return Err(with_usage(Error::new(a, b"unknown flag"), usage::MAIN));
+            return Err(with_usage(Error::at(a, m!("unknown flag")), usage::MAIN));
         } else {
             break;
         }
     }
     let Some(name) = args.get(i) else {
-        return Err(with_usage(Error::text(b"no command given: see 'mydocker --help'"), usage::MAIN));
+        return Err(with_usage(Error::text(m!("no command given: see 'mydocker --help'")), usage::MAIN));
     };
     parse_command(name, &args[i + 1..], host_env)
 }
@@ -207,7 +207,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
-        return Err(with_usage(Error::new(name, b"unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
+        return Err(with_usage(Error::at(name, m!("unknown command")), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
     let a = parse(rest, OPTS[spec.opts as usize], false, spec.usage)?;
     if a.has(HELP) {
@@ -218,11 +218,13 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     if n < spec.min as usize || (spec.max != 255 && n > spec.max as usize) {
         // (min == max: 0, 1 or 2)
         let k = if spec.min == spec.max { spec.min } else { 3 };
-        let why =
-            crate::engine::util::fields(b"accepts no arguments,requires exactly 1 argument,requires exactly 2 arguments,requires at least 1 argument", b',')
-                .nth(k as usize)
-                .unwrap_or_default();
-        return Err(with_usage(Error::new(name, why), spec.usage));
+        let why = match k {
+            0 => m!("accepts no arguments"),
+            1 => m!("requires exactly 1 argument"),
+            2 => m!("requires exactly 2 arguments"),
+            _ => m!("requires at least 1 argument"),
+        };
+        return Err(with_usage(Error::at(name, why), spec.usage));
     }
     Ok(Cmd::Simple(spec.verb, a))
 }
@@ -306,7 +308,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         return Ok(Cmd::Help(usage));
     }
     if exec && pos.len() < 2 {
-        return Err(with_usage(Error::text(b"exec: requires a container and a command"), usage::EXEC));
+        return Err(with_usage(Error::text(m!("exec: requires a container and a command")), usage::EXEC));
     }
     let mut r = RunOpts::default();
     // [added, dropped] capabilities
@@ -323,7 +325,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
     r.security.privileged = on(R_PRIV);
     r.security.read_only = on(R_RO);
     let Some(&head) = pos.first() else {
-        return Err(with_usage(Error::text(b"run: requires at least 1 argument (the image)"), usage::RUN));
+        return Err(with_usage(Error::text(m!("run: requires at least 1 argument (the image)")), usage::RUN));
     };
     // the image or the container, and the command: one copy for both verbs
     let (head, cmd) = (head.to_vec(), owned(&pos[1..]));
@@ -354,7 +356,7 @@ fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<C
         (s.caps | add) & !drop
     };
     if head.is_empty() || head.len() > 255 {
-        return Err(Error::new(&head, b"invalid image name"));
+        return Err(Error::at(&head, m!("invalid image name")));
     }
     r.image = head;
     r.cmd = cmd;
@@ -385,28 +387,28 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
         R_ENV => push_env(&mut r.env, v, host_env)?,
         R_WD => {
             if v.first() != Some(&b'/') {
-                return Err(Error::text(b"--workdir: must be an absolute path"));
+                return Err(Error::text(m!("--workdir: must be an absolute path")));
             }
             set(&mut r.workdir, v)
         }
         R_VOL => push_volume(&mut r.volumes, v)?,
         R_PORT => r.ports.push(parse_port(v)?),
-        R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(b"--memory: invalid size (e.g. 64m, 1g)"))?),
-        R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(b"--cpus: invalid number (e.g. 0.5 or 2)"))?),
+        R_MEM => r.limits.memory = Some(parse_bytes(v).ok_or_else(|| Error::text(m!("--memory: invalid size (e.g. 64m, 1g)")))?),
+        R_CPUS => r.limits.cpu_quota = Some(parse_cpus(v).ok_or_else(|| Error::text(m!("--cpus: invalid number (e.g. 0.5 or 2)")))?),
         R_SHARES => {
             let n = parse_u64(v).filter(|n| (2..=262144).contains(n));
-            r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(b"--cpu-shares: must be a number from 2 to 262144"))?)
+            r.limits.cpu_shares = Some(n.ok_or_else(|| Error::text(m!("--cpu-shares: must be a number from 2 to 262144")))?)
         }
         R_CPUSET => {
             if v.is_empty() || !v.iter().all(|c| c.is_ascii_digit() || *c == b',' || *c == b'-') {
-                return Err(Error::text(b"--cpuset-cpus: invalid CPU list (e.g. 0-1,3)"));
+                return Err(Error::text(m!("--cpuset-cpus: invalid CPU list (e.g. 0-1,3)")));
             }
             set(&mut r.limits.cpuset_cpus, v)
         }
         R_PIDS => match crate::engine::util::parse_i64(v) {
             Some(n) if n > 0 => r.limits.pids = Some(n as u64),
             Some(0 | -1) => r.limits.pids = None, // unlimited, as docker
-            _ => return Err(Error::text(b"--pids-limit: not a number (0 or -1: unlimited)")),
+            _ => return Err(Error::text(m!("--pids-limit: not a number (0 or -1: unlimited)"))),
         },
         // [added, dropped]: one call for both
         R_CAPADD | R_CAPDROP => caps[(id - R_CAPADD) as usize & 1] |= cap_bits(v)?,
@@ -419,7 +421,7 @@ fn apply(r: &mut RunOpts, caps: &mut [u64; 2], id: u8, v: &[u8], host_env: &[Vec
         R_DEVICE => push_device(&mut r.security.devices, v)?,
         R_TMPFS => {
             if v.first() != Some(&b'/') || v.starts_with(b"/:") || v == b"/" {
-                return Err(Error::quoted("invalid --tmpfs", v, b"expected an absolute PATH[:OPTIONS], not /"));
+                return Err(Error::quoted(m!("invalid --tmpfs"), v, m!("expected an absolute PATH[:OPTIONS], not /")));
             }
             push_copy(&mut r.security.tmpfs, v)
         }
@@ -440,7 +442,7 @@ fn user_spec(v: &[u8]) -> Res<()> {
     let ok = |p: &[u8]| !p.is_empty() && !p.iter().any(|&c| c == b'/' || c == b'\n' || c == 0);
     let parts = crate::engine::util::split(v, b':');
     if parts.len() > 2 || !parts.iter().all(|p| ok(p)) {
-        return Err(Error::quoted("invalid --user", v, b"expected NAME|UID[:GROUP|GID]"));
+        return Err(Error::quoted(m!("invalid --user"), v, m!("expected NAME|UID[:GROUP|GID]")));
     }
     Ok(())
 }
@@ -464,7 +466,7 @@ fn owned(v: &[&[u8]]) -> Vec<Vec<u8>> {
 /// `-e K=V`, or `-e K` taking K from the caller's environment if set.
 fn push_env(env: &mut Vec<Vec<u8>>, v: &[u8], host_env: &[Vec<u8>]) -> Res<()> {
     if v.is_empty() || v[0] == b'=' {
-        return Err(Error::text(b"--env: invalid variable: empty name"));
+        return Err(Error::text(m!("--env: invalid variable: empty name")));
     }
     let mut e = v.to_vec();
     if !v.contains(&b'=') {

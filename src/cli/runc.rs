@@ -119,12 +119,12 @@ fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
         out(&args::usage_text(usage::RUNC));
         return Ok(());
     };
-    let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted("command", verb, b"not supported (see mydocker runc help)"))?;
+    let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted(m!("command"), verb, m!("not supported (see mydocker runc help)")))?;
     let rest: Vec<Vec<u8>> = g.pos[1..].iter().map(|a| a.to_vec()).collect();
     let a = parse(&rest, CMD, false, usage::RUNC)?;
     let id = a.pos.first().copied().unwrap_or_default();
     if id.is_empty() && matches!(v, 0..=4 | 6 | 10..) {
-        return Err(Error::text(b"missing the container id"));
+        return Err(Error::text(m!("missing the container id")));
     }
     match v {
         0 => {
@@ -147,9 +147,9 @@ fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
             let d = bundle(a.val(C_BUNDLE))?;
             let p = util::join(&d, b"config.json");
             if sys::lstat(&p).is_ok() {
-                return Err(Error::new(&p, b"exists: remove it first"));
+                return Err(Error::at(&p, m!("exists: remove it first")));
             }
-            util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys("write", &p, e))
+            util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys(m!("write"), &p, e))
         }
         8 => {
             out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
@@ -157,7 +157,7 @@ fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
         }
         10 | 11 => oci::pause(&root, id, v == 10),
         13 => {
-            let p = a.val(C_PROCESS).ok_or_else(|| Error::text(b"exec: --process FILE is required"))?;
+            let p = a.val(C_PROCESS).ok_or_else(|| Error::text(m!("exec: --process FILE is required")))?;
             let code = oci::exec(&root, id, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
             if code != 0 {
                 sys::exit(code);
@@ -168,7 +168,7 @@ fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
             let f = a.val(C_RES).unwrap_or(b"-");
             let mut text = Vec::new();
             let r = if f == b"-" { sys::read_to_end(0, &mut text) } else { util::read_file(f).map(|t| text = t) };
-            r.map_err(|e| Error::sys("read", f, e))?;
+            r.map_err(|e| Error::sys(m!("read"), f, e))?;
             oci::update(&root, id, &text)
         }
         _ => {
@@ -184,6 +184,6 @@ fn bundle(b: Option<&[u8]>) -> Res<Vec<u8>> {
     if b.first() == Some(&b'/') {
         return Ok(b.to_vec());
     }
-    let cwd = sys::readlinkat(sys::AT_FDCWD, b"/proc/self/cwd").map_err(|e| Error::sys("find", b"the working directory", e))?;
+    let cwd = sys::readlinkat(sys::AT_FDCWD, b"/proc/self/cwd").map_err(|e| Error::sys(m!("find"), b"the working directory", e))?;
     Ok(if b == b"." { cwd } else { util::join(&cwd, b) })
 }

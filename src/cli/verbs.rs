@@ -67,7 +67,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Logs => {
             let tail = match a.val(2) {
                 None | Some(b"all") => None,
-                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::text(b"--tail: not a number"))?),
+                Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::text(m!("--tail: not a number")))?),
             };
             logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b))
         }
@@ -75,7 +75,7 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
             // -t, read once for both
             let secs = match a.val(1) {
                 None => 10,
-                Some(v) => util::parse_u64(v).ok_or_else(|| util::Error::text(b"--time: not a number of seconds"))?,
+                Some(v) => util::parse_u64(v).ok_or_else(|| util::Error::text(m!("--time: not a number of seconds")))?,
             };
             if verb == Stop {
                 return Ok(cmds::stop(root, pos, secs, true));
@@ -114,9 +114,9 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         Inspect => inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| util::word_index(b"bridge", d).is_none()) {
-                return Err(util::Error::text(b"--driver: only bridge is supported"));
+                return Err(util::Error::text(m!("--driver: only bridge is supported")));
             }
-            let subnet = a.val(1).ok_or_else(|| util::Error::text(b"network create: --subnet is required"))?;
+            let subnet = a.val(1).ok_or_else(|| util::Error::text(m!("network create: --subnet is required")))?;
             net::create(root, p0, subnet, a.val(2), env)
         }
         NetLs => Ok(net::ls(root, a.has(1))),

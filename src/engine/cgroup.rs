@@ -269,7 +269,7 @@ pub const SHARED: &[u8] = b"mydocker-default.1";
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     // (the message written straight into the error buffer: no Vecs)
     write_file(&join(dir, knob), val)
-        .map_err(|e| Error::text(flag).append(b" ").append(val).append(b": the kernel refused ").append(knob).append(b": ").append(sys::strerror(e)))
+        .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
@@ -332,7 +332,7 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
         }
         Ok(())
     })();
-    r.ctx("initialise cpuset", dir)
+    r.ctx(m!("initialise cpuset"), dir)
 }
 
 /// The shared devices cgroup `dir`, made whole or not at all: made as
@@ -346,7 +346,7 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
     let r = r.and_then(|_| match sys::rename(tmp, dir) {
         Ok(()) => Ok(()),
         Err(_) if sys::lstat(dir).is_ok() => Ok(()), // (lost the race)
-        Err(e) => Err(Error::sys("create cgroup", dir, e)),
+        Err(e) => Err(Error::sys(m!("create cgroup"), dir, e)),
     });
     let _ = sys::rmdir(tmp); // (gone once renamed)
     r
@@ -370,7 +370,7 @@ fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
 fn mkdir_cg(path: &[u8]) -> Res<()> {
     match sys::mkdir(path, 0o755) {
         Ok(()) | Err(sys::EEXIST) => Ok(()),
-        Err(e) => Err(Error::sys("create cgroup", path, e)),
+        Err(e) => Err(Error::sys(m!("create cgroup"), path, e)),
     }
 }
 
@@ -389,12 +389,12 @@ impl Cgroup {
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
                 // (written straight into the error buffer: no Vec)
-                return Err(Error::text(flag.as_bytes())
-                    .append(b": the ")
+                return Err(Error::bytes(flag.as_bytes())
+                    .more(m!(": the "))
                     .append(ctrl)
-                    .append(b" cgroup controller is not available (")
-                    .append(if layout.hiers.is_empty() { b"no cgroup filesystem is mounted" } else { b"enable it in the kernel or drop the flag" })
-                    .append(b")"));
+                    .more(m!(" cgroup controller is not available ("))
+                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted") } else { m!("enable it in the kernel or drop the flag") })
+                    .more(m!(")")));
             };
             use_h.push(h); // (a hierarchy met again is skipped below)
         }
@@ -485,9 +485,7 @@ impl Cgroup {
                             continue;
                         }
                         for d in [&h.mount[..], parent] {
-                            enable(d, c).map_err(|e| {
-                                Error::text(b"enable the ").append(c).append(b" controller in ").append(d).append(b": ").append(sys::strerror(e))
-                            })?;
+                            enable(d, c).map_err(|e| Error::text(m!("enable the ")).append(c).more(m!(" controller in ")).append(d).more(m!(": ")).errno(e))?;
                         }
                     }
                 } else if h.has(b"cpuset") {
@@ -526,7 +524,7 @@ impl Cgroup {
     pub fn v1_tasks(&self) -> Res<Vec<(sys::fd::Owned, &[u8])>> {
         let mut v = Vec::new();
         for d in &self.v1 {
-            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", d)?, &d[..]));
+            v.push((sys::open(&join(d, b"tasks"), sys::O_WRONLY, 0).ctx(m!("join cgroup"), d)?, &d[..]));
         }
         if let Some((d, tmp)) = &self.shared {
             let tasks = join(d, b"tasks");
@@ -537,7 +535,7 @@ impl Cgroup {
                 }
                 r => r,
             };
-            v.push((fd.ctx("join cgroup", d)?, &d[..]));
+            v.push((fd.ctx(m!("join cgroup"), d)?, &d[..]));
         }
         Ok(v)
     }

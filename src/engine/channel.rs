@@ -56,12 +56,12 @@ fn take(o: &mut Owned) -> Owned {
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
     let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (Owned::none(), Owned::none(), Owned::none(), Owned::none());
     if spec {
-        (spec_r, spec_w) = sys::pipe().ctx("pipe", b"")?;
+        (spec_r, spec_w) = sys::pipe().ctx(m!("pipe"), b"")?;
     }
     if netns {
-        (ns_p, ns_c) = sys::socketpair().ctx("socketpair", b"")?;
+        (ns_p, ns_c) = sys::socketpair().ctx(m!("socketpair"), b"")?;
     }
-    let (rep_r, rep_w) = sys::pipe().ctx("pipe", b"")?;
+    let (rep_r, rep_w) = sys::pipe().ctx(m!("pipe"), b"")?;
     Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: rep_w }))
 }
 
@@ -76,7 +76,7 @@ pub enum Never {}
 #[inline(never)]
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     // A cgroup that is not there (removed by a concurrent rm) fails here.
-    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("join cgroup", d)).transpose()?;
+    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("join cgroup"), d)).transpose()?;
     spawn_in(fd.as_ref().map(Owned::raw), flags, ends, child)
 }
 
@@ -86,14 +86,14 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
     let (parent, mut mine) = ends;
     let (pid, born_in) = match cg.map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd)) {
         Ok(p) => (p, true),
-        Err(_) => (sys::clone(flags).map_err(|e| Error::sys("clone", b"new namespaces", e).of(Kind::Spawn))?, false),
+        Err(_) => (sys::clone(flags).map_err(|e| Error::sys(m!("clone"), b"new namespaces", e).of(Kind::Spawn))?, false),
     };
     if pid != 0 {
         return Ok((pid, parent));
     }
     drop(parent);
     if let (Some(d), false) = (cg, born_in) {
-        if let Err(e) = sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx("join cgroup", b"") {
+        if let Err(e) = sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx(m!("join cgroup"), b"") {
             mine.fail(e)
         }
     }
@@ -122,10 +122,10 @@ impl Child {
     pub fn await_release(&mut self) -> Res<()> {
         let r = take(&mut self.spec);
         if r.raw() < 0 {
-            return Err(Error::text(b"start pipe: none"));
+            return Err(Error::text(m!("start pipe: none")));
         }
         let mut buf = Vec::new();
-        sys::read_to_end(r.raw(), &mut buf).ctx("read the start pipe", b"")?;
+        sys::read_to_end(r.raw(), &mut buf).ctx(m!("read the start pipe"), b"")?;
         if buf.is_empty() {
             sys::exit(util::EXIT_MYDOCKER);
         }
@@ -144,9 +144,9 @@ impl Parent {
     pub fn send_netns(&mut self, ns: Fd) -> Res<()> {
         let s = take(&mut self.netns);
         if s.raw() < 0 {
-            return Err(Error::text(b"network namespace: not expected"));
+            return Err(Error::text(m!("network namespace: not expected")));
         }
-        sys::send_fd(s.raw(), ns).ctx("send", b"the network namespace")
+        sys::send_fd(s.raw(), ns).ctx(m!("send the network namespace"), b"")
     }
 }
 
@@ -157,7 +157,7 @@ impl Child {
         if s.raw() < 0 {
             return Ok(None);
         }
-        sys::recv_fd(s.raw()).map(Some).ctx("receive", b"the network namespace")
+        sys::recv_fd(s.raw()).map(Some).ctx(m!("receive the network namespace"), b"")
     }
 }
 
@@ -203,7 +203,7 @@ pub struct Report(Owned);
 pub struct Reporter(Owned);
 
 pub fn report_pipe() -> Res<(Report, Reporter)> {
-    let (r, w) = sys::pipe().ctx("pipe", b"")?;
+    let (r, w) = sys::pipe().ctx(m!("pipe"), b"")?;
     Ok((Report(r), Reporter(w)))
 }
 
@@ -223,7 +223,7 @@ impl Report {
         let _ = sys::read_to_end(self.0.raw(), &mut rep);
         match rep.first() {
             Some(0) => Ok(()),
-            None => Err(Error::text(b"monitor: exited without a report").of(Kind::Lost)),
+            None => Err(Error::text(m!("monitor: exited without a report")).of(Kind::Lost)),
             Some(_) => Err(decode(&rep)),
         }
     }

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 /// A directory opened for reading ("open" and the path on failure).
 #[inline(never)]
 fn open_dir(p: &[u8]) -> Res<Owned> {
-    sys::open(p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", p)
+    sys::open(p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), p)
 }
 
 fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
@@ -36,15 +36,15 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
     }
     let m = crate::engine::store::meta(root, &rec.image_id);
     let m = m.as_ref().map_err(|e| *e)?;
-    sys::unshare(sys::CLONE_NEWNS).ctx("unshare", b"mount namespace")?;
-    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
+    sys::unshare(sys::CLONE_NEWNS).ctx(m!("unshare mount namespace"), b"")?;
+    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b"")?;
     let mut data = b"lowerdir=".to_vec();
     crate::engine::init::opt_escape(&mut data, &upper);
     if !m.layers.is_empty() {
         data.push(b':');
         data.extend_from_slice(&crate::engine::image::lowerdir_in(root, &m.layers));
     }
-    sys::mount(b"overlay", &dir, b"overlay", sys::MS_RDONLY as _, &data).ctx("mount overlay on", &dir)?;
+    sys::mount(b"overlay", &dir, b"overlay", sys::MS_RDONLY as _, &data).ctx(m!("mount overlay on"), &dir)?;
     open_dir(&dir)
 }
 
@@ -53,7 +53,7 @@ fn rootfs_fd(root: &Root, rec: &Record) -> Res<Owned> {
 /// `export` and `commit`.
 #[inline(never)]
 fn write_tree(out: Fd, d: Fd, what: &[u8], layer: bool, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
-    let dev = sys::fstat(d).map(|st| st.dev).ctx("stat", what)?;
+    let dev = sys::fstat(d).map(|st| st.dev).ctx(m!("stat"), what)?;
     let mut w = Writer::new(out);
     w.layer = layer;
     w.tree(d, b"", dev, skip).and_then(|_| w.finish())
@@ -89,8 +89,8 @@ pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
 pub fn to_output(output: Option<&[u8]>, what: &[u8], write: &mut dyn FnMut(Fd) -> Res<()>) -> Res<i32> {
     // stdout is the caller's own: nothing to close.
     let file = match output {
-        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("create", f)?),
-        None if sys::isatty(1) => return util::err(what, b"refusing to write to a terminal (use -o FILE)"),
+        Some(f) => Some(sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx(m!("create"), f)?),
+        None if sys::isatty(1) => return util::err(what, m!("refusing to write to a terminal (use -o FILE)")),
         None => None,
     };
     let r = write(file.as_ref().map_or(1, Owned::raw));
@@ -134,12 +134,12 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     let dir = rec.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
     let tarp = join(tmp, b"layer.tar");
-    let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &tarp)?;
+    let out = sys::open(&tarp, sys::O_RDWR | sys::O_CREAT | sys::O_EXCL, 0o600).ctx(m!("create"), &tarp)?;
     let upper = join(&dir, b"upper");
     let u = open_dir(&upper)?;
     write_tree(out.raw(), u.raw(), &upper, !copied, &|_| false)?;
     drop((out, u));
-    let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx("open", &tarp)?;
+    let inp = sys::open(&tarp, sys::O_RDONLY, 0).ctx(m!("open"), &tarp)?;
     let mut by = b"mydocker commit ".to_vec();
     by.extend_from_slice(rec.short_id());
     m.created = sys::now().0;

@@ -1,7 +1,7 @@
 //! The container's configuration as the engine takes it: limits, volumes,
 //! ports, names. Both front ends build it; parsing a value checks it.
 
-use crate::engine::util::{parse_u64, Buf, Error, Res};
+use crate::engine::util::{parse_u64, Buf, Error, Msg, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,7 +56,7 @@ impl Port {
 
 pub fn parse_port(v: &[u8]) -> Res<Port> {
     // One error for every way it can be wrong: built in one place.
-    port(v).ok_or_else(|| Error::quoted("invalid port", v, b"expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]"))
+    port(v).ok_or_else(|| Error::quoted(m!("invalid port"), v, m!("expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")))
 }
 
 fn port(v: &[u8]) -> Option<Port> {
@@ -126,13 +126,13 @@ pub fn validate_name(n: &[u8]) -> Res<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::quoted("invalid name", n, b"only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed"))
+        Err(Error::quoted(m!("invalid name"), n, m!("only [a-zA-Z0-9][a-zA-Z0-9_.-]* are allowed")))
     }
 }
 
 pub fn validate_hostname(n: &[u8]) -> Res<()> {
     if n.is_empty() || n.len() > 64 || !n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_') {
-        return Err(Error::text(b"--hostname: invalid (1 to 64 of [a-zA-Z0-9_.-])"));
+        return Err(Error::text(m!("--hostname: invalid (1 to 64 of [a-zA-Z0-9_.-])")));
     }
     Ok(())
 }
@@ -147,23 +147,23 @@ pub fn parse_volume(v: &[u8]) -> Res<Volume> {
 /// `HOST:CTR[:ro|:rw]`, both absolute, no `..` in the container path;
 /// pushed onto `out` (no copy of the Volume through a Result).
 pub fn push_volume(out: &mut Vec<Volume>, v: &[u8]) -> Res<()> {
-    let bad = |why: &[u8]| Error::quoted("invalid volume", v, why);
+    let bad = |why: Msg| Error::quoted(m!("invalid volume"), v, why);
     let parts = crate::engine::util::split(v, b':');
     let ro = match parts.len() {
         2 => false,
         3 => match parts[2] {
             b"ro" => true,
             b"rw" => false,
-            _ => return Err(bad(b"mode must be ro or rw")),
+            _ => return Err(bad(m!("mode must be ro or rw"))),
         },
-        _ => return Err(bad(b"expected HOST:CONTAINER[:ro]")),
+        _ => return Err(bad(m!("expected HOST:CONTAINER[:ro]"))),
     };
     let (host, ctr) = (parts[0], parts[1]);
     if let Some(why) = path_fault(host, ctr, true) {
         return Err(bad(why));
     }
     if ctr.iter().all(|&c| c == b'/') {
-        return Err(bad(b"cannot mount over the container's /"));
+        return Err(bad(m!("cannot mount over the container's /")));
     }
     out.push(Volume { host: host.to_vec(), ctr: ctr.to_vec(), ro });
     Ok(())
@@ -173,14 +173,14 @@ pub fn push_volume(out: &mut Vec<Volume>, v: &[u8]) -> Res<()> {
 /// `..` in the container path (and in the host path with `host_dots`).
 /// One copy for both parsers.
 #[inline(never)]
-fn path_fault(host: &[u8], ctr: &[u8], host_dots: bool) -> Option<&'static [u8]> {
+fn path_fault(host: &[u8], ctr: &[u8], host_dots: bool) -> Option<Msg> {
     if host.first() != Some(&b'/') || ctr.first() != Some(&b'/') {
-        return Some(b"both paths must be absolute");
+        return Some(m!("both paths must be absolute"));
     }
     for (p, check) in [(ctr, true), (host, host_dots)] {
         for c in crate::engine::util::fields(p, b'/') {
             if check && c == b".." {
-                return Some(b"path contains \"..\" (refused)");
+                return Some(m!("path contains \"..\" (refused)"));
             }
         }
     }
@@ -304,7 +304,7 @@ pub fn cap_bits(v: &[u8]) -> Res<u64> {
     match crate::engine::util::word_index(CAP_NAMES, name) {
         Some(41) => Ok(ALL_CAPS),
         Some(i) => Ok(1 << i),
-        None => Err(Error::quoted("invalid capability", v, b"unknown name (see capabilities(7))")),
+        None => Err(Error::quoted(m!("invalid capability"), v, m!("unknown name (see capabilities(7))"))),
     }
 }
 
@@ -326,7 +326,7 @@ pub fn parse_device(v: &[u8]) -> Res<Device> {
 
 /// Parsed and pushed onto `out` (no copy of the Device through a Result).
 pub fn push_device(out: &mut Vec<Device>, v: &[u8]) -> Res<()> {
-    let bad = |why: &[u8]| Error::quoted("invalid device", v, why);
+    let bad = |why: Msg| Error::quoted(m!("invalid device"), v, why);
     let parts = crate::engine::util::split(v, b':');
     // (parse_access: some of r, w, m and nothing else)
     let perm_ok = |p: &[u8]| p.len() <= 3 && crate::engine::devices::parse_access(p).is_some();
@@ -339,7 +339,7 @@ pub fn push_device(out: &mut Vec<Device>, v: &[u8]) -> Res<()> {
         perms = parts[n];
     }
     if n > 2 {
-        return Err(bad(b"expected HOST[:CONTAINER][:rwm]"));
+        return Err(bad(m!("expected HOST[:CONTAINER][:rwm]")));
     }
     if n == 2 {
         ctr = parts[1];
@@ -404,7 +404,7 @@ impl Security {
             Some(0..=2) => self.no_new_privs = true,
             Some(3 | 4) => self.no_new_privs = false,
             Some(_) => self.seccomp = false,
-            None => return Err(Error::quoted("invalid --security-opt", v, b"supported: no-new-privileges, seccomp=unconfined")),
+            None => return Err(Error::quoted(m!("invalid --security-opt"), v, m!("supported: no-new-privileges, seccomp=unconfined"))),
         }
         Ok(())
     }

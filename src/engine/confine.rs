@@ -13,7 +13,7 @@
 use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::config::{Device, Security};
 use crate::engine::spec::Node;
-use crate::engine::util::{join, mkdir_all, Ctx, Res};
+use crate::engine::util::{join, mkdir_all, Ctx, Msg, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -32,22 +32,22 @@ const NOSUID_NODEV_NOEXEC: libc::c_ulong = sys::MS_NOSUID | sys::MS_NODEV | sys:
 pub fn own_dir(path: &[u8]) -> Res<()> {
     match sys::lstat(path) {
         Ok(st) if st.is_dir() => return Ok(()),
-        Ok(_) => sys::unlinkat(sys::AT_FDCWD, path, 0).ctx("replace", path)?,
+        Ok(_) => sys::unlinkat(sys::AT_FDCWD, path, 0).ctx(m!("replace"), path)?,
         Err(_) => {}
     }
-    mkdir_all(path, 0o755).ctx("create", path)
+    mkdir_all(path, 0o755).ctx(m!("create"), path)
 }
 
 /// A filesystem of type `fstype` (its source named alike) mounted on `at`.
 /// Out of line with its error: one call per mount in `setup`.
 #[inline(never)]
 pub fn mount_fs(fstype: &[u8], at: &[u8], flags: libc::c_ulong, data: &[u8]) -> Res<()> {
-    sys::mount(fstype, at, fstype, flags, data).ctx("mount", at)
+    sys::mount(fstype, at, fstype, flags, data).ctx(m!("mount"), at)
 }
 
 /// The bind mount at `at` remounted with `flags` (read-only, nodev) added.
 #[inline(never)]
-pub fn remount(at: &[u8], flags: libc::c_ulong, what: &str) -> Res<()> {
+pub fn remount(at: &[u8], flags: libc::c_ulong, what: Msg) -> Res<()> {
     sys::mount(b"", at, b"", sys::MS_BIND | sys::MS_REMOUNT | flags, b"").ctx(what, at)
 }
 
@@ -72,16 +72,16 @@ fn mask_one(p: &[u8], ro: bool) -> Res<()> {
     let Ok(st) = sys::lstat(p) else { return Ok(()) };
     // One mount call for the three kinds (a read-only path is then
     // remounted).
-    let (src, fstype, flags, data, what): (&[u8], &[u8], libc::c_ulong, &[u8], &str) = if ro {
-        (p, b"", sys::MS_BIND | sys::MS_REC, b"", "bind")
+    let (src, fstype, flags, data, what): (&[u8], &[u8], libc::c_ulong, &[u8], Msg) = if ro {
+        (p, b"", sys::MS_BIND | sys::MS_REC, b"", m!("bind"))
     } else if st.is_dir() {
-        (b"tmpfs", b"tmpfs", sys::MS_RDONLY | NOSUID_NODEV_NOEXEC, b"size=0", "mask")
+        (b"tmpfs", b"tmpfs", sys::MS_RDONLY | NOSUID_NODEV_NOEXEC, b"size=0", m!("mask"))
     } else {
-        (b"/dev/null", b"", sys::MS_BIND, b"", "mask")
+        (b"/dev/null", b"", sys::MS_BIND, b"", m!("mask"))
     };
     sys::mount(src, p, fstype, flags, data).ctx(what, p)?;
     if ro {
-        return remount(p, sys::MS_RDONLY, "make read-only");
+        return remount(p, sys::MS_RDONLY, m!("make read-only"));
     }
     Ok(())
 }
@@ -122,10 +122,10 @@ pub fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
             (b"cgroup2", b"")
         };
         let dir = join(AT, &name);
-        sys::mkdir(&dir, 0o755).ctx("create", &dir)?;
+        sys::mkdir(&dir, 0o755).ctx(m!("create"), &dir)?;
         mount_fs(fstype, &dir, flags, data)?;
     }
-    sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx("make read-only", AT)
+    sys::mount(b"", AT, b"", (sys::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC) as _, b"mode=755").ctx(m!("make read-only"), AT)
 }
 
 /// The directories above `path`, made where missing (failure is left to
@@ -143,7 +143,7 @@ pub fn device_nodes(devs: &[Device], nodes: &[Node]) -> Res<()> {
         let path = &d.ctr;
         mkdir_parent(path);
         let _ = sys::unlinkat(sys::AT_FDCWD, path, 0);
-        sys::mknodat(sys::AT_FDCWD, path, n.kind | 0o666, n.major, n.minor).ctx("create device", path)?;
+        sys::mknodat(sys::AT_FDCWD, path, n.kind | 0o666, n.major, n.minor).ctx(m!("create device"), path)?;
     }
     Ok(())
 }
@@ -176,12 +176,12 @@ pub fn tmpfs(spec: &[u8]) -> Res<()> {
         }
     }
     own_dir(path)?;
-    sys::mount(b"tmpfs", path, b"tmpfs", flags as _, &data).ctx("mount tmpfs on", path)
+    sys::mount(b"tmpfs", path, b"tmpfs", flags as _, &data).ctx(m!("mount tmpfs on"), path)
 }
 
 /// `--read-only`: the root mount itself (not the mounts on it).
 pub fn read_only_root() -> Res<()> {
-    remount(b"/", sys::MS_RDONLY, "make read-only")
+    remount(b"/", sys::MS_RDONLY, m!("make read-only"))
 }
 
 /// The bounding set (needs CAP_SETPCAP; takes nothing from this process,
@@ -190,7 +190,7 @@ pub fn bound(sec: &Security) -> Res<()> {
     if sec.privileged {
         return Ok(());
     }
-    sys::bound_caps(sec.caps).ctx("drop capabilities", b"")
+    sys::bound_caps(sec.caps).ctx(m!("drop capabilities"), b"")
 }
 
 /// The last steps before exec, after `bound`, in the order that needs no
@@ -205,18 +205,18 @@ pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<
         if !sec.privileged && (sec.seccomp || !sec.filter.is_empty()) {
             let r = if sec.filter.is_empty() { sys::seccomp::install(sec.caps) } else { sys::seccomp::install_raw(&sec.filter) };
             if let Err(e) = r {
-                break 'failed ("install the seccomp filter", e);
+                break 'failed (m!("install the seccomp filter"), e);
             }
         }
         crate::engine::user::apply(user)?;
         if !sec.privileged && user.uid == 0 {
             if let Err(e) = sys::set_caps(sec.caps) {
-                break 'failed ("set capabilities", e);
+                break 'failed (m!("set capabilities"), e);
             }
         }
         if sec.no_new_privs {
             if let Err(e) = sys::no_new_privs() {
-                break 'failed ("set no_new_privs", e);
+                break 'failed (m!("set no_new_privs"), e);
             }
         }
         return Ok(());
@@ -228,6 +228,6 @@ pub fn drop_privileges(sec: &Security, user: &crate::engine::user::User) -> Res<
 /// container's /proc/1/exe leads to that copy, never to the host's binary
 /// (CVE-2019-5736). It then does what `mini_init` does.
 pub fn sealed_self() -> Res<sys::fd::Owned> {
-    let me = sys::open(b"/proc/self/exe", sys::O_RDONLY, 0).ctx("open", b"/proc/self/exe")?;
-    sys::sealed_copy(me.raw()).ctx("copy", b"/proc/self/exe")
+    let me = sys::open(b"/proc/self/exe", sys::O_RDONLY, 0).ctx(m!("open /proc/self/exe"), b"")?;
+    sys::sealed_copy(me.raw()).ctx(m!("copy /proc/self/exe"), b"")
 }

@@ -66,7 +66,7 @@ enum Made {
 #[inline(never)]
 pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     if sys::geteuid() != 0 {
-        return util::err(b"run", b"mydocker must run as root");
+        return util::err(b"run", m!("mydocker must run as root"));
     }
     // (the options' flags read back from the record: fewer live values)
     // (used where it was returned: no move of the prepared container)
@@ -120,7 +120,7 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     };
     argv.extend(cmd);
     if argv.is_empty() {
-        return util::err(b"run", b"no command (the image has no default)");
+        return util::err(b"run", m!("no command (the image has no default)"));
     }
     if o.security.user.is_empty() {
         o.security.user = m.user;
@@ -132,7 +132,7 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
     };
     let network = o.network.unwrap_or_else(|| b"none".to_vec());
     if !o.ports.is_empty() && util::word_index(b"none,host", &network).is_some() {
-        return util::err(b"--publish", b"needs a bridge network (--network NAME)");
+        return util::err(b"--publish", m!("needs a bridge network (--network NAME)"));
     }
     let mut rnd = [0u8; 32];
     sys::random(&mut rnd);
@@ -172,7 +172,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
         Birth::Again(l) => (None, Some(l), Made::Existing),
     };
-    let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted("image", &rec.image, b"no such image"))?.layers;
+    let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted(m!("image"), &rec.image, m!("no such image")))?.layers;
     let store = crate::engine::store::layers_dir(root);
     // (no network, none or host: a table, not a compare per word)
     let net = match util::word_index(b",none,host", &rec.network) {
@@ -253,22 +253,21 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
                 Some(n) => {
                     // (a dead `--rm` one is removed now, as it would have been)
                     if let Some(other) = state::name_holder(root, n).filter(|r| !reap(root, r)) {
-                        let mut why = b"already in use by container ".to_vec();
-                        why.extend_from_slice(other.short_id());
-                        why.extend_from_slice(b" (remove it or choose another name)");
-                        return Err(Error::quoted("name", n, &why));
+                        return Err(Error::quoted(m!("name"), n, m!("already in use by container "))
+                            .append(other.short_id())
+                            .more(m!(" (remove it or choose another name)")));
                     }
                     n.to_vec()
                 }
                 None => state::generate_name(rnd, &|n| state::name_holder(root, n).is_some()),
             };
-            sys::mkdir(&dir, 0o700).ctx("create", &dir)?;
+            sys::mkdir(&dir, 0o700).ctx(m!("create"), &dir)?;
             p.made = Made::Container;
             state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
             p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
             for sub in [&p.spec.upper, &p.spec.work] {
-                sys::mkdir(sub, 0o755).ctx("create", sub)?;
+                sys::mkdir(sub, 0o755).ctx(m!("create"), sub)?;
             }
         }
         if let Some(n) = &p.net {
@@ -318,10 +317,10 @@ fn save(root: &Root, rec: &Record) -> Res<()> {
 /// device rule.
 fn device_nodes(devs: &[crate::engine::config::Device], nodes: &mut Vec<crate::engine::spec::Node>, rules: &mut Vec<devices::Rule>) -> Res<()> {
     for d in devs {
-        let st = sys::stat(&d.host).ctx("--device", &d.host)?;
+        let st = sys::stat(&d.host).ctx(m!("--device"), &d.host)?;
         let kind = st.kind();
         if kind != sys::S_IFCHR && kind != sys::S_IFBLK {
-            return Err(Error::new(&d.host, b"not a device node"));
+            return Err(Error::at(&d.host, m!("not a device node")));
         }
         let (major, minor) = st.dev_numbers();
         nodes.push(crate::engine::spec::Node { kind, major, minor });
@@ -344,7 +343,7 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
     let lock = state::lock_container(root, rec, n)?;
     // (matched, not let-else'd out of the Option: no copy of the record)
     let mut r = match rec.reload(root) {
-        None => return Err(Error::new(n, b"no such container")),
+        None => return Err(Error::at(n, m!("no such container"))),
         Some(rec) if rec.alive() => return Ok(Outcome::Detached(n.to_vec())),
         Some(rec) => prepare_again(root, rec, lock, n),
     };
@@ -387,7 +386,7 @@ fn mkdir_recording(path: &[u8], made: &mut Vec<Vec<u8>>) -> Res<()> {
             Ok(())
         }
         Err(sys::EEXIST) => Ok(()),
-        Err(e) => Err(Error::sys("create volume directory", path, e)),
+        Err(e) => Err(Error::sys(m!("create volume directory"), path, e)),
     }
 }
 
@@ -540,20 +539,20 @@ pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&
 /// and sends it to the child, which enters it.
 fn netns_for(parent: &mut Parent, net: Option<(&[u8], &[u8])>) -> Res<()> {
     const NS: &[u8] = b"/proc/self/ns/net";
-    let host = sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS)?;
+    let host = sys::open(NS, sys::O_RDONLY, 0).ctx(m!("open"), NS)?;
     let made = sys::unshare(sys::CLONE_NEWNET)
-        .ctx("create", b"the network namespace")
-        .and_then(|_| netlink::link_up(1).ctx("bring up loopback", b""))
-        .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx("open", NS));
+        .ctx(m!("create the network namespace"), b"")
+        .and_then(|_| netlink::link_up(1).ctx(m!("bring up loopback"), b""))
+        .map(|_| sys::open(NS, sys::O_RDONLY, 0).ctx(m!("open"), NS));
     // Back to the host's namespace, whatever happened.
-    let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx("return to the host's", b"network namespace");
+    let back = sys::setns(host.raw(), sys::CLONE_NEWNET).ctx(m!("return to the host's network namespace"), b"");
     let ns = made??;
     back?;
     if let Some((bridge, veth)) = net {
         let r = netlink::veth_add(veth, b"eth0", ns.raw()).and_then(|_| sys::ifindex(bridge)).and_then(|b| netlink::link_set(veth, Some(b)));
         if let Err(er) = r {
             let _ = netlink::link_del(veth);
-            return Err(Error::sys("connect the container to", bridge, er));
+            return Err(Error::sys(m!("connect the container to"), bridge, er));
         }
     }
     parent.send_netns(ns.raw())
@@ -578,7 +577,7 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     let r = (|| {
         let sfd = init::signals(&sys::FORWARDED)?;
         if tty {
-            let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+            let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
             let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
             p.spec.tty = true;
@@ -586,7 +585,7 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
         } else {
             let stdin = match p.rec.interactive {
                 true => 0,
-                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx("open", b"/dev/null")?).raw(),
+                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?).raw(),
             };
             Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
         }
@@ -743,7 +742,7 @@ fn emit(log: &mut Option<&mut crate::engine::logs::Log>, output: Fd, b: &[u8]) {
 fn detach(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     let started = channel::report_pipe().and_then(|(report, reporter)| match sys::fork() {
         Ok(m) => Ok((report, reporter, m)),
-        Err(e) => Err(Error::sys("fork", b"monitor", e)),
+        Err(e) => Err(Error::sys(m!("fork"), b"monitor", e)),
     });
     let (report, reporter, m) = match started {
         Ok(x) => x,
@@ -793,13 +792,13 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // for -i a pipe's writer. The program's ends (a pty's slave, a pipe's
     // reader, /dev/null) are closed once it runs.
     let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
-    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null"));
+    let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b""));
     let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
     // The container's stdout and stderr: one pipe, ours to read.
-    let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx("pipe", b"")) };
+    let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx(m!("pipe"), b"")) };
     let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
     let io = if p.rec.tty {
-        let (m, s) = or_die!(sys::openpty().ctx("open a pty", b"/dev/ptmx"));
+        let (m, s) = or_die!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
         master = Some(m);
         theirs = s;
         let s = theirs.raw();
@@ -807,7 +806,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
         Stdio { stdin: s, stdout: s, stderr: s }
     } else if p.rec.interactive {
         // stdin stays open (a pipe whose writer we hold), as docker -di.
-        let (r, w) = or_die!(sys::pipe().ctx("pipe", b""));
+        let (r, w) = or_die!(sys::pipe().ctx(m!("pipe"), b""));
         writer = w; // held open for the container's lifetime
         theirs = r;
         Stdio { stdin: theirs.raw(), stdout: out_w.raw(), stderr: out_w.raw() }
@@ -875,7 +874,7 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
         let _l = state::lock_container(root, found, key)?;
         // (looked at in the Option it came in: no copy)
         let cur = found.reload(root);
-        let Some(r) = &cur else { return Err(Error::new(key, b"no such container")) };
+        let Some(r) = &cur else { return Err(Error::at(key, m!("no such container"))) };
         let mut code = -1;
         if r.alive() {
             let _ = sys::kill(r.pid, sys::SIGTERM);
@@ -884,7 +883,7 @@ pub fn stop(root: &Root, key: &[u8], secs: u64) -> Res<()> {
                 let _ = sys::kill(r.pid, sys::SIGKILL);
                 code = 137;
                 if !wait_gone(r, 10_000) {
-                    return Err(Error::new(key, b"did not die after SIGKILL"));
+                    return Err(Error::at(key, m!("did not die after SIGKILL")));
                 }
             }
         }
@@ -926,7 +925,7 @@ pub fn remove(root: &Root, r: &Record) -> Res<()> {
         }
         sys::sleep_ms(10); // a monitor may be writing its last record
     }
-    res.map_err(|e| Error::sys("remove", &dir, e))
+    res.map_err(|e| Error::sys(m!("remove"), &dir, e))
 }
 
 /// `rm [-f]` of one container. A monitor still at work on it finds the
@@ -942,19 +941,16 @@ pub fn rm(root: &Root, n: &[u8], force: bool) -> Res<()> {
     let cur = found.reload(root);
     let r = match &cur {
         Some(c) => c,
-        None if sys::lstat(&found.dir(root)).is_ok() => found,   // dead: no record
-        None => return Err(Error::new(n, b"no such container")), // removed meanwhile
+        None if sys::lstat(&found.dir(root)).is_ok() => found,     // dead: no record
+        None => return Err(Error::at(n, m!("no such container"))), // removed meanwhile
     };
     if r.alive() {
         if !force {
-            let mut why = b"container ".to_vec();
-            why.extend_from_slice(r.short_id());
-            why.extend_from_slice(b" is running (stop it or use rm -f)");
-            return Err(Error::new(b"cannot remove", &why));
+            return Err(Error::text(m!("cannot remove: container ")).append(r.short_id()).more(m!(" is running (stop it or use rm -f)")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
         if !wait_gone(r, 10_000) {
-            return Err(Error::new(n, b"did not die after SIGKILL"));
+            return Err(Error::at(n, m!("did not die after SIGKILL")));
         }
     }
     remove(root, r)

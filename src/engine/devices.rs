@@ -171,9 +171,9 @@ fn parent(dir: &[u8]) -> Option<(sys::fd::Owned, (u32, u32))> {
 
 /// Attaches `prog` to the v2 cgroup `dir`, BPF_F_ALLOW_MULTI.
 fn attach(dir: &[u8], prog: &[u64]) -> Res<()> {
-    let fd = sys::open(dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open cgroup", dir)?;
+    let fd = sys::open(dir, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open cgroup"), dir)?;
     // (ENOSYS, EINVAL: a kernel without CONFIG_CGROUP_BPF)
-    sys::bpf_attach_device_filter(fd.raw(), prog, sys::BPF_F_ALLOW_MULTI).ctx("attach a device filter to", dir)
+    sys::bpf_attach_device_filter(fd.raw(), prog, sys::BPF_F_ALLOW_MULTI).ctx(m!("attach a device filter to"), dir)
 }
 
 /// A privileged container's v2 cgroup `dir`: no confinement, so not the
@@ -197,15 +197,15 @@ const ALLOW_ALL: [u64; 2] = [ins(ALU64_MOV_K, 0, 0, 0, 1), ins(EXIT, 0, 0, 0, 0)
 /// then one rule per write to devices.allow, through one descriptor.
 fn confine_v1(dir: &[u8], extra: &[Rule]) -> Res<()> {
     let deny = join(dir, b"devices.deny");
-    crate::engine::util::write_file(&deny, b"a").ctx("write", &deny)?;
+    crate::engine::util::write_file(&deny, b"a").ctx(m!("write"), &deny)?;
     let allow = join(dir, b"devices.allow");
-    let fd = sys::open(&allow, sys::O_WRONLY, 0).ctx("open", &allow)?;
+    let fd = sys::open(&allow, sys::O_WRONLY, 0).ctx(m!("open"), &allow)?;
     for r in DEFAULT.iter().chain(extra) {
         let mut t = r.text();
         t.push(b'\n');
         if let Err(e) = sys::write(fd.raw(), &t) {
             t.pop();
-            return Err(Error::sys("allow devices", &t, e));
+            return Err(Error::sys(m!("allow devices"), &t, e));
         }
     }
     Ok(())

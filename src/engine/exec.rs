@@ -28,7 +28,7 @@ const NS: &[u8] = b"ipc uts net mnt pid ../root";
 fn not_running(name: &[u8]) -> Error {
     let mut w = b"container ".to_vec();
     w.extend_from_slice(name);
-    Error::new(&w, b"is not running (start it first)")
+    Error::at(&w, m!("is not running (start it first)"))
 }
 
 #[inline(never)]
@@ -36,7 +36,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::new(b"exec", b"mydocker must run as root"));
+        return Err(util::Error::text(m!("exec: mydocker must run as root")));
     }
     // (used in place, through a reference: moved out of the result, the
     // record was copied whole into a second slot of a 1.8 KB frame)
@@ -117,15 +117,15 @@ pub fn enter(
     if (sec.privileged || sec.caps & 1 << CAP_SYS_PTRACE != 0) && !sys::readlinkat(sys::AT_FDCWD, b"/proc/self/exe").is_ok_and(|p| p.starts_with(b"/memfd:")) {
         let copy = confine::sealed_self()?;
         let e = sys::fexecve(copy.raw(), me, my_env);
-        return Err(Error::sys("exec", b"a sealed copy of mydocker", e));
+        return Err(Error::sys(m!("exec"), b"a sealed copy of mydocker", e));
     }
     let env = &r.env;
     let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
     let sfd = init::signals(&sys::FORWARDED)?;
-    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx("open", b"/dev/null")?;
+    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b"")?;
     let (mut io, pty) = if tty {
-        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
+        let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
         sys::copy_winsize(0, m.raw());
         (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
     } else if o.detach && !o.keep_stdio {
@@ -151,7 +151,7 @@ pub fn enter(
         let own = join(&h.mount, b"");
         if !r.cgroups.iter().any(|c| c.starts_with(&own)) {
             let d = join(&h.mount, SHARED);
-            joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx("join cgroup", &d)?);
+            joins.push(sys::open(&join(&d, b"tasks"), sys::O_WRONLY, 0).ctx(m!("join cgroup"), &d)?);
         }
     }
 
@@ -165,24 +165,24 @@ pub fn enter(
     // (outside its pid namespace), relays and waits, undumpable throughout.
     sys::undumpable();
     for j in &joins {
-        sys::write(j.raw(), b"0").ctx("join cgroup", b"")?;
+        sys::write(j.raw(), b"0").ctx(m!("join cgroup"), b"")?;
     }
     drop(joins); // (through a reference, then closed: no IntoIter drop glue)
                  // (the names as one string: a table of slices was 16 bytes a name)
     for ((n, flag), f) in util::fields(&NS[..15], b' ').zip([sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS]).zip(&fds) {
-        sys::setns(f.raw(), flag).ctx("enter namespace", n)?;
+        sys::setns(f.raw(), flag).ctx(m!("enter namespace"), n)?;
     }
     if let Some(c) = &cgns {
-        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx("enter namespace", b"cgroup")?;
+        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
-    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx("enter the container root", b"")?;
+    sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx(m!("enter the container root"), b"")?;
     // `--console-socket`: a pty of the container's devpts (its /dev/ptmx).
     let mut ours = Owned::none();
     if console.raw() >= 0 {
-        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-        sys::send_fd(console.raw(), m.raw()).ctx("send", b"the console")?;
+        let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
+        sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b"")?;
         io = Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() };
         ours = s;
     }
@@ -210,7 +210,7 @@ pub fn enter(
     };
     parent.await_exec(pid)?; // sync 3
     if pid_file >= 0 {
-        sys::write_all(pid_file, &util::num(pid as u64)).ctx("write", b"the pid file")?;
+        sys::write_all(pid_file, &util::num(pid as u64)).ctx(m!("write the pid file"), b"")?;
     }
     if o.detach {
         return Ok(0); // the process is reparented (to a subreaper, or init)

@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use crate::engine::stream::Source;
-use crate::engine::util::{Error, Res};
+use crate::engine::util::{Error, Msg, Res};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -50,13 +50,13 @@ const ORD: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14
 
 #[cold]
 #[inline(never)]
-fn bad(why: &[u8]) -> Error {
-    Error::new(b"gzip", why)
+fn bad(why: Msg) -> Error {
+    Error::at(b"gzip", why)
 }
 
 /// What the decoder returns: a problem with the data is its message;
 /// the `Error` is made (the message set) only on the way out.
-type R<T> = Result<T, &'static [u8]>;
+type R<T> = Result<T, Msg>;
 
 /// One Huffman code: `fast[bits]` = symbol << 4 | length for codes of up
 /// to FB bits (0: longer, or no such code); `count`/`sym` for the
@@ -90,7 +90,7 @@ impl Huff {
         for i in 1..16 {
             left = (left << 1) - self.count[i] as i32;
             if left < 0 {
-                return Err(b"invalid deflate data");
+                return Err(m!("invalid deflate data"));
             }
             offs[i + 1] = offs[i] + self.count[i];
             next[i + 1] = (next[i] + self.count[i] as u32) << 1;
@@ -135,7 +135,7 @@ struct In<'a> {
     eof: bool,
     bb: u64,
     bc: u32,
-    why: Option<&'static [u8]>,
+    why: Option<Msg>,
     io: Option<Error>,
 }
 
@@ -168,7 +168,7 @@ impl In<'_> {
                     if self.why.is_none() {
                         self.io = Some(e);
                     }
-                    self.fail(b"");
+                    self.fail(m!(""));
                     0
                 }
             };
@@ -186,7 +186,7 @@ impl In<'_> {
     }
 
     /// Keeps the first problem met.
-    fn fail(&mut self, why: &'static [u8]) {
+    fn fail(&mut self, why: Msg) {
         if self.why.is_none() {
             self.why = Some(why);
         }
@@ -194,7 +194,7 @@ impl In<'_> {
 
     fn drop(&mut self, mut n: u32) {
         if n > self.bc {
-            self.fail(b"unexpected end of data");
+            self.fail(m!("unexpected end of data"));
             n = self.bc;
         }
         self.bb >>= n;
@@ -239,7 +239,7 @@ impl In<'_> {
             first = (first + c) << 1;
             code <<= 1;
         }
-        self.fail(b"invalid deflate data");
+        self.fail(m!("invalid deflate data"));
         0
     }
 }
@@ -341,7 +341,7 @@ impl<'a> Gunzip<'a> {
                 let x = if b == 0x1f { inp.bits(24) } else { 0 };
                 let flg = x >> 16;
                 if x & 0xffff != 0x088b || flg & 0xe0 != 0 {
-                    return Err(b"not in gzip format");
+                    return Err(m!("not in gzip format"));
                 }
                 inp.skip(6);
                 if flg & 4 != 0 {
@@ -374,7 +374,7 @@ impl<'a> Gunzip<'a> {
                         let x = inp.bits(32);
                         let n = x & 0xffff;
                         if n ^ x >> 16 != 0xffff {
-                            return Err(b"invalid deflate data");
+                            return Err(m!("invalid deflate data"));
                         }
                         self.st = St::Stored(n);
                         return Ok(true);
@@ -394,7 +394,7 @@ impl<'a> Gunzip<'a> {
                         let ndist = (x >> 5 & 31) + 1;
                         let ncl = (x >> 10) + 4;
                         if nlit > 286 || ndist > 30 {
-                            return Err(b"invalid deflate data");
+                            return Err(m!("invalid deflate data"));
                         }
                         *l = [0; 320];
                         for &o in &ORD[..ncl] {
@@ -414,11 +414,11 @@ impl<'a> Gunzip<'a> {
                                 16 if i > 0 => (l[i - 1], 3 + inp.bits(2)),
                                 17 => (0, 3 + inp.bits(3)),
                                 18 => (0, 11 + inp.bits(7)),
-                                _ => return Err(b"invalid deflate data"),
+                                _ => return Err(m!("invalid deflate data")),
                             };
                             let end = i + r as usize;
                             if end > n {
-                                return Err(b"invalid deflate data");
+                                return Err(m!("invalid deflate data"));
                             }
                             while i < end {
                                 l[i] = v;
@@ -427,7 +427,7 @@ impl<'a> Gunzip<'a> {
                         }
                         (nlit, n)
                     }
-                    _ => return Err(b"invalid deflate data"),
+                    _ => return Err(m!("invalid deflate data")),
                 };
                 t.lit.build(&l[..nlit])?;
                 t.dist.build(&l[nlit..n])?;
@@ -465,16 +465,16 @@ impl<'a> Gunzip<'a> {
                     }
                     let s = s as usize - 257;
                     if s >= 29 {
-                        return Err(b"invalid deflate data");
+                        return Err(m!("invalid deflate data"));
                     }
                     let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
                     let d = inp.sym(&t.dist) as usize;
                     if d >= 30 {
-                        return Err(b"invalid deflate data");
+                        return Err(m!("invalid deflate data"));
                     }
                     let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32) as usize;
                     if dist > hist.wrapping_add(wp) {
-                        return Err(b"invalid deflate data");
+                        return Err(m!("invalid deflate data"));
                     }
                     for _ in 0..len {
                         w[wp & M] = w[(wp - dist) & M];
@@ -488,10 +488,10 @@ impl<'a> Gunzip<'a> {
             St::Trailer => {
                 inp.align();
                 if inp.bits(32) != !self.crc {
-                    return Err(b"CRC mismatch");
+                    return Err(m!("CRC mismatch"));
                 }
                 if inp.bits(32) != self.size {
-                    return Err(b"length mismatch");
+                    return Err(m!("length mismatch"));
                 }
                 self.st = St::Head;
             }

@@ -31,7 +31,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
         // CMD, ENTRYPOINT: one argv, made in one place
         0 | 1 => {
             *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = if rest.first() == Some(&b'[') {
-                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted("--change", c, b"is not a JSON array of strings"))?
+                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted(m!("--change"), c, m!("is not a JSON array of strings")))?
             } else {
                 alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
             }
@@ -52,7 +52,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
                 util::env_set(&mut m.env, &kv);
             }
         }
-        _ => return Err(Error::quoted("--change", c, b"is not CMD, ENTRYPOINT, ENV, WORKDIR or USER")),
+        _ => return Err(Error::quoted(m!("--change"), c, m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"))),
     }
     Ok(())
 }
@@ -103,7 +103,7 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<V
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
-            return Err(Error::new(b"commit", b"an image layer is gone"));
+            return Err(Error::text(m!("commit: an image layer is gone")));
         }
     }
     // only the new (last) layer comes from tmp; the others are stored
@@ -118,7 +118,7 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
         Some(r) => {
             let n = store::normalize(r);
             if !store::valid_ref(&n) {
-                return Err(Error::quoted("invalid reference", r, b"use NAME[:TAG] in lower case"));
+                return Err(Error::quoted(m!("invalid reference"), r, m!("use NAME[:TAG] in lower case")));
             }
             Ok(Some(n))
         }
@@ -137,7 +137,7 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
         change(&mut m, c)?;
     }
     // stdin ("-") is the caller's own: nothing to close.
-    let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx("open", file)?) };
+    let f = if file == b"-" { None } else { Some(sys::open(file, sys::O_RDONLY, 0).ctx(m!("open"), file)?) };
     let mut by = b"mydocker import ".to_vec();
     by.extend_from_slice(file);
     let (tmp, _held) = load::temp(root)?;
@@ -219,8 +219,8 @@ pub fn lowerdir_in(root: &Root, layers: &[Vec<u8>]) -> Vec<u8> {
 /// A stored layer's recorded headers and its files, for `tar::Replay`.
 #[inline(never)]
 pub fn layer_fds(dir: &[u8]) -> Res<(Owned, Owned)> {
-    let rec = sys::open(&join(dir, b"tar"), sys::O_RDONLY, 0).ctx("open", dir)?;
-    let files = sys::open(&join(dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", dir)?;
+    let rec = sys::open(&join(dir, b"tar"), sys::O_RDONLY, 0).ctx(m!("open"), dir)?;
+    let files = sys::open(&join(dir, b"root"), sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), dir)?;
     Ok((rec, files))
 }
 

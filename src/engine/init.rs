@@ -45,13 +45,13 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // The OCI runtime's namespaces to join (a pod's network, ipc, uts),
     // through host paths: before anything else.
     for (t, p) in &spec.joins {
-        let fd = sys::open(p, sys::O_RDONLY, 0).ctx("open namespace", p)?;
-        sys::setns(fd.raw(), *t).ctx("enter namespace", p)?;
+        let fd = sys::open(p, sys::O_RDONLY, 0).ctx(m!("open namespace"), p)?;
+        sys::setns(fd.raw(), *t).ctx(m!("enter namespace"), p)?;
     }
     // Nothing we mount from here on may propagate back to the host.
-    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx("make / private", b"")?;
+    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b"")?;
     if !rec.hostname.is_empty() {
-        sys::sethostname(&rec.hostname).ctx("set hostname", &rec.hostname)?;
+        sys::sethostname(&rec.hostname).ctx(m!("set hostname"), &rec.hostname)?;
     }
 
     // The layers are named relative to the store (image::lowerdir): a
@@ -62,7 +62,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if spec.store.is_empty() {
         // An OCI bundle's root, used in place: bound onto itself, so
         // that it is a mount point to pivot into.
-        sys::mount(&spec.lower, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.lower)?;
+        sys::mount(&spec.lower, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("bind mount"), &spec.lower)?;
     } else if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
         chdir(&spec.store)?;
         data.extend_from_slice(b",upperdir=");
@@ -75,10 +75,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
             // image, made once, so the image itself stays untouched.
             if let Err(c) = copy_fallback(spec) {
                 let m = c.msg();
-                return Err(Error::text(b"set up the root filesystem: overlay refused (")
-                    .append(sys::strerror(e))
-                    .append(b") and the copy fallback failed: ")
-                    .append(&m));
+                return Err(Error::text(m!("set up the root filesystem: overlay refused (")).errno(e).more(m!(") and the copy fallback failed: ")).append(&m));
             }
         }
     } else {
@@ -91,7 +88,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // at the host).
     let mut vols: Vec<Owned> = Vec::new();
     for v in &rec.volumes {
-        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx("open volume", &v.host)?);
+        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx(m!("open volume"), &v.host)?);
     }
 
     let sec = &spec.security;
@@ -103,8 +100,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 
     // `runc create`'s exec fifo, reached through /proc/self/fd once the
     // host's paths are gone.
-    let gate = if spec.gate.is_empty() { Owned::none() } else { sys::open(&spec.gate, sys::O_PATH, 0).ctx("open", &spec.gate)? };
-    let console = if spec.console.is_empty() { Owned::none() } else { sys::connect_unix(&spec.console).ctx("connect to", &spec.console)? };
+    let gate = if spec.gate.is_empty() { Owned::none() } else { sys::open(&spec.gate, sys::O_PATH, 0).ctx(m!("open"), &spec.gate)? };
+    let console = if spec.console.is_empty() { Owned::none() } else { sys::connect_unix(&spec.console).ctx(m!("connect to"), &spec.console)? };
     let pivoted = enter_root(&spec.lower)?;
 
     confine::own_dir(b"/proc")?;
@@ -120,18 +117,18 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     drop(host_dev);
     confine::device_nodes(&spec.security.devices, &spec.nodes)?;
     if console.raw() >= 0 {
-        let (m, s) = sys::openpty().ctx("open a pty", b"/dev/ptmx")?;
-        sys::send_fd(console.raw(), m.raw()).ctx("send", b"the console")?;
+        let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
+        sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b"")?;
         stdio(s.raw(), s.raw(), s.raw(), true)?;
     }
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
-        mkdir_all(b"/etc", 0o755).ctx("create", b"/etc")?;
+        mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b"")?;
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
-            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx("write", f)?;
+            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx(m!("write"), f)?;
         }
     }
     // While the parent still makes the network namespace: the /proc
@@ -168,14 +165,14 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     confine::bound(sec)?;
     if let Some(ns) = ch.recv_netns()? {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx("enter namespace", b"net")?;
+        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b"")?;
         sys::set_cpu_mask(0, cpus);
     }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
         // which is quick only once the parent's namespace setup (long RCU
         // read sections on the other CPU) is over: hence after sync 2b.
-        sys::umount2(b".", sys::MNT_DETACH).ctx("detach the old root", b"")?;
+        sys::umount2(b".", sys::MNT_DETACH).ctx(m!("detach the old root"), b"")?;
     }
     chdir(b"/")?;
     if bridge {
@@ -188,18 +185,18 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         confine::mask(b"/sys", &sec.paths)?;
         confine::mask(b"", &sec.paths)?;
     }
-    mkdir_all(&rec.workdir, 0o755).ctx("create working directory", &rec.workdir)?;
+    mkdir_all(&rec.workdir, 0o755).ctx(m!("create working directory"), &rec.workdir)?;
     if sec.read_only {
         confine::read_only_root()?;
     }
     sys::umask(0o022);
     for (fd, d) in &tasks {
-        sys::write(fd.raw(), b"0").ctx("join cgroup", d)?;
+        sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d)?;
     }
     drop(tasks); // (closed now, before exec did)
     confine::cgroup_ns(cg, sec.privileged)?;
     for r in &spec.rlimits {
-        sys::setrlimit(r[0] as i32, r[1], r[2]).ctx("set rlimit", b"")?;
+        sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b"")?;
     }
     confine::drop_privileges(sec, user)?;
     chdir(&rec.workdir)?;
@@ -233,7 +230,7 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
             }
         }
         if e == sys::ENOENT || e == sys::ENOTDIR {
-            return Err(Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND));
+            return Err(Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND));
         }
     }
     if e != 0 {
@@ -242,8 +239,8 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
     ch.ready();
     let mut p = b"/proc/self/fd/".to_vec();
     crate::engine::util::push_num(&mut p, gate as u64);
-    let w = sys::open(&p, sys::O_WRONLY, 0).ctx("open", b"the exec fifo")?;
-    sys::write_all(w.raw(), b"0").ctx("write", b"the exec fifo")
+    let w = sys::open(&p, sys::O_WRONLY, 0).ctx(m!("open the exec fifo"), b"")?;
+    sys::write_all(w.raw(), b"0").ctx(m!("write the exec fifo"), b"")
 }
 
 /// The tree under `src` copied into the directory `to`: written as a tar
@@ -251,12 +248,12 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
 #[inline(never)]
 fn copy_up(src: Fd, to: &[u8]) -> Res<()> {
     use crate::engine::tar;
-    let m = sys::memfd().ctx("copy up", to)?;
+    let m = sys::memfd().ctx(m!("copy up"), to)?;
     let mut w = tar::Writer::new(m.raw());
     w.tree(src, b"", sys::fstat(src).map_or(0, |s| s.dev), &|_| false)?;
     w.finish()?;
-    sys::lseek(m.raw(), 0, sys::SEEK_SET).ctx("copy up", to)?;
-    let dst = sys::open(to, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", to)?;
+    sys::lseek(m.raw(), 0, sys::SEEK_SET).ctx(m!("copy up"), to)?;
+    let dst = sys::open(to, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), to)?;
     let mut s = crate::engine::stream::FdSource(m.raw());
     tar::extract(&mut tar::Reader::new(&mut s), dst.raw(), tar::Whiteouts::Apply).map(drop)
 }
@@ -267,7 +264,7 @@ fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let mut a = alloc::vec![INIT_ARGV0.to_vec()];
     a.extend_from_slice(argv);
     let e = sys::fexecve(fd, &a, env);
-    Error::sys("exec", b"the init", e)
+    Error::sys(m!("exec"), b"the init", e)
 }
 
 /// eth0 (created in our namespace by the parent, a veth peer): its
@@ -279,14 +276,14 @@ fn eth0(spec: &Spec) -> Res<()> {
     let (what, e) = 'failed: {
         let idx = match sys::ifindex(b"eth0") {
             Ok(i) => i,
-            Err(e) => break 'failed ("find", e),
+            Err(e) => break 'failed (m!("find"), e),
         };
         if let Err(e) = crate::sys::netlink::addr_add(idx, spec.ip, spec.prefix) {
-            break 'failed ("set the address of", e);
+            break 'failed (m!("set the address of"), e);
         }
         match crate::sys::netlink::link_up(idx) {
-            Ok(()) => ("", 0),
-            Err(e) => ("bring up", e),
+            Ok(()) => (m!(""), 0),
+            Err(e) => (m!("bring up"), e),
         }
     };
     if e != 0 {
@@ -294,7 +291,7 @@ fn eth0(spec: &Spec) -> Res<()> {
     }
     if let Err(e) = crate::sys::netlink::default_route(spec.gateway) {
         // (the address spelled out only for the message)
-        return Err(Error::sys("add the default route via", &crate::engine::config::fmt_ip(spec.gateway), e));
+        return Err(Error::sys(m!("add the default route via"), &crate::engine::config::fmt_ip(spec.gateway), e));
     }
     Ok(())
 }
@@ -313,12 +310,12 @@ fn bind_volumes(rec: &Record, vols: Vec<Owned>) -> Res<()> {
             confine::mkdir_parent(&v.ctr);
             sys::open(&v.ctr, sys::O_WRONLY | sys::O_CREAT, 0o644).map(drop)
         };
-        made.ctx("create volume target", &v.ctr)?;
+        made.ctx(m!("create volume target"), &v.ctr)?;
         let mut src = b"/proc/self/fd/".to_vec();
         crate::engine::util::push_num(&mut src, fd.raw() as u64);
-        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("mount volume on", &v.ctr)?;
+        sys::mount(&src, &v.ctr, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("mount volume on"), &v.ctr)?;
         if v.ro {
-            confine::remount(&v.ctr, sys::MS_RDONLY, "make volume read-only")?;
+            confine::remount(&v.ctr, sys::MS_RDONLY, m!("make volume read-only"))?;
         }
     }
     drop(vols);
@@ -360,14 +357,14 @@ fn copy_fallback(spec: &Spec) -> Res<()> {
     let cdir = &spec.upper[..spec.upper.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let marker = join(cdir, b"copied");
     if sys::lstat(&marker).is_err() {
-        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &spec.upper)?;
+        let d = sys::open(&spec.upper, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), &spec.upper)?;
         crate::engine::image::flatten(&spec.store, &spec.layers, d.raw())?;
         drop(d);
-        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx("create", &marker)?);
+        drop(sys::open(&marker, sys::O_WRONLY | sys::O_CREAT, 0o644).ctx(m!("create"), &marker)?);
     }
-    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx("bind mount", &spec.upper)?;
+    sys::mount(&spec.upper, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("bind mount"), &spec.upper)?;
     if nodev(spec) != 0 {
-        sys::mount(b"", &spec.lower, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_NODEV) as _, b"").ctx("remount nodev", &spec.upper)?;
+        sys::mount(b"", &spec.lower, b"", (sys::MS_BIND | sys::MS_REMOUNT | sys::MS_NODEV) as _, b"").ctx(m!("remount nodev"), &spec.upper)?;
     }
     Ok(())
 }
@@ -388,10 +385,10 @@ fn nodev(spec: &Spec) -> libc::c_ulong {
 pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
     sys::setsid();
     for (from, to) in [(i, 0), (o, 1), (e, 2)] {
-        sys::dup2(from, to).ctx("set up stdio", b"")?;
+        sys::dup2(from, to).ctx(m!("set up stdio"), b"")?;
     }
     if tty {
-        sys::set_ctty(0).ctx("set the controlling terminal", b"")?;
+        sys::set_ctty(0).ctx(m!("set the controlling terminal"), b"")?;
     }
     sys::cloexec_from(3);
     Ok(())
@@ -400,8 +397,8 @@ pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
 /// Blocks the signals a waiting process takes over and returns a signalfd
 /// for `wanted` (blocked before any fork, so none is lost).
 pub fn signals(wanted: &[i32]) -> Res<Owned> {
-    sys::block(&sys::FORWARDED).ctx("block signals", b"")?;
-    sys::signalfd(wanted).ctx("signalfd", b"")
+    sys::block(&sys::FORWARDED).ctx(m!("block signals"), b"")?;
+    sys::signalfd(wanted).ctx(m!("signalfd"), b"")
 }
 
 /// overlayfs options split on ',' and ':'; a backslash escapes them.
@@ -417,7 +414,7 @@ pub fn opt_escape(v: &mut Vec<u8>, s: &[u8]) {
 /// chdir, its error naming the directory (one copy of the sequence).
 #[inline(never)]
 pub fn chdir(dir: &[u8]) -> Res<()> {
-    sys::chdir(dir).ctx("chdir to", dir)
+    sys::chdir(dir).ctx(m!("chdir to"), dir)
 }
 
 /// Makes `new` the root: pivot_root where it works, else (initramfs `/`,
@@ -429,11 +426,11 @@ fn enter_root(new: &[u8]) -> Res<bool> {
     match sys::pivot_root(b".", b".") {
         Ok(()) => Ok(true),
         Err(sys::EINVAL) => {
-            sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx("move the root mount", new)?;
-            sys::chroot(b".").ctx("chroot to", new)?;
+            sys::mount(new, b"/", b"", sys::MS_MOVE as _, b"").ctx(m!("move the root mount"), new)?;
+            sys::chroot(b".").ctx(m!("chroot to"), new)?;
             Ok(false)
         }
-        Err(e) => Err(Error::sys("pivot_root to", new, e)),
+        Err(e) => Err(Error::sys(m!("pivot_root to"), new, e)),
     }
 }
 
@@ -444,7 +441,7 @@ fn enter_root(new: &[u8]) -> Res<bool> {
 fn setup_dev() -> Res<()> {
     confine::own_dir(b"/dev")?;
     confine::mount_fs(b"tmpfs", b"/dev", sys::MS_NOSUID | sys::MS_NOEXEC, b"mode=755,size=65536k")?;
-    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", b"/dev")?;
+    let dir = sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open /dev"), b"")?;
     let d = dir.raw();
     // (one error exit for the three loops: each `.ctx` call was code)
     let (name, e) = 'failed: {
@@ -471,7 +468,7 @@ fn setup_dev() -> Res<()> {
         drop(dir);
         return confine::mount_fs(b"devpts", b"/dev/pts", sys::MS_NOSUID | sys::MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620,gid=5");
     };
-    Err(Error::sys("create /dev/", name, e))
+    Err(Error::sys(m!("create /dev/"), name, e))
 }
 
 /// Looks the program up in the container's PATH (or the default) and execs
@@ -497,7 +494,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
             }
         }
         if seen_noexec == 0 {
-            return Error::quoted("exec", prog, b"executable file not found in $PATH").code(EXIT_NOT_FOUND);
+            return Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND);
         }
     }
     // (one call for both: a path, or the first candidate found not runnable)
@@ -507,13 +504,13 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
 /// `exec "prog": <why>`.
 fn exec_error(prog: &[u8], e: sys::Errno) -> Error {
     let code = if e == sys::ENOENT || e == sys::ENOTDIR { EXIT_NOT_FOUND } else { EXIT_CANNOT_INVOKE };
-    let why: &[u8] = match e {
-        sys::ENOENT => b"no such file or directory",
-        sys::EACCES => b"permission denied",
-        sys::ENOEXEC => b"exec format error",
-        _ => sys::strerror(e),
+    let why = match e {
+        sys::ENOENT => m!("no such file or directory"),
+        sys::EACCES => m!("permission denied"),
+        sys::ENOEXEC => m!("exec format error"),
+        _ => return Error::quoted_b(m!("exec"), prog, b"").errno(e).code(code),
     };
-    Error::quoted("exec", prog, why).code(code)
+    Error::quoted(m!("exec"), prog, why).code(code)
 }
 
 /// `--init`'s PID 1 (run from a sealed copy of mydocker, see `setup`):

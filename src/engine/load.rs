@@ -19,7 +19,7 @@ use crate::engine::state::{lock_path, Root};
 use crate::engine::store::{self, Meta};
 use crate::engine::stream::{self, FdSource, Peek, Source};
 use crate::engine::tar;
-use crate::engine::util::{self, join, mkdir_all, remove_tree, write_atomic, Ctx, Error, Res};
+use crate::engine::util::{self, join, mkdir_all, remove_tree, write_atomic, Ctx, Error, Msg, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
@@ -27,7 +27,6 @@ use alloc::vec::Vec;
 /// `blobs/sha256`, `does not match its digest`, `load: manifest`,
 /// `manifest.json`, `.json`, `index.json`.
 const BLOBS: &[u8] = b"blobs/sha256/";
-const MISMATCH: &[u8] = b"does not match its digest or size";
 pub const MANIFEST: &[u8] = b"load: manifest.json";
 const INDEX: &[u8] = b"load: index.json";
 const LAYER: &str = "load: layer";
@@ -75,8 +74,8 @@ struct Found<'a> {
 /// A `load: <why>` error (one out-of-line constructor for them all).
 #[cold]
 #[inline(never)]
-fn bad(why: &[u8]) -> Error {
-    Error::new(&MANIFEST[..4], why)
+fn bad(why: Msg) -> Error {
+    Error::at(&MANIFEST[..4], why)
 }
 
 /// Whether `s` is a sha256 in hex.
@@ -93,7 +92,7 @@ fn clean(p: &[u8], refuse: bool) -> Res<Vec<u8>> {
     for c in util::fields(p, b'/') {
         match c {
             b"" | b"." => {}
-            b".." if refuse => return Err(bad(b"path contains \"..\" (refused)")),
+            b".." if refuse => return Err(bad(m!("path contains \"..\" (refused)"))),
             b".." => n.truncate(n.iter().rposition(|&x| x == b'/').unwrap_or(0)),
             _ => {
                 if !n.is_empty() {
@@ -145,7 +144,7 @@ impl Loader<'_> {
         let bdir = join(p, &BLOBS[..12]);
         for (n, _) in sys::list_dir(&bdir).unwrap_or_default() {
             let bn = join(&BLOBS[..12], &n);
-            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &n)?;
+            let f = sys::openat(fd, &bn, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx(m!("open"), &n)?;
             if sys::fstat(f.raw()).is_ok_and(|s| s.kind() == sys::S_IFREG) {
                 self.entry(bn, &mut FdSource(f.raw()))?;
             }
@@ -159,7 +158,7 @@ impl Loader<'_> {
         let mut src = FdSource(fd);
         let mut p = Peek::new(&mut src)?;
         if p.head().is_empty() {
-            return Err(bad(b"no input (use -i FILE or stdin)"));
+            return Err(bad(m!("no input (use -i FILE or stdin)")));
         }
         let mut gz = None;
         let outer = unzip(&mut p, &mut gz);
@@ -213,18 +212,18 @@ impl Loader<'_> {
     /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
     #[inline(never)]
     fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
-        let what = if doc { "load: blob" } else { LAYER };
-        let why: &[u8] = match self.find(ln, doc) {
-            None => b"is missing from the archive",
+        let what = if doc { m!("load: blob") } else { m!("load: layer") };
+        let why = match self.find(ln, doc) {
+            None => m!("is missing from the archive"),
             Some(i) => {
                 let l = &self.blobs[i];
                 if !(ln.starts_with(BLOBS) && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
                     return Ok(i);
                 }
                 if size.is_some() {
-                    MISMATCH
+                    m!("does not match its digest or size")
                 } else {
-                    &MISMATCH[..25]
+                    m!("does not match its digest")
                 }
             }
         };
@@ -235,7 +234,7 @@ impl Loader<'_> {
     #[inline(never)]
     fn desc(&self, d: &J, doc: bool) -> Res<usize> {
         let dg = d.str_at(b"digest").unwrap_or_default();
-        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(b"a descriptor has no sha256 digest"))?;
+        let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(m!("a descriptor has no sha256 digest")))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
         self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
     }
@@ -248,7 +247,7 @@ impl Loader<'_> {
     #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| Error::new(MANIFEST, b"an image has no Config"))?;
+            let cname = e.str_at(b"Config").ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
@@ -256,8 +255,8 @@ impl Loader<'_> {
             let conf = match self.doc(&cname) {
                 Some(c) if !(hex64(stem) && stem != c.stored) => c,
                 c => {
-                    let why: &[u8] = if c.is_none() { b"is missing from the archive" } else { &MISMATCH[..25] };
-                    return Err(Error::quoted("load: config", &cname, why));
+                    let why = if c.is_none() { m!("is missing from the archive") } else { m!("does not match its digest") };
+                    return Err(Error::quoted(m!("load: config"), &cname, why));
                 }
             };
             let mut layers = Vec::new();
@@ -296,7 +295,7 @@ impl Loader<'_> {
             let mut doc = self.desc_doc(&d)?;
             let mut depth = 0;
             loop {
-                let m = json::parse(&doc.body).ok_or_else(|| Error::new(&MANIFEST[..14], b"is not valid JSON"))?;
+                let m = json::parse(&doc.body).ok_or_else(|| Error::at(&MANIFEST[..14], m!("is not valid JSON")))?;
                 if let Some(ms) = m.get(b"manifests") {
                     // an index: this machine's platform
                     depth += 1;
@@ -311,11 +310,11 @@ impl Loader<'_> {
                     }
                     match pick {
                         Some(x) if depth < 4 => doc = self.desc_doc(&x)?,
-                        _ => return Err(bad(b"no manifest for linux/").append(ARCH)),
+                        _ => return Err(bad(m!("no manifest for linux/")).append(ARCH)),
                     }
                     continue;
                 }
-                let cd = m.get(b"config").ok_or_else(|| Error::new(&MANIFEST[..14], b"has no config"))?;
+                let cd = m.get(b"config").ok_or_else(|| Error::at(&MANIFEST[..14], m!("has no config")))?;
                 let conf = self.desc_doc(&cd)?;
                 let mut layers = Vec::new();
                 for ld in m.get(b"layers").unwrap_or(J::NULL).items() {
@@ -330,10 +329,10 @@ impl Loader<'_> {
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
     fn found<'a>(&self, out: &mut Vec<Found<'a>>, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<()> {
-        let c = json::parse(&conf.body).ok_or_else(|| Error::new(b"load: config", b"is not valid JSON"))?;
+        let c = json::parse(&conf.body).ok_or_else(|| Error::text(m!("load: config: is not valid JSON")))?;
         let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
         if diffs.len() != layers.len() {
-            return Err(Error::new(b"load: config", b"lists a different number of layers than the manifest"));
+            return Err(Error::text(m!("load: config: lists a different number of layers than the manifest")));
         }
         // filled in place (an error drops the whole list)
         out.push(Found { conf, meta: Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t))), layers, refs });
@@ -341,15 +340,15 @@ impl Loader<'_> {
         for (d, &i) in diffs.iter().zip(&*layers) {
             let l = &self.blobs[i];
             // (a zstd layer has no diff ID: its reason first)
-            let why: &[u8] = if l.zstd {
-                b"is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)"
+            let why = if l.zstd {
+                m!("is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)")
             } else if d.strip_prefix(b"sha256:") != Some(&l.body) {
-                b"does not match its diff ID in the image configuration"
+                m!("does not match its diff ID in the image configuration")
             } else {
-                b""
+                m!("")
             };
-            if !why.is_empty() {
-                return Err(Error::quoted(LAYER, &l.name, why));
+            if why != m!("") {
+                return Err(Error::quoted(m!("load: layer"), &l.name, why));
             }
             m.size += l.bytes;
             m.layers.push(l.body.clone());
@@ -405,13 +404,13 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     let p = p.as_mut().map_err(|e| *e)?;
     let kind = gzip::magic(p.head());
     if let gzip::Kind::Zstd = kind {
-        return Err(Error::new(&LAYER.as_bytes()[6..], b"is zstd-compressed (not supported)"));
+        return Err(Error::at(&LAYER.as_bytes()[6..], m!("is zstd-compressed (not supported)")));
     }
     let rootp = join(dir, b"root");
-    mkdir_all(&rootp, 0o755).ctx("create", &rootp)?;
+    mkdir_all(&rootp, 0o755).ctx(m!("create"), &rootp)?;
     let rec_p = join(dir, b"tar");
-    let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx("create", &rec_p)?;
-    let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx("open", &rootp)?;
+    let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx(m!("create"), &rec_p)?;
+    let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), &rootp)?;
     let mut gz = None;
     let plain = unzip(p, &mut gz);
     let mut diff = Hashing::new(plain);
@@ -426,7 +425,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     s.push(b' ');
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
-    write_atomic(&sp, &s).ctx("write", &sp)?;
+    write_atomic(&sp, &s).ctx(m!("write"), &sp)?;
     Ok(Layer { diff: digest(&mut diff), bytes: st.bytes })
 }
 
@@ -443,18 +442,18 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
         // before this one moved (ENOENT), stays
         match sys::rename(&dir, &dest) {
             Err(sys::ENOENT | libc::ENOTEMPTY | libc::EEXIST) => {}
-            r => r.ctx("rename into", &dest)?,
+            r => r.ctx(m!("rename into"), &dest)?,
         }
     }
     let img = root.image(id);
     if sys::lstat(&join(&img, b"meta")).is_err() {
         let t = join(tmp, b"image");
         let _ = remove_tree(&t);
-        sys::mkdir(&t, 0o700).ctx("create", &t)?;
-        write_atomic(&join(&t, b"config"), config).ctx("write", &t)?;
-        write_atomic(&join(&t, b"meta"), &m.encode()).ctx("write", &t)?;
+        sys::mkdir(&t, 0o700).ctx(m!("create"), &t)?;
+        write_atomic(&join(&t, b"config"), config).ctx(m!("write"), &t)?;
+        write_atomic(&join(&t, b"meta"), &m.encode()).ctx(m!("write"), &t)?;
         let _ = remove_tree(&img);
-        sys::rename(&t, &img).ctx("rename into", &img)?;
+        sys::rename(&t, &img).ctx(m!("rename into"), &img)?;
     }
     for r in refs {
         store::set_tag(root, r, id)?;
@@ -467,14 +466,14 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
 pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
     let _l = root.lock()?;
     let ld = store::layers_dir(root);
-    mkdir_all(&ld, 0o700).ctx("create", &ld)?;
+    mkdir_all(&ld, 0o700).ctx(m!("create"), &ld)?;
     store::reclaim(root);
     let mut rnd = [0u8; 6];
     sys::random(&mut rnd);
     let mut tmp = join(&ld, b".tmp-");
     tmp.extend_from_slice(&util::hex(&rnd));
-    sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
-    let lock = lock_path(&tmp, false).ctx("lock", &tmp)?;
+    sys::mkdir(&tmp, 0o700).ctx(m!("create"), &tmp)?;
+    let lock = lock_path(&tmp, false).ctx(m!("lock"), &tmp)?;
     Ok((tmp, lock))
 }
 
@@ -484,7 +483,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 #[inline(never)]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
-        return Err(bad(b"mydocker must run as root"));
+        return Err(bad(m!("mydocker must run as root")));
     }
     let (tmp, _held) = temp(root)?;
     let r = load_into(root, &tmp, input, say);
@@ -498,7 +497,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
-            let f = sys::open(p, sys::O_RDONLY, 0).ctx("open", p)?;
+            let f = sys::open(p, sys::O_RDONLY, 0).ctx(m!("open"), p)?;
             let mut b = p;
             while let [rest @ .., b'/'] = b {
                 b = rest;
@@ -523,16 +522,16 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     let m = ld.doc(&MANIFEST[6..]);
     let (d, what) = match m.or_else(|| ld.doc(&INDEX[6..])) {
         Some(d) => (d, if m.is_some() { MANIFEST } else { INDEX }),
-        None => return Err(bad(b"no manifest.json or index.json")),
+        None => return Err(bad(m!("no manifest.json or index.json"))),
     };
-    let j = json::parse(&d.body).ok_or_else(|| Error::new(what, b"is not valid JSON"))?;
+    let j = json::parse(&d.body).ok_or_else(|| Error::at(what, m!("is not valid JSON")))?;
     if m.is_some() {
         ld.docker(&j, &mut found)?
     } else {
         ld.oci(&j, base, &mut found)?
     }
     if found.is_empty() {
-        return Err(bad(b"the archive holds no image"));
+        return Err(bad(m!("the archive holds no image")));
     }
     let _l = root.lock()?;
     for f in &found {
@@ -558,7 +557,6 @@ mod tests {
     #[test]
     fn literal_slices() {
         assert_eq!(&BLOBS[..12], b"blobs/sha256");
-        assert_eq!(&MISMATCH[..25], b"does not match its digest");
         assert_eq!(&MANIFEST[..14], b"load: manifest");
         assert_eq!(&MANIFEST[6..], b"manifest.json");
         assert_eq!(&MANIFEST[14..], b".json");

@@ -25,10 +25,10 @@ impl Log {
     /// what `write` is given, a pty's output).
     pub fn open(dir: &[u8], input: Owned) -> Res<Log> {
         let p = join(dir, b"log");
-        let log = sys::open(&p, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &p)?;
+        let log = sys::open(&p, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx(m!("open"), &p)?;
         let offset = sys::lseek(log.raw(), 0, sys::SEEK_END).unwrap_or(0) as u64;
         let i = join(dir, b"log.idx");
-        let idx = sys::open(&i, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx("open", &i)?;
+        let idx = sys::open(&i, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx(m!("open"), &i)?;
         Ok(Log { input, log, idx, offset, line_start: true })
     }
 
@@ -149,9 +149,9 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
     let p = join(&dir, b"log");
     let file = match sys::open(&p, sys::O_RDONLY, 0) {
         Ok(fd) => fd,
-        Err(sys::ENOENT) if !r.detach => return Err(Error::new(name, b"only detached (-d) containers keep logs")),
+        Err(sys::ENOENT) if !r.detach => return Err(Error::at(name, m!("only detached (-d) containers keep logs"))),
         Err(sys::ENOENT) => return Ok(0),
-        Err(e) => return Err(Error::sys("open", &p, e)),
+        Err(e) => return Err(Error::sys(m!("open"), &p, e)),
     };
     let fd = file.raw();
     let mut data = Vec::new();

@@ -9,6 +9,8 @@ pub mod config;
 pub mod confine;
 pub mod container;
 pub mod devices;
+#[cfg(test)]
+mod errtext;
 pub mod exec;
 pub mod gzip;
 pub mod image;

@@ -81,7 +81,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
             return Ok(n);
         }
     }
-    Err(Error::quoted("network", name, b"no such network"))
+    Err(Error::quoted(m!("network"), name, m!("no such network")))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
@@ -165,7 +165,7 @@ fn nat_add(n: &Network, env: &[Vec<u8>]) -> Res<()> {
         w.extend_from_slice(&n.cidr());
         w.extend_from_slice(b" via ");
         w.extend_from_slice(&n.nat);
-        Error::sys("set up", &w, e)
+        Error::sys(m!("set up"), &w, e)
     })
 }
 
@@ -187,31 +187,26 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if util::word_index(b"none,host,bridge", name).is_some() {
-        return Err(Error::quoted("network", name, b"is a reserved name"));
+        return Err(Error::quoted(m!("network"), name, m!("is a reserved name")));
     }
-    let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(b"--subnet: expected a.b.c.d/8 to /30"))?;
+    let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(m!("--subnet: expected a.b.c.d/8 to /30")))?;
     let mut n = Network::default();
     (n.name, n.subnet, n.prefix, n.gateway, n.created) = (name.to_vec(), net, prefix, net + 1, sys::now().0);
     if let Some(g) = gateway {
-        n.gateway = parse_ip(g).ok_or_else(|| Error::text(b"--gateway: not an IPv4 address"))?;
+        n.gateway = parse_ip(g).ok_or_else(|| Error::text(m!("--gateway: not an IPv4 address")))?;
         if n.gateway & mask(prefix) != net || n.gateway == net || n.gateway == n.broadcast() {
-            return Err(Error::text(b"--gateway: not a host address in the subnet"));
+            return Err(Error::text(m!("--gateway: not a host address in the subnet")));
         }
     }
     let _lock = root.lock()?;
     let d = dir(root, name);
     if sys::lstat(&d).is_ok() {
-        return Err(Error::quoted("network", name, b"already exists"));
+        return Err(Error::quoted(m!("network"), name, m!("already exists")));
     }
     for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
         if o.subnet & m == net & m {
-            let mut why = b"overlaps network ".to_vec();
-            why.extend_from_slice(&o.name);
-            why.extend_from_slice(b" (");
-            why.extend_from_slice(&o.cidr());
-            why.push(b')');
-            return Err(Error::new(subnet, &why));
+            return Err(Error::at(subnet, m!("overlaps network ")).append(&o.name).more(m!(" (")).append(&o.cidr()).more(m!(")")));
         }
     }
     let mut rnd = [0u8; 6];
@@ -221,14 +216,14 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     n.bridge.extend_from_slice(&n.id);
     n.nat = nat_path(env).to_vec();
     // Bridge, gateway address, up; forwarding; NAT. Undone on failure.
-    netlink::bridge_add(&n.bridge).ctx("create bridge", &n.bridge)?;
+    netlink::bridge_add(&n.bridge).ctx(m!("create bridge"), &n.bridge)?;
     let r = (|| {
-        let idx = sys::ifindex(&n.bridge).ctx("find", &n.bridge)?;
-        netlink::addr_add(idx, n.gateway, prefix).ctx("add the gateway address to", &n.bridge)?;
-        netlink::link_up(idx).ctx("bring up", &n.bridge)?;
-        util::write_file(b"/proc/sys/net/ipv4/ip_forward", b"1").ctx("enable", b"/proc/sys/net/ipv4/ip_forward")?;
+        let idx = sys::ifindex(&n.bridge).ctx(m!("find"), &n.bridge)?;
+        netlink::addr_add(idx, n.gateway, prefix).ctx(m!("add the gateway address to"), &n.bridge)?;
+        netlink::link_up(idx).ctx(m!("bring up"), &n.bridge)?;
+        util::write_file(b"/proc/sys/net/ipv4/ip_forward", b"1").ctx(m!("enable /proc/sys/net/ipv4/ip_forward"), b"")?;
         nat_add(&n, env)?;
-        let r = util::mkdir_all(&d, 0o755).ctx("create", &d).and_then(|_| write_atomic(&join(&d, b"config"), &n.encode()).ctx("write", &d));
+        let r = util::mkdir_all(&d, 0o755).ctx(m!("create"), &d).and_then(|_| write_atomic(&join(&d, b"config"), &n.encode()).ctx(m!("write"), &d));
         if r.is_err() {
             nat_del(&n, env);
             let _ = remove_tree(&d);
@@ -252,10 +247,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             Err(e) => return Err(*e),
         };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
-            let mut why = b"in use by container ".to_vec();
-            why.extend_from_slice(c.short_id());
-            why.extend_from_slice(b" (remove it first)");
-            return Err(Error::quoted("network", name, &why));
+            return Err(Error::quoted(m!("network"), name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
         }
         nat_del(n, env);
         // No container uses the network any more, so a port still on the
@@ -268,7 +260,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
         }
         let _ = netlink::link_del(&n.bridge);
         let d = dir(root, name);
-        remove_tree(&d).ctx("remove", &d)
+        remove_tree(&d).ctx(m!("remove"), &d)
     }
 }
 
@@ -294,7 +286,7 @@ fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
         b.b(&fmt_ip(*ip)).s(" ").b(id).s("\n");
     }
     let p = join(&dir(root, net), b"ipam");
-    write_atomic(&p, &b.0).ctx("write", &p)
+    write_atomic(&p, &b.0).ctx(m!("write"), &p)
 }
 
 /// The lowest free host address of `n` for container `id`; never the
@@ -315,7 +307,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         cand += 1;
     }
     if cand >= n.broadcast() {
-        return Err(Error::quoted("network", &n.name, b"no free addresses in the subnet"));
+        return Err(Error::quoted(m!("network"), &n.name, m!("no free addresses in the subnet")));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;

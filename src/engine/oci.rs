@@ -34,8 +34,8 @@ struct Bundle {
 
 /// `Error::new(field, why)`, out of line: one call per refusal.
 #[inline(never)]
-fn refuse(field: &[u8], why: &[u8]) -> Error {
-    Error::new(field, why)
+fn refuse(field: &[u8], why: crate::engine::util::Msg) -> Error {
+    Error::at(field, why)
 }
 
 const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup,user,time";
@@ -72,11 +72,11 @@ fn is_true(j: J, key: &[u8]) -> bool {
 #[inline(never)]
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", b"must be a non-empty array of strings"))?;
+    rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", m!("must be a non-empty array of strings")))?;
     rec.env = p.strs_at(b"env").unwrap_or_default();
     rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
     if rec.workdir.first() != Some(&b'/') {
-        return Err(refuse(b"process.cwd", b"must be an absolute path"));
+        return Err(refuse(b"process.cwd", m!("must be an absolute path")));
     }
     spec.tty = is_true(p, b"terminal");
     let u = at(p, b"user");
@@ -88,7 +88,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     spec.groups = Some(groups);
     if unum(u, b"umask").is_some_and(|m| m != 0o022) {
-        return Err(refuse(b"process.user.umask", b"only 0022 is supported"));
+        return Err(refuse(b"process.user.umask", m!("only 0022 is supported")));
     }
     let c = at(p, b"capabilities");
     // What the engine gives: root has the bounding set (ambient and
@@ -102,12 +102,12 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     if !ok || e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 {
         return Err(refuse(
             b"process.capabilities",
-            b"supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones",
+            m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
         ));
     }
     for r in at(p, b"rlimits").items() {
         let t = r.str_at(b"type").unwrap_or_default();
-        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted("process.rlimits", &t, b"unknown limit"))?;
+        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
         spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
@@ -119,8 +119,8 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
 #[inline(never)]
 fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<()> {
     let path = join(bundle, b"config.json");
-    let text = util::read_file(&path).ctx("read", &path)?;
-    let j = json::parse(&text).ok_or_else(|| Error::new(&path, b"not valid JSON"))?;
+    let text = util::read_file(&path).ctx(m!("read"), &path)?;
+    let j = json::parse(&text).ok_or_else(|| Error::at(&path, m!("not valid JSON")))?;
     // (filled in place: a record and spec moved into a returned bundle
     // were copied whole)
     let (rec, spec) = (&mut b.rec, &mut b.spec);
@@ -128,7 +128,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let sec = &mut spec.security;
 
     let r = at(j, b"root");
-    let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", b"missing"))?;
+    let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", m!("missing")))?;
     if rootfs.first() != Some(&b'/') {
         rootfs = join(bundle, &rootfs);
     }
@@ -141,7 +141,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         let opts = m.strs_at(b"options").unwrap_or_default();
         let has = |w: &[u8]| opts.iter().any(|o| o.as_slice() == w);
         if dest.first() != Some(&b'/') {
-            return Err(Error::quoted("mounts", &dest, b"the destination must be an absolute path"));
+            return Err(Error::quoted(m!("mounts"), &dest, m!("the destination must be an absolute path")));
         }
         if typ == b"bind" || has(b"bind") || has(b"rbind") {
             let mut host = m.str_at(b"source").unwrap_or_default();
@@ -173,7 +173,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
                 }
                 sec.tmpfs.push(t);
             }
-            None => return Err(Error::quoted("mounts", &key, b"this type is not supported")),
+            None => return Err(Error::quoted(m!("mounts"), &key, m!("this type is not supported"))),
         }
     }
 
@@ -182,18 +182,18 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     spec.net = b"host".to_vec();
     for n in at(l, b"namespaces").items() {
         let t = n.str_at(b"type").unwrap_or_default();
-        let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted("linux.namespaces", &t, b"not supported"))?;
+        let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         match (n.str_at(b"path"), k) {
             (None, 1) => spec.net = b"none".to_vec(),
             (None, _) => {}
             (Some(p), 1 | 3 | 4) => spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p)),
-            (Some(_), _) => return Err(Error::quoted("linux.namespaces", &t, b"joining one by path is not supported")),
+            (Some(_), _) => return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported"))),
         }
     }
     // A mount namespace always; pid, ipc and uts may be the host's.
     if have & 4 == 0 || have & 16 == 0 && !rec.hostname.is_empty() {
-        return Err(refuse(b"linux.namespaces", b"a mount namespace is required, and a uts one for a hostname"));
+        return Err(refuse(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
     }
     for (bit, flag) in [(1, sys::CLONE_NEWPID), (8, sys::CLONE_NEWIPC), (16, sys::CLONE_NEWUTS)] {
         if have & bit == 0 {
@@ -217,7 +217,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     for (k, sep) in [(&b"maskedPaths"[..], &b"| "[..]), (&b"readonlyPaths"[..], &b""[..])] {
         for x in l.strs_at(k).unwrap_or_default() {
             if x.first() != Some(&b'/') || x.contains(&b' ') {
-                return Err(Error::quoted("linux.maskedPaths/readonlyPaths", &x, b"must be absolute, without spaces"));
+                return Err(Error::quoted(m!("linux.maskedPaths/readonlyPaths"), &x, m!("must be absolute, without spaces")));
             }
             paths.extend_from_slice(&x);
             paths.push(b' ');
@@ -234,7 +234,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(refuse(k, b"not supported yet"));
+            return Err(refuse(k, m!("not supported yet")));
         }
     }
 
@@ -270,10 +270,10 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     config::validate_name(id)?;
     let dir = dir_of(root, id);
     let c = root.containers_in(false);
-    util::mkdir_all(&c, 0o711).ctx("create", &c)?;
+    util::mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
     match sys::mkdir(&dir, 0o711) {
-        Err(sys::EEXIST) => return Err(Error::quoted("container", id, b"already exists")),
-        r => r.ctx("create", &dir)?,
+        Err(sys::EEXIST) => return Err(Error::quoted(m!("container"), id, m!("already exists"))),
+        r => r.ctx(m!("create"), &dir)?,
     }
     let mut made: Option<Cgroup> = None;
     let mut b = Bundle::default();
@@ -284,13 +284,13 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.created = sys::now().0;
         if b.spec.tty {
             // (the pty is made in the container: init's first stdio is not one)
-            b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", b"needs --console-socket"))?.to_vec();
+            b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", m!("needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
         // Writable by the container's user, whoever that is (as runc's).
         sys::umask(0);
-        sys::mkfifo(&fifo, 0o622).ctx("create", &fifo)?;
+        sys::mkfifo(&fifo, 0o622).ctx(m!("create"), &fifo)?;
         b.spec.gate = fifo;
         let layout = Layout::current_or_mount();
         let cg = made.insert(Cgroup::plan(&layout, &b.rel, &rec.limits)?);
@@ -299,19 +299,19 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
         }
         rec.cgroups = cg.dirs();
-        util::write_atomic(&join(&dir, b"oci"), &b.fixed).ctx("write", &dir)?;
+        util::write_atomic(&join(&dir, b"oci"), &b.fixed).ctx(m!("write"), &dir)?;
         rec.save(root)?;
         cg.make(Kind::V2, &rec.limits)?;
         let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
             if let Some(o) = b.oom {
                 let p = Buf::new().b(b"/proc/").n(pid as u64).b(b"/oom_score_adj").0.clone();
-                util::write_file(&p, &Buf::new().i(o).0).ctx("write", &p)?;
+                util::write_file(&p, &Buf::new().i(o).0).ctx(m!("write"), &p)?;
             }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
             match pid_file {
-                Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx("write", f),
+                Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx(m!("write"), f),
                 None => Ok(()),
             }
         })();
@@ -334,7 +334,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
 
 /// The container `id`'s record, or runc's "does not exist".
 fn find(root: &Root, id: &[u8]) -> Res<Record> {
-    state::load(root, id).ok_or_else(|| Error::quoted("container", id, b"does not exist").of(util::Kind::NoSuch))
+    state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
 /// created (waiting on its fifo), running, paused, or stopped.
@@ -370,11 +370,11 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
     let r = find(root, id)?;
     if !r.alive() {
-        return Err(Error::quoted("container", id, b"is not running"));
+        return Err(Error::quoted(m!("container"), id, m!("is not running")));
     }
-    let (knob, words) = freezer(&r).ok_or_else(|| Error::quoted("container", id, b"has no freezer cgroup"))?;
+    let (knob, words) = freezer(&r).ok_or_else(|| Error::quoted(m!("container"), id, m!("has no freezer cgroup")))?;
     let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
-    util::write_file(&knob, w).ctx("write", &knob)?;
+    util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
     for _ in 0..500 {
         if util::read_file(&knob).is_ok_and(|v| v.starts_with(w)) {
@@ -389,7 +389,7 @@ pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
 #[inline(never)]
 pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
     let r = find(root, id)?;
-    let j = json::parse(text).ok_or_else(|| refuse(b"--resources", b"not valid JSON"))?;
+    let j = json::parse(text).ok_or_else(|| refuse(b"--resources", m!("not valid JSON")))?;
     let mut l = config::Limits::default();
     resources(j, &mut l);
     Cgroup::update(&r.cgroups, &l)
@@ -415,15 +415,15 @@ pub fn start(root: &Root, id: &[u8]) -> Res<()> {
     let r = find(root, id)?;
     let st = status(root, &r);
     if st != b"created" {
-        return Err(Error::quoted("container", id, b"cannot be started: it is not created (").append(st).append(b")"));
+        return Err(Error::quoted(m!("container"), id, m!("cannot be started: it is not created (")).append(st).more(m!(")")));
     }
     let fifo = join(&dir_of(root, id), b"exec.fifo");
-    let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx("open", &fifo)?;
+    let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
     let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
     let mut b = [0u8; 1];
     let _ = sys::poll(&mut p, 10_000);
     if sys::read(fd.raw(), &mut b) != Ok(1) {
-        return Err(Error::quoted("container", id, b"exited before it could start"));
+        return Err(Error::quoted(m!("container"), id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
     r.append(root, &[("started", sys::now().0)], Status::Running)
@@ -483,7 +483,7 @@ pub fn signal(s: &[u8]) -> Res<i32> {
     let up = s.to_ascii_uppercase();
     match word_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
         Some(i) => Ok(i as i32 + 1),
-        None => Err(Error::quoted("signal", s, b"unknown")),
+        None => Err(Error::quoted(m!("signal"), s, m!("unknown"))),
     }
 }
 
@@ -492,11 +492,11 @@ pub fn signal(s: &[u8]) -> Res<i32> {
 pub fn kill(root: &Root, id: &[u8], sig: i32, all: bool) -> Res<()> {
     let r = find(root, id)?;
     if !r.alive() {
-        return Err(Error::quoted("container", id, b"is not running"));
+        return Err(Error::quoted(m!("container"), id, m!("is not running")));
     }
     let targets = if all { pids(&r) } else { alloc::vec![r.pid] };
     for p in targets {
-        sys::kill(p, sig).ctx("kill", id)?;
+        sys::kill(p, sig).ctx(m!("kill"), id)?;
     }
     Ok(())
 }
@@ -512,7 +512,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     };
     if r.alive() {
         if !force && status(root, &r) == b"running" {
-            return Err(Error::quoted("container", id, b"is running: stop it first, or use --force"));
+            return Err(Error::quoted(m!("container"), id, m!("is running: stop it first, or use --force")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
         for _ in 0..500 {
@@ -524,7 +524,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     }
     Cgroup::from_dirs(&r.cgroups).remove();
     let d = dir_of(root, id);
-    util::remove_tree(&d).ctx("remove", &d)
+    util::remove_tree(&d).ctx(m!("remove"), &d)
 }
 
 /// `list [-q]`: runc's table, or the ids.
@@ -562,23 +562,23 @@ pub fn exec(
     my_env: &[Vec<u8>],
 ) -> Res<i32> {
     let mut r = find(root, id)?;
-    let text = util::read_file(file).ctx("read", file)?;
-    let j = json::parse(&text).ok_or_else(|| Error::new(file, b"not valid JSON"))?;
+    let text = util::read_file(file).ctx(m!("read"), file)?;
+    let j = json::parse(&text).ok_or_else(|| Error::at(file, m!("not valid JSON")))?;
     let (mut rec, mut spec) = (Record::default(), Spec::default());
     process(j, &mut rec, &mut spec)?;
     let c = match console {
-        Some(c) if spec.tty => sys::connect_unix(c).ctx("connect to", c)?,
-        None if spec.tty => return Err(refuse(b"terminal", b"needs --console-socket")),
+        Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
+        None if spec.tty => return Err(refuse(b"terminal", m!("needs --console-socket"))),
         _ => sys::fd::Owned::none(),
     };
     let pf = match pid_file {
-        Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx("write", f)?,
+        Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx(m!("write"), f)?,
         None => sys::fd::Owned::none(),
     };
     let (fds, cgns) = crate::engine::exec::namespaces(&r, id)?;
     // (ours, inherited by the process; before the capabilities go)
     for l in &spec.rlimits {
-        sys::setrlimit(l[0] as i32, l[1], l[2]).ctx("set rlimit", b"")?;
+        sys::setrlimit(l[0] as i32, l[1], l[2]).ctx(m!("set rlimit"), b"")?;
     }
     r.env = rec.env;
     let (sec, mine) = (&mut r.security, &spec.security);
@@ -593,7 +593,7 @@ pub fn exec(
 fn action(a: &[u8], errno: u32) -> Res<u32> {
     const ACTS: &[u8] = b"SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE";
     const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
-    let i = word_index(ACTS, a).ok_or_else(|| Error::quoted("linux.seccomp", a, b"action not supported"))?;
+    let i = word_index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
@@ -636,7 +636,7 @@ fn filter(s: J) -> Res<Vec<u64>> {
             let op = a.str_at(b"op").unwrap_or_default();
             let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
                 .filter(|_| i < 6)
-                .ok_or_else(|| Error::quoted("linux.seccomp", &op, b"argument check not supported"))?;
+                .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             for half in [1u32, 0] {
                 let sh = 32 * half;
                 c.push(insn(LD, 0, 0, 16 + 8 * i + 4 * half));
@@ -666,7 +666,7 @@ fn filter(s: J) -> Res<Vec<u64>> {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
             let skip = n + 1 + (n > 0) as usize;
             if skip > 255 {
-                return Err(refuse(b"linux.seccomp", b"a rule with too many argument checks"));
+                return Err(refuse(b"linux.seccomp", m!("a rule with too many argument checks")));
             }
             p.push(insn(JEQ, 0, skip as u8, nr));
             p.extend_from_slice(&c);
@@ -678,7 +678,7 @@ fn filter(s: J) -> Res<Vec<u64>> {
     }
     p.push(insn(RET, 0, 0, dflt));
     if p.len() > 4096 {
-        return Err(refuse(b"linux.seccomp", b"the profile needs more than 4096 BPF instructions"));
+        return Err(refuse(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
 }

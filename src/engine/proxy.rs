@@ -25,7 +25,7 @@ pub fn bind_all(ports: &[Port]) -> Res<Vec<Owned>> {
             Ok(fd) => fds.push(fd),
             Err(e) => {
                 let what = p.text();
-                return Err(if e == libc::EADDRINUSE { Error::new(&what, b"port is already allocated") } else { Error::sys("bind", &what, e) });
+                return Err(if e == libc::EADDRINUSE { Error::at(&what, m!("port is already allocated")) } else { Error::sys(m!("bind"), &what, e) });
             }
         }
     }

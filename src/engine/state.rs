@@ -90,15 +90,15 @@ impl Root {
     /// Creates the skeleton if needed and takes the global state lock.
     pub fn lock(&self) -> Res<Lock> {
         let c = self.containers_in(false);
-        mkdir_all(&c, 0o711).ctx("create", &c)?;
+        mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
         let i = self.images();
-        mkdir_all(&i, 0o711).ctx("create", &i)?;
+        mkdir_all(&i, 0o711).ctx(m!("create"), &i)?;
         if HELD.load(Relaxed) >= 0 {
             return Ok(Lock(Owned::none()));
         }
         let p = join(&self.dir, b"lock");
-        let l = Lock(sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx("open", &p)?);
-        sys::flock(l.0.raw(), true).ctx("lock", &p)?;
+        let l = Lock(sys::open(&p, sys::O_RDWR | sys::O_CREAT, 0o600).ctx(m!("open"), &p)?);
+        sys::flock(l.0.raw(), true).ctx(m!("lock"), &p)?;
         HELD.store(l.0.raw(), Relaxed);
         Ok(l)
     }
@@ -106,10 +106,10 @@ impl Root {
     /// has none there (under the state lock, so only once).
     pub fn runtime(&self) -> Res<()> {
         let d = self.containers_in(true);
-        mkdir_all(&d, 0o711).ctx("create", &d)?;
+        mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
         if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
-            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx("mount tmpfs on", &self.run)?;
-            mkdir_all(&d, 0o711).ctx("create", &d)?;
+            sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx(m!("mount tmpfs on"), &self.run)?;
+            mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
         }
         Ok(())
     }
@@ -121,7 +121,7 @@ impl Root {
 /// so a forked monitor shares it (and keeps it if the CLI is killed) until
 /// it closes its copy. `key`: what the user called it, for the error.
 pub fn lock_container(root: &Root, r: &Record, key: &[u8]) -> Res<Lock> {
-    lock_path(&r.dir(root), true).map_err(|_| Error::new(key, b"no such container"))
+    lock_path(&r.dir(root), true).map_err(|_| Error::at(key, m!("no such container")))
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -361,7 +361,7 @@ impl Record {
     #[inline(never)]
     pub fn save(&self, root: &Root) -> Res<()> {
         let p = self.config(root);
-        write_atomic(&p, &self.encode()).ctx("write", &p)
+        write_atomic(&p, &self.encode()).ctx(m!("write"), &p)
     }
 
     /// Appends `key=value` updates in one write (see the module comment).
@@ -372,10 +372,10 @@ impl Record {
         }
         status_line(&mut v, status);
         let p = self.config(root);
-        let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx("open", &p)?;
-        match sys::write(fd.raw(), &v).ctx("write", &p)? {
+        let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx(m!("open"), &p)?;
+        match sys::write(fd.raw(), &v).ctx(m!("write"), &p)? {
             n if n == v.len() => Ok(()),
-            _ => Err(Error::new(&p, b"short write")),
+            _ => Err(Error::at(&p, m!("short write"))),
         }
     }
 
@@ -513,15 +513,15 @@ pub fn index_names(root: &Root) -> Res<()> {
     if sys::lstat(&d).is_err() {
         let tmp = join(&root.run, b"names.new");
         let _ = crate::engine::util::remove_tree(&tmp);
-        sys::mkdir(&tmp, 0o700).ctx("create", &tmp)?;
+        sys::mkdir(&tmp, 0o700).ctx(m!("create"), &tmp)?;
         // (walked by reference: no moves of the records out of the Vec)
         for r in &all(root) {
             if r.name.is_empty() {
                 continue;
             }
-            sys::symlinkat(&r.id, sys::AT_FDCWD, &join(&tmp, &r.name)).ctx("index", &r.name)?;
+            sys::symlinkat(&r.id, sys::AT_FDCWD, &join(&tmp, &r.name)).ctx(m!("index"), &r.name)?;
         }
-        sys::rename(&tmp, &d).ctx("create", &d)?;
+        sys::rename(&tmp, &d).ctx(m!("create"), &d)?;
     }
     Ok(())
 }
@@ -538,7 +538,7 @@ pub fn name_holder(root: &Root, name: &[u8]) -> Option<Record> {
 pub fn claim_name(root: &Root, name: &[u8], id: &[u8]) -> Res<()> {
     let p = join(&names(root), name);
     let _ = sys::unlinkat(sys::AT_FDCWD, &p, 0);
-    sys::symlinkat(id, sys::AT_FDCWD, &p).ctx("claim the name", name)
+    sys::symlinkat(id, sys::AT_FDCWD, &p).ctx(m!("claim the name"), name)
 }
 
 /// Gives `name` up if `id` holds it (takes the state lock).
@@ -580,8 +580,8 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
             let (id, run) = m.swap_remove(0);
             Ok(at(root, id, run))
         }
-        0 => Err(Error::new(key, b"no such container").of(crate::engine::util::Kind::NoSuch)),
-        _ => Err(Error::new(key, b"is ambiguous")),
+        0 => Err(Error::at(key, m!("no such container")).of(crate::engine::util::Kind::NoSuch)),
+        _ => Err(Error::at(key, m!("is ambiguous"))),
     }
 }
 

@@ -94,7 +94,7 @@ pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
 #[inline(never)]
 pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
     let p = join(&root.image(id), b"config");
-    let c = read_file(&p).ctx("read", &p);
+    let c = read_file(&p).ctx(m!("read"), &p);
     Ok((meta(root, id)?, c?))
 }
 
@@ -190,7 +190,7 @@ fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
         b.push(b'\n');
     }
     let p = join(&root.dir, b"repositories");
-    write_atomic(&p, &b).ctx("write", &p)
+    write_atomic(&p, &b).ctx(m!("write"), &p)
 }
 
 /// The IDs of every stored image.
@@ -256,13 +256,13 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
 #[cold]
 #[inline(never)]
 fn no_such(r: &[u8]) -> Error {
-    Error::quoted("image", r, b"no such image").of(Kind::NoSuch)
+    Error::quoted(m!("image"), r, m!("no such image")).of(Kind::NoSuch)
 }
 
 #[cold]
 #[inline(never)]
 fn ambiguous(r: &[u8]) -> Error {
-    Error::quoted("image", r, b"is ambiguous")
+    Error::quoted(m!("image"), r, m!("is ambiguous"))
 }
 
 /// Points `r` (normalized) at `id`, moving it from another image if it
@@ -283,7 +283,7 @@ pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
 pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
     let full = normalize(target);
     if !valid_ref(&full) {
-        return Err(Error::quoted("invalid reference", target, b"use NAME[:TAG] in lower case"));
+        return Err(Error::quoted(m!("invalid reference"), target, m!("use NAME[:TAG] in lower case")));
     }
     let _l = root.lock()?;
     let r = resolve(root, src);
@@ -322,7 +322,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     }
     if mine == 0 {
         if let Some(c) = users(root, &id) {
-            return Err(Error::quoted("image", r, b"in use by container ").append(&c).append(b" (remove it first)"));
+            return Err(Error::quoted(m!("image"), r, m!("in use by container ")).append(&c).more(m!(" (remove it first)")));
         }
     }
     for x in &gone {
@@ -335,7 +335,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         let mut m = meta(root, &id);
         let m = m.as_mut().map_err(|e| *e)?;
         let p = root.image(&id);
-        remove_tree(&p).ctx("remove", &p)?;
+        remove_tree(&p).ctx(m!("remove"), &p)?;
         say(b"Deleted: sha256:", &id);
         free_layers(root, &m.layers);
     }

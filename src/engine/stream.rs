@@ -16,7 +16,7 @@ pub struct FdSource(pub Fd);
 
 impl Source for FdSource {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        sys::read(self.0, buf).ctx("read", b"archive")
+        sys::read(self.0, buf).ctx(m!("read archive"), b"")
     }
 }
 
@@ -65,7 +65,7 @@ pub fn read_all(src: &mut dyn Source, cap: usize, what: &[u8]) -> Res<alloc::vec
     loop {
         if len == v.len() {
             if len >= cap {
-                return Err(crate::engine::util::Error::new(what, b"too large"));
+                return Err(crate::engine::util::Error::at(what, m!("too large")));
             }
             v.resize(len * 2, 0);
         }

@@ -13,7 +13,7 @@
 #![allow(dead_code)] // Replay, EntrySource, Writer::layer: wired in by the image store
 
 use crate::engine::stream::Source;
-use crate::engine::util::{self, parse_u64, Ctx, Error, Res};
+use crate::engine::util::{self, parse_u64, Ctx, Error, Msg, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
 use core::cmp::min;
@@ -155,12 +155,12 @@ pub struct Reader<'a> {
 /// An `archive: <why>` error (one out-of-line constructor for them all).
 #[cold]
 #[inline(never)]
-fn bad(why: &[u8]) -> Error {
-    Error::new(b"archive", why)
+fn bad(why: Msg) -> Error {
+    Error::at(b"archive", why)
 }
 
 fn truncated<T>() -> Res<T> {
-    Err(bad(b"truncated"))
+    Err(bad(m!("truncated")))
 }
 
 impl<'a> Reader<'a> {
@@ -189,7 +189,7 @@ impl<'a> Reader<'a> {
         self.rec.fd = out.unwrap_or(-1);
         match core::mem::take(&mut self.rec.err) {
             0 => Ok(()),
-            e => Err(Error::sys("write", b"layer recording", e)),
+            e => Err(Error::sys(m!("write"), b"layer recording", e)),
         }
     }
 
@@ -309,7 +309,7 @@ impl<'a> Reader<'a> {
         loop {
             if !self.block(&mut h)? {
                 if self.state == 0 {
-                    return Err(bad(b"empty"));
+                    return Err(bad(m!("empty")));
                 }
                 return self.end();
             }
@@ -320,7 +320,7 @@ impl<'a> Reader<'a> {
                 return self.end();
             }
             if !checksum_ok(&h) {
-                return Err(bad(if self.state == 0 { b"not a tar archive (bad checksum)" } else { b"corrupt header (bad checksum)" }));
+                return Err(bad(if self.state == 0 { m!("not a tar archive (bad checksum)") } else { m!("corrupt header (bad checksum)") }));
             }
             self.state = 1;
             let mut ty = h[156];
@@ -335,7 +335,7 @@ impl<'a> Reader<'a> {
                 }
                 num[i] = match v {
                     Some(v) => v,
-                    None if i == 0 => return Err(bad(b"bad size field")),
+                    None if i == 0 => return Err(bad(m!("bad size field"))),
                     None => 0,
                 };
             }
@@ -344,7 +344,7 @@ impl<'a> Reader<'a> {
             self.pad = ((512 - size % 512) % 512) as usize;
             if meta {
                 if size > 1 << 20 {
-                    return Err(bad(b"oversized metadata entry"));
+                    return Err(bad(m!("oversized metadata entry")));
                 }
                 let mut d = Vec::new();
                 loop {
@@ -545,11 +545,11 @@ fn locate(root: Fd, path: &[u8]) -> Option<(Owned, &[u8])> {
     Some((d, last))
 }
 
-fn hostile(path: &[u8], why: &[u8]) -> Error {
-    Error::quoted("archive entry", path, why)
+fn hostile(path: &[u8], why: Msg) -> Error {
+    Error::quoted(m!("archive entry"), path, why)
 }
 
-const PARENT: &[u8] = b"a parent is not a directory (refused)";
+const PARENT: Msg = m!("a parent is not a directory (refused)");
 
 /// Removes `name` (a whole tree if a directory), never following symlinks.
 fn remove(dir: Fd, name: &[u8], is_dir: bool) -> sys::R<()> {
@@ -607,7 +607,7 @@ impl X {
             return Ok(());
         }
         self.st.exact_replay = false;
-        remove(dir, name, st.is_dir()).ctx("replace", name)
+        remove(dir, name, st.is_dir()).ctx(m!("replace"), name)
     }
 
     /// Apply: empties `dir` of what this layer did not make, keeping the
@@ -646,14 +646,14 @@ impl X {
             Err(_) => return Err(hostile(&e.path, PARENT)),
         };
         let d = dir.raw();
-        let mut op = "remove";
+        let mut op = m!("remove");
         let mut r = Ok(());
         if opaque {
             if overlay {
-                op = "mark opaque";
+                op = m!("mark opaque");
                 r = sys::fsetxattr(d, OPAQUE, b"y");
             } else {
-                op = "empty opaque directory";
+                op = m!("empty opaque directory");
                 r = self.prune(d);
             }
         } else {
@@ -664,7 +664,7 @@ impl X {
                 r = remove(d, wh, st.is_dir());
             }
             if overlay && r.is_ok() {
-                op = "create whiteout";
+                op = m!("create whiteout");
                 r = sys::mknodat(d, wh, sys::S_IFCHR, 0, 0);
             }
         }
@@ -683,14 +683,14 @@ impl X {
             }
             if wh.len() < 3 && wh.iter().all(|&c| c == b'.') {
                 // "", "." or ".."
-                return Err(hostile(&e.path, b"bad whiteout (refused)"));
+                return Err(hostile(&e.path, m!("bad whiteout (refused)")));
             }
             return self.whiteout(e, comps, wh);
         }
         let dir = walk(self.root, comps, true).map_err(|_| hostile(&e.path, PARENT))?;
         let (d, name, path) = (dir.raw(), last, &e.path[..]);
         let mut f = Owned::none();
-        let mut op = "create";
+        let mut op = m!("create");
         let res = match e.ty {
             b'0' | b'2' | b'5' | b'6' => {
                 self.clear(d, name, e.ty == b'5')?;
@@ -701,18 +701,18 @@ impl X {
                         self.dirs.push((e.mode, e.mtime, path.to_vec()));
                         match sys::mkdirat(d, name, 0o700) {
                             Ok(()) | Err(sys::EEXIST) => {
-                                op = "open";
+                                op = m!("open");
                                 sys::openat(d, name, DIR, 0).map(|o| f = o)
                             }
                             x => x,
                         }
                     }
                     b'2' => {
-                        op = "create symlink";
+                        op = m!("create symlink");
                         sys::symlinkat(&e.link, d, name)
                     }
                     _ => {
-                        op = "create fifo";
+                        op = m!("create fifo");
                         sys::mknodat(d, name, sys::S_IFIFO | e.mode, 0, 0)
                     }
                 }
@@ -720,10 +720,10 @@ impl X {
             b'1' => {
                 // inside the layer, through no symlink, and not the root
                 let Some((t, tl)) = locate(self.root, &e.link) else {
-                    return Err(hostile(path, b"hard link target not in the layer (refused)"));
+                    return Err(hostile(path, m!("hard link target not in the layer (refused)")));
                 };
                 self.clear(d, name, false)?;
-                op = "create hard link";
+                op = m!("create hard link");
                 sys::linkat(t.raw(), tl, d, name)
             }
             // Character and block devices are never created from an
@@ -737,7 +737,7 @@ impl X {
                 if s.is_empty() {
                     break;
                 }
-                sys::write_all(f.raw(), s).ctx("write", path)?;
+                sys::write_all(f.raw(), s).ctx(m!("write"), path)?;
             }
             self.st.bytes += e.size;
         }
@@ -756,7 +756,7 @@ impl X {
                 }
                 match sys::fsetxattr(f.raw(), k, v) {
                     Ok(()) | Err(sys::ENOTSUP) => {}
-                    Err(x) => return Err(Error::sys("set xattr on", path, x)),
+                    Err(x) => return Err(Error::sys(m!("set xattr on"), path, x)),
                 }
             }
         }
@@ -787,7 +787,7 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
             Ok(None) => break,
             Err(e) => return Err(*e),
         };
-        let comps = components(&e.path).map_err(|_| hostile(&e.path, b"path contains \"..\" (refused)"))?;
+        let comps = components(&e.path).map_err(|_| hostile(&e.path, m!("path contains \"..\" (refused)")))?;
         if comps.is_empty() {
             // "./" itself: the root keeps its mode; data (if any) skipped.
             if e.size > 0 {
@@ -840,7 +840,7 @@ pub struct Replay {
 #[cold]
 #[inline(never)]
 fn corrupt() -> Error {
-    Error::new(b"layer recording", b"corrupt")
+    Error::text(m!("layer recording: corrupt"))
 }
 
 fn bad_recording<T>() -> Res<T> {
@@ -859,7 +859,7 @@ impl Replay {
 
     fn fill(&mut self) -> Res<usize> {
         if self.pos == self.len {
-            self.len = sys::read(self.rec, &mut self.buf).ctx("read", b"layer recording")?;
+            self.len = sys::read(self.rec, &mut self.buf).ctx(m!("read layer recording"), b"")?;
             self.pos = 0;
         }
         Ok(self.len - self.pos)
@@ -898,7 +898,7 @@ impl Replay {
                 }
             }
         }
-        Err(Error::quoted("layer file", path, b"does not match the layer's recording"))
+        Err(Error::quoted(m!("layer file"), path, m!("does not match the layer's recording")))
     }
 }
 
@@ -939,9 +939,9 @@ impl Source for Replay {
                 self.pos += n;
             }
             _ => {
-                n = sys::read(self.file.raw(), &mut out[..n]).ctx("read", b"layer file")?;
+                n = sys::read(self.file.raw(), &mut out[..n]).ctx(m!("read layer file"), b"")?;
                 if n == 0 {
-                    return Err(Error::new(b"layer file", b"shorter than its recording"));
+                    return Err(Error::text(m!("layer file: shorter than its recording")));
                 }
             }
         }
@@ -974,13 +974,13 @@ struct FileSrc<'p>(Fd, &'p [u8]);
 
 impl Source for FileSrc<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        sys::read(self.0, buf).ctx("read", self.1)
+        sys::read(self.0, buf).ctx(m!("read"), self.1)
     }
 }
 
 #[inline(never)]
 fn put(out: Fd, d: &[u8]) -> Res<()> {
-    sys::write_all(out, d).ctx("write", b"archive")
+    sys::write_all(out, d).ctx(m!("write archive"), b"")
 }
 
 fn put_oct(h: &mut [u8], v: u64) {
@@ -1050,7 +1050,7 @@ impl Writer {
             let mut n = src.read(&mut buf[..k])?;
             if n == 0 {
                 if !short.is_empty() {
-                    return Err(Error::quoted("archive member", short, b"is shorter than its size"));
+                    return Err(Error::quoted(m!("archive member"), short, m!("is shorter than its size")));
                 }
                 buf[..k].fill(0);
                 n = k;
@@ -1125,7 +1125,7 @@ impl Writer {
     /// What it allocates per entry it frees (see sys::Malloc): a tree of
     /// any size costs the same memory.
     pub fn tree(&mut self, dir: Fd, rel: &[u8], dev: u64, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
-        let mut ents = sys::read_dir(dir).ctx("read directory", rel)?;
+        let mut ents = sys::read_dir(dir).ctx(m!("read directory"), rel)?;
         crate::engine::util::sort_by(&mut ents, |a, b| a.0 < b.0);
         for (name, _) in &ents {
             let mut path = rel.to_vec();
@@ -1167,7 +1167,7 @@ impl Writer {
                         if st.nlink > 1 {
                             self.links.push((st.ino, path.clone()));
                         }
-                        file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx("open", &path)?;
+                        file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx(m!("open"), &path)?;
                         if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
                             self.pax_cap(&cap)?;
                             sys::free(cap);
@@ -1177,7 +1177,7 @@ impl Writer {
                     }
                 }
                 sys::S_IFLNK => {
-                    own = sys::readlinkat(dir, name).ctx("read link", &path)?;
+                    own = sys::readlinkat(dir, name).ctx(m!("read link"), &path)?;
                     b'2'
                 }
                 sys::S_IFIFO => b'6',
@@ -1188,7 +1188,7 @@ impl Writer {
                 self.header(&path, st, ty, link)?;
             }
             if ty == b'5' {
-                let sub = sys::openat(dir, name, DIR, 0).ctx("open", &path)?;
+                let sub = sys::openat(dir, name, DIR, 0).ctx(m!("open"), &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
                     path.extend_from_slice(b".wh..wh..opq");
                     st.mode = 0o755;

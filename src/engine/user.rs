@@ -23,7 +23,7 @@
 
 // Not called yet: init.rs (the lead) wires `lookup` and `apply` in.
 
-use super::util::{fields, num, parse_u64, Ctx, Error, Res, EXIT_MYDOCKER};
+use super::util::{fields, num, parse_u64, Ctx, Error, Msg, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -63,7 +63,7 @@ fn numeric(s: &[u8]) -> Option<u64> {
 /// A spec part: `Some(id)` for a number, `None` for a name or nothing.
 fn arg(s: &[u8]) -> Res<Option<u32>> {
     match numeric(s) {
-        Some(n) if n > MAX_ID => Err(Error::raw(EXIT_MYDOCKER, b"uids and gids must be in range 0-2147483647")),
+        Some(n) if n > MAX_ID => Err(Error::text(m!("uids and gids must be in range 0-2147483647"))),
         n => Ok(n.map(|n| n as u32)),
     }
 }
@@ -108,10 +108,10 @@ fn find<'a>(file: &'a [u8], nid: usize, id: Option<u32>, name: &[u8]) -> Option<
 
 /// `unable to find user NAME: no matching entries in passwd file`, or
 /// the same for a group: docker's words.
-fn missing(what: &[u8], name: &[u8], why: &[u8]) -> Error {
+fn missing(what: &[u8], name: &[u8], why: Msg) -> Error {
     let mut w = what.to_vec();
     w.extend_from_slice(name);
-    Error::new(&w, why)
+    Error::at(&w, why)
 }
 
 /// Resolves a `--user` spec against the contents of /etc/passwd and
@@ -132,7 +132,7 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Res<User> {
             u.home = f[1].to_vec();
         }
         // A uid stands by itself, a name is an error.
-        None => u.uid = uid.ok_or_else(|| missing(b"unable to find user ", us, b"no matching entries in passwd file"))?,
+        None => u.uid = uid.ok_or_else(|| missing(b"unable to find user ", us, m!("no matching entries in passwd file")))?,
     }
     if u.home.is_empty() {
         u.home.push(b'/');
@@ -140,7 +140,7 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Res<User> {
     if !gs.is_empty() {
         u.gid = match find(group, 1, gid, gs) {
             Some((_, ids)) => ids[0],
-            None => gid.ok_or_else(|| missing(b"unable to find group ", gs, b"no matching entries in group file"))?,
+            None => gid.ok_or_else(|| missing(b"unable to find group ", gs, m!("no matching entries in group file")))?,
         };
     }
     u.groups.push(u.gid);
@@ -183,7 +183,7 @@ pub fn read_bounded(path: &[u8], v: &mut Vec<u8>) -> Res<()> {
         }
         Ok(())
     })()
-    .ctx("read", path)
+    .ctx(m!("read"), path)
 }
 
 /// Resolves `spec` against /etc/passwd and /etc/group of the current root
@@ -211,7 +211,7 @@ pub fn apply(u: &User) -> Res<()> {
         sys::setgid(u.gid)?;
         sys::setuid(u.uid)
     })();
-    r.ctx("switch to user", &num(u.uid as u64))
+    r.ctx(m!("switch to user"), &num(u.uid as u64))
 }
 
 #[cfg(test)]

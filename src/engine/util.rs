@@ -39,11 +39,19 @@ pub enum Kind {
 pub type Res<T> = Result<T, Error>;
 
 impl Error {
-    /// `<what>: <why>` with exit code 125.
+    /// `<what>: <why>` with exit code 125, both made at run time (none on
+    /// this branch: a literal is `at`'s Msg, both literals `text`).
+    #[allow(dead_code)]
     #[inline(never)]
     pub fn new(what: &[u8], why: &[u8]) -> Error {
         begin(what);
         Error::finish(why)
+    }
+    /// `<what>: <why>`, `why` a message literal.
+    #[inline(never)]
+    pub fn at(what: &[u8], why: Msg) -> Error {
+        begin(what);
+        Error::finish_m(why)
     }
     /// `: <why>` after what `begin` and `more` wrote: the error, code 125.
     #[inline(never)]
@@ -52,31 +60,55 @@ impl Error {
         more(why);
         Error { bits: EXIT_MYDOCKER }
     }
+    #[inline(never)]
+    fn finish_m(why: Msg) -> Error {
+        more(b": ");
+        sys::with_errmsg(|m| push_msg(m, why));
+        Error { bits: EXIT_MYDOCKER }
+    }
     /// `<what>: <why>` written as one literal: an argument less at each
     /// call than `new` with two.
     #[inline(never)]
-    pub fn text(msg: &[u8]) -> Error {
+    pub fn text(msg: Msg) -> Error {
+        begin_m(msg);
+        Error { bits: EXIT_MYDOCKER }
+    }
+    /// `text` of bytes made at run time.
+    #[inline(never)]
+    pub fn bytes(msg: &[u8]) -> Error {
         Error::raw(EXIT_MYDOCKER, msg)
     }
     /// `<what "name">: <why>` (written straight into the message buffer:
     /// no Vec built per error).
     #[inline(never)]
-    pub fn quoted(what: &str, name: &[u8], why: &[u8]) -> Error {
-        begin(what.as_bytes());
+    pub fn quoted(what: Msg, name: &[u8], why: Msg) -> Error {
+        Error::name(what, name);
+        Error::finish_m(why)
+    }
+    /// `quoted` with a `why` made at run time.
+    #[inline(never)]
+    pub fn quoted_b(what: Msg, name: &[u8], why: &[u8]) -> Error {
+        Error::name(what, name);
+        Error::finish(why)
+    }
+    /// `<what> "name"` begun.
+    fn name(what: Msg, name: &[u8]) {
+        begin_m(what);
         more(b" \"");
         more(name);
         more(b"\"");
-        Error::finish(why)
     }
     /// `<op> <obj>: <strerror(errno)>`.
     #[inline(never)]
-    pub fn sys(op: &str, obj: &[u8], e: Errno) -> Error {
-        begin(op.as_bytes());
+    pub fn sys(op: Msg, obj: &[u8], e: Errno) -> Error {
+        begin_m(op);
         if !obj.is_empty() {
             more(b" ");
             more(obj);
         }
-        Error::finish(sys::strerror(e))
+        more(b": ");
+        sys::with_errmsg(|m| push_errno(m, e));
+        Error { bits: EXIT_MYDOCKER }
     }
     pub fn of(mut self, k: Kind) -> Error {
         self.bits = (self.bits & 0xff) | (k as i32) << 8;
@@ -108,6 +140,18 @@ impl Error {
         more(s);
         self
     }
+    /// Appends strerror(e).
+    #[inline(never)]
+    pub fn errno(self, e: Errno) -> Error {
+        sys::with_errmsg(|m| push_errno(m, e));
+        self
+    }
+    /// `append` of a message literal.
+    #[inline(never)]
+    pub fn more(self, s: Msg) -> Error {
+        sys::with_errmsg(|m| push_msg(m, s));
+        self
+    }
     pub fn msg(&self) -> Vec<u8> {
         sys::with_errmsg(|m| m.clone())
     }
@@ -119,6 +163,15 @@ fn begin(s: &[u8]) {
     sys::with_errmsg(|m| {
         m.clear();
         m.extend_from_slice(s);
+    });
+}
+
+/// A new message: the text of `m`.
+#[inline(never)]
+fn begin_m(m: Msg) {
+    sys::with_errmsg(|v| {
+        v.clear();
+        push_msg(v, m);
     });
 }
 
@@ -139,10 +192,10 @@ pub fn keep_error<T>(f: impl FnOnce() -> T) -> T {
 
 /// `Result<T, Errno>` → `Res<T>` with an operation and object named.
 pub trait Ctx<T> {
-    fn ctx(self, op: &str, obj: &[u8]) -> Res<T>;
+    fn ctx(self, op: Msg, obj: &[u8]) -> Res<T>;
 }
 impl<T> Ctx<T> for sys::R<T> {
-    fn ctx(self, op: &str, obj: &[u8]) -> Res<T> {
+    fn ctx(self, op: Msg, obj: &[u8]) -> Res<T> {
         self.map_err(|e| Error::sys(op, obj, e))
     }
 }
@@ -157,8 +210,89 @@ pub fn eprint(e: &Error) {
     let _ = sys::write_all(2, &m);
 }
 
-pub fn err<T>(what: &[u8], why: &[u8]) -> Res<T> {
-    Err(Error::new(what, why))
+pub fn err<T>(what: &[u8], why: Msg) -> Res<T> {
+    Err(Error::at(what, why))
+}
+
+/// An error-message literal, by its id: `m!("text")` (build.rs `msgs`
+/// gives the ids and compresses the texts into one blob).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Msg(pub u16);
+
+/// The help texts (cli/usage.rs), then the message literals, NUL-separated
+/// in id order, then strerror's texts: compressed by build.rs `msgs`.
+pub static MSGS_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.lz"));
+
+/// Appends the text of `id` to `o`: the whole blob is decoded after what
+/// `o` holds, the one text moved down and the rest cut off (errors are
+/// rare; `o` is the reused message buffer, so nothing is left allocated
+/// per error).
+#[inline(never)]
+pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
+    let start = o.len();
+    unlz(o, MSGS_LZ);
+    let mut i = start;
+    let mut n = id.0;
+    while n > 0 {
+        if o[i] == 0 {
+            n -= 1;
+        }
+        i += 1;
+    }
+    keep(o, start, i, 0);
+}
+
+/// strerror(3) appended to `o`, for the errnos of engine/errtext.rs (in
+/// the messages' blob after the last one, each as \x01, errno, text);
+/// any other reads "errno N".
+#[inline(never)]
+pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
+    let start = o.len();
+    unlz(o, MSGS_LZ);
+    if (1..0x80).contains(&e) {
+        if let Some(k) = o[start..].windows(2).position(|w| w == [1, e as u8]) {
+            return keep(o, start, start + k + 2, 1);
+        }
+    }
+    o.truncate(start);
+    o.extend_from_slice(b"errno ");
+    push_num(o, e as u64);
+}
+
+/// Of what `unlz` appended at `start`, keeps only the text at `from`
+/// (up to a `stop` byte or the end), moved down to `start`.
+fn keep(o: &mut Vec<u8>, start: usize, from: usize, stop: u8) {
+    let n = o[from..].iter().position(|&c| c == stop).unwrap_or(o.len() - from);
+    o.copy_within(from..from + n, start);
+    o.truncate(start + n);
+}
+
+/// strerror(3) as bytes (`push_errno`).
+pub fn strerror(e: Errno) -> Vec<u8> {
+    let mut v = Vec::new();
+    push_errno(&mut v, e);
+    v
+}
+
+/// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
+/// itself (the texts are ASCII); `1LLLLDDD DDDDDDDD` copies L+3 bytes from
+/// D+1 back (the copy may overlap itself, which makes runs of spaces).
+/// Deflate would save 300 bytes more but its decoder costs more than that.
+pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
+    let mut i = 0;
+    while i < z.len() {
+        let t = z[i] as usize;
+        i += 1;
+        if t < 0x80 {
+            o.push(t as u8);
+            continue;
+        }
+        let from = o.len() - ((t & 7) << 8 | z[i] as usize) - 1;
+        i += 1;
+        for k in 0..(t >> 3 & 15) + 3 {
+            o.push(o[from + k]);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- output
@@ -491,12 +625,36 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(Error::new(b"a", b"b").msg(), b"a: b");
-        assert_eq!(Error::quoted("no such image", b"x:1", b"why").msg(), b"no such image \"x:1\": why");
-        assert_eq!(Error::sys("open", b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
-        assert_eq!(Error::sys("fork", b"", sys::EINVAL).msg(), b"fork: Invalid argument");
-        let e = Error::text(b"t: u").append(b" v");
+        assert_eq!(Error::text(m!("a: b")).msg(), b"a: b");
+        assert_eq!(Error::quoted(m!("no such image"), b"x:1", m!("why")).msg(), b"no such image \"x:1\": why");
+        assert_eq!(Error::sys(m!("open"), b"/p", sys::ENOENT).msg(), b"open /p: No such file or directory");
+        assert_eq!(Error::sys(m!("fork"), b"", sys::EINVAL).msg(), b"fork: Invalid argument");
+        let e = Error::text(m!("t: u")).more(m!(" v"));
         assert_eq!((e.msg(), e.exit_code()), (b"t: u v".to_vec(), EXIT_MYDOCKER));
+        assert_eq!(Error::at(b"x", m!("y")).msg(), b"x: y");
+        assert_eq!(strerror(sys::ENOENT), b"No such file or directory");
+        assert_eq!(strerror(1), b"Operation not permitted");
+        assert_eq!(strerror(122), b"Quota exceeded");
+        assert_eq!(strerror(libc::EADDRINUSE), b"Address in use");
+        assert_eq!(strerror(libc::ECONNREFUSED), b"Connection refused");
+        assert_eq!(strerror(33), b"errno 33");
+        assert_eq!(strerror(200), b"errno 200");
+        assert_eq!(strerror(0), b"errno 0");
+        for &(e, t) in crate::engine::errtext::ERRTEXT {
+            let mut v = b"x".to_vec();
+            push_errno(&mut v, e as Errno);
+            assert_eq!(&v[1..], t.as_bytes(), "errno {e}");
+        }
+        let e = Error::quoted_b(m!("exec"), b"p", b"").errno(sys::EACCES);
+        assert_eq!(e.msg(), b"exec \"p\": Permission denied");
+        // Every m!() literal decodes to its text, after what the buffer holds.
+        assert!(crate::MSGS_ALL.len() > 200);
+        for &(text, id) in crate::MSGS_ALL {
+            let mut v = b"x".to_vec();
+            push_msg(&mut v, Msg(id));
+            assert_eq!(&v[1..], text.as_bytes(), "Msg({id})");
+            assert_eq!(v[0], b'x');
+        }
     }
 
     #[test]

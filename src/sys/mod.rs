@@ -332,39 +332,6 @@ pub fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// musl's texts for the errnos that the calls here can meet (files,
-/// mounts, namespaces, processes, sockets, netlink); any other errno reads
-/// "errno N". Each text follows one byte 0x80 | errno (texts are ASCII).
-/// musl's strerror table holds all 133 texts and an index: 2.2 KB.
-const ERRTEXT: &[u8] = b"\
-    \x81Operation not permitted\x82No such file or directory\x83No such process\x84Interrupted system call\x85I/O error\
-    \x86No such device or address\x87Argument list too long\x88Exec format error\x89Bad file descriptor\x8aNo child process\
-    \x8bResource temporarily unavailable\x8cOut of memory\x8dPermission denied\x8eBad address\x8fBlock device required\
-    \x90Resource busy\x91File exists\x92Cross-device link\x93No such device\x94Not a directory\x95Is a directory\
-    \x96Invalid argument\x97Too many open files in system\x98No file descriptors available\x99Not a tty\x9aText file busy\
-    \x9bFile too large\x9cNo space left on device\x9eRead-only file system\x9fToo many links\xa0Broken pipe\
-    \xa2Result not representable\xa3Resource deadlock would occur\xa4Filename too long\xa5No locks available\
-    \xa6Function not implemented\xa7Directory not empty\xa8Symbolic link loop\xbdNo data available\xc7Protocol error\
-    \xcaBad message\xcbValue too large for data type\xdaMessage too large\xddProtocol not supported\xdfNot supported\
-    \xe1Address family not supported by protocol\xe2Address in use\xe3Address not available\xe4Network is down\
-    \xe5Network unreachable\xe7Connection aborted\xe8Connection reset by peer\xe9No buffer space available\
-    \xeeOperation timed out\xefConnection refused\xf1Host is unreachable\xf4Stale file handle\xfaQuota exceeded";
-
-/// strerror(3), for the errnos in ERRTEXT.
-pub fn strerror(e: Errno) -> &'static [u8] {
-    if (1..128).contains(&e) {
-        if let Some(i) = ERRTEXT.iter().position(|&c| c == 0x80 | e as u8) {
-            let t = &ERRTEXT[i + 1..];
-            return &t[..t.iter().position(|&c| c >= 0x80).unwrap_or(t.len())];
-        }
-    }
-    // Unknown here: the number, in a string leaked on this error path
-    // (the process reports it and exits).
-    let mut v = b"errno ".to_vec();
-    push_num(&mut v, e as u64);
-    v.leak()
-}
-
 // ---------------------------------------------------------------- files
 
 pub fn open(path: &[u8], flags: c_int, mode: u32) -> R<fd::Owned> {
@@ -1442,17 +1409,6 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn strerror_texts() {
-        assert_eq!(super::strerror(super::ENOENT), b"No such file or directory");
-        assert_eq!(super::strerror(1), b"Operation not permitted");
-        assert_eq!(super::strerror(122), b"Quota exceeded");
-        assert_eq!(super::strerror(libc::EADDRINUSE), b"Address in use");
-        assert_eq!(super::strerror(libc::ECONNREFUSED), b"Connection refused");
-        assert_eq!(super::strerror(33), b"errno 33");
-        assert_eq!(super::strerror(200), b"errno 200");
-    }
-
     #[test]
     fn read_dir_types() {
         extern crate std;
