@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 /// The runtime under test: mydocker, or MYDOCKER_RUNC (e.g. /usr/sbin/runc).
 fn target() -> PathBuf {
-    std::env::var_os("MYDOCKER_RUNC").map(PathBuf::from).unwrap_or_else(bin)
+    std::env::var_os("MYDOCKER_RUNC").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(bin)
 }
 
 fn is_mydocker(t: &Path) -> bool {
@@ -278,6 +278,34 @@ fn podman_detach_exec_stop_rm() {
     }
 }
 
+/// Runs `cmd` on a terminal through `script -qec`, up to 5 times until its
+/// output contains `want` (an engine may lose the output of a process that
+/// ends before it attaches: seen with runc too); each try must exit 0.
+fn on_tty(cmd: &Command, want: &str, what: &str) {
+    let mut line: Vec<String> = vec![cmd.get_program().to_string_lossy().into_owned()];
+    line.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let mut sc = Command::new("script");
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            sc.env(k, v);
+        }
+    }
+    sc.args(["-qec", &line.join(" "), "/dev/null"]);
+    let mut seen = String::new();
+    for i in 0..5 {
+        if i > 0 {
+            eprintln!("{what}: try {} after {seen:?}", i + 1);
+        }
+        let o = run(&mut sc);
+        assert_eq!(o.code, 0, "{what}: {} {}", o.out, o.err);
+        seen = o.out;
+        if seen.contains(want) {
+            return;
+        }
+    }
+    panic!("{what}: printed {seen:?}, not {want:?}");
+}
+
 #[test]
 fn podman_tty() {
     if !ready(&["podman", "conmon", "script"]) {
@@ -286,27 +314,55 @@ fn podman_tty() {
     let _l = host_lock();
     let p = Podman::new();
     for rt in NAMES {
-        let c = p.cmd(Some(rt));
-        let mut line: Vec<String> = vec![c.get_program().to_string_lossy().into_owned()];
-        line.extend(c.get_args().map(|a| a.to_string_lossy().into_owned()));
-        line.extend(["run", "-it", "--rm", "--network", "none", IMG, "sh", "-c", "tty"].map(String::from));
-        let mut sc = Command::new("script");
-        sc.env("CONTAINERS_CONF", p.dir.path.join("containers.conf")).args(["-qec", &line.join(" "), "/dev/null"]);
-        // conmon may lose the output of a process that ends before it
-        // attaches (seen with runc too): a few tries, each must exit 0.
-        let mut seen = String::new();
-        for i in 0..3 {
-            if i > 0 {
-                eprintln!("{rt}: run -it: try {} after {seen:?}", i + 1);
-            }
-            let o = run(&mut sc);
-            assert_eq!(o.code, 0, "{rt}: run -it: {} {}", o.out, o.err);
-            seen = o.out;
-            if seen.contains("/dev/pts/0") {
-                break;
-            }
-        }
-        assert!(seen.contains("/dev/pts/0"), "{rt}: tty printed {seen:?}");
+        let mut c = p.cmd(Some(rt));
+        // podman loses the output of a process that writes before it has
+        // attached (1 in 4 with runc and with mydocker): wait a little.
+        c.args(["run", "-it", "--rm", "--network", "none", IMG, "sh", "-c", "'sleep 0.2; tty'"]);
+        on_tty(&c, "/dev/pts/0", &format!("{rt}: run -it"));
+        p.assert_clean(&[]);
+    }
+}
+
+#[test]
+fn podman_exec_tty_detach_update() {
+    if !ready(&["podman", "conmon", "script"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    for rt in NAMES {
+        let o = p.pm(rt, &["run", "-d", "--network", "none", IMG, "sleep", "60"]);
+        assert_eq!(o.code, 0, "{rt}: run -d: {}", o.err);
+        let id = o.out.trim().to_string();
+        let mut c = p.cmd(Some(rt));
+        c.args(["exec", "-it", &id, "tty"]);
+        on_tty(&c, "/dev/pts/", &format!("{rt}: exec -it"));
+        let o = p.pm(rt, &["exec", "-d", &id, "sh", "-c", "echo bg > /tmp/bg"]);
+        assert_eq!(o.code, 0, "{rt}: exec -d: {}", o.err);
+        let done = wait_until(5_000, || p.pm(rt, &["exec", &id, "cat", "/tmp/bg"]).out == "bg\n");
+        assert!(done, "{rt}: exec -d did not run");
+        let o = p.pm(rt, &["update", "--memory", "32m", &id]);
+        assert_eq!(o.code, 0, "{rt}: update --memory 32m: {}", o.err);
+        let o = p.pm(rt, &["exec", &id, "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"]);
+        assert_eq!(o.out.trim(), "33554432", "{rt}: limit after update: {}", o.err);
+        let o = p.pm(rt, &["rm", "-f", "-t", "0", &id]);
+        assert_eq!(o.code, 0, "{rt}: rm -f: {}", o.err);
+        p.assert_clean(&[id]);
+    }
+}
+
+#[test]
+#[ignore = "mydocker: podman --read-only's tmpfs mounts with tmpcopyup are refused (tmpcopyup is not supported yet)"]
+fn podman_read_only() {
+    if !ready(&["podman", "conmon"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    for rt in NAMES {
+        // /tmp, /run, /var/tmp: tmpfs with tmpcopyup; the rest read-only.
+        let o = p.run_rm(rt, &["--read-only"], &["sh", "-c", "touch /tmp/x /run/x /var/tmp/x && echo ok; touch /x 2>/dev/null || echo ro"]);
+        assert_eq!((o.code, o.out.as_str()), (0, "ok\nro\n"), "{rt}: --read-only: {}", o.err);
         p.assert_clean(&[]);
     }
 }
@@ -550,8 +606,17 @@ fn containerd_exec_ps_kill_delete() {
     assert_eq!(o.code, 0, "ctr run -d: {}", o.err);
     let pid = c.pid("c2").expect("c2 has a pid in ctr task ls");
     assert!(state_left(&Path::new("/run/containerd/runc").join(NS), "c2"), "no runtime state for a running c2");
-    let o = c.ct(&["task", "exec", "--exec-id", "e1", "c2", "echo", "hi"]);
-    assert_eq!((o.code, o.out.as_str()), (0, "hi\n"), "ctr task exec: {}", o.err);
+    // ctr (seen with runc) may lose the output of an exec that ends at
+    // once: a few tries, each must exit 0.
+    for i in 1..=3 {
+        let o = c.ct(&["task", "exec", "--exec-id", &format!("e1{i}"), "c2", "echo", "hi"]);
+        assert_eq!(o.code, 0, "ctr task exec: {}", o.err);
+        if o.out == "hi\n" || i == 3 {
+            assert_eq!(o.out, "hi\n", "ctr task exec echo hi, 3 tries");
+            break;
+        }
+        eprintln!("ctr task exec: try {} after {:?}", i + 1, o.out);
+    }
     let o = c.ct(&["task", "exec", "--exec-id", "e2", "c2", "sh", "-c", "exit 5"]);
     assert_eq!(o.code, 5, "ctr task exec exit 5: {}", o.err);
     let o = c.ct(&["task", "ps", "c2"]);
@@ -588,6 +653,72 @@ fn containerd_join_network_namespace() {
     c.assert_clean(&["app"]);
     c.remove("pod");
     c.assert_clean(&["pod"]);
+}
+
+#[test]
+fn containerd_tty() {
+    if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman", "script"]) {
+        return;
+    }
+    let _l = host_lock();
+    let c = Containerd::new();
+    let mut cmd = c.ctr();
+    cmd.args(["run", "--rm", "-t", "--runtime", "io.containerd.runc.v2", "--runc-binary"]).arg(c.dir.rt("runc")).args([
+        IMG,
+        "c5",
+        "sh",
+        "-c",
+        "'sleep 0.2; tty'",
+    ]);
+    on_tty(&cmd, "/dev/pts/0", "ctr run -t");
+    c.assert_clean(&["c5"]);
+    let o = c.run(&["-d"], "c6", &["sleep", "60"]);
+    assert_eq!(o.code, 0, "ctr run -d: {}", o.err);
+    let mut cmd = c.ctr();
+    cmd.args(["task", "exec", "-t", "--exec-id", "e2", "c6", "tty"]);
+    on_tty(&cmd, "/dev/pts/", "ctr task exec -t");
+    c.remove("c6");
+    c.assert_clean(&["c6"]);
+}
+
+#[test]
+fn containerd_pause_kill_all_force_delete() {
+    if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman"]) {
+        return;
+    }
+    let _l = host_lock();
+    let c = Containerd::new();
+    let status = |id: &str| {
+        c.ct(&["task", "ls"]).out.lines().find(|l| l.split_whitespace().next() == Some(id)).and_then(|l| l.split_whitespace().nth(2)).unwrap_or("").to_string()
+    };
+    let o = c.run(&["-d"], "c6", &["sleep", "60"]);
+    assert_eq!(o.code, 0, "ctr run -d: {}", o.err);
+    let o = c.ct(&["task", "pause", "c6"]);
+    assert_eq!(o.code, 0, "ctr task pause: {}", o.err);
+    assert_eq!(status("c6"), "PAUSED");
+    let o = c.ct(&["task", "resume", "c6"]);
+    assert_eq!(o.code, 0, "ctr task resume: {}", o.err);
+    assert_eq!(status("c6"), "RUNNING");
+    // A second process, then kill --all: both gone, the task stopped.
+    let o = c.ct(&["task", "exec", "-d", "--exec-id", "e3", "c6", "sleep", "60"]);
+    assert_eq!(o.code, 0, "ctr task exec -d: {}", o.err);
+    let o = c.ct(&["task", "ps", "c6"]);
+    assert_eq!(o.out.lines().count(), 3, "ctr task ps after exec -d: {}", o.out);
+    let o = c.ct(&["task", "kill", "-a", "-s", "SIGKILL", "c6"]);
+    assert_eq!(o.code, 0, "ctr task kill -a: {}", o.err);
+    assert!(wait_until(5_000, || status("c6") == "STOPPED"), "c6 not STOPPED after kill -a");
+    let o = c.ct(&["task", "delete", "c6"]);
+    assert_eq!(o.code, 0, "ctr task delete: {}", o.err);
+    let _ = c.ct(&["containers", "rm", "c6"]);
+    c.assert_clean(&["c6"]);
+    // delete -f of a running task kills it (kill --all, delete, delete --force).
+    let o = c.run(&["-d"], "c7", &["sleep", "60"]);
+    assert_eq!(o.code, 0, "ctr run -d: {}", o.err);
+    let o = c.ct(&["task", "delete", "-f", "c7"]);
+    assert_eq!(o.code, 0, "ctr task delete -f: {}", o.err);
+    let o = c.ct(&["containers", "rm", "c7"]);
+    assert_eq!(o.code, 0, "ctr c rm: {}", o.err);
+    c.assert_clean(&["c7"]);
 }
 
 fn median(v: &mut [Duration]) -> Duration {
