@@ -721,6 +721,51 @@ fn containerd_pause_kill_all_force_delete() {
     c.assert_clean(&["c7"]);
 }
 
+/// What ctr's config asks for, seen from inside: additionalGids [0] with
+/// gid 0 is one group, noNewPrivileges, only fds 0-2 (the shim leaks its
+/// socket as fd 3 into `create`; 3 below is ls's own directory).
+#[test]
+#[ignore = "mydocker: additionalGids [0] with gid 0 gives the supplementary groups [0, 0] (runc: [0])"]
+fn containerd_process_matches_config() {
+    if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman"]) {
+        return;
+    }
+    let _l = host_lock();
+    let c = Containerd::new();
+    let o = c.run(&["--rm"], "c9", &["sh", "-c", "grep -E '^(Groups|NoNewPrivs)' /proc/self/status; ls /proc/self/fd"]);
+    assert_eq!(o.code, 0, "ctr run: {}", o.err);
+    let words: Vec<Vec<&str>> = o.out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let want: Vec<Vec<&str>> = vec![vec!["Groups:", "0"], vec!["NoNewPrivs:", "1"], vec!["0"], vec!["1"], vec!["2"], vec!["3"]];
+    assert_eq!(words, want, "groups, no_new_privs, fds: {}", o.out);
+    c.assert_clean(&["c9"]);
+}
+
+/// ctr's config has no cgroup namespace and cgroupsPath /<ns>/<id>: the
+/// container's processes are in that cgroup in every hierarchy (runc joins
+/// them all; the shim reads freezer, blkio and memory stats there) and share
+/// the host's cgroup namespace.
+#[test]
+#[ignore = "mydocker: a cgroup namespace the config does not ask for, and name=systemd, blkio, freezer left at / instead of cgroupsPath"]
+fn containerd_cgroups_at_cgroups_path() {
+    if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman"]) {
+        return;
+    }
+    let _l = host_lock();
+    let c = Containerd::new();
+    let o = c.run(&["-d"], "c10", &["sleep", "60"]);
+    assert_eq!(o.code, 0, "ctr run -d: {}", o.err);
+    let pid = c.pid("c10").expect("c10 has a pid");
+    let ns = fs::read_link(format!("/proc/{pid}/ns/cgroup")).unwrap();
+    let host = fs::read_link("/proc/self/ns/cgroup").unwrap();
+    let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    c.remove("c10");
+    c.assert_clean(&["c10"]);
+    assert_eq!(ns, host, "a cgroup namespace nobody asked for");
+    let want = format!(":/{NS}/c10");
+    let off: Vec<&str> = cg.lines().filter(|l| !l.ends_with(&want)).collect();
+    assert!(off.is_empty(), "hierarchies not at cgroupsPath /{NS}/c10: {off:?}");
+}
+
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
