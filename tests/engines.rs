@@ -367,6 +367,76 @@ fn podman_read_only() {
     }
 }
 
+/// A `--tmpfs` mount: podman sends it with `tmpcopyup` too.
+#[test]
+#[ignore = "mydocker: podman's --tmpfs mounts carry tmpcopyup, refused (tmpcopyup is not supported yet)"]
+fn podman_tmpfs() {
+    if !ready(&["podman", "conmon"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    for rt in NAMES {
+        let o = p.run_rm(rt, &["--tmpfs", "/scratch:size=1m"], &["sh", "-c", "grep -c '^tmpfs /scratch tmpfs .*size=1024k' /proc/mounts"]);
+        assert_eq!((o.code, o.out.as_str()), (0, "1\n"), "{rt}: --tmpfs: {}", o.err);
+        p.assert_clean(&[]);
+    }
+}
+
+/// `--privileged` and `--device` send linux.devices (and device cgroup
+/// allows for them).
+#[test]
+#[ignore = "mydocker: linux.devices (podman --privileged, --device) refused: devices: not supported yet"]
+fn podman_privileged_and_device() {
+    if !ready(&["podman", "conmon"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    let bnd =
+        fs::read_to_string("/proc/self/status").unwrap().lines().find(|l| l.starts_with("CapBnd:")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    for rt in NAMES {
+        let o = p.run_rm(rt, &["--privileged"], &["sh", "-c", "grep CapEff /proc/self/status; test -c /dev/fuse && echo fuse"]);
+        assert_eq!((o.code, o.out.as_str()), (0, format!("CapEff:\t{bnd}\nfuse\n").as_str()), "{rt}: --privileged: {}", o.err);
+        p.assert_clean(&[]);
+        let o = p.run_rm(rt, &["--device", "/dev/fuse"], &["sh", "-c", "test -c /dev/fuse && echo fuse"]);
+        assert_eq!((o.code, o.out.as_str()), (0, "fuse\n"), "{rt}: --device /dev/fuse: {}", o.err);
+        p.assert_clean(&[]);
+    }
+}
+
+#[test]
+#[ignore = "mydocker: linux.sysctl (podman --sysctl) refused: sysctl: not supported yet"]
+fn podman_sysctl() {
+    if !ready(&["podman", "conmon"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    for rt in NAMES {
+        let o = p.run_rm(rt, &["--sysctl", "net.ipv4.ip_forward=1"], &["cat", "/proc/sys/net/ipv4/ip_forward"]);
+        assert_eq!((o.code, o.out.as_str()), (0, "1\n"), "{rt}: --sysctl: {}", o.err);
+        p.assert_clean(&[]);
+    }
+}
+
+/// process.user.additionalGids are the supplementary groups, all of them
+/// and only them (the gid is not added).
+#[test]
+#[ignore = "mydocker: the gid is added to additionalGids (--group-add 10 gives Groups 0 10; runc: 10)"]
+fn podman_group_add() {
+    if !ready(&["podman", "conmon"]) {
+        return;
+    }
+    let _l = host_lock();
+    let p = Podman::new();
+    for rt in NAMES {
+        let o = p.run_rm(rt, &["--group-add", "10"], &["grep", "^Groups:", "/proc/self/status"]);
+        assert_eq!((o.code, o.out.split_whitespace().collect::<Vec<_>>()), (0, vec!["Groups:", "10"]), "{rt}: --group-add 10: {}", o.err);
+        p.assert_clean(&[]);
+    }
+}
+
 #[test]
 fn podman_pause_unpause() {
     if !ready(&["podman", "conmon"]) {
