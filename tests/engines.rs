@@ -352,7 +352,6 @@ fn podman_exec_tty_detach_update() {
 }
 
 #[test]
-#[ignore = "mydocker: podman --read-only's tmpfs mounts with tmpcopyup are refused (tmpcopyup is not supported yet)"]
 fn podman_read_only() {
     if !ready(&["podman", "conmon"]) {
         return;
@@ -369,7 +368,6 @@ fn podman_read_only() {
 
 /// A `--tmpfs` mount: podman sends it with `tmpcopyup` too.
 #[test]
-#[ignore = "mydocker: podman's --tmpfs mounts carry tmpcopyup, refused (tmpcopyup is not supported yet)"]
 fn podman_tmpfs() {
     if !ready(&["podman", "conmon"]) {
         return;
@@ -480,7 +478,6 @@ fn podman_memory_limit() {
 }
 
 #[test]
-#[ignore = "mydocker: a config whose process.capabilities has only `bounding` (podman --user) is refused"]
 fn podman_user() {
     if !ready(&["podman", "conmon"]) {
         return;
