@@ -404,7 +404,6 @@ fn podman_privileged_and_device() {
 }
 
 #[test]
-#[ignore = "mydocker: linux.sysctl (podman --sysctl) refused: sysctl: not supported yet"]
 fn podman_sysctl() {
     if !ready(&["podman", "conmon"]) {
         return;
@@ -421,7 +420,6 @@ fn podman_sysctl() {
 /// process.user.additionalGids are the supplementary groups, all of them
 /// and only them (the gid is not added).
 #[test]
-#[ignore = "mydocker: the gid is added to additionalGids (--group-add 10 gives Groups 0 10; runc: 10)"]
 fn podman_group_add() {
     if !ready(&["podman", "conmon"]) {
         return;
@@ -792,7 +790,6 @@ fn containerd_pause_kill_all_force_delete() {
 /// gid 0 is one group, noNewPrivileges, only fds 0-2 (the shim leaks its
 /// socket as fd 3 into `create`; 3 below is ls's own directory).
 #[test]
-#[ignore = "mydocker: additionalGids [0] with gid 0 gives the supplementary groups [0, 0] (runc: [0])"]
 fn containerd_process_matches_config() {
     if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman"]) {
         return;
@@ -812,7 +809,6 @@ fn containerd_process_matches_config() {
 /// them all; the shim reads freezer, blkio and memory stats there) and share
 /// the host's cgroup namespace.
 #[test]
-#[ignore = "mydocker: a cgroup namespace the config does not ask for, and name=systemd, blkio, freezer left at / instead of cgroupsPath"]
 fn containerd_cgroups_at_cgroups_path() {
     if !ready(&["containerd", "ctr", "containerd-shim-runc-v2", "podman"]) {
         return;

@@ -232,6 +232,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             share: 0,
             console: Vec::new(),
             copyup: Vec::new(),
+            sysctl: Vec::new(),
         },
         rec,
         cg,

@@ -168,6 +168,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b"")?;
         sys::set_cpu_mask(0, cpus);
     }
+    if !spec.sysctl.is_empty() {
+        sysctls(&spec.sysctl)?;
+    }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
         // which is quick only once the parent's namespace setup (long RCU
@@ -194,7 +197,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d)?;
     }
     drop(tasks); // (closed now, before exec did)
-    confine::cgroup_ns(cg, sec.privileged)?;
+    if spec.share & sys::CLONE_NEWCGROUP == 0 {
+        confine::cgroup_ns(cg, sec.privileged)?;
+    }
     for r in &spec.rlimits {
         sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b"")?;
     }
@@ -241,6 +246,28 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
     crate::engine::util::push_num(&mut p, gate as u64);
     let w = sys::open(&p, sys::O_WRONLY, 0).ctx(m!("open the exec fifo"), b"")?;
     sys::write_all(w.raw(), b"0").ctx(m!("write the exec fifo"), b"")
+}
+
+/// OCI linux.sysctl, in the container's namespaces (the network one
+/// entered): /proc/sys, read-only by now, is writable for the writes.
+#[inline(never)]
+fn sysctls(l: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
+    const AT: &[u8] = b"/proc/sys";
+    // (a read-only path of the config's, or not a mount of its own)
+    let ro = confine::remount(AT, 0, m!("make read-only")).is_ok();
+    for (k, v) in l {
+        let mut p = join(AT, k);
+        for c in &mut p[AT.len()..] {
+            if *c == b'.' {
+                *c = b'/';
+            }
+        }
+        crate::engine::util::write_file(&p, v).ctx(m!("write"), &p)?;
+    }
+    if ro {
+        confine::remount(AT, sys::MS_RDONLY, m!("make read-only"))?;
+    }
+    Ok(())
 }
 
 /// The tree under `src` copied into the directory `to`: written as a tar

@@ -82,7 +82,8 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let u = at(p, b"user");
     let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
     sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
-    let mut groups = alloc::vec![gid as u32];
+    // exactly additionalGids (the gid is not added, as runc)
+    let mut groups = Vec::new();
     for g in at(u, b"additionalGids").items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
@@ -124,6 +125,8 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // (filled in place: a record and spec moved into a returned bundle
     // were copied whole)
     let (rec, spec) = (&mut b.rec, &mut b.spec);
+    // No cgroup namespace or cgroupfs unless the config has one of them.
+    spec.share = sys::CLONE_NEWCGROUP;
     b.oom = process(at(j, b"process"), rec, spec)?;
     let sec = &mut spec.security;
 
@@ -157,6 +160,8 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         key.extend_from_slice(&dest);
         match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
             Some(6) => spec.mqueue = true,
+            // (a cgroup filesystem: the engine's, in a cgroup namespace)
+            Some(4 | 5) => spec.share &= !sys::CLONE_NEWCGROUP,
             Some(_) => {}
             None if typ == b"tmpfs" => {
                 if has(b"tmpcopyup") {
@@ -184,6 +189,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         let t = n.str_at(b"type").unwrap_or_default();
         let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
+        if k == 5 {
+            spec.share &= !sys::CLONE_NEWCGROUP;
+        }
         match (n.str_at(b"path"), k) {
             (None, 1) => spec.net = b"none".to_vec(),
             (None, _) => {}
@@ -231,7 +239,18 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     if !sc.is_null() {
         sec.filter = filter(sc)?;
     }
-    for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
+    // The namespaced sysctls (as runc allows them), written in the
+    // container's namespaces by its init.
+    for (k, v) in at(l, b"sysctl").members() {
+        let ok = [&b"net."[..], b"kernel.shm", b"kernel.msg", b"kernel.sem", b"fs.mqueue.", b"kernel.domainname", b"kernel.hostname"]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if !ok || k.contains(&b'/') {
+            return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
+        }
+        spec.sysctl.push((k, v.str().unwrap_or_default()));
+    }
+    for k in [&b"devices"[..], b"uidMappings", b"gidMappings"] {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
             return Err(refuse(k, m!("not supported yet")));

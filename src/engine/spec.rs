@@ -59,6 +59,8 @@ pub struct Spec {
     /// tmpfs mounts (their paths, as in `security.tmpfs`) that get a copy
     /// of what the image has there (OCI `tmpcopyup`).
     pub copyup: Vec<Vec<u8>>,
+    /// OCI linux.sysctl: (key, value), written under /proc/sys.
+    pub sysctl: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
