@@ -384,7 +384,6 @@ fn podman_tmpfs() {
 /// `--privileged` and `--device` send linux.devices (and device cgroup
 /// allows for them).
 #[test]
-#[ignore = "mydocker: linux.devices (podman --privileged, --device) refused: devices: not supported yet"]
 fn podman_privileged_and_device() {
     if !ready(&["podman", "conmon"]) {
         return;

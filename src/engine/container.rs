@@ -233,6 +233,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             console: Vec::new(),
             copyup: Vec::new(),
             sysctl: Vec::new(),
+            sys_rw: false,
         },
         rec,
         cg,

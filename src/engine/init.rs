@@ -182,7 +182,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         eth0(spec)?;
     }
     confine::own_dir(b"/sys")?;
-    let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
+    let ro = if sec.privileged || spec.sys_rw { 0 } else { sys::MS_RDONLY };
     confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b"")?;
     if !sec.privileged {
         confine::mask(b"/sys", &sec.paths)?;

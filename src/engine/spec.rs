@@ -61,6 +61,8 @@ pub struct Spec {
     pub copyup: Vec<Vec<u8>>,
     /// OCI linux.sysctl: (key, value), written under /proc/sys.
     pub sysctl: Vec<(Vec<u8>, Vec<u8>)>,
+    /// /sys read-write (an OCI sysfs mount without "ro").
+    pub sys_rw: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
