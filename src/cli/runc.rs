@@ -13,7 +13,7 @@ use super::out::{out, report};
 use super::usage;
 use crate::engine::oci;
 use crate::engine::state::Root;
-use crate::engine::util::{self, Error, Res};
+use crate::engine::util::{self, Buf, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -77,7 +77,7 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
         Ok(g) => g,
         Err(e) => return report(e.code(1)),
     };
-    let r = run(&g, me, env);
+    let r = run(args, &g, me, env);
     match r {
         Ok(()) => 0,
         Err(e) => {
@@ -91,37 +91,33 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 
 /// One line appended to the log file: the error, as JSON or text.
 fn log(file: &[u8], json: bool, msg: &[u8]) {
-    let mut b = Vec::new();
+    let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
     if json {
-        b.extend_from_slice(b"{\"level\":\"error\",\"msg\":");
-        crate::engine::json::str(&mut b, msg);
-        b.extend_from_slice(b",\"time\":\"");
-        b.extend_from_slice(&t);
-        b.extend_from_slice(b"\"}");
+        b.b(b"{\"level\":\"error\",\"msg\":");
+        crate::engine::json::str(&mut b.0, msg);
+        b.b(b",\"time\":\"").b(&t).b(b"\"}");
     } else {
-        b.extend_from_slice(b"time=\"");
-        b.extend_from_slice(&t);
-        b.extend_from_slice(b"\" level=error msg=");
-        crate::engine::json::str(&mut b, msg);
+        b.b(b"time=\"").b(&t).b(b"\" level=error msg=");
+        crate::engine::json::str(&mut b.0, msg);
     }
-    b.push(b'\n');
+    b.b(b"\n");
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
-        let _ = sys::write_all(fd.raw(), &b);
+        let _ = sys::write_all(fd.raw(), &b.0);
     }
 }
 
 const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec";
 
-fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
+fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
     let root = Root { dir: g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc").to_vec(), run: Vec::new(), overlay: false };
     let Some(&verb) = g.pos.first() else {
         out(&args::usage_text(usage::RUNC));
         return Ok(());
     };
     let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted(m!("command"), verb, m!("not supported (see mydocker runc help)")))?;
-    let rest: Vec<Vec<u8>> = g.pos[1..].iter().map(|a| a.to_vec()).collect();
-    let a = parse(&rest, CMD, false, usage::RUNC)?;
+    // (the verb and what follows it are the tail of `args`: parsed from there, uncopied)
+    let a = parse(&args[args.len() - g.pos.len() + 1..], CMD, false, usage::RUNC)?;
     let id = a.pos.first().copied().unwrap_or_default();
     if id.is_empty() && matches!(v, 0..=4 | 6 | 10..) {
         return Err(Error::text(m!("missing the container id")));

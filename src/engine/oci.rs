@@ -38,17 +38,9 @@ fn refuse(field: &[u8], why: crate::engine::util::Msg) -> Error {
     Error::at(field, why)
 }
 
-const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup,user,time";
+// (user and time: not supported, refused as unknown)
+const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup";
 const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
-
-/// The capability set named `set` of `c`, as a mask (absent: none).
-fn caps(c: J, set: &[u8]) -> Res<u64> {
-    let mut m = 0;
-    for n in at(c, set).items() {
-        m |= config::cap_bits(&n.str().unwrap_or_default())?;
-    }
-    Ok(m)
-}
 
 /// The member `key` of `j`, null when absent (one out-of-line copy of
 /// the walk for all the lookups here).
@@ -57,13 +49,44 @@ fn at<'a>(j: J<'a>, key: &[u8]) -> J<'a> {
     j.get(key).unwrap_or(J::NULL)
 }
 
-/// A number member (absent or not an integer: None); u64 range.
-fn unum(j: J, key: &[u8]) -> Option<u64> {
-    util::parse_u64(at(j, key).raw())
+/// The string member `key` of `j`; empty when absent or not a string.
+#[inline(never)]
+fn s(j: J, key: &[u8]) -> Vec<u8> {
+    at(j, key).str().unwrap_or_default()
+}
+
+/// The string-array member `key` of `j`; empty when absent or not one.
+#[inline(never)]
+fn ss(j: J, key: &[u8]) -> Vec<Vec<u8>> {
+    at(j, key).strs().unwrap_or_default()
+}
+
+/// A number member, `dflt` when absent or not an integer (u64 range).
+#[inline(never)]
+fn unum(j: J, key: &[u8], dflt: u64) -> u64 {
+    util::parse_u64(at(j, key).raw()).unwrap_or(dflt)
+}
+
+/// A number member above 0 (else None).
+fn positive(j: J, key: &[u8]) -> Option<u64> {
+    Some(unum(j, key, 0)).filter(|&n| n > 0)
 }
 
 fn is_true(j: J, key: &[u8]) -> bool {
     at(j, key).raw() == b"true"
+}
+
+fn absolute(p: &[u8]) -> bool {
+    p.first() == Some(&b'/')
+}
+
+/// A path of the config: relative ones are in the bundle.
+fn in_bundle(bundle: &[u8], p: Vec<u8>) -> Vec<u8> {
+    if absolute(&p) {
+        p
+    } else {
+        join(bundle, &p)
+    }
 }
 
 /// A process (config.json's, or exec's process.json) onto `rec` and
@@ -72,43 +95,56 @@ fn is_true(j: J, key: &[u8]) -> bool {
 #[inline(never)]
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", m!("must be a non-empty array of strings")))?;
-    rec.env = p.strs_at(b"env").unwrap_or_default();
+    rec.argv = ss(p, b"args");
+    if rec.argv.is_empty() {
+        return Err(refuse(b"process.args", m!("must be a non-empty array of strings")));
+    }
+    rec.env = ss(p, b"env");
     rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
-    if rec.workdir.first() != Some(&b'/') {
+    if !absolute(&rec.workdir) {
         return Err(refuse(b"process.cwd", m!("must be an absolute path")));
     }
     spec.tty = is_true(p, b"terminal");
     let u = at(p, b"user");
-    let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
-    sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
+    let (uid, gid) = (unum(u, b"uid", 0), unum(u, b"gid", 0));
+    let mut user = Buf::new();
+    user.n(uid).b(b":").n(gid);
+    sec.user = user.0;
     let mut groups = alloc::vec![gid as u32];
     for g in at(u, b"additionalGids").items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
     spec.groups = Some(groups);
-    if unum(u, b"umask").is_some_and(|m| m != 0o022) {
+    if unum(u, b"umask", 0o022) != 0o022 {
         return Err(refuse(b"process.user.umask", m!("only 0022 is supported")));
     }
+    // The capability sets as masks (absent: none).
     let c = at(p, b"capabilities");
+    let mut m = [0u64; 5];
+    let mut i = 0;
+    for set in fields(b"bounding,effective,ambient,permitted,inheritable", b',') {
+        for n in at(c, set).items() {
+            m[i] |= config::cap_bits(&n.str().unwrap_or_default())?;
+        }
+        i += 1;
+    }
+    let [b, e, a, pm, inh] = m;
     // What the engine gives: root has the bounding set (ambient and
     // inheritable add nothing for root); another user has none after its
     // exec, which is also what runc's effective and permitted sets come
     // to without ambient ones.
-    sec.caps = caps(c, b"bounding")?;
-    let e = caps(c, b"effective")?;
-    let a = caps(c, b"ambient")?;
-    let ok = if uid == 0 { e == sec.caps && (a == 0 || a == e) } else { a == 0 };
-    if !ok || e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 {
+    sec.caps = b;
+    let ok = if uid == 0 { e == b && (a == 0 || a == e) } else { a == 0 };
+    if !ok || e != pm || inh & !b != 0 {
         return Err(refuse(
             b"process.capabilities",
             m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
         ));
     }
     for r in at(p, b"rlimits").items() {
-        let t = r.str_at(b"type").unwrap_or_default();
+        let t = s(r, b"type");
         let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
-        spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
+        spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
     Ok(at(p, b"oomScoreAdj").num())
@@ -128,48 +164,49 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let sec = &mut spec.security;
 
     let r = at(j, b"root");
-    let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", m!("missing")))?;
-    if rootfs.first() != Some(&b'/') {
-        rootfs = join(bundle, &rootfs);
+    let rootfs = s(r, b"path");
+    if rootfs.is_empty() {
+        return Err(refuse(b"root.path", m!("missing")));
     }
+    let rootfs = in_bundle(bundle, rootfs);
     sec.read_only = is_true(r, b"readonly");
-    rec.hostname = j.str_at(b"hostname").unwrap_or_default();
+    rec.hostname = s(j, b"hostname");
 
     for m in at(j, b"mounts").items() {
-        let dest = m.str_at(b"destination").unwrap_or_default();
-        let typ = m.str_at(b"type").unwrap_or_default();
-        let opts = m.strs_at(b"options").unwrap_or_default();
-        let has = |w: &[u8]| opts.iter().any(|o| o.as_slice() == w);
-        if dest.first() != Some(&b'/') {
+        let dest = s(m, b"destination");
+        if !absolute(&dest) {
             return Err(Error::quoted(m!("mounts"), &dest, m!("the destination must be an absolute path")));
         }
-        if typ == b"bind" || has(b"bind") || has(b"rbind") {
-            let mut host = m.str_at(b"source").unwrap_or_default();
-            if host.first() != Some(&b'/') {
-                host = join(bundle, &host);
+        // The options: bind, rbind, ro and tmpcopyup as bits; a tmpfs
+        // gets the others but for atime and propagation words (the
+        // engine's mounts are private).
+        let mut t = dest.clone();
+        t.push(b':');
+        let mut bits = 0;
+        for o in ss(m, b"options") {
+            let k = word_index(b"bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave", &o);
+            if let Some(k) = k {
+                bits |= 1 << k;
             }
-            rec.volumes.push(Volume { host, ctr: dest, ro: has(b"ro") });
+            if k.unwrap_or(0) < 3 {
+                t.extend_from_slice(&o);
+                t.push(b',');
+            }
+        }
+        let mut key = s(m, b"type");
+        if key == b"bind" || bits & 3 != 0 {
+            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, b"source")), ctr: dest, ro: bits & 4 != 0 });
             continue;
         }
         // The filesystems the engine mounts itself, its own way.
-        let mut key = typ.clone();
         key.push(b' ');
         key.extend_from_slice(&dest);
         match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
             Some(6) => spec.mqueue = true,
             Some(_) => {}
-            None if typ == b"tmpfs" => {
-                if has(b"tmpcopyup") {
-                    spec.copyup.push(dest.clone());
-                }
-                let mut t = dest;
-                t.push(b':');
-                for o in &opts {
-                    // (atime and propagation words: the engine's mounts are private)
-                    if word_index(b"strictatime,relatime,noatime,rprivate,private,rslave,slave,tmpcopyup", o).is_none() {
-                        t.extend_from_slice(o);
-                        t.push(b',');
-                    }
+            None if key.starts_with(b"tmpfs ") => {
+                if bits & 8 != 0 {
+                    spec.copyup.push(dest);
                 }
                 sec.tmpfs.push(t);
             }
@@ -179,18 +216,23 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
 
     let l = at(j, b"linux");
     let mut have = 0u32;
-    spec.net = b"host".to_vec();
+    let mut net: &[u8] = b"host";
     for n in at(l, b"namespaces").items() {
-        let t = n.str_at(b"type").unwrap_or_default();
-        let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let t = s(n, b"type");
+        let k = word_index(NS_TYPES, &t).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
-        match (n.str_at(b"path"), k) {
-            (None, 1) => spec.net = b"none".to_vec(),
-            (None, _) => {}
-            (Some(p), 1 | 3 | 4) => spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p)),
-            (Some(_), _) => return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported"))),
+        let p = s(n, b"path");
+        if p.is_empty() {
+            if k == 1 {
+                net = b"none";
+            }
+        } else if matches!(k, 1 | 3 | 4) {
+            spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p));
+        } else {
+            return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported")));
         }
     }
+    spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
     if have & 4 == 0 || have & 16 == 0 && !rec.hostname.is_empty() {
         return Err(refuse(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
@@ -201,28 +243,45 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         }
     }
     resources(at(l, b"resources"), &mut rec.limits);
-    b.rel = match l.str_at(b"cgroupsPath") {
-        // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
-        Some(p) if systemd && p.contains(&b':') => {
-            let f: Vec<&[u8]> = fields(&p, b':').collect();
-            let mut v = f[0].to_vec();
-            v.push(b'/');
-            Buf(v).b(f[1]).b(b"-").b(f.get(2).copied().unwrap_or_default()).b(b".scope").0.clone()
+    // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
+    let p = s(l, b"cgroupsPath");
+    b.rel = if p.is_empty() {
+        join(b"mydocker", id)
+    } else if systemd && p.contains(&b':') {
+        let (mut v, mut n) = (Vec::new(), 0);
+        for &c in &p {
+            if c == b':' {
+                n += 1;
+                if n > 2 {
+                    break;
+                }
+                v.push(if n == 1 { b'/' } else { b'-' });
+            } else {
+                v.push(c);
+            }
         }
-        Some(p) if !p.is_empty() => p.strip_prefix(b"/").unwrap_or(&p).to_vec(),
-        _ => join(b"mydocker", id),
+        if n == 1 {
+            v.push(b'-');
+        }
+        v.extend_from_slice(b".scope");
+        v
+    } else {
+        p.strip_prefix(b"/").unwrap_or(&p).to_vec()
     };
     // Masked, then read-only paths; none given: none applied.
     let mut paths = Vec::new();
-    for (k, sep) in [(&b"maskedPaths"[..], &b"| "[..]), (&b"readonlyPaths"[..], &b""[..])] {
-        for x in l.strs_at(k).unwrap_or_default() {
-            if x.first() != Some(&b'/') || x.contains(&b' ') {
+    for k in fields(b"maskedPaths,readonlyPaths", b',') {
+        for x in ss(l, k) {
+            if !absolute(&x) || x.contains(&b' ') {
                 return Err(Error::quoted(m!("linux.maskedPaths/readonlyPaths"), &x, m!("must be absolute, without spaces")));
             }
             paths.extend_from_slice(&x);
             paths.push(b' ');
         }
-        paths.extend_from_slice(sep);
+        if k.len() == 11 {
+            // (after maskedPaths)
+            paths.extend_from_slice(b"| ");
+        }
     }
     sec.paths = paths;
     // The config's own profile, compiled; none: no filter (as runc).
@@ -231,27 +290,24 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     if !sc.is_null() {
         sec.filter = filter(sc)?;
     }
-    for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
+    for k in fields(b"sysctl,devices,uidMappings,gidMappings", b',') {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
             return Err(refuse(k, m!("not supported yet")));
         }
     }
 
-    let fixed = &mut b.fixed;
-    fixed.extend_from_slice(b"\"bundle\":");
-    json::str(fixed, bundle);
-    fixed.extend_from_slice(b",\"rootfs\":");
-    json::str(fixed, &rootfs);
-    fixed.extend_from_slice(b",\"created\":\"");
-    fixed.extend_from_slice(&util::rfc3339(sys::now().0));
+    let mut f = Buf::new();
+    f.b(b"\"bundle\":");
+    json::str(&mut f.0, bundle);
+    f.b(b",\"rootfs\":");
+    json::str(&mut f.0, &rootfs);
+    f.b(b",\"created\":\"").b(&util::rfc3339(sys::now().0)).b(b"\"");
     let a = at(j, b"annotations");
     if !a.is_null() {
-        fixed.extend_from_slice(b"\",\"annotations\":");
-        fixed.extend_from_slice(a.raw());
-    } else {
-        fixed.push(b'"');
+        f.b(b",\"annotations\":").b(a.raw());
     }
+    b.fixed = f.0;
     spec.lower = rootfs.clone();
     spec.upper = rootfs;
     rec.image = bundle.to_vec();
@@ -397,15 +453,14 @@ pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
 
 /// linux.resources (and `update`'s file) onto limits.
 fn resources(res: J, lim: &mut config::Limits) {
-    let mem = at(res, b"memory");
-    lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
+    lim.memory = positive(at(res, b"memory"), b"limit");
     let cpu = at(res, b"cpu");
-    if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
+    if let (Some(q), Some(per)) = (positive(cpu, b"quota"), positive(cpu, b"period")) {
         lim.cpu_quota = Some(q * 100_000 / per);
     }
-    lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
-    lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
-    lim.pids = unum(at(res, b"pids"), b"limit").filter(|&p| p > 0);
+    lim.cpu_shares = positive(cpu, b"shares");
+    lim.cpuset_cpus = Some(s(cpu, b"cpus")).filter(|c| !c.is_empty());
+    lim.pids = positive(at(res, b"pids"), b"limit");
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
@@ -531,7 +586,8 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
 pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
-        b.b(b"ID").col(20, 3).b(b"PID").col(30, 3).b(b"STATUS").col(42, 3).b(b"BUNDLE\n");
+        // (the columns below: at 20, 30 and 42)
+        b.b(b"ID                  PID         STATUS      BUNDLE\n");
     }
     for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
         let Ok(r) = find(root, &id) else { continue };
@@ -597,15 +653,41 @@ fn action(a: &[u8], errno: u32) -> Res<u32> {
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
-/// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
-fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
-    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+/// One classic-BPF instruction appended, as `sys::seccomp::install_raw`
+/// takes it.
+#[inline(never)]
+fn emit(p: &mut Vec<u64>, code: u16, jt: u8, jf: u8, k: u32) {
+    p.push(code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32);
 }
 
 const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
+/// (not BPF: a JEQ whose true branch is a failure, patched in `filter`)
+const JEQ_FAILS: u16 = 0x8015;
+
+/// One 32-bit half (`hi`: the high one) of the check `k` (EQ, NE,
+/// MASKED_EQ) of argument `i` against `v` (MASKED_EQ: `v` is the mask,
+/// `v2` the value). A failure's jump is left 0, for `filter` to patch.
+#[inline(never)]
+fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
+    let sh = 32 * hi;
+    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
+    let mut want = v;
+    if k == 2 {
+        emit(c, AND, 0, 0, (v >> sh) as u32);
+        want = v2;
+    }
+    let want = (want >> sh) as u32;
+    match (k, hi) {
+        // NE: a different high word passes (over the low check), the same low word fails
+        (1, 1) => emit(c, JEQ, 0, 2, want),
+        (1, _) => emit(c, JEQ_FAILS, 0, 0, want),
+        // EQ: another value fails
+        _ => emit(c, JEQ, 0, 0, want),
+    }
+}
 
 /// linux.seccomp as a classic-BPF program for this architecture:
 ///   load arch; not ours -> the default action (i386 and arm32 calls, and
@@ -618,49 +700,42 @@ const RET: u16 = 0x06; // BPF_RET | BPF_K
 ///     return the rule's action
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
-fn filter(s: J) -> Res<Vec<u64>> {
-    let de = unum(s, b"defaultErrnoRet").unwrap_or(1) as u32;
-    let dflt = action(&s.str_at(b"defaultAction").unwrap_or_default(), de)?;
-    let mut p = alloc::vec![insn(LD, 0, 0, 4), insn(JEQ, 1, 0, sys::seccomp::AUDIT_ARCH), insn(RET, 0, 0, dflt), insn(LD, 0, 0, 0)];
+fn filter(sc: J) -> Res<Vec<u64>> {
+    let de = unum(sc, b"defaultErrnoRet", 1) as u32;
+    let dflt = action(&s(sc, b"defaultAction"), de)?;
+    let mut p = Vec::new();
+    emit(&mut p, LD, 0, 0, 4);
+    emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
+    emit(&mut p, RET, 0, 0, dflt);
+    emit(&mut p, LD, 0, 0, 0);
     if cfg!(target_arch = "x86_64") {
-        p.push(insn(0x45, 0, 1, 0x4000_0000)); // JSET: x32 -> the next, else over it
-        p.push(insn(RET, 0, 0, dflt));
+        emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
+        emit(&mut p, RET, 0, 0, dflt);
     }
-    for r in at(s, b"syscalls").items() {
-        let act = action(&r.str_at(b"action").unwrap_or_default(), unum(r, b"errnoRet").map_or(de, |e| e as u32))?;
+    for r in at(sc, b"syscalls").items() {
+        let act = action(&s(r, b"action"), unum(r, b"errnoRet", de as u64) as u32)?;
         // The checks, with every failure's jump patched below.
         let mut c: Vec<u64> = Vec::new();
-        let mut fails = Vec::new();
         for a in at(r, b"args").items() {
-            let (i, v, v2) = (unum(a, b"index").unwrap_or(6) as u32, unum(a, b"value").unwrap_or(0), unum(a, b"valueTwo").unwrap_or(0));
-            let op = a.str_at(b"op").unwrap_or_default();
+            let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
+            let op = s(a, b"op");
             let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
-            for half in [1u32, 0] {
-                let sh = 32 * half;
-                c.push(insn(LD, 0, 0, 16 + 8 * i + 4 * half));
-                let want = if k == 2 {
-                    c.push(insn(AND, 0, 0, (v >> sh) as u32));
-                    (v2 >> sh) as u32
-                } else {
-                    (v >> sh) as u32
-                };
-                if k == 1 && half == 1 {
-                    // NE: a different high word passes (over the low check)
-                    c.push(insn(JEQ, 0, 2, want));
-                } else {
-                    // EQ: the other value fails; NE's low word: the same fails
-                    fails.push((c.len(), k == 1));
-                    c.push(insn(JEQ, 0, 0, want));
-                }
-            }
+            half(&mut c, i, 1, k, v, v2);
+            half(&mut c, i, 0, k, v, v2);
         }
         let n = c.len();
-        for (at, ne) in fails {
-            // (to the reload after the return)
-            let off = ((n - at) as u64) << if ne { 16 } else { 24 };
-            c[at] |= off;
+        let mut pos = 0;
+        for x in &mut c {
+            // a failure: to the reload after the return
+            let off = (n - pos) as u64;
+            pos += 1;
+            if *x as u32 == JEQ as u32 {
+                *x |= off << 24;
+            } else if *x as u16 == JEQ_FAILS {
+                *x ^= (JEQ_FAILS ^ JEQ) as u64 | off << 16;
+            }
         }
         for name in at(r, b"names").items() {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
@@ -668,15 +743,15 @@ fn filter(s: J) -> Res<Vec<u64>> {
             if skip > 255 {
                 return Err(refuse(b"linux.seccomp", m!("a rule with too many argument checks")));
             }
-            p.push(insn(JEQ, 0, skip as u8, nr));
+            emit(&mut p, JEQ, 0, skip as u8, nr);
             p.extend_from_slice(&c);
-            p.push(insn(RET, 0, 0, act));
+            emit(&mut p, RET, 0, 0, act);
             if n > 0 {
-                p.push(insn(LD, 0, 0, 0));
+                emit(&mut p, LD, 0, 0, 0);
             }
         }
     }
-    p.push(insn(RET, 0, 0, dflt));
+    emit(&mut p, RET, 0, 0, dflt);
     if p.len() > 4096 {
         return Err(refuse(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
     }
