@@ -93,6 +93,7 @@ fn in_bundle(bundle: &[u8], p: Vec<u8>) -> Vec<u8> {
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
 #[inline(never)]
+#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
     rec.argv = ss(p, b"args");
@@ -700,6 +701,7 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 ///     return the rule's action
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
+#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
 fn filter(sc: J) -> Res<Vec<u64>> {
     let de = unum(sc, b"defaultErrnoRet", 1) as u32;
     let dflt = action(&s(sc, b"defaultAction"), de)?;
