@@ -122,53 +122,55 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
     if id.is_empty() && matches!(v, 0..=4 | 6 | 10..) {
         return Err(Error::text(m!("missing the container id")));
     }
+    // The verbs that need no container first.
     match v {
         0 => {
             let b = bundle(a.val(C_BUNDLE))?;
-            oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD))
+            return oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD));
         }
-        1 => oci::start(&root, id),
-        2 => oci::state(&root, id).map(|s| {
-            out(&s);
-            out(b"\n")
-        }),
-        3 => oci::kill(&root, id, oci::signal(a.pos.get(1).copied().unwrap_or(b"TERM"))?, a.has(C_ALL)),
-        4 => oci::delete(&root, id, a.has(C_FORCE)),
+        4 => return oci::delete(&root, id, a.has(C_FORCE)),
         5 => {
             out(&oci::list(&root, a.has(C_QUIET)));
-            Ok(())
+            return Ok(());
         }
-        6 => oci::ps(&root, id).map(|s| out(&s)),
         7 => {
             let d = bundle(a.val(C_BUNDLE))?;
             let p = util::join(&d, b"config.json");
             if sys::lstat(&p).is_ok() {
                 return Err(Error::at(&p, m!("exists: remove it first")));
             }
-            util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys(m!("write"), &p, e))
+            return util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys(m!("write"), &p, e));
         }
         8 => {
             out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
+            return Ok(());
+        }
+        9 => {
+            out(&args::usage_text(usage::RUNC));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut r = oci::find(&root, id)?;
+    match v {
+        1 => oci::start(&root, &r),
+        2 => {
+            out(&oci::state(&root, &r));
             Ok(())
         }
-        10 | 11 => oci::pause(&root, id, v == 10),
-        13 => {
+        3 => oci::kill(&r, oci::signal(a.pos.get(1).copied().unwrap_or(b"TERM"))?, a.has(C_ALL)),
+        6 => {
+            out(&oci::ps(&r));
+            Ok(())
+        }
+        10 | 11 => oci::pause(&r, v == 10),
+        12 => oci::update(&r, a.val(C_RES).unwrap_or(b"-")),
+        _ => {
             let p = a.val(C_PROCESS).ok_or_else(|| Error::text(m!("exec: --process FILE is required")))?;
-            let code = oci::exec(&root, id, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
+            let code = oci::exec(&mut r, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
             if code != 0 {
                 sys::exit(code);
             }
-            Ok(())
-        }
-        12 => {
-            let f = a.val(C_RES).unwrap_or(b"-");
-            let mut text = Vec::new();
-            let r = if f == b"-" { sys::read_to_end(0, &mut text) } else { util::read_file(f).map(|t| text = t) };
-            r.map_err(|e| Error::sys(m!("read"), f, e))?;
-            oci::update(&root, id, &text)
-        }
-        _ => {
-            out(&args::usage_text(usage::RUNC));
             Ok(())
         }
     }

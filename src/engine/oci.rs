@@ -89,6 +89,14 @@ fn in_bundle(bundle: &[u8], p: Vec<u8>) -> Vec<u8> {
     }
 }
 
+/// The JSON document in the file `f` (`-`: stdin), read into `text`.
+#[inline(never)]
+fn read_json<'a>(f: &[u8], text: &'a mut Vec<u8>) -> Res<J<'a>> {
+    let r = if f == b"-" { sys::read_to_end(0, text) } else { util::read_file(f).map(|t| *text = t) };
+    r.ctx(m!("read"), f)?;
+    json::parse(text).ok_or_else(|| Error::at(f, m!("not valid JSON")))
+}
+
 /// A process (config.json's, or exec's process.json) onto `rec` and
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
@@ -155,9 +163,8 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
 /// or refused with a message; unknown fields are ignored.
 #[inline(never)]
 fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<()> {
-    let path = join(bundle, b"config.json");
-    let text = util::read_file(&path).ctx(m!("read"), &path)?;
-    let j = json::parse(&text).ok_or_else(|| Error::at(&path, m!("not valid JSON")))?;
+    let mut text = Vec::new();
+    let j = read_json(&join(bundle, b"config.json"), &mut text)?;
     // (filled in place: a record and spec moved into a returned bundle
     // were copied whole)
     let (rec, spec) = (&mut b.rec, &mut b.spec);
@@ -390,20 +397,45 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
 }
 
 /// The container `id`'s record, or runc's "does not exist".
-fn find(root: &Root, id: &[u8]) -> Res<Record> {
+pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
     state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
-/// created (waiting on its fifo), running, paused, or stopped.
-fn status(root: &Root, r: &Record) -> &'static [u8] {
+/// The states, as `status` numbers them.
+const STATES: [&[u8]; 4] = [b"created", b"running", b"paused", b"stopped"];
+const CREATED: usize = 0;
+const STOPPED: usize = 3;
+
+/// created (waiting on its fifo), running, paused, or stopped: an index
+/// into STATES.
+#[inline(never)]
+fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
-        b"stopped"
+        STOPPED
     } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
-        b"created"
+        CREATED
     } else if freezer(r).is_some_and(|(k, _)| util::read_file(&k).is_ok_and(|v| v.starts_with(b"FROZEN") || v.starts_with(b"1"))) {
-        b"paused"
+        2
     } else {
-        b"running"
+        1
+    }
+}
+
+/// The pid shown for a container in state `st`: 0 once stopped.
+fn shown_pid(r: &Record, st: usize) -> u64 {
+    if st == STOPPED {
+        0
+    } else {
+        r.pid as u64
+    }
+}
+
+/// Refuses a container that is not running.
+fn running(r: &Record) -> Res<()> {
+    if r.alive() {
+        Ok(())
+    } else {
+        Err(Error::quoted(m!("container"), &r.id, m!("is not running")))
     }
 }
 
@@ -424,12 +456,9 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 
 /// `pause ID` (`on`) and `resume ID`.
 #[inline(never)]
-pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
-    let r = find(root, id)?;
-    if !r.alive() {
-        return Err(Error::quoted(m!("container"), id, m!("is not running")));
-    }
-    let (knob, words) = freezer(&r).ok_or_else(|| Error::quoted(m!("container"), id, m!("has no freezer cgroup")))?;
+pub fn pause(r: &Record, on: bool) -> Res<()> {
+    running(r)?;
+    let (knob, words) = freezer(r).ok_or_else(|| Error::quoted(m!("container"), &r.id, m!("has no freezer cgroup")))?;
     let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
@@ -442,11 +471,12 @@ pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
     Ok(())
 }
 
-/// `update --resources FILE ID`: the limits of linux.resources' shape.
+/// `update --resources FILE ID` (`-`: stdin): the limits of
+/// linux.resources' shape.
 #[inline(never)]
-pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
-    let r = find(root, id)?;
-    let j = json::parse(text).ok_or_else(|| refuse(b"--resources", m!("not valid JSON")))?;
+pub fn update(r: &Record, f: &[u8]) -> Res<()> {
+    let mut text = Vec::new();
+    let j = read_json(f, &mut text)?;
     let mut l = config::Limits::default();
     resources(j, &mut l);
     Cgroup::update(&r.cgroups, &l)
@@ -467,35 +497,33 @@ fn resources(res: J, lim: &mut config::Limits) {
 /// `start ID`: opens the fifo (the waiting process's open for writing
 /// then returns), reads its byte, and removes the fifo.
 #[inline(never)]
-pub fn start(root: &Root, id: &[u8]) -> Res<()> {
-    let r = find(root, id)?;
-    let st = status(root, &r);
-    if st != b"created" {
-        return Err(Error::quoted(m!("container"), id, m!("cannot be started: it is not created (")).append(st).more(m!(")")));
+pub fn start(root: &Root, r: &Record) -> Res<()> {
+    let st = status(root, r);
+    if st != CREATED {
+        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(STATES[st]).more(m!(")")));
     }
-    let fifo = join(&dir_of(root, id), b"exec.fifo");
+    let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
     let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
     let mut b = [0u8; 1];
     let _ = sys::poll(&mut p, 10_000);
     if sys::read(fd.raw(), &mut b) != Ok(1) {
-        return Err(Error::quoted(m!("container"), id, m!("exited before it could start")));
+        return Err(Error::quoted(m!("container"), &r.id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
     r.append(root, &[("started", sys::now().0)], Status::Running)
 }
 
-/// `state ID`: runc's JSON.
+/// `state ID`: runc's JSON, and a newline.
 #[inline(never)]
-pub fn state(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
-    let r = find(root, id)?;
-    let st = status(root, &r);
+pub fn state(root: &Root, r: &Record) -> Vec<u8> {
+    let st = status(root, r);
     let mut b = Buf::new();
     b.b(b"{\"ociVersion\":\"1.0.2-dev\",\"id\":");
-    json::str(&mut b.0, id);
-    b.b(b",\"pid\":").n(if st == b"stopped" { 0 } else { r.pid as u64 }).b(b",\"status\":\"").b(st).b(b"\",");
-    b.b(&util::read_file(&join(&dir_of(root, id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}");
-    Ok(b.0)
+    json::str(&mut b.0, &r.id);
+    b.b(b",\"pid\":").n(shown_pid(r, st)).b(b",\"status\":\"").b(STATES[st]).b(b"\",");
+    b.b(&util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}\n");
+    b.0
 }
 
 /// The pids in the container's cgroups.
@@ -514,18 +542,17 @@ fn pids(r: &Record) -> Vec<i32> {
 }
 
 /// `ps --format json ID`: the pids, as a JSON array.
-pub fn ps(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
-    let r = find(root, id)?;
+pub fn ps(r: &Record) -> Vec<u8> {
     let mut b = Buf::new();
     b.b(b"[");
-    for (i, p) in pids(&r).iter().enumerate() {
-        if i > 0 {
-            b.b(b",");
-        }
-        b.n(*p as u64);
+    for p in pids(r) {
+        b.n(p as u64).b(b",");
+    }
+    if b.0.len() > 1 {
+        b.0.pop();
     }
     b.b(b"]\n");
-    Ok(b.0)
+    b.0
 }
 
 const SIGNALS: &[u8] =
@@ -545,14 +572,11 @@ pub fn signal(s: &[u8]) -> Res<i32> {
 
 /// `kill [--all] ID [SIGNAL]`.
 #[inline(never)]
-pub fn kill(root: &Root, id: &[u8], sig: i32, all: bool) -> Res<()> {
-    let r = find(root, id)?;
-    if !r.alive() {
-        return Err(Error::quoted(m!("container"), id, m!("is not running")));
-    }
-    let targets = if all { pids(&r) } else { alloc::vec![r.pid] };
+pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
+    running(r)?;
+    let targets = if all { pids(r) } else { alloc::vec![r.pid] };
     for p in targets {
-        sys::kill(p, sig).ctx(m!("kill"), id)?;
+        sys::kill(p, sig).ctx(m!("kill"), &r.id)?;
     }
     Ok(())
 }
@@ -567,7 +591,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
         r => r?,
     };
     if r.alive() {
-        if !force && status(root, &r) == b"running" {
+        if !force && status(root, &r) == 1 {
             return Err(Error::quoted(m!("container"), id, m!("is running: stop it first, or use --force")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
@@ -595,7 +619,7 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
         b.b(&id);
         if !quiet {
             let st = status(root, &r);
-            b.col(20, 3).n(if st == b"stopped" { 0 } else { r.pid as u64 }).col(30, 3).b(st).col(42, 3).b(&r.image);
+            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(STATES[st]).col(42, 3).b(&r.image);
         }
         b.b(b"\n");
     }
@@ -608,19 +632,9 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
 /// capabilities, rlimits and no_new_privs.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-pub fn exec(
-    root: &Root,
-    id: &[u8],
-    file: &[u8],
-    detach: bool,
-    pid_file: Option<&[u8]>,
-    console: Option<&[u8]>,
-    me: &[Vec<u8>],
-    my_env: &[Vec<u8>],
-) -> Res<i32> {
-    let mut r = find(root, id)?;
-    let text = util::read_file(file).ctx(m!("read"), file)?;
-    let j = json::parse(&text).ok_or_else(|| Error::at(file, m!("not valid JSON")))?;
+pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, console: Option<&[u8]>, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
+    let mut text = Vec::new();
+    let j = read_json(file, &mut text)?;
     let (mut rec, mut spec) = (Record::default(), Spec::default());
     process(j, &mut rec, &mut spec)?;
     let c = match console {
@@ -632,7 +646,8 @@ pub fn exec(
         Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx(m!("write"), f)?,
         None => sys::fd::Owned::none(),
     };
-    let (fds, cgns) = crate::engine::exec::namespaces(&r, id)?;
+    let id = r.id.clone();
+    let (fds, cgns) = crate::engine::exec::namespaces(r, &id)?;
     // (ours, inherited by the process; before the capabilities go)
     for l in &spec.rlimits {
         sys::setrlimit(l[0] as i32, l[1], l[2]).ctx(m!("set rlimit"), b"")?;
@@ -642,8 +657,8 @@ pub fn exec(
     let privileged = sec.privileged;
     (sec.caps, sec.no_new_privs) = (mine.caps, mine.no_new_privs);
     sec.user.clone_from(&mine.user);
-    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
-    crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
+    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id, cmd: rec.argv, ..Default::default() };
+    crate::engine::exec::enter(r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
 }
 
 /// The return value of a seccomp action (`errno`: its errnoRet).
