@@ -139,7 +139,7 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
             if sys::lstat(&p).is_ok() {
                 return Err(Error::at(&p, m!("exists: remove it first")));
             }
-            return util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys(m!("write"), &p, e));
+            return oci::put(&p, &args::usage_text(usage::SPEC));
         }
         8 => {
             out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");

@@ -322,6 +322,12 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     Ok(())
 }
 
+/// `data` written to the file `path` (atomically: a new file renamed).
+#[inline(never)]
+pub fn put(path: &[u8], data: &[u8]) -> Res<()> {
+    util::write_atomic(path, data).ctx(m!("write"), path)
+}
+
 /// The state directory of the container `id`.
 fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
     join(&root.containers_in(false), id)
@@ -363,19 +369,20 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
         }
         rec.cgroups = cg.dirs();
-        util::write_atomic(&join(&dir, b"oci"), &b.fixed).ctx(m!("write"), &dir)?;
+        put(&join(&dir, b"oci"), &b.fixed)?;
         rec.save(root)?;
         cg.make(Kind::V2, &rec.limits)?;
         let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
             if let Some(o) = b.oom {
-                let p = Buf::new().b(b"/proc/").n(pid as u64).b(b"/oom_score_adj").0.clone();
-                util::write_file(&p, &Buf::new().i(o).0).ctx(m!("write"), &p)?;
+                let (mut p, mut v) = (Buf::new(), Buf::new());
+                p.b(b"/proc/").n(pid as u64).b(b"/oom_score_adj");
+                util::write_file(&p.0, &v.i(o).0).ctx(m!("write"), &p.0)?;
             }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
             match pid_file {
-                Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx(m!("write"), f),
+                Some(f) => put(f, &util::num(pid as u64)),
                 None => Ok(()),
             }
         })();
