@@ -94,14 +94,10 @@ fn log(file: &[u8], json: bool, msg: &[u8]) {
     let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
     if json {
-        b.b(b"{\"level\":\"error\",\"msg\":");
-        crate::engine::json::str(&mut b.0, msg);
-        b.b(b",\"time\":\"").b(&t).b(b"\"}");
+        crate::engine::json::tpl(&mut b, b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", &[msg, &t], &[], &[]);
     } else {
-        b.b(b"time=\"").b(&t).b(b"\" level=error msg=");
-        crate::engine::json::str(&mut b.0, msg);
+        crate::engine::json::tpl(&mut b, b"time=\"\x02\" level=error msg=\x01\n", &[&t, msg], &[], &[]);
     }
-    b.b(b"\n");
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
         let _ = sys::write_all(fd.raw(), &b.0);
     }

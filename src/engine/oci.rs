@@ -306,11 +306,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     }
 
     let mut f = Buf::new();
-    f.b(b"\"bundle\":");
-    json::str(&mut f.0, bundle);
-    f.b(b",\"rootfs\":");
-    json::str(&mut f.0, &rootfs);
-    f.b(b",\"created\":\"").b(&util::rfc3339(sys::now().0)).b(b"\"");
+    json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
     let a = at(j, b"annotations");
     if !a.is_null() {
         f.b(b",\"annotations\":").b(a.raw());
@@ -526,10 +522,9 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
 pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let st = status(root, r);
     let mut b = Buf::new();
-    b.b(b"{\"ociVersion\":\"1.0.2-dev\",\"id\":");
-    json::str(&mut b.0, &r.id);
-    b.b(b",\"pid\":").n(shown_pid(r, st)).b(b",\"status\":\"").b(STATES[st]).b(b"\",");
-    b.b(&util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}\n");
+    let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
+    let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
+    json::tpl(&mut b, t, &[&r.id, STATES[st], &fixed], &[shown_pid(r, st) as i64], &[]);
     b.0
 }
 
