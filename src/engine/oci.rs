@@ -368,13 +368,14 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         put(&join(&dir, b"oci"), &b.fixed)?;
         rec.save(root)?;
         cg.make(Kind::V2, &rec.limits)?;
+        if let Some(o) = b.oom {
+            // Ours, inherited by the container's first process (create
+            // exits once it is made).
+            const ADJ: &[u8] = b"/proc/self/oom_score_adj";
+            util::write_file(ADJ, &Buf::new().i(o).0).ctx(m!("write"), ADJ)?;
+        }
         let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
-            if let Some(o) = b.oom {
-                let (mut p, mut v) = (Buf::new(), Buf::new());
-                p.b(b"/proc/").n(pid as u64).b(b"/oom_score_adj");
-                util::write_file(&p.0, &v.i(o).0).ctx(m!("write"), &p.0)?;
-            }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
             match pid_file {
@@ -614,7 +615,7 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
         // (the columns below: at 20, 30 and 42)
-        b.b(b"ID                  PID         STATUS      BUNDLE\n");
+        b.b(b"ID                  PID       STATUS      BUNDLE\n");
     }
     for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
         let Ok(r) = find(root, &id) else { continue };
