@@ -38,8 +38,16 @@ fn refuse(field: &[u8], why: crate::engine::util::Msg) -> Error {
     Error::at(field, why)
 }
 
-// (user and time: not supported, refused as unknown)
-const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup";
+/// The namespaces, in the order of their CLONE_NEW* bits: type k is
+/// `1 << (25 + k)` (but mount's). user (3) and time: not supported.
+const NS_TYPES: &[u8] = b"cgroup,uts,ipc,user,pid,network,mount";
+const _: () = assert!(
+    sys::CLONE_NEWCGROUP == 1 << 25
+        && sys::CLONE_NEWUTS == 1 << 26
+        && sys::CLONE_NEWIPC == 1 << 27
+        && sys::CLONE_NEWPID == 1 << 29
+        && sys::CLONE_NEWNET == 1 << 30
+);
 const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
 
 /// The member `key` of `j`, null when absent (one out-of-line copy of
@@ -227,29 +235,27 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let mut net: &[u8] = b"host";
     for n in at(l, b"namespaces").items() {
         let t = s(n, b"type");
-        let k = word_index(NS_TYPES, &t).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let k = word_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         let p = s(n, b"path");
         if p.is_empty() {
-            if k == 1 {
+            if k == 5 {
                 net = b"none";
             }
-        } else if matches!(k, 1 | 3 | 4) {
-            spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p));
+        } else if matches!(k, 1 | 2 | 5) {
+            // uts, ipc, network
+            spec.joins.push((1 << (25 + k), p));
         } else {
             return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported")));
         }
     }
     spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
-    if have & 4 == 0 || have & 16 == 0 && !rec.hostname.is_empty() {
+    if have & 1 << 6 == 0 || have & 2 == 0 && !rec.hostname.is_empty() {
         return Err(refuse(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
     }
-    for (bit, flag) in [(1, sys::CLONE_NEWPID), (8, sys::CLONE_NEWIPC), (16, sys::CLONE_NEWUTS)] {
-        if have & bit == 0 {
-            spec.share |= flag;
-        }
-    }
+    // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
+    spec.share |= ((!have & 0b1_0110) << 25) as i32;
     resources(at(l, b"resources"), &mut rec.limits);
     // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
     let p = s(l, b"cgroupsPath");
