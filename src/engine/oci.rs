@@ -662,10 +662,9 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
         sys::setrlimit(l[0] as i32, l[1], l[2]).ctx(m!("set rlimit"), b"")?;
     }
     r.env = rec.env;
-    let (sec, mine) = (&mut r.security, &spec.security);
+    let (sec, mine) = (&mut r.security, spec.security);
     let privileged = sec.privileged;
-    (sec.caps, sec.no_new_privs) = (mine.caps, mine.no_new_privs);
-    sec.user.clone_from(&mine.user);
+    (sec.caps, sec.no_new_privs, sec.user) = (mine.caps, mine.no_new_privs, mine.user);
     let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id, cmd: rec.argv, ..Default::default() };
     crate::engine::exec::enter(r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
 }
