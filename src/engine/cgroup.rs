@@ -122,13 +122,15 @@ impl Layout {
         const V1: u64 = 0x27e0eb;
         const V2: u64 = 0x6367_7270;
         let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&controllers(p), b' ') };
+        // (0: unknown)
+        let magic = |p: &[u8]| sys::fs_magic(p).unwrap_or(0);
         let standard = || -> Option<Layout> {
             let mut hiers = Vec::new();
-            match sys::fs_magic(ROOT).ok()? {
+            match magic(ROOT) {
                 V2 => hiers.push(v2(ROOT)),
                 sys::TMPFS_MAGIC => {
                     let u = join(ROOT, b"unified");
-                    if sys::fs_magic(&u) == Ok(V2) {
+                    if magic(&u) == V2 {
                         hiers.push(v2(&u));
                     }
                     for (c, _) in needed(l) {
@@ -136,13 +138,13 @@ impl Layout {
                         if hiers.iter().any(|h: &Hier| h.has(c)) {
                             continue;
                         }
-                        if sys::fs_magic(&d) != Ok(V1) {
+                        if magic(&d) != V1 {
                             return None;
                         }
                         hiers.push(v1_hier(d, c));
                     }
                     let d = join(ROOT, b"devices");
-                    if !l.devices.privileged && sys::fs_magic(&d) == Ok(V1) {
+                    if !l.devices.privileged && magic(&d) == V1 {
                         hiers.push(v1_hier(d, b"devices"));
                     }
                 }
