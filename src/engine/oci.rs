@@ -32,12 +32,6 @@ struct Bundle {
     oom: Option<i64>,
 }
 
-/// `Error::new(field, why)`, out of line: one call per refusal.
-#[inline(never)]
-fn refuse(field: &[u8], why: crate::engine::util::Msg) -> Error {
-    Error::at(field, why)
-}
-
 /// The namespaces, in the order of their CLONE_NEW* bits: type k is
 /// `1 << (25 + k)` (but mount's). user (3) and time: not supported.
 const NS_TYPES: &[u8] = b"cgroup,uts,ipc,user,pid,network,mount";
@@ -114,12 +108,12 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
     rec.argv = ss(p, b"args");
     if rec.argv.is_empty() {
-        return Err(refuse(b"process.args", m!("must be a non-empty array of strings")));
+        return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
     }
     rec.env = ss(p, b"env");
     rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
     if !absolute(&rec.workdir) {
-        return Err(refuse(b"process.cwd", m!("must be an absolute path")));
+        return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
     }
     spec.tty = is_true(p, b"terminal");
     let u = at(p, b"user");
@@ -133,7 +127,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     spec.groups = Some(groups);
     if unum(u, b"umask", 0o022) != 0o022 {
-        return Err(refuse(b"process.user.umask", m!("only 0022 is supported")));
+        return Err(Error::at(b"process.user.umask", m!("only 0022 is supported")));
     }
     // The capability sets as masks (absent: none).
     let c = at(p, b"capabilities");
@@ -153,7 +147,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     sec.caps = b;
     let ok = if uid == 0 { e == b && (a == 0 || a == e) } else { a == 0 };
     if !ok || e != pm || inh & !b != 0 {
-        return Err(refuse(
+        return Err(Error::at(
             b"process.capabilities",
             m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
         ));
@@ -182,7 +176,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let r = at(j, b"root");
     let rootfs = s(r, b"path");
     if rootfs.is_empty() {
-        return Err(refuse(b"root.path", m!("missing")));
+        return Err(Error::at(b"root.path", m!("missing")));
     }
     let rootfs = in_bundle(bundle, rootfs);
     sec.read_only = is_true(r, b"readonly");
@@ -252,7 +246,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
     if have & 1 << 6 == 0 || have & 2 == 0 && !rec.hostname.is_empty() {
-        return Err(refuse(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
+        return Err(Error::at(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
     }
     // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
     spec.share |= ((!have & 0b1_0110) << 25) as i32;
@@ -307,7 +301,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     for k in fields(b"sysctl,devices,uidMappings,gidMappings", b',') {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(refuse(k, m!("not supported yet")));
+            return Err(Error::at(k, m!("not supported yet")));
         }
     }
 
@@ -356,7 +350,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.created = sys::now().0;
         if b.spec.tty {
             // (the pty is made in the container: init's first stdio is not one)
-            b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", m!("needs --console-socket")))?.to_vec();
+            b.spec.console = console.ok_or_else(|| Error::at(b"process.terminal", m!("needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
@@ -648,7 +642,7 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
     process(j, &mut rec, &mut spec)?;
     let c = match console {
         Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
-        None if spec.tty => return Err(refuse(b"terminal", m!("needs --console-socket"))),
+        None if spec.tty => return Err(Error::at(b"terminal", m!("needs --console-socket"))),
         _ => sys::fd::Owned::none(),
     };
     let pf = match pid_file {
@@ -766,7 +760,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
             let skip = n + 1 + (n > 0) as usize;
             if skip > 255 {
-                return Err(refuse(b"linux.seccomp", m!("a rule with too many argument checks")));
+                return Err(Error::at(b"linux.seccomp", m!("a rule with too many argument checks")));
             }
             emit(&mut p, JEQ, 0, skip as u8, nr);
             p.extend_from_slice(&c);
@@ -778,7 +772,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
     }
     emit(&mut p, RET, 0, 0, dflt);
     if p.len() > 4096 {
-        return Err(refuse(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
+        return Err(Error::at(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
 }
