@@ -152,11 +152,12 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
                 push(&mut out.vals, id, v);
                 continue;
             }
-            match inline {
-                None | Some(b"true") => {}
-                _ if !long => {} // an alias ignores "=..."
-                Some(b"false") => continue,
-                Some(_) => return Err(bad(a, m!("flag takes no value"))),
+            // "=true", "=false" (none: true; an alias ignores "=...")
+            match inline.map(|v| crate::engine::util::word_index(b"true,false", v)) {
+                None | Some(Some(0)) => {}
+                _ if !long => {}
+                Some(Some(_)) => continue,
+                Some(None) => return Err(bad(a, m!("flag takes no value"))),
             }
             out.flags |= 1 << id;
             continue;

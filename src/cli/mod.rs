@@ -104,6 +104,7 @@ impl Args<'_> {
     pub fn has(&self, id: u8) -> bool {
         self.flags & (1 << id) != 0
     }
+    #[inline(never)]
     pub fn val(&self, id: u8) -> Option<&[u8]> {
         self.vals.iter().rev().find(|v| v.0 == id).map(|v| v.1)
     }

@@ -13,7 +13,7 @@ use super::out::{out, report};
 use super::usage;
 use crate::engine::oci;
 use crate::engine::state::Root;
-use crate::engine::util::{self, Error, Res};
+use crate::engine::util::{self, Buf, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -77,7 +77,7 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
         Ok(g) => g,
         Err(e) => return report(e.code(1)),
     };
-    let r = run(&g, me, env);
+    let r = run(args, &g, me, env);
     match r {
         Ok(()) => 0,
         Err(e) => {
@@ -91,88 +91,82 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 
 /// One line appended to the log file: the error, as JSON or text.
 fn log(file: &[u8], json: bool, msg: &[u8]) {
-    let mut b = Vec::new();
+    let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
     if json {
-        b.extend_from_slice(b"{\"level\":\"error\",\"msg\":");
-        crate::engine::json::str(&mut b, msg);
-        b.extend_from_slice(b",\"time\":\"");
-        b.extend_from_slice(&t);
-        b.extend_from_slice(b"\"}");
+        crate::engine::json::tpl(&mut b, b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", &[msg, &t], &[], &[]);
     } else {
-        b.extend_from_slice(b"time=\"");
-        b.extend_from_slice(&t);
-        b.extend_from_slice(b"\" level=error msg=");
-        crate::engine::json::str(&mut b, msg);
+        crate::engine::json::tpl(&mut b, b"time=\"\x02\" level=error msg=\x01\n", &[&t, msg], &[], &[]);
     }
-    b.push(b'\n');
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
-        let _ = sys::write_all(fd.raw(), &b);
+        let _ = sys::write_all(fd.raw(), &b.0);
     }
 }
 
 const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec";
 
-fn run(g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
+fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
     let root = Root { dir: g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc").to_vec(), run: Vec::new(), overlay: false };
     let Some(&verb) = g.pos.first() else {
         out(&args::usage_text(usage::RUNC));
         return Ok(());
     };
     let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted(m!("command"), verb, m!("not supported (see mydocker runc help)")))?;
-    let rest: Vec<Vec<u8>> = g.pos[1..].iter().map(|a| a.to_vec()).collect();
-    let a = parse(&rest, CMD, false, usage::RUNC)?;
+    // (the verb and what follows it are the tail of `args`: parsed from there, uncopied)
+    let a = parse(&args[args.len() - g.pos.len() + 1..], CMD, false, usage::RUNC)?;
     let id = a.pos.first().copied().unwrap_or_default();
     if id.is_empty() && matches!(v, 0..=4 | 6 | 10..) {
         return Err(Error::text(m!("missing the container id")));
     }
+    // The verbs that need no container first.
     match v {
         0 => {
             let b = bundle(a.val(C_BUNDLE))?;
-            oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD))
+            return oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD));
         }
-        1 => oci::start(&root, id),
-        2 => oci::state(&root, id).map(|s| {
-            out(&s);
-            out(b"\n")
-        }),
-        3 => oci::kill(&root, id, oci::signal(a.pos.get(1).copied().unwrap_or(b"TERM"))?, a.has(C_ALL)),
-        4 => oci::delete(&root, id, a.has(C_FORCE)),
+        4 => return oci::delete(&root, id, a.has(C_FORCE)),
         5 => {
             out(&oci::list(&root, a.has(C_QUIET)));
-            Ok(())
+            return Ok(());
         }
-        6 => oci::ps(&root, id).map(|s| out(&s)),
         7 => {
             let d = bundle(a.val(C_BUNDLE))?;
             let p = util::join(&d, b"config.json");
             if sys::lstat(&p).is_ok() {
                 return Err(Error::at(&p, m!("exists: remove it first")));
             }
-            util::write_atomic(&p, &args::usage_text(usage::SPEC)).map_err(|e| Error::sys(m!("write"), &p, e))
+            return oci::put(&p, &args::usage_text(usage::SPEC));
         }
         8 => {
             out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
+            return Ok(());
+        }
+        9 => {
+            out(&args::usage_text(usage::RUNC));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut r = oci::find(&root, id)?;
+    match v {
+        1 => oci::start(&root, &r),
+        2 => {
+            out(&oci::state(&root, &r));
             Ok(())
         }
-        10 | 11 => oci::pause(&root, id, v == 10),
-        13 => {
+        3 => oci::kill(&r, oci::signal(a.pos.get(1).copied().unwrap_or(b"TERM"))?, a.has(C_ALL)),
+        6 => {
+            out(&oci::ps(&r));
+            Ok(())
+        }
+        10 | 11 => oci::pause(&r, v == 10),
+        12 => oci::update(&r, a.val(C_RES).unwrap_or(b"-")),
+        _ => {
             let p = a.val(C_PROCESS).ok_or_else(|| Error::text(m!("exec: --process FILE is required")))?;
-            let code = oci::exec(&root, id, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
+            let code = oci::exec(&mut r, p, a.has(C_DETACH), a.val(C_PIDFILE), a.val(C_CONSOLE), me, env)?;
             if code != 0 {
                 sys::exit(code);
             }
-            Ok(())
-        }
-        12 => {
-            let f = a.val(C_RES).unwrap_or(b"-");
-            let mut text = Vec::new();
-            let r = if f == b"-" { sys::read_to_end(0, &mut text) } else { util::read_file(f).map(|t| text = t) };
-            r.map_err(|e| Error::sys(m!("read"), f, e))?;
-            oci::update(&root, id, &text)
-        }
-        _ => {
-            out(&args::usage_text(usage::RUNC));
             Ok(())
         }
     }

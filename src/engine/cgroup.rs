@@ -124,13 +124,15 @@ impl Layout {
         const V1: u64 = 0x27e0eb;
         const V2: u64 = 0x6367_7270;
         let v2 = |p: &[u8]| Hier { kind: Kind::V2, mount: p.to_vec(), controllers: words(&controllers(p), b' ') };
+        // (0: unknown)
+        let magic = |p: &[u8]| sys::fs_magic(p).unwrap_or(0);
         let standard = || -> Option<Layout> {
             let mut hiers = Vec::new();
-            match sys::fs_magic(ROOT).ok()? {
+            match magic(ROOT) {
                 V2 => hiers.push(v2(ROOT)),
                 sys::TMPFS_MAGIC => {
                     let u = join(ROOT, b"unified");
-                    if sys::fs_magic(&u) == Ok(V2) {
+                    if magic(&u) == V2 {
                         hiers.push(v2(&u));
                     }
                     for (c, _) in needed(l) {
@@ -138,13 +140,13 @@ impl Layout {
                         if hiers.iter().any(|h: &Hier| h.has(c)) {
                             continue;
                         }
-                        if sys::fs_magic(&d) != Ok(V1) {
+                        if magic(&d) != V1 {
                             return None;
                         }
                         hiers.push(v1_hier(d, c));
                     }
                     let d = join(ROOT, b"devices");
-                    if !l.devices.privileged && sys::fs_magic(&d) == Ok(V1) {
+                    if !l.devices.privileged && magic(&d) == V1 {
                         hiers.push(v1_hier(d, b"devices"));
                     }
                 }
@@ -208,23 +210,25 @@ impl Layout {
     }
 }
 
+/// The controllers of the limits (memory, cpus, cpu-shares, cpuset-cpus,
+/// pids), and the flags that set them.
+const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
+const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
+
+/// Word `i` of the comma list `list`.
+#[inline(never)]
+fn nth(list: &'static [u8], i: usize) -> &'static [u8] {
+    crate::engine::util::fields(list, b',').nth(i).unwrap_or_default()
+}
+
 /// The controllers a set of limits needs, with the flag that asked for each.
-fn needed(l: &Limits) -> Vec<(&'static [u8], &'static str)> {
+fn needed(l: &Limits) -> Vec<(&'static [u8], &'static [u8])> {
+    let have = [l.memory.is_some(), l.cpu_quota.is_some(), l.cpu_shares.is_some(), l.cpuset_cpus.is_some(), l.pids.is_some()];
     let mut v = Vec::new();
-    if l.memory.is_some() {
-        v.push((&b"memory"[..], "--memory"));
-    }
-    if l.cpu_quota.is_some() {
-        v.push((&b"cpu"[..], "--cpus"));
-    }
-    if l.cpu_shares.is_some() {
-        v.push((&b"cpu"[..], "--cpu-shares"));
-    }
-    if l.cpuset_cpus.is_some() {
-        v.push((&b"cpuset"[..], "--cpuset-cpus"));
-    }
-    if l.pids.is_some() {
-        v.push((&b"pids"[..], "--pids-limit"));
+    for (i, &h) in have.iter().enumerate() {
+        if h {
+            v.push((nth(CTRLS, i), nth(FLAGS, i)));
+        }
     }
     v
 }
@@ -290,16 +294,15 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
     let v2 = h.kind == Kind::V2;
     let vals = [l.memory, l.cpu_quota, l.cpu_shares.map(|s| if v2 { shares_to_weight(s) } else { s }), None, l.pids];
     for (i, &val) in vals.iter().enumerate() {
-        let f = |list: &'static [u8]| crate::engine::util::fields(list, b',').nth(i).unwrap_or_default();
         let mut n = match (val, &l.cpuset_cpus) {
             (Some(x), _) => num(x),
             (None, Some(c)) if i == 3 => c.clone(),
             _ => continue,
         };
-        if !h.has(f(b"memory,cpu,cpu,cpuset,pids")) {
+        if !h.has(nth(CTRLS, i)) {
             continue;
         }
-        let flag = f(b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit");
+        let flag = nth(FLAGS, i);
         if i == 1 {
             if v2 {
                 n.extend_from_slice(b" 100000");
@@ -309,7 +312,7 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
         }
         let knobs: &'static [u8] =
             if v2 { b"memory.max,cpu.max,cpu.weight,cpuset.cpus,pids.max" } else { b"memory.limit_in_bytes,cpu.cfs_quota_us,cpu.shares,cpuset.cpus,pids.max" };
-        write_knob(dir, f(knobs), &n, flag)?;
+        write_knob(dir, nth(knobs, i), &n, flag)?;
         if i == 0 {
             // No swap beyond the limit, so the limit means what it says.
             let _ = if v2 { write_optional(dir, b"memory.swap.max", b"0") } else { write_optional(dir, b"memory.memsw.limit_in_bytes", &n) };
@@ -391,7 +394,7 @@ impl Cgroup {
         for (ctrl, flag) in needed(l) {
             let Some(h) = layout.find(ctrl) else {
                 // (written straight into the error buffer: no Vec)
-                return Err(Error::bytes(flag.as_bytes())
+                return Err(Error::bytes(flag)
                     .more(m!(": the "))
                     .append(ctrl)
                     .more(m!(" cgroup controller is not available ("))

@@ -34,23 +34,17 @@ struct Bundle {
     oom: Option<i64>,
 }
 
-/// `Error::new(field, why)`, out of line: one call per refusal.
-#[inline(never)]
-fn refuse(field: &[u8], why: crate::engine::util::Msg) -> Error {
-    Error::at(field, why)
-}
-
-const NS_TYPES: &[u8] = b"pid,network,mount,ipc,uts,cgroup,user,time";
+/// The namespaces, in the order of their CLONE_NEW* bits: type k is
+/// `1 << (25 + k)` (but mount's). user (3) and time: not supported.
+const NS_TYPES: &[u8] = b"cgroup,uts,ipc,user,pid,network,mount";
+const _: () = assert!(
+    sys::CLONE_NEWCGROUP == 1 << 25
+        && sys::CLONE_NEWUTS == 1 << 26
+        && sys::CLONE_NEWIPC == 1 << 27
+        && sys::CLONE_NEWPID == 1 << 29
+        && sys::CLONE_NEWNET == 1 << 30
+);
 const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
-
-/// The capability set named `set` of `c`, as a mask (absent: none).
-fn caps(c: J, set: &[u8]) -> Res<u64> {
-    let mut m = 0;
-    for n in at(c, set).items() {
-        m |= config::cap_bits(&n.str().unwrap_or_default())?;
-    }
-    Ok(m)
-}
 
 /// The member `key` of `j`, null when absent (one out-of-line copy of
 /// the walk for all the lookups here).
@@ -59,59 +53,112 @@ fn at<'a>(j: J<'a>, key: &[u8]) -> J<'a> {
     j.get(key).unwrap_or(J::NULL)
 }
 
-/// A number member (absent or not an integer: None); u64 range.
-fn unum(j: J, key: &[u8]) -> Option<u64> {
-    util::parse_u64(at(j, key).raw())
+/// The string member `key` of `j`; empty when absent or not a string.
+#[inline(never)]
+fn s(j: J, key: &[u8]) -> Vec<u8> {
+    at(j, key).str().unwrap_or_default()
+}
+
+/// The string-array member `key` of `j`; empty when absent or not one.
+#[inline(never)]
+fn ss(j: J, key: &[u8]) -> Vec<Vec<u8>> {
+    at(j, key).strs().unwrap_or_default()
+}
+
+/// A number member, `dflt` when absent or not an integer (u64 range).
+#[inline(never)]
+fn unum(j: J, key: &[u8], dflt: u64) -> u64 {
+    util::parse_u64(at(j, key).raw()).unwrap_or(dflt)
+}
+
+/// A number member above 0 (else None).
+fn positive(j: J, key: &[u8]) -> Option<u64> {
+    Some(unum(j, key, 0)).filter(|&n| n > 0)
 }
 
 fn is_true(j: J, key: &[u8]) -> bool {
     at(j, key).raw() == b"true"
 }
 
+fn absolute(p: &[u8]) -> bool {
+    p.first() == Some(&b'/')
+}
+
+/// A path of the config: relative ones are in the bundle.
+fn in_bundle(bundle: &[u8], p: Vec<u8>) -> Vec<u8> {
+    if absolute(&p) {
+        p
+    } else {
+        join(bundle, &p)
+    }
+}
+
+/// The JSON document in the file `f` (`-`: stdin), read into `text`.
+#[inline(never)]
+fn read_json<'a>(f: &[u8], text: &'a mut Vec<u8>) -> Res<J<'a>> {
+    let r = if f == b"-" { sys::read_to_end(0, text) } else { util::read_file(f).map(|t| *text = t) };
+    r.ctx(m!("read"), f)?;
+    json::parse(text).ok_or_else(|| Error::at(f, m!("not valid JSON")))
+}
+
 /// A process (config.json's, or exec's process.json) onto `rec` and
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
 #[inline(never)]
+#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    rec.argv = p.strs_at(b"args").filter(|a| !a.is_empty()).ok_or_else(|| refuse(b"process.args", m!("must be a non-empty array of strings")))?;
-    rec.env = p.strs_at(b"env").unwrap_or_default();
+    rec.argv = ss(p, b"args");
+    if rec.argv.is_empty() {
+        return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
+    }
+    rec.env = ss(p, b"env");
     rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
-    if rec.workdir.first() != Some(&b'/') {
-        return Err(refuse(b"process.cwd", m!("must be an absolute path")));
+    if !absolute(&rec.workdir) {
+        return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
     }
     spec.tty = is_true(p, b"terminal");
     let u = at(p, b"user");
-    let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
-    sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
+    let (uid, gid) = (unum(u, b"uid", 0), unum(u, b"gid", 0));
+    let mut user = Buf::new();
+    user.n(uid).b(b":").n(gid);
+    sec.user = user.0;
     // exactly additionalGids (the gid is not added, as runc)
     let mut groups = Vec::new();
     for g in at(u, b"additionalGids").items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
     spec.groups = Some(groups);
-    if unum(u, b"umask").is_some_and(|m| m != 0o022) {
-        return Err(refuse(b"process.user.umask", m!("only 0022 is supported")));
+    if unum(u, b"umask", 0o022) != 0o022 {
+        return Err(Error::at(b"process.user.umask", m!("only 0022 is supported")));
     }
+    // The capability sets as masks (absent: none).
     let c = at(p, b"capabilities");
+    let mut m = [0u64; 5];
+    let mut i = 0;
+    for set in fields(b"bounding,effective,ambient,permitted,inheritable", b',') {
+        for n in at(c, set).items() {
+            m[i] |= config::cap_bits(&n.str().unwrap_or_default())?;
+        }
+        i += 1;
+    }
+    let [b, e, a, pm, inh] = m;
     // What the engine gives: root has the bounding set (ambient and
     // inheritable add nothing for root); another user has none after its
     // exec, which is also what runc's effective and permitted sets come
     // to without ambient ones.
-    sec.caps = caps(c, b"bounding")?;
-    let e = caps(c, b"effective")?;
-    let a = caps(c, b"ambient")?;
-    let ok = if uid == 0 { e == sec.caps && (a == 0 || a == e) } else { a == 0 };
-    if !ok || e != caps(c, b"permitted")? || caps(c, b"inheritable")? & !sec.caps != 0 {
-        return Err(refuse(
+    sec.caps = b;
+    let ok = if uid == 0 { e == b && (a == 0 || a == e) } else { a == 0 };
+    if !ok || e != pm || inh & !b != 0 {
+        return Err(Error::at(
             b"process.capabilities",
             m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
         ));
     }
     for r in at(p, b"rlimits").items() {
-        let t = r.str_at(b"type").unwrap_or_default();
+        let t = s(r, b"type");
         let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
-        spec.rlimits.push([k as u64, unum(r, b"soft").unwrap_or(0), unum(r, b"hard").unwrap_or(0)]);
+        spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
     Ok(at(p, b"oomScoreAdj").num())
@@ -121,9 +168,8 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
 /// or refused with a message; unknown fields are ignored.
 #[inline(never)]
 fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<()> {
-    let path = join(bundle, b"config.json");
-    let text = util::read_file(&path).ctx(m!("read"), &path)?;
-    let j = json::parse(&text).ok_or_else(|| Error::at(&path, m!("not valid JSON")))?;
+    let mut text = Vec::new();
+    let j = read_json(&join(bundle, b"config.json"), &mut text)?;
     // (filled in place: a record and spec moved into a returned bundle
     // were copied whole)
     let (rec, spec) = (&mut b.rec, &mut b.spec);
@@ -133,52 +179,53 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let sec = &mut spec.security;
 
     let r = at(j, b"root");
-    let mut rootfs = r.str_at(b"path").ok_or_else(|| refuse(b"root.path", m!("missing")))?;
-    if rootfs.first() != Some(&b'/') {
-        rootfs = join(bundle, &rootfs);
+    let rootfs = s(r, b"path");
+    if rootfs.is_empty() {
+        return Err(Error::at(b"root.path", m!("missing")));
     }
+    let rootfs = in_bundle(bundle, rootfs);
     sec.read_only = is_true(r, b"readonly");
-    rec.hostname = j.str_at(b"hostname").unwrap_or_default();
+    rec.hostname = s(j, b"hostname");
 
     for m in at(j, b"mounts").items() {
-        let dest = m.str_at(b"destination").unwrap_or_default();
-        let typ = m.str_at(b"type").unwrap_or_default();
-        let opts = m.strs_at(b"options").unwrap_or_default();
-        let has = |w: &[u8]| opts.iter().any(|o| o.as_slice() == w);
-        if dest.first() != Some(&b'/') {
+        let dest = s(m, b"destination");
+        if !absolute(&dest) {
             return Err(Error::quoted(m!("mounts"), &dest, m!("the destination must be an absolute path")));
         }
-        if typ == b"bind" || has(b"bind") || has(b"rbind") {
-            let mut host = m.str_at(b"source").unwrap_or_default();
-            if host.first() != Some(&b'/') {
-                host = join(bundle, &host);
+        // The options: bind, rbind, ro and tmpcopyup as bits; a tmpfs
+        // gets the others but for atime and propagation words (the
+        // engine's mounts are private).
+        let mut t = dest.clone();
+        t.push(b':');
+        let mut bits = 0;
+        for o in ss(m, b"options") {
+            let k = word_index(b"bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave", &o);
+            if let Some(k) = k {
+                bits |= 1 << k;
             }
-            rec.volumes.push(Volume { host, ctr: dest, ro: has(b"ro") });
+            if k.unwrap_or(0) < 3 {
+                t.extend_from_slice(&o);
+                t.push(b',');
+            }
+        }
+        let mut key = s(m, b"type");
+        if key == b"bind" || bits & 3 != 0 {
+            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, b"source")), ctr: dest, ro: bits & 4 != 0 });
             continue;
         }
         // The filesystems the engine mounts itself, its own way.
-        let mut key = typ.clone();
         key.push(b' ');
         key.extend_from_slice(&dest);
         match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
             Some(6) => spec.mqueue = true,
             // sysfs without "ro" (podman --privileged): read-write
-            Some(1) => spec.sys_rw = !has(b"ro"),
+            Some(1) => spec.sys_rw = bits & 4 == 0,
             // (a cgroup filesystem: the engine's, in a cgroup namespace)
             Some(4 | 5) => spec.share &= !sys::CLONE_NEWCGROUP,
             Some(_) => {}
-            None if typ == b"tmpfs" => {
-                if has(b"tmpcopyup") {
-                    spec.copyup.push(dest.clone());
-                }
-                let mut t = dest;
-                t.push(b':');
-                for o in &opts {
-                    // (atime and propagation words: the engine's mounts are private)
-                    if word_index(b"strictatime,relatime,noatime,rprivate,private,rslave,slave,tmpcopyup", o).is_none() {
-                        t.extend_from_slice(o);
-                        t.push(b',');
-                    }
+            None if key.starts_with(b"tmpfs ") => {
+                if bits & 8 != 0 {
+                    spec.copyup.push(dest);
                 }
                 sec.tmpfs.push(t);
             }
@@ -188,53 +235,73 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
 
     let l = at(j, b"linux");
     let mut have = 0u32;
-    spec.net = b"host".to_vec();
+    let mut net: &[u8] = b"host";
     for n in at(l, b"namespaces").items() {
-        let t = n.str_at(b"type").unwrap_or_default();
-        let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let t = s(n, b"type");
+        let k = word_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
-        if k == 5 {
+        if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
         }
-        match (n.str_at(b"path"), k) {
-            (None, 1) => spec.net = b"none".to_vec(),
-            (None, _) => {}
-            (Some(p), 1 | 3 | 4) => spec.joins.push(([sys::CLONE_NEWNET, 0, 0, sys::CLONE_NEWIPC, sys::CLONE_NEWUTS][k], p)),
-            (Some(_), _) => return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported"))),
+        let p = s(n, b"path");
+        if p.is_empty() {
+            if k == 5 {
+                net = b"none";
+            }
+        } else if matches!(k, 1 | 2 | 5) {
+            // uts, ipc, network
+            spec.joins.push((1 << (25 + k), p));
+        } else {
+            return Err(Error::quoted(m!("linux.namespaces"), &t, m!("joining one by path is not supported")));
         }
     }
+    spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
-    if have & 4 == 0 || have & 16 == 0 && !rec.hostname.is_empty() {
-        return Err(refuse(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
+    if have & 1 << 6 == 0 || have & 2 == 0 && !rec.hostname.is_empty() {
+        return Err(Error::at(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
     }
-    for (bit, flag) in [(1, sys::CLONE_NEWPID), (8, sys::CLONE_NEWIPC), (16, sys::CLONE_NEWUTS)] {
-        if have & bit == 0 {
-            spec.share |= flag;
-        }
-    }
+    // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
+    spec.share |= ((!have & 0b1_0110) << 25) as i32;
     resources(at(l, b"resources"), &mut rec.limits);
-    b.rel = match l.str_at(b"cgroupsPath") {
-        // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
-        Some(p) if systemd && p.contains(&b':') => {
-            let f: Vec<&[u8]> = fields(&p, b':').collect();
-            let mut v = f[0].to_vec();
-            v.push(b'/');
-            Buf(v).b(f[1]).b(b"-").b(f.get(2).copied().unwrap_or_default()).b(b".scope").0.clone()
+    // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
+    let p = s(l, b"cgroupsPath");
+    b.rel = if p.is_empty() {
+        join(b"mydocker", id)
+    } else if systemd && p.contains(&b':') {
+        let (mut v, mut n) = (Vec::new(), 0);
+        for &c in &p {
+            if c == b':' {
+                n += 1;
+                if n > 2 {
+                    break;
+                }
+                v.push(if n == 1 { b'/' } else { b'-' });
+            } else {
+                v.push(c);
+            }
         }
-        Some(p) if !p.is_empty() => p.strip_prefix(b"/").unwrap_or(&p).to_vec(),
-        _ => join(b"mydocker", id),
+        if n == 1 {
+            v.push(b'-');
+        }
+        v.extend_from_slice(b".scope");
+        v
+    } else {
+        p.strip_prefix(b"/").unwrap_or(&p).to_vec()
     };
     // Masked, then read-only paths; none given: none applied.
     let mut paths = Vec::new();
-    for (k, sep) in [(&b"maskedPaths"[..], &b"| "[..]), (&b"readonlyPaths"[..], &b""[..])] {
-        for x in l.strs_at(k).unwrap_or_default() {
-            if x.first() != Some(&b'/') || x.contains(&b' ') {
+    for k in fields(b"maskedPaths,readonlyPaths", b',') {
+        for x in ss(l, k) {
+            if !absolute(&x) || x.contains(&b' ') {
                 return Err(Error::quoted(m!("linux.maskedPaths/readonlyPaths"), &x, m!("must be absolute, without spaces")));
             }
             paths.extend_from_slice(&x);
             paths.push(b' ');
         }
-        paths.extend_from_slice(sep);
+        if k.len() == 11 {
+            // (after maskedPaths)
+            paths.extend_from_slice(b"| ");
+        }
     }
     sec.paths = paths;
     // The config's own profile, compiled; none: no filter (as runc).
@@ -257,8 +324,8 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // linux.devices: nodes made in /dev (a device's rule comes from
     // resources.devices, as the engines send them: runc's way).
     for d in at(l, b"devices").items() {
-        let path = d.str_at(b"path").unwrap_or_default();
-        let t = d.str_at(b"type").unwrap_or_default();
+        let path = s(d, b"path");
+        let t = s(d, b"type");
         let kind = match t.as_slice() {
             b"c" | b"u" => sys::S_IFCHR,
             b"b" => sys::S_IFBLK,
@@ -267,7 +334,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if path.first() != Some(&b'/') {
             return Err(Error::quoted(m!("linux.devices"), &path, m!("must be absolute, without spaces")));
         }
-        let n = |k: &[u8]| unum(d, k).unwrap_or(0) as u32;
+        let n = |k: &[u8]| unum(d, k, 0) as u32;
         spec.nodes.push(Node { kind, major: n(b"major"), minor: n(b"minor") });
         spec.security.devices.push(Device { host: Vec::new(), ctr: path, perms: Vec::new() });
     }
@@ -278,10 +345,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if !is_true(r, b"allow") {
             continue;
         }
-        let t = r.str_at(b"type").unwrap_or_else(|| b"a".to_vec());
+        let mut t = s(r, b"type");
+        if t.is_empty() {
+            t.push(b'a');
+        }
         let (maj, min) = (at(r, b"major"), at(r, b"minor"));
         let num = |j: J| if j.is_null() { -1 } else { j.num().unwrap_or(-1) };
-        let access = devices::parse_access(&r.str_at(b"access").unwrap_or_else(|| b"rwm".to_vec())).unwrap_or(devices::RWM);
+        let access = devices::parse_access(&s(r, b"access")).filter(|&a| a != 0).unwrap_or(devices::RWM);
         let d = &mut rec.limits.devices;
         if t == b"a" && maj.is_null() && min.is_null() {
             d.privileged = true;
@@ -289,31 +359,30 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: num(maj), minor: num(min), access });
         }
     }
-    for k in [&b"uidMappings"[..], b"gidMappings"] {
+    for k in fields(b"uidMappings,gidMappings", b',') {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(refuse(k, m!("not supported yet")));
+            return Err(Error::at(k, m!("not supported yet")));
         }
     }
 
-    let fixed = &mut b.fixed;
-    fixed.extend_from_slice(b"\"bundle\":");
-    json::str(fixed, bundle);
-    fixed.extend_from_slice(b",\"rootfs\":");
-    json::str(fixed, &rootfs);
-    fixed.extend_from_slice(b",\"created\":\"");
-    fixed.extend_from_slice(&util::rfc3339(sys::now().0));
+    let mut f = Buf::new();
+    json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
     let a = at(j, b"annotations");
     if !a.is_null() {
-        fixed.extend_from_slice(b"\",\"annotations\":");
-        fixed.extend_from_slice(a.raw());
-    } else {
-        fixed.push(b'"');
+        f.b(b",\"annotations\":").b(a.raw());
     }
+    b.fixed = f.0;
     spec.lower = rootfs.clone();
     spec.upper = rootfs;
     rec.image = bundle.to_vec();
     Ok(())
+}
+
+/// `data` written to the file `path` (atomically: a new file renamed).
+#[inline(never)]
+pub fn put(path: &[u8], data: &[u8]) -> Res<()> {
+    util::write_atomic(path, data).ctx(m!("write"), path)
 }
 
 /// The state directory of the container `id`.
@@ -342,7 +411,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.created = sys::now().0;
         if b.spec.tty {
             // (the pty is made in the container: init's first stdio is not one)
-            b.spec.console = console.ok_or_else(|| refuse(b"process.terminal", m!("needs --console-socket")))?.to_vec();
+            b.spec.console = console.ok_or_else(|| Error::at(b"process.terminal", m!("needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
@@ -357,19 +426,21 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
         }
         rec.cgroups = cg.dirs();
-        util::write_atomic(&join(&dir, b"oci"), &b.fixed).ctx(m!("write"), &dir)?;
+        put(&join(&dir, b"oci"), &b.fixed)?;
         rec.save(root)?;
         cg.make(Kind::V2, &rec.limits)?;
+        if let Some(o) = b.oom {
+            // Ours, inherited by the container's first process (create
+            // exits once it is made).
+            const ADJ: &[u8] = b"/proc/self/oom_score_adj";
+            util::write_file(ADJ, &Buf::new().i(o).0).ctx(m!("write"), ADJ)?;
+        }
         let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
-            if let Some(o) = b.oom {
-                let p = Buf::new().b(b"/proc/").n(pid as u64).b(b"/oom_score_adj").0.clone();
-                util::write_file(&p, &Buf::new().i(o).0).ctx(m!("write"), &p)?;
-            }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
             match pid_file {
-                Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx(m!("write"), f),
+                Some(f) => put(f, &util::num(pid as u64)),
                 None => Ok(()),
             }
         })();
@@ -391,20 +462,45 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
 }
 
 /// The container `id`'s record, or runc's "does not exist".
-fn find(root: &Root, id: &[u8]) -> Res<Record> {
+pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
     state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
-/// created (waiting on its fifo), running, paused, or stopped.
-fn status(root: &Root, r: &Record) -> &'static [u8] {
+/// The states, as `status` numbers them.
+const STATES: [&[u8]; 4] = [b"created", b"running", b"paused", b"stopped"];
+const CREATED: usize = 0;
+const STOPPED: usize = 3;
+
+/// created (waiting on its fifo), running, paused, or stopped: an index
+/// into STATES.
+#[inline(never)]
+fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
-        b"stopped"
+        STOPPED
     } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
-        b"created"
+        CREATED
     } else if freezer(r).is_some_and(|(k, _)| util::read_file(&k).is_ok_and(|v| v.starts_with(b"FROZEN") || v.starts_with(b"1"))) {
-        b"paused"
+        2
     } else {
-        b"running"
+        1
+    }
+}
+
+/// The pid shown for a container in state `st`: 0 once stopped.
+fn shown_pid(r: &Record, st: usize) -> u64 {
+    if st == STOPPED {
+        0
+    } else {
+        r.pid as u64
+    }
+}
+
+/// Refuses a container that is not running.
+fn running(r: &Record) -> Res<()> {
+    if r.alive() {
+        Ok(())
+    } else {
+        Err(Error::quoted(m!("container"), &r.id, m!("is not running")))
     }
 }
 
@@ -425,12 +521,9 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 
 /// `pause ID` (`on`) and `resume ID`.
 #[inline(never)]
-pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
-    let r = find(root, id)?;
-    if !r.alive() {
-        return Err(Error::quoted(m!("container"), id, m!("is not running")));
-    }
-    let (knob, words) = freezer(&r).ok_or_else(|| Error::quoted(m!("container"), id, m!("has no freezer cgroup")))?;
+pub fn pause(r: &Record, on: bool) -> Res<()> {
+    running(r)?;
+    let (knob, words) = freezer(r).ok_or_else(|| Error::quoted(m!("container"), &r.id, m!("has no freezer cgroup")))?;
     let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
@@ -443,11 +536,12 @@ pub fn pause(root: &Root, id: &[u8], on: bool) -> Res<()> {
     Ok(())
 }
 
-/// `update --resources FILE ID`: the limits of linux.resources' shape.
+/// `update --resources FILE ID` (`-`: stdin): the limits of
+/// linux.resources' shape.
 #[inline(never)]
-pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
-    let r = find(root, id)?;
-    let j = json::parse(text).ok_or_else(|| refuse(b"--resources", m!("not valid JSON")))?;
+pub fn update(r: &Record, f: &[u8]) -> Res<()> {
+    let mut text = Vec::new();
+    let j = read_json(f, &mut text)?;
     let mut l = config::Limits::default();
     resources(j, &mut l);
     Cgroup::update(&r.cgroups, &l)
@@ -455,49 +549,45 @@ pub fn update(root: &Root, id: &[u8], text: &[u8]) -> Res<()> {
 
 /// linux.resources (and `update`'s file) onto limits.
 fn resources(res: J, lim: &mut config::Limits) {
-    let mem = at(res, b"memory");
-    lim.memory = unum(mem, b"limit").filter(|&m| m > 0);
+    lim.memory = positive(at(res, b"memory"), b"limit");
     let cpu = at(res, b"cpu");
-    if let (Some(q), Some(per)) = (unum(cpu, b"quota").filter(|&q| q > 0), unum(cpu, b"period").filter(|&p| p > 0)) {
+    if let (Some(q), Some(per)) = (positive(cpu, b"quota"), positive(cpu, b"period")) {
         lim.cpu_quota = Some(q * 100_000 / per);
     }
-    lim.cpu_shares = unum(cpu, b"shares").filter(|&s| s > 0);
-    lim.cpuset_cpus = cpu.str_at(b"cpus").filter(|c| !c.is_empty());
-    lim.pids = unum(at(res, b"pids"), b"limit").filter(|&p| p > 0);
+    lim.cpu_shares = positive(cpu, b"shares");
+    lim.cpuset_cpus = Some(s(cpu, b"cpus")).filter(|c| !c.is_empty());
+    lim.pids = positive(at(res, b"pids"), b"limit");
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
 /// then returns), reads its byte, and removes the fifo.
 #[inline(never)]
-pub fn start(root: &Root, id: &[u8]) -> Res<()> {
-    let r = find(root, id)?;
-    let st = status(root, &r);
-    if st != b"created" {
-        return Err(Error::quoted(m!("container"), id, m!("cannot be started: it is not created (")).append(st).more(m!(")")));
+pub fn start(root: &Root, r: &Record) -> Res<()> {
+    let st = status(root, r);
+    if st != CREATED {
+        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(STATES[st]).more(m!(")")));
     }
-    let fifo = join(&dir_of(root, id), b"exec.fifo");
+    let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
     let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
     let mut b = [0u8; 1];
     let _ = sys::poll(&mut p, 10_000);
     if sys::read(fd.raw(), &mut b) != Ok(1) {
-        return Err(Error::quoted(m!("container"), id, m!("exited before it could start")));
+        return Err(Error::quoted(m!("container"), &r.id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
     r.append(root, &[("started", sys::now().0)], Status::Running)
 }
 
-/// `state ID`: runc's JSON.
+/// `state ID`: runc's JSON, and a newline.
 #[inline(never)]
-pub fn state(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
-    let r = find(root, id)?;
-    let st = status(root, &r);
+pub fn state(root: &Root, r: &Record) -> Vec<u8> {
+    let st = status(root, r);
     let mut b = Buf::new();
-    b.b(b"{\"ociVersion\":\"1.0.2-dev\",\"id\":");
-    json::str(&mut b.0, id);
-    b.b(b",\"pid\":").n(if st == b"stopped" { 0 } else { r.pid as u64 }).b(b",\"status\":\"").b(st).b(b"\",");
-    b.b(&util::read_file(&join(&dir_of(root, id), b"oci")).unwrap_or_default()).b(b",\"owner\":\"\"}");
-    Ok(b.0)
+    let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
+    let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
+    json::tpl(&mut b, t, &[&r.id, STATES[st], &fixed], &[shown_pid(r, st) as i64], &[]);
+    b.0
 }
 
 /// The pids in the container's cgroups.
@@ -516,18 +606,17 @@ fn pids(r: &Record) -> Vec<i32> {
 }
 
 /// `ps --format json ID`: the pids, as a JSON array.
-pub fn ps(root: &Root, id: &[u8]) -> Res<Vec<u8>> {
-    let r = find(root, id)?;
+pub fn ps(r: &Record) -> Vec<u8> {
     let mut b = Buf::new();
     b.b(b"[");
-    for (i, p) in pids(&r).iter().enumerate() {
-        if i > 0 {
-            b.b(b",");
-        }
-        b.n(*p as u64);
+    for p in pids(r) {
+        b.n(p as u64).b(b",");
+    }
+    if b.0.len() > 1 {
+        b.0.pop();
     }
     b.b(b"]\n");
-    Ok(b.0)
+    b.0
 }
 
 const SIGNALS: &[u8] =
@@ -547,14 +636,11 @@ pub fn signal(s: &[u8]) -> Res<i32> {
 
 /// `kill [--all] ID [SIGNAL]`.
 #[inline(never)]
-pub fn kill(root: &Root, id: &[u8], sig: i32, all: bool) -> Res<()> {
-    let r = find(root, id)?;
-    if !r.alive() {
-        return Err(Error::quoted(m!("container"), id, m!("is not running")));
-    }
-    let targets = if all { pids(&r) } else { alloc::vec![r.pid] };
+pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
+    running(r)?;
+    let targets = if all { pids(r) } else { alloc::vec![r.pid] };
     for p in targets {
-        sys::kill(p, sig).ctx(m!("kill"), id)?;
+        sys::kill(p, sig).ctx(m!("kill"), &r.id)?;
     }
     Ok(())
 }
@@ -569,7 +655,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
         r => r?,
     };
     if r.alive() {
-        if !force && status(root, &r) == b"running" {
+        if !force && status(root, &r) == 1 {
             return Err(Error::quoted(m!("container"), id, m!("is running: stop it first, or use --force")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
@@ -589,14 +675,15 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
 pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
-        b.b(b"ID").col(20, 3).b(b"PID").col(30, 3).b(b"STATUS").col(42, 3).b(b"BUNDLE\n");
+        // (the columns below: at 20, 30 and 42)
+        b.b(b"ID                  PID       STATUS      BUNDLE\n");
     }
     for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
         let Ok(r) = find(root, &id) else { continue };
         b.b(&id);
         if !quiet {
             let st = status(root, &r);
-            b.col(20, 3).n(if st == b"stopped" { 0 } else { r.pid as u64 }).col(30, 3).b(st).col(42, 3).b(&r.image);
+            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(STATES[st]).col(42, 3).b(&r.image);
         }
         b.b(b"\n");
     }
@@ -609,42 +696,32 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
 /// capabilities, rlimits and no_new_privs.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-pub fn exec(
-    root: &Root,
-    id: &[u8],
-    file: &[u8],
-    detach: bool,
-    pid_file: Option<&[u8]>,
-    console: Option<&[u8]>,
-    me: &[Vec<u8>],
-    my_env: &[Vec<u8>],
-) -> Res<i32> {
-    let mut r = find(root, id)?;
-    let text = util::read_file(file).ctx(m!("read"), file)?;
-    let j = json::parse(&text).ok_or_else(|| Error::at(file, m!("not valid JSON")))?;
+pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, console: Option<&[u8]>, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
+    let mut text = Vec::new();
+    let j = read_json(file, &mut text)?;
     let (mut rec, mut spec) = (Record::default(), Spec::default());
     process(j, &mut rec, &mut spec)?;
     let c = match console {
         Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
-        None if spec.tty => return Err(refuse(b"terminal", m!("needs --console-socket"))),
+        None if spec.tty => return Err(Error::at(b"terminal", m!("needs --console-socket"))),
         _ => sys::fd::Owned::none(),
     };
     let pf = match pid_file {
         Some(f) => sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC, 0o644).ctx(m!("write"), f)?,
         None => sys::fd::Owned::none(),
     };
-    let (fds, cgns) = crate::engine::exec::namespaces(&r, id)?;
+    let id = r.id.clone();
+    let (fds, cgns) = crate::engine::exec::namespaces(r, &id)?;
     // (ours, inherited by the process; before the capabilities go)
     for l in &spec.rlimits {
         sys::setrlimit(l[0] as i32, l[1], l[2]).ctx(m!("set rlimit"), b"")?;
     }
     r.env = rec.env;
-    let (sec, mine) = (&mut r.security, &spec.security);
+    let (sec, mine) = (&mut r.security, spec.security);
     let privileged = sec.privileged;
-    (sec.caps, sec.no_new_privs) = (mine.caps, mine.no_new_privs);
-    sec.user.clone_from(&mine.user);
-    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id.to_vec(), cmd: rec.argv, ..Default::default() };
-    crate::engine::exec::enter(&mut r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
+    (sec.caps, sec.no_new_privs, sec.user) = (mine.caps, mine.no_new_privs, mine.user);
+    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id, cmd: rec.argv, ..Default::default() };
+    crate::engine::exec::enter(r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
 }
 
 /// The return value of a seccomp action (`errno`: its errnoRet).
@@ -655,15 +732,41 @@ fn action(a: &[u8], errno: u32) -> Res<u32> {
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
-/// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
-fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
-    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+/// One classic-BPF instruction appended, as `sys::seccomp::install_raw`
+/// takes it.
+#[inline(never)]
+fn emit(p: &mut Vec<u64>, code: u16, jt: u8, jf: u8, k: u32) {
+    p.push(code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32);
 }
 
 const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
+/// (not BPF: a JEQ whose true branch is a failure, patched in `filter`)
+const JEQ_FAILS: u16 = 0x8015;
+
+/// One 32-bit half (`hi`: the high one) of the check `k` (EQ, NE,
+/// MASKED_EQ) of argument `i` against `v` (MASKED_EQ: `v` is the mask,
+/// `v2` the value). A failure's jump is left 0, for `filter` to patch.
+#[inline(never)]
+fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
+    let sh = 32 * hi;
+    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
+    let mut want = v;
+    if k == 2 {
+        emit(c, AND, 0, 0, (v >> sh) as u32);
+        want = v2;
+    }
+    let want = (want >> sh) as u32;
+    match (k, hi) {
+        // NE: a different high word passes (over the low check), the same low word fails
+        (1, 1) => emit(c, JEQ, 0, 2, want),
+        (1, _) => emit(c, JEQ_FAILS, 0, 0, want),
+        // EQ: another value fails
+        _ => emit(c, JEQ, 0, 0, want),
+    }
+}
 
 /// linux.seccomp as a classic-BPF program for this architecture:
 ///   load arch; not ours -> the default action (i386 and arm32 calls, and
@@ -676,67 +779,61 @@ const RET: u16 = 0x06; // BPF_RET | BPF_K
 ///     return the rule's action
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
-fn filter(s: J) -> Res<Vec<u64>> {
-    let de = unum(s, b"defaultErrnoRet").unwrap_or(1) as u32;
-    let dflt = action(&s.str_at(b"defaultAction").unwrap_or_default(), de)?;
-    let mut p = alloc::vec![insn(LD, 0, 0, 4), insn(JEQ, 1, 0, sys::seccomp::AUDIT_ARCH), insn(RET, 0, 0, dflt), insn(LD, 0, 0, 0)];
+#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
+fn filter(sc: J) -> Res<Vec<u64>> {
+    let de = unum(sc, b"defaultErrnoRet", 1) as u32;
+    let dflt = action(&s(sc, b"defaultAction"), de)?;
+    let mut p = Vec::new();
+    emit(&mut p, LD, 0, 0, 4);
+    emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
+    emit(&mut p, RET, 0, 0, dflt);
+    emit(&mut p, LD, 0, 0, 0);
     if cfg!(target_arch = "x86_64") {
-        p.push(insn(0x45, 0, 1, 0x4000_0000)); // JSET: x32 -> the next, else over it
-        p.push(insn(RET, 0, 0, dflt));
+        emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
+        emit(&mut p, RET, 0, 0, dflt);
     }
-    for r in at(s, b"syscalls").items() {
-        let act = action(&r.str_at(b"action").unwrap_or_default(), unum(r, b"errnoRet").map_or(de, |e| e as u32))?;
+    for r in at(sc, b"syscalls").items() {
+        let act = action(&s(r, b"action"), unum(r, b"errnoRet", de as u64) as u32)?;
         // The checks, with every failure's jump patched below.
         let mut c: Vec<u64> = Vec::new();
-        let mut fails = Vec::new();
         for a in at(r, b"args").items() {
-            let (i, v, v2) = (unum(a, b"index").unwrap_or(6) as u32, unum(a, b"value").unwrap_or(0), unum(a, b"valueTwo").unwrap_or(0));
-            let op = a.str_at(b"op").unwrap_or_default();
+            let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
+            let op = s(a, b"op");
             let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
-            for half in [1u32, 0] {
-                let sh = 32 * half;
-                c.push(insn(LD, 0, 0, 16 + 8 * i + 4 * half));
-                let want = if k == 2 {
-                    c.push(insn(AND, 0, 0, (v >> sh) as u32));
-                    (v2 >> sh) as u32
-                } else {
-                    (v >> sh) as u32
-                };
-                if k == 1 && half == 1 {
-                    // NE: a different high word passes (over the low check)
-                    c.push(insn(JEQ, 0, 2, want));
-                } else {
-                    // EQ: the other value fails; NE's low word: the same fails
-                    fails.push((c.len(), k == 1));
-                    c.push(insn(JEQ, 0, 0, want));
-                }
-            }
+            half(&mut c, i, 1, k, v, v2);
+            half(&mut c, i, 0, k, v, v2);
         }
         let n = c.len();
-        for (at, ne) in fails {
-            // (to the reload after the return)
-            let off = ((n - at) as u64) << if ne { 16 } else { 24 };
-            c[at] |= off;
+        let mut pos = 0;
+        for x in &mut c {
+            // a failure: to the reload after the return
+            let off = (n - pos) as u64;
+            pos += 1;
+            if *x as u32 == JEQ as u32 {
+                *x |= off << 24;
+            } else if *x as u16 == JEQ_FAILS {
+                *x ^= (JEQ_FAILS ^ JEQ) as u64 | off << 16;
+            }
         }
         for name in at(r, b"names").items() {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
             let skip = n + 1 + (n > 0) as usize;
             if skip > 255 {
-                return Err(refuse(b"linux.seccomp", m!("a rule with too many argument checks")));
+                return Err(Error::at(b"linux.seccomp", m!("a rule with too many argument checks")));
             }
-            p.push(insn(JEQ, 0, skip as u8, nr));
+            emit(&mut p, JEQ, 0, skip as u8, nr);
             p.extend_from_slice(&c);
-            p.push(insn(RET, 0, 0, act));
+            emit(&mut p, RET, 0, 0, act);
             if n > 0 {
-                p.push(insn(LD, 0, 0, 0));
+                emit(&mut p, LD, 0, 0, 0);
             }
         }
     }
-    p.push(insn(RET, 0, 0, dflt));
+    emit(&mut p, RET, 0, 0, dflt);
     if p.len() > 4096 {
-        return Err(refuse(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
+        return Err(Error::at(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
 }
