@@ -17,7 +17,7 @@
 //! under the state lock; new layers and images are made in temporaries
 //! and renamed into place.
 
-use crate::engine::spec::{Rd, W};
+use crate::engine::spec::{Lr, Rd, W};
 use crate::engine::state::Root;
 use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Kind, Res};
 use crate::sys;
@@ -59,17 +59,18 @@ impl Meta {
         w.bytes(&self.user);
         w.0
     }
-    /// Reads `b` (what `encode` wrote) into `m` (made by `Meta::at`).
-    fn decode(m: &mut Meta, b: &[u8]) -> Option<()> {
-        let mut r = Rd(b);
-        m.created = r.num()?;
-        m.size = r.num()? as u64;
+    /// Reads `b` (what `encode` wrote); None if it is not that. (Through
+    /// the latching reader: no exit per field.)
+    fn decode(b: &[u8]) -> Option<Meta> {
+        let mut r = Lr { r: Rd(b), ok: true };
+        let mut m = Meta::at(r.num());
+        m.size = r.num() as u64;
         for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
-            *l = r.list()?;
+            *l = r.list();
         }
-        m.workdir = r.bytes()?;
-        m.user = r.bytes()?;
-        Some(())
+        m.workdir = r.bytes();
+        m.user = r.bytes();
+        r.ok.then_some(m)
     }
 }
 
@@ -83,10 +84,9 @@ pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
 
 pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
     let p = join(&root.image(id), b"meta");
-    let mut m = Meta::at(0);
-    match read_file(&p) {
-        Ok(b) if Meta::decode(&mut m, &b).is_some() => Ok(m),
-        _ => Err(no_such(&id[..id.len().min(12)])),
+    match read_file(&p).ok().and_then(|b| Meta::decode(&b)) {
+        Some(m) => Ok(m),
+        None => Err(no_such(&id[..id.len().min(12)])),
     }
 }
 
@@ -457,8 +457,8 @@ mod tests {
             user: b"1:2".to_vec(),
             layers: vec![b"ab".to_vec()],
         };
-        let mut d = Meta::at(0);
-        assert_eq!(Meta::decode(&mut d, &m.encode()), Some(()));
-        assert_eq!(d, m);
+        assert_eq!(Meta::decode(&m.encode()), Some(m.clone()));
+        let e = m.encode();
+        assert_eq!(Meta::decode(&e[..e.len() - 1]), None);
     }
 }
