@@ -34,16 +34,17 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     for id in &ids {
         let m = store::meta(root, id);
         let Ok(m) = &m else { continue };
+        let size = store::size(root, &m.layers);
         let mut any = false;
         for (t, i) in &tags {
             if i == id {
                 let (r, tg) = store::split_ref(t);
-                rows.push((m.created, id, r, tg, m.size));
+                rows.push((m.created, id, r, tg, size));
                 any = true;
             }
         }
         if !any {
-            rows.push((m.created, id, b"<none>", b"<none>", m.size));
+            rows.push((m.created, id, b"<none>", b"<none>", size));
         }
     }
     crate::engine::util::sort_by(&mut rows, |a, b| a.0 > b.0 || a.0 == b.0 && (&a.2, &a.3) < (&b.2, &b.3));

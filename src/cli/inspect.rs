@@ -120,7 +120,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
         b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
 \"RootFS\":{\"Type\":\"layers\",\"Layers\":[",
         &v,
-        &[m.size as i64],
+        &[store::size(root, &m.layers) as i64],
         &[&tags],
     );
     json::digests(b, &m.layers);

@@ -145,7 +145,6 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     m.created = sys::now().0;
     if copied {
         // the whole tree is the one layer
-        m.size = 0;
         m.layers.clear();
     }
     // The command: the image's entrypoint stays if the container's

@@ -107,7 +107,7 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<V
         }
     }
     // only the new (last) layer comes from tmp; the others are stored
-    load::install(root, tmp, config, &id, m, &[0], tag.as_slice())?;
+    load::install(root, tmp, config, &id, &m.layers, &[0], tag.as_slice())?;
     Ok(id.to_vec())
 }
 
@@ -151,10 +151,8 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 /// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
-    let mut l = extract_layer(&join(tmp, b"0"), &mut FdSource(src));
-    let l = l.as_mut().map_err(|e| *e)?;
-    m.size += l.bytes;
-    m.layers.push(core::mem::take(&mut l.diff));
+    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    m.layers.push(l);
     let config = config_json(m, keep, history, by);
     store_new(root, tmp, m, &config, tag)
 }

@@ -49,8 +49,6 @@ struct Blob {
     stored_size: u64,
     /// a document's text; a layer's diff ID (sha256 of the uncompressed tar)
     body: Vec<u8>,
-    /// bytes of its regular files
-    bytes: u64,
     zstd: bool,
 }
 
@@ -116,13 +114,12 @@ impl Loader<'_> {
             name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(p, DOC_MAX, &l.name)?;
             l.doc = true;
         } else if !zstd {
-            let x = extract_layer(&tmp_dir(self.tmp, n), p)?;
-            (l.body, l.bytes) = (x.diff, x.bytes);
+            l.body = extract_layer(&tmp_dir(self.tmp, n), p)?;
         }
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
@@ -329,37 +326,23 @@ impl Loader<'_> {
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
     fn found<'a>(&self, out: &mut Vec<Found<'a>>, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<()> {
-        let c = json::parse(&conf.body).ok_or_else(|| Error::text(m!("load: config: is not valid JSON")))?;
-        let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
-        if diffs.len() != layers.len() {
+        let meta = Meta::of(&conf.body).ok_or_else(|| Error::text(m!("load: config: is not valid JSON")))?;
+        if meta.layers.len() != layers.len() {
             return Err(Error::text(m!("load: config: lists a different number of layers than the manifest")));
         }
-        // filled in place (an error drops the whole list)
-        out.push(Found { conf, meta: Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t))), layers, refs });
-        let Some(Found { meta: m, layers, .. }) = out.last_mut() else { return Ok(()) };
-        for (d, &i) in diffs.iter().zip(&*layers) {
+        for (d, &i) in meta.layers.iter().zip(&layers) {
             let l = &self.blobs[i];
             // (a zstd layer has no diff ID: its reason first)
             let why = if l.zstd {
                 m!("is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)")
-            } else if d.strip_prefix(b"sha256:") != Some(&l.body) {
+            } else if *d != l.body {
                 m!("does not match its diff ID in the image configuration")
             } else {
-                m!("")
+                continue;
             };
-            if why != m!("") {
-                return Err(Error::quoted(m!("load: layer"), &l.name, why));
-            }
-            m.size += l.bytes;
-            m.layers.push(l.body.clone());
+            return Err(Error::quoted(m!("load: layer"), &l.name, why));
         }
-        let cc = c.get(b"config").unwrap_or(J::NULL);
-        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
-            *v = cc.strs_at(k).unwrap_or_default();
-        }
-        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
-            *v = cc.str_at(k).unwrap_or_default();
-        }
+        out.push(Found { conf, meta, layers, refs });
         Ok(())
     }
 }
@@ -391,15 +374,10 @@ fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
     p
 }
 
-/// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
-pub struct Layer {
-    pub diff: Vec<u8>,
-    pub bytes: u64,
-}
-
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
-/// recording its headers in `dir/tar` and its sizes in `dir/size`.
-pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
+/// recording its headers in `dir/tar` and its sizes in `dir/size` (tar
+/// bytes, file bytes). Returns its diff ID (hex).
+pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Vec<u8>> {
     let mut p = Peek::new(src);
     let p = p.as_mut().map_err(|e| *e)?;
     let kind = gzip::magic(p.head());
@@ -426,16 +404,16 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
     write_atomic(&sp, &s).ctx(m!("write"), &sp)?;
-    Ok(Layer { diff: digest(&mut diff), bytes: st.bytes })
+    Ok(digest(&mut diff))
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
 /// the state lock. `dirs`: the temporary directories (`tmp/<n>`, as
 /// `extract_layer` made them) of the last `dirs.len()` layers (those
 /// before are in the store already).
-pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
+pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], layers: &[Vec<u8>], dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
     // (`layers/` exists: `tmp` is in it)
-    for (l, &n) in m.layers[m.layers.len() - dirs.len()..].iter().zip(dirs) {
+    for (l, &n) in layers[layers.len() - dirs.len()..].iter().zip(dirs) {
         let dest = store::layer(root, l);
         let dir = tmp_dir(tmp, n);
         // a layer the store has (not empty: ENOTEMPTY), or one an image
@@ -446,12 +424,11 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
         }
     }
     let img = root.image(id);
-    if sys::lstat(&join(&img, b"meta")).is_err() {
+    if sys::lstat(&join(&img, b"config")).is_err() {
         let t = join(tmp, b"image");
         let _ = remove_tree(&t);
         sys::mkdir(&t, 0o700).ctx(m!("create"), &t)?;
         write_atomic(&join(&t, b"config"), config).ctx(m!("write"), &t)?;
-        write_atomic(&join(&t, b"meta"), &m.encode()).ctx(m!("write"), &t)?;
         let _ = remove_tree(&img);
         sys::rename(&t, &img).ctx(m!("rename into"), &img)?;
     }
@@ -535,7 +512,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let _l = root.lock()?;
     for f in &found {
-        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta, &f.layers, &f.refs)?;
+        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta.layers, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {

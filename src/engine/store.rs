@@ -10,14 +10,13 @@
 //!                              (`save`, and the flattening fallback)
 //!   layers/<diffid-hex>/size   "<tar bytes> <file bytes>"
 //!   images/<id-hex>/config     the configuration JSON as loaded
-//!   images/<id-hex>/meta       what `run` needs from it, pre-parsed
 //!   repositories               one "REF ID" line per tag
 //!
 //! Everything that adds or removes an image, a tag or a layer does it
 //! under the state lock; new layers and images are made in temporaries
 //! and renamed into place.
 
-use crate::engine::spec::{Lr, Rd, W};
+use crate::engine::json::{self, J};
 use crate::engine::state::Root;
 use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Kind, Res};
 use crate::sys;
@@ -26,18 +25,17 @@ use alloc::vec::Vec;
 /// `localhost/`, where short names live (and `localhost`, a slice of it).
 pub const LOCALHOST: &[u8] = b"localhost/";
 
-/// An image's configuration as `run`, `images` and `history` use it.
+/// An image's configuration as `run`, `images` and `history` use it,
+/// read from its JSON each time (no second, pre-parsed copy to keep).
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Meta {
     pub created: i64,
-    /// Bytes of the layers' files.
-    pub size: u64,
     pub entrypoint: Vec<Vec<u8>>,
     pub cmd: Vec<Vec<u8>>,
     pub env: Vec<Vec<u8>>,
     pub workdir: Vec<u8>,
     pub user: Vec<u8>,
-    /// Diff IDs (hex), base layer first.
+    /// Diff IDs (hex), base layer first (empty for one without `sha256:`).
     pub layers: Vec<Vec<u8>>,
 }
 
@@ -48,29 +46,23 @@ impl Meta {
     pub fn at(created: i64) -> Meta {
         Meta { created, ..Meta::default() }
     }
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = W(Vec::new());
-        w.num(self.created);
-        w.num(self.size as i64);
-        for l in [&self.entrypoint, &self.cmd, &self.env, &self.layers] {
-            w.list(l);
+
+    /// What a configuration (JSON text) says; None if it is not JSON.
+    #[inline(never)]
+    pub fn of(conf: &[u8]) -> Option<Meta> {
+        let c = json::parse(conf)?;
+        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| parse_time(&t)));
+        let cc = c.get(b"config").unwrap_or(J::NULL);
+        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
+            *v = cc.strs_at(k).unwrap_or_default();
         }
-        w.bytes(&self.workdir);
-        w.bytes(&self.user);
-        w.0
-    }
-    /// Reads `b` (what `encode` wrote); None if it is not that. (Through
-    /// the latching reader: no exit per field.)
-    fn decode(b: &[u8]) -> Option<Meta> {
-        let mut r = Lr { r: Rd(b), ok: true };
-        let mut m = Meta::at(r.num());
-        m.size = r.num() as u64;
-        for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
-            *l = r.list();
+        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
+            *v = cc.str_at(k).unwrap_or_default();
         }
-        m.workdir = r.bytes();
-        m.user = r.bytes();
-        r.ok.then_some(m)
+        for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default() {
+            m.layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
+        }
+        Some(m)
     }
 }
 
@@ -83,19 +75,27 @@ pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
 }
 
 pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
-    let p = join(&root.image(id), b"meta");
-    match read_file(&p).ok().and_then(|b| Meta::decode(&b)) {
-        Some(m) => Ok(m),
-        None => Err(no_such(&id[..id.len().min(12)])),
-    }
+    Ok(image(root, id)?.0)
 }
 
 /// An image's metadata and configuration JSON.
 #[inline(never)]
 pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
-    let p = join(&root.image(id), b"config");
-    let c = read_file(&p).ctx(m!("read"), &p);
-    Ok((meta(root, id)?, c?))
+    let c = read_file(&join(&root.image(id), b"config")).unwrap_or_default();
+    match Meta::of(&c) {
+        Some(m) => Ok((m, c)),
+        None => Err(no_such(&id[..id.len().min(12)])),
+    }
+}
+
+/// Bytes of the files of `layers`: an image's size.
+#[inline(never)]
+pub fn size(root: &Root, layers: &[Vec<u8>]) -> u64 {
+    let mut n = 0;
+    for l in layers {
+        n += layer_size(root, l).1;
+    }
+    n
 }
 
 /// `<tar bytes, file bytes>` of a layer.
@@ -197,7 +197,7 @@ fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
 pub fn ids(root: &Root) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
-        if n.len() == 64 && sys::lstat(&join(&root.image(&n), b"meta")).is_ok() {
+        if n.len() == 64 && sys::lstat(&join(&root.image(&n), b"config")).is_ok() {
             v.push(n);
         }
     }
@@ -447,18 +447,20 @@ mod tests {
 
     #[test]
     fn meta_round_trip() {
+        // what import and commit write is what run reads back
         let m = Meta {
-            created: 5,
-            size: 7,
+            created: 1_700_000_005,
             entrypoint: vec![b"/e".to_vec()],
             cmd: vec![b"a b".to_vec(), b"".to_vec()],
             env: vec![b"K=V".to_vec()],
             workdir: b"/w".to_vec(),
             user: b"1:2".to_vec(),
-            layers: vec![b"ab".to_vec()],
+            layers: vec![b"ab".to_vec(), b"cd".to_vec()],
         };
-        assert_eq!(Meta::decode(&m.encode()), Some(m.clone()));
-        let e = m.encode();
-        assert_eq!(Meta::decode(&e[..e.len() - 1]), None);
+        let c = crate::engine::image::config_json(&m, b"", b"", b"x");
+        assert_eq!(Meta::of(&c), Some(m));
+        assert_eq!(Meta::of(b"{\"created\":"), None);
+        let m = Meta::of(br#"{"rootfs":{"diff_ids":["sha256:ab","cd"]},"config":{"Cmd":null}}"#).unwrap();
+        assert_eq!((m.created, m.layers, m.cmd), (0, vec![b"ab".to_vec(), vec![]], vec![]));
     }
 }
