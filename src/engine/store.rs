@@ -51,18 +51,23 @@ impl Meta {
     #[inline(never)]
     pub fn of(conf: &[u8]) -> Option<Meta> {
         let c = json::parse(conf)?;
-        let mut m = Meta::at(c.str_at(b"created").map_or(0, |t| parse_time(&t)));
         let cc = c.get(b"config").unwrap_or(J::NULL);
-        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
-            *v = cc.strs_at(k).unwrap_or_default();
-        }
-        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
-            *v = cc.str_at(k).unwrap_or_default();
-        }
+        let strs = |k: &[u8]| cc.strs_at(k).unwrap_or_default();
+        let str = |k: &[u8]| cc.str_at(k).unwrap_or_default();
+        let mut layers = Vec::new();
         for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default() {
-            m.layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
+            layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
         }
-        Some(m)
+        // (a literal: no drop of the fields it replaces)
+        Some(Meta {
+            created: c.str_at(b"created").map_or(0, |t| parse_time(&t)),
+            entrypoint: strs(b"Entrypoint"),
+            cmd: strs(b"Cmd"),
+            env: strs(b"Env"),
+            workdir: str(b"WorkingDir"),
+            user: str(b"User"),
+            layers,
+        })
     }
 }
 
