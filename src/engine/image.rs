@@ -20,9 +20,9 @@ const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
 #[inline(never)]
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
-    let c = trim(c);
+    let c = c.trim_ascii();
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
-    let (word, rest) = (&c[..sp], trim(&c[sp..]));
+    let (word, rest) = (&c[..sp], c[sp..].trim_ascii());
     let mut k = 0;
     while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
         k += 1;
@@ -48,30 +48,13 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
                 let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
                 let mut kv = rest[..k].to_vec();
                 kv.push(b'=');
-                kv.extend_from_slice(trim(&rest[k..]));
+                kv.extend_from_slice(rest[k..].trim_ascii());
                 util::env_set(&mut m.env, &kv);
             }
         }
         _ => return Err(Error::quoted(m!("--change"), c, m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"))),
     }
     Ok(())
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let mut s = s;
-    while let [c, rest @ ..] = s {
-        if !c.is_ascii_whitespace() {
-            break;
-        }
-        s = rest;
-    }
-    while let [rest @ .., c] = s {
-        if !c.is_ascii_whitespace() {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
