@@ -1037,9 +1037,21 @@ impl Writer {
     /// A plain file entry (mode 0444, root's, time 0, as podman writes
     /// an archive's members) of exactly `size` bytes from `src`.
     pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
-        let st = sys::Stat { mode: 0o444, size, ..sys::Stat::default() };
-        self.header(name, &st, b'0', b"")?;
+        self.plain(name, size)?;
         self.body(size, src, name)
+    }
+
+    /// Such a member of the bytes `d`.
+    pub fn mem(&mut self, name: &[u8], d: &[u8]) -> Res<()> {
+        self.plain(name, d.len() as u64)?;
+        self.data(d)
+    }
+
+    /// A plain member's header.
+    #[inline(never)]
+    fn plain(&self, name: &[u8], size: u64) -> Res<()> {
+        let st = sys::Stat { mode: 0o444, size, ..sys::Stat::default() };
+        self.header(name, &st, b'0', b"")
     }
 
     /// `size` bytes of data from `src`, then the padding. A source that
