@@ -1037,21 +1037,21 @@ impl Writer {
     /// A plain file entry (mode 0444, root's, time 0, as podman writes
     /// an archive's members) of exactly `size` bytes from `src`.
     pub fn file(&mut self, name: &[u8], size: u64, src: &mut dyn Source) -> Res<()> {
-        self.plain(name, size)?;
+        self.plain(name, size, 0o444, b'0')?;
         self.body(size, src, name)
     }
 
     /// Such a member of the bytes `d`.
     pub fn mem(&mut self, name: &[u8], d: &[u8]) -> Res<()> {
-        self.plain(name, d.len() as u64)?;
+        self.plain(name, d.len() as u64, 0o444, b'0')?;
         self.data(d)
     }
 
-    /// A plain member's header.
+    /// The header of a member owned by root, of time 0 and no link.
     #[inline(never)]
-    fn plain(&self, name: &[u8], size: u64) -> Res<()> {
-        let st = sys::Stat { mode: 0o444, size, ..sys::Stat::default() };
-        self.header(name, &st, b'0', b"")
+    fn plain(&self, name: &[u8], size: u64, mode: u32, ty: u8) -> Res<()> {
+        let st = sys::Stat { mode, size, ..sys::Stat::default() };
+        self.header(name, &st, ty, b"")
     }
 
     /// `size` bytes of data from `src`, then the padding. A source that
@@ -1086,8 +1086,7 @@ impl Writer {
     /// A metadata entry (GNU long name, PAX) of data `d`, which it frees.
     #[inline(never)]
     fn meta(&self, name: &[u8], ty: u8, d: Vec<u8>) -> Res<()> {
-        let st = sys::Stat { size: d.len() as u64, ..sys::Stat::default() };
-        let r = self.raw(name, &st, ty, b"").and_then(|_| self.data(&d));
+        let r = self.plain(name, d.len() as u64, 0, ty).and_then(|_| self.data(&d));
         sys::free(d);
         r
     }
