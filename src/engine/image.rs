@@ -82,7 +82,7 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
 pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let mut s = sha256::Sha256::new();
     s.update(config);
-    let id = sha256::hex(&s.finish());
+    let id = util::hex(&s.finish());
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
@@ -91,7 +91,7 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<V
     }
     // only the new (last) layer comes from tmp; the others are stored
     load::install(root, tmp, config, &id, &m.layers, &[0], tag.as_slice())?;
-    Ok(id.to_vec())
+    Ok(id)
 }
 
 /// A reference given by the user, checked and normalized.
