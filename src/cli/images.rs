@@ -118,7 +118,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
             b.s("\n");
             continue;
         }
-        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
+        let s = |k: &[u8]| h.str_at(k);
         b.col(15, 3);
         ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);

@@ -250,16 +250,16 @@ impl J<'static> {
 }
 
 impl<'a> J<'a> {
-    /// The string member `key` (None if absent or not a string).
+    /// The string member `key` (empty if absent or not a string).
     #[inline(never)]
-    pub fn str_at(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.get(key)?.str()
+    pub fn str_at(&self, key: &[u8]) -> Vec<u8> {
+        self.get(key).and_then(|x| x.str()).unwrap_or_default()
     }
 
-    /// The string-array member `key` (see `strs`).
+    /// The string-array member `key` (see `strs`; empty if absent or not one).
     #[inline(never)]
-    pub fn strs_at(&self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-        self.get(key)?.strs()
+    pub fn strs_at(&self, key: &[u8]) -> Vec<Vec<u8>> {
+        self.get(key).and_then(|x| x.strs()).unwrap_or_default()
     }
 
     /// The value's text as it is in the document.

@@ -230,7 +230,7 @@ impl Loader<'_> {
     /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
     #[inline(never)]
     fn desc(&self, d: &J, doc: bool) -> Res<usize> {
-        let dg = d.str_at(b"digest").unwrap_or_default();
+        let dg = d.str_at(b"digest");
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(m!("a descriptor has no sha256 digest")))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
         self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
@@ -244,7 +244,7 @@ impl Loader<'_> {
     #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
+            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
@@ -257,12 +257,12 @@ impl Loader<'_> {
                 }
             };
             let mut layers = Vec::new();
-            for l in e.strs_at(b"Layers").unwrap_or_default() {
+            for l in e.strs_at(b"Layers") {
                 let ln = clean(&l, true)?;
                 layers.push(self.blob(&ln, false, None)?);
             }
             let mut refs = Vec::new();
-            for t in e.strs_at(b"RepoTags").unwrap_or_default() {
+            for t in e.strs_at(b"RepoTags") {
                 refs.push(store::normalize(&t));
             }
             self.found(out, conf, layers, refs)?;
@@ -299,7 +299,7 @@ impl Loader<'_> {
                     let mut pick = None;
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
-                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        let (arch, os) = (p.get(b"architecture").and_then(|x| x.str()), p.get(b"os").and_then(|x| x.str()));
                         if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
                             pick = Some(x);
                             break;

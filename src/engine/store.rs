@@ -52,20 +52,18 @@ impl Meta {
     pub fn of(conf: &[u8]) -> Option<Meta> {
         let c = json::parse(conf)?;
         let cc = c.get(b"config").unwrap_or(J::NULL);
-        let strs = |k: &[u8]| cc.strs_at(k).unwrap_or_default();
-        let str = |k: &[u8]| cc.str_at(k).unwrap_or_default();
         let mut layers = Vec::new();
-        for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default() {
+        for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids") {
             layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
         }
         // (a literal: no drop of the fields it replaces)
         Some(Meta {
-            created: c.str_at(b"created").map_or(0, |t| parse_time(&t)),
-            entrypoint: strs(b"Entrypoint"),
-            cmd: strs(b"Cmd"),
-            env: strs(b"Env"),
-            workdir: str(b"WorkingDir"),
-            user: str(b"User"),
+            created: parse_time(&c.str_at(b"created")),
+            entrypoint: cc.strs_at(b"Entrypoint"),
+            cmd: cc.strs_at(b"Cmd"),
+            env: cc.strs_at(b"Env"),
+            workdir: cc.str_at(b"WorkingDir"),
+            user: cc.str_at(b"User"),
             layers,
         })
     }
