@@ -127,14 +127,15 @@ impl Huff {
 /// stop a read here: the first is kept (`why`; `io` for the source's)
 /// and the bits read as zeros; `Gunzip::read` reports it after the step,
 /// so the decoding paths carry no error returns.
+#[repr(C)]
 struct In<'a> {
-    src: &'a mut dyn Source,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    eof: bool,
     bb: u64,
     bc: u32,
+    pos: usize,
+    len: usize,
+    buf: Vec<u8>,
+    src: &'a mut dyn Source,
+    eof: bool,
     why: Option<Msg>,
     io: Option<Error>,
 }
