@@ -260,20 +260,21 @@ enum St {
 /// are checked when its end is reached, so a reader must read until 0
 /// (not stop at the tar's end-of-archive blocks) to have them checked.
 /// After an error, stop reading: the stream is not resumable.
+#[repr(C)]
 pub struct Gunzip<'a> {
     inp: In<'a>,
-    win: alloc::boxed::Box<[u8; WIN]>,
     /// Bytes produced and bytes handed out, both counting from the start
     /// (positions in `win` are these masked).
     wp: usize,
     rp: usize,
     /// History available to matches in this member (≤ 32 KiB).
     hist: usize,
-    st: St,
-    last: bool,
-    members: u32,
     crc: u32,
     size: u32,
+    members: u32,
+    st: St,
+    last: bool,
+    win: alloc::boxed::Box<[u8; WIN]>,
     /// The code tables (6.7 KB) on the heap: a `Gunzip` is small enough
     /// to live in its caller's frame.
     t: alloc::boxed::Box<Tables>,
