@@ -1154,10 +1154,10 @@ impl Writer {
             let mut sr = sys::statat(dir, name, false);
             let Ok(st) = &mut sr else { continue };
             // the header's name is `path` (changed in place), its link
-            // target `own` or a recorded hard link's; sizes but a file's are 0
+            // target `own` (a copy of a recorded hard link's); sizes but a
+            // file's are 0
             let plen = path.len();
             let mut own = Vec::new();
-            let mut li = usize::MAX;
             let mut file = Owned::none();
             let size = st.size;
             st.size = 0;
@@ -1179,7 +1179,7 @@ impl Writer {
                         i += 1;
                     }
                     if i < self.links.len() {
-                        li = i;
+                        own = self.links[i].1.clone();
                         b'1'
                     } else {
                         if st.nlink > 1 {
@@ -1202,8 +1202,7 @@ impl Writer {
                 _ => 0, // sockets, devices: left out
             };
             if ty != 0 {
-                let link = if li < self.links.len() { &self.links[li].1[..] } else { &own[..] };
-                self.header(&path, st, ty, link)?;
+                self.header(&path, st, ty, &own)?;
             }
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx(m!("open"), &path)?;
