@@ -64,7 +64,8 @@ struct Loader<'t> {
 struct Found<'a> {
     /// the configuration (its body and digest, the image ID)
     conf: &'a Blob,
-    meta: Meta,
+    /// its diff IDs (hex), base first
+    diffs: Vec<Vec<u8>>,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
 }
@@ -342,7 +343,7 @@ impl Loader<'_> {
             };
             return Err(Error::quoted(m!("load: layer"), &l.name, why));
         }
-        out.push(Found { conf, meta, layers, refs });
+        out.push(Found { conf, diffs: meta.layers, layers, refs });
         Ok(())
     }
 }
@@ -512,7 +513,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let _l = root.lock()?;
     for f in &found {
-        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta.layers, &f.layers, &f.refs)?;
+        install(root, tmp, &f.conf.body, &f.conf.stored, &f.diffs, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {
