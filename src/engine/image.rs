@@ -109,7 +109,6 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
 }
 
 /// `import FILE|- [REF]`: a one-layer image. Returns its ID.
-#[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) -> Res<Vec<u8>> {
     let tag = new_ref(name)?;
     let mut m = Meta::at(sys::now().0);

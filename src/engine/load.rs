@@ -242,7 +242,6 @@ impl Loader<'_> {
     }
 
     /// The images of a docker-archive (and the hybrid one).
-    #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
             let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
