@@ -20,7 +20,7 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
 type Row<'a> = (i64, &'a [u8], &'a [u8], &'a [u8], u64);
 
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
-#[inline(never)]
+#[inline]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
     // dead loads', imports' and commits' temporaries go first
     if sys::lstat(&store::layers_dir(root)).is_ok() {

@@ -457,7 +457,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
 /// `sha256:ID` for an image without tags, with `id` true). Its errors
 /// take exit code 1 from its only caller (cli::verbs).
-#[inline(never)]
+#[inline]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
         return Err(bad(m!("mydocker must run as root")));

@@ -14,7 +14,7 @@ use crate::sys::Fd;
 use alloc::vec::Vec;
 
 /// Writes the archive of `refs` to `fd`.
-#[inline(never)]
+#[inline]
 pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     // (id, tags) in the order asked; an ID brings all its tags.
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();

@@ -306,7 +306,7 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 /// `rmi REF`: untags; an image left without tags that no container uses
 /// goes, with every layer no other image uses. Lines for the user go to
 /// `say` ("Untagged: REF", "Deleted: sha256:ID").
-#[inline(never)]
+#[inline]
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
