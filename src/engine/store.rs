@@ -218,8 +218,8 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
-        for pre in [LOCALHOST, hub] {
-            let mut want = pre.to_vec();
+        for k in 0..2 {
+            let mut want = if k == 0 { LOCALHOST } else { hub }.to_vec();
             want.extend_from_slice(&full);
             if let Some(e) = find(&want) {
                 if found.is_some() {
