@@ -134,7 +134,13 @@ impl Loader<'_> {
     /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
     #[inline(never)]
     fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
-        for n in [&b"oci-layout"[..], &INDEX[6..], &MANIFEST[6..]] {
+        // (by index: an array's IntoIter is code of its own)
+        for k in 0..3 {
+            let n: &[u8] = match k {
+                0 => b"oci-layout",
+                1 => &INDEX[6..],
+                _ => &MANIFEST[6..],
+            };
             if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
