@@ -350,10 +350,13 @@ impl<'a> Gunzip<'a> {
                     let n = inp.bits(16);
                     inp.skip(n);
                 }
-                for f in [8, 16] {
+                // FNAME (8), FCOMMENT (16): zero-terminated
+                let mut f = 8;
+                while f <= 16 {
                     if flg & f != 0 {
                         while inp.bits(8) != 0 {}
                     }
+                    f <<= 1;
                 }
                 if flg & 2 != 0 {
                     inp.skip(2);
