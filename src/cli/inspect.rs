@@ -109,10 +109,12 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     // created, architecture, os, config: verbatim, or null / {}
     let mut v: [&[u8]; 5] = [b"null"; 5];
     (v[0], v[4]) = (id, b"{}");
-    for (i, k) in (1..).zip(util::fields(b"created,architecture,os,config", b',')) {
+    let mut i = 1;
+    for k in util::fields(b"created,architecture,os,config", b',') {
         if let Some(x) = c.get(k) {
             v[i] = x.raw();
         }
+        i += 1;
     }
     let tags = store::tags_of(root, id);
     tpl(
