@@ -42,6 +42,10 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
             // `ENV K=V K2=V2` or `ENV K V`
             if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
                 for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
+                    // (docker: "can't find = in B")
+                    if !kv.contains(&b'=') {
+                        return Err(Error::quoted(m!("--change"), c, m!("every word of ENV K=V ... needs a =")));
+                    }
                     util::env_set(&mut m.env, kv);
                 }
             } else {
