@@ -930,6 +930,12 @@ fn import_with_changes() {
     assert_eq!(t.run(&["localhost/imp:three"]).stdout(), "ep x\n");
     assert_eq!(t.run(&["localhost/imp:three", "y"]).stdout(), "ep y\n");
     assert_eq!(sh(&t, &[], "localhost/imp:three", "echo $A; pwd; id -u"), "b\n/w\n1000\n");
+    // `ENV K=V WORD`: a word without = is refused (docker's "can't find
+    // ="), one line and exit 1, not a crash; nothing is stored
+    let o = t.md(&["import", "-c", "ENV A=1 B", tar, "localhost/imp:bad"]);
+    fails(&o, "import -c 'ENV A=1 B'");
+    assert!(o.err.contains("ENV A=1 B"), "{}", o.err);
+    assert_eq!(t.md(&["images", "-q", "localhost/imp:bad"]).stdout(), "", "a refused import stored an image");
     // no changes: runs with an explicit command; without one there is none
     ok(&t.md(&["import", tar, "localhost/imp:plain"]), "import");
     assert_eq!(t.run(&["localhost/imp:plain", "echo", "ok"]).stdout(), "ok\n");

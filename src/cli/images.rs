@@ -20,7 +20,7 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
 type Row<'a> = (i64, &'a [u8], &'a [u8], &'a [u8], u64);
 
 /// `images [-q]`: a row per tag, and one per untagged image, newest first.
-#[inline(never)]
+#[inline]
 pub fn images(root: &Root, quiet: bool) -> Res<()> {
     // dead loads', imports' and commits' temporaries go first
     if sys::lstat(&store::layers_dir(root)).is_ok() {
@@ -34,16 +34,17 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     for id in &ids {
         let m = store::meta(root, id);
         let Ok(m) = &m else { continue };
+        let size = store::size(root, &m.layers);
         let mut any = false;
         for (t, i) in &tags {
             if i == id {
                 let (r, tg) = store::split_ref(t);
-                rows.push((m.created, id, r, tg, m.size));
+                rows.push((m.created, id, r, tg, size));
                 any = true;
             }
         }
         if !any {
-            rows.push((m.created, id, b"<none>", b"<none>", m.size));
+            rows.push((m.created, id, b"<none>", b"<none>", size));
         }
     }
     crate::engine::util::sort_by(&mut rows, |a, b| a.0 > b.0 || a.0 == b.0 && (&a.2, &a.3) < (&b.2, &b.3));
@@ -117,7 +118,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
             b.s("\n");
             continue;
         }
-        let s = |k: &[u8]| h.str_at(k).unwrap_or_default();
+        let s = |k: &[u8]| h.str_at(k);
         b.col(15, 3);
         ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);

@@ -75,7 +75,7 @@ fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     write_tree(out, owned.raw(), b"container root", false, &|p| vols.contains(&p))
 }
 
-#[inline(never)]
+#[inline]
 pub fn export(root: &Root, name: &[u8], output: Option<&[u8]>) -> Res<i32> {
     let rec = state::find(root, name);
     let rec = rec.as_ref().map_err(|e| *e)?;
@@ -145,7 +145,6 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     m.created = sys::now().0;
     if copied {
         // the whole tree is the one layer
-        m.size = 0;
         m.layers.clear();
     }
     // The command: the image's entrypoint stays if the container's

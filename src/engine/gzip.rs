@@ -127,14 +127,15 @@ impl Huff {
 /// stop a read here: the first is kept (`why`; `io` for the source's)
 /// and the bits read as zeros; `Gunzip::read` reports it after the step,
 /// so the decoding paths carry no error returns.
+#[repr(C)]
 struct In<'a> {
-    src: &'a mut dyn Source,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    eof: bool,
     bb: u64,
     bc: u32,
+    pos: usize,
+    len: usize,
+    buf: Vec<u8>,
+    src: &'a mut dyn Source,
+    eof: bool,
     why: Option<Msg>,
     io: Option<Error>,
 }
@@ -259,20 +260,21 @@ enum St {
 /// are checked when its end is reached, so a reader must read until 0
 /// (not stop at the tar's end-of-archive blocks) to have them checked.
 /// After an error, stop reading: the stream is not resumable.
+#[repr(C)]
 pub struct Gunzip<'a> {
     inp: In<'a>,
-    win: alloc::boxed::Box<[u8; WIN]>,
     /// Bytes produced and bytes handed out, both counting from the start
     /// (positions in `win` are these masked).
     wp: usize,
     rp: usize,
     /// History available to matches in this member (≤ 32 KiB).
     hist: usize,
-    st: St,
-    last: bool,
-    members: u32,
     crc: u32,
     size: u32,
+    members: u32,
+    st: St,
+    last: bool,
+    win: alloc::boxed::Box<[u8; WIN]>,
     /// The code tables (6.7 KB) on the heap: a `Gunzip` is small enough
     /// to live in its caller's frame.
     t: alloc::boxed::Box<Tables>,
@@ -348,10 +350,13 @@ impl<'a> Gunzip<'a> {
                     let n = inp.bits(16);
                     inp.skip(n);
                 }
-                for f in [8, 16] {
+                // FNAME (8), FCOMMENT (16): zero-terminated
+                let mut f = 8;
+                while f <= 16 {
                     if flg & f != 0 {
                         while inp.bits(8) != 0 {}
                     }
+                    f <<= 1;
                 }
                 if flg & 2 != 0 {
                     inp.skip(2);

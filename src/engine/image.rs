@@ -20,9 +20,9 @@ const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
 #[inline(never)]
 pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
-    let c = trim(c);
+    let c = c.trim_ascii();
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
-    let (word, rest) = (&c[..sp], trim(&c[sp..]));
+    let (word, rest) = (&c[..sp], c[sp..].trim_ascii());
     let mut k = 0;
     while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
         k += 1;
@@ -42,36 +42,23 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
             // `ENV K=V K2=V2` or `ENV K V`
             if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
                 for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
+                    // (docker: "can't find = in B")
+                    if !kv.contains(&b'=') {
+                        return Err(Error::quoted(m!("--change"), c, m!("every word of ENV K=V ... needs a =")));
+                    }
                     util::env_set(&mut m.env, kv);
                 }
             } else {
                 let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
                 let mut kv = rest[..k].to_vec();
                 kv.push(b'=');
-                kv.extend_from_slice(trim(&rest[k..]));
+                kv.extend_from_slice(rest[k..].trim_ascii());
                 util::env_set(&mut m.env, &kv);
             }
         }
         _ => return Err(Error::quoted(m!("--change"), c, m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"))),
     }
     Ok(())
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let mut s = s;
-    while let [c, rest @ ..] = s {
-        if !c.is_ascii_whitespace() {
-            break;
-        }
-        s = rest;
-    }
-    while let [rest @ .., c] = s {
-        if !c.is_ascii_whitespace() {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
@@ -99,7 +86,7 @@ pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> 
 pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let mut s = sha256::Sha256::new();
     s.update(config);
-    let id = sha256::hex(&s.finish());
+    let id = util::hex(&s.finish());
     let _l = root.lock()?;
     for hex in &m.layers[..m.layers.len().saturating_sub(1)] {
         if sys::lstat(&store::layer(root, hex)).is_err() {
@@ -107,8 +94,8 @@ pub fn store_new(root: &Root, tmp: &[u8], m: &Meta, config: &[u8], tag: Option<V
         }
     }
     // only the new (last) layer comes from tmp; the others are stored
-    load::install(root, tmp, config, &id, m, &[0], tag.as_slice())?;
-    Ok(id.to_vec())
+    load::install(root, tmp, config, &id, &m.layers, &[0], tag.as_slice())?;
+    Ok(id)
 }
 
 /// A reference given by the user, checked and normalized.
@@ -126,7 +113,6 @@ pub fn new_ref(r: Option<&[u8]>) -> Res<Option<Vec<u8>>> {
 }
 
 /// `import FILE|- [REF]`: a one-layer image. Returns its ID.
-#[inline(never)]
 pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) -> Res<Vec<u8>> {
     let tag = new_ref(name)?;
     let mut m = Meta::at(sys::now().0);
@@ -151,10 +137,8 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
 /// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
 pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
-    let mut l = extract_layer(&join(tmp, b"0"), &mut FdSource(src));
-    let l = l.as_mut().map_err(|e| *e)?;
-    m.size += l.bytes;
-    m.layers.push(core::mem::take(&mut l.diff));
+    let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
+    m.layers.push(l);
     let config = config_json(m, keep, history, by);
     store_new(root, tmp, m, &config, tag)
 }

@@ -96,15 +96,23 @@ fn number(t: &[u8], mut i: usize) -> Option<usize> {
 /// Checks `text` as one JSON document (a value with whitespace around it)
 /// and returns that value. Strict: no trailing commas, no comments, no
 /// bare words, no control characters in strings, UTF-8 only, containers
-/// nested at most 64 deep (a loop with a bit per level, not recursion).
+/// nested at most 64 deep (see `scan`).
 pub fn parse(t: &[u8]) -> Option<J<'_>> {
     if utf8_prefix(t) != t.len() {
         return None;
     }
+    let start = ws(t, 0);
+    let end = scan(t, start)?;
+    (ws(t, end) == t.len()).then(|| J(&t[start..end]))
+}
+
+/// Checks the value that starts at `i` (a loop with a bit per level of
+/// nesting, not recursion); returns where it ends. On text `parse`
+/// accepted it is also how a walk finds the end of a value.
+#[inline(never)]
+fn scan(t: &[u8], mut i: usize) -> Option<usize> {
     // Bit n of `stack`: the container n levels up is an object.
     let (mut stack, mut depth) = (0u64, 0);
-    let mut i = ws(t, 0);
-    let start = i;
     'value: loop {
         let c = *t.get(i)?;
         i = match c {
@@ -141,11 +149,10 @@ pub fn parse(t: &[u8]) -> Option<J<'_>> {
         };
         // After a value: close containers until a comma or the end.
         loop {
-            let end = i;
-            i = ws(t, i);
             if depth == 0 {
-                return if i == t.len() { Some(J(&t[start..end])) } else { None };
+                return Some(i);
             }
+            i = ws(t, i);
             let obj = stack & 1 != 0;
             let c = *t.get(i)?;
             i += 1;
@@ -165,35 +172,10 @@ pub fn parse(t: &[u8]) -> Option<J<'_>> {
     }
 }
 
-/// The end of the checked value that starts at `i`: strings are skipped
-/// whole, brackets counted, a scalar ends at a delimiter.
-fn end(t: &[u8], mut i: usize) -> usize {
-    let mut d = 0usize;
-    while let Some(&c) = t.get(i) {
-        if d == 0 && matches!(c, b',' | b':' | b']' | b'}' | 0..=b' ') {
-            break;
-        }
-        i += 1;
-        match c {
-            b'"' => {
-                while let Some(&c) = t.get(i) {
-                    i += 1;
-                    if c == b'\\' {
-                        i += 1;
-                    } else if c == b'"' {
-                        break;
-                    }
-                }
-            }
-            b'[' | b'{' => d += 1,
-            b']' | b'}' => d -= 1,
-            _ => {}
-        }
-        if d == 0 && matches!(c, b'"' | b']' | b'}') {
-            break;
-        }
-    }
-    i
+/// The end of the checked value that starts at `i` (`i` itself at a
+/// container's close: an empty container has no value there).
+fn end(t: &[u8], i: usize) -> usize {
+    scan(t, i).unwrap_or(i)
 }
 
 /// A walk over a container's elements: `i` is at the `[`, `{` or `,`
@@ -268,16 +250,16 @@ impl J<'static> {
 }
 
 impl<'a> J<'a> {
-    /// The string member `key` (None if absent or not a string).
+    /// The string member `key` (empty if absent or not a string).
     #[inline(never)]
-    pub fn str_at(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.get(key)?.str()
+    pub fn str_at(&self, key: &[u8]) -> Vec<u8> {
+        self.get(key).and_then(|x| x.str()).unwrap_or_default()
     }
 
-    /// The string-array member `key` (see `strs`).
+    /// The string-array member `key` (see `strs`; empty if absent or not one).
     #[inline(never)]
-    pub fn strs_at(&self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-        self.get(key)?.strs()
+    pub fn strs_at(&self, key: &[u8]) -> Vec<Vec<u8>> {
+        self.get(key).and_then(|x| x.strs()).unwrap_or_default()
     }
 
     /// The value's text as it is in the document.

@@ -49,8 +49,6 @@ struct Blob {
     stored_size: u64,
     /// a document's text; a layer's diff ID (sha256 of the uncompressed tar)
     body: Vec<u8>,
-    /// bytes of its regular files
-    bytes: u64,
     zstd: bool,
 }
 
@@ -66,7 +64,8 @@ struct Loader<'t> {
 struct Found<'a> {
     /// the configuration (its body and digest, the image ID)
     conf: &'a Blob,
-    meta: Meta,
+    /// its diff IDs (hex), base first
+    diffs: Vec<Vec<u8>>,
     layers: Vec<usize>,
     refs: Vec<Vec<u8>>,
 }
@@ -116,13 +115,12 @@ impl Loader<'_> {
             name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), bytes: 0, zstd };
+        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), zstd };
         if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
             l.body = stream::read_all(p, DOC_MAX, &l.name)?;
             l.doc = true;
         } else if !zstd {
-            let x = extract_layer(&tmp_dir(self.tmp, n), p)?;
-            (l.body, l.bytes) = (x.diff, x.bytes);
+            l.body = extract_layer(&tmp_dir(self.tmp, n), p)?;
         }
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
@@ -136,7 +134,13 @@ impl Loader<'_> {
     /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
     #[inline(never)]
     fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
-        for n in [&b"oci-layout"[..], &INDEX[6..], &MANIFEST[6..]] {
+        // (by index: an array's IntoIter is code of its own)
+        for k in 0..3 {
+            let n: &[u8] = match k {
+                0 => b"oci-layout",
+                1 => &INDEX[6..],
+                _ => &MANIFEST[6..],
+            };
             if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
@@ -233,7 +237,7 @@ impl Loader<'_> {
     /// The blob an OCI descriptor names (`blobs/sha256/<hex>`), checked.
     #[inline(never)]
     fn desc(&self, d: &J, doc: bool) -> Res<usize> {
-        let dg = d.str_at(b"digest").unwrap_or_default();
+        let dg = d.str_at(b"digest");
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(m!("a descriptor has no sha256 digest")))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
         self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
@@ -244,10 +248,9 @@ impl Loader<'_> {
     }
 
     /// The images of a docker-archive (and the hybrid one).
-    #[inline(never)]
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.str_at(b"Config").ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
+            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let base = &cname[store::after_slash(&cname)..];
@@ -260,12 +263,12 @@ impl Loader<'_> {
                 }
             };
             let mut layers = Vec::new();
-            for l in e.strs_at(b"Layers").unwrap_or_default() {
+            for l in e.strs_at(b"Layers") {
                 let ln = clean(&l, true)?;
                 layers.push(self.blob(&ln, false, None)?);
             }
             let mut refs = Vec::new();
-            for t in e.strs_at(b"RepoTags").unwrap_or_default() {
+            for t in e.strs_at(b"RepoTags") {
                 refs.push(store::normalize(&t));
             }
             self.found(out, conf, layers, refs)?;
@@ -302,7 +305,7 @@ impl Loader<'_> {
                     let mut pick = None;
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
-                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        let (arch, os) = (p.get(b"architecture").and_then(|x| x.str()), p.get(b"os").and_then(|x| x.str()));
                         if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
                             pick = Some(x);
                             break;
@@ -329,37 +332,23 @@ impl Loader<'_> {
     /// An image: its configuration, checked against its layers.
     #[inline(never)]
     fn found<'a>(&self, out: &mut Vec<Found<'a>>, conf: &'a Blob, layers: Vec<usize>, refs: Vec<Vec<u8>>) -> Res<()> {
-        let c = json::parse(&conf.body).ok_or_else(|| Error::text(m!("load: config: is not valid JSON")))?;
-        let diffs = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids").unwrap_or_default();
-        if diffs.len() != layers.len() {
+        let meta = Meta::of(&conf.body).ok_or_else(|| Error::text(m!("load: config: is not valid JSON")))?;
+        if meta.layers.len() != layers.len() {
             return Err(Error::text(m!("load: config: lists a different number of layers than the manifest")));
         }
-        // filled in place (an error drops the whole list)
-        out.push(Found { conf, meta: Meta::at(c.str_at(b"created").map_or(0, |t| store::parse_time(&t))), layers, refs });
-        let Some(Found { meta: m, layers, .. }) = out.last_mut() else { return Ok(()) };
-        for (d, &i) in diffs.iter().zip(&*layers) {
+        for (d, &i) in meta.layers.iter().zip(&layers) {
             let l = &self.blobs[i];
             // (a zstd layer has no diff ID: its reason first)
             let why = if l.zstd {
                 m!("is zstd-compressed, which mydocker does not read (save it with gzip or uncompressed layers)")
-            } else if d.strip_prefix(b"sha256:") != Some(&l.body) {
+            } else if *d != l.body {
                 m!("does not match its diff ID in the image configuration")
             } else {
-                m!("")
+                continue;
             };
-            if why != m!("") {
-                return Err(Error::quoted(m!("load: layer"), &l.name, why));
-            }
-            m.size += l.bytes;
-            m.layers.push(l.body.clone());
+            return Err(Error::quoted(m!("load: layer"), &l.name, why));
         }
-        let cc = c.get(b"config").unwrap_or(J::NULL);
-        for (k, v) in [(&b"Entrypoint"[..], &mut m.entrypoint), (b"Cmd", &mut m.cmd), (b"Env", &mut m.env)] {
-            *v = cc.strs_at(k).unwrap_or_default();
-        }
-        for (k, v) in [(&b"WorkingDir"[..], &mut m.workdir), (b"User", &mut m.user)] {
-            *v = cc.str_at(k).unwrap_or_default();
-        }
+        out.push(Found { conf, diffs: meta.layers, layers, refs });
         Ok(())
     }
 }
@@ -391,15 +380,10 @@ fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
     p
 }
 
-/// A layer as extracted: its diff ID (hex), tar bytes and file bytes.
-pub struct Layer {
-    pub diff: Vec<u8>,
-    pub bytes: u64,
-}
-
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
-/// recording its headers in `dir/tar` and its sizes in `dir/size`.
-pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
+/// recording its headers in `dir/tar` and its sizes in `dir/size` (tar
+/// bytes, file bytes). Returns its diff ID (hex).
+pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Vec<u8>> {
     let mut p = Peek::new(src);
     let p = p.as_mut().map_err(|e| *e)?;
     let kind = gzip::magic(p.head());
@@ -426,16 +410,16 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Layer> {
     util::push_num(&mut s, st.bytes);
     let sp = join(dir, b"size");
     write_atomic(&sp, &s).ctx(m!("write"), &sp)?;
-    Ok(Layer { diff: digest(&mut diff), bytes: st.bytes })
+    Ok(digest(&mut diff))
 }
 
 /// Puts one image's layers, configuration and tags into the store. Under
 /// the state lock. `dirs`: the temporary directories (`tmp/<n>`, as
 /// `extract_layer` made them) of the last `dirs.len()` layers (those
 /// before are in the store already).
-pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
+pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], layers: &[Vec<u8>], dirs: &[usize], refs: &[Vec<u8>]) -> Res<()> {
     // (`layers/` exists: `tmp` is in it)
-    for (l, &n) in m.layers[m.layers.len() - dirs.len()..].iter().zip(dirs) {
+    for (l, &n) in layers[layers.len() - dirs.len()..].iter().zip(dirs) {
         let dest = store::layer(root, l);
         let dir = tmp_dir(tmp, n);
         // a layer the store has (not empty: ENOTEMPTY), or one an image
@@ -446,12 +430,11 @@ pub fn install(root: &Root, tmp: &[u8], config: &[u8], id: &[u8], m: &Meta, dirs
         }
     }
     let img = root.image(id);
-    if sys::lstat(&join(&img, b"meta")).is_err() {
+    if sys::lstat(&join(&img, b"config")).is_err() {
         let t = join(tmp, b"image");
         let _ = remove_tree(&t);
         sys::mkdir(&t, 0o700).ctx(m!("create"), &t)?;
         write_atomic(&join(&t, b"config"), config).ctx(m!("write"), &t)?;
-        write_atomic(&join(&t, b"meta"), &m.encode()).ctx(m!("write"), &t)?;
         let _ = remove_tree(&img);
         sys::rename(&t, &img).ctx(m!("rename into"), &img)?;
     }
@@ -480,7 +463,7 @@ pub fn temp(root: &Root) -> Res<(Vec<u8>, crate::engine::state::Lock)> {
 /// `load [-i PATH]`: `say` gets each "Loaded image: REF" line's REF (or
 /// `sha256:ID` for an image without tags, with `id` true). Its errors
 /// take exit code 1 from its only caller (cli::verbs).
-#[inline(never)]
+#[inline]
 pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
     if sys::geteuid() != 0 {
         return Err(bad(m!("mydocker must run as root")));
@@ -535,7 +518,7 @@ fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(
     }
     let _l = root.lock()?;
     for f in &found {
-        install(root, tmp, &f.conf.body, &f.conf.stored, &f.meta, &f.layers, &f.refs)?;
+        install(root, tmp, &f.conf.body, &f.conf.stored, &f.diffs, &f.layers, &f.refs)?;
     }
     for f in &found {
         if f.refs.is_empty() {

@@ -8,25 +8,13 @@ use crate::engine::load::MANIFEST;
 use crate::engine::sha256::Hashing;
 use crate::engine::state::Root;
 use crate::engine::store;
-use crate::engine::stream::Source;
 use crate::engine::tar::{self, Writer};
 use crate::engine::util::{Buf, Error, Res};
 use crate::sys::Fd;
 use alloc::vec::Vec;
 
-/// An in-memory member's source.
-struct Bytes<'a>(&'a [u8]);
-impl Source for Bytes<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        let n = core::cmp::min(buf.len(), self.0.len());
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
-        Ok(n)
-    }
-}
-
 /// Writes the archive of `refs` to `fd`.
-#[inline(never)]
+#[inline]
 pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     // (id, tags) in the order asked; an ID brings all its tags.
     let mut imgs: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
@@ -67,13 +55,13 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         }
         let mut cname = id.clone();
         cname.extend_from_slice(&MANIFEST[14..]);
-        o.file(&cname, conf.len() as u64, &mut Bytes(conf))?;
+        o.mem(&cname, conf)?;
         // IDs and diff IDs are hex: written raw
         json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
     }
     manifest.s("]");
     let manifest = manifest.0;
-    o.file(&MANIFEST[6..], manifest.len() as u64, &mut Bytes(&manifest))?;
+    o.mem(&MANIFEST[6..], &manifest)?;
     o.finish()
 }
 

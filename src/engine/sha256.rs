@@ -100,17 +100,6 @@ fn compress(h: &mut [u32; 8], b: &[u8; 64]) {
     }
 }
 
-/// Lowercase hex of a digest, as image references and file names use it.
-pub fn hex(d: &[u8; 32]) -> [u8; 64] {
-    const X: &[u8; 16] = b"0123456789abcdef";
-    let mut o = [0u8; 64];
-    for i in 0..32 {
-        o[i * 2] = X[(d[i] >> 4) as usize];
-        o[i * 2 + 1] = X[(d[i] & 15) as usize];
-    }
-    o
-}
-
 /// A pass-through source that hashes and counts what it hands on.
 pub struct Hashing<'a> {
     pub src: &'a mut dyn Source,
@@ -141,7 +130,7 @@ pub mod tests {
     pub fn sha(d: &[u8]) -> String {
         let mut s = Sha256::new();
         s.update(d);
-        String::from_utf8(hex(&s.finish()).to_vec()).unwrap()
+        String::from_utf8(crate::engine::util::hex(&s.finish())).unwrap()
     }
 
     #[test]
@@ -182,7 +171,7 @@ pub mod tests {
                 s.update(c);
             }
             assert_eq!(
-                String::from_utf8(hex(&s.finish()).to_vec()).unwrap(),
+                String::from_utf8(crate::engine::util::hex(&s.finish())).unwrap(),
                 "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
                 "chunk={chunk}"
             );
@@ -215,6 +204,6 @@ pub mod tests {
         }
         assert_eq!(out, d);
         assert_eq!(h.n, d.len() as u64);
-        assert_eq!(String::from_utf8(hex(&h.sha.finish()).to_vec()).unwrap(), sha(&d));
+        assert_eq!(String::from_utf8(crate::engine::util::hex(&h.sha.finish())).unwrap(), sha(&d));
     }
 }

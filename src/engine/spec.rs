@@ -117,18 +117,6 @@ impl<'a> Rd<'a> {
         self.0 = b;
         Some(a.to_vec())
     }
-    pub fn list(&mut self) -> Option<Vec<Vec<u8>>> {
-        let n = self.u32()?;
-        if n > self.0.len() / 4 {
-            return None; // each entry needs at least its length
-        }
-        // A loop, not collect::<Option<Vec<_>>>(): no GenericShunt code.
-        let mut v = Vec::new();
-        for _ in 0..n {
-            v.push(self.bytes()?);
-        }
-        Some(v)
-    }
     pub fn num(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.bytes()?.try_into().ok()?))
     }

@@ -10,14 +10,13 @@
 //!                              (`save`, and the flattening fallback)
 //!   layers/<diffid-hex>/size   "<tar bytes> <file bytes>"
 //!   images/<id-hex>/config     the configuration JSON as loaded
-//!   images/<id-hex>/meta       what `run` needs from it, pre-parsed
 //!   repositories               one "REF ID" line per tag
 //!
 //! Everything that adds or removes an image, a tag or a layer does it
 //! under the state lock; new layers and images are made in temporaries
 //! and renamed into place.
 
-use crate::engine::spec::{Rd, W};
+use crate::engine::json::{self, J};
 use crate::engine::state::Root;
 use crate::engine::util::{self, join, read_file, remove_tree, write_atomic, Ctx, Error, Kind, Res};
 use crate::sys;
@@ -26,50 +25,45 @@ use alloc::vec::Vec;
 /// `localhost/`, where short names live (and `localhost`, a slice of it).
 pub const LOCALHOST: &[u8] = b"localhost/";
 
-/// An image's configuration as `run`, `images` and `history` use it.
+/// An image's configuration as `run`, `images` and `history` use it,
+/// read from its JSON each time (no second, pre-parsed copy to keep).
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Meta {
     pub created: i64,
-    /// Bytes of the layers' files.
-    pub size: u64,
     pub entrypoint: Vec<Vec<u8>>,
     pub cmd: Vec<Vec<u8>>,
     pub env: Vec<Vec<u8>>,
     pub workdir: Vec<u8>,
     pub user: Vec<u8>,
-    /// Diff IDs (hex), base layer first.
+    /// Diff IDs (hex), base layer first (empty for one without `sha256:`).
     pub layers: Vec<Vec<u8>>,
 }
 
 impl Meta {
-    /// An empty one made at `created` (`..Meta::default()` cost 120 bytes
-    /// a site).
-    #[inline(never)]
+    /// An empty one made at `created` (one site left: import; inlined).
     pub fn at(created: i64) -> Meta {
         Meta { created, ..Meta::default() }
     }
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = W(Vec::new());
-        w.num(self.created);
-        w.num(self.size as i64);
-        for l in [&self.entrypoint, &self.cmd, &self.env, &self.layers] {
-            w.list(l);
+
+    /// What a configuration (JSON text) says; None if it is not JSON.
+    #[inline(never)]
+    pub fn of(conf: &[u8]) -> Option<Meta> {
+        let c = json::parse(conf)?;
+        let cc = c.get(b"config").unwrap_or(J::NULL);
+        let mut layers = Vec::new();
+        for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids") {
+            layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
         }
-        w.bytes(&self.workdir);
-        w.bytes(&self.user);
-        w.0
-    }
-    /// Reads `b` (what `encode` wrote) into `m` (made by `Meta::at`).
-    fn decode(m: &mut Meta, b: &[u8]) -> Option<()> {
-        let mut r = Rd(b);
-        m.created = r.num()?;
-        m.size = r.num()? as u64;
-        for l in [&mut m.entrypoint, &mut m.cmd, &mut m.env, &mut m.layers] {
-            *l = r.list()?;
-        }
-        m.workdir = r.bytes()?;
-        m.user = r.bytes()?;
-        Some(())
+        // (a literal: no drop of the fields it replaces)
+        Some(Meta {
+            created: parse_time(&c.str_at(b"created")),
+            entrypoint: cc.strs_at(b"Entrypoint"),
+            cmd: cc.strs_at(b"Cmd"),
+            env: cc.strs_at(b"Env"),
+            workdir: cc.str_at(b"WorkingDir"),
+            user: cc.str_at(b"User"),
+            layers,
+        })
     }
 }
 
@@ -82,20 +76,27 @@ pub fn layer(root: &Root, hex: &[u8]) -> Vec<u8> {
 }
 
 pub fn meta(root: &Root, id: &[u8]) -> Res<Meta> {
-    let p = join(&root.image(id), b"meta");
-    let mut m = Meta::at(0);
-    match read_file(&p) {
-        Ok(b) if Meta::decode(&mut m, &b).is_some() => Ok(m),
-        _ => Err(no_such(&id[..id.len().min(12)])),
-    }
+    Ok(image(root, id)?.0)
 }
 
 /// An image's metadata and configuration JSON.
 #[inline(never)]
 pub fn image(root: &Root, id: &[u8]) -> Res<(Meta, Vec<u8>)> {
-    let p = join(&root.image(id), b"config");
-    let c = read_file(&p).ctx(m!("read"), &p);
-    Ok((meta(root, id)?, c?))
+    let c = read_file(&join(&root.image(id), b"config")).unwrap_or_default();
+    match Meta::of(&c) {
+        Some(m) => Ok((m, c)),
+        None => Err(no_such(&id[..id.len().min(12)])),
+    }
+}
+
+/// Bytes of the files of `layers`: an image's size.
+#[inline(never)]
+pub fn size(root: &Root, layers: &[Vec<u8>]) -> u64 {
+    let mut n = 0;
+    for l in layers {
+        n += layer_size(root, l).1;
+    }
+    n
 }
 
 /// `<tar bytes, file bytes>` of a layer.
@@ -197,7 +198,7 @@ fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
 pub fn ids(root: &Root) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for (n, _) in sys::list_dir(&root.images()).unwrap_or_default() {
-        if n.len() == 64 && sys::lstat(&join(&root.image(&n), b"meta")).is_ok() {
+        if n.len() == 64 && sys::lstat(&join(&root.image(&n), b"config")).is_ok() {
             v.push(n);
         }
     }
@@ -217,8 +218,8 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
-        for pre in [LOCALHOST, hub] {
-            let mut want = pre.to_vec();
+        for k in 0..2 {
+            let mut want = if k == 0 { LOCALHOST } else { hub }.to_vec();
             want.extend_from_slice(&full);
             if let Some(e) = find(&want) {
                 if found.is_some() {
@@ -292,7 +293,6 @@ pub fn tag(root: &Root, src: &[u8], target: &[u8]) -> Res<()> {
 }
 
 /// The containers whose image is `id`.
-#[inline(never)]
 fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
     let all = crate::engine::state::all(root);
     for c in &all {
@@ -306,7 +306,7 @@ fn users(root: &Root, id: &[u8]) -> Option<Vec<u8>> {
 /// `rmi REF`: untags; an image left without tags that no container uses
 /// goes, with every layer no other image uses. Lines for the user go to
 /// `say` ("Untagged: REF", "Deleted: sha256:ID").
-#[inline(never)]
+#[inline]
 pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<()> {
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
@@ -447,18 +447,20 @@ mod tests {
 
     #[test]
     fn meta_round_trip() {
+        // what import and commit write is what run reads back
         let m = Meta {
-            created: 5,
-            size: 7,
+            created: 1_700_000_005,
             entrypoint: vec![b"/e".to_vec()],
             cmd: vec![b"a b".to_vec(), b"".to_vec()],
             env: vec![b"K=V".to_vec()],
             workdir: b"/w".to_vec(),
             user: b"1:2".to_vec(),
-            layers: vec![b"ab".to_vec()],
+            layers: vec![b"ab".to_vec(), b"cd".to_vec()],
         };
-        let mut d = Meta::at(0);
-        assert_eq!(Meta::decode(&mut d, &m.encode()), Some(()));
-        assert_eq!(d, m);
+        let c = crate::engine::image::config_json(&m, b"", b"", b"x");
+        assert_eq!(Meta::of(&c), Some(m));
+        assert_eq!(Meta::of(b"{\"created\":"), None);
+        let m = Meta::of(br#"{"rootfs":{"diff_ids":["sha256:ab","cd"]},"config":{"Cmd":null}}"#).unwrap();
+        assert_eq!((m.created, m.layers, m.cmd), (0, vec![b"ab".to_vec(), vec![]], vec![]));
     }
 }
