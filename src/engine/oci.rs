@@ -113,7 +113,10 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
         return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
     }
     rec.env = ss(p, b"env");
-    rec.workdir = p.str_at(b"cwd").unwrap_or_else(|| b"/".to_vec());
+    rec.workdir = p.str_at(b"cwd");
+    if rec.workdir.is_empty() {
+        rec.workdir.push(b'/');
+    }
     if !absolute(&rec.workdir) {
         return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
     }
