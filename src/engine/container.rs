@@ -190,49 +190,32 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
+    // The spec from its (out-of-line) default, then what differs: a
+    // literal of every field was a store per field here.
+    let mut spec = Spec::default();
+    // the mount point: the top layer's directory (an image without
+    // layers gets its empty write layer bound there)
+    spec.lower = match layers.last() {
+        Some(l) => join(&join(&store, l), b"root"),
+        None => upper.clone(),
+    };
+    (spec.layers, spec.store, spec.upper, spec.work) = (layers, store, upper, join(&dir, b"work"));
+    // A container whose write layer is a full copy stays one (a new
+    // one has no layer yet: no lookup on run's path).
+    spec.overlay = rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err());
+    // (the security field: the record's, once it is written, below)
+    spec.nodes = nodes;
+    // (one copy of whichever name)
+    spec.net = if net.is_some() {
+        &b"bridge"[..]
+    } else if rec.network.is_empty() {
+        &b"none"[..]
+    } else {
+        &rec.network
+    }
+    .to_vec();
     let mut p = Prepared {
-        spec: Spec {
-            // the mount point: the top layer's directory (an image without
-            // layers gets its empty write layer bound there)
-            lower: match layers.last() {
-                Some(l) => join(&join(&store, l), b"root"),
-                None => upper.clone(),
-            },
-            layers,
-            store,
-            upper,
-            work: join(&dir, b"work"),
-            // A container whose write layer is a full copy stays one (a new
-            // one has no layer yet: no lookup on run's path).
-            overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            // the record's, once it is written (below)
-            security: Default::default(),
-            nodes,
-            // (one copy of whichever name)
-            net: if net.is_some() {
-                &b"bridge"[..]
-            } else if rec.network.is_empty() {
-                &b"none"[..]
-            } else {
-                &rec.network
-            }
-            .to_vec(),
-            // set_net's, for a bridge
-            tty: false,
-            ip: 0,
-            prefix: 0,
-            gateway: 0,
-            hosts: Vec::new(),
-            resolv: Vec::new(),
-            gate: Vec::new(),
-            joins: Vec::new(),
-            rlimits: Vec::new(),
-            groups: None,
-            mqueue: false,
-            share: 0,
-            console: Vec::new(),
-            copyup: Vec::new(),
-        },
+        spec,
         rec,
         cg,
         made_dirs: Vec::new(),
