@@ -190,23 +190,11 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
-    // The spec from its (out-of-line) default, then what differs: a
-    // literal of every field was a store per field here.
-    let mut spec = Spec::default();
-    // the mount point: the top layer's directory (an image without
-    // layers gets its empty write layer bound there)
-    spec.lower = match layers.last() {
-        Some(l) => join(&join(&store, l), b"root"),
-        None => upper.clone(),
-    };
-    (spec.layers, spec.store, spec.upper, spec.work) = (layers, store, upper, join(&dir, b"work"));
     // A container whose write layer is a full copy stays one (a new
     // one has no layer yet: no lookup on run's path).
-    spec.overlay = rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err());
-    // (the security field: the record's, once it is written, below)
-    spec.nodes = nodes;
+    let overlay = rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err());
     // (one copy of whichever name)
-    spec.net = if net.is_some() {
+    let net_kind = if net.is_some() {
         &b"bridge"[..]
     } else if rec.network.is_empty() {
         &b"none"[..]
@@ -214,17 +202,19 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
         &rec.network
     }
     .to_vec();
-    let mut p = Prepared {
-        spec,
-        rec,
-        cg,
-        made_dirs: Vec::new(),
-        lock,
-        made,
-        echo,
-        net,
-        port_fds,
+    // The spec from its (out-of-line) default, then what differs, set in
+    // place: a literal of every field was a store per field here.
+    let mut p = Prepared { spec: Spec::default(), rec, cg, made_dirs: Vec::new(), lock, made, echo, net, port_fds };
+    let spec = &mut p.spec;
+    // the mount point: the top layer's directory (an image without
+    // layers gets its empty write layer bound there)
+    spec.lower = match layers.last() {
+        Some(l) => join(&join(&store, l), b"root"),
+        None => upper.clone(),
     };
+    (spec.layers, spec.store, spec.upper, spec.work) = (layers, store, upper, join(&dir, b"work"));
+    // (the security field: the record's, once it is written, below)
+    (spec.overlay, spec.nodes, spec.net) = (overlay, nodes, net_kind);
     let r = (|| {
         for v in &p.rec.volumes {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
