@@ -229,23 +229,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 /// fifo for reading (our open for writing blocks until then).
 #[inline(never)]
 fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Vec<u8>]) -> Res<()> {
-    let mut e = 0;
-    if prog.contains(&b'/') {
-        e = sys::access_x(prog);
-    } else {
-        let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-        for dir in crate::engine::util::fields(path, b':') {
-            e = sys::access_x(&join(if dir.is_empty() { b"." } else { dir }, prog));
-            if e == 0 {
-                break;
-            }
-        }
-        if e == sys::ENOENT || e == sys::ENOTDIR {
-            return Err(Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND));
-        }
-    }
-    if e != 0 {
-        return Err(exec_error(prog, e));
+    if let Some(e) = search(prog, env, &sys::access_x) {
+        return Err(e);
     }
     ch.ready();
     let mut p = b"/proc/self/fd/".to_vec();
@@ -487,29 +472,42 @@ fn setup_dev() -> Res<()> {
 /// was found but cannot be run.
 pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let prog = &argv[0];
-    let mut seen_noexec = 0;
+    // (execve returns only on failure: never None)
+    search(prog, env, &|p| sys::execve(p, argv, env)).unwrap_or_else(|| exec_error(prog, 0))
+}
+
+/// The program's lookup, one shape for `exec` and `hold`: `prog` itself
+/// if it names a path, else each directory of the environment's PATH (or
+/// the default) in turn, `try_it` on each candidate (an execve, which
+/// returns only on failure, or an access check: 0, it would run). None
+/// once one works; else the first error that is not a missing file, or
+/// "not found" if all were missing.
+fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
+    let mut seen = 0;
     if prog.contains(&b'/') {
-        seen_noexec = sys::execve(prog, argv, env);
+        seen = try_it(prog);
     } else {
         let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
         for dir in crate::engine::util::fields(path, b':') {
-            let dir = if dir.is_empty() { &b"."[..] } else { dir };
-            let cand = join(dir, prog);
-            match sys::execve(&cand, argv, env) {
-                sys::ENOENT | sys::ENOTDIR => continue,
+            match try_it(&join(if dir.is_empty() { b"." } else { dir }, prog)) {
+                0 => return None,
+                sys::ENOENT | sys::ENOTDIR => {}
                 e => {
-                    if seen_noexec == 0 {
-                        seen_noexec = e;
+                    if seen == 0 {
+                        seen = e;
                     }
                 }
             }
         }
-        if seen_noexec == 0 {
-            return Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND);
+        if seen == 0 {
+            return Some(Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND));
         }
     }
+    if seen == 0 {
+        return None;
+    }
     // (one call for both: a path, or the first candidate found not runnable)
-    exec_error(prog, seen_noexec)
+    Some(exec_error(prog, seen))
 }
 
 /// `exec "prog": <why>`.
