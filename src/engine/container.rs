@@ -14,6 +14,7 @@ use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, netlink, Fd};
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
@@ -546,32 +547,36 @@ fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
     // Blocked before clone so no signal is lost; the child unblocks them.
     // The program's end (a pty's slave, or /dev/null for stdin) is closed
     // once it runs; a pty's master stays ours.
-    let mut theirs: Option<Owned> = None;
+    // (held in ManuallyDrop, the program's end closed by hand: the error
+    // path carries no drop code. What it leaves open, the signalfd and a
+    // pty's master, is close-on-exec and goes when the CLI exits.)
+    let (mut theirs, mut master) = (ManuallyDrop::new(Owned::none()), ManuallyDrop::new(None));
     let r = (|| {
-        let sfd = init::signals(&sys::FORWARDED)?;
-        if tty {
+        let sfd = ManuallyDrop::new(init::signals(&sys::FORWARDED)?);
+        let io = if tty {
             let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
-            let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
+            (*theirs, *master) = (s, Some(m));
             p.spec.tty = true;
-            Ok((sfd, Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
+            let s = theirs.raw();
+            Stdio { stdin: s, stdout: s, stderr: s }
         } else {
-            let stdin = match p.rec.interactive {
-                true => 0,
-                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?).raw(),
-            };
-            Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
-        }
+            if !p.rec.interactive {
+                *theirs = sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?;
+            }
+            Stdio { stdin: theirs.raw().max(0), stdout: 1, stderr: 2 }
+        };
+        launch_prepared(p, &io).map(|pid| (pid, sfd))
     })();
-    let started = r.and_then(|(sfd, io, master)| launch_prepared(p, &io).map(|pid| (pid, sfd, master)));
-    drop(theirs);
-    let (pid, sfd, master) = match started {
+    drop(ManuallyDrop::into_inner(theirs));
+    let (pid, sfd) = match r {
         Ok(x) => x,
         Err(e) => {
             undo(root, p);
             return Err(e);
         }
     };
+    let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
     // (kept a Result: an Option of the termios was one more copy of it)
