@@ -72,15 +72,18 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     // (the options' flags read back from the record: fewer live values)
     // (used where it was returned: no move of the prepared container)
     let mut r = prepare(root, o);
-    let p = match &mut r {
-        Ok(p) => p,
-        Err(e) => return Err(*e),
-    };
-    if p.rec.detach {
-        detach(root, p)
-    } else {
-        let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, p, tty)
+    let fg = r.as_ref().is_ok_and(|p| !p.rec.detach);
+    go(root, &mut r, fg)
+}
+
+/// A prepared container started: in the foreground (`fg`) or detached.
+/// (One copy of the tail for `run` and `start`.)
+#[inline(never)]
+fn go(root: &Root, r: &mut Res<Prepared>, fg: bool) -> Res<Outcome> {
+    match r {
+        Ok(p) if fg => foreground(root, p),
+        Ok(p) => detach(root, p),
+        Err(e) => Err(*e),
     }
 }
 
@@ -321,16 +324,7 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
         Some(rec) if rec.alive() => return Ok(Outcome::Detached(n.to_vec())),
         Some(rec) => prepare_again(root, rec, lock, n),
     };
-    let p = match &mut r {
-        Ok(p) => p,
-        Err(e) => return Err(*e),
-    };
-    if attach {
-        let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, p, tty)
-    } else {
-        detach(root, p)
-    }
+    go(root, &mut r, attach)
 }
 
 fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
@@ -543,7 +537,8 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
 }
 
 #[inline(never)]
-fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
+fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
+    let tty = p.rec.tty && sys::isatty(0);
     // Blocked before clone so no signal is lost; the child unblocks them.
     // The program's end (a pty's slave, or /dev/null for stdin) is closed
     // once it runs; a pty's master stays ours.
