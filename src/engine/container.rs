@@ -574,12 +574,7 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = None;
-    // (kept a Result: an Option of the termios was one more copy of it)
-    let saved = if master.is_some() { sys::make_raw(0) } else { Err(0) };
     let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
-    if let Ok(t) = saved {
-        sys::restore_term(0, &t);
-    }
     finish(root, &p.rec, &p.cg, code);
     Ok(Outcome::Exited(code))
 }
@@ -588,6 +583,8 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
 /// (`input` → master → `output`, or the log), logging the container's
 /// output pipe (`log`) and forwarding published ports (`proxy`). Returns the
 /// docker-style exit code. The pty's master is closed once drained.
+/// In the foreground (`forward`), the caller's terminal is raw while a
+/// pty relays (one copy of that for `run`, `start -a` and `exec`).
 #[allow(clippy::too_many_arguments)]
 pub fn wait_loop(
     pid: i32,
@@ -603,6 +600,8 @@ pub fn wait_loop(
     let mut master = pty.as_ref().map(Owned::raw);
     let mut buf = [0u8; 8192];
     let status;
+    // (kept a Result: an Option of the termios was one more copy of it)
+    let saved = if forward && master.is_some() { sys::make_raw(0) } else { Err(0) };
     // Reused every round: the loop allocates nothing (see sys::Malloc).
     let mut fds: Vec<sys::PollFd> = Vec::new();
     loop {
@@ -679,6 +678,9 @@ pub fn wait_loop(
     drop(pty);
     if let Some(l) = log {
         l.drain();
+    }
+    if let Ok(t) = &saved {
+        sys::restore_term(0, t);
     }
     sys::status_code(status)
 }

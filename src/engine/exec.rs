@@ -223,13 +223,8 @@ pub fn enter(
     }
     // The pty's slave end is the program's now: we keep the master.
     let master = ManuallyDrop::into_inner(pty).map(|(m, _)| m);
-    // (kept as the Result: made into an Option, the termios was copied)
-    let saved = if tty { sys::make_raw(0) } else { Err(sys::EINVAL) };
-    let code = container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
-    if let Ok(t) = &saved {
-        sys::restore_term(0, t);
-    }
-    Ok(code)
+    // (the terminal raw while a pty relays: see wait_loop)
+    Ok(container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None))
 }
 
 fn child(workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
