@@ -404,7 +404,7 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
 /// Appends how the run ended (`code` -1: unknown) to the record.
 #[inline(never)]
 fn record_exit(root: &Root, rec: &Record, code: i32) {
-    let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+    let _ = rec.append(root, 4, &[code as i64, sys::now().0], Status::Exited);
 }
 
 /// Removes a `--rm` container's directory. As a run leaves it (its record,
@@ -532,8 +532,7 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
     rec.monitor = monitor;
     rec.status = Status::Running;
     rec.started = sys::now().0;
-    let _ =
-        rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], Status::Running);
+    let _ = rec.append(root, 0, &[pid as i64, rec.pid_start as i64, monitor as i64, rec.started], Status::Running);
 }
 
 #[inline(never)]

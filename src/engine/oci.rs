@@ -309,7 +309,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
                 util::write_file(&p, &Buf::new().i(o).0).ctx(m!("write"), &p)?;
             }
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
-            rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
+            rec.append(root, 0, &[pid as i64, rec.pid_start as i64], Status::Created)?;
             match pid_file {
                 Some(f) => util::write_atomic(f, &util::num(pid as u64)).ctx(m!("write"), f),
                 None => Ok(()),
@@ -426,7 +426,7 @@ pub fn start(root: &Root, id: &[u8]) -> Res<()> {
         return Err(Error::quoted(m!("container"), id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
-    r.append(root, &[("started", sys::now().0)], Status::Running)
+    r.append(root, 3, &[sys::now().0], Status::Running)
 }
 
 /// `state ID`: runc's JSON.
