@@ -68,6 +68,13 @@ pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
     sys::flock(l.0.raw(), wait).map(|_| l)
 }
 
+/// A directory of the state (mode 711), made with its parents where
+/// missing. (One copy of the call and its error for `lock` and `runtime`.)
+#[inline(never)]
+pub fn state_dir(d: &[u8]) -> Res<()> {
+    mkdir_all(d, 0o711).ctx(m!("create"), d)
+}
+
 impl Root {
     #[inline(never)]
     pub fn new(opt: Option<&[u8]>, env: &[Vec<u8>]) -> Root {
@@ -90,9 +97,9 @@ impl Root {
     /// Creates the skeleton if needed and takes the global state lock.
     pub fn lock(&self) -> Res<Lock> {
         let c = self.containers_in(false);
-        mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
+        state_dir(&c)?;
         let i = self.images();
-        mkdir_all(&i, 0o711).ctx(m!("create"), &i)?;
+        state_dir(&i)?;
         if HELD.load(Relaxed) >= 0 {
             return Ok(Lock(Owned::none()));
         }
@@ -106,10 +113,10 @@ impl Root {
     /// has none there (under the state lock, so only once).
     pub fn runtime(&self) -> Res<()> {
         let d = self.containers_in(true);
-        mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
+        state_dir(&d)?;
         if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
             sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx(m!("mount tmpfs on"), &self.run)?;
-            mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
+            state_dir(&d)?;
         }
         Ok(())
     }
