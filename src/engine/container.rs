@@ -35,7 +35,7 @@ pub struct Prepared {
     /// Host volume directories we created, undone if the start fails.
     pub made_dirs: Vec<Vec<u8>>,
     /// The container's lock, held until it runs (or the start failed).
-    pub lock: Option<state::Lock>,
+    pub lock: state::Lock,
     /// What a failed start takes back.
     made: Made,
     /// What `-d` prints once started: the id for run, the name for start.
@@ -173,8 +173,8 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
 /// and `rm -f` removes with all it holds, never an orphan cgroup or lease.
 fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res<Prepared> {
     let (new, lock, made) = match birth {
-        Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
-        Birth::Again(l) => (None, Some(l), Made::Existing),
+        Birth::New { name, rnd } => (Some((name, rnd)), state::Lock::none(), Made::Nothing),
+        Birth::Again(l) => (None, l, Made::Existing),
     };
     let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted(m!("image"), &rec.image, m!("no such image")))?.layers;
     let store = crate::engine::store::layers_dir(root);
@@ -242,7 +242,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             p.made = Made::Container;
             state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
-            p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
+            p.lock = state::lock_container(root, &p.rec, &dir)?;
             for sub in [&p.spec.upper, &p.spec.work] {
                 sys::mkdir(sub, 0o755).ctx(m!("create"), sub)?;
             }
@@ -572,7 +572,7 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     };
     let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
-    p.lock = None;
+    p.lock = state::Lock::none();
     let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
     finish(root, &p.rec, &p.cg, code);
     Ok(Outcome::Exited(code))
@@ -795,7 +795,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     reporter.send(&Ok(()));
     // Our copy of the container lock, kept until now so a killed
     // CLI does not release it mid-start (its own goes as it returns).
-    p.lock = None;
+    p.lock = state::Lock::none();
     // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
     if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
         for f in 0..3 {
