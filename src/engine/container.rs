@@ -463,7 +463,7 @@ fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
 
 /// `wait_loop` for a started container, forwarding its published ports.
 #[allow(clippy::too_many_arguments)]
-fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Option<Owned>, input: Option<Fd>, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
+fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Option<Fd>, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
     wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut())
 }
@@ -544,13 +544,13 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     // (held in ManuallyDrop, the program's end closed by hand: the error
     // path carries no drop code. What it leaves open, the signalfd and a
     // pty's master, is close-on-exec and goes when the CLI exits.)
-    let (mut theirs, mut master) = (ManuallyDrop::new(Owned::none()), ManuallyDrop::new(None));
+    let (mut theirs, mut master) = (ManuallyDrop::new(Owned::none()), ManuallyDrop::new(Owned::none()));
     let r = (|| {
         let sfd = ManuallyDrop::new(init::signals(&sys::FORWARDED)?);
         let io = if tty {
             let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
             sys::copy_winsize(0, m.raw());
-            (*theirs, *master) = (s, Some(m));
+            (*theirs, *master) = (s, m);
             p.spec.tty = true;
             let s = theirs.raw();
             Stdio { stdin: s, stdout: s, stderr: s }
@@ -588,15 +588,16 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
 pub fn wait_loop(
     pid: i32,
     sfd: Fd,
-    pty: Option<Owned>,
+    pty: Owned,
     mut input: Option<Fd>,
     output: Fd,
     forward: bool,
     mut log: Option<&mut crate::engine::logs::Log>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
-    // None once the relay ends (EIO: every slave is closed); `pty` owns it.
-    let mut master = pty.as_ref().map(Owned::raw);
+    // None once the relay ends (EIO: every slave is closed); `pty` owns it
+    // (Owned::none(): there is none).
+    let mut master = if pty.raw() >= 0 { Some(pty.raw()) } else { None };
     let mut buf = [0u8; 8192];
     let status;
     // (kept a Result: an Option of the termios was one more copy of it)
@@ -767,13 +768,13 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // reader, /dev/null) are closed once it runs.
     let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
     let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b""));
-    let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+    let (mut theirs, mut master, mut writer) = (Owned::none(), Owned::none(), Owned::none());
     // The container's stdout and stderr: one pipe, ours to read.
     let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx(m!("pipe"), b"")) };
     let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
     let io = if p.rec.tty {
         let (m, s) = or_die!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
-        master = Some(m);
+        master = m;
         theirs = s;
         let s = theirs.raw();
         p.spec.tty = true;

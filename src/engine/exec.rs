@@ -133,11 +133,11 @@ pub fn enter(
     let (mut io, pty) = if tty {
         let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
         sys::copy_winsize(0, m.raw());
-        (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, ManuallyDrop::new(Some((m, s))))
+        (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, ManuallyDrop::new((m, s)))
     } else if o.detach && !o.keep_stdio {
-        (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, ManuallyDrop::new(None))
+        (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, ManuallyDrop::new((Owned::none(), Owned::none())))
     } else {
-        (Stdio { stdin: if o.interactive || o.keep_stdio { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, ManuallyDrop::new(None))
+        (Stdio { stdin: if o.interactive || o.keep_stdio { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, ManuallyDrop::new((Owned::none(), Owned::none())))
     };
     // The container's cgroups, open while their host paths are visible.
     let cg = Cgroup::from_dirs(&r.cgroups);
@@ -222,7 +222,7 @@ pub fn enter(
         return Ok(0); // the process is reparented (to a subreaper, or init)
     }
     // The pty's slave end is the program's now: we keep the master.
-    let master = ManuallyDrop::into_inner(pty).map(|(m, _)| m);
+    let (master, _) = ManuallyDrop::into_inner(pty);
     // (the terminal raw while a pty relays: see wait_loop)
     Ok(container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None))
 }
