@@ -463,7 +463,7 @@ fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
 
 /// `wait_loop` for a started container, forwarding its published ports.
 #[allow(clippy::too_many_arguments)]
-fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Option<Fd>, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
+fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
     wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut())
 }
@@ -573,7 +573,7 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = state::Lock::none();
-    let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
+    let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { 0 } else { -1 }, 1, true, None);
     finish(root, &p.rec, &p.cg, code);
     Ok(Outcome::Exited(code))
 }
@@ -589,25 +589,25 @@ pub fn wait_loop(
     pid: i32,
     sfd: Fd,
     pty: Owned,
-    mut input: Option<Fd>,
+    mut input: Fd,
     output: Fd,
     forward: bool,
     mut log: Option<&mut crate::engine::logs::Log>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
-    // None once the relay ends (EIO: every slave is closed); `pty` owns it
-    // (Owned::none(): there is none).
-    let mut master = if pty.raw() >= 0 { Some(pty.raw()) } else { None };
+    // -1 once the relay ends (EIO: every slave is closed), or if there is
+    // none; `pty` owns it. (`input` -1: none, or ended.)
+    let mut master = pty.raw();
     let mut buf = [0u8; 8192];
     let status;
     // (kept a Result: an Option of the termios was one more copy of it)
-    let saved = if forward && master.is_some() { sys::make_raw(0) } else { Err(0) };
+    let saved = if forward && master >= 0 { sys::make_raw(0) } else { Err(0) };
     // Reused every round: the loop allocates nothing (see sys::Malloc).
     let mut fds: Vec<sys::PollFd> = Vec::new();
     loop {
         // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
         fds.clear();
-        for fd in [sfd, master.unwrap_or(-1), if master.is_some() { input.unwrap_or(-1) } else { -1 }, log.as_deref().map_or(-1, |l| l.input_fd())] {
+        for fd in [sfd, master, if master >= 0 { input } else { -1 }, log.as_deref().map_or(-1, |l| l.input_fd())] {
             fds.push(sys::pollfd(fd, sys::POLLIN));
         }
         if let Some(p) = proxy.as_deref() {
@@ -628,28 +628,29 @@ pub fn wait_loop(
                     }
                 }
             } else if sig == libc::SIGWINCH {
-                if let Some(m) = master {
-                    sys::copy_winsize(0, m);
+                if master >= 0 {
+                    sys::copy_winsize(0, master);
                 }
             } else if forward {
                 let _ = sys::kill(pid, sig);
             }
         }
-        if let Some(m) = master {
+        let m = master;
+        if m >= 0 {
             if s1.revents != 0 {
                 match read_some(m, &mut buf) {
                     Some(b) => emit(&mut log, output, b),
-                    None => master = None, // EIO: every slave is closed
+                    None => master = -1, // EIO: every slave is closed
                 }
             }
-            if let (Some(i), true) = (input, s2.revents != 0) {
-                match read_some(i, &mut buf) {
+            if input >= 0 && s2.revents != 0 {
+                match read_some(input, &mut buf) {
                     Some(b) => {
                         let _ = sys::write_all(m, b);
                     }
                     None => {
                         let _ = sys::write_all(m, &[4]); // EOF: ^D to the line discipline
-                        input = None;
+                        input = -1;
                     }
                 }
             }
@@ -666,10 +667,10 @@ pub fn wait_loop(
         }
     }
     // Drain what the program wrote just before it exited.
-    if let Some(m) = master {
-        let mut one = [sys::pollfd(m, sys::POLLIN)];
+    if master >= 0 {
+        let mut one = [sys::pollfd(master, sys::POLLIN)];
         while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
-            match read_some(m, &mut buf) {
+            match read_some(master, &mut buf) {
                 Some(b) => emit(&mut log, output, b),
                 None => break,
             }
@@ -806,7 +807,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::shed_stack();
     // The monitor only reads SIGCHLD: signals meant for it are not
     // the container's business.
-    let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
+    let code = serve(p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
     finish(root, &p.rec, &p.cg, code);
     sys::exit(0)
 }

@@ -224,7 +224,7 @@ pub fn enter(
     // The pty's slave end is the program's now: we keep the master.
     let (master, _) = ManuallyDrop::into_inner(pty);
     // (the terminal raw while a pty relays: see wait_loop)
-    Ok(container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None))
+    Ok(container::wait_loop(pid, sfd.raw(), master, if o.interactive { 0 } else { -1 }, 1, true, None, None))
 }
 
 fn child(workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {
