@@ -61,9 +61,10 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     enter(r, fds, cgns, &o, privileged, me, my_env, Owned::none(), -1)
 }
 
-/// The namespaces (NS) and cgroup namespace of `r`'s init, open; an error
+/// The namespaces (NS) and cgroup namespace (none before Linux 4.6) of
+/// `r`'s init, open; an error
 /// if it is not running (then, or by the time they are open).
-pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Owned>)> {
+pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Owned)> {
     if !r.alive() {
         return Err(not_running(name));
     }
@@ -81,7 +82,7 @@ pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Own
         }
     }
     // (none before Linux 4.6, and none to enter then)
-    let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).ok();
+    let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).unwrap_or(Owned::none());
     // Same pid, same start time: these are the container's namespaces.
     if missing || !r.alive() {
         return Err(not_running(name));
@@ -100,7 +101,7 @@ pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Own
 pub fn enter(
     r: &mut state::Record,
     fds: Vec<Owned>,
-    cgns: Option<Owned>,
+    cgns: Owned,
     o: &ExecOpts,
     privileged: bool,
     me: &[Vec<u8>],
@@ -178,8 +179,8 @@ pub fn enter(
     for ((n, flag), f) in util::fields(&NS[..15], b' ').zip([sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS]).zip(fds.iter()) {
         sys::setns(f.raw(), flag).ctx(m!("enter namespace"), n)?;
     }
-    if let Some(c) = &*cgns {
-        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
+    if cgns.raw() >= 0 {
+        sys::setns(cgns.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
