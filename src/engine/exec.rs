@@ -62,8 +62,8 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
 }
 
 /// The namespaces (NS) and cgroup namespace (none before Linux 4.6) of
-/// `r`'s init, open; an error
-/// if it is not running (then, or by the time they are open).
+/// `r`'s init, open; an error if it is not running (then, or by the time
+/// they are open).
 pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Owned)> {
     if !r.alive() {
         return Err(not_running(name));
