@@ -76,15 +76,19 @@ pub enum Never {}
 #[inline(never)]
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     // A cgroup that is not there (removed by a concurrent rm) fails here.
-    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("join cgroup"), d)).transpose()?;
-    spawn_in(fd.as_ref().map(Owned::raw), flags, ends, child)
+    let mut fd = Owned::none();
+    if let Some(d) = &cg.v2 {
+        fd = sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("join cgroup"), d)?;
+    }
+    spawn_in(fd.raw(), flags, ends, child)
 }
 
-/// `spawn` into the v2 cgroup open at `cg` (a descriptor works in any
-/// mount namespace: `exec` has entered the container's before it clones).
-pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
+/// `spawn` into the v2 cgroup open at `cg` (-1: none; a descriptor works
+/// in any mount namespace: `exec` has entered the container's before it
+/// clones).
+pub fn spawn_in(cg: Fd, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     let (parent, mut mine) = ends;
-    let (pid, born_in) = match cg.map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd)) {
+    let (pid, born_in) = match if cg >= 0 { sys::clone_into_cgroup(flags, cg) } else { Err(sys::ENOSYS) } {
         Ok(p) => (p, true),
         Err(_) => (sys::clone(flags).map_err(|e| Error::sys(m!("clone"), b"new namespaces", e).of(Kind::Spawn))?, false),
     };
@@ -92,8 +96,8 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
         return Ok((pid, parent));
     }
     drop(parent);
-    if let (Some(d), false) = (cg, born_in) {
-        if let Err(e) = sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx(m!("join cgroup"), b"") {
+    if cg >= 0 && !born_in {
+        if let Err(e) = sys::openat(cg, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx(m!("join cgroup"), b"") {
             mine.fail(e)
         }
     }
@@ -151,13 +155,13 @@ impl Parent {
 }
 
 impl Child {
-    /// sync 2b: the network namespace, if one is coming.
-    pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
+    /// sync 2b: the network namespace, if one is coming (else none).
+    pub fn recv_netns(&mut self) -> Res<Owned> {
         let s = take(&mut self.netns);
         if s.raw() < 0 {
-            return Ok(None);
+            return Ok(Owned::none());
         }
-        sys::recv_fd(s.raw()).map(Some).ctx(m!("receive the network namespace"), b"")
+        sys::recv_fd(s.raw()).ctx(m!("receive the network namespace"), b"")
     }
 }
 

@@ -207,7 +207,7 @@ pub fn enter(
     confine::drop_privileges(sec, user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty || ours.raw() >= 0, &o.cmd, &env));
+    let spawned = channel::spawn_in(-1, 0, ends, &|_| child(workdir, &io, tty || ours.raw() >= 0, &o.cmd, &env));
     drop((ManuallyDrop::into_inner(null), ManuallyDrop::into_inner(ours)));
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = match spawned {

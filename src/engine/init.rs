@@ -174,7 +174,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     let env = with_home(&rec.env, &user.home);
     t!(confine::bound(sec));
-    if let Some(ns) = t!(ch.recv_netns()) {
+    let ns = t!(ch.recv_netns());
+    if ns.raw() >= 0 {
         // sync 2b: the network namespace the parent made meanwhile.
         t!(sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b""));
         sys::set_cpu_mask(0, cpus);
