@@ -53,7 +53,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let sec = &mut r.security;
     sec.privileged |= o.privileged;
     if let Some(u) = &o.user {
-        sec.user.clone_from(u);
+        sec.user = u.to_vec();
     }
     for e in &o.env {
         util::env_set(&mut r.env, e);

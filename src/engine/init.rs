@@ -170,7 +170,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         Err(e) => ch.fail(*e),
     };
     if let Some(g) = &spec.groups {
-        user.groups.clone_from(g);
+        user.groups = g.to_vec();
     }
     let env = with_home(&rec.env, &user.home);
     t!(confine::bound(sec));
