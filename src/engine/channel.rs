@@ -30,6 +30,7 @@ use crate::engine::cgroup::Cgroup;
 use crate::engine::util::{self, Ctx, Error, Kind, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
 
 /// The parent's ends.
 /// (Owned::none() for an end there is not: cheaper than Option<Owned>.)
@@ -54,15 +55,16 @@ fn take(o: &mut Owned) -> Owned {
 /// The descriptors of one start: a start pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
-    let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (Owned::none(), Owned::none(), Owned::none(), Owned::none());
-    if spec {
-        (spec_r, spec_w) = sys::pipe().ctx(m!("pipe"), b"")?;
-    }
-    if netns {
-        (ns_p, ns_c) = sys::socketpair().ctx(m!("socketpair"), b"")?;
-    }
+    // (made straight into their places; a failure leaves what was made
+    // to the process's end, close-on-exec: no drop code on its path)
+    let none = || (Owned::none(), Owned::none());
+    let (spec_r, spec_w) = if spec { sys::pipe().ctx(m!("pipe"), b"")? } else { none() };
+    let (spec_r, spec_w) = (ManuallyDrop::new(spec_r), ManuallyDrop::new(spec_w));
+    let (ns_p, ns_c) = if netns { sys::socketpair().ctx(m!("socketpair"), b"")? } else { none() };
+    let (ns_p, ns_c) = (ManuallyDrop::new(ns_p), ManuallyDrop::new(ns_c));
     let (rep_r, rep_w) = sys::pipe().ctx(m!("pipe"), b"")?;
-    Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: rep_w }))
+    let i = ManuallyDrop::into_inner;
+    Ok((Parent { spec: i(spec_w), netns: i(ns_p), report: rep_r }, Child { spec: i(spec_r), netns: i(ns_c), report: rep_w }))
 }
 
 /// Never returns: a child that got to the end of its setup has exec'ed.
