@@ -461,11 +461,14 @@ fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
     launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
-/// `wait_loop` for a started container, forwarding its published ports.
+/// `wait_loop` for a started container, forwarding its published ports,
+/// then `finish`. Returns the exit code.
 #[allow(clippy::too_many_arguments)]
-fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
+fn serve(root: &Root, p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut())
+    let code = wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut());
+    finish(root, &p.rec, &p.cg, code);
+    code
 }
 
 /// Clones the container and runs the handshake; returns its pid once the
@@ -573,9 +576,7 @@ fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
     let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
     p.lock = state::Lock::none();
-    let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { 0 } else { -1 }, 1, true, None);
-    finish(root, &p.rec, &p.cg, code);
-    Ok(Outcome::Exited(code))
+    Ok(Outcome::Exited(serve(root, p, pid, sfd.raw(), master, if p.rec.interactive { 0 } else { -1 }, 1, true, None)))
 }
 
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
@@ -807,8 +808,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::shed_stack();
     // The monitor only reads SIGCHLD: signals meant for it are not
     // the container's business.
-    let code = serve(p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
-    finish(root, &p.rec, &p.cg, code);
+    serve(root, p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
     sys::exit(0)
 }
 
