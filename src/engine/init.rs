@@ -258,7 +258,8 @@ fn copy_up(src: Fd, to: &[u8]) -> Res<()> {
 /// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.
 #[inline(never)]
 fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
-    let mut a = alloc::vec![INIT_ARGV0.to_vec()];
+    let mut a = Vec::new();
+    a.push(INIT_ARGV0.to_vec());
     a.extend_from_slice(argv);
     let e = sys::fexecve(fd, &a, env);
     Error::sys(m!("exec"), b"the init", e)
