@@ -216,7 +216,7 @@ pub fn report_pipe() -> Res<(Report, Reporter)> {
 impl Reporter {
     pub fn send(self, r: &Res<()>) {
         let rec = match r {
-            Ok(()) => alloc::vec![0],
+            Ok(()) => [0].to_vec(),
             Err(e) => encode(e),
         };
         let _ = sys::write_all(self.0.raw(), &rec);
@@ -236,7 +236,8 @@ impl Report {
 }
 
 fn encode(e: &Error) -> Vec<u8> {
-    let mut v = alloc::vec![e.exit_code() as u8];
+    let mut v = Vec::new();
+    v.push(e.exit_code() as u8);
     v.extend_from_slice(&e.msg());
     v
 }
