@@ -12,6 +12,9 @@
 #   - strace: scripts/scale.sh counts a `run` CLI's syscalls with it
 #   - podman, buildah, skopeo, libcap2-bin (setcap): tests/fixtures/mkimages.sh
 #     builds the image fixtures of tests/images.rs and podman's reference view
+#   - containerd (with ctr and containerd-shim-runc-v2), podman, conmon, runc:
+#     tests/engines.rs runs mydocker as their OCI runtime; `script`
+#     (bsdutils) drives podman's -it
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 
@@ -28,7 +31,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
     procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck strace \
-    podman buildah skopeo libcap2-bin
+    podman buildah skopeo libcap2-bin containerd conmon bsdutils
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl

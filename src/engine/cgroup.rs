@@ -51,7 +51,7 @@ pub struct Layout {
     pub hiers: Vec<Hier>,
 }
 
-const KNOWN: &[u8] = b"cpu,cpuset,memory,pids,cpuacct,devices";
+const KNOWN: &[u8] = b"cpu,cpuset,memory,pids,cpuacct,devices,freezer,blkio,net_cls,net_prio,perf_event,hugetlb,rdma,misc";
 
 /// The words of `s`, split at newlines and `sep`. Split at ',' they are a
 /// v1 mount's options: only the controllers in KNOWN are kept (here, not
@@ -60,7 +60,9 @@ fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for line in crate::engine::util::fields(s, b'\n') {
         for w in crate::engine::util::fields(line, sep) {
-            if !w.is_empty() && (sep != b',' || crate::engine::util::word_index(KNOWN, w).is_some()) {
+            // (a named hierarchy, name=systemd, is kept by its name: the
+            // OCI runtime's containers are placed in it too)
+            if !w.is_empty() && (sep != b',' || crate::engine::util::word_index(KNOWN, w).is_some() || w.starts_with(b"name=")) {
                 v.push(w.to_vec());
             }
         }

@@ -180,6 +180,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         t!(sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b""));
         sys::set_cpu_mask(0, cpus);
     }
+    if !spec.sysctl.is_empty() {
+        t!(sysctls(&spec.sysctl));
+    }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
         // which is quick only once the parent's namespace setup (long RCU
@@ -191,7 +194,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         t!(eth0(spec));
     }
     t!(confine::own_dir(b"/sys"));
-    let ro = if sec.privileged { 0 } else { sys::MS_RDONLY };
+    let ro = if sec.privileged || spec.sys_rw { 0 } else { sys::MS_RDONLY };
     t!(confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b""));
     if !sec.privileged {
         t!(confine::mask(b"/sys", &sec.paths));
@@ -206,7 +209,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         t!(sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d));
     }
     drop(tasks); // (closed now, before exec did)
-    t!(confine::cgroup_ns(cg, sec.privileged));
+    if spec.share & sys::CLONE_NEWCGROUP == 0 {
+        t!(confine::cgroup_ns(cg, sec.privileged));
+    }
     for r in &spec.rlimits {
         t!(sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b""));
     }
@@ -238,6 +243,28 @@ fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Ve
     crate::engine::util::push_num(&mut p, gate as u64);
     let w = sys::open(&p, sys::O_WRONLY, 0).ctx(m!("open the exec fifo"), b"")?;
     sys::write_all(w.raw(), b"0").ctx(m!("write the exec fifo"), b"")
+}
+
+/// OCI linux.sysctl, in the container's namespaces (the network one
+/// entered): /proc/sys, read-only by now, is writable for the writes.
+#[inline(never)]
+fn sysctls(l: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
+    const AT: &[u8] = b"/proc/sys";
+    // (a read-only path of the config's, or not a mount of its own)
+    let ro = confine::remount(AT, 0, m!("make read-only")).is_ok();
+    for (k, v) in l {
+        let mut p = join(AT, k);
+        for c in &mut p[AT.len()..] {
+            if *c == b'.' {
+                *c = b'/';
+            }
+        }
+        crate::engine::util::write_file(&p, v).ctx(m!("write"), &p)?;
+    }
+    if ro {
+        confine::remount(AT, sys::MS_RDONLY, m!("make read-only"))?;
+    }
+    Ok(())
 }
 
 /// The tree under `src` copied into the directory `to`: written as a tar

@@ -11,9 +11,11 @@
 //! fixed members of the OCI state (bundle, rootfs, created, annotations).
 
 use crate::engine::cgroup::{Cgroup, Kind, Layout};
-use crate::engine::config::{self, Volume};
+use crate::engine::config::{self, Device, Volume};
+use crate::engine::devices;
 use crate::engine::init::Stdio;
 use crate::engine::json::{self, J};
+use crate::engine::spec::Node;
 use crate::engine::spec::Spec;
 use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, fields, join, word_index, Buf, Ctx, Error, Res};
@@ -82,7 +84,8 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let u = at(p, b"user");
     let (uid, gid) = (unum(u, b"uid").unwrap_or(0), unum(u, b"gid").unwrap_or(0));
     sec.user = Buf::new().n(uid).b(b":").n(gid).0.clone();
-    let mut groups = alloc::vec![gid as u32];
+    // exactly additionalGids (the gid is not added, as runc)
+    let mut groups = Vec::new();
     for g in at(u, b"additionalGids").items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
@@ -124,6 +127,8 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // (filled in place: a record and spec moved into a returned bundle
     // were copied whole)
     let (rec, spec) = (&mut b.rec, &mut b.spec);
+    // No cgroup namespace or cgroupfs unless the config has one of them.
+    spec.share = sys::CLONE_NEWCGROUP;
     b.oom = process(at(j, b"process"), rec, spec)?;
     let sec = &mut spec.security;
 
@@ -157,6 +162,10 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         key.extend_from_slice(&dest);
         match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
             Some(6) => spec.mqueue = true,
+            // sysfs without "ro" (podman --privileged): read-write
+            Some(1) => spec.sys_rw = !has(b"ro"),
+            // (a cgroup filesystem: the engine's, in a cgroup namespace)
+            Some(4 | 5) => spec.share &= !sys::CLONE_NEWCGROUP,
             Some(_) => {}
             None if typ == b"tmpfs" => {
                 if has(b"tmpcopyup") {
@@ -184,6 +193,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         let t = n.str_at(b"type").unwrap_or_default();
         let k = word_index(NS_TYPES, &t).filter(|&k| k < 6).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
+        if k == 5 {
+            spec.share &= !sys::CLONE_NEWCGROUP;
+        }
         match (n.str_at(b"path"), k) {
             (None, 1) => spec.net = b"none".to_vec(),
             (None, _) => {}
@@ -231,7 +243,53 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     if !sc.is_null() {
         sec.filter = filter(sc)?;
     }
-    for k in [&b"sysctl"[..], b"devices", b"uidMappings", b"gidMappings"] {
+    // The namespaced sysctls (as runc allows them), written in the
+    // container's namespaces by its init.
+    for (k, v) in at(l, b"sysctl").members() {
+        let ok = [&b"net."[..], b"kernel.shm", b"kernel.msg", b"kernel.sem", b"fs.mqueue.", b"kernel.domainname", b"kernel.hostname"]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if !ok || k.contains(&b'/') {
+            return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
+        }
+        spec.sysctl.push((k, v.str().unwrap_or_default()));
+    }
+    // linux.devices: nodes made in /dev (a device's rule comes from
+    // resources.devices, as the engines send them: runc's way).
+    for d in at(l, b"devices").items() {
+        let path = d.str_at(b"path").unwrap_or_default();
+        let t = d.str_at(b"type").unwrap_or_default();
+        let kind = match t.as_slice() {
+            b"c" | b"u" => sys::S_IFCHR,
+            b"b" => sys::S_IFBLK,
+            _ => return Err(Error::quoted(m!("linux.devices"), &path, m!("only c and b devices are supported"))),
+        };
+        if path.first() != Some(&b'/') {
+            return Err(Error::quoted(m!("linux.devices"), &path, m!("must be absolute, without spaces")));
+        }
+        let n = |k: &[u8]| unum(d, k).unwrap_or(0) as u32;
+        spec.nodes.push(Node { kind, major: n(b"major"), minor: n(b"minor") });
+        spec.security.devices.push(Device { host: Vec::new(), ctr: path, perms: Vec::new() });
+    }
+    // resources.devices: the allow rules over the engine's deny-all base
+    // (which allows docker's default nodes, as runc allows its own);
+    // allow-all without a type or numbers: every device.
+    for r in at(at(l, b"resources"), b"devices").items() {
+        if !is_true(r, b"allow") {
+            continue;
+        }
+        let t = r.str_at(b"type").unwrap_or_else(|| b"a".to_vec());
+        let (maj, min) = (at(r, b"major"), at(r, b"minor"));
+        let num = |j: J| if j.is_null() { -1 } else { j.num().unwrap_or(-1) };
+        let access = devices::parse_access(&r.str_at(b"access").unwrap_or_else(|| b"rwm".to_vec())).unwrap_or(devices::RWM);
+        let d = &mut rec.limits.devices;
+        if t == b"a" && maj.is_null() && min.is_null() {
+            d.privileged = true;
+        } else {
+            d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: num(maj), minor: num(min), access });
+        }
+    }
+    for k in [&b"uidMappings"[..], b"gidMappings"] {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
             return Err(refuse(k, m!("not supported yet")));

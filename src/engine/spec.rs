@@ -36,6 +36,8 @@ pub struct Spec {
     pub tty: bool,
     /// A mqueue filesystem on /dev/mqueue (the OCI runtime's).
     pub mqueue: bool,
+    /// /sys read-write (an OCI sysfs mount without "ro").
+    pub sys_rw: bool,
     pub security: Security,
     pub work: Vec<u8>,
     /// The image's layers (diff ID hex, base first) in `store`, the layers
@@ -63,6 +65,8 @@ pub struct Spec {
     /// tmpfs mounts (their paths, as in `security.tmpfs`) that get a copy
     /// of what the image has there (OCI `tmpcopyup`).
     pub copyup: Vec<Vec<u8>>,
+    /// OCI linux.sysctl: (key, value), written under /proc/sys.
+    pub sysctl: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
