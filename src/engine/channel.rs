@@ -30,6 +30,7 @@ use crate::engine::cgroup::Cgroup;
 use crate::engine::util::{self, Ctx, Error, Kind, Res};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
 
 /// The parent's ends.
 /// (Owned::none() for an end there is not: cheaper than Option<Owned>.)
@@ -54,15 +55,16 @@ fn take(o: &mut Owned) -> Owned {
 /// The descriptors of one start: a start pipe (`spec`), a socket pair for
 /// the network namespace (`netns`), and the report pipe (always).
 pub fn open(spec: bool, netns: bool) -> Res<(Parent, Child)> {
-    let (mut spec_r, mut spec_w, mut ns_p, mut ns_c) = (Owned::none(), Owned::none(), Owned::none(), Owned::none());
-    if spec {
-        (spec_r, spec_w) = sys::pipe().ctx(m!("pipe"), b"")?;
-    }
-    if netns {
-        (ns_p, ns_c) = sys::socketpair().ctx(m!("socketpair"), b"")?;
-    }
+    // (made straight into their places; a failure leaves what was made
+    // to the process's end, close-on-exec: no drop code on its path)
+    let none = || (Owned::none(), Owned::none());
+    let (spec_r, spec_w) = if spec { sys::pipe().ctx(m!("pipe"), b"")? } else { none() };
+    let (spec_r, spec_w) = (ManuallyDrop::new(spec_r), ManuallyDrop::new(spec_w));
+    let (ns_p, ns_c) = if netns { sys::socketpair().ctx(m!("socketpair"), b"")? } else { none() };
+    let (ns_p, ns_c) = (ManuallyDrop::new(ns_p), ManuallyDrop::new(ns_c));
     let (rep_r, rep_w) = sys::pipe().ctx(m!("pipe"), b"")?;
-    Ok((Parent { spec: spec_w, netns: ns_p, report: rep_r }, Child { spec: spec_r, netns: ns_c, report: rep_w }))
+    let i = ManuallyDrop::into_inner;
+    Ok((Parent { spec: i(spec_w), netns: i(ns_p), report: rep_r }, Child { spec: i(spec_r), netns: i(ns_c), report: rep_w }))
 }
 
 /// Never returns: a child that got to the end of its setup has exec'ed.
@@ -76,15 +78,19 @@ pub enum Never {}
 #[inline(never)]
 pub fn spawn(cg: &Cgroup, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     // A cgroup that is not there (removed by a concurrent rm) fails here.
-    let fd = cg.v2.as_ref().map(|d| sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("join cgroup"), d)).transpose()?;
-    spawn_in(fd.as_ref().map(Owned::raw), flags, ends, child)
+    let mut fd = Owned::none();
+    if let Some(d) = &cg.v2 {
+        fd = sys::open(d, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("join cgroup"), d)?;
+    }
+    spawn_in(fd.raw(), flags, ends, child)
 }
 
-/// `spawn` into the v2 cgroup open at `cg` (a descriptor works in any
-/// mount namespace: `exec` has entered the container's before it clones).
-pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
+/// `spawn` into the v2 cgroup open at `cg` (-1: none; a descriptor works
+/// in any mount namespace: `exec` has entered the container's before it
+/// clones).
+pub fn spawn_in(cg: Fd, flags: i32, ends: (Parent, Child), child: &dyn Fn(&mut Child) -> Res<Never>) -> Res<(i32, Parent)> {
     let (parent, mut mine) = ends;
-    let (pid, born_in) = match cg.map_or(Err(sys::ENOSYS), |fd| sys::clone_into_cgroup(flags, fd)) {
+    let (pid, born_in) = match if cg >= 0 { sys::clone_into_cgroup(flags, cg) } else { Err(sys::ENOSYS) } {
         Ok(p) => (p, true),
         Err(_) => (sys::clone(flags).map_err(|e| Error::sys(m!("clone"), b"new namespaces", e).of(Kind::Spawn))?, false),
     };
@@ -92,8 +98,8 @@ pub fn spawn_in(cg: Option<Fd>, flags: i32, ends: (Parent, Child), child: &dyn F
         return Ok((pid, parent));
     }
     drop(parent);
-    if let (Some(d), false) = (cg, born_in) {
-        if let Err(e) = sys::openat(d, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx(m!("join cgroup"), b"") {
+    if cg >= 0 && !born_in {
+        if let Err(e) = sys::openat(cg, b"cgroup.procs", sys::O_WRONLY, 0).and_then(|f| sys::write(f.raw(), b"0")).ctx(m!("join cgroup"), b"") {
             mine.fail(e)
         }
     }
@@ -151,13 +157,13 @@ impl Parent {
 }
 
 impl Child {
-    /// sync 2b: the network namespace, if one is coming.
-    pub fn recv_netns(&mut self) -> Res<Option<Owned>> {
+    /// sync 2b: the network namespace, if one is coming (else none).
+    pub fn recv_netns(&mut self) -> Res<Owned> {
         let s = take(&mut self.netns);
         if s.raw() < 0 {
-            return Ok(None);
+            return Ok(Owned::none());
         }
-        sys::recv_fd(s.raw()).map(Some).ctx(m!("receive the network namespace"), b"")
+        sys::recv_fd(s.raw()).ctx(m!("receive the network namespace"), b"")
     }
 }
 
@@ -210,7 +216,7 @@ pub fn report_pipe() -> Res<(Report, Reporter)> {
 impl Reporter {
     pub fn send(self, r: &Res<()>) {
         let rec = match r {
-            Ok(()) => alloc::vec![0],
+            Ok(()) => [0].to_vec(),
             Err(e) => encode(e),
         };
         let _ = sys::write_all(self.0.raw(), &rec);
@@ -230,7 +236,8 @@ impl Report {
 }
 
 fn encode(e: &Error) -> Vec<u8> {
-    let mut v = alloc::vec![e.exit_code() as u8];
+    let mut v = Vec::new();
+    v.push(e.exit_code() as u8);
     v.extend_from_slice(&e.msg());
     v
 }

@@ -352,8 +352,10 @@ pub fn push_device(out: &mut Vec<Device>, v: &[u8]) -> Res<()> {
 }
 
 /// How a container is confined: docker's defaults unless asked otherwise.
-/// (Clone: through its encoding, in spec.rs.)
+/// (Clone: through its encoding, in spec.rs.) In declaration order
+/// (repr(C)): the flags first, within a one-byte displacement on x86_64.
 #[derive(Debug, PartialEq)]
+#[repr(C)]
 pub struct Security {
     /// The bounding, permitted and effective sets (bit n: capability n).
     pub caps: u64,

@@ -14,6 +14,7 @@ use crate::engine::state::{self, Record, Root, Status};
 use crate::engine::util::{self, join, remove_tree, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned, netlink, Fd};
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
 
 /// The namespaces clone makes; the network one is made beside it (sync 2b).
 const NS_FLAGS: i32 = sys::CLONE_NEWPID | sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC;
@@ -34,7 +35,7 @@ pub struct Prepared {
     /// Host volume directories we created, undone if the start fails.
     pub made_dirs: Vec<Vec<u8>>,
     /// The container's lock, held until it runs (or the start failed).
-    pub lock: Option<state::Lock>,
+    pub lock: state::Lock,
     /// What a failed start takes back.
     made: Made,
     /// What `-d` prints once started: the id for run, the name for start.
@@ -71,15 +72,18 @@ pub fn run(root: &Root, o: RunOpts) -> Res<Outcome> {
     // (the options' flags read back from the record: fewer live values)
     // (used where it was returned: no move of the prepared container)
     let mut r = prepare(root, o);
-    let p = match &mut r {
-        Ok(p) => p,
-        Err(e) => return Err(*e),
-    };
-    if p.rec.detach {
-        detach(root, p)
-    } else {
-        let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, p, tty)
+    let fg = r.as_ref().is_ok_and(|p| !p.rec.detach);
+    go(root, &mut r, fg)
+}
+
+/// A prepared container started: in the foreground (`fg`) or detached.
+/// (One copy of the tail for `run` and `start`.)
+#[inline(never)]
+fn go(root: &Root, r: &mut Res<Prepared>, fg: bool) -> Res<Outcome> {
+    match r {
+        Ok(p) if fg => foreground(root, p),
+        Ok(p) => detach(root, p),
+        Err(e) => Err(*e),
     }
 }
 
@@ -169,8 +173,8 @@ fn prepare(root: &Root, mut o: RunOpts) -> Res<Prepared> {
 /// and `rm -f` removes with all it holds, never an orphan cgroup or lease.
 fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res<Prepared> {
     let (new, lock, made) = match birth {
-        Birth::New { name, rnd } => (Some((name, rnd)), None, Made::Nothing),
-        Birth::Again(l) => (None, Some(l), Made::Existing),
+        Birth::New { name, rnd } => (Some((name, rnd)), state::Lock::none(), Made::Nothing),
+        Birth::Again(l) => (None, l, Made::Existing),
     };
     let layers = crate::engine::store::meta(root, &rec.image_id).map_err(|_| Error::quoted(m!("image"), &rec.image, m!("no such image")))?.layers;
     let store = crate::engine::store::layers_dir(root);
@@ -190,60 +194,31 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
     (rec.pid, rec.pid_start, rec.monitor, rec.exit_code, rec.finished) = (0, 0, 0, None, 0);
     let dir = rec.dir(root);
     let upper = join(&dir, b"upper");
-    let mut p = Prepared {
-        spec: Spec {
-            // the mount point: the top layer's directory (an image without
-            // layers gets its empty write layer bound there)
-            lower: match layers.last() {
-                Some(l) => join(&join(&store, l), b"root"),
-                None => upper.clone(),
-            },
-            layers,
-            store,
-            upper,
-            work: join(&dir, b"work"),
-            // A container whose write layer is a full copy stays one (a new
-            // one has no layer yet: no lookup on run's path).
-            overlay: rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err()),
-            // the record's, once it is written (below)
-            security: Default::default(),
-            nodes,
-            // (one copy of whichever name)
-            net: if net.is_some() {
-                &b"bridge"[..]
-            } else if rec.network.is_empty() {
-                &b"none"[..]
-            } else {
-                &rec.network
-            }
-            .to_vec(),
-            // set_net's, for a bridge
-            tty: false,
-            ip: 0,
-            prefix: 0,
-            gateway: 0,
-            hosts: Vec::new(),
-            resolv: Vec::new(),
-            gate: Vec::new(),
-            joins: Vec::new(),
-            rlimits: Vec::new(),
-            groups: None,
-            mqueue: false,
-            share: 0,
-            console: Vec::new(),
-            copyup: Vec::new(),
-            sysctl: Vec::new(),
-            sys_rw: false,
-        },
-        rec,
-        cg,
-        made_dirs: Vec::new(),
-        lock,
-        made,
-        echo,
-        net,
-        port_fds,
+    // A container whose write layer is a full copy stays one (a new
+    // one has no layer yet: no lookup on run's path).
+    let overlay = rec.overlay && (new.is_some() || sys::lstat(&join(&dir, b"copied")).is_err());
+    // (one copy of whichever name)
+    let net_kind = if net.is_some() {
+        &b"bridge"[..]
+    } else if rec.network.is_empty() {
+        &b"none"[..]
+    } else {
+        &rec.network
+    }
+    .to_vec();
+    // The spec from its (out-of-line) default, then what differs, set in
+    // place: a literal of every field was a store per field here.
+    let mut p = Prepared { spec: Spec::default(), rec, cg, made_dirs: Vec::new(), lock, made, echo, net, port_fds };
+    let spec = &mut p.spec;
+    // the mount point: the top layer's directory (an image without
+    // layers gets its empty write layer bound there)
+    spec.lower = match layers.last() {
+        Some(l) => join(&join(&store, l), b"root"),
+        None => upper.clone(),
     };
+    (spec.layers, spec.store, spec.upper, spec.work) = (layers, store, upper, join(&dir, b"work"));
+    // (the security field: the record's, once it is written, below)
+    (spec.overlay, spec.nodes, spec.net) = (overlay, nodes, net_kind);
     let r = (|| {
         for v in &p.rec.volumes {
             mkdir_recording(&v.host, &mut p.made_dirs)?;
@@ -267,7 +242,7 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             p.made = Made::Container;
             state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
-            p.lock = Some(state::lock_container(root, &p.rec, &dir)?);
+            p.lock = state::lock_container(root, &p.rec, &dir)?;
             for sub in [&p.spec.upper, &p.spec.work] {
                 sys::mkdir(sub, 0o755).ctx(m!("create"), sub)?;
             }
@@ -349,16 +324,7 @@ pub fn start(root: &Root, n: &[u8], attach: bool) -> Res<Outcome> {
         Some(rec) if rec.alive() => return Ok(Outcome::Detached(n.to_vec())),
         Some(rec) => prepare_again(root, rec, lock, n),
     };
-    let p = match &mut r {
-        Ok(p) => p,
-        Err(e) => return Err(*e),
-    };
-    if attach {
-        let tty = p.rec.tty && sys::isatty(0);
-        foreground(root, p, tty)
-    } else {
-        detach(root, p)
-    }
+    go(root, &mut r, attach)
 }
 
 fn prepare_again(root: &Root, rec: Record, lock: state::Lock, echo: &[u8]) -> Res<Prepared> {
@@ -438,7 +404,7 @@ fn ended(root: &Root, rec: &Record, cg: &Cgroup, code: i32) {
 /// Appends how the run ended (`code` -1: unknown) to the record.
 #[inline(never)]
 fn record_exit(root: &Root, rec: &Record, code: i32) {
-    let _ = rec.append(root, &[("exit_code", code as i64), ("finished", sys::now().0)], Status::Exited);
+    let _ = rec.append(root, 4, &[code as i64, sys::now().0], Status::Exited);
 }
 
 /// Removes a `--rm` container's directory. As a run leaves it (its record,
@@ -495,11 +461,14 @@ fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
     launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
-/// `wait_loop` for a started container, forwarding its published ports.
+/// `wait_loop` for a started container, forwarding its published ports,
+/// then `finish`. Returns the exit code.
 #[allow(clippy::too_many_arguments)]
-fn serve(p: &Prepared, pid: i32, sfd: Fd, pty: Option<Owned>, input: Option<Fd>, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
+fn serve(root: &Root, p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, output: Fd, forward: bool, log: Option<&mut crate::engine::logs::Log>) -> i32 {
     let mut proxy = (!p.port_fds.is_empty()).then(|| crate::engine::proxy::Proxy::new(p.rec.ip, &p.rec.ports, &p.port_fds));
-    wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut())
+    let code = wait_loop(pid, sfd, pty, input, output, forward, log, proxy.as_mut());
+    finish(root, &p.rec, &p.cg, code);
+    code
 }
 
 /// Clones the container and runs the handshake; returns its pid once the
@@ -566,78 +535,80 @@ fn mark_running(root: &Root, rec: &mut Record, pid: i32, monitor: i32) {
     rec.monitor = monitor;
     rec.status = Status::Running;
     rec.started = sys::now().0;
-    let _ =
-        rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64), ("monitor", monitor as i64), ("started", rec.started)], Status::Running);
+    let _ = rec.append(root, 0, &[pid as i64, rec.pid_start as i64, monitor as i64, rec.started], Status::Running);
 }
 
 #[inline(never)]
-fn foreground(root: &Root, p: &mut Prepared, tty: bool) -> Res<Outcome> {
+fn foreground(root: &Root, p: &mut Prepared) -> Res<Outcome> {
+    let tty = p.rec.tty && sys::isatty(0);
     // Blocked before clone so no signal is lost; the child unblocks them.
     // The program's end (a pty's slave, or /dev/null for stdin) is closed
     // once it runs; a pty's master stays ours.
-    let mut theirs: Option<Owned> = None;
+    // (held in ManuallyDrop, the program's end closed by hand: the error
+    // path carries no drop code. What it leaves open, the signalfd and a
+    // pty's master, is close-on-exec and goes when the CLI exits.)
+    let (mut theirs, mut master) = (ManuallyDrop::new(Owned::none()), ManuallyDrop::new(Owned::none()));
     let r = (|| {
-        let sfd = init::signals(&sys::FORWARDED)?;
-        if tty {
+        let sfd = ManuallyDrop::new(init::signals(&sys::FORWARDED)?);
+        let io = if tty {
             let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
-            let s = theirs.insert(s).raw();
             sys::copy_winsize(0, m.raw());
+            (*theirs, *master) = (s, m);
             p.spec.tty = true;
-            Ok((sfd, Stdio { stdin: s, stdout: s, stderr: s }, Some(m)))
+            let s = theirs.raw();
+            Stdio { stdin: s, stdout: s, stderr: s }
         } else {
-            let stdin = match p.rec.interactive {
-                true => 0,
-                false => theirs.insert(sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?).raw(),
-            };
-            Ok((sfd, Stdio { stdin, stdout: 1, stderr: 2 }, None))
-        }
+            if !p.rec.interactive {
+                *theirs = sys::open(b"/dev/null", sys::O_RDONLY, 0).ctx(m!("open /dev/null"), b"")?;
+            }
+            Stdio { stdin: theirs.raw().max(0), stdout: 1, stderr: 2 }
+        };
+        launch_prepared(p, &io).map(|pid| (pid, sfd))
     })();
-    let started = r.and_then(|(sfd, io, master)| launch_prepared(p, &io).map(|pid| (pid, sfd, master)));
-    drop(theirs);
-    let (pid, sfd, master) = match started {
+    drop(ManuallyDrop::into_inner(theirs));
+    let (pid, sfd) = match r {
         Ok(x) => x,
         Err(e) => {
             undo(root, p);
             return Err(e);
         }
     };
+    let master = ManuallyDrop::into_inner(master);
     mark_running(root, &mut p.rec, pid, sys::getpid());
-    p.lock = None;
-    // (kept a Result: an Option of the termios was one more copy of it)
-    let saved = if master.is_some() { sys::make_raw(0) } else { Err(0) };
-    let code = serve(p, pid, sfd.raw(), master, if p.rec.interactive { Some(0) } else { None }, 1, true, None);
-    if let Ok(t) = saved {
-        sys::restore_term(0, &t);
-    }
-    finish(root, &p.rec, &p.cg, code);
-    Ok(Outcome::Exited(code))
+    p.lock = state::Lock::none();
+    Ok(Outcome::Exited(serve(root, p, pid, sfd.raw(), master, if p.rec.interactive { 0 } else { -1 }, 1, true, None)))
 }
 
 /// Waits for `pid`, forwarding signals to it (`forward`), relaying a pty
 /// (`input` → master → `output`, or the log), logging the container's
 /// output pipe (`log`) and forwarding published ports (`proxy`). Returns the
 /// docker-style exit code. The pty's master is closed once drained.
+/// In the foreground (`forward`), the caller's terminal is raw while a
+/// pty relays (one copy of that for `run`, `start -a` and `exec`).
 #[allow(clippy::too_many_arguments)]
 pub fn wait_loop(
     pid: i32,
     sfd: Fd,
-    pty: Option<Owned>,
-    mut input: Option<Fd>,
+    pty: Owned,
+    mut input: Fd,
     output: Fd,
     forward: bool,
     mut log: Option<&mut crate::engine::logs::Log>,
     mut proxy: Option<&mut crate::engine::proxy::Proxy>,
 ) -> i32 {
-    // None once the relay ends (EIO: every slave is closed); `pty` owns it.
-    let mut master = pty.as_ref().map(Owned::raw);
+    // -1 once the relay ends (EIO: every slave is closed), or if there is
+    // none; `pty` owns it. (`input` -1: none, or ended.)
+    let mut master = pty.raw();
     let mut buf = [0u8; 8192];
     let status;
+    // (kept a Result: an Option of the termios was one more copy of it)
+    let saved = if forward && master >= 0 { sys::make_raw(0) } else { Err(0) };
     // Reused every round: the loop allocates nothing (see sys::Malloc).
     let mut fds: Vec<sys::PollFd> = Vec::new();
     loop {
         // [signals, master, input, index, proxy...]; -1 entries are ignored by poll
         fds.clear();
-        for fd in [sfd, master.unwrap_or(-1), if master.is_some() { input.unwrap_or(-1) } else { -1 }, log.as_deref().map_or(-1, |l| l.input_fd())] {
+        for fd in [sfd, master, if master >= 0 { input } else { -1 }, log.as_deref().map_or(-1, |l| l.input_fd())] {
             fds.push(sys::pollfd(fd, sys::POLLIN));
         }
         if let Some(p) = proxy.as_deref() {
@@ -658,28 +629,29 @@ pub fn wait_loop(
                     }
                 }
             } else if sig == libc::SIGWINCH {
-                if let Some(m) = master {
-                    sys::copy_winsize(0, m);
+                if master >= 0 {
+                    sys::copy_winsize(0, master);
                 }
             } else if forward {
                 let _ = sys::kill(pid, sig);
             }
         }
-        if let Some(m) = master {
+        let m = master;
+        if m >= 0 {
             if s1.revents != 0 {
                 match read_some(m, &mut buf) {
                     Some(b) => emit(&mut log, output, b),
-                    None => master = None, // EIO: every slave is closed
+                    None => master = -1, // EIO: every slave is closed
                 }
             }
-            if let (Some(i), true) = (input, s2.revents != 0) {
-                match read_some(i, &mut buf) {
+            if input >= 0 && s2.revents != 0 {
+                match read_some(input, &mut buf) {
                     Some(b) => {
                         let _ = sys::write_all(m, b);
                     }
                     None => {
                         let _ = sys::write_all(m, &[4]); // EOF: ^D to the line discipline
-                        input = None;
+                        input = -1;
                     }
                 }
             }
@@ -696,10 +668,10 @@ pub fn wait_loop(
         }
     }
     // Drain what the program wrote just before it exited.
-    if let Some(m) = master {
-        let mut one = [sys::pollfd(m, sys::POLLIN)];
+    if master >= 0 {
+        let mut one = [sys::pollfd(master, sys::POLLIN)];
         while sys::poll(&mut one, 0).is_ok() && one[0].revents & sys::POLLIN != 0 {
-            match read_some(m, &mut buf) {
+            match read_some(master, &mut buf) {
                 Some(b) => emit(&mut log, output, b),
                 None => break,
             }
@@ -708,6 +680,9 @@ pub fn wait_loop(
     drop(pty);
     if let Some(l) = log {
         l.drain();
+    }
+    if let Ok(t) = &saved {
+        sys::restore_term(0, t);
     }
     sys::status_code(status)
 }
@@ -795,13 +770,13 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // reader, /dev/null) are closed once it runs.
     let sfd = or_die!(init::signals(&[sys::SIGCHLD]));
     let null = or_die!(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b""));
-    let (mut theirs, mut master, mut writer) = (Owned::none(), None, Owned::none());
+    let (mut theirs, mut master, mut writer) = (Owned::none(), Owned::none(), Owned::none());
     // The container's stdout and stderr: one pipe, ours to read.
     let (out_r, out_w) = if p.rec.tty { (Owned::none(), Owned::none()) } else { or_die!(sys::pipe().ctx(m!("pipe"), b"")) };
     let mut log = or_die!(crate::engine::logs::Log::open(&p.rec.dir(root), out_r));
     let io = if p.rec.tty {
         let (m, s) = or_die!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
-        master = Some(m);
+        master = m;
         theirs = s;
         let s = theirs.raw();
         p.spec.tty = true;
@@ -823,7 +798,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     reporter.send(&Ok(()));
     // Our copy of the container lock, kept until now so a killed
     // CLI does not release it mid-start (its own goes as it returns).
-    p.lock = None;
+    p.lock = state::Lock::none();
     // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
     if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
         for f in 0..3 {
@@ -833,8 +808,7 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     sys::shed_stack();
     // The monitor only reads SIGCHLD: signals meant for it are not
     // the container's business.
-    let code = serve(p, pid, sfd.raw(), master, None, -1, false, Some(&mut log));
-    finish(root, &p.rec, &p.cg, code);
+    serve(root, p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
     sys::exit(0)
 }
 

@@ -20,6 +20,7 @@ use crate::engine::state::{self, Root};
 use crate::engine::util::{self, join, Ctx, Error, Kind, Res, EXIT_CANNOT_INVOKE};
 use crate::sys::{self, fd::Owned, Fd};
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
 
 /// What the CLI opens in /proc/PID/ns: the four namespaces it enters
 /// first (the first 15 bytes), then the pid namespace and the root.
@@ -52,7 +53,7 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     let sec = &mut r.security;
     sec.privileged |= o.privileged;
     if let Some(u) = &o.user {
-        sec.user.clone_from(u);
+        sec.user = u.to_vec();
     }
     for e in &o.env {
         util::env_set(&mut r.env, e);
@@ -60,9 +61,10 @@ pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res
     enter(r, fds, cgns, &o, privileged, me, my_env, Owned::none(), -1)
 }
 
-/// The namespaces (NS) and cgroup namespace of `r`'s init, open; an error
-/// if it is not running (then, or by the time they are open).
-pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Owned>)> {
+/// The namespaces (NS) and cgroup namespace (none before Linux 4.6) of
+/// `r`'s init, open; an error if it is not running (then, or by the time
+/// they are open).
+pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Owned)> {
     if !r.alive() {
         return Err(not_running(name));
     }
@@ -80,7 +82,7 @@ pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Own
         }
     }
     // (none before Linux 4.6, and none to enter then)
-    let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).ok();
+    let cgns = sys::open(&join(&ns, b"cgroup"), sys::O_RDONLY, 0).unwrap_or(Owned::none());
     // Same pid, same start time: these are the container's namespaces.
     if missing || !r.alive() {
         return Err(not_running(name));
@@ -99,7 +101,7 @@ pub fn namespaces(r: &state::Record, name: &[u8]) -> Res<(Vec<Owned>, Option<Own
 pub fn enter(
     r: &mut state::Record,
     fds: Vec<Owned>,
-    cgns: Option<Owned>,
+    cgns: Owned,
     o: &ExecOpts,
     privileged: bool,
     me: &[Vec<u8>],
@@ -107,6 +109,11 @@ pub fn enter(
     console: Owned,
     pid_file: Fd,
 ) -> Res<i32> {
+    // What is open is held in ManuallyDrop and closed by hand where the
+    // program's start needs it closed: an error ends this process (the
+    // CLI reports it and exits), which closes the rest, so no error path
+    // carries drop code for whatever is open at that point.
+    let (fds, cgns, console) = (ManuallyDrop::new(fds), ManuallyDrop::new(cgns), ManuallyDrop::new(console));
     let sec = &mut r.security;
     // Between its fork and its execve, the program is a copy of this
     // process, visible in the container. Undumpable, it is out of reach of
@@ -122,20 +129,20 @@ pub fn enter(
     let env = &r.env;
     let workdir: &[u8] = o.workdir.as_deref().unwrap_or(&r.workdir);
     let tty = o.tty && !o.detach && sys::isatty(0);
-    let sfd = init::signals(&sys::FORWARDED)?;
-    let null = sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b"")?;
+    let sfd = ManuallyDrop::new(init::signals(&sys::FORWARDED)?);
+    let null = ManuallyDrop::new(sys::open(b"/dev/null", sys::O_RDWR, 0).ctx(m!("open /dev/null"), b"")?);
     let (mut io, pty) = if tty {
         let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
         sys::copy_winsize(0, m.raw());
-        (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, Some((m, s)))
+        (Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() }, ManuallyDrop::new((m, s)))
     } else if o.detach && !o.keep_stdio {
-        (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, None)
+        (Stdio { stdin: null.raw(), stdout: null.raw(), stderr: null.raw() }, ManuallyDrop::new((Owned::none(), Owned::none())))
     } else {
-        (Stdio { stdin: if o.interactive || o.keep_stdio { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, None)
+        (Stdio { stdin: if o.interactive || o.keep_stdio { 0 } else { null.raw() }, stdout: 1, stderr: 2 }, ManuallyDrop::new((Owned::none(), Owned::none())))
     };
     // The container's cgroups, open while their host paths are visible.
     let cg = Cgroup::from_dirs(&r.cgroups);
-    let mut joins = Vec::new();
+    let mut joins = ManuallyDrop::new(Vec::new());
     for (d, f) in cg.v2.iter().map(|d| (d, &b"cgroup.procs"[..])).chain(cg.v1.iter().map(|d| (d, &b"tasks"[..]))) {
         joins.push(sys::open(&join(d, f), sys::O_WRONLY, 0).map_err(|_| not_running(&o.container))?);
     }
@@ -164,27 +171,27 @@ pub fn enter(
     // a privileged mydocker. This process stays invisible to the container
     // (outside its pid namespace), relays and waits, undumpable throughout.
     sys::undumpable();
-    for j in &joins {
+    for j in joins.iter() {
         sys::write(j.raw(), b"0").ctx(m!("join cgroup"), b"")?;
     }
-    drop(joins); // (through a reference, then closed: no IntoIter drop glue)
-                 // (the names as one string: a table of slices was 16 bytes a name)
-    for ((n, flag), f) in util::fields(&NS[..15], b' ').zip([sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS]).zip(&fds) {
+    drop(ManuallyDrop::into_inner(joins)); // (through a reference, then closed: no IntoIter drop glue)
+                                           // (the names as one string: a table of slices was 16 bytes a name)
+    for ((n, flag), f) in util::fields(&NS[..15], b' ').zip([sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS]).zip(fds.iter()) {
         sys::setns(f.raw(), flag).ctx(m!("enter namespace"), n)?;
     }
-    if let Some(c) = &cgns {
-        sys::setns(c.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
+    if cgns.raw() >= 0 {
+        sys::setns(cgns.raw(), sys::CLONE_NEWCGROUP).ctx(m!("enter namespace cgroup"), b"")?;
     }
     // The container's root (after setns the root is the namespace's, which
     // is not the container's on the MS_MOVE + chroot path).
     sys::fchdir(fds[5].raw()).and_then(|_| sys::chroot(b".")).ctx(m!("enter the container root"), b"")?;
     // `--console-socket`: a pty of the container's devpts (its /dev/ptmx).
-    let mut ours = Owned::none();
+    let mut ours = ManuallyDrop::new(Owned::none());
     if console.raw() >= 0 {
         let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
         sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b"")?;
         io = Stdio { stdin: s.raw(), stdout: s.raw(), stderr: s.raw() };
-        ours = s;
+        *ours = s;
     }
     // (used in place in the result, not copied out of it)
     let user = crate::engine::user::lookup(&sec.user);
@@ -195,13 +202,13 @@ pub fn enter(
     let env = init::with_home(env, &user.home);
     // Children of ours are born in the container's pid namespace.
     sys::setns(fds[4].raw(), sys::CLONE_NEWPID).map_err(|_| not_running(&o.container))?;
-    drop((fds, cgns));
+    drop((ManuallyDrop::into_inner(fds), ManuallyDrop::into_inner(cgns)));
     confine::bound(sec)?;
     confine::drop_privileges(sec, user)?;
     let ends = channel::open(false, false)?;
     // sync 1 (there is no spec and no namespace to hand over: sync 3 next).
-    let spawned = channel::spawn_in(None, 0, ends, &|_| child(workdir, &io, tty || ours.raw() >= 0, &o.cmd, &env));
-    drop((null, ours));
+    let spawned = channel::spawn_in(-1, 0, ends, &|_| child(workdir, &io, tty || ours.raw() >= 0, &o.cmd, &env));
+    drop((ManuallyDrop::into_inner(null), ManuallyDrop::into_inner(ours)));
     // A pid namespace whose init is gone takes no new process.
     let (pid, parent) = match spawned {
         Ok(p) => p,
@@ -216,14 +223,9 @@ pub fn enter(
         return Ok(0); // the process is reparented (to a subreaper, or init)
     }
     // The pty's slave end is the program's now: we keep the master.
-    let master = pty.map(|(m, _)| m);
-    // (kept as the Result: made into an Option, the termios was copied)
-    let saved = if tty { sys::make_raw(0) } else { Err(sys::EINVAL) };
-    let code = container::wait_loop(pid, sfd.raw(), master, if o.interactive { Some(0) } else { None }, 1, true, None, None);
-    if let Ok(t) = &saved {
-        sys::restore_term(0, t);
-    }
-    Ok(code)
+    let (master, _) = ManuallyDrop::into_inner(pty);
+    // (the terminal raw while a pty relays: see wait_loop)
+    Ok(container::wait_loop(pid, sfd.raw(), master, if o.interactive { 0 } else { -1 }, 1, true, None, None))
 }
 
 fn child(workdir: &[u8], io: &Stdio, tty: bool, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Res<Never> {

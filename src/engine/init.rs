@@ -11,7 +11,7 @@
 //! and mounts /sys. (The parent brought the namespace's loopback up.)
 
 use crate::engine::cgroup::{Cgroup, Kind};
-use crate::engine::channel::{Child, Never};
+use crate::engine::channel::Child;
 use crate::engine::confine;
 use crate::engine::spec::Spec;
 use crate::engine::state::Record;
@@ -30,28 +30,39 @@ pub struct Stdio {
 /// caller's CPU affinity, restored once the parallel step is over).
 /// `rec` and `spec` are the parent's, in the copy of its memory that
 /// clone made.
-pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> Res<Never> {
+/// Never returns: it execs, or reports why not and exits (`Child::fail`)
+/// right where a step failed, so no error path drops what is open (the
+/// exit closes it): one call per step, no unwinding of the frame.
+pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> ! {
+    macro_rules! t {
+        ($r:expr) => {
+            match $r {
+                Ok(v) => v,
+                Err(e) => ch.fail(e),
+            }
+        };
+    }
     sys::umask(0);
-    ch.await_release()?; // sync 2
-                         // The v1 cgroups are made here (the v2 one was made before the clone,
-                         // and we were born in it), and joined last, before anything of the
-                         // image runs: their `tasks` files are opened now, while the host's
-                         // paths are visible.
-    cg.make(Kind::V1, &rec.limits)?;
-    let tasks = cg.v1_tasks()?;
+    t!(ch.await_release()); // sync 2
+                            // The v1 cgroups are made here (the v2 one was made before the clone,
+                            // and we were born in it), and joined last, before anything of the
+                            // image runs: their `tasks` files are opened now, while the host's
+                            // paths are visible.
+    t!(cg.make(Kind::V1, &rec.limits));
+    let tasks = t!(cg.v1_tasks());
 
-    stdio(io.stdin, io.stdout, io.stderr, spec.tty)?;
+    t!(stdio(io.stdin, io.stdout, io.stderr, spec.tty));
 
     // The OCI runtime's namespaces to join (a pod's network, ipc, uts),
     // through host paths: before anything else.
     for (t, p) in &spec.joins {
-        let fd = sys::open(p, sys::O_RDONLY, 0).ctx(m!("open namespace"), p)?;
-        sys::setns(fd.raw(), *t).ctx(m!("enter namespace"), p)?;
+        let fd = t!(sys::open(p, sys::O_RDONLY, 0).ctx(m!("open namespace"), p));
+        t!(sys::setns(fd.raw(), *t).ctx(m!("enter namespace"), p));
     }
     // Nothing we mount from here on may propagate back to the host.
-    sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b"")?;
+    t!(sys::mount(b"", b"/", b"", (sys::MS_REC | sys::MS_PRIVATE) as _, b"").ctx(m!("make / private"), b""));
     if !rec.hostname.is_empty() {
-        sys::sethostname(&rec.hostname).ctx(m!("set hostname"), &rec.hostname)?;
+        t!(sys::sethostname(&rec.hostname).ctx(m!("set hostname"), &rec.hostname));
     }
 
     // The layers are named relative to the store (image::lowerdir): a
@@ -62,9 +73,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if spec.store.is_empty() {
         // An OCI bundle's root, used in place: bound onto itself, so
         // that it is a mount point to pivot into.
-        sys::mount(&spec.lower, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("bind mount"), &spec.lower)?;
+        t!(sys::mount(&spec.lower, &spec.lower, b"", (sys::MS_BIND | sys::MS_REC) as _, b"").ctx(m!("bind mount"), &spec.lower));
     } else if spec.overlay && !spec.layers.is_empty() && spec.layers.len() <= 500 && data.len() + spec.upper.len() + spec.work.len() < 4000 {
-        chdir(&spec.store)?;
+        t!(chdir(&spec.store));
         data.extend_from_slice(b",upperdir=");
         opt_escape(&mut data, &spec.upper);
         data.extend_from_slice(b",workdir=");
@@ -75,11 +86,11 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
             // image, made once, so the image itself stays untouched.
             if let Err(c) = copy_fallback(spec) {
                 let m = c.msg();
-                return Err(Error::text(m!("set up the root filesystem: overlay refused (")).errno(e).more(m!(") and the copy fallback failed: ")).append(&m));
+                ch.fail(Error::text(m!("set up the root filesystem: overlay refused (")).errno(e).more(m!(") and the copy fallback failed: ")).append(&m));
             }
         }
     } else {
-        copy_fallback(spec)?;
+        t!(copy_fallback(spec));
     }
 
     // Volume sources are opened now, while host paths are visible, and
@@ -88,47 +99,47 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // at the host).
     let mut vols: Vec<Owned> = Vec::new();
     for v in &rec.volumes {
-        vols.push(sys::open(&v.host, sys::O_PATH, 0).ctx(m!("open volume"), &v.host)?);
+        vols.push(t!(sys::open(&v.host, sys::O_PATH, 0).ctx(m!("open volume"), &v.host)));
     }
 
     let sec = &spec.security;
     // --init: the sealed copy of ourselves that PID 1 will run, and with
     // --privileged the host's /dev, whose nodes the container gets.
     // (Owned::none() where there is none: cheaper than an Option<Owned>)
-    let init = if rec.init { confine::sealed_self()? } else { Owned::none() };
+    let init = if rec.init { t!(confine::sealed_self()) } else { Owned::none() };
     let host_dev = if sec.privileged { sys::open(b"/dev", sys::O_RDONLY | sys::O_DIRECTORY, 0).unwrap_or(Owned::none()) } else { Owned::none() };
 
     // `runc create`'s exec fifo, reached through /proc/self/fd once the
     // host's paths are gone.
-    let gate = if spec.gate.is_empty() { Owned::none() } else { sys::open(&spec.gate, sys::O_PATH, 0).ctx(m!("open"), &spec.gate)? };
-    let console = if spec.console.is_empty() { Owned::none() } else { sys::connect_unix(&spec.console).ctx(m!("connect to"), &spec.console)? };
-    let pivoted = enter_root(&spec.lower)?;
+    let gate = if spec.gate.is_empty() { Owned::none() } else { t!(sys::open(&spec.gate, sys::O_PATH, 0).ctx(m!("open"), &spec.gate)) };
+    let console = if spec.console.is_empty() { Owned::none() } else { t!(sys::connect_unix(&spec.console).ctx(m!("connect to"), &spec.console)) };
+    let pivoted = t!(enter_root(&spec.lower));
 
-    confine::own_dir(b"/proc")?;
-    confine::mount_fs(b"proc", b"/proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
+    t!(confine::own_dir(b"/proc"));
+    t!(confine::mount_fs(b"proc", b"/proc", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b""));
 
-    bind_volumes(rec, vols)?;
+    t!(bind_volumes(rec, vols));
     // The old root is still stacked on "/" (our cwd) after a pivot, but
     // paths from our root resolve in the new one.
-    setup_dev()?;
+    t!(setup_dev());
     if host_dev.raw() >= 0 {
         host_nodes(host_dev.raw());
     }
     drop(host_dev);
-    confine::device_nodes(&spec.security.devices, &spec.nodes)?;
+    t!(confine::device_nodes(&spec.security.devices, &spec.nodes));
     if console.raw() >= 0 {
-        let (m, s) = sys::openpty().ctx(m!("open a pty /dev/ptmx"), b"")?;
-        sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b"")?;
-        stdio(s.raw(), s.raw(), s.raw(), true)?;
+        let (m, s) = t!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
+        t!(sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b""));
+        t!(stdio(s.raw(), s.raw(), s.raw(), true));
     }
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
-        mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b"")?;
+        t!(mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b""));
         for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
-            fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx(m!("write"), f)?;
+            t!(fd.and_then(|fd| sys::write_all(fd.raw(), data)).ctx(m!("write"), f));
         }
     }
     // While the parent still makes the network namespace: the /proc
@@ -136,85 +147,86 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     // workdir is entered as that user) and the bounding set (which takes
     // nothing from what this process may do).
     if !sec.privileged {
-        confine::mask(b"/proc", &sec.paths)?;
+        t!(confine::mask(b"/proc", &sec.paths));
     }
     for t in &sec.tmpfs {
         let path = &t[..t.iter().position(|&c| c == b':').unwrap_or(t.len())];
         // tmpcopyup: what the image has there, copied in (as a tar stream
         // through a memfd), the directory read before the tmpfs hides it
         let below = if spec.copyup.iter().any(|c| c == path) { sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
-        confine::tmpfs(t)?;
+        t!(confine::tmpfs(t));
         if let Some(d) = below {
-            copy_up(d.raw(), path)?;
+            t!(copy_up(d.raw(), path));
         }
     }
     if spec.mqueue {
-        confine::own_dir(b"/dev/mqueue")?;
-        confine::mount_fs(b"mqueue", b"/dev/mqueue", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b"")?;
+        t!(confine::own_dir(b"/dev/mqueue"));
+        t!(confine::mount_fs(b"mqueue", b"/dev/mqueue", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC, b""));
     }
     // (used in place in the result, not copied out of it)
     let mut user = crate::engine::user::lookup(&sec.user);
     let user = match &mut user {
         Ok(u) => u,
-        Err(e) => return Err(*e),
+        Err(e) => ch.fail(*e),
     };
     if let Some(g) = &spec.groups {
-        user.groups.clone_from(g);
+        user.groups = g.to_vec();
     }
     let env = with_home(&rec.env, &user.home);
-    confine::bound(sec)?;
-    if let Some(ns) = ch.recv_netns()? {
+    t!(confine::bound(sec));
+    let ns = t!(ch.recv_netns());
+    if ns.raw() >= 0 {
         // sync 2b: the network namespace the parent made meanwhile.
-        sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b"")?;
+        t!(sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b""));
         sys::set_cpu_mask(0, cpus);
     }
     if !spec.sysctl.is_empty() {
-        sysctls(&spec.sysctl)?;
+        t!(sysctls(&spec.sysctl));
     }
     if pivoted {
         // Detach the old root. Its umount waits for an RCU grace period,
         // which is quick only once the parent's namespace setup (long RCU
         // read sections on the other CPU) is over: hence after sync 2b.
-        sys::umount2(b".", sys::MNT_DETACH).ctx(m!("detach the old root"), b"")?;
+        t!(sys::umount2(b".", sys::MNT_DETACH).ctx(m!("detach the old root"), b""));
     }
-    chdir(b"/")?;
+    t!(chdir(b"/"));
     if bridge {
-        eth0(spec)?;
+        t!(eth0(spec));
     }
-    confine::own_dir(b"/sys")?;
+    t!(confine::own_dir(b"/sys"));
     let ro = if sec.privileged || spec.sys_rw { 0 } else { sys::MS_RDONLY };
-    confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b"")?;
+    t!(confine::mount_fs(b"sysfs", b"/sys", sys::MS_NOSUID | sys::MS_NODEV | sys::MS_NOEXEC | ro, b""));
     if !sec.privileged {
-        confine::mask(b"/sys", &sec.paths)?;
-        confine::mask(b"", &sec.paths)?;
+        t!(confine::mask(b"/sys", &sec.paths));
+        t!(confine::mask(b"", &sec.paths));
     }
-    mkdir_all(&rec.workdir, 0o755).ctx(m!("create working directory"), &rec.workdir)?;
+    t!(mkdir_all(&rec.workdir, 0o755).ctx(m!("create working directory"), &rec.workdir));
     if sec.read_only {
-        confine::read_only_root()?;
+        t!(confine::read_only_root());
     }
     sys::umask(0o022);
     for (fd, d) in &tasks {
-        sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d)?;
+        t!(sys::write(fd.raw(), b"0").ctx(m!("join cgroup"), d));
     }
     drop(tasks); // (closed now, before exec did)
     if spec.share & sys::CLONE_NEWCGROUP == 0 {
-        confine::cgroup_ns(cg, sec.privileged)?;
+        t!(confine::cgroup_ns(cg, sec.privileged));
     }
     for r in &spec.rlimits {
-        sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b"")?;
+        t!(sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b""));
     }
-    confine::drop_privileges(sec, user)?;
-    chdir(&rec.workdir)?;
+    t!(confine::drop_privileges(sec, user));
+    t!(chdir(&rec.workdir));
     sys::reset_signals();
     if gate.raw() >= 0 {
-        hold(ch, gate.raw(), &rec.argv[0], &env)?;
+        t!(hold(ch, gate.raw(), &rec.argv[0], &env));
     }
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
         // this exec (the report pipe's EOF tells the parent it started).
-        return Err(exec_init(init.raw(), &rec.argv, &env));
+        ch.fail(exec_init(init.raw(), &rec.argv, &env));
     }
-    Err(exec(&rec.argv, &env))
+    ch.fail(exec(&rec.argv, &env))
 }
 
 /// `runc create`: the program is looked up now (a missing one fails
@@ -223,23 +235,8 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
 /// fifo for reading (our open for writing blocks until then).
 #[inline(never)]
 fn hold(ch: &mut crate::engine::channel::Child, gate: Fd, prog: &[u8], env: &[Vec<u8>]) -> Res<()> {
-    let mut e = 0;
-    if prog.contains(&b'/') {
-        e = sys::access_x(prog);
-    } else {
-        let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-        for dir in crate::engine::util::fields(path, b':') {
-            e = sys::access_x(&join(if dir.is_empty() { b"." } else { dir }, prog));
-            if e == 0 {
-                break;
-            }
-        }
-        if e == sys::ENOENT || e == sys::ENOTDIR {
-            return Err(Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND));
-        }
-    }
-    if e != 0 {
-        return Err(exec_error(prog, e));
+    if let Some(e) = search(prog, env, &sys::access_x) {
+        return Err(e);
     }
     ch.ready();
     let mut p = b"/proc/self/fd/".to_vec();
@@ -288,7 +285,8 @@ fn copy_up(src: Fd, to: &[u8]) -> Res<()> {
 /// Runs the sealed copy of mydocker open at `fd` as `--init`'s PID 1.
 #[inline(never)]
 fn exec_init(fd: Fd, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
-    let mut a = alloc::vec![INIT_ARGV0.to_vec()];
+    let mut a = Vec::new();
+    a.push(INIT_ARGV0.to_vec());
     a.extend_from_slice(argv);
     let e = sys::fexecve(fd, &a, env);
     Error::sys(m!("exec"), b"the init", e)
@@ -503,29 +501,42 @@ fn setup_dev() -> Res<()> {
 /// was found but cannot be run.
 pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
     let prog = &argv[0];
-    let mut seen_noexec = 0;
+    // (execve returns only on failure: never None)
+    search(prog, env, &|p| sys::execve(p, argv, env)).unwrap_or_else(|| exec_error(prog, 0))
+}
+
+/// The program's lookup, one shape for `exec` and `hold`: `prog` itself
+/// if it names a path, else each directory of the environment's PATH (or
+/// the default) in turn, `try_it` on each candidate (an execve, which
+/// returns only on failure, or an access check: 0, it would run). None
+/// once one works; else the first error that is not a missing file, or
+/// "not found" if all were missing.
+fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
+    let mut seen = 0;
     if prog.contains(&b'/') {
-        seen_noexec = sys::execve(prog, argv, env);
+        seen = try_it(prog);
     } else {
         let path = crate::engine::util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
         for dir in crate::engine::util::fields(path, b':') {
-            let dir = if dir.is_empty() { &b"."[..] } else { dir };
-            let cand = join(dir, prog);
-            match sys::execve(&cand, argv, env) {
-                sys::ENOENT | sys::ENOTDIR => continue,
+            match try_it(&join(if dir.is_empty() { b"." } else { dir }, prog)) {
+                0 => return None,
+                sys::ENOENT | sys::ENOTDIR => {}
                 e => {
-                    if seen_noexec == 0 {
-                        seen_noexec = e;
+                    if seen == 0 {
+                        seen = e;
                     }
                 }
             }
         }
-        if seen_noexec == 0 {
-            return Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND);
+        if seen == 0 {
+            return Some(Error::quoted(m!("exec"), prog, m!("executable file not found in $PATH")).code(EXIT_NOT_FOUND));
         }
     }
+    if seen == 0 {
+        return None;
+    }
     // (one call for both: a path, or the first candidate found not runnable)
-    exec_error(prog, seen_noexec)
+    Some(exec_error(prog, seen))
 }
 
 /// `exec "prog": <why>`.

@@ -441,7 +441,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
-            rec.append(root, &[("pid", pid as i64), ("pid_start", rec.pid_start as i64)], Status::Created)?;
+            rec.append(root, 0, &[pid as i64, rec.pid_start as i64], Status::Created)?;
             match pid_file {
                 Some(f) => put(f, &util::num(pid as u64)),
                 None => Ok(()),
@@ -579,7 +579,7 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
         return Err(Error::quoted(m!("container"), &r.id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
-    r.append(root, &[("started", sys::now().0)], Status::Running)
+    r.append(root, 3, &[sys::now().0], Status::Running)
 }
 
 /// `state ID`: runc's JSON, and a newline.

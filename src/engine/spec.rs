@@ -9,7 +9,11 @@
 use crate::engine::config::{Device, Security};
 use alloc::vec::Vec;
 
+/// In declaration order (repr(C)): the paths setup uses most, the
+/// numbers and flags, then the confinement, all within a one-byte
+/// displacement on x86_64 (rustc put the flags last, past 500 bytes).
 #[derive(Debug, Default, PartialEq, Clone)]
+#[repr(C)]
 pub struct Spec {
     /// Image layer (read-only), and the container's own directories. The
     /// root is mounted over `lower` itself, inside the container's private
@@ -17,42 +21,44 @@ pub struct Spec {
     /// directory has to be made and removed per run.
     pub lower: Vec<u8>,
     pub upper: Vec<u8>,
+    /// "none" (own namespace, loopback), "host", or "bridge": then eth0
+    /// gets `ip/prefix`, a default route via `gateway`, and /etc/hosts and
+    /// /etc/resolv.conf are written from `hosts` and `resolv`.
+    pub ip: u32,
+    pub gateway: u32,
+    /// The namespaces (CLONE_NEWPID, _NEWIPC, _NEWUTS) not made: the
+    /// host's are shared (an OCI config without them).
+    pub share: i32,
+    pub prefix: u8,
+    /// true: overlayfs; false: `upper` holds a private copy of the image.
+    pub overlay: bool,
+    /// stdin/stdout/stderr are a pty slave: become its session leader.
+    pub tty: bool,
+    /// A mqueue filesystem on /dev/mqueue (the OCI runtime's).
+    pub mqueue: bool,
+    /// /sys read-write (an OCI sysfs mount without "ro").
+    pub sys_rw: bool,
+    pub security: Security,
     pub work: Vec<u8>,
     /// The image's layers (diff ID hex, base first) in `store`, the layers
     /// directory: overlay's lower directories, or flattened into `upper`.
     pub layers: Vec<Vec<u8>>,
     pub store: Vec<u8>,
-    /// true: overlayfs; false: `upper` holds a private copy of the image.
-    pub overlay: bool,
-    /// stdin/stdout/stderr are a pty slave: become its session leader.
-    /// (no field order matters for `Default`)
-    pub tty: bool,
-    /// "none" (own namespace, loopback), "host", or "bridge": then eth0
-    /// gets `ip/prefix`, a default route via `gateway`, and /etc/hosts and
-    /// /etc/resolv.conf are written from `hosts` and `resolv`.
     pub net: Vec<u8>,
-    pub ip: u32,
-    pub prefix: u8,
-    pub gateway: u32,
     pub hosts: Vec<u8>,
     pub resolv: Vec<u8>,
-    pub security: Security,
     /// `--device` nodes to create, one per `security.devices` entry (its
     /// container path): the host node's type (S_IFCHR/S_IFBLK), major and
     /// minor, read by the parent.
     pub nodes: Vec<Node>,
     /// The OCI runtime's (`runc create`): the exec fifo that holds the
     /// program back until `start` (empty: exec at once), the namespaces to
-    /// join (setns type, path), rlimits (resource, soft, hard), the exact
-    /// supplementary groups, and a mqueue filesystem on /dev/mqueue.
+    /// join (setns type, path), rlimits (resource, soft, hard), and the
+    /// exact supplementary groups.
     pub gate: Vec<u8>,
     pub joins: Vec<(i32, Vec<u8>)>,
     pub rlimits: Vec<[u64; 3]>,
     pub groups: Option<Vec<u32>>,
-    pub mqueue: bool,
-    /// The namespaces (CLONE_NEWPID, _NEWIPC, _NEWUTS) not made: the
-    /// host's are shared (an OCI config without them).
-    pub share: i32,
     /// `--console-socket`: the unix socket that gets the master of a pty
     /// made in the container's devpts, whose slave is its stdio.
     pub console: Vec<u8>,
@@ -61,8 +67,6 @@ pub struct Spec {
     pub copyup: Vec<Vec<u8>>,
     /// OCI linux.sysctl: (key, value), written under /proc/sys.
     pub sysctl: Vec<(Vec<u8>, Vec<u8>)>,
-    /// /sys read-write (an OCI sysfs mount without "ro").
-    pub sys_rw: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]

@@ -46,6 +46,12 @@ pub struct Root {
 /// runs); `Owned::none()`: a nested take of the state lock. (Not an
 /// Option<Owned>: +560 bytes of moves and drop checks on x86_64.)
 pub struct Lock(Owned);
+impl Lock {
+    /// No lock: its drop releases nothing.
+    pub fn none() -> Lock {
+        Lock(Owned::none())
+    }
+}
 impl Drop for Lock {
     fn drop(&mut self) {
         // A load and a store, not compare_exchange (one thread): on
@@ -66,6 +72,13 @@ static HELD: AtomicI32 = AtomicI32::new(-1);
 pub fn lock_path(p: &[u8], wait: bool) -> sys::R<Lock> {
     let l = Lock(sys::open(p, sys::O_RDONLY, 0)?);
     sys::flock(l.0.raw(), wait).map(|_| l)
+}
+
+/// A directory of the state (mode 711), made with its parents where
+/// missing. (One copy of the call and its error for `lock` and `runtime`.)
+#[inline(never)]
+pub fn state_dir(d: &[u8]) -> Res<()> {
+    mkdir_all(d, 0o711).ctx(m!("create"), d)
 }
 
 impl Root {
@@ -90,9 +103,9 @@ impl Root {
     /// Creates the skeleton if needed and takes the global state lock.
     pub fn lock(&self) -> Res<Lock> {
         let c = self.containers_in(false);
-        mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
+        state_dir(&c)?;
         let i = self.images();
-        mkdir_all(&i, 0o711).ctx(m!("create"), &i)?;
+        state_dir(&i)?;
         if HELD.load(Relaxed) >= 0 {
             return Ok(Lock(Owned::none()));
         }
@@ -106,10 +119,10 @@ impl Root {
     /// has none there (under the state lock, so only once).
     pub fn runtime(&self) -> Res<()> {
         let d = self.containers_in(true);
-        mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
+        state_dir(&d)?;
         if sys::fs_magic(&self.run) != Ok(sys::TMPFS_MAGIC) {
             sys::mount(b"tmpfs", &self.run, b"tmpfs", (sys::MS_NOSUID | sys::MS_NODEV) as _, b"mode=711").ctx(m!("mount tmpfs on"), &self.run)?;
-            mkdir_all(&d, 0o711).ctx(m!("create"), &d)?;
+            state_dir(&d)?;
         }
         Ok(())
     }
@@ -209,6 +222,17 @@ fn kn(v: &mut Vec<u8>, k: &[u8], n: i64) {
 /// The changing part: `key=value` lines, the last value of a key wins.
 const LIVE: &[u8] = b"pid,pid_start,monitor,started,exit_code,finished,status";
 
+/// The lines of `vals`, keyed from LIVE's key number `first` on, then the
+/// status: the end of a record and every append (one copy of the loop).
+#[inline(never)]
+fn live(v: &mut Vec<u8>, first: usize, vals: &[i64], s: Status) {
+    let mut keys = crate::engine::util::fields(LIVE, b',').skip(first);
+    for &n in vals {
+        kn(v, keys.next().unwrap_or_default(), n);
+    }
+    status_line(v, s);
+}
+
 impl Record {
     /// The fixed part (a length-prefixed blob, as the spec's encoding: exact
     /// bytes, no escaping), then the changing part as text lines.
@@ -252,10 +276,7 @@ impl Record {
         v.extend_from_slice(&w.0);
         v.push(b'\n');
         let nums = [self.pid as i64, self.pid_start as i64, self.monitor as i64, self.started, self.exit_code.map_or(-1, |c| c as i64), self.finished];
-        for (k, n) in crate::engine::util::fields(LIVE, b',').zip(nums) {
-            kn(&mut v, k, n);
-        }
-        status_line(&mut v, self.status);
+        live(&mut v, 0, &nums, self.status);
         v
     }
 
@@ -364,13 +385,12 @@ impl Record {
         write_atomic(&p, &self.encode()).ctx(m!("write"), &p)
     }
 
-    /// Appends `key=value` updates in one write (see the module comment).
-    pub fn append(&self, root: &Root, kvs: &[(&str, i64)], status: Status) -> Res<()> {
+    /// Appends `key=value` updates in one write (see the module comment):
+    /// `vals` for the keys of LIVE from number `first` on (pid 0,
+    /// pid_start 1, monitor 2, started 3, exit_code 4, finished 5).
+    pub fn append(&self, root: &Root, first: usize, vals: &[i64], status: Status) -> Res<()> {
         let mut v = Vec::new();
-        for (k, n) in kvs {
-            kn(&mut v, k.as_bytes(), *n);
-        }
-        status_line(&mut v, status);
+        live(&mut v, first, vals, status);
         let p = self.config(root);
         let fd = sys::open(&p, sys::O_WRONLY | sys::O_APPEND, 0).ctx(m!("open"), &p)?;
         match sys::write(fd.raw(), &v).ctx(m!("write"), &p)? {
