@@ -1058,6 +1058,44 @@ fn inherited_fds_are_closed() {
     t.assert_clean();
 }
 
+/// `create --preserve-fds 1` (the shims' option): the caller's fd 3 is the
+/// container's fd 3, and fd 9 (beyond the range) is still closed. The
+/// process writes through fd 3 into the pipe the test reads.
+#[test]
+fn preserve_fds_hands_on_the_range() {
+    let mut t = rt!(Via::Runc);
+    let id = t.id("keepfd");
+    let b = t.bundle("keepfd", &Cfg::new(&id, &["sh", "-c", "echo through-3 >&3; ls /proc/self/fd"]));
+    let mut p = [0; 2];
+    // SAFETY: pipe writes two descriptors into a local array.
+    assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+    let mut c = t.cmd();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls dup2 (async-signal-safe); the new fds 3 and 9 have no CLOEXEC.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::dup2(p[1], 3) < 0 || libc::dup2(p[1], 9) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let cr = t.create_with(c, &id, &b, &["--preserve-fds", "1"]);
+    // SAFETY: closes the write end this test made (the container has its own).
+    unsafe { libc::close(p[1]) };
+    t.ok(&["start", &id]);
+    assert_eq!(wait_pid(cr.pid, 5000), End::Exited(0), "stderr: {}", cr.stderr());
+    // ls's own directory descriptor is 4 (3 is taken), 9 is not there
+    assert_eq!(cr.stdout(), "0\n1\n2\n3\n4\n", "descriptors seen inside");
+    let mut buf = [0u8; 64];
+    // SAFETY: reads into a local buffer from the pipe's read end, then closes it.
+    let n = unsafe { libc::read(p[0], buf.as_mut_ptr().cast(), buf.len()) };
+    unsafe { libc::close(p[0]) };
+    assert_eq!(&buf[..n.max(0) as usize], b"through-3\n");
+    t.ok(&["delete", &id]);
+    t.assert_clean();
+}
+
 // ---------------------------------------------------------------------------
 // 4. A missing executable: one JSON error line in --log, the message on
 // stderr, and `delete --force` cleans up.

@@ -122,7 +122,11 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
     match v {
         0 => {
             let b = bundle(a.val(C_BUNDLE))?;
-            return oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), g.has(G_SYSTEMD));
+            let n = match a.val(C_PRESERVE) {
+                None => 0,
+                Some(v) => util::parse_u64(v).filter(|&n| n < 1 << 20).ok_or_else(|| Error::quoted(m!("--preserve-fds"), v, m!("not a number")))? as i32,
+            };
+            return oci::create(&root, id, &b, a.val(C_PIDFILE), a.val(C_CONSOLE), n, g.has(G_SYSTEMD));
         }
         4 => return oci::delete(&root, id, a.has(C_FORCE)),
         5 => {

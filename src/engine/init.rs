@@ -52,6 +52,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let tasks = t!(cg.v1_tasks());
 
     t!(stdio(io.stdin, io.stdout, io.stderr, spec.tty));
+    for fd in 3..3 + spec.preserve {
+        sys::keep_fd(fd);
+    }
 
     // The OCI runtime's namespaces to join (a pod's network, ipc, uts),
     // through host paths: before anything else.

@@ -396,7 +396,7 @@ fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
 /// `create --bundle DIR [--pid-file FILE] ID`: everything made, the first
 /// process waiting for `start`.
 #[inline(never)]
-pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, console: Option<&[u8]>, systemd: bool) -> Res<()> {
+pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, console: Option<&[u8]>, preserve: i32, systemd: bool) -> Res<()> {
     config::validate_name(id)?;
     let dir = dir_of(root, id);
     let c = root.containers_in(false);
@@ -422,6 +422,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         sys::umask(0);
         sys::mkfifo(&fifo, 0o622).ctx(m!("create"), &fifo)?;
         b.spec.gate = fifo;
+        b.spec.preserve = preserve;
         let layout = Layout::current_or_mount();
         let cg = made.insert(Cgroup::plan(&layout, &b.rel, &rec.limits)?);
         cg.everywhere(&layout, &b.rel);

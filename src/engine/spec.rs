@@ -38,6 +38,9 @@ pub struct Spec {
     pub mqueue: bool,
     /// /sys read-write (an OCI sysfs mount without "ro").
     pub sys_rw: bool,
+    /// `runc create --preserve-fds N`: the caller's descriptors 3..3+N
+    /// stay open in the container.
+    pub preserve: i32,
     pub security: Security,
     pub work: Vec<u8>,
     /// The image's layers (diff ID hex, base first) in `store`, the layers

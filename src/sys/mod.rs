@@ -407,6 +407,11 @@ pub fn set_cloexec(fd: Fd, on: bool) -> R<()> {
     ok(rustix::io::fcntl_setfd(bfd(fd), if on { FdFlags::CLOEXEC } else { FdFlags::empty() }))
 }
 
+/// Clears close-on-exec on `fd` (a descriptor the caller hands on).
+pub fn keep_fd(fd: Fd) {
+    let _ = rustix::io::fcntl_setfd(bfd(fd), rustix::io::FdFlags::empty());
+}
+
 /// Marks every descriptor >= `from` close-on-exec, so nothing of the
 /// caller's or of mydocker's leaks into the container.
 pub fn cloexec_from(from: Fd) {
