@@ -87,11 +87,13 @@ pub fn install_raw(prog: &[u64]) -> Result<(), Errno> {
     load(prog.as_ptr() as *mut u64, prog.len())
 }
 
-/// The syscall number called `name` on this architecture (by the hash of
+/// The syscall number called `name` on this architecture (by 24 bits of the hash of
 /// its name, see build.rs `names`).
 pub fn sysno(name: &[u8]) -> Option<u32> {
     let h = name.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193));
-    NAMES.iter().position(|&x| x == h).map(|n| n as u32)
+    let k = [h as u8, (h >> 8) as u8, (h >> 16) as u8];
+    let n = NAMES.iter().position(|&x| x == k)?;
+    Some((n + if n >= GAP.0 { GAP.1 } else { 0 }) as u32)
 }
 
 /// AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64: `seccomp_data.arch` here.
@@ -557,6 +559,18 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sysno_finds_every_native_name() {
+        for s in t::SYSCALLS {
+            let nr = if cfg!(target_arch = "x86_64") { s.1 } else { s.2 };
+            let want = if nr == t::NO { None } else { Some(nr as u32) };
+            assert_eq!(super::sysno(s.0.as_bytes()), want, "{}", s.0);
+        }
+        for n in ["socketcall", "_llseek", "mmap2", "", "no_such_call"] {
+            assert_eq!(super::sysno(n.as_bytes()), None, "{n}");
         }
     }
 
