@@ -316,9 +316,10 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // The namespaced sysctls (as runc allows them), written in the
     // container's namespaces by its init.
     for (k, v) in at(l, b"sysctl").members() {
-        let ok = [&b"net."[..], b"kernel.shm", b"kernel.msg", b"kernel.sem", b"fs.mqueue.", b"kernel.domainname", b"kernel.hostname"]
-            .iter()
-            .any(|p| k.starts_with(p));
+        let mut ok = false;
+        for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
+            ok |= k.starts_with(p);
+        }
         if !ok || k.contains(&b'/') {
             return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
         }
