@@ -207,25 +207,14 @@ pub const RUNC: u8 = 22;
 pub const SPEC: u8 = 23;
 
 pub const RUNC_USAGE: &str = "Usage: mydocker runc [GLOBAL OPTIONS] COMMAND [OPTIONS] ID
-       (also as `runc` or `mydocker-runc`, a symlink to mydocker)
+An OCI runtime with runc's command line (also as runc or mydocker-runc).
 
-An OCI runtime with runc's command line, for podman, containerd and k3s.
+Commands: create --bundle DIR [--pid-file FILE] ID, start ID, state ID,
+  kill [--all] ID [SIGNAL], delete [--force] ID, list [-q], ps ID,
+  pause ID, resume ID, update -r FILE ID, exec -p FILE ID, spec [-b DIR]
 
-Commands:
-  create --bundle DIR [--pid-file FILE] ID   Create a container from a bundle
-  start ID                 Run the created container's process
-  state ID                 Print the container's state as JSON
-  kill [--all] ID [SIGNAL] Send a signal (default SIGTERM)
-  delete [--force] ID      Remove a stopped container (--force: any)
-  list [-q]                List containers
-  ps --format json ID      The container's processes
-  spec [--bundle DIR]      Write a starting config.json
-
-Global options:
-      --root DIR           State directory (default /run/mydocker-runc)
-      --log FILE           Append errors to FILE
-      --log-format FORMAT  text or json
-      --systemd-cgroup     cgroupsPath is slice:prefix:name
+Global options: --root DIR (/run/mydocker-runc), --log FILE,
+  --log-format text|json, --systemd-cgroup (cgroupsPath slice:prefix:name)
 ";
 
 /// What `mydocker runc spec` writes (runc's starting config, a busybox shell).
