@@ -142,7 +142,9 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
             return oci::put(&p, &args::usage_text(usage::SPEC));
         }
         8 => {
-            out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
+            let mut t = Vec::new();
+            util::push_msg(&mut t, m!("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n"));
+            out(&t);
             return Ok(());
         }
         9 => {

@@ -681,7 +681,7 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
         // (the columns below: at 20, 30 and 42)
-        b.b(b"ID                  PID       STATUS      BUNDLE\n");
+        util::push_msg(&mut b.0, m!("ID                  PID       STATUS      BUNDLE\n"));
     }
     for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
         let Ok(r) = find(root, &id) else { continue };
