@@ -18,7 +18,7 @@ use crate::engine::json::{self, J};
 use crate::engine::spec::Node;
 use crate::engine::spec::Spec;
 use crate::engine::state::{self, Record, Root, Status};
-use crate::engine::util::{self, fields, join, word_index, Buf, Ctx, Error, Res};
+use crate::engine::util::{self, fields, join, Buf, Ctx, Error, Msg, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -36,7 +36,7 @@ struct Bundle {
 
 /// The namespaces, in the order of their CLONE_NEW* bits: type k is
 /// `1 << (25 + k)` (but mount's). user (3) and time: not supported.
-const NS_TYPES: &[u8] = b"cgroup,uts,ipc,user,pid,network,mount";
+const NS_TYPES: Msg = m!("cgroup,uts,ipc,user,pid,network,mount");
 const _: () = assert!(
     sys::CLONE_NEWCGROUP == 1 << 25
         && sys::CLONE_NEWUTS == 1 << 26
@@ -44,7 +44,16 @@ const _: () = assert!(
         && sys::CLONE_NEWPID == 1 << 29
         && sys::CLONE_NEWNET == 1 << 30
 );
-const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
+const RLIMITS: Msg = m!("CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME");
+
+/// The index of `w` in a word list kept with the compressed texts (the
+/// lists here are rodata no more).
+#[inline(never)]
+fn index(list: Msg, w: &[u8]) -> Option<usize> {
+    let mut l = Vec::new();
+    util::push_msg(&mut l, list);
+    util::word_index(&l, w)
+}
 
 /// The member `key` of `j`, null when absent (one out-of-line copy of
 /// the walk for all the lookups here).
@@ -160,7 +169,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     for r in at(p, b"rlimits").items() {
         let t = s(r, b"type");
-        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
+        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
         spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
@@ -202,7 +211,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         t.push(b':');
         let mut bits = 0;
         for o in ss(m, b"options") {
-            let k = word_index(b"bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave", &o);
+            let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
             }
@@ -219,7 +228,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         // The filesystems the engine mounts itself, its own way.
         key.push(b' ');
         key.extend_from_slice(&dest);
-        match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
+        match index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
             Some(6) => spec.mqueue = true,
             // sysfs without "ro" (podman --privileged): read-write
             Some(1) => spec.sys_rw = bits & 4 == 0,
@@ -241,7 +250,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let mut net: &[u8] = b"host";
     for n in at(l, b"namespaces").items() {
         let t = s(n, b"type");
-        let k = word_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
@@ -624,8 +633,7 @@ pub fn ps(r: &Record) -> Vec<u8> {
     b.0
 }
 
-const SIGNALS: &[u8] =
-    b"HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STKFLT,CHLD,CONT,STOP,TSTP,TTIN,TTOU,URG,XCPU,XFSZ,VTALRM,PROF,WINCH,IO,PWR,SYS";
+const SIGNALS: Msg = m!("HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STKFLT,CHLD,CONT,STOP,TSTP,TTIN,TTOU,URG,XCPU,XFSZ,VTALRM,PROF,WINCH,IO,PWR,SYS");
 
 /// A signal by number or name (`KILL`, `SIGKILL`, any case).
 pub fn signal(s: &[u8]) -> Res<i32> {
@@ -633,7 +641,7 @@ pub fn signal(s: &[u8]) -> Res<i32> {
         return Ok(n as i32);
     }
     let up = s.to_ascii_uppercase();
-    match word_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
+    match index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
         Some(i) => Ok(i as i32 + 1),
         None => Err(Error::quoted(m!("signal"), s, m!("unknown"))),
     }
@@ -731,9 +739,9 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
 
 /// The return value of a seccomp action (`errno`: its errnoRet).
 fn action(a: &[u8], errno: u32) -> Res<u32> {
-    const ACTS: &[u8] = b"SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE";
+    const ACTS: Msg = m!("SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE");
     const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
-    let i = word_index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
+    let i = index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
@@ -804,7 +812,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         for a in at(r, b"args").items() {
             let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
             let op = s(a, b"op");
-            let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
+            let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             half(&mut c, i, 1, k, v, v2);
