@@ -534,7 +534,6 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 }
 
 /// `pause ID` (`on`) and `resume ID`.
-#[inline(never)]
 pub fn pause(r: &Record, on: bool) -> Res<()> {
     running(r)?;
     let (knob, words) = freezer(r).ok_or_else(|| Error::quoted(m!("container"), &r.id, m!("has no freezer cgroup")))?;
@@ -552,7 +551,6 @@ pub fn pause(r: &Record, on: bool) -> Res<()> {
 
 /// `update --resources FILE ID` (`-`: stdin): the limits of
 /// linux.resources' shape.
-#[inline(never)]
 pub fn update(r: &Record, f: &[u8]) -> Res<()> {
     let mut text = Vec::new();
     let j = read_json(f, &mut text)?;
@@ -575,7 +573,6 @@ fn resources(res: J, lim: &mut config::Limits) {
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
 /// then returns), reads its byte, and removes the fifo.
-#[inline(never)]
 pub fn start(root: &Root, r: &Record) -> Res<()> {
     let st = status(root, r);
     if st != CREATED {
@@ -594,7 +591,6 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
 }
 
 /// `state ID`: runc's JSON, and a newline.
-#[inline(never)]
 pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let st = status(root, r);
     let mut b = Buf::new();
@@ -649,7 +645,6 @@ pub fn signal(s: &[u8]) -> Res<i32> {
 }
 
 /// `kill [--all] ID [SIGNAL]`.
-#[inline(never)]
 pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
     running(r)?;
     let targets = if all { pids(r) } else { alloc::vec![r.pid] };
@@ -662,7 +657,6 @@ pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
 /// `delete [--force] ID`: a created container is killed; a running one
 /// only with `force`. With `force`, an unknown id is no error (containerd
 /// deletes twice).
-#[inline(never)]
 pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     let r = match find(root, id) {
         Err(_) if force => return Ok(()),
