@@ -480,13 +480,15 @@ pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
     state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
-/// The states, as `status` numbers them.
-const STATES: [&[u8]; 4] = [b"created", b"running", b"paused", b"stopped"];
+/// The name of state `st`, as `status` numbers them.
+fn state_name(st: usize) -> &'static [u8] {
+    fields(b"created,running,paused,stopped", b',').nth(st).unwrap_or_default()
+}
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
 
-/// created (waiting on its fifo), running, paused, or stopped: an index
-/// into STATES.
+/// created (waiting on its fifo), running, paused, or stopped: 0..=3
+/// (see state_name).
 #[inline(never)]
 fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
@@ -576,7 +578,7 @@ fn resources(res: J, lim: &mut config::Limits) {
 pub fn start(root: &Root, r: &Record) -> Res<()> {
     let st = status(root, r);
     if st != CREATED {
-        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(STATES[st]).more(m!(")")));
+        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
     }
     let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
@@ -596,7 +598,7 @@ pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let mut b = Buf::new();
     let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
     let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
-    json::tpl(&mut b, t, &[&r.id, STATES[st], &fixed], &[shown_pid(r, st) as i64], &[]);
+    json::tpl(&mut b, t, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
     b.0
 }
 
@@ -691,7 +693,7 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
         b.b(&id);
         if !quiet {
             let st = status(root, &r);
-            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(STATES[st]).col(42, 3).b(&r.image);
+            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(state_name(st)).col(42, 3).b(&r.image);
         }
         b.b(b"\n");
     }
