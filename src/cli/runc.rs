@@ -120,8 +120,15 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
     }
     // The verbs that need no container first.
     match v {
-        0 => {
+        0 | 7 => {
             let b = bundle(a.val(C_BUNDLE))?;
+            if v == 7 {
+                let p = util::join(&b, b"config.json");
+                if sys::lstat(&p).is_ok() {
+                    return Err(Error::at(&p, m!("exists: remove it first")));
+                }
+                return oci::put(&p, &args::usage_text(usage::SPEC));
+            }
             let n = match a.val(C_PRESERVE) {
                 None => 0,
                 Some(v) => util::parse_u64(v).filter(|&n| n < 1 << 20).ok_or_else(|| Error::quoted(m!("--preserve-fds"), v, m!("not a number")))? as i32,
@@ -132,14 +139,6 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
         5 => {
             out(&oci::list(&root, a.has(C_QUIET)));
             return Ok(());
-        }
-        7 => {
-            let d = bundle(a.val(C_BUNDLE))?;
-            let p = util::join(&d, b"config.json");
-            if sys::lstat(&p).is_ok() {
-                return Err(Error::at(&p, m!("exists: remove it first")));
-            }
-            return oci::put(&p, &args::usage_text(usage::SPEC));
         }
         8 => {
             let mut t = Vec::new();
