@@ -412,7 +412,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     let c = root.containers_in(false);
     util::mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
     match sys::mkdir(&dir, 0o711) {
-        Err(sys::EEXIST) => return Err(Error::quoted(m!("container"), id, m!("already exists"))),
+        Err(sys::EEXIST) => return Err(container_err(id, m!("already exists"))),
         r => r.ctx(m!("create"), &dir)?,
     }
     let mut made: Option<Cgroup> = None;
@@ -475,9 +475,15 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     r
 }
 
+/// "container ID: why".
+#[inline(never)]
+fn container_err(id: &[u8], why: Msg) -> Error {
+    Error::quoted(m!("container"), id, why)
+}
+
 /// The container `id`'s record, or runc's "does not exist".
 pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
-    state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
+    state::load(root, id).ok_or_else(|| container_err(id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
 /// The name of state `st`, as `status` numbers them.
@@ -516,7 +522,7 @@ fn running(r: &Record) -> Res<()> {
     if r.alive() {
         Ok(())
     } else {
-        Err(Error::quoted(m!("container"), &r.id, m!("is not running")))
+        Err(container_err(&r.id, m!("is not running")))
     }
 }
 
@@ -538,7 +544,7 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 /// `pause ID` (`on`) and `resume ID`.
 pub fn pause(r: &Record, on: bool) -> Res<()> {
     running(r)?;
-    let (knob, words) = freezer(r).ok_or_else(|| Error::quoted(m!("container"), &r.id, m!("has no freezer cgroup")))?;
+    let (knob, words) = freezer(r).ok_or_else(|| container_err(&r.id, m!("has no freezer cgroup")))?;
     let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
@@ -578,7 +584,7 @@ fn resources(res: J, lim: &mut config::Limits) {
 pub fn start(root: &Root, r: &Record) -> Res<()> {
     let st = status(root, r);
     if st != CREATED {
-        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
+        return Err(container_err(&r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
     }
     let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
@@ -586,7 +592,7 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
     let mut b = [0u8; 1];
     let _ = sys::poll(&mut p, 10_000);
     if sys::read(fd.raw(), &mut b) != Ok(1) {
-        return Err(Error::quoted(m!("container"), &r.id, m!("exited before it could start")));
+        return Err(container_err(&r.id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
     r.append(root, 3, &[sys::now().0], Status::Running)
@@ -666,7 +672,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     };
     if r.alive() {
         if !force && status(root, &r) == 1 {
-            return Err(Error::quoted(m!("container"), id, m!("is running: stop it first, or use --force")));
+            return Err(container_err(id, m!("is running: stop it first, or use --force")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
         for _ in 0..500 {
