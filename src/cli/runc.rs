@@ -93,11 +93,9 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 fn log(file: &[u8], json: bool, msg: &[u8]) {
     let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
-    if json {
-        crate::engine::json::tpl(&mut b, b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", &[msg, &t], &[], &[]);
-    } else {
-        crate::engine::json::tpl(&mut b, b"time=\"\x02\" level=error msg=\x01\n", &[&t, msg], &[], &[]);
-    }
+    let (f, a): (&[u8], _) =
+        if json { (b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", [msg, &t]) } else { (b"time=\"\x02\" level=error msg=\x01\n", [&t, msg]) };
+    crate::engine::json::tpl(&mut b, f, &a, &[], &[]);
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
         let _ = sys::write_all(fd.raw(), &b.0);
     }
