@@ -657,7 +657,12 @@ pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
     running(r)?;
     let targets = if all { pids(r) } else { alloc::vec![r.pid] };
     for p in targets {
-        sys::kill(p, sig).ctx(m!("kill"), &r.id)?;
+        // (--all: a process gone meanwhile is no error; SIGKILL to the
+        // container's init takes the others with it)
+        match sys::kill(p, sig) {
+            Err(libc::ESRCH) if all => {}
+            k => k.ctx(m!("kill"), &r.id)?,
+        }
     }
     Ok(())
 }
