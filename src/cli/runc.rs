@@ -93,11 +93,9 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 fn log(file: &[u8], json: bool, msg: &[u8]) {
     let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
-    if json {
-        crate::engine::json::tpl(&mut b, b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", &[msg, &t], &[], &[]);
-    } else {
-        crate::engine::json::tpl(&mut b, b"time=\"\x02\" level=error msg=\x01\n", &[&t, msg], &[], &[]);
-    }
+    let (f, a): (&[u8], _) =
+        if json { (b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", [msg, &t]) } else { (b"time=\"\x02\" level=error msg=\x01\n", [&t, msg]) };
+    crate::engine::json::tpl(&mut b, f, &a, &[], &[]);
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
         let _ = sys::write_all(fd.raw(), &b.0);
     }
@@ -120,8 +118,15 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
     }
     // The verbs that need no container first.
     match v {
-        0 => {
+        0 | 7 => {
             let b = bundle(a.val(C_BUNDLE))?;
+            if v == 7 {
+                let p = util::join(&b, b"config.json");
+                if sys::lstat(&p).is_ok() {
+                    return Err(Error::at(&p, m!("exists: remove it first")));
+                }
+                return oci::put(&p, &args::usage_text(usage::SPEC));
+            }
             let n = match a.val(C_PRESERVE) {
                 None => 0,
                 Some(v) => util::parse_u64(v).filter(|&n| n < 1 << 20).ok_or_else(|| Error::quoted(m!("--preserve-fds"), v, m!("not a number")))? as i32,
@@ -133,16 +138,10 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
             out(&oci::list(&root, a.has(C_QUIET)));
             return Ok(());
         }
-        7 => {
-            let d = bundle(a.val(C_BUNDLE))?;
-            let p = util::join(&d, b"config.json");
-            if sys::lstat(&p).is_ok() {
-                return Err(Error::at(&p, m!("exists: remove it first")));
-            }
-            return oci::put(&p, &args::usage_text(usage::SPEC));
-        }
         8 => {
-            out(b"{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n");
+            let mut t = Vec::new();
+            util::push_msg(&mut t, m!("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n"));
+            out(&t);
             return Ok(());
         }
         9 => {

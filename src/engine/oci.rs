@@ -18,7 +18,7 @@ use crate::engine::json::{self, J};
 use crate::engine::spec::Node;
 use crate::engine::spec::Spec;
 use crate::engine::state::{self, Record, Root, Status};
-use crate::engine::util::{self, fields, join, word_index, Buf, Ctx, Error, Res};
+use crate::engine::util::{self, fields, join, Buf, Ctx, Error, Msg, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -36,7 +36,7 @@ struct Bundle {
 
 /// The namespaces, in the order of their CLONE_NEW* bits: type k is
 /// `1 << (25 + k)` (but mount's). user (3) and time: not supported.
-const NS_TYPES: &[u8] = b"cgroup,uts,ipc,user,pid,network,mount";
+const NS_TYPES: Msg = m!("cgroup,uts,ipc,user,pid,network,mount");
 const _: () = assert!(
     sys::CLONE_NEWCGROUP == 1 << 25
         && sys::CLONE_NEWUTS == 1 << 26
@@ -44,7 +44,16 @@ const _: () = assert!(
         && sys::CLONE_NEWPID == 1 << 29
         && sys::CLONE_NEWNET == 1 << 30
 );
-const RLIMITS: &[u8] = b"CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME";
+const RLIMITS: Msg = m!("CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME");
+
+/// The index of `w` in a word list kept with the compressed texts (the
+/// lists here are rodata no more).
+#[inline(never)]
+fn index(list: Msg, w: &[u8]) -> Option<usize> {
+    let mut l = Vec::new();
+    util::push_msg(&mut l, list);
+    util::word_index(&l, w)
+}
 
 /// The member `key` of `j`, null when absent (one out-of-line copy of
 /// the walk for all the lookups here).
@@ -160,7 +169,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     for r in at(p, b"rlimits").items() {
         let t = s(r, b"type");
-        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| word_index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
+        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
         spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
     }
     sec.no_new_privs = is_true(p, b"noNewPrivileges");
@@ -202,7 +211,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         t.push(b':');
         let mut bits = 0;
         for o in ss(m, b"options") {
-            let k = word_index(b"bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave", &o);
+            let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
             }
@@ -219,7 +228,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         // The filesystems the engine mounts itself, its own way.
         key.push(b' ');
         key.extend_from_slice(&dest);
-        match word_index(b"proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue", &key) {
+        match index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
             Some(6) => spec.mqueue = true,
             // sysfs without "ro" (podman --privileged): read-write
             Some(1) => spec.sys_rw = bits & 4 == 0,
@@ -241,7 +250,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let mut net: &[u8] = b"host";
     for n in at(l, b"namespaces").items() {
         let t = s(n, b"type");
-        let k = word_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
@@ -316,9 +325,10 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // The namespaced sysctls (as runc allows them), written in the
     // container's namespaces by its init.
     for (k, v) in at(l, b"sysctl").members() {
-        let ok = [&b"net."[..], b"kernel.shm", b"kernel.msg", b"kernel.sem", b"fs.mqueue.", b"kernel.domainname", b"kernel.hostname"]
-            .iter()
-            .any(|p| k.starts_with(p));
+        let mut ok = false;
+        for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
+            ok |= k.starts_with(p);
+        }
         if !ok || k.contains(&b'/') {
             return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
         }
@@ -402,7 +412,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     let c = root.containers_in(false);
     util::mkdir_all(&c, 0o711).ctx(m!("create"), &c)?;
     match sys::mkdir(&dir, 0o711) {
-        Err(sys::EEXIST) => return Err(Error::quoted(m!("container"), id, m!("already exists"))),
+        Err(sys::EEXIST) => return Err(container_err(id, m!("already exists"))),
         r => r.ctx(m!("create"), &dir)?,
     }
     let mut made: Option<Cgroup> = None;
@@ -465,18 +475,26 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     r
 }
 
-/// The container `id`'s record, or runc's "does not exist".
-pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
-    state::load(root, id).ok_or_else(|| Error::quoted(m!("container"), id, m!("does not exist")).of(util::Kind::NoSuch))
+/// "container ID: why".
+#[inline(never)]
+fn container_err(id: &[u8], why: Msg) -> Error {
+    Error::quoted(m!("container"), id, why)
 }
 
-/// The states, as `status` numbers them.
-const STATES: [&[u8]; 4] = [b"created", b"running", b"paused", b"stopped"];
+/// The container `id`'s record, or runc's "does not exist".
+pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
+    state::load(root, id).ok_or_else(|| container_err(id, m!("does not exist")).of(util::Kind::NoSuch))
+}
+
+/// The name of state `st`, as `status` numbers them.
+fn state_name(st: usize) -> &'static [u8] {
+    fields(b"created,running,paused,stopped", b',').nth(st).unwrap_or_default()
+}
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
 
-/// created (waiting on its fifo), running, paused, or stopped: an index
-/// into STATES.
+/// created (waiting on its fifo), running, paused, or stopped: 0..=3
+/// (see state_name).
 #[inline(never)]
 fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
@@ -504,7 +522,7 @@ fn running(r: &Record) -> Res<()> {
     if r.alive() {
         Ok(())
     } else {
-        Err(Error::quoted(m!("container"), &r.id, m!("is not running")))
+        Err(container_err(&r.id, m!("is not running")))
     }
 }
 
@@ -524,10 +542,9 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
 }
 
 /// `pause ID` (`on`) and `resume ID`.
-#[inline(never)]
 pub fn pause(r: &Record, on: bool) -> Res<()> {
     running(r)?;
-    let (knob, words) = freezer(r).ok_or_else(|| Error::quoted(m!("container"), &r.id, m!("has no freezer cgroup")))?;
+    let (knob, words) = freezer(r).ok_or_else(|| container_err(&r.id, m!("has no freezer cgroup")))?;
     let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
@@ -542,7 +559,6 @@ pub fn pause(r: &Record, on: bool) -> Res<()> {
 
 /// `update --resources FILE ID` (`-`: stdin): the limits of
 /// linux.resources' shape.
-#[inline(never)]
 pub fn update(r: &Record, f: &[u8]) -> Res<()> {
     let mut text = Vec::new();
     let j = read_json(f, &mut text)?;
@@ -565,11 +581,10 @@ fn resources(res: J, lim: &mut config::Limits) {
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
 /// then returns), reads its byte, and removes the fifo.
-#[inline(never)]
 pub fn start(root: &Root, r: &Record) -> Res<()> {
     let st = status(root, r);
     if st != CREATED {
-        return Err(Error::quoted(m!("container"), &r.id, m!("cannot be started: it is not created (")).append(STATES[st]).more(m!(")")));
+        return Err(container_err(&r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
     }
     let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
@@ -577,20 +592,19 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
     let mut b = [0u8; 1];
     let _ = sys::poll(&mut p, 10_000);
     if sys::read(fd.raw(), &mut b) != Ok(1) {
-        return Err(Error::quoted(m!("container"), &r.id, m!("exited before it could start")));
+        return Err(container_err(&r.id, m!("exited before it could start")));
     }
     let _ = sys::unlinkat(sys::AT_FDCWD, &fifo, 0);
     r.append(root, 3, &[sys::now().0], Status::Running)
 }
 
 /// `state ID`: runc's JSON, and a newline.
-#[inline(never)]
 pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let st = status(root, r);
     let mut b = Buf::new();
     let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
     let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
-    json::tpl(&mut b, t, &[&r.id, STATES[st], &fixed], &[shown_pid(r, st) as i64], &[]);
+    json::tpl(&mut b, t, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
     b.0
 }
 
@@ -623,8 +637,8 @@ pub fn ps(r: &Record) -> Vec<u8> {
     b.0
 }
 
-const SIGNALS: &[u8] =
-    b"HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STKFLT,CHLD,CONT,STOP,TSTP,TTIN,TTOU,URG,XCPU,XFSZ,VTALRM,PROF,WINCH,IO,PWR,SYS";
+const SIGNALS: Msg =
+    m!("HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STKFLT,CHLD,CONT,STOP,TSTP,TTIN,TTOU,URG,XCPU,XFSZ,VTALRM,PROF,WINCH,IO,PWR,SYS");
 
 /// A signal by number or name (`KILL`, `SIGKILL`, any case).
 pub fn signal(s: &[u8]) -> Res<i32> {
@@ -632,19 +646,23 @@ pub fn signal(s: &[u8]) -> Res<i32> {
         return Ok(n as i32);
     }
     let up = s.to_ascii_uppercase();
-    match word_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
+    match index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
         Some(i) => Ok(i as i32 + 1),
         None => Err(Error::quoted(m!("signal"), s, m!("unknown"))),
     }
 }
 
 /// `kill [--all] ID [SIGNAL]`.
-#[inline(never)]
 pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
     running(r)?;
     let targets = if all { pids(r) } else { alloc::vec![r.pid] };
     for p in targets {
-        sys::kill(p, sig).ctx(m!("kill"), &r.id)?;
+        // (--all: a process gone meanwhile is no error; SIGKILL to the
+        // container's init takes the others with it)
+        match sys::kill(p, sig) {
+            Err(libc::ESRCH) if all => {}
+            k => k.ctx(m!("kill"), &r.id)?,
+        }
     }
     Ok(())
 }
@@ -652,7 +670,6 @@ pub fn kill(r: &Record, sig: i32, all: bool) -> Res<()> {
 /// `delete [--force] ID`: a created container is killed; a running one
 /// only with `force`. With `force`, an unknown id is no error (containerd
 /// deletes twice).
-#[inline(never)]
 pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     let r = match find(root, id) {
         Err(_) if force => return Ok(()),
@@ -660,7 +677,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
     };
     if r.alive() {
         if !force && status(root, &r) == 1 {
-            return Err(Error::quoted(m!("container"), id, m!("is running: stop it first, or use --force")));
+            return Err(container_err(id, m!("is running: stop it first, or use --force")));
         }
         let _ = sys::kill(r.pid, sys::SIGKILL);
         for _ in 0..500 {
@@ -680,14 +697,14 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
         // (the columns below: at 20, 30 and 42)
-        b.b(b"ID                  PID       STATUS      BUNDLE\n");
+        util::push_msg(&mut b.0, m!("ID                  PID       STATUS      BUNDLE\n"));
     }
     for (id, _) in sys::list_dir(&root.containers_in(false)).unwrap_or_default() {
         let Ok(r) = find(root, &id) else { continue };
         b.b(&id);
         if !quiet {
             let st = status(root, &r);
-            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(STATES[st]).col(42, 3).b(&r.image);
+            b.col(20, 3).n(shown_pid(&r, st)).col(30, 3).b(state_name(st)).col(42, 3).b(&r.image);
         }
         b.b(b"\n");
     }
@@ -730,9 +747,9 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
 
 /// The return value of a seccomp action (`errno`: its errnoRet).
 fn action(a: &[u8], errno: u32) -> Res<u32> {
-    const ACTS: &[u8] = b"SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE";
+    const ACTS: Msg = m!("SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE");
     const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
-    let i = word_index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
+    let i = index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
@@ -803,7 +820,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         for a in at(r, b"args").items() {
             let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
             let op = s(a, b"op");
-            let k = word_index(b"SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ", &op)
+            let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             half(&mut c, i, 1, k, v, v2);

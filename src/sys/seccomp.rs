@@ -55,6 +55,45 @@ include!(concat!(env!("OUT_DIR"), "/seccomp_aarch64.rs"));
 /// The filter's length in instructions (8 bytes each).
 pub const PROFILE_LEN: usize = PROG.len();
 
+/// The opcodes and the high halves of `k` that the programs use.
+const OPS: [u16; 6] = [0x20, 0x15, 0x35, 0x45, 0x54, 0x06];
+const HIS: [u16; 8] = [0, 0x4000, 0x5, 0x7e02, 0x7fff, 0xc000, 0xfffd, 0xffff];
+
+/// The index of `v` in `t` (at compile time: a value missing fails the build).
+const fn index_of(t: &[u16], v: u16) -> u8 {
+    let mut i = 0;
+    while i < t.len() {
+        if t[i] == v {
+            return i as u8;
+        }
+        i += 1;
+    }
+    panic!("seccomp: an opcode or high half of k missing from OPS/HIS")
+}
+
+/// `PROG` in 5 bytes an instruction, not 8 (packed at compile time, so
+/// only this is in the binary): the opcode's index in OPS and k's high
+/// half's index in HIS (3 bits each), jt, jf, k's low half.
+static PACKED: [[u8; 5]; PROFILE_LEN] = {
+    let mut o = [[0u8; 5]; PROFILE_LEN];
+    let mut i = 0;
+    while i < PROFILE_LEN {
+        let x = PROG[i];
+        o[i] = [index_of(&OPS, x.code) | index_of(&HIS, (x.k >> 16) as u16) << 3, x.jt, x.jf, x.k as u8, (x.k >> 8) as u8];
+        i += 1;
+    }
+    o
+};
+
+/// `PROG` again, from `PACKED`.
+fn unpacked() -> [Insn; PROFILE_LEN] {
+    let mut p = [Insn::new(0, 0, 0, 0); PROFILE_LEN];
+    for (x, e) in p.iter_mut().zip(&PACKED) {
+        *x = Insn::new(OPS[(e[0] & 7) as usize], e[1], e[2], (HIS[(e[0] >> 3) as usize] as u32) << 16 | u16::from_le_bytes([e[3], e[4]]) as u32);
+    }
+    p
+}
+
 /// `prog` with the return of every group whose capability `caps` holds
 /// (bit n: capability n) turned into ALLOW.
 fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [Insn; N] {
@@ -76,7 +115,7 @@ fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [
 /// against `PR_SET_NO_NEW_PRIVS` and the capability drop. Allocates
 /// nothing: the program is copied to the stack (under 1 KB).
 pub fn install(caps: u64) -> Result<(), Errno> {
-    let mut prog = patched(&PROG, &PATCH, caps);
+    let mut prog = patched(&unpacked(), &PATCH, caps);
     load(prog.as_mut_ptr().cast(), PROFILE_LEN)
 }
 
@@ -87,11 +126,13 @@ pub fn install_raw(prog: &[u64]) -> Result<(), Errno> {
     load(prog.as_ptr() as *mut u64, prog.len())
 }
 
-/// The syscall number called `name` on this architecture (by the hash of
+/// The syscall number called `name` on this architecture (by 24 bits of the hash of
 /// its name, see build.rs `names`).
 pub fn sysno(name: &[u8]) -> Option<u32> {
     let h = name.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193));
-    NAMES.iter().position(|&x| x == h).map(|n| n as u32)
+    let k = [h as u8, (h >> 8) as u8, (h >> 16) as u8];
+    let n = NAMES.iter().position(|&x| x == k)?;
+    Some((n + if n >= GAP.0 { GAP.1 } else { 0 }) as u32)
 }
 
 /// AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64: `seccomp_data.arch` here.
@@ -557,6 +598,23 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn unpacked_is_the_program() {
+        assert!(super::unpacked() == super::PROG);
+    }
+
+    #[test]
+    fn sysno_finds_every_native_name() {
+        for s in t::SYSCALLS {
+            let nr = if cfg!(target_arch = "x86_64") { s.1 } else { s.2 };
+            let want = if nr == t::NO { None } else { Some(nr as u32) };
+            assert_eq!(super::sysno(s.0.as_bytes()), want, "{}", s.0);
+        }
+        for n in ["socketcall", "_llseek", "mmap2", "", "no_such_call"] {
+            assert_eq!(super::sysno(n.as_bytes()), None, "{n}");
         }
     }
 
