@@ -222,15 +222,10 @@ fn nth(list: &'static [u8], i: usize) -> &'static [u8] {
 }
 
 /// The controllers a set of limits needs, with the flag that asked for each.
-fn needed(l: &Limits) -> Vec<(&'static [u8], &'static [u8])> {
+/// (Lazily: no Vec of pairs built per call.)
+fn needed(l: &Limits) -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
     let have = [l.memory.is_some(), l.cpu_quota.is_some(), l.cpu_shares.is_some(), l.cpuset_cpus.is_some(), l.pids.is_some()];
-    let mut v = Vec::new();
-    for (i, &h) in have.iter().enumerate() {
-        if h {
-            v.push((nth(CTRLS, i), nth(FLAGS, i)));
-        }
-    }
-    v
+    (0..5).filter(move |&i| have[i]).map(|i| (nth(CTRLS, i), nth(FLAGS, i)))
 }
 
 /// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
