@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Ctx, Error, Res};
+use crate::engine::util::{join, mkdir_all, nth_word as nth, num, read_file, write_file, Ctx, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -215,11 +215,6 @@ impl Layout {
 const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
 const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 
-/// Word `i` of the comma list `list`.
-#[inline(never)]
-fn nth(list: &'static [u8], i: usize) -> &'static [u8] {
-    crate::engine::util::fields(list, b',').nth(i).unwrap_or_default()
-}
 
 /// The controllers a set of limits needs, with the flag that asked for each.
 /// (Lazily: no Vec of pairs built per call.)

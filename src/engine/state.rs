@@ -192,7 +192,7 @@ impl Status {
     /// slices was 16 bytes a word).
     const WORDS: &'static [u8] = b"created,running,exited,dead";
     pub fn word(self) -> &'static [u8] {
-        crate::engine::util::fields(Status::WORDS, b',').nth(self as usize).unwrap_or_default()
+        crate::engine::util::nth_word(Status::WORDS, self as usize)
     }
     fn parse(w: &[u8]) -> Option<Status> {
         const ALL: [Status; 4] = [Status::Created, Status::Running, Status::Exited, Status::Dead];
@@ -607,12 +607,12 @@ pub fn find(root: &Root, key: &[u8]) -> Res<Record> {
 
 // Sixteen of each, one string apiece: an array of 32 &str was 512 bytes
 // of pointers and lengths.
-const ADJ: &[u8] = b"admiring bold brave calm clever eager gentle happy jolly keen lucid nifty quirky serene vivid zen";
-const NOUN: &[u8] = b"babbage curie darwin euler fermat gauss hopper kepler lovelace newton noether pascal ritchie shannon tesla turing";
+const ADJ: &[u8] = b"admiring,bold,brave,calm,clever,eager,gentle,happy,jolly,keen,lucid,nifty,quirky,serene,vivid,zen";
+const NOUN: &[u8] = b"babbage,curie,darwin,euler,fermat,gauss,hopper,kepler,lovelace,newton,noether,pascal,ritchie,shannon,tesla,turing";
 
-/// Word `i` (0..16) of a space-separated list.
+/// Word `i` (0..16) of a comma list (the shared lookup).
 fn word(list: &'static [u8], i: u8) -> &'static [u8] {
-    crate::engine::util::fields(list, b' ').nth((i & 15) as usize).unwrap_or_default()
+    crate::engine::util::nth_word(list, (i & 15) as usize)
 }
 
 /// A docker-style name from the id's random bytes, unique among `taken`.

@@ -364,6 +364,13 @@ pub fn word_index(list: &[u8], w: &[u8]) -> Option<usize> {
     None
 }
 
+/// Word `i` of the comma-separated `list`, "" past its end (one copy for
+/// the tables of words: statuses, cgroup knobs, name parts).
+#[inline(never)]
+pub fn nth_word(list: &[u8], i: usize) -> &[u8] {
+    fields(list, b',').nth(i).unwrap_or_default()
+}
+
 /// All of `fields(s, sep)` in a Vec (a loop: `collect` was 240 bytes).
 pub fn split(s: &[u8], sep: u8) -> Vec<&[u8]> {
     let mut v = Vec::new();
