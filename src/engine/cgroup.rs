@@ -215,7 +215,6 @@ impl Layout {
 const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
 const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 
-
 /// The controllers a set of limits needs, with the flag that asked for each.
 /// (Lazily: no Vec of pairs built per call.)
 fn needed(l: &Limits) -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
