@@ -226,9 +226,12 @@ const LIVE: &[u8] = b"pid,pid_start,monitor,started,exit_code,finished,status";
 /// status: the end of a record and every append (one copy of the loop).
 #[inline(never)]
 fn live(v: &mut Vec<u8>, first: usize, vals: &[i64], s: Status) {
-    let mut keys = crate::engine::util::fields(LIVE, b',').skip(first);
+    // (the shared word lookup: a skip iterator was 64 bytes more)
+    let mut k = first;
+    #[allow(clippy::explicit_counter_loop)]
     for &n in vals {
-        kn(v, keys.next().unwrap_or_default(), n);
+        kn(v, crate::engine::util::nth_word(LIVE, k), n);
+        k += 1;
     }
     status_line(v, s);
 }
