@@ -16,7 +16,7 @@
 use crate::engine::config::Limits;
 use crate::engine::devices::{self, Mechanism};
 use crate::engine::mounts::Mount;
-use crate::engine::util::{join, mkdir_all, num, read_file, write_file, Ctx, Error, Res};
+use crate::engine::util::{join, mkdir_all, nth_word as nth, num, read_file, write_file, Ctx, Error, Res};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -215,22 +215,11 @@ impl Layout {
 const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
 const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 
-/// Word `i` of the comma list `list`.
-#[inline(never)]
-fn nth(list: &'static [u8], i: usize) -> &'static [u8] {
-    crate::engine::util::fields(list, b',').nth(i).unwrap_or_default()
-}
-
 /// The controllers a set of limits needs, with the flag that asked for each.
-fn needed(l: &Limits) -> Vec<(&'static [u8], &'static [u8])> {
+/// (Lazily: no Vec of pairs built per call.)
+fn needed(l: &Limits) -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
     let have = [l.memory.is_some(), l.cpu_quota.is_some(), l.cpu_shares.is_some(), l.cpuset_cpus.is_some(), l.pids.is_some()];
-    let mut v = Vec::new();
-    for (i, &h) in have.iter().enumerate() {
-        if h {
-            v.push((nth(CTRLS, i), nth(FLAGS, i)));
-        }
-    }
-    v
+    (0..5).filter(move |&i| have[i]).map(|i| (nth(CTRLS, i), nth(FLAGS, i)))
 }
 
 /// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
@@ -330,9 +319,8 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
             let at = join(dir, knob);
             let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
-                let mut p = read_file(&join(parent, knob))?;
-                p.retain(|c| !c.is_ascii_whitespace());
-                write_file(&at, &p)?;
+                // (trimmed: a cpu or node list has no blanks inside)
+                write_file(&at, read_file(&join(parent, knob))?.trim_ascii())?;
             }
         }
         Ok(())
@@ -608,7 +596,7 @@ mod tests {
         p.as_os_str().as_bytes().to_vec()
     }
     fn mnt(point: &str, fstype: &str, opts: &str) -> Mount {
-        Mount { point: point.into(), fstype: fstype.into(), source: fstype.into(), super_opts: opts.into() }
+        Mount { point: point.into(), fstype: fstype.into(), super_opts: opts.into() }
     }
 
     #[test]

@@ -66,8 +66,7 @@ impl Log {
         let mut out = Vec::new();
         for &c in data {
             if self.line_start {
-                out.extend_from_slice(&self.offset.to_le_bytes());
-                out.extend_from_slice(&t.to_le_bytes());
+                out.extend_from_slice(&(self.offset as u128 | (t as u128) << 64).to_le_bytes());
                 self.line_start = false;
             }
             self.line_start = c == b'\n';
@@ -127,9 +126,10 @@ pub fn tail_start(data: &[u8], n: u64) -> usize {
         return data.len();
     }
     let body = if data.last() == Some(&b'\n') { &data[..data.len() - 1] } else { data };
-    let mut seen = 0;
-    for (i, &c) in body.iter().enumerate().rev() {
-        if c == b'\n' {
+    let (mut seen, mut i) = (0, body.len());
+    while i > 0 {
+        i -= 1;
+        if body[i] == b'\n' {
             seen += 1;
             if seen == n {
                 return i + 1;

@@ -275,21 +275,26 @@ pub fn strerror(e: Errno) -> Vec<u8> {
 }
 
 /// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
-/// itself (the texts are ASCII); `1LLLLDDD DDDDDDDD` copies L+3 bytes from
-/// D+1 back (the copy may overlap itself, which makes runs of spaces).
-/// Deflate would save 300 bytes more but its decoder costs more than that.
+/// itself (the texts are ASCII); `10LLLDDD DDDDDDDD` copies L+3 bytes from
+/// D+1 back, `11LLLLLL` and 16 bits of D the same (the copy may overlap
+/// itself, which makes runs of spaces).
 pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
-    let mut i = 0;
-    while i < z.len() {
-        let t = z[i] as usize;
-        i += 1;
+    let mut it = z.iter();
+    while let Some(&t) = it.next() {
+        let t = t as usize;
         if t < 0x80 {
             o.push(t as u8);
             continue;
         }
-        let from = o.len() - ((t & 7) << 8 | z[i] as usize) - 1;
-        i += 1;
-        for k in 0..(t >> 3 & 15) + 3 {
+        let mut x = t << 8 | *it.next().unwrap_or(&0) as usize;
+        let (len, dist) = if t < 0xc0 {
+            (x >> 11 & 7, x & 0x7ff)
+        } else {
+            x = x << 8 | *it.next().unwrap_or(&0) as usize;
+            (t & 63, x & 0xffff)
+        };
+        let from = o.len() - dist - 1;
+        for k in 0..len + 3 {
             o.push(o[from + k]);
         }
     }
@@ -357,6 +362,13 @@ pub fn word_index(list: &[u8], w: &[u8]) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Word `i` of the comma-separated `list`, "" past its end (one copy for
+/// the tables of words: statuses, cgroup knobs, name parts).
+#[inline(never)]
+pub fn nth_word(list: &[u8], i: usize) -> &[u8] {
+    fields(list, b',').nth(i).unwrap_or_default()
 }
 
 /// All of `fields(s, sep)` in a Vec (a loop: `collect` was 240 bytes).
