@@ -267,9 +267,9 @@ impl Loader<'_> {
                 let ln = clean(&l, true)?;
                 layers.push(self.blob(&ln, false, None)?);
             }
-            let mut refs = Vec::new();
-            for t in e.strs_at(b"RepoTags") {
-                refs.push(store::normalize(&t));
+            let mut refs = e.strs_at(b"RepoTags");
+            for t in &mut refs {
+                *t = store::normalize(t);
             }
             self.found(out, conf, layers, refs)?;
         }
@@ -281,10 +281,13 @@ impl Loader<'_> {
     #[inline(never)]
     fn oci<'a>(&'a self, idx: &J, base: &[u8], out: &mut Vec<Found<'a>>) -> Res<()> {
         for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
-            let ann = d.get(b"annotations");
-            let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
+            let ann = d.get(b"annotations").unwrap_or(J::NULL);
+            let mut n = ann.str_at(b"io.containerd.image.name");
+            if n.is_empty() {
+                n = ann.str_at(b"org.opencontainers.image.ref.name");
+            }
             let mut refs = Vec::new();
-            if let Some(n) = name {
+            if !n.is_empty() {
                 if n.contains(&b'/') || n.contains(&b':') {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
@@ -305,8 +308,9 @@ impl Loader<'_> {
                     let mut pick = None;
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
-                        let (arch, os) = (p.get(b"architecture").and_then(|x| x.str()), p.get(b"os").and_then(|x| x.str()));
-                        if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
+                        // (absent or empty: any)
+                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        if (arch.is_empty() || arch == ARCH) && (os.is_empty() || os == b"linux") {
                             pick = Some(x);
                             break;
                         }
@@ -374,10 +378,7 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<alloc::boxed::Box<Gunzip<'a
 /// `tmp/<n>`: where blob `n` is extracted.
 #[inline(never)]
 fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
-    let mut p = tmp.to_vec();
-    p.push(b'/');
-    util::push_num(&mut p, n as u64);
-    p
+    join(tmp, &util::num(n as u64))
 }
 
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
