@@ -471,13 +471,21 @@ fn cstr(f: &[u8]) -> &[u8] {
 /// The checksum as POSIX sums it (unsigned bytes), or as old tars did (signed).
 fn checksum_ok(h: &[u8; 512]) -> bool {
     let Some(want) = num_field(&h[148..156]) else { return false };
+    let (u, s) = sums(h);
+    want as i64 == u || want as i64 == s
+}
+
+/// A header's byte sums, its checksum field counted as 8 spaces: unsigned
+/// (POSIX) and signed. The writer's checksum too.
+#[inline(never)]
+fn sums(h: &[u8; 512]) -> (i64, i64) {
     let (mut u, mut s) = (0i64, 0i64);
     for (i, &c) in h.iter().enumerate() {
         let c = if i.wrapping_sub(148) < 8 { b' ' } else { c };
         u += c as i64;
         s += c as i8 as i64;
     }
-    want as i64 == u || want as i64 == s
+    (u, s)
 }
 
 fn pax(data: &[u8], p: &mut Pending) {
@@ -1027,12 +1035,8 @@ impl Writer {
         h[156] = ty;
         h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
         h[257..265].copy_from_slice(b"ustar\x0000");
-        // the checksum counts its own field as 8 spaces
-        let mut sum = 8 * 32;
-        for &c in h.iter() {
-            sum += c as u64;
-        }
-        put_oct(&mut h[148..155], sum);
+        let sum = sums(&h).0;
+        put_oct(&mut h[148..155], sum as u64);
         h[155] = b' ';
         self.put(&h)
     }
