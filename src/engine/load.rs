@@ -305,8 +305,9 @@ impl Loader<'_> {
                     let mut pick = None;
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
-                        let (arch, os) = (p.get(b"architecture").and_then(|x| x.str()), p.get(b"os").and_then(|x| x.str()));
-                        if arch.as_deref().is_none_or(|a| a == ARCH) && os.as_deref().is_none_or(|o| o == b"linux") {
+                        // (absent or empty: any)
+                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        if (arch.is_empty() || arch == ARCH) && (os.is_empty() || os == b"linux") {
                             pick = Some(x);
                             break;
                         }
