@@ -281,10 +281,13 @@ impl Loader<'_> {
     #[inline(never)]
     fn oci<'a>(&'a self, idx: &J, base: &[u8], out: &mut Vec<Found<'a>>) -> Res<()> {
         for d in idx.get(b"manifests").unwrap_or(J::NULL).items() {
-            let ann = d.get(b"annotations");
-            let name = ann.and_then(|a| a.get(b"io.containerd.image.name").or_else(|| a.get(b"org.opencontainers.image.ref.name"))).and_then(|x| x.str());
+            let ann = d.get(b"annotations").unwrap_or(J::NULL);
+            let mut n = ann.str_at(b"io.containerd.image.name");
+            if n.is_empty() {
+                n = ann.str_at(b"org.opencontainers.image.ref.name");
+            }
             let mut refs = Vec::new();
-            if let Some(n) = name {
+            if !n.is_empty() {
                 if n.contains(&b'/') || n.contains(&b':') {
                     refs.push(store::normalize(&n));
                 } else if !base.is_empty() {
