@@ -182,16 +182,19 @@ pub fn tags_of(root: &Root, id: &[u8]) -> Vec<Vec<u8>> {
     v
 }
 
-fn write_tags(root: &Root, t: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
-    let mut b = Vec::new();
-    for (r, id) in t {
-        b.extend_from_slice(r);
-        b.push(b' ');
-        b.extend_from_slice(id);
-        b.push(b'\n');
-    }
+/// One "REF ID" line of the tags file, appended to `b`.
+#[inline(never)]
+fn tag_line(b: &mut Vec<u8>, r: &[u8], id: &[u8]) {
+    b.extend_from_slice(r);
+    b.push(b' ');
+    b.extend_from_slice(id);
+    b.push(b'\n');
+}
+
+/// Replaces the tags file with `b` (its lines by `tag_line`).
+fn write_tags(root: &Root, b: &[u8]) -> Res<()> {
     let p = join(&root.dir, b"repositories");
-    write_atomic(&p, &b).ctx(m!("write"), &p)
+    write_atomic(&p, b).ctx(m!("write"), &p)
 }
 
 /// The IDs of every stored image.
@@ -269,14 +272,14 @@ fn ambiguous(r: &[u8]) -> Error {
 /// Points `r` (normalized) at `id`, moving it from another image if it
 /// had one. Call under the state lock.
 pub fn set_tag(root: &Root, r: &[u8], id: &[u8]) -> Res<()> {
-    let mut t = Vec::new();
-    for e in tags(root) {
-        if e.0 != r {
-            t.push(e);
+    let mut b = Vec::new();
+    for (x, i) in tags(root) {
+        if x != r {
+            tag_line(&mut b, &x, &i);
         }
     }
-    t.push((r.to_vec(), id.to_vec()));
-    write_tags(root, &t)
+    tag_line(&mut b, r, id);
+    write_tags(root, &b)
 }
 
 /// `tag SOURCE TARGET`.
@@ -311,13 +314,13 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
     let _l = root.lock()?;
     let (id, tag) = resolve(root, r)?;
     // what goes is the tag, or every tag of an ID; `mine`: those left
-    let (mut t, mut gone, mut mine) = (Vec::new(), Vec::new(), 0);
+    let (mut b, mut gone, mut mine) = (Vec::new(), Vec::new(), 0);
     for (x, i) in tags(root) {
         if tag.as_ref().map_or(i == id, |g| x == *g) {
             gone.push(x);
         } else {
             mine += (i == id) as usize;
-            t.push((x, i));
+            tag_line(&mut b, &x, &i);
         }
     }
     if mine == 0 {
@@ -329,7 +332,7 @@ pub fn remove(root: &Root, r: &[u8], say: &mut dyn FnMut(&[u8], &[u8])) -> Res<(
         say(b"Untagged: ", x);
     }
     if !gone.is_empty() {
-        write_tags(root, &t)?;
+        write_tags(root, &b)?;
     }
     if mine == 0 {
         let mut m = meta(root, &id);
