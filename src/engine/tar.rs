@@ -393,9 +393,8 @@ impl<'a> Reader<'a> {
             self.file = ty == b'0' && size > 0;
             if self.file && self.rec.fd >= 0 {
                 self.rec.settle();
+                self.rec.op(2, size);
                 let o = &mut self.rec.out;
-                o.push(2);
-                varint(o, size);
                 varint(o, path.len() as u64);
                 o.extend_from_slice(&path);
             }
