@@ -267,9 +267,9 @@ impl Loader<'_> {
                 let ln = clean(&l, true)?;
                 layers.push(self.blob(&ln, false, None)?);
             }
-            let mut refs = Vec::new();
-            for t in e.strs_at(b"RepoTags") {
-                refs.push(store::normalize(&t));
+            let mut refs = e.strs_at(b"RepoTags");
+            for t in &mut refs {
+                *t = store::normalize(t);
             }
             self.found(out, conf, layers, refs)?;
         }
