@@ -50,9 +50,9 @@ impl Meta {
     pub fn of(conf: &[u8]) -> Option<Meta> {
         let c = json::parse(conf)?;
         let cc = c.get(b"config").unwrap_or(J::NULL);
-        let mut layers = Vec::new();
-        for d in c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids") {
-            layers.push(d.strip_prefix(b"sha256:").unwrap_or_default().to_vec());
+        let mut layers = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids");
+        for d in &mut layers {
+            *d = d.strip_prefix(b"sha256:").unwrap_or_default().to_vec();
         }
         // (a literal: no drop of the fields it replaces)
         Some(Meta {
