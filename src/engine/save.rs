@@ -42,22 +42,19 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
     for (k, (id, tags)) in imgs.iter().enumerate() {
         let mut img = store::image(root, id);
         let (m, conf) = img.as_mut().map_err(|e| *e)?;
-        // member names `<diffid>.tar`, each layer written once
-        let mut names = Vec::new();
-        for l in &m.layers {
-            let mut name = l.clone();
-            name.extend_from_slice(b".tar");
+        // member names `<diffid>.tar` (made in place), each layer written once
+        for l in &mut m.layers {
+            l.extend_from_slice(b".tar");
             if !done.contains(l) {
-                layer(root, l, &name, &mut o)?;
+                layer(root, &l[..l.len() - 4], l, &mut o)?;
                 done.push(l.clone());
             }
-            names.push(name);
         }
         let mut cname = id.clone();
         cname.extend_from_slice(&MANIFEST[14..]);
         o.mem(&cname, conf)?;
         // IDs and diff IDs are hex: written raw
-        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &names]);
+        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &m.layers]);
     }
     manifest.s("]");
     let manifest = manifest.0;
