@@ -378,10 +378,7 @@ fn unzip<'a>(p: &'a mut Peek<'_>, gz: &'a mut Option<alloc::boxed::Box<Gunzip<'a
 /// `tmp/<n>`: where blob `n` is extracted.
 #[inline(never)]
 fn tmp_dir(tmp: &[u8], n: usize) -> Vec<u8> {
-    let mut p = tmp.to_vec();
-    p.push(b'/');
-    util::push_num(&mut p, n as u64);
-    p
+    join(tmp, &util::num(n as u64))
 }
 
 /// Extracts a layer tar (plain or gzip; zstd refused) into `dir/root`,
