@@ -108,10 +108,9 @@ fn find<'a>(file: &'a [u8], nid: usize, id: Option<u32>, name: &[u8]) -> Option<
 
 /// `unable to find user NAME: no matching entries in passwd file`, or
 /// the same for a group: docker's words.
-fn missing(what: &[u8], name: &[u8], why: Msg) -> Error {
-    let mut w = what.to_vec();
-    w.extend_from_slice(name);
-    Error::at(&w, why)
+fn missing(what: Msg, name: &[u8], why: Msg) -> Error {
+    // (written straight into the error buffer: no Vec)
+    Error::text(what).append(name).more(why)
 }
 
 /// Resolves a `--user` spec against the contents of /etc/passwd and
@@ -132,7 +131,7 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Res<User> {
             u.home = f[1].to_vec();
         }
         // A uid stands by itself, a name is an error.
-        None => u.uid = uid.ok_or_else(|| missing(b"unable to find user ", us, m!("no matching entries in passwd file")))?,
+        None => u.uid = uid.ok_or_else(|| missing(m!("unable to find user "), us, m!(": no matching entries in passwd file")))?,
     }
     if u.home.is_empty() {
         u.home.push(b'/');
@@ -140,7 +139,7 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Res<User> {
     if !gs.is_empty() {
         u.gid = match find(group, 1, gid, gs) {
             Some((_, ids)) => ids[0],
-            None => gid.ok_or_else(|| missing(b"unable to find group ", gs, m!("no matching entries in group file")))?,
+            None => gid.ok_or_else(|| missing(m!("unable to find group "), gs, m!(": no matching entries in group file")))?,
         };
     }
     u.groups.push(u.gid);
