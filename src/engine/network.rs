@@ -160,13 +160,8 @@ fn nat(n: &Network, env: &[Vec<u8>], add: bool) -> sys::R<()> {
 }
 
 fn nat_add(n: &Network, env: &[Vec<u8>]) -> Res<()> {
-    nat(n, env, true).map_err(|e| {
-        let mut w = b"masquerade ".to_vec();
-        w.extend_from_slice(&n.cidr());
-        w.extend_from_slice(b" via ");
-        w.extend_from_slice(&n.nat);
-        Error::sys(m!("set up"), &w, e)
-    })
+    // (written straight into the error buffer: no Vec)
+    nat(n, env, true).map_err(|e| Error::text(m!("set up masquerade ")).append(&n.cidr()).more(m!(" via ")).append(&n.nat).more(m!(": ")).errno(e))
 }
 
 fn nat_del(n: &Network, env: &[Vec<u8>]) {
