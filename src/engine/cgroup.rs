@@ -567,7 +567,7 @@ mod tests {
         p.as_os_str().as_bytes().to_vec()
     }
     fn mnt(point: &str, fstype: &str, opts: &str) -> Mount {
-        Mount { point: point.into(), fstype: fstype.into(), source: fstype.into(), super_opts: opts.into() }
+        Mount { point: point.into(), fstype: fstype.into(), super_opts: opts.into() }
     }
 
     #[test]
