@@ -9,38 +9,51 @@ mod usage {
 }
 
 /// LZ77 for the help and message texts, decoded by `util::unlz`: ASCII bytes
-/// stand for themselves; a match is two bytes, `1LLLLDDD DDDDDDDD`, for
-/// L+3 bytes (3..18) copied from D+1 (1..2048) bytes back. The parse is
-/// the shortest one (dynamic programming from the end over literals and
-/// every match length up to the longest): 8 bytes less than lazy matching,
-/// with the same decoder.
+/// stand for themselves; a near match is two bytes, `10LLLDDD DDDDDDDD`,
+/// for L+3 bytes (3..10) copied from D+1 (1..2048) bytes back; a far or
+/// long one three, `11LLLLLL` and a 16-bit D, for L+3 bytes (3..66) from
+/// D+1 (1..65536) back (the one window and 2-byte form before were 750
+/// bytes bigger). The parse is the shortest one (dynamic programming from
+/// the end over literals and every match length up to the longest).
 fn lz(d: &[u8]) -> Vec<u8> {
     assert!(d.iter().all(|&c| c < 0x80), "help and message texts must be ASCII");
-    let longest = |i: usize| -> (usize, usize) {
+    let n = d.len();
+    // prev[i]: the last position before i with the same 3 bytes (a chain).
+    let mut prev = vec![usize::MAX; n];
+    let mut last = std::collections::HashMap::new();
+    for i in 0..n.saturating_sub(2) {
+        if let Some(j) = last.insert(&d[i..i + 3], i) {
+            prev[i] = j;
+        }
+    }
+    // The longest match at i (nearest first) within `window` bytes back.
+    let longest = |i: usize, window: usize, max: usize| -> (usize, usize) {
         let mut best = (0, 0);
-        for j in i.saturating_sub(2048)..i {
+        let mut j = prev.get(i).copied().unwrap_or(usize::MAX);
+        while j != usize::MAX && i - j <= window {
             let mut l = 0;
-            while l < 18 && i + l < d.len() && d[j + l] == d[i + l] {
+            while l < max && i + l < n && d[j + l] == d[i + l] {
                 l += 1;
             }
-            if l >= best.0 {
+            if l > best.0 {
                 best = (l, i - j);
             }
+            j = prev[j];
         }
         best
     };
     // cost[i]: the fewest bytes that encode d[i..]; step[i]: the match
-    // (length, distance) that starts it, or a literal (0, 0).
-    let n = d.len();
+    // (length, distance, token bytes) that starts it, or a literal (0, 0, 1).
     let mut cost = vec![0usize; n + 1];
-    let mut step = vec![(0usize, 0usize); n];
+    let mut step = vec![(0usize, 0usize, 1usize); n];
     for i in (0..n).rev() {
         cost[i] = cost[i + 1] + 1;
-        let (l, dist) = longest(i);
-        for k in 3..=l {
-            if cost[i + k] + 2 < cost[i] {
-                cost[i] = cost[i + k] + 2;
-                step[i] = (k, dist);
+        for (l, dist, b) in [(longest(i, 2048, 10), 2), (longest(i, 65536, 66), 3)].map(|((l, d), b)| (l, d, b)) {
+            for k in 3..=l {
+                if cost[i + k] + b < cost[i] {
+                    cost[i] = cost[i + k] + b;
+                    step[i] = (k, dist, b);
+                }
             }
         }
     }
@@ -48,13 +61,18 @@ fn lz(d: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < n {
         match step[i] {
-            (0, _) => {
+            (0, _, _) => {
                 out.push(d[i]);
                 i += 1;
             }
-            (l, dist) => {
+            (l, dist, 2) => {
                 let x = 0x8000 | (l - 3) << 11 | (dist - 1);
                 out.extend_from_slice(&[(x >> 8) as u8, x as u8]);
+                i += l;
+            }
+            (l, dist, _) => {
+                let x = 0xc0_0000 | (l - 3) << 16 | (dist - 1);
+                out.extend_from_slice(&[(x >> 16) as u8, (x >> 8) as u8, x as u8]);
                 i += l;
             }
         }

@@ -265,9 +265,9 @@ pub fn strerror(e: Errno) -> Vec<u8> {
 }
 
 /// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
-/// itself (the texts are ASCII); `1LLLLDDD DDDDDDDD` copies L+3 bytes from
-/// D+1 back (the copy may overlap itself, which makes runs of spaces).
-/// Deflate would save 300 bytes more but its decoder costs more than that.
+/// itself (the texts are ASCII); `10LLLDDD DDDDDDDD` copies L+3 bytes from
+/// D+1 back, `11LLLLLL` and 16 bits of D the same (the copy may overlap
+/// itself, which makes runs of spaces).
 pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
     let mut i = 0;
     while i < z.len() {
@@ -277,9 +277,15 @@ pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
             o.push(t as u8);
             continue;
         }
-        let from = o.len() - ((t & 7) << 8 | z[i] as usize) - 1;
-        i += 1;
-        for k in 0..(t >> 3 & 15) + 3 {
+        let (len, dist) = if t < 0xc0 {
+            i += 1;
+            (t >> 3 & 7, (t & 7) << 8 | z[i - 1] as usize)
+        } else {
+            i += 2;
+            (t & 63, (z[i - 2] as usize) << 8 | z[i - 1] as usize)
+        };
+        let from = o.len() - dist - 1;
+        for k in 0..len + 3 {
             o.push(o[from + k]);
         }
     }
