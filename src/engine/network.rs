@@ -291,7 +291,7 @@ fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
 /// the run-time directory of `--rm` ones went with a reboot).
 pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     let mut l = leases(root, &n.name);
-    l.retain(|(_, i)| [false, true].into_iter().any(|run| sys::lstat(&join(&root.containers_in(run), i)).is_ok()));
+    keep(&mut l, &|i| [false, true].into_iter().any(|run| sys::lstat(&join(&root.containers_in(run), i)).is_ok()));
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
@@ -309,6 +309,22 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     Ok(cand)
 }
 
+/// Keeps the leases whose id `f` accepts, in order; whether any went (one
+/// loop for both callers: two `retain`s were two copies of it).
+#[inline(never)]
+fn keep(l: &mut Vec<(u32, Vec<u8>)>, f: &dyn Fn(&[u8]) -> bool) -> bool {
+    let mut w = 0;
+    for r in 0..l.len() {
+        if f(&l[r].1) {
+            l.swap(w, r);
+            w += 1;
+        }
+    }
+    let gone = w != l.len();
+    l.truncate(w);
+    gone
+}
+
 /// Releases container `id`'s address (takes the state lock); on every
 /// network when `net` is unknown ("": a record that was never written).
 pub fn release(root: &Root, net: &[u8], id: &[u8]) {
@@ -323,9 +339,7 @@ pub fn release(root: &Root, net: &[u8], id: &[u8]) {
             return;
         }
         let mut l = leases(root, net);
-        let before = l.len();
-        l.retain(|(_, i)| i != id);
-        if l.len() != before {
+        if keep(&mut l, &|i| i != id) {
             let _ = write_leases(root, net, &l);
         }
     }
