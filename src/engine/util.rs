@@ -277,12 +277,14 @@ pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
             o.push(t as u8);
             continue;
         }
+        let mut x = t << 8 | z[i] as usize;
+        i += 1;
         let (len, dist) = if t < 0xc0 {
-            i += 1;
-            (t >> 3 & 7, (t & 7) << 8 | z[i - 1] as usize)
+            (x >> 11 & 7, x & 0x7ff)
         } else {
-            i += 2;
-            (t & 63, (z[i - 2] as usize) << 8 | z[i - 1] as usize)
+            x = x << 8 | z[i] as usize;
+            i += 1;
+            (t & 63, x & 0xffff)
         };
         let from = o.len() - dist - 1;
         for k in 0..len + 3 {
