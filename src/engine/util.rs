@@ -269,21 +269,18 @@ pub fn strerror(e: Errno) -> Vec<u8> {
 /// D+1 back, `11LLLLLL` and 16 bits of D the same (the copy may overlap
 /// itself, which makes runs of spaces).
 pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
-    let mut i = 0;
-    while i < z.len() {
-        let t = z[i] as usize;
-        i += 1;
+    let mut it = z.iter();
+    while let Some(&t) = it.next() {
+        let t = t as usize;
         if t < 0x80 {
             o.push(t as u8);
             continue;
         }
-        let mut x = t << 8 | z[i] as usize;
-        i += 1;
+        let mut x = t << 8 | *it.next().unwrap_or(&0) as usize;
         let (len, dist) = if t < 0xc0 {
             (x >> 11 & 7, x & 0x7ff)
         } else {
-            x = x << 8 | z[i] as usize;
-            i += 1;
+            x = x << 8 | *it.next().unwrap_or(&0) as usize;
             (t & 63, x & 0xffff)
         };
         let from = o.len() - dist - 1;
