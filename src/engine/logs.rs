@@ -66,8 +66,7 @@ impl Log {
         let mut out = Vec::new();
         for &c in data {
             if self.line_start {
-                out.extend_from_slice(&self.offset.to_le_bytes());
-                out.extend_from_slice(&t.to_le_bytes());
+                out.extend_from_slice(&(self.offset as u128 | (t as u128) << 64).to_le_bytes());
                 self.line_start = false;
             }
             self.line_start = c == b'\n';
