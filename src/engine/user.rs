@@ -152,7 +152,7 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Res<User> {
     if gs.is_empty() && !name.is_empty() {
         let mut at = 0;
         while let Some((f, ids)) = next_entry(group, 1, &mut at) {
-            if fields(f[1], b',').any(|m| m == name) && !u.groups.iter().any(|&g| g == ids[0]) {
+            if super::util::word_index(f[1], name).is_some() && !u.groups.iter().any(|&g| g == ids[0]) {
                 u.groups.push(ids[0]);
             }
         }
