@@ -126,9 +126,10 @@ pub fn tail_start(data: &[u8], n: u64) -> usize {
         return data.len();
     }
     let body = if data.last() == Some(&b'\n') { &data[..data.len() - 1] } else { data };
-    let mut seen = 0;
-    for (i, &c) in body.iter().enumerate().rev() {
-        if c == b'\n' {
+    let (mut seen, mut i) = (0, body.len());
+    while i > 0 {
+        i -= 1;
+        if body[i] == b'\n' {
             seen += 1;
             if seen == n {
                 return i + 1;
