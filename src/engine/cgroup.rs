@@ -325,9 +325,8 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
             let at = join(dir, knob);
             let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
-                let mut p = read_file(&join(parent, knob))?;
-                p.retain(|c| !c.is_ascii_whitespace());
-                write_file(&at, &p)?;
+                // (trimmed: a cpu or node list has no blanks inside)
+                write_file(&at, read_file(&join(parent, knob))?.trim_ascii())?;
             }
         }
         Ok(())
