@@ -516,7 +516,7 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// of 440-byte records on directory listings in hash order: 1.1 ms of
 /// every `ps` or name check at 200 containers.) Not stable; every caller
 /// sorts by a unique key.
-fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
+pub fn sorted_order(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
     let mut ix: Vec<usize> = Vec::with_capacity(n);
     for i in 0..n {
         ix.push(i);
