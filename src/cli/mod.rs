@@ -437,9 +437,16 @@ fn set(slot: &mut Option<Vec<u8>>, v: &[u8]) {
 /// `-u NAME|UID[:GROUP|GID]`: checked for shape here, looked up in the
 /// image's /etc/passwd and /etc/group when the container starts.
 fn user_spec(v: &[u8]) -> Res<()> {
-    let ok = |p: &[u8]| !p.is_empty() && !p.iter().any(|&c| c == b'/' || c == b'\n' || c == 0);
-    let parts = crate::engine::util::split(v, b':');
-    if parts.len() > 2 || !parts.iter().all(|p| ok(p)) {
+    // one or two non-empty parts around a ':' (no split: one pass)
+    let mut colons = 0;
+    for &c in v {
+        if c == b':' {
+            colons += 1;
+        } else if c == b'/' || c == b'\n' || c == 0 {
+            colons = 2;
+        }
+    }
+    if colons > 1 || v.first().is_none_or(|&c| c == b':') || v.last() == Some(&b':') {
         return Err(Error::quoted(m!("invalid --user"), v, m!("expected NAME|UID[:GROUP|GID]")));
     }
     Ok(())
