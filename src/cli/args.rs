@@ -112,7 +112,7 @@ pub fn parse<'a>(args: &'a [Vec<u8>], table: &[u8], stop: bool, usage: u8) -> Re
     let mut out = Args::default();
     let pos = &mut out.pos;
     let mut i = 0;
-    let bad = |flag: &[u8], why: Msg| -> Error { with_usage(Error::at(flag, why), usage) };
+    let bad = |flag: &[u8], why: Msg| -> Error { at_usage(flag, why, usage) };
     while i < args.len() {
         let a = args[i].as_slice();
         i += 1;
@@ -214,6 +214,12 @@ fn rest<'a>(pos: &mut Vec<&'a [u8]>, args: &'a [Vec<u8>]) {
     for x in args {
         pos.push(x);
     }
+}
+
+/// `what: why`, then the usage text: one call for the argument errors.
+#[inline(never)]
+pub fn at_usage(what: &[u8], why: Msg, usage: u8) -> Error {
+    with_usage(Error::at(what, why), usage)
 }
 
 pub fn with_usage(e: Error, usage: u8) -> Error {

@@ -20,7 +20,7 @@ pub mod verbs;
 use crate::engine::config::*;
 use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
-use args::{o, opts, parse, with_usage, HELP};
+use args::{at_usage, o, opts, parse, with_usage, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -52,7 +52,7 @@ pub fn parse_global<'a>(args: &'a [Vec<u8>], host_env: &[Vec<u8>], root: &mut Op
             // `-h`/`--help`, `-v`/`--version`: the commands' own paths
             return parse_command(if k < 3 { b"help" } else { b"version" }, &[], host_env);
         } else if a.first() == Some(&b'-') {
-            return Err(with_usage(Error::at(a, m!("unknown flag")), usage::MAIN));
+            return Err(at_usage(a, m!("unknown flag"), usage::MAIN));
         } else {
             break;
         }
@@ -206,7 +206,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
     let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
-        return Err(with_usage(Error::at(name, m!("unknown command")), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
+        return Err(at_usage(name, m!("unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
     let a = parse(rest, OPTS[spec.opts as usize], false, spec.usage)?;
     if a.has(HELP) {
@@ -223,7 +223,7 @@ fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
             2 => m!("requires exactly 2 arguments"),
             _ => m!("requires at least 1 argument"),
         };
-        return Err(with_usage(Error::at(name, why), spec.usage));
+        return Err(at_usage(name, why, spec.usage));
     }
     Ok(Cmd::Simple(spec.verb, a))
 }
