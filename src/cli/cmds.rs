@@ -31,7 +31,7 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
         };
         since = if r.finished > 0 { r.finished } else { now };
     }
-    b.b(&out::human_duration(now - since));
+    out::human_duration(&mut b.0, now - since);
     if !up {
         b.s(" ago");
     }
@@ -79,7 +79,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
         }
         let mut created = Vec::new();
         if r.created > 0 {
-            created = out::human_duration(now - r.created);
+            out::human_duration(&mut created, now - r.created);
             created.extend_from_slice(b" ago");
         }
         let mut ports = Vec::new();

@@ -12,7 +12,8 @@ fn ago(b: &mut Buf, now: i64, t: i64) {
     if t <= 0 {
         b.s("N/A");
     } else {
-        b.b(&human_duration(now - t)).s(" ago");
+        human_duration(&mut b.0, now - t);
+        b.s(" ago");
     }
 }
 
@@ -80,7 +81,8 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
         let r = &rows[i];
         b.b(r.2).col(w1, 3).b(r.3).col(w2, 3).b(&r.1[..12]).col(w3, 3);
         ago(&mut b, now, r.0);
-        b.col(w4, 3).b(&human_size(r.4)).s("\n");
+        human_size(&mut b.col(w4, 3).0, r.4);
+        b.s("\n");
     }
     out(&b.0);
     Ok(())
@@ -135,7 +137,8 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
         } else {
             b.b(&by);
         }
-        b.col(82, 3).b(&human_size(size)).col(94, 3).b(&s(b"comment")).s("\n");
+        human_size(&mut b.col(82, 3).0, size);
+        b.col(94, 3).b(&s(b"comment")).s("\n");
     }
     out(&b.0);
     Ok(())

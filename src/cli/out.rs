@@ -44,16 +44,16 @@ pub fn each(names: &[&[u8]], echo: bool, f: &mut dyn FnMut(&[u8]) -> Res<()>) ->
     code
 }
 
-/// Human size the docker way: "1.23MB" (decimal units, 3 significant digits).
-pub fn human_size(n: u64) -> Vec<u8> {
+/// Human size the docker way: "1.23MB" (decimal units, 3 significant
+/// digits), appended to `v` (no Vec of its own to copy).
+pub fn human_size(v: &mut Vec<u8>, n: u64) {
     let mut u = 0;
     let mut scaled = n * 100; // hundredths
     while scaled >= 100_000 && u < 4 {
         scaled /= 1000;
         u += 1;
     }
-    let mut v = Vec::new();
-    push_num(&mut v, scaled / 100);
+    push_num(v, scaled / 100);
     let frac = scaled % 100;
     if u > 0 && frac != 0 && scaled < 10_000 {
         v.push(b'.');
@@ -67,11 +67,11 @@ pub fn human_size(n: u64) -> Vec<u8> {
         v.push(b"kMGT"[u - 1]);
     }
     v.push(b'B');
-    v
 }
 
-/// "3 minutes", "About an hour", "2 days": docker's HumanDuration.
-pub fn human_duration(secs: i64) -> Vec<u8> {
+/// "3 minutes", "About an hour", "2 days": docker's HumanDuration,
+/// appended to `v`.
+pub fn human_duration(v: &mut Vec<u8>, secs: i64) {
     // Below `.0` seconds it is a count of `.1`-second units (0: the name
     // as it is). A table, not nine branches: 200 bytes less.
     const STEPS: [(u32, u32); 9] = [
@@ -92,10 +92,9 @@ pub fn human_duration(secs: i64) -> Vec<u8> {
         i += 1;
     }
     let name = crate::engine::util::fields(NAMES, b',').nth(i).unwrap_or_default();
-    let mut v = Vec::new();
     if STEPS[i].1 != 0 {
         let n = s / STEPS[i].1 as u64;
-        push_num(&mut v, n);
+        push_num(v, n);
         v.push(b' ');
         v.extend_from_slice(name);
         if n != 1 {
@@ -104,7 +103,6 @@ pub fn human_duration(secs: i64) -> Vec<u8> {
     } else {
         v.extend_from_slice(name);
     }
-    v
 }
 
 /// Insertion sort: one small instantiation instead of core's stable sort
@@ -116,7 +114,16 @@ pub fn width(s: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    fn human_size(n: u64) -> Vec<u8> {
+        let mut v = Vec::new();
+        super::human_size(&mut v, n);
+        v
+    }
+    fn human_duration(s: i64) -> Vec<u8> {
+        let mut v = Vec::new();
+        super::human_duration(&mut v, s);
+        v
+    }
 
     #[test]
     fn sizes_and_durations() {
