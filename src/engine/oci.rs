@@ -482,8 +482,9 @@ fn container_err(id: &[u8], why: Msg) -> Error {
 }
 
 /// The container `id`'s record, or runc's "does not exist".
-pub fn find(root: &Root, id: &[u8]) -> Res<Record> {
-    state::load(root, id).ok_or_else(|| container_err(id, m!("does not exist")).of(util::Kind::NoSuch))
+/// (boxed: callers' frames hold a pointer, not a record with far offsets)
+pub fn find(root: &Root, id: &[u8]) -> Res<alloc::boxed::Box<Record>> {
+    state::load(root, id).map(alloc::boxed::Box::new).ok_or_else(|| container_err(id, m!("does not exist")).of(util::Kind::NoSuch))
 }
 
 /// The name of state `st`, as `status` numbers them.
