@@ -721,8 +721,10 @@ pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
 pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, console: Option<&[u8]>, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     let mut text = Vec::new();
     let j = read_json(file, &mut text)?;
-    let (mut rec, mut spec) = (Record::default(), Spec::default());
-    process(j, &mut rec, &mut spec)?;
+    // (the process's args, env and cwd in place of the container's: what
+    // enter takes from the record)
+    let mut spec = Spec::default();
+    process(j, r, &mut spec)?;
     let c = match console {
         Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
         None if spec.tty => return Err(Error::at(b"terminal", m!("needs --console-socket"))),
@@ -738,11 +740,10 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
     for l in &spec.rlimits {
         sys::setrlimit(l[0] as i32, l[1], l[2]).ctx(m!("set rlimit"), b"")?;
     }
-    r.env = rec.env;
     let (sec, mine) = (&mut r.security, spec.security);
     let privileged = sec.privileged;
     (sec.caps, sec.no_new_privs, sec.user) = (mine.caps, mine.no_new_privs, mine.user);
-    let o = config::ExecOpts { detach, keep_stdio: true, workdir: Some(rec.workdir), container: id, cmd: rec.argv, ..Default::default() };
+    let o = config::ExecOpts { detach, keep_stdio: true, container: id, cmd: core::mem::take(&mut r.argv), ..Default::default() };
     crate::engine::exec::enter(r, fds, cgns, &o, privileged, me, my_env, c, pf.raw())
 }
 
