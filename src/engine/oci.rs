@@ -582,6 +582,7 @@ fn resources(res: J, lim: &mut config::Limits) {
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
 /// then returns), reads its byte, and removes the fifo.
+#[inline(never)]
 pub fn start(root: &Root, r: &Record) -> Res<()> {
     let st = status(root, r);
     if st != CREATED {
@@ -694,6 +695,7 @@ pub fn delete(root: &Root, id: &[u8], force: bool) -> Res<()> {
 }
 
 /// `list [-q]`: runc's table, or the ids.
+#[inline(never)]
 pub fn list(root: &Root, quiet: bool) -> Vec<u8> {
     let mut b = Buf::new();
     if !quiet {
