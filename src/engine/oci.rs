@@ -363,13 +363,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             t.push(b'a');
         }
         let (maj, min) = (at(r, b"major"), at(r, b"minor"));
-        let num = |j: J| if j.is_null() { -1 } else { j.num().unwrap_or(-1) };
+        // (an absent number is null, not a number: -1, any)
         let access = devices::parse_access(&s(r, b"access")).filter(|&a| a != 0).unwrap_or(devices::RWM);
         let d = &mut rec.limits.devices;
         if t == b"a" && maj.is_null() && min.is_null() {
             d.privileged = true;
         } else {
-            d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: num(maj), minor: num(min), access });
+            d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: maj.num().unwrap_or(-1), minor: min.num().unwrap_or(-1), access });
         }
     }
     for k in fields(b"uidMappings,gidMappings", b',') {
