@@ -587,15 +587,9 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::with_capacity(16384);
     let mut d = rustix::fs::RawDir::new(bfd(fd), buf.spare_capacity_mut());
-    let mut r = Ok(());
     while let Some(e) = d.next() {
-        let e = match ok(e) {
-            Ok(e) => e,
-            Err(x) => {
-                r = Err(x);
-                break;
-            }
-        };
+        // (an error leaves `buf` to the never-freeing allocator: rare)
+        let e = ok(e)?;
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
             // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
@@ -608,7 +602,7 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
         }
     }
     free(buf); // once per directory of a tree walk
-    r.map(|_| out)
+    Ok(out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
 
