@@ -509,10 +509,8 @@ pub fn fsetxattr(fd: Fd, name: &[u8], val: &[u8]) -> R<()> {
 /// The value of the extended attribute `name` of the open file `fd`
 /// (values over 255 bytes are ERANGE: mydocker reads only short ones).
 pub fn fgetxattr(fd: Fd, name: &[u8]) -> R<Vec<u8>> {
-    let mut b = alloc::vec![0u8; 255];
-    let n = ok(rustix::fs::fgetxattr(bfd(fd), cs(0, name)?, &mut b[..]))?;
-    b.truncate(n);
-    Ok(b)
+    let mut b = [core::mem::MaybeUninit::<u8>::uninit(); 255];
+    ok(rustix::fs::fgetxattr(bfd(fd), cs(0, name)?, &mut b)).map(|(v, _)| v.to_vec())
 }
 pub const ENOTSUP: Errno = libc::EOPNOTSUPP;
 
