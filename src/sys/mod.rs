@@ -369,13 +369,15 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> R<()> {
 }
 
 pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
-    let mut chunk = [0u8; 8192];
+    // Uninitialized: no 8 KB memset per call.
+    let mut chunk = [core::mem::MaybeUninit::<u8>::uninit(); 8192];
     loop {
-        let n = read(fd, &mut chunk)?;
-        if n == 0 {
-            return Ok(());
+        match rustix::io::read(bfd(fd), &mut chunk) {
+            Ok(([], _)) => return Ok(()),
+            Ok((got, _)) => out.extend_from_slice(got),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.raw_os_error()),
         }
-        out.extend_from_slice(&chunk[..n]);
     }
 }
 
