@@ -1,7 +1,7 @@
 //! The container's configuration as the engine takes it: limits, volumes,
 //! ports, names. Both front ends build it; parsing a value checks it.
 
-use crate::engine::util::{parse_u64, Buf, Error, Msg, Res};
+use crate::engine::util::{parse_u64, Error, Msg, Res};
 use alloc::vec::Vec;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -257,9 +257,14 @@ pub fn parse_ip(s: &[u8]) -> Option<u32> {
 }
 
 pub fn fmt_ip(ip: u32) -> Vec<u8> {
-    let mut b = Buf::new();
-    b.n((ip >> 24) as u64).s(".").n((ip >> 16 & 255) as u64).s(".").n((ip >> 8 & 255) as u64).s(".").n((ip & 255) as u64);
-    b.0
+    let mut v = Vec::new();
+    for k in [24, 16, 8, 0] {
+        crate::engine::util::push_num(&mut v, (ip >> k & 255) as u64);
+        if k > 0 {
+            v.push(b'.');
+        }
+    }
+    v
 }
 
 /// "a.b.c.d/p" with p from 8 to 30 → (network address, prefix).

@@ -369,13 +369,15 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> R<()> {
 }
 
 pub fn read_to_end(fd: Fd, out: &mut Vec<u8>) -> R<()> {
-    let mut chunk = [0u8; 8192];
+    // Uninitialized: no 8 KB memset per call.
+    let mut chunk = [core::mem::MaybeUninit::<u8>::uninit(); 8192];
     loop {
-        let n = read(fd, &mut chunk)?;
-        if n == 0 {
-            return Ok(());
+        match rustix::io::read(bfd(fd), &mut chunk) {
+            Ok(([], _)) => return Ok(()),
+            Ok((got, _)) => out.extend_from_slice(got),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.raw_os_error()),
         }
-        out.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -509,10 +511,8 @@ pub fn fsetxattr(fd: Fd, name: &[u8], val: &[u8]) -> R<()> {
 /// The value of the extended attribute `name` of the open file `fd`
 /// (values over 255 bytes are ERANGE: mydocker reads only short ones).
 pub fn fgetxattr(fd: Fd, name: &[u8]) -> R<Vec<u8>> {
-    let mut b = alloc::vec![0u8; 255];
-    let n = ok(rustix::fs::fgetxattr(bfd(fd), cs(0, name)?, &mut b[..]))?;
-    b.truncate(n);
-    Ok(b)
+    let mut b = [core::mem::MaybeUninit::<u8>::uninit(); 255];
+    ok(rustix::fs::fgetxattr(bfd(fd), cs(0, name)?, &mut b)).map(|(v, _)| v.to_vec())
 }
 pub const ENOTSUP: Errno = libc::EOPNOTSUPP;
 
@@ -587,15 +587,9 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::with_capacity(16384);
     let mut d = rustix::fs::RawDir::new(bfd(fd), buf.spare_capacity_mut());
-    let mut r = Ok(());
     while let Some(e) = d.next() {
-        let e = match ok(e) {
-            Ok(e) => e,
-            Err(x) => {
-                r = Err(x);
-                break;
-            }
-        };
+        // (an error leaves `buf` to the never-freeing allocator: rare)
+        let e = ok(e)?;
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
             // d_type is S_IFMT >> 12 (IFTODT); unknown stays DT_UNKNOWN (0).
@@ -608,7 +602,7 @@ pub fn read_dir(fd: Fd) -> R<Vec<(Vec<u8>, u8)>> {
         }
     }
     free(buf); // once per directory of a tree walk
-    r.map(|_| out)
+    Ok(out)
 }
 pub const DT_DIR: u8 = libc::DT_DIR;
 
