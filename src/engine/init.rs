@@ -138,7 +138,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
         t!(mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b""));
-        for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
+        for i in 0..2 {
+            // (by index, not an array of pairs built in this frame)
+            let (f, data) = if i == 0 { (&b"/etc/hosts"[..], &spec.hosts) } else { (&b"/etc/resolv.conf"[..], &spec.resolv) };
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
