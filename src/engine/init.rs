@@ -414,8 +414,8 @@ fn nodev(spec: &Spec) -> libc::c_ulong {
 /// closes itself on success).
 pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
     sys::setsid();
-    for (from, to) in [(i, 0), (o, 1), (e, 2)] {
-        sys::dup2(from, to).ctx(m!("set up stdio"), b"")?;
+    for (to, from) in [i, o, e].into_iter().enumerate() {
+        sys::dup2(from, to as Fd).ctx(m!("set up stdio"), b"")?;
     }
     if tty {
         sys::set_ctty(0).ctx(m!("set the controlling terminal"), b"")?;
