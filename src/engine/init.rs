@@ -215,7 +215,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     drop(tasks); // (closed now, before exec did)
     if spec.share & sys::CLONE_NEWCGROUP == 0 {
-        t!(confine::cgroup_ns(cg, sec.privileged));
+        t!(cgroup_ns(cg, sec.privileged));
     }
     for r in &spec.rlimits {
         t!(sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b""));
@@ -232,6 +232,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         ch.fail(exec_init(init.raw(), &rec.argv, &env));
     }
     ch.fail(exec(&rec.argv, &env))
+}
+
+/// confine::cgroup_ns, out of `setup`'s frame.
+#[inline(never)]
+fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
+    confine::cgroup_ns(cg, privileged)
 }
 
 /// `runc create`: the program is looked up now (a missing one fails
