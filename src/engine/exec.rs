@@ -175,8 +175,9 @@ pub fn enter(
         sys::write(j.raw(), b"0").ctx(m!("join cgroup"), b"")?;
     }
     drop(ManuallyDrop::into_inner(joins)); // (through a reference, then closed: no IntoIter drop glue)
-                                           // (the names as one string: a table of slices was 16 bytes a name)
-                                           // (by index: NS's names are 3 bytes apart by 4; no iterator state in this frame)
+
+    // (the names as one string: a table of slices was 16 bytes a name; by
+    // index, NS's names 3 bytes each, 4 apart: no iterator state in this frame)
     for (i, flag) in [sys::CLONE_NEWIPC, sys::CLONE_NEWUTS, sys::CLONE_NEWNET, sys::CLONE_NEWNS].into_iter().enumerate() {
         sys::setns(fds[i].raw(), flag).ctx(m!("enter namespace"), &NS[i * 4..i * 4 + 3])?;
     }
