@@ -477,7 +477,7 @@ fn serve(root: &Root, p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, ou
 pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
     let own_net = spec.net.as_slice() != b"host";
     let ends = channel::open(true, own_net)?;
-    let cpus = sys::cpu_mask();
+    let mut cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
     let (pid, mut parent) = channel::spawn(cg, NS_FLAGS & !spec.share, ends, &|ch| init::setup(rec, spec, cg, ch, io, &cpus))?;
@@ -485,11 +485,12 @@ pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&
         // The child starts on our CPU, queued behind us, and a pipe's wakeup
         // keeps it there: send it to another one, so the two steps overlap.
         // It restores its mask itself once it has the namespace.
-        let mut other = cpus;
+        // (the child has its copy of the mask: ours is changed in place,
+        // no second 128-byte mask in this frame)
         let c = sys::current_cpu();
-        other[c / 64 % 16] &= !(1 << (c % 64));
-        if other.iter().any(|&w| w != 0) {
-            sys::set_cpu_mask(pid, &other);
+        cpus[c / 64 % 16] &= !(1 << (c % 64));
+        if cpus.iter().any(|&w| w != 0) {
+            sys::set_cpu_mask(pid, &cpus);
         }
     }
     parent.release(); // sync 2

@@ -138,7 +138,9 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
         t!(mkdir_all(b"/etc", 0o755).ctx(m!("create /etc"), b""));
-        for (f, data) in [(&b"/etc/hosts"[..], &spec.hosts), (b"/etc/resolv.conf", &spec.resolv)] {
+        for i in 0..2 {
+            // (by index, not an array of pairs built in this frame)
+            let (f, data) = if i == 0 { (&b"/etc/hosts"[..], &spec.hosts) } else { (&b"/etc/resolv.conf"[..], &spec.resolv) };
             // never through a symlink of the image's
             let _ = sys::unlinkat(sys::AT_FDCWD, f, 0);
             let fd = sys::open(f, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_NOFOLLOW, 0o644);
@@ -213,7 +215,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     }
     drop(tasks); // (closed now, before exec did)
     if spec.share & sys::CLONE_NEWCGROUP == 0 {
-        t!(confine::cgroup_ns(cg, sec.privileged));
+        t!(cgroup_ns(cg, sec.privileged));
     }
     for r in &spec.rlimits {
         t!(sys::setrlimit(r[0] as i32, r[1], r[2]).ctx(m!("set rlimit"), b""));
@@ -230,6 +232,12 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         ch.fail(exec_init(init.raw(), &rec.argv, &env));
     }
     ch.fail(exec(&rec.argv, &env))
+}
+
+/// confine::cgroup_ns, out of `setup`'s frame.
+#[inline(never)]
+fn cgroup_ns(cg: &Cgroup, privileged: bool) -> Res<()> {
+    confine::cgroup_ns(cg, privileged)
 }
 
 /// `runc create`: the program is looked up now (a missing one fails
@@ -412,8 +420,8 @@ fn nodev(spec: &Spec) -> libc::c_ulong {
 /// closes itself on success).
 pub fn stdio(i: Fd, o: Fd, e: Fd, tty: bool) -> Res<()> {
     sys::setsid();
-    for (from, to) in [(i, 0), (o, 1), (e, 2)] {
-        sys::dup2(from, to).ctx(m!("set up stdio"), b"")?;
+    for (to, from) in [i, o, e].into_iter().enumerate() {
+        sys::dup2(from, to as Fd).ctx(m!("set up stdio"), b"")?;
     }
     if tty {
         sys::set_ctty(0).ctx(m!("set the controlling terminal"), b"")?;
@@ -488,7 +496,8 @@ fn setup_dev() -> Res<()> {
                 break 'failed (name, e);
             }
         }
-        for (name, mode) in fields(b"pts shm", b' ').zip([0o755, 0o1777]) {
+        for (i, mode) in [0o755, 0o1777].into_iter().enumerate() {
+            let name = &b"ptsshm"[i * 3..i * 3 + 3];
             if let Err(e) = sys::mkdirat(d, name, mode) {
                 break 'failed (name, e);
             }
