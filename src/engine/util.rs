@@ -39,14 +39,6 @@ pub enum Kind {
 pub type Res<T> = Result<T, Error>;
 
 impl Error {
-    /// `<what>: <why>` with exit code 125, both made at run time (none on
-    /// this branch: a literal is `at`'s Msg, both literals `text`).
-    #[allow(dead_code)]
-    #[inline(never)]
-    pub fn new(what: &[u8], why: &[u8]) -> Error {
-        begin(what);
-        Error::finish(why)
-    }
     /// `<what>: <why>`, `why` a message literal.
     #[inline(never)]
     pub fn at(what: &[u8], why: Msg) -> Error {
