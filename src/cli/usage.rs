@@ -1,6 +1,6 @@
 // The help texts. They are not in the binary as written: build.rs
 // includes this file, joins `ALL` with NUL separators and compresses it
-// (the format is at `cli::unlz`); the CLI holds the ids below and decodes
+// (gzip, build.rs `gzip`); the CLI holds the ids below and decodes
 // a text when it prints one. The texts here are read by build.rs and the
 // unit tests only. (Plain `//` comments: build.rs `include!`s this file,
 // where inner doc comments are not allowed.)

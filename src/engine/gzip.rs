@@ -312,6 +312,13 @@ impl<'a> Gunzip<'a> {
         }
     }
 
+    /// Gives the window, input buffer and tables back (see `sys::free`).
+    pub fn free(self) {
+        crate::sys::free(self.inp.buf);
+        crate::sys::free_box(self.win);
+        crate::sys::free_box(self.t);
+    }
+
     /// Decodes some more output into the window (called only when all
     /// output so far was handed out). False at the end of the stream.
     fn step(&mut self) -> R<bool> {

@@ -2,6 +2,7 @@
 //! output without `core::fmt` (which would cost ~20 KB), number parsing
 //! and formatting, and path joining.
 
+use crate::engine::stream::Source;
 use crate::sys::{self, Errno, Fd};
 pub use crate::sys::{parse_u64, push_num};
 use alloc::vec::Vec;
@@ -212,26 +213,23 @@ pub fn err<T>(what: &[u8], why: Msg) -> Res<T> {
 pub struct Msg(pub u16);
 
 /// The help texts (cli/usage.rs), then the message literals, NUL-separated
-/// in id order, then strerror's texts: compressed by build.rs `msgs`.
-pub static MSGS_LZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.lz"));
+/// in id order, then strerror's texts: gzip-compressed by build.rs `msgs`.
+pub static MSGS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.gz"));
 
-/// Appends the text of `id` to `o`: the whole blob is decoded after what
-/// `o` holds, the one text moved down and the rest cut off (errors are
-/// rare; `o` is the reused message buffer, so nothing is left allocated
-/// per error).
+/// Appends the text of `id` to `o` (the blob is decoded once per process,
+/// on the first text asked for: 18 KB kept, 0.1 ms).
 #[inline(never)]
 pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
-    let start = o.len();
-    unlz(o, MSGS_LZ);
-    let mut i = start;
+    let b = sys::msgs(unblob);
+    let mut i = 0;
     let mut n = id.0;
     while n > 0 {
-        if o[i] == 0 {
+        if b[i] == 0 {
             n -= 1;
         }
         i += 1;
     }
-    keep(o, start, i, 0);
+    keep(o, &b[i..], 0);
 }
 
 /// strerror(3) appended to `o`, for the errnos of engine/errtext.rs (in
@@ -239,24 +237,20 @@ pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
 /// any other reads "errno N".
 #[inline(never)]
 pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
-    let start = o.len();
-    unlz(o, MSGS_LZ);
+    let b = sys::msgs(unblob);
     if (1..0x80).contains(&e) {
-        if let Some(k) = o[start..].windows(2).position(|w| w == [1, e as u8]) {
-            return keep(o, start, start + k + 2, 1);
+        if let Some(k) = b.windows(2).position(|w| w == [1, e as u8]) {
+            return keep(o, &b[k + 2..], 1);
         }
     }
-    o.truncate(start);
     o.extend_from_slice(b"errno ");
     push_num(o, e as u64);
 }
 
-/// Of what `unlz` appended at `start`, keeps only the text at `from`
-/// (up to a `stop` byte or the end), moved down to `start`.
-fn keep(o: &mut Vec<u8>, start: usize, from: usize, stop: u8) {
-    let n = o[from..].iter().position(|&c| c == stop).unwrap_or(o.len() - from);
-    o.copy_within(from..from + n, start);
-    o.truncate(start + n);
+/// Appends `from` up to its first `stop` byte (or all of it) to `o`.
+fn keep(o: &mut Vec<u8>, from: &[u8], stop: u8) {
+    let n = from.iter().position(|&c| c == stop).unwrap_or(from.len());
+    o.extend_from_slice(&from[..n]);
 }
 
 /// strerror(3) as bytes (`push_errno`).
@@ -266,30 +260,30 @@ pub fn strerror(e: Errno) -> Vec<u8> {
     v
 }
 
-/// The decoder of build.rs's `lz`, appending to `o`: a byte below 0x80 is
-/// itself (the texts are ASCII); `10LLLDDD DDDDDDDD` copies L+3 bytes from
-/// D+1 back, `11LLLLLL` and 16 bits of D the same (the copy may overlap
-/// itself, which makes runs of spaces).
-pub fn unlz(o: &mut Vec<u8>, z: &[u8]) {
-    let mut it = z.iter();
-    while let Some(&t) = it.next() {
-        let t = t as usize;
-        if t < 0x80 {
-            o.push(t as u8);
-            continue;
-        }
-        let mut x = t << 8 | *it.next().unwrap_or(&0) as usize;
-        let (len, dist) = if t < 0xc0 {
-            (x >> 11 & 7, x & 0x7ff)
-        } else {
-            x = x << 8 | *it.next().unwrap_or(&0) as usize;
-            (t & 63, x & 0xffff)
-        };
-        let from = o.len() - dist - 1;
-        for k in 0..len + 3 {
-            o.push(o[from + k]);
-        }
+/// A byte slice read as a stream (what remains of it).
+impl Source for &[u8] {
+    fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
+        let n = buf.len().min(self.len());
+        buf[..n].copy_from_slice(&self[..n]);
+        *self = &self[n..];
+        Ok(n)
     }
+}
+
+/// The messages' blob, decoded after what `o` holds (by the gunzip that
+/// reads image layers; its buffers are given back): `sys::msgs` keeps it.
+pub fn unblob(o: &mut Vec<u8>) {
+    let mut z = MSGS_GZ;
+    let mut g = crate::engine::gzip::Gunzip::new(&mut z);
+    let start = o.len();
+    // One spare byte: the read that returns 0 checks the CRC and length.
+    o.resize(start + crate::MSGS_LEN + 1, 0);
+    let mut at = start;
+    while let Ok(k @ 1..) = g.read(&mut o[at..]) {
+        at += k;
+    }
+    o.truncate(at);
+    g.free();
 }
 
 // ---------------------------------------------------------------- output

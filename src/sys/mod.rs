@@ -251,6 +251,12 @@ pub fn free<T>(v: Vec<T>) {
     free_raw(v.as_mut_ptr() as *mut u8, v.capacity() * core::mem::size_of::<T>(), core::mem::align_of::<T>());
 }
 
+/// Gives a box's memory back (see `free`).
+#[cfg(not(test))]
+pub fn free_box<T>(b: alloc::boxed::Box<T>) {
+    free_raw(alloc::boxed::Box::into_raw(b) as *mut u8, core::mem::size_of::<T>(), core::mem::align_of::<T>());
+}
+
 /// `free`'s one out-of-line body: (buffer, bytes of capacity, alignment).
 #[cfg(not(test))]
 #[inline(never)]
@@ -267,6 +273,43 @@ fn free_raw(ptr: *mut u8, size: usize, align: usize) {
 #[cfg(test)]
 pub fn free<T>(v: Vec<T>) {
     drop(v);
+}
+
+#[cfg(test)]
+pub fn free_box<T>(b: alloc::boxed::Box<T>) {
+    drop(b);
+}
+
+// ---------------------------------------------------------------- message texts
+
+/// The decoded message texts, made by `fill` on the first call and kept for
+/// the life of the process (engine::util::push_msg).
+#[cfg(not(test))]
+static mut MSGS: Vec<u8> = Vec::new();
+
+#[cfg(not(test))]
+pub fn msgs(fill: fn(&mut Vec<u8>)) -> &'static [u8] {
+    // SAFETY: mydocker is single-threaded, and MSGS is written only here,
+    // while it is empty, before any shared borrow of it is handed out: the
+    // borrows returned stay valid (it never changes again).
+    unsafe {
+        let m = &mut *core::ptr::addr_of_mut!(MSGS);
+        if m.is_empty() {
+            fill(m);
+        }
+        &*core::ptr::addr_of!(MSGS)
+    }
+}
+
+/// Unit tests run threads: each decodes once and leaks it.
+#[cfg(test)]
+pub fn msgs(fill: fn(&mut Vec<u8>)) -> &'static [u8] {
+    static M: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let mut v = Vec::new();
+        fill(&mut v);
+        v
+    })
 }
 
 // ---------------------------------------------------------------- last error message
