@@ -287,10 +287,7 @@ pub fn mask(prefix: u8) -> u32 {
 
 /// The capability names, by number (capability(7)), without `CAP_`; then
 /// `ALL`.
-const CAP_NAMES: &[u8] = b"CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,\
-NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,SYS_CHROOT,SYS_PTRACE,SYS_PACCT,\
-SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,\
-MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,ALL";
+const CAP_NAMES: Msg = m!("CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,SYS_CHROOT,SYS_PTRACE,SYS_PACCT,SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,MAC_OVERRIDE,MAC_ADMIN,SYSLOG,WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,ALL");
 
 /// Every capability this table names.
 pub const ALL_CAPS: u64 = (1 << 41) - 1;
@@ -306,7 +303,7 @@ pub fn cap_bits(v: &[u8]) -> Res<u64> {
     let up = v.to_ascii_uppercase();
     let name = up.strip_prefix(b"CAP_").unwrap_or(&up);
     // "ALL" is the table's last word (41): every capability.
-    match crate::engine::util::word_index(CAP_NAMES, name) {
+    match crate::engine::util::msg_index(CAP_NAMES, name) {
         Some(41) => Ok(ALL_CAPS),
         Some(i) => Ok(1 << i),
         None => Err(Error::quoted(m!("invalid capability"), v, m!("unknown name (see capabilities(7))"))),

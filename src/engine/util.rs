@@ -216,10 +216,10 @@ pub struct Msg(pub u16);
 /// in id order, then strerror's texts: gzip-compressed by build.rs `msgs`.
 pub static MSGS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/msgs.gz"));
 
-/// Appends the text of `id` to `o` (the blob is decoded once per process,
-/// on the first text asked for: 18 KB kept, 0.1 ms).
+/// The text of `id` (the blob is decoded once per process, on the first
+/// text asked for: 18 KB kept, 0.1 ms).
 #[inline(never)]
-pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
+pub fn msg_text(id: Msg) -> &'static [u8] {
     let b = sys::msgs(unblob);
     let mut i = 0;
     let mut n = id.0;
@@ -229,7 +229,18 @@ pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
         }
         i += 1;
     }
-    keep(o, &b[i..], 0);
+    upto(&b[i..], 0)
+}
+
+/// Appends the text of `id` to `o`.
+#[inline(never)]
+pub fn push_msg(o: &mut Vec<u8>, id: Msg) {
+    o.extend_from_slice(msg_text(id));
+}
+
+/// The index of `w` in a word list kept with the texts (`word_index`).
+pub fn msg_index(list: Msg, w: &[u8]) -> Option<usize> {
+    word_index(msg_text(list), w)
 }
 
 /// strerror(3) appended to `o`, for the errnos of engine/errtext.rs (in
@@ -240,17 +251,16 @@ pub fn push_errno(o: &mut Vec<u8>, e: Errno) {
     let b = sys::msgs(unblob);
     if (1..0x80).contains(&e) {
         if let Some(k) = b.windows(2).position(|w| w == [1, e as u8]) {
-            return keep(o, &b[k + 2..], 1);
+            return o.extend_from_slice(upto(&b[k + 2..], 1));
         }
     }
     o.extend_from_slice(b"errno ");
     push_num(o, e as u64);
 }
 
-/// Appends `from` up to its first `stop` byte (or all of it) to `o`.
-fn keep(o: &mut Vec<u8>, from: &[u8], stop: u8) {
-    let n = from.iter().position(|&c| c == stop).unwrap_or(from.len());
-    o.extend_from_slice(&from[..n]);
+/// `from` up to its first `stop` byte (or all of it).
+fn upto(from: &[u8], stop: u8) -> &[u8] {
+    &from[..from.iter().position(|&c| c == stop).unwrap_or(from.len())]
 }
 
 /// strerror(3) as bytes (`push_errno`).
