@@ -119,7 +119,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let mut b = Buf::new();
     if !quiet {
         // the header padded as the rows are (cols 15, 33, 82, 94): a literal
-        b.s("IMAGE          CREATED           CREATED BY                                       SIZE        COMMENT\n");
+        crate::engine::util::push_msg(&mut b.0, m!("IMAGE          CREATED           CREATED BY                                       SIZE        COMMENT\n"));
     }
     let now = sys::now().0;
     for (i, &(h, size)) in rows.iter().rev().enumerate() {

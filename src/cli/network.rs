@@ -28,12 +28,12 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
         }
     } else {
         // The header padded as the rows are (col 36, 73): a literal.
-        b.s("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n");
+        crate::engine::util::push_msg(&mut b.0, m!("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n"));
         for n in &nets {
             b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&network::fmt_ip(n.gateway)).s("\n");
         }
         // The two built-in networks, as docker lists them.
-        b.s("host           host                 host\nnone           none                 null\n");
+        crate::engine::util::push_msg(&mut b.0, m!("host           host                 host\nnone           none                 null\n"));
     }
     out(&b.0);
     0
