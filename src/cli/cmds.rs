@@ -227,23 +227,32 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x03\nDevices: \x04\n"),
         &[&n, ns, l.devices().describe().as_bytes()],
     );
-    // \x04: each container gets a flattened copy of its image
     let (t, why): (Msg, Vec<u8>) = match probe_overlay(root) {
-        Ok(()) if !root.overlay => (m!("Overlay: supported, but MYDOCKER_OVERLAY=0: \x04"), Vec::new()),
+        Ok(()) if !root.overlay => (m!("Overlay: supported, but MYDOCKER_OVERLAY=0: each container gets a flattened copy of its image\n"), Vec::new()),
         Ok(()) => (m!("Overlay: supported (image layers shared; flattened past ~55)\n"), Vec::new()),
-        Err(_) if !crate::engine::image::overlay_listed() => (m!("Overlay: not supported by this kernel: \x04"), Vec::new()),
-        Err(e) => (m!("Overlay: refused under \x02 (\x03): \x04"), util::strerror(e)),
+        Err(_) if !crate::engine::image::overlay_listed() => {
+            (m!("Overlay: not supported by this kernel: each container gets a flattened copy of its image\n"), Vec::new())
+        }
+        Err(e) => (m!("Overlay: refused under \x02 (\x03): each container gets a flattened copy of its image\n"), util::strerror(e)),
     };
-    fill_m(&mut b, t, &[&root.dir, &why, b"each container gets a flattened copy of its image\n"]);
+    fill_m(&mut b, t, &[&root.dir, &why]);
     let mounts = crate::engine::mounts::current();
-    let pivot: &[u8] = if crate::engine::mounts::pivot_root_works(&mounts) { b"yes" } else { b"no (initramfs): MS_MOVE + chroot instead" };
-    fill_m(&mut b, m!("Root filesystem: \x02\npivot_root: \x03\n"), &[&crate::engine::mounts::root_fstype(&mounts), pivot]);
+    let t = if crate::engine::mounts::pivot_root_works(&mounts) {
+        m!("Root filesystem: \x02\npivot_root: yes\n")
+    } else {
+        m!("Root filesystem: \x02\npivot_root: no (initramfs): MS_MOVE + chroot instead\n")
+    };
+    fill_m(&mut b, t, &[&crate::engine::mounts::root_fstype(&mounts)]);
     for tool in util::fields(b"iptables,nft", b',') {
         let p = crate::engine::network::which(tool, env);
         fill_m(&mut b, m!("\x02: \x03\n"), &[tool, p.as_deref().unwrap_or(b"not found")]);
     }
-    let nat: &[u8] = if crate::engine::network::nat_path(env) == b"iptables" { b"iptables" } else { b"nf_tables over netlink" };
-    fill_m(&mut b, m!("NAT for new networks: \x02\nPublished ports: TCP and UDP forwarded by the container's monitor\n"), &[nat]);
+    let t = if crate::engine::network::nat_path(env) == b"iptables" {
+        m!("NAT for new networks: iptables\nPublished ports: TCP and UDP forwarded by the container's monitor\n")
+    } else {
+        m!("NAT for new networks: nf_tables over netlink\nPublished ports: TCP and UDP forwarded by the container's monitor\n")
+    };
+    fill_m(&mut b, t, &[]);
     out::out(&b.0);
     0
 }
