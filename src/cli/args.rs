@@ -25,8 +25,8 @@ pub const fn tlen(e: &[Opt]) -> usize {
     glen(&[e])
 }
 
-/// A table packed at build time into bytes: per option its id, short
-/// letter, 1 if it takes a value, its names, a comma. (24 bytes an entry
+/// A table packed at build time into bytes: per option its id (+128 if
+/// it takes a value), short letter, its names, a comma. (24 bytes an entry
 /// less than an array of `Opt`: over 1 KB for all the tables.)
 pub const fn table<const N: usize>(e: &[Opt]) -> [u8; N] {
     gtable(&[e])
@@ -38,7 +38,7 @@ pub const fn glen(g: &[&[Opt]]) -> usize {
     while i < g.len() {
         let mut j = 0;
         while j < g[i].len() {
-            n += 4 + g[i][j].names.len();
+            n += 3 + g[i][j].names.len();
             j += 1;
         }
         i += 1;
@@ -56,10 +56,9 @@ pub const fn gtable<const N: usize>(g: &[&[Opt]]) -> [u8; N] {
         let mut j = 0;
         while j < g[i].len() {
             let o = &g[i][j];
-            t[k] = o.id;
+            t[k] = o.id | (o.val as u8) << 7;
             t[k + 1] = o.short;
-            t[k + 2] = o.val as u8;
-            k += 3;
+            k += 2;
             let n = o.names.as_bytes();
             let mut c = 0;
             while c < n.len() {
@@ -107,10 +106,10 @@ pub const BY_SHORT: u8 = 2;
 #[inline(never)]
 pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
     let mut i = 0;
-    while i + 3 < table.len() {
-        let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
+    while i + 2 < table.len() {
+        let (id, short, val) = (table[i] & 0x7f, table[i + 1], table[i] >= 0x80);
         // the names end at the comma; a space (never first) starts the alias
-        let (mut e, mut sp) = (i + 3, 0);
+        let (mut e, mut sp) = (i + 2, 0);
         while table[e] != b',' {
             if table[e] == b' ' {
                 sp = e;
@@ -118,7 +117,7 @@ pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
             e += 1;
         }
         let hit = match by {
-            BY_LONG => table[i + 3..if sp > 0 { sp } else { e }] == *key,
+            BY_LONG => table[i + 2..if sp > 0 { sp } else { e }] == *key,
             BY_ALIAS => sp > 0 && table[sp + 1..e] == *key,
             _ => short == key[0],
         };
