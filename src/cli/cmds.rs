@@ -172,7 +172,6 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
 
 /// Appends template `t` to `b`, each byte 2..=8 in it replaced by
 /// `parts[byte - 2]`: one call per block of text instead of one per piece.
-#[inline(never)]
 fn fill(b: &mut Buf, t: &[u8], parts: &[&[u8]]) {
     for &c in t {
         if c > 8 {
