@@ -139,7 +139,6 @@ pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, &mut |n| container::rm(root, n, force))
 }
 
-#[inline(never)]
 pub fn version() -> i32 {
     // One literal: every part is known at build time.
     out::out(concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n").as_bytes());
