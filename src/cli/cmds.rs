@@ -134,7 +134,6 @@ pub fn stop(root: &Root, names: &[&[u8]], secs: u64, echo: bool) -> i32 {
     each(names, echo, &mut |n| container::stop(root, n, secs))
 }
 
-#[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, &mut |n| container::rm(root, n, force))
 }
