@@ -159,7 +159,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
         }
         // base never ends in '/': the parts are base + "/l" and so on
         let mut data = Buf::new();
-        data.s("lowerdir=").b(&base).s("/l,upperdir=").b(&base).s("/u,workdir=").b(&base).s("/w");
+        super::inspect::tpl_m(&mut data, m!("lowerdir=\x02/l,upperdir=\x02/u,workdir=\x02/w"), 0, &[&base, &base, &base], &[], &[]);
         let m = join(&base, b"m");
         sys::mount(b"overlay", &m, b"overlay", 0, &data.0)?;
         sys::umount2(&m, sys::MNT_DETACH)
