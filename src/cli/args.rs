@@ -22,39 +22,68 @@ pub const fn o(id: u8, names: &'static str, short: u8, val: bool) -> Opt {
 
 /// The packed length of a table (see `table`).
 pub const fn tlen(e: &[Opt]) -> usize {
-    let mut n = 0;
-    let mut i = 0;
-    while i < e.len() {
-        n += 4 + e[i].names.len();
+    glen(&[e])
+}
+
+/// A table packed at build time into bytes: per option its id (+128 if
+/// it takes a value), short letter, its names, a comma. (24 bytes an entry
+/// less than an array of `Opt`: over 1 KB for all the tables.)
+pub const fn table<const N: usize>(e: &[Opt]) -> [u8; N] {
+    gtable(&[e])
+}
+
+/// The packed length of tables `g` end to end.
+pub const fn glen(g: &[&[Opt]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < g.len() {
+        let mut j = 0;
+        while j < g[i].len() {
+            n += 3 + g[i][j].names.len();
+            j += 1;
+        }
         i += 1;
     }
     n
 }
 
-/// A table packed at build time into bytes: per option its id, short
-/// letter, 1 if it takes a value, its names, a comma. (24 bytes an entry
-/// less than an array of `Opt`: over 1 KB for all the tables.)
-pub const fn table<const N: usize>(e: &[Opt]) -> [u8; N] {
+/// Tables `g` packed end to end (as `table`): each is a packed table of
+/// its own from `goffs(g)[i]` to `goffs(g)[i + 1]`, two bytes a table
+/// where a slice of its own took sixteen.
+pub const fn gtable<const N: usize>(g: &[&[Opt]]) -> [u8; N] {
     let mut t = [0u8; N];
     let (mut i, mut k) = (0, 0);
-    while i < e.len() {
-        let o = &e[i];
-        t[k] = o.id;
-        t[k + 1] = o.short;
-        t[k + 2] = o.val as u8;
-        k += 3;
-        let n = o.names.as_bytes();
+    while i < g.len() {
         let mut j = 0;
-        while j < n.len() {
-            t[k] = n[j];
+        while j < g[i].len() {
+            let o = &g[i][j];
+            t[k] = o.id | (o.val as u8) << 7;
+            t[k + 1] = o.short;
+            k += 2;
+            let n = o.names.as_bytes();
+            let mut c = 0;
+            while c < n.len() {
+                t[k] = n[c];
+                k += 1;
+                c += 1;
+            }
+            t[k] = b',';
             k += 1;
             j += 1;
         }
-        t[k] = b',';
-        k += 1;
         i += 1;
     }
     t
+}
+
+/// Where each of tables `g` starts in `gtable(g)`, and its end last.
+pub const fn goffs<const M: usize>(g: &[&[Opt]]) -> [u16; M] {
+    let mut o = [0u16; M];
+    let mut i = 0;
+    while i < g.len() {
+        o[i + 1] = o[i] + glen(&[g[i]]) as u16;
+        i += 1;
+    }
+    o
 }
 
 /// A packed table, from a list of `o(..)`.
@@ -77,10 +106,10 @@ pub const BY_SHORT: u8 = 2;
 #[inline(never)]
 pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
     let mut i = 0;
-    while i + 3 < table.len() {
-        let (id, short, val) = (table[i], table[i + 1], table[i + 2] != 0);
+    while i + 2 < table.len() {
+        let (id, short, val) = (table[i] & 0x7f, table[i + 1], table[i] >= 0x80);
         // the names end at the comma; a space (never first) starts the alias
-        let (mut e, mut sp) = (i + 3, 0);
+        let (mut e, mut sp) = (i + 2, 0);
         while table[e] != b',' {
             if table[e] == b' ' {
                 sp = e;
@@ -88,7 +117,7 @@ pub fn find(table: &[u8], by: u8, key: &[u8]) -> Option<(u8, bool)> {
             e += 1;
         }
         let hit = match by {
-            BY_LONG => table[i + 3..if sp > 0 { sp } else { e }] == *key,
+            BY_LONG => table[i + 2..if sp > 0 { sp } else { e }] == *key,
             BY_ALIAS => sp > 0 && table[sp + 1..e] == *key,
             _ => short == key[0],
         };

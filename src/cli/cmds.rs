@@ -4,7 +4,7 @@ use super::out::{self, each};
 use crate::engine::cgroup::Layout;
 use crate::engine::container;
 use crate::engine::state::{self, Record, Root, Status};
-use crate::engine::util::{self, join, read_file, remove_tree, Buf};
+use crate::engine::util::{self, join, read_file, remove_tree, Buf, Msg};
 use crate::sys;
 use alloc::vec::Vec;
 
@@ -64,7 +64,9 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let recs = state::all(root);
     // The table's cells row by row, seven to a row, the header first.
     let mut cells: Vec<Vec<u8>> = Vec::new();
-    for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
+    let mut hs = Vec::new();
+    util::push_msg(&mut hs, m!("CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES"));
+    for h in util::fields(&hs, b',') {
         super::push_copy(&mut cells, h);
     }
     for r in recs.iter().rev() {
@@ -132,12 +134,10 @@ pub fn stop(root: &Root, names: &[&[u8]], secs: u64, echo: bool) -> i32 {
     each(names, echo, &mut |n| container::stop(root, n, secs))
 }
 
-#[inline(never)]
 pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, &mut |n| container::rm(root, n, force))
 }
 
-#[inline(never)]
 pub fn version() -> i32 {
     // One literal: every part is known at build time.
     out::out(concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n").as_bytes());
@@ -159,7 +159,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
         }
         // base never ends in '/': the parts are base + "/l" and so on
         let mut data = Buf::new();
-        data.s("lowerdir=").b(&base).s("/l,upperdir=").b(&base).s("/u,workdir=").b(&base).s("/w");
+        super::inspect::tpl_m(&mut data, m!("lowerdir=\x02/l,upperdir=\x02/u,workdir=\x02/w"), 0, &[&base, &base, &base], &[], &[]);
         let m = join(&base, b"m");
         sys::mount(b"overlay", &m, b"overlay", 0, &data.0)?;
         sys::umount2(&m, sys::MNT_DETACH)
@@ -168,17 +168,28 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     r
 }
 
-/// Appends template `t` to `b`, each byte 1..=7 in it replaced by
-/// `parts[byte - 1]`: one call per block of text instead of one per piece.
-#[inline(never)]
+/// Appends template `t` to `b`, each byte 2..=8 in it replaced by
+/// `parts[byte - 2]`: one call per block of text instead of one per piece.
 fn fill(b: &mut Buf, t: &[u8], parts: &[&[u8]]) {
     for &c in t {
-        if c >= 8 {
+        if c > 8 {
             b.0.push(c);
-        } else if let Some(p) = parts.get((c as usize).wrapping_sub(1)) {
+        } else if let Some(p) = parts.get((c as usize).wrapping_sub(2)) {
             b.b(p);
         }
     }
+}
+
+/// `fill` with the template from the messages' blob (there compressed;
+/// \x01 is the blob's own marker, so the parts start at \x02). The text is
+/// decoded at the end of `b` and taken off (one buffer grows, not one a call).
+#[inline(never)]
+fn fill_m(b: &mut Buf, t: Msg, parts: &[&[u8]]) {
+    let start = b.0.len();
+    util::push_msg(&mut b.0, t);
+    let t = b.0[start..].to_vec();
+    b.0.truncate(start);
+    fill(b, &t, parts);
 }
 
 #[inline(never)]
@@ -186,47 +197,61 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let mut b = Buf::new();
     let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
     let l = Layout::current();
-    fill(
+    fill_m(
         &mut b,
-        concat!(
-            "Version: ",
-            env!("CARGO_PKG_VERSION"),
-            " (",
-            env!("MYDOCKER_TARGET"),
-            ")\nKernel: \x01\nRoot dir: \x02\nRun-time dir: \x03 (tmpfs)\nCgroup version: \x04\n"
-        )
-        .as_bytes(),
-        &[kver.strip_suffix(b"\n").unwrap_or(&kver), &root.dir, &root.run, l.describe().as_bytes()],
+        m!("Version: \x02 (\x03)\nKernel: \x04\nRoot dir: \x05\nRun-time dir: \x06 (tmpfs)\nCgroup version: \x07\n"),
+        &[
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            env!("MYDOCKER_TARGET").as_bytes(),
+            kver.strip_suffix(b"\n").unwrap_or(&kver),
+            &root.dir,
+            &root.run,
+            l.describe().as_bytes(),
+        ],
     );
     for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
-        let (t, m): (&[u8], &[u8]) = match l.find(c) {
-            Some(h) if h.kind == crate::engine::cgroup::Kind::V2 => (b"  \x01: usable (v2, \x02)\n", &h.mount),
-            Some(h) => (b"  \x01: usable (v1, \x02)\n", &h.mount),
-            None => (b"  \x01: not available (its limits are refused)\n", b""),
+        let (t, m): (Msg, &[u8]) = match l.find(c) {
+            Some(h) if h.kind == crate::engine::cgroup::Kind::V2 => (m!("  \x02: usable (v2, \x03)\n"), &h.mount),
+            Some(h) => (m!("  \x02: usable (v1, \x03)\n"), &h.mount),
+            None => (m!("  \x02: not available (its limits are refused)\n"), b""),
         };
-        fill(&mut b, t, &[c, m]);
+        fill_m(&mut b, t, &[c, m]);
     }
     // What confines a default container here (docker's defaults).
-    b.s("Security: capabilities (docker's 14), seccomp (docker's profile, ").n(crate::sys::seccomp::PROFILE_LEN as u64);
+    let mut n = Vec::new();
+    util::push_num(&mut n, crate::sys::seccomp::PROFILE_LEN as u64);
     let ns: &[u8] = if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { b"yes" } else { b"no (kernel < 4.6)" };
-    fill(&mut b, b" BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x01\nDevices: \x02\n", &[ns, l.devices().describe().as_bytes()]);
-    // \x03: each container gets a flattened copy of its image
-    let (t, why): (&[u8], Vec<u8>) = match probe_overlay(root) {
-        Ok(()) if !root.overlay => (b"Overlay: supported, but MYDOCKER_OVERLAY=0: \x03", Vec::new()),
-        Ok(()) => (b"Overlay: supported (image layers shared; flattened past ~55)\n", Vec::new()),
-        Err(_) if !crate::engine::image::overlay_listed() => (b"Overlay: not supported by this kernel: \x03", Vec::new()),
-        Err(e) => (b"Overlay: refused under \x01 (\x02): \x03", util::strerror(e)),
+    fill_m(
+        &mut b,
+        m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x03\nDevices: \x04\n"),
+        &[&n, ns, l.devices().describe().as_bytes()],
+    );
+    let (t, why): (Msg, Vec<u8>) = match probe_overlay(root) {
+        Ok(()) if !root.overlay => (m!("Overlay: supported, but MYDOCKER_OVERLAY=0: each container gets a flattened copy of its image\n"), Vec::new()),
+        Ok(()) => (m!("Overlay: supported (image layers shared; flattened past ~55)\n"), Vec::new()),
+        Err(_) if !crate::engine::image::overlay_listed() => {
+            (m!("Overlay: not supported by this kernel: each container gets a flattened copy of its image\n"), Vec::new())
+        }
+        Err(e) => (m!("Overlay: refused under \x02 (\x03): each container gets a flattened copy of its image\n"), util::strerror(e)),
     };
-    fill(&mut b, t, &[&root.dir, &why, b"each container gets a flattened copy of its image\n"]);
+    fill_m(&mut b, t, &[&root.dir, &why]);
     let mounts = crate::engine::mounts::current();
-    let pivot: &[u8] = if crate::engine::mounts::pivot_root_works(&mounts) { b"yes" } else { b"no (initramfs): MS_MOVE + chroot instead" };
-    fill(&mut b, b"Root filesystem: \x01\npivot_root: \x02\n", &[&crate::engine::mounts::root_fstype(&mounts), pivot]);
+    let t = if crate::engine::mounts::pivot_root_works(&mounts) {
+        m!("Root filesystem: \x02\npivot_root: yes\n")
+    } else {
+        m!("Root filesystem: \x02\npivot_root: no (initramfs): MS_MOVE + chroot instead\n")
+    };
+    fill_m(&mut b, t, &[&crate::engine::mounts::root_fstype(&mounts)]);
     for tool in util::fields(b"iptables,nft", b',') {
         let p = crate::engine::network::which(tool, env);
-        fill(&mut b, b"\x01: \x02\n", &[tool, p.as_deref().unwrap_or(b"not found")]);
+        fill_m(&mut b, m!("\x02: \x03\n"), &[tool, p.as_deref().unwrap_or(b"not found")]);
     }
-    let nat: &[u8] = if crate::engine::network::nat_path(env) == b"iptables" { b"iptables" } else { b"nf_tables over netlink" };
-    fill(&mut b, b"NAT for new networks: \x01\nPublished ports: TCP and UDP forwarded by the container's monitor\n", &[nat]);
+    let t = if crate::engine::network::nat_path(env) == b"iptables" {
+        m!("NAT for new networks: iptables\nPublished ports: TCP and UDP forwarded by the container's monitor\n")
+    } else {
+        m!("NAT for new networks: nf_tables over netlink\nPublished ports: TCP and UDP forwarded by the container's monitor\n")
+    };
+    fill_m(&mut b, t, &[]);
     out::out(&b.0);
     0
 }
@@ -238,7 +263,7 @@ mod tests {
     #[test]
     fn fill_replaces_the_numbered_bytes() {
         let mut b = crate::engine::util::Buf::new();
-        super::fill(&mut b, b"a: \x01\nb \x02 (\x01)\x03.", &[b"x", b"", b"zz"]);
+        super::fill(&mut b, b"a: \x02\nb \x03 (\x02)\x04.", &[b"x", b"", b"zz"]);
         assert_eq!(b.0, b"a: x\nb  (x)zz.");
     }
 

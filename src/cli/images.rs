@@ -118,7 +118,8 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     }
     let mut b = Buf::new();
     if !quiet {
-        b.s("IMAGE").col(15, 3).s("CREATED").col(33, 3).s("CREATED BY").col(82, 3).s("SIZE").col(94, 3).s("COMMENT\n");
+        // the header padded as the rows are (cols 15, 33, 82, 94): a literal
+        crate::engine::util::push_msg(&mut b.0, m!("IMAGE          CREATED           CREATED BY                                       SIZE        COMMENT\n"));
     }
     let now = sys::now().0;
     for (i, &(h, size)) in rows.iter().rev().enumerate() {

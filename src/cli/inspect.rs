@@ -18,6 +18,23 @@ fn time(secs: i64) -> Vec<u8> {
     }
 }
 
+/// `tpl` with the template from the messages' blob, from byte `skip` on
+/// (there `\x07` stands for tpl's `\x01`: the blob keeps `\x01` for its
+/// errno texts). The template is decoded at the end of `b` and taken off.
+#[inline(never)]
+pub(super) fn tpl_m(b: &mut Buf, id: util::Msg, skip: usize, s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
+    let start = b.0.len();
+    util::push_msg(&mut b.0, id);
+    let mut t = b.0[start + skip..].to_vec();
+    b.0.truncate(start);
+    for c in &mut t {
+        if *c == 7 {
+            *c = 1;
+        }
+    }
+    tpl(b, &t, s, n, l);
+}
+
 #[inline(never)]
 fn container(b: &mut Buf, root: &Root, r: &Record) {
     let alive = r.alive();
@@ -32,14 +49,10 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     };
     let l = &r.limits;
     let dirs = Cgroup::from_dirs(&r.cgroups).dirs();
-    tpl(
+    tpl_m(
         b,
-        b"{\"Id\":\x01,\"Name\":\x01,\"Image\":\x01,\"Created\":\"\x02\",\"Args\":\x05,\
-\"State\":{\"Status\":\x01,\"Running\":\x04,\"Pid\":\x03,\"MonitorPid\":\x03,\"ExitCode\":\x03,\"ExitCodeKnown\":\x04,\
-\"StartedAt\":\"\x02\",\"FinishedAt\":\"\x02\"},\
-\"Config\":{\"Hostname\":\x01,\"Env\":\x05,\"Cmd\":\x05,\"Image\":\x01,\"WorkingDir\":\x01,\"Tty\":\x04,\"OpenStdin\":\x04},\
-\"HostConfig\":{\"Memory\":\x03,\"NanoCpus\":\x03,\"CpuShares\":\x03,\"CpusetCpus\":\x01,\"PidsLimit\":\x03,\"AutoRemove\":\x04,\"Init\":\x04,\
-\"Cgroups\":\x05},\"Mounts\":[",
+        m!("{\"Id\":\x07,\"Name\":\x07,\"Image\":\x07,\"Created\":\"\x02\",\"Args\":\x05,\"State\":{\"Status\":\x07,\"Running\":\x04,\"Pid\":\x03,\"MonitorPid\":\x03,\"ExitCode\":\x03,\"ExitCodeKnown\":\x04,\"StartedAt\":\"\x02\",\"FinishedAt\":\"\x02\"},\"Config\":{\"Hostname\":\x07,\"Env\":\x05,\"Cmd\":\x05,\"Image\":\x07,\"WorkingDir\":\x07,\"Tty\":\x04,\"OpenStdin\":\x04},\"HostConfig\":{\"Memory\":\x03,\"NanoCpus\":\x03,\"CpuShares\":\x03,\"CpusetCpus\":\x07,\"PidsLimit\":\x03,\"AutoRemove\":\x04,\"Init\":\x04,\"Cgroups\":\x05},\"Mounts\":["),
+        0,
         &[
             &r.id,
             &name,
@@ -71,7 +84,7 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
         &[&r.argv, &r.env, &r.argv, &dirs],
     );
     for (i, v) in r.volumes.iter().enumerate() {
-        tpl(b, &b",{\"Type\":\"bind\",\"Source\":\x01,\"Destination\":\x01,\"RW\":\x04}"[(i == 0) as usize..], &[&v.host, &v.ctr], &[!v.ro as i64], &[]);
+        tpl_m(b, m!(",{\"Type\":\"bind\",\"Source\":\x07,\"Destination\":\x07,\"RW\":\x04}"), (i == 0) as usize, &[&v.host, &v.ctr], &[!v.ro as i64], &[]);
     }
     let dir = r.dir(root);
     let copied = sys::lstat(&join(&dir, b"copied")).is_ok();
@@ -81,10 +94,10 @@ fn container(b: &mut Buf, root: &Root, r: &Record) {
     for p in &r.ports {
         ports.push(p.text());
     }
-    tpl(
+    tpl_m(
         b,
-        b"],\"GraphDriver\":{\"Name\":\x01,\"LowerDir\":\x01,\"UpperDir\":\x01},\"LogPath\":\x01,\
-\"NetworkSettings\":{\"NetworkMode\":\x01,\"IPAddress\":\x01,\"Ports\":\x05}}",
+        m!("],\"GraphDriver\":{\"Name\":\x07,\"LowerDir\":\x07,\"UpperDir\":\x07},\"LogPath\":\x07,\"NetworkSettings\":{\"NetworkMode\":\x07,\"IPAddress\":\x07,\"Ports\":\x05}}"),
+        0,
         &[
             if copied { b"copy" } else { b"overlay" },
             &lower,
@@ -118,10 +131,10 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
         i += 1;
     }
     let tags = store::tags_of(root, id);
-    tpl(
+    tpl_m(
         b,
-        b"{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\
-\"RootFS\":{\"Type\":\"layers\",\"Layers\":[",
+        m!("{\"Id\":\"sha256:\x02\",\"RepoTags\":\x05,\"Created\":\x02,\"Size\":\x03,\"Architecture\":\x02,\"Os\":\x02,\"Config\":\x02,\"RootFS\":{\"Type\":\"layers\",\"Layers\":["),
+        0,
         &v,
         &[store::size(root, &m.layers) as i64],
         &[&tags],

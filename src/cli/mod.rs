@@ -19,9 +19,9 @@ pub mod usage;
 pub mod verbs;
 
 use crate::engine::config::*;
-use crate::engine::util::{parse_u64, Error, Res};
+use crate::engine::util::{parse_u64, Error, Msg, Res};
 use alloc::vec::Vec;
-use args::{at_usage, o, opts, parse, with_usage, HELP};
+use args::{at_usage, o, parse, with_usage, HELP};
 
 // Built once per process and moved, never copied: boxing the large
 // variant would only add allocator code.
@@ -124,24 +124,40 @@ struct VerbSpec {
 }
 
 // `network SUB` is looked up as "network SUB".
-const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,\
-network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,\
-image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import";
+// (In the messages' blob, where it is compressed: `verb_names`.)
+const VERB_NAMES: Msg = m!("ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import");
 
-static OPTS: [&[u8]; 12] = [
-    opts![],
-    opts![o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
-    opts![o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
-    opts![o(1, "time", b't', true)],
-    opts![o(1, "attach", b'a', false)],
-    opts![o(1, "force", b'f', false)],
-    opts![o(1, "quiet", b'q', false)],
-    opts![o(1, "output", b'o', true)],
-    opts![o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
-    opts![o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
-    opts![o(1, "change", b'c', true)],
-    opts![o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
+/// VERB_NAMES decoded.
+fn verb_names() -> Vec<u8> {
+    let mut v = Vec::new();
+    crate::engine::util::push_msg(&mut v, VERB_NAMES);
+    v
+}
+
+/// The option tables, packed end to end (`opts`).
+const GROUPS: [&[args::Opt]; 14] = [
+    &[],
+    &[o(1, "all", b'a', false), o(2, "quiet", b'q', false), o(3, "no-trunc", 0, false)],
+    &[o(1, "follow", b'f', false), o(2, "tail", b'n', true), o(3, "timestamps", b't', false)],
+    &[o(1, "time", b't', true)],
+    &[o(1, "attach", b'a', false)],
+    &[o(1, "force", b'f', false)],
+    &[o(1, "quiet", b'q', false)],
+    &[o(1, "output", b'o', true)],
+    &[o(1, "subnet", 0, true), o(2, "gateway", 0, true), o(3, "driver", b'd', true)],
+    &[o(1, "input", b'i', true), o(2, "quiet", b'q', false)],
+    &[o(1, "change", b'c', true)],
+    &[o(1, "no-trunc", 0, false), o(2, "quiet", b'q', false)],
+    EXEC_OPTS,
+    RUN_ONLY,
 ];
+static ALL_OPTS: [u8; args::glen(&GROUPS)] = args::gtable(&GROUPS);
+const OFF: [u16; 15] = args::goffs(&GROUPS);
+
+/// Table `i` of GROUPS; with `span` 2, it and the next as one.
+fn opts(i: usize, span: usize) -> &'static [u8] {
+    &ALL_OPTS[OFF[i] as usize..OFF[i + span] as usize]
+}
 
 const fn v(verb: Verb, opts: u8, min: u8, max: u8, usage: u8) -> VerbSpec {
     VerbSpec { verb, opts, min, max, usage }
@@ -207,10 +223,10 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 }
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
-    let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
+    let Some(spec) = crate::engine::util::word_index(&verb_names(), name).and_then(|i| VERBS.get(i)) else {
         return Err(at_usage(name, m!("unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
-    let a = parse(rest, OPTS[spec.opts as usize], false, spec.usage)?;
+    let a = parse(rest, opts(spec.opts as usize, 1), false, spec.usage)?;
     if a.has(HELP) {
         return Ok(Cmd::Help(spec.usage));
     }
@@ -258,17 +274,23 @@ const R_TMPFS: u8 = 26;
 
 const R_ENTRY: u8 = 27;
 
-static RUN_OPTS: &[u8] = opts![
-    o(R_NET, "network -net", 0, true),
-    o(R_NET, "net", 0, true),
-    o(R_PORT, "publish", b'p', true),
+/// exec's options (GROUPS 12), then run's others (13): run's table is
+/// both, exec's the first (run's ids, so that one loop parses both).
+const EXEC_OPTS: &[args::Opt] = &[
     o(R_I, "interactive", b'i', false),
     o(R_T, "tty", b't', false),
     o(R_D, "detach", b'd', false),
-    o(R_RM, "rm", 0, false),
-    o(R_NAME, "name -name", 0, true),
     o(R_ENV, "env", b'e', true),
     o(R_WD, "workdir", b'w', true),
+    o(R_USER, "user", b'u', true),
+    o(R_PRIV, "privileged", 0, false),
+];
+const RUN_ONLY: &[args::Opt] = &[
+    o(R_NET, "network -net", 0, true),
+    o(R_NET, "net", 0, true),
+    o(R_PORT, "publish", b'p', true),
+    o(R_RM, "rm", 0, false),
+    o(R_NAME, "name -name", 0, true),
     o(R_HOST, "hostname", b'h', true),
     o(R_VOL, "volume", b'v', true),
     o(R_INIT, "init", 0, false),
@@ -277,32 +299,19 @@ static RUN_OPTS: &[u8] = opts![
     o(R_SHARES, "cpu-shares -cpushare", b'c', true),
     o(R_CPUSET, "cpuset-cpus -cpuset", 0, true),
     o(R_PIDS, "pids-limit", 0, true),
-    o(R_PRIV, "privileged", 0, false),
     o(R_CAPADD, "cap-add", 0, true),
     o(R_CAPDROP, "cap-drop", 0, true),
     o(R_SECOPT, "security-opt", 0, true),
-    o(R_USER, "user", b'u', true),
     o(R_DEVICE, "device", 0, true),
     o(R_RO, "read-only", 0, false),
     o(R_TMPFS, "tmpfs", 0, true),
     o(R_ENTRY, "entrypoint", 0, true),
 ];
 
-/// exec's options: run's ids, so that one loop parses both.
-static EXEC_OPTS: &[u8] = opts![
-    o(R_I, "interactive", b'i', false),
-    o(R_T, "tty", b't', false),
-    o(R_D, "detach", b'd', false),
-    o(R_ENV, "env", b'e', true),
-    o(R_WD, "workdir", b'w', true),
-    o(R_USER, "user", b'u', true),
-    o(R_PRIV, "privileged", 0, false),
-];
-
 /// `run`, and `exec` (its options are a subset of run's and mean the same).
 #[inline(never)]
 fn parse_run<'a>(rest: &'a [Vec<u8>], host_env: &[Vec<u8>], exec: bool) -> Res<Cmd<'a>> {
-    let (table, usage) = if exec { (EXEC_OPTS, usage::EXEC) } else { (RUN_OPTS, usage::RUN) };
+    let (table, usage) = if exec { (opts(12, 1), usage::EXEC) } else { (opts(12, 2), usage::RUN) };
     let a = parse(rest, table, true, usage)?;
     let pos = &a.pos;
     if a.has(HELP) {
@@ -608,11 +617,12 @@ mod tests {
 
     #[test]
     fn verb_names_match_the_table() {
-        let names: Vec<&[u8]> = VERB_NAMES.split(|&c| c == b',').collect();
+        let all = verb_names();
+        let names: Vec<&[u8]> = all.split(|&c| c == b',').collect();
         assert_eq!(names.len(), VERBS.len());
         for (n, spec) in names.iter().zip(VERBS.iter()) {
             assert!(n.starts_with(b"network ") == (spec.usage == usage::NETWORK), "{:?}", String::from_utf8_lossy(n));
-            assert!((spec.opts as usize) < OPTS.len());
+            assert!((spec.opts as usize) < 12);
         }
     }
 

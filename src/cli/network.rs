@@ -1,7 +1,7 @@
 //! `network create|ls|rm|inspect`: the engine's networks, printed as
 //! docker prints them.
 
-use super::inspect::tpl;
+use super::inspect::tpl_m;
 use super::out::{each, line_to, out, report};
 use crate::engine::network;
 use crate::engine::state::Root;
@@ -28,12 +28,12 @@ pub fn ls(root: &Root, quiet: bool) -> i32 {
         }
     } else {
         // The header padded as the rows are (col 36, 73): a literal.
-        b.s("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n");
+        crate::engine::util::push_msg(&mut b.0, m!("NETWORK ID     NAME                 DRIVER    SUBNET                     GATEWAY\n"));
         for n in &nets {
             b.b(&n.id).s("   ").b(&n.name).col(36, 3).s("bridge    ").b(&n.cidr()).col(73, 3).b(&network::fmt_ip(n.gateway)).s("\n");
         }
         // The two built-in networks, as docker lists them.
-        b.s("host           host                 host\nnone           none                 null\n");
+        crate::engine::util::push_msg(&mut b.0, m!("host           host                 host\nnone           none                 null\n"));
     }
     out(&b.0);
     0
@@ -69,12 +69,10 @@ pub fn inspect(root: &Root, names: &[&[u8]]) -> i32 {
 /// into a stack slot and back.)
 #[inline(never)]
 fn json(b: &mut Buf, root: &Root, n: &network::Network) {
-    let t = b"{\"Name\":\x01,\"Id\":\"\x02\",\"Created\":\"\x02\",\"Driver\":\"bridge\",\"Bridge\":\"\x02\",\"NAT\":\"\x02\",\
-\"IPAM\":{\"Config\":[{\"Subnet\":\"\x02\",\"Gateway\":\"\x02\"}]},\"Containers\":{";
-    tpl(b, t, &[&n.name, &n.id, &util::rfc3339(n.created), &n.bridge, &n.nat, &n.cidr(), &network::fmt_ip(n.gateway)], &[], &[]);
+    let t = m!("{\"Name\":\x07,\"Id\":\"\x02\",\"Created\":\"\x02\",\"Driver\":\"bridge\",\"Bridge\":\"\x02\",\"NAT\":\"\x02\",\"IPAM\":{\"Config\":[{\"Subnet\":\"\x02\",\"Gateway\":\"\x02\"}]},\"Containers\":{");
+    tpl_m(b, t, 0, &[&n.name, &n.id, &util::rfc3339(n.created), &n.bridge, &n.nat, &n.cidr(), &network::fmt_ip(n.gateway)], &[], &[]);
     for (i, (ip, id)) in network::leases(root, &n.name).iter().enumerate() {
-        let t = b",\"\x02\":{\"IPv4Address\":\"\x02/\x03\"}";
-        tpl(b, &t[(i == 0) as usize..], &[id, &network::fmt_ip(*ip)], &[n.prefix as i64], &[]);
+        tpl_m(b, m!(",\"\x02\":{\"IPv4Address\":\"\x02/\x03\"}"), (i == 0) as usize, &[id, &network::fmt_ip(*ip)], &[n.prefix as i64], &[]);
     }
     b.s("}}");
 }

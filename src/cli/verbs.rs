@@ -60,16 +60,17 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
     let pos = &a.pos;
     // The first two positionals, indexed once (each pos[i] was a call).
     let (p0, p1) = (pos.first().copied().unwrap_or_default(), pos.get(1).copied().unwrap_or_default());
-    match verb {
-        Version => Ok(cmds::version()),
-        Info => Ok(cmds::info(root, env)),
-        Ps => Ok(cmds::ps(root, a.has(1), a.has(2), a.has(3))),
+    // the image verbs' errors exit 1 (docker's): one map_err for them all
+    let r = match verb {
+        Version => return Ok(cmds::version()),
+        Info => return Ok(cmds::info(root, env)),
+        Ps => return Ok(cmds::ps(root, a.has(1), a.has(2), a.has(3))),
         Logs => {
             let tail = match a.val(2) {
                 None | Some(b"all") => None,
                 Some(t) => Some(util::parse_u64(t).ok_or_else(|| util::Error::text(m!("--tail: not a number")))?),
             };
-            logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b))
+            return logs::logs(root, p0, a.has(1), tail, a.has(3), &mut |b| out(b));
         }
         Stop | Restart => {
             // -t, read once for both
@@ -81,18 +82,18 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
                 return Ok(cmds::stop(root, pos, secs, true));
             }
             sys::ignore_sigpipe();
-            match cmds::stop(root, pos, secs, false) {
+            return match cmds::stop(root, pos, secs, false) {
                 0 => Ok(start(root, pos, false)),
                 c => Ok(c),
-            }
+            };
         }
         Start => {
             sys::ignore_sigpipe();
-            Ok(start(root, pos, a.has(1)))
+            return Ok(start(root, pos, a.has(1)));
         }
-        Rm => Ok(cmds::rm(root, pos, a.has(1))),
-        Images => images::images(root, a.has(1)).map(|_| 0),
-        Rmi => Ok(images::rmi(root, pos)),
+        Rm => return Ok(cmds::rm(root, pos, a.has(1))),
+        Images => return images::images(root, a.has(1)).map(|_| 0),
+        Rmi => return Ok(images::rmi(root, pos)),
         Import => {
             let mut changes: Vec<&[u8]> = Vec::new();
             for v in &a.vals {
@@ -100,29 +101,28 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
                     changes.push(v.1);
                 }
             }
-            image::import(root, p0, pos.get(1).copied(), &changes).map(id_line).map_err(|e| e.code(1))
+            image::import(root, p0, pos.get(1).copied(), &changes).map(id_line)
         }
-        Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line).map_err(|e| e.code(1)),
-        Load => {
-            // -q: docker's only hides progress, which mydocker never shows
-            load::load(root, a.val(1), &mut |r, id| line_to(1, if id { b"Loaded image ID: " } else { b"Loaded image: " }, r)).map(|_| 0).map_err(|e| e.code(1))
-        }
-        Save => commit::to_output(a.val(1), b"save", &mut |fd| crate::engine::save::save(root, pos, fd)).map_err(|e| e.code(1)),
-        Tag => store::tag(root, p0, p1).map(|_| 0).map_err(|e| e.code(1)),
-        History => images::history(root, p0, a.has(1), a.has(2)).map(|_| 0).map_err(|e| e.code(1)),
-        Export => commit::export(root, p0, a.val(1)),
-        Inspect => inspect::inspect(root, pos),
+        Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line),
+        // -q: docker's only hides progress, which mydocker never shows
+        Load => load::load(root, a.val(1), &mut |r, id| line_to(1, if id { b"Loaded image ID: " } else { b"Loaded image: " }, r)).map(|_| 0),
+        Save => commit::to_output(a.val(1), b"save", &mut |fd| crate::engine::save::save(root, pos, fd)),
+        Tag => store::tag(root, p0, p1).map(|_| 0),
+        History => images::history(root, p0, a.has(1), a.has(2)).map(|_| 0),
+        Export => return commit::export(root, p0, a.val(1)),
+        Inspect => return inspect::inspect(root, pos),
         NetCreate => {
             if a.val(3).is_some_and(|d| util::word_index(b"bridge", d).is_none()) {
                 return Err(util::Error::text(m!("--driver: only bridge is supported")));
             }
             let subnet = a.val(1).ok_or_else(|| util::Error::text(m!("network create: --subnet is required")))?;
-            net::create(root, p0, subnet, a.val(2), env)
+            return net::create(root, p0, subnet, a.val(2), env);
         }
-        NetLs => Ok(net::ls(root, a.has(1))),
-        NetRm => Ok(net::rm(root, pos, env)),
-        NetInspect => Ok(net::inspect(root, pos)),
-    }
+        NetLs => return Ok(net::ls(root, a.has(1))),
+        NetRm => return Ok(net::rm(root, pos, env)),
+        NetInspect => return Ok(net::inspect(root, pos)),
+    };
+    r.map_err(|e| e.code(1))
 }
 
 /// docker's line for a new image: `sha256:ID`.
