@@ -64,9 +64,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, no_trunc: bool) -> i32 {
     let recs = state::all(root);
     // The table's cells row by row, seven to a row, the header first.
     let mut cells: Vec<Vec<u8>> = Vec::new();
-    let mut hs = Vec::new();
-    util::push_msg(&mut hs, m!("CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES"));
-    for h in util::fields(&hs, b',') {
+    for h in util::fields(b"CONTAINER ID,IMAGE,COMMAND,CREATED,STATUS,PORTS,NAMES", b',') {
         super::push_copy(&mut cells, h);
     }
     for r in recs.iter().rev() {
