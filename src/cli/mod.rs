@@ -19,7 +19,7 @@ pub mod usage;
 pub mod verbs;
 
 use crate::engine::config::*;
-use crate::engine::util::{parse_u64, Error, Msg, Res};
+use crate::engine::util::{parse_u64, Error, Res};
 use alloc::vec::Vec;
 use args::{at_usage, o, parse, with_usage, HELP};
 
@@ -124,15 +124,9 @@ struct VerbSpec {
 }
 
 // `network SUB` is looked up as "network SUB".
-// (In the messages' blob, where it is compressed: `verb_names`.)
-const VERB_NAMES: Msg = m!("ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import");
-
-/// VERB_NAMES decoded.
-fn verb_names() -> Vec<u8> {
-    let mut v = Vec::new();
-    crate::engine::util::push_msg(&mut v, VERB_NAMES);
-    v
-}
+const VERB_NAMES: &[u8] = b"ps,logs,stop,start,restart,rm,images,rmi,import,commit,export,inspect,info,version,\
+network create,network ls,network list,network rm,network remove,network inspect,load,save,tag,history,\
+image ls,image list,image rm,image remove,image inspect,image load,image save,image tag,image history,image import";
 
 /// The option tables, packed end to end (`opts`).
 const GROUPS: [&[args::Opt]; 14] = [
@@ -223,7 +217,7 @@ pub fn parse_command<'a>(name: &[u8], rest: &'a [Vec<u8>], host_env: &[Vec<u8>])
 }
 
 fn parse_verb<'a>(name: &[u8], rest: &'a [Vec<u8>]) -> Res<Cmd<'a>> {
-    let Some(spec) = crate::engine::util::word_index(&verb_names(), name).and_then(|i| VERBS.get(i)) else {
+    let Some(spec) = crate::engine::util::word_index(VERB_NAMES, name).and_then(|i| VERBS.get(i)) else {
         return Err(at_usage(name, m!("unknown command"), if name.starts_with(b"network ") { usage::NETWORK } else { usage::MAIN }));
     };
     let a = parse(rest, opts(spec.opts as usize, 1), false, spec.usage)?;
@@ -617,8 +611,7 @@ mod tests {
 
     #[test]
     fn verb_names_match_the_table() {
-        let all = verb_names();
-        let names: Vec<&[u8]> = all.split(|&c| c == b',').collect();
+        let names: Vec<&[u8]> = VERB_NAMES.split(|&c| c == b',').collect();
         assert_eq!(names.len(), VERBS.len());
         for (n, spec) in names.iter().zip(VERBS.iter()) {
             assert!(n.starts_with(b"network ") == (spec.usage == usage::NETWORK), "{:?}", String::from_utf8_lossy(n));
