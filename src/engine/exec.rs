@@ -37,7 +37,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::text(m!("exec: mydocker must run as root")));
+        return util::err(b"exec", m!("mydocker must run as root"));
     }
     // (used in place, through a reference: moved out of the result, the
     // record was copied whole into a second slot of a 1.8 KB frame)
