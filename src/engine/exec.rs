@@ -26,10 +26,9 @@ use core::mem::ManuallyDrop;
 /// first (the first 15 bytes), then the pid namespace and the root.
 const NS: &[u8] = b"ipc uts net mnt pid ../root";
 
+/// `container NAME: is not running ...` (written in place: no Vec made).
 fn not_running(name: &[u8]) -> Error {
-    let mut w = b"container ".to_vec();
-    w.extend_from_slice(name);
-    Error::at(&w, m!("is not running (start it first)"))
+    Error::text(m!("container ")).append(name).more(m!(": is not running (start it first)"))
 }
 
 #[inline(never)]
