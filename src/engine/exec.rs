@@ -10,7 +10,7 @@
 
 use crate::engine::cgroup::{Cgroup, Layout, SHARED};
 use crate::engine::channel::{self, Never};
-use crate::engine::config::{ExecOpts, Limits, CAP_SYS_PTRACE};
+use crate::engine::config::{ExecOpts, CAP_SYS_PTRACE};
 use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::devices::Mechanism;
@@ -148,7 +148,9 @@ pub fn enter(
     // A confined container with no devices cgroup of its own (v1) is in
     // the shared one, which its record does not name; a host without any
     // devices cgroup takes CAP_MKNOD from it, as `run` and `start` do.
-    let layout = Layout::for_limits(&Limits::default());
+    // (the container's limits: its devices hierarchy is found as with
+    // none, and no default Limits is built in this frame)
+    let layout = Layout::for_limits(&r.limits);
     if !privileged && layout.devices() == Mechanism::NoCgroup {
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }
