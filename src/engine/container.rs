@@ -242,7 +242,8 @@ fn instantiate(root: &Root, mut rec: Record, echo: Vec<u8>, birth: Birth) -> Res
             p.made = Made::Container;
             state::claim_name(root, &p.rec.name, &p.rec.id)?;
             // Ours until it runs: rm, stop and start of it wait, a reaper skips it.
-            p.lock = state::lock_container(root, &p.rec, &dir)?;
+            // (the none it replaces forgotten: no drop call)
+            core::mem::forget(core::mem::replace(&mut p.lock, state::lock_container(root, &p.rec, &dir)?));
             for sub in [&p.spec.upper, &p.spec.work] {
                 sys::mkdir(sub, 0o755).ctx(m!("create"), sub)?;
             }

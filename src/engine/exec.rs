@@ -10,7 +10,7 @@
 
 use crate::engine::cgroup::{Cgroup, Layout, SHARED};
 use crate::engine::channel::{self, Never};
-use crate::engine::config::{ExecOpts, Limits, CAP_SYS_PTRACE};
+use crate::engine::config::{ExecOpts, CAP_SYS_PTRACE};
 use crate::engine::confine;
 use crate::engine::container;
 use crate::engine::devices::Mechanism;
@@ -26,10 +26,9 @@ use core::mem::ManuallyDrop;
 /// first (the first 15 bytes), then the pid namespace and the root.
 const NS: &[u8] = b"ipc uts net mnt pid ../root";
 
+/// `container NAME: is not running ...` (written in place: no Vec made).
 fn not_running(name: &[u8]) -> Error {
-    let mut w = b"container ".to_vec();
-    w.extend_from_slice(name);
-    Error::at(&w, m!("is not running (start it first)"))
+    Error::text(m!("container ")).append(name).more(m!(": is not running (start it first)"))
 }
 
 #[inline(never)]
@@ -37,7 +36,7 @@ fn not_running(name: &[u8]) -> Error {
 /// from a sealed copy (see below).
 pub fn exec(root: &Root, o: ExecOpts, me: &[Vec<u8>], my_env: &[Vec<u8>]) -> Res<i32> {
     if sys::geteuid() != 0 {
-        return Err(util::Error::text(m!("exec: mydocker must run as root")));
+        return util::err(b"exec", m!("mydocker must run as root"));
     }
     // (used in place, through a reference: moved out of the result, the
     // record was copied whole into a second slot of a 1.8 KB frame)
@@ -149,7 +148,9 @@ pub fn enter(
     // A confined container with no devices cgroup of its own (v1) is in
     // the shared one, which its record does not name; a host without any
     // devices cgroup takes CAP_MKNOD from it, as `run` and `start` do.
-    let layout = Layout::for_limits(&Limits::default());
+    // (the container's limits: its devices hierarchy is found as with
+    // none, and no default Limits is built in this frame)
+    let layout = Layout::for_limits(&r.limits);
     if !privileged && layout.devices() == Mechanism::NoCgroup {
         sec.caps &= !(1 << crate::engine::config::CAP_MKNOD);
     }

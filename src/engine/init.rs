@@ -33,6 +33,11 @@ pub struct Stdio {
 /// Never returns: it execs, or reports why not and exits (`Child::fail`)
 /// right where a step failed, so no error path drops what is open (the
 /// exit closes it): one call per step, no unwinding of the frame.
+/// Descriptors of the container's own (its pty, a directory of its
+/// image) are forgotten, not closed by hand: close-on-exec (`stdio` marks
+/// all from 3 on), the exec closes them. What reaches the host (its /dev,
+/// cgroup files, namespaces) is closed at once: nothing of the host stays
+/// open while `runc create`'s container waits for its start.
 pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> ! {
     macro_rules! t {
         ($r:expr) => {
@@ -134,6 +139,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         let (m, s) = t!(sys::openpty().ctx(m!("open a pty /dev/ptmx"), b""));
         t!(sys::send_fd(console.raw(), m.raw()).ctx(m!("send the console"), b""));
         t!(stdio(s.raw(), s.raw(), s.raw(), true));
+        core::mem::forget((m, s));
     }
     let bridge = spec.net.as_slice() == b"bridge";
     if bridge {
@@ -160,9 +166,10 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
         // through a memfd), the directory read before the tmpfs hides it
         let below = if spec.copyup.iter().any(|c| c == path) { sys::open(path, sys::O_RDONLY | sys::O_DIRECTORY, 0).ok() } else { None };
         t!(confine::tmpfs(t));
-        if let Some(d) = below {
+        if let Some(d) = &below {
             t!(copy_up(d.raw(), path));
         }
+        core::mem::forget(below);
     }
     if spec.mqueue {
         t!(confine::own_dir(b"/dev/mqueue"));
