@@ -157,7 +157,7 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
         }
         // base never ends in '/': the parts are base + "/l" and so on
         let mut data = Buf::new();
-        super::inspect::tpl_m(&mut data, m!("lowerdir=\x02/l,upperdir=\x02/u,workdir=\x02/w"), 0, &[&base, &base, &base], &[], &[]);
+        crate::engine::json::tpl_m(&mut data, m!("lowerdir=\x02/l,upperdir=\x02/u,workdir=\x02/w"), 0, &[&base, &base, &base], &[], &[]);
         let m = join(&base, b"m");
         sys::mount(b"overlay", &m, b"overlay", 0, &data.0)?;
         sys::umount2(&m, sys::MNT_DETACH)
@@ -178,16 +178,11 @@ fn fill(b: &mut Buf, t: &[u8], parts: &[&[u8]]) {
     }
 }
 
-/// `fill` with the template from the messages' blob (there compressed;
-/// \x01 is the blob's own marker, so the parts start at \x02). The text is
-/// decoded at the end of `b` and taken off (one buffer grows, not one a call).
+/// `fill` with the template kept with the message texts (\x01 is the
+/// blob's own marker, so the parts start at \x02).
 #[inline(never)]
 fn fill_m(b: &mut Buf, t: Msg, parts: &[&[u8]]) {
-    let start = b.0.len();
-    util::push_msg(&mut b.0, t);
-    let t = b.0[start..].to_vec();
-    b.0.truncate(start);
-    fill(b, &t, parts);
+    fill(b, util::msg_text(t), parts);
 }
 
 #[inline(never)]

@@ -3,7 +3,7 @@
 
 use super::out;
 use crate::engine::cgroup::Cgroup;
-pub use crate::engine::json::tpl;
+use crate::engine::json::tpl_m;
 use crate::engine::state::{self, Record, Root};
 use crate::engine::util::{self, join, Buf, Error, Res};
 use crate::sys;
@@ -16,23 +16,6 @@ fn time(secs: i64) -> Vec<u8> {
     } else {
         b"0001-01-01T00:00:00Z".to_vec()
     }
-}
-
-/// `tpl` with the template from the messages' blob, from byte `skip` on
-/// (there `\x07` stands for tpl's `\x01`: the blob keeps `\x01` for its
-/// errno texts). The template is decoded at the end of `b` and taken off.
-#[inline(never)]
-pub(super) fn tpl_m(b: &mut Buf, id: util::Msg, skip: usize, s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
-    let start = b.0.len();
-    util::push_msg(&mut b.0, id);
-    let mut t = b.0[start + skip..].to_vec();
-    b.0.truncate(start);
-    for c in &mut t {
-        if *c == 7 {
-            *c = 1;
-        }
-    }
-    tpl(b, &t, s, n, l);
 }
 
 #[inline(never)]

@@ -1,8 +1,8 @@
 //! `network create|ls|rm|inspect`: the engine's networks, printed as
 //! docker prints them.
 
-use super::inspect::tpl_m;
 use super::out::{each, line_to, out, report};
+use crate::engine::json::tpl_m;
 use crate::engine::network;
 use crate::engine::state::Root;
 use crate::engine::util::{self, Buf, Res};

@@ -460,6 +460,8 @@ fn utf8_prefix(s: &[u8]) -> usize {
 pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
     let (mut si, mut ni, mut li) = (0, 0, 0);
     for &c in t {
+        // (7 is 1 in a template kept with the message texts, `tpl_m`)
+        let c = if c == 7 { 1 } else { c };
         match c {
             1 | 2 => {
                 if c == 1 {
@@ -488,6 +490,14 @@ pub fn tpl(b: &mut Buf, t: &[u8], s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
             c => b.0.push(c),
         }
     }
+}
+
+/// `tpl` with the template kept with the message texts, from byte `skip`
+/// on (there `\x07` stands for `\x01`: the blob keeps `\x01` for its errno
+/// texts).
+#[inline(never)]
+pub fn tpl_m(b: &mut Buf, id: crate::engine::util::Msg, skip: usize, s: &[&[u8]], n: &[i64], l: &[&[Vec<u8>]]) {
+    tpl(b, &crate::engine::util::msg_text(id)[skip..], s, n, l);
 }
 
 /// `"sha256:A","sha256:B"`: diff IDs (hex) as a JSON array's items.
