@@ -135,7 +135,11 @@ impl Layout {
                     if magic(&u) == V2 {
                         hiers.push(v2(&u));
                     }
-                    for (c, _) in needed(l) {
+                    let mut need = needed(l);
+                    while need != 0 {
+                        let i = need.trailing_zeros() as usize;
+                        need &= need - 1;
+                        let c = nth(CTRLS, i);
                         let d = join(ROOT, c);
                         if hiers.iter().any(|h: &Hier| h.has(c)) {
                             continue;
@@ -215,11 +219,12 @@ impl Layout {
 const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
 const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 
-/// The controllers a set of limits needs, with the flag that asked for each.
-/// (Lazily: no Vec of pairs built per call.)
-fn needed(l: &Limits) -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
-    let have = [l.memory.is_some(), l.cpu_quota.is_some(), l.cpu_shares.is_some(), l.cpuset_cpus.is_some(), l.pids.is_some()];
-    (0..5).filter(move |&i| have[i]).map(|i| (nth(CTRLS, i), nth(FLAGS, i)))
+/// The controllers a set of limits needs: bit i for the i-th of CTRLS
+/// (and FLAGS, the flag that asked for it). A mask, not an iterator: its
+/// adapters were a `next` of their own and a copy per caller.
+#[inline(never)]
+fn needed(l: &Limits) -> u32 {
+    l.memory.is_some() as u32 | (l.cpu_quota.is_some() as u32) << 1 | (l.cpu_shares.is_some() as u32) << 2 | (l.cpuset_cpus.is_some() as u32) << 3 | (l.pids.is_some() as u32) << 4
 }
 
 /// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
@@ -315,7 +320,8 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 /// The error names `dir` (one error path for both callers).
 fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
     let r = (|| {
-        for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+        for k in 0..2 {
+            let knob = nth(b"cpuset.cpus,cpuset.mems", k);
             let at = join(dir, knob);
             let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
@@ -347,15 +353,17 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
 
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
 #[inline(never)]
-fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
+fn enable(dir: &[u8], ctrl: &[u8]) -> Res<()> {
     let at = join(dir, b"cgroup.subtree_control");
-    let cur = read_file(&at)?;
-    if words(&cur, b' ').iter().any(|w| w == ctrl) {
-        return Ok(());
-    }
-    let mut v = b"+".to_vec();
-    v.extend_from_slice(ctrl);
-    write_file(&at, &v)
+    let r = read_file(&at).and_then(|cur| {
+        if words(&cur, b' ').iter().any(|w| w == ctrl) {
+            return Ok(());
+        }
+        let mut v = b"+".to_vec();
+        v.extend_from_slice(ctrl);
+        write_file(&at, &v)
+    });
+    r.map_err(|e| Error::text(m!("enable the ")).append(ctrl).more(m!(" controller in ")).append(dir).more(m!(": ")).errno(e))
 }
 
 /// mkdir, where an existing one is fine; the error names the cgroup.
@@ -379,7 +387,11 @@ impl Cgroup {
     pub fn plan(layout: &Layout, rel: &[u8], l: &Limits) -> Res<Cgroup> {
         let id = &rel[rel.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
         let mut use_h: Vec<&Hier> = Vec::new();
-        for (ctrl, flag) in needed(l) {
+        let mut need = needed(l);
+        while need != 0 {
+            let i = need.trailing_zeros() as usize;
+            need &= need - 1;
+            let (ctrl, flag) = (nth(CTRLS, i), nth(FLAGS, i));
             let Some(h) = layout.find(ctrl) else {
                 // (written straight into the error buffer: no Vec)
                 return Err(Error::bytes(flag)
@@ -473,13 +485,15 @@ impl Cgroup {
                 let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
                 mkdir_cg(parent)?;
                 if h.kind == Kind::V2 {
-                    for (c, _) in needed(l) {
+                    let mut need = needed(l);
+                    while need != 0 {
+                        let c = nth(CTRLS, need.trailing_zeros() as usize);
+                        need &= need - 1;
                         if !h.has(c) {
                             continue;
                         }
-                        for d in [&h.mount[..], parent] {
-                            enable(d, c).map_err(|e| Error::text(m!("enable the ")).append(c).more(m!(" controller in ")).append(d).more(m!(": ")).errno(e))?;
-                        }
+                        enable(&h.mount, c)?;
+                        enable(parent, c)?;
                     }
                 } else if h.has(b"cpuset") {
                     cpuset_inherit(&h.mount, parent)?;
