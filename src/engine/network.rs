@@ -65,7 +65,12 @@ impl Network {
         for f in [&mut self.name, &mut self.id, &mut self.bridge, &mut self.nat] {
             *f = r.bytes()?;
         }
-        (self.subnet, self.prefix, self.gateway, self.created) = (r.num()? as u32, r.num()? as u8, r.num()? as u32, r.num()?);
+        // (read in a loop, then placed: four inlined calls were more)
+        let mut n = [0i64; 4];
+        for x in &mut n {
+            *x = r.num()?;
+        }
+        (self.subnet, self.prefix, self.gateway, self.created) = (n[0] as u32, n[1] as u8, n[2] as u32, n[3]);
         Some(())
     }
 }

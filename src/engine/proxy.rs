@@ -168,19 +168,19 @@ impl Proxy {
     fn udp_in(&mut self, lfd: Fd, ctr_port: u16, now: u64) {
         let mut buf = core::mem::take(&mut self.buf);
         while let Ok((n, ip, port)) = sys::recv_from(lfd, &mut buf) {
-            let pos = self.flows.iter().position(|f| f.listener == lfd && f.ip == ip && f.port == port);
-            let i = match pos {
-                Some(i) => i,
-                None => match sys::connect_inet(self.target, ctr_port, true) {
-                    Ok(sock) => {
-                        self.flows.push(Flow { listener: lfd, ip, port, sock, last: now });
-                        self.flows.len() - 1
-                    }
-                    Err(_) => continue,
-                },
-            };
-            self.flows[i].last = now;
-            let _ = sys::write(self.flows[i].sock.raw(), &buf[..n]);
+            let mut sock = -1;
+            for f in self.flows.iter_mut() {
+                if f.listener == lfd && f.ip == ip && f.port == port {
+                    f.last = now;
+                    sock = f.sock.raw();
+                }
+            }
+            if sock < 0 {
+                let Ok(s) = sys::connect_inet(self.target, ctr_port, true) else { continue };
+                sock = s.raw();
+                self.flows.push(Flow { listener: lfd, ip, port, sock: s, last: now });
+            }
+            let _ = sys::write(sock, &buf[..n]);
         }
         self.buf = buf;
     }
