@@ -358,18 +358,20 @@ pub fn etc_files(ip: u32, hostname: &[u8]) -> (Vec<u8>, Vec<u8>) {
     hosts.s("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n").b(&fmt_ip(ip)).s("\t").b(hostname).s("\n");
     let host = read_file(b"/etc/resolv.conf").unwrap_or_default();
     let mut resolv = Vec::new();
+    // (whether a resolver was kept noted as it is: no scan of the text)
+    let mut ns_kept = false;
     for l in util::fields(&host, b'\n') {
         let ns = l.strip_prefix(b"nameserver").map(|r| r.trim_ascii());
         match ns {
             Some(a) if a.starts_with(b"127.") || a == b"::1" => continue,
-            Some(_) => {}
+            Some(_) => ns_kept = true,
             None if l.starts_with(b"search") || l.starts_with(b"options") => {}
             None => continue,
         }
         resolv.extend_from_slice(l);
         resolv.push(b'\n');
     }
-    if !resolv.windows(10).any(|w| w == b"nameserver") {
+    if !ns_kept {
         resolv.extend_from_slice(b"nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
     }
     (hosts.0, resolv)
