@@ -162,10 +162,26 @@ pub fn link_up(index: i32) -> sys::R<()> {
     rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(index, IFF_UP, IFF_UP).as_flattened()))
 }
 
+/// A link message about the link named `name` (ifinfomsg setting `up`
+/// in the flags it changes), asking for an ACK. (One copy of the start
+/// that every by-name message shares.)
+#[inline(never)]
+fn named(ty: u16, flags: u16, name: &[u8], up: u32) -> Msg {
+    let mut m = Msg::new(ty, NLM_F_ACK | flags, ifinfo(0, up, up).as_flattened());
+    m.str(IFLA_IFNAME, name);
+    m
+}
+
+/// A new link `name` of `kind`, its IFLA_LINKINFO nest left open.
+fn new_link(name: &[u8], kind: &[u8]) -> Msg {
+    let mut m = named(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, 0);
+    m.nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, kind);
+    m
+}
+
 /// Sets a link up (and optionally its master) by name.
 pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(0, IFF_UP, IFF_UP).as_flattened());
-    m.str(IFLA_IFNAME, name);
+    let mut m = named(RTM_NEWLINK, 0, name, IFF_UP);
     if let Some(i) = master {
         m.u32(IFLA_MASTER, i as u32);
     }
@@ -173,23 +189,19 @@ pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
 }
 
 pub fn link_del(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, name);
-    rtnl(&mut m)
+    rtnl(&mut named(RTM_DELLINK, 0, name, 0))
 }
 
 /// A bridge device named `name`.
 pub fn bridge_add(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, name).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
-    rtnl(&mut m)
+    rtnl(new_link(name, b"bridge").end())
 }
 
 /// A veth pair: `host` here, its peer created as `peer` directly inside
 /// the network namespace `netns` (a descriptor of it).
 pub fn veth_add(host: &[u8], peer: &[u8], netns: sys::Fd) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
+    let mut m = new_link(host, b"veth");
+    m.nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
     m.raw(ifinfo(0, 0, 0).as_flattened()).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
     m.end().end().end();
     rtnl(&mut m)
