@@ -159,29 +159,32 @@ pub fn rtnl(msg: &mut Msg) -> sys::R<()> {
 
 /// Brings interface `index` up (1 is always `lo` in a new network namespace).
 pub fn link_up(index: i32) -> sys::R<()> {
-    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(index, IFF_UP, IFF_UP).as_flattened()))
+    rtnl(&mut named(RTM_NEWLINK, 0, index, b"", IFF_UP))
 }
 
 /// A link message about the link named `name` (ifinfomsg setting `up`
 /// in the flags it changes), asking for an ACK. (One copy of the start
 /// that every by-name message shares.)
+/// (`name` empty: the link is `index`, and none is named.)
 #[inline(never)]
-fn named(ty: u16, flags: u16, name: &[u8], up: u32) -> Msg {
-    let mut m = Msg::new(ty, NLM_F_ACK | flags, ifinfo(0, up, up).as_flattened());
-    m.str(IFLA_IFNAME, name);
+fn named(ty: u16, flags: u16, index: i32, name: &[u8], up: u32) -> Msg {
+    let mut m = Msg::new(ty, NLM_F_ACK | flags, ifinfo(index, up, up).as_flattened());
+    if !name.is_empty() {
+        m.str(IFLA_IFNAME, name);
+    }
     m
 }
 
 /// A new link `name` of `kind`, its IFLA_LINKINFO nest left open.
 fn new_link(name: &[u8], kind: &[u8]) -> Msg {
-    let mut m = named(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, 0);
+    let mut m = named(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, name, 0);
     m.nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, kind);
     m
 }
 
 /// Sets a link up (and optionally its master) by name.
 pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
-    let mut m = named(RTM_NEWLINK, 0, name, IFF_UP);
+    let mut m = named(RTM_NEWLINK, 0, 0, name, IFF_UP);
     if let Some(i) = master {
         m.u32(IFLA_MASTER, i as u32);
     }
@@ -189,7 +192,7 @@ pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
 }
 
 pub fn link_del(name: &[u8]) -> sys::R<()> {
-    rtnl(&mut named(RTM_DELLINK, 0, name, 0))
+    rtnl(&mut named(RTM_DELLINK, 0, 0, name, 0))
 }
 
 /// A bridge device named `name`.
