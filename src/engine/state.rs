@@ -322,8 +322,8 @@ impl Record {
         for t in vl.chunks_exact(3) {
             r.volumes.push(Volume { host: t[0].clone(), ctr: t[1].clone(), ro: !t[2].is_empty() });
         }
-        for p in d.list() {
-            match crate::engine::config::parse_port(&p) {
+        for p in &d.list() {
+            match crate::engine::config::parse_port(p) {
                 Ok(x) => r.ports.push(x),
                 Err(_) => d.ok = false,
             }
