@@ -476,9 +476,9 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
 fn ids(root: &Root) -> Vec<(Vec<u8>, bool)> {
     let mut v = Vec::new();
     for run in [false, true] {
-        for (n, _) in sys::list_dir(&root.containers_in(run)).unwrap_or_default() {
+        for (n, _) in &sys::list_dir(&root.containers_in(run)).unwrap_or_default() {
             if n.len() == 64 && n.iter().all(|c| c.is_ascii_hexdigit()) {
-                v.push((n, run));
+                v.push((n.clone(), run));
             }
         }
     }
