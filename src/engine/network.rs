@@ -296,7 +296,7 @@ fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
 /// the run-time directory of `--rm` ones went with a reboot).
 pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     let mut l = leases(root, &n.name);
-    keep(&mut l, &|i| [false, true].into_iter().any(|run| sys::lstat(&join(&root.containers_in(run), i)).is_ok()));
+    keep(&mut l, &|i| state::where_is(root, i).is_some());
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }

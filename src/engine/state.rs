@@ -506,10 +506,18 @@ pub fn all(root: &Root) -> Vec<Record> {
     v
 }
 
+/// Where container `id`'s directory is: Some(whether in the run-time
+/// directory), None if nowhere. (One copy for `load` and the reclaiming
+/// of stale address leases.)
+#[inline(never)]
+pub fn where_is(root: &Root, id: &[u8]) -> Option<bool> {
+    let run = sys::lstat(&join(&root.containers_in(false), id)).is_err();
+    sys::lstat(&join(&root.containers_in(run), id)).ok().map(|_| run)
+}
+
 /// The container `id`'s record, wherever it lives.
 pub fn load(root: &Root, id: &[u8]) -> Option<Record> {
-    let run = sys::lstat(&join(&root.containers_in(false), id)).is_err();
-    sys::lstat(&join(&root.containers_in(run), id)).ok().map(|_| at(root, id.to_vec(), run))
+    where_is(root, id).map(|run| at(root, id.to_vec(), run))
 }
 
 // ---------------------------------------------------------------- names
