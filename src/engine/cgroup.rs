@@ -224,7 +224,11 @@ const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 /// adapters were a `next` of their own and a copy per caller.
 #[inline(never)]
 fn needed(l: &Limits) -> u32 {
-    l.memory.is_some() as u32 | (l.cpu_quota.is_some() as u32) << 1 | (l.cpu_shares.is_some() as u32) << 2 | (l.cpuset_cpus.is_some() as u32) << 3 | (l.pids.is_some() as u32) << 4
+    l.memory.is_some() as u32
+        | (l.cpu_quota.is_some() as u32) << 1
+        | (l.cpu_shares.is_some() as u32) << 2
+        | (l.cpuset_cpus.is_some() as u32) << 3
+        | (l.pids.is_some() as u32) << 4
 }
 
 /// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].

@@ -318,7 +318,7 @@ impl Record {
         // Whole triples, else no record. (Copied out by index: moving
         // them out of an iterator was 150 bytes of Option moves.)
         let vl = d.list();
-        d.ok &= vl.len() % 3 == 0;
+        d.ok &= vl.len().is_multiple_of(3);
         for t in vl.chunks_exact(3) {
             r.volumes.push(Volume { host: t[0].clone(), ctr: t[1].clone(), ro: !t[2].is_empty() });
         }
