@@ -369,7 +369,7 @@ impl Record {
     }
 
     pub fn dir(&self, root: &Root) -> Vec<u8> {
-        join(&root.containers_in(self.auto_remove), &self.id)
+        container_dir(root, self.auto_remove, &self.id)
     }
 
     /// The record's file (one copy of the join for save, append, reload).
@@ -511,8 +511,14 @@ pub fn all(root: &Root) -> Vec<Record> {
 /// of stale address leases.)
 #[inline(never)]
 pub fn where_is(root: &Root, id: &[u8]) -> Option<bool> {
-    let run = sys::lstat(&join(&root.containers_in(false), id)).is_err();
-    sys::lstat(&join(&root.containers_in(run), id)).ok().map(|_| run)
+    let run = sys::lstat(&container_dir(root, false, id)).is_err();
+    sys::lstat(&container_dir(root, run, id)).ok().map(|_| run)
+}
+
+/// Container `id`'s directory, persistent or run-time.
+#[inline(never)]
+fn container_dir(root: &Root, run: bool, id: &[u8]) -> Vec<u8> {
+    join(&root.containers_in(run), id)
 }
 
 /// The container `id`'s record, wherever it lives.
