@@ -97,12 +97,12 @@ impl Layout {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
                 Kind::V1 => words(&m.super_opts, b','),
             };
-            // The same hierarchy bind-mounted twice: keep the first.
-            if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers && (kind == Kind::V2 || !controllers.is_empty())) {
-                continue;
-            }
             if kind == Kind::V1 && controllers.is_empty() {
                 continue; // named hierarchies such as name=systemd
+            }
+            // The same hierarchy bind-mounted twice: keep the first.
+            if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers) {
+                continue;
             }
             hiers.push(Hier { kind, mount: m.point.clone(), controllers });
         }
