@@ -390,23 +390,6 @@ impl Cgroup {
     /// OCI bundle's `cgroupsPath`).
     pub fn plan(layout: &Layout, rel: &[u8], l: &Limits) -> Res<Cgroup> {
         let id = &rel[rel.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
-        let mut use_h: Vec<&Hier> = Vec::new();
-        let mut need = needed(l);
-        while need != 0 {
-            let i = need.trailing_zeros() as usize;
-            need &= need - 1;
-            let (ctrl, flag) = (nth(CTRLS, i), nth(FLAGS, i));
-            let Some(h) = layout.find(ctrl) else {
-                // (written straight into the error buffer: no Vec)
-                return Err(Error::bytes(flag)
-                    .more(m!(": the "))
-                    .append(ctrl)
-                    .more(m!(" cgroup controller is not available ("))
-                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted") } else { m!("enable it in the kernel or drop the flag") })
-                    .more(m!(")")));
-            };
-            use_h.push(h); // (a hierarchy met again is skipped below)
-        }
         // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
         // container, unless (hybrid) a v1 cgroup already does.
@@ -422,17 +405,31 @@ impl Cgroup {
             shared = Some((dir, tmp));
             home = None;
         }
-        let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
+        let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
+        // (planned as found: no Vec of the hierarchies first)
+        let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
+        let mut need = needed(l);
+        while need != 0 {
+            let i = need.trailing_zeros() as usize;
+            need &= need - 1;
+            let (ctrl, flag) = (nth(CTRLS, i), nth(FLAGS, i));
+            let Some(h) = layout.find(ctrl) else {
+                // (written straight into the error buffer: no Vec)
+                return Err(Error::bytes(flag)
+                    .more(m!(": the "))
+                    .append(ctrl)
+                    .more(m!(" cgroup controller is not available ("))
+                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted") } else { m!("enable it in the kernel or drop the flag") })
+                    .more(m!(")")));
+            };
+            cg.add(h, rel); // (a hierarchy met again is skipped)
+        }
+        let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || cg.todo.is_empty() && home.is_none());
         #[allow(clippy::manual_flatten)] // (`.flatten()` or two `extend`s: 40-60 bytes more)
         for h in [home, v2] {
             if let Some(h) = h {
-                use_h.push(h);
+                cg.add(h, rel);
             }
-        }
-        let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
-        let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
-        for h in use_h {
-            cg.add(h, rel);
         }
         Ok(cg)
     }
