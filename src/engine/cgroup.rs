@@ -485,6 +485,7 @@ impl Cgroup {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
                 mkdir_cg(parent)?;
+                let cpuset = h.kind == Kind::V1 && h.has(b"cpuset");
                 if h.kind == Kind::V2 {
                     let mut need = needed(l);
                     while need != 0 {
@@ -496,11 +497,11 @@ impl Cgroup {
                         enable(&h.mount, c)?;
                         enable(parent, c)?;
                     }
-                } else if h.has(b"cpuset") {
+                } else if cpuset {
                     cpuset_inherit(&h.mount, parent)?;
                 }
                 mkdir_cg(dir)?;
-                if h.kind == Kind::V1 && h.has(b"cpuset") {
+                if cpuset {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
