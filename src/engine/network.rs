@@ -75,6 +75,12 @@ impl Network {
     }
 }
 
+/// `network "NAME": <why>` (one copy of the call's first word).
+#[inline(never)]
+fn net_err(name: &[u8], why: util::Msg) -> Error {
+    Error::quoted(m!("network"), name, why)
+}
+
 fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
     join(&join(&root.dir, b"networks"), name)
 }
@@ -86,7 +92,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
             return Ok(n);
         }
     }
-    Err(Error::quoted(m!("network"), name, m!("no such network")))
+    Err(net_err(name, m!("no such network")))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
@@ -187,7 +193,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if util::word_index(b"none,host,bridge", name).is_some() {
-        return Err(Error::quoted(m!("network"), name, m!("is a reserved name")));
+        return Err(net_err(name, m!("is a reserved name")));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(m!("--subnet: expected a.b.c.d/8 to /30")))?;
     let mut n = Network::default();
@@ -201,7 +207,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     let _lock = root.lock()?;
     let d = dir(root, name);
     if sys::lstat(&d).is_ok() {
-        return Err(Error::quoted(m!("network"), name, m!("already exists")));
+        return Err(net_err(name, m!("already exists")));
     }
     for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
@@ -247,7 +253,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             Err(e) => return Err(*e),
         };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
-            return Err(Error::quoted(m!("network"), name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
+            return Err(net_err(name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
         }
         nat_del(n, env);
         // No container uses the network any more, so a port still on the
@@ -307,7 +313,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         cand += 1;
     }
     if cand >= n.broadcast() {
-        return Err(Error::quoted(m!("network"), &n.name, m!("no free addresses in the subnet")));
+        return Err(net_err(&n.name, m!("no free addresses in the subnet")));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;
