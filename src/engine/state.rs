@@ -408,13 +408,7 @@ impl Record {
     /// The container's init is running: same pid, same start time, and not
     /// a zombie waiting for its parent.
     pub fn alive(&self) -> bool {
-        if self.pid <= 0 {
-            return false;
-        }
-        let Some(st) = proc_stat(self.pid) else { return false };
-        let alive = parse_start_time(&st) == Some(self.pid_start) && proc_state(&st) != Some(b'Z');
-        sys::free(st);
-        alive
+        live_pid(self.pid, Some(self.pid_start))
     }
 
     pub fn short_id(&self) -> &[u8] {
@@ -435,12 +429,20 @@ fn proc_stat(pid: i32) -> Option<Vec<u8>> {
 
 /// Process `pid` exists and is not a zombie.
 pub fn running(pid: i32) -> bool {
-    pid > 0
-        && proc_stat(pid).is_some_and(|s| {
-            let r = proc_state(&s) != Some(b'Z');
-            sys::free(s);
-            r
-        })
+    live_pid(pid, None)
+}
+
+/// Process `pid` exists, is not a zombie, and (if `start` says) started
+/// then: one copy of the check for `running` and `Record::alive`.
+#[inline(never)]
+fn live_pid(pid: i32, start: Option<u64>) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Some(st) = proc_stat(pid) else { return false };
+    let live = start.is_none_or(|s| parse_start_time(&st) == Some(s)) && proc_state(&st) != Some(b'Z');
+    sys::free(st);
+    live
 }
 
 /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
