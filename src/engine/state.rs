@@ -543,6 +543,12 @@ fn names(root: &Root) -> Vec<u8> {
     join(&root.run, b"names")
 }
 
+/// The index's link for `name` (one copy of the join for its three users).
+#[inline(never)]
+fn name_link(root: &Root, name: &[u8]) -> Vec<u8> {
+    join(&names(root), name)
+}
+
 /// Under the state lock, with the run-time directory mounted: makes the
 /// index if it is missing.
 pub fn index_names(root: &Root) -> Res<()> {
@@ -566,14 +572,14 @@ pub fn index_names(root: &Root) -> Res<()> {
 /// The container that holds `name`, by the index; None without an index.
 /// (The record loaded once: the id's check was a second load of it.)
 pub fn name_holder(root: &Root, name: &[u8]) -> Option<Record> {
-    let id = sys::readlinkat(sys::AT_FDCWD, &join(&names(root), name)).ok()?;
+    let id = sys::readlinkat(sys::AT_FDCWD, &name_link(root, name)).ok()?;
     load(root, &id)
 }
 
 /// Records `name` as `id`'s (under the state lock, once `name_holder`
 /// found it free): a stale link is replaced.
 pub fn claim_name(root: &Root, name: &[u8], id: &[u8]) -> Res<()> {
-    let p = join(&names(root), name);
+    let p = name_link(root, name);
     let _ = sys::unlinkat(sys::AT_FDCWD, &p, 0);
     sys::symlinkat(id, sys::AT_FDCWD, &p).ctx(m!("claim the name"), name)
 }
@@ -581,7 +587,7 @@ pub fn claim_name(root: &Root, name: &[u8], id: &[u8]) -> Res<()> {
 /// Gives `name` up if `id` holds it (takes the state lock).
 pub fn release_name(root: &Root, name: &[u8], id: &[u8]) {
     let Ok(_l) = root.lock() else { return };
-    let p = join(&names(root), name);
+    let p = name_link(root, name);
     if sys::readlinkat(sys::AT_FDCWD, &p).is_ok_and(|t| t == id) {
         let _ = sys::unlinkat(sys::AT_FDCWD, &p, 0);
     }
