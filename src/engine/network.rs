@@ -162,12 +162,7 @@ fn nat(n: &Network, env: &[Vec<u8>], add: bool) -> sys::R<()> {
         let ipt = which(b"iptables", env).ok_or(sys::ENOENT)?;
         return iptables_rule(&ipt, add, n);
     }
-    let chain = n.chain();
-    if add {
-        netlink::masq_add(&chain, n.subnet, n.prefix, &n.bridge)
-    } else {
-        netlink::masq_del(&chain)
-    }
+    netlink::masq(&n.chain(), n.subnet, n.prefix, &n.bridge, add)
 }
 
 fn nat_add(n: &Network, env: &[Vec<u8>]) -> Res<()> {

@@ -310,21 +310,26 @@ const MASQ: &[u8] = b"\x60\x04\x04\x41\x08mydocker\
 /// DELRULE (flush) and DELCHAIN of the chain, ack only.
 const UNMASQ: &[u8] = b"\x68\x04\x00\x41\x08mydocker\x72\x65\x04\x00\x41\x08mydocker\x73";
 
-/// The messages that add the masquerade rule (see MASQ).
-pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
+/// The messages of `prog` (MASQ or UNMASQ) for the chain of a network
+/// (UNMASQ uses none of its numbers).
+fn masq_prog(prog: &[u8], chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
     let mut ifname = [0u8; 16];
     ifname[..bridge.len()].copy_from_slice(bridge);
-    nft(MASQ, chain, &[&mask.to_be_bytes(), &[0; 4], &(net & mask).to_be_bytes(), &ifname])
+    nft(prog, chain, &[&mask.to_be_bytes(), &[0; 4], &(net & mask).to_be_bytes(), &ifname])
 }
 
-pub fn masq_add(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &masq_msgs(chain, net, prefix, bridge), 3)
+/// The messages that add the masquerade rule (see MASQ).
+#[cfg(test)]
+pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
+    masq_prog(MASQ, chain, net, prefix, bridge)
 }
 
-/// Flushes and deletes the network's chain.
-pub fn masq_del(chain: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &nft(UNMASQ, chain, &[]), 2)
+/// Adds (`add`) the masquerade rule of a network, or flushes and deletes
+/// its chain. (One call of the program and the exchange for both.)
+pub fn masq(chain: &[u8], net: u32, prefix: u8, bridge: &[u8], add: bool) -> sys::R<()> {
+    let (prog, acks) = if add { (MASQ, 3) } else { (UNMASQ, 2) };
+    talk(libc::NETLINK_NETFILTER, &masq_prog(prog, chain, net, prefix, bridge), acks)
 }
 
 #[cfg(test)]
