@@ -272,13 +272,19 @@ pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     // (the message written straight into the error buffer: no Vecs)
-    write_file(&join(dir, knob), val)
+    write_at(dir, knob, val)
         .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
+}
+
+/// Writes `val` to `dir/knob` (one copy of the join and write).
+#[inline(never)]
+fn write_at(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
+    write_file(&join(dir, knob), val)
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
 fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
-    match write_file(&join(dir, knob), val) {
+    match write_at(dir, knob, val) {
         Err(sys::ENOENT) => Ok(()),
         r => r,
     }
@@ -468,7 +474,7 @@ impl Cgroup {
                 // v1 keeps memory <= memory+swap: the old pair is lifted
                 // first, so a raise does not fail half way.
                 if h.kind == Kind::V1 && l.memory.is_some() {
-                    let _ = write_file(&join(d, b"memory.memsw.limit_in_bytes"), b"-1");
+                    let _ = write_at(d, b"memory.memsw.limit_in_bytes", b"-1");
                 }
                 apply(h, d, l)?;
             }
@@ -577,7 +583,7 @@ impl Cgroup {
                     Ok(()) | Err(sys::ENOENT) => break,
                     Err(sys::EBUSY) if i < 199 => {
                         // Kill stragglers (v2 has cgroup.kill since 5.14).
-                        let _ = write_file(&join(d, b"cgroup.kill"), b"1");
+                        let _ = write_at(d, b"cgroup.kill", b"1");
                         sys::sleep_ms(5)
                     }
                     Err(_) => break,
