@@ -73,7 +73,7 @@ fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
 /// `<mount>/cgroup.controllers` of a v2 hierarchy ("" if unreadable).
 #[inline(never)]
 fn controllers(mount: &[u8]) -> Vec<u8> {
-    read_file(&join(mount, b"cgroup.controllers")).unwrap_or_default()
+    read_at(mount, b"cgroup.controllers").unwrap_or_default()
 }
 
 /// The v1 hierarchy at `mount` holding controller `c`.
@@ -276,6 +276,12 @@ fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
         .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
 }
 
+/// `dir/knob`'s contents (one copy of the join and read).
+#[inline(never)]
+fn read_at(dir: &[u8], knob: &[u8]) -> sys::R<Vec<u8>> {
+    read_file(&join(dir, knob))
+}
+
 /// Writes `val` to `dir/knob` (one copy of the join and write).
 #[inline(never)]
 fn write_at(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
@@ -336,7 +342,7 @@ fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
             let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
                 // (trimmed: a cpu or node list has no blanks inside)
-                write_file(&at, read_file(&join(parent, knob))?.trim_ascii())?;
+                write_file(&at, read_at(parent, knob)?.trim_ascii())?;
             }
         }
         Ok(())
@@ -594,7 +600,7 @@ impl Cgroup {
 
     /// Whether any process is still in the container's cgroups.
     pub fn populated(&self) -> bool {
-        self.dirs().iter().any(|d| read_file(&join(d, b"cgroup.procs")).map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
+        self.dirs().iter().any(|d| read_at(d, b"cgroup.procs").map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
     }
 }
 
