@@ -431,8 +431,7 @@ impl Cgroup {
                     .more(m!(": the "))
                     .append(ctrl)
                     .more(m!(" cgroup controller is not available ("))
-                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted") } else { m!("enable it in the kernel or drop the flag") })
-                    .more(m!(")")));
+                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted)") } else { m!("enable it in the kernel or drop the flag)") }));
             };
             cg.add(h, rel); // (a hierarchy met again is skipped)
         }
