@@ -272,8 +272,7 @@ pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     // (the message written straight into the error buffer: no Vecs)
-    write_at(dir, knob, val)
-        .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
+    write_at(dir, knob, val).map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
 }
 
 /// `dir/knob`'s contents (one copy of the join and read).
