@@ -139,39 +139,42 @@ pub fn lock_container(root: &Root, r: &Record, key: &[u8]) -> Res<Lock> {
 
 #[derive(Debug, Default, PartialEq)]
 #[cfg_attr(test, derive(Clone))]
+/// (repr(C), in this order: the fields most used first, within the
+/// 128 bytes a one-byte displacement reaches from a pointer to it.)
+#[repr(C)]
 pub struct Record {
     pub id: Vec<u8>,
     pub name: Vec<u8>,
-    pub image: Vec<u8>,
-    /// The image's ID (hex): what `start` mounts and `rmi` checks, whatever
-    /// its tags become.
-    pub image_id: Vec<u8>,
-    pub created: i64,
-    pub started: i64,
+    /// "" or "none", "host", or a bridge network's name.
+    pub network: Vec<u8>,
     /// As last written; `alive()` says whether the process still runs.
     pub status: Status,
-    pub pid: i32,
-    pub pid_start: u64,
-    pub monitor: i32,
-    pub exit_code: Option<i32>,
-    pub finished: i64,
-    pub argv: Vec<Vec<u8>>,
-    pub env: Vec<Vec<u8>>,
-    pub hostname: Vec<u8>,
-    pub workdir: Vec<u8>,
-    pub volumes: Vec<Volume>,
-    pub limits: Limits,
     pub init: bool,
     pub tty: bool,
     pub interactive: bool,
     pub detach: bool,
     pub auto_remove: bool,
     pub overlay: bool,
-    pub cgroups: Vec<Vec<u8>>,
-    /// "" or "none", "host", or a bridge network's name.
-    pub network: Vec<u8>,
+    pub pid: i32,
+    pub monitor: i32,
     pub ip: u32,
+    pub exit_code: Option<i32>,
+    pub pid_start: u64,
+    pub created: i64,
+    pub started: i64,
+    pub finished: i64,
+    pub workdir: Vec<u8>,
+    pub hostname: Vec<u8>,
+    pub image: Vec<u8>,
+    /// The image's ID (hex): what `start` mounts and `rmi` checks, whatever
+    /// its tags become.
+    pub image_id: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub cgroups: Vec<Vec<u8>>,
+    pub volumes: Vec<Volume>,
     pub ports: Vec<crate::engine::config::Port>,
+    pub limits: Limits,
     pub security: crate::engine::config::Security,
 }
 
