@@ -73,7 +73,7 @@ fn words(s: &[u8], sep: u8) -> Vec<Vec<u8>> {
 /// `<mount>/cgroup.controllers` of a v2 hierarchy ("" if unreadable).
 #[inline(never)]
 fn controllers(mount: &[u8]) -> Vec<u8> {
-    read_file(&join(mount, b"cgroup.controllers")).unwrap_or_default()
+    read_at(mount, b"cgroup.controllers").unwrap_or_default()
 }
 
 /// The v1 hierarchy at `mount` holding controller `c`.
@@ -97,12 +97,12 @@ impl Layout {
                 Kind::V2 => words(&v2_controllers(&m.point), b' '),
                 Kind::V1 => words(&m.super_opts, b','),
             };
-            // The same hierarchy bind-mounted twice: keep the first.
-            if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers && (kind == Kind::V2 || !controllers.is_empty())) {
-                continue;
-            }
             if kind == Kind::V1 && controllers.is_empty() {
                 continue; // named hierarchies such as name=systemd
+            }
+            // The same hierarchy bind-mounted twice: keep the first.
+            if hiers.iter().any(|h| h.kind == kind && h.controllers == controllers) {
+                continue;
             }
             hiers.push(Hier { kind, mount: m.point.clone(), controllers });
         }
@@ -135,7 +135,11 @@ impl Layout {
                     if magic(&u) == V2 {
                         hiers.push(v2(&u));
                     }
-                    for (c, _) in needed(l) {
+                    let mut need = needed(l);
+                    while need != 0 {
+                        let i = need.trailing_zeros() as usize;
+                        need &= need - 1;
+                        let c = nth(CTRLS, i);
                         let d = join(ROOT, c);
                         if hiers.iter().any(|h: &Hier| h.has(c)) {
                             continue;
@@ -215,11 +219,16 @@ impl Layout {
 const CTRLS: &[u8] = b"memory,cpu,cpu,cpuset,pids";
 const FLAGS: &[u8] = b"--memory,--cpus,--cpu-shares,--cpuset-cpus,--pids-limit";
 
-/// The controllers a set of limits needs, with the flag that asked for each.
-/// (Lazily: no Vec of pairs built per call.)
-fn needed(l: &Limits) -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
-    let have = [l.memory.is_some(), l.cpu_quota.is_some(), l.cpu_shares.is_some(), l.cpuset_cpus.is_some(), l.pids.is_some()];
-    (0..5).filter(move |&i| have[i]).map(|i| (nth(CTRLS, i), nth(FLAGS, i)))
+/// The controllers a set of limits needs: bit i for the i-th of CTRLS
+/// (and FLAGS, the flag that asked for it). A mask, not an iterator: its
+/// adapters were a `next` of their own and a copy per caller.
+#[inline(never)]
+fn needed(l: &Limits) -> u32 {
+    l.memory.is_some() as u32
+        | (l.cpu_quota.is_some() as u32) << 1
+        | (l.cpu_shares.is_some() as u32) << 2
+        | (l.cpuset_cpus.is_some() as u32) << 3
+        | (l.pids.is_some() as u32) << 4
 }
 
 /// docker/crun's mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
@@ -263,13 +272,24 @@ pub const SHARED: &[u8] = b"mydocker-default.1";
 
 fn write_knob(dir: &[u8], knob: &[u8], val: &[u8], flag: &[u8]) -> Res<()> {
     // (the message written straight into the error buffer: no Vecs)
+    write_at(dir, knob, val).map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
+}
+
+/// `dir/knob`'s contents (one copy of the join and read).
+#[inline(never)]
+fn read_at(dir: &[u8], knob: &[u8]) -> sys::R<Vec<u8>> {
+    read_file(&join(dir, knob))
+}
+
+/// Writes `val` to `dir/knob` (one copy of the join and write).
+#[inline(never)]
+fn write_at(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
     write_file(&join(dir, knob), val)
-        .map_err(|e| Error::bytes(flag).more(m!(" ")).append(val).more(m!(": the kernel refused ")).append(knob).more(m!(": ")).errno(e))
 }
 
 /// Writes one file if it exists; a missing optional knob is fine.
 fn write_optional(dir: &[u8], knob: &[u8], val: &[u8]) -> sys::R<()> {
-    match write_file(&join(dir, knob), val) {
+    match write_at(dir, knob, val) {
         Err(sys::ENOENT) => Ok(()),
         r => r,
     }
@@ -315,12 +335,13 @@ pub fn apply(h: &Hier, dir: &[u8], l: &Limits) -> Res<()> {
 /// The error names `dir` (one error path for both callers).
 fn cpuset_inherit(parent: &[u8], dir: &[u8]) -> Res<()> {
     let r = (|| {
-        for knob in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+        for k in 0..2 {
+            let knob = nth(b"cpuset.cpus,cpuset.mems", k);
             let at = join(dir, knob);
             let cur = read_file(&at)?;
             if cur.iter().all(|c| c.is_ascii_whitespace()) {
                 // (trimmed: a cpu or node list has no blanks inside)
-                write_file(&at, read_file(&join(parent, knob))?.trim_ascii())?;
+                write_file(&at, read_at(parent, knob)?.trim_ascii())?;
             }
         }
         Ok(())
@@ -347,15 +368,17 @@ fn make_shared(dir: &[u8], tmp: &[u8]) -> Res<()> {
 
 /// Makes sure `ctrl` is enabled for the children of `dir` (v2).
 #[inline(never)]
-fn enable(dir: &[u8], ctrl: &[u8]) -> sys::R<()> {
+fn enable(dir: &[u8], ctrl: &[u8]) -> Res<()> {
     let at = join(dir, b"cgroup.subtree_control");
-    let cur = read_file(&at)?;
-    if words(&cur, b' ').iter().any(|w| w == ctrl) {
-        return Ok(());
-    }
-    let mut v = b"+".to_vec();
-    v.extend_from_slice(ctrl);
-    write_file(&at, &v)
+    let r = read_file(&at).and_then(|cur| {
+        if words(&cur, b' ').iter().any(|w| w == ctrl) {
+            return Ok(());
+        }
+        let mut v = b"+".to_vec();
+        v.extend_from_slice(ctrl);
+        write_file(&at, &v)
+    });
+    r.map_err(|e| Error::text(m!("enable the ")).append(ctrl).more(m!(" controller in ")).append(dir).more(m!(": ")).errno(e))
 }
 
 /// mkdir, where an existing one is fine; the error names the cgroup.
@@ -378,19 +401,6 @@ impl Cgroup {
     /// OCI bundle's `cgroupsPath`).
     pub fn plan(layout: &Layout, rel: &[u8], l: &Limits) -> Res<Cgroup> {
         let id = &rel[rel.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1)..];
-        let mut use_h: Vec<&Hier> = Vec::new();
-        for (ctrl, flag) in needed(l) {
-            let Some(h) = layout.find(ctrl) else {
-                // (written straight into the error buffer: no Vec)
-                return Err(Error::bytes(flag)
-                    .more(m!(": the "))
-                    .append(ctrl)
-                    .more(m!(" cgroup controller is not available ("))
-                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted") } else { m!("enable it in the kernel or drop the flag") })
-                    .more(m!(")")));
-            };
-            use_h.push(h); // (a hierarchy met again is skipped below)
-        }
         // The device rules' home: the v1 devices hierarchy, or the v2 one.
         // Without a limit there, the v2 hierarchy still tracks the
         // container, unless (hybrid) a v1 cgroup already does.
@@ -406,17 +416,30 @@ impl Cgroup {
             shared = Some((dir, tmp));
             home = None;
         }
-        let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || use_h.is_empty() && home.is_none());
+        let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
+        // (planned as found: no Vec of the hierarchies first)
+        let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
+        let mut need = needed(l);
+        while need != 0 {
+            let i = need.trailing_zeros() as usize;
+            need &= need - 1;
+            let (ctrl, flag) = (nth(CTRLS, i), nth(FLAGS, i));
+            let Some(h) = layout.find(ctrl) else {
+                // (written straight into the error buffer: no Vec)
+                return Err(Error::bytes(flag)
+                    .more(m!(": the "))
+                    .append(ctrl)
+                    .more(m!(" cgroup controller is not available ("))
+                    .more(if layout.hiers.is_empty() { m!("no cgroup filesystem is mounted)") } else { m!("enable it in the kernel or drop the flag)") }));
+            };
+            cg.add(h, rel); // (a hierarchy met again is skipped)
+        }
+        let v2 = layout.v2().filter(|_| mech == Some(Mechanism::V2Bpf) || cg.todo.is_empty() && home.is_none());
         #[allow(clippy::manual_flatten)] // (`.flatten()` or two `extend`s: 40-60 bytes more)
         for h in [home, v2] {
             if let Some(h) = h {
-                use_h.push(h);
+                cg.add(h, rel);
             }
-        }
-        let allow_all = mech.is_none().then_some(all == Mechanism::V2Bpf);
-        let mut cg = Cgroup { devices: mech, allow_all, shared, ..Cgroup::default() };
-        for h in use_h {
-            cg.add(h, rel);
         }
         Ok(cg)
     }
@@ -455,7 +478,7 @@ impl Cgroup {
                 // v1 keeps memory <= memory+swap: the old pair is lifted
                 // first, so a raise does not fail half way.
                 if h.kind == Kind::V1 && l.memory.is_some() {
-                    let _ = write_file(&join(d, b"memory.memsw.limit_in_bytes"), b"-1");
+                    let _ = write_at(d, b"memory.memsw.limit_in_bytes", b"-1");
                 }
                 apply(h, d, l)?;
             }
@@ -472,20 +495,23 @@ impl Cgroup {
             for (h, dir) in self.todo.iter().filter(|x| x.0.kind == kind) {
                 let parent = &dir[..dir.iter().rposition(|&c| c == b'/').unwrap_or(0)];
                 mkdir_cg(parent)?;
+                let cpuset = h.kind == Kind::V1 && h.has(b"cpuset");
                 if h.kind == Kind::V2 {
-                    for (c, _) in needed(l) {
+                    let mut need = needed(l);
+                    while need != 0 {
+                        let c = nth(CTRLS, need.trailing_zeros() as usize);
+                        need &= need - 1;
                         if !h.has(c) {
                             continue;
                         }
-                        for d in [&h.mount[..], parent] {
-                            enable(d, c).map_err(|e| Error::text(m!("enable the ")).append(c).more(m!(" controller in ")).append(d).more(m!(": ")).errno(e))?;
-                        }
+                        enable(&h.mount, c)?;
+                        enable(parent, c)?;
                     }
-                } else if h.has(b"cpuset") {
+                } else if cpuset {
                     cpuset_inherit(&h.mount, parent)?;
                 }
                 mkdir_cg(dir)?;
-                if h.kind == Kind::V1 && h.has(b"cpuset") {
+                if cpuset {
                     if let Some(c) = &l.cpuset_cpus {
                         write_knob(dir, b"cpuset.cpus", c, b"--cpuset-cpus")?;
                     }
@@ -561,7 +587,7 @@ impl Cgroup {
                     Ok(()) | Err(sys::ENOENT) => break,
                     Err(sys::EBUSY) if i < 199 => {
                         // Kill stragglers (v2 has cgroup.kill since 5.14).
-                        let _ = write_file(&join(d, b"cgroup.kill"), b"1");
+                        let _ = write_at(d, b"cgroup.kill", b"1");
                         sys::sleep_ms(5)
                     }
                     Err(_) => break,
@@ -572,7 +598,7 @@ impl Cgroup {
 
     /// Whether any process is still in the container's cgroups.
     pub fn populated(&self) -> bool {
-        self.dirs().iter().any(|d| read_file(&join(d, b"cgroup.procs")).map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
+        self.dirs().iter().any(|d| read_at(d, b"cgroup.procs").map(|v| v.iter().any(|c| c.is_ascii_digit())).unwrap_or(false))
     }
 }
 

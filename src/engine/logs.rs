@@ -24,11 +24,9 @@ impl Log {
     /// Appends to `dir/log` what comes from `input` (Owned::none(): only
     /// what `write` is given, a pty's output).
     pub fn open(dir: &[u8], input: Owned) -> Res<Log> {
-        let p = join(dir, b"log");
-        let log = sys::open(&p, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx(m!("open"), &p)?;
+        let log = append_to(dir, b"log")?;
         let offset = sys::lseek(log.raw(), 0, sys::SEEK_END).unwrap_or(0) as u64;
-        let i = join(dir, b"log.idx");
-        let idx = sys::open(&i, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx(m!("open"), &i)?;
+        let idx = append_to(dir, b"log.idx")?;
         Ok(Log { input, log, idx, offset, line_start: true })
     }
 
@@ -78,6 +76,14 @@ impl Log {
         }
         sys::free(out); // once per burst of output, for the container's life
     }
+}
+
+/// `dir/name` opened to append to, made if missing (one copy of the open
+/// and its error for the log and its index).
+#[inline(never)]
+fn append_to(dir: &[u8], name: &[u8]) -> Res<Owned> {
+    let p = join(dir, name);
+    sys::open(&p, sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND, 0o640).ctx(m!("open"), &p)
 }
 
 /// "2024-01-02T03:04:05.123456789Z "

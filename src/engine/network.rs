@@ -65,9 +65,20 @@ impl Network {
         for f in [&mut self.name, &mut self.id, &mut self.bridge, &mut self.nat] {
             *f = r.bytes()?;
         }
-        (self.subnet, self.prefix, self.gateway, self.created) = (r.num()? as u32, r.num()? as u8, r.num()? as u32, r.num()?);
+        // (read in a loop, then placed: four inlined calls were more)
+        let mut n = [0i64; 4];
+        for x in &mut n {
+            *x = r.num()?;
+        }
+        (self.subnet, self.prefix, self.gateway, self.created) = (n[0] as u32, n[1] as u8, n[2] as u32, n[3]);
         Some(())
     }
+}
+
+/// `network "NAME": <why>` (one copy of the call's first word).
+#[inline(never)]
+fn net_err(name: &[u8], why: util::Msg) -> Error {
+    Error::quoted(m!("network"), name, why)
 }
 
 fn dir(root: &Root, name: &[u8]) -> Vec<u8> {
@@ -81,7 +92,7 @@ pub fn load(root: &Root, name: &[u8]) -> Res<Network> {
             return Ok(n);
         }
     }
-    Err(Error::quoted(m!("network"), name, m!("no such network")))
+    Err(net_err(name, m!("no such network")))
 }
 
 pub fn all(root: &Root) -> Vec<Network> {
@@ -151,12 +162,7 @@ fn nat(n: &Network, env: &[Vec<u8>], add: bool) -> sys::R<()> {
         let ipt = which(b"iptables", env).ok_or(sys::ENOENT)?;
         return iptables_rule(&ipt, add, n);
     }
-    let chain = n.chain();
-    if add {
-        netlink::masq_add(&chain, n.subnet, n.prefix, &n.bridge)
-    } else {
-        netlink::masq_del(&chain)
-    }
+    netlink::masq(&n.chain(), n.subnet, n.prefix, &n.bridge, add)
 }
 
 fn nat_add(n: &Network, env: &[Vec<u8>]) -> Res<()> {
@@ -182,7 +188,7 @@ pub fn nat_path(env: &[Vec<u8>]) -> &'static [u8] {
 pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, env: &[Vec<u8>]) -> Res<Vec<u8>> {
     crate::engine::config::validate_name(name)?;
     if util::word_index(b"none,host,bridge", name).is_some() {
-        return Err(Error::quoted(m!("network"), name, m!("is a reserved name")));
+        return Err(net_err(name, m!("is a reserved name")));
     }
     let (net, prefix) = parse_cidr(subnet).ok_or_else(|| Error::text(m!("--subnet: expected a.b.c.d/8 to /30")))?;
     let mut n = Network::default();
@@ -196,7 +202,7 @@ pub fn create(root: &Root, name: &[u8], subnet: &[u8], gateway: Option<&[u8]>, e
     let _lock = root.lock()?;
     let d = dir(root, name);
     if sys::lstat(&d).is_ok() {
-        return Err(Error::quoted(m!("network"), name, m!("already exists")));
+        return Err(net_err(name, m!("already exists")));
     }
     for o in &all(root) {
         let m = mask(core::cmp::min(o.prefix, prefix));
@@ -242,7 +248,7 @@ pub fn remove(root: &Root, name: &[u8], env: &[Vec<u8>]) -> Res<()> {
             Err(e) => return Err(*e),
         };
         if let Some(c) = state::all(root).iter().find(|r| r.network == name) {
-            return Err(Error::quoted(m!("network"), name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
+            return Err(net_err(name, m!("in use by container ")).append(c.short_id()).more(m!(" (remove it first)")));
         }
         nat_del(n, env);
         // No container uses the network any more, so a port still on the
@@ -291,7 +297,7 @@ fn write_leases(root: &Root, net: &[u8], v: &[(u32, Vec<u8>)]) -> Res<()> {
 /// the run-time directory of `--rm` ones went with a reboot).
 pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
     let mut l = leases(root, &n.name);
-    keep(&mut l, &|i| [false, true].into_iter().any(|run| sys::lstat(&join(&root.containers_in(run), i)).is_ok()));
+    keep(&mut l, &|i| state::where_is(root, i).is_some());
     if let Some((ip, _)) = l.iter().find(|(_, i)| i == id) {
         return Ok(*ip); // a restarted container keeps its address
     }
@@ -302,7 +308,7 @@ pub fn allocate(root: &Root, n: &Network, id: &[u8]) -> Res<u32> {
         cand += 1;
     }
     if cand >= n.broadcast() {
-        return Err(Error::quoted(m!("network"), &n.name, m!("no free addresses in the subnet")));
+        return Err(net_err(&n.name, m!("no free addresses in the subnet")));
     }
     l.push((cand, id.to_vec()));
     write_leases(root, &n.name, &l)?;
@@ -353,18 +359,20 @@ pub fn etc_files(ip: u32, hostname: &[u8]) -> (Vec<u8>, Vec<u8>) {
     hosts.s("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n").b(&fmt_ip(ip)).s("\t").b(hostname).s("\n");
     let host = read_file(b"/etc/resolv.conf").unwrap_or_default();
     let mut resolv = Vec::new();
+    // (whether a resolver was kept noted as it is: no scan of the text)
+    let mut ns_kept = false;
     for l in util::fields(&host, b'\n') {
         let ns = l.strip_prefix(b"nameserver").map(|r| r.trim_ascii());
         match ns {
             Some(a) if a.starts_with(b"127.") || a == b"::1" => continue,
-            Some(_) => {}
+            Some(_) => ns_kept = true,
             None if l.starts_with(b"search") || l.starts_with(b"options") => {}
             None => continue,
         }
         resolv.extend_from_slice(l);
         resolv.push(b'\n');
     }
-    if !resolv.windows(10).any(|w| w == b"nameserver") {
+    if !ns_kept {
         resolv.extend_from_slice(b"nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
     }
     (hosts.0, resolv)

@@ -114,94 +114,116 @@ impl Proxy {
     /// Works through what poll found on the descriptors `fds` gave.
     pub fn ready(&mut self, rev: &[sys::PollFd]) {
         let now = sys::mono_ms();
-        let hit = |fd: Fd| hit(rev, fd);
         for i in 0..self.listeners.len() {
-            let (p, fd) = (self.listeners[i].0.clone(), self.listeners[i].1);
-            if hit(fd) == 0 {
+            let (udp, port, fd) = {
+                let l = &self.listeners[i];
+                (l.0.udp, l.0.ctr_port, l.1)
+            };
+            if hit(rev, fd) == 0 {
                 continue;
             }
-            if p.udp {
-                self.udp_in(fd, p.ctr_port, now);
+            if udp {
+                self.udp_in(fd, port, now);
             } else {
                 while let Ok(a) = sys::accept(fd) {
                     // (`a` is dropped, and closed, if the container refuses)
-                    if let Ok(b) = sys::connect_inet(self.target, p.ctr_port, false) {
+                    if let Ok(b) = sys::connect_inet(self.target, port, false) {
                         self.conns.push(Conn { s: [side(a), side(b)], connecting: true });
                     }
                 }
             }
         }
         let mut buf = core::mem::take(&mut self.buf);
-        self.conns.retain_mut(|c| {
-            let mut dead = false;
-            if c.connecting {
-                if hit(c.s[1].fd.raw()) == 0 {
-                    return true;
-                }
-                c.connecting = false;
-                dead = sys::sock_error(c.s[1].fd.raw()) != 0;
-            }
-            for i in 0..2 {
-                if dead {
-                    break;
-                }
-                let ev = hit(c.s[i].fd.raw());
-                if ev & POLLOUT != 0 || (ev != 0 && !c.s[i].pending.is_empty()) {
-                    dead |= flush(&mut c.s[i]);
-                }
-                if ev & (POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && c.s[1 - i].pending.is_empty() && !c.s[1 - i].eof_in {
-                    match sys::read(c.s[i].fd.raw(), &mut buf) {
-                        Ok(0) => c.s[1 - i].eof_in = true,
-                        Ok(n) => c.s[1 - i].pending.extend_from_slice(&buf[..n]),
-                        Err(libc::EAGAIN) => {}
-                        Err(_) => dead = true,
-                    }
-                    dead |= flush(&mut c.s[1 - i]);
-                }
-            }
-            let done = c.s.iter().all(|s| s.shut);
-            if dead || done {
-                // Its buffers go back (dropping frees nothing, see
-                // sys::Malloc); its sockets close as retain drops it.
-                for s in c.s.iter_mut() {
-                    sys::free(core::mem::take(&mut s.pending));
-                }
-            }
-            !(dead || done)
-        });
-        // UDP replies from the container back to each client.
-        for f in self.flows.iter_mut() {
-            if hit(f.sock.raw()) & POLLIN == 0 {
-                continue;
-            }
-            while let Ok(n) = sys::read(f.sock.raw(), &mut buf) {
-                let _ = sys::send_to(f.listener, &buf[..n], f.ip, f.port);
-                f.last = now;
+        // By hand, not `retain`s: each was two copies of its loop. (The
+        // order of the connections and flows is not used.)
+        let mut i = 0;
+        while i < self.conns.len() {
+            if conn_ready(&mut self.conns[i], rev, &mut buf) {
+                i += 1;
+            } else {
+                // Its sockets close as it is dropped.
+                self.conns.swap_remove(i);
             }
         }
-        self.flows.retain(|f| now - f.last < 60_000); // a dropped flow closes its socket
+        // UDP replies from the container back to each client; a flow
+        // silent for a minute is dropped (and its socket closed).
+        let mut i = 0;
+        while i < self.flows.len() {
+            let f = &mut self.flows[i];
+            if hit(rev, f.sock.raw()) & POLLIN != 0 {
+                while let Ok(n) = sys::read(f.sock.raw(), &mut buf) {
+                    let _ = sys::send_to(f.listener, &buf[..n], f.ip, f.port);
+                    f.last = now;
+                }
+            }
+            if now - f.last < 60_000 {
+                i += 1;
+            } else {
+                self.flows.swap_remove(i);
+            }
+        }
         self.buf = buf;
     }
 
     fn udp_in(&mut self, lfd: Fd, ctr_port: u16, now: u64) {
         let mut buf = core::mem::take(&mut self.buf);
         while let Ok((n, ip, port)) = sys::recv_from(lfd, &mut buf) {
-            let pos = self.flows.iter().position(|f| f.listener == lfd && f.ip == ip && f.port == port);
-            let i = match pos {
-                Some(i) => i,
-                None => match sys::connect_inet(self.target, ctr_port, true) {
-                    Ok(sock) => {
-                        self.flows.push(Flow { listener: lfd, ip, port, sock, last: now });
-                        self.flows.len() - 1
-                    }
-                    Err(_) => continue,
-                },
-            };
-            self.flows[i].last = now;
-            let _ = sys::write(self.flows[i].sock.raw(), &buf[..n]);
+            let mut sock = -1;
+            for f in self.flows.iter_mut() {
+                if f.listener == lfd && f.ip == ip && f.port == port {
+                    f.last = now;
+                    sock = f.sock.raw();
+                }
+            }
+            if sock < 0 {
+                let Ok(s) = sys::connect_inet(self.target, ctr_port, true) else { continue };
+                sock = s.raw();
+                self.flows.push(Flow { listener: lfd, ip, port, sock: s, last: now });
+            }
+            let _ = sys::write(sock, &buf[..n]);
         }
         self.buf = buf;
     }
+}
+
+/// Moves what poll found ready on connection `c`; false once it is done
+/// with (broken, or both ways shut), its buffers given back.
+#[inline(never)]
+fn conn_ready(c: &mut Conn, rev: &[sys::PollFd], buf: &mut [u8]) -> bool {
+    let mut dead = false;
+    if c.connecting {
+        if hit(rev, c.s[1].fd.raw()) == 0 {
+            return true;
+        }
+        c.connecting = false;
+        dead = sys::sock_error(c.s[1].fd.raw()) != 0;
+    }
+    for i in 0..2 {
+        if dead {
+            break;
+        }
+        let ev = hit(rev, c.s[i].fd.raw());
+        if ev & POLLOUT != 0 || (ev != 0 && !c.s[i].pending.is_empty()) {
+            dead |= flush(&mut c.s[i]);
+        }
+        if ev & (POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && c.s[1 - i].pending.is_empty() && !c.s[1 - i].eof_in {
+            match sys::read(c.s[i].fd.raw(), buf) {
+                Ok(0) => c.s[1 - i].eof_in = true,
+                Ok(n) => c.s[1 - i].pending.extend_from_slice(&buf[..n]),
+                Err(libc::EAGAIN) => {}
+                Err(_) => dead = true,
+            }
+            dead |= flush(&mut c.s[1 - i]);
+        }
+    }
+    let done = c.s[0].shut && c.s[1].shut;
+    if dead || done {
+        // Its buffers go back (dropping frees nothing, see sys::Malloc).
+        for s in c.s.iter_mut() {
+            sys::free(core::mem::take(&mut s.pending));
+        }
+    }
+    !(dead || done)
 }
 
 /// The events poll found on `fd` (0: none, or not polled).

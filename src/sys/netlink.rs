@@ -159,13 +159,32 @@ pub fn rtnl(msg: &mut Msg) -> sys::R<()> {
 
 /// Brings interface `index` up (1 is always `lo` in a new network namespace).
 pub fn link_up(index: i32) -> sys::R<()> {
-    rtnl(&mut Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(index, IFF_UP, IFF_UP).as_flattened()))
+    rtnl(&mut named(RTM_NEWLINK, 0, index, b"", IFF_UP))
+}
+
+/// A link message about the link named `name` (ifinfomsg setting `up`
+/// in the flags it changes), asking for an ACK. (One copy of the start
+/// that every by-name message shares.)
+/// (`name` empty: the link is `index`, and none is named.)
+#[inline(never)]
+fn named(ty: u16, flags: u16, index: i32, name: &[u8], up: u32) -> Msg {
+    let mut m = Msg::new(ty, NLM_F_ACK | flags, ifinfo(index, up, up).as_flattened());
+    if !name.is_empty() {
+        m.str(IFLA_IFNAME, name);
+    }
+    m
+}
+
+/// A new link `name` of `kind`, its IFLA_LINKINFO nest left open.
+fn new_link(name: &[u8], kind: &[u8]) -> Msg {
+    let mut m = named(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, name, 0);
+    m.nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, kind);
+    m
 }
 
 /// Sets a link up (and optionally its master) by name.
 pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK, ifinfo(0, IFF_UP, IFF_UP).as_flattened());
-    m.str(IFLA_IFNAME, name);
+    let mut m = named(RTM_NEWLINK, 0, 0, name, IFF_UP);
     if let Some(i) = master {
         m.u32(IFLA_MASTER, i as u32);
     }
@@ -173,23 +192,19 @@ pub fn link_set(name: &[u8], master: Option<i32>) -> sys::R<()> {
 }
 
 pub fn link_del(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_DELLINK, NLM_F_ACK, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, name);
-    rtnl(&mut m)
+    rtnl(&mut named(RTM_DELLINK, 0, 0, name, 0))
 }
 
 /// A bridge device named `name`.
 pub fn bridge_add(name: &[u8]) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, name).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"bridge").end();
-    rtnl(&mut m)
+    rtnl(new_link(name, b"bridge").end())
 }
 
 /// A veth pair: `host` here, its peer created as `peer` directly inside
 /// the network namespace `netns` (a descriptor of it).
 pub fn veth_add(host: &[u8], peer: &[u8], netns: sys::Fd) -> sys::R<()> {
-    let mut m = Msg::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, ifinfo(0, 0, 0).as_flattened());
-    m.str(IFLA_IFNAME, host).nest(IFLA_LINKINFO).str(IFLA_INFO_KIND, b"veth").nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
+    let mut m = new_link(host, b"veth");
+    m.nest(IFLA_INFO_DATA).nest(VETH_INFO_PEER);
     m.raw(ifinfo(0, 0, 0).as_flattened()).str(IFLA_IFNAME, peer).u32(IFLA_NET_NS_FD, netns as u32);
     m.end().end().end();
     rtnl(&mut m)
@@ -295,21 +310,26 @@ const MASQ: &[u8] = b"\x60\x04\x04\x41\x08mydocker\
 /// DELRULE (flush) and DELCHAIN of the chain, ack only.
 const UNMASQ: &[u8] = b"\x68\x04\x00\x41\x08mydocker\x72\x65\x04\x00\x41\x08mydocker\x73";
 
-/// The messages that add the masquerade rule (see MASQ).
-pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
+/// The messages of `prog` (MASQ or UNMASQ) for the chain of a network
+/// (UNMASQ uses none of its numbers).
+fn masq_prog(prog: &[u8], chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
     let mut ifname = [0u8; 16];
     ifname[..bridge.len()].copy_from_slice(bridge);
-    nft(MASQ, chain, &[&mask.to_be_bytes(), &[0; 4], &(net & mask).to_be_bytes(), &ifname])
+    nft(prog, chain, &[&mask.to_be_bytes(), &[0; 4], &(net & mask).to_be_bytes(), &ifname])
 }
 
-pub fn masq_add(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &masq_msgs(chain, net, prefix, bridge), 3)
+/// The messages that add the masquerade rule (see MASQ).
+#[cfg(test)]
+pub fn masq_msgs(chain: &[u8], net: u32, prefix: u8, bridge: &[u8]) -> Vec<u8> {
+    masq_prog(MASQ, chain, net, prefix, bridge)
 }
 
-/// Flushes and deletes the network's chain.
-pub fn masq_del(chain: &[u8]) -> sys::R<()> {
-    talk(libc::NETLINK_NETFILTER, &nft(UNMASQ, chain, &[]), 2)
+/// Adds (`add`) the masquerade rule of a network, or flushes and deletes
+/// its chain. (One call of the program and the exchange for both.)
+pub fn masq(chain: &[u8], net: u32, prefix: u8, bridge: &[u8], add: bool) -> sys::R<()> {
+    let (prog, acks) = if add { (MASQ, 3) } else { (UNMASQ, 2) };
+    talk(libc::NETLINK_NETFILTER, &masq_prog(prog, chain, net, prefix, bridge), acks)
 }
 
 #[cfg(test)]
