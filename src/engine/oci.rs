@@ -768,29 +768,28 @@ const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
-/// (not BPF: a JEQ whose true branch is a failure, patched in `filter`)
-const JEQ_FAILS: u16 = 0x8015;
 
 /// One 32-bit half (`hi`: the high one) of the check `k` (EQ, NE,
 /// MASKED_EQ) of argument `i` against `v` (MASKED_EQ: `v` is the mask,
-/// `v2` the value). A failure's jump is left 0, for `filter` to patch.
+/// `v2` the value), appended backwards to `c`, a rule's tail built last
+/// instruction first: `c[0]` is where a failure jumps, so a failure's
+/// offset is the length of `c` before its jump.
 #[inline(never)]
 fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
     let sh = 32 * hi;
-    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
-    let mut want = v;
-    if k == 2 {
-        emit(c, AND, 0, 0, (v >> sh) as u32);
-        want = v2;
-    }
-    let want = (want >> sh) as u32;
+    let fail = c.len() as u8 - 1;
+    let want = (if k == 2 { v2 } else { v } >> sh) as u32;
     match (k, hi) {
         // NE: a different high word passes (over the low check), the same low word fails
         (1, 1) => emit(c, JEQ, 0, 2, want),
-        (1, _) => emit(c, JEQ_FAILS, 0, 0, want),
+        (1, _) => emit(c, JEQ, fail, 0, want),
         // EQ: another value fails
-        _ => emit(c, JEQ, 0, 0, want),
+        _ => emit(c, JEQ, 0, fail, want),
     }
+    if k == 2 {
+        emit(c, AND, 0, 0, (v >> sh) as u32);
+    }
+    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
 }
 
 /// linux.seccomp as a classic-BPF program for this architecture:
@@ -800,11 +799,11 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 ///   architecture lacks are skipped, as libseccomp does):
 ///     nr != N -> the next entry
 ///     the argument checks (EQ, NE, MASKED_EQ on 64-bit values, high word
-///       then low; a failed one jumps to a reload of nr, then the next entry)
+///       then low, the last argument first; a failed one jumps to a reload
+///       of nr, then the next entry)
 ///     return the rule's action
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
-#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
 fn filter(sc: J) -> Res<Vec<u64>> {
     let de = unum(sc, b"defaultErrnoRet", 1) as u32;
     let dflt = action(&s(sc, b"defaultAction"), de)?;
@@ -819,41 +818,32 @@ fn filter(sc: J) -> Res<Vec<u64>> {
     }
     for r in at(sc, b"syscalls").items() {
         let act = action(&s(r, b"action"), unum(r, b"errnoRet", de as u64) as u32)?;
-        // The checks, with every failure's jump patched below.
-        let mut c: Vec<u64> = Vec::new();
+        // The rule's tail, backwards: the reload of nr (kept only after
+        // checks), the return, the checks.
+        let mut c = Vec::new();
+        emit(&mut c, LD, 0, 0, 0);
+        emit(&mut c, RET, 0, 0, act);
         for a in at(r, b"args").items() {
             let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
             let op = s(a, b"op");
             let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
-            half(&mut c, i, 1, k, v, v2);
-            half(&mut c, i, 0, k, v, v2);
-        }
-        let n = c.len();
-        let mut pos = 0;
-        for x in &mut c {
-            // a failure: to the reload after the return
-            let off = (n - pos) as u64;
-            pos += 1;
-            if *x as u32 == JEQ as u32 {
-                *x |= off << 24;
-            } else if *x as u16 == JEQ_FAILS {
-                *x ^= (JEQ_FAILS ^ JEQ) as u64 | off << 16;
-            }
-        }
-        for name in at(r, b"names").items() {
-            let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
-            let skip = n + 1 + (n > 0) as usize;
-            if skip > 255 {
+            // (a jump over the tail must fit in 8 bits)
+            if c.len() > 249 {
                 return Err(Error::at(b"linux.seccomp", m!("a rule with too many argument checks")));
             }
-            emit(&mut p, JEQ, 0, skip as u8, nr);
+            half(&mut c, i, 0, k, v, v2);
+            half(&mut c, i, 1, k, v, v2);
+        }
+        if c.len() == 2 {
+            c.remove(0);
+        }
+        c.reverse();
+        for name in at(r, b"names").items() {
+            let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
+            emit(&mut p, JEQ, 0, c.len() as u8, nr);
             p.extend_from_slice(&c);
-            emit(&mut p, RET, 0, 0, act);
-            if n > 0 {
-                emit(&mut p, LD, 0, 0, 0);
-            }
         }
     }
     emit(&mut p, RET, 0, 0, dflt);
