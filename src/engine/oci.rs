@@ -55,37 +55,79 @@ fn index(list: Msg, w: &[u8]) -> Option<usize> {
     util::word_index(&l, w)
 }
 
-/// The member `key` of `j`, null when absent (one out-of-line copy of
-/// the walk for all the lookups here).
+/// The member names of config.json (and process.json, update's file)
+/// that are looked up, in one list: a lookup passes a member's index in it
+/// (`k!`), one byte, not a pointer and a length. Names read in a loop
+/// (capability sets, paths, mappings, device numbers, limits) are next to
+/// each other.
+const KEYS: &[u8] = b"bounding,effective,ambient,permitted,inheritable,maskedPaths,readonlyPaths,uidMappings,gidMappings,major,minor,soft,hard,\
+args,env,cwd,terminal,user,uid,gid,additionalGids,umask,capabilities,rlimits,type,noNewPrivileges,oomScoreAdj,\
+process,root,path,readonly,hostname,mounts,destination,options,source,linux,namespaces,resources,cgroupsPath,seccomp,sysctl,devices,\
+allow,access,annotations,memory,limit,cpu,quota,period,shares,cpus,pids,\
+defaultErrnoRet,defaultAction,syscalls,action,errnoRet,index,value,valueTwo,op,names";
+const K_CAPS: u8 = 0;
+const K_PATHS: u8 = 5;
+const K_MAPPINGS: u8 = 7;
+const K_MAJOR: u8 = 9;
+const K_SOFT: u8 = 11;
+
+/// The index of `name` in KEYS (at compile time: a name missing from it
+/// fails the build).
+const fn key(name: &str) -> u8 {
+    let (n, mut i, mut w) = (name.as_bytes(), 0, 0);
+    while i < KEYS.len() {
+        let mut j = 0;
+        while j < n.len() && i + j < KEYS.len() && KEYS[i + j] == n[j] {
+            j += 1;
+        }
+        if j == n.len() && (i + j == KEYS.len() || KEYS[i + j] == b',') {
+            return w;
+        }
+        while i < KEYS.len() && KEYS[i] != b',' {
+            i += 1;
+        }
+        i += 1;
+        w += 1;
+    }
+    panic!("oci: a member name missing from KEYS")
+}
+macro_rules! k {
+    ($n:literal) => {
+        const { key($n) }
+    };
+}
+
+/// The member `key` (an index in KEYS) of `j`, null when absent (one
+/// out-of-line copy of the walk for all the lookups here).
 #[inline(never)]
-fn at<'a>(j: J<'a>, key: &[u8]) -> J<'a> {
-    j.get(key).unwrap_or(J::NULL)
+fn at(j: J, key: u8) -> J {
+    j.get(util::nth_word(KEYS, key as usize)).unwrap_or(J::NULL)
 }
 
 /// The string member `key` of `j`; empty when absent or not a string.
 #[inline(never)]
-fn s(j: J, key: &[u8]) -> Vec<u8> {
+fn s(j: J, key: u8) -> Vec<u8> {
     at(j, key).str().unwrap_or_default()
 }
 
 /// The string-array member `key` of `j`; empty when absent or not one.
 #[inline(never)]
-fn ss(j: J, key: &[u8]) -> Vec<Vec<u8>> {
+fn ss(j: J, key: u8) -> Vec<Vec<u8>> {
     at(j, key).strs().unwrap_or_default()
 }
 
 /// A number member, `dflt` when absent or not an integer (u64 range).
 #[inline(never)]
-fn unum(j: J, key: &[u8], dflt: u64) -> u64 {
+fn unum(j: J, key: u8, dflt: u64) -> u64 {
     util::parse_u64(at(j, key).raw()).unwrap_or(dflt)
 }
 
 /// A number member above 0 (else None).
-fn positive(j: J, key: &[u8]) -> Option<u64> {
+fn positive(j: J, key: u8) -> Option<u64> {
     Some(unum(j, key, 0)).filter(|&n| n > 0)
 }
 
-fn is_true(j: J, key: &[u8]) -> bool {
+fn is_true(j: J, key: u8) -> bool {
     at(j, key).raw() == b"true"
 }
 
@@ -114,45 +156,43 @@ fn read_json<'a>(f: &[u8], text: &'a mut Vec<u8>) -> Res<J<'a>> {
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
 #[inline(never)]
-#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
+#[allow(clippy::needless_range_loop)] // (enumerate: more code)
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    rec.argv = ss(p, b"args");
+    rec.argv = ss(p, k!("args"));
     if rec.argv.is_empty() {
         return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
     }
-    rec.env = ss(p, b"env");
-    rec.workdir = p.str_at(b"cwd");
+    rec.env = ss(p, k!("env"));
+    rec.workdir = s(p, k!("cwd"));
     if rec.workdir.is_empty() {
         rec.workdir.push(b'/');
     }
     if !absolute(&rec.workdir) {
         return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
     }
-    spec.tty = is_true(p, b"terminal");
-    let u = at(p, b"user");
-    let (uid, gid) = (unum(u, b"uid", 0), unum(u, b"gid", 0));
+    spec.tty = is_true(p, k!("terminal"));
+    let u = at(p, k!("user"));
+    let (uid, gid) = (unum(u, k!("uid"), 0), unum(u, k!("gid"), 0));
     let mut user = Buf::new();
     user.n(uid).b(b":").n(gid);
     sec.user = user.0;
     // exactly additionalGids (the gid is not added, as runc)
     let mut groups = Vec::new();
-    for g in at(u, b"additionalGids").items() {
+    for g in at(u, k!("additionalGids")).items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
     spec.groups = Some(groups);
-    if unum(u, b"umask", 0o022) != 0o022 {
+    if unum(u, k!("umask"), 0o022) != 0o022 {
         return Err(Error::at(b"process.user.umask", m!("only 0022 is supported")));
     }
     // The capability sets as masks (absent: none).
-    let c = at(p, b"capabilities");
+    let c = at(p, k!("capabilities"));
     let mut m = [0u64; 5];
-    let mut i = 0;
-    for set in fields(b"bounding,effective,ambient,permitted,inheritable", b',') {
-        for n in at(c, set).items() {
+    for i in 0..5 {
+        for n in at(c, K_CAPS + i as u8).items() {
             m[i] |= config::cap_bits(&n.str().unwrap_or_default())?;
         }
-        i += 1;
     }
     let [b, e, a, pm, inh] = m;
     // What the engine gives: root has the bounding set (ambient and
@@ -167,13 +207,13 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
             m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
         ));
     }
-    for r in at(p, b"rlimits").items() {
-        let t = s(r, b"type");
+    for r in at(p, k!("rlimits")).items() {
+        let t = s(r, k!("type"));
         let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
-        spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
+        spec.rlimits.push([k as u64, unum(r, K_SOFT, 0), unum(r, K_SOFT + 1, 0)]);
     }
-    sec.no_new_privs = is_true(p, b"noNewPrivileges");
-    Ok(at(p, b"oomScoreAdj").num())
+    sec.no_new_privs = is_true(p, k!("noNewPrivileges"));
+    Ok(at(p, k!("oomScoreAdj")).num())
 }
 
 /// config.json onto the engine. Every field the engines send is honoured
@@ -187,20 +227,20 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let (rec, spec) = (&mut b.rec, &mut b.spec);
     // No cgroup namespace or cgroupfs unless the config has one of them.
     spec.share = sys::CLONE_NEWCGROUP;
-    b.oom = process(at(j, b"process"), rec, spec)?;
+    b.oom = process(at(j, k!("process")), rec, spec)?;
     let sec = &mut spec.security;
 
-    let r = at(j, b"root");
-    let rootfs = s(r, b"path");
+    let r = at(j, k!("root"));
+    let rootfs = s(r, k!("path"));
     if rootfs.is_empty() {
         return Err(Error::at(b"root.path", m!("missing")));
     }
     let rootfs = in_bundle(bundle, rootfs);
-    sec.read_only = is_true(r, b"readonly");
-    rec.hostname = s(j, b"hostname");
+    sec.read_only = is_true(r, k!("readonly"));
+    rec.hostname = s(j, k!("hostname"));
 
-    for m in at(j, b"mounts").items() {
-        let dest = s(m, b"destination");
+    for m in at(j, k!("mounts")).items() {
+        let dest = s(m, k!("destination"));
         if !absolute(&dest) {
             return Err(Error::quoted(m!("mounts"), &dest, m!("the destination must be an absolute path")));
         }
@@ -210,7 +250,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         let mut t = dest.clone();
         t.push(b':');
         let mut bits = 0;
-        for o in ss(m, b"options") {
+        for o in ss(m, k!("options")) {
             let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
@@ -220,9 +260,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
                 t.push(b',');
             }
         }
-        let mut key = s(m, b"type");
+        let mut key = s(m, k!("type"));
         if key == b"bind" || bits & 3 != 0 {
-            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, b"source")), ctr: dest, ro: bits & 4 != 0 });
+            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, k!("source"))), ctr: dest, ro: bits & 4 != 0 });
             continue;
         }
         // The filesystems the engine mounts itself, its own way.
@@ -245,17 +285,17 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         }
     }
 
-    let l = at(j, b"linux");
+    let l = at(j, k!("linux"));
     let mut have = 0u32;
     let mut net: &[u8] = b"host";
-    for n in at(l, b"namespaces").items() {
-        let t = s(n, b"type");
+    for n in at(l, k!("namespaces")).items() {
+        let t = s(n, k!("type"));
         let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
         }
-        let p = s(n, b"path");
+        let p = s(n, k!("path"));
         if p.is_empty() {
             if k == 5 {
                 net = b"none";
@@ -274,9 +314,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     }
     // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
     spec.share |= ((!have & 0b1_0110) << 25) as i32;
-    resources(at(l, b"resources"), &mut rec.limits);
+    resources(at(l, k!("resources")), &mut rec.limits);
     // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
-    let p = s(l, b"cgroupsPath");
+    let p = s(l, k!("cgroupsPath"));
     b.rel = if p.is_empty() {
         join(b"mydocker", id)
     } else if systemd && p.contains(&b':') {
@@ -302,7 +342,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     };
     // Masked, then read-only paths; none given: none applied.
     let mut paths = Vec::new();
-    for k in fields(b"maskedPaths,readonlyPaths", b',') {
+    for k in K_PATHS..K_PATHS + 2 {
         for x in ss(l, k) {
             if !absolute(&x) || x.contains(&b' ') {
                 return Err(Error::quoted(m!("linux.maskedPaths/readonlyPaths"), &x, m!("must be absolute, without spaces")));
@@ -310,7 +350,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             paths.extend_from_slice(&x);
             paths.push(b' ');
         }
-        if k.len() == 11 {
+        if k == K_PATHS {
             // (after maskedPaths)
             paths.extend_from_slice(b"| ");
         }
@@ -318,13 +358,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     sec.paths = paths;
     // The config's own profile, compiled; none: no filter (as runc).
     sec.seccomp = false;
-    let sc = at(l, b"seccomp");
+    let sc = at(l, k!("seccomp"));
     if !sc.is_null() {
         sec.filter = filter(sc)?;
     }
     // The namespaced sysctls (as runc allows them), written in the
     // container's namespaces by its init.
-    for (k, v) in at(l, b"sysctl").members() {
+    for (k, v) in at(l, k!("sysctl")).members() {
         let mut ok = false;
         for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
             ok |= k.starts_with(p);
@@ -336,9 +376,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     }
     // linux.devices: nodes made in /dev (a device's rule comes from
     // resources.devices, as the engines send them: runc's way).
-    for d in at(l, b"devices").items() {
-        let path = s(d, b"path");
-        let t = s(d, b"type");
+    for d in at(l, k!("devices")).items() {
+        let path = s(d, k!("path"));
+        let t = s(d, k!("type"));
         let kind = match t.as_slice() {
             b"c" | b"u" => sys::S_IFCHR,
             b"b" => sys::S_IFBLK,
@@ -347,24 +387,24 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if path.first() != Some(&b'/') {
             return Err(Error::quoted(m!("linux.devices"), &path, m!("must be absolute, without spaces")));
         }
-        let n = |k: &[u8]| unum(d, k, 0) as u32;
-        spec.nodes.push(Node { kind, major: n(b"major"), minor: n(b"minor") });
+        let n = |k| unum(d, k, 0) as u32;
+        spec.nodes.push(Node { kind, major: n(K_MAJOR), minor: n(K_MAJOR + 1) });
         spec.security.devices.push(Device { host: Vec::new(), ctr: path, perms: Vec::new() });
     }
     // resources.devices: the allow rules over the engine's deny-all base
     // (which allows docker's default nodes, as runc allows its own);
     // allow-all without a type or numbers: every device.
-    for r in at(at(l, b"resources"), b"devices").items() {
-        if !is_true(r, b"allow") {
+    for r in at(at(l, k!("resources")), k!("devices")).items() {
+        if !is_true(r, k!("allow")) {
             continue;
         }
-        let mut t = s(r, b"type");
+        let mut t = s(r, k!("type"));
         if t.is_empty() {
             t.push(b'a');
         }
-        let (maj, min) = (at(r, b"major"), at(r, b"minor"));
+        let (maj, min) = (at(r, k!("major")), at(r, k!("minor")));
         // (an absent number is null, not a number: -1, any)
-        let access = devices::parse_access(&s(r, b"access")).filter(|&a| a != 0).unwrap_or(devices::RWM);
+        let access = devices::parse_access(&s(r, k!("access"))).filter(|&a| a != 0).unwrap_or(devices::RWM);
         let d = &mut rec.limits.devices;
         if t == b"a" && maj.is_null() && min.is_null() {
             d.privileged = true;
@@ -372,16 +412,16 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: maj.num().unwrap_or(-1), minor: min.num().unwrap_or(-1), access });
         }
     }
-    for k in fields(b"uidMappings,gidMappings", b',') {
+    for k in K_MAPPINGS..K_MAPPINGS + 2 {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(Error::at(k, m!("not supported yet")));
+            return Err(Error::at(util::nth_word(KEYS, k as usize), m!("not supported yet")));
         }
     }
 
     let mut f = Buf::new();
     json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
-    let a = at(j, b"annotations");
+    let a = at(j, k!("annotations"));
     if !a.is_null() {
         f.b(b",\"annotations\":").b(a.raw());
     }
@@ -570,14 +610,14 @@ pub fn update(r: &Record, f: &[u8]) -> Res<()> {
 
 /// linux.resources (and `update`'s file) onto limits.
 fn resources(res: J, lim: &mut config::Limits) {
-    lim.memory = positive(at(res, b"memory"), b"limit");
-    let cpu = at(res, b"cpu");
-    if let (Some(q), Some(per)) = (positive(cpu, b"quota"), positive(cpu, b"period")) {
+    lim.memory = positive(at(res, k!("memory")), k!("limit"));
+    let cpu = at(res, k!("cpu"));
+    if let (Some(q), Some(per)) = (positive(cpu, k!("quota")), positive(cpu, k!("period"))) {
         lim.cpu_quota = Some(q * 100_000 / per);
     }
-    lim.cpu_shares = positive(cpu, b"shares");
-    lim.cpuset_cpus = Some(s(cpu, b"cpus")).filter(|c| !c.is_empty());
-    lim.pids = positive(at(res, b"pids"), b"limit");
+    lim.cpu_shares = positive(cpu, k!("shares"));
+    lim.cpuset_cpus = Some(s(cpu, k!("cpus"))).filter(|c| !c.is_empty());
+    lim.pids = positive(at(res, k!("pids")), k!("limit"));
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
@@ -805,8 +845,8 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
 fn filter(sc: J) -> Res<Vec<u64>> {
-    let de = unum(sc, b"defaultErrnoRet", 1) as u32;
-    let dflt = action(&s(sc, b"defaultAction"), de)?;
+    let de = unum(sc, k!("defaultErrnoRet"), 1) as u32;
+    let dflt = action(&s(sc, k!("defaultAction")), de)?;
     let mut p = Vec::new();
     emit(&mut p, LD, 0, 0, 4);
     emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
@@ -816,16 +856,16 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
         emit(&mut p, RET, 0, 0, dflt);
     }
-    for r in at(sc, b"syscalls").items() {
-        let act = action(&s(r, b"action"), unum(r, b"errnoRet", de as u64) as u32)?;
+    for r in at(sc, k!("syscalls")).items() {
+        let act = action(&s(r, k!("action")), unum(r, k!("errnoRet"), de as u64) as u32)?;
         // The rule's tail, backwards: the reload of nr (kept only after
         // checks), the return, the checks.
         let mut c = Vec::new();
         emit(&mut c, LD, 0, 0, 0);
         emit(&mut c, RET, 0, 0, act);
-        for a in at(r, b"args").items() {
-            let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
-            let op = s(a, b"op");
+        for a in at(r, k!("args")).items() {
+            let (i, v, v2) = (unum(a, k!("index"), 6) as u32, unum(a, k!("value"), 0), unum(a, k!("valueTwo"), 0));
+            let op = s(a, k!("op"));
             let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
@@ -840,7 +880,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             c.remove(0);
         }
         c.reverse();
-        for name in at(r, b"names").items() {
+        for name in at(r, k!("names")).items() {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
             emit(&mut p, JEQ, 0, c.len() as u8, nr);
             p.extend_from_slice(&c);
