@@ -152,6 +152,9 @@ fn read_json<'a>(f: &[u8], text: &'a mut Vec<u8>) -> Res<J<'a>> {
     json::parse(text).ok_or_else(|| Error::at(f, m!("not valid JSON")))
 }
 
+const CAPS_UNSUPPORTED: Msg =
+    m!("process.capabilities: supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones");
+
 /// A process (config.json's, or exec's process.json) onto `rec` and
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
@@ -161,7 +164,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
     rec.argv = ss(p, k!("args"));
     if rec.argv.is_empty() {
-        return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
+        return Err(Error::text(m!("process.args: must be a non-empty array of strings")));
     }
     rec.env = ss(p, k!("env"));
     rec.workdir = s(p, k!("cwd"));
@@ -169,7 +172,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
         rec.workdir.push(b'/');
     }
     if !absolute(&rec.workdir) {
-        return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
+        return Err(Error::text(m!("process.cwd: must be an absolute path")));
     }
     spec.tty = is_true(p, k!("terminal"));
     let u = at(p, k!("user"));
@@ -184,7 +187,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     spec.groups = Some(groups);
     if unum(u, k!("umask"), 0o022) != 0o022 {
-        return Err(Error::at(b"process.user.umask", m!("only 0022 is supported")));
+        return Err(Error::text(m!("process.user.umask: only 0022 is supported")));
     }
     // The capability sets as masks (absent: none).
     let c = at(p, k!("capabilities"));
@@ -202,10 +205,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     sec.caps = b;
     let ok = if uid == 0 { e == b && (a == 0 || a == e) } else { a == 0 };
     if !ok || e != pm || inh & !b != 0 {
-        return Err(Error::at(
-            b"process.capabilities",
-            m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
-        ));
+        return Err(Error::text(CAPS_UNSUPPORTED));
     }
     for r in at(p, k!("rlimits")).items() {
         let t = s(r, k!("type"));
@@ -233,7 +233,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let r = at(j, k!("root"));
     let rootfs = s(r, k!("path"));
     if rootfs.is_empty() {
-        return Err(Error::at(b"root.path", m!("missing")));
+        return Err(Error::text(m!("root.path: missing")));
     }
     let rootfs = in_bundle(bundle, rootfs);
     sec.read_only = is_true(r, k!("readonly"));
@@ -310,7 +310,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
     if have & 1 << 6 == 0 || have & 2 == 0 && !rec.hostname.is_empty() {
-        return Err(Error::at(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
+        return Err(Error::text(m!("linux.namespaces: a mount namespace is required, and a uts one for a hostname")));
     }
     // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
     spec.share |= ((!have & 0b1_0110) << 25) as i32;
@@ -464,7 +464,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.created = sys::now().0;
         if b.spec.tty {
             // (the pty is made in the container: init's first stdio is not one)
-            b.spec.console = console.ok_or_else(|| Error::at(b"process.terminal", m!("needs --console-socket")))?.to_vec();
+            b.spec.console = console.ok_or_else(|| Error::text(m!("process.terminal: needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
@@ -769,7 +769,7 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
     process(j, r, &mut spec)?;
     let c = match console {
         Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
-        None if spec.tty => return Err(Error::at(b"terminal", m!("needs --console-socket"))),
+        None if spec.tty => return Err(Error::text(m!("terminal: needs --console-socket"))),
         _ => sys::fd::Owned::none(),
     };
     let pf = match pid_file {
@@ -871,7 +871,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             // (a jump over the tail must fit in 8 bits)
             if c.len() > 249 {
-                return Err(Error::at(b"linux.seccomp", m!("a rule with too many argument checks")));
+                return Err(Error::text(m!("linux.seccomp: a rule with too many argument checks")));
             }
             half(&mut c, i, 0, k, v, v2);
             half(&mut c, i, 1, k, v, v2);
@@ -888,7 +888,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
     }
     emit(&mut p, RET, 0, 0, dflt);
     if p.len() > 4096 {
-        return Err(Error::at(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
+        return Err(Error::text(m!("linux.seccomp: the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
 }
