@@ -529,7 +529,7 @@ pub fn find(root: &Root, id: &[u8]) -> Res<alloc::boxed::Box<Record>> {
 
 /// The name of state `st`, as `status` numbers them.
 fn state_name(st: usize) -> &'static [u8] {
-    fields(b"created,running,paused,stopped", b',').nth(st).unwrap_or_default()
+    util::nth_word(b"created,running,paused,stopped", st)
 }
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
