@@ -542,7 +542,7 @@ fn status(root: &Root, r: &Record) -> usize {
         STOPPED
     } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
         CREATED
-    } else if freezer(r).is_some_and(|(k, _)| util::read_file(&k).is_ok_and(|v| v.starts_with(b"FROZEN") || v.starts_with(b"1"))) {
+    } else if freezer(r).is_some_and(|(k, w)| reads(&k, util::nth_word(w, 0))) {
         2
     } else {
         1
@@ -582,15 +582,21 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
     v2
 }
 
+/// Whether the freezer's file `knob` reads `w` (FROZEN, 1...).
+#[inline(never)]
+fn reads(knob: &[u8], w: &[u8]) -> bool {
+    util::read_file(knob).is_ok_and(|v| v.starts_with(w))
+}
+
 /// `pause ID` (`on`) and `resume ID`.
 pub fn pause(r: &Record, on: bool) -> Res<()> {
     running(r)?;
     let (knob, words) = freezer(r).ok_or_else(|| container_err(&r.id, m!("has no freezer cgroup")))?;
-    let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
+    let w = util::nth_word(words, !on as usize);
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
     for _ in 0..500 {
-        if util::read_file(&knob).is_ok_and(|v| v.starts_with(w)) {
+        if reads(&knob, w) {
             break;
         }
         sys::sleep_ms(2);
