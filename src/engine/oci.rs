@@ -662,7 +662,7 @@ fn pids(r: &Record) -> Vec<i32> {
     for d in &r.cgroups {
         for l in fields(&util::read_file(&join(d, b"cgroup.procs")).unwrap_or_default(), b'\n') {
             if let Some(n) = util::parse_u64(l) {
-                if !v.contains(&(n as i32)) {
+                if !v.iter().any(|&p| p == n as i32) {
                     v.push(n as i32);
                 }
             }
