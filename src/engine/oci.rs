@@ -820,7 +820,6 @@ const RET: u16 = 0x06; // BPF_RET | BPF_K
 /// `v2` the value), appended backwards to `c`, a rule's tail built last
 /// instruction first: `c[0]` is where a failure jumps, so a failure's
 /// offset is the length of `c` before its jump.
-#[inline(never)]
 fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
     let sh = 32 * hi;
     let fail = c.len() as u8 - 1;
@@ -879,8 +878,9 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             if c.len() > 249 {
                 return Err(Error::text(m!("linux.seccomp: a rule with too many argument checks")));
             }
-            half(&mut c, i, 0, k, v, v2);
-            half(&mut c, i, 1, k, v, v2);
+            for hi in 0..2 {
+                half(&mut c, i, hi, k, v, v2);
+            }
         }
         if c.len() == 2 {
             c.remove(0);
