@@ -455,7 +455,6 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         Err(sys::EEXIST) => return Err(container_err(id, m!("already exists"))),
         r => r.ctx(m!("create"), &dir)?,
     }
-    let mut made: Option<Cgroup> = None;
     let mut b = Bundle::default();
     let r = (|| {
         load_bundle(&mut b, bundle, id, systemd)?;
@@ -474,7 +473,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         b.spec.gate = fifo;
         b.spec.preserve = preserve;
         let layout = Layout::current_or_mount();
-        let cg = made.insert(Cgroup::plan(&layout, &b.rel, &rec.limits)?);
+        let mut cg = Cgroup::plan(&layout, &b.rel, &rec.limits)?;
         cg.everywhere(&layout, &b.rel);
         if cg.devices == Some(crate::engine::devices::Mechanism::NoCgroup) {
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
@@ -489,7 +488,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             const ADJ: &[u8] = b"/proc/self/oom_score_adj";
             util::write_file(ADJ, &Buf::new().i(o).0).ctx(m!("write"), ADJ)?;
         }
-        let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
+        let pid = crate::engine::container::launch(rec, &b.spec, &cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, 0, &[pid as i64, rec.pid_start as i64], Status::Created)?;
@@ -506,9 +505,8 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     })();
     if r.is_err() {
         util::keep_error(|| {
-            if let Some(cg) = &made {
-                cg.remove();
-            }
+            // (the cgroups are recorded before any is made)
+            Cgroup::from_dirs(&b.rec.cgroups).remove();
             let _ = util::remove_tree(&dir);
         });
     }
