@@ -71,15 +71,22 @@ const fn index_of(t: &[u16], v: u16) -> u8 {
     panic!("seccomp: an opcode or high half of k missing from OPS/HIS")
 }
 
-/// `PROG` in 5 bytes an instruction, not 8 (packed at compile time, so
-/// only this is in the binary): the opcode's index in OPS and k's high
-/// half's index in HIS (3 bits each), jt, jf, k's low half.
-static PACKED: [[u8; 5]; PROFILE_LEN] = {
-    let mut o = [[0u8; 5]; PROFILE_LEN];
+/// `PROG` in 4 bytes an instruction, not 8 (packed at compile time, so
+/// only this is in the binary), as one little-endian u32: the opcode's
+/// index in OPS and k's high half's index in HIS (3 bits each), jt and jf
+/// (7 bits each), and k's low half in 12 bits, sign-extended: a syscall
+/// number, an errno, a flag (under 0x800), or a mask 0xfXXX (0xf800 and
+/// up). A value that does not fit fails the build.
+static PACKED: [[u8; 4]; PROFILE_LEN] = {
+    let mut o = [[0u8; 4]; PROFILE_LEN];
     let mut i = 0;
     while i < PROFILE_LEN {
         let x = PROG[i];
-        o[i] = [index_of(&OPS, x.code) | index_of(&HIS, (x.k >> 16) as u16) << 3, x.jt, x.jf, x.k as u8, (x.k >> 8) as u8];
+        let lo = x.k & 0xffff;
+        assert!(x.jt < 128 && x.jf < 128 && (lo < 0x800 || lo >= 0xf800), "seccomp: an instruction PACKED cannot hold");
+        let w =
+            index_of(&OPS, x.code) as u32 | (index_of(&HIS, (x.k >> 16) as u16) as u32) << 3 | (x.jt as u32) << 6 | (x.jf as u32) << 13 | (lo & 0xfff) << 20;
+        o[i] = w.to_le_bytes();
         i += 1;
     }
     o
@@ -89,7 +96,10 @@ static PACKED: [[u8; 5]; PROFILE_LEN] = {
 fn unpacked() -> [Insn; PROFILE_LEN] {
     let mut p = [Insn::new(0, 0, 0, 0); PROFILE_LEN];
     for (x, e) in p.iter_mut().zip(&PACKED) {
-        *x = Insn::new(OPS[(e[0] & 7) as usize], e[1], e[2], (HIS[(e[0] >> 3) as usize] as u32) << 16 | u16::from_le_bytes([e[3], e[4]]) as u32);
+        let w = u32::from_le_bytes(*e);
+        // (12 bits, sign-extended: 0xfff7 came as 0xff7)
+        let lo = ((w as i32) >> 20) as u32 & 0xffff;
+        *x = Insn::new(OPS[(w & 7) as usize], (w >> 6) as u8 & 127, (w >> 13) as u8 & 127, (HIS[(w >> 3 & 7) as usize] as u32) << 16 | lo);
     }
     p
 }
