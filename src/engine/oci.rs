@@ -862,8 +862,8 @@ fn filter(sc: J) -> Res<Vec<u64>> {
     }
     for r in at(sc, k!("syscalls")).items() {
         let act = action(&s(r, k!("action")), unum(r, k!("errnoRet"), de as u64) as u32)?;
-        // The rule's tail, backwards: the reload of nr (kept only after
-        // checks), the return, the checks.
+        // The rule's tail, backwards (copied last instruction first): the
+        // reload of nr (kept only after checks), the return, the checks.
         let mut c = Vec::new();
         emit(&mut c, LD, 0, 0, 0);
         emit(&mut c, RET, 0, 0, act);
@@ -884,11 +884,12 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         if c.len() == 2 {
             c.remove(0);
         }
-        c.reverse();
         for name in at(r, k!("names")).items() {
             let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
             emit(&mut p, JEQ, 0, c.len() as u8, nr);
-            p.extend_from_slice(&c);
+            for &x in c.iter().rev() {
+                p.push(x);
+            }
         }
     }
     emit(&mut p, RET, 0, 0, dflt);
