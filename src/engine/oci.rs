@@ -104,10 +104,16 @@ fn at(j: J, key: u8) -> J {
     j.get(util::nth_word(KEYS, key as usize)).unwrap_or(J::NULL)
 }
 
+/// The string `j`; empty when not a string.
+#[inline(never)]
+fn string(j: J) -> Vec<u8> {
+    j.str().unwrap_or_default()
+}
+
 /// The string member `key` of `j`; empty when absent or not a string.
 #[inline(never)]
 fn s(j: J, key: u8) -> Vec<u8> {
-    at(j, key).str().unwrap_or_default()
+    string(at(j, key))
 }
 
 /// The string-array member `key` of `j`; empty when absent or not one.
@@ -194,7 +200,7 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let mut m = [0u64; 5];
     for i in 0..5 {
         for n in at(c, K_CAPS + i as u8).items() {
-            m[i] |= config::cap_bits(&n.str().unwrap_or_default())?;
+            m[i] |= config::cap_bits(&string(n))?;
         }
     }
     let [b, e, a, pm, inh] = m;
@@ -372,7 +378,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if !ok || k.contains(&b'/') {
             return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
         }
-        spec.sysctl.push((k, v.str().unwrap_or_default()));
+        spec.sysctl.push((k, string(v)));
     }
     // linux.devices: nodes made in /dev (a device's rule comes from
     // resources.devices, as the engines send them: runc's way).
@@ -885,7 +891,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             c.remove(0);
         }
         for name in at(r, k!("names")).items() {
-            let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
+            let Some(nr) = sys::seccomp::sysno(&string(name)) else { continue };
             emit(&mut p, JEQ, 0, c.len() as u8, nr);
             for &x in c.iter().rev() {
                 p.push(x);
