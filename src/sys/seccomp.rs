@@ -92,25 +92,32 @@ static PACKED: [[u8; 4]; PROFILE_LEN] = {
     o
 };
 
-/// `PROG` again, from `PACKED`.
-fn unpacked() -> [Insn; PROFILE_LEN] {
-    let mut p = [Insn::new(0, 0, 0, 0); PROFILE_LEN];
+/// An instruction as the kernel reads it: `code | jt << 16 | jf << 24 |
+/// k << 32` (struct sock_filter, little-endian), as `install_raw` takes it.
+const fn word(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+}
+
+/// `PROG` again, from `PACKED`, as words.
+fn unpacked() -> [u64; PROFILE_LEN] {
+    let mut p = [0; PROFILE_LEN];
     for (x, e) in p.iter_mut().zip(&PACKED) {
         let w = u32::from_le_bytes(*e);
         // (12 bits, sign-extended: 0xfff7 came as 0xff7)
         let lo = ((w as i32) >> 20) as u32 & 0xffff;
-        *x = Insn::new(OPS[(w & 7) as usize], (w >> 6) as u8 & 127, (w >> 13) as u8 & 127, (HIS[(w >> 3 & 7) as usize] as u32) << 16 | lo);
+        *x = word(OPS[(w & 7) as usize], (w >> 6) as u8 & 127, (w >> 13) as u8 & 127, (HIS[(w >> 3 & 7) as usize] as u32) << 16 | lo);
     }
     p
 }
 
 /// `prog` with the return of every group whose capability `caps` holds
 /// (bit n: capability n) turned into ALLOW.
-fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [Insn; N] {
+fn patched<const N: usize>(prog: &[u64; N], patch: &[(u8, u8)], caps: u64) -> [u64; N] {
     let mut p = *prog;
     for &(cap, at) in patch {
         if caps >> cap & 1 != 0 {
-            p[at as usize].k = RET_ALLOW;
+            let x = &mut p[at as usize];
+            *x = *x as u32 as u64 | (RET_ALLOW as u64) << 32;
         }
     }
     p
@@ -126,7 +133,7 @@ fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [
 /// nothing: the program is copied to the stack (under 1 KB).
 pub fn install(caps: u64) -> Result<(), Errno> {
     let mut prog = patched(&unpacked(), &PATCH, caps);
-    load(prog.as_mut_ptr().cast(), PROFILE_LEN)
+    load(prog.as_mut_ptr(), PROFILE_LEN)
 }
 
 /// Installs a program built at run time (an OCI config's profile): each
@@ -613,7 +620,11 @@ mod tests {
 
     #[test]
     fn unpacked_is_the_program() {
-        assert!(super::unpacked() == super::PROG);
+        assert_eq!(super::unpacked().to_vec(), super::PROG.iter().map(words).collect::<Vec<_>>());
+    }
+
+    fn words(i: &Insn) -> u64 {
+        super::word(i.code, i.jt, i.jf, i.k)
     }
 
     #[test]
@@ -632,10 +643,12 @@ mod tests {
     fn patching_is_what_install_does() {
         let x = arches();
         let a = &x[0];
-        let mut prog = [Insn::new(0, 0, 0, 0); x86_64::PROG.len()];
-        prog.copy_from_slice(a.prog);
+        let mut prog = [0u64; x86_64::PROG.len()];
+        for (w, i) in prog.iter_mut().zip(a.prog) {
+            *w = words(i);
+        }
         for caps in [0, DEFAULT_CAPS, 1 << t::CAP_SYS_ADMIN, ALL_CAPS] {
-            assert_eq!(patched(&prog, a.patch, caps).to_vec(), a.prog(caps));
+            assert_eq!(patched(&prog, a.patch, caps).to_vec(), a.prog(caps).iter().map(words).collect::<Vec<_>>());
         }
     }
 
