@@ -104,7 +104,8 @@ fn log(file: &[u8], json: bool, msg: &[u8]) {
 const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec";
 
 fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
-    let root = Root { dir: g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc").to_vec(), run: Vec::new(), overlay: false };
+    // (its run-time directory and overlay setting go unused here)
+    let root = Root::new(Some(g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc")), &[]);
     let Some(&verb) = g.pos.first() else {
         out(&args::usage_text(usage::RUNC));
         return Ok(());

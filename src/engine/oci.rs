@@ -55,37 +55,85 @@ fn index(list: Msg, w: &[u8]) -> Option<usize> {
     util::word_index(&l, w)
 }
 
-/// The member `key` of `j`, null when absent (one out-of-line copy of
-/// the walk for all the lookups here).
+/// The member names of config.json (and process.json, update's file)
+/// that are looked up, in one list: a lookup passes a member's index in it
+/// (`k!`), one byte, not a pointer and a length. Names read in a loop
+/// (capability sets, paths, mappings, device numbers, limits) are next to
+/// each other.
+const KEYS: &[u8] = b"bounding,effective,ambient,permitted,inheritable,maskedPaths,readonlyPaths,uidMappings,gidMappings,major,minor,soft,hard,\
+args,env,cwd,terminal,user,uid,gid,additionalGids,umask,capabilities,rlimits,type,noNewPrivileges,oomScoreAdj,\
+process,root,path,readonly,hostname,mounts,destination,options,source,linux,namespaces,resources,cgroupsPath,seccomp,sysctl,devices,\
+allow,access,annotations,memory,limit,cpu,quota,period,shares,cpus,pids,\
+defaultErrnoRet,defaultAction,syscalls,action,errnoRet,index,value,valueTwo,op,names";
+const K_CAPS: u8 = 0;
+const K_PATHS: u8 = 5;
+const K_MAPPINGS: u8 = 7;
+const K_MAJOR: u8 = 9;
+const K_SOFT: u8 = 11;
+
+/// The index of `name` in KEYS (at compile time: a name missing from it
+/// fails the build).
+const fn key(name: &str) -> u8 {
+    let (n, mut i, mut w) = (name.as_bytes(), 0, 0);
+    while i < KEYS.len() {
+        let mut j = 0;
+        while j < n.len() && i + j < KEYS.len() && KEYS[i + j] == n[j] {
+            j += 1;
+        }
+        if j == n.len() && (i + j == KEYS.len() || KEYS[i + j] == b',') {
+            return w;
+        }
+        while i < KEYS.len() && KEYS[i] != b',' {
+            i += 1;
+        }
+        i += 1;
+        w += 1;
+    }
+    panic!("oci: a member name missing from KEYS")
+}
+macro_rules! k {
+    ($n:literal) => {
+        const { key($n) }
+    };
+}
+
+/// The member `key` (an index in KEYS) of `j`, null when absent (one
+/// out-of-line copy of the walk for all the lookups here).
 #[inline(never)]
-fn at<'a>(j: J<'a>, key: &[u8]) -> J<'a> {
-    j.get(key).unwrap_or(J::NULL)
+fn at(j: J, key: u8) -> J {
+    j.get(util::nth_word(KEYS, key as usize)).unwrap_or(J::NULL)
+}
+
+/// The string `j`; empty when not a string.
+#[inline(never)]
+fn string(j: J) -> Vec<u8> {
+    j.str().unwrap_or_default()
 }
 
 /// The string member `key` of `j`; empty when absent or not a string.
 #[inline(never)]
-fn s(j: J, key: &[u8]) -> Vec<u8> {
-    at(j, key).str().unwrap_or_default()
+fn s(j: J, key: u8) -> Vec<u8> {
+    string(at(j, key))
 }
 
 /// The string-array member `key` of `j`; empty when absent or not one.
 #[inline(never)]
-fn ss(j: J, key: &[u8]) -> Vec<Vec<u8>> {
+fn ss(j: J, key: u8) -> Vec<Vec<u8>> {
     at(j, key).strs().unwrap_or_default()
 }
 
 /// A number member, `dflt` when absent or not an integer (u64 range).
 #[inline(never)]
-fn unum(j: J, key: &[u8], dflt: u64) -> u64 {
+fn unum(j: J, key: u8, dflt: u64) -> u64 {
     util::parse_u64(at(j, key).raw()).unwrap_or(dflt)
 }
 
 /// A number member above 0 (else None).
-fn positive(j: J, key: &[u8]) -> Option<u64> {
+fn positive(j: J, key: u8) -> Option<u64> {
     Some(unum(j, key, 0)).filter(|&n| n > 0)
 }
 
-fn is_true(j: J, key: &[u8]) -> bool {
+fn is_true(j: J, key: u8) -> bool {
     at(j, key).raw() == b"true"
 }
 
@@ -110,49 +158,50 @@ fn read_json<'a>(f: &[u8], text: &'a mut Vec<u8>) -> Res<J<'a>> {
     json::parse(text).ok_or_else(|| Error::at(f, m!("not valid JSON")))
 }
 
+const CAPS_UNSUPPORTED: Msg =
+    m!("process.capabilities: supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones");
+
 /// A process (config.json's, or exec's process.json) onto `rec` and
 /// `spec`: args, env, cwd, terminal, user, capabilities, rlimits,
 /// noNewPrivileges; returns its oomScoreAdj.
 #[inline(never)]
-#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
+#[allow(clippy::needless_range_loop)] // (enumerate: more code)
 fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     let sec = &mut spec.security;
-    rec.argv = ss(p, b"args");
+    rec.argv = ss(p, k!("args"));
     if rec.argv.is_empty() {
-        return Err(Error::at(b"process.args", m!("must be a non-empty array of strings")));
+        return Err(Error::text(m!("process.args: must be a non-empty array of strings")));
     }
-    rec.env = ss(p, b"env");
-    rec.workdir = p.str_at(b"cwd");
+    rec.env = ss(p, k!("env"));
+    rec.workdir = s(p, k!("cwd"));
     if rec.workdir.is_empty() {
         rec.workdir.push(b'/');
     }
     if !absolute(&rec.workdir) {
-        return Err(Error::at(b"process.cwd", m!("must be an absolute path")));
+        return Err(Error::text(m!("process.cwd: must be an absolute path")));
     }
-    spec.tty = is_true(p, b"terminal");
-    let u = at(p, b"user");
-    let (uid, gid) = (unum(u, b"uid", 0), unum(u, b"gid", 0));
+    spec.tty = is_true(p, k!("terminal"));
+    let u = at(p, k!("user"));
+    let (uid, gid) = (unum(u, k!("uid"), 0), unum(u, k!("gid"), 0));
     let mut user = Buf::new();
     user.n(uid).b(b":").n(gid);
     sec.user = user.0;
     // exactly additionalGids (the gid is not added, as runc)
     let mut groups = Vec::new();
-    for g in at(u, b"additionalGids").items() {
+    for g in at(u, k!("additionalGids")).items() {
         groups.push(g.num().unwrap_or(0) as u32);
     }
     spec.groups = Some(groups);
-    if unum(u, b"umask", 0o022) != 0o022 {
-        return Err(Error::at(b"process.user.umask", m!("only 0022 is supported")));
+    if unum(u, k!("umask"), 0o022) != 0o022 {
+        return Err(Error::text(m!("process.user.umask: only 0022 is supported")));
     }
     // The capability sets as masks (absent: none).
-    let c = at(p, b"capabilities");
+    let c = at(p, k!("capabilities"));
     let mut m = [0u64; 5];
-    let mut i = 0;
-    for set in fields(b"bounding,effective,ambient,permitted,inheritable", b',') {
-        for n in at(c, set).items() {
-            m[i] |= config::cap_bits(&n.str().unwrap_or_default())?;
+    for i in 0..5 {
+        for n in at(c, K_CAPS + i as u8).items() {
+            m[i] |= config::cap_bits(&string(n))?;
         }
-        i += 1;
     }
     let [b, e, a, pm, inh] = m;
     // What the engine gives: root has the bounding set (ambient and
@@ -162,18 +211,15 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     sec.caps = b;
     let ok = if uid == 0 { e == b && (a == 0 || a == e) } else { a == 0 };
     if !ok || e != pm || inh & !b != 0 {
-        return Err(Error::at(
-            b"process.capabilities",
-            m!("supported: root with the bounding set effective and permitted (and ambient, or none); another user without ambient ones"),
-        ));
+        return Err(Error::text(CAPS_UNSUPPORTED));
     }
-    for r in at(p, b"rlimits").items() {
-        let t = s(r, b"type");
+    for r in at(p, k!("rlimits")).items() {
+        let t = s(r, k!("type"));
         let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
-        spec.rlimits.push([k as u64, unum(r, b"soft", 0), unum(r, b"hard", 0)]);
+        spec.rlimits.push([k as u64, unum(r, K_SOFT, 0), unum(r, K_SOFT + 1, 0)]);
     }
-    sec.no_new_privs = is_true(p, b"noNewPrivileges");
-    Ok(at(p, b"oomScoreAdj").num())
+    sec.no_new_privs = is_true(p, k!("noNewPrivileges"));
+    Ok(at(p, k!("oomScoreAdj")).num())
 }
 
 /// config.json onto the engine. Every field the engines send is honoured
@@ -187,20 +233,20 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let (rec, spec) = (&mut b.rec, &mut b.spec);
     // No cgroup namespace or cgroupfs unless the config has one of them.
     spec.share = sys::CLONE_NEWCGROUP;
-    b.oom = process(at(j, b"process"), rec, spec)?;
+    b.oom = process(at(j, k!("process")), rec, spec)?;
     let sec = &mut spec.security;
 
-    let r = at(j, b"root");
-    let rootfs = s(r, b"path");
+    let r = at(j, k!("root"));
+    let rootfs = s(r, k!("path"));
     if rootfs.is_empty() {
-        return Err(Error::at(b"root.path", m!("missing")));
+        return Err(Error::text(m!("root.path: missing")));
     }
     let rootfs = in_bundle(bundle, rootfs);
-    sec.read_only = is_true(r, b"readonly");
-    rec.hostname = s(j, b"hostname");
+    sec.read_only = is_true(r, k!("readonly"));
+    rec.hostname = s(j, k!("hostname"));
 
-    for m in at(j, b"mounts").items() {
-        let dest = s(m, b"destination");
+    for m in at(j, k!("mounts")).items() {
+        let dest = s(m, k!("destination"));
         if !absolute(&dest) {
             return Err(Error::quoted(m!("mounts"), &dest, m!("the destination must be an absolute path")));
         }
@@ -210,7 +256,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         let mut t = dest.clone();
         t.push(b':');
         let mut bits = 0;
-        for o in ss(m, b"options") {
+        for o in ss(m, k!("options")) {
             let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
@@ -220,9 +266,9 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
                 t.push(b',');
             }
         }
-        let mut key = s(m, b"type");
+        let mut key = s(m, k!("type"));
         if key == b"bind" || bits & 3 != 0 {
-            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, b"source")), ctr: dest, ro: bits & 4 != 0 });
+            rec.volumes.push(Volume { host: in_bundle(bundle, s(m, k!("source"))), ctr: dest, ro: bits & 4 != 0 });
             continue;
         }
         // The filesystems the engine mounts itself, its own way.
@@ -245,17 +291,17 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         }
     }
 
-    let l = at(j, b"linux");
+    let l = at(j, k!("linux"));
     let mut have = 0u32;
     let mut net: &[u8] = b"host";
-    for n in at(l, b"namespaces").items() {
-        let t = s(n, b"type");
+    for n in at(l, k!("namespaces")).items() {
+        let t = s(n, k!("type"));
         let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
         }
-        let p = s(n, b"path");
+        let p = s(n, k!("path"));
         if p.is_empty() {
             if k == 5 {
                 net = b"none";
@@ -270,13 +316,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     spec.net = net.to_vec();
     // A mount namespace always; pid, ipc and uts may be the host's.
     if have & 1 << 6 == 0 || have & 2 == 0 && !rec.hostname.is_empty() {
-        return Err(Error::at(b"linux.namespaces", m!("a mount namespace is required, and a uts one for a hostname")));
+        return Err(Error::text(m!("linux.namespaces: a mount namespace is required, and a uts one for a hostname")));
     }
     // (the missing ones of uts, ipc and pid: their CLONE_NEW* bits)
     spec.share |= ((!have & 0b1_0110) << 25) as i32;
-    resources(at(l, b"resources"), &mut rec.limits);
+    resources(at(l, k!("resources")), &mut rec.limits);
     // systemd's `slice:prefix:name`, as cgroupfs paths: slice/prefix-name.scope
-    let p = s(l, b"cgroupsPath");
+    let p = s(l, k!("cgroupsPath"));
     b.rel = if p.is_empty() {
         join(b"mydocker", id)
     } else if systemd && p.contains(&b':') {
@@ -302,7 +348,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     };
     // Masked, then read-only paths; none given: none applied.
     let mut paths = Vec::new();
-    for k in fields(b"maskedPaths,readonlyPaths", b',') {
+    for k in K_PATHS..K_PATHS + 2 {
         for x in ss(l, k) {
             if !absolute(&x) || x.contains(&b' ') {
                 return Err(Error::quoted(m!("linux.maskedPaths/readonlyPaths"), &x, m!("must be absolute, without spaces")));
@@ -310,7 +356,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             paths.extend_from_slice(&x);
             paths.push(b' ');
         }
-        if k.len() == 11 {
+        if k == K_PATHS {
             // (after maskedPaths)
             paths.extend_from_slice(b"| ");
         }
@@ -318,13 +364,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     sec.paths = paths;
     // The config's own profile, compiled; none: no filter (as runc).
     sec.seccomp = false;
-    let sc = at(l, b"seccomp");
+    let sc = at(l, k!("seccomp"));
     if !sc.is_null() {
         sec.filter = filter(sc)?;
     }
     // The namespaced sysctls (as runc allows them), written in the
     // container's namespaces by its init.
-    for (k, v) in at(l, b"sysctl").members() {
+    for (k, v) in at(l, k!("sysctl")).members() {
         let mut ok = false;
         for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
             ok |= k.starts_with(p);
@@ -332,13 +378,13 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if !ok || k.contains(&b'/') {
             return Err(Error::quoted(m!("linux.sysctl"), &k, m!("not a namespaced sysctl")));
         }
-        spec.sysctl.push((k, v.str().unwrap_or_default()));
+        spec.sysctl.push((k, string(v)));
     }
     // linux.devices: nodes made in /dev (a device's rule comes from
     // resources.devices, as the engines send them: runc's way).
-    for d in at(l, b"devices").items() {
-        let path = s(d, b"path");
-        let t = s(d, b"type");
+    for d in at(l, k!("devices")).items() {
+        let path = s(d, k!("path"));
+        let t = s(d, k!("type"));
         let kind = match t.as_slice() {
             b"c" | b"u" => sys::S_IFCHR,
             b"b" => sys::S_IFBLK,
@@ -347,24 +393,24 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         if path.first() != Some(&b'/') {
             return Err(Error::quoted(m!("linux.devices"), &path, m!("must be absolute, without spaces")));
         }
-        let n = |k: &[u8]| unum(d, k, 0) as u32;
-        spec.nodes.push(Node { kind, major: n(b"major"), minor: n(b"minor") });
+        let n = |k| unum(d, k, 0) as u32;
+        spec.nodes.push(Node { kind, major: n(K_MAJOR), minor: n(K_MAJOR + 1) });
         spec.security.devices.push(Device { host: Vec::new(), ctr: path, perms: Vec::new() });
     }
     // resources.devices: the allow rules over the engine's deny-all base
     // (which allows docker's default nodes, as runc allows its own);
     // allow-all without a type or numbers: every device.
-    for r in at(at(l, b"resources"), b"devices").items() {
-        if !is_true(r, b"allow") {
+    for r in at(at(l, k!("resources")), k!("devices")).items() {
+        if !is_true(r, k!("allow")) {
             continue;
         }
-        let mut t = s(r, b"type");
+        let mut t = s(r, k!("type"));
         if t.is_empty() {
             t.push(b'a');
         }
-        let (maj, min) = (at(r, b"major"), at(r, b"minor"));
+        let (maj, min) = (at(r, k!("major")), at(r, k!("minor")));
         // (an absent number is null, not a number: -1, any)
-        let access = devices::parse_access(&s(r, b"access")).filter(|&a| a != 0).unwrap_or(devices::RWM);
+        let access = devices::parse_access(&s(r, k!("access"))).filter(|&a| a != 0).unwrap_or(devices::RWM);
         let d = &mut rec.limits.devices;
         if t == b"a" && maj.is_null() && min.is_null() {
             d.privileged = true;
@@ -372,16 +418,16 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
             d.extra.push(devices::Rule { kind: t.first().copied().unwrap_or(b'a'), major: maj.num().unwrap_or(-1), minor: min.num().unwrap_or(-1), access });
         }
     }
-    for k in fields(b"uidMappings,gidMappings", b',') {
+    for k in K_MAPPINGS..K_MAPPINGS + 2 {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(Error::at(k, m!("not supported yet")));
+            return Err(Error::at(util::nth_word(KEYS, k as usize), m!("not supported yet")));
         }
     }
 
     let mut f = Buf::new();
     json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
-    let a = at(j, b"annotations");
+    let a = at(j, k!("annotations"));
     if !a.is_null() {
         f.b(b",\"annotations\":").b(a.raw());
     }
@@ -415,7 +461,6 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         Err(sys::EEXIST) => return Err(container_err(id, m!("already exists"))),
         r => r.ctx(m!("create"), &dir)?,
     }
-    let mut made: Option<Cgroup> = None;
     let mut b = Bundle::default();
     let r = (|| {
         load_bundle(&mut b, bundle, id, systemd)?;
@@ -424,7 +469,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         rec.created = sys::now().0;
         if b.spec.tty {
             // (the pty is made in the container: init's first stdio is not one)
-            b.spec.console = console.ok_or_else(|| Error::at(b"process.terminal", m!("needs --console-socket")))?.to_vec();
+            b.spec.console = console.ok_or_else(|| Error::text(m!("process.terminal: needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
         let fifo = join(&dir, b"exec.fifo");
@@ -434,7 +479,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
         b.spec.gate = fifo;
         b.spec.preserve = preserve;
         let layout = Layout::current_or_mount();
-        let cg = made.insert(Cgroup::plan(&layout, &b.rel, &rec.limits)?);
+        let mut cg = Cgroup::plan(&layout, &b.rel, &rec.limits)?;
         cg.everywhere(&layout, &b.rel);
         if cg.devices == Some(crate::engine::devices::Mechanism::NoCgroup) {
             b.spec.security.caps &= !(1 << config::CAP_MKNOD);
@@ -449,7 +494,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             const ADJ: &[u8] = b"/proc/self/oom_score_adj";
             util::write_file(ADJ, &Buf::new().i(o).0).ctx(m!("write"), ADJ)?;
         }
-        let pid = crate::engine::container::launch(rec, &b.spec, cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
+        let pid = crate::engine::container::launch(rec, &b.spec, &cg, &Stdio { stdin: 0, stdout: 1, stderr: 2 }, None)?;
         let done = (|| {
             rec.pid_start = state::proc_start_time(pid).unwrap_or(0);
             rec.append(root, 0, &[pid as i64, rec.pid_start as i64], Status::Created)?;
@@ -466,9 +511,8 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
     })();
     if r.is_err() {
         util::keep_error(|| {
-            if let Some(cg) = &made {
-                cg.remove();
-            }
+            // (the cgroups are recorded before any is made)
+            Cgroup::from_dirs(&b.rec.cgroups).remove();
             let _ = util::remove_tree(&dir);
         });
     }
@@ -489,7 +533,7 @@ pub fn find(root: &Root, id: &[u8]) -> Res<alloc::boxed::Box<Record>> {
 
 /// The name of state `st`, as `status` numbers them.
 fn state_name(st: usize) -> &'static [u8] {
-    fields(b"created,running,paused,stopped", b',').nth(st).unwrap_or_default()
+    util::nth_word(b"created,running,paused,stopped", st)
 }
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
@@ -502,7 +546,7 @@ fn status(root: &Root, r: &Record) -> usize {
         STOPPED
     } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
         CREATED
-    } else if freezer(r).is_some_and(|(k, _)| util::read_file(&k).is_ok_and(|v| v.starts_with(b"FROZEN") || v.starts_with(b"1"))) {
+    } else if freezer(r).is_some_and(|(k, w)| reads(&k, util::nth_word(w, 0))) {
         2
     } else {
         1
@@ -542,15 +586,21 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
     v2
 }
 
+/// Whether the freezer's file `knob` reads `w` (FROZEN, 1...).
+#[inline(never)]
+fn reads(knob: &[u8], w: &[u8]) -> bool {
+    util::read_file(knob).is_ok_and(|v| v.starts_with(w))
+}
+
 /// `pause ID` (`on`) and `resume ID`.
 pub fn pause(r: &Record, on: bool) -> Res<()> {
     running(r)?;
     let (knob, words) = freezer(r).ok_or_else(|| container_err(&r.id, m!("has no freezer cgroup")))?;
-    let w = fields(words, b',').nth(!on as usize).unwrap_or_default();
+    let w = util::nth_word(words, !on as usize);
     util::write_file(&knob, w).ctx(m!("write"), &knob)?;
     // v1 freezes in the background: wait until it is done.
     for _ in 0..500 {
-        if util::read_file(&knob).is_ok_and(|v| v.starts_with(w)) {
+        if reads(&knob, w) {
             break;
         }
         sys::sleep_ms(2);
@@ -570,14 +620,14 @@ pub fn update(r: &Record, f: &[u8]) -> Res<()> {
 
 /// linux.resources (and `update`'s file) onto limits.
 fn resources(res: J, lim: &mut config::Limits) {
-    lim.memory = positive(at(res, b"memory"), b"limit");
-    let cpu = at(res, b"cpu");
-    if let (Some(q), Some(per)) = (positive(cpu, b"quota"), positive(cpu, b"period")) {
+    lim.memory = positive(at(res, k!("memory")), k!("limit"));
+    let cpu = at(res, k!("cpu"));
+    if let (Some(q), Some(per)) = (positive(cpu, k!("quota")), positive(cpu, k!("period"))) {
         lim.cpu_quota = Some(q * 100_000 / per);
     }
-    lim.cpu_shares = positive(cpu, b"shares");
-    lim.cpuset_cpus = Some(s(cpu, b"cpus")).filter(|c| !c.is_empty());
-    lim.pids = positive(at(res, b"pids"), b"limit");
+    lim.cpu_shares = positive(cpu, k!("shares"));
+    lim.cpuset_cpus = Some(s(cpu, k!("cpus"))).filter(|c| !c.is_empty());
+    lim.pids = positive(at(res, k!("pids")), k!("limit"));
 }
 
 /// `start ID`: opens the fifo (the waiting process's open for writing
@@ -611,12 +661,13 @@ pub fn state(root: &Root, r: &Record) -> Vec<u8> {
 }
 
 /// The pids in the container's cgroups.
+#[allow(clippy::manual_contains)] // (slice::contains: an unrolled search, 80 bytes more)
 fn pids(r: &Record) -> Vec<i32> {
     let mut v = Vec::new();
     for d in &r.cgroups {
         for l in fields(&util::read_file(&join(d, b"cgroup.procs")).unwrap_or_default(), b'\n') {
             if let Some(n) = util::parse_u64(l) {
-                if !v.contains(&(n as i32)) {
+                if !v.iter().any(|&p| p == n as i32) {
                     v.push(n as i32);
                 }
             }
@@ -729,7 +780,7 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
     process(j, r, &mut spec)?;
     let c = match console {
         Some(c) if spec.tty => sys::connect_unix(c).ctx(m!("connect to"), c)?,
-        None if spec.tty => return Err(Error::at(b"terminal", m!("needs --console-socket"))),
+        None if spec.tty => return Err(Error::text(m!("terminal: needs --console-socket"))),
         _ => sys::fd::Owned::none(),
     };
     let pf = match pid_file {
@@ -768,29 +819,27 @@ const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const AND: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
-/// (not BPF: a JEQ whose true branch is a failure, patched in `filter`)
-const JEQ_FAILS: u16 = 0x8015;
 
 /// One 32-bit half (`hi`: the high one) of the check `k` (EQ, NE,
 /// MASKED_EQ) of argument `i` against `v` (MASKED_EQ: `v` is the mask,
-/// `v2` the value). A failure's jump is left 0, for `filter` to patch.
-#[inline(never)]
+/// `v2` the value), appended backwards to `c`, a rule's tail built last
+/// instruction first: `c[0]` is where a failure jumps, so a failure's
+/// offset is the length of `c` before its jump.
 fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
     let sh = 32 * hi;
-    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
-    let mut want = v;
-    if k == 2 {
-        emit(c, AND, 0, 0, (v >> sh) as u32);
-        want = v2;
-    }
-    let want = (want >> sh) as u32;
+    let fail = c.len() as u8 - 1;
+    let want = (if k == 2 { v2 } else { v } >> sh) as u32;
     match (k, hi) {
         // NE: a different high word passes (over the low check), the same low word fails
         (1, 1) => emit(c, JEQ, 0, 2, want),
-        (1, _) => emit(c, JEQ_FAILS, 0, 0, want),
+        (1, _) => emit(c, JEQ, fail, 0, want),
         // EQ: another value fails
-        _ => emit(c, JEQ, 0, 0, want),
+        _ => emit(c, JEQ, 0, fail, want),
     }
+    if k == 2 {
+        emit(c, AND, 0, 0, (v >> sh) as u32);
+    }
+    emit(c, LD, 0, 0, 16 + 8 * i + 4 * hi);
 }
 
 /// linux.seccomp as a classic-BPF program for this architecture:
@@ -800,14 +849,14 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 ///   architecture lacks are skipped, as libseccomp does):
 ///     nr != N -> the next entry
 ///     the argument checks (EQ, NE, MASKED_EQ on 64-bit values, high word
-///       then low; a failed one jumps to a reload of nr, then the next entry)
+///       then low, the last argument first; a failed one jumps to a reload
+///       of nr, then the next entry)
 ///     return the rule's action
 ///   return the default action.
 /// Rules are tried in order: the first whose checks pass decides.
-#[allow(clippy::explicit_counter_loop)] // (enumerate: more code)
 fn filter(sc: J) -> Res<Vec<u64>> {
-    let de = unum(sc, b"defaultErrnoRet", 1) as u32;
-    let dflt = action(&s(sc, b"defaultAction"), de)?;
+    let de = unum(sc, k!("defaultErrnoRet"), 1) as u32;
+    let dflt = action(&s(sc, k!("defaultAction")), de)?;
     let mut p = Vec::new();
     emit(&mut p, LD, 0, 0, 4);
     emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
@@ -817,48 +866,41 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
         emit(&mut p, RET, 0, 0, dflt);
     }
-    for r in at(sc, b"syscalls").items() {
-        let act = action(&s(r, b"action"), unum(r, b"errnoRet", de as u64) as u32)?;
-        // The checks, with every failure's jump patched below.
-        let mut c: Vec<u64> = Vec::new();
-        for a in at(r, b"args").items() {
-            let (i, v, v2) = (unum(a, b"index", 6) as u32, unum(a, b"value", 0), unum(a, b"valueTwo", 0));
-            let op = s(a, b"op");
+    for r in at(sc, k!("syscalls")).items() {
+        let act = action(&s(r, k!("action")), unum(r, k!("errnoRet"), de as u64) as u32)?;
+        // The rule's tail, backwards (copied last instruction first): the
+        // reload of nr (kept only after checks), the return, the checks.
+        let mut c = Vec::new();
+        emit(&mut c, LD, 0, 0, 0);
+        emit(&mut c, RET, 0, 0, act);
+        for a in at(r, k!("args")).items() {
+            let (i, v, v2) = (unum(a, k!("index"), 6) as u32, unum(a, k!("value"), 0), unum(a, k!("valueTwo"), 0));
+            let op = s(a, k!("op"));
             let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
-            half(&mut c, i, 1, k, v, v2);
-            half(&mut c, i, 0, k, v, v2);
-        }
-        let n = c.len();
-        let mut pos = 0;
-        for x in &mut c {
-            // a failure: to the reload after the return
-            let off = (n - pos) as u64;
-            pos += 1;
-            if *x as u32 == JEQ as u32 {
-                *x |= off << 24;
-            } else if *x as u16 == JEQ_FAILS {
-                *x ^= (JEQ_FAILS ^ JEQ) as u64 | off << 16;
+            // (a jump over the tail must fit in 8 bits)
+            if c.len() > 249 {
+                return Err(Error::text(m!("linux.seccomp: a rule with too many argument checks")));
+            }
+            for hi in 0..2 {
+                half(&mut c, i, hi, k, v, v2);
             }
         }
-        for name in at(r, b"names").items() {
-            let Some(nr) = sys::seccomp::sysno(&name.str().unwrap_or_default()) else { continue };
-            let skip = n + 1 + (n > 0) as usize;
-            if skip > 255 {
-                return Err(Error::at(b"linux.seccomp", m!("a rule with too many argument checks")));
-            }
-            emit(&mut p, JEQ, 0, skip as u8, nr);
-            p.extend_from_slice(&c);
-            emit(&mut p, RET, 0, 0, act);
-            if n > 0 {
-                emit(&mut p, LD, 0, 0, 0);
+        if c.len() == 2 {
+            c.remove(0);
+        }
+        for name in at(r, k!("names")).items() {
+            let Some(nr) = sys::seccomp::sysno(&string(name)) else { continue };
+            emit(&mut p, JEQ, 0, c.len() as u8, nr);
+            for &x in c.iter().rev() {
+                p.push(x);
             }
         }
     }
     emit(&mut p, RET, 0, 0, dflt);
     if p.len() > 4096 {
-        return Err(Error::at(b"linux.seccomp", m!("the profile needs more than 4096 BPF instructions")));
+        return Err(Error::text(m!("linux.seccomp: the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
 }

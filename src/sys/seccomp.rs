@@ -71,36 +71,53 @@ const fn index_of(t: &[u16], v: u16) -> u8 {
     panic!("seccomp: an opcode or high half of k missing from OPS/HIS")
 }
 
-/// `PROG` in 5 bytes an instruction, not 8 (packed at compile time, so
-/// only this is in the binary): the opcode's index in OPS and k's high
-/// half's index in HIS (3 bits each), jt, jf, k's low half.
-static PACKED: [[u8; 5]; PROFILE_LEN] = {
-    let mut o = [[0u8; 5]; PROFILE_LEN];
+/// `PROG` in 4 bytes an instruction, not 8 (packed at compile time, so
+/// only this is in the binary), as one little-endian u32: the opcode's
+/// index in OPS and k's high half's index in HIS (3 bits each), jt and jf
+/// (7 bits each), and k's low half in 12 bits, sign-extended: a syscall
+/// number, an errno, a flag (under 0x800), or a mask 0xfXXX (0xf800 and
+/// up). A value that does not fit fails the build.
+static PACKED: [[u8; 4]; PROFILE_LEN] = {
+    let mut o = [[0u8; 4]; PROFILE_LEN];
     let mut i = 0;
     while i < PROFILE_LEN {
         let x = PROG[i];
-        o[i] = [index_of(&OPS, x.code) | index_of(&HIS, (x.k >> 16) as u16) << 3, x.jt, x.jf, x.k as u8, (x.k >> 8) as u8];
+        let lo = x.k & 0xffff;
+        assert!(x.jt < 128 && x.jf < 128 && (lo < 0x800 || lo >= 0xf800), "seccomp: an instruction PACKED cannot hold");
+        let w =
+            index_of(&OPS, x.code) as u32 | (index_of(&HIS, (x.k >> 16) as u16) as u32) << 3 | (x.jt as u32) << 6 | (x.jf as u32) << 13 | (lo & 0xfff) << 20;
+        o[i] = w.to_le_bytes();
         i += 1;
     }
     o
 };
 
-/// `PROG` again, from `PACKED`.
-fn unpacked() -> [Insn; PROFILE_LEN] {
-    let mut p = [Insn::new(0, 0, 0, 0); PROFILE_LEN];
+/// An instruction as the kernel reads it: `code | jt << 16 | jf << 24 |
+/// k << 32` (struct sock_filter, little-endian), as `install_raw` takes it.
+const fn word(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+}
+
+/// `PROG` again, from `PACKED`, as words.
+fn unpacked() -> [u64; PROFILE_LEN] {
+    let mut p = [0; PROFILE_LEN];
     for (x, e) in p.iter_mut().zip(&PACKED) {
-        *x = Insn::new(OPS[(e[0] & 7) as usize], e[1], e[2], (HIS[(e[0] >> 3) as usize] as u32) << 16 | u16::from_le_bytes([e[3], e[4]]) as u32);
+        let w = u32::from_le_bytes(*e);
+        // (12 bits, sign-extended: 0xfff7 came as 0xff7)
+        let lo = ((w as i32) >> 20) as u32 & 0xffff;
+        *x = word(OPS[(w & 7) as usize], (w >> 6) as u8 & 127, (w >> 13) as u8 & 127, (HIS[(w >> 3 & 7) as usize] as u32) << 16 | lo);
     }
     p
 }
 
 /// `prog` with the return of every group whose capability `caps` holds
 /// (bit n: capability n) turned into ALLOW.
-fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [Insn; N] {
+fn patched<const N: usize>(prog: &[u64; N], patch: &[(u8, u8)], caps: u64) -> [u64; N] {
     let mut p = *prog;
     for &(cap, at) in patch {
         if caps >> cap & 1 != 0 {
-            p[at as usize].k = RET_ALLOW;
+            let x = &mut p[at as usize];
+            *x = *x as u32 as u64 | (RET_ALLOW as u64) << 32;
         }
     }
     p
@@ -116,7 +133,7 @@ fn patched<const N: usize>(prog: &[Insn; N], patch: &[(u8, u8)], caps: u64) -> [
 /// nothing: the program is copied to the stack (under 1 KB).
 pub fn install(caps: u64) -> Result<(), Errno> {
     let mut prog = patched(&unpacked(), &PATCH, caps);
-    load(prog.as_mut_ptr().cast(), PROFILE_LEN)
+    load(prog.as_mut_ptr(), PROFILE_LEN)
 }
 
 /// Installs a program built at run time (an OCI config's profile): each
@@ -603,7 +620,11 @@ mod tests {
 
     #[test]
     fn unpacked_is_the_program() {
-        assert!(super::unpacked() == super::PROG);
+        assert_eq!(super::unpacked().to_vec(), super::PROG.iter().map(words).collect::<Vec<_>>());
+    }
+
+    fn words(i: &Insn) -> u64 {
+        super::word(i.code, i.jt, i.jf, i.k)
     }
 
     #[test]
@@ -622,10 +643,12 @@ mod tests {
     fn patching_is_what_install_does() {
         let x = arches();
         let a = &x[0];
-        let mut prog = [Insn::new(0, 0, 0, 0); x86_64::PROG.len()];
-        prog.copy_from_slice(a.prog);
+        let mut prog = [0u64; x86_64::PROG.len()];
+        for (w, i) in prog.iter_mut().zip(a.prog) {
+            *w = words(i);
+        }
         for caps in [0, DEFAULT_CAPS, 1 << t::CAP_SYS_ADMIN, ALL_CAPS] {
-            assert_eq!(patched(&prog, a.patch, caps).to_vec(), a.prog(caps));
+            assert_eq!(patched(&prog, a.patch, caps).to_vec(), a.prog(caps).iter().map(words).collect::<Vec<_>>());
         }
     }
 
