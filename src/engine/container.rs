@@ -27,17 +27,20 @@ pub enum Outcome {
     Detached(Vec<u8>),
 }
 
-/// A created container: what `start` needs, and what must be undone.
+/// A created container: what `start` needs, and what must be undone. In
+/// declaration order (repr(C)): the small members first, then the record
+/// (its most-used fields first), within a one-byte displacement on x86_64.
+#[repr(C)]
 pub struct Prepared {
+    /// The container's lock, held until it runs (or the start failed).
+    pub lock: state::Lock,
+    /// What a failed start takes back.
+    made: Made,
     pub rec: Record,
     pub spec: Spec,
     pub cg: Cgroup,
     /// Host volume directories we created, undone if the start fails.
     pub made_dirs: Vec<Vec<u8>>,
-    /// The container's lock, held until it runs (or the start failed).
-    pub lock: state::Lock,
-    /// What a failed start takes back.
-    made: Made,
     /// What `-d` prints once started: the id for run, the name for start.
     pub echo: Vec<u8>,
     /// The bridge network, if any, and the bound published-port sockets.
