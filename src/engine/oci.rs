@@ -65,6 +65,9 @@ args,env,cwd,terminal,user,uid,gid,additionalGids,umask,capabilities,rlimits,typ
 process,root,path,readonly,hostname,mounts,destination,options,source,linux,namespaces,resources,cgroupsPath,seccomp,sysctl,devices,\
 allow,access,annotations,memory,limit,cpu,quota,period,shares,cpus,pids,\
 defaultErrnoRet,defaultAction,syscalls,action,errnoRet,index,value,valueTwo,op,names";
+/// KEYS, kept with the message texts: the table `key` reads at compile
+/// time is not in the binary.
+const KEYS_M: Msg = m!("bounding,effective,ambient,permitted,inheritable,maskedPaths,readonlyPaths,uidMappings,gidMappings,major,minor,soft,hard,args,env,cwd,terminal,user,uid,gid,additionalGids,umask,capabilities,rlimits,type,noNewPrivileges,oomScoreAdj,process,root,path,readonly,hostname,mounts,destination,options,source,linux,namespaces,resources,cgroupsPath,seccomp,sysctl,devices,allow,access,annotations,memory,limit,cpu,quota,period,shares,cpus,pids,defaultErrnoRet,defaultAction,syscalls,action,errnoRet,index,value,valueTwo,op,names");
 const K_CAPS: u8 = 0;
 const K_PATHS: u8 = 5;
 const K_MAPPINGS: u8 = 7;
@@ -101,7 +104,7 @@ macro_rules! k {
 /// out-of-line copy of the walk for all the lookups here).
 #[inline(never)]
 fn at(j: J, key: u8) -> J {
-    j.get(util::nth_word(KEYS, key as usize)).unwrap_or(J::NULL)
+    j.get(util::nth_word(util::msg_text(KEYS_M), key as usize)).unwrap_or(J::NULL)
 }
 
 /// The string `j`; empty when not a string.
@@ -421,7 +424,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     for k in K_MAPPINGS..K_MAPPINGS + 2 {
         let v = at(l, k);
         if !v.is_null() && v.raw().len() > 2 {
-            return Err(Error::at(util::nth_word(KEYS, k as usize), m!("not supported yet")));
+            return Err(Error::at(util::nth_word(util::msg_text(KEYS_M), k as usize), m!("not supported yet")));
         }
     }
 
@@ -903,4 +906,13 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         return Err(Error::text(m!("linux.seccomp: the profile needs more than 4096 BPF instructions")));
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The member names read at run time are the ones `k!` numbered.
+    #[test]
+    fn keys_kept_with_the_messages_are_the_table() {
+        assert_eq!(crate::engine::util::msg_text(super::KEYS_M), super::KEYS);
+    }
 }
