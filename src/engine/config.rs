@@ -402,9 +402,8 @@ impl Default for Security {
 impl Security {
     /// `--security-opt VALUE`: no-new-privileges[:true|false], seccomp=unconfined.
     pub fn opt(&mut self, v: &[u8]) -> Res<()> {
-        const OPTS: &[u8] = b"no-new-privileges,no-new-privileges:true,no-new-privileges=true,\
-            no-new-privileges:false,no-new-privileges=false,seccomp=unconfined,seccomp:unconfined";
-        match crate::engine::util::word_index(OPTS, v) {
+        const OPTS: Msg = m!("no-new-privileges,no-new-privileges:true,no-new-privileges=true,no-new-privileges:false,no-new-privileges=false,seccomp=unconfined,seccomp:unconfined");
+        match crate::engine::util::msg_index(OPTS, v) {
             Some(0..=2) => self.no_new_privs = true,
             Some(3 | 4) => self.no_new_privs = false,
             Some(_) => self.seccomp = false,
