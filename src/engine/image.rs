@@ -27,38 +27,49 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
         k += 1;
     }
-    match k {
-        // CMD, ENTRYPOINT: one argv, made in one place
-        0 | 1 => {
-            *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = if rest.first() == Some(&b'[') {
-                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted(m!("--change"), c, m!("is not a JSON array of strings")))?
-            } else {
-                alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
-            }
-        }
-        2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
-        3 if !rest.is_empty() => m.user = rest.to_vec(),
-        4 if !rest.is_empty() => {
-            // `ENV K=V K2=V2` or `ENV K V`
-            if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
-                for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
-                    // (docker: "can't find = in B")
-                    if !kv.contains(&b'=') {
-                        return Err(Error::quoted(m!("--change"), c, m!("every word of ENV K=V ... needs a =")));
+    // (one error exit: `why` the reason)
+    let why = 'bad: {
+        match k {
+            // CMD, ENTRYPOINT: one argv, made in one place
+            0 | 1 => {
+                let v = if rest.first() == Some(&b'[') {
+                    match json::parse(rest).and_then(|j| j.strs()) {
+                        Some(v) => v,
+                        None => break 'bad m!("is not a JSON array of strings"),
                     }
-                    util::env_set(&mut m.env, kv);
-                }
-            } else {
-                let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
-                let mut kv = rest[..k].to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(rest[k..].trim_ascii());
-                util::env_set(&mut m.env, &kv);
+                } else {
+                    alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
+                };
+                *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = v;
             }
+            2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
+            3 if !rest.is_empty() => m.user = rest.to_vec(),
+            4 if !rest.is_empty() => {
+                // `ENV K=V K2=V2` or `ENV K V`
+                if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
+                    for kv in util::fields(rest, b' ') {
+                        if kv.is_empty() {
+                            continue;
+                        }
+                        // (docker: "can't find = in B")
+                        if !kv.contains(&b'=') {
+                            break 'bad m!("every word of ENV K=V ... needs a =");
+                        }
+                        util::env_set(&mut m.env, kv);
+                    }
+                } else {
+                    let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
+                    let mut kv = rest[..k].to_vec();
+                    kv.push(b'=');
+                    kv.extend_from_slice(rest[k..].trim_ascii());
+                    util::env_set(&mut m.env, &kv);
+                }
+            }
+            _ => break 'bad m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"),
         }
-        _ => return Err(Error::quoted(m!("--change"), c, m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"))),
-    }
-    Ok(())
+        return Ok(());
+    };
+    Err(Error::quoted(m!("--change"), c, why))
 }
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members

@@ -1146,9 +1146,11 @@ impl Writer {
     /// What it allocates per entry it frees (see sys::Malloc): a tree of
     /// any size costs the same memory.
     pub fn tree(&mut self, dir: Fd, rel: &[u8], dev: u64, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
-        let mut ents = sys::read_dir(dir).ctx(m!("read directory"), rel)?;
-        crate::engine::util::sort_by(&mut ents, |a, b| a.0 < b.0);
-        for (name, _) in &ents {
+        let ents = sys::read_dir(dir).ctx(m!("read directory"), rel)?;
+        // in name order, through the indices (no permutation code)
+        let ix = crate::engine::util::sorted_order(ents.len(), &|a, b| ents[a].0 < ents[b].0);
+        for &i in &ix {
+            let name = &ents[i].0;
             let mut path = rel.to_vec();
             if !path.is_empty() {
                 path.push(b'/');
@@ -1226,6 +1228,7 @@ impl Writer {
             sys::free(own);
             sys::free(path);
         }
+        sys::free(ix);
         sys::free_names(ents);
         Ok(())
     }
