@@ -477,7 +477,8 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp, blobs: Vec::new(), links: Vec::new() };
+    // (boxed: reached through a register, not a long stack displacement)
+    let mut ld = alloc::boxed::Box::new(Loader { tmp, blobs: Vec::new(), links: Vec::new() });
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {
