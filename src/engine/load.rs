@@ -212,16 +212,19 @@ impl Loader<'_> {
         Some(n)
     }
 
-    /// The document or layer blob `ln`, checked against the digest its
-    /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
+    /// The document or layer blob `ln` (`what` in errors), checked against
+    /// the digest its name holds (a layer's `blobs/sha256/<hex>`, a
+    /// document's `[...]/<hex>[.json]`) and, from an OCI descriptor, its size.
     #[inline(never)]
-    fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
-        let what = if doc { m!("load: blob") } else { m!("load: layer") };
+    fn blob(&self, ln: &[u8], what: Msg, doc: bool, size: Option<u64>) -> Res<usize> {
+        let base = &ln[store::after_slash(ln)..];
+        let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
+        let named = if doc { Some(stem).filter(|s| hex64(s)) } else { ln.strip_prefix(BLOBS) };
         let why = match self.find(ln, doc) {
             None => m!("is missing from the archive"),
             Some(i) => {
                 let l = &self.blobs[i];
-                if !(ln.starts_with(BLOBS) && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
+                if !(named.is_some_and(|h| h != l.stored) || size.is_some_and(|s| s != l.stored_size)) {
                     return Ok(i);
                 }
                 if size.is_some() {
@@ -240,7 +243,8 @@ impl Loader<'_> {
         let dg = d.str_at(b"digest");
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(m!("a descriptor has no sha256 digest")))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
+        let what = if doc { m!("load: blob") } else { m!("load: layer") };
+        self.blob(&join(&BLOBS[..12], hex), what, doc, Some(size as u64))
     }
 
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
@@ -253,19 +257,11 @@ impl Loader<'_> {
             let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
-            let base = &cname[store::after_slash(&cname)..];
-            let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
-            let conf = match self.doc(&cname) {
-                Some(c) if !(hex64(stem) && stem != c.stored) => c,
-                c => {
-                    let why = if c.is_none() { m!("is missing from the archive") } else { m!("does not match its digest") };
-                    return Err(Error::quoted(m!("load: config"), &cname, why));
-                }
-            };
+            let conf = &self.blobs[self.blob(&cname, m!("load: config"), true, None)?];
             let mut layers = Vec::new();
             for l in e.strs_at(b"Layers") {
                 let ln = clean(&l, true)?;
-                layers.push(self.blob(&ln, false, None)?);
+                layers.push(self.blob(&ln, m!("load: layer"), false, None)?);
             }
             let mut refs = e.strs_at(b"RepoTags");
             for t in &mut refs {
