@@ -247,6 +247,7 @@ impl Loader<'_> {
         self.blob(&join(&BLOBS[..12], hex), what, doc, Some(size as u64))
     }
 
+    #[inline(always)]
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
         Ok(&self.blobs[self.desc(d, true)?])
     }
