@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 /// A directory opened for reading ("open" and the path on failure).
 #[inline(never)]
-fn open_dir(p: &[u8]) -> Res<Owned> {
+pub fn open_dir(p: &[u8]) -> Res<Owned> {
     sys::open(p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), p)
 }
 

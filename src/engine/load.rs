@@ -392,7 +392,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Vec<u8>> {
     mkdir_all(&rootp, 0o755).ctx(m!("create"), &rootp)?;
     let rec_p = join(dir, b"tar");
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx(m!("create"), &rec_p)?;
-    let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), &rootp)?;
+    let rfd = crate::engine::commit::open_dir(&rootp)?;
     let mut gz = None;
     let plain = unzip(p, &mut gz);
     let mut diff = Hashing::new(plain);
