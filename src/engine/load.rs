@@ -111,8 +111,9 @@ impl Loader<'_> {
         let mut p = Peek::new(&mut stored);
         let p = p.as_mut().map_err(|e| *e)?;
         let head = p.head();
-        let json_name =
-            name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
+        // (JSON by name: what may not start with `{` or `[`; `oci-layout`
+        // always does)
+        let json_name = name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
         let n = self.blobs.len();
         let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), zstd };
@@ -131,16 +132,12 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
+    /// An OCI layout directory (`fd`, at `p`): its index (or manifest)
+    /// and blobs/sha256/*. (Its `oci-layout` says nothing we use.)
     #[inline(never)]
     fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
-        // (by index: an array's IntoIter is code of its own)
-        for k in 0..3 {
-            let n: &[u8] = match k {
-                0 => b"oci-layout",
-                1 => &INDEX[6..],
-                _ => &MANIFEST[6..],
-            };
+        for k in 0..2 {
+            let n: &[u8] = if k == 0 { &INDEX[6..] } else { &MANIFEST[6..] };
             if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
