@@ -587,10 +587,25 @@ pub enum Whiteouts {
 /// replaced or lost (no duplicates, no data outside a regular file), so
 /// its recording replays the exact archive from the tree. (In `Apply`
 /// mode any replacement, of lower layers' files too, clears it.)
+/// `entries` and `exact_replay` are for the tests: the binary uses
+/// `bytes` only (save checks a rebuilt layer by its digest).
 pub struct Stats {
+    #[cfg(test)]
     pub entries: u64,
     pub bytes: u64,
+    #[cfg(test)]
     pub exact_replay: bool,
+}
+
+impl Stats {
+    /// Clears `exact_replay` (a test's concern only).
+    #[inline(always)]
+    fn inexact(&mut self) {
+        #[cfg(test)]
+        {
+            self.exact_replay = false;
+        }
+    }
 }
 
 struct X {
@@ -616,7 +631,7 @@ impl X {
         if st.is_dir() && want_dir {
             return Ok(());
         }
-        self.st.exact_replay = false;
+        self.st.inexact();
         remove(dir, name, st.is_dir()).ctx(m!("replace"), name)
     }
 
@@ -650,7 +665,7 @@ impl X {
     /// `D/.wh.NAME` or `D/.wh..wh..opq` (`wh` = NAME, or "" for opaque).
     fn whiteout(&mut self, e: &Entry, comps: &[&[u8]], wh: &[u8]) -> Res<()> {
         if e.size > 0 {
-            self.st.exact_replay = false;
+            self.st.inexact();
         }
         let overlay = self.how == Whiteouts::Overlay;
         let opaque = wh.is_empty();
@@ -673,7 +688,7 @@ impl X {
         } else {
             if let Ok(st) = &sys::statat(d, wh, false) {
                 if overlay {
-                    self.st.exact_replay = false;
+                    self.st.inexact();
                 }
                 r = remove(d, wh, st.is_dir());
             }
@@ -792,7 +807,19 @@ impl X {
 /// while writing instead of walked afterwards).
 #[inline(never)]
 pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
-    let mut x = X { root, how, mine: Vec::new(), dirs: Vec::new(), st: Stats { entries: 0, bytes: 0, exact_replay: true } };
+    let mut x = X {
+        root,
+        how,
+        mine: Vec::new(),
+        dirs: Vec::new(),
+        st: Stats {
+            #[cfg(test)]
+            entries: 0,
+            bytes: 0,
+            #[cfg(test)]
+            exact_replay: true,
+        },
+    };
     loop {
         // (the entry is used inside next's result, not copied out of it)
         let mut n = r.next();
@@ -805,11 +832,14 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
         if comps.is_empty() {
             // "./" itself: the root keeps its mode; data (if any) skipped.
             if e.size > 0 {
-                x.st.exact_replay = false;
+                x.st.inexact();
             }
         } else {
             x.entry(r, e, &comps)?;
-            x.st.entries += 1;
+            #[cfg(test)]
+            {
+                x.st.entries += 1;
+            }
         }
         // Freed per entry (see sys::Malloc): an archive of any length
         // costs the same memory (but for `mine` and `dirs`).
