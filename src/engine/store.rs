@@ -218,7 +218,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let find = |w: &[u8]| t.iter().find(|(x, _)| x == w);
     let mut found = find(&full);
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
-    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
+    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == &LOCALHOST[..9]) {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         for k in 0..2 {

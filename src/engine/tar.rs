@@ -376,7 +376,7 @@ impl<'a> Reader<'a> {
                     let name = cstr(&h[0..100]);
                     let prefix = cstr(&h[345..500]);
                     let mut v = Vec::new();
-                    if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
+                    if h[257..263] == USTAR[..6] && !prefix.is_empty() {
                         v.extend_from_slice(prefix);
                         v.push(b'/');
                     }
@@ -504,7 +504,7 @@ fn pax(data: &[u8], p: &mut Pending) {
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
             } else if i < 6 {
                 *if i == 4 { &mut p.path } else { &mut p.link } = Some(v.to_vec());
-            } else if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
+            } else if let Some(x) = k.strip_prefix(&CAP_KEY[..13]) {
                 p.xattrs.push((x.to_vec(), v.to_vec()));
             }
         }
@@ -620,8 +620,13 @@ struct X {
     st: Stats,
 }
 
+/// Literals that others are slices of (each byte of .rodata once):
+/// `trusted.`, `security.capability`, `SCHILY.xattr.`, `.wh.`, `.opq`,
+/// `ustar\0`.
 const OPAQUE: &[u8] = b"trusted.overlay.opaque";
-const CAP: &[u8] = b"security.capability";
+const CAP_KEY: &[u8] = b"SCHILY.xattr.security.capability";
+const WH_OPQ: &[u8] = b".wh..wh..opq";
+const USTAR: &[u8] = b"ustar\x0000";
 
 impl X {
     /// Removes whatever is at `name` unless it is a directory and we want one.
@@ -703,9 +708,9 @@ impl X {
     #[inline(never)]
     fn entry(&mut self, r: &mut Reader, e: &Entry, comps: &[&[u8]]) -> Res<()> {
         let last = comps[comps.len() - 1];
-        if let Some(wh) = last.strip_prefix(b".wh.") {
-            if let Some(x) = wh.strip_prefix(b".wh.") {
-                if x == b".opq" {
+        if let Some(wh) = last.strip_prefix(&WH_OPQ[..4]) {
+            if let Some(x) = wh.strip_prefix(&WH_OPQ[..4]) {
+                if x == &WH_OPQ[8..] {
                     return self.whiteout(e, comps, b"");
                 }
                 return Ok(()); // aufs metadata (.wh..wh.plnk ...): not content
@@ -780,7 +785,7 @@ impl X {
         }
         if f.raw() >= 0 {
             for (k, v) in &e.xattrs {
-                if k.starts_with(b"trusted.") || k == b"security.selinux" {
+                if k.starts_with(&OPAQUE[..8]) || k == b"security.selinux" {
                     continue;
                 }
                 match sys::fsetxattr(f.raw(), k, v) {
@@ -1063,7 +1068,7 @@ impl Writer {
         }
         h[156] = ty;
         h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
-        h[257..265].copy_from_slice(b"ustar\x0000");
+        h[257..265].copy_from_slice(USTAR);
         let sum = sums(&h).0;
         put_oct(&mut h[148..155], sum as u64);
         h[155] = b' ';
@@ -1130,7 +1135,7 @@ impl Writer {
     /// A PAX `x` entry with one record, the capability xattr `v` (at most
     /// 255 bytes: `fgetxattr`), as "LEN key=v\n", LEN counting itself.
     fn pax_cap(&self, v: &[u8]) -> Res<()> {
-        let key = b"SCHILY.xattr.security.capability";
+        let key = CAP_KEY;
         let body = key.len() + v.len() + 3; // 35..=290: LEN has 2 or 3 digits
         let mut d = util::num((body + if body < 98 { 2 } else { 3 }) as u64);
         d.push(b' ');
@@ -1203,7 +1208,7 @@ impl Writer {
                 }
                 sys::S_IFCHR if self.layer && st.rdev == 0 => {
                     path.truncate(plen - name.len());
-                    path.extend_from_slice(b".wh.");
+                    path.extend_from_slice(&WH_OPQ[..4]);
                     path.extend_from_slice(name);
                     (st.mode, st.uid, st.gid) = (0, 0, 0);
                     b'0'
@@ -1221,7 +1226,7 @@ impl Writer {
                             self.links.push((st.ino, path.clone()));
                         }
                         file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx(m!("open"), &path)?;
-                        if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
+                        if let Ok(cap) = sys::fgetxattr(file.raw(), &CAP_KEY[13..]) {
                             self.pax_cap(&cap)?;
                             sys::free(cap);
                         }
@@ -1242,7 +1247,7 @@ impl Writer {
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx(m!("open"), &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
-                    path.extend_from_slice(b".wh..wh..opq");
+                    path.extend_from_slice(WH_OPQ);
                     st.mode = 0o755;
                     self.header(&path, st, b'0', b"")?;
                 }
@@ -1273,6 +1278,18 @@ impl Writer {
 #[cfg(test)]
 pub mod tests {
     use super::*;
+
+    const CAP: &[u8] = b"security.capability";
+
+    #[test]
+    fn literal_slices() {
+        assert_eq!(&CAP_KEY[13..], CAP);
+        assert_eq!(&CAP_KEY[..13], b"SCHILY.xattr.");
+        assert_eq!(&OPAQUE[..8], b"trusted.");
+        assert_eq!(&WH_OPQ[..4], b".wh.");
+        assert_eq!(&WH_OPQ[8..], b".opq");
+        assert_eq!(&USTAR[..6], b"ustar\0");
+    }
     use std::fs;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
