@@ -72,6 +72,11 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     Err(Error::quoted(m!("--change"), c, why))
 }
 
+/// The head of `config_json`'s template; the keys that `Meta::of` and
+/// `load` read are slices of it (each byte of .rodata once).
+pub const CONFIG_TPL: &[u8] = b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
+\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[";
+
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
 /// kept from a parent's `config`; `history`: the parent's raw history
 /// items, each followed by a comma, to which one entry for this step is
@@ -79,14 +84,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
     let mut b = util::Buf::new();
-    json::tpl(
-        &mut b,
-        b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
-\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
-        &[ARCH, &now, &m.workdir, &m.user, keep],
-        &[],
-        &[&m.env, &m.entrypoint, &m.cmd],
-    );
+    json::tpl(&mut b, CONFIG_TPL, &[ARCH, &now, &m.workdir, &m.user, keep], &[], &[&m.env, &m.entrypoint, &m.cmd]);
     json::digests(&mut b, &m.layers);
     json::tpl(&mut b, b"]},\"history\":[\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, &now, created_by], &[], &[]);
     b.0

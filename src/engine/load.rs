@@ -14,6 +14,7 @@
 
 use crate::engine::gzip::{self, Gunzip};
 use crate::engine::json::{self, J};
+use crate::engine::save::MANIFEST_TPL;
 use crate::engine::sha256::Hashing;
 use crate::engine::state::{lock_path, Root};
 use crate::engine::store::{self, Meta};
@@ -252,16 +253,16 @@ impl Loader<'_> {
     /// The images of a docker-archive (and the hybrid one).
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
+            let cname = e.get(&MANIFEST_TPL[3..9]).and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
             let conf = &self.blobs[self.blob(&cname, m!("load: config"), true, None)?];
             let mut layers = Vec::new();
-            for l in e.strs_at(b"Layers") {
+            for l in e.strs_at(&MANIFEST_TPL[29..35]) {
                 let ln = clean(&l, true)?;
                 layers.push(self.blob(&ln, m!("load: layer"), false, None)?);
             }
-            let mut refs = e.strs_at(b"RepoTags");
+            let mut refs = e.strs_at(&MANIFEST_TPL[16..24]);
             for t in &mut refs {
                 *t = store::normalize(t);
             }
@@ -303,7 +304,7 @@ impl Loader<'_> {
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
                         // (absent or empty: any)
-                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        let (arch, os) = (p.str_at(&crate::engine::image::CONFIG_TPL[2..14]), p.str_at(b"os"));
                         if (arch.is_empty() || arch == ARCH) && (os.is_empty() || os == b"linux") {
                             pick = Some(x);
                             break;
