@@ -40,11 +40,6 @@ const FULL: usize = WIN / 2 - 258;
 /// Fast-table index bits.
 const FB: u32 = 10;
 
-const LBASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEXT: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DBASE: [u16; 30] =
-    [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DEXT: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 /// The order of the code-length code lengths in a dynamic block header.
 const ORD: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
@@ -468,16 +463,32 @@ impl<'a> Gunzip<'a> {
                     if s == 256 {
                         break St::Trailer;
                     }
-                    let s = s as usize - 257;
+                    // (RFC 1951 3.2.5's tables as arithmetic: a length
+                    // code's extra bits grow by one every 4 codes from
+                    // the 9th (258 has none), a distance's every 2 from
+                    // the 5th; each base follows the last one's range)
+                    let s = s - 257;
                     if s >= 29 {
                         return Err(m!("invalid deflate data"));
                     }
-                    let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
-                    let d = inp.sym(&t.dist) as usize;
+                    let len = if s < 8 {
+                        s + 3
+                    } else if s == 28 {
+                        258
+                    } else {
+                        let e = (s - 4) / 4;
+                        ((4 | s & 3) << e) + 3 + inp.bits(e)
+                    } as usize;
+                    let d = inp.sym(&t.dist);
                     if d >= 30 {
                         return Err(m!("invalid deflate data"));
                     }
-                    let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32) as usize;
+                    let dist = if d < 2 {
+                        d + 1
+                    } else {
+                        let e = (d - 2) / 2;
+                        ((2 | d & 1) << e) + 1 + inp.bits(e)
+                    } as usize;
                     if dist > hist.wrapping_add(wp) {
                         return Err(m!("invalid deflate data"));
                     }
