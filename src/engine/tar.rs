@@ -52,7 +52,8 @@ impl Entry {
 /// replace (then the PAX keys for the path and the link target).
 const PAX_NUM: &[u8] = b"size,uid,gid,mtime,path,linkpath";
 /// (The fifth field, the mode, has no PAX key.)
-const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
+/// (Bytes: 10 of .rodata where usize pairs took 80.)
+const FIELD: [(u8, u8); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
 #[derive(Default)]
 struct Pending {
@@ -331,7 +332,7 @@ impl<'a> Reader<'a> {
             let p = &mut self.pending;
             let mut num = [0u64; 5];
             for i in 0..5 {
-                let (a, b) = FIELD[i];
+                let (a, b) = (FIELD[i].0 as usize, FIELD[i].1 as usize);
                 let mut v = num_field(&h[a..b]);
                 if !meta && i < 4 && p.num[i].is_some() {
                     v = p.num[i].take();
@@ -1064,7 +1065,7 @@ impl Writer {
         h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
         let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64, (st.mode & 0o7777) as u64];
         for i in 0..5 {
-            put_oct(&mut h[FIELD[i].0..FIELD[i].1], v[i]);
+            put_oct(&mut h[FIELD[i].0 as usize..FIELD[i].1 as usize], v[i]);
         }
         h[156] = ty;
         h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
