@@ -116,20 +116,19 @@ impl Loader<'_> {
         // always does)
         let json_name = name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
-        let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), zstd };
-        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            l.body = stream::read_all(p, DOC_MAX, &l.name)?;
-            l.doc = true;
+        let doc = json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[');
+        let body = if doc {
+            stream::read_all(p, DOC_MAX, &name)?
         } else if !zstd {
-            l.body = extract_layer(&tmp_dir(self.tmp, n), p)?;
-        }
+            extract_layer(&tmp_dir(self.tmp, self.blobs.len()), p)?
+        } else {
+            Vec::new()
+        };
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
         stream::drain(&mut stored)?;
-        l.stored = digest(&mut stored);
-        l.stored_size = stored.n;
-        self.blobs.push(l);
+        let stored_size = stored.n;
+        self.blobs.push(Blob { name, doc, stored: digest(&mut stored), stored_size, body, zstd });
         Ok(())
     }
 
