@@ -386,14 +386,14 @@ pub fn parse_time(t: &[u8]) -> i64 {
         }
     }
     let [y, m, dd, h, mi, s] = f;
-    // days from civil (H. Hinnant), the inverse of util::rfc3339
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
+    // days from civil (H. Hinnant), the inverse of util::rfc3339: years
+    // from March, shifted by one 400-year era (146097 days) so that they
+    // are never negative and plain division floors
+    let y2 = if m <= 2 { y + 399 } else { y + 400 };
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let mut secs = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s;
+    let days = y2 * 365 + y2 / 4 - y2 / 100 + y2 / 400 + doy - 719468 - 146097;
+    let mut secs = days * 86400 + h * 3600 + mi * 60 + s;
     // an offset after the fraction: local = UTC + offset
     let mut i = 19;
     while t.get(i).is_some_and(|c| *c == b'.' || c.is_ascii_digit()) {
@@ -457,6 +457,9 @@ mod tests {
         assert_eq!(parse_time(b"2024-01-02T03:04:05.123456789Z"), parse_time(b"2024-01-02T03:04:05Z"));
         assert_eq!(parse_time(b"2024-01-02T05:04:05+02:00"), parse_time(b"2024-01-02T03:04:05Z"));
         assert_eq!(parse_time(b"garbage"), 0);
+        // Go's zero time (year 1, before an era boundary)
+        assert_eq!(parse_time(b"0001-01-01T00:00:00Z"), -62135596800);
+        assert_eq!(parse_time(b"1969-12-31T23:59:59Z"), -1);
     }
 
     #[test]
