@@ -13,8 +13,9 @@ use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
-/// The instructions `--change` takes, in `change`'s order.
-const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
+/// The instructions `--change` takes, in `change`'s order (a list, not
+/// an array of slices: 16 bytes of .rodata each).
+const WORDS: &[u8] = b"CMD,ENTRYPOINT,WORKDIR,USER,ENV";
 
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
@@ -23,10 +24,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = c.trim_ascii();
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
     let (word, rest) = (&c[..sp], c[sp..].trim_ascii());
-    let mut k = 0;
-    while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
-        k += 1;
-    }
+    let k = util::word_index(WORDS, &word.to_ascii_uppercase()).unwrap_or(5);
     // (one error exit: `why` the reason)
     let why = 'bad: {
         match k {
@@ -228,4 +226,26 @@ pub fn flatten(store_dir: &[u8], layers: &[Vec<u8>], dst: sys::Fd) -> Res<()> {
         tar::extract(&mut r, dst, tar::Whiteouts::Apply)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes() {
+        let mut m = Meta::default();
+        change(&mut m, b" cmd echo hi").unwrap();
+        assert_eq!(m.cmd, vec![b"/bin/sh".to_vec(), b"-c".to_vec(), b"echo hi".to_vec()]);
+        change(&mut m, b"Entrypoint [\"/e\"]").unwrap();
+        change(&mut m, b"workdir /w").unwrap();
+        change(&mut m, b"USER\t1:2").unwrap();
+        change(&mut m, b"env A=1 B=2").unwrap();
+        change(&mut m, b"ENV C 3 4").unwrap();
+        assert_eq!((m.entrypoint, m.workdir, m.user), (vec![b"/e".to_vec()], b"/w".to_vec(), b"1:2".to_vec()));
+        assert_eq!(m.env, vec![b"A=1".to_vec(), b"B=2".to_vec(), b"C=3 4".to_vec()]);
+        for bad in [&b"CMD,ENV x"[..], b"EXPOSE 80", b"WORKDIR rel", b"USER", b"ENV A=1 B", b"CMD [1]"] {
+            assert!(change(&mut Meta::default(), bad).is_err(), "{bad:?}");
+        }
+    }
 }
