@@ -131,6 +131,11 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// A reference docker would accept: lower-case path components of
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
+/// A tag's characters: letters, digits and `._-`.
+fn word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"._-".contains(&c)
+}
+
 pub fn valid_ref(r: &[u8]) -> bool {
     let (name, tag) = split_ref(r);
     // components: non-empty, starting alphanumeric; the first of several
@@ -145,15 +150,14 @@ pub fn valid_ref(r: &[u8]) -> bool {
             (start, host) = (true, false);
             continue;
         }
-        if (start && !x.is_ascii_alphanumeric())
-            || !(x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase())))
-        {
+        // a tag's characters, upper case only in the host, which may have `:`
+        if (start && !x.is_ascii_alphanumeric()) || !(word(x) && (host || !x.is_ascii_uppercase()) || host && x == b':') {
             return false;
         }
         start = false;
     }
     for &c in tag {
-        if !(c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
+        if !word(c) {
             return false;
         }
     }
