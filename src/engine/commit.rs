@@ -61,18 +61,22 @@ fn write_tree(out: Fd, d: Fd, what: &[u8], layer: bool, skip: &dyn Fn(&[u8]) -> 
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let owned = rootfs_fd(root, rec)?;
-    let mut vols: Vec<&[u8]> = Vec::new();
-    for v in &rec.volumes {
-        let mut c = &v.ctr[..];
-        while let [b'/', rest @ ..] = c {
-            c = rest;
+    // a volume's path, without its slashes, is left out
+    write_tree(out, owned.raw(), b"container root", false, &|p| {
+        for v in &rec.volumes {
+            let mut c = &v.ctr[..];
+            while let [b'/', rest @ ..] = c {
+                c = rest;
+            }
+            while let [rest @ .., b'/'] = c {
+                c = rest;
+            }
+            if c == p {
+                return true;
+            }
         }
-        while let [rest @ .., b'/'] = c {
-            c = rest;
-        }
-        vols.push(c);
-    }
-    write_tree(out, owned.raw(), b"container root", false, &|p| vols.contains(&p))
+        false
+    })
 }
 
 #[inline]
