@@ -170,7 +170,6 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     if !rec.security.user.is_empty() {
         m.user = take(&mut rec.security.user);
     }
-    let (keep, hist) = image::kept(pconf);
     // (the tar in tmp goes with tmp)
-    image::add_layer(root, tmp, inp.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
+    image::add_layer(root, tmp, inp.raw(), m, pconf, !copied, &by, tag)
 }

@@ -134,28 +134,30 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
     let mut by = b"mydocker import ".to_vec();
     by.extend_from_slice(file);
     let (tmp, _held) = load::temp(root)?;
-    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", b"", &by, tag);
+    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", false, &by, tag);
     let _ = util::remove_tree(&tmp);
     r
 }
 
 /// The new image of `import` and `commit`: the layer tar read from `src`,
 /// extracted into `tmp/0`, goes on top of `m`'s layers; the configuration
-/// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
+/// (see `config_json`, with what `kept` takes of the `parent`'s, its
+/// history when `hist`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
-pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, parent: &[u8], hist: bool, by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
     m.layers.push(l);
-    let config = config_json(m, keep, history, by);
+    let (keep, history) = kept(parent, hist);
+    let config = config_json(m, &keep, &history, by);
     store_new(root, tmp, m, &config, tag)
 }
 
-/// Members of a parent configuration's `config` kept by `commit`, and its
-/// history's items (each followed by a comma).
+/// Members of a parent configuration's `config` kept by `commit`, and
+/// (if `hist`) its history's items (each followed by a comma).
 #[inline(never)]
-pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub fn kept(config: &[u8], hist: bool) -> (Vec<u8>, Vec<u8>) {
     let mut keep = util::Buf::new();
-    let mut hist = util::Buf::new();
+    let mut items = util::Buf::new();
     if let Some(c) = json::parse(config) {
         let cc = c.get(b"config").unwrap_or(json::J::NULL);
         for k in util::fields(b"ExposedPorts,Labels,StopSignal,Volumes", b',') {
@@ -163,12 +165,12 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
-        for h in c.get(b"history").unwrap_or(json::J::NULL).items() {
-            hist.b(h.raw());
-            hist.0.push(b',');
+        for h in c.get(b"history").filter(|_| hist).unwrap_or(json::J::NULL).items() {
+            items.b(h.raw());
+            items.0.push(b',');
         }
     }
-    (keep.0, hist.0)
+    (keep.0, items.0)
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
