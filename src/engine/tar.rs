@@ -193,7 +193,7 @@ impl<'a> Reader<'a> {
         self.rec.fd = out.unwrap_or(-1);
         match core::mem::take(&mut self.rec.err) {
             0 => Ok(()),
-            e => Err(Error::sys(m!("write"), b"layer recording", e)),
+            e => Err(Error::sys(m!("write layer recording"), b"", e)),
         }
     }
 
