@@ -139,8 +139,9 @@ impl In<'_> {
     /// Tops the accumulator up to ≥ 56 bits, fewer only at the end.
     fn fill(&mut self) {
         loop {
-            if self.pos + 8 <= self.len {
-                let w = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().unwrap());
+            // (`get`: no bounds panic; `len` is within the buffer)
+            if let Some(b) = self.buf.get(self.pos..self.pos + 8).filter(|_| self.pos + 8 <= self.len) {
+                let w = u64::from_le_bytes(b.try_into().unwrap());
                 self.bb |= w << self.bc;
                 self.pos += (63 - self.bc as usize) >> 3;
                 self.bc |= 56;
