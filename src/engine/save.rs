@@ -75,7 +75,7 @@ fn layer(root: &Root, hex: &[u8], name: &[u8], o: &mut Writer) -> Res<()> {
     let mut h = Hashing::new(&mut rp);
     o.file(name, size, &mut h)?;
     if h.n != size || crate::engine::load::digest(&mut h) != hex {
-        return Err(Error::quoted(m!("save: layer"), &hex[..12], m!("cannot be rebuilt (files changed or duplicate tar entries)")));
+        return Err(Error::quoted(m!("save: layer"), &hex[..hex.len().min(12)], m!("cannot be rebuilt (files changed or duplicate tar entries)")));
     }
     Ok(())
 }

@@ -42,7 +42,8 @@ impl<'a> Peek<'a> {
         Ok(p)
     }
     pub fn head(&self) -> &[u8] {
-        &self.head[..self.len]
+        // (`min`: no bounds-check panic path; `len` is at most 8)
+        &self.head[..self.len.min(8)]
     }
 }
 
