@@ -1035,22 +1035,23 @@ fn put(out: Fd, d: &[u8]) -> Res<()> {
 
 fn put_oct(h: &mut [u8], v: u64) {
     // right-aligned octal, NUL-terminated; base-256 when it does not fit
-    let n = h.len() - 1;
-    if v >= 1u64 << (3 * n) {
-        let mut x = v;
-        for i in (1..h.len()).rev() {
-            h[i] = x as u8;
+    // (`split_last_mut`: no bounds-check panic paths)
+    let Some((last, digits)) = h.split_last_mut() else { return };
+    let mut x = v;
+    if v >= 1u64 << (3 * digits.len()) {
+        *last = x as u8;
+        for d in digits.iter_mut().rev() {
             x >>= 8;
+            *d = x as u8;
         }
-        h[0] = 0x80;
+        digits[0] = 0x80;
         return;
     }
-    let mut x = v;
-    for i in (0..n).rev() {
-        h[i] = b'0' + (x & 7) as u8;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (x & 7) as u8;
         x >>= 3;
     }
-    h[n] = 0;
+    *last = 0;
 }
 
 impl Writer {
@@ -1281,6 +1282,20 @@ pub mod tests {
     use super::*;
 
     const CAP: &[u8] = b"security.capability";
+
+    #[test]
+    fn octal_fields() {
+        for (len, v) in [(12, 0o777u64), (12, 1 << 40), (8, 0o7777777), (8, 1 << 21), (12, 0)] {
+            let mut f = vec![0xffu8; len];
+            put_oct(&mut f, v);
+            assert_eq!(num_field(&f), Some(v), "{len} {v}");
+        }
+        let mut f = [0u8; 8];
+        put_oct(&mut f, 0o644);
+        assert_eq!(&f, b"0000644\0");
+        put_oct(&mut f, 1 << 30);
+        assert_eq!(f, [0x80, 0, 0, 0, 0x40, 0, 0, 0]);
+    }
 
     #[test]
     fn literal_slices() {
