@@ -49,9 +49,11 @@ impl<'a> Peek<'a> {
 
 impl Source for Peek<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        if self.pos < self.len {
-            let n = core::cmp::min(buf.len(), self.len - self.pos);
-            buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+        // (what is left of the head: no bounds-check panic path)
+        let rest = self.head.get(self.pos..self.len).unwrap_or_default();
+        if !rest.is_empty() {
+            let n = core::cmp::min(buf.len(), rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
             self.pos += n;
             return Ok(n);
         }
