@@ -59,12 +59,13 @@ type R<T> = Result<T, Msg>;
 struct Huff {
     fast: [u16; 1 << FB],
     count: [u16; 16],
-    sym: [u16; 288],
+    /// (512, indexes masked to it: no bounds-check panic paths)
+    sym: [u16; 512],
 }
 
 impl Huff {
     fn new() -> Huff {
-        Huff { fast: [0; 1 << FB], count: [0; 16], sym: [0; 288] }
+        Huff { fast: [0; 1 << FB], count: [0; 16], sym: [0; 512] }
     }
 
     /// Builds the code of `lens` (each ≤ 15). Over-subscribed sets are
@@ -96,7 +97,7 @@ impl Huff {
             if l == 0 {
                 continue;
             }
-            self.sym[offs[l] as usize] = s as u16;
+            self.sym[offs[l] as usize & 511] = s as u16;
             offs[l] += 1;
             if l <= FB as usize {
                 let code = next[l];
@@ -230,7 +231,7 @@ impl In<'_> {
             let c = h.count[len] as i32;
             if code - c < first {
                 self.drop(len as u32);
-                return h.sym[(index + code - first) as usize] as u32;
+                return h.sym[(index + code - first) as usize & 511] as u32;
             }
             index += c;
             first = (first + c) << 1;
