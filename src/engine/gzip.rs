@@ -391,7 +391,8 @@ impl<'a> Gunzip<'a> {
                         (288, 318)
                     }
                     2 => {
-                        let x = inp.bits(14) as usize;
+                        // (masked: 14 bits, which `ORD[..ncl]` then knows)
+                        let x = inp.bits(14) as usize & 0x3fff;
                         let nlit = (x & 31) + 257;
                         let ndist = (x >> 5 & 31) + 1;
                         let ncl = (x >> 10) + 4;
@@ -432,7 +433,8 @@ impl<'a> Gunzip<'a> {
                     _ => return Err(m!("invalid deflate data")),
                 };
                 t.lit.build(&l[..nlit])?;
-                t.dist.build(&l[nlit..n])?;
+                // (`get`: nlit <= n, without a panic path)
+                t.dist.build(l.get(nlit..n).unwrap_or_default())?;
                 self.st = St::Codes;
             }
             St::Stored(n) => {
