@@ -1044,7 +1044,9 @@ fn put_oct(h: &mut [u8], v: u64) {
             x >>= 8;
             *d = x as u8;
         }
-        digits[0] = 0x80;
+        if let Some(d) = digits.first_mut() {
+            *d = 0x80;
+        }
         return;
     }
     for d in digits.iter_mut().rev() {
