@@ -977,9 +977,12 @@ impl Source for Replay {
                 return bad_recording();
             }
         }
-        let mut n = min(out.len() as u64, self.left) as usize;
+        // (`out` cut to what is left once: no bounds checks after)
+        let k = min(out.len() as u64, self.left) as usize;
+        let out = &mut out[..k];
+        let mut n = out.len();
         match self.tag {
-            0 => out[..n].fill(0),
+            0 => out.fill(0),
             1 => {
                 n = min(n, self.fill()?);
                 if n == 0 {
@@ -989,7 +992,7 @@ impl Source for Replay {
                 self.pos += n;
             }
             _ => {
-                n = sys::read(self.file.raw(), &mut out[..n]).ctx(m!("read layer file"), b"")?;
+                n = sys::read(self.file.raw(), out).ctx(m!("read layer file"), b"")?;
                 if n == 0 {
                     return Err(Error::text(m!("layer file: shorter than its recording")));
                 }
