@@ -83,7 +83,7 @@ pub fn read_all(src: &mut dyn Source, cap: usize, what: &[u8]) -> Res<alloc::vec
 
 /// Reads and drops the rest of a source.
 pub fn drain(src: &mut dyn Source) -> Res<()> {
-    let mut b = [0u8; 4096];
+    let mut b = [0u8; 2048]; // (under a page: no stack probe)
     while src.read(&mut b)? != 0 {}
     Ok(())
 }
