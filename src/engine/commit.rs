@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 /// A directory opened for reading ("open" and the path on failure).
 #[inline(never)]
-fn open_dir(p: &[u8]) -> Res<Owned> {
+pub fn open_dir(p: &[u8]) -> Res<Owned> {
     sys::open(p, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), p)
 }
 
@@ -61,18 +61,22 @@ fn write_tree(out: Fd, d: Fd, what: &[u8], layer: bool, skip: &dyn Fn(&[u8]) -> 
 
 fn write_rootfs(root: &Root, rec: &Record, out: Fd) -> Res<()> {
     let owned = rootfs_fd(root, rec)?;
-    let mut vols: Vec<&[u8]> = Vec::new();
-    for v in &rec.volumes {
-        let mut c = &v.ctr[..];
-        while let [b'/', rest @ ..] = c {
-            c = rest;
+    // a volume's path, without its slashes, is left out
+    write_tree(out, owned.raw(), b"container root", false, &|p| {
+        for v in &rec.volumes {
+            let mut c = &v.ctr[..];
+            while let [b'/', rest @ ..] = c {
+                c = rest;
+            }
+            while let [rest @ .., b'/'] = c {
+                c = rest;
+            }
+            if c == p {
+                return true;
+            }
         }
-        while let [rest @ .., b'/'] = c {
-            c = rest;
-        }
-        vols.push(c);
-    }
-    write_tree(out, owned.raw(), b"container root", false, &|p| vols.contains(&p))
+        false
+    })
 }
 
 #[inline]
@@ -166,7 +170,6 @@ fn layer_image(root: &Root, tmp: &[u8], rec: &mut Record, m: &mut crate::engine:
     if !rec.security.user.is_empty() {
         m.user = take(&mut rec.security.user);
     }
-    let (keep, hist) = image::kept(pconf);
     // (the tar in tmp goes with tmp)
-    image::add_layer(root, tmp, inp.raw(), m, &keep, if copied { b"" } else { &hist }, &by, tag)
+    image::add_layer(root, tmp, inp.raw(), m, pconf, !copied, &by, tag)
 }

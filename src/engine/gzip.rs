@@ -40,11 +40,6 @@ const FULL: usize = WIN / 2 - 258;
 /// Fast-table index bits.
 const FB: u32 = 10;
 
-const LBASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEXT: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DBASE: [u16; 30] =
-    [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DEXT: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 /// The order of the code-length code lengths in a dynamic block header.
 const ORD: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
@@ -64,12 +59,13 @@ type R<T> = Result<T, Msg>;
 struct Huff {
     fast: [u16; 1 << FB],
     count: [u16; 16],
-    sym: [u16; 288],
+    /// (512, indexes masked to it: no bounds-check panic paths)
+    sym: [u16; 512],
 }
 
 impl Huff {
     fn new() -> Huff {
-        Huff { fast: [0; 1 << FB], count: [0; 16], sym: [0; 288] }
+        Huff { fast: [0; 1 << FB], count: [0; 16], sym: [0; 512] }
     }
 
     /// Builds the code of `lens` (each ≤ 15). Over-subscribed sets are
@@ -101,7 +97,7 @@ impl Huff {
             if l == 0 {
                 continue;
             }
-            self.sym[offs[l] as usize] = s as u16;
+            self.sym[offs[l] as usize & 511] = s as u16;
             offs[l] += 1;
             if l <= FB as usize {
                 let code = next[l];
@@ -144,8 +140,9 @@ impl In<'_> {
     /// Tops the accumulator up to ≥ 56 bits, fewer only at the end.
     fn fill(&mut self) {
         loop {
-            if self.pos + 8 <= self.len {
-                let w = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().unwrap());
+            // (`get`: no bounds panic; `len` is within the buffer)
+            if let Some(b) = self.buf.get(self.pos..self.pos + 8).filter(|_| self.pos + 8 <= self.len) {
+                let w = u64::from_le_bytes(b.try_into().unwrap());
                 self.bb |= w << self.bc;
                 self.pos += (63 - self.bc as usize) >> 3;
                 self.bc |= 56;
@@ -234,7 +231,7 @@ impl In<'_> {
             let c = h.count[len] as i32;
             if code - c < first {
                 self.drop(len as u32);
-                return h.sym[(index + code - first) as usize] as u32;
+                return h.sym[(index + code - first) as usize & 511] as u32;
             }
             index += c;
             first = (first + c) << 1;
@@ -401,7 +398,8 @@ impl<'a> Gunzip<'a> {
                         (288, 318)
                     }
                     2 => {
-                        let x = inp.bits(14) as usize;
+                        // (masked: 14 bits, which `ORD[..ncl]` then knows)
+                        let x = inp.bits(14) as usize & 0x3fff;
                         let nlit = (x & 31) + 257;
                         let ndist = (x >> 5 & 31) + 1;
                         let ncl = (x >> 10) + 4;
@@ -442,7 +440,8 @@ impl<'a> Gunzip<'a> {
                     _ => return Err(m!("invalid deflate data")),
                 };
                 t.lit.build(&l[..nlit])?;
-                t.dist.build(&l[nlit..n])?;
+                // (`get`: nlit <= n, without a panic path)
+                t.dist.build(l.get(nlit..n).unwrap_or_default())?;
                 self.st = St::Codes;
             }
             St::Stored(n) => {
@@ -475,16 +474,32 @@ impl<'a> Gunzip<'a> {
                     if s == 256 {
                         break St::Trailer;
                     }
-                    let s = s as usize - 257;
+                    // (RFC 1951 3.2.5's tables as arithmetic: a length
+                    // code's extra bits grow by one every 4 codes from
+                    // the 9th (258 has none), a distance's every 2 from
+                    // the 5th; each base follows the last one's range)
+                    let s = s - 257;
                     if s >= 29 {
                         return Err(m!("invalid deflate data"));
                     }
-                    let len = LBASE[s] as usize + inp.bits(LEXT[s] as u32) as usize;
-                    let d = inp.sym(&t.dist) as usize;
+                    let len = if s < 8 {
+                        s + 3
+                    } else if s == 28 {
+                        258
+                    } else {
+                        let e = (s - 4) / 4;
+                        ((4 | s & 3) << e) + 3 + inp.bits(e)
+                    } as usize;
+                    let d = inp.sym(&t.dist);
                     if d >= 30 {
                         return Err(m!("invalid deflate data"));
                     }
-                    let dist = DBASE[d] as usize + inp.bits(DEXT[d] as u32) as usize;
+                    let dist = if d < 2 {
+                        d + 1
+                    } else {
+                        let e = (d - 2) / 2;
+                        ((2 | d & 1) << e) + 1 + inp.bits(e)
+                    } as usize;
                     if dist > hist.wrapping_add(wp) {
                         return Err(m!("invalid deflate data"));
                     }

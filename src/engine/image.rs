@@ -13,8 +13,9 @@ use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
-/// The instructions `--change` takes, in `change`'s order.
-const WORDS: [&[u8]; 5] = [b"CMD", b"ENTRYPOINT", b"WORKDIR", b"USER", b"ENV"];
+/// The instructions `--change` takes, in `change`'s order (a list, not
+/// an array of slices: 16 bytes of .rodata each).
+const WORDS: &[u8] = b"CMD,ENTRYPOINT,WORKDIR,USER,ENV";
 
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
@@ -23,43 +24,56 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = c.trim_ascii();
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
     let (word, rest) = (&c[..sp], c[sp..].trim_ascii());
-    let mut k = 0;
-    while k < 5 && !WORDS[k].eq_ignore_ascii_case(word) {
-        k += 1;
-    }
-    match k {
-        // CMD, ENTRYPOINT: one argv, made in one place
-        0 | 1 => {
-            *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = if rest.first() == Some(&b'[') {
-                json::parse(rest).and_then(|j| j.strs()).ok_or_else(|| Error::quoted(m!("--change"), c, m!("is not a JSON array of strings")))?
-            } else {
-                alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
-            }
-        }
-        2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
-        3 if !rest.is_empty() => m.user = rest.to_vec(),
-        4 if !rest.is_empty() => {
-            // `ENV K=V K2=V2` or `ENV K V`
-            if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
-                for kv in util::fields(rest, b' ').filter(|f| !f.is_empty()) {
-                    // (docker: "can't find = in B")
-                    if !kv.contains(&b'=') {
-                        return Err(Error::quoted(m!("--change"), c, m!("every word of ENV K=V ... needs a =")));
+    let k = util::word_index(WORDS, &word.to_ascii_uppercase()).unwrap_or(5);
+    // (one error exit: `why` the reason)
+    let why = 'bad: {
+        match k {
+            // CMD, ENTRYPOINT: one argv, made in one place
+            0 | 1 => {
+                let v = if rest.first() == Some(&b'[') {
+                    match json::parse(rest).and_then(|j| j.strs()) {
+                        Some(v) => v,
+                        None => break 'bad m!("is not a JSON array of strings"),
                     }
-                    util::env_set(&mut m.env, kv);
-                }
-            } else {
-                let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
-                let mut kv = rest[..k].to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(rest[k..].trim_ascii());
-                util::env_set(&mut m.env, &kv);
+                } else {
+                    alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), rest.to_vec()]
+                };
+                *if k == 0 { &mut m.cmd } else { &mut m.entrypoint } = v;
             }
+            2 if rest.first() == Some(&b'/') => m.workdir = rest.to_vec(),
+            3 if !rest.is_empty() => m.user = rest.to_vec(),
+            4 if !rest.is_empty() => {
+                // `ENV K=V K2=V2` or `ENV K V`
+                if rest.iter().position(|&x| x == b'=').is_some_and(|e| !rest[..e].contains(&b' ')) {
+                    for kv in util::fields(rest, b' ') {
+                        if kv.is_empty() {
+                            continue;
+                        }
+                        // (docker: "can't find = in B")
+                        if !kv.contains(&b'=') {
+                            break 'bad m!("every word of ENV K=V ... needs a =");
+                        }
+                        util::env_set(&mut m.env, kv);
+                    }
+                } else {
+                    let k = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
+                    let mut kv = rest[..k].to_vec();
+                    kv.push(b'=');
+                    kv.extend_from_slice(rest[k..].trim_ascii());
+                    util::env_set(&mut m.env, &kv);
+                }
+            }
+            _ => break 'bad m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"),
         }
-        _ => return Err(Error::quoted(m!("--change"), c, m!("is not CMD, ENTRYPOINT, ENV, WORKDIR or USER"))),
-    }
-    Ok(())
+        return Ok(());
+    };
+    Err(Error::quoted(m!("--change"), c, why))
 }
+
+/// The head of `config_json`'s template; the keys that `Meta::of` and
+/// `load` read are slices of it (each byte of .rodata once).
+pub const CONFIG_TPL: &[u8] = b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
+\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[";
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
 /// kept from a parent's `config`; `history`: the parent's raw history
@@ -68,14 +82,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
     let mut b = util::Buf::new();
-    json::tpl(
-        &mut b,
-        b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
-\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
-        &[ARCH, &now, &m.workdir, &m.user, keep],
-        &[],
-        &[&m.env, &m.entrypoint, &m.cmd],
-    );
+    json::tpl(&mut b, CONFIG_TPL, &[ARCH, &now, &m.workdir, &m.user, keep], &[], &[&m.env, &m.entrypoint, &m.cmd]);
     json::digests(&mut b, &m.layers);
     json::tpl(&mut b, b"]},\"history\":[\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, &now, created_by], &[], &[]);
     b.0
@@ -127,28 +134,30 @@ pub fn import(root: &Root, file: &[u8], name: Option<&[u8]>, changes: &[&[u8]]) 
     let mut by = b"mydocker import ".to_vec();
     by.extend_from_slice(file);
     let (tmp, _held) = load::temp(root)?;
-    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", b"", &by, tag);
+    let r = add_layer(root, &tmp, f.as_ref().map_or(0, Owned::raw), &mut m, b"", false, &by, tag);
     let _ = util::remove_tree(&tmp);
     r
 }
 
 /// The new image of `import` and `commit`: the layer tar read from `src`,
 /// extracted into `tmp/0`, goes on top of `m`'s layers; the configuration
-/// (see `config_json`) and the image are stored, tagged `tag`. Returns the ID.
+/// (see `config_json`, with what `kept` takes of the `parent`'s, its
+/// history when `hist`) and the image are stored, tagged `tag`. Returns the ID.
 #[allow(clippy::too_many_arguments)]
-pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, keep: &[u8], history: &[u8], by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
+pub fn add_layer(root: &Root, tmp: &[u8], src: sys::Fd, m: &mut Meta, parent: &[u8], hist: bool, by: &[u8], tag: Option<Vec<u8>>) -> Res<Vec<u8>> {
     let l = extract_layer(&join(tmp, b"0"), &mut FdSource(src))?;
     m.layers.push(l);
-    let config = config_json(m, keep, history, by);
+    let (keep, history) = kept(parent, hist);
+    let config = config_json(m, &keep, &history, by);
     store_new(root, tmp, m, &config, tag)
 }
 
-/// Members of a parent configuration's `config` kept by `commit`, and its
-/// history's items (each followed by a comma).
+/// Members of a parent configuration's `config` kept by `commit`, and
+/// (if `hist`) its history's items (each followed by a comma).
 #[inline(never)]
-pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub fn kept(config: &[u8], hist: bool) -> (Vec<u8>, Vec<u8>) {
     let mut keep = util::Buf::new();
-    let mut hist = util::Buf::new();
+    let mut items = util::Buf::new();
     if let Some(c) = json::parse(config) {
         let cc = c.get(b"config").unwrap_or(json::J::NULL);
         for k in util::fields(b"ExposedPorts,Labels,StopSignal,Volumes", b',') {
@@ -156,12 +165,12 @@ pub fn kept(config: &[u8]) -> (Vec<u8>, Vec<u8>) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }
         }
-        for h in c.get(b"history").unwrap_or(json::J::NULL).items() {
-            hist.b(h.raw());
-            hist.0.push(b',');
+        for h in c.get(b"history").filter(|_| hist).unwrap_or(json::J::NULL).items() {
+            items.b(h.raw());
+            items.0.push(b',');
         }
     }
-    (keep.0, hist.0)
+    (keep.0, items.0)
 }
 
 /// Whether this kernel lists overlayfs (it may still refuse an upper dir on
@@ -219,4 +228,26 @@ pub fn flatten(store_dir: &[u8], layers: &[Vec<u8>], dst: sys::Fd) -> Res<()> {
         tar::extract(&mut r, dst, tar::Whiteouts::Apply)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes() {
+        let mut m = Meta::default();
+        change(&mut m, b" cmd echo hi").unwrap();
+        assert_eq!(m.cmd, vec![b"/bin/sh".to_vec(), b"-c".to_vec(), b"echo hi".to_vec()]);
+        change(&mut m, b"Entrypoint [\"/e\"]").unwrap();
+        change(&mut m, b"workdir /w").unwrap();
+        change(&mut m, b"USER\t1:2").unwrap();
+        change(&mut m, b"env A=1 B=2").unwrap();
+        change(&mut m, b"ENV C 3 4").unwrap();
+        assert_eq!((m.entrypoint, m.workdir, m.user), (vec![b"/e".to_vec()], b"/w".to_vec(), b"1:2".to_vec()));
+        assert_eq!(m.env, vec![b"A=1".to_vec(), b"B=2".to_vec(), b"C=3 4".to_vec()]);
+        for bad in [&b"CMD,ENV x"[..], b"EXPOSE 80", b"WORKDIR rel", b"USER", b"ENV A=1 B", b"CMD [1]"] {
+            assert!(change(&mut Meta::default(), bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -14,6 +14,7 @@
 
 use crate::engine::gzip::{self, Gunzip};
 use crate::engine::json::{self, J};
+use crate::engine::save::MANIFEST_TPL;
 use crate::engine::sha256::Hashing;
 use crate::engine::state::{lock_path, Root};
 use crate::engine::store::{self, Meta};
@@ -111,36 +112,32 @@ impl Loader<'_> {
         let mut p = Peek::new(&mut stored);
         let p = p.as_mut().map_err(|e| *e)?;
         let head = p.head();
-        let json_name =
-            name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"oci-layout" || name == b"repositories";
+        // (JSON by name: what may not start with `{` or `[`; `oci-layout`
+        // always does)
+        let json_name = name.ends_with(&MANIFEST[14..]) || name.ends_with(b"/json") || name.ends_with(b"/VERSION") || name == b"repositories";
         let zstd = matches!(gzip::magic(head), gzip::Kind::Zstd);
-        let n = self.blobs.len();
-        let mut l = Blob { name, doc: false, stored: Vec::new(), stored_size: 0, body: Vec::new(), zstd };
-        if json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[') {
-            l.body = stream::read_all(p, DOC_MAX, &l.name)?;
-            l.doc = true;
+        let doc = json_name || head.first().is_some_and(|&c| c == b'{' || c == b'[');
+        let body = if doc {
+            stream::read_all(p, DOC_MAX, &name)?
         } else if !zstd {
-            l.body = extract_layer(&tmp_dir(self.tmp, n), p)?;
-        }
+            extract_layer(&tmp_dir(self.tmp, self.blobs.len()), p)?
+        } else {
+            Vec::new()
+        };
         // (a zstd blob is refused only if an image uses it: drained here,
         // hashed, noted)
         stream::drain(&mut stored)?;
-        l.stored = digest(&mut stored);
-        l.stored_size = stored.n;
-        self.blobs.push(l);
+        let stored_size = stored.n;
+        self.blobs.push(Blob { name, doc, stored: digest(&mut stored), stored_size, body, zstd });
         Ok(())
     }
 
-    /// An OCI layout directory (`fd`, at `p`): its top files and blobs/sha256/*.
+    /// An OCI layout directory (`fd`, at `p`): its index (or manifest)
+    /// and blobs/sha256/*. (Its `oci-layout` says nothing we use.)
     #[inline(never)]
     fn layout(&mut self, fd: sys::Fd, p: &[u8]) -> Res<()> {
-        // (by index: an array's IntoIter is code of its own)
-        for k in 0..3 {
-            let n: &[u8] = match k {
-                0 => b"oci-layout",
-                1 => &INDEX[6..],
-                _ => &MANIFEST[6..],
-            };
+        for k in 0..2 {
+            let n: &[u8] = if k == 0 { &INDEX[6..] } else { &MANIFEST[6..] };
             if let Ok(f) = sys::openat(fd, n, sys::O_RDONLY | sys::O_NOFOLLOW, 0) {
                 self.entry(n.to_vec(), &mut FdSource(f.raw()))?;
             }
@@ -212,16 +209,19 @@ impl Loader<'_> {
         Some(n)
     }
 
-    /// The document or layer blob `ln`, checked against the digest its
-    /// name holds (`blobs/sha256/<hex>`) and, from an OCI descriptor, its size.
+    /// The document or layer blob `ln` (`what` in errors), checked against
+    /// the digest its name holds (a layer's `blobs/sha256/<hex>`, a
+    /// document's `[...]/<hex>[.json]`) and, from an OCI descriptor, its size.
     #[inline(never)]
-    fn blob(&self, ln: &[u8], doc: bool, size: Option<u64>) -> Res<usize> {
-        let what = if doc { m!("load: blob") } else { m!("load: layer") };
+    fn blob(&self, ln: &[u8], what: Msg, doc: bool, size: Option<u64>) -> Res<usize> {
+        let base = &ln[store::after_slash(ln)..];
+        let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
+        let named = if doc { Some(stem).filter(|s| hex64(s)) } else { ln.strip_prefix(BLOBS) };
         let why = match self.find(ln, doc) {
             None => m!("is missing from the archive"),
             Some(i) => {
                 let l = &self.blobs[i];
-                if !(ln.starts_with(BLOBS) && ln[13..] != l.stored || size.is_some_and(|s| s != l.stored_size)) {
+                if !(named.is_some_and(|h| h != l.stored) || size.is_some_and(|s| s != l.stored_size)) {
                     return Ok(i);
                 }
                 if size.is_some() {
@@ -240,9 +240,11 @@ impl Loader<'_> {
         let dg = d.str_at(b"digest");
         let hex = dg.strip_prefix(b"sha256:").filter(|h| hex64(h)).ok_or_else(|| bad(m!("a descriptor has no sha256 digest")))?;
         let size = d.get(b"size").and_then(|x| x.num()).unwrap_or(-1);
-        self.blob(&join(&BLOBS[..12], hex), doc, Some(size as u64))
+        let what = if doc { m!("load: blob") } else { m!("load: layer") };
+        self.blob(&join(&BLOBS[..12], hex), what, doc, Some(size as u64))
     }
 
+    #[inline(always)]
     fn desc_doc(&self, d: &J) -> Res<&Blob> {
         Ok(&self.blobs[self.desc(d, true)?])
     }
@@ -250,24 +252,16 @@ impl Loader<'_> {
     /// The images of a docker-archive (and the hybrid one).
     fn docker<'a>(&'a self, m: &J, out: &mut Vec<Found<'a>>) -> Res<()> {
         for e in m.items() {
-            let cname = e.get(b"Config").and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
+            let cname = e.get(&MANIFEST_TPL[3..9]).and_then(|x| x.str()).ok_or_else(|| Error::at(MANIFEST, m!("an image has no Config")))?;
             let cname = clean(&cname, true)?;
             // `<hex>.json` and `blobs/sha256/<hex>` name their own digest.
-            let base = &cname[store::after_slash(&cname)..];
-            let stem = base.strip_suffix(&MANIFEST[14..]).unwrap_or(base);
-            let conf = match self.doc(&cname) {
-                Some(c) if !(hex64(stem) && stem != c.stored) => c,
-                c => {
-                    let why = if c.is_none() { m!("is missing from the archive") } else { m!("does not match its digest") };
-                    return Err(Error::quoted(m!("load: config"), &cname, why));
-                }
-            };
+            let conf = &self.blobs[self.blob(&cname, m!("load: config"), true, None)?];
             let mut layers = Vec::new();
-            for l in e.strs_at(b"Layers") {
+            for l in e.strs_at(&MANIFEST_TPL[29..35]) {
                 let ln = clean(&l, true)?;
-                layers.push(self.blob(&ln, false, None)?);
+                layers.push(self.blob(&ln, m!("load: layer"), false, None)?);
             }
-            let mut refs = e.strs_at(b"RepoTags");
+            let mut refs = e.strs_at(&MANIFEST_TPL[16..24]);
             for t in &mut refs {
                 *t = store::normalize(t);
             }
@@ -309,7 +303,7 @@ impl Loader<'_> {
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
                         // (absent or empty: any)
-                        let (arch, os) = (p.str_at(b"architecture"), p.str_at(b"os"));
+                        let (arch, os) = (p.str_at(&crate::engine::image::CONFIG_TPL[2..14]), p.str_at(b"os"));
                         if (arch.is_empty() || arch == ARCH) && (os.is_empty() || os == b"linux") {
                             pick = Some(x);
                             break;
@@ -395,7 +389,7 @@ pub fn extract_layer(dir: &[u8], src: &mut dyn Source) -> Res<Vec<u8>> {
     mkdir_all(&rootp, 0o755).ctx(m!("create"), &rootp)?;
     let rec_p = join(dir, b"tar");
     let rec = sys::open(&rec_p, sys::O_WRONLY | sys::O_CREAT | sys::O_EXCL, 0o600).ctx(m!("create"), &rec_p)?;
-    let rfd = sys::open(&rootp, sys::O_RDONLY | sys::O_DIRECTORY, 0).ctx(m!("open"), &rootp)?;
+    let rfd = crate::engine::commit::open_dir(&rootp)?;
     let mut gz = None;
     let plain = unzip(p, &mut gz);
     let mut diff = Hashing::new(plain);
@@ -477,7 +471,8 @@ pub fn load(root: &Root, input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool))
 
 #[inline(never)]
 fn load_into(root: &Root, tmp: &[u8], input: Option<&[u8]>, say: &mut dyn FnMut(&[u8], bool)) -> Res<()> {
-    let mut ld = Loader { tmp, blobs: Vec::new(), links: Vec::new() };
+    // (boxed: reached through a register, not a long stack displacement)
+    let mut ld = alloc::boxed::Box::new(Loader { tmp, blobs: Vec::new(), links: Vec::new() });
     let mut base: &[u8] = b"";
     let file: Option<Owned> = match input {
         Some(p) => {

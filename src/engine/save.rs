@@ -13,6 +13,9 @@ use crate::engine::util::{Buf, Error, Res};
 use crate::sys::Fd;
 use alloc::vec::Vec;
 
+/// A manifest.json item (`load` reads its keys as slices of it).
+pub const MANIFEST_TPL: &[u8] = b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}";
+
 /// Writes the archive of `refs` to `fd`.
 #[inline]
 pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
@@ -54,7 +57,7 @@ pub fn save(root: &Root, refs: &[&[u8]], fd: Fd) -> Res<()> {
         cname.extend_from_slice(&MANIFEST[14..]);
         o.mem(&cname, conf)?;
         // IDs and diff IDs are hex: written raw
-        json::tpl(&mut manifest, &b",{\"Config\":\"\x02\",\"RepoTags\":\x06,\"Layers\":\x05}"[(k == 0) as usize..], &[&cname], &[], &[tags, &m.layers]);
+        json::tpl(&mut manifest, &MANIFEST_TPL[(k == 0) as usize..], &[&cname], &[], &[tags, &m.layers]);
     }
     manifest.s("]");
     let manifest = manifest.0;
@@ -72,7 +75,7 @@ fn layer(root: &Root, hex: &[u8], name: &[u8], o: &mut Writer) -> Res<()> {
     let mut h = Hashing::new(&mut rp);
     o.file(name, size, &mut h)?;
     if h.n != size || crate::engine::load::digest(&mut h) != hex {
-        return Err(Error::quoted(m!("save: layer"), &hex[..12], m!("cannot be rebuilt (files changed or duplicate tar entries)")));
+        return Err(Error::quoted(m!("save: layer"), &hex[..hex.len().min(12)], m!("cannot be rebuilt (files changed or duplicate tar entries)")));
     }
     Ok(())
 }

@@ -50,18 +50,20 @@ impl Meta {
     pub fn of(conf: &[u8]) -> Option<Meta> {
         let c = json::parse(conf)?;
         let cc = c.get(b"config").unwrap_or(J::NULL);
-        let mut layers = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(b"diff_ids");
+        // (keys: slices of the template that writes them)
+        let t = crate::engine::image::CONFIG_TPL;
+        let mut layers = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(&t[139..147]);
         for d in &mut layers {
             *d = d.strip_prefix(b"sha256:").unwrap_or_default().to_vec();
         }
         // (a literal: no drop of the fields it replaces)
         Some(Meta {
             created: parse_time(&c.str_at(b"created")),
-            entrypoint: cc.strs_at(b"Entrypoint"),
-            cmd: cc.strs_at(b"Cmd"),
-            env: cc.strs_at(b"Env"),
-            workdir: cc.str_at(b"WorkingDir"),
-            user: cc.str_at(b"User"),
+            entrypoint: cc.strs_at(&t[64..74]),
+            cmd: cc.strs_at(&t[79..82]),
+            env: cc.strs_at(&t[56..59]),
+            workdir: cc.str_at(&t[87..97]),
+            user: cc.str_at(&t[102..106]),
             layers,
         })
     }
@@ -129,6 +131,11 @@ pub fn normalize(r: &[u8]) -> Vec<u8> {
 /// A reference docker would accept: lower-case path components of
 /// `[a-z0-9._-]` (a registry host may carry a port), a tag of
 /// `[A-Za-z0-9_.-]`, at most 128 characters of tag.
+/// A tag's characters: letters, digits and `._-`.
+fn word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"._-".contains(&c)
+}
+
 pub fn valid_ref(r: &[u8]) -> bool {
     let (name, tag) = split_ref(r);
     // components: non-empty, starting alphanumeric; the first of several
@@ -143,15 +150,14 @@ pub fn valid_ref(r: &[u8]) -> bool {
             (start, host) = (true, false);
             continue;
         }
-        if (start && !x.is_ascii_alphanumeric())
-            || !(x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x) || (host && (x == b':' || x.is_ascii_uppercase())))
-        {
+        // a tag's characters, upper case only in the host, which may have `:`
+        if (start && !x.is_ascii_alphanumeric()) || !(word(x) && (host || !x.is_ascii_uppercase()) || host && x == b':') {
             return false;
         }
         start = false;
     }
     for &c in tag {
-        if !(c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
+        if !word(c) {
             return false;
         }
     }
@@ -218,7 +224,7 @@ pub fn resolve(root: &Root, r: &[u8]) -> Res<(Vec<u8>, Option<Vec<u8>>)> {
     let find = |w: &[u8]| t.iter().find(|(x, _)| x == w);
     let mut found = find(&full);
     let first = &r[..r.iter().position(|&c| c == b'/').unwrap_or(0)];
-    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == b"localhost") {
+    if found.is_none() && !(first.contains(&b'.') || first.contains(&b':') || first == &LOCALHOST[..9]) {
         // bare names live in docker.io/library/, user/name in docker.io/
         let hub: &[u8] = if first.is_empty() { b"docker.io/library/" } else { &b"docker.io/library/"[..10] };
         for k in 0..2 {
@@ -384,14 +390,14 @@ pub fn parse_time(t: &[u8]) -> i64 {
         }
     }
     let [y, m, dd, h, mi, s] = f;
-    // days from civil (H. Hinnant), the inverse of util::rfc3339
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
+    // days from civil (H. Hinnant), the inverse of util::rfc3339: years
+    // from March, shifted by one 400-year era (146097 days) so that they
+    // are never negative and plain division floors
+    let y2 = if m <= 2 { y + 399 } else { y + 400 };
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let mut secs = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s;
+    let days = y2 * 365 + y2 / 4 - y2 / 100 + y2 / 400 + doy - 719468 - 146097;
+    let mut secs = days * 86400 + h * 3600 + mi * 60 + s;
     // an offset after the fraction: local = UTC + offset
     let mut i = 19;
     while t.get(i).is_some_and(|c| *c == b'.' || c.is_ascii_digit()) {
@@ -439,6 +445,15 @@ mod tests {
     }
 
     #[test]
+    fn template_keys() {
+        let t = crate::engine::image::CONFIG_TPL;
+        let k: [&[u8]; 7] = [&t[139..147], &t[64..74], &t[79..82], &t[56..59], &t[87..97], &t[102..106], &t[2..14]];
+        assert_eq!(k, [&b"diff_ids"[..], b"Entrypoint", b"Cmd", b"Env", b"WorkingDir", b"User", b"architecture"]);
+        let m = crate::engine::save::MANIFEST_TPL;
+        assert_eq!([&m[3..9], &m[16..24], &m[29..35]], [&b"Config"[..], b"RepoTags", b"Layers"]);
+    }
+
+    #[test]
     fn times() {
         for s in [0i64, 1_700_000_000, 951_782_400, 4_102_444_799] {
             assert_eq!(parse_time(&util::rfc3339(s)), s);
@@ -446,6 +461,9 @@ mod tests {
         assert_eq!(parse_time(b"2024-01-02T03:04:05.123456789Z"), parse_time(b"2024-01-02T03:04:05Z"));
         assert_eq!(parse_time(b"2024-01-02T05:04:05+02:00"), parse_time(b"2024-01-02T03:04:05Z"));
         assert_eq!(parse_time(b"garbage"), 0);
+        // Go's zero time (year 1, before an era boundary)
+        assert_eq!(parse_time(b"0001-01-01T00:00:00Z"), -62135596800);
+        assert_eq!(parse_time(b"1969-12-31T23:59:59Z"), -1);
     }
 
     #[test]

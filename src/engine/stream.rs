@@ -42,15 +42,18 @@ impl<'a> Peek<'a> {
         Ok(p)
     }
     pub fn head(&self) -> &[u8] {
-        &self.head[..self.len]
+        // (`min`: no bounds-check panic path; `len` is at most 8)
+        &self.head[..self.len.min(8)]
     }
 }
 
 impl Source for Peek<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
-        if self.pos < self.len {
-            let n = core::cmp::min(buf.len(), self.len - self.pos);
-            buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+        // (what is left of the head: no bounds-check panic path)
+        let rest = self.head.get(self.pos..self.len).unwrap_or_default();
+        if !rest.is_empty() {
+            let n = core::cmp::min(buf.len(), rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
             self.pos += n;
             return Ok(n);
         }
@@ -80,7 +83,7 @@ pub fn read_all(src: &mut dyn Source, cap: usize, what: &[u8]) -> Res<alloc::vec
 
 /// Reads and drops the rest of a source.
 pub fn drain(src: &mut dyn Source) -> Res<()> {
-    let mut b = [0u8; 4096];
+    let mut b = [0u8; 2048]; // (under a page: no stack probe)
     while src.read(&mut b)? != 0 {}
     Ok(())
 }

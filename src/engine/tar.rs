@@ -52,7 +52,8 @@ impl Entry {
 /// replace (then the PAX keys for the path and the link target).
 const PAX_NUM: &[u8] = b"size,uid,gid,mtime,path,linkpath";
 /// (The fifth field, the mode, has no PAX key.)
-const FIELD: [(usize, usize); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
+/// (Bytes: 10 of .rodata where usize pairs took 80.)
+const FIELD: [(u8, u8); 5] = [(124, 136), (108, 116), (116, 124), (136, 148), (100, 108)];
 
 #[derive(Default)]
 struct Pending {
@@ -192,7 +193,7 @@ impl<'a> Reader<'a> {
         self.rec.fd = out.unwrap_or(-1);
         match core::mem::take(&mut self.rec.err) {
             0 => Ok(()),
-            e => Err(Error::sys(m!("write"), b"layer recording", e)),
+            e => Err(Error::sys(m!("write layer recording"), b"", e)),
         }
     }
 
@@ -331,7 +332,7 @@ impl<'a> Reader<'a> {
             let p = &mut self.pending;
             let mut num = [0u64; 5];
             for i in 0..5 {
-                let (a, b) = FIELD[i];
+                let (a, b) = (FIELD[i].0 as usize, FIELD[i].1 as usize);
                 let mut v = num_field(&h[a..b]);
                 if !meta && i < 4 && p.num[i].is_some() {
                     v = p.num[i].take();
@@ -376,7 +377,7 @@ impl<'a> Reader<'a> {
                     let name = cstr(&h[0..100]);
                     let prefix = cstr(&h[345..500]);
                     let mut v = Vec::new();
-                    if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
+                    if h[257..263] == USTAR[..6] && !prefix.is_empty() {
                         v.extend_from_slice(prefix);
                         v.push(b'/');
                     }
@@ -433,7 +434,10 @@ pub struct EntrySource<'r, 'a>(pub &'r mut Reader<'a>);
 impl Source for EntrySource<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> Res<usize> {
         let s = self.0.piece(buf.len())?;
-        buf[..s.len()].copy_from_slice(s);
+        // (`get_mut`: no bounds-check panic path; `piece` gives at most that)
+        if let Some(d) = buf.get_mut(..s.len()) {
+            d.copy_from_slice(s);
+        }
         Ok(s.len())
     }
 }
@@ -504,7 +508,7 @@ fn pax(data: &[u8], p: &mut Pending) {
                 p.num[i] = parse_u64(&v[..v.iter().position(|&c| c == b'.').unwrap_or(v.len())]);
             } else if i < 6 {
                 *if i == 4 { &mut p.path } else { &mut p.link } = Some(v.to_vec());
-            } else if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
+            } else if let Some(x) = k.strip_prefix(&CAP_KEY[..13]) {
                 p.xattrs.push((x.to_vec(), v.to_vec()));
             }
         }
@@ -587,10 +591,25 @@ pub enum Whiteouts {
 /// replaced or lost (no duplicates, no data outside a regular file), so
 /// its recording replays the exact archive from the tree. (In `Apply`
 /// mode any replacement, of lower layers' files too, clears it.)
+/// `entries` and `exact_replay` are for the tests: the binary uses
+/// `bytes` only (save checks a rebuilt layer by its digest).
 pub struct Stats {
+    #[cfg(test)]
     pub entries: u64,
     pub bytes: u64,
+    #[cfg(test)]
     pub exact_replay: bool,
+}
+
+impl Stats {
+    /// Clears `exact_replay` (a test's concern only).
+    #[inline(always)]
+    fn inexact(&mut self) {
+        #[cfg(test)]
+        {
+            self.exact_replay = false;
+        }
+    }
 }
 
 struct X {
@@ -605,8 +624,13 @@ struct X {
     st: Stats,
 }
 
+/// Literals that others are slices of (each byte of .rodata once):
+/// `trusted.`, `security.capability`, `SCHILY.xattr.`, `.wh.`, `.opq`,
+/// `ustar\0`.
 const OPAQUE: &[u8] = b"trusted.overlay.opaque";
-const CAP: &[u8] = b"security.capability";
+const CAP_KEY: &[u8] = b"SCHILY.xattr.security.capability";
+const WH_OPQ: &[u8] = b".wh..wh..opq";
+const USTAR: &[u8] = b"ustar\x0000";
 
 impl X {
     /// Removes whatever is at `name` unless it is a directory and we want one.
@@ -616,7 +640,7 @@ impl X {
         if st.is_dir() && want_dir {
             return Ok(());
         }
-        self.st.exact_replay = false;
+        self.st.inexact();
         remove(dir, name, st.is_dir()).ctx(m!("replace"), name)
     }
 
@@ -650,7 +674,7 @@ impl X {
     /// `D/.wh.NAME` or `D/.wh..wh..opq` (`wh` = NAME, or "" for opaque).
     fn whiteout(&mut self, e: &Entry, comps: &[&[u8]], wh: &[u8]) -> Res<()> {
         if e.size > 0 {
-            self.st.exact_replay = false;
+            self.st.inexact();
         }
         let overlay = self.how == Whiteouts::Overlay;
         let opaque = wh.is_empty();
@@ -673,7 +697,7 @@ impl X {
         } else {
             if let Ok(st) = &sys::statat(d, wh, false) {
                 if overlay {
-                    self.st.exact_replay = false;
+                    self.st.inexact();
                 }
                 r = remove(d, wh, st.is_dir());
             }
@@ -688,9 +712,9 @@ impl X {
     #[inline(never)]
     fn entry(&mut self, r: &mut Reader, e: &Entry, comps: &[&[u8]]) -> Res<()> {
         let last = comps[comps.len() - 1];
-        if let Some(wh) = last.strip_prefix(b".wh.") {
-            if let Some(x) = wh.strip_prefix(b".wh.") {
-                if x == b".opq" {
+        if let Some(wh) = last.strip_prefix(&WH_OPQ[..4]) {
+            if let Some(x) = wh.strip_prefix(&WH_OPQ[..4]) {
+                if x == &WH_OPQ[8..] {
                     return self.whiteout(e, comps, b"");
                 }
                 return Ok(()); // aufs metadata (.wh..wh.plnk ...): not content
@@ -765,7 +789,7 @@ impl X {
         }
         if f.raw() >= 0 {
             for (k, v) in &e.xattrs {
-                if k.starts_with(b"trusted.") || k == b"security.selinux" {
+                if k.starts_with(&OPAQUE[..8]) || k == b"security.selinux" {
                     continue;
                 }
                 match sys::fsetxattr(f.raw(), k, v) {
@@ -792,7 +816,19 @@ impl X {
 /// while writing instead of walked afterwards).
 #[inline(never)]
 pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
-    let mut x = X { root, how, mine: Vec::new(), dirs: Vec::new(), st: Stats { entries: 0, bytes: 0, exact_replay: true } };
+    let mut x = X {
+        root,
+        how,
+        mine: Vec::new(),
+        dirs: Vec::new(),
+        st: Stats {
+            #[cfg(test)]
+            entries: 0,
+            bytes: 0,
+            #[cfg(test)]
+            exact_replay: true,
+        },
+    };
     loop {
         // (the entry is used inside next's result, not copied out of it)
         let mut n = r.next();
@@ -805,11 +841,14 @@ pub fn extract(r: &mut Reader, root: Fd, how: Whiteouts) -> Res<Stats> {
         if comps.is_empty() {
             // "./" itself: the root keeps its mode; data (if any) skipped.
             if e.size > 0 {
-                x.st.exact_replay = false;
+                x.st.inexact();
             }
         } else {
             x.entry(r, e, &comps)?;
-            x.st.entries += 1;
+            #[cfg(test)]
+            {
+                x.st.entries += 1;
+            }
         }
         // Freed per entry (see sys::Malloc): an archive of any length
         // costs the same memory (but for `mine` and `dirs`).
@@ -941,9 +980,12 @@ impl Source for Replay {
                 return bad_recording();
             }
         }
-        let mut n = min(out.len() as u64, self.left) as usize;
+        // (`out` cut to what is left once: no bounds checks after)
+        let k = min(out.len() as u64, self.left) as usize;
+        let out = &mut out[..k];
+        let mut n = out.len();
         match self.tag {
-            0 => out[..n].fill(0),
+            0 => out.fill(0),
             1 => {
                 n = min(n, self.fill()?);
                 if n == 0 {
@@ -953,7 +995,7 @@ impl Source for Replay {
                 self.pos += n;
             }
             _ => {
-                n = sys::read(self.file.raw(), &mut out[..n]).ctx(m!("read layer file"), b"")?;
+                n = sys::read(self.file.raw(), out).ctx(m!("read layer file"), b"")?;
                 if n == 0 {
                     return Err(Error::text(m!("layer file: shorter than its recording")));
                 }
@@ -999,22 +1041,25 @@ fn put(out: Fd, d: &[u8]) -> Res<()> {
 
 fn put_oct(h: &mut [u8], v: u64) {
     // right-aligned octal, NUL-terminated; base-256 when it does not fit
-    let n = h.len() - 1;
-    if v >= 1u64 << (3 * n) {
-        let mut x = v;
-        for i in (1..h.len()).rev() {
-            h[i] = x as u8;
+    // (`split_last_mut`: no bounds-check panic paths)
+    let Some((last, digits)) = h.split_last_mut() else { return };
+    let mut x = v;
+    if v >= 1u64 << (3 * digits.len()) {
+        *last = x as u8;
+        for d in digits.iter_mut().rev() {
             x >>= 8;
+            *d = x as u8;
         }
-        h[0] = 0x80;
+        if let Some(d) = digits.first_mut() {
+            *d = 0x80;
+        }
         return;
     }
-    let mut x = v;
-    for i in (0..n).rev() {
-        h[i] = b'0' + (x & 7) as u8;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (x & 7) as u8;
         x >>= 3;
     }
-    h[n] = 0;
+    *last = 0;
 }
 
 impl Writer {
@@ -1029,11 +1074,11 @@ impl Writer {
         h[..min(100, name.len())].copy_from_slice(&name[..min(100, name.len())]);
         let v = [st.size, st.uid as u64, st.gid as u64, st.mtime.max(0) as u64, (st.mode & 0o7777) as u64];
         for i in 0..5 {
-            put_oct(&mut h[FIELD[i].0..FIELD[i].1], v[i]);
+            put_oct(&mut h[FIELD[i].0 as usize..FIELD[i].1 as usize], v[i]);
         }
         h[156] = ty;
         h[157..157 + min(100, link.len())].copy_from_slice(&link[..min(100, link.len())]);
-        h[257..265].copy_from_slice(b"ustar\x0000");
+        h[257..265].copy_from_slice(USTAR);
         let sum = sums(&h).0;
         put_oct(&mut h[148..155], sum as u64);
         h[155] = b' ';
@@ -1100,7 +1145,7 @@ impl Writer {
     /// A PAX `x` entry with one record, the capability xattr `v` (at most
     /// 255 bytes: `fgetxattr`), as "LEN key=v\n", LEN counting itself.
     fn pax_cap(&self, v: &[u8]) -> Res<()> {
-        let key = b"SCHILY.xattr.security.capability";
+        let key = CAP_KEY;
         let body = key.len() + v.len() + 3; // 35..=290: LEN has 2 or 3 digits
         let mut d = util::num((body + if body < 98 { 2 } else { 3 }) as u64);
         d.push(b' ');
@@ -1146,9 +1191,11 @@ impl Writer {
     /// What it allocates per entry it frees (see sys::Malloc): a tree of
     /// any size costs the same memory.
     pub fn tree(&mut self, dir: Fd, rel: &[u8], dev: u64, skip: &dyn Fn(&[u8]) -> bool) -> Res<()> {
-        let mut ents = sys::read_dir(dir).ctx(m!("read directory"), rel)?;
-        crate::engine::util::sort_by(&mut ents, |a, b| a.0 < b.0);
-        for (name, _) in &ents {
+        let ents = sys::read_dir(dir).ctx(m!("read directory"), rel)?;
+        // in name order, through the indices (no permutation code)
+        let ix = crate::engine::util::sorted_order(ents.len(), &|a, b| ents[a].0 < ents[b].0);
+        for &i in &ix {
+            let name = &ents[i].0;
             let mut path = rel.to_vec();
             if !path.is_empty() {
                 path.push(b'/');
@@ -1171,7 +1218,7 @@ impl Writer {
                 }
                 sys::S_IFCHR if self.layer && st.rdev == 0 => {
                     path.truncate(plen - name.len());
-                    path.extend_from_slice(b".wh.");
+                    path.extend_from_slice(&WH_OPQ[..4]);
                     path.extend_from_slice(name);
                     (st.mode, st.uid, st.gid) = (0, 0, 0);
                     b'0'
@@ -1189,7 +1236,7 @@ impl Writer {
                             self.links.push((st.ino, path.clone()));
                         }
                         file = sys::openat(dir, name, sys::O_RDONLY | sys::O_NOFOLLOW, 0).ctx(m!("open"), &path)?;
-                        if let Ok(cap) = sys::fgetxattr(file.raw(), CAP) {
+                        if let Ok(cap) = sys::fgetxattr(file.raw(), &CAP_KEY[13..]) {
                             self.pax_cap(&cap)?;
                             sys::free(cap);
                         }
@@ -1210,7 +1257,7 @@ impl Writer {
             if ty == b'5' {
                 let sub = sys::openat(dir, name, DIR, 0).ctx(m!("open"), &path)?;
                 if self.layer && sys::fgetxattr(sub.raw(), OPAQUE).is_ok_and(|v| v == b"y") {
-                    path.extend_from_slice(b".wh..wh..opq");
+                    path.extend_from_slice(WH_OPQ);
                     st.mode = 0o755;
                     self.header(&path, st, b'0', b"")?;
                 }
@@ -1226,6 +1273,7 @@ impl Writer {
             sys::free(own);
             sys::free(path);
         }
+        sys::free(ix);
         sys::free_names(ents);
         Ok(())
     }
@@ -1240,6 +1288,32 @@ impl Writer {
 #[cfg(test)]
 pub mod tests {
     use super::*;
+
+    const CAP: &[u8] = b"security.capability";
+
+    #[test]
+    fn octal_fields() {
+        for (len, v) in [(12, 0o777u64), (12, 1 << 40), (8, 0o7777777), (8, 1 << 21), (12, 0)] {
+            let mut f = vec![0xffu8; len];
+            put_oct(&mut f, v);
+            assert_eq!(num_field(&f), Some(v), "{len} {v}");
+        }
+        let mut f = [0u8; 8];
+        put_oct(&mut f, 0o644);
+        assert_eq!(&f, b"0000644\0");
+        put_oct(&mut f, 1 << 30);
+        assert_eq!(f, [0x80, 0, 0, 0, 0x40, 0, 0, 0]);
+    }
+
+    #[test]
+    fn literal_slices() {
+        assert_eq!(&CAP_KEY[13..], CAP);
+        assert_eq!(&CAP_KEY[..13], b"SCHILY.xattr.");
+        assert_eq!(&OPAQUE[..8], b"trusted.");
+        assert_eq!(&WH_OPQ[..4], b".wh.");
+        assert_eq!(&WH_OPQ[8..], b".opq");
+        assert_eq!(&USTAR[..6], b"ustar\0");
+    }
     use std::fs;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
