@@ -13,10 +13,6 @@ use crate::engine::util::{self, join, read_file, Ctx, Error, Res};
 use crate::sys::{self, fd::Owned};
 use alloc::vec::Vec;
 
-/// The instructions `--change` takes, in `change`'s order (a list, not
-/// an array of slices: 16 bytes of .rodata each).
-const WORDS: &[u8] = b"CMD,ENTRYPOINT,WORKDIR,USER,ENV";
-
 /// One `--change` of `import` (docker's Dockerfile subset): CMD,
 /// ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER.
 #[inline(never)]
@@ -24,7 +20,7 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     let c = c.trim_ascii();
     let sp = c.iter().position(|&x| x == b' ' || x == b'\t').unwrap_or(c.len());
     let (word, rest) = (&c[..sp], c[sp..].trim_ascii());
-    let k = util::word_index(WORDS, &word.to_ascii_uppercase()).unwrap_or(5);
+    let k = util::msg_index(m!("CMD,ENTRYPOINT,WORKDIR,USER,ENV"), &word.to_ascii_uppercase()).unwrap_or(5);
     // (one error exit: `why` the reason)
     let why = 'bad: {
         match k {
@@ -70,10 +66,9 @@ pub fn change(m: &mut Meta, c: &[u8]) -> Res<()> {
     Err(Error::quoted(m!("--change"), c, why))
 }
 
-/// The head of `config_json`'s template; the keys that `Meta::of` and
-/// `load` read are slices of it (each byte of .rodata once).
-pub const CONFIG_TPL: &[u8] = b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x01,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\
-\"WorkingDir\":\x01,\"User\":\x01\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[";
+/// The keys that `Meta::of` and `load` read (`run` reads them: not in
+/// the blob, where `config_json`'s template is).
+pub const KEYS: &[u8] = b"diff_idsEntrypointWorkingDirUserCmdEnvarchitecture";
 
 /// A configuration JSON: `m`'s fields; `keep`: raw `,"Key":value` members
 /// kept from a parent's `config`; `history`: the parent's raw history
@@ -82,9 +77,9 @@ pub const CONFIG_TPL: &[u8] = b"{\"architecture\":\"\x02\",\"os\":\"linux\",\"cr
 pub fn config_json(m: &Meta, keep: &[u8], history: &[u8], created_by: &[u8]) -> Vec<u8> {
     let now = util::rfc3339(m.created);
     let mut b = util::Buf::new();
-    json::tpl(&mut b, CONFIG_TPL, &[ARCH, &now, &m.workdir, &m.user, keep], &[], &[&m.env, &m.entrypoint, &m.cmd]);
+    json::tpl_m(&mut b, m!("{\"architecture\":\"\x02\",\"os\":\"linux\",\"created\":\x07,\"config\":{\"Env\":\x05,\"Entrypoint\":\x06,\"Cmd\":\x06,\"WorkingDir\":\x07,\"User\":\x07\x02},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["), 0, &[ARCH, &now, &m.workdir, &m.user, keep], &[], &[&m.env, &m.entrypoint, &m.cmd]);
     json::digests(&mut b, &m.layers);
-    json::tpl(&mut b, b"]},\"history\":[\x02{\"created\":\x01,\"created_by\":\x01}]}", &[history, &now, created_by], &[], &[]);
+    json::tpl_m(&mut b, m!("]},\"history\":[\x02{\"created\":\x07,\"created_by\":\x07}]}"), 0, &[history, &now, created_by], &[], &[]);
     b.0
 }
 
@@ -160,7 +155,7 @@ pub fn kept(config: &[u8], hist: bool) -> (Vec<u8>, Vec<u8>) {
     let mut items = util::Buf::new();
     if let Some(c) = json::parse(config) {
         let cc = c.get(b"config").unwrap_or(json::J::NULL);
-        for k in util::fields(b"ExposedPorts,Labels,StopSignal,Volumes", b',') {
+        for k in util::fields(util::msg_text(m!("ExposedPorts,Labels,StopSignal,Volumes")), b',') {
             if let Some(v) = cc.get(k).filter(|v| !v.is_null()) {
                 json::tpl(&mut keep, b",\"\x02\":\x02", &[k, v.raw()], &[], &[]);
             }

@@ -303,7 +303,7 @@ impl Loader<'_> {
                     for x in ms.items() {
                         let p = x.get(b"platform").unwrap_or(J::NULL);
                         // (absent or empty: any)
-                        let (arch, os) = (p.str_at(&crate::engine::image::CONFIG_TPL[2..14]), p.str_at(b"os"));
+                        let (arch, os) = (p.str_at(&crate::engine::image::KEYS[38..50]), p.str_at(b"os"));
                         if (arch.is_empty() || arch == ARCH) && (os.is_empty() || os == b"linux") {
                             pick = Some(x);
                             break;

@@ -50,20 +50,20 @@ impl Meta {
     pub fn of(conf: &[u8]) -> Option<Meta> {
         let c = json::parse(conf)?;
         let cc = c.get(b"config").unwrap_or(J::NULL);
-        // (keys: slices of the template that writes them)
-        let t = crate::engine::image::CONFIG_TPL;
-        let mut layers = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(&t[139..147]);
+        // (keys: slices of one literal)
+        let t = crate::engine::image::KEYS;
+        let mut layers = c.get(b"rootfs").unwrap_or(J::NULL).strs_at(&t[0..8]);
         for d in &mut layers {
             *d = d.strip_prefix(b"sha256:").unwrap_or_default().to_vec();
         }
         // (a literal: no drop of the fields it replaces)
         Some(Meta {
             created: parse_time(&c.str_at(b"created")),
-            entrypoint: cc.strs_at(&t[64..74]),
-            cmd: cc.strs_at(&t[79..82]),
-            env: cc.strs_at(&t[56..59]),
-            workdir: cc.str_at(&t[87..97]),
-            user: cc.str_at(&t[102..106]),
+            entrypoint: cc.strs_at(&t[8..18]),
+            cmd: cc.strs_at(&t[32..35]),
+            env: cc.strs_at(&t[35..38]),
+            workdir: cc.str_at(&t[18..28]),
+            user: cc.str_at(&t[28..32]),
             layers,
         })
     }
@@ -446,8 +446,8 @@ mod tests {
 
     #[test]
     fn template_keys() {
-        let t = crate::engine::image::CONFIG_TPL;
-        let k: [&[u8]; 7] = [&t[139..147], &t[64..74], &t[79..82], &t[56..59], &t[87..97], &t[102..106], &t[2..14]];
+        let t = crate::engine::image::KEYS;
+        let k: [&[u8]; 7] = [&t[0..8], &t[8..18], &t[32..35], &t[35..38], &t[18..28], &t[28..32], &t[38..50]];
         assert_eq!(k, [&b"diff_ids"[..], b"Entrypoint", b"Cmd", b"Env", b"WorkingDir", b"User", b"architecture"]);
         let m = crate::engine::save::MANIFEST_TPL;
         assert_eq!([&m[3..9], &m[16..24], &m[29..35]], [&b"Config"[..], b"RepoTags", b"Layers"]);
