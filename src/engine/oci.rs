@@ -50,9 +50,7 @@ const RLIMITS: Msg = m!("CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,L
 /// lists here are rodata no more).
 #[inline(never)]
 fn index(list: Msg, w: &[u8]) -> Option<usize> {
-    let mut l = Vec::new();
-    util::push_msg(&mut l, list);
-    util::word_index(&l, w)
+    util::msg_index(list, w)
 }
 
 /// The member names of config.json (and process.json, update's file)
@@ -375,7 +373,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // container's namespaces by its init.
     for (k, v) in at(l, k!("sysctl")).members() {
         let mut ok = false;
-        for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
+        for p in fields(util::msg_text(m!("net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname")), b',') {
             ok |= k.starts_with(p);
         }
         if !ok || k.contains(&b'/') {
@@ -429,7 +427,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     }
 
     let mut f = Buf::new();
-    json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
+    json::tpl_m(&mut f, m!("\"bundle\":\x07,\"rootfs\":\x07,\"created\":\"\x02\""), 0, &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
     let a = at(j, k!("annotations"));
     if !a.is_null() {
         f.b(b",\"annotations\":").b(a.raw());
@@ -536,7 +534,7 @@ pub fn find(root: &Root, id: &[u8]) -> Res<alloc::boxed::Box<Record>> {
 
 /// The name of state `st`, as `status` numbers them.
 fn state_name(st: usize) -> &'static [u8] {
-    util::nth_word(b"created,running,paused,stopped", st)
+    util::nth_word(util::msg_text(m!("created,running,paused,stopped")), st)
 }
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
@@ -658,8 +656,8 @@ pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let st = status(root, r);
     let mut b = Buf::new();
     let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
-    let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
-    json::tpl(&mut b, t, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
+    let t = m!("{\"ociVersion\":\"1.0.2-dev\",\"id\":\x07,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n");
+    json::tpl_m(&mut b, t, 0, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
     b.0
 }
 
