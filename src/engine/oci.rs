@@ -809,12 +809,22 @@ fn action(a: &[u8], errno: u32) -> Res<u32> {
     Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
-/// One classic-BPF instruction appended, as `sys::seccomp::install_raw`
-/// takes it.
+/// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
+const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+}
+
+/// One instruction appended.
 #[inline(never)]
 fn emit(p: &mut Vec<u64>, code: u16, jt: u8, jf: u8, k: u32) {
-    p.push(code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32);
+    p.push(insn(code, jt, jf, k));
 }
+
+/// A filter's head (see `filter`), the default action or'ed into its RETs
+/// (2 and 5): load arch; not ours -> RET; load nr; x32 (JSET bit 30, the
+/// last two: x86_64 only) -> RET.
+const HEAD: [u64; 6] =
+    [insn(LD, 0, 0, 4), insn(JEQ, 1, 0, sys::seccomp::AUDIT_ARCH), insn(RET, 0, 0, 0), insn(LD, 0, 0, 0), insn(0x45, 0, 1, 0x4000_0000), insn(RET, 0, 0, 0)];
 
 const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
@@ -858,15 +868,10 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 fn filter(sc: J) -> Res<Vec<u64>> {
     let de = unum(sc, k!("defaultErrnoRet"), 1) as u32;
     let dflt = action(&s(sc, k!("defaultAction")), de)?;
-    let mut p = Vec::new();
-    emit(&mut p, LD, 0, 0, 4);
-    emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
-    emit(&mut p, RET, 0, 0, dflt);
-    emit(&mut p, LD, 0, 0, 0);
-    if cfg!(target_arch = "x86_64") {
-        emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
-        emit(&mut p, RET, 0, 0, dflt);
-    }
+    let mut h = HEAD;
+    h[2] |= (dflt as u64) << 32;
+    h[5] |= (dflt as u64) << 32;
+    let mut p = h[..if cfg!(target_arch = "x86_64") { 6 } else { 4 }].to_vec();
     for r in at(sc, k!("syscalls")).items() {
         let act = action(&s(r, k!("action")), unum(r, k!("errnoRet"), de as u64) as u32)?;
         // The rule's tail, backwards (copied last instruction first): the
@@ -899,7 +904,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             }
         }
     }
-    emit(&mut p, RET, 0, 0, dflt);
+    p.push(h[2]);
     if p.len() > 4096 {
         return Err(Error::text(m!("linux.seccomp: the profile needs more than 4096 BPF instructions")));
     }
