@@ -46,13 +46,6 @@ const _: () = assert!(
 );
 const RLIMITS: Msg = m!("CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME");
 
-/// The index of `w` in a word list kept with the compressed texts (the
-/// lists here are rodata no more).
-#[inline(never)]
-fn index(list: Msg, w: &[u8]) -> Option<usize> {
-    util::msg_index(list, w)
-}
-
 /// The member names of config.json (and process.json, update's file)
 /// that are looked up, in one list: a lookup passes a member's index in it
 /// (`k!`), one byte, not a pointer and a length. Names read in a loop
@@ -216,7 +209,10 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     for r in at(p, k!("rlimits")).items() {
         let t = s(r, k!("type"));
-        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
+        let k = t
+            .strip_prefix(b"RLIMIT_")
+            .and_then(|n| util::msg_index(RLIMITS, n))
+            .ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
         spec.rlimits.push([k as u64, unum(r, K_SOFT, 0), unum(r, K_SOFT + 1, 0)]);
     }
     sec.no_new_privs = is_true(p, k!("noNewPrivileges"));
@@ -258,7 +254,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         t.push(b':');
         let mut bits = 0;
         for o in ss(m, k!("options")) {
-            let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
+            let k = util::msg_index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
             }
@@ -275,7 +271,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         // The filesystems the engine mounts itself, its own way.
         key.push(b' ');
         key.extend_from_slice(&dest);
-        match index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
+        match util::msg_index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
             Some(6) => spec.mqueue = true,
             // sysfs without "ro" (podman --privileged): read-write
             Some(1) => spec.sys_rw = bits & 4 == 0,
@@ -297,7 +293,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let mut net: &[u8] = b"host";
     for n in at(l, k!("namespaces")).items() {
         let t = s(n, k!("type"));
-        let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let k = util::msg_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
@@ -700,7 +696,7 @@ pub fn signal(s: &[u8]) -> Res<i32> {
         return Ok(n as i32);
     }
     let up = s.to_ascii_uppercase();
-    match index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
+    match util::msg_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
         Some(i) => Ok(i as i32 + 1),
         None => Err(Error::quoted(m!("signal"), s, m!("unknown"))),
     }
@@ -804,9 +800,10 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
 /// The return value of a seccomp action (`errno`: its errnoRet).
 fn action(a: &[u8], errno: u32) -> Res<u32> {
     const ACTS: Msg = m!("SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE");
-    const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
-    let i = index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
-    Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
+    // (their high halves; `& 7`: no bounds check, ACTS has 8 words)
+    const RETS: [u16; 8] = [0x7fff, 0x0005, 0, 0, 0x8000, 0x0003, 0x7ffc, 0x7ff0];
+    let i = util::msg_index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
+    Ok((RETS[i & 7] as u32) << 16 | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
 /// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
@@ -882,7 +879,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         for a in at(r, k!("args")).items() {
             let (i, v, v2) = (unum(a, k!("index"), 6) as u32, unum(a, k!("value"), 0), unum(a, k!("valueTwo"), 0));
             let op = s(a, k!("op"));
-            let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
+            let k = util::msg_index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             // (a jump over the tail must fit in 8 bits)
