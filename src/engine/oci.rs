@@ -576,8 +576,9 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
         if d.windows(9).any(|w| w == b"/freezer/") {
             return Some((join(d, b"freezer.state"), b"FROZEN,THAWED"));
         }
-        if sys::lstat(&join(d, b"cgroup.freeze")).is_ok() {
-            v2 = Some((join(d, b"cgroup.freeze"), &b"1,0"[..]));
+        let f = join(d, b"cgroup.freeze");
+        if sys::lstat(&f).is_ok() {
+            v2 = Some((f, &b"1,0"[..]));
         }
     }
     v2
