@@ -446,6 +446,12 @@ fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
     join(&root.containers_in(false), id)
 }
 
+/// Its exec fifo, there until the container is started.
+#[inline(never)]
+fn fifo_of(root: &Root, id: &[u8]) -> Vec<u8> {
+    join(&dir_of(root, id), b"exec.fifo")
+}
+
 /// `create --bundle DIR [--pid-file FILE] ID`: everything made, the first
 /// process waiting for `start`.
 #[inline(never)]
@@ -469,7 +475,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             b.spec.console = console.ok_or_else(|| Error::text(m!("process.terminal: needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
-        let fifo = join(&dir, b"exec.fifo");
+        let fifo = fifo_of(root, id);
         // Writable by the container's user, whoever that is (as runc's).
         sys::umask(0);
         sys::mkfifo(&fifo, 0o622).ctx(m!("create"), &fifo)?;
@@ -541,7 +547,7 @@ const STOPPED: usize = 3;
 fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
         STOPPED
-    } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
+    } else if sys::lstat(&fifo_of(root, &r.id)).is_ok() {
         CREATED
     } else if freezer(r).is_some_and(|(k, w)| reads(&k, util::nth_word(w, 0))) {
         2
@@ -636,7 +642,7 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
     if st != CREATED {
         return Err(container_err(&r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
     }
-    let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
+    let fifo = fifo_of(root, &r.id);
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
     let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
     let mut b = [0u8; 1];
