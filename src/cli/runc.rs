@@ -93,24 +93,24 @@ pub fn main(args: &[Vec<u8>], me: &[Vec<u8>], env: &[Vec<u8>]) -> i32 {
 fn log(file: &[u8], json: bool, msg: &[u8]) {
     let mut b = Buf::new();
     let t = util::rfc3339(sys::now().0);
-    let (f, a): (&[u8], _) =
-        if json { (b"{\"level\":\"error\",\"msg\":\x01,\"time\":\"\x02\"}\n", [msg, &t]) } else { (b"time=\"\x02\" level=error msg=\x01\n", [&t, msg]) };
-    crate::engine::json::tpl(&mut b, f, &a, &[], &[]);
+    let (f, a) =
+        if json { (m!("{\"level\":\"error\",\"msg\":\x07,\"time\":\"\x02\"}\n"), [msg, &t]) } else { (m!("time=\"\x02\" level=error msg=\x07\n"), [&t, msg]) };
+    crate::engine::json::tpl_m(&mut b, f, 0, &a, &[], &[]);
     if let Ok(fd) = sys::open(file, sys::O_WRONLY | sys::O_APPEND | sys::O_CREAT, 0o644) {
         let _ = sys::write_all(fd.raw(), &b.0);
     }
 }
 
-const VERBS: &[u8] = b"create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec";
+const VERBS: util::Msg = m!("create,start,state,kill,delete,list,ps,spec,features,help,pause,resume,update,exec");
 
 fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Res<()> {
     // (its run-time directory and overlay setting go unused here)
-    let root = Root::new(Some(g.val(G_ROOT).unwrap_or(b"/run/mydocker-runc")), &[]);
+    let root = Root::new(Some(g.val(G_ROOT).unwrap_or(util::msg_text(m!("/run/mydocker-runc")))), &[]);
     let Some(&verb) = g.pos.first() else {
         out(&args::usage_text(usage::RUNC));
         return Ok(());
     };
-    let v = util::word_index(VERBS, verb).ok_or_else(|| Error::quoted(m!("command"), verb, m!("not supported (see mydocker runc help)")))?;
+    let v = util::msg_index(VERBS, verb).ok_or_else(|| Error::quoted(m!("command"), verb, m!("not supported (see mydocker runc help)")))?;
     // (the verb and what follows it are the tail of `args`: parsed from there, uncopied)
     let a = parse(&args[args.len() - g.pos.len() + 1..], CMD, false, usage::RUNC)?;
     let id = a.pos.first().copied().unwrap_or_default();
@@ -140,9 +140,7 @@ fn run(args: &[Vec<u8>], g: &super::Args, me: &[Vec<u8>], env: &[Vec<u8>]) -> Re
             return Ok(());
         }
         8 => {
-            let mut t = Vec::new();
-            util::push_msg(&mut t, m!("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n"));
-            out(&t);
+            out(util::msg_text(m!("{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.0.2-dev\",\"linux\":{\"namespaces\":[\"pid\",\"network\",\"mount\",\"ipc\",\"uts\",\"cgroup\"]}}\n")));
             return Ok(());
         }
         9 => {

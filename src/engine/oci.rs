@@ -46,15 +46,6 @@ const _: () = assert!(
 );
 const RLIMITS: Msg = m!("CPU,FSIZE,DATA,STACK,CORE,RSS,NPROC,NOFILE,MEMLOCK,AS,LOCKS,SIGPENDING,MSGQUEUE,NICE,RTPRIO,RTTIME");
 
-/// The index of `w` in a word list kept with the compressed texts (the
-/// lists here are rodata no more).
-#[inline(never)]
-fn index(list: Msg, w: &[u8]) -> Option<usize> {
-    let mut l = Vec::new();
-    util::push_msg(&mut l, list);
-    util::word_index(&l, w)
-}
-
 /// The member names of config.json (and process.json, update's file)
 /// that are looked up, in one list: a lookup passes a member's index in it
 /// (`k!`), one byte, not a pointer and a length. Names read in a loop
@@ -218,7 +209,10 @@ fn process(p: J, rec: &mut Record, spec: &mut Spec) -> Res<Option<i64>> {
     }
     for r in at(p, k!("rlimits")).items() {
         let t = s(r, k!("type"));
-        let k = t.strip_prefix(b"RLIMIT_").and_then(|n| index(RLIMITS, n)).ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
+        let k = t
+            .strip_prefix(b"RLIMIT_")
+            .and_then(|n| util::msg_index(RLIMITS, n))
+            .ok_or_else(|| Error::quoted(m!("process.rlimits"), &t, m!("unknown limit")))?;
         spec.rlimits.push([k as u64, unum(r, K_SOFT, 0), unum(r, K_SOFT + 1, 0)]);
     }
     sec.no_new_privs = is_true(p, k!("noNewPrivileges"));
@@ -260,7 +254,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         t.push(b':');
         let mut bits = 0;
         for o in ss(m, k!("options")) {
-            let k = index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
+            let k = util::msg_index(m!("bind,rbind,ro,tmpcopyup,strictatime,relatime,noatime,rprivate,private,rslave,slave"), &o);
             if let Some(k) = k {
                 bits |= 1 << k;
             }
@@ -277,7 +271,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
         // The filesystems the engine mounts itself, its own way.
         key.push(b' ');
         key.extend_from_slice(&dest);
-        match index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
+        match util::msg_index(m!("proc /proc,sysfs /sys,tmpfs /dev,devpts /dev/pts,cgroup /sys/fs/cgroup,cgroup2 /sys/fs/cgroup,mqueue /dev/mqueue"), &key) {
             Some(6) => spec.mqueue = true,
             // sysfs without "ro" (podman --privileged): read-write
             Some(1) => spec.sys_rw = bits & 4 == 0,
@@ -299,7 +293,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     let mut net: &[u8] = b"host";
     for n in at(l, k!("namespaces")).items() {
         let t = s(n, k!("type"));
-        let k = index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
+        let k = util::msg_index(NS_TYPES, &t).filter(|&k| k != 3).ok_or_else(|| Error::quoted(m!("linux.namespaces"), &t, m!("not supported")))?;
         have |= 1 << k;
         if k == 0 {
             spec.share &= !sys::CLONE_NEWCGROUP;
@@ -375,7 +369,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     // container's namespaces by its init.
     for (k, v) in at(l, k!("sysctl")).members() {
         let mut ok = false;
-        for p in fields(b"net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname", b',') {
+        for p in fields(util::msg_text(m!("net.,kernel.shm,kernel.msg,kernel.sem,fs.mqueue.,kernel.domainname,kernel.hostname")), b',') {
             ok |= k.starts_with(p);
         }
         if !ok || k.contains(&b'/') {
@@ -429,7 +423,7 @@ fn load_bundle(b: &mut Bundle, bundle: &[u8], id: &[u8], systemd: bool) -> Res<(
     }
 
     let mut f = Buf::new();
-    json::tpl(&mut f, b"\"bundle\":\x01,\"rootfs\":\x01,\"created\":\"\x02\"", &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
+    json::tpl_m(&mut f, m!("\"bundle\":\x07,\"rootfs\":\x07,\"created\":\"\x02\""), 0, &[bundle, &rootfs, &util::rfc3339(sys::now().0)], &[], &[]);
     let a = at(j, k!("annotations"));
     if !a.is_null() {
         f.b(b",\"annotations\":").b(a.raw());
@@ -450,6 +444,12 @@ pub fn put(path: &[u8], data: &[u8]) -> Res<()> {
 /// The state directory of the container `id`.
 fn dir_of(root: &Root, id: &[u8]) -> Vec<u8> {
     join(&root.containers_in(false), id)
+}
+
+/// Its exec fifo, there until the container is started.
+#[inline(never)]
+fn fifo_of(root: &Root, id: &[u8]) -> Vec<u8> {
+    join(&dir_of(root, id), b"exec.fifo")
 }
 
 /// `create --bundle DIR [--pid-file FILE] ID`: everything made, the first
@@ -475,7 +475,7 @@ pub fn create(root: &Root, id: &[u8], bundle: &[u8], pid_file: Option<&[u8]>, co
             b.spec.console = console.ok_or_else(|| Error::text(m!("process.terminal: needs --console-socket")))?.to_vec();
             b.spec.tty = false;
         }
-        let fifo = join(&dir, b"exec.fifo");
+        let fifo = fifo_of(root, id);
         // Writable by the container's user, whoever that is (as runc's).
         sys::umask(0);
         sys::mkfifo(&fifo, 0o622).ctx(m!("create"), &fifo)?;
@@ -536,7 +536,7 @@ pub fn find(root: &Root, id: &[u8]) -> Res<alloc::boxed::Box<Record>> {
 
 /// The name of state `st`, as `status` numbers them.
 fn state_name(st: usize) -> &'static [u8] {
-    util::nth_word(b"created,running,paused,stopped", st)
+    util::nth_word(util::msg_text(m!("created,running,paused,stopped")), st)
 }
 const CREATED: usize = 0;
 const STOPPED: usize = 3;
@@ -547,7 +547,7 @@ const STOPPED: usize = 3;
 fn status(root: &Root, r: &Record) -> usize {
     if !r.alive() {
         STOPPED
-    } else if sys::lstat(&join(&dir_of(root, &r.id), b"exec.fifo")).is_ok() {
+    } else if sys::lstat(&fifo_of(root, &r.id)).is_ok() {
         CREATED
     } else if freezer(r).is_some_and(|(k, w)| reads(&k, util::nth_word(w, 0))) {
         2
@@ -582,8 +582,9 @@ fn freezer(r: &Record) -> Option<(Vec<u8>, &'static [u8])> {
         if d.windows(9).any(|w| w == b"/freezer/") {
             return Some((join(d, b"freezer.state"), b"FROZEN,THAWED"));
         }
-        if sys::lstat(&join(d, b"cgroup.freeze")).is_ok() {
-            v2 = Some((join(d, b"cgroup.freeze"), &b"1,0"[..]));
+        let f = join(d, b"cgroup.freeze");
+        if sys::lstat(&f).is_ok() {
+            v2 = Some((f, &b"1,0"[..]));
         }
     }
     v2
@@ -641,7 +642,7 @@ pub fn start(root: &Root, r: &Record) -> Res<()> {
     if st != CREATED {
         return Err(container_err(&r.id, m!("cannot be started: it is not created (")).append(state_name(st)).more(m!(")")));
     }
-    let fifo = join(&dir_of(root, &r.id), b"exec.fifo");
+    let fifo = fifo_of(root, &r.id);
     let fd = sys::open(&fifo, sys::O_RDONLY | sys::O_NONBLOCK, 0).ctx(m!("open"), &fifo)?;
     let mut p = [sys::pollfd(fd.raw(), libc::POLLIN)];
     let mut b = [0u8; 1];
@@ -658,8 +659,8 @@ pub fn state(root: &Root, r: &Record) -> Vec<u8> {
     let st = status(root, r);
     let mut b = Buf::new();
     let fixed = util::read_file(&join(&dir_of(root, &r.id), b"oci")).unwrap_or_default();
-    let t = b"{\"ociVersion\":\"1.0.2-dev\",\"id\":\x01,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n";
-    json::tpl(&mut b, t, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
+    let t = m!("{\"ociVersion\":\"1.0.2-dev\",\"id\":\x07,\"pid\":\x03,\"status\":\"\x02\",\x02,\"owner\":\"\"}\n");
+    json::tpl_m(&mut b, t, 0, &[&r.id, state_name(st), &fixed], &[shown_pid(r, st) as i64], &[]);
     b.0
 }
 
@@ -702,7 +703,7 @@ pub fn signal(s: &[u8]) -> Res<i32> {
         return Ok(n as i32);
     }
     let up = s.to_ascii_uppercase();
-    match index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
+    match util::msg_index(SIGNALS, up.strip_prefix(b"SIG").unwrap_or(&up)) {
         Some(i) => Ok(i as i32 + 1),
         None => Err(Error::quoted(m!("signal"), s, m!("unknown"))),
     }
@@ -806,17 +807,28 @@ pub fn exec(r: &mut Record, file: &[u8], detach: bool, pid_file: Option<&[u8]>, 
 /// The return value of a seccomp action (`errno`: its errnoRet).
 fn action(a: &[u8], errno: u32) -> Res<u32> {
     const ACTS: Msg = m!("SCMP_ACT_ALLOW,SCMP_ACT_ERRNO,SCMP_ACT_KILL,SCMP_ACT_KILL_THREAD,SCMP_ACT_KILL_PROCESS,SCMP_ACT_TRAP,SCMP_ACT_LOG,SCMP_ACT_TRACE");
-    const RETS: [u32; 8] = [0x7fff_0000, 0x0005_0000, 0, 0, 0x8000_0000, 0x0003_0000, 0x7ffc_0000, 0x7ff0_0000];
-    let i = index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
-    Ok(RETS[i] | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
+    // (their high halves; `& 7`: no bounds check, ACTS has 8 words)
+    const RETS: [u16; 8] = [0x7fff, 0x0005, 0, 0, 0x8000, 0x0003, 0x7ffc, 0x7ff0];
+    let i = util::msg_index(ACTS, a).ok_or_else(|| Error::quoted(m!("linux.seccomp"), a, m!("action not supported")))?;
+    Ok((RETS[i & 7] as u32) << 16 | if i == 1 || i == 7 { errno & 0xffff } else { 0 })
 }
 
-/// One classic-BPF instruction appended, as `sys::seccomp::install_raw`
-/// takes it.
+/// One classic-BPF instruction, as `sys::seccomp::install_raw` takes it.
+const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32
+}
+
+/// One instruction appended.
 #[inline(never)]
 fn emit(p: &mut Vec<u64>, code: u16, jt: u8, jf: u8, k: u32) {
-    p.push(code as u64 | (jt as u64) << 16 | (jf as u64) << 24 | (k as u64) << 32);
+    p.push(insn(code, jt, jf, k));
 }
+
+/// A filter's head (see `filter`), the default action or'ed into its RETs
+/// (2 and 5): load arch; not ours -> RET; load nr; x32 (JSET bit 30, the
+/// last two: x86_64 only) -> RET.
+const HEAD: [u64; 6] =
+    [insn(LD, 0, 0, 4), insn(JEQ, 1, 0, sys::seccomp::AUDIT_ARCH), insn(RET, 0, 0, 0), insn(LD, 0, 0, 0), insn(0x45, 0, 1, 0x4000_0000), insn(RET, 0, 0, 0)];
 
 const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
@@ -860,15 +872,10 @@ fn half(c: &mut Vec<u64>, i: u32, hi: u32, k: usize, v: u64, v2: u64) {
 fn filter(sc: J) -> Res<Vec<u64>> {
     let de = unum(sc, k!("defaultErrnoRet"), 1) as u32;
     let dflt = action(&s(sc, k!("defaultAction")), de)?;
-    let mut p = Vec::new();
-    emit(&mut p, LD, 0, 0, 4);
-    emit(&mut p, JEQ, 1, 0, sys::seccomp::AUDIT_ARCH);
-    emit(&mut p, RET, 0, 0, dflt);
-    emit(&mut p, LD, 0, 0, 0);
-    if cfg!(target_arch = "x86_64") {
-        emit(&mut p, 0x45, 0, 1, 0x4000_0000); // JSET: x32 -> the next, else over it
-        emit(&mut p, RET, 0, 0, dflt);
-    }
+    let mut h = HEAD;
+    h[2] |= (dflt as u64) << 32;
+    h[5] |= (dflt as u64) << 32;
+    let mut p = h[..if cfg!(target_arch = "x86_64") { 6 } else { 4 }].to_vec();
     for r in at(sc, k!("syscalls")).items() {
         let act = action(&s(r, k!("action")), unum(r, k!("errnoRet"), de as u64) as u32)?;
         // The rule's tail, backwards (copied last instruction first): the
@@ -879,7 +886,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
         for a in at(r, k!("args")).items() {
             let (i, v, v2) = (unum(a, k!("index"), 6) as u32, unum(a, k!("value"), 0), unum(a, k!("valueTwo"), 0));
             let op = s(a, k!("op"));
-            let k = index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
+            let k = util::msg_index(m!("SCMP_CMP_EQ,SCMP_CMP_NE,SCMP_CMP_MASKED_EQ"), &op)
                 .filter(|_| i < 6)
                 .ok_or_else(|| Error::quoted(m!("linux.seccomp"), &op, m!("argument check not supported")))?;
             // (a jump over the tail must fit in 8 bits)
@@ -901,7 +908,7 @@ fn filter(sc: J) -> Res<Vec<u64>> {
             }
         }
     }
-    emit(&mut p, RET, 0, 0, dflt);
+    p.push(h[2]);
     if p.len() > 4096 {
         return Err(Error::text(m!("linux.seccomp: the profile needs more than 4096 BPF instructions")));
     }
