@@ -136,9 +136,14 @@ pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, &mut |n| container::rm(root, n, force))
 }
 
+/// `version`'s line, one literal: every part is known at build time
+/// (info shows slices of it: the version and the target).
+const VERSION: &str = concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n");
+const V_END: usize = 17 + env!("CARGO_PKG_VERSION").len();
+const T_START: usize = VERSION.len() - 2 - env!("MYDOCKER_TARGET").len();
+
 pub fn version() -> i32 {
-    // One literal: every part is known at build time.
-    out::out(concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n").as_bytes());
+    out::out(VERSION.as_bytes());
     0
 }
 
@@ -194,8 +199,8 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         &mut b,
         m!("Version: \x02 (\x03)\nKernel: \x04\nRoot dir: \x05\nRun-time dir: \x06 (tmpfs)\nCgroup version: \x07\n"),
         &[
-            env!("CARGO_PKG_VERSION").as_bytes(),
-            env!("MYDOCKER_TARGET").as_bytes(),
+            &VERSION.as_bytes()[17..V_END],
+            &VERSION.as_bytes()[T_START..VERSION.len() - 2],
             kver.strip_suffix(b"\n").unwrap_or(&kver),
             &root.dir,
             &root.run,
