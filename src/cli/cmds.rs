@@ -25,9 +25,11 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
     if up {
         b.s("Up ");
     } else {
+        // one literal: "Exited (" and ") " are slices of it
+        let e = "Exited (unknown) ";
         match r.exit_code {
-            Some(c) => b.s("Exited (").i(c as i64).s(") "),
-            None => b.s("Exited (unknown) "),
+            Some(c) => b.s(&e[..8]).i(c as i64).s(&e[15..]),
+            None => b.s(e),
         };
         since = if r.finished > 0 { r.finished } else { now };
     }
@@ -193,7 +195,7 @@ fn fill_m(b: &mut Buf, t: Msg, parts: &[&[u8]]) {
 #[inline(never)]
 pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let mut b = Buf::new();
-    let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
+    let kver = read_file(util::msg_text(m!("/proc/sys/kernel/osrelease"))).unwrap_or_default();
     let l = Layout::current();
     fill_m(
         &mut b,
