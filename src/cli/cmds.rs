@@ -206,7 +206,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
             kver.strip_suffix(b"\n").unwrap_or(&kver),
             &root.dir,
             &root.run,
-            l.describe().as_bytes(),
+            util::msg_text(l.describe()),
         ],
     );
     for c in util::fields(util::msg_text(m!("memory,cpu,cpuset,pids")), b',') {
@@ -226,7 +226,7 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     } else {
         m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: no (kernel < 4.6)\nDevices: \x03\n")
     };
-    fill_m(&mut b, t, &[&n, l.devices().describe().as_bytes()]);
+    fill_m(&mut b, t, &[&n, util::msg_text(l.devices().describe())]);
     let (t, why): (Msg, Vec<u8>) = match probe_overlay(root) {
         Ok(()) if !root.overlay => (m!("Overlay: supported, but MYDOCKER_OVERLAY=0: each container gets a flattened copy of its image\n"), Vec::new()),
         Ok(()) => (m!("Overlay: supported (image layers shared; flattened past ~55)\n"), Vec::new()),
