@@ -75,7 +75,9 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     w1 += 3;
     w2 += w1 + 3;
     let (w3, w4) = (w2 + 15, w2 + 15 + 18);
-    b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3).s("IMAGE ID").col(w3, 3).s("CREATED").col(w4, 3).s("SIZE\n");
+    // past TAG the columns are fixed (w3 = w2 + 15, w4 = w3 + 18): a literal
+    b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3);
+    crate::engine::util::push_msg(&mut b.0, m!("IMAGE ID       CREATED           SIZE\n"));
     let now = sys::now().0;
     for &i in &ix {
         let r = &rows[i];
