@@ -109,7 +109,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let mut rows = Vec::new();
     let mut layer = 0;
     for h in hist.items() {
-        let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
+        let empty = h.get(crate::engine::util::msg_text(m!("empty_layer"))).is_some_and(|v| v.raw() == b"true");
         let size = if empty {
             0
         } else {
@@ -125,7 +125,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     }
     let now = sys::now().0;
     for (i, &(h, size)) in rows.iter().rev().enumerate() {
-        b.b(if i == 0 { &id[..12] } else { b"<missing>" });
+        b.b(if i == 0 { &id[..12] } else { crate::engine::util::msg_text(m!("<missing>")) });
         if quiet {
             b.s("\n");
             continue;
@@ -134,7 +134,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
         b.col(15, 3);
         ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);
-        let by = s(b"created_by");
+        let by = s(crate::engine::util::msg_text(m!("created_by")));
         if !no_trunc && by.len() > 45 {
             b.b(&by[..44]).s("…");
         } else {
