@@ -25,9 +25,11 @@ pub fn status_text(r: &Record, now: i64) -> (bool, Vec<u8>) {
     if up {
         b.s("Up ");
     } else {
+        // one literal: "Exited (" and ") " are slices of it
+        let e = "Exited (unknown) ";
         match r.exit_code {
-            Some(c) => b.s("Exited (").i(c as i64).s(") "),
-            None => b.s("Exited (unknown) "),
+            Some(c) => b.s(&e[..8]).i(c as i64).s(&e[15..]),
+            None => b.s(e),
         };
         since = if r.finished > 0 { r.finished } else { now };
     }
@@ -136,9 +138,14 @@ pub fn rm(root: &Root, names: &[&[u8]], force: bool) -> i32 {
     each(names, true, &mut |n| container::rm(root, n, force))
 }
 
+/// `version`'s line, one literal: every part is known at build time
+/// (info shows slices of it: the version and the target).
+const VERSION: &str = concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n");
+const V_END: usize = 17 + env!("CARGO_PKG_VERSION").len();
+const T_START: usize = VERSION.len() - 2 - env!("MYDOCKER_TARGET").len();
+
 pub fn version() -> i32 {
-    // One literal: every part is known at build time.
-    out::out(concat!("mydocker version ", env!("CARGO_PKG_VERSION"), " (git ", env!("MYDOCKER_GIT"), ", ", env!("MYDOCKER_TARGET"), ")\n").as_bytes());
+    out::out(VERSION.as_bytes());
     0
 }
 
@@ -148,11 +155,11 @@ fn probe_overlay(root: &Root) -> Result<(), sys::Errno> {
     let _ = util::mkdir_all(&root.dir, 0o711);
     let mut rnd = [0u8; 4];
     sys::random(&mut rnd);
-    let mut base = join(&root.dir, b".probe-");
+    let mut base = join(&root.dir, util::msg_text(m!(".probe-")));
     base.extend_from_slice(&util::hex(&rnd));
     let r = (|| {
         sys::mkdir(&base, 0o700)?;
-        for d in util::fields(b"l,u,w,m", b',') {
+        for d in util::fields(util::msg_text(m!("l,u,w,m")), b',') {
             sys::mkdir(&join(&base, d), 0o755)?;
         }
         // base never ends in '/': the parts are base + "/l" and so on
@@ -188,21 +195,21 @@ fn fill_m(b: &mut Buf, t: Msg, parts: &[&[u8]]) {
 #[inline(never)]
 pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     let mut b = Buf::new();
-    let kver = read_file(b"/proc/sys/kernel/osrelease").unwrap_or_default();
+    let kver = read_file(util::msg_text(m!("/proc/sys/kernel/osrelease"))).unwrap_or_default();
     let l = Layout::current();
     fill_m(
         &mut b,
         m!("Version: \x02 (\x03)\nKernel: \x04\nRoot dir: \x05\nRun-time dir: \x06 (tmpfs)\nCgroup version: \x07\n"),
         &[
-            env!("CARGO_PKG_VERSION").as_bytes(),
-            env!("MYDOCKER_TARGET").as_bytes(),
+            &VERSION.as_bytes()[17..V_END],
+            &VERSION.as_bytes()[T_START..VERSION.len() - 2],
             kver.strip_suffix(b"\n").unwrap_or(&kver),
             &root.dir,
             &root.run,
-            l.describe().as_bytes(),
+            util::msg_text(l.describe()),
         ],
     );
-    for c in util::fields(b"memory,cpu,cpuset,pids", b',') {
+    for c in util::fields(util::msg_text(m!("memory,cpu,cpuset,pids")), b',') {
         let (t, m): (Msg, &[u8]) = match l.find(c) {
             Some(h) if h.kind == crate::engine::cgroup::Kind::V2 => (m!("  \x02: usable (v2, \x03)\n"), &h.mount),
             Some(h) => (m!("  \x02: usable (v1, \x03)\n"), &h.mount),
@@ -213,12 +220,13 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
     // What confines a default container here (docker's defaults).
     let mut n = Vec::new();
     util::push_num(&mut n, crate::sys::seccomp::PROFILE_LEN as u64);
-    let ns: &[u8] = if sys::lstat(b"/proc/self/ns/cgroup").is_ok() { b"yes" } else { b"no (kernel < 4.6)" };
-    fill_m(
-        &mut b,
-        m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: \x03\nDevices: \x04\n"),
-        &[&n, ns, l.devices().describe().as_bytes()],
-    );
+    // two whole templates: the second is a back-reference in the blob
+    let t = if sys::lstat(util::msg_text(m!("/proc/self/ns/cgroup"))).is_ok() {
+        m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: yes\nDevices: \x03\n")
+    } else {
+        m!("Security: capabilities (docker's 14), seccomp (docker's profile, \x02 BPF instructions), masked /proc paths, read-only /sys\nCgroup namespace: no (kernel < 4.6)\nDevices: \x03\n")
+    };
+    fill_m(&mut b, t, &[&n, util::msg_text(l.devices().describe())]);
     let (t, why): (Msg, Vec<u8>) = match probe_overlay(root) {
         Ok(()) if !root.overlay => (m!("Overlay: supported, but MYDOCKER_OVERLAY=0: each container gets a flattened copy of its image\n"), Vec::new()),
         Ok(()) => (m!("Overlay: supported (image layers shared; flattened past ~55)\n"), Vec::new()),
@@ -235,9 +243,10 @@ pub fn info(root: &Root, env: &[Vec<u8>]) -> i32 {
         m!("Root filesystem: \x02\npivot_root: no (initramfs): MS_MOVE + chroot instead\n")
     };
     fill_m(&mut b, t, &[&crate::engine::mounts::root_fstype(&mounts)]);
-    for tool in util::fields(b"iptables,nft", b',') {
+    for tool in util::fields(util::msg_text(m!("iptables,nft")), b',') {
         let p = crate::engine::network::which(tool, env);
-        fill_m(&mut b, m!("\x02: \x03\n"), &[tool, p.as_deref().unwrap_or(b"not found")]);
+        let t = if p.is_some() { m!("\x02: \x03\n") } else { m!("\x02: not found\n") };
+        fill_m(&mut b, t, &[tool, p.as_deref().unwrap_or_default()]);
     }
     let t = if crate::engine::network::nat_path(env) == b"iptables" {
         m!("NAT for new networks: iptables\nPublished ports: TCP and UDP forwarded by the container's monitor\n")

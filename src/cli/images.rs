@@ -75,7 +75,9 @@ pub fn images(root: &Root, quiet: bool) -> Res<()> {
     w1 += 3;
     w2 += w1 + 3;
     let (w3, w4) = (w2 + 15, w2 + 15 + 18);
-    b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3).s("IMAGE ID").col(w3, 3).s("CREATED").col(w4, 3).s("SIZE\n");
+    // past TAG the columns are fixed (w3 = w2 + 15, w4 = w3 + 18): a literal
+    b.s("REPOSITORY").col(w1, 3).s("TAG").col(w2, 3);
+    crate::engine::util::push_msg(&mut b.0, m!("IMAGE ID       CREATED           SIZE\n"));
     let now = sys::now().0;
     for &i in &ix {
         let r = &rows[i];
@@ -107,7 +109,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     let mut rows = Vec::new();
     let mut layer = 0;
     for h in hist.items() {
-        let empty = h.get(b"empty_layer").is_some_and(|v| v.raw() == b"true");
+        let empty = h.get(crate::engine::util::msg_text(m!("empty_layer"))).is_some_and(|v| v.raw() == b"true");
         let size = if empty {
             0
         } else {
@@ -123,7 +125,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
     }
     let now = sys::now().0;
     for (i, &(h, size)) in rows.iter().rev().enumerate() {
-        b.b(if i == 0 { &id[..12] } else { b"<missing>" });
+        b.b(if i == 0 { &id[..12] } else { crate::engine::util::msg_text(m!("<missing>")) });
         if quiet {
             b.s("\n");
             continue;
@@ -132,7 +134,7 @@ pub fn history(root: &Root, name: &[u8], no_trunc: bool, quiet: bool) -> Res<()>
         b.col(15, 3);
         ago(&mut b, now, store::parse_time(&s(b"created")));
         b.col(33, 3);
-        let by = s(b"created_by");
+        let by = s(crate::engine::util::msg_text(m!("created_by")));
         if !no_trunc && by.len() > 45 {
             b.b(&by[..44]).s("…");
         } else {

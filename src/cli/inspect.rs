@@ -107,7 +107,7 @@ fn image(b: &mut Buf, root: &Root, id: &[u8]) -> Option<()> {
     (v[0], v[4]) = (id, b"{}");
     let mut i = 1;
     #[allow(clippy::explicit_counter_loop)] // ((1..).zip: 9 bytes more)
-    for k in util::fields(b"created,architecture,os,config", b',') {
+    for k in util::fields(util::msg_text(m!("created,architecture,os,config")), b',') {
         if let Some(x) = c.get(k) {
             v[i] = x.raw();
         }

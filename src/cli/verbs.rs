@@ -105,7 +105,9 @@ fn simple(root: &state::Root, verb: cli::Verb, a: cli::Args, env: &[Vec<u8>]) ->
         }
         Commit => commit::commit(root, p0, pos.get(1).copied()).map(id_line),
         // -q: docker's only hides progress, which mydocker never shows
-        Load => load::load(root, a.val(1), &mut |r, id| line_to(1, if id { b"Loaded image ID: " } else { b"Loaded image: " }, r)).map(|_| 0),
+        Load => {
+            load::load(root, a.val(1), &mut |r, id| line_to(1, util::msg_text(if id { m!("Loaded image ID: ") } else { m!("Loaded image: ") }), r)).map(|_| 0)
+        }
         Save => commit::to_output(a.val(1), b"save", &mut |fd| crate::engine::save::save(root, pos, fd)),
         Tag => store::tag(root, p0, p1).map(|_| 0),
         History => images::history(root, p0, a.has(1), a.has(2)).map(|_| 0),

@@ -203,13 +203,13 @@ impl Layout {
         }
     }
 
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> crate::engine::util::Msg {
         let v1 = self.hiers.iter().any(|h| h.kind == Kind::V1);
         match (v1, self.v2().is_some()) {
-            (true, true) => "hybrid (v1 + v2 unified)",
-            (true, false) => "v1",
-            (false, true) => "v2",
-            (false, false) => "none",
+            (true, true) => m!("hybrid (v1 + v2 unified)"),
+            (true, false) => m!("v1"),
+            (false, true) => m!("v2"),
+            (false, false) => m!("none"),
         }
     }
 }
@@ -634,7 +634,7 @@ mod tests {
             mnt("/sys/fs/cgroup/unified", "cgroup2", "rw"),
         ];
         let l = Layout::detect(&hybrid, &|_| Vec::new());
-        assert_eq!(l.describe(), "hybrid (v1 + v2 unified)");
+        assert_eq!(crate::engine::util::msg_text(l.describe()), "hybrid (v1 + v2 unified)".as_bytes());
         assert_eq!(l.find(b"memory").unwrap().mount, b"/sys/fs/cgroup/memory");
         assert_eq!(l.find(b"cpu").unwrap().kind, Kind::V1);
         assert!(l.find(b"pids").is_none());
@@ -642,11 +642,11 @@ mod tests {
 
         let v2 = [mnt("/sys/fs/cgroup", "cgroup2", "rw")];
         let l = Layout::detect(&v2, &|_| b"cpuset cpu io memory pids\n".to_vec());
-        assert_eq!(l.describe(), "v2");
+        assert_eq!(crate::engine::util::msg_text(l.describe()), "v2".as_bytes());
         assert_eq!(l.find(b"pids").unwrap().kind, Kind::V2);
 
         let l = Layout::detect(&[], &|_| Vec::new());
-        assert_eq!(l.describe(), "none");
+        assert_eq!(crate::engine::util::msg_text(l.describe()), "none".as_bytes());
     }
 
     #[test]

@@ -75,12 +75,12 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
-    /// For `mydocker info`.
-    pub fn describe(self) -> &'static str {
+    /// For `mydocker info` (a message: kept in the blob, info is cold).
+    pub fn describe(self) -> crate::engine::util::Msg {
         match self {
-            Mechanism::V1 => "cgroup v1 devices",
-            Mechanism::V2Bpf => "cgroup v2 BPF",
-            Mechanism::NoCgroup => "none: CAP_MKNOD dropped, root nodev",
+            Mechanism::V1 => m!("cgroup v1 devices"),
+            Mechanism::V2Bpf => m!("cgroup v2 BPF"),
+            Mechanism::NoCgroup => m!("none: CAP_MKNOD dropped, root nodev"),
         }
     }
 }
