@@ -805,16 +805,22 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // CLI does not release it mid-start (its own goes as it returns).
     p.lock = state::Lock::none();
     // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-        for f in 0..3 {
-            let _ = sys::dup2(null.raw(), f);
-        }
-    }
+    null_stdio();
     sys::shed_stack();
     // The monitor only reads SIGCHLD: signals meant for it are not
     // the container's business.
     serve(root, p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
     sys::exit(0)
+}
+
+/// Points fds 0..3 at /dev/null (the monitor, and iptables' child).
+#[inline(never)]
+pub(super) fn null_stdio() {
+    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+        for f in 0..3 {
+            let _ = sys::dup2(null.raw(), f);
+        }
+    }
 }
 
 /// The monitor's end when a start fails: undo, report why, exit.

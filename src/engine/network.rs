@@ -138,11 +138,7 @@ fn iptables_rule(ipt: &[u8], add: bool, n: &Network) -> sys::R<()> {
     }
     let pid = sys::fork()?;
     if pid == 0 {
-        if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-            for f in 0..3 {
-                let _ = sys::dup2(n.raw(), f);
-            }
-        }
+        crate::engine::container::null_stdio();
         sys::reset_signals();
         sys::execve(ipt, &argv, &[b"PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_vec()]);
         sys::exit(127);
