@@ -530,7 +530,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
 /// returns only on failure, or an access check: 0, it would run). None
 /// once one works; else the first error that is not a missing file, or
 /// "not found" if all were missing.
-fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
+pub(crate) fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
     let mut seen = 0;
     if prog.contains(&b'/') {
         seen = try_it(prog);

@@ -108,16 +108,18 @@ pub fn all(root: &Root) -> Vec<Network> {
     v
 }
 
-/// The first PATH entry holding an executable `name`.
+/// The first PATH entry holding an executable `name` (init's lookup,
+/// with an access check that keeps the path it accepts).
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-    for d in util::fields(path, b':') {
-        let p = join(d, name);
-        if !d.is_empty() && sys::stat(&p).is_ok_and(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0) {
-            return Some(p);
+    let found = core::cell::Cell::new(None);
+    let _ = crate::engine::init::search(name, env, &|p| match sys::access_x(p) {
+        0 => {
+            found.set(Some(p.to_vec()));
+            0
         }
-    }
-    None
+        e => e,
+    });
+    found.into_inner()
 }
 
 /// Runs iptables to add or delete (`add`) the rule that masquerades `n`'s
