@@ -61,17 +61,18 @@ impl Network {
     /// Decodes into `self` (a default one): returning the network by value
     /// was a copy more on every load.
     fn decode_into(&mut self, b: &[u8]) -> Option<()> {
-        let mut r = crate::engine::spec::Rd(b);
+        // (the latching reader: one exit, checked once at the end)
+        let mut r = crate::engine::spec::Lr { r: crate::engine::spec::Rd(b), ok: true };
         for f in [&mut self.name, &mut self.id, &mut self.bridge, &mut self.nat] {
-            *f = r.bytes()?;
+            *f = r.bytes();
         }
         // (read in a loop, then placed: four inlined calls were more)
         let mut n = [0i64; 4];
         for x in &mut n {
-            *x = r.num()?;
+            *x = r.num();
         }
         (self.subnet, self.prefix, self.gateway, self.created) = (n[0] as u32, n[1] as u8, n[2] as u32, n[3]);
-        Some(())
+        r.ok.then_some(())
     }
 }
 
