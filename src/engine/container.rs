@@ -461,7 +461,9 @@ pub fn reap(root: &Root, r: &Record) -> bool {
 /// a bridge network) is "ve" + 10 hex digits of its id.
 fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
     let mut veth = *b"ve0123456789";
-    veth[2..].copy_from_slice(&p.rec.id[..10]);
+    for (d, s) in veth[2..].iter_mut().zip(&p.rec.id) {
+        *d = *s;
+    }
     launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
