@@ -143,7 +143,7 @@ fn iptables_rule(ipt: &[u8], add: bool, n: &Network) -> sys::R<()> {
     if pid == 0 {
         crate::engine::container::null_stdio();
         sys::reset_signals();
-        sys::execve(ipt, &argv, &[b"PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_vec()]);
+        sys::execve(ipt, &argv, &[util::msg_text(m!("PATH=/usr/sbin:/usr/bin:/sbin:/bin")).to_vec()]);
         sys::exit(127);
     }
     match sys::waitpid(pid, 0).map(|(_, st)| sys::status_code(st))? {
