@@ -76,8 +76,9 @@ impl Proxy {
             listeners: {
                 // (a loop, not a zip/map/collect chain of its own)
                 let mut v = Vec::new();
-                for i in 0..fds.len() {
-                    v.push((ports[i].clone(), fds[i].raw()));
+                // (a zip: no bounds checks; there is a socket per port)
+                for (p, fd) in ports.iter().zip(fds) {
+                    v.push((p.clone(), fd.raw()));
                 }
                 v
             },
