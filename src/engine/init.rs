@@ -231,7 +231,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     t!(chdir(&rec.workdir));
     sys::reset_signals();
     if gate.raw() >= 0 {
-        t!(hold(ch, gate.raw(), &rec.argv[0], &env));
+        t!(hold(ch, gate.raw(), rec.argv.first().map_or(&b""[..], |p| p), &env));
     }
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
