@@ -461,7 +461,9 @@ pub fn reap(root: &Root, r: &Record) -> bool {
 /// a bridge network) is "ve" + 10 hex digits of its id.
 fn launch_prepared(p: &Prepared, io: &Stdio) -> Res<i32> {
     let mut veth = *b"ve0123456789";
-    veth[2..].copy_from_slice(&p.rec.id[..10]);
+    for (d, s) in veth[2..].iter_mut().zip(&p.rec.id) {
+        *d = *s;
+    }
     launch(&p.rec, &p.spec, &p.cg, io, p.net.as_ref().map(|n| (n.bridge.as_slice(), &veth[..])))
 }
 
@@ -805,16 +807,22 @@ fn monitor(root: &Root, p: &mut Prepared, reporter: Reporter) -> ! {
     // CLI does not release it mid-start (its own goes as it returns).
     p.lock = state::Lock::none();
     // Release the caller's terminal or pipe: `$(mydocker run -d)` returns.
-    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-        for f in 0..3 {
-            let _ = sys::dup2(null.raw(), f);
-        }
-    }
+    null_stdio();
     sys::shed_stack();
     // The monitor only reads SIGCHLD: signals meant for it are not
     // the container's business.
     serve(root, p, pid, sfd.raw(), master, -1, -1, false, Some(&mut log));
     sys::exit(0)
+}
+
+/// Points fds 0..3 at /dev/null (the monitor, and iptables' child).
+#[inline(never)]
+pub(super) fn null_stdio() {
+    if let Ok(null) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
+        for f in 0..3 {
+            let _ = sys::dup2(null.raw(), f);
+        }
+    }
 }
 
 /// The monitor's end when a start fails: undo, report why, exit.

@@ -231,7 +231,7 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     t!(chdir(&rec.workdir));
     sys::reset_signals();
     if gate.raw() >= 0 {
-        t!(hold(ch, gate.raw(), &rec.argv[0], &env));
+        t!(hold(ch, gate.raw(), rec.argv.first().map_or(&b""[..], |p| p), &env));
     }
     if rec.init {
         // PID 1 from the sealed copy: every descriptor of ours closes at
@@ -530,7 +530,7 @@ pub fn exec(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
 /// returns only on failure, or an access check: 0, it would run). None
 /// once one works; else the first error that is not a missing file, or
 /// "not found" if all were missing.
-fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
+pub(crate) fn search(prog: &[u8], env: &[Vec<u8>], try_it: &dyn Fn(&[u8]) -> sys::Errno) -> Option<Error> {
     let mut seen = 0;
     if prog.contains(&b'/') {
         seen = try_it(prog);

@@ -177,13 +177,12 @@ pub fn logs(root: &Root, name: &[u8], follow: bool, tail: Option<u64>, timestamp
         // by appends, or are replaced whole): this loop may run for days,
         // and what a reload allocates is not freed (see sys::Malloc).
         let cfg = join(&dir, b"config");
-        let (mut seen, mut cur) = ((0, u64::MAX), None);
+        let (mut seen, mut alive) = ((0, u64::MAX), false);
         loop {
             let now = sys::stat(&cfg).map_or((0, 0), |s| (s.ino, s.size));
             if now != seen {
-                (seen, cur) = (now, r.reload(root));
+                (seen, alive) = (now, r.alive_now(root));
             }
-            let alive = cur.as_ref().is_some_and(|x: &state::Record| x.alive());
             while let Ok(n) = sys::read(fd, &mut buf) {
                 if n == 0 {
                     break;

@@ -61,17 +61,18 @@ impl Network {
     /// Decodes into `self` (a default one): returning the network by value
     /// was a copy more on every load.
     fn decode_into(&mut self, b: &[u8]) -> Option<()> {
-        let mut r = crate::engine::spec::Rd(b);
+        // (the latching reader: one exit, checked once at the end)
+        let mut r = crate::engine::spec::Lr { r: crate::engine::spec::Rd(b), ok: true };
         for f in [&mut self.name, &mut self.id, &mut self.bridge, &mut self.nat] {
-            *f = r.bytes()?;
+            *f = r.bytes();
         }
         // (read in a loop, then placed: four inlined calls were more)
         let mut n = [0i64; 4];
         for x in &mut n {
-            *x = r.num()?;
+            *x = r.num();
         }
         (self.subnet, self.prefix, self.gateway, self.created) = (n[0] as u32, n[1] as u8, n[2] as u32, n[3]);
-        Some(())
+        r.ok.then_some(())
     }
 }
 
@@ -108,16 +109,18 @@ pub fn all(root: &Root) -> Vec<Network> {
     v
 }
 
-/// The first PATH entry holding an executable `name`.
+/// The first PATH entry holding an executable `name` (init's lookup,
+/// with an access check that keeps the path it accepts).
 pub fn which(name: &[u8], env: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let path = util::env_get(env, b"PATH").unwrap_or(crate::engine::config::DEFAULT_PATH);
-    for d in util::fields(path, b':') {
-        let p = join(d, name);
-        if !d.is_empty() && sys::stat(&p).is_ok_and(|s| s.kind() == sys::S_IFREG && s.mode & 0o111 != 0) {
-            return Some(p);
+    let found = core::cell::Cell::new(None);
+    let _ = crate::engine::init::search(name, env, &|p| match sys::access_x(p) {
+        0 => {
+            found.set(Some(p.to_vec()));
+            0
         }
-    }
-    None
+        e => e,
+    });
+    found.into_inner()
 }
 
 /// Runs iptables to add or delete (`add`) the rule that masquerades `n`'s
@@ -138,13 +141,9 @@ fn iptables_rule(ipt: &[u8], add: bool, n: &Network) -> sys::R<()> {
     }
     let pid = sys::fork()?;
     if pid == 0 {
-        if let Ok(n) = sys::open(b"/dev/null", sys::O_RDWR, 0) {
-            for f in 0..3 {
-                let _ = sys::dup2(n.raw(), f);
-            }
-        }
+        crate::engine::container::null_stdio();
         sys::reset_signals();
-        sys::execve(ipt, &argv, &[b"PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_vec()]);
+        sys::execve(ipt, &argv, &[util::msg_text(m!("PATH=/usr/sbin:/usr/bin:/sbin:/bin")).to_vec()]);
         sys::exit(127);
     }
     match sys::waitpid(pid, 0).map(|(_, st)| sys::status_code(st))? {

@@ -76,8 +76,9 @@ impl Proxy {
             listeners: {
                 // (a loop, not a zip/map/collect chain of its own)
                 let mut v = Vec::new();
-                for i in 0..fds.len() {
-                    v.push((ports[i].clone(), fds[i].raw()));
+                // (a zip: no bounds checks; there is a socket per port)
+                for (p, fd) in ports.iter().zip(fds) {
+                    v.push((p.clone(), fd.raw()));
                 }
                 v
             },
@@ -114,11 +115,11 @@ impl Proxy {
     /// Works through what poll found on the descriptors `fds` gave.
     pub fn ready(&mut self, rev: &[sys::PollFd]) {
         let now = sys::mono_ms();
-        for i in 0..self.listeners.len() {
-            let (udp, port, fd) = {
-                let l = &self.listeners[i];
-                (l.0.udp, l.0.ctr_port, l.1)
-            };
+        let mut i = 0;
+        // (get: no bounds check, no panic path)
+        while let Some(l) = self.listeners.get(i) {
+            let (udp, port, fd) = (l.0.udp, l.0.ctr_port, l.1);
+            i += 1;
             if hit(rev, fd) == 0 {
                 continue;
             }
@@ -137,8 +138,8 @@ impl Proxy {
         // By hand, not `retain`s: each was two copies of its loop. (The
         // order of the connections and flows is not used.)
         let mut i = 0;
-        while i < self.conns.len() {
-            if conn_ready(&mut self.conns[i], rev, &mut buf) {
+        while let Some(c) = self.conns.get_mut(i) {
+            if conn_ready(c, rev, &mut buf) {
                 i += 1;
             } else {
                 // Its sockets close as it is dropped.
@@ -148,8 +149,7 @@ impl Proxy {
         // UDP replies from the container back to each client; a flow
         // silent for a minute is dropped (and its socket closed).
         let mut i = 0;
-        while i < self.flows.len() {
-            let f = &mut self.flows[i];
+        while let Some(f) = self.flows.get_mut(i) {
             if hit(rev, f.sock.raw()) & POLLIN != 0 {
                 while let Ok(n) = sys::read(f.sock.raw(), &mut buf) {
                     let _ = sys::send_to(f.listener, &buf[..n], f.ip, f.port);

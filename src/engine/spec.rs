@@ -124,9 +124,6 @@ impl<'a> Rd<'a> {
         self.0 = b;
         Some(a.to_vec())
     }
-    pub fn num(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.bytes()?.try_into().ok()?))
-    }
 }
 
 /// A reader that latches its first failure instead of returning it: each

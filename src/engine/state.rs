@@ -408,6 +408,13 @@ impl Record {
         Record::decode(&read_file(&self.config(root)).ok()?)
     }
 
+    /// `alive` of the record as it is on disk now (false if it is gone):
+    /// the reloaded record lives in this frame, not in the caller's.
+    #[inline(never)]
+    pub fn alive_now(&self, root: &Root) -> bool {
+        self.reload(root).is_some_and(|c| c.alive())
+    }
+
     /// The container's init is running: same pid, same start time, and not
     /// a zombie waiting for its parent.
     pub fn alive(&self) -> bool {
