@@ -483,22 +483,9 @@ fn serve(root: &Root, p: &Prepared, pid: i32, sfd: Fd, pty: Owned, input: Fd, ou
 pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&[u8], &[u8])>) -> Res<i32> {
     let own_net = spec.net.as_slice() != b"host";
     let ends = channel::open(true, own_net)?;
-    let mut cpus = sys::cpu_mask();
     // sync 1: every namespace but the network one, which the parent makes
     // meanwhile (sync 2b).
-    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS & !spec.share, ends, &|ch| init::setup(rec, spec, cg, ch, io, &cpus))?;
-    if own_net {
-        // The child starts on our CPU, queued behind us, and a pipe's wakeup
-        // keeps it there: send it to another one, so the two steps overlap.
-        // It restores its mask itself once it has the namespace.
-        // (the child has its copy of the mask: ours is changed in place,
-        // no second 128-byte mask in this frame)
-        let c = sys::current_cpu();
-        cpus[c / 64 % 16] &= !(1 << (c % 64));
-        if cpus.iter().any(|&w| w != 0) {
-            sys::set_cpu_mask(pid, &cpus);
-        }
-    }
+    let (pid, mut parent) = channel::spawn(cg, NS_FLAGS & !spec.share, ends, &|ch| init::setup(rec, spec, cg, ch, io))?;
     parent.release(); // sync 2
     if parent.wants_netns() {
         if let Err(er) = netns_for(&mut parent, net) {
@@ -510,8 +497,9 @@ pub fn launch(rec: &Record, spec: &Spec, cg: &Cgroup, io: &Stdio, net: Option<(&
 }
 
 /// sync 2b: makes the container's network namespace while the child builds
-/// its root filesystem on the other CPU (a namespace's setup is the
-/// slowest step of a start, ~0.6 ms), brings its loopback up from inside
+/// its root filesystem (on another CPU, where the scheduler gives it one: a
+/// namespace's setup is the slowest step of a start, ~0.6 ms), brings its
+/// loopback up from inside
 /// (~0.1 ms that the child, the usual critical path, no longer spends after
 /// sync 2b), plugs the veth pair's eth0 end into it for a bridge network,
 /// and sends it to the child, which enters it.

@@ -5,10 +5,10 @@
 //! The v1 cgroups' `tasks` files are opened after sync 2 and joined as the
 //! last step before exec, so no code of the image runs before the limits
 //! are in place (and the kernel objects of its setup are not charged one by
-//! one to a fresh memory cgroup: -0.2 ms). After sync 2b the child takes
-//! back the caller's CPU affinity, and only then detaches the old root (an
-//! RCU grace period, slow while the other CPU is in the namespace setup)
-//! and mounts /sys. (The parent brought the namespace's loopback up.)
+//! one to a fresh memory cgroup: -0.2 ms). After sync 2b the child
+//! detaches the old root (an RCU grace period, slow while another CPU is
+//! in the namespace setup) and mounts /sys. (The parent brought the
+//! namespace's loopback up.)
 
 use crate::engine::cgroup::{Cgroup, Kind};
 use crate::engine::channel::Child;
@@ -26,8 +26,7 @@ pub struct Stdio {
     pub stderr: Fd,
 }
 
-/// The container's first process, from sync 2 to exec (`cpus`: the
-/// caller's CPU affinity, restored once the parallel step is over).
+/// The container's first process, from sync 2 to exec.
 /// `rec` and `spec` are the parent's, in the copy of its memory that
 /// clone made.
 /// Never returns: it execs, or reports why not and exits (`Child::fail`)
@@ -38,7 +37,7 @@ pub struct Stdio {
 /// all from 3 on), the exec closes them. What reaches the host (its /dev,
 /// cgroup files, namespaces) is closed at once: nothing of the host stays
 /// open while `runc create`'s container waits for its start.
-pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio, cpus: &sys::CpuMask) -> ! {
+pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio) -> ! {
     macro_rules! t {
         ($r:expr) => {
             match $r {
@@ -190,7 +189,6 @@ pub fn setup(rec: &Record, spec: &Spec, cg: &Cgroup, ch: &mut Child, io: &Stdio,
     if ns.raw() >= 0 {
         // sync 2b: the network namespace the parent made meanwhile.
         t!(sys::setns(ns.raw(), sys::CLONE_NEWNET).ctx(m!("enter namespace net"), b""));
-        sys::set_cpu_mask(0, cpus);
     }
     if !spec.sysctl.is_empty() {
         t!(sysctls(&spec.sysctl));

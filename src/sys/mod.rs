@@ -789,44 +789,6 @@ pub fn clone_into_cgroup(flags: c_int, cgroup_fd: Fd) -> R<i32> {
     chkl(unsafe { libc::syscall(libc::SYS_clone3, args.as_mut_ptr(), core::mem::size_of_val(&args)) }).map(|r| r as i32)
 }
 
-/// A CPU affinity mask (1024 CPUs).
-pub type CpuMask = [u64; 16];
-
-pub fn cpu_mask() -> CpuMask {
-    // On failure it is all-ones: every CPU.
-    let Ok(set) = rustix::thread::sched_getaffinity(None) else { return [u64::MAX; 16] };
-    let mut m = [0u64; 16];
-    for c in 0..1024 {
-        if set.is_set(c) {
-            m[c / 64] |= 1 << (c % 64);
-        }
-    }
-    m
-}
-
-/// sched_setaffinity for `pid` (0: ourselves); errors are ignored (an
-/// empty intersection with a cpuset just leaves the mask as it was).
-pub fn set_cpu_mask(pid: i32, m: &CpuMask) {
-    let mut set = rustix::thread::CpuSet::new();
-    for c in 0..1024 {
-        if m[c / 64] & (1 << (c % 64)) != 0 {
-            set.set(c);
-        }
-    }
-    let _ = rustix::thread::sched_setaffinity(pid_of(pid), &set);
-}
-
-/// The CPU we are running on now. The raw syscall, not rustix: on x86_64
-/// rustix's sched_getcpu goes through the vDSO, whose first use reads the
-/// aux vector (a prctl, or /proc/self/auxv) and parses the vDSO's ELF:
-/// +3 KB of code and extra syscalls for one call on the `run` path.
-pub fn current_cpu() -> usize {
-    let mut cpu = 0u32;
-    // SAFETY: getcpu writes one u32; the node and cache arguments may be null.
-    unsafe { libc::syscall(libc::SYS_getcpu, &mut cpu as *mut u32, 0usize, 0usize) };
-    cpu as usize
-}
-
 /// A positive pid as rustix's `Pid`; 0 (and anything below) is None.
 fn pid_of(pid: i32) -> Option<rustix::process::Pid> {
     if pid > 0 {
@@ -1373,8 +1335,8 @@ pub fn shed_stack() {
 // ---------------------------------------------------------------- time, randomness
 // The clocks are raw syscalls, not rustix::time::clock_gettime: rustix
 // goes through the vDSO, whose first use reads the aux vector (a prctl,
-// or /proc/self/auxv) and parses the vDSO's ELF (~2.6 KB, see
-// current_cpu), to save ~100 ns on the few clock reads a command makes.
+// or /proc/self/auxv) and parses the vDSO's ELF (~2.6 KB), to save
+// ~100 ns on the few clock reads a command makes.
 
 /// Wall clock as (seconds, nanoseconds) since the epoch.
 pub fn now() -> (i64, u32) {
