@@ -31,7 +31,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     busybox-static file binutils hyperfine crun runc bubblewrap iproute2 iptables nftables wrk \
     procps util-linux cpio gzip xz-utils ca-certificates python3 shellcheck strace \
-    podman buildah skopeo libcap2-bin containerd conmon bsdutils
+    podman buildah skopeo libcap2-bin containerd conmon bsdutils e2fsprogs
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-x86 qemu-system-arm
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl

@@ -4,6 +4,8 @@
 # devices fallback: CAP_MKNOD dropped, root nodev). Builds the binaries first.
 # Each guest also loads and runs a two-layer gzip OCI archive made on the
 # host by tests/fixtures/mkoci.sh (SMOKE_IMAGE=oci: needs root, buildah, podman).
+# Then per arch a reboot: one guest booted twice with a persistent disk
+# (scripts/smoke-reboot.sh).
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -f out/mydocker-x86_64 ] || [ ! -f out/mydocker-aarch64 ]; then
@@ -29,5 +31,6 @@ for arch in x86_64 aarch64; do
     run "$arch" tmpfs v2
     run "$arch" rootfs v1
     run "$arch" tmpfs v1-nodevices
+    ./scripts/smoke-reboot.sh "$arch"
 done
-echo "smoke: 8 passed, 0 failed"
+echo "smoke: 10 passed, 0 failed"

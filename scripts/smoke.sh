@@ -61,6 +61,11 @@
 #                     "oci": make one with tests/fixtures/mkoci.sh from the
 #                     guest's busybox (needs root, buildah and podman; cached
 #                     in SMOKE_CACHE). smoke-commands.sh loads and runs it.
+#   SMOKE_DISK        a raw disk image on the host, attached as a virtio disk
+#                     (/dev/vda in the guest; virtio_pci and virtio_blk are
+#                     loaded): a board's persistent storage, kept across boots
+#                     (scripts/smoke-reboot.sh boots twice with one disk)
+#   SMOKE_PHASE       a word passed to the guest as $SMOKE_PHASE (which boot)
 #   SMOKE_APPEND      extra kernel command line (e.g. "loglevel=7")
 #   SMOKE_LOG         also copy the console log to this path
 #   SMOKE_KEEP        1 = keep the temporary work dir (initramfs, log)
@@ -140,6 +145,10 @@ SMOKE_MEM=${SMOKE_MEM:-512}
 SMOKE_SMP=${SMOKE_SMP:-2}
 SMOKE_ACCEL=${SMOKE_ACCEL:-auto}
 SMOKE_MODULES=${SMOKE_MODULES-$DEFAULT_MODULES}
+if [[ -n ${SMOKE_DISK:-} ]]; then
+  [[ -f $SMOKE_DISK ]] || die "SMOKE_DISK '$SMOKE_DISK' not found"
+  SMOKE_MODULES+=" virtio_pci virtio_blk"
+fi
 SMOKE_ROOT=${SMOKE_ROOT:-rootfs}
 SMOKE_CGROUP=${SMOKE_CGROUP:-v2}
 SMOKE_DEBUG_SHELL=${SMOKE_DEBUG_SHELL:-0}
@@ -303,6 +312,7 @@ mkdir -p "$ROOT/lib/modules/$KVER" && cp "$MODDIR/modules.builtin" "$ROOT/lib/mo
   echo "SMOKE_ROOT=$SMOKE_ROOT"
   echo "SMOKE_CGROUP=$SMOKE_CGROUP"
   echo "SMOKE_DEBUG_SHELL=$SMOKE_DEBUG_SHELL"
+  echo "SMOKE_PHASE=${SMOKE_PHASE:-}"
   echo "SMOKE_LOAD_ORDER='${LOAD_ORDER[*]}'"
 } > "$ROOT/smoke/config"
 
@@ -365,7 +375,7 @@ echo "smoke: modules loaded: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 # The test itself: -e stops at the first failing command, -x traces each one.
 echo "smoke: ---- running /smoke/commands.sh ----"
 cd /root
-sh -ex /smoke/commands.sh
+SMOKE_PHASE=$SMOKE_PHASE sh -ex /smoke/commands.sh
 rc=$?
 echo "smoke: ---- commands exited with status $rc ----"
 if [ $rc -eq 0 ]; then result=PASS; else result=FAIL; fi
@@ -434,6 +444,9 @@ QEMU_ARGS=(
   -kernel "$VMLINUZ" -initrd "$INITRAMFS"
   -append "console=$CONSOLE rdinit=/init panic=-1 quiet ${SMOKE_APPEND:-}"
 )
+if [[ -n ${SMOKE_DISK:-} ]]; then
+  QEMU_ARGS+=(-drive "file=$SMOKE_DISK,format=raw,if=none,id=disk0" -device "virtio-blk-pci,drive=disk0")
+fi
 
 note "booting $KVER on $QEMU ($ACCEL, -cpu $CPU, ${SMOKE_MEM}M, timeout ${SMOKE_TIMEOUT}s)"
 start=$SECONDS
