@@ -437,111 +437,13 @@ mod seccomp {
         name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
     }
 
-    /// Syscall names of other architectures that docker's and podman's
-    /// profiles name (so OCI configs carry them): checked to match nothing.
-    const OTHER: &[&str] = &[
-        "_llseek",
-        "_newselect",
-        "arm_fadvise64_64",
-        "arm_sync_file_range",
-        "bdflush",
-        "breakpoint",
-        "cacheflush",
-        "chown32",
-        "clock_adjtime64",
-        "clock_getres_time64",
-        "clock_gettime64",
-        "clock_nanosleep_time64",
-        "clock_settime64",
-        "fadvise64_64",
-        "fchown32",
-        "fcntl64",
-        "fstat64",
-        "fstatat64",
-        "fstatfs64",
-        "ftruncate64",
-        "futex_time64",
-        "getegid32",
-        "geteuid32",
-        "getgid32",
-        "getgroups32",
-        "getresgid32",
-        "getresuid32",
-        "getuid32",
-        "ipc",
-        "lchown32",
-        "lstat64",
-        "mmap2",
-        "mq_timedreceive_time64",
-        "mq_timedsend_time64",
-        "nice",
-        "oldfstat",
-        "oldlstat",
-        "oldolduname",
-        "oldstat",
-        "olduname",
-        "pciconfig_iobase",
-        "pciconfig_read",
-        "pciconfig_write",
-        "ppoll_time64",
-        "pselect6_time64",
-        "readdir",
-        "recv",
-        "recvmmsg_time64",
-        "rt_sigtimedwait_time64",
-        "s390_pci_mmio_read",
-        "s390_pci_mmio_write",
-        "s390_runtime_instr",
-        "sched_rr_get_interval_time64",
-        "semtimedop_time64",
-        "send",
-        "sendfile64",
-        "set_tls",
-        "setfsgid32",
-        "setfsuid32",
-        "setgid32",
-        "setgroups32",
-        "setregid32",
-        "setresgid32",
-        "setresuid32",
-        "setreuid32",
-        "setuid32",
-        "sgetmask",
-        "sigaction",
-        "signal",
-        "sigpending",
-        "sigprocmask",
-        "sigreturn",
-        "sigsuspend",
-        "socketcall",
-        "ssetmask",
-        "stat64",
-        "statfs64",
-        "stime",
-        "swapcontext",
-        "sync_file_range2",
-        "syscall",
-        "timer_gettime64",
-        "timer_settime64",
-        "timerfd",
-        "timerfd_gettime64",
-        "timerfd_settime64",
-        "truncate64",
-        "ugetrlimit",
-        "umount",
-        "utimensat_time64",
-        "vm86",
-        "vm86old",
-        "waitpid",
-    ];
-
     /// `NAMES`: for each syscall number of the architecture, the low 24
     /// bits of the FNV-1a hash of its name (0: no syscall), 3 bytes each,
     /// so that an OCI config's seccomp rules can name syscalls without the
     /// names in the binary. The longest run of numbers with no syscall
     /// (x86_64 335..423, aarch64's) is left out: `GAP` = (first, length).
     /// Checked: no two names of either architecture (the whole table) nor
-    /// any name in `OTHER` share a key with a syscall of this one; any
+    /// any name in `tables::OTHER` share a key with a syscall of this one; any
     /// other string matches one of the ~380 keys with probability
     /// ~380 / 2^24 = 2.3e-5.
     pub fn names(x86: bool) -> String {
@@ -552,7 +454,7 @@ mod seccomp {
         for s in t::SYSCALLS.iter().filter(|s| nr(s) != t::NO) {
             h[nr(s) as usize] = key(s.0);
         }
-        for n in t::SYSCALLS.iter().map(|s| s.0).chain(OTHER.iter().copied()) {
+        for n in t::SYSCALLS.iter().map(|s| s.0).chain(t::OTHER.iter().copied()) {
             let k = key(n);
             let hits = h.iter().filter(|&&x| x == k).count();
             let own = t::SYSCALLS.iter().any(|s| s.0 == n && nr(s) != t::NO);
